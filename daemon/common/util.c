@@ -1,0 +1,140 @@
+/* util.c: small helpers every chaird component shares. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "util.h"
+
+int grow_array(void *array, size_t *cap, size_t need, size_t elem)
+{
+        void **p = array;
+        size_t n;
+        void *q;
+
+        if (need <= *cap)
+                return 0;
+        n = *cap ? *cap * 2 : 8;
+        while (n < need)
+                n *= 2;
+        if (n > SIZE_MAX / elem)
+                return -ENOMEM;
+        q = realloc(*p, n * elem);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *cap = n;
+        return 0;
+}
+
+const char *format_duration(char *buf, size_t size, usec_t usec)
+{
+        usec_t h = usec / USEC_PER_HOUR, m = usec / USEC_PER_MINUTE % 60, s = usec / USEC_PER_SEC % 60;
+        usec_t ms = usec / USEC_PER_MSEC % 1000;
+        size_t n = 0;
+
+        buf[0] = '\0';
+        if (usec == 0) {
+                snprintf(buf, size, "0s");
+                return buf;
+        }
+        if (h)
+                n += snprintf(buf + n, n < size ? size - n : 0, "%lluh", (unsigned long long) h);
+        if (m)
+                n += snprintf(buf + n, n < size ? size - n : 0, "%llum", (unsigned long long) m);
+        if (s)
+                n += snprintf(buf + n, n < size ? size - n : 0, "%llus", (unsigned long long) s);
+        if (ms)
+                n += snprintf(buf + n, n < size ? size - n : 0, "%llums", (unsigned long long) ms);
+        if (usec % USEC_PER_MSEC)
+                snprintf(buf + n, n < size ? size - n : 0, "%lluus", (unsigned long long) (usec % USEC_PER_MSEC));
+        return buf;
+}
+
+unsigned edit_distance(const char *a, const char *b)
+{
+        /* Names we compare are short; longer ones are never "close", so cap the work. */
+        enum { MAX = 64 };
+        unsigned row[MAX + 1];
+        size_t la = strlen(a), lb = strlen(b);
+
+        if (la > MAX || lb > MAX)
+                return MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                unsigned diag = row[0];
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned up = row[j];
+                        unsigned best = diag + (a[i - 1] != b[j - 1]);
+                        if (row[j] + 1 < best)
+                                best = row[j] + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+const char *closest_name(const char *word, const char *const *candidates)
+{
+        const char *best = NULL;
+        unsigned best_d = UINT32_MAX;
+        size_t len = strlen(word);
+        /* Allow one typo in short words, roughly one in three characters in longer ones. */
+        unsigned limit = len <= 4 ? 1 : (unsigned) (len / 3 + 1);
+
+        for (size_t i = 0; candidates[i]; i++) {
+                unsigned d = edit_distance(word, candidates[i]);
+                if (d < best_d) {
+                        best_d = d;
+                        best = candidates[i];
+                }
+        }
+        return best_d <= limit ? best : NULL;
+}
+
+char **strv_free(char **l)
+{
+        if (l)
+                for (char **p = l; *p; p++)
+                        free(*p);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l)
+{
+        size_t n = 0;
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+bool strv_contains(const char *const *l, const char *s)
+{
+        for (; l && *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
+
+int strv_extend(char ***l, const char *s)
+{
+        size_t n = strv_length(*l);
+        char **q, *c;
+
+        c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        q = realloc(*l, (n + 2) * sizeof(char *));
+        if (!q) {
+                free(c);
+                return -ENOMEM;
+        }
+        q[n] = c;
+        q[n + 1] = NULL;
+        *l = q;
+        return 0;
+}

@@ -1,0 +1,69 @@
+/* util.h: small helpers every chaird component shares (cleanup, strings, time). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t usec_t;
+
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+
+/* Hands ownership over: returns the pointer and clears the variable so its cleanup does nothing. */
+#define TAKE_PTR(p)                                                                                          \
+        ({                                                                                                   \
+                __typeof__(p) _ptr_ = (p);                                                                   \
+                (p) = NULL;                                                                                  \
+                _ptr_;                                                                                       \
+        })
+
+static inline void freep(void *p)
+{
+        free(*(void **) p);
+}
+
+static inline bool streq(const char *a, const char *b)
+{
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+/* Grows *array (of *cap elements of size elem) so that it holds at least need elements. */
+int grow_array(void *array, size_t *cap, size_t need, size_t elem);
+
+/* Formats a duration as the shortest exact "1h2m3s" / "1m30s" / "250ms" string into buf. */
+const char *format_duration(char *buf, size_t size, usec_t usec);
+#define DURATION_MAX_STR 32
+
+/* Levenshtein distance, capped: used to suggest a key or name the user probably meant. */
+unsigned edit_distance(const char *a, const char *b);
+
+/* Among candidates (NULL-terminated), the one closest to word, or NULL if none is close enough. */
+const char *closest_name(const char *word, const char *const *candidates);
+
+/* NULL-terminated string vectors. */
+char **strv_free(char **l);
+static inline void strv_freep(char ***l)
+{
+        strv_free(*l);
+}
+size_t strv_length(char *const *l);
+bool strv_contains(const char *const *l, const char *s);
+/* Appends a copy of s; -ENOMEM on failure (l is unchanged then). */
+int strv_extend(char ***l, const char *s);

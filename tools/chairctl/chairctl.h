@@ -1,0 +1,29 @@
+/* chairctl.h: what the verbs of chairctl share. */
+#pragma once
+
+#include "config.h"
+#include "program.h"
+
+/* Options every offline verb understands. */
+struct offline_options {
+        const char *config_path; /* --config, NULL: check against the standard vocabulary */
+        char **pattern_dirs;     /* --patterns, repeatable, NULL-terminated; NULL: the default search */
+};
+
+/* Loads the config (if any) and the pattern library a program file is checked with: the --patterns
+ * directories, or else the patterns/ folder beside the file followed by the installed libraries. Prints
+ * diagnostics to stderr. Returns 0, or a negative errno after printing why. */
+int offline_setup(const struct offline_options *o, const char *program_file, struct chair_config **ret_config,
+                  struct pattern_library *ret_library);
+
+/* Parses --config and --patterns, and the verb's own options (extra_short, handled by extra); returns the
+ * index of the first other argument, or -1 on a usage error. */
+int parse_offline_options(int argc, char *argv[], struct offline_options *o, const char *extra_short,
+                          int (*extra)(int c, const char *arg, void *userdata), void *userdata);
+
+int verb_validate(int argc, char *argv[]);
+int verb_plot(int argc, char *argv[]);
+
+/* Writes an SVG picture of a program's timeline to f. Returns 0 or -errno. */
+struct timeline;
+int plot_svg(FILE *f, const struct program *p, const struct timeline *t, const struct chair_config *config);

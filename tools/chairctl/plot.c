@@ -1,0 +1,526 @@
+/* plot.c: chairctl plot, a picture of a program's timeline as SVG: one lane per track. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chairctl.h"
+#include "timeline.h"
+
+/* Layout, in SVG user units (pixels at 100%). */
+#define WIDTH 1200.0
+#define LEFT 220.0 /* lane titles (left-aligned) and row labels (right-aligned) live left of this */
+#define RIGHT 30.0
+#define PLOT_W (WIDTH - LEFT - RIGHT)
+#define BAND_H 26.0
+#define ROLLER_H 170.0
+#define DEPTH_H 70.0
+#define ROW_H 18.0
+#define GAP 14.0
+
+static const char *const technique_color[_TECHNIQUE_MAX] = {
+        [TECHNIQUE_KNEADING] = "#d95f02", [TECHNIQUE_TAPPING] = "#7570b3", [TECHNIQUE_CLAPPING] = "#e7298a",
+        [TECHNIQUE_SHIATSU] = "#1b9e77",  [TECHNIQUE_ROLLING] = "#66a61e", [TECHNIQUE_SWEDISH] = "#1f78b4",
+};
+static const char *const valve_color[_VALVE_STATE_MAX] = {
+        [VALVE_VENT] = "none", [VALVE_HOLD] = "#9ecae1", [VALVE_INFLATE] = "#3182bd",
+};
+static const char *const heat_color[4] = { "none", "#fdd49e", "#fc8d59", "#d7301f" };
+
+struct plot {
+        FILE *f;
+        const struct program *p;
+        const struct timeline *t;
+        const struct roller_geometry *g;
+        double y; /* where the next lane starts */
+};
+
+static double x_of(const struct plot *pl, usec_t at)
+{
+        return LEFT + PLOT_W * (double) at / (double) pl->t->duration_usec;
+}
+
+/* Writes s with XML's special characters escaped. */
+static void xml_text(FILE *f, const char *s)
+{
+        for (; *s; s++)
+                switch (*s) {
+                case '<':
+                        fputs("&lt;", f);
+                        break;
+                case '>':
+                        fputs("&gt;", f);
+                        break;
+                case '&':
+                        fputs("&amp;", f);
+                        break;
+                case '"':
+                        fputs("&quot;", f);
+                        break;
+                default:
+                        fputc(*s, f);
+                }
+}
+
+static void label(struct plot *pl, double x, double y, const char *cls, const char *anchor, const char *text)
+{
+        fprintf(pl->f, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", cls, x, y, anchor);
+        xml_text(pl->f, text);
+        fputs("</text>\n", pl->f);
+}
+
+static void lane_begin(struct plot *pl, const char *id, const char *title, double height)
+{
+        fprintf(pl->f, "<g id=\"lane-%s\" class=\"lane\">\n", id);
+        fprintf(pl->f, "<rect class=\"lane-bg\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", LEFT,
+                pl->y, PLOT_W, height);
+        label(pl, 10, pl->y + 16, "lane-title", "start", title);
+}
+
+static void lane_end(struct plot *pl, double height)
+{
+        fputs("</g>\n", pl->f);
+        pl->y += height + GAP;
+}
+
+/* The end of the interval that starts at points[i]: the next setpoint of the same channel, or the end. */
+static usec_t until_next(const struct plot *pl, size_t i, bool (*same)(const struct setpoint *, const struct setpoint *))
+{
+        for (size_t k = i + 1; k < pl->t->n_points; k++)
+                if (same(&pl->t->points[i], &pl->t->points[k]))
+                        return pl->t->points[k].at_usec;
+        return pl->t->duration_usec;
+}
+
+static bool same_track(const struct setpoint *a, const struct setpoint *b)
+{
+        return a->track == b->track;
+}
+
+static bool same_zone(const struct setpoint *a, const struct setpoint *b)
+{
+        const char *za = a->track == TRACK_AIRBAG ? a->airbag.zone : a->heat.zone;
+        const char *zb = b->track == TRACK_AIRBAG ? b->airbag.zone : b->heat.zone;
+        return a->track == b->track && streq(za, zb);
+}
+
+static void lane_phases(struct plot *pl)
+{
+        lane_begin(pl, "phases", "Phases", BAND_H);
+        for (size_t i = 0; i < pl->t->n_phases; i++) {
+                double x0 = x_of(pl, pl->t->phase_start_usec[i]), x1 = x_of(pl, pl->t->phase_start_usec[i + 1]);
+                fprintf(pl->f, "<rect class=\"phase\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                        x0, pl->y, x1 - x0, BAND_H, i % 2 ? "#eeeeee" : "#dddddd");
+                fprintf(pl->f, "<svg x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">", x0, pl->y, x1 - x0, BAND_H);
+                label(pl, 4, 17, "phase-name", "start", pl->p->phases[i].name);
+                fputs("</svg>\n", pl->f);
+        }
+        lane_end(pl, BAND_H);
+}
+
+static void lane_recline(struct plot *pl)
+{
+        lane_begin(pl, "recline", "Recline", BAND_H);
+        for (size_t i = 0; i < pl->t->n_points; i++) {
+                const struct setpoint *s = &pl->t->points[i];
+                double x0, x1;
+
+                if (s->track != TRACK_RECLINE)
+                        continue;
+                if (s->at_usec == pl->t->duration_usec) {
+                        /* The return at the end is an action, not a span: name it at the end of the lane. */
+                        char text[128];
+                        snprintf(text, sizeof(text), "then %s", s->preset);
+                        label(pl, LEFT + PLOT_W - 4, pl->y + 17, "recline-end", "end", text);
+                        continue;
+                }
+                x0 = x_of(pl, s->at_usec);
+                x1 = x_of(pl, until_next(pl, i, same_track));
+                fprintf(pl->f, "<rect class=\"recline\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#c7e9c0\" stroke=\"#41ab5d\"/>\n",
+                        x0, pl->y + 3, fmax(x1 - x0, 1.0), BAND_H - 6);
+                fprintf(pl->f, "<svg x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">", x0, pl->y,
+                        fmax(x1 - x0, 60.0), BAND_H);
+                label(pl, 4, 17, "recline-preset", "start", s->preset);
+                fputs("</svg>\n", pl->f);
+        }
+        lane_end(pl, BAND_H);
+}
+
+/* The colour of a technique set: its stroke (how it travels) if any, otherwise its first technique. */
+static const char *techniques_color(unsigned set)
+{
+        unsigned stroke = set & TECHNIQUES_STROKE;
+        unsigned pick = stroke ? stroke : set;
+        return pick ? technique_color[__builtin_ctz(pick)] : "#000000";
+}
+
+static double roller_y(const struct plot *pl, double top, double fraction)
+{
+        return top + 8 + (ROLLER_H - 16) * fraction;
+}
+
+static void lane_roller(struct plot *pl)
+{
+        double top = pl->y, prev = -1.0;
+
+        lane_begin(pl, "roller", "Roller position", ROLLER_H);
+        /* Landmarks for usual shoulders, so the picture reads as a body. */
+        for (int l = 0; l < _LANDMARK_MAX; l++) {
+                struct position pos = { .kind = POSITION_LANDMARK, .landmark = (enum landmark) l };
+                double mm = position_mm(&pos, pl->g, pl->g->shoulder_mm);
+                double y;
+
+                if (mm < 0 || mm > pl->g->track_mm)
+                        continue;
+                y = roller_y(pl, top, mm / pl->g->track_mm);
+                fprintf(pl->f, "<line class=\"landmark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", LEFT, y,
+                        LEFT + PLOT_W, y);
+                label(pl, LEFT - 8, y + 4, "landmark-name", "end", landmark_to_string((enum landmark) l));
+        }
+        fputs("<g class=\"roller-path\">\n", pl->f);
+        for (size_t i = 0; i < pl->t->n_points; i++) {
+                const struct setpoint *s = &pl->t->points[i];
+                double target, x0, x1;
+
+                if (s->track != TRACK_ROLLER)
+                        continue;
+                if (!s->roller.active) {
+                        prev = -1.0;
+                        continue;
+                }
+                target = body_point_resolve(&s->roller.target, pl->g, pl->g->shoulder_mm);
+                x0 = x_of(pl, s->at_usec);
+                x1 = x_of(pl, until_next(pl, i, same_track));
+                /* The roller travels from where it was towards the target while the step lasts. */
+                fprintf(pl->f, "<line class=\"roller\" data-technique=\"%s\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\"/>\n",
+                        techniques_to_string((char[128]){}, 128, s->roller.technique), x0,
+                        roller_y(pl, top, prev < 0 ? target : prev), x1, roller_y(pl, top, target),
+                        techniques_color(s->roller.technique));
+                prev = target;
+        }
+        fputs("</g>\n", pl->f);
+        lane_end(pl, ROLLER_H);
+}
+
+static void lane_depth(struct plot *pl)
+{
+        double top = pl->y;
+
+        lane_begin(pl, "depth", "Roller depth", DEPTH_H);
+        for (int d = 1; d <= 5; d++) {
+                double y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (d - 1) / 4.0;
+                char text[4];
+                snprintf(text, sizeof(text), "%d", d);
+                label(pl, LEFT - 8, y + 4, "depth-level", "end", text);
+        }
+        for (size_t i = 0; i < pl->t->n_points; i++) {
+                const struct setpoint *s = &pl->t->points[i];
+                double x0, x1, y;
+
+                if (s->track != TRACK_ROLLER || !s->roller.active)
+                        continue;
+                x0 = x_of(pl, s->at_usec);
+                x1 = x_of(pl, until_next(pl, i, same_track));
+                y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (s->roller.depth - 1) / 4.0;
+                fprintf(pl->f, "<line class=\"depth\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x0, y, x1, y);
+        }
+        lane_end(pl, DEPTH_H);
+}
+
+/* The zones of a zoned track in first-use order. */
+static size_t zones_of(const struct plot *pl, enum track track, const char **zones, size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < pl->t->n_points && n < max; i++) {
+                const struct setpoint *s = &pl->t->points[i];
+                const char *z;
+                size_t k;
+
+                if (s->track != track)
+                        continue;
+                z = track == TRACK_AIRBAG ? s->airbag.zone : s->heat.zone;
+                for (k = 0; k < n && !streq(zones[k], z); k++)
+                        ;
+                if (k == n)
+                        zones[n++] = z;
+        }
+        return n;
+}
+
+static void lane_zones(struct plot *pl, enum track track, const char *id, const char *title)
+{
+        const char *zones[64];
+        size_t n = zones_of(pl, track, zones, ELEMENTSOF(zones));
+        double h = fmax(1, (double) n) * ROW_H + 8;
+
+        lane_begin(pl, id, title, h);
+        for (size_t z = 0; z < n; z++)
+                label(pl, LEFT - 8, pl->y + 4 + z * ROW_H + ROW_H - 7, "zone-name", "end", zones[z]);
+        for (size_t i = 0; i < pl->t->n_points; i++) {
+                const struct setpoint *s = &pl->t->points[i];
+                const char *fill;
+                size_t z;
+                double x0, x1, y;
+
+                if (s->track != track)
+                        continue;
+                for (z = 0; z < n && !streq(zones[z], track == TRACK_AIRBAG ? s->airbag.zone : s->heat.zone); z++)
+                        ;
+                fill = track == TRACK_AIRBAG ? valve_color[s->airbag.valve] : heat_color[s->heat.level];
+                if (streq(fill, "none"))
+                        continue;
+                x0 = x_of(pl, s->at_usec);
+                x1 = x_of(pl, until_next(pl, i, same_zone));
+                y = pl->y + 4 + z * ROW_H;
+                if (track == TRACK_AIRBAG)
+                        fprintf(pl->f, "<rect class=\"airbag\" data-zone=\"%s\" data-valve=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                                s->airbag.zone, valve_state_to_string(s->airbag.valve), x0, y, x1 - x0, ROW_H - 4, fill);
+                else
+                        fprintf(pl->f, "<rect class=\"heat\" data-zone=\"%s\" data-level=\"%u\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                                s->heat.zone, s->heat.level, x0, y, x1 - x0, ROW_H - 4, fill);
+        }
+        lane_end(pl, h);
+}
+
+static void lane_foot(struct plot *pl)
+{
+        lane_begin(pl, "foot", "Foot rollers", ROW_H + 8);
+        for (size_t i = 0; i < pl->t->n_points; i++) {
+                const struct setpoint *s = &pl->t->points[i];
+                double x0, x1;
+                char text[16];
+
+                if (s->track != TRACK_FOOT || s->foot_speed == 0)
+                        continue;
+                x0 = x_of(pl, s->at_usec);
+                x1 = x_of(pl, until_next(pl, i, same_track));
+                fprintf(pl->f, "<rect class=\"foot\" data-speed=\"%u\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"#bcbddc\"/>\n",
+                        s->foot_speed, x0, pl->y + 4, x1 - x0, ROW_H - 4);
+                snprintf(text, sizeof(text), "speed %u", s->foot_speed);
+                label(pl, x0 + 4, pl->y + 16, "foot-speed", "start", text);
+        }
+        lane_end(pl, ROW_H + 8);
+}
+
+static void time_axis(struct plot *pl, double lanes_top)
+{
+        double minutes = (double) pl->t->duration_usec / (double) USEC_PER_MINUTE;
+        unsigned step = minutes <= 20 ? 1 : minutes <= 60 ? 5 : 10;
+
+        /* Phase boundaries run through every lane. */
+        fputs("<g id=\"phase-boundaries\">\n", pl->f);
+        for (size_t i = 0; i <= pl->t->n_phases; i++) {
+                double x = x_of(pl, pl->t->phase_start_usec[i]);
+                fprintf(pl->f, "<line class=\"boundary\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                        lanes_top, x, pl->y - GAP + 6);
+        }
+        fputs("</g>\n<g id=\"time-axis\">\n", pl->f);
+        fprintf(pl->f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", LEFT, pl->y,
+                LEFT + PLOT_W, pl->y);
+        for (unsigned m = 0; m <= (unsigned) floor(minutes + 1e-9); m += step) {
+                double x = x_of(pl, (usec_t) m * USEC_PER_MINUTE);
+                char text[16];
+
+                fprintf(pl->f, "<line class=\"tick-mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, pl->y,
+                        x, pl->y + 6);
+                snprintf(text, sizeof(text), "%u", m);
+                label(pl, x, pl->y + 20, "tick", "middle", text);
+        }
+        label(pl, LEFT + PLOT_W / 2, pl->y + 40, "axis-title", "middle", "time (minutes)");
+        fputs("</g>\n", pl->f);
+        pl->y += 56;
+}
+
+static void legend_item(struct plot *pl, double *x, const char *kind, const char *color, const char *text)
+{
+        if (*x > WIDTH - RIGHT - 130) {
+                *x = LEFT;
+                pl->y += 20;
+        }
+        if (streq(kind, "line"))
+                fprintf(pl->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+                        *x, pl->y - 4, *x + 18, pl->y - 4, color);
+        else
+                fprintf(pl->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" stroke=\"#888\"/>\n", *x,
+                        pl->y - 9, color);
+        label(pl, *x + 24, pl->y, "legend-item", "start", text);
+        *x += 24 + 7.5 * (double) strlen(text) + 24;
+}
+
+static void legend(struct plot *pl)
+{
+        double x = LEFT;
+        char text[64];
+
+        fputs("<g id=\"legend\">\n", pl->f);
+        label(pl, 10, pl->y, "lane-title", "start", "Legend");
+        for (int t = 0; t < _TECHNIQUE_MAX; t++)
+                legend_item(pl, &x, "line", technique_color[t], technique_to_string((enum technique) t));
+        legend_item(pl, &x, "rect", valve_color[VALVE_INFLATE], "airbag inflating");
+        legend_item(pl, &x, "rect", valve_color[VALVE_HOLD], "airbag holding");
+        for (unsigned l = 1; l <= 3; l++) {
+                snprintf(text, sizeof(text), "heat level %u", l);
+                legend_item(pl, &x, "rect", heat_color[l], text);
+        }
+        fputs("</g>\n", pl->f);
+        pl->y += 20;
+}
+
+int plot_svg(FILE *out, const struct program *p, const struct timeline *t, const struct chair_config *config)
+{
+        struct plot pl = {
+                .p = p,
+                .t = t,
+                .g = config && config->has_roller ? &config->roller.geometry : &roller_geometry_default,
+        };
+        _cleanup_free_ char *body = NULL;
+        char dur[DURATION_MAX_STR];
+        size_t body_size = 0;
+        double lanes_top;
+        FILE *f;
+
+        /* The picture's height is known only once every lane is drawn: draw into memory first. */
+        f = open_memstream(&body, &body_size);
+        if (!f)
+                return -ENOMEM;
+        pl.f = f;
+        fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+        fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"28\">", LEFT);
+        xml_text(f, p->name);
+        fprintf(f, " (%s, %s)</text>\n", p->id, format_duration(dur, sizeof(dur), t->duration_usec));
+
+        pl.y = 48;
+        lanes_top = pl.y;
+        lane_phases(&pl);
+        lane_recline(&pl);
+        lane_roller(&pl);
+        lane_depth(&pl);
+        lane_zones(&pl, TRACK_AIRBAG, "airbags", "Airbags");
+        lane_zones(&pl, TRACK_HEAT, "heat", "Heat");
+        lane_foot(&pl);
+        time_axis(&pl, lanes_top);
+        legend(&pl);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+                WIDTH, ceil(pl.y + 10), WIDTH, ceil(pl.y + 10));
+        fputs("<style>.lane-bg{fill:#fafafa;stroke:#cccccc}.lane-title{font-weight:bold}"
+              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#555555;font-size:11px}"
+              ".roller{stroke-width:2.5}.depth{stroke:#444444;stroke-width:2}.boundary{stroke:#777777;stroke-dasharray:4,3}"
+              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.title{font-size:18px;font-weight:bold}</style>\n",
+              out);
+        fwrite(body, 1, body_size, out);
+        fputs("</svg>\n", out);
+        return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}
+
+struct plot_args {
+        const char *output;
+        usec_t duration_usec;
+};
+
+static int plot_option(int c, const char *arg, void *userdata)
+{
+        struct plot_args *a = userdata;
+        const char *reason;
+
+        if (c == 'o') {
+                a->output = arg;
+                return 0;
+        }
+        if (c == 'd') {
+                if (parse_duration(arg, &a->duration_usec, &reason) < 0 || a->duration_usec == 0) {
+                        fprintf(stderr, "chairctl: invalid --duration '%s': %s\n", arg,
+                                a->duration_usec == 0 ? "must be longer than zero" : reason);
+                        return -1;
+                }
+                return 0;
+        }
+        return -1;
+}
+
+/* Writes the picture to path atomically: a temporary file beside it, fsync, rename. */
+static int write_atomically(const char *path, const struct program *p, const struct timeline *t,
+                            const struct chair_config *config)
+{
+        _cleanup_free_ char *tmp = NULL;
+        FILE *f;
+        int fd, r;
+
+        if (streq(path, "-"))
+                return plot_svg(stdout, p, t, config);
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+                return -ENOMEM;
+        fd = mkstemp(tmp);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                close(fd);
+                unlink(tmp);
+                return r;
+        }
+        r = plot_svg(f, p, t, config);
+        if (r >= 0 && (fflush(f) != 0 || fsync(fileno(f)) < 0))
+                r = -errno;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        /* mkstemp makes 0600; a picture is for everyone to look at. */
+        if (r >= 0 && chmod(tmp, 0644) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+int verb_plot(int argc, char *argv[])
+{
+        _cleanup_(chair_config_freep) struct chair_config *config = NULL;
+        _cleanup_(program_freep) struct program *p = NULL;
+        _cleanup_(timeline_freep) struct timeline *t = NULL;
+        _cleanup_(strv_freep) char **dirs = NULL;
+        struct offline_options o = {};
+        struct plot_args a = {};
+        struct pattern_library lib = {};
+        struct diag_list diags = {};
+        int first, r;
+
+        first = parse_offline_options(argc, argv, &o, "o:d:", plot_option, &a);
+        dirs = o.pattern_dirs;
+        if (first < 0 || first + 1 != argc || !a.output) {
+                fprintf(stderr, "Usage: chairctl plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg\n");
+                return 2;
+        }
+        r = offline_setup(&o, argv[first], &config, &lib);
+        if (r < 0)
+                return 1;
+        r = program_load_file(argv[first], config, &lib, &diags, &p);
+        diag_sort(&diags);
+        diag_print(&diags, stderr);
+        diag_list_clear(&diags);
+        pattern_library_clear(&lib);
+        if (r < 0) {
+                if (r != -EINVAL)
+                        fprintf(stderr, "%s: error: %s\n", argv[first], strerror(-r));
+                return 1;
+        }
+        r = timeline_compile(p, a.duration_usec, config, &t);
+        if (r == -EINVAL) {
+                fprintf(stderr, "chairctl: --duration must be at least 1m\n");
+                return 1;
+        }
+        if (r >= 0)
+                r = write_atomically(a.output, p, t, config);
+        if (r < 0) {
+                fprintf(stderr, "chairctl: cannot write %s: %s\n", a.output, strerror(-r));
+                return 1;
+        }
+        return 0;
+}

@@ -121,7 +121,8 @@ static void lane_phases(struct plot *pl)
 
 static void lane_recline(struct plot *pl)
 {
-        lane_begin(pl, "recline", "Recline", BAND_H);
+        /* A line under the band names what the recline does when the program ends. */
+        lane_begin(pl, "recline", "Recline", BAND_H + 14);
         for (size_t i = 0; i < pl->t->n_points; i++) {
                 const struct setpoint *s = &pl->t->points[i];
                 double x0, x1;
@@ -131,8 +132,8 @@ static void lane_recline(struct plot *pl)
                 if (s->at_usec == pl->t->duration_usec) {
                         /* The return at the end is an action, not a span: name it at the end of the lane. */
                         char text[128];
-                        snprintf(text, sizeof(text), "then %s", s->preset);
-                        label(pl, LEFT + PLOT_W - 4, pl->y + 17, "recline-end", "end", text);
+                        snprintf(text, sizeof(text), "at the end: %s", s->preset);
+                        label(pl, LEFT + PLOT_W - 4, pl->y + BAND_H + 11, "recline-end", "end", text);
                         continue;
                 }
                 x0 = x_of(pl, s->at_usec);
@@ -144,7 +145,7 @@ static void lane_recline(struct plot *pl)
                 label(pl, 4, 17, "recline-preset", "start", s->preset);
                 fputs("</svg>\n", pl->f);
         }
-        lane_end(pl, BAND_H);
+        lane_end(pl, BAND_H + 14);
 }
 
 /* The colour of a technique set: its stroke (how it travels) if any, otherwise its first technique. */
@@ -411,7 +412,7 @@ int plot_svg(FILE *out, const struct program *p, const struct timeline *t, const
         fputs("<style>.lane-bg{fill:#fafafa;stroke:#cccccc}.lane-title{font-weight:bold}"
               ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#555555;font-size:11px}"
               ".roller{stroke-width:2.5}.depth{stroke:#444444;stroke-width:2}.boundary{stroke:#777777;stroke-dasharray:4,3}"
-              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.title{font-size:18px;font-weight:bold}</style>\n",
+              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.recline-end{font-size:11px;fill:#41ab5d}.title{font-size:18px;font-weight:bold}</style>\n",
               out);
         fwrite(body, 1, body_size, out);
         fputs("</svg>\n", out);

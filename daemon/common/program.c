@@ -255,7 +255,7 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
 static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         const struct chair_config *c = pctx(ctx)->config;
-        struct field list = { "zones" };
+        struct field list = { "zones", .what = "airbag zone" };
 
         /* A chair without airbags skips the track, so its zone names need not match anything. */
         if (!(c && !c->airbag_zones))
@@ -265,7 +265,7 @@ static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const st
 
 static const struct field airbag_fields[] = {
         { "zones", parse_zones, offsetof(struct airbag_phase, zones), FIELD_REQUIRED },
-        { "pattern", field_enum, offsetof(struct airbag_phase, pattern), 0, 0, 0, airbag_pattern_names },
+        { "pattern", field_enum, offsetof(struct airbag_phase, pattern), 0, 0, 0, airbag_pattern_names, "airbag pattern" },
         { "intensity", field_uint, offsetof(struct airbag_phase, intensity), 0, 1, 5 },
         { "inflate", field_duration, offsetof(struct airbag_phase, inflate_usec), 0, (long long) USEC_PER_SEC,
           (long long) (30 * USEC_PER_SEC) },
@@ -475,12 +475,21 @@ static int parse_program_duration(struct parse_ctx *ctx, const struct ynode *nod
 {
         const struct chair_config *c = pctx(ctx)->config;
         struct program *p = pctx(ctx)->program;
-        struct field d = *f;
+        usec_t cap = c ? c->safety.session_cap_usec : SAFETY_SESSION_CAP_DEFAULT_USEC;
+        char a[DURATION_MAX_STR];
+        int r;
 
-        d.max = (long long) (c ? c->safety.session_cap_usec : SAFETY_SESSION_CAP_DEFAULT_USEC);
         p->duration_given = true;
         p->duration_mark = ynode_mark(node);
-        return field_duration(ctx, node, &d, dest);
+        r = field_duration(ctx, node, f, dest);
+        if (r < 0)
+                return r;
+        if (*(usec_t *) dest > cap) {
+                parse_error(ctx, node, "duration %s is longer than %s session cap of %s", node->value,
+                            c ? "this chair's" : "the default", format_duration(a, sizeof(a), cap));
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int parse_local_patterns(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,

@@ -244,7 +244,7 @@ int field_uint(struct parse_ctx *ctx, const struct ynode *node, const struct fie
 
 int field_enum(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return lookup_name(ctx, node, f->names, f->key, dest);
+        return lookup_name(ctx, node, f->names, f->what ?: f->key, dest);
 }
 
 int field_bool(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -427,7 +427,7 @@ int field_name_list(struct parse_ctx *ctx, const struct ynode *node, const struc
                         bad = true;
                         continue;
                 }
-                if (f->names && check_name(ctx, item, f->names, f->key) < 0) {
+                if (f->names && check_name(ctx, item, f->names, f->what ?: f->key) < 0) {
                         bad = true;
                         continue;
                 }

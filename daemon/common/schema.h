@@ -44,6 +44,7 @@ struct field {
         unsigned flags;
         long long min, max;       /* integers: the inclusive range; durations: in usec */
         const char *const *names; /* enums: NULL-terminated names, the index is the value */
+        const char *what;         /* what a value is called in messages about it; default: the key */
 };
 
 /* Parses a mapping through a table of fields: each key goes to its field's parser; unknown keys (with a

@@ -1,5 +1,6 @@
 /* timeline.c: compiles a program into setpoints per track at exact times. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "timeline.h"
 
@@ -434,4 +435,57 @@ finish:
         free(c.airbag_zones);
         free(c.heat_zones);
         return r;
+}
+
+static const char *position_describe(const struct position *p, char *buf, size_t size)
+{
+        if (p->kind == POSITION_LANDMARK)
+                snprintf(buf, size, "%s", landmark_to_string(p->landmark));
+        else
+                snprintf(buf, size, "%.2f", p->track);
+        return buf;
+}
+
+const char *setpoint_describe(const struct setpoint *s, const struct program *p, char *buf, size_t size)
+{
+        unsigned long long ms = (unsigned long long) (s->at_usec / USEC_PER_MSEC);
+        char a[32], b[32], tech[128];
+        int n = snprintf(buf, size, "%llu.%03llus %s ", ms / 1000, ms % 1000, track_to_string(s->track));
+
+        if (n < 0 || (size_t) n >= size)
+                return buf;
+        switch (s->track) {
+        case TRACK_PHASE:
+                snprintf(buf + n, size - n, "%s", p->phases[s->phase].name);
+                break;
+        case TRACK_RECLINE:
+                snprintf(buf + n, size - n, "%s", s->preset);
+                break;
+        case TRACK_ROLLER:
+                if (!s->roller.active)
+                        snprintf(buf + n, size - n, "park");
+                else
+                        snprintf(buf + n, size - n, "%s speed %u depth %u %s %s..%s@%.2f",
+                                 techniques_to_string(tech, sizeof(tech), s->roller.technique), s->roller.speed,
+                                 s->roller.depth, width_to_string(s->roller.width),
+                                 position_describe(&s->roller.target.from, a, sizeof(a)),
+                                 position_describe(&s->roller.target.to, b, sizeof(b)), s->roller.target.fraction);
+                break;
+        case TRACK_AIRBAG:
+                if (s->airbag.valve == VALVE_VENT)
+                        snprintf(buf + n, size - n, "%s vent", s->airbag.zone);
+                else
+                        snprintf(buf + n, size - n, "%s %s %u", s->airbag.zone, valve_state_to_string(s->airbag.valve),
+                                 s->airbag.intensity);
+                break;
+        case TRACK_HEAT:
+                snprintf(buf + n, size - n, "%s %u", s->heat.zone, s->heat.level);
+                break;
+        case TRACK_FOOT:
+                snprintf(buf + n, size - n, "%u", s->foot_speed);
+                break;
+        default:
+                break;
+        }
+        return buf;
 }

@@ -68,3 +68,6 @@ static inline void timeline_freep(struct timeline **t)
 {
         timeline_free(*t);
 }
+
+/* One line describing a setpoint, e.g. "30.000s airbag calves inflate 3", for logs and tests. */
+const char *setpoint_describe(const struct setpoint *s, const struct program *p, char *buf, size_t size);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -314,10 +315,17 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
                         if (parser.error == YAML_MEMORY_ERROR)
                                 r = -ENOMEM;
                         else {
+                                char where[96] = "";
+                                /* libyaml notices a missing bracket where the next thing starts; say where the
+                                 * unfinished thing began, which is where the fix goes. */
+                                if (parser.context && parser.context_mark.line != parser.problem_mark.line)
+                                        snprintf(where, sizeof(where), " (it starts at line %u, column %u)",
+                                                 (unsigned) parser.context_mark.line + 1,
+                                                 (unsigned) parser.context_mark.column + 1);
                                 diag_add(diags, SEVERITY_ERROR, file, (unsigned) parser.problem_mark.line + 1,
-                                         (unsigned) parser.problem_mark.column + 1, "YAML syntax: %s%s%s",
+                                         (unsigned) parser.problem_mark.column + 1, "YAML syntax: %s%s%s%s",
                                          parser.problem ?: "malformed input", parser.context ? " " : "",
-                                         parser.context ?: "");
+                                         parser.context ?: "", where);
                                 r = -EINVAL;
                         }
                         break;

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The stock programs: each validates cleanly (no errors, no warnings) on its own and against the virtual
+chair, compiles and plots; the plot renders with a real SVG renderer and has the structure an installer
+reads (a lane per track, the phase names in order, a minute axis, a legend). Prints TAP."""
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+chairctl, root = sys.argv[1], pathlib.Path(sys.argv[2])
+programs = sorted((root / "programs").glob("*.yaml"))
+config = root / "config" / "sim.yaml"
+SVG = "{http://www.w3.org/2000/svg}"
+LANES = ["phases", "recline", "roller", "depth", "airbags", "heat", "foot"]
+REQUIRED = ["relax", "deep-tissue", "trigger-point", "myofascial", "lumbar-relief", "sciatica", "stretch",
+            "neck-shoulders", "quick", "sleep"]
+results = []
+
+
+def check(name, fn):
+    problems = []
+    try:
+        fn(problems)
+    except Exception as e:  # a crash of the check is a failure, with the reason
+        problems.append(f"{type(e).__name__}: {e}")
+    results.append((name, problems))
+
+
+def run(args, **kw):
+    return subprocess.run([chairctl] + args, cwd=root, capture_output=True, timeout=60, **kw)
+
+
+def whole_set(problems):
+    ids = [p.stem for p in programs]
+    for r in REQUIRED:
+        if r not in ids:
+            problems.append(f"missing stock program {r}")
+    if len(programs) < 10:
+        problems.append(f"only {len(programs)} stock programs")
+    res = run(["validate"] + [str(p.relative_to(root)) for p in programs])
+    if res.returncode != 0 or res.stderr:
+        problems.append(f"chairctl validate programs/*.yaml: exit {res.returncode}: {res.stderr.decode()}")
+    text = (root / "programs" / "quick.yaml").read_text()
+    if not re.search(r"^duration: 5m$", text, re.M):
+        problems.append("quick is not a 5-minute program")
+    if not re.search(r"^at-end: stay$", (root / "programs" / "sleep.yaml").read_text(), re.M):
+        problems.append("sleep does not stay reclined at its end")
+
+
+def one_program(path):
+    def fn(problems):
+        rel = str(path.relative_to(root))
+        for extra in ([], ["--config", str(config)]):
+            res = run(["validate"] + extra + [rel])
+            if res.returncode != 0 or res.stderr:
+                problems.append(f"validate {' '.join(extra)}: exit {res.returncode}: {res.stderr.decode()}")
+        text = path.read_text()
+        names = re.findall(r"^  - name: (.*)$", text, re.M)
+        minutes = int(re.search(r"^duration: (\d+)m$", text, re.M).group(1))
+        with tempfile.TemporaryDirectory() as tmp:
+            svg, png = pathlib.Path(tmp) / "p.svg", pathlib.Path(tmp) / "p.png"
+            res = run(["plot", "--config", str(config), rel, "-o", str(svg)])
+            if res.returncode != 0:
+                problems.append(f"plot: exit {res.returncode}: {res.stderr.decode()}")
+                return
+            tree = ET.parse(svg).getroot()
+            ids = {g.get("id") for g in tree.iter(SVG + "g")}
+            for lane in LANES:
+                if f"lane-{lane}" not in ids:
+                    problems.append(f"no lane-{lane}")
+            for g in ("time-axis", "legend", "phase-boundaries"):
+                if g not in ids:
+                    problems.append(f"no {g}")
+            texts = lambda cls: [t.text for t in tree.iter(SVG + "text") if t.get("class") == cls]
+            if texts("phase-name") != names:
+                problems.append(f"phase names {texts('phase-name')} != {names}")
+            ticks = texts("tick")
+            step = 1 if minutes <= 20 else 5
+            if ticks != [str(m) for m in range(0, minutes + 1, step)]:
+                problems.append(f"time axis ticks {ticks}")
+            if "time (minutes)" not in texts("axis-title"):
+                problems.append("no axis title in minutes")
+            boundaries = [l for l in tree.iter(SVG + "line") if l.get("class") == "boundary"]
+            if len(boundaries) != len(names) + 1:
+                problems.append(f"{len(boundaries)} phase boundaries for {len(names)} phases")
+            used = set()
+            for line in tree.iter(SVG + "line"):
+                if line.get("class") == "roller":
+                    used.update(line.get("data-technique").split("+"))
+            legend = set(texts("legend-item"))
+            for tech in re.findall(r"technique: ([a-z+]+)", text):
+                for t in tech.split("+"):
+                    if t not in used:
+                        problems.append(f"technique {t} not drawn")
+                    if t not in legend:
+                        problems.append(f"technique {t} not in the legend")
+            res = subprocess.run(["rsvg-convert", str(svg), "-o", str(png)], capture_output=True, timeout=60)
+            if res.returncode != 0:
+                problems.append(f"rsvg-convert: {res.stderr.decode()}")
+            else:
+                head = png.read_bytes()[:24]
+                w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+                if head[:8] != b"\x89PNG\r\n\x1a\n" or (w, h) != (int(float(tree.get("width"))), int(float(tree.get("height")))):
+                    problems.append(f"rendered picture is {w}x{h}, not the SVG's size")
+    return fn
+
+
+check("the stock set is complete and validates as a whole", whole_set)
+for p in programs:
+    check(f"{p.stem} validates, compiles and plots", one_program(p))
+
+print(f"1..{len(results)}")
+failed = 0
+for n, (name, problems) in enumerate(results, 1):
+    print(f"{'not ok' if problems else 'ok'} {n} - {name}")
+    for pr in problems:
+        print(f"#   {pr}")
+    failed += bool(problems)
+sys.exit(1 if failed else 0)

@@ -8,6 +8,8 @@
 #include "schema.h"
 
 static void parse_diag(struct parse_ctx *ctx, enum severity sev, struct mark m, const char *fmt, va_list ap)
+        _printf_(4, 0);
+static void parse_diag(struct parse_ctx *ctx, enum severity sev, struct mark m, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *msg = NULL;
 

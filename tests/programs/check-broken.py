@@ -7,11 +7,12 @@ Each file states what it expects in comment lines at its top:
 The file name is prefixed as chairctl prints it. The exit status must be 1 when any error is expected,
 0 when only warnings are. Prints TAP, one test per file.
 """
+import os
 import pathlib
 import subprocess
 import sys
 
-chairctl, root = sys.argv[1], pathlib.Path(sys.argv[2])
+chairctl, root = os.path.abspath(sys.argv[1]), pathlib.Path(sys.argv[2]).resolve()
 here = root / "tests" / "programs"
 files = sorted((here / "bad").glob("*.yaml"))
 print(f"1..{len(files)}")

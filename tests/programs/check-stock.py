@@ -2,6 +2,7 @@
 """The stock programs: each validates cleanly (no errors, no warnings) on its own and against the virtual
 chair, compiles and plots; the plot renders with a real SVG renderer and has the structure an installer
 reads (a lane per track, the phase names in order, a minute axis, a legend). Prints TAP."""
+import os
 import pathlib
 import re
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-chairctl, root = sys.argv[1], pathlib.Path(sys.argv[2])
+chairctl, root = os.path.abspath(sys.argv[1]), pathlib.Path(sys.argv[2]).resolve()
 programs = sorted((root / "programs").glob("*.yaml"))
 config = root / "config" / "sim.yaml"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -108,7 +108,27 @@ def one_program(path):
     return fn
 
 
+def docs_example(problems):
+    """The worked example of docs/programs.md is a valid program: the docs stay true to the format."""
+    doc = (root / "docs" / "programs.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    example = next((b for b in blocks if "phases:" in b), None)
+    if example is None:
+        problems.append("docs/programs.md has no worked example")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "evening.yaml"
+        path.write_text(example)
+        res = run(["validate", "--config", str(config), "--patterns", str(root / "programs" / "patterns"), str(path)])
+        if res.returncode != 0 or res.stderr:
+            problems.append(f"the worked example does not validate cleanly: {res.stderr.decode()}")
+        res = run(["plot", "--patterns", str(root / "programs" / "patterns"), str(path), "-o", str(path) + ".svg"])
+        if res.returncode != 0:
+            problems.append(f"the worked example does not plot: {res.stderr.decode()}")
+
+
 check("the stock set is complete and validates as a whole", whole_set)
+check("the worked example in docs/programs.md validates and plots", docs_example)
 for p in programs:
     check(f"{p.stem} validates, compiles and plots", one_program(p))
 

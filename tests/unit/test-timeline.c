@@ -41,6 +41,20 @@ static struct program *load(const char *yaml)
         return p;
 }
 
+/* Compiles a program given as text and returns its timeline as text; NULL (after a failed check) if it
+ * does not load or compile. */
+static char *compiled(const char *yaml)
+{
+        _cleanup_(program_freep) struct program *p = load(yaml);
+        _cleanup_(timeline_freep) struct timeline *t = NULL;
+
+        if (!p || timeline_compile(p, 0, NULL, &t) < 0) {
+                CHECK(false);
+                return NULL;
+        }
+        return dump(t);
+}
+
 static void test_compiles_exact_times_and_values(void)
 {
         _cleanup_(program_freep) struct program *p = load(two_phases);
@@ -145,19 +159,14 @@ static void test_sleep_program_does_not_move_the_chair_at_its_end(void)
 
 static void test_airbag_patterns_alternate_pulse_hold(void)
 {
-        _cleanup_(program_freep) struct program *p = load(
+        _cleanup_free_ char *text = compiled(
                 "name: A\nduration: 1m\nphases:\n"
                 "  - {name: alt, duration: 20s, airbags: {zones: [arms, hips, calves], pattern: alternate, inflate: 2s, hold: 3s}}\n"
                 "  - {name: pulse, duration: 20s, airbags: {zones: [feet], pattern: pulse, intensity: 5, inflate: 2s, hold: 3s, vent: 4s}}\n"
                 "  - {name: hold, airbags: {zones: [arms], pattern: hold, inflate: 4s}}\n");
-        _cleanup_(timeline_freep) struct timeline *t = NULL;
-        _cleanup_free_ char *text = NULL;
 
-        if (!p || timeline_compile(p, 0, NULL, &t) < 0) {
-                CHECK(false);
+        if (!text)
                 return;
-        }
-        text = dump(t);
         /* alternate: arms and calves (even places) against hips (odd); a 10s period of 2 x (2s + 3s). */
         CHECK(strstr(text, "0.000s phase alt\n0.000s airbag arms inflate 2\n0.000s airbag calves inflate 2\n"
                            "2.000s airbag arms hold 2\n2.000s airbag calves hold 2\n"
@@ -178,20 +187,13 @@ static void test_airbag_patterns_alternate_pulse_hold(void)
 
 static void test_pattern_steps_override_phase_settings_and_loop(void)
 {
-        _cleanup_(program_freep) struct program *p = load(
+        _cleanup_free_ char *text = compiled(
                 "name: P\nduration: 1m\npatterns:\n"
                 "  two:\n    steps:\n"
                 "      - {to: start, time: 20s}\n"
                 "      - {to: neck, time: 15s, technique: shiatsu, depth: 1, speed: 2, width: narrow}\n"
                 "phases:\n  - {name: a, roller: {technique: kneading+tapping, pattern: two, area: [0.2, 0.8], depth: 3}}\n");
-        _cleanup_(timeline_freep) struct timeline *t = NULL;
-        _cleanup_free_ char *text = NULL;
 
-        if (!p || timeline_compile(p, 0, NULL, &t) < 0) {
-                CHECK(false);
-                return;
-        }
-        text = dump(t);
         CHECK_STREQ(text, "0.000s phase a\n"
                           "0.000s roller kneading+tapping speed 3 depth 3 medium 0.20..0.80@0.00\n"
                           "20.000s roller shiatsu speed 2 depth 1 narrow neck..neck@0.00\n"

@@ -185,7 +185,6 @@ static int parse_steps(struct parse_ctx *ctx, const struct ynode *node, const st
                 struct pattern_step *s = &p->steps[p->n_steps];
                 int r;
 
-                s->mark = ynode_mark(item);
                 r = parse_mapping(ctx, item, "step", step_fields, s, NULL);
                 if (r == -ENOMEM)
                         return r;

@@ -13,7 +13,6 @@ struct program_ctx {
         struct program *program;
         const struct chair_config *config; /* NULL: the standard vocabulary */
         const struct pattern_library *library;
-        size_t n_local_patterns;
         bool warned_skip[5]; /* one "this chair has no ..." warning per track */
 };
 
@@ -165,7 +164,6 @@ static int parse_roller_width(struct parse_ctx *ctx, const struct ynode *node, c
         if (k < 0)
                 return k;
         r->width = (enum width) w;
-        r->width_given = true;
         return 0;
 }
 
@@ -240,7 +238,6 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
                 r->pattern_mark = ynode_mark(n);
         if ((n = ynode_lookup(node, "stroke")) && (r->pattern_name || r->spot))
                 parse_warning(ctx, n, "stroke only times the built-in sweep over an area; it does nothing here");
-        pctx(ctx)->program->uses_roller = true;
         if (chair_lacks(ctx, node, SKIP_ROLLER))
                 return 0;
         if ((n = ynode_lookup(node, "width")) && pctx(ctx)->config && !pctx(ctx)->config->roller.width)
@@ -301,7 +298,6 @@ static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const 
                 parse_error(ctx, ynode_lookup(node, "pattern"), "alternate needs at least two zones to alternate between");
                 return -EINVAL;
         }
-        pctx(ctx)->program->uses_airbags = true;
         chair_lacks(ctx, node, SKIP_AIRBAGS);
         return 0;
 }
@@ -347,10 +343,7 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
                 h->zone = strdup(key->value);
                 if (!h->zone)
                         return -ENOMEM;
-                h->mark = ynode_mark(key);
                 ph->n_heat++;
-                if (h->level > 0)
-                        pctx(ctx)->program->uses_heat = true;
         }
         return bad ? -EINVAL : 0;
 }
@@ -367,7 +360,7 @@ static int parse_foot(struct parse_ctx *ctx, const struct ynode *node, const str
         struct foot_phase *fp = dest;
         int k;
 
-        *fp = (struct foot_phase){ .set = true, .mark = ynode_mark(node) };
+        *fp = (struct foot_phase){ .set = true };
         if (is_off(node)) {
                 fp->off = true;
                 return 0;
@@ -375,7 +368,6 @@ static int parse_foot(struct parse_ctx *ctx, const struct ynode *node, const str
         k = parse_mapping(ctx, node, "foot-rollers", foot_fields, fp, NULL);
         if (k < 0)
                 return k;
-        pctx(ctx)->program->uses_foot_rollers = true;
         chair_lacks(ctx, node, SKIP_FOOT);
         return 0;
 }
@@ -496,10 +488,7 @@ static int parse_local_patterns(struct parse_ctx *ctx, const struct ynode *node,
                                 void *dest)
 {
         struct program *p = pctx(ctx)->program;
-        int r = patterns_parse(ctx, node, &p->patterns, &p->n_patterns);
-
-        pctx(ctx)->n_local_patterns = p->n_patterns;
-        return r;
+        return patterns_parse(ctx, node, &p->patterns, &p->n_patterns);
 }
 
 static const struct field program_fields[] = {

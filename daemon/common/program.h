@@ -40,7 +40,7 @@ struct pattern_step {
         unsigned speed;     /* 1-6; 0: the phase's */
         unsigned depth;     /* 1-5; 0: the phase's */
         unsigned width;     /* enum width + 1; 0: the phase's */
-        struct mark mark, depth_mark, technique_mark;
+        struct mark depth_mark, technique_mark;
 };
 
 struct pattern {
@@ -87,7 +87,6 @@ struct roller_phase {
         bool spot;
         unsigned speed, depth;
         enum width width;
-        bool width_given;
         usec_t stroke_usec;
         struct mark mark, pattern_mark, depth_mark, technique_mark;
 };
@@ -104,13 +103,11 @@ struct airbag_phase {
 struct heat_setting {
         char *zone;
         unsigned level; /* 0-3 */
-        struct mark mark;
 };
 
 struct foot_phase {
         bool set, off;
         unsigned speed;
-        struct mark mark;
 };
 
 struct phase {
@@ -145,8 +142,7 @@ struct program {
         size_t n_phases;
         struct mark phases_mark;
 
-        /* What the program needs; a chair without a part skips its track. */
-        bool uses_recline, uses_roller, uses_airbags, uses_heat, uses_foot_rollers;
+        bool uses_recline; /* some phase moves the recline: the chair returns upright at the end */
 };
 
 /* Parses and validates a program. config (optional) describes the chair the program is checked against;

@@ -8,7 +8,6 @@ DEFINE_STRING_TABLE(track, enum track, _TRACK_MAX, "phase", "recline", "roller",
 
 struct compiler {
         const struct program *program;
-        const struct chair_config *config;
         struct timeline *t;
         char **airbag_zones; /* every zone the program uses, borrowed strings */
         size_t n_airbag_zones;
@@ -355,7 +354,7 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
                      struct timeline **ret)
 {
         _cleanup_(timeline_freep) struct timeline *t = NULL;
-        struct compiler c = { .program = p, .config = config };
+        struct compiler c = { .program = p };
         usec_t d = duration_usec ?: p->duration_usec;
         size_t out = 0;
         int r;

@@ -27,7 +27,7 @@ static void test_defaults_fill_what_a_program_leaves_out(void)
         /* The default area is the back, neck to lumbar, swept by the built-in stroke. */
         CHECK(p->phases[0].roller.from.landmark == LANDMARK_NECK && p->phases[0].roller.to.landmark == LANDMARK_LUMBAR);
         CHECK_EQ_U(p->phases[0].roller.pattern, SIZE_MAX);
-        CHECK(p->uses_roller && !p->uses_airbags && !p->uses_heat);
+        CHECK(!p->uses_recline);
 }
 
 static void test_phases_without_duration_share_the_rest_exactly(void)

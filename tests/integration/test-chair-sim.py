@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""chair-sim, the virtual chair, seen from outside: mbpoll (an independent Modbus master) reads and writes
+its registers over TCP and over RTU through a socat pty pair, exactly at the addresses
+docs/reference-board.md documents, and every injected fault shows in its `state` output. Prints TAP.
+
+Usage: test-chair-sim.py BUILD_DIR"""
+import sys
+import time
+
+from simlib import ChairSim, PtyPair, main, mbpoll, wait_for
+
+# Addresses from docs/reference-board.md.
+COIL_RUN_BACKREST, COIL_RUN_ROLLER, COIL_PUMP, COIL_INFLATE_SHOULDERS, COIL_HOLD_SHOULDERS = 0, 2, 3, 4, 9
+COIL_HEATER_LUMBAR, COIL_FAULT_CLEAR = 14, 16
+DI_ESTOP, DI_BACKREST_EXTENDED, DI_BODY, DI_HEARTBEAT_OK = 0, 2, 7, 8
+HR_HEARTBEAT, HR_TARGET_BACKREST, HR_TARGET_ROLLER, HR_KNEADING = 0, 10, 12, 13
+IR_STATUS, IR_FAULTS, IR_VERSION, IR_POS_BACKREST, IR_POS_ROLLER, IR_CURRENT_BACKREST = 0, 1, 2, 10, 12, 20
+IR_TEMP_LUMBAR, IR_PRESSURE_SHOULDERS = 30, 40
+
+
+def cases(tap, tmp):
+    sim = ChairSim(tmp, time_scale=20)
+    port = sim.port
+
+    def write(problems, table, address, *values):
+        ok, _, out = mbpoll(port, table, address, values)
+        if not ok:
+            problems.append(f"writing {table} {address} failed: {out.strip()}")
+
+    def read(table, address, count=1):
+        ok, values, out = mbpoll(port, table, address, count=count)
+        if not ok:
+            raise RuntimeError(f"reading {table} {address} failed: {out.strip()}")
+        return values
+
+    def board_reports_its_version(problems):
+        if read("input", IR_VERSION) != [0x0100]:
+            problems.append("input register 2 is not the board version 0x0100")
+
+    def axis_moves_to_its_target_and_stops(problems):
+        write(problems, "holding", HR_TARGET_BACKREST, 400)
+        write(problems, "coil", COIL_RUN_BACKREST, 1)
+        moving = wait_for(lambda: sim.state()["motors"]["backrest"]["driven"], 2)
+        if not moving:
+            problems.append("the backrest was not driven after its run coil was set")
+        if read("input", IR_CURRENT_BACKREST)[0] < 500 and sim.state()["motors"]["backrest"]["driven"]:
+            problems.append("a moving motor draws no current")
+        # 20 s full travel at time scale 20: 0.4 takes 0.4 s.
+        done = wait_for(lambda: not sim.state()["motors"]["backrest"]["driven"], 5)
+        st = sim.state()["motors"]["backrest"]
+        if not done or abs(st["position"] - 0.4) > 0.003 or st["current_a"] != 0:
+            problems.append(f"the backrest did not stop at its target: {st}")
+        if abs(read("input", IR_POS_BACKREST)[0] - 400) > 3:
+            problems.append("input register 10 does not report the backrest position in permille")
+
+    def axis_stops_at_its_end_with_the_limit_switch(problems):
+        write(problems, "holding", HR_TARGET_BACKREST, 1000)
+        wait_for(lambda: sim.state()["motors"]["backrest"]["position"] >= 1.0, 5)
+        if read("discrete", DI_BACKREST_EXTENDED) != [1]:
+            problems.append("the extended limit switch is not active at the end of travel")
+        write(problems, "holding", HR_TARGET_BACKREST, 0)
+        write(problems, "coil", COIL_RUN_BACKREST, 0)
+        if sim.state()["motors"]["backrest"]["driven"]:
+            problems.append("clearing the run coil did not stop the motor")
+
+    def roller_scan_finds_the_shoulders(problems):
+        write(problems, "holding", HR_TARGET_ROLLER, 300)
+        write(problems, "coil", COIL_RUN_ROLLER, 1)
+        seen = []
+        for _ in range(200):
+            pos = read("input", IR_POS_ROLLER)[0]
+            seen.append((pos, read("discrete", DI_BODY)[0]))
+            if pos >= 300:
+                break
+        write(problems, "coil", COIL_RUN_ROLLER, 0)
+        contact = [p for p, b in seen if b]
+        free = [p for p, b in seen if not b]
+        if not contact or not free or min(contact) < 170 or max(free) >= 170:
+            problems.append(f"body contact does not start at the 170 mm shoulders: {seen}")
+
+    def heater_warms_toward_its_element_and_cools(problems):
+        t0 = read("input", IR_TEMP_LUMBAR)[0]
+        write(problems, "coil", COIL_HEATER_LUMBAR, 1)
+        warm = wait_for(lambda: read("input", IR_TEMP_LUMBAR)[0] >= t0 + 20, 10, 0.1)
+        if not warm:
+            problems.append("the energized lumbar heater did not warm by 2 degrees")
+        st = sim.state()["heaters"]["lumbar"]
+        if not st["energized"] or not st["commanded"]:
+            problems.append(f"state does not show the heater energized: {st}")
+        write(problems, "coil", COIL_HEATER_LUMBAR, 0)
+        hot = read("input", IR_TEMP_LUMBAR)[0]
+        if not wait_for(lambda: read("input", IR_TEMP_LUMBAR)[0] < hot, 10, 0.1):
+            problems.append("the heater did not cool once switched off")
+
+    def airbag_fills_holds_and_vents(problems):
+        write(problems, "coil", COIL_PUMP, 1)
+        write(problems, "coil", COIL_INFLATE_SHOULDERS, 1)
+        write(problems, "coil", COIL_HOLD_SHOULDERS, 1)
+        if sim.state()["valves"]["shoulders"] != "inflate" or not sim.state()["pump"]["on"]:
+            problems.append("state does not show the shoulders inflating")
+        if not wait_for(lambda: read("input", IR_PRESSURE_SHOULDERS)[0] > 200, 5, 0.05):
+            problems.append("the shoulder airbag did not fill above 20 kPa")
+        write(problems, "coil", COIL_INFLATE_SHOULDERS, 0)
+        if sim.state()["valves"]["shoulders"] != "hold":
+            problems.append("inlet closed, exhaust closed is not 'hold'")
+        write(problems, "coil", COIL_PUMP, 0)
+        write(problems, "coil", COIL_HOLD_SHOULDERS, 0)
+        if sim.state()["valves"]["shoulders"] != "vent":
+            problems.append("an open exhaust is not 'vent'")
+        if not wait_for(lambda: read("input", IR_PRESSURE_SHOULDERS)[0] < 20, 5, 0.05):
+            problems.append("the shoulder airbag did not vent")
+
+    def unmapped_address_answers_exception_2(problems):
+        for table, address in [("holding", 5), ("input", 13), ("input", 45), ("coil", 17), ("discrete", 9)]:
+            ok, _, out = mbpoll(port, table, address)
+            if ok or "Illegal data address" not in out:
+                problems.append(f"{table} {address}: expected exception 2, got: {out.strip()}")
+        ok, _, out = mbpoll(port, "input", 0, count=5)  # 0..2 mapped, 3..4 not
+        if ok or "Illegal data address" not in out:
+            problems.append("a read spanning a gap was answered")
+
+    def out_of_range_value_answers_exception_3(problems):
+        for address, value in [(HR_KNEADING, 7), (HR_TARGET_BACKREST, 1001), (1, 50)]:
+            ok, _, out = mbpoll(port, "holding", address, [value])
+            if ok or "Illegal data value" not in out:
+                problems.append(f"holding {address} = {value}: expected exception 3, got: {out.strip()}")
+
+    def heartbeat_timeout_puts_every_output_safe(problems):
+        write(problems, "coil", COIL_PUMP, 1)
+        write(problems, "coil", COIL_HEATER_LUMBAR, 1)
+        write(problems, "holding", HR_KNEADING, 3)
+        write(problems, "holding", HR_HEARTBEAT, 1)
+        st = sim.state()
+        if not st["heartbeat_ok"] or read("discrete", DI_HEARTBEAT_OK) != [1]:
+            problems.append("a heartbeat write did not arm the watchdog")
+        # The timeout (500 ms) is real time; nothing writes the heartbeat now.
+        if not wait_for(lambda: sim.state()["watchdog_tripped"], 3):
+            problems.append("the watchdog did not trip without heartbeats")
+        st = sim.state()
+        if st["heartbeat_ok"] or st["pump"]["on"] or st["heaters"]["lumbar"]["commanded"] or st["roller"]["kneading"]:
+            problems.append(f"outputs are not safe after the heartbeat timeout: {st}")
+        if not read("input", IR_FAULTS)[0] & (1 << 5) or not read("input", IR_STATUS)[0] & (1 << 2):
+            problems.append("the status and fault registers do not show the tripped watchdog")
+        write(problems, "holding", HR_HEARTBEAT, 2)
+        if not sim.state()["heartbeat_ok"] or sim.state()["pump"]["on"]:
+            problems.append("a new heartbeat must re-arm without turning outputs back on")
+        write(problems, "coil", COIL_FAULT_CLEAR, 1)
+        if read("input", IR_FAULTS)[0] & (1 << 5):
+            problems.append("the fault clear coil did not clear the latched watchdog fault")
+        # Leave the board quiet: let it trip again so later cases start from safe outputs.
+        wait_for(lambda: sim.state()["watchdog_tripped"], 3)
+
+    def motor_faults_show_in_state(problems):
+        start = sim.state()["motors"]["backrest"]["position"]
+        write(problems, "holding", HR_TARGET_BACKREST, 500 if start < 0.4 else 0)
+        sim.ok("fault backrest stall")
+        write(problems, "coil", COIL_RUN_BACKREST, 1)
+        time.sleep(0.3)
+        st = sim.state()["motors"]["backrest"]
+        if not st["driven"] or st["position"] != start or st["fault"] != "stall" or st["current_a"] <= 0:
+            problems.append(f"stall: expected driven, no progress, current drawn: {st}")
+        sim.ok("fault backrest overcurrent")
+        time.sleep(0.1)
+        st = sim.state()["motors"]["backrest"]
+        if st["current_a"] < 5.0 or st["position"] != start:
+            problems.append(f"overcurrent: expected a high current and no progress: {st}")
+        if not read("input", IR_FAULTS)[0] & 1:
+            problems.append("overcurrent: the fault register does not flag the backrest")
+        write(problems, "coil", COIL_RUN_BACKREST, 0)
+        sim.ok("clear")
+
+    def heater_faults_show_in_state(problems):
+        sim.ok("fault lumbar sensor-open")
+        st = sim.state()["heaters"]["lumbar"]
+        if st["sensor_c"] != -50 or read("input", IR_TEMP_LUMBAR)[0] != 65536 - 500:
+            problems.append(f"sensor-open: expected -50.0 degrees in state and as -500 in register 30: {st}")
+        sim.ok("fault lumbar sensor-short")
+        if sim.state()["heaters"]["lumbar"]["sensor_c"] != 150 or read("input", IR_TEMP_LUMBAR)[0] != 1500:
+            problems.append("sensor-short: expected 150.0 degrees")
+        if not read("input", IR_FAULTS)[0] & (1 << 3):
+            problems.append("the fault register does not flag the lumbar sensor")
+        sim.ok("fault lumbar runaway")
+        write(problems, "coil", COIL_HEATER_LUMBAR, 0)
+        t0 = sim.state()["heaters"]["lumbar"]["temp_c"]
+        time.sleep(0.5)
+        st = sim.state()["heaters"]["lumbar"]
+        if not st["energized"] or st["commanded"] or st["temp_c"] <= t0:
+            problems.append(f"runaway: expected energized and warming with the coil off: {st}")
+        sim.ok("clear")
+        if sim.state()["heaters"]["lumbar"]["energized"]:
+            problems.append("clear did not end the runaway")
+
+    def estop_shows_as_input_and_state(problems):
+        sim.ok("estop press")
+        if not sim.state()["estop"] or read("discrete", DI_ESTOP) != [1] or not read("input", IR_STATUS)[0] & 1:
+            problems.append("a pressed e-stop is not in state, discrete input 0 and the status register")
+        sim.ok("estop release")
+        if sim.state()["estop"] or read("discrete", DI_ESTOP) != [0]:
+            problems.append("a released e-stop still shows")
+
+    def comm_drop_silences_the_board_then_recovers(problems):
+        sim.ok("comm drop 1500")
+        ok, _, out = mbpoll(port, "input", IR_VERSION, timeout=0.3)
+        if ok:
+            problems.append("the board answered during a comm drop")
+        if not wait_for(lambda: mbpoll(port, "input", IR_VERSION, timeout=0.3)[0], 5):
+            problems.append("the board did not answer again after the drop")
+
+    def control_socket_refuses_bad_commands(problems):
+        for line, error in [("fault seat stall", "unknown actuator"), ("fault lumbar stall", "cannot have"),
+                            ("jump", "unknown command"), ("comm drop soon", "milliseconds"),
+                            ("comm noise 0.5", "RTU")]:
+            reply = sim.command(line)
+            if reply.get("ok") is not False or error not in reply.get("error", ""):
+                problems.append(f"'{line}': expected an error about '{error}', got {reply}")
+
+    for fn in [board_reports_its_version, axis_moves_to_its_target_and_stops,
+               axis_stops_at_its_end_with_the_limit_switch, roller_scan_finds_the_shoulders,
+               heater_warms_toward_its_element_and_cools, airbag_fills_holds_and_vents,
+               unmapped_address_answers_exception_2, out_of_range_value_answers_exception_3,
+               heartbeat_timeout_puts_every_output_safe, motor_faults_show_in_state, heater_faults_show_in_state,
+               estop_shows_as_input_and_state, comm_drop_silences_the_board_then_recovers,
+               control_socket_refuses_bad_commands]:
+        tap.case("tcp: " + fn.__name__.replace("_", " "), fn)
+    sim.close()
+
+    # The same board over RTU, through a pty pair that stands in for the RS-485 cable.
+    pty = PtyPair(tmp)
+    rtu = ChairSim(tmp, rtu_device=pty.a, time_scale=20)
+
+    def rtu_read_and_write(problems):
+        ok, values, out = mbpoll(pty.b, "input", IR_VERSION, rtu=True)
+        if not ok or values != [0x0100]:
+            problems.append(f"reading the version over RTU: {out.strip()}")
+        ok, _, out = mbpoll(pty.b, "holding", HR_TARGET_BACKREST, [250], rtu=True)
+        ok2, values, out2 = mbpoll(pty.b, "holding", HR_TARGET_BACKREST, rtu=True)
+        if not ok or not ok2 or values != [250]:
+            problems.append(f"writing and reading back a holding register over RTU: {out} {out2}")
+        ok, _, out = mbpoll(pty.b, "holding", 5, rtu=True)
+        if ok or "Illegal data address" not in out:
+            problems.append(f"an unmapped address over RTU: expected exception 2: {out.strip()}")
+
+    def rtu_noise_corrupts_frames(problems):
+        rtu.ok("comm noise 1")
+        ok, _, out = mbpoll(pty.b, "input", IR_VERSION, rtu=True, timeout=0.3)
+        if ok:
+            problems.append("a reply got through at noise rate 1")
+        rtu.ok("comm noise 0")
+        if not wait_for(lambda: mbpoll(pty.b, "input", IR_VERSION, rtu=True, timeout=0.3)[0], 5):
+            problems.append("the link did not recover once the noise stopped")
+
+    tap.case("rtu: read and write", rtu_read_and_write)
+    tap.case("rtu: noise corrupts frames", rtu_noise_corrupts_frames)
+    rtu.close()
+    pty.close()
+
+
+if __name__ == "__main__":
+    main(cases, sys.argv[1])

@@ -1,0 +1,499 @@
+/* chair-sim: the virtual chair. A Modbus slave (TCP or RTU) implementing the reference board, with
+ * physics, and a control socket for reading the physical truth and injecting faults. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <modbus.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "schema.h"
+#include "sim.h"
+#include "util.h"
+
+#define TICK_USEC (20 * USEC_PER_MSEC)
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 15020
+#define CONTROL_LINE_MAX 256
+
+struct server {
+        sd_event *event;
+        modbus_t *modbus;
+        bool rtu;
+        struct sim sim;
+        modbus_mapping_t mapping; /* points into sim's register image */
+        uint64_t last_step_usec;
+
+        uint64_t drop_until_usec; /* "comm drop": requests before this are read and ignored */
+        double noise_rate;        /* "comm noise": the fraction of replies sent corrupted (RTU) */
+        uint64_t rng;
+
+        const char *control_path;
+};
+
+struct control_client {
+        struct server *server;
+        sd_event_source *source;
+        char buf[CONTROL_LINE_MAX];
+        size_t len;
+};
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* xorshift64: reproducible noise for a given --seed. */
+static double random_unit(struct server *srv)
+{
+        srv->rng ^= srv->rng << 13;
+        srv->rng ^= srv->rng >> 7;
+        srv->rng ^= srv->rng << 17;
+        return (double) (srv->rng >> 11) / (double) (1ULL << 53);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct server *srv = userdata;
+        uint64_t now = now_usec();
+
+        sim_step(&srv->sim, (double) (now - srv->last_step_usec) / USEC_PER_SEC, now);
+        srv->last_step_usec = now;
+        sd_event_source_set_time(s, usec + TICK_USEC);
+        return 0;
+}
+
+/* A frame that looks like a reply but fails its CRC check, as line noise would leave it. */
+static void send_corrupted_reply(struct server *srv, const uint8_t *req)
+{
+        uint8_t frame[] = { req[0], req[1], 0x02, 0xde, 0xad, 0x00, 0x00 };
+        if (write(modbus_get_socket(srv->modbus), frame, sizeof(frame)) < 0)
+                fprintf(stderr, "chair-sim: failed to send a corrupted frame: %m\n");
+}
+
+static int check_request(struct server *srv, const uint8_t *req, int len, bool *ret_heartbeat)
+{
+        int off = modbus_get_header_length(srv->modbus);
+        unsigned fn, addr, count;
+        enum sim_table table;
+        bool write = false;
+
+        if (len < off + 5)
+                return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
+        fn = req[off];
+        addr = (unsigned) req[off + 1] << 8 | req[off + 2];
+        count = (unsigned) req[off + 3] << 8 | req[off + 4];
+        switch (fn) {
+        case 0x01: table = SIM_COILS; break;
+        case 0x02: table = SIM_DISCRETES; break;
+        case 0x03: table = SIM_HOLDING; break;
+        case 0x04: table = SIM_INPUTS; break;
+        case 0x05: table = SIM_COILS, count = 1, write = true; break;
+        case 0x06: table = SIM_HOLDING, count = 1, write = true; break;
+        case 0x0f: table = SIM_COILS, write = true; break;
+        case 0x10: table = SIM_HOLDING, write = true; break;
+        default: return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
+        }
+        if (!sim_mapped(table, addr, count))
+                return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
+        if (write && table == SIM_HOLDING) {
+                for (unsigned i = 0; i < count; i++) {
+                        int at = fn == 0x06 ? off + 3 : off + 6 + 2 * (int) i;
+                        if (at + 1 >= len)
+                                return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
+                        if (!sim_holding_value_ok(addr + i, (unsigned) req[at] << 8 | req[at + 1]))
+                                return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
+                }
+                *ret_heartbeat = addr <= BOARD_HR_HEARTBEAT && BOARD_HR_HEARTBEAT < addr + count;
+        }
+        return 0;
+}
+
+/* Reads one request from the current socket and answers it. Returns -1 when the connection is gone. */
+static int serve_one(struct server *srv)
+{
+        uint8_t req[MODBUS_RTU_MAX_ADU_LENGTH > MODBUS_TCP_MAX_ADU_LENGTH ? MODBUS_RTU_MAX_ADU_LENGTH
+                                                                          : MODBUS_TCP_MAX_ADU_LENGTH];
+        bool heartbeat = false;
+        uint64_t now;
+        int len, exception;
+
+        len = modbus_receive(srv->modbus, req);
+        if (len < 0) {
+                if (!srv->rtu)
+                        return -1;
+                modbus_flush(srv->modbus); /* a garbled request: drop what is left of it */
+                return 0;
+        }
+        if (len == 0) /* for another unit */
+                return 0;
+        now = now_usec();
+        if (now < srv->drop_until_usec)
+                return 0;
+        if (srv->rtu && srv->noise_rate > 0.0 && random_unit(srv) < srv->noise_rate) {
+                send_corrupted_reply(srv, req);
+                return 0;
+        }
+        exception = check_request(srv, req, len, &heartbeat);
+        if (exception) {
+                modbus_reply_exception(srv->modbus, req, (unsigned) exception);
+                return 0;
+        }
+        sim_publish(&srv->sim);
+        if (modbus_reply(srv->modbus, req, len, &srv->mapping) < 0 && !srv->rtu)
+                return -1;
+        sim_apply(&srv->sim, heartbeat, now);
+        return 0;
+}
+
+static int on_modbus_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct server *srv = userdata;
+
+        if (!srv->rtu)
+                modbus_set_socket(srv->modbus, fd);
+        if (serve_one(srv) < 0 || (!srv->rtu && (revents & (EPOLLHUP | EPOLLERR)))) {
+                close(fd);
+                sd_event_source_unref(s);
+        }
+        return 0;
+}
+
+static int on_modbus_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct server *srv = userdata;
+        int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (client < 0)
+                return 0;
+        if (sd_event_add_io(srv->event, NULL, client, EPOLLIN, on_modbus_client, srv) < 0)
+                close(client);
+        return 0;
+}
+
+static void reply(int fd, bool ok, const char *error)
+{
+        char line[CONTROL_LINE_MAX + 64];
+        int n = ok ? snprintf(line, sizeof(line), "{\"ok\":true}\n")
+                   : snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n", error);
+        if (write(fd, line, (size_t) n) < 0)
+                return; /* the client left; nothing to tell */
+}
+
+static void control_command(struct server *srv, int fd, char *line)
+{
+        char *words[4] = {};
+        int n = 0;
+
+        for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w && n < 4; w = strtok_r(NULL, " \t\r", &save))
+                words[n++] = w;
+        if (n == 0)
+                return reply(fd, false, "empty command");
+
+        if (streq(words[0], "state") && n == 1) {
+                _cleanup_free_ char *json = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&json, &size);
+                if (!f)
+                        return reply(fd, false, "out of memory");
+                sim_publish(&srv->sim);
+                sim_write_state(&srv->sim, f);
+                fclose(f);
+                if (write(fd, json, size) < 0)
+                        return;
+        } else if (streq(words[0], "fault") && n == 3) {
+                int r = sim_inject(&srv->sim, words[1], words[2]);
+                if (r == -ENOENT)
+                        return reply(fd, false, "unknown actuator");
+                if (r < 0)
+                        return reply(fd, false, "that actuator cannot have that fault");
+                reply(fd, true, NULL);
+        } else if (streq(words[0], "estop") && n == 2 && (streq(words[1], "press") || streq(words[1], "release"))) {
+                srv->sim.estop = streq(words[1], "press");
+                reply(fd, true, NULL);
+        } else if (streq(words[0], "comm") && n == 3 && streq(words[1], "drop")) {
+                unsigned long long ms;
+                if (parse_unsigned(words[2], &ms) < 0 || ms > 3600000)
+                        return reply(fd, false, "comm drop takes milliseconds, 0 to 3600000");
+                srv->drop_until_usec = now_usec() + ms * USEC_PER_MSEC;
+                reply(fd, true, NULL);
+        } else if (streq(words[0], "comm") && n == 3 && streq(words[1], "noise")) {
+                double rate;
+                if (parse_number(words[2], &rate) < 0 || rate < 0.0 || rate > 1.0)
+                        return reply(fd, false, "comm noise takes a fraction, 0 to 1");
+                if (!srv->rtu)
+                        return reply(fd, false, "comm noise needs the RTU transport");
+                srv->noise_rate = rate;
+                reply(fd, true, NULL);
+        } else if (streq(words[0], "clear") && n == 1) {
+                sim_clear_faults(&srv->sim);
+                srv->sim.estop = false;
+                srv->drop_until_usec = 0;
+                srv->noise_rate = 0.0;
+                reply(fd, true, NULL);
+        } else
+                reply(fd, false, "unknown command; expected state, fault, estop, comm or clear");
+}
+
+static int on_control_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct control_client *c = userdata;
+        ssize_t n = read(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+
+        if (n <= 0) {
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                close(fd);
+                sd_event_source_unref(c->source);
+                free(c);
+                return 0;
+        }
+        c->len += (size_t) n;
+        for (char *nl; (nl = memchr(c->buf, '\n', c->len));) {
+                *nl = '\0';
+                control_command(c->server, fd, c->buf);
+                c->len -= (size_t) (nl + 1 - c->buf);
+                memmove(c->buf, nl + 1, c->len);
+        }
+        if (c->len == sizeof(c->buf) - 1) { /* a line too long to be a command */
+                reply(fd, false, "line too long");
+                c->len = 0;
+        }
+        return 0;
+}
+
+static int on_control_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct server *srv = userdata;
+        struct control_client *c;
+        int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (client < 0)
+                return 0;
+        c = calloc(1, sizeof(*c));
+        if (!c || sd_event_add_io(srv->event, &c->source, client, EPOLLIN, on_control_client, c) < 0) {
+                free(c);
+                close(client);
+                return 0;
+        }
+        c->server = srv;
+        return 0;
+}
+
+static int listen_control(struct server *srv, const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return sd_event_add_io(srv->event, NULL, fd, EPOLLIN, on_control_accept, srv);
+}
+
+static int parse_host_port(char *arg, const char **ret_host, int *ret_port)
+{
+        char *colon = strrchr(arg, ':');
+        unsigned long long port = DEFAULT_PORT;
+
+        if (colon) {
+                *colon = '\0';
+                if (parse_unsigned(colon + 1, &port) < 0 || port == 0 || port > 65535)
+                        return -EINVAL;
+        }
+        *ret_host = *arg ? arg : DEFAULT_HOST;
+        *ret_port = (int) port;
+        return 0;
+}
+
+static void usage(FILE *f)
+{
+        fputs("Usage: chair-sim [--tcp HOST[:PORT] | --rtu DEVICE] [OPTIONS]\n"
+              "The virtual chair: a Modbus slave implementing the reference board (docs/reference-board.md).\n\n"
+              "  --tcp HOST[:PORT]     listen for Modbus TCP (default 127.0.0.1:15020)\n"
+              "  --rtu DEVICE          serve Modbus RTU on a serial device or pty\n"
+              "  --baud N              RTU baud rate (default 115200)\n"
+              "  --parity N|E|O        RTU parity (default N; 8 data bits, 1 stop bit)\n"
+              "  --control SOCKET      the control socket (state, fault, estop, comm, clear)\n"
+              "  --time-scale N        run the physics N times faster than real time (default 1)\n"
+              "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
+              "  --seed N              seed of the RTU noise (default 1)\n",
+              f);
+}
+
+int main(int argc, char **argv)
+{
+        enum { ARG_TCP = 0x100, ARG_RTU, ARG_BAUD, ARG_PARITY, ARG_CONTROL, ARG_TIME_SCALE, ARG_SHOULDER, ARG_SEED };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "tcp", required_argument, NULL, ARG_TCP },
+                { "rtu", required_argument, NULL, ARG_RTU },
+                { "baud", required_argument, NULL, ARG_BAUD },
+                { "parity", required_argument, NULL, ARG_PARITY },
+                { "control", required_argument, NULL, ARG_CONTROL },
+                { "time-scale", required_argument, NULL, ARG_TIME_SCALE },
+                { "shoulder", required_argument, NULL, ARG_SHOULDER },
+                { "seed", required_argument, NULL, ARG_SEED },
+                {},
+        };
+        struct server srv = { .rng = 1 };
+        const char *host = DEFAULT_HOST, *rtu_device = NULL;
+        int port = DEFAULT_PORT, baud = 115200;
+        char parity = 'N';
+        double time_scale = 1.0, shoulder_mm = 170.0;
+        unsigned long long u;
+        int c, r, fd;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case ARG_TCP:
+                        if (parse_host_port(optarg, &host, &port) < 0) {
+                                fprintf(stderr, "chair-sim: --tcp takes HOST[:PORT], not '%s'\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_RTU:
+                        rtu_device = optarg;
+                        break;
+                case ARG_BAUD:
+                        if (parse_unsigned(optarg, &u) < 0 || u < 1200 || u > 4000000) {
+                                fprintf(stderr, "chair-sim: --baud takes a rate from 1200 to 4000000\n");
+                                return 2;
+                        }
+                        baud = (int) u;
+                        break;
+                case ARG_PARITY:
+                        if (strlen(optarg) != 1 || !strchr("NEO", optarg[0])) {
+                                fprintf(stderr, "chair-sim: --parity takes N, E or O\n");
+                                return 2;
+                        }
+                        parity = optarg[0];
+                        break;
+                case ARG_CONTROL:
+                        srv.control_path = optarg;
+                        break;
+                case ARG_TIME_SCALE:
+                        if (parse_number(optarg, &time_scale) < 0 || time_scale < 0.1 || time_scale > 1000) {
+                                fprintf(stderr, "chair-sim: --time-scale takes a factor from 0.1 to 1000\n");
+                                return 2;
+                        }
+                        break;
+                case ARG_SHOULDER:
+                        if (parse_number(optarg, &shoulder_mm) < 0 || shoulder_mm < 0 || shoulder_mm > 1150) {
+                                fprintf(stderr, "chair-sim: --shoulder takes millimetres from 0 to 1150\n");
+                                return 2;
+                        }
+                        break;
+                case ARG_SEED:
+                        if (parse_unsigned(optarg, &u) < 0 || u == 0) {
+                                fprintf(stderr, "chair-sim: --seed takes a positive number\n");
+                                return 2;
+                        }
+                        srv.rng = u;
+                        break;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        if (optind < argc) {
+                usage(stderr);
+                return 2;
+        }
+
+        sim_init(&srv.sim, time_scale, shoulder_mm);
+        srv.mapping = (modbus_mapping_t){
+                .nb_bits = _BOARD_COIL_MAX,
+                .nb_input_bits = _BOARD_DI_MAX,
+                .nb_registers = _BOARD_HR_MAX,
+                .nb_input_registers = _BOARD_IR_MAX,
+                .tab_bits = srv.sim.coils,
+                .tab_input_bits = srv.sim.discretes,
+                .tab_registers = srv.sim.holding,
+                .tab_input_registers = srv.sim.inputs,
+        };
+
+        r = sd_event_default(&srv.event);
+        if (r < 0) {
+                fprintf(stderr, "chair-sim: failed to set up the event loop: %s\n", strerror(-r));
+                return 1;
+        }
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sd_event_add_signal(srv.event, NULL, SIGTERM, NULL, NULL);
+        sd_event_add_signal(srv.event, NULL, SIGINT, NULL, NULL);
+
+        if (rtu_device) {
+                srv.rtu = true;
+                srv.modbus = modbus_new_rtu(rtu_device, baud, parity, 8, 1);
+                if (!srv.modbus || modbus_set_slave(srv.modbus, BOARD_UNIT_ID) < 0 || modbus_connect(srv.modbus) < 0) {
+                        fprintf(stderr, "chair-sim: failed to open %s: %s\n", rtu_device, modbus_strerror(errno));
+                        return 1;
+                }
+                fd = modbus_get_socket(srv.modbus);
+                r = sd_event_add_io(srv.event, NULL, fd, EPOLLIN, on_modbus_client, &srv);
+        } else {
+                srv.modbus = modbus_new_tcp(host, port);
+                if (!srv.modbus || (fd = modbus_tcp_listen(srv.modbus, 8)) < 0) {
+                        fprintf(stderr, "chair-sim: failed to listen on %s:%d: %s\n", host, port,
+                                modbus_strerror(errno));
+                        return 1;
+                }
+                r = sd_event_add_io(srv.event, NULL, fd, EPOLLIN, on_modbus_accept, &srv);
+        }
+        if (r < 0) {
+                fprintf(stderr, "chair-sim: failed to watch the Modbus socket: %s\n", strerror(-r));
+                return 1;
+        }
+        if (srv.control_path && (r = listen_control(&srv, srv.control_path)) < 0) {
+                fprintf(stderr, "chair-sim: failed to listen on %s: %s\n", srv.control_path, strerror(-r));
+                return 1;
+        }
+        srv.last_step_usec = now_usec();
+        sd_event_source *tick = NULL;
+        r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC, 0, on_tick, &srv);
+        if (r >= 0) /* a periodic tick: on_tick moves the deadline on each time */
+                r = sd_event_source_set_enabled(tick, SD_EVENT_ON);
+        if (r < 0) {
+                fprintf(stderr, "chair-sim: failed to start the physics: %s\n", strerror(-r));
+                return 1;
+        }
+
+        if (srv.rtu)
+                fprintf(stderr, "chair-sim: serving Modbus RTU on %s (%d %c 8 1), unit %d\n", rtu_device, baud, parity,
+                        BOARD_UNIT_ID);
+        else
+                fprintf(stderr, "chair-sim: serving Modbus TCP on %s:%d, unit %d\n", host, port, BOARD_UNIT_ID);
+        (void) sd_notify(0, "READY=1");
+        r = sd_event_loop(srv.event);
+
+        if (srv.control_path)
+                (void) unlink(srv.control_path);
+        modbus_close(srv.modbus);
+        modbus_free(srv.modbus);
+        sd_event_unref(srv.event);
+        return r < 0 ? 1 : 0;
+}

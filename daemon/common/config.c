@@ -1,6 +1,8 @@
 /* config.c: parses and checks the chair's hardware config (chaird.yaml). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "schema.h"
@@ -24,29 +26,92 @@ const struct roller_geometry roller_geometry_default = {
         },
 };
 
-/* Config values a file may give for a table whose entries have nothing else to say yet: "{}" or empty. */
-static bool empty_section(struct parse_ctx *ctx, const struct ynode *node, const char *what)
+const struct safety_config safety_config_default = {
+        .session_cap_usec = SAFETY_SESSION_CAP_DEFAULT_USEC,
+        .axis_max_run_usec = 30 * USEC_PER_SEC,
+        .roller_max_run_usec = 10 * USEC_PER_SEC,
+        .no_progress_usec = 2 * USEC_PER_SEC,
+        .obstacle_back_off_usec = 500 * USEC_PER_MSEC,
+        .heat_timeout_usec = 30 * USEC_PER_MINUTE,
+        .heat_ceiling_c = 65.0,
+        .heat_margin_c = 5.0,
+        .heat_check_usec = 60 * USEC_PER_SEC,
+        .heat_min_gain_c = 2.0,
+        .sensor_min_c = -10.0,
+        .sensor_max_c = 90.0,
+        .comm_loss_usec = 1 * USEC_PER_SEC,
+};
+
+static struct chair_config *config_of(struct parse_ctx *ctx)
 {
-        if (ynode_is_null(node))
-                return true;
-        return parse_mapping(ctx, node, what, (const struct field[]){ {} }, NULL, NULL) == 0;
+        return ((struct config_parser *) ctx->userdata)->config;
+}
+
+/* Names the section being parsed: the I/O references in it are called "<section>.<key>". */
+static void set_section(struct parse_ctx *ctx, const char *fmt, ...) _printf_(2, 3);
+static void set_section(struct parse_ctx *ctx, const char *fmt, ...)
+{
+        struct config_parser *p = ctx->userdata;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(p->section, sizeof(p->section), fmt, ap);
+        va_end(ap);
+}
+
+static const struct field motor_fields[] = {
+        { "target", field_out_value, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED },
+        { "run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]) },
+        { "position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION]), FIELD_REQUIRED },
+        { "current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT]) },
+        { "limit-start", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_START]) },
+        { "limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END]) },
+        { "max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0, 100 },
+        {},
+};
+
+static void motor_config_init(struct motor_config *m)
+{
+        for (int i = 0; i < _MOTOR_IO_MAX; i++)
+                m->io[i] = IO_NONE;
+        m->max_current_a = MOTOR_MAX_CURRENT_DEFAULT_A;
+}
+
+static int parse_motor(struct parse_ctx *ctx, const struct ynode *node, const char *what, struct motor_config *m)
+{
+        int r = parse_mapping(ctx, node, what, motor_fields, m, NULL);
+        if (r < 0)
+                return r;
+        if (m->max_current_a <= 0.0) {
+                parse_error(ctx, ynode_lookup(node, "max-current"), "max-current must be above 0 amperes");
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int parse_axes(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        bool *axis = dest;
+        struct chair_config *c = config_of(ctx);
         bool bad = false;
+        int r;
 
         if (!expect_type(ctx, node, YNODE_MAPPING, "axes"))
                 return -EINVAL;
         for (size_t i = 0; i < ynode_n_pairs(node); i++) {
                 unsigned a;
-                if (lookup_name(ctx, ynode_key(node, i), axis_names, "axis", &a) < 0 ||
-                    !empty_section(ctx, ynode_value(node, i), ynode_key(node, i)->value)) {
+                if (lookup_name(ctx, ynode_key(node, i), axis_names, "axis", &a) < 0) {
                         bad = true;
                         continue;
                 }
-                axis[a] = true;
+                set_section(ctx, "recline.%s", axis_to_string((enum axis) a));
+                r = parse_motor(ctx, ynode_value(node, i), "axis", &c->axes[a]);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        bad = true;
+                        continue;
+                }
+                c->axis[a] = true;
         }
         return bad ? -EINVAL : 0;
 }
@@ -60,7 +125,7 @@ static const struct field preset_fields[] = {
 
 static int parse_presets(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        struct chair_config *c = ctx->userdata;
+        struct chair_config *c = config_of(ctx);
         bool bad = false;
         int r;
 
@@ -99,7 +164,7 @@ static const struct field recline_fields[] = {
 
 static int parse_recline(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        struct chair_config *c = ctx->userdata;
+        struct chair_config *c = config_of(ctx);
         int r;
 
         /* The recline fields write into the config itself (dest is the config). */
@@ -194,6 +259,12 @@ static int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, con
         return 0;
 }
 
+static int parse_travel(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        set_section(ctx, "roller.travel");
+        return parse_motor(ctx, node, "travel", dest);
+}
+
 static const struct field roller_fields[] = {
         { "track-length", field_length_mm, offsetof(struct roller_config, geometry.track_mm), FIELD_REQUIRED, 100,
           2000 },
@@ -201,37 +272,120 @@ static const struct field roller_fields[] = {
         { "landmarks", parse_landmarks, offsetof(struct roller_config, geometry) },
         { "techniques", parse_techniques, offsetof(struct roller_config, techniques) },
         { "depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, 5 },
-        { "width", field_bool, offsetof(struct roller_config, width) },
-        { "scan", field_bool, offsetof(struct roller_config, scan) },
+        { "travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED },
+        { "kneading", field_out_value, offsetof(struct roller_config, kneading) },
+        { "tapping", field_out_value, offsetof(struct roller_config, tapping) },
+        { "width", field_out_value, offsetof(struct roller_config, width_io) },
+        { "depth", field_out_value, offsetof(struct roller_config, depth_io) },
+        { "body-sensor", field_in_switch, offsetof(struct roller_config, body_sensor) },
         {},
+};
+enum { RF_TECHNIQUES = 3, RF_DEPTH_LEVELS = 4 };
+
+/* What each technique needs wired besides the travel. */
+static const struct {
+        unsigned techniques;
+        size_t io;
+        const char *key;
+} technique_needs[] = {
+        { TECHNIQUE_BIT(TECHNIQUE_KNEADING), offsetof(struct roller_config, kneading), "kneading" },
+        { TECHNIQUES_PERCUSSION, offsetof(struct roller_config, tapping), "tapping" },
 };
 
 static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        struct chair_config *c = ctx->userdata;
+        struct chair_config *c = config_of(ctx);
         struct roller_config *rc = &c->roller;
+        uint64_t seen = 0;
         int r;
 
         c->has_roller = true;
-        r = parse_mapping(ctx, node, "roller", roller_fields, rc, NULL);
+        motor_config_init(&rc->travel);
+        rc->kneading = rc->tapping = rc->width_io = rc->depth_io = rc->body_sensor = IO_NONE;
+        set_section(ctx, "roller");
+        r = parse_mapping(ctx, node, "roller", roller_fields, rc, &seen);
         if (r < 0)
                 return r;
         if (rc->geometry.shoulder_max_mm >= rc->geometry.track_mm) {
                 parse_error(ctx, node, "the shoulder search range must end above the end of the track");
                 return -EINVAL;
         }
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(technique_needs); i++) {
+                bool wired = *(int *) ((char *) rc + technique_needs[i].io) != IO_NONE;
+                if (wired)
+                        continue;
+                if (seen & (UINT64_C(1) << RF_TECHNIQUES) && rc->techniques & technique_needs[i].techniques) {
+                        parse_error(ctx, ynode_lookup(node, "techniques"),
+                                    "the roller lists a technique that needs '%s', which is not wired",
+                                    technique_needs[i].key);
+                        r = -EINVAL;
+                }
+                rc->techniques &= ~technique_needs[i].techniques;
+        }
+        if (!(seen & (UINT64_C(1) << RF_DEPTH_LEVELS)))
+                rc->depth_levels = rc->depth_io != IO_NONE ? 5 : 1;
+        else if (rc->depth_levels > 1 && rc->depth_io == IO_NONE) {
+                parse_error(ctx, ynode_lookup(node, "depth-levels"), "depth-levels above 1 needs 'depth' wired");
+                r = -EINVAL;
+        }
+        rc->width = rc->width_io != IO_NONE;
+        rc->scan = rc->body_sensor != IO_NONE;
+        return r;
+}
+
+static const struct field zone_fields[] = {
+        { "inflate", field_out_switch, offsetof(struct airbag_zone_config, inflate), FIELD_REQUIRED },
+        { "hold", field_out_switch, offsetof(struct airbag_zone_config, hold), FIELD_REQUIRED },
+        { "pressure", field_in_value, offsetof(struct airbag_zone_config, pressure) },
+        {},
+};
+
+static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        struct chair_config *c = config_of(ctx);
+        bool bad = false;
+        int r;
+
+        if (!expect_type(ctx, node, YNODE_MAPPING, "zones"))
+                return -EINVAL;
+        if (ynode_n_pairs(node) == 0) {
+                parse_error(ctx, node, "zones must name at least one airbag zone");
+                return -EINVAL;
+        }
+        c->zones = calloc(ynode_n_pairs(node), sizeof(*c->zones));
+        if (!c->zones)
+                return -ENOMEM;
+        for (size_t i = 0; i < ynode_n_pairs(node); i++) {
+                const struct ynode *key = ynode_key(node, i);
+                struct airbag_zone_config *z = &c->zones[c->n_zones];
+
+                z->inflate = z->hold = z->pressure = IO_NONE;
+                set_section(ctx, "airbags.%s", key->value);
+                r = parse_mapping(ctx, ynode_value(node, i), "airbag zone", zone_fields, z, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        bad = true;
+                        continue;
+                }
+                z->name = strdup(key->value);
+                if (!z->name || strv_extend(&c->airbag_zones, key->value) < 0)
+                        return -ENOMEM;
+                c->n_zones++;
+        }
+        return bad ? -EINVAL : 0;
 }
 
 static const struct field airbag_fields[] = {
-        { "zones", field_name_list, 0, FIELD_REQUIRED },
+        { "pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED },
+        { "zones", parse_zones, 0, FIELD_REQUIRED },
         {},
 };
 
 static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        struct chair_config *c = ctx->userdata;
-        return parse_mapping(ctx, node, "airbags", airbag_fields, &c->airbag_zones, NULL);
+        set_section(ctx, "airbags");
+        return parse_mapping(ctx, node, "airbags", airbag_fields, config_of(ctx), NULL);
 }
 
 static int parse_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -272,12 +426,14 @@ static int parse_levels(struct parse_ctx *ctx, const struct ynode *node, const s
 
 static const struct field heater_fields[] = {
         { "levels", parse_levels, offsetof(struct heater_config, level_temp_c), FIELD_REQUIRED },
+        { "output", field_out_switch, offsetof(struct heater_config, output), FIELD_REQUIRED },
+        { "sensor", field_in_value, offsetof(struct heater_config, sensor), FIELD_REQUIRED },
         {},
 };
 
 static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        struct chair_config *c = ctx->userdata;
+        struct chair_config *c = config_of(ctx);
         bool bad = false;
         int r;
 
@@ -290,6 +446,8 @@ static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const 
                 const struct ynode *key = ynode_key(node, i);
                 struct heater_config *h = &c->heaters[c->n_heaters];
 
+                h->output = h->sensor = IO_NONE;
+                set_section(ctx, "heaters.%s", key->value);
                 r = parse_mapping(ctx, ynode_value(node, i), "heater", heater_fields, h, NULL);
                 if (r == -ENOMEM)
                         return r;
@@ -297,6 +455,7 @@ static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const 
                         bad = true;
                         continue;
                 }
+                h->mark = ynode_mark(key);
                 h->zone = strdup(key->value);
                 if (!h->zone || strv_extend(&c->heat_zones, key->value) < 0)
                         return -ENOMEM;
@@ -305,34 +464,105 @@ static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const 
         return bad ? -EINVAL : 0;
 }
 
+static const struct field foot_fields[] = {
+        { "speed", field_out_value, offsetof(struct chair_config, foot_speed), FIELD_REQUIRED },
+        {},
+};
+
 static int parse_foot_rollers(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        if (!empty_section(ctx, node, "foot-rollers"))
-                return -EINVAL;
-        *(bool *) dest = true;
+        struct chair_config *c = config_of(ctx);
+        int r;
+
+        set_section(ctx, "foot-rollers");
+        r = parse_mapping(ctx, node, "foot-rollers", foot_fields, c, NULL);
+        if (r < 0)
+                return r;
+        c->has_foot_rollers = true;
         return 0;
 }
 
+static const struct field input_fields[] = {
+        { "emergency-stop", field_in_switch, offsetof(struct chair_config, estop), FIELD_REQUIRED },
+        { "presence", field_in_switch, offsetof(struct chair_config, presence) },
+        {},
+};
+
+static int parse_inputs(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        set_section(ctx, "inputs");
+        return parse_mapping(ctx, node, "inputs", input_fields, config_of(ctx), NULL);
+}
+
+#define SAFETY_DURATION(key, member, lo, hi)                                                                 \
+        { key, field_duration, offsetof(struct safety_config, member), 0, (long long) (lo), (long long) (hi) }
+#define SAFETY_NUMBER(key, member, lo, hi) { key, field_number, offsetof(struct safety_config, member), 0, lo, hi }
 static const struct field safety_fields[] = {
-        { "session-cap", field_duration, offsetof(struct safety_config, session_cap_usec), 0,
-          (long long) USEC_PER_MINUTE, (long long) (2 * USEC_PER_HOUR) },
+        SAFETY_DURATION("session-cap", session_cap_usec, USEC_PER_MINUTE, 2 * USEC_PER_HOUR),
+        SAFETY_DURATION("axis-max-run", axis_max_run_usec, USEC_PER_SEC, 2 * USEC_PER_MINUTE),
+        SAFETY_DURATION("roller-max-run", roller_max_run_usec, USEC_PER_SEC, USEC_PER_MINUTE),
+        SAFETY_DURATION("no-progress", no_progress_usec, 100 * USEC_PER_MSEC, 30 * USEC_PER_SEC),
+        SAFETY_DURATION("obstacle-back-off", obstacle_back_off_usec, 50 * USEC_PER_MSEC, 5 * USEC_PER_SEC),
+        SAFETY_DURATION("heat-timeout", heat_timeout_usec, USEC_PER_MINUTE, 2 * USEC_PER_HOUR),
+        SAFETY_NUMBER("heat-ceiling", heat_ceiling_c, 30, 90),
+        SAFETY_NUMBER("heat-margin", heat_margin_c, 1, 20),
+        SAFETY_DURATION("heat-check-window", heat_check_usec, 5 * USEC_PER_SEC, 10 * USEC_PER_MINUTE),
+        SAFETY_NUMBER("heat-min-gain", heat_min_gain_c, 0, 20),
+        SAFETY_NUMBER("sensor-min", sensor_min_c, -50, 20),
+        SAFETY_NUMBER("sensor-max", sensor_max_c, 40, 150),
+        SAFETY_DURATION("comm-loss", comm_loss_usec, 100 * USEC_PER_MSEC, USEC_PER_MINUTE),
         {},
 };
 
 static int parse_safety(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_mapping(ctx, node, "safety", safety_fields, dest, NULL);
+        struct safety_config *s = dest;
+        int r = parse_mapping(ctx, node, "safety", safety_fields, s, NULL);
+
+        if (r < 0)
+                return r;
+        if (s->heat_ceiling_c >= s->sensor_max_c) {
+                parse_error(ctx, node, "heat-ceiling must lie below sensor-max, or an overheated element would "
+                                       "read as a broken sensor first");
+                return -EINVAL;
+        }
+        if (s->heat_min_gain_c <= 0.0) {
+                parse_error(ctx, ynode_lookup(node, "heat-min-gain"), "heat-min-gain must be above 0 degrees");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* buses: is parsed before everything else, because every I/O reference names a bus. */
+static int parse_nothing(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        return 0;
 }
 
 static const struct field config_fields[] = {
+        { "buses", parse_nothing, 0, FIELD_REQUIRED },
         { "recline", parse_recline, 0 },
         { "roller", parse_roller, 0 },
         { "airbags", parse_airbags, 0 },
         { "heaters", parse_heaters, 0 },
-        { "foot-rollers", parse_foot_rollers, offsetof(struct chair_config, has_foot_rollers) },
+        { "foot-rollers", parse_foot_rollers, 0 },
+        { "inputs", parse_inputs, 0, FIELD_REQUIRED },
         { "safety", parse_safety, offsetof(struct chair_config, safety) },
         {},
 };
+
+/* Checks across sections, once each parsed. */
+static void check_config(struct parse_ctx *ctx, const struct chair_config *c)
+{
+        for (size_t i = 0; i < c->n_heaters; i++)
+                if (c->heaters[i].level_temp_c[2] > c->safety.heat_ceiling_c - c->safety.heat_margin_c)
+                        parse_error_at(ctx, c->heaters[i].mark,
+                                       "heater '%s': level 3 (%g degrees) must stay below the safety heat-ceiling "
+                                       "(%g) minus heat-margin (%g)",
+                                       c->heaters[i].zone, c->heaters[i].level_temp_c[2], c->safety.heat_ceiling_c,
+                                       c->safety.heat_margin_c);
+        check_io_conflicts(ctx, c);
+}
 
 struct chair_config *chair_config_free(struct chair_config *c)
 {
@@ -347,6 +577,15 @@ struct chair_config *chair_config_free(struct chair_config *c)
                 free(c->heaters[i].zone);
         free(c->heaters);
         strv_free(c->heat_zones);
+        for (size_t i = 0; i < c->n_zones; i++)
+                free(c->zones[i].name);
+        free(c->zones);
+        for (size_t i = 0; i < c->n_buses; i++)
+                bus_config_done(&c->buses[i]);
+        free(c->buses);
+        for (size_t i = 0; i < c->n_ios; i++)
+                io_config_done(&c->ios[i]);
+        free(c->ios);
         free(c->file);
         free(c);
         return NULL;
@@ -357,7 +596,9 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
 {
         _cleanup_(chair_config_freep) struct chair_config *c = NULL;
         size_t errors = diags->n_errors;
-        struct parse_ctx ctx = { .file = file, .diags = diags };
+        struct config_parser parser = {};
+        struct parse_ctx ctx = { .file = file, .diags = diags, .userdata = &parser };
+        const struct ynode *buses;
         int r;
 
         c = calloc(1, sizeof(*c));
@@ -370,15 +611,23 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
                 .geometry = roller_geometry_default,
                 .techniques = TECHNIQUES_ALL,
                 .depth_levels = 5,
-                .width = true,
-                .scan = true,
         };
-        c->safety.session_cap_usec = SAFETY_SESSION_CAP_DEFAULT_USEC;
-        ctx.userdata = c;
+        c->safety = safety_config_default;
+        c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;
+        for (int a = 0; a < _AXIS_MAX; a++)
+                motor_config_init(&c->axes[a]);
+        parser.config = c;
 
+        if (root->type == YNODE_MAPPING && (buses = ynode_lookup(root, "buses"))) {
+                r = parse_buses(&ctx, buses);
+                if (r == -ENOMEM)
+                        return r;
+        }
         r = parse_mapping(&ctx, root, "the config", config_fields, c, NULL);
         if (r < 0 && r != -EINVAL)
                 return r;
+        if (diags->n_errors == errors)
+                check_config(&ctx, c);
         if (diags->n_errors > errors || diags->oom)
                 return -EINVAL;
         *ret = TAKE_PTR(c);

@@ -4,6 +4,7 @@
 #include "diag.h"
 #include "schema.h"
 #include "vocab.h"
+#include "wiring.h"
 
 enum axis {
         AXIS_BACKREST,
@@ -12,6 +13,23 @@ enum axis {
         _AXIS_MAX,
 };
 DECLARE_STRING_TABLE(axis, enum axis);
+
+/* A motor's wiring: where it is driven and read. Positions run from 0.0 (upright, retracted, top of the
+ * track) to 1.0 for the axes, and in millimetres from the top for the roller. */
+enum motor_io {
+        MOTOR_TARGET,      /* output value: where the board drives the motor to */
+        MOTOR_RUN,         /* output switch: the board drives while it is on (optional) */
+        MOTOR_POSITION,    /* input value */
+        MOTOR_CURRENT,     /* input value, amperes (optional) */
+        MOTOR_LIMIT_START, /* input switch: at the 0 end (optional) */
+        MOTOR_LIMIT_END,   /* input switch: at the far end (optional) */
+        _MOTOR_IO_MAX,
+};
+
+struct motor_config {
+        int io[_MOTOR_IO_MAX];
+        double max_current_a; /* above this the motor has hit an obstacle */
+};
 
 struct preset_config {
         char *name;
@@ -37,19 +55,52 @@ struct roller_config {
         unsigned depth_levels; /* 1: no depth (3D) control */
         bool width;            /* the kneading width can be set */
         bool scan;             /* the chair can find the shoulders with a body scan */
+
+        struct motor_config travel; /* position in millimetres from the top */
+        int kneading, tapping;      /* output values: speed, 0 is off */
+        int width_io, depth_io;     /* output values: width 0 narrow to 2 wide; depth level */
+        int body_sensor;            /* input switch: on while the roller touches the body */
+};
+
+struct airbag_zone_config {
+        char *name;
+        int inflate;  /* output switch: inlet valve open */
+        int hold;     /* output switch: exhaust valve closed; off vents the zone */
+        int pressure; /* input value, kPa (optional) */
 };
 
 struct heater_config {
         char *zone;
         double level_temp_c[3]; /* target temperature at the element for levels 1, 2, 3 */
+        int output;             /* output switch: the element is energized */
+        int sensor;             /* input value: the element's temperature, deg C */
+        struct mark mark;
 };
 
 struct safety_config {
-        usec_t session_cap_usec; /* no program or session runs longer */
+        usec_t session_cap_usec;       /* no program or session runs longer */
+        usec_t axis_max_run_usec;      /* a recline axis driven longer without reaching its target */
+        usec_t roller_max_run_usec;    /* the same for the roller's travel */
+        usec_t no_progress_usec;       /* a driven motor whose position does not change for this long */
+        usec_t obstacle_back_off_usec; /* after an over-current, drive back this long, then stop */
+        usec_t heat_timeout_usec;      /* heat goes off after this long, whatever asks for it */
+        double heat_ceiling_c;         /* no element is ever driven above this */
+        double heat_margin_c;          /* above target plus this margin = runaway */
+        usec_t heat_check_usec;        /* a heating element must gain heat_min_gain_c within this window */
+        double heat_min_gain_c;
+        double sensor_min_c, sensor_max_c; /* a reading outside = an open or shorted sensor */
+        usec_t comm_loss_usec;         /* a bus that has not answered for this long = fault */
 };
 
 struct chair_config {
         char *file;
+
+        struct bus_config *buses;
+        size_t n_buses;
+        struct io_config *ios; /* every wired value; parts refer to them by index */
+        size_t n_ios, cap_ios;
+
+        struct motor_config axes[_AXIS_MAX]; /* for the axes marked in axis[] */
 
         bool axis[_AXIS_MAX];
         struct preset_config *presets;
@@ -60,18 +111,34 @@ struct chair_config {
         struct roller_config roller;
 
         char **airbag_zones; /* NULL-terminated; NULL when the chair has no airbags */
+        struct airbag_zone_config *zones; /* same order as airbag_zones */
+        size_t n_zones;
+        int pump; /* output switch */
 
         struct heater_config *heaters;
         size_t n_heaters;
         char **heat_zones; /* NULL-terminated, same order as heaters; NULL when the chair has no heat */
 
         bool has_foot_rollers;
+        int foot_speed; /* output value: speed, 0 is off */
+
+        int estop;    /* input switch: the emergency-stop button is pressed */
+        int presence; /* input switch: someone sits in the chair (optional) */
 
         struct safety_config safety;
 };
 
-/* Documented defaults of the safety: block. */
+/* Documented defaults of the safety: block (docs/config.md). */
 #define SAFETY_SESSION_CAP_DEFAULT_USEC (30 * USEC_PER_MINUTE)
+extern const struct safety_config safety_config_default;
+
+#define MOTOR_MAX_CURRENT_DEFAULT_A 3.0
+
+/* The I/O reference at index i, or NULL for IO_NONE. */
+static inline const struct io_config *chair_config_io(const struct chair_config *c, int i)
+{
+        return i >= 0 && (size_t) i < c->n_ios ? &c->ios[i] : NULL;
+}
 
 /* Loads and checks a config file. Every problem becomes a diagnostic; returns 0, -EINVAL if there were
  * errors, -ENOMEM, or -errno if the file cannot be read (no diagnostic then). */

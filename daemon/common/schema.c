@@ -368,6 +368,25 @@ int field_fraction(struct parse_ctx *ctx, const struct ynode *node, const struct
         return 0;
 }
 
+int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        double v;
+
+        if (!expect_number(ctx, node, f->key))
+                return -EINVAL;
+        if (parse_number(node->value, &v) < 0) {
+                parse_error(ctx, node, "%s must be a number from %lld to %lld, not '%s'", f->key, f->min, f->max,
+                            node->value);
+                return -EINVAL;
+        }
+        if (v < (double) f->min || v > (double) f->max) {
+                parse_error(ctx, node, "%s %s is out of range (%lld to %lld)", f->key, node->value, f->min, f->max);
+                return -EINVAL;
+        }
+        *(double *) dest = v;
+        return 0;
+}
+
 int field_length_mm(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         _cleanup_free_ char *num = NULL;

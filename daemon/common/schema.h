@@ -73,6 +73,8 @@ int field_bool(struct parse_ctx *ctx, const struct ynode *node, const struct fie
 int field_duration(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest); /* usec_t */
 /* A number from 0.0 to 1.0 [double]. */
 int field_fraction(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
+/* A plain number within [f->min, f->max] [double]. */
+int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 /* A length with a unit, "1200mm" or "12cm" [double, millimetres; negative allowed if f->min < 0]. */
 int field_length_mm(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 

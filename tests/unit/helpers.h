@@ -32,6 +32,11 @@ static inline int load_program_text(const char *yaml, const struct chair_config 
         return r;
 }
 
+/* What every config needs besides its parts: a bus and the emergency-stop input. Tests append it, so that
+ * the line numbers of what they check stay put. */
+#define TEST_CONFIG_WIRING                                                                                   \
+        "buses:\n  board: {type: modbus-tcp, host: 127.0.0.1}\ninputs:\n  emergency-stop: {discrete: 0}\n"
+
 static inline struct chair_config *load_config_text(const char *yaml)
 {
         struct chair_config *c = NULL;

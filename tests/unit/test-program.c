@@ -160,10 +160,12 @@ static void test_library_directories_stack_by_priority(void)
 }
 
 static const char *const small_chair =
-        "recline:\n  axes: {backrest: {}}\n  presets:\n    upright: {backrest: 0.0}\n    relax: {backrest: 0.5}\n"
+        "recline:\n  axes: {backrest: {target: {holding: 10}, position: {input: 10}}}\n"
+        "  presets:\n    upright: {backrest: 0.0}\n    relax: {backrest: 0.5}\n"
         "roller:\n  track-length: 700mm\n  techniques: [kneading, shiatsu, swedish, rolling]\n  depth-levels: 3\n"
-        "airbags:\n  zones: [arms]\n"
-        "safety:\n  session-cap: 20m\n";
+        "  travel: {target: {holding: 12}, position: {input: 12}}\n  kneading: {holding: 13}\n  depth: {holding: 16}\n"
+        "airbags:\n  pump: {coil: 3}\n  zones: {arms: {inflate: {coil: 5}, hold: {coil: 10}}}\n"
+        "safety:\n  session-cap: 20m\n" TEST_CONFIG_WIRING;
 
 static void test_checks_against_what_the_chair_can_do(void)
 {
@@ -220,15 +222,17 @@ static void test_deep_work_before_warm_up_warns_where_the_depth_is_written(void)
         CHECK_STREQ(d2, "");
 }
 
+#define AXIS(n) "{target: {holding: " #n "}, position: {input: " #n "}}"
 static void test_config_errors_point_at_their_nodes(void)
 {
         struct chair_config *c = NULL;
         struct diag_list d = {};
         _cleanup_free_ char *text = NULL;
-        const char *yaml = "recline:\n  axes: {backrest: {}, legrest: {}}\n  presets:\n    upright: {backrest: 0.0}\n"
-                           "heaters:\n  lumbar: {levels: [45, 44, 57]}\n"
-                           "roller:\n  track-length: 1200\n"
-                           "safety:\n  sesion-cap: 10m\n";
+        const char *yaml = "recline:\n  axes: {backrest: " AXIS(10) ", legrest: " AXIS(11) "}\n"
+                           "  presets:\n    upright: {backrest: 0.0}\n"
+                           "heaters:\n  lumbar: {levels: [45, 44, 57], output: {coil: 14}, sensor: {input: 30}}\n"
+                           "roller:\n  track-length: 1200\n  travel: {target: {holding: 12}, position: {input: 12}}\n"
+                           "safety:\n  sesion-cap: 10m\n" TEST_CONFIG_WIRING;
 
         CHECK_EQ_U(chair_config_load("chair.yaml", yaml, strlen(yaml), &d, &c), -EINVAL);
         diag_sort(&d);
@@ -236,7 +240,7 @@ static void test_config_errors_point_at_their_nodes(void)
         CHECK_STREQ(text, "4:14: error: preset 'upright' does not say where the legrest goes\n"
                           "6:25: error: each level must be warmer than the one before\n"
                           "8:17: error: track-length must be a length with a unit, e.g. 120mm or 12cm, not '1200'\n"
-                          "10:3: error: unknown key 'sesion-cap' in safety; did you mean 'session-cap'?");
+                          "11:3: error: unknown key 'sesion-cap' in safety; did you mean 'session-cap'?");
         CHECK(c == NULL);
         diag_list_clear(&d);
 }

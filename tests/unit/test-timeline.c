@@ -206,7 +206,8 @@ static void test_tracks_the_chair_lacks_are_left_out(void)
 {
         _cleanup_(program_freep) struct program *p = load("name: F\nduration: 1m\nphases:\n"
                                                           "  - {name: a, foot-rollers: {speed: 2}, heat: {calves: 1}}\n");
-        _cleanup_(chair_config_freep) struct chair_config *c = load_config_text("heaters:\n  calves: {levels: [40, 45, 50]}\n");
+        _cleanup_(chair_config_freep) struct chair_config *c = load_config_text(
+                "heaters:\n  calves: {levels: [40, 45, 50], output: {coil: 15}, sensor: {input: 31}}\n" TEST_CONFIG_WIRING);
         _cleanup_(timeline_freep) struct timeline *with = NULL, *without = NULL;
         size_t foot = 0, heat = 0;
 

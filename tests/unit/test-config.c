@@ -1,0 +1,212 @@
+/* test-config.c: the hardware config's wiring: buses, I/O references and their checks. */
+#include <errno.h>
+
+#include "config.h"
+#include "helpers.h"
+
+/* Loads a config and returns its diagnostics as text (NULL when it loaded cleanly). */
+static char *config_errors(const char *yaml)
+{
+        struct chair_config *c = NULL;
+        struct diag_list d = {};
+        char *text;
+        int r = chair_config_load("chair.yaml", yaml, strlen(yaml), &d, &c);
+
+        diag_sort(&d);
+        text = d.n ? diags_text(&d) : NULL;
+        CHECK((r == 0) == (c != NULL));
+        chair_config_free(c);
+        diag_list_clear(&d);
+        return text;
+}
+
+#define ESTOP "inputs:\n  emergency-stop: {discrete: 0}\n"
+
+static void test_io_reference_names_a_known_bus(void)
+{
+        _cleanup_free_ char *e = config_errors("buses:\n  board: {type: modbus-tcp, host: 127.0.0.1}\n"
+                                               "inputs:\n  emergency-stop: {bus: bord, discrete: 0}\n");
+        CHECK_STREQ(e, "4:25: error: unknown bus 'bord'; did you mean 'board'?");
+}
+
+static void test_bus_may_be_left_out_only_when_one_fits(void)
+{
+        _cleanup_free_ char *two = config_errors("buses:\n  a: {type: modbus-tcp, host: h}\n  b: {type: modbus-rtu, device: /dev/ttyS0}\n"
+                                                 ESTOP);
+        _cleanup_free_ char *none = config_errors("buses:\n  pins: {type: gpio, chip: gpiochip0}\n" ESTOP);
+        _cleanup_free_ char *mixed = config_errors("buses:\n  a: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: gpiochip0}\n"
+                                                   "inputs:\n  emergency-stop: {line: ESTOP}\n  presence: {discrete: 4}\n");
+        CHECK_STREQ(two, "5:19: error: say which bus: this config has more than one Modbus bus");
+        CHECK_STREQ(none, "4:19: error: this config has no Modbus bus (see buses:)");
+        CHECK(mixed == NULL);
+}
+
+static void test_io_role_decides_the_register_kind(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n" ESTOP
+                "foot-rollers:\n  speed: {coil: 17}\n"
+                "heaters:\n  lumbar: {levels: [40, 45, 50], output: {holding: 3}, sensor: {bus: pins, line: T}}\n");
+        CHECK_STREQ(e, "7:10: error: speed must be an output value: a holding register, not a coil\n"
+                       "9:64: error: sensor must be an input value: an input or holding register, not a GPIO line");
+}
+
+static void test_io_options_must_fit_the_bus_and_direction(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n"
+                "inputs:\n  emergency-stop: {line: STOP, pwm-period: 10s}\n  presence: {discrete: 1, active-low: true}\n"
+                "airbags:\n  pump: {line: PUMP, debounce: 5ms}\n  zones: {arms: {inflate: {coil: 1, bus: pins}, hold: {coil: 2}}}\n");
+        CHECK_STREQ(e, "5:32: error: pwm-period does not apply to an input\n"
+                       "6:27: error: active-low does not apply to a Modbus register\n"
+                       "8:22: error: debounce does not apply to an output\n"
+                       "9:27: error: inflate: bus 'pins' is a gpio bus; it has no Modbus registers");
+}
+
+static void test_io_must_say_where_exactly_once(void)
+{
+        _cleanup_free_ char *e = config_errors("buses:\n  board: {type: modbus-tcp, host: h}\n"
+                                               "inputs:\n  emergency-stop: {discrete: 0, input: 0}\n  presence: {scale: 2}\n");
+        CHECK_STREQ(e, "4:19: error: emergency-stop must say where it is wired: one of coil, discrete, input, holding "
+                       "(Modbus) or line, offset (GPIO)\n"
+                       "5:13: error: presence must say where it is wired: one of coil, discrete, input, holding "
+                       "(Modbus) or line, offset (GPIO)");
+}
+
+static void test_two_outputs_cannot_share_a_place(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  board: {type: modbus-tcp, host: h, heartbeat: 0}\n  pins: {type: gpio, chip: c}\n"
+                "inputs:\n  emergency-stop: {line: X}\n  presence: {discrete: 0}\n"
+                "airbags:\n  pump: {coil: 3}\n  zones:\n    arms: {inflate: {coil: 3}, hold: {line: X}}\n"
+                "foot-rollers: {speed: {holding: 0}}\n");
+        CHECK_STREQ(e, "10:21: error: coil 3 on bus 'board' is already used by airbags.pump (line 8)\n"
+                       "10:38: error: GPIO line 'X' on bus 'pins' is already used by inputs.emergency-stop (line 5)\n"
+                       "11:23: error: holding 0 on bus 'board' is bus 'board''s heartbeat register");
+}
+
+static void test_bus_settings_belong_to_their_type(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  a: {type: modbus-tcp, host: h, baud: 9600}\n  b: {type: modbus-rtu, rts: up}\n"
+                "  c: {type: can}\n" ESTOP);
+        CHECK_STREQ(e, "2:34: error: baud is not a setting of a modbus-tcp bus\n"
+                       "3:6: error: a modbus-rtu bus needs device\n"
+                       "3:30: error: rts only applies with rs485: true\n"
+                       "4:13: error: unknown bus type 'can' (expected modbus-tcp, modbus-rtu or gpio)\n"
+                       "6:19: error: say which bus: this config has more than one Modbus bus");
+}
+
+static void test_roller_techniques_need_their_outputs(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                "roller:\n  track-length: 700mm\n  techniques: [kneading, tapping]\n  depth-levels: 3\n"
+                "  travel: {target: {holding: 12}, position: {input: 12}}\n  kneading: {holding: 13}\n");
+        struct chair_config *c = NULL;
+        struct diag_list d = {};
+        const char *bare = "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                           "roller:\n  track-length: 700mm\n  travel: {target: {holding: 12}, position: {input: 12}}\n";
+
+        CHECK_STREQ(e, "7:15: error: the roller lists a technique that needs 'tapping', which is not wired\n"
+                       "8:17: error: depth-levels above 1 needs 'depth' wired");
+        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no depth. */
+        CHECK_EQ_U(chair_config_load("chair.yaml", bare, strlen(bare), &d, &c), 0);
+        if (c) {
+                CHECK_EQ_U(c->roller.techniques, TECHNIQUES_STROKE);
+                CHECK_EQ_U(c->roller.depth_levels, 1);
+                CHECK(!c->roller.width && !c->roller.scan);
+        }
+        chair_config_free(c);
+        diag_list_clear(&d);
+}
+
+static void test_heat_levels_stay_below_the_ceiling(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                "heaters:\n  lumbar: {levels: [45, 55, 62], output: {coil: 14}, sensor: {input: 30}}\n"
+                "safety:\n  heat-ceiling: 95\n  sensor-max: 90\n  no-progress: 0s\n");
+        CHECK_STREQ(e, "8:17: error: heat-ceiling 95 is out of range (30 to 90)\n"
+                       "10:16: error: no-progress must be longer than zero");
+        free(e);
+        e = config_errors("buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                          "heaters:\n  lumbar: {levels: [45, 55, 62], output: {coil: 14}, sensor: {input: 30}}\n");
+        CHECK_STREQ(e, "6:3: error: heater 'lumbar': level 3 (62 degrees) must stay below the safety heat-ceiling "
+                       "(65) minus heat-margin (5)");
+}
+
+static void test_every_config_needs_buses_and_an_emergency_stop(void)
+{
+        _cleanup_free_ char *e = config_errors("recline:\n  axes: {backrest: {}}\n  presets: {upright: {backrest: 0}}\n");
+        CHECK_STREQ(e, "1:1: error: the config is missing the required key 'buses'\n"
+                       "1:1: error: the config is missing the required key 'inputs'\n"
+                       "2:20: error: axis is missing the required key 'target'\n"
+                       "2:20: error: axis is missing the required key 'position'");
+}
+
+static void test_shipped_configs_load_with_their_wiring(void)
+{
+        static const char *const files[] = { "sim.yaml", "sim-rtu.yaml", "example-rpi.yaml" };
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = NULL;
+                struct chair_config *c = NULL;
+                struct diag_list d = {};
+
+                CHECK(asprintf(&path, "%s/config/%s", SOURCE_ROOT, files[i]) > 0);
+                CHECK_EQ_U(chair_config_load_file(path, &d, &c), 0);
+                diag_print(&d, stdout);
+                CHECK_EQ_U(d.n, 0);
+                if (!c)
+                        continue;
+                CHECK(c->axis[AXIS_BACKREST] && c->axis[AXIS_LEGREST] && c->has_roller && c->has_foot_rollers);
+                CHECK_EQ_U(c->n_zones, 5);
+                CHECK_EQ_U(c->n_heaters, 2);
+                CHECK(c->roller.scan && c->roller.width && c->roller.depth_levels == 5);
+                CHECK_EQ_U(c->roller.techniques, TECHNIQUES_ALL);
+                const struct io_config *estop = chair_config_io(c, c->estop);
+                const struct io_config *target = chair_config_io(c, c->axes[AXIS_BACKREST].io[MOTOR_TARGET]);
+                CHECK(estop && target);
+                if (!estop || !target)
+                        continue;
+                CHECK_STREQ(target->name, "recline.backrest.target");
+                CHECK_EQ_U(target->table, IO_HOLDING);
+                CHECK_EQ_U(target->address, 10);
+                CHECK(target->scale == 0.001);
+                if (i < 2) { /* the virtual chair: the reference board's discrete input 0 */
+                        CHECK_EQ_U(estop->table, IO_DISCRETE);
+                        CHECK_EQ_U(estop->address, 0);
+                        CHECK_EQ_U(c->buses[0].type, i == 0 ? BUS_MODBUS_TCP : BUS_MODBUS_RTU);
+                        CHECK_EQ_U(c->buses[0].heartbeat, 0);
+                } else { /* the Pi: a GPIO line by name, pulled up */
+                        CHECK_EQ_U(estop->table, IO_LINE);
+                        CHECK_STREQ(estop->line_name, "GPIO27");
+                        CHECK_EQ_U(estop->bias, GPIO_BIAS_PULL_UP);
+                        CHECK_EQ_U(estop->debounce_usec, 2 * USEC_PER_MSEC);
+                        const struct io_config *heat = chair_config_io(c, c->heaters[0].output);
+                        CHECK(heat && heat->active_low && heat->pwm_period_usec == 10 * USEC_PER_SEC);
+                        CHECK(c->buses[0].rs485 && c->buses[0].rts == RTS_UP);
+                }
+                chair_config_free(c);
+                diag_list_clear(&d);
+        }
+}
+
+int main(void)
+{
+        static const struct test_case tests[] = {
+                T(test_io_reference_names_a_known_bus),
+                T(test_bus_may_be_left_out_only_when_one_fits),
+                T(test_io_role_decides_the_register_kind),
+                T(test_io_options_must_fit_the_bus_and_direction),
+                T(test_io_must_say_where_exactly_once),
+                T(test_two_outputs_cannot_share_a_place),
+                T(test_bus_settings_belong_to_their_type),
+                T(test_roller_techniques_need_their_outputs),
+                T(test_heat_levels_stay_below_the_ceiling),
+                T(test_every_config_needs_buses_and_an_emergency_stop),
+                T(test_shipped_configs_load_with_their_wiring),
+        };
+        return tap_run(tests, ELEMENTSOF(tests));
+}

@@ -60,7 +60,7 @@ static void set_section(struct parse_ctx *ctx, const char *fmt, ...)
 }
 
 static const struct field motor_fields[] = {
-        { "target", field_out_value, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED },
+        { "target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED },
         { "run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]) },
         { "position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION]), FIELD_REQUIRED },
         { "current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT]) },

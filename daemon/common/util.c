@@ -1,6 +1,7 @@
 /* util.c: small helpers every chaird component shares. */
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -137,4 +138,11 @@ int strv_extend(char ***l, const char *s)
         q[n + 1] = NULL;
         *l = q;
         return 0;
+}
+
+usec_t now_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }

@@ -47,6 +47,9 @@ static inline bool streq_ptr(const char *a, const char *b)
 /* Grows *array (of *cap elements of size elem) so that it holds at least need elements. */
 int grow_array(void *array, size_t *cap, size_t need, size_t elem);
 
+/* The time on CLOCK_MONOTONIC. */
+usec_t now_usec(void);
+
 /* Formats a duration as the shortest exact "1h2m3s" / "1m30s" / "250ms" string into buf. */
 const char *format_duration(char *buf, size_t size, usec_t usec);
 #define DURATION_MAX_STR 32

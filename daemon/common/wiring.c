@@ -355,6 +355,14 @@ int field_out_value(struct parse_ctx *ctx, const struct ynode *node, const struc
         return parse_io(ctx, node, f, IO_OUT_VALUE, dest);
 }
 
+int field_out_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        int r = parse_io(ctx, node, f, IO_OUT_VALUE, dest);
+        if (r == 0)
+                parser(ctx)->config->ios[*(int *) dest].no_safe_value = true;
+        return r;
+}
+
 int field_in_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         return parse_io(ctx, node, f, IO_IN_SWITCH, dest);

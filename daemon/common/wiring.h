@@ -113,6 +113,7 @@ struct io_config {
         enum gpio_drive drive;
         usec_t debounce_usec;
         usec_t pwm_period_usec;   /* GPIO switch outputs: slow PWM with this period; 0: plain on/off */
+        bool no_safe_value;       /* outputs left alone in the safe state (motor targets: run is what stops) */
         struct mark mark;
 };
 
@@ -134,6 +135,8 @@ int parse_buses(struct parse_ctx *ctx, const struct ynode *node);
 /* Field parsers for I/O references [int, an index into chair_config.ios]. */
 int field_out_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 int field_out_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
+/* An output value with no safe value of its own: a motor's target. */
+int field_out_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 int field_in_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 int field_in_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 

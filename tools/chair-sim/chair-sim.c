@@ -45,13 +45,6 @@ struct control_client {
         size_t len;
 };
 
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* xorshift64: reproducible noise for a given --seed. */
 static double random_unit(struct server *srv)
 {

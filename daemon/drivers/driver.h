@@ -1,0 +1,99 @@
+/* driver.h: the small ops table behind which every bus driver sits, and the events drivers report. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+
+struct driver;
+
+enum driver_event_type {
+        DRIVER_INPUT_CHANGED, /* io has a new value (the first reading counts as new) */
+        DRIVER_COMM_LOST,     /* a transaction failed after its retries; error says why */
+        DRIVER_COMM_RESTORED, /* the bus answers again */
+        DRIVER_REFUSED,       /* the device refused a request on io (a Modbus exception); error says why */
+};
+
+struct driver_event {
+        enum driver_event_type type;
+        int io;       /* index into chair_config.ios, or IO_NONE */
+        double value; /* DRIVER_INPUT_CHANGED: in the config's units (after scale) */
+        int error;    /* a positive errno or libmodbus error number */
+};
+
+/* Called on the event loop, never from a driver's own thread. */
+typedef void (*driver_handler_t)(struct driver *d, const struct driver_event *ev, void *userdata);
+
+/* Counters for benchmarks and logs. */
+struct driver_stats {
+        uint64_t transactions; /* requests sent, retries included */
+        uint64_t writes;       /* write requests that succeeded */
+        uint64_t reads;        /* read requests that succeeded */
+        uint64_t retries;
+        uint64_t failures;     /* transactions that failed after all retries */
+};
+
+struct driver_ops {
+        const char *type;
+        /* Sets an output's value; it goes out at the next flush. -ERANGE if the value does not fit. */
+        int (*set)(struct driver *d, int io, double value);
+        /* Writes what changed since the last flush, and the heartbeat, without blocking the loop. */
+        int (*flush)(struct driver *d);
+        /* The last value read from an input; -ENODATA before the first reading. */
+        int (*get)(struct driver *d, int io, double *ret);
+        /* Every output to its safe value. With a timeout, waits up to that long until it is written and
+         * returns -ETIMEDOUT if it was not; with 0, returns at once (the driver writes it next). */
+        int (*safe_state)(struct driver *d, usec_t timeout_usec);
+        void (*stats)(struct driver *d, struct driver_stats *ret);
+        void (*free)(struct driver *d);
+};
+
+struct driver {
+        const struct driver_ops *ops;
+        const struct chair_config *config; /* borrowed; must outlive the driver */
+        unsigned bus;
+        driver_handler_t handler;
+        void *userdata;
+};
+
+/* Creates the driver for bus number bus of config, attached to event. It requests or connects its
+ * hardware and starts reading inputs; every output starts at its safe value. Returns 0 or -errno. */
+int driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
+               void *userdata, struct driver **ret);
+
+static inline int driver_set(struct driver *d, int io, double value)
+{
+        return d->ops->set(d, io, value);
+}
+static inline int driver_flush(struct driver *d)
+{
+        return d->ops->flush(d);
+}
+static inline int driver_get(struct driver *d, int io, double *ret)
+{
+        return d->ops->get(d, io, ret);
+}
+static inline int driver_safe_state(struct driver *d, usec_t timeout_usec)
+{
+        return d->ops->safe_state(d, timeout_usec);
+}
+static inline void driver_stats(struct driver *d, struct driver_stats *ret)
+{
+        d->ops->stats(d, ret);
+}
+struct driver *driver_free(struct driver *d);
+static inline void driver_freep(struct driver **d)
+{
+        driver_free(*d);
+}
+
+/* The value an output goes to in the safe state; false for outputs that have none (motor targets: a motor
+ * is made safe by its run output). */
+bool io_safe_value(const struct io_config *io, double *ret);
+
+/* Backends. */
+int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, struct driver **ret);
+int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, struct driver **ret);
+
+/* For benchmarks: a Modbus driver that writes each changed register in its own transaction. */
+void modbus_driver_set_coalescing(struct driver *d, bool on);

@@ -1,0 +1,434 @@
+/* gpio.c: the GPIO driver (libgpiod >= 2.1): one line request per chip for every line the config wires
+ * to it; outputs start at their safe value, inputs report edges through the request's fd on the loop, and
+ * heater relays can run a slow PWM on loop timers. */
+#include <dirent.h>
+#include <errno.h>
+#include <gpiod.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "driver.h"
+#include "gpio.h"
+
+#define CONSUMER "chaird"
+#define EDGE_BUFFER 32
+
+void gpio_line_setup(const struct io_config *io, struct gpio_line_setup *ret)
+{
+        bool output = io_role_is_output(io->role);
+
+        *ret = (struct gpio_line_setup){
+                .output = output,
+                .active_low = io->active_low,
+                .bias = output ? GPIO_BIAS_AS_IS : io->bias,
+                .drive = output ? io->drive : GPIO_DRIVE_PUSH_PULL,
+                .debounce_usec = output ? 0 : io->debounce_usec,
+                .edges = !output,
+                .initial_active = false, /* every output's safe value is inactive */
+        };
+}
+
+bool gpio_pwm_step(double duty, usec_t period_usec, bool active_now, bool *ret_active, usec_t *ret_hold_usec)
+{
+        usec_t on = (usec_t) llround(fmin(fmax(duty, 0.0), 1.0) * (double) period_usec);
+
+        if (on < GPIO_PWM_MIN_PULSE_USEC) {
+                *ret_active = false;
+                return false;
+        }
+        if (period_usec - on < GPIO_PWM_MIN_PULSE_USEC) {
+                *ret_active = true;
+                return false;
+        }
+        /* Alternate: after an on time comes an off time and the other way round. */
+        *ret_active = !active_now;
+        *ret_hold_usec = *ret_active ? on : period_usec - on;
+        return true;
+}
+
+struct gpio_line {
+        struct gpio_driver *driver;
+        int io;
+        unsigned offset;
+        struct gpio_line_setup setup;
+        double wanted;          /* outputs: 0/1, or the duty of a PWM line */
+        bool active;            /* what the line is set to, or was last read as */
+        bool delivered;
+        usec_t pwm_period_usec;
+        sd_event_source *pwm;
+};
+
+struct gpio_driver {
+        struct driver base;
+        sd_event *event;
+        struct gpiod_chip *chip;
+        struct gpiod_line_request *request;
+        struct gpiod_edge_event_buffer *edges;
+        sd_event_source *fd_source, *initial;
+        struct gpio_line *lines;
+        size_t n_lines;
+        struct driver_stats stats;
+};
+
+static struct gpio_driver *to_gpio(struct driver *d)
+{
+        return (struct gpio_driver *) d;
+}
+
+static struct gpio_line *find_line(struct gpio_driver *g, int io)
+{
+        for (size_t i = 0; i < g->n_lines; i++)
+                if (g->lines[i].io == io)
+                        return &g->lines[i];
+        return NULL;
+}
+
+static int line_set(struct gpio_driver *g, struct gpio_line *l, bool active)
+{
+        if (gpiod_line_request_set_value(g->request, l->offset,
+                                         active ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE) < 0)
+                return -errno;
+        l->active = active;
+        g->stats.writes++;
+        return 0;
+}
+
+static int on_pwm(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct gpio_line *l = userdata;
+        bool active;
+        usec_t hold;
+
+        if (!gpio_pwm_step(l->wanted, l->pwm_period_usec, l->active, &active, &hold)) {
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return line_set(l->driver, l, active);
+        }
+        sd_event_source_set_time(s, usec + hold);
+        sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return line_set(l->driver, l, active);
+}
+
+/* Applies an output's wanted value: at once for a plain line, through the PWM timer otherwise. */
+static int line_apply(struct gpio_driver *g, struct gpio_line *l)
+{
+        bool active;
+        usec_t hold;
+
+        if (!l->pwm_period_usec)
+                return l->active == (l->wanted != 0.0) ? 0 : line_set(g, l, l->wanted != 0.0);
+        if (!gpio_pwm_step(l->wanted, l->pwm_period_usec, false, &active, &hold)) {
+                if (l->pwm)
+                        sd_event_source_set_enabled(l->pwm, SD_EVENT_OFF);
+                return l->active == active ? 0 : line_set(g, l, active);
+        }
+        if (l->pwm && sd_event_source_get_enabled(l->pwm, NULL) > 0)
+                return 0; /* already cycling: the new duty applies from the next edge on */
+        if (!l->pwm) {
+                int r = sd_event_add_time(g->event, &l->pwm, CLOCK_MONOTONIC, 0, 0, on_pwm, l);
+                if (r < 0)
+                        return r;
+        }
+        /* Start with an on time now. */
+        sd_event_source_set_time(l->pwm, now_usec() + hold);
+        sd_event_source_set_enabled(l->pwm, SD_EVENT_ON);
+        return line_set(g, l, true);
+}
+
+static int gpio_set(struct driver *d, int io, double value)
+{
+        struct gpio_line *l = find_line(to_gpio(d), io);
+
+        if (!l || !l->setup.output)
+                return -EINVAL;
+        if (!l->pwm_period_usec)
+                value = value != 0.0;
+        else if (!(value >= 0.0 && value <= 1.0))
+                return -ERANGE;
+        l->wanted = value;
+        return 0;
+}
+
+static int gpio_flush(struct driver *d)
+{
+        struct gpio_driver *g = to_gpio(d);
+        int r = 0;
+
+        for (size_t i = 0; i < g->n_lines; i++)
+                if (g->lines[i].setup.output) {
+                        int k = line_apply(g, &g->lines[i]);
+                        if (k < 0 && r == 0)
+                                r = k;
+                }
+        return r;
+}
+
+static int gpio_get(struct driver *d, int io, double *ret)
+{
+        struct gpio_line *l = find_line(to_gpio(d), io);
+
+        if (!l || l->setup.output)
+                return -EINVAL;
+        if (!l->delivered)
+                return -ENODATA;
+        *ret = l->active;
+        return 0;
+}
+
+static int gpio_safe_state(struct driver *d, usec_t timeout_usec)
+{
+        struct gpio_driver *g = to_gpio(d);
+        int r = 0;
+
+        /* A line's ioctl does not block: the safe state is in place when this returns. */
+        for (size_t i = 0; i < g->n_lines; i++) {
+                struct gpio_line *l = &g->lines[i];
+                if (!l->setup.output)
+                        continue;
+                l->wanted = 0.0;
+                if (l->pwm)
+                        sd_event_source_set_enabled(l->pwm, SD_EVENT_OFF);
+                int k = line_set(g, l, false);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return r;
+}
+
+static void gpio_stats(struct driver *d, struct driver_stats *ret)
+{
+        *ret = to_gpio(d)->stats;
+}
+
+/* Reads an input and reports it if it changed (or was never reported). */
+static void input_refresh(struct gpio_driver *g, struct gpio_line *l)
+{
+        enum gpiod_line_value v = gpiod_line_request_get_value(g->request, l->offset);
+        struct driver_event ev;
+
+        g->stats.reads++;
+        if (v == GPIOD_LINE_VALUE_ERROR) {
+                g->stats.failures++;
+                ev = (struct driver_event){ DRIVER_COMM_LOST, l->io, 0, errno };
+        } else {
+                if (l->delivered && l->active == (v == GPIOD_LINE_VALUE_ACTIVE))
+                        return;
+                l->active = v == GPIOD_LINE_VALUE_ACTIVE;
+                l->delivered = true;
+                ev = (struct driver_event){ DRIVER_INPUT_CHANGED, l->io, l->active, 0 };
+        }
+        if (g->base.handler)
+                g->base.handler(&g->base, &ev, g->base.userdata);
+}
+
+static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct gpio_driver *g = userdata;
+        int n = gpiod_line_request_read_edge_events(g->request, g->edges, EDGE_BUFFER);
+
+        if (n < 0)
+                return 0; /* nothing after all (EAGAIN); the next edge wakes us again */
+        for (int i = 0; i < n; i++) {
+                struct gpiod_edge_event *e = gpiod_edge_event_buffer_get_event(g->edges, (unsigned long) i);
+                unsigned offset = gpiod_edge_event_get_line_offset(e);
+                /* Read the line rather than trust the edge type: a burst of edges ends in the current level. */
+                for (size_t k = 0; k < g->n_lines; k++)
+                        if (g->lines[k].offset == offset && !g->lines[k].setup.output)
+                                input_refresh(g, &g->lines[k]);
+        }
+        return 0;
+}
+
+static int on_initial(sd_event_source *s, void *userdata)
+{
+        struct gpio_driver *g = userdata;
+
+        for (size_t i = 0; i < g->n_lines; i++)
+                if (!g->lines[i].setup.output)
+                        input_refresh(g, &g->lines[i]);
+        return 0;
+}
+
+static void gpio_free(struct driver *d)
+{
+        struct gpio_driver *g = to_gpio(d);
+
+        for (size_t i = 0; i < g->n_lines; i++)
+                sd_event_source_disable_unref(g->lines[i].pwm);
+        sd_event_source_disable_unref(g->fd_source);
+        sd_event_source_disable_unref(g->initial);
+        if (g->edges)
+                gpiod_edge_event_buffer_free(g->edges);
+        /* Releasing the request hands the lines back to the kernel, which keeps their last values. They
+         * are safe here only if someone called safe_state first, and chaird always does. */
+        if (g->request)
+                gpiod_line_request_release(g->request);
+        if (g->chip)
+                gpiod_chip_close(g->chip);
+        free(g->lines);
+        sd_event_unref(g->event);
+        free(g);
+}
+
+static const struct driver_ops gpio_ops = {
+        .type = "gpio",
+        .set = gpio_set,
+        .flush = gpio_flush,
+        .get = gpio_get,
+        .safe_state = gpio_safe_state,
+        .stats = gpio_stats,
+        .free = gpio_free,
+};
+
+static bool chip_matches(const char *path, const char *want)
+{
+        struct gpiod_chip *chip = gpiod_chip_open(path);
+        struct gpiod_chip_info *info;
+        bool match = false;
+
+        if (!chip)
+                return false;
+        info = gpiod_chip_get_info(chip);
+        if (info) {
+                match = streq(gpiod_chip_info_get_label(info), want) || streq(gpiod_chip_info_get_name(info), want);
+                gpiod_chip_info_free(info);
+        }
+        gpiod_chip_close(chip);
+        return match;
+}
+
+/* Opens a chip by path, name (gpiochip0) or label (pinctrl-bcm2711). */
+static int open_chip(const char *want, struct gpiod_chip **ret)
+{
+        _cleanup_free_ char *path = NULL;
+        struct dirent *de;
+        DIR *dir;
+
+        if (want[0] == '/')
+                path = strdup(want);
+        else if ((dir = opendir("/dev"))) {
+                while (!path && (de = readdir(dir)))
+                        if (strncmp(de->d_name, "gpiochip", 8) == 0) {
+                                char candidate[300];
+                                snprintf(candidate, sizeof(candidate), "/dev/%s", de->d_name);
+                                if (chip_matches(candidate, want))
+                                        path = strdup(candidate);
+                        }
+                closedir(dir);
+                if (!path)
+                        return -ENODEV;
+        } else
+                return -errno;
+        if (!path)
+                return -ENOMEM;
+        *ret = gpiod_chip_open(path);
+        return *ret ? 0 : -errno;
+}
+
+static int request_lines(struct gpio_driver *g)
+{
+        struct gpiod_request_config *rc = gpiod_request_config_new();
+        struct gpiod_line_config *lc = gpiod_line_config_new();
+        static const enum gpiod_line_bias bias[] = {
+                [GPIO_BIAS_AS_IS] = GPIOD_LINE_BIAS_AS_IS,
+                [GPIO_BIAS_DISABLED] = GPIOD_LINE_BIAS_DISABLED,
+                [GPIO_BIAS_PULL_UP] = GPIOD_LINE_BIAS_PULL_UP,
+                [GPIO_BIAS_PULL_DOWN] = GPIOD_LINE_BIAS_PULL_DOWN,
+        };
+        static const enum gpiod_line_drive drive[] = {
+                [GPIO_DRIVE_PUSH_PULL] = GPIOD_LINE_DRIVE_PUSH_PULL,
+                [GPIO_DRIVE_OPEN_DRAIN] = GPIOD_LINE_DRIVE_OPEN_DRAIN,
+                [GPIO_DRIVE_OPEN_SOURCE] = GPIOD_LINE_DRIVE_OPEN_SOURCE,
+        };
+        int r = -ENOMEM;
+
+        if (!rc || !lc)
+                goto out;
+        gpiod_request_config_set_consumer(rc, CONSUMER);
+        for (size_t i = 0; i < g->n_lines; i++) {
+                const struct gpio_line_setup *s = &g->lines[i].setup;
+                struct gpiod_line_settings *ls = gpiod_line_settings_new();
+                unsigned offset = g->lines[i].offset;
+
+                if (!ls)
+                        goto out;
+                gpiod_line_settings_set_active_low(ls, s->active_low);
+                if (s->output) {
+                        gpiod_line_settings_set_direction(ls, GPIOD_LINE_DIRECTION_OUTPUT);
+                        gpiod_line_settings_set_drive(ls, drive[s->drive]);
+                        gpiod_line_settings_set_output_value(ls, s->initial_active ? GPIOD_LINE_VALUE_ACTIVE
+                                                                                   : GPIOD_LINE_VALUE_INACTIVE);
+                } else {
+                        gpiod_line_settings_set_direction(ls, GPIOD_LINE_DIRECTION_INPUT);
+                        gpiod_line_settings_set_bias(ls, bias[s->bias]);
+                        gpiod_line_settings_set_edge_detection(ls, GPIOD_LINE_EDGE_BOTH);
+                        gpiod_line_settings_set_debounce_period_us(ls, (unsigned long) s->debounce_usec);
+                }
+                r = gpiod_line_config_add_line_settings(lc, &offset, 1, ls) < 0 ? -errno : 0;
+                gpiod_line_settings_free(ls);
+                if (r < 0)
+                        goto out;
+        }
+        g->request = gpiod_chip_request_lines(g->chip, rc, lc);
+        r = g->request ? 0 : -errno;
+out:
+        gpiod_request_config_free(rc);
+        gpiod_line_config_free(lc);
+        return r;
+}
+
+int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, struct driver **ret)
+{
+        const struct bus_config *b = &config->buses[bus];
+        struct gpio_driver *g;
+        int r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->base = (struct driver){ .ops = &gpio_ops, .config = config, .bus = bus };
+        g->event = sd_event_ref(event);
+        g->lines = calloc(config->n_ios, sizeof(*g->lines));
+        if (!g->lines && config->n_ios) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = open_chip(b->chip, &g->chip);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < config->n_ios; i++) {
+                const struct io_config *io = &config->ios[i];
+                struct gpio_line *l;
+                int offset;
+
+                if (io->bus != bus)
+                        continue;
+                offset = io->line_name ? gpiod_chip_get_line_offset_from_name(g->chip, io->line_name)
+                                       : (int) io->address;
+                if (offset < 0) {
+                        r = -ENOENT; /* the config names a line this chip does not have */
+                        goto fail;
+                }
+                l = &g->lines[g->n_lines++];
+                *l = (struct gpio_line){ .driver = g, .io = (int) i, .offset = (unsigned) offset,
+                                         .pwm_period_usec = io->pwm_period_usec };
+                gpio_line_setup(io, &l->setup);
+        }
+        r = request_lines(g);
+        if (r < 0)
+                goto fail;
+        g->edges = gpiod_edge_event_buffer_new(EDGE_BUFFER);
+        if (!g->edges) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = sd_event_add_io(event, &g->fd_source, gpiod_line_request_get_fd(g->request), EPOLLIN, on_edges, g);
+        if (r >= 0) /* report every input's first value once the caller has set its handler */
+                r = sd_event_add_defer(event, &g->initial, on_initial, g);
+        if (r < 0)
+                goto fail;
+        *ret = &g->base;
+        return 0;
+fail:
+        gpio_free(&g->base);
+        return r;
+}

@@ -1,0 +1,825 @@
+/* modbus.c: the Modbus driver, RTU and TCP. libmodbus blocks, so each bus gets one I/O thread; the loop
+ * and the thread share an output image and an input image under one lock, and the thread wakes the loop
+ * through an eventfd. A slow or dead bus therefore never stalls the loop. Writes are coalesced: the thread
+ * writes only registers whose wanted value differs from the last one written, and contiguous ones in one
+ * transaction. */
+#include <errno.h>
+#include <math.h>
+#include <modbus.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "driver.h"
+
+#define RECONNECT_MIN_USEC (100 * USEC_PER_MSEC)
+#define RECONNECT_MAX_USEC (5 * USEC_PER_SEC)
+#define MAX_READ_BITS 2000 /* the protocol's limits per request */
+#define MAX_READ_REGISTERS 125
+#define MAX_WRITE_BITS 1968
+#define MAX_WRITE_REGISTERS 123
+
+/* One coil or holding register that an output is wired to. */
+struct mb_output {
+        enum io_table table;
+        uint16_t address;
+        uint16_t wanted, written;
+        bool has_wanted; /* set by the loop; outputs without a safe value start without one */
+        bool is_written; /* written equals what the device has (cleared on reconnect) */
+};
+
+/* A run of contiguous inputs of one table read in one request, every period. */
+struct mb_poll {
+        enum io_table table;
+        uint16_t address, count;
+        usec_t period_usec, next_usec;
+        uint16_t *raw;
+        bool have;
+};
+
+/* Where one of this bus's ios lives in the images. */
+struct mb_io {
+        int io;
+        int output;        /* index into outputs, or -1 */
+        int poll;          /* index into polls, or -1 */
+        unsigned offset;   /* within the poll's run */
+        double last;       /* last value delivered to the loop */
+        bool delivered;
+};
+
+struct modbus_driver {
+        struct driver base;
+        const struct bus_config *bus;
+        modbus_t *ctx;
+        sd_event_source *event_source;
+        int eventfd;
+        pthread_t thread;
+        bool thread_started;
+
+        struct mb_io *ios;
+        size_t n_ios;
+
+        pthread_mutex_t lock;
+        pthread_cond_t wake;    /* the thread waits on it for work */
+        pthread_cond_t settled; /* signalled when every output has been written */
+        /* Shared under lock: */
+        struct mb_output *outputs;
+        size_t n_outputs;
+        struct mb_poll *polls;
+        size_t n_polls;
+        bool work;              /* the loop flushed or asked for something */
+        bool quit;
+        bool coalesce;
+        uint16_t heartbeat_wanted, heartbeat_written;
+        bool comm_ok;           /* as the thread last found the bus */
+        bool comm_reported_ok;  /* as the loop last reported it */
+        int comm_error;
+        int refused_io, refused_error; /* the last Modbus exception, for the loop to report */
+        bool inputs_changed;
+        struct driver_stats stats;
+};
+
+static struct modbus_driver *to_modbus(struct driver *d)
+{
+        return (struct modbus_driver *) d;
+}
+
+static bool is_bit_table(enum io_table t)
+{
+        return t == IO_COIL || t == IO_DISCRETE;
+}
+
+/* Wakes the loop (from the thread). */
+static void notify_loop(struct modbus_driver *m)
+{
+        uint64_t one = 1;
+        if (write(m->eventfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                abort(); /* an eventfd write fails only on overflow, which EAGAIN covers */
+}
+
+static bool connection_error(int error)
+{
+        return error == ECONNRESET || error == ECONNREFUSED || error == EPIPE || error == EBADF ||
+               error == ENOTCONN || error == ENOENT || error == EIO || error == ENODEV;
+}
+
+static bool modbus_exception(int error)
+{
+        return error >= EMBXILFUN && error <= EMBXGPATH;
+}
+
+/* Runs one request with the bus's retries. Called from the thread, without the lock. Returns 0 or the
+ * error of the last attempt. */
+static int transact(struct modbus_driver *m, enum io_table table, bool write, uint16_t address, uint16_t count,
+                    uint16_t *regs, uint8_t *bits)
+{
+        int error = 0;
+
+        for (unsigned attempt = 0; attempt <= m->bus->retries; attempt++) {
+                int r;
+
+                if (attempt > 0) {
+                        pthread_mutex_lock(&m->lock);
+                        m->stats.retries++;
+                        pthread_mutex_unlock(&m->lock);
+                }
+                pthread_mutex_lock(&m->lock);
+                m->stats.transactions++;
+                pthread_mutex_unlock(&m->lock);
+
+                switch (table) {
+                case IO_COIL:
+                        r = write ? modbus_write_bits(m->ctx, address, count, bits) : modbus_read_bits(m->ctx, address, count, bits);
+                        break;
+                case IO_DISCRETE:
+                        r = modbus_read_input_bits(m->ctx, address, count, bits);
+                        break;
+                case IO_INPUT:
+                        r = modbus_read_input_registers(m->ctx, address, count, regs);
+                        break;
+                case IO_HOLDING:
+                        r = write ? modbus_write_registers(m->ctx, address, count, regs)
+                                  : modbus_read_registers(m->ctx, address, count, regs);
+                        break;
+                default:
+                        return EINVAL;
+                }
+                if (r >= 0) {
+                        pthread_mutex_lock(&m->lock);
+                        if (write)
+                                m->stats.writes++;
+                        else
+                                m->stats.reads++;
+                        pthread_mutex_unlock(&m->lock);
+                        return 0;
+                }
+                error = errno;
+                if (modbus_exception(error) || connection_error(error))
+                        break; /* the device said no, or the link is gone: retrying will not help */
+                /* A timeout or a garbled reply: drop whatever is left of it on the line and try again. */
+                modbus_flush(m->ctx);
+        }
+        pthread_mutex_lock(&m->lock);
+        m->stats.failures++;
+        pthread_mutex_unlock(&m->lock);
+        return error;
+}
+
+/* Records the result of a transaction on the bus's health (thread, lock held). */
+static void comm_result(struct modbus_driver *m, int error)
+{
+        bool ok = error == 0 || modbus_exception(error);
+        if (ok == m->comm_ok)
+                return;
+        m->comm_ok = ok;
+        m->comm_error = error;
+        notify_loop(m);
+}
+
+static int io_for_place(struct modbus_driver *m, enum io_table table, uint16_t address)
+{
+        const struct chair_config *c = m->base.config;
+        for (size_t i = 0; i < m->n_ios; i++) {
+                const struct io_config *io = &c->ios[m->ios[i].io];
+                if (io->table == table && io->address == address)
+                        return m->ios[i].io;
+        }
+        return IO_NONE;
+}
+
+static void refused(struct modbus_driver *m, enum io_table table, uint16_t address, int error)
+{
+        m->refused_io = io_for_place(m, table, address);
+        m->refused_error = error;
+        notify_loop(m);
+}
+
+/* Finds the next write: from output i on, the first that differs from what was written, and the run of
+ * contiguous outputs of its table up to the last one that differs. Without coalescing, one register.
+ * Returns false when nothing is left to write. Lock held. */
+static bool next_write(struct modbus_driver *m, size_t *i, size_t *ret_first, size_t *ret_n)
+{
+        for (; *i < m->n_outputs; (*i)++) {
+                struct mb_output *o = &m->outputs[*i];
+                size_t last = *i, max = is_bit_table(o->table) ? MAX_WRITE_BITS : MAX_WRITE_REGISTERS;
+
+                if (!o->has_wanted || (o->is_written && o->written == o->wanted))
+                        continue;
+                if (m->coalesce)
+                        for (size_t j = *i + 1; j < m->n_outputs && j - *i < max; j++) {
+                                const struct mb_output *p = &m->outputs[j];
+                                if (p->table != o->table || p->address != m->outputs[j - 1].address + 1 || !p->has_wanted)
+                                        break;
+                                if (!p->is_written || p->written != p->wanted)
+                                        last = j;
+                        }
+                *ret_first = *i;
+                *ret_n = last - *i + 1;
+                *i = last + 1;
+                return true;
+        }
+        return false;
+}
+
+/* Writes every output that changed. Lock held on entry and exit; dropped around I/O. Returns the error
+ * of a failed transaction, or 0. */
+static int write_outputs(struct modbus_driver *m)
+{
+        size_t i = 0, first, n;
+
+        while (next_write(m, &i, &first, &n)) {
+                struct mb_output *o = &m->outputs[first];
+                enum io_table table = o->table;
+                uint16_t address = o->address, regs[MAX_WRITE_REGISTERS];
+                uint8_t bits[MAX_WRITE_BITS];
+                int error;
+
+                for (size_t k = 0; k < n; k++) {
+                        if (is_bit_table(table))
+                                bits[k] = (uint8_t) (o[k].wanted != 0);
+                        else
+                                regs[k] = o[k].wanted;
+                }
+                pthread_mutex_unlock(&m->lock);
+                error = transact(m, table, true, address, (uint16_t) n, regs, bits);
+                pthread_mutex_lock(&m->lock);
+                comm_result(m, error);
+                if (error && modbus_exception(error)) {
+                        refused(m, table, address, error);
+                        for (size_t k = 0; k < n; k++) /* do not repeat a refused write until it changes */
+                                o[k].written = o[k].wanted, o[k].is_written = true;
+                        continue;
+                }
+                if (error)
+                        return error;
+                /* The loop may have changed a value during the write: only what went out counts. */
+                for (size_t k = 0; k < n; k++) {
+                        o[k].written = is_bit_table(table) ? bits[k] : regs[k];
+                        o[k].is_written = true;
+                }
+        }
+        pthread_cond_broadcast(&m->settled);
+        return 0;
+}
+
+static int write_heartbeat(struct modbus_driver *m)
+{
+        uint16_t value = m->heartbeat_wanted;
+        int error;
+
+        if (m->bus->heartbeat < 0 || value == m->heartbeat_written)
+                return 0;
+        pthread_mutex_unlock(&m->lock);
+        error = transact(m, IO_HOLDING, true, (uint16_t) m->bus->heartbeat, 1, &value, NULL);
+        pthread_mutex_lock(&m->lock);
+        comm_result(m, error);
+        if (error == 0)
+                m->heartbeat_written = value;
+        return modbus_exception(error) ? 0 : error;
+}
+
+static void point_ios_at_polls(struct modbus_driver *m);
+
+/* A run the device refused may hold an address it does not have: read its addresses one by one from now
+ * on, so that one wrong address in the config costs only its own input. Lock held. */
+static int split_poll(struct modbus_driver *m, size_t k)
+{
+        struct mb_poll old = m->polls[k], *np;
+
+        np = realloc(m->polls, (m->n_polls + old.count - 1) * sizeof(*np));
+        if (!np)
+                return -ENOMEM;
+        m->polls = np;
+        for (unsigned j = 0; j < old.count; j++) {
+                size_t at = j == 0 ? k : m->n_polls++;
+                m->polls[at] = (struct mb_poll){ old.table, (uint16_t) (old.address + j), 1, old.period_usec, 0,
+                                                 calloc(1, sizeof(uint16_t)), false };
+                if (!m->polls[at].raw)
+                        abort(); /* 2 bytes; the realloc above succeeded */
+        }
+        free(old.raw);
+        point_ios_at_polls(m);
+        return 0;
+}
+
+/* Reads every poll that is due and lowers *next to the earliest next deadline. Lock held, dropped around
+ * I/O. Returns the error of a failed read, or 0. */
+static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
+{
+        for (size_t i = 0; i < m->n_polls; i++) {
+                uint16_t regs[MAX_READ_REGISTERS];
+                uint8_t bits[MAX_READ_BITS];
+                struct mb_poll p = m->polls[i];
+                int error;
+
+                if (p.next_usec <= now) {
+                        pthread_mutex_unlock(&m->lock);
+                        error = transact(m, p.table, false, p.address, p.count, regs, bits);
+                        pthread_mutex_lock(&m->lock);
+                        comm_result(m, error);
+                        now = now_usec();
+                        m->polls[i].next_usec = now + p.period_usec;
+                        if (error && modbus_exception(error) && p.count > 1) {
+                                if (split_poll(m, i) == 0)
+                                        m->polls[i].next_usec = now; /* retry the pieces at once */
+                                i--;
+                                continue;
+                        } else if (error && modbus_exception(error)) {
+                                refused(m, p.table, p.address, error);
+                                m->polls[i].next_usec = now + RECONNECT_MAX_USEC; /* a config mistake: ask seldom */
+                        } else if (error)
+                                return error;
+                        else {
+                                struct mb_poll *q = &m->polls[i];
+                                for (unsigned k = 0; k < q->count; k++) {
+                                        uint16_t v = is_bit_table(q->table) ? bits[k] : regs[k];
+                                        if (!q->have || q->raw[k] != v)
+                                                m->inputs_changed = true;
+                                        q->raw[k] = v;
+                                }
+                                q->have = true;
+                        }
+                }
+                if (m->polls[i].next_usec < *next)
+                        *next = m->polls[i].next_usec;
+        }
+        if (m->inputs_changed)
+                notify_loop(m);
+        return 0;
+}
+
+static int bus_connect(struct modbus_driver *m)
+{
+        if (modbus_connect(m->ctx) < 0)
+                return errno;
+        if (m->bus->type == BUS_MODBUS_RTU && m->bus->rs485) {
+                if (modbus_rtu_set_serial_mode(m->ctx, MODBUS_RTU_RS485) < 0)
+                        return errno;
+                if (m->bus->rts != RTS_NONE &&
+                    modbus_rtu_set_rts(m->ctx, m->bus->rts == RTS_UP ? MODBUS_RTU_RTS_UP : MODBUS_RTU_RTS_DOWN) < 0)
+                        return errno;
+                if (m->bus->rts_delay_usec && modbus_rtu_set_rts_delay(m->ctx, (int) m->bus->rts_delay_usec) < 0)
+                        return errno;
+        }
+        return 0;
+}
+
+static void *io_thread(void *userdata)
+{
+        struct modbus_driver *m = userdata;
+        usec_t backoff = RECONNECT_MIN_USEC, retry_at = 0;
+        bool connected = false;
+
+        pthread_mutex_lock(&m->lock);
+        while (!m->quit) {
+                usec_t now = now_usec(), next = now + RECONNECT_MAX_USEC;
+                int error = 0;
+
+                if (now >= retry_at) {
+                        if (!connected) {
+                                pthread_mutex_unlock(&m->lock);
+                                error = bus_connect(m);
+                                pthread_mutex_lock(&m->lock);
+                                if (!error) {
+                                        connected = true;
+                                        /* A board that was restarted lost its outputs: write them all again. */
+                                        for (size_t i = 0; i < m->n_outputs; i++)
+                                                m->outputs[i].is_written = false;
+                                        m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);
+                                } else
+                                        comm_result(m, error);
+                        }
+                        if (connected) {
+                                m->work = false;
+                                error = write_outputs(m);
+                                if (!error)
+                                        error = write_heartbeat(m);
+                                if (!error)
+                                        error = read_inputs(m, now, &next);
+                        }
+                        if (error) {
+                                if (connected && connection_error(error)) {
+                                        modbus_close(m->ctx);
+                                        connected = false;
+                                }
+                                retry_at = now_usec() + backoff;
+                                backoff = backoff * 2 > RECONNECT_MAX_USEC ? RECONNECT_MAX_USEC : backoff * 2;
+                        } else
+                                backoff = RECONNECT_MIN_USEC;
+                }
+                now = now_usec();
+                if (retry_at > now && retry_at < next)
+                        next = retry_at;
+                /* New work goes out at once, unless the bus is in its back-off after a failure. */
+                if (m->quit || (m->work && now >= retry_at))
+                        continue;
+                struct timespec ts = { (time_t) (next / USEC_PER_SEC), (long) (next % USEC_PER_SEC) * 1000 };
+                pthread_cond_timedwait(&m->wake, &m->lock, &ts);
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (connected)
+                modbus_close(m->ctx);
+        return NULL;
+}
+
+static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct modbus_driver *m = userdata;
+        struct driver *d = &m->base;
+        const struct chair_config *c = d->config;
+        struct driver_event events[64];
+        size_t n = 0;
+        uint64_t count;
+
+        if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                return -errno;
+
+        /* Take the news under the lock, report it without: a handler may call back into the driver. */
+        for (;;) {
+                pthread_mutex_lock(&m->lock);
+                if (m->comm_ok != m->comm_reported_ok) {
+                        m->comm_reported_ok = m->comm_ok;
+                        events[n++] = (struct driver_event){ m->comm_ok ? DRIVER_COMM_RESTORED : DRIVER_COMM_LOST,
+                                                             IO_NONE, 0, m->comm_error };
+                }
+                if (m->refused_error) {
+                        events[n++] = (struct driver_event){ DRIVER_REFUSED, m->refused_io, 0, m->refused_error };
+                        m->refused_error = 0;
+                }
+                m->inputs_changed = false;
+                for (size_t i = 0; i < m->n_ios && n < ELEMENTSOF(events); i++) {
+                        struct mb_io *mi = &m->ios[i];
+                        const struct io_config *io = &c->ios[mi->io];
+                        const struct mb_poll *p;
+                        double v;
+
+                        if (mi->poll < 0 || !(p = &m->polls[mi->poll])->have)
+                                continue;
+                        uint16_t raw = p->raw[mi->offset];
+                        if (io->role == IO_IN_SWITCH)
+                                v = raw != 0;
+                        else
+                                v = (io->is_signed ? (double) (int16_t) raw : (double) raw) * io->scale;
+                        if (mi->delivered && mi->last == v)
+                                continue;
+                        mi->last = v;
+                        mi->delivered = true;
+                        events[n++] = (struct driver_event){ DRIVER_INPUT_CHANGED, mi->io, v, 0 };
+                }
+                pthread_mutex_unlock(&m->lock);
+                for (size_t i = 0; i < n; i++)
+                        if (d->handler)
+                                d->handler(d, &events[i], d->userdata);
+                if (n < ELEMENTSOF(events))
+                        break;
+                n = 0; /* more changes than one batch holds: go round again */
+        }
+        return 0;
+}
+
+static struct mb_io *find_io(struct modbus_driver *m, int io)
+{
+        for (size_t i = 0; i < m->n_ios; i++)
+                if (m->ios[i].io == io)
+                        return &m->ios[i];
+        return NULL;
+}
+
+static int mb_set(struct driver *d, int io, double value)
+{
+        struct modbus_driver *m = to_modbus(d);
+        struct mb_io *mi = find_io(m, io);
+        const struct io_config *ic;
+        double raw;
+
+        if (!mi || mi->output < 0)
+                return -EINVAL;
+        ic = &d->config->ios[io];
+        if (ic->role == IO_OUT_SWITCH)
+                raw = value != 0.0;
+        else {
+                raw = round(value / ic->scale);
+                if (!isfinite(raw) || raw < (ic->is_signed ? -32768 : 0) || raw > (ic->is_signed ? 32767 : 65535))
+                        return -ERANGE;
+        }
+        pthread_mutex_lock(&m->lock);
+        m->outputs[mi->output].wanted = (uint16_t) (int) raw;
+        m->outputs[mi->output].has_wanted = true;
+        pthread_mutex_unlock(&m->lock);
+        return 0;
+}
+
+static int mb_flush(struct driver *d)
+{
+        struct modbus_driver *m = to_modbus(d);
+
+        pthread_mutex_lock(&m->lock);
+        m->heartbeat_wanted++;
+        m->work = true;
+        pthread_cond_signal(&m->wake);
+        pthread_mutex_unlock(&m->lock);
+        return 0;
+}
+
+static int mb_get(struct driver *d, int io, double *ret)
+{
+        struct modbus_driver *m = to_modbus(d);
+        struct mb_io *mi = find_io(m, io);
+
+        if (!mi || mi->poll < 0)
+                return -EINVAL;
+        if (!mi->delivered)
+                return -ENODATA;
+        *ret = mi->last;
+        return 0;
+}
+
+static bool all_written(struct modbus_driver *m)
+{
+        for (size_t i = 0; i < m->n_outputs; i++) {
+                const struct mb_output *o = &m->outputs[i];
+                if (o->has_wanted && (!o->is_written || o->written != o->wanted))
+                        return false;
+        }
+        return true;
+}
+
+static int mb_safe_state(struct driver *d, usec_t timeout_usec)
+{
+        struct modbus_driver *m = to_modbus(d);
+        const struct chair_config *c = d->config;
+        usec_t deadline = now_usec() + timeout_usec;
+        int r = 0;
+
+        pthread_mutex_lock(&m->lock);
+        for (size_t i = 0; i < m->n_ios; i++) {
+                double v;
+                if (m->ios[i].output >= 0 && io_safe_value(&c->ios[m->ios[i].io], &v)) {
+                        m->outputs[m->ios[i].output].wanted = (uint16_t) v;
+                        m->outputs[m->ios[i].output].has_wanted = true;
+                }
+        }
+        m->work = true;
+        pthread_cond_signal(&m->wake);
+        while (timeout_usec > 0 && !all_written(m)) {
+                struct timespec ts = { (time_t) (deadline / USEC_PER_SEC), (long) (deadline % USEC_PER_SEC) * 1000 };
+                if (pthread_cond_timedwait(&m->settled, &m->lock, &ts) == ETIMEDOUT) {
+                        r = all_written(m) ? 0 : -ETIMEDOUT;
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+static void mb_stats(struct driver *d, struct driver_stats *ret)
+{
+        struct modbus_driver *m = to_modbus(d);
+        pthread_mutex_lock(&m->lock);
+        *ret = m->stats;
+        pthread_mutex_unlock(&m->lock);
+}
+
+static void mb_driver_free(struct driver *d)
+{
+        struct modbus_driver *m = to_modbus(d);
+
+        if (m->thread_started) {
+                pthread_mutex_lock(&m->lock);
+                m->quit = true;
+                pthread_cond_signal(&m->wake);
+                pthread_mutex_unlock(&m->lock);
+                pthread_join(m->thread, NULL);
+        }
+        sd_event_source_disable_unref(m->event_source);
+        if (m->eventfd >= 0)
+                close(m->eventfd);
+        if (m->ctx)
+                modbus_free(m->ctx);
+        for (size_t i = 0; i < m->n_polls; i++)
+                free(m->polls[i].raw);
+        free(m->polls);
+        free(m->outputs);
+        free(m->ios);
+        pthread_mutex_destroy(&m->lock);
+        pthread_cond_destroy(&m->wake);
+        pthread_cond_destroy(&m->settled);
+        free(m);
+}
+
+void modbus_driver_set_coalescing(struct driver *d, bool on)
+{
+        struct modbus_driver *m = to_modbus(d);
+        pthread_mutex_lock(&m->lock);
+        m->coalesce = on;
+        pthread_mutex_unlock(&m->lock);
+}
+
+static const struct driver_ops modbus_ops = {
+        .type = "modbus",
+        .set = mb_set,
+        .flush = mb_flush,
+        .get = mb_get,
+        .safe_state = mb_safe_state,
+        .stats = mb_stats,
+        .free = mb_driver_free,
+};
+
+static int compare_outputs(const void *a, const void *b)
+{
+        const struct mb_output *x = a, *y = b;
+        if (x->table != y->table)
+                return x->table < y->table ? -1 : 1;
+        return (x->address > y->address) - (x->address < y->address);
+}
+
+/* Outputs: one entry per written place, sorted so that contiguous registers sit together. */
+static int plan_outputs(struct modbus_driver *m)
+{
+        const struct chair_config *c = m->base.config;
+
+        m->outputs = calloc(m->n_ios, sizeof(*m->outputs));
+        if (!m->outputs && m->n_ios)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_ios; i++) {
+                const struct io_config *io = &c->ios[m->ios[i].io];
+                double v;
+                if (!io_role_is_output(io->role))
+                        continue;
+                m->outputs[m->n_outputs++] = (struct mb_output){
+                        .table = io->table,
+                        .address = (uint16_t) io->address,
+                        .has_wanted = io_safe_value(io, &v), /* start safe; targets wait to be set */
+                };
+        }
+        qsort(m->outputs, m->n_outputs, sizeof(*m->outputs), compare_outputs);
+        for (size_t i = 0; i < m->n_ios; i++) {
+                const struct io_config *io = &c->ios[m->ios[i].io];
+                m->ios[i].output = -1;
+                if (!io_role_is_output(io->role))
+                        continue;
+                for (size_t k = 0; k < m->n_outputs; k++)
+                        if (m->outputs[k].table == io->table && m->outputs[k].address == io->address)
+                                m->ios[i].output = (int) k;
+        }
+        return 0;
+}
+
+/* Points each input at the run that reads it. */
+static void point_ios_at_polls(struct modbus_driver *m)
+{
+        const struct chair_config *c = m->base.config;
+
+        for (size_t i = 0; i < m->n_ios; i++) {
+                const struct io_config *io = &c->ios[m->ios[i].io];
+                usec_t period = io->poll_usec ?: m->bus->poll_usec;
+                if (io_role_is_output(io->role))
+                        continue;
+                for (size_t k = 0; k < m->n_polls; k++) {
+                        const struct mb_poll *p = &m->polls[k];
+                        if (p->table == io->table && p->period_usec == period && io->address >= p->address &&
+                            io->address < (unsigned) p->address + p->count) {
+                                m->ios[i].poll = (int) k;
+                                m->ios[i].offset = io->address - p->address;
+                        }
+                }
+        }
+}
+
+/* Inputs: runs of contiguous addresses of one table and one period, each read in one request. */
+static int plan_polls(struct modbus_driver *m)
+{
+        const struct chair_config *c = m->base.config;
+        usec_t now = now_usec();
+
+        for (size_t i = 0; i < m->n_ios; i++) {
+                const struct io_config *io = &c->ios[m->ios[i].io];
+                usec_t period = io->poll_usec ?: m->bus->poll_usec;
+                size_t k;
+
+                m->ios[i].poll = -1;
+                if (io_role_is_output(io->role))
+                        continue;
+                for (k = 0; k < m->n_polls; k++) {
+                        struct mb_poll *p = &m->polls[k];
+                        if (p->table == io->table && p->period_usec == period && io->address >= p->address &&
+                            io->address < (unsigned) p->address + p->count)
+                                break;
+                }
+                if (k == m->n_polls) { /* a new run from this address; extended below */
+                        struct mb_poll *np = realloc(m->polls, (m->n_polls + 1) * sizeof(*np));
+                        if (!np)
+                                return -ENOMEM;
+                        m->polls = np;
+                        m->polls[k] = (struct mb_poll){ io->table, (uint16_t) io->address, 1, period, now, NULL, false };
+                        m->n_polls++;
+                }
+        }
+        /* Merge runs that touch: [10] and [11] become [10, 11], while an address nobody asked for stays a gap
+         * (the device may answer exception 2 for it). */
+        for (bool merged = true; merged;) {
+                merged = false;
+                for (size_t a = 0; a < m->n_polls && !merged; a++)
+                        for (size_t b = 0; b < m->n_polls && !merged; b++) {
+                                struct mb_poll *p = &m->polls[a], *q = &m->polls[b];
+                                unsigned max = is_bit_table(p->table) ? MAX_READ_BITS : MAX_READ_REGISTERS;
+                                if (a == b || p->table != q->table || p->period_usec != q->period_usec ||
+                                    q->address != p->address + p->count || p->count + q->count > max)
+                                        continue;
+                                p->count = (uint16_t) (p->count + q->count);
+                                m->polls[b] = m->polls[--m->n_polls];
+                                merged = true;
+                        }
+        }
+        for (size_t k = 0; k < m->n_polls; k++) {
+                m->polls[k].raw = calloc(m->polls[k].count, sizeof(uint16_t));
+                if (!m->polls[k].raw)
+                        return -ENOMEM;
+        }
+        point_ios_at_polls(m);
+        return 0;
+}
+
+static int new_context(const struct bus_config *b, modbus_t **ret)
+{
+        static const char parity[] = { [PARITY_NONE] = 'N', [PARITY_EVEN] = 'E', [PARITY_ODD] = 'O' };
+        char port[8];
+        modbus_t *ctx;
+
+        if (b->type == BUS_MODBUS_TCP) {
+                snprintf(port, sizeof(port), "%u", b->port);
+                ctx = modbus_new_tcp_pi(b->host, port);
+        } else
+                ctx = modbus_new_rtu(b->device, (int) b->baud, parity[b->parity], (int) b->data_bits,
+                                     (int) b->stop_bits);
+        if (!ctx)
+                return -errno;
+        if (modbus_set_slave(ctx, (int) b->unit) < 0 ||
+            modbus_set_response_timeout(ctx, (uint32_t) (b->timeout_usec / USEC_PER_SEC),
+                                        (uint32_t) (b->timeout_usec % USEC_PER_SEC)) < 0 ||
+            modbus_set_error_recovery(ctx, MODBUS_ERROR_RECOVERY_PROTOCOL) < 0) {
+                int r = -errno;
+                modbus_free(ctx);
+                return r;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, struct driver **ret)
+{
+        struct modbus_driver *m;
+        pthread_condattr_t attr;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->base = (struct driver){ .ops = &modbus_ops, .config = config, .bus = bus };
+        m->bus = &config->buses[bus];
+        m->eventfd = -1;
+        m->coalesce = true;
+        m->comm_ok = m->comm_reported_ok = true;
+        m->refused_io = IO_NONE;
+        pthread_mutex_init(&m->lock, NULL);
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&m->wake, &attr);
+        pthread_cond_init(&m->settled, &attr);
+        pthread_condattr_destroy(&attr);
+
+        m->ios = calloc(config->n_ios, sizeof(*m->ios));
+        if (!m->ios && config->n_ios) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < config->n_ios; i++)
+                if (config->ios[i].bus == bus)
+                        m->ios[m->n_ios++] = (struct mb_io){ .io = (int) i };
+        r = plan_outputs(m);
+        if (r >= 0)
+                r = plan_polls(m);
+        if (r >= 0)
+                r = new_context(m->bus, &m->ctx);
+        if (r < 0)
+                goto fail;
+
+        m->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (m->eventfd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(event, &m->event_source, m->eventfd, EPOLLIN, on_eventfd, m);
+        if (r < 0)
+                goto fail;
+        r = -pthread_create(&m->thread, NULL, io_thread, m);
+        if (r < 0)
+                goto fail;
+        m->thread_started = true;
+        *ret = &m->base;
+        return 0;
+fail:
+        mb_driver_free(&m->base);
+        return r;
+}

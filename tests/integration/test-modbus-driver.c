@@ -1,0 +1,419 @@
+/* test-modbus-driver.c: the real Modbus driver against chair-sim, over TCP and over RTU through a socat pty
+ * pair: coalesced writes, polled inputs, the heartbeat, communication loss and noise as events, reconnects
+ * and the safe state, each checked in chair-sim's own state. */
+#include <math.h>
+
+#include "driver.h"
+#include "simctl.h"
+#include "tap.h"
+
+static const char *builddir;
+
+struct ctx {
+        struct simctl sim;
+        sd_event *event;
+        struct chair_config *config;
+        struct driver *driver;
+        double *values;     /* the last value reported for each io */
+        unsigned *changes;  /* how many times each io was reported */
+        unsigned lost, restored, refused;
+        int refused_io;
+        bool heartbeat;     /* flush every 50 ms, as chaird's control tick would */
+        unsigned ticks;
+};
+
+static struct ctx t;
+
+static void on_event(struct driver *d, const struct driver_event *ev, void *userdata)
+{
+        switch (ev->type) {
+        case DRIVER_INPUT_CHANGED:
+                t.values[ev->io] = ev->value;
+                t.changes[ev->io]++;
+                break;
+        case DRIVER_COMM_LOST:
+                t.lost++;
+                break;
+        case DRIVER_COMM_RESTORED:
+                t.restored++;
+                break;
+        case DRIVER_REFUSED:
+                t.refused++;
+                t.refused_io = ev->io;
+                break;
+        }
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        t.ticks++;
+        if (t.heartbeat && t.driver)
+                driver_flush(t.driver);
+        sd_event_source_set_time(s, usec + 50 * USEC_PER_MSEC);
+        return 0;
+}
+
+/* Runs the loop until cond holds or timeout_ms pass; the value of cond at the end. */
+#define RUN_UNTIL(cond, timeout_ms)                                                                          \
+        ({                                                                                                   \
+                usec_t _end = now_usec() + (usec_t) (timeout_ms) * USEC_PER_MSEC;                             \
+                while (!(cond) && now_usec() < _end)                                                         \
+                        sd_event_run(t.event, 20 * USEC_PER_MSEC);                                           \
+                (cond);                                                                                      \
+        })
+
+static void run_for(unsigned ms)
+{
+        RUN_UNTIL(false, ms);
+}
+
+static char *read_text(const char *path)
+{
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = fopen(path, "re"), *m = open_memstream(&buf, &size);
+        int c;
+
+        while (f && m && (c = fgetc(f)) != EOF)
+                fputc(c, m);
+        if (f)
+                fclose(f);
+        if (m)
+                fclose(m);
+        return buf;
+}
+
+/* Replaces the first occurrence of from in text (reallocated). */
+static char *replace(char *text, const char *from, const char *to)
+{
+        char *at = strstr(text, from), *out = NULL;
+        if (!at || asprintf(&out, "%.*s%s%s", (int) (at - text), text, to, at + strlen(from)) < 0)
+                abort();
+        free(text);
+        return out;
+}
+
+static int io_named(const char *name)
+{
+        for (size_t i = 0; i < t.config->n_ios; i++)
+                if (streq(t.config->ios[i].name, name))
+                        return (int) i;
+        abort();
+}
+
+static double state(const char *object, const char *key)
+{
+        char json[8192];
+        if (sim_command(&t.sim, "state", json, sizeof(json)) < 0)
+                return NAN;
+        return state_number(json, object, key);
+}
+
+static void command(const char *line)
+{
+        char reply[256];
+        CHECK(sim_command(&t.sim, line, reply, sizeof(reply)) == 0 && strstr(reply, "\"ok\":true"));
+}
+
+static struct driver_stats stats(void)
+{
+        struct driver_stats s;
+        driver_stats(t.driver, &s);
+        return s;
+}
+
+/* Loads a shipped config with its bus pointed at this test's chair-sim, plus extra text after a key. */
+static int setup(bool rtu, const char *extra_after, const char *extra)
+{
+        char path[512], at[128];
+        struct diag_list d = {};
+        char *text;
+        int r;
+
+        memset(&t, 0, sizeof(t));
+        r = sim_start(&t.sim, builddir, rtu, "10");
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof(path), "%s/config/%s", SOURCE_ROOT, rtu ? "sim-rtu.yaml" : "sim.yaml");
+        text = read_text(path);
+        if (rtu)
+                snprintf(at, sizeof(at), "device: %s", t.sim.pty_chaird), text = replace(text, "device: /tmp/chair-sim-rtu", at);
+        else
+                snprintf(at, sizeof(at), "port: %d", t.sim.port), text = replace(text, "port: 15020", at);
+        if (extra_after)
+                text = replace(text, extra_after, extra);
+        r = chair_config_load("test.yaml", text, strlen(text), &d, &t.config);
+        diag_print(&d, stdout);
+        diag_list_clear(&d);
+        free(text);
+        if (r < 0)
+                return r;
+        t.values = calloc(t.config->n_ios, sizeof(double));
+        t.changes = calloc(t.config->n_ios, sizeof(unsigned));
+        t.refused_io = IO_NONE;
+        sd_event_default(&t.event);
+        sd_event_source *tick;
+        sd_event_add_time(t.event, &tick, CLOCK_MONOTONIC, now_usec(), 0, on_tick, NULL);
+        sd_event_source_set_enabled(tick, SD_EVENT_ON);
+        sd_event_source_set_floating(tick, true); /* freed with the loop */
+        sd_event_source_unref(tick);
+        return driver_new(t.config, 0, t.event, on_event, NULL, &t.driver);
+}
+
+static void teardown(void)
+{
+        driver_free(t.driver);
+        chair_config_free(t.config);
+        free(t.values);
+        free(t.changes);
+        sd_event_unref(t.event);
+        sim_cleanup(&t.sim);
+        t.event = NULL;
+}
+
+/* --- the tests --- */
+
+static void outputs_go_out_coalesced_and_only_on_change(bool rtu)
+{
+        static const char *const zones[] = { "shoulders", "arms", "hips", "calves", "feet" };
+        struct driver_stats before, after;
+        char name[64];
+
+        CHECK_EQ_U(setup(rtu, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        CHECK(RUN_UNTIL(t.changes[t.config->estop] > 0, 5000)); /* connected and polling */
+        before = stats();
+        /* pump (coil 3), inflate (4-8) and hold (9-13): eleven contiguous coils, one transaction. */
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        for (size_t z = 0; z < ELEMENTSOF(zones); z++) {
+                snprintf(name, sizeof(name), "airbags.%s.inflate", zones[z]);
+                CHECK_EQ_U(driver_set(t.driver, io_named(name), 1), 0);
+                snprintf(name, sizeof(name), "airbags.%s.hold", zones[z]);
+                CHECK_EQ_U(driver_set(t.driver, io_named(name), 1), 0);
+        }
+        driver_flush(t.driver);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        run_for(300); /* the heartbeat follows the coils */
+        after = stats();
+        /* One for the eleven coils, one for the heartbeat. */
+        CHECK_EQ_U(after.writes - before.writes, 2);
+        char json[8192];
+        sim_command(&t.sim, "state", json, sizeof(json));
+        CHECK(strstr(json, "\"valves\":{\"shoulders\":\"inflate\",\"arms\":\"inflate\",\"hips\":\"inflate\","
+                           "\"calves\":\"inflate\",\"feet\":\"inflate\"}"));
+        /* Nothing changed: only the heartbeat goes out. */
+        before = stats();
+        driver_flush(t.driver);
+        run_for(300);
+        CHECK_EQ_U(stats().writes - before.writes, 1);
+        teardown();
+}
+
+static void test_tcp_outputs_go_out_coalesced_and_only_on_change(void)
+{
+        outputs_go_out_coalesced_and_only_on_change(false);
+}
+
+static void test_rtu_outputs_go_out_coalesced_and_only_on_change(void)
+{
+        outputs_go_out_coalesced_and_only_on_change(true);
+}
+
+static void motor_position_is_polled_as_it_moves(bool rtu)
+{
+        const struct motor_config *backrest;
+        int position;
+
+        CHECK_EQ_U(setup(rtu, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        backrest = &t.config->axes[AXIS_BACKREST];
+        position = backrest->io[MOTOR_POSITION];
+        t.heartbeat = true;
+        CHECK(RUN_UNTIL(t.changes[position] > 0, 5000));
+        CHECK(t.values[position] == 0.0);
+        /* 0.3 of a 20 s travel at time scale 10: 0.6 s, polled every 100 ms. */
+        CHECK_EQ_U(driver_set(t.driver, backrest->io[MOTOR_TARGET], 0.3), 0);
+        CHECK_EQ_U(driver_set(t.driver, backrest->io[MOTOR_RUN], 1), 0);
+        CHECK(RUN_UNTIL(fabs(t.values[position] - 0.3) < 0.0015, 5000));
+        CHECK(t.changes[position] >= 3); /* seen on its way, not only at the end */
+        CHECK(fabs(state("backrest", "position") - 0.3) < 0.0015);
+        /* Currents arrive in amperes (scale 0.001 of the board's mA); at rest the motor draws none. */
+        CHECK(t.changes[backrest->io[MOTOR_CURRENT]] >= 2);
+        CHECK(t.values[backrest->io[MOTOR_CURRENT]] == 0.0);
+        /* A value that does not fit the register is refused before it reaches the bus. */
+        CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], 70.0) == -ERANGE);
+        CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], -0.1) == -ERANGE);
+        teardown();
+}
+
+static void test_tcp_motor_position_is_polled_as_it_moves(void)
+{
+        motor_position_is_polled_as_it_moves(false);
+}
+
+static void test_rtu_motor_position_is_polled_as_it_moves(void)
+{
+        motor_position_is_polled_as_it_moves(true);
+}
+
+static void test_heartbeat_keeps_the_board_alive_and_silence_trips_it(void)
+{
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        t.heartbeat = true;
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        run_for(1000); /* twice the board's timeout, with heartbeats */
+        CHECK(state("pump", "on") == 1);
+        char json[8192];
+        sim_command(&t.sim, "state", json, sizeof(json));
+        CHECK(strstr(json, "\"heartbeat_ok\":true"));
+        /* A hung control tick: the loop still runs, but nothing flushes. */
+        t.heartbeat = false;
+        CHECK(RUN_UNTIL(state("pump", "on") == 0, 3000));
+        sim_command(&t.sim, "state", json, sizeof(json));
+        CHECK(strstr(json, "\"watchdog_tripped\":true"));
+        teardown();
+}
+
+static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
+{
+        usec_t start;
+        unsigned ticks;
+
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        t.heartbeat = true;
+        CHECK(RUN_UNTIL(t.changes[t.config->estop] > 0, 5000));
+        command("comm drop 2000");
+        start = now_usec();
+        ticks = t.ticks;
+        CHECK(RUN_UNTIL(t.lost == 1, 3000));
+        /* The board is silent for 2 s; a driver blocking the loop would starve its 50 ms timer. */
+        CHECK(RUN_UNTIL(t.restored == 1, 6000));
+        CHECK(t.ticks - ticks >= (unsigned) ((now_usec() - start) / (100 * USEC_PER_MSEC)));
+        /* Outputs set while the board was silent go out once it answers. */
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        CHECK_EQ_U(t.lost, 1);
+        teardown();
+}
+
+static void test_board_restart_is_reconnected_and_outputs_rewritten(void)
+{
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        driver_flush(t.driver);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        sim_stop(&t.sim);
+        CHECK(RUN_UNTIL(t.lost == 1, 5000));
+        CHECK_EQ_U(sim_start(&t.sim, builddir, false, "10"), 0); /* a fresh board: every coil 0 */
+        CHECK(RUN_UNTIL(t.restored == 1, 10000));
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        teardown();
+}
+
+static void test_unmapped_register_is_refused_not_lost(void)
+{
+        int presence;
+
+        /* Input register 13 is not on the reference board: exception 2. */
+        CHECK_EQ_U(setup(false, "emergency-stop: {discrete: 0}", "emergency-stop: {discrete: 0}\n  presence: {input: 13}"),
+                   0);
+        if (!t.driver)
+                return teardown();
+        presence = t.config->presence;
+        CHECK(RUN_UNTIL(t.refused > 0, 3000));
+        CHECK_EQ_U(t.refused_io, presence);
+        /* The rest of the board still reads, its neighbours in input registers 10-12 included. */
+        CHECK(RUN_UNTIL(t.changes[t.config->estop] > 0, 3000));
+        CHECK(RUN_UNTIL(t.changes[t.config->axes[AXIS_BACKREST].io[MOTOR_POSITION]] > 0, 3000));
+        CHECK(RUN_UNTIL(t.changes[t.config->roller.travel.io[MOTOR_POSITION]] > 0, 3000));
+        CHECK_EQ_U(t.lost, 0);
+        CHECK_EQ_U(t.changes[presence], 0);
+        teardown();
+}
+
+static void test_safe_state_is_written_before_it_returns(void)
+{
+        const struct heater_config *lumbar;
+        int target;
+
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        lumbar = &t.config->heaters[0];
+        target = t.config->axes[AXIS_BACKREST].io[MOTOR_TARGET];
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK_EQ_U(driver_set(t.driver, lumbar->output, 1), 0);
+        CHECK_EQ_U(driver_set(t.driver, t.config->roller.kneading, 3), 0);
+        CHECK_EQ_U(driver_set(t.driver, io_named("airbags.arms.hold"), 1), 0);
+        CHECK_EQ_U(driver_set(t.driver, target, 0.2), 0);
+        driver_flush(t.driver);
+        CHECK(RUN_UNTIL(state("roller", "kneading") == 3, 3000));
+        CHECK(state("lumbar", "commanded") == 1);
+        /* No loop runs during the call: it must wait for the I/O thread by itself. */
+        CHECK_EQ_U(driver_safe_state(t.driver, 2 * USEC_PER_SEC), 0);
+        CHECK(state("pump", "on") == 0);
+        CHECK(state("lumbar", "commanded") == 0);
+        CHECK(state("roller", "kneading") == 0);
+        char json[8192];
+        sim_command(&t.sim, "state", json, sizeof(json));
+        CHECK(strstr(json, "\"arms\":\"vent\""));
+        CHECK(fabs(state("backrest", "target") - 0.2) < 0.001); /* targets have no safe value of their own */
+        teardown();
+}
+
+static void test_rtu_noise_is_retried_and_total_noise_is_a_loss(void)
+{
+        int target;
+
+        CHECK_EQ_U(setup(true, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        target = t.config->axes[AXIS_LEGREST].io[MOTOR_TARGET];
+        CHECK(RUN_UNTIL(t.changes[t.config->estop] > 0, 5000));
+        command("comm noise 0.3");
+        for (int i = 1; i <= 10; i++) {
+                CHECK_EQ_U(driver_set(t.driver, target, i / 100.0), 0);
+                driver_flush(t.driver);
+                run_for(100);
+        }
+        CHECK(RUN_UNTIL(fabs(state("legrest", "target") - 0.10) < 0.001, 3000));
+        CHECK(stats().retries > 0);
+        command("comm noise 1");
+        CHECK(RUN_UNTIL(t.lost >= 1, 5000));
+        command("comm noise 0");
+        CHECK(RUN_UNTIL(t.restored >= 1, 10000));
+        teardown();
+}
+
+int main(int argc, char **argv)
+{
+        static const struct test_case tests[] = {
+                T(test_tcp_outputs_go_out_coalesced_and_only_on_change),
+                T(test_rtu_outputs_go_out_coalesced_and_only_on_change),
+                T(test_tcp_motor_position_is_polled_as_it_moves),
+                T(test_rtu_motor_position_is_polled_as_it_moves),
+                T(test_heartbeat_keeps_the_board_alive_and_silence_trips_it),
+                T(test_comm_drop_is_an_event_and_never_blocks_the_loop),
+                T(test_board_restart_is_reconnected_and_outputs_rewritten),
+                T(test_unmapped_register_is_refused_not_lost),
+                T(test_safe_state_is_written_before_it_returns),
+                T(test_rtu_noise_is_retried_and_total_noise_is_a_loss),
+        };
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: test-modbus-driver BUILD_DIR\n");
+                return 2;
+        }
+        builddir = argv[1];
+        signal(SIGPIPE, SIG_IGN);
+        return tap_run(tests, ELEMENTSOF(tests));
+}

@@ -249,6 +249,11 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
         const struct bus_config *bus;
         int r;
 
+        if (node->type == YNODE_SCALAR) {
+                parse_error(ctx, node, "%s must say where it is wired, e.g. {holding: 15} or {line: NAME}, not '%s'",
+                            f->key, node->value);
+                return -EINVAL;
+        }
         r = parse_mapping(ctx, node, f->key, io_fields, &spec, &seen);
         if (r < 0)
                 goto out;
@@ -405,8 +410,7 @@ void check_io_conflicts(struct parse_ctx *ctx, const struct chair_config *c)
 
                 if (io_role_is_output(a->role) && a->table == IO_HOLDING && bus->heartbeat >= 0 &&
                     a->address == (unsigned) bus->heartbeat)
-                        parse_error_at(ctx, a->mark, "%s is bus '%s''s heartbeat register", place(buf, sizeof(buf), c, a),
-                                       bus->name);
+                        parse_error_at(ctx, a->mark, "%s is the bus's heartbeat register", place(buf, sizeof(buf), c, a));
                 for (size_t j = 0; j < i; j++) {
                         const struct io_config *b = &c->ios[j];
                         /* Outputs need a place of their own; a GPIO line can be requested only once at all. */

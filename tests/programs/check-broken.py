@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Runs `chairctl validate` on every broken program in bad/ and checks the exact diagnostics.
+"""Runs `chairctl validate` on every broken program in tests/programs/bad/ (or, with a third argument
+`configs`, `chaird --check-config` on every broken config in tests/config/bad/) and checks the exact
+diagnostics.
 
 Each file states what it expects in comment lines at its top:
     # expect: LINE:COL: error: MESSAGE      (one line per diagnostic, in order)
@@ -13,7 +15,8 @@ import subprocess
 import sys
 
 chairctl, root = os.path.abspath(sys.argv[1]), pathlib.Path(sys.argv[2]).resolve()
-here = root / "tests" / "programs"
+configs = len(sys.argv) > 3 and sys.argv[3] == "configs"
+here = root / "tests" / ("config" if configs else "programs")
 files = sorted((here / "bad").glob("*.yaml"))
 print(f"1..{len(files)}")
 failed = 0
@@ -23,7 +26,10 @@ for n, path in enumerate(files, 1):
                if line.startswith(b"# ")]
     expect = [h[len("expect: "):] for h in headers if h.startswith("expect: ")]
     config = [h[len("config: "):] for h in headers if h.startswith("config: ")]
-    args = [chairctl, "validate", "--patterns", str(root / "programs" / "patterns")]
+    if configs:
+        args = [chairctl, "--check-config"]
+    else:
+        args = [chairctl, "validate", "--patterns", str(root / "programs" / "patterns")]
     if config:
         args += ["--config", str(here / config[0])]
     args.append(str(rel))

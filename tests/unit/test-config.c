@@ -82,7 +82,7 @@ static void test_two_outputs_cannot_share_a_place(void)
                 "foot-rollers: {speed: {holding: 0}}\n");
         CHECK_STREQ(e, "10:21: error: coil 3 on bus 'board' is already used by airbags.pump (line 8)\n"
                        "10:38: error: GPIO line 'X' on bus 'pins' is already used by inputs.emergency-stop (line 5)\n"
-                       "11:23: error: holding 0 on bus 'board' is bus 'board''s heartbeat register");
+                       "11:23: error: holding 0 on bus 'board' is the bus's heartbeat register");
 }
 
 static void test_bus_settings_belong_to_their_type(void)

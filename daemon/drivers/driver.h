@@ -27,7 +27,8 @@ typedef void (*driver_handler_t)(struct driver *d, const struct driver_event *ev
 /* Counters for benchmarks and logs. */
 struct driver_stats {
         uint64_t transactions; /* requests sent, retries included */
-        uint64_t writes;       /* write requests that succeeded */
+        uint64_t writes;       /* write requests that succeeded, heartbeats included */
+        uint64_t heartbeats;   /* of those, heartbeat writes */
         uint64_t reads;        /* read requests that succeeded */
         uint64_t retries;
         uint64_t failures;     /* transactions that failed after all retries */
@@ -44,6 +45,9 @@ struct driver_ops {
         /* Every output to its safe value. With a timeout, waits up to that long until it is written and
          * returns -ETIMEDOUT if it was not; with 0, returns at once (the driver writes it next). */
         int (*safe_state)(struct driver *d, usec_t timeout_usec);
+        /* Waits up to timeout_usec until every value set before the last flush has been written: for
+         * shutdown and benchmarks, never on a live loop. 0 or -ETIMEDOUT. */
+        int (*sync)(struct driver *d, usec_t timeout_usec);
         void (*stats)(struct driver *d, struct driver_stats *ret);
         void (*free)(struct driver *d);
 };
@@ -76,6 +80,10 @@ static inline int driver_get(struct driver *d, int io, double *ret)
 static inline int driver_safe_state(struct driver *d, usec_t timeout_usec)
 {
         return d->ops->safe_state(d, timeout_usec);
+}
+static inline int driver_sync(struct driver *d, usec_t timeout_usec)
+{
+        return d->ops->sync(d, timeout_usec);
 }
 static inline void driver_stats(struct driver *d, struct driver_stats *ret)
 {

@@ -194,6 +194,11 @@ static int gpio_safe_state(struct driver *d, usec_t timeout_usec)
         return r;
 }
 
+static int gpio_sync(struct driver *d, usec_t timeout_usec)
+{
+        return 0; /* line writes are ioctls, done when gpio_flush returns */
+}
+
 static void gpio_stats(struct driver *d, struct driver_stats *ret)
 {
         *ret = to_gpio(d)->stats;
@@ -275,6 +280,7 @@ static const struct driver_ops gpio_ops = {
         .flush = gpio_flush,
         .get = gpio_get,
         .safe_state = gpio_safe_state,
+        .sync = gpio_sync,
         .stats = gpio_stats,
         .free = gpio_free,
 };

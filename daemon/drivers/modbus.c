@@ -274,8 +274,13 @@ static int write_heartbeat(struct modbus_driver *m)
         error = transact(m, IO_HOLDING, true, (uint16_t) m->bus->heartbeat, 1, &value, NULL);
         pthread_mutex_lock(&m->lock);
         comm_result(m, error);
-        if (error == 0)
+        if (error && modbus_exception(error))
+                refused(m, IO_HOLDING, (uint16_t) m->bus->heartbeat, error);
+        if (error == 0 || modbus_exception(error)) {
                 m->heartbeat_written = value;
+                m->stats.heartbeats += error == 0;
+        }
+        pthread_cond_broadcast(&m->settled);
         return modbus_exception(error) ? 0 : error;
 }
 
@@ -537,6 +542,8 @@ static int mb_get(struct driver *d, int io, double *ret)
 
 static bool all_written(struct modbus_driver *m)
 {
+        if (m->bus->heartbeat >= 0 && m->heartbeat_written != m->heartbeat_wanted)
+                return false;
         for (size_t i = 0; i < m->n_outputs; i++) {
                 const struct mb_output *o = &m->outputs[i];
                 if (o->has_wanted && (!o->is_written || o->written != o->wanted))
@@ -545,11 +552,23 @@ static bool all_written(struct modbus_driver *m)
         return true;
 }
 
+/* Waits until every output is written, or the deadline passes. Lock held. */
+static int wait_written(struct modbus_driver *m, usec_t timeout_usec)
+{
+        usec_t deadline = now_usec() + timeout_usec;
+
+        while (!all_written(m)) {
+                struct timespec ts = { (time_t) (deadline / USEC_PER_SEC), (long) (deadline % USEC_PER_SEC) * 1000 };
+                if (timeout_usec == 0 || pthread_cond_timedwait(&m->settled, &m->lock, &ts) == ETIMEDOUT)
+                        return all_written(m) ? 0 : -ETIMEDOUT;
+        }
+        return 0;
+}
+
 static int mb_safe_state(struct driver *d, usec_t timeout_usec)
 {
         struct modbus_driver *m = to_modbus(d);
         const struct chair_config *c = d->config;
-        usec_t deadline = now_usec() + timeout_usec;
         int r = 0;
 
         pthread_mutex_lock(&m->lock);
@@ -562,13 +581,19 @@ static int mb_safe_state(struct driver *d, usec_t timeout_usec)
         }
         m->work = true;
         pthread_cond_signal(&m->wake);
-        while (timeout_usec > 0 && !all_written(m)) {
-                struct timespec ts = { (time_t) (deadline / USEC_PER_SEC), (long) (deadline % USEC_PER_SEC) * 1000 };
-                if (pthread_cond_timedwait(&m->settled, &m->lock, &ts) == ETIMEDOUT) {
-                        r = all_written(m) ? 0 : -ETIMEDOUT;
-                        break;
-                }
-        }
+        if (timeout_usec > 0)
+                r = wait_written(m, timeout_usec);
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+static int mb_sync(struct driver *d, usec_t timeout_usec)
+{
+        struct modbus_driver *m = to_modbus(d);
+        int r;
+
+        pthread_mutex_lock(&m->lock);
+        r = wait_written(m, timeout_usec);
         pthread_mutex_unlock(&m->lock);
         return r;
 }
@@ -622,6 +647,7 @@ static const struct driver_ops modbus_ops = {
         .flush = mb_flush,
         .get = mb_get,
         .safe_state = mb_safe_state,
+        .sync = mb_sync,
         .stats = mb_stats,
         .free = mb_driver_free,
 };

@@ -17,51 +17,6 @@
 
 static const char *builddir;
 
-static char *read_text(const char *path)
-{
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f = fopen(path, "re"), *m = open_memstream(&buf, &size);
-        int c;
-
-        while (f && m && (c = fgetc(f)) != EOF)
-                fputc(c, m);
-        if (f)
-                fclose(f);
-        if (m)
-                fclose(m);
-        return buf;
-}
-
-static char *replace(char *text, const char *from, const char *to)
-{
-        char *at = strstr(text, from), *out = NULL;
-        if (!at || asprintf(&out, "%.*s%s%s", (int) (at - text), text, to, at + strlen(from)) < 0)
-                abort();
-        free(text);
-        return out;
-}
-
-static struct chair_config *sim_config(const struct simctl *s, bool rtu)
-{
-        char path[512], at[128];
-        struct chair_config *c = NULL;
-        struct diag_list d = {};
-        char *text;
-
-        snprintf(path, sizeof(path), "%s/config/%s", SOURCE_ROOT, rtu ? "sim-rtu.yaml" : "sim.yaml");
-        text = read_text(path);
-        if (rtu)
-                snprintf(at, sizeof(at), "device: %s", s->pty_chaird), text = replace(text, "device: /tmp/chair-sim-rtu", at);
-        else
-                snprintf(at, sizeof(at), "port: %d", s->port), text = replace(text, "port: 15020", at);
-        if (chair_config_load("bench.yaml", text, strlen(text), &d, &c) < 0)
-                diag_print(&d, stderr);
-        diag_list_clear(&d);
-        free(text);
-        return c;
-}
-
 /* The floor: libmodbus alone, one register write after another. Transactions per second. */
 static double bare_libmodbus(const struct simctl *s, bool rtu)
 {
@@ -87,7 +42,7 @@ static double bare_libmodbus(const struct simctl *s, bool rtu)
  * input polls included, since they share the bus. */
 static double through_driver(const struct simctl *s, bool rtu)
 {
-        _cleanup_(chair_config_freep) struct chair_config *c = sim_config(s, rtu);
+        _cleanup_(chair_config_freep) struct chair_config *c = sim_load_config(s, rtu, NULL, NULL);
         struct driver *d = NULL;
         struct driver_stats before, after;
         sd_event *e = NULL;
@@ -168,7 +123,7 @@ static void apply(struct driver *d, const struct chair_config *c, const struct s
 static long long replay_minute(const struct simctl *s, const struct timeline *t, bool coalesce, long long *ret_ticks,
                                long long *ret_heartbeats)
 {
-        _cleanup_(chair_config_freep) struct chair_config *c = sim_config(s, false);
+        _cleanup_(chair_config_freep) struct chair_config *c = sim_load_config(s, false, NULL, NULL);
         bool inflating[16] = {};
         struct driver *d = NULL;
         struct driver_stats before, after;
@@ -218,7 +173,7 @@ int main(int argc, char **argv)
                 printf("%-6s %14.0f %14.0f %8.2f\n", i ? "rtu" : "tcp", floor, driver, driver / floor);
         }
 
-        _cleanup_(chair_config_freep) struct chair_config *c = sim_config(&tcp, false);
+        _cleanup_(chair_config_freep) struct chair_config *c = sim_load_config(&tcp, false, NULL, NULL);
         _cleanup_(program_freep) struct program *p = NULL;
         _cleanup_(timeline_freep) struct timeline *t = NULL;
         struct pattern_library lib = {};

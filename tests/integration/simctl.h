@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "util.h"
 
 extern char **environ;
@@ -164,4 +165,73 @@ static inline double state_number(const char *json, const char *object, const ch
         if (strncmp(p, "false", 5) == 0)
                 return 0;
         return strtod(p, NULL);
+}
+
+static inline char *read_text(const char *path)
+{
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        long size;
+
+        if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+            (buf = malloc((size_t) size + 1))) {
+                if (fread(buf, 1, (size_t) size, f) != (size_t) size) {
+                        free(buf);
+                        buf = NULL;
+                } else
+                        buf[size] = '\0';
+        }
+        if (f)
+                fclose(f);
+        return buf;
+}
+
+/* Replaces the first occurrence of from in text (reallocated). */
+static inline char *replace_text(char *text, const char *from, const char *to)
+{
+        const char *hit = strstr(text, from);
+        size_t head, tail;
+        char *out;
+
+        if (!hit)
+                abort(); /* the shipped config changed under the tests */
+        head = (size_t) (hit - text);
+        tail = strlen(hit + strlen(from));
+        out = malloc(head + strlen(to) + tail + 1);
+        if (!out)
+                abort();
+        memcpy(out, text, head);
+        memcpy(out + head, to, strlen(to));
+        memcpy(out + head + strlen(to), hit + strlen(from), tail + 1);
+        free(text);
+        return out;
+}
+
+/* Loads a shipped config (config/sim.yaml, or sim-rtu.yaml) with its bus pointed at this chair-sim, and
+ * optionally the text after replaced by extra. Prints diagnostics; NULL if it does not load. */
+static inline struct chair_config *sim_load_config(const struct simctl *s, bool rtu, const char *after,
+                                                   const char *extra)
+{
+        char path[512], bus[128];
+        struct chair_config *c = NULL;
+        struct diag_list d = {};
+        char *text;
+
+        snprintf(path, sizeof(path), "%s/config/%s", SOURCE_ROOT, rtu ? "sim-rtu.yaml" : "sim.yaml");
+        text = read_text(path);
+        if (!text)
+                return NULL;
+        if (rtu)
+                snprintf(bus, sizeof(bus), "device: %s", s->pty_chaird);
+        else
+                snprintf(bus, sizeof(bus), "port: %d", s->port);
+        text = replace_text(text, rtu ? "device: /tmp/chair-sim-rtu" : "port: 15020", bus);
+        if (after)
+                text = replace_text(text, after, extra);
+        if (chair_config_load("test.yaml", text, strlen(text), &d, &c) < 0)
+                c = NULL;
+        diag_print(&d, stdout);
+        diag_list_clear(&d);
+        free(text);
+        return c;
 }

@@ -67,32 +67,6 @@ static void run_for(unsigned ms)
         RUN_UNTIL(false, ms);
 }
 
-static char *read_text(const char *path)
-{
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f = fopen(path, "re"), *m = open_memstream(&buf, &size);
-        int c;
-
-        while (f && m && (c = fgetc(f)) != EOF)
-                fputc(c, m);
-        if (f)
-                fclose(f);
-        if (m)
-                fclose(m);
-        return buf;
-}
-
-/* Replaces the first occurrence of from in text (reallocated). */
-static char *replace(char *text, const char *from, const char *to)
-{
-        char *at = strstr(text, from), *out = NULL;
-        if (!at || asprintf(&out, "%.*s%s%s", (int) (at - text), text, to, at + strlen(from)) < 0)
-                abort();
-        free(text);
-        return out;
-}
-
 static int io_named(const char *name)
 {
         for (size_t i = 0; i < t.config->n_ios; i++)
@@ -122,32 +96,18 @@ static struct driver_stats stats(void)
         return s;
 }
 
-/* Loads a shipped config with its bus pointed at this test's chair-sim, plus extra text after a key. */
+/* Starts chair-sim and a driver on the shipped config pointed at it, with extra text after a key. */
 static int setup(bool rtu, const char *extra_after, const char *extra)
 {
-        char path[512], at[128];
-        struct diag_list d = {};
-        char *text;
         int r;
 
         memset(&t, 0, sizeof(t));
         r = sim_start(&t.sim, builddir, rtu, "10");
         if (r < 0)
                 return r;
-        snprintf(path, sizeof(path), "%s/config/%s", SOURCE_ROOT, rtu ? "sim-rtu.yaml" : "sim.yaml");
-        text = read_text(path);
-        if (rtu)
-                snprintf(at, sizeof(at), "device: %s", t.sim.pty_chaird), text = replace(text, "device: /tmp/chair-sim-rtu", at);
-        else
-                snprintf(at, sizeof(at), "port: %d", t.sim.port), text = replace(text, "port: 15020", at);
-        if (extra_after)
-                text = replace(text, extra_after, extra);
-        r = chair_config_load("test.yaml", text, strlen(text), &d, &t.config);
-        diag_print(&d, stdout);
-        diag_list_clear(&d);
-        free(text);
-        if (r < 0)
-                return r;
+        t.config = sim_load_config(&t.sim, rtu, extra_after, extra);
+        if (!t.config)
+                return -EINVAL;
         t.values = calloc(t.config->n_ios, sizeof(double));
         t.changes = calloc(t.config->n_ios, sizeof(unsigned));
         t.refused_io = IO_NONE;

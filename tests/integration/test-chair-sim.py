@@ -50,7 +50,9 @@ def cases(tap, tmp):
             problems.append(f"clearing the run coil did not stop the backrest on its way: {st}")
         write(problems, "holding", HR_TARGET_BACKREST, 400)
         write(problems, "coil", COIL_RUN_BACKREST, 1)
-        done = wait_for(lambda: not sim.state()["motors"]["backrest"]["driven"], 5)
+        # The physics notices a new target on its next tick: wait for the arrival, not for "not driven".
+        done = wait_for(lambda: abs(sim.state()["motors"]["backrest"]["position"] - 0.4) <= 0.003 and
+                        not sim.state()["motors"]["backrest"]["driven"], 5)
         st = sim.state()["motors"]["backrest"]
         if not done or abs(st["position"] - 0.4) > 0.003 or st["current_a"] != 0:
             problems.append(f"the backrest did not stop at its target: {st}")
@@ -72,7 +74,8 @@ def cases(tap, tmp):
         write(problems, "coil", COIL_RUN_ROLLER, 1)
         for target, contact in [(160, 0), (180, 1), (300, 1), (100, 0)]:
             write(problems, "holding", HR_TARGET_ROLLER, target)
-            wait_for(lambda: not sim.state()["motors"]["roller"]["driven"], 5)
+            wait_for(lambda: abs(sim.state()["roller"]["position_mm"] - target) < 1 and
+                     not sim.state()["motors"]["roller"]["driven"], 5)
             pos = read("input", IR_POS_ROLLER)[0]
             if pos != target or read("discrete", DI_BODY) != [contact]:
                 problems.append(f"roller at {pos} mm (target {target}): expected body contact {contact}")

@@ -88,8 +88,8 @@ static void apply(struct driver *d, const struct chair_config *c, const struct s
                 if (r->active) {
                         driver_set(d, c->roller.travel.io[MOTOR_TARGET],
                                    round(body_point_resolve(&r->target, g, g->shoulder_mm) * g->track_mm));
-                        driver_set(d, c->roller.depth_io, r->depth);
-                        driver_set(d, c->roller.width_io, r->width);
+                        driver_set(d, c->roller.depth, r->depth);
+                        driver_set(d, c->roller.width, r->width);
                 }
                 break;
         }

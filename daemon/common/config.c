@@ -61,7 +61,7 @@ static void set_section(struct parse_ctx *ctx, const char *fmt, ...)
 
 static const struct field motor_fields[] = {
         { "target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED },
-        { "run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]) },
+        { "run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]), FIELD_REQUIRED },
         { "position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION]), FIELD_REQUIRED },
         { "current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT]) },
         { "limit-start", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_START]) },
@@ -275,8 +275,8 @@ static const struct field roller_fields[] = {
         { "travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED },
         { "kneading", field_out_value, offsetof(struct roller_config, kneading) },
         { "tapping", field_out_value, offsetof(struct roller_config, tapping) },
-        { "width", field_out_value, offsetof(struct roller_config, width_io) },
-        { "depth", field_out_value, offsetof(struct roller_config, depth_io) },
+        { "width", field_out_value, offsetof(struct roller_config, width) },
+        { "depth", field_out_value, offsetof(struct roller_config, depth) },
         { "body-sensor", field_in_switch, offsetof(struct roller_config, body_sensor) },
         {},
 };
@@ -300,8 +300,6 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
         int r;
 
         c->has_roller = true;
-        motor_config_init(&rc->travel);
-        rc->kneading = rc->tapping = rc->width_io = rc->depth_io = rc->body_sensor = IO_NONE;
         set_section(ctx, "roller");
         r = parse_mapping(ctx, node, "roller", roller_fields, rc, &seen);
         if (r < 0)
@@ -323,13 +321,11 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
                 rc->techniques &= ~technique_needs[i].techniques;
         }
         if (!(seen & (UINT64_C(1) << RF_DEPTH_LEVELS)))
-                rc->depth_levels = rc->depth_io != IO_NONE ? 5 : 1;
-        else if (rc->depth_levels > 1 && rc->depth_io == IO_NONE) {
+                rc->depth_levels = rc->depth != IO_NONE ? 5 : 1;
+        else if (rc->depth_levels > 1 && rc->depth == IO_NONE) {
                 parse_error(ctx, ynode_lookup(node, "depth-levels"), "depth-levels above 1 needs 'depth' wired");
                 r = -EINVAL;
         }
-        rc->width = rc->width_io != IO_NONE;
-        rc->scan = rc->body_sensor != IO_NONE;
         return r;
 }
 
@@ -614,6 +610,8 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
         };
         c->safety = safety_config_default;
         c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;
+        motor_config_init(&c->roller.travel);
+        c->roller.kneading = c->roller.tapping = c->roller.width = c->roller.depth = c->roller.body_sensor = IO_NONE;
         for (int a = 0; a < _AXIS_MAX; a++)
                 motor_config_init(&c->axes[a]);
         parser.config = c;

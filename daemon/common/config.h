@@ -18,7 +18,7 @@ DECLARE_STRING_TABLE(axis, enum axis);
  * track) to 1.0 for the axes, and in millimetres from the top for the roller. */
 enum motor_io {
         MOTOR_TARGET,      /* output value: where the board drives the motor to */
-        MOTOR_RUN,         /* output switch: the board drives while it is on (optional) */
+        MOTOR_RUN,         /* output switch: the board drives while it is on; off is how a motor goes safe */
         MOTOR_POSITION,    /* input value */
         MOTOR_CURRENT,     /* input value, amperes (optional) */
         MOTOR_LIMIT_START, /* input switch: at the 0 end (optional) */
@@ -53,13 +53,13 @@ struct roller_config {
         struct roller_geometry geometry;
         unsigned techniques;   /* TECHNIQUE_BIT set the roller can do */
         unsigned depth_levels; /* 1: no depth (3D) control */
-        bool width;            /* the kneading width can be set */
-        bool scan;             /* the chair can find the shoulders with a body scan */
 
         struct motor_config travel; /* position in millimetres from the top */
         int kneading, tapping;      /* output values: speed, 0 is off */
-        int width_io, depth_io;     /* output values: width 0 narrow to 2 wide; depth level */
-        int body_sensor;            /* input switch: on while the roller touches the body */
+        int width, depth;           /* output values: width 0 narrow to 2 wide (without it, the width cannot be
+                                     * set); depth level */
+        int body_sensor;            /* input switch: on while the roller touches the body; without it there is
+                                     * no body scan */
 };
 
 struct airbag_zone_config {

@@ -240,7 +240,7 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
                 parse_warning(ctx, n, "stroke only times the built-in sweep over an area; it does nothing here");
         if (chair_lacks(ctx, node, SKIP_ROLLER))
                 return 0;
-        if ((n = ynode_lookup(node, "width")) && pctx(ctx)->config && !pctx(ctx)->config->roller.width)
+        if ((n = ynode_lookup(node, "width")) && pctx(ctx)->config && pctx(ctx)->config->roller.width == IO_NONE)
                 parse_warning(ctx, n, "this chair cannot set the roller width; width is ignored");
         if ((n = ynode_lookup(node, "depth")) && pctx(ctx)->config && pctx(ctx)->config->roller.depth_levels <= 1)
                 parse_warning(ctx, n, "this chair has no depth (3D) control; depth is ignored");

@@ -36,7 +36,9 @@ struct driver_stats {
 
 struct driver_ops {
         const char *type;
-        /* Sets an output's value; it goes out at the next flush. -ERANGE if the value does not fit. */
+        /* Sets an output's value; it goes out at the next flush. A switch takes 0 or 1 (a PWM line a duty from
+         * 0 to 1); a value must fit its register after scale. -ERANGE otherwise, -EINVAL for an io that is
+         * not an output of this bus. */
         int (*set)(struct driver *d, int io, double value);
         /* Writes what changed since the last flush, and the heartbeat, without blocking the loop. */
         int (*flush)(struct driver *d);

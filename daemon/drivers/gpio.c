@@ -140,9 +140,8 @@ static int gpio_set(struct driver *d, int io, double value)
 
         if (!l || !l->setup.output)
                 return -EINVAL;
-        if (!l->pwm_period_usec)
-                value = value != 0.0;
-        else if (!(value >= 0.0 && value <= 1.0))
+        /* A plain line is off or on; a PWM line takes a duty from 0 to 1. NaN fails both. */
+        if (l->pwm_period_usec ? !(value >= 0.0 && value <= 1.0) : value != 0.0 && value != 1.0)
                 return -ERANGE;
         l->wanted = value;
         return 0;
@@ -230,8 +229,19 @@ static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata
         struct gpio_driver *g = userdata;
         int n = gpiod_line_request_read_edge_events(g->request, g->edges, EDGE_BUFFER);
 
-        if (n < 0)
-                return 0; /* nothing after all (EAGAIN); the next edge wakes us again */
+        if (n < 0) {
+                struct driver_event ev = { DRIVER_COMM_LOST, IO_NONE, 0, errno };
+
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0; /* nothing after all; the next edge wakes us again */
+                /* The chip is gone (unplugged, driver unbound): a readable fd that fails would spin the
+                 * loop, so stop watching it and say so. */
+                g->stats.failures++;
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                if (g->base.handler)
+                        g->base.handler(&g->base, &ev, g->base.userdata);
+                return 0;
+        }
         for (int i = 0; i < n; i++) {
                 struct gpiod_edge_event *e = gpiod_edge_event_buffer_get_event(g->edges, (unsigned long) i);
                 unsigned offset = gpiod_edge_event_get_line_offset(e);

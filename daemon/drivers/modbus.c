@@ -119,13 +119,9 @@ static int transact(struct modbus_driver *m, enum io_table table, bool write, ui
         for (unsigned attempt = 0; attempt <= m->bus->retries; attempt++) {
                 int r;
 
-                if (attempt > 0) {
-                        pthread_mutex_lock(&m->lock);
-                        m->stats.retries++;
-                        pthread_mutex_unlock(&m->lock);
-                }
                 pthread_mutex_lock(&m->lock);
                 m->stats.transactions++;
+                m->stats.retries += attempt > 0;
                 pthread_mutex_unlock(&m->lock);
 
                 switch (table) {
@@ -501,9 +497,11 @@ static int mb_set(struct driver *d, int io, double value)
         if (!mi || mi->output < 0)
                 return -EINVAL;
         ic = &d->config->ios[io];
-        if (ic->role == IO_OUT_SWITCH)
-                raw = value != 0.0;
-        else {
+        if (ic->role == IO_OUT_SWITCH) {
+                if (value != 0.0 && value != 1.0)
+                        return -ERANGE; /* a switch is off or on, nothing between (NaN included) */
+                raw = value;
+        } else {
                 raw = round(value / ic->scale);
                 if (!isfinite(raw) || raw < (ic->is_signed ? -32768 : 0) || raw > (ic->is_signed ? 32767 : 65535))
                         return -ERANGE;
@@ -532,8 +530,9 @@ static int mb_get(struct driver *d, int io, double *ret)
         struct modbus_driver *m = to_modbus(d);
         struct mb_io *mi = find_io(m, io);
 
-        if (!mi || mi->poll < 0)
+        if (!mi || io_role_is_output(d->config->ios[io].role))
                 return -EINVAL;
+        /* last and delivered belong to the loop, like this call: no lock needed. */
         if (!mi->delivered)
                 return -ENODATA;
         *ret = mi->last;
@@ -673,10 +672,13 @@ static int plan_outputs(struct modbus_driver *m)
                 double v;
                 if (!io_role_is_output(io->role))
                         continue;
+                /* Start safe; outputs without a safe value (motor targets) wait to be set. */
+                bool safe = io_safe_value(io, &v);
                 m->outputs[m->n_outputs++] = (struct mb_output){
                         .table = io->table,
                         .address = (uint16_t) io->address,
-                        .has_wanted = io_safe_value(io, &v), /* start safe; targets wait to be set */
+                        .wanted = safe ? (uint16_t) v : 0,
+                        .has_wanted = safe,
                 };
         }
         qsort(m->outputs, m->n_outputs, sizeof(*m->outputs), compare_outputs);
@@ -692,6 +694,23 @@ static int plan_outputs(struct modbus_driver *m)
         return 0;
 }
 
+static usec_t poll_period(const struct modbus_driver *m, const struct io_config *io)
+{
+        return io->poll_usec ?: m->bus->poll_usec;
+}
+
+/* The run that reads an input, or -1. */
+static int find_poll(const struct modbus_driver *m, const struct io_config *io)
+{
+        for (size_t k = 0; k < m->n_polls; k++) {
+                const struct mb_poll *p = &m->polls[k];
+                if (p->table == io->table && p->period_usec == poll_period(m, io) && io->address >= p->address &&
+                    io->address < (unsigned) p->address + p->count)
+                        return (int) k;
+        }
+        return -1;
+}
+
 /* Points each input at the run that reads it. */
 static void point_ios_at_polls(struct modbus_driver *m)
 {
@@ -699,17 +718,11 @@ static void point_ios_at_polls(struct modbus_driver *m)
 
         for (size_t i = 0; i < m->n_ios; i++) {
                 const struct io_config *io = &c->ios[m->ios[i].io];
-                usec_t period = io->poll_usec ?: m->bus->poll_usec;
                 if (io_role_is_output(io->role))
                         continue;
-                for (size_t k = 0; k < m->n_polls; k++) {
-                        const struct mb_poll *p = &m->polls[k];
-                        if (p->table == io->table && p->period_usec == period && io->address >= p->address &&
-                            io->address < (unsigned) p->address + p->count) {
-                                m->ios[i].poll = (int) k;
-                                m->ios[i].offset = io->address - p->address;
-                        }
-                }
+                m->ios[i].poll = find_poll(m, io);
+                if (m->ios[i].poll >= 0)
+                        m->ios[i].offset = io->address - m->polls[m->ios[i].poll].address;
         }
 }
 
@@ -721,26 +734,17 @@ static int plan_polls(struct modbus_driver *m)
 
         for (size_t i = 0; i < m->n_ios; i++) {
                 const struct io_config *io = &c->ios[m->ios[i].io];
-                usec_t period = io->poll_usec ?: m->bus->poll_usec;
-                size_t k;
 
                 m->ios[i].poll = -1;
-                if (io_role_is_output(io->role))
+                if (io_role_is_output(io->role) || find_poll(m, io) >= 0)
                         continue;
-                for (k = 0; k < m->n_polls; k++) {
-                        struct mb_poll *p = &m->polls[k];
-                        if (p->table == io->table && p->period_usec == period && io->address >= p->address &&
-                            io->address < (unsigned) p->address + p->count)
-                                break;
-                }
-                if (k == m->n_polls) { /* a new run from this address; extended below */
-                        struct mb_poll *np = realloc(m->polls, (m->n_polls + 1) * sizeof(*np));
-                        if (!np)
-                                return -ENOMEM;
-                        m->polls = np;
-                        m->polls[k] = (struct mb_poll){ io->table, (uint16_t) io->address, 1, period, now, NULL, false };
-                        m->n_polls++;
-                }
+                /* A new run from this address; runs that touch are merged below. */
+                struct mb_poll *np = realloc(m->polls, (m->n_polls + 1) * sizeof(*np));
+                if (!np)
+                        return -ENOMEM;
+                m->polls = np;
+                m->polls[m->n_polls++] = (struct mb_poll){ io->table, (uint16_t) io->address, 1, poll_period(m, io),
+                                                           now, NULL, false };
         }
         /* Merge runs that touch: [10] and [11] become [10, 11], while an address nobody asked for stays a gap
          * (the device may answer exception 2 for it). */

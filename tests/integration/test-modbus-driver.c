@@ -205,6 +205,14 @@ static void motor_position_is_polled_as_it_moves(bool rtu)
         /* A value that does not fit the register is refused before it reaches the bus. */
         CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], 70.0) == -ERANGE);
         CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], -0.1) == -ERANGE);
+        CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], NAN) == -ERANGE);
+        /* A switch is off or on: nothing in between is rounded to either. */
+        CHECK(driver_set(t.driver, backrest->io[MOTOR_RUN], 0.5) == -ERANGE);
+        CHECK(driver_set(t.driver, backrest->io[MOTOR_RUN], NAN) == -ERANGE);
+        /* Inputs cannot be set. */
+        CHECK(driver_set(t.driver, position, 0.5) == -EINVAL);
+        run_for(300);
+        CHECK(fabs(state("backrest", "target") - 0.3) < 0.0015 && state("backrest", "run") == 1);
         teardown();
 }
 

@@ -102,11 +102,11 @@ static void test_roller_techniques_need_their_outputs(void)
         _cleanup_free_ char *e = config_errors(
                 "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
                 "roller:\n  track-length: 700mm\n  techniques: [kneading, tapping]\n  depth-levels: 3\n"
-                "  travel: {target: {holding: 12}, position: {input: 12}}\n  kneading: {holding: 13}\n");
+                "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n  kneading: {holding: 13}\n");
         struct chair_config *c = NULL;
         struct diag_list d = {};
         const char *bare = "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
-                           "roller:\n  track-length: 700mm\n  travel: {target: {holding: 12}, position: {input: 12}}\n";
+                           "roller:\n  track-length: 700mm\n  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n";
 
         CHECK_STREQ(e, "7:15: error: the roller lists a technique that needs 'tapping', which is not wired\n"
                        "8:17: error: depth-levels above 1 needs 'depth' wired");
@@ -115,7 +115,7 @@ static void test_roller_techniques_need_their_outputs(void)
         if (c) {
                 CHECK_EQ_U(c->roller.techniques, TECHNIQUES_STROKE);
                 CHECK_EQ_U(c->roller.depth_levels, 1);
-                CHECK(!c->roller.width && !c->roller.scan);
+                CHECK(c->roller.width == IO_NONE && c->roller.body_sensor == IO_NONE);
         }
         chair_config_free(c);
         diag_list_clear(&d);
@@ -136,12 +136,13 @@ static void test_heat_levels_stay_below_the_ceiling(void)
                        "(65) minus heat-margin (5)");
 }
 
-static void test_every_config_needs_buses_and_an_emergency_stop(void)
+static void test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_stop(void)
 {
         _cleanup_free_ char *e = config_errors("recline:\n  axes: {backrest: {}}\n  presets: {upright: {backrest: 0}}\n");
         CHECK_STREQ(e, "1:1: error: the config is missing the required key 'buses'\n"
                        "1:1: error: the config is missing the required key 'inputs'\n"
                        "2:20: error: axis is missing the required key 'target'\n"
+                       "2:20: error: axis is missing the required key 'run'\n"
                        "2:20: error: axis is missing the required key 'position'");
 }
 
@@ -163,7 +164,7 @@ static void test_shipped_configs_load_with_their_wiring(void)
                 CHECK(c->axis[AXIS_BACKREST] && c->axis[AXIS_LEGREST] && c->has_roller && c->has_foot_rollers);
                 CHECK_EQ_U(c->n_zones, 5);
                 CHECK_EQ_U(c->n_heaters, 2);
-                CHECK(c->roller.scan && c->roller.width && c->roller.depth_levels == 5);
+                CHECK(c->roller.body_sensor != IO_NONE && c->roller.width != IO_NONE && c->roller.depth_levels == 5);
                 CHECK_EQ_U(c->roller.techniques, TECHNIQUES_ALL);
                 const struct io_config *estop = chair_config_io(c, c->estop);
                 const struct io_config *target = chair_config_io(c, c->axes[AXIS_BACKREST].io[MOTOR_TARGET]);
@@ -205,7 +206,7 @@ int main(void)
                 T(test_bus_settings_belong_to_their_type),
                 T(test_roller_techniques_need_their_outputs),
                 T(test_heat_levels_stay_below_the_ceiling),
-                T(test_every_config_needs_buses_and_an_emergency_stop),
+                T(test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_stop),
                 T(test_shipped_configs_load_with_their_wiring),
         };
         return tap_run(tests, ELEMENTSOF(tests));

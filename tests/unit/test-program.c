@@ -160,10 +160,10 @@ static void test_library_directories_stack_by_priority(void)
 }
 
 static const char *const small_chair =
-        "recline:\n  axes: {backrest: {target: {holding: 10}, position: {input: 10}}}\n"
+        "recline:\n  axes: {backrest: {target: {holding: 10}, run: {coil: 0}, position: {input: 10}}}\n"
         "  presets:\n    upright: {backrest: 0.0}\n    relax: {backrest: 0.5}\n"
         "roller:\n  track-length: 700mm\n  techniques: [kneading, shiatsu, swedish, rolling]\n  depth-levels: 3\n"
-        "  travel: {target: {holding: 12}, position: {input: 12}}\n  kneading: {holding: 13}\n  depth: {holding: 16}\n"
+        "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n  kneading: {holding: 13}\n  depth: {holding: 16}\n"
         "airbags:\n  pump: {coil: 3}\n  zones: {arms: {inflate: {coil: 5}, hold: {coil: 10}}}\n"
         "safety:\n  session-cap: 20m\n" TEST_CONFIG_WIRING;
 
@@ -222,7 +222,7 @@ static void test_deep_work_before_warm_up_warns_where_the_depth_is_written(void)
         CHECK_STREQ(d2, "");
 }
 
-#define AXIS(n) "{target: {holding: " #n "}, position: {input: " #n "}}"
+#define AXIS(n) "{target: {holding: " #n "}, run: {coil: " #n "}, position: {input: " #n "}}"
 static void test_config_errors_point_at_their_nodes(void)
 {
         struct chair_config *c = NULL;
@@ -231,7 +231,7 @@ static void test_config_errors_point_at_their_nodes(void)
         const char *yaml = "recline:\n  axes: {backrest: " AXIS(10) ", legrest: " AXIS(11) "}\n"
                            "  presets:\n    upright: {backrest: 0.0}\n"
                            "heaters:\n  lumbar: {levels: [45, 44, 57], output: {coil: 14}, sensor: {input: 30}}\n"
-                           "roller:\n  track-length: 1200\n  travel: {target: {holding: 12}, position: {input: 12}}\n"
+                           "roller:\n  track-length: 1200\n  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n"
                            "safety:\n  sesion-cap: 10m\n" TEST_CONFIG_WIRING;
 
         CHECK_EQ_U(chair_config_load("chair.yaml", yaml, strlen(yaml), &d, &c), -EINVAL);

@@ -80,9 +80,13 @@ static int check_request(struct server *srv, const uint8_t *req, int len, bool *
         enum sim_table table;
         bool write = false;
 
-        if (len < off + 5)
+        if (len <= off)
                 return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
         fn = req[off];
+        if (fn < 0x01 || (fn > 0x06 && fn != 0x0f && fn != 0x10))
+                return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
+        if (len < off + 5)
+                return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
         addr = (unsigned) req[off + 1] << 8 | req[off + 2];
         count = (unsigned) req[off + 3] << 8 | req[off + 4];
         switch (fn) {

@@ -51,8 +51,9 @@ def cases(tap, tmp):
         write(problems, "holding", HR_TARGET_BACKREST, 400)
         write(problems, "coil", COIL_RUN_BACKREST, 1)
         # The physics notices a new target on its next tick: wait for the arrival, not for "not driven".
-        done = wait_for(lambda: abs(sim.state()["motors"]["backrest"]["position"] - 0.4) <= 0.003 and
-                        not sim.state()["motors"]["backrest"]["driven"], 5)
+        def at_target(st):
+            return abs(st["position"] - 0.4) <= 0.003 and not st["driven"]
+        done = wait_for(lambda: at_target(sim.state()["motors"]["backrest"]), 5)
         st = sim.state()["motors"]["backrest"]
         if not done or abs(st["position"] - 0.4) > 0.003 or st["current_a"] != 0:
             problems.append(f"the backrest did not stop at its target: {st}")
@@ -69,15 +70,18 @@ def cases(tap, tmp):
         if sim.state()["motors"]["backrest"]["driven"]:
             problems.append("clearing the run coil did not stop the motor")
 
+    def arrived(st, target_mm):
+        return abs(st["roller"]["position_mm"] - target_mm) <= 3 and not st["motors"]["roller"]["driven"]
+
     def roller_scan_finds_the_shoulders(problems):
         # The simulated shoulders are at 170 mm: the body sensor is off above them and on below.
         write(problems, "coil", COIL_RUN_ROLLER, 1)
         for target, contact in [(160, 0), (180, 1), (300, 1), (100, 0)]:
             write(problems, "holding", HR_TARGET_ROLLER, target)
-            wait_for(lambda: abs(sim.state()["roller"]["position_mm"] - target) < 1 and
-                     not sim.state()["motors"]["roller"]["driven"], 5)
+            # A board stops a motor once it is within its tolerance (0.2 % of the travel, 2.3 mm here).
+            wait_for(lambda: arrived(sim.state(), target), 5)
             pos = read("input", IR_POS_ROLLER)[0]
-            if pos != target or read("discrete", DI_BODY) != [contact]:
+            if abs(pos - target) > 3 or read("discrete", DI_BODY) != [contact]:
                 problems.append(f"roller at {pos} mm (target {target}): expected body contact {contact}")
         write(problems, "coil", COIL_RUN_ROLLER, 0)
 

@@ -196,9 +196,10 @@ static void motor_position_is_polled_as_it_moves(bool rtu)
         /* 0.3 of a 20 s travel at time scale 10: 0.6 s, polled every 100 ms. */
         CHECK_EQ_U(driver_set(t.driver, backrest->io[MOTOR_TARGET], 0.3), 0);
         CHECK_EQ_U(driver_set(t.driver, backrest->io[MOTOR_RUN], 1), 0);
-        CHECK(RUN_UNTIL(fabs(t.values[position] - 0.3) < 0.0015, 5000));
+        /* The board stops within its tolerance of 0.002 of the travel. */
+        CHECK(RUN_UNTIL(fabs(t.values[position] - 0.3) < 0.0025, 5000));
         CHECK(t.changes[position] >= 3); /* seen on its way, not only at the end */
-        CHECK(fabs(state("backrest", "position") - 0.3) < 0.0015);
+        CHECK(fabs(state("backrest", "position") - 0.3) < 0.0025);
         /* Currents arrive in amperes (scale 0.001 of the board's mA); at rest the motor draws none. */
         CHECK(t.changes[backrest->io[MOTOR_CURRENT]] >= 2);
         CHECK(t.values[backrest->io[MOTOR_CURRENT]] == 0.0);

@@ -26,6 +26,8 @@ const struct roller_geometry roller_geometry_default = {
         },
 };
 
+const double airbag_pressure_default_kpa[AIRBAG_INTENSITY_LEVELS] = { 10.0, 14.0, 18.0, 22.0, 26.0 };
+
 const struct safety_config safety_config_default = {
         .session_cap_usec = SAFETY_SESSION_CAP_DEFAULT_USEC,
         .axis_max_run_usec = 30 * USEC_PER_SEC,
@@ -372,9 +374,54 @@ static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const st
         return bad ? -EINVAL : 0;
 }
 
+/* A list of exactly n rising numbers between min and max: a level table. */
+static int parse_rising(struct parse_ctx *ctx, const struct ynode *node, const char *key, const char *what,
+                        const char *unit, size_t n, double min, double max, double *ret)
+{
+        if (!expect_type(ctx, node, YNODE_SEQUENCE, key))
+                return -EINVAL;
+        if (node->n_children != n) {
+                parse_error(ctx, node, "%s must list %zu %ss (one per level), not %zu", key, n, what, node->n_children);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct ynode *item = node->children[i];
+                double v;
+
+                if (!expect_type(ctx, item, YNODE_SCALAR, what) || parse_number(item->value, &v) < 0) {
+                        if (item->type == YNODE_SCALAR)
+                                parse_error(ctx, item, "a %s must be a number of %s, not '%s'", what, unit, item->value);
+                        return -EINVAL;
+                }
+                if (v < min || v > max) {
+                        parse_error(ctx, item, "%s %s is out of range (%g to %g %s)", what, item->value, min, max, unit);
+                        return -EINVAL;
+                }
+                if (i > 0 && v <= ret[i - 1]) {
+                        parse_error(ctx, item, "each level must be %s than the one before",
+                                    streq(unit, "degrees Celsius") ? "warmer" : "higher");
+                        return -EINVAL;
+                }
+                ret[i] = v;
+        }
+        return 0;
+}
+
+static int parse_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        return parse_rising(ctx, node, "levels", "level temperature", "degrees Celsius", 3, 25.0, 70.0, dest);
+}
+
+static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        return parse_rising(ctx, node, "pressure-levels", "pressure", "kPa", AIRBAG_INTENSITY_LEVELS, 1.0, 100.0,
+                            dest);
+}
+
 static const struct field airbag_fields[] = {
         { "pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED },
         { "zones", parse_zones, 0, FIELD_REQUIRED },
+        { "pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa) },
         {},
 };
 
@@ -382,42 +429,6 @@ static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const 
 {
         set_section(ctx, "airbags");
         return parse_mapping(ctx, node, "airbags", airbag_fields, config_of(ctx), NULL);
-}
-
-static int parse_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
-{
-        double *temp = dest;
-
-        if (!expect_type(ctx, node, YNODE_SEQUENCE, "levels"))
-                return -EINVAL;
-        if (node->n_children != 3) {
-                parse_error(ctx, node, "levels must list 3 temperatures (for heat levels 1, 2 and 3), not %zu",
-                            node->n_children);
-                return -EINVAL;
-        }
-        for (size_t i = 0; i < 3; i++) {
-                const struct ynode *item = node->children[i];
-                double v;
-
-                if (!expect_type(ctx, item, YNODE_SCALAR, "a level temperature") ||
-                    parse_number(item->value, &v) < 0) {
-                        if (item->type == YNODE_SCALAR)
-                                parse_error(ctx, item, "a level temperature must be a number of degrees Celsius, not '%s'",
-                                            item->value);
-                        return -EINVAL;
-                }
-                if (v < 25.0 || v > 70.0) {
-                        parse_error(ctx, item, "level temperature %s is out of range (25 to 70 degrees Celsius)",
-                                    item->value);
-                        return -EINVAL;
-                }
-                if (i > 0 && v <= temp[i - 1]) {
-                        parse_error(ctx, item, "each level must be warmer than the one before");
-                        return -EINVAL;
-                }
-                temp[i] = v;
-        }
-        return 0;
 }
 
 static const struct field heater_fields[] = {
@@ -609,6 +620,7 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
                 .depth_levels = 5,
         };
         c->safety = safety_config_default;
+        memcpy(c->airbag_pressure_kpa, airbag_pressure_default_kpa, sizeof(c->airbag_pressure_kpa));
         c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;
         motor_config_init(&c->roller.travel);
         c->roller.kneading = c->roller.tapping = c->roller.width = c->roller.depth = c->roller.body_sensor = IO_NONE;

@@ -62,6 +62,8 @@ struct roller_config {
                                      * no body scan */
 };
 
+#define AIRBAG_INTENSITY_LEVELS 5
+
 struct airbag_zone_config {
         char *name;
         int inflate;  /* output switch: inlet valve open */
@@ -114,6 +116,8 @@ struct chair_config {
         struct airbag_zone_config *zones; /* same order as airbag_zones */
         size_t n_zones;
         int pump; /* output switch */
+        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS]; /* a zone with a pressure sensor inflates to this
+                                                              * for intensity 1 to 5 */
 
         struct heater_config *heaters;
         size_t n_heaters;
@@ -133,6 +137,7 @@ struct chair_config {
 extern const struct safety_config safety_config_default;
 
 #define MOTOR_MAX_CURRENT_DEFAULT_A 3.0
+extern const double airbag_pressure_default_kpa[AIRBAG_INTENSITY_LEVELS];
 
 /* The I/O reference at index i, or NULL for IO_NONE. */
 static inline const struct io_config *chair_config_io(const struct chair_config *c, int i)

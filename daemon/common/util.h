@@ -8,6 +8,7 @@
 
 typedef uint64_t usec_t;
 
+#define USEC_INFINITY UINT64_MAX
 #define USEC_PER_MSEC ((usec_t) 1000ULL)
 #define USEC_PER_SEC ((usec_t) 1000000ULL)
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)

@@ -51,6 +51,10 @@ struct driver_ops {
          * shutdown and benchmarks, never on a live loop. 0 or -ETIMEDOUT. */
         int (*sync)(struct driver *d, usec_t timeout_usec);
         void (*stats)(struct driver *d, struct driver_stats *ret);
+        /* Whether inputs are read (the default). Off while the chair is idle, so that an idle bus costs no
+         * wakeups; on again reads every input at once. Drivers whose inputs wake the loop by themselves
+         * (GPIO edges) need not implement it. */
+        void (*set_polling)(struct driver *d, bool on);
         void (*free)(struct driver *d);
 };
 
@@ -90,6 +94,11 @@ static inline int driver_sync(struct driver *d, usec_t timeout_usec)
 static inline void driver_stats(struct driver *d, struct driver_stats *ret)
 {
         d->ops->stats(d, ret);
+}
+static inline void driver_set_polling(struct driver *d, bool on)
+{
+        if (d->ops->set_polling)
+                d->ops->set_polling(d, on);
 }
 struct driver *driver_free(struct driver *d);
 static inline void driver_freep(struct driver **d)

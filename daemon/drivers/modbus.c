@@ -71,6 +71,7 @@ struct modbus_driver {
         bool work;              /* the loop flushed or asked for something */
         bool quit;
         bool coalesce;
+        bool polling;           /* inputs are read; off while the chair is idle, so the bus thread sleeps */
         uint16_t heartbeat_wanted, heartbeat_written;
         bool comm_ok;           /* as the thread last found the bus */
         bool comm_reported_ok;  /* as the loop last reported it */
@@ -374,7 +375,7 @@ static void *io_thread(void *userdata)
 
         pthread_mutex_lock(&m->lock);
         while (!m->quit) {
-                usec_t now = now_usec(), next = now + RECONNECT_MAX_USEC;
+                usec_t now = now_usec(), next = USEC_INFINITY;
                 int error = 0;
 
                 if (now >= retry_at) {
@@ -396,7 +397,7 @@ static void *io_thread(void *userdata)
                                 error = write_outputs(m);
                                 if (!error)
                                         error = write_heartbeat(m);
-                                if (!error)
+                                if (!error && m->polling)
                                         error = read_inputs(m, now, &next);
                         }
                         if (error) {
@@ -415,6 +416,10 @@ static void *io_thread(void *userdata)
                 /* New work goes out at once, unless the bus is in its back-off after a failure. */
                 if (m->quit || (m->work && now >= retry_at))
                         continue;
+                if (next == USEC_INFINITY) {
+                        pthread_cond_wait(&m->wake, &m->lock); /* idle: nothing to poll, nothing to retry */
+                        continue;
+                }
                 struct timespec ts = { (time_t) (next / USEC_PER_SEC), (long) (next % USEC_PER_SEC) * 1000 };
                 pthread_cond_timedwait(&m->wake, &m->lock, &ts);
         }
@@ -523,6 +528,20 @@ static int mb_flush(struct driver *d)
         pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
         return 0;
+}
+
+static void mb_set_polling(struct driver *d, bool on)
+{
+        struct modbus_driver *m = to_modbus(d);
+
+        pthread_mutex_lock(&m->lock);
+        if (on && !m->polling)
+                for (size_t i = 0; i < m->n_polls; i++)
+                        m->polls[i].next_usec = 0; /* read everything at once: the values may be stale */
+        m->polling = on;
+        m->work = true;
+        pthread_cond_signal(&m->wake);
+        pthread_mutex_unlock(&m->lock);
 }
 
 static int mb_get(struct driver *d, int io, double *ret)
@@ -648,6 +667,7 @@ static const struct driver_ops modbus_ops = {
         .safe_state = mb_safe_state,
         .sync = mb_sync,
         .stats = mb_stats,
+        .set_polling = mb_set_polling,
         .free = mb_driver_free,
 };
 
@@ -810,6 +830,7 @@ int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         m->bus = &config->buses[bus];
         m->eventfd = -1;
         m->coalesce = true;
+        m->polling = true;
         m->comm_ok = m->comm_reported_ok = true;
         m->refused_io = IO_NONE;
         pthread_mutex_init(&m->lock, NULL);

@@ -352,42 +352,26 @@ int pattern_library_load_file(struct pattern_library *lib, const char *path, str
         return load_file(lib, path, lib->n, diags);
 }
 
-static int yaml_file_filter(const struct dirent *de)
-{
-        size_t n = strlen(de->d_name);
-        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".yaml");
-}
-
 int pattern_library_load_dir(struct pattern_library *lib, const char *dir, struct diag_list *diags)
 {
-        struct dirent **entries = NULL;
+        _cleanup_(strv_freep) char **files = NULL;
         size_t dir_start = lib->n;
         bool bad = false;
-        int n, r = 0;
+        int r;
 
-        n = scandir(dir, &entries, yaml_file_filter, alphasort);
-        if (n < 0)
-                return -errno;
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL;
-
-                if (r >= 0 || r == -EINVAL) {
-                        if (asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0)
-                                r = -ENOMEM;
-                        else {
-                                int k = load_file(lib, path, dir_start, diags);
-                                if (k == -EINVAL)
-                                        bad = true;
-                                else if (k < 0) {
-                                        diag_add(diags, SEVERITY_ERROR, path, 0, 0, "cannot read: %s", strerror(-k));
-                                        bad = true;
-                                }
-                        }
-                }
-                free(entries[i]);
-        }
-        free(entries);
-        if (r < 0 && r != -EINVAL)
+        r = list_yaml_files(dir, &files);
+        if (r < 0)
                 return r;
+        for (char **f = files; *f; f++) {
+                r = load_file(lib, *f, dir_start, diags);
+                if (r == -ENOMEM)
+                        return r;
+                if (r == -EINVAL)
+                        bad = true;
+                else if (r < 0) {
+                        diag_add(diags, SEVERITY_ERROR, *f, 0, 0, "cannot read: %s", strerror(-r));
+                        bad = true;
+                }
+        }
         return bad ? -EINVAL : 0;
 }

@@ -835,6 +835,7 @@ static int program_from_tree(const char *file, const struct ynode *root, const s
                 return r;
 
         if (!p->id) {
+                p->id_from_file = true;
                 p->id = id_from_file(file);
                 if (!p->id)
                         return -ENOMEM;

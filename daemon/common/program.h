@@ -129,6 +129,7 @@ struct phase {
 
 struct program {
         char *id;
+        bool id_from_file; /* the file did not say id: its name gave it */
         char *name;
         char *description;
         char *file;

@@ -1,5 +1,10 @@
 /* util.c: small helpers every chaird component shares. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -145,4 +150,75 @@ usec_t now_usec(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static int yaml_file_filter(const struct dirent *de)
+{
+        size_t n = strlen(de->d_name);
+        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".yaml");
+}
+
+int list_yaml_files(const char *dir, char ***ret)
+{
+        _cleanup_(strv_freep) char **files = calloc(1, sizeof(char *));
+        struct dirent **entries = NULL;
+        int n, r = 0;
+
+        if (!files)
+                return -ENOMEM;
+        n = scandir(dir, &entries, yaml_file_filter, alphasort);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                if (r == 0 && (asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0 || strv_extend(&files, path) < 0))
+                        r = -ENOMEM;
+                free(entries[i]);
+        }
+        free(entries);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode)
+{
+        _cleanup_free_ char *tmp = NULL, *dir_copy = strdup(path);
+        const char *p = data;
+        int fd, dfd, r = 0;
+
+        if (!dir_copy || asprintf(&tmp, "%s.tmpXXXXXX", path) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (size > 0 && r == 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0 && errno != EINTR)
+                        r = -errno;
+                else if (n > 0) {
+                        p += n;
+                        size -= (size_t) n;
+                }
+        }
+        if (r == 0 && fchmod(fd, (mode_t) mode) < 0)
+                r = -errno;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        /* The rename itself must reach the disk too. */
+        dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+        }
+        return 0;
 }

@@ -33,6 +33,12 @@ static inline void freep(void *p)
         free(*(void **) p);
 }
 
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 static inline bool streq(const char *a, const char *b)
 {
         return strcmp(a, b) == 0;
@@ -71,3 +77,11 @@ size_t strv_length(char *const *l);
 bool strv_contains(const char *const *l, const char *s);
 /* Appends a copy of s; -ENOMEM on failure (l is unchanged then). */
 int strv_extend(char ***l, const char *s);
+
+/* The paths of the *.yaml files in dir (not hidden ones), sorted by name, NULL-terminated. -errno when the
+ * directory cannot be read. */
+int list_yaml_files(const char *dir, char ***ret);
+
+/* Writes a file atomically: a temporary file in the same directory, fsync, rename over path, fsync of the
+ * directory. Either the old or the new content survives a crash. Returns 0 or -errno. */
+int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);

@@ -1,0 +1,826 @@
+/* bus.c: chaird's D-Bus API: io.chaird.Chair1, one object per program, typed errors, authorization. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "build-config.h"
+#include "daemon.h"
+#include "log.h"
+
+#define ERROR_PREFIX "io.chaird.Chair1.Error."
+#define E_NO_SUCH_PROGRAM ERROR_PREFIX "NoSuchProgram"
+#define E_INVALID_PROGRAM ERROR_PREFIX "InvalidProgram"
+#define E_FAULTED ERROR_PREFIX "Faulted"
+#define E_INTERLOCKED ERROR_PREFIX "Interlocked"
+#define E_BUSY ERROR_PREFIX "Busy"
+#define E_NOT_PERMITTED ERROR_PREFIX "NotPermitted"
+#define E_LOCKED ERROR_PREFIX "Locked"
+#define E_INVALID_ARGUMENT ERROR_PREFIX "InvalidArgument"
+#define E_NO_SUCH_PRESET ERROR_PREFIX "NoSuchPreset"
+#define E_NO_SUCH_ZONE ERROR_PREFIX "NoSuchZone"
+#define E_NO_SUCH_AXIS ERROR_PREFIX "NoSuchAxis"
+#define E_NOT_RUNNING ERROR_PREFIX "NotRunning"
+#define E_NOT_SUPPORTED ERROR_PREFIX "NotSupported"
+#define E_FAILED ERROR_PREFIX "Failed"
+
+/* Root may always control the chair; others need the control group, and the child lock stops them. */
+static int check_control(struct daemon *d, sd_bus_message *m, bool obey_lock, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const gid_t *gids = NULL;
+        uid_t uid;
+        gid_t gid;
+        int r, n;
+
+        r = sd_bus_query_sender_creds(m,
+                                      SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_NOT_PERMITTED, "Cannot tell who is asking: %s", strerror(-r));
+        if (sd_bus_creds_get_euid(creds, &uid) < 0 && sd_bus_creds_get_uid(creds, &uid) < 0)
+                return sd_bus_error_set(error, E_NOT_PERMITTED, "Cannot tell who is asking");
+        if (uid == 0)
+                return 0;
+        bool member = false;
+        if (d->have_control_gid) {
+                if (sd_bus_creds_get_egid(creds, &gid) >= 0 && gid == d->control_gid)
+                        member = true;
+                n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+                for (int i = 0; i < n && !member; i++)
+                        member = gids[i] == d->control_gid;
+        }
+        if (!member)
+                return sd_bus_error_setf(error, E_NOT_PERMITTED,
+                                         "Controlling the chair needs root or membership of group '%s'",
+                                         d->options->control_group ?: "");
+        if (obey_lock && d->locked)
+                return sd_bus_error_set(error, E_LOCKED, "The chair is locked (child lock)");
+        return 0;
+}
+
+/* The checks every command that moves or heats the chair passes: allowed, not faulted, not e-stopped. */
+static int check_command(struct daemon *d, sd_bus_message *m, sd_bus_error *error)
+{
+        int r = check_control(d, m, true, error);
+        if (r < 0)
+                return r;
+        if (d->fault)
+                return sd_bus_error_setf(error, E_FAULTED, "The chair is in fault %s (%s); ResetFault first",
+                                         d->fault, d->fault_message ?: "");
+        if (chair_estop_pressed(d->chair))
+                return sd_bus_error_set(error, E_INTERLOCKED, "The emergency-stop button is pressed");
+        return 0;
+}
+
+static int reply_done(struct daemon *d, sd_bus_message *m)
+{
+        daemon_update_state(d);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        usec_t duration = 0;
+        unsigned intensity = d->intensity;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                char type;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(key, "duration")) {
+                        if (!streq(contents, "t"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "Option duration must be a t (microseconds), not a %s",
+                                                         contents);
+                        r = sd_bus_message_read(m, "v", "t", &duration);
+                        if (r < 0)
+                                return r;
+                        if (duration < PROGRAM_DURATION_MIN_USEC || duration > d->config->safety.session_cap_usec)
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "Duration %llu us is out of range (%llu to %llu us, the "
+                                                         "session cap)",
+                                                         (unsigned long long) duration,
+                                                         (unsigned long long) PROGRAM_DURATION_MIN_USEC,
+                                                         (unsigned long long) d->config->safety.session_cap_usec);
+                } else if (streq(key, "intensity")) {
+                        if (!streq(contents, "u"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "Option intensity must be a u, not a %s", contents);
+                        r = sd_bus_message_read(m, "v", "u", &intensity);
+                        if (r < 0)
+                                return r;
+                        if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "Intensity %u is out of range (%u to %u)", intensity,
+                                                         INTENSITY_MIN, INTENSITY_MAX);
+                } else
+                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                 "Unknown option '%.64s' (known: duration, intensity)", key);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        if (!program_id_is_valid(id))
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                         "'%.64s%s' is not a program id (1-64 of a-z, 0-9 and '-')", id,
+                                         strlen(id) > 64 ? "..." : "");
+        r = check_command(d, m, error);
+        if (r < 0)
+                return r;
+        struct catalog_entry *e = catalog_find(d->catalog, id);
+        if (!e)
+                return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM, "No program '%s'", id);
+        if (duration == 0 && e->program->duration_usec > d->config->safety.session_cap_usec)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                         "Program %s runs longer than the session cap; give a shorter duration", id);
+        r = engine_start(d->engine, e, duration, intensity);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, E_BUSY, "Program %s is running; Stop it first",
+                                         engine_program(d->engine)->id);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot start %s: %s", id, strerror(-r));
+        d->winding_down = false;
+        return reply_done(d, m);
+}
+
+static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+
+        /* Stopping is always safe: open to every user, locked or not, faulted or not. */
+        daemon_stop(d);
+        return reply_done(d, m);
+}
+
+static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int r = check_control(d, m, true, error);
+
+        if (r < 0)
+                return r;
+        r = engine_pause(d->engine);
+        if (r == -ENOENT)
+                return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
+        if (r == -EALREADY)
+                return sd_bus_error_set(error, E_NOT_RUNNING, "The program is paused already");
+        return reply_done(d, m);
+}
+
+static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int r = check_command(d, m, error);
+
+        if (r < 0)
+                return r;
+        r = engine_resume(d->engine);
+        if (r == -ENOENT)
+                return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
+        if (r == -EALREADY)
+                return sd_bus_error_set(error, E_NOT_RUNNING, "The program is not paused");
+        return reply_done(d, m);
+}
+
+static int method_emergency_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+
+        daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "EmergencyStop() was called");
+        return reply_done(d, m);
+}
+
+static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+
+        daemon_release(d);
+        return reply_done(d, m);
+}
+
+static int method_reset_fault(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        const char *why = NULL;
+        int r = check_control(d, m, true, error);
+
+        if (r < 0)
+                return r;
+        r = daemon_reset_fault(d, &why);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_INTERLOCKED, "The fault cannot be reset: %s", why);
+        return reply_done(d, m);
+}
+
+static int method_recline(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        const char *preset;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &preset);
+        if (r < 0)
+                return r;
+        r = check_command(d, m, error);
+        if (r < 0)
+                return r;
+        r = chair_recline(d->chair, preset);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no recline");
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, E_NO_SUCH_PRESET, "No recline preset '%.64s'", preset);
+        return reply_done(d, m);
+}
+
+static int method_jog(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        const char *name;
+        int32_t direction;
+        int axis, r;
+
+        r = sd_bus_message_read(m, "si", &name, &direction);
+        if (r < 0)
+                return r;
+        axis = axis_from_string(name);
+        if (axis < 0)
+                return sd_bus_error_setf(error, E_NO_SUCH_AXIS, "No axis '%.64s' (axes: backrest, legrest, slide)",
+                                         name);
+        if (direction != 1 && direction != -1)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                         "Direction %d: 1 moves towards reclined/extended, -1 towards upright",
+                                         (int) direction);
+        r = check_command(d, m, error);
+        if (r < 0)
+                return r;
+        r = chair_jog(d->chair, axis, direction, JOG_HOLD_USEC);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, E_NO_SUCH_AXIS, "This chair has no %s axis", name);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot jog: %s", strerror(-r));
+        return reply_done(d, m);
+}
+
+static int method_set_intensity(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        uint32_t intensity;
+        int r;
+
+        r = sd_bus_message_read(m, "u", &intensity);
+        if (r < 0)
+                return r;
+        if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Intensity %u is out of range (%u to %u)",
+                                         intensity, INTENSITY_MIN, INTENSITY_MAX);
+        r = check_command(d, m, error);
+        if (r < 0)
+                return r;
+        d->intensity = intensity;
+        engine_set_intensity(d->engine, intensity);
+        return reply_done(d, m);
+}
+
+static int method_set_heat(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        const char *zone;
+        uint32_t level;
+        int r;
+
+        r = sd_bus_message_read(m, "su", &zone, &level);
+        if (r < 0)
+                return r;
+        if (d->config->n_heaters == 0)
+                return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no heat");
+        size_t h = 0;
+        while (h < d->config->n_heaters && !streq(d->config->heaters[h].zone, zone))
+                h++;
+        if (h == d->config->n_heaters)
+                return sd_bus_error_setf(error, E_NO_SUCH_ZONE, "No heat zone '%.64s'", zone);
+        if (level > 3)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Heat level %u is out of range (0 to 3)", level);
+        /* Turning heat off is stopping: allowed to all. */
+        r = level == 0 ? 0 : check_command(d, m, error);
+        if (r < 0)
+                return r;
+        engine_override_heat(d->engine, h);
+        chair_heat(d->chair, h, level);
+        return reply_done(d, m);
+}
+
+static int reply_diagnostics(sd_bus_message *m, const struct diag_list *diags)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uuss)");
+        for (size_t i = 0; r >= 0 && i < diags->n; i++)
+                r = sd_bus_message_append(reply, "(uuss)", diags->items[i].line, diags->items[i].column,
+                                          severity_to_string(diags->items[i].severity), diags->items[i].message);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Checks a program's text as chaird would load it; the diagnostics are sorted. */
+static int check_program_text(struct daemon *d, const char *text, struct diag_list *diags, struct program **ret)
+{
+        struct pattern_library lib = {};
+        int r;
+
+        r = catalog_load_library(d->options->program_dirs, &lib, diags);
+        if (r == -ENOMEM)
+                return r;
+        /* A program sent over the bus has no file name; "program.yaml" stands in for it. */
+        r = program_load("program.yaml", text, strlen(text), d->config, &lib, diags, ret);
+        pattern_library_clear(&lib);
+        diag_sort(diags);
+        return r;
+}
+
+static int check_text_size(const char *text, sd_bus_error *error)
+{
+        size_t n = strlen(text);
+
+        if (n == 0)
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT, "The program text is empty");
+        if (n > PROGRAM_TEXT_MAX)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "The program text is %zu bytes; at most %d",
+                                         n, PROGRAM_TEXT_MAX);
+        return 0;
+}
+
+static int method_validate_program(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        _cleanup_(program_freep) struct program *p = NULL;
+        struct diag_list diags = {};
+        const char *text;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return r;
+        r = check_text_size(text, error);
+        if (r < 0)
+                return r;
+        r = check_program_text(d, text, &diags, &p);
+        if (r == -ENOMEM)
+                r = -ENOMEM;
+        else
+                r = reply_diagnostics(m, &diags);
+        diag_list_clear(&diags);
+        return r;
+}
+
+/* The first error of a list, as "line:col: message", for an error reply. */
+static int set_program_error(sd_bus_error *error, const struct diag_list *diags, const char *what)
+{
+        for (size_t i = 0; i < diags->n; i++)
+                if (diags->items[i].severity == SEVERITY_ERROR)
+                        return sd_bus_error_setf(error, E_INVALID_PROGRAM, "%s: %s:%u:%u: %s%s", what,
+                                                 diags->items[i].file, diags->items[i].line, diags->items[i].column,
+                                                 diags->items[i].message,
+                                                 diags->n_errors > 1 ? " (and more errors)" : "");
+        return sd_bus_error_setf(error, E_INVALID_PROGRAM, "%s", what);
+}
+
+static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        _cleanup_(program_freep) struct program *p = NULL;
+        _cleanup_free_ char *path = NULL;
+        struct diag_list diags = {};
+        const char *text, *dir;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return r;
+        r = check_text_size(text, error);
+        if (r < 0)
+                return r;
+        r = check_control(d, m, true, error);
+        if (r < 0)
+                return r;
+        r = check_program_text(d, text, &diags, &p);
+        if (r == -EINVAL)
+                r = set_program_error(error, &diags, "The program is not valid");
+        else if (r == 0 && p->id_from_file)
+                r = sd_bus_error_set(error, E_INVALID_PROGRAM, "The program needs an id: to be installed");
+        diag_list_clear(&diags);
+        if (r < 0)
+                return r;
+
+        dir = d->options->program_dirs[strv_length(d->options->program_dirs) - 1];
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot create %s: %m", dir);
+        if (asprintf(&path, "%s/%s.yaml", dir, p->id) < 0)
+                return -ENOMEM;
+        r = write_file_atomic(path, text, strlen(text), 0644);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot write %s: %s", path, strerror(-r));
+        log_fields(LOG_INFO, 0, p->id, NULL, NULL, "Program %s installed as %s", p->id, path);
+        r = daemon_reload_programs(d, &diags);
+        if (r == -EINVAL)
+                r = set_program_error(error, &diags, "Installed, but the programs could not be reloaded");
+        diag_list_clear(&diags);
+        if (r < 0)
+                return r;
+        return reply_done(d, m);
+}
+
+static int method_reload_programs(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        struct diag_list diags = {};
+        int r = check_control(d, m, true, error);
+
+        if (r < 0)
+                return r;
+        r = daemon_reload_programs(d, &diags);
+        if (r == -EINVAL)
+                r = set_program_error(error, &diags, "Not reloaded, the programs loaded before stay");
+        diag_list_clear(&diags);
+        if (r < 0)
+                return r;
+        return reply_done(d, m);
+}
+
+/* Properties. */
+
+static int property_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "s", d->state ?: "idle");
+}
+
+static int property_program(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        const struct program *p = engine_program(d->engine);
+        return sd_bus_message_append(reply, "s", p ? p->id : "");
+}
+
+static int property_phase(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "s", engine_phase(d->engine) ?: "");
+}
+
+static int property_elapsed(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "t", (uint64_t) engine_elapsed(d->engine));
+}
+
+static int property_duration(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "t", (uint64_t) engine_duration(d->engine));
+}
+
+static int property_intensity(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "u",
+                                     engine_state(d->engine) == ENGINE_IDLE ? d->intensity : engine_intensity(d->engine));
+}
+
+static int property_heat(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "{su}");
+
+        for (size_t h = 0; r >= 0 && h < d->config->n_heaters; h++)
+                r = sd_bus_message_append(reply, "{su}", d->config->heaters[h].zone, chair_heat_level(d->chair, h));
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_temperatures(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "{sd}");
+
+        for (size_t h = 0; r >= 0 && h < d->config->n_heaters; h++) {
+                double t;
+                if (chair_temperature(d->chair, h, &t)) /* a zone not read yet is left out */
+                        r = sd_bus_message_append(reply, "{sd}", d->config->heaters[h].zone, t);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_positions(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "{sd}");
+
+        for (unsigned i = 0; r >= 0 && i < CHAIR_MOTORS; i++) {
+                double v;
+                if (chair_position(d->chair, i, &v))
+                        r = sd_bus_message_append(reply, "{sd}", i == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(i),
+                                                  v);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_recline(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "s", chair_recline_preset(d->chair) ?: "");
+}
+
+static int property_fault(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "s", (streq(property, "Fault") ? d->fault : d->fault_message) ?: "");
+}
+
+static int property_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        return sd_bus_message_append(reply, "b", d->locked);
+}
+
+static int set_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *value, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int locked, r;
+
+        r = sd_bus_message_read(value, "b", &locked);
+        if (r < 0)
+                return r;
+        /* Whoever may control the chair may set and clear the lock; the lock does not lock itself. */
+        r = check_control(d, value, false, error);
+        if (r < 0)
+                return r;
+        if (d->locked != !!locked) {
+                d->locked = locked;
+                log_notice("Child lock %s", locked ? "on" : "off");
+                daemon_changed(d, PROP_LOCKED);
+        }
+        return 0;
+}
+
+static const sd_bus_vtable chair_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("State", "s", property_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Program", "s", property_program, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Phase", "s", property_phase, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ElapsedUSec", "t", property_elapsed, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DurationUSec", "t", property_duration, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Intensity", "u", property_intensity, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Heat", "a{su}", property_heat, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Temperatures", "a{sd}", property_temperatures, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Positions", "a{sd}", property_positions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_WRITABLE_PROPERTY("Locked", "b", property_locked, set_locked, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT, method_start,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Pause", "", "", method_pause, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Resume", "", "", method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("EmergencyStop", "", "", method_emergency_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Release", "", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ResetFault", "", "", method_reset_fault, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Recline", SD_BUS_ARGS("s", preset), SD_BUS_NO_RESULT, method_recline,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Jog", SD_BUS_ARGS("s", axis, "i", direction), SD_BUS_NO_RESULT, method_jog,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetIntensity", SD_BUS_ARGS("u", intensity), SD_BUS_NO_RESULT,
+                                method_set_intensity, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetHeat", SD_BUS_ARGS("s", zone, "u", level), SD_BUS_NO_RESULT, method_set_heat,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ValidateProgram", SD_BUS_ARGS("s", yaml), SD_BUS_RESULT("a(uuss)", diagnostics),
+                                method_validate_program, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InstallProgram", SD_BUS_ARGS("s", yaml), SD_BUS_NO_RESULT,
+                                method_install_program, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ReloadPrograms", "", "", method_reload_programs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", program, "s", reason), 0),
+        SD_BUS_VTABLE_END,
+};
+
+/* Program objects. */
+
+static int program_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct catalog_entry *e = userdata;
+        const char *v = streq(property, "Id")     ? e->program->id
+                        : streq(property, "Name") ? e->program->name
+                        : streq(property, "Path") ? e->path
+                                                  : e->program->description;
+        return sd_bus_message_append(reply, "s", v ?: "");
+}
+
+static int program_duration(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct catalog_entry *e = userdata;
+        return sd_bus_message_append(reply, "t", (uint64_t) e->program->duration_usec);
+}
+
+static const sd_bus_vtable program_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", program_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Name", "s", program_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Description", "s", program_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DurationUSec", "t", program_duration, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Path", "s", program_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_VTABLE_END,
+};
+
+static int program_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        _cleanup_free_ char *id = NULL;
+        struct catalog_entry *e;
+
+        if (sd_bus_path_decode(path, CHAIRD_PROGRAM_PATH_PREFIX, &id) <= 0 || !(e = catalog_find(d->catalog, id)))
+                return 0;
+        *found = e;
+        return 1;
+}
+
+static int program_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        _cleanup_(strv_freep) char **l = calloc(d->catalog->n + 1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->catalog->n; i++) {
+                int r = sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, d->catalog->entries[i]->program->id, &l[i]);
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 0;
+}
+
+static bool entry_differs(const struct catalog_entry *a, const struct catalog_entry *b)
+{
+        return !streq_ptr(a->program->name, b->program->name) ||
+               !streq_ptr(a->program->description, b->program->description) ||
+               a->program->duration_usec != b->program->duration_usec || !streq(a->path, b->path);
+}
+
+void bus_emit_catalog_changes(struct daemon *d, const struct catalog *old)
+{
+        for (size_t i = 0; i < old->n; i++) {
+                const char *id = old->entries[i]->program->id;
+                _cleanup_free_ char *path = NULL;
+                const struct catalog_entry *now = catalog_find(d->catalog, id);
+
+                if (sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, id, &path) < 0)
+                        continue;
+                if (!now)
+                        sd_bus_emit_interfaces_removed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
+                else if (entry_differs(now, old->entries[i]))
+                        sd_bus_emit_properties_changed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, "Name", "Description",
+                                                       "DurationUSec", "Path", NULL);
+        }
+        for (size_t i = 0; i < d->catalog->n; i++) {
+                const char *id = d->catalog->entries[i]->program->id;
+                _cleanup_free_ char *path = NULL;
+
+                if (!catalog_find(old, id) && sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, id, &path) >= 0)
+                        sd_bus_emit_interfaces_added(d->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
+        }
+}
+
+void bus_emit_properties(struct daemon *d, unsigned props)
+{
+        static const struct {
+                unsigned bit;
+                const char *name;
+        } names[] = {
+                { PROP_STATE, "State" },
+                { PROP_PROGRAM, "Program" },
+                { PROP_PHASE, "Phase" },
+                { PROP_ELAPSED, "ElapsedUSec" },
+                { PROP_DURATION, "DurationUSec" },
+                { PROP_INTENSITY, "Intensity" },
+                { PROP_HEAT, "Heat" },
+                { PROP_TEMPERATURES, "Temperatures" },
+                { PROP_POSITIONS, "Positions" },
+                { PROP_RECLINE, "Recline" },
+                { PROP_FAULT, "Fault" },
+                { PROP_FAULT, "FaultMessage" },
+                { PROP_LOCKED, "Locked" },
+        };
+        const char *l[ELEMENTSOF(names) + 1];
+        size_t n = 0;
+
+        if (!d->bus)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (props & names[i].bit)
+                        l[n++] = names[i].name;
+        l[n] = NULL;
+        if (n > 0)
+                sd_bus_emit_properties_changed_strv(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, (char **) l);
+}
+
+void bus_emit_finished(struct daemon *d, const char *program, const char *reason)
+{
+        /* The properties first, so that a client that hears Finished reads the state after it. */
+        daemon_emit_pending(d);
+        if (d->bus)
+                sd_bus_emit_signal(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished", "ss", program, reason);
+}
+
+/* sd-bus answers a call whose arguments do not match the method's signature with a generic error; the API
+ * promises its own typed one, so such calls are answered here first. */
+static int check_signature(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        const char *member = sd_bus_message_get_member(m), *signature;
+
+        if (sd_bus_message_is_method_call(m, CHAIRD_INTERFACE, NULL) <= 0 || !streq_ptr(sd_bus_message_get_path(m), CHAIRD_OBJECT_PATH) || !member)
+                return 0;
+        signature = sd_bus_message_get_signature(m, true);
+        for (const sd_bus_vtable *v = chair_vtable; v->type != _SD_BUS_VTABLE_END; v++) {
+                if (v->type != _SD_BUS_VTABLE_METHOD || !streq(v->x.method.member, member))
+                        continue;
+                if (streq(v->x.method.signature, signature ?: ""))
+                        return 0;
+                sd_bus_reply_method_errorf(m, E_INVALID_ARGUMENT, "%s takes (%s), not (%s)", member,
+                                           v->x.method.signature, signature ?: "");
+                return 1;
+        }
+        return 0; /* unknown: sd-bus answers UnknownMethod */
+}
+
+int bus_setup(struct daemon *d)
+{
+        int r;
+
+        /* A connection of our own (honouring DBUS_SYSTEM_BUS_ADDRESS), not the shared default one. */
+        r = sd_bus_open_system(&d->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        r = sd_bus_add_filter(d->bus, NULL, check_signature, d);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(d->bus, NULL, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, chair_vtable, d);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, CHAIRD_PROGRAM_INTERFACE,
+                                               program_vtable, program_find, d);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, program_enumerate, d);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(d->bus, NULL, CHAIRD_OBJECT_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Cannot publish the objects: %m");
+        r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the loop: %m");
+        r = sd_bus_request_name(d->bus, CHAIRD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Cannot own %s: %m", CHAIRD_BUS_NAME);
+        return 0;
+}

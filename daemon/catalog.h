@@ -1,0 +1,42 @@
+/* catalog.h: the programs the daemon offers: every *.yaml of its program directories, checked against the
+ * chair, an installer's program overriding a stock one with the same id. */
+#pragma once
+
+#include "config.h"
+#include "program.h"
+
+/* One program of the catalog. Counted: a running program keeps its entry alive across a reload. */
+struct catalog_entry {
+        unsigned n_ref;
+        struct program *program;
+        char *path;
+};
+
+struct catalog_entry *catalog_entry_ref(struct catalog_entry *e);
+struct catalog_entry *catalog_entry_unref(struct catalog_entry *e);
+static inline void catalog_entry_unrefp(struct catalog_entry **e)
+{
+        catalog_entry_unref(*e);
+}
+
+struct catalog {
+        struct catalog_entry **entries; /* sorted by id */
+        size_t n;
+};
+
+/* Loads the programs of dirs (NULL-terminated), lowest priority first: a program of a later directory hides
+ * one with the same id from an earlier one; the same id twice in one directory is an error. Each directory's
+ * patterns/ folder joins the shared pattern library, a later one hiding an earlier one's pattern of the same
+ * name. A directory that does not exist is skipped. Returns 0; -EINVAL when some file had errors (in diags;
+ * *ret is not set then); -ENOMEM. */
+int catalog_load(char *const *dirs, const struct chair_config *config, struct diag_list *diags,
+                 struct catalog **ret);
+struct catalog_entry *catalog_find(const struct catalog *c, const char *id);
+struct catalog *catalog_free(struct catalog *c);
+static inline void catalog_freep(struct catalog **c)
+{
+        catalog_free(*c);
+}
+
+/* Loads the shared pattern library of dirs as catalog_load() does, for checking a single program. */
+int catalog_load_library(char *const *dirs, struct pattern_library *lib, struct diag_list *diags);

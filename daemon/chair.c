@@ -1,0 +1,638 @@
+/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it reports. */
+#include <errno.h>
+#include <math.h>
+
+#include "chair.h"
+#include "driver.h"
+#include "log.h"
+
+/* A motor has arrived within this fraction of its travel. The reference board stops within 0.002; a poll
+ * may see it a little before it settles. */
+#define MOTOR_ARRIVED_FRACTION 0.005
+/* A heater switches on again once its element has cooled this far below its level's temperature, so that
+ * the relay does not chatter around the set point. */
+#define HEAT_HYSTERESIS_C 1.0
+
+struct motor {
+        const struct motor_config *cfg; /* NULL: the chair lacks this motor */
+        double span;                    /* one full travel in the position's unit: 1.0, or the track in mm */
+        double target;
+        double position;
+        bool have_position;
+        bool driven; /* told to run and not arrived yet */
+};
+
+struct zone {
+        enum valve_state valve;
+        unsigned intensity;
+        bool inflating; /* the inlet is open */
+        double pressure_kpa;
+        bool have_pressure;
+};
+
+struct heater {
+        unsigned level;
+        bool on;
+        double temp_c;
+        bool have_temp;
+};
+
+enum scan_step {
+        SCAN_NONE,
+        SCAN_TO_START, /* the roller goes to the top of the shoulder range */
+        SCAN_DOWN,     /* it runs down until the body sensor touches */
+};
+
+struct chair {
+        const struct chair_config *config;
+        sd_event *event;
+        chair_notify_t notify;
+        void *userdata;
+
+        struct driver **drivers;
+        size_t n_drivers;
+        bool *bus_ok;
+        sd_event_source *flush_source;
+        sd_event_source *jog_timer;
+        int jog_motor;
+        bool polling;
+
+        struct motor motors[CHAIR_MOTORS];
+        struct zone *zones;
+        struct heater *heaters;
+        bool pump;
+        unsigned kneading, tapping, foot;
+        const char *preset; /* borrowed from the config */
+
+        enum scan_step scan;
+        bool scan_seen_off; /* the body sensor read "no contact" during SCAN_DOWN: its next touch counts */
+        double shoulder_mm;
+        bool shoulder_found;
+        bool estop;
+};
+
+static void changed(struct chair *c, unsigned what)
+{
+        if (c->notify)
+                c->notify(c, what, c->userdata);
+}
+
+static void schedule_flush(struct chair *c)
+{
+        if (c->flush_source)
+                sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
+}
+
+/* Sets one output; the write goes out at the end of this loop iteration. An output the config does not
+ * wire is skipped: the chair lacks that part. */
+static void out(struct chair *c, int io, double value)
+{
+        const struct io_config *ic = chair_config_io(c->config, io);
+        int r;
+
+        if (!ic)
+                return;
+        r = driver_set(c->drivers[ic->bus], io, value);
+        if (r < 0)
+                log_warning_errno(r, "Cannot set %s to %g: %m", ic->name, value);
+        schedule_flush(c);
+}
+
+static void motor_move(struct chair *c, struct motor *m, double target)
+{
+        if (!m->cfg)
+                return;
+        m->target = target;
+        out(c, m->cfg->io[MOTOR_TARGET], target);
+        if (m->have_position && fabs(m->position - target) <= MOTOR_ARRIVED_FRACTION * m->span) {
+                out(c, m->cfg->io[MOTOR_RUN], 0);
+                m->driven = false;
+                return;
+        }
+        out(c, m->cfg->io[MOTOR_RUN], 1);
+        /* Without a position input the board alone knows when it is there: leave it enabled, call it arrived. */
+        m->driven = m->cfg->io[MOTOR_POSITION] != IO_NONE;
+}
+
+static void motor_stop(struct chair *c, struct motor *m)
+{
+        if (!m->cfg)
+                return;
+        out(c, m->cfg->io[MOTOR_RUN], 0);
+        if (m->have_position) {
+                m->target = m->position; /* so that switching run on again does not jump anywhere */
+                out(c, m->cfg->io[MOTOR_TARGET], m->position);
+        }
+        m->driven = false;
+}
+
+static int on_flush(sd_event_source *s, void *userdata)
+{
+        struct chair *c = userdata;
+
+        for (size_t i = 0; i < c->n_drivers; i++)
+                driver_flush(c->drivers[i]);
+        return 0;
+}
+
+static void update_pump(struct chair *c)
+{
+        bool pump = false;
+
+        for (size_t z = 0; z < c->config->n_zones; z++)
+                pump = pump || c->zones[z].inflating;
+        if (pump != c->pump) {
+                c->pump = pump;
+                out(c, c->config->pump, pump);
+        }
+}
+
+static bool zone_full(const struct chair *c, size_t z)
+{
+        const struct zone *zo = &c->zones[z];
+        unsigned i = zo->intensity < 1 ? 1 : zo->intensity > AIRBAG_INTENSITY_LEVELS ? AIRBAG_INTENSITY_LEVELS : zo->intensity;
+
+        return c->config->zones[z].pressure != IO_NONE && zo->have_pressure &&
+               zo->pressure_kpa >= c->config->airbag_pressure_kpa[i - 1];
+}
+
+void chair_airbag(struct chair *c, size_t z, enum valve_state valve, unsigned intensity)
+{
+        const struct airbag_zone_config *zc = &c->config->zones[z];
+        struct zone *zo = &c->zones[z];
+
+        zo->valve = valve;
+        zo->intensity = intensity;
+        zo->inflating = valve == VALVE_INFLATE && !zone_full(c, z);
+        out(c, zc->hold, valve != VALVE_VENT);
+        out(c, zc->inflate, zo->inflating);
+        update_pump(c);
+}
+
+static void heater_regulate(struct chair *c, size_t i)
+{
+        const struct heater_config *hc = &c->config->heaters[i];
+        struct heater *h = &c->heaters[i];
+        bool on = false;
+
+        if (h->level > 0 && h->have_temp) {
+                double target = hc->level_temp_c[h->level - 1];
+                on = h->on ? h->temp_c < target : h->temp_c < target - HEAT_HYSTERESIS_C;
+        }
+        if (on != h->on) {
+                h->on = on;
+                out(c, hc->output, on);
+        }
+}
+
+void chair_heat(struct chair *c, size_t i, unsigned level)
+{
+        if (c->heaters[i].level == level)
+                return;
+        c->heaters[i].level = level;
+        heater_regulate(c, i);
+        changed(c, CHAIR_CHANGED_HEAT);
+}
+
+void chair_foot(struct chair *c, unsigned speed)
+{
+        if (!c->config->has_foot_rollers)
+                return;
+        c->foot = speed;
+        out(c, c->config->foot_speed, speed);
+}
+
+void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_offset)
+{
+        const struct roller_config *rc = &c->config->roller;
+        struct motor *m = &c->motors[CHAIR_MOTOR_ROLLER];
+
+        if (!c->config->has_roller)
+                return;
+        if (!sp->active) {
+                c->kneading = c->tapping = 0;
+                out(c, rc->kneading, 0);
+                out(c, rc->tapping, 0);
+                motor_move(c, m, 0.0); /* park at the top */
+                changed(c, CHAIR_CHANGED_MOTION);
+                return;
+        }
+        int depth = (int) sp->depth + depth_offset;
+        depth = depth < 1 ? 1 : depth > (int) rc->depth_levels ? (int) rc->depth_levels : depth;
+
+        c->kneading = sp->technique & TECHNIQUE_BIT(TECHNIQUE_KNEADING) ? sp->speed : 0;
+        c->tapping = sp->technique & TECHNIQUES_PERCUSSION ? sp->speed : 0;
+        out(c, rc->kneading, c->kneading);
+        out(c, rc->tapping, c->tapping);
+        out(c, rc->width, sp->width);
+        out(c, rc->depth, depth);
+        motor_move(c, m, body_point_resolve(&sp->target, &rc->geometry, c->shoulder_mm) * rc->geometry.track_mm);
+        changed(c, CHAIR_CHANGED_MOTION);
+}
+
+int chair_recline(struct chair *c, const char *name)
+{
+        const struct preset_config *p = NULL;
+
+        if (c->config->n_presets == 0)
+                return -EOPNOTSUPP;
+        for (size_t i = 0; i < c->config->n_presets && !p; i++)
+                if (streq(c->config->presets[i].name, name))
+                        p = &c->config->presets[i];
+        if (!p)
+                return -ENOENT;
+        for (int a = 0; a < _AXIS_MAX; a++)
+                if (c->config->axis[a])
+                        motor_move(c, &c->motors[a], p->position[a]);
+        c->preset = p->name;
+        changed(c, CHAIR_CHANGED_MOTION);
+        return 0;
+}
+
+int chair_move_axis(struct chair *c, enum axis axis, double position)
+{
+        if (!c->motors[axis].cfg)
+                return -EOPNOTSUPP;
+        motor_move(c, &c->motors[axis], position);
+        c->preset = NULL;
+        changed(c, CHAIR_CHANGED_MOTION);
+        return 0;
+}
+
+static int on_jog_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct chair *c = userdata;
+
+        if (c->jog_motor >= 0)
+                motor_stop(c, &c->motors[c->jog_motor]);
+        c->jog_motor = -1;
+        changed(c, CHAIR_CHANGED_MOTION);
+        return 0;
+}
+
+int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
+{
+        struct motor *m = &c->motors[axis];
+        int r;
+
+        if (!m->cfg)
+                return -EOPNOTSUPP;
+        if (c->jog_motor >= 0 && c->jog_motor != (int) axis)
+                motor_stop(c, &c->motors[c->jog_motor]);
+        motor_move(c, m, direction > 0 ? 1.0 : 0.0);
+        c->jog_motor = axis;
+        c->preset = NULL;
+        if (!c->jog_timer) {
+                r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec, USEC_PER_MSEC,
+                                               on_jog_timeout, c);
+                if (r < 0)
+                        return r;
+        } else {
+                r = sd_event_source_set_time_relative(c->jog_timer, hold_usec);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->jog_timer, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        return r;
+        }
+        changed(c, CHAIR_CHANGED_MOTION);
+        return 0;
+}
+
+void chair_hold(struct chair *c)
+{
+        const struct roller_config *rc = &c->config->roller;
+
+        c->kneading = c->tapping = 0;
+        out(c, rc->kneading, 0);
+        out(c, rc->tapping, 0);
+        chair_foot(c, 0);
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
+                if (c->motors[m].driven)
+                        motor_stop(c, &c->motors[m]);
+        for (size_t z = 0; z < c->config->n_zones; z++)
+                if (c->zones[z].valve == VALVE_INFLATE)
+                        chair_airbag(c, z, VALVE_HOLD, c->zones[z].intensity);
+        c->scan = SCAN_NONE;
+        changed(c, CHAIR_CHANGED_MOTION);
+}
+
+static void scan_end(struct chair *c, bool found, double shoulder_mm)
+{
+        const struct roller_geometry *g = &c->config->roller.geometry;
+
+        c->scan = SCAN_NONE;
+        c->shoulder_found = found;
+        c->shoulder_mm = found ? shoulder_mm : g->shoulder_mm;
+        motor_stop(c, &c->motors[CHAIR_MOTOR_ROLLER]);
+        if (found)
+                log_info("Body scan: shoulders at %.0f mm", c->shoulder_mm);
+        else
+                log_warning("Body scan found no shoulders between %.0f and %.0f mm; assuming %.0f mm",
+                            g->shoulder_min_mm, g->shoulder_max_mm, c->shoulder_mm);
+        changed(c, CHAIR_CHANGED_SCAN | CHAIR_CHANGED_MOTION);
+}
+
+int chair_scan(struct chair *c)
+{
+        if (!c->config->has_roller || c->config->roller.body_sensor == IO_NONE)
+                return -EOPNOTSUPP;
+        c->scan = SCAN_TO_START;
+        motor_move(c, &c->motors[CHAIR_MOTOR_ROLLER], c->config->roller.geometry.shoulder_min_mm);
+        changed(c, CHAIR_CHANGED_MOTION);
+        return 0;
+}
+
+/* The roller arrived where the scan sent it. Readings of position and body sensor come from separate polls,
+ * so only a touch seen after a "no contact" reading on the way down counts as the shoulders. */
+static void scan_arrived(struct chair *c, bool body)
+{
+        const struct roller_geometry *g = &c->config->roller.geometry;
+
+        if (c->scan == SCAN_TO_START) {
+                c->scan = SCAN_DOWN;
+                c->scan_seen_off = false;
+                motor_move(c, &c->motors[CHAIR_MOTOR_ROLLER], g->shoulder_max_mm);
+        } else if (c->scan == SCAN_DOWN) {
+                if (body && !c->scan_seen_off)
+                        scan_end(c, true, g->shoulder_min_mm); /* touching all the way: shoulders at the top */
+                else
+                        scan_end(c, false, 0);
+        }
+}
+
+int chair_safe(struct chair *c, usec_t timeout_usec)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < c->n_drivers; i++) {
+                int k = driver_safe_state(c->drivers[i], timeout_usec);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
+                c->motors[m].driven = false;
+        for (size_t z = 0; z < c->config->n_zones; z++)
+                c->zones[z] = (struct zone){ VALVE_VENT, 0, false, c->zones[z].pressure_kpa, c->zones[z].have_pressure };
+        for (size_t h = 0; h < c->config->n_heaters; h++) {
+                c->heaters[h].level = 0;
+                c->heaters[h].on = false;
+        }
+        c->pump = false;
+        c->kneading = c->tapping = c->foot = 0;
+        c->scan = SCAN_NONE;
+        c->jog_motor = -1;
+        if (c->jog_timer)
+                sd_event_source_set_enabled(c->jog_timer, SD_EVENT_OFF);
+        changed(c, CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT);
+        return r;
+}
+
+static void on_input(struct chair *c, int io, double v)
+{
+        const struct chair_config *cfg = c->config;
+
+        if (io == cfg->estop) {
+                c->estop = v != 0.0;
+                changed(c, CHAIR_CHANGED_ESTOP);
+                return;
+        }
+        if (io == cfg->roller.body_sensor && cfg->has_roller) {
+                if (c->scan == SCAN_DOWN && v == 0.0)
+                        c->scan_seen_off = true;
+                else if (c->scan == SCAN_DOWN && c->scan_seen_off) {
+                        const struct motor *m = &c->motors[CHAIR_MOTOR_ROLLER];
+                        scan_end(c, true, m->have_position ? m->position : m->target);
+                }
+                return;
+        }
+        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
+                struct motor *m = &c->motors[i];
+                if (!m->cfg || io != m->cfg->io[MOTOR_POSITION])
+                        continue;
+                m->position = v;
+                m->have_position = true;
+                if (m->driven && fabs(v - m->target) <= MOTOR_ARRIVED_FRACTION * m->span) {
+                        out(c, m->cfg->io[MOTOR_RUN], 0);
+                        m->driven = false;
+                        if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE) {
+                                double body;
+                                scan_arrived(c, driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
+                                                           cfg->roller.body_sensor, &body) == 0 &&
+                                                        body != 0.0);
+                        }
+                        changed(c, CHAIR_CHANGED_MOTION);
+                }
+                changed(c, CHAIR_CHANGED_POSITIONS);
+                return;
+        }
+        for (size_t h = 0; h < cfg->n_heaters; h++)
+                if (io == cfg->heaters[h].sensor) {
+                        c->heaters[h].temp_c = v;
+                        c->heaters[h].have_temp = true;
+                        heater_regulate(c, h);
+                        changed(c, CHAIR_CHANGED_TEMPERATURES);
+                        return;
+                }
+        for (size_t z = 0; z < cfg->n_zones; z++)
+                if (io == cfg->zones[z].pressure) {
+                        c->zones[z].pressure_kpa = v;
+                        c->zones[z].have_pressure = true;
+                        if (c->zones[z].inflating && zone_full(c, z))
+                                chair_airbag(c, z, VALVE_INFLATE, c->zones[z].intensity); /* closes the inlet */
+                        return;
+                }
+}
+
+static void on_driver_event(struct driver *d, const struct driver_event *ev, void *userdata)
+{
+        struct chair *c = userdata;
+        const struct bus_config *bus = &c->config->buses[d->bus];
+
+        switch (ev->type) {
+        case DRIVER_INPUT_CHANGED:
+                on_input(c, ev->io, ev->value);
+                break;
+        case DRIVER_COMM_LOST:
+                log_warning("Bus %s: lost: %s", bus->name, strerror(ev->error));
+                c->bus_ok[d->bus] = false;
+                changed(c, CHAIR_CHANGED_COMM);
+                break;
+        case DRIVER_COMM_RESTORED:
+                log_info("Bus %s: answers again", bus->name);
+                c->bus_ok[d->bus] = true;
+                changed(c, CHAIR_CHANGED_COMM);
+                break;
+        case DRIVER_REFUSED:
+                log_warning("Bus %s: the device refused %s: %s", bus->name,
+                            ev->io != IO_NONE ? c->config->ios[ev->io].name : "a request", strerror(ev->error));
+                break;
+        }
+}
+
+int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t notify, void *userdata,
+              struct chair **ret)
+{
+        _cleanup_(chair_freep) struct chair *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->config = config;
+        c->event = sd_event_ref(event);
+        c->notify = notify;
+        c->userdata = userdata;
+        c->jog_motor = -1;
+        c->polling = true;
+        c->shoulder_mm = config->roller.geometry.shoulder_mm;
+        for (int a = 0; a < _AXIS_MAX; a++)
+                if (config->axis[a])
+                        c->motors[a] = (struct motor){ .cfg = &config->axes[a], .span = 1.0 };
+        if (config->has_roller)
+                c->motors[CHAIR_MOTOR_ROLLER] = (struct motor){ .cfg = &config->roller.travel,
+                                                                .span = config->roller.geometry.track_mm };
+        c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
+        c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
+        c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
+        c->bus_ok = calloc(config->n_buses + 1, sizeof(*c->bus_ok));
+        if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok)
+                return -ENOMEM;
+        r = sd_event_add_defer(event, &c->flush_source, on_flush, c);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(c->flush_source, SD_EVENT_OFF);
+        for (size_t i = 0; i < config->n_buses; i++) {
+                c->bus_ok[i] = true;
+                r = driver_new(config, (unsigned) i, event, on_driver_event, c, &c->drivers[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot open bus %s: %m", config->buses[i].name);
+                c->n_drivers++;
+        }
+        chair_set_active(c, false);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+struct chair *chair_free(struct chair *c)
+{
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_drivers; i++)
+                driver_free(c->drivers[i]);
+        sd_event_source_disable_unref(c->flush_source);
+        sd_event_source_disable_unref(c->jog_timer);
+        sd_event_unref(c->event);
+        free(c->drivers);
+        free(c->bus_ok);
+        free(c->zones);
+        free(c->heaters);
+        free(c);
+        return NULL;
+}
+
+void chair_set_active(struct chair *c, bool active)
+{
+        if (active == c->polling)
+                return;
+        c->polling = active;
+        for (size_t i = 0; i < c->n_drivers; i++)
+                driver_set_polling(c->drivers[i], active);
+}
+
+void chair_tick(struct chair *c)
+{
+        on_flush(NULL, c);
+}
+
+bool chair_moving(const struct chair *c)
+{
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
+                if (c->motors[m].driven)
+                        return true;
+        return false;
+}
+
+bool chair_busy(const struct chair *c)
+{
+        if (chair_moving(c) || c->kneading || c->tapping || c->foot || c->pump || c->scan != SCAN_NONE ||
+            c->jog_motor >= 0)
+                return true;
+        for (size_t h = 0; h < c->config->n_heaters; h++)
+                if (c->heaters[h].level > 0)
+                        return true;
+        for (size_t z = 0; z < c->config->n_zones; z++)
+                if (c->zones[z].valve != VALVE_VENT)
+                        return true;
+        return false;
+}
+
+bool chair_roller_parked(const struct chair *c)
+{
+        const struct motor *m = &c->motors[CHAIR_MOTOR_ROLLER];
+        return !m->cfg || (!m->driven && c->kneading == 0 && c->tapping == 0);
+}
+
+bool chair_scanning(const struct chair *c)
+{
+        return c->scan != SCAN_NONE;
+}
+
+const char *chair_recline_preset(const struct chair *c)
+{
+        return c->preset;
+}
+
+double chair_shoulder_mm(const struct chair *c)
+{
+        return c->shoulder_mm;
+}
+
+bool chair_shoulder_found(const struct chair *c)
+{
+        return c->shoulder_found;
+}
+
+unsigned chair_heat_level(const struct chair *c, size_t heater)
+{
+        return c->heaters[heater].level;
+}
+
+bool chair_temperature(const struct chair *c, size_t heater, double *ret)
+{
+        if (!c->heaters[heater].have_temp)
+                return false;
+        *ret = c->heaters[heater].temp_c;
+        return true;
+}
+
+bool chair_position(const struct chair *c, unsigned motor, double *ret)
+{
+        const struct motor *m = &c->motors[motor];
+
+        if (!m->cfg || !m->have_position)
+                return false;
+        *ret = m->position / m->span;
+        return true;
+}
+
+bool chair_estop_pressed(const struct chair *c)
+{
+        return c->estop;
+}
+
+bool chair_comm_ok(const struct chair *c)
+{
+        for (size_t i = 0; i < c->n_drivers; i++)
+                if (!c->bus_ok[i])
+                        return false;
+        return true;
+}
+
+size_t chair_n_drivers(const struct chair *c)
+{
+        return c->n_drivers;
+}
+
+struct driver *chair_driver(const struct chair *c, size_t bus)
+{
+        return bus < c->n_drivers ? c->drivers[bus] : NULL;
+}

@@ -1,0 +1,98 @@
+/* engine.h: runs one program's compiled timeline on the chair, on absolute CLOCK_MONOTONIC deadlines. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "catalog.h"
+#include "chair.h"
+#include "timeline.h"
+
+enum engine_state {
+        ENGINE_IDLE,
+        ENGINE_SCANNING, /* the body scan before the timeline starts */
+        ENGINE_RUNNING,
+        ENGINE_PAUSED,
+        _ENGINE_STATE_MAX,
+};
+
+/* Why a program ended (the Finished signal's reason). */
+enum finish_reason {
+        FINISH_COMPLETED,
+        FINISH_STOPPED,
+        FINISH_FAULT,
+        FINISH_EMERGENCY_STOP,
+        FINISH_TIMEOUT,
+        _FINISH_REASON_MAX,
+};
+DECLARE_STRING_TABLE(finish_reason, enum finish_reason);
+
+#define INTENSITY_MIN 1u
+#define INTENSITY_MAX 5u
+#define INTENSITY_DEFAULT 3u /* as the program was written; each step above or below moves depth and airbag
+                              * pressure one level */
+
+/* What changed, for the owner's callback (a bit set). */
+enum {
+        ENGINE_CHANGED_STATE = 1u << 0,
+        ENGINE_CHANGED_PROGRAM = 1u << 1, /* program, duration */
+        ENGINE_CHANGED_PHASE = 1u << 2,
+        ENGINE_CHANGED_INTENSITY = 1u << 3,
+};
+
+struct engine;
+
+struct engine_callbacks {
+        void (*changed)(struct engine *e, unsigned what, void *userdata);
+        /* The program ended; the engine is idle again (the chair may still be winding down). */
+        void (*finished)(struct engine *e, const char *program_id, enum finish_reason reason, void *userdata);
+};
+
+/* Timing of the setpoints applied so far, for benchmarks. */
+struct engine_stats {
+        uint64_t setpoints;
+        usec_t lateness_max_usec;
+        usec_t lateness_sum_usec;
+        uint64_t lateness_histogram[64]; /* setpoints by lateness, in steps of ENGINE_HISTOGRAM_STEP_USEC */
+        int64_t end_drift_usec;          /* when the last program ended, against its deadline */
+};
+#define ENGINE_HISTOGRAM_STEP_USEC 50
+
+/* time_scale > 1 runs programs that much faster (simulator and tests only). session_cap_usec ends any
+ * program that has run that long (pauses included, scaled like the rest) with FINISH_TIMEOUT. */
+int engine_new(sd_event *event, struct chair *chair, const struct chair_config *config, double time_scale,
+               const struct engine_callbacks *cb, void *userdata, struct engine **ret);
+struct engine *engine_free(struct engine *e);
+static inline void engine_freep(struct engine **e)
+{
+        engine_free(*e);
+}
+
+/* Starts a program (taking a reference on it) for duration_usec (0: its own) at an intensity. Begins with
+ * the body scan where the chair has one. -EBUSY while one runs, -EINVAL for a duration the program cannot
+ * run for, -ERANGE for one beyond the session cap. */
+int engine_start(struct engine *e, struct catalog_entry *program, usec_t duration_usec, unsigned intensity);
+/* Starts a compiled timeline directly (benchmarks): the engine owns it afterwards; no scan. */
+int engine_start_timeline(struct engine *e, struct catalog_entry *program, struct timeline *t, unsigned intensity);
+/* Stops the program gracefully: roller parked, air released, heat and foot rollers off, the recline back
+ * upright when the program would have returned it. Finished(reason). -ENOENT when no program runs. */
+int engine_stop(struct engine *e, enum finish_reason reason);
+/* Ends the program at once, without winding down: the caller has made the chair safe (a fault). */
+void engine_abort(struct engine *e, enum finish_reason reason);
+/* -ENOENT without a program, -EALREADY when already paused (resp. not paused). */
+int engine_pause(struct engine *e);
+int engine_resume(struct engine *e);
+/* Applies at once to what runs now and to what follows. */
+void engine_set_intensity(struct engine *e, unsigned intensity);
+/* The chair reports changes (the body scan's end, among others). */
+void engine_on_chair(struct engine *e, unsigned chair_changes);
+/* A person's own heat level for a zone: holds for the rest of the program, whatever the program says. */
+void engine_override_heat(struct engine *e, size_t heater);
+
+enum engine_state engine_state(const struct engine *e);
+const struct program *engine_program(const struct engine *e); /* NULL when idle */
+const char *engine_phase(const struct engine *e);             /* NULL before the first phase */
+usec_t engine_elapsed(const struct engine *e);                /* program time */
+usec_t engine_duration(const struct engine *e);
+unsigned engine_intensity(const struct engine *e);
+const struct engine_stats *engine_stats(const struct engine *e);
+void engine_reset_stats(struct engine *e);

@@ -215,8 +215,10 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 props |= PROP_POSITIONS;
         if (changes & CHAIR_CHANGED_TEMPERATURES)
                 props |= PROP_TEMPERATURES;
-        if (changes & CHAIR_CHANGED_MOTION)
+        if ((changes & CHAIR_CHANGED_MOTION) && chair_recline_preset(c) != d->recline) {
+                d->recline = chair_recline_preset(c);
                 props |= PROP_RECLINE;
+        }
         if (changes & CHAIR_CHANGED_HEAT)
                 props |= PROP_HEAT;
         daemon_changed(d, props);

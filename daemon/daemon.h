@@ -63,6 +63,7 @@ struct daemon {
         char *fault;         /* latched fault name; NULL: none */
         char *fault_message;
         bool locked;
+        const char *recline; /* as last published; borrowed from the config */
         bool winding_down;   /* a program ended and the chair is parking / returning */
         unsigned intensity;  /* for the next Start without an intensity */
 

@@ -27,3 +27,26 @@ int verb_plot(int argc, char *argv[]);
 /* Writes an SVG picture of a program's timeline to f. Returns 0 or -errno. */
 struct timeline;
 int plot_svg(FILE *f, const struct program *p, const struct timeline *t, const struct chair_config *config);
+
+/* Exit statuses (documented in chairctl --help). */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,         /* the daemon refused, or the file is invalid */
+        EXIT_USAGE = 2,
+        EXIT_NO_DAEMON = 3,      /* chaird is not running or not reachable */
+        EXIT_NOT_COMPLETED = 4,  /* start --follow: the program ended other than completed */
+};
+
+/* Options before the verb. */
+struct global_options {
+        bool json;        /* --json */
+        const char *host; /* -H user@host: over ssh */
+};
+extern struct global_options global;
+
+/* A program file sent to the daemon is refused beyond this size (as chaird refuses it). */
+#define PROGRAM_FILE_MAX (1024 * 1024)
+
+bool is_online_verb(const char *name);
+/* Runs a verb that talks to chaird; argv[0] is the verb. Returns an exit status. */
+int run_online_verb(int argc, char *argv[]);

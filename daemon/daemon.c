@@ -358,6 +358,13 @@ int daemon_new(const struct options *o, struct daemon **ret)
 
         if (!d)
                 return -ENOMEM;
+        /* Blocked before any thread starts (the bus threads inherit the mask): the loop takes them by signalfd,
+         * and a signal must never land in a thread that would die of it. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
         d->options = o;
         d->intensity = INTENSITY_DEFAULT;
         r = load_config(d);
@@ -417,11 +424,6 @@ int daemon_new(const struct options *o, struct daemon **ret)
                 return r;
         sd_event_source_set_enabled(d->emit_source, SD_EVENT_OFF);
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_sigterm, d)) < 0 ||
             (r = sd_event_add_signal(d->event, NULL, SIGINT, on_sigterm, d)) < 0 ||
             (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d)) < 0)

@@ -395,6 +395,7 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
 
 /* Follows a running program until it finishes: a progress bar on a terminal, a line per change elsewhere. */
 struct follow {
+        const char *program; /* the one followed */
         struct status s;
         bool tty;
         char *finished_reason;
@@ -418,7 +419,7 @@ static void draw(struct follow *f)
                 for (unsigned i = 0; i < width; i++)
                         bar[i] = i < filled ? '#' : '.';
                 bar[width] = 0;
-                printf("\r\033[K%s [%s] %3u%%  %-8s %-20.20s %s left", s->program ?: "", bar, percent, s->state ?: "",
+                printf("\r\033[K%s [%s] %3u%%  %-8s %-20.20s %s left", f->program, bar, percent, s->state ?: "",
                        s->phase && *s->phase ? s->phase : "-", left);
                 fflush(stdout);
                 return;
@@ -426,7 +427,7 @@ static void draw(struct follow *f)
         /* Not a terminal (a log, a pipe): a line when the phase or state changes, and every 10 %. */
         bool phase_changed = !streq_ptr(f->last_phase, s->phase);
         if (phase_changed || (int) (percent / 10) != f->last_percent_line) {
-                printf("%s %3u%%  %-8s %s  %s left\n", s->program ?: "", percent, s->state ?: "",
+                printf("%s %3u%%  %-8s %s  %s left\n", f->program, percent, s->state ?: "",
                        s->phase && *s->phase ? s->phase : "-", left);
                 fflush(stdout);
                 f->last_percent_line = (int) (percent / 10);
@@ -443,7 +444,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         if (r < 0 || !streq(iface, INTERFACE))
                 return 0;
-        if (read_properties(m, &f->s, NULL) >= 0 && !f->finished_reason)
+        if (read_properties(m, &f->s, NULL) >= 0 && !f->finished_reason && streq_ptr(f->s.program, f->program))
                 draw(f);
         return 0;
 }
@@ -453,7 +454,7 @@ static int on_finished(sd_bus_message *m, void *userdata, sd_bus_error *error)
         struct follow *f = userdata;
         const char *program, *reason;
 
-        if (sd_bus_message_read(m, "ss", &program, &reason) >= 0 && streq_ptr(program, f->s.program) &&
+        if (sd_bus_message_read(m, "ss", &program, &reason) >= 0 && streq_ptr(program, f->program) &&
             !f->finished_reason)
                 f->finished_reason = strdup(reason);
         return 0;
@@ -481,7 +482,7 @@ static int run_until(sd_bus *bus, char *const *done)
 
 static int follow(sd_bus *bus, const char *program)
 {
-        struct follow f = { .tty = isatty(STDOUT_FILENO), .last_percent_line = -1 };
+        struct follow f = { .program = program, .tty = isatty(STDOUT_FILENO), .last_percent_line = -1 };
         int r;
 
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",

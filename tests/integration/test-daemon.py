@@ -1,0 +1,699 @@
+#!/usr/bin/env python3
+"""chaird on a private dbus-daemon of type system, driving chair-sim over Modbus (TCP, and RTU through a
+socat pty pair). Clients: busctl, GLib's gdbus and python3-dbus. Outcomes are checked in chair-sim's state
+(the physical truth), not in chaird's own word."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import dbus
+import dbus.mainloop.glib
+from gi.repository import GLib
+
+sys.path.insert(0, os.path.dirname(__file__))
+import simlib  # noqa: E402
+from simlib import ChairSim, PtyPair, wait_for  # noqa: E402
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NAME, PATH, IFACE = "io.chaird.Chair1", "/io/chaird/Chair1", "io.chaird.Chair1"
+ERR = "io.chaird.Chair1.Error."
+SCALE = 20  # program time runs this much faster (chaird and chair-sim alike)
+
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+
+
+class SystemBus:
+    """A private dbus-daemon of type system that every local user may use."""
+
+    def __init__(self, directory):
+        self.socket = os.path.join(directory, "system_bus_socket")
+        conf = os.path.join(directory, "bus.conf")
+        with open(os.path.join(SRC, "tests/integration/system-bus.conf.in")) as f:
+            open(conf, "w").write(f.read().replace("@SOCKET@", self.socket))
+        self.proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"])
+        if not wait_for(lambda: os.path.exists(self.socket), 10):
+            raise RuntimeError("dbus-daemon did not come up")
+        os.chmod(self.socket, 0o777)
+        self.address = f"unix:path={self.socket}"
+
+    def connect(self):
+        return dbus.bus.BusConnection(self.address)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Chaird:
+    """chaird with its own chair-sim, config and program directories (stock, then a local one)."""
+
+    def __init__(self, directory, bus, rtu=False, extra=(), replace=(), stock=None):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        os.chmod(directory, 0o755)
+        self.bus = bus
+        self.pty = PtyPair(directory) if rtu else None
+        self.sim = ChairSim(directory, rtu_device=self.pty.a if rtu else None, time_scale=SCALE)
+        config = open(os.path.join(SRC, "config/sim-rtu.yaml" if rtu else "config/sim.yaml")).read()
+        if rtu:
+            config = config.replace("/tmp/chair-sim-rtu", self.pty.b)
+        else:
+            config = config.replace("port: 15020", f"port: {self.sim.port}")
+        for old, new in replace:
+            config = config.replace(old, new)
+        self.config = os.path.join(directory, "chaird.yaml")
+        open(self.config, "w").write(config)
+        self.local = os.path.join(directory, "programs")
+        os.makedirs(self.local, exist_ok=True)
+        stock_dir = os.path.join(SRC, "programs")
+        if stock is not None:  # only these stock programs (and the shared patterns)
+            stock_dir = os.path.join(directory, "stock")
+            shutil.copytree(os.path.join(SRC, "programs/patterns"), os.path.join(stock_dir, "patterns"))
+            for name in stock:
+                shutil.copy(os.path.join(SRC, "programs", name + ".yaml"), stock_dir)
+        self.notify_path = os.path.join(directory, "notify")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.notify.settimeout(15)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, NOTIFY_SOCKET=self.notify_path)
+        env.pop("JOURNAL_STREAM", None)
+        self.log = open(os.path.join(directory, "chaird.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(simlib.BUILD, "daemon/chaird"), "--config", self.config, "--programs",
+             stock_dir, "--programs", self.local, "--state-dir", os.path.join(directory, "state"),
+             "--time-scale", str(SCALE), *extra], stdout=self.log, stderr=self.log, env=env)
+        self.ready_owned = None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            data = self.notify.recv(4096).decode()
+            if "READY=1" in data:
+                # READY=1 promises the name is owned already.
+                self.ready_owned = bool(bus.connect().name_has_owner(NAME))
+                break
+        else:
+            raise RuntimeError("chaird sent no READY=1: " + open(self.log.name).read())
+        self.conn = bus.connect()
+        self.obj = self.conn.get_object(NAME, PATH)
+        self.chair = dbus.Interface(self.obj, IFACE)
+        self.props = dbus.Interface(self.obj, "org.freedesktop.DBus.Properties")
+
+    def get(self, prop):
+        return self.props.Get(IFACE, prop)
+
+    def state(self):
+        return str(self.get("State"))
+
+    def settle(self):
+        """Back to idle without a fault, between cases."""
+        self.chair.Stop()
+        self.chair.ResetFault()
+        self.props.Set(IFACE, "Locked", False)
+        wait_for(lambda: self.state() == "idle", 30, 0.05)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+        self.log.close()
+        self.sim.close()
+        if self.pty:
+            self.pty.close()
+        self.notify.close()
+
+
+def call_error(fn, *args, **kw):
+    """The D-Bus error name a call fails with, or None when it succeeds."""
+    try:
+        fn(*args, **kw)
+        return None
+    except dbus.exceptions.DBusException as e:
+        return e.get_dbus_name()
+
+
+def busctl(bus, *args, user=None):
+    cmd = ["busctl", f"--address={bus.address}", *args]
+    if user:
+        cmd = ["runuser", "-u", user, "--", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+
+
+def gdbus(bus, *args):
+    return subprocess.run(["gdbus", *args[:1], "--address", bus.address, *args[1:]], capture_output=True, text=True,
+                          timeout=30)
+
+
+def chairctl(bus, *args, user=None):
+    cmd = [os.path.join(simlib.BUILD, "tools/chairctl/chairctl"), *args]
+    if user:
+        cmd = ["runuser", "-u", user, "--", *cmd]
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+
+
+class Listener:
+    """A client of its own that records PropertiesChanged and Finished."""
+
+    def __init__(self, bus):
+        self.conn = bus.connect()
+        self.changes, self.finished = [], []
+        self.conn.add_signal_receiver(self._props, "PropertiesChanged", "org.freedesktop.DBus.Properties", NAME, PATH)
+        self.conn.add_signal_receiver(self._finished, "Finished", IFACE, NAME, PATH)
+        self.conn.add_signal_receiver(self._added, "InterfacesAdded", "org.freedesktop.DBus.ObjectManager", NAME, PATH)
+        self.added = []
+
+    def _props(self, iface, changed, invalidated):
+        self.changes.append((time.monotonic(), {str(k): v for k, v in changed.items()}))
+
+    def _finished(self, program, reason):
+        self.finished.append((str(program), str(reason)))
+
+    def _added(self, path, ifaces):
+        self.added.append(str(path))
+
+
+def pump(seconds):
+    """Runs the GLib loop (which delivers the listeners' signals) for a while."""
+    ctx = GLib.MainContext.default()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        ctx.iteration(False)
+        time.sleep(0.005)
+
+
+def pump_until(predicate, timeout):
+    ctx = GLib.MainContext.default()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        while ctx.iteration(False):
+            pass
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def sim_all_safe(sim):
+    s = sim.state()
+    return (not any(m["run"] for m in s["motors"].values()) and not any(h["commanded"] for h in s["heaters"].values())
+            and not s["pump"]["on"] and all(v == "vent" for v in s["valves"].values())
+            and s["roller"]["kneading"] == 0 and s["roller"]["tapping"] == 0 and s["foot_rollers"]["speed"] == 0)
+
+
+# --- cases ---
+
+def test_ready_only_after_the_name_is_owned(p, d):
+    if not d.ready_owned:
+        p.append("READY=1 came before io.chaird.Chair1 had an owner")
+
+
+def test_three_clients_read_every_property(p, d, bus):
+    want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
+            "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "Recline": "s", "Fault": "s",
+            "FaultMessage": "s", "Locked": "b"}
+    intro = busctl(bus, "introspect", NAME, PATH, IFACE)
+    for prop, sig in want.items():
+        if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):
+            p.append(f"busctl introspect: no property {prop} of type {sig}")
+    for method, sig in [("Start", "sa{sv}"), ("Stop", "-"), ("Pause", "-"), ("Resume", "-"), ("EmergencyStop", "-"),
+                        ("Release", "-"), ("ResetFault", "-"), ("Recline", "s"), ("Jog", "si"),
+                        ("SetIntensity", "u"), ("SetHeat", "su"), ("ValidateProgram", "s"),
+                        ("InstallProgram", "s"), ("ReloadPrograms", "-")]:
+        if not re.search(rf"^\.{method}\s+method\s+{re.escape(sig)}\s", intro.stdout, re.M):
+            p.append(f"busctl introspect: no method {method}({sig})")
+    r = busctl(bus, "get-property", NAME, PATH, IFACE, "State")
+    if r.stdout.strip() != 's "idle"':
+        p.append(f"busctl get-property State: {r.stdout!r} {r.stderr!r}")
+    g = gdbus(bus, "call", "--dest", NAME, "--object-path", PATH, "--method",
+              "org.freedesktop.DBus.Properties.GetAll", IFACE)
+    for prop in want:
+        if f"'{prop}'" not in g.stdout:
+            p.append(f"gdbus GetAll lacks {prop}: {g.stdout[:200]} {g.stderr}")
+    props = d.props.GetAll(IFACE)
+    if set(props) != set(want):
+        p.append(f"python GetAll: {sorted(props)}")
+    if set(props["Heat"]) != {"lumbar", "calves"}:
+        p.append(f"Heat zones: {dict(props['Heat'])}")
+    if not wait_for(lambda: set(d.get("Positions")) == {"backrest", "legrest", "roller"}, 5):
+        p.append(f"Positions: {dict(d.get('Positions'))}")
+
+
+def test_one_object_per_program(p, d, bus):
+    om = dbus.Interface(d.obj, "org.freedesktop.DBus.ObjectManager")
+    objects = om.GetManagedObjects()
+    programs = {str(v[IFACE + ".Program"]["Id"]): (str(k), v[IFACE + ".Program"]) for k, v in objects.items()
+                if IFACE + ".Program" in v}
+    stock = sorted(f[:-5] for f in os.listdir(os.path.join(SRC, "programs")) if f.endswith(".yaml"))
+    if sorted(programs) != stock:
+        p.append(f"programs {sorted(programs)} != stock {stock}")
+    path, props = programs.get("deep-tissue", ("", {}))
+    if path != "/io/chaird/Chair1/program/deep_2dtissue":
+        p.append(f"deep-tissue's object path: {path}")
+    if props and (props["Name"] != "Deep tissue" or props["DurationUSec"] != 20 * 60 * 10**6 or
+                  not str(props["Path"]).endswith("programs/deep-tissue.yaml") or not props["Description"]):
+        p.append(f"deep-tissue's properties: {dict(props)}")
+    r = busctl(bus, "get-property", NAME, "/io/chaird/Chair1/program/quick", IFACE + ".Program", "DurationUSec")
+    if r.stdout.strip() != "t 300000000":
+        p.append(f"busctl quick DurationUSec: {r.stdout!r} {r.stderr!r}")
+
+
+def test_bad_arguments_get_typed_errors(p, d, bus):
+    big = "x" * (2 * 1024 * 1024)
+    c = d.chair
+    cases = [
+        ("Start unknown program", lambda: c.Start("no-such-program", {}), "NoSuchProgram"),
+        ("Start empty id", lambda: c.Start("", {}), "InvalidArgument"),
+        ("Start huge id", lambda: c.Start(big, {}), "InvalidArgument"),
+        ("Start duration of the wrong type", lambda: c.Start("quick", {"duration": dbus.UInt32(5)}), "InvalidArgument"),
+        ("Start duration too short", lambda: c.Start("quick", {"duration": dbus.UInt64(10**6)}), "InvalidArgument"),
+        ("Start duration beyond the cap", lambda: c.Start("quick", {"duration": dbus.UInt64(2 * 3600 * 10**6)}),
+         "InvalidArgument"),
+        ("Start unknown option", lambda: c.Start("quick", {"speed": dbus.UInt32(1)}), "InvalidArgument"),
+        ("Start intensity 9", lambda: c.Start("quick", {"intensity": dbus.UInt32(9)}), "InvalidArgument"),
+        ("Start intensity 0", lambda: c.Start("quick", {"intensity": dbus.UInt32(0)}), "InvalidArgument"),
+        ("Recline unknown", lambda: c.Recline("sideways"), "NoSuchPreset"),
+        ("Recline empty", lambda: c.Recline(""), "NoSuchPreset"),
+        ("Recline huge", lambda: c.Recline(big), "NoSuchPreset"),
+        ("Jog unknown axis", lambda: c.Jog("elbow", 1), "NoSuchAxis"),
+        ("Jog axis the chair lacks", lambda: c.Jog("slide", 1), "NoSuchAxis"),
+        ("Jog direction 5", lambda: c.Jog("backrest", 5), "InvalidArgument"),
+        ("Jog direction 0", lambda: c.Jog("backrest", 0), "InvalidArgument"),
+        ("SetHeat unknown zone", lambda: c.SetHeat("feet", dbus.UInt32(1)), "NoSuchZone"),
+        ("SetHeat level 4", lambda: c.SetHeat("lumbar", dbus.UInt32(4)), "InvalidArgument"),
+        ("SetIntensity 0", lambda: c.SetIntensity(dbus.UInt32(0)), "InvalidArgument"),
+        ("SetIntensity 6", lambda: c.SetIntensity(dbus.UInt32(6)), "InvalidArgument"),
+        ("ValidateProgram empty", lambda: c.ValidateProgram(""), "InvalidArgument"),
+        ("ValidateProgram huge", lambda: c.ValidateProgram(big), "InvalidArgument"),
+        ("InstallProgram invalid", lambda: c.InstallProgram("id: broken\nphases: 3\n"), "InvalidProgram"),
+        ("InstallProgram without id", lambda: c.InstallProgram(open(os.path.join(SRC, "programs/quick.yaml")).read()),
+         "InvalidProgram"),
+        ("Pause without a program", lambda: c.Pause(), "NotRunning"),
+        ("Resume without a program", lambda: c.Resume(), "NotRunning"),
+    ]
+    for what, fn, want in cases:
+        got = call_error(fn)
+        if got != ERR + want:
+            p.append(f"{what}: {got}, want {ERR + want}")
+    # Wrong types, through three clients: a typed error too.
+    for args in [("Start", "s", "quick"), ("SetIntensity", "s", "three"), ("SetHeat", "ss", "lumbar", "hot"),
+                 ("Jog", "ss", "backrest", "up"), ("Recline", "u", "1"), ("Stop", "s", "now")]:
+        r = busctl(bus, "call", NAME, PATH, IFACE, *args)
+        if r.returncode == 0 or "InvalidArgument" not in r.stderr and "takes" not in r.stderr:
+            p.append(f"busctl {args}: rc {r.returncode} {r.stderr.strip()}")
+    g = gdbus(bus, "call", "--dest", NAME, "--object-path", PATH, "--method", IFACE + ".SetHeat", "'feet'", "1")
+    if ERR + "NoSuchZone" not in g.stderr:
+        p.append(f"gdbus SetHeat('feet', 1): {g.stderr.strip()}")
+    if call_error(lambda: d.conn.call_blocking(NAME, PATH, IFACE, "SetHeat", "uu", (1, 2))) != ERR + "InvalidArgument":
+        p.append("python SetHeat(uu) did not get InvalidArgument")
+    # Still there, still idle, nothing moved.
+    if d.proc.poll() is not None or d.state() != "idle":
+        p.append(f"after the bad calls: exit {d.proc.poll()}, state {d.state()}")
+    if not sim_all_safe(d.sim):
+        p.append("a bad call moved something")
+
+
+def test_validate_program_reports_line_and_column(p, d, bus):
+    good = d.chair.ValidateProgram(open(os.path.join(SRC, "programs/relax.yaml")).read())
+    if [x for x in good if x[2] == "error"]:
+        p.append(f"relax.yaml has errors: {good}")
+    bad = d.chair.ValidateProgram("id: x\nname: X\nphases:\n  - name: A\n    rollr: {}\n")
+    errors = [(int(a), int(b), str(c), str(m)) for a, b, c, m in bad if c == "error"]
+    if not any(line == 5 and col == 5 and "rollr" in m for line, col, _, m in errors):
+        p.append(f"diagnostics: {errors}")
+
+
+def test_program_runs_to_completion_with_setpoints_in_chair_sim(p, d, bus):
+    listener = Listener(bus)
+    seen = {"zero_gravity": False, "heating": False, "kneading": False, "airbags": False}
+    d.chair.Start("quick", {"duration": dbus.UInt64(2 * 60 * 10**6)})
+
+    def watch():
+        s = d.sim.state()
+        if abs(s["motors"]["backrest"]["position"] - 0.45) < 0.01 and abs(s["motors"]["legrest"]["position"] - 0.55) < 0.01:
+            seen["zero_gravity"] = True
+        if s["heaters"]["lumbar"]["commanded"]:
+            seen["heating"] = True
+        if s["roller"]["kneading"] > 0:
+            seen["kneading"] = True
+        if s["valves"]["calves"] != "vent" or s["pump"]["on"]:
+            seen["airbags"] = True
+        return listener.finished
+    ok = pump_until(watch, 60)
+    if not ok or listener.finished != [("quick", "completed")]:
+        p.append(f"Finished: {listener.finished}")
+    for k, v in seen.items():
+        if not v:
+            p.append(f"chair-sim never showed {k} during quick")
+    phases = [c["Phase"] for _, c in listener.changes if "Phase" in c and c["Phase"]]
+    if phases != ["Warm-up", "Kneading", "Percussion", "Finish"]:
+        p.append(f"phases: {phases}")
+    elapsed = [t for t, c in listener.changes if "ElapsedUSec" in c]
+    if any(b - a < 0.9 for a, b in zip(elapsed, elapsed[1:])):
+        p.append("ElapsedUSec was emitted more than once a second")
+    if not elapsed:
+        p.append("ElapsedUSec never emitted")
+    # The end: heat off, air out, rollers parked, back upright.
+    if not pump_until(lambda: d.state() == "idle", 60):
+        p.append(f"not idle after the end: {d.state()}")
+    s = d.sim.state()
+    if not sim_all_safe(d.sim) or s["motors"]["backrest"]["position"] > 0.01 or s["motors"]["roller"]["position"] > 0.01:
+        p.append(f"after the end: {s}")
+
+
+def test_signals_reach_two_clients_at_once(p, d, bus):
+    a, b = Listener(bus), Listener(bus)
+    d.chair.Start("quick", {"duration": dbus.UInt64(60 * 10**6)})
+    pump_until(lambda: a.finished and b.finished, 60)
+    for n, l in (("first", a), ("second", b)):
+        states = [c["State"] for _, c in l.changes if "State" in c]
+        if "running" not in states or l.finished != [("quick", "completed")]:
+            p.append(f"{n} client: states {states}, finished {l.finished}")
+
+
+def test_stop_is_graceful_and_open_to_every_user(p, d, bus):
+    listener = Listener(bus)
+    d.chair.Start("relax", {})
+    if not wait_for(lambda: d.state() == "running" and d.sim.state()["heaters"]["lumbar"]["commanded"], 30):
+        p.append(f"relax did not start heating: {d.state()}")
+    r = busctl(bus, "call", NAME, PATH, IFACE, "Stop", user="nobody")
+    if r.returncode != 0:
+        p.append(f"nobody could not Stop: {r.stderr.strip()}")
+    pump_until(lambda: listener.finished, 5)
+    if listener.finished != [("relax", "stopped")]:
+        p.append(f"Finished: {listener.finished}")
+    if not wait_for(lambda: sim_all_safe(d.sim) or None, 1) and not wait_for(
+            lambda: not d.sim.state()["heaters"]["lumbar"]["commanded"], 1):
+        p.append(f"heat still on after Stop: {d.sim.state()['heaters']}")
+    if not wait_for(lambda: d.state() == "idle", 30):
+        p.append(f"never idle after Stop: {d.state()}")
+    s = d.sim.state()
+    if not sim_all_safe(d.sim) or s["motors"]["roller"]["position"] > 0.01 or s["motors"]["backrest"]["position"] > 0.01:
+        p.append(f"after Stop: roller {s['motors']['roller']}, backrest {s['motors']['backrest']}")
+
+
+def test_authorization_reading_and_stopping_open_control_not(p, d, bus):
+    r = busctl(bus, "get-property", NAME, PATH, IFACE, "State", user="nobody")
+    if r.returncode != 0:
+        p.append(f"nobody cannot read: {r.stderr}")
+    for args in [("Start", "sa{sv}", "quick", "0"), ("SetHeat", "su", "lumbar", "1"), ("Recline", "s", "flat"),
+                 ("ReloadPrograms",), ("SetIntensity", "u", "4")]:
+        r = busctl(bus, "call", NAME, PATH, IFACE, *args, user="nobody")
+        if r.returncode == 0 or "Controlling the chair needs root" not in r.stderr:
+            p.append(f"nobody {args[0]}: rc {r.returncode} {r.stderr.strip()}")
+    r = busctl(bus, "set-property", NAME, PATH, IFACE, "Locked", "b", "true", user="nobody")
+    if r.returncode == 0:
+        p.append("nobody could set the child lock")
+    r = chairctl(bus, "start", "quick", user="nobody")
+    if r.returncode != 1 or "NotPermitted" not in r.stderr:
+        p.append(f"chairctl start as nobody: rc {r.returncode}: {r.stderr.strip()}")
+    for method in ("EmergencyStop", "Release", "Stop"):
+        r = busctl(bus, "call", NAME, PATH, IFACE, method, user="nobody")
+        if r.returncode != 0:
+            p.append(f"nobody {method}: {r.stderr.strip()}")
+    if d.get("Fault") != "emergency-stop":
+        p.append(f"Fault after nobody's EmergencyStop: {d.get('Fault')}")
+    r = busctl(bus, "call", NAME, PATH, IFACE, "ResetFault", user="nobody")
+    if r.returncode == 0:
+        p.append("nobody could reset the fault")
+    d.chair.ResetFault()
+    if d.get("Fault") != "":
+        p.append("root could not reset the fault")
+
+
+def test_control_group_member_may_control_and_the_child_lock_stops_them(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "group"), bus, extra=("--control-group", "nogroup"))
+    try:
+        r = chairctl(bus, "heat", "lumbar", "1", user="nobody")
+        if r.returncode != 0:
+            p.append(f"a member of the control group could not heat: {r.stderr.strip()}")
+        if not wait_for(lambda: d.sim.state()["heaters"]["lumbar"]["commanded"], 5):
+            p.append("SetHeat by a member did not reach the heater")
+        r = chairctl(bus, "lock", "on", user="nobody")
+        if r.returncode != 0 or d.get("Locked") != True:  # noqa: E712
+            p.append(f"a member could not lock: {r.stderr.strip()}")
+        r = chairctl(bus, "start", "quick", user="nobody")
+        if r.returncode != 1 or "Locked" not in r.stderr:
+            p.append(f"locked, a member's start: rc {r.returncode} {r.stderr.strip()}")
+        r = chairctl(bus, "stop", user="nobody")
+        if r.returncode != 0:
+            p.append(f"locked, a member could not stop: {r.stderr.strip()}")
+        if not wait_for(lambda: not d.sim.state()["heaters"]["lumbar"]["commanded"], 5):
+            p.append("Stop did not turn the heat off")
+        if call_error(d.chair.Start, "quick", {}) is not None:
+            p.append("locked, root could not start")
+        d.chair.Stop()
+        r = chairctl(bus, "lock", "off", user="nobody")
+        if r.returncode != 0 or d.get("Locked") != False:  # noqa: E712
+            p.append(f"a member could not unlock: {r.stderr.strip()}")
+    finally:
+        d.close()
+
+
+def test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus):
+    d.chair.Jog("legrest", 1)
+    if not wait_for(lambda: d.sim.state()["motors"]["legrest"]["driven"], 2):
+        p.append("the legrest did not move")
+    if not wait_for(lambda: not d.sim.state()["motors"]["legrest"]["run"], 2):
+        p.append("the legrest kept its run output on after the dead-man time")
+    a = d.sim.state()["motors"]["legrest"]["position"]
+    time.sleep(0.5)
+    b = d.sim.state()["motors"]["legrest"]["position"]
+    if a != b or not 0 < b < 1:
+        p.append(f"legrest after the jog: {a} then {b}")
+    r = chairctl(bus, "jog", "legrest", "down", "--time", "1s")
+    if r.returncode != 0 or d.sim.state()["motors"]["legrest"]["position"] >= b:
+        p.append(f"chairctl jog legrest down: rc {r.returncode} {r.stderr.strip()}, position "
+                 f"{d.sim.state()['motors']['legrest']['position']} (was {b})")
+
+
+def test_pause_freezes_time_and_resume_goes_on(p, d, bus):
+    d.chair.Start("quick", {})
+    wait_for(lambda: d.state() == "running" and d.sim.state()["roller"]["kneading"] + 1, 30)
+    wait_for(lambda: d.get("Phase") == "Kneading", 30)
+    d.chair.Pause()
+    if d.state() != "paused":
+        p.append(f"state after Pause: {d.state()}")
+    if not wait_for(lambda: d.sim.state()["roller"]["kneading"] == 0 and not d.sim.state()["motors"]["roller"]["run"], 2):
+        p.append(f"the roller did not stop on Pause: {d.sim.state()['roller']}")
+    e1 = int(d.get("ElapsedUSec"))
+    time.sleep(1.0)
+    e2 = int(d.get("ElapsedUSec"))
+    if e1 != e2:
+        p.append(f"elapsed moved while paused: {e1} -> {e2}")
+    d.chair.Resume()
+    time.sleep(0.5)
+    e3 = int(d.get("ElapsedUSec"))
+    if not (d.state() == "running" and e3 > e2 and e3 - e2 < SCALE * 2 * 10**6):
+        p.append(f"after Resume: {d.state()}, elapsed {e2} -> {e3}")
+    if not wait_for(lambda: d.sim.state()["roller"]["kneading"] > 0, 5):
+        p.append("kneading did not resume")
+
+
+def test_live_intensity_and_heat_apply_at_once(p, d, bus):
+    d.chair.Start("quick", {})
+    wait_for(lambda: d.get("Phase") == "Kneading", 30)
+    depth = d.sim.state()["roller"]["depth"]
+    d.chair.SetIntensity(dbus.UInt32(5))
+    if not wait_for(lambda: d.sim.state()["roller"]["depth"] == min(depth + 2, 5) or d.sim.state()["roller"]["depth"] == 5, 1):
+        p.append(f"depth after intensity 5: {d.sim.state()['roller']['depth']} (was {depth})")
+    if d.get("Intensity") != 5:
+        p.append(f"Intensity: {d.get('Intensity')}")
+    d.chair.SetHeat("calves", dbus.UInt32(3))
+    if not wait_for(lambda: d.sim.state()["heaters"]["calves"]["commanded"], 1):
+        p.append("calves heat did not come on at once")
+    if d.get("Heat")["calves"] != 3:
+        p.append(f"Heat: {dict(d.get('Heat'))}")
+    d.chair.SetIntensity(dbus.UInt32(3))
+
+
+def test_session_cap_ends_a_program_with_timeout(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "cap"), bus, replace=[("session-cap: 30m", "session-cap: 5m")],
+               stock=["quick"])
+    try:
+        listener = Listener(bus)
+        d.chair.Start("quick", {})  # 5 minutes: exactly the cap, so only a pause can reach it
+        wait_for(lambda: d.state() == "running", 30)
+        d.chair.Pause()
+        pump_until(lambda: listener.finished, 5 * 60 / SCALE + 5)
+        if listener.finished != [("quick", "timeout")]:
+            p.append(f"Finished: {listener.finished}")
+        if call_error(d.chair.Start, "quick", {"duration": dbus.UInt64(6 * 60 * 10**6)}) != ERR + "InvalidArgument":
+            p.append("a duration longer than the cap was accepted")
+    finally:
+        d.close()
+
+
+def test_hot_reload_keeps_the_old_set_when_a_file_is_broken(p, d, bus):
+    listener = Listener(bus)
+    om = dbus.Interface(d.obj, "org.freedesktop.DBus.ObjectManager")
+    before = len(om.GetManagedObjects())
+    broken = os.path.join(d.local, "broken.yaml")
+    open(broken, "w").write("name: Broken\nphases:\n  - name: A\n    duration: soon\n")
+    err = None
+    try:
+        d.chair.ReloadPrograms()
+    except dbus.exceptions.DBusException as e:
+        err = e
+    if not err or err.get_dbus_name() != ERR + "InvalidProgram" or "broken.yaml:4:" not in str(err):
+        p.append(f"ReloadPrograms with a broken file: {err}")
+    if len(om.GetManagedObjects()) != before:
+        p.append("the program set changed although a file was broken")
+    os.unlink(broken)
+    text = open(os.path.join(SRC, "programs/quick.yaml")).read()
+    open(os.path.join(d.local, "hup.yaml"), "w").write("id: hup\n" + text)
+    d.proc.send_signal(signal.SIGHUP)
+    if not pump_until(lambda: "/io/chaird/Chair1/program/hup" in listener.added, 5):
+        p.append(f"SIGHUP: no InterfacesAdded for hup ({listener.added})")
+    os.unlink(os.path.join(d.local, "hup.yaml"))
+    d.chair.ReloadPrograms()
+    if d.proc.poll() is not None:
+        p.append("chaird died")
+
+
+def test_install_program_validates_then_writes(p, d, bus):
+    text = "id: my-quick\n" + open(os.path.join(SRC, "programs/quick.yaml")).read()
+    d.chair.InstallProgram(text)
+    path = os.path.join(d.local, "my-quick.yaml")
+    if not os.path.exists(path) or open(path).read() != text:
+        p.append("the installed file is missing or differs")
+    if [f for f in os.listdir(d.local) if "tmp" in f]:
+        p.append(f"temporary files left: {os.listdir(d.local)}")
+    r = busctl(bus, "get-property", NAME, "/io/chaird/Chair1/program/my_2dquick", IFACE + ".Program", "Name")
+    if r.stdout.strip() != 's "Quick"':
+        p.append(f"the installed program's object: {r.stdout!r} {r.stderr!r}")
+    bad = "id: bad-one\nname: Bad\nphases: []\n"
+    if call_error(d.chair.InstallProgram, bad) != ERR + "InvalidProgram" or os.path.exists(os.path.join(d.local, "bad-one.yaml")):
+        p.append("an invalid program was installed")
+    r = chairctl(bus, "install", os.path.join(SRC, "programs/quick.yaml"))
+    if r.returncode != 1 or "id" not in r.stderr:
+        p.append(f"chairctl install without id: rc {r.returncode} {r.stderr.strip()}")
+    os.unlink(path)
+    d.chair.ReloadPrograms()
+
+
+def test_emergency_stop_latches_and_reset_clears(p, d, bus):
+    listener = Listener(bus)
+    d.chair.Start("quick", {})
+    wait_for(lambda: d.state() == "running", 30)
+    d.chair.EmergencyStop()
+    if not wait_for(lambda: sim_all_safe(d.sim), 1):
+        p.append(f"not safe after EmergencyStop: {d.sim.state()}")
+    pump_until(lambda: listener.finished, 2)
+    if listener.finished != [("quick", "emergency-stop")] or d.state() != "fault":
+        p.append(f"finished {listener.finished}, state {d.state()}")
+    if call_error(d.chair.Start, "quick", {}) != ERR + "Faulted" or call_error(d.chair.Recline, "flat") != ERR + "Faulted":
+        p.append("commands were not refused while faulted")
+    time.sleep(0.5)
+    if not sim_all_safe(d.sim):
+        p.append("something moved again by itself while faulted")
+    d.chair.ResetFault()
+    if d.state() != "idle" or d.get("Fault") != "":
+        p.append(f"after ResetFault: {d.state()} {d.get('Fault')}")
+
+
+def test_chairctl_status_list_json_and_errors(p, d, bus):
+    r = chairctl(bus, "--json", "status")
+    if r.returncode != 0 or '"State":"idle"' not in r.stdout:
+        p.append(f"chairctl --json status: {r.stdout} {r.stderr}")
+    r = chairctl(bus, "--json", "list")
+    if r.returncode != 0 or '"Id":"relax"' not in r.stdout:
+        p.append(f"chairctl --json list: {r.stdout[:200]} {r.stderr}")
+    r = chairctl(bus, "start", "nope")
+    if r.returncode != 1 or r.stderr.strip() != "chairctl: No program 'nope' (NoSuchProgram)":
+        p.append(f"chairctl start nope: rc {r.returncode}: {r.stderr!r}")
+    r = chairctl(bus, "heat", "lumbar", "9")
+    if r.returncode != 1 or "InvalidArgument" not in r.stderr:
+        p.append(f"chairctl heat lumbar 9: rc {r.returncode} {r.stderr!r}")
+    r = subprocess.run([os.path.join(simlib.BUILD, "tools/chairctl/chairctl"), "status"], capture_output=True,
+                       text=True, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent"))
+    if r.returncode != 3:
+        p.append(f"chairctl without a bus: rc {r.returncode}")
+    r = chairctl(bus, "start", "quick", "--duration", "1m", "--follow")
+    if r.returncode != 0 or "quick: completed" not in r.stdout or "Kneading" not in r.stdout:
+        p.append(f"chairctl start --follow: rc {r.returncode}: {r.stdout[-300:]} {r.stderr}")
+
+
+def test_sigterm_leaves_every_output_safe(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "term"), bus)
+    try:
+        d.chair.Start("quick", {})
+        wait_for(lambda: d.sim.state()["heaters"]["lumbar"]["commanded"], 30)
+        d.proc.send_signal(signal.SIGTERM)
+        rc = d.proc.wait(timeout=10)
+        if rc != 0:
+            p.append(f"exit status {rc}")
+        if not sim_all_safe(d.sim):
+            p.append(f"outputs after SIGTERM: {d.sim.state()}")
+    finally:
+        d.close()
+
+
+def test_a_program_over_modbus_rtu(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "rtu"), bus, rtu=True)
+    try:
+        listener = Listener(bus)
+        d.chair.Start("quick", {"duration": dbus.UInt64(60 * 10**6)})
+        heated = wait_for(lambda: d.sim.state()["heaters"]["lumbar"]["commanded"], 30)
+        pump_until(lambda: listener.finished, 60)
+        if not heated or listener.finished != [("quick", "completed")]:
+            p.append(f"over RTU: heated {heated}, finished {listener.finished}")
+    finally:
+        d.close()
+
+
+def cases(tap, tmp):
+    os.chmod(tmp, 0o755)  # nobody must reach the bus socket
+    bus = SystemBus(tmp)
+    try:
+        run_cases(tap, tmp, bus)
+    finally:
+        bus.close()
+
+
+def run_cases(tap, tmp, bus):
+    d = Chaird(os.path.join(tmp, "main"), bus)
+    try:
+        for name, fn in [
+            ("ready_only_after_the_name_is_owned", lambda p: test_ready_only_after_the_name_is_owned(p, d)),
+            ("three_clients_read_every_property", lambda p: test_three_clients_read_every_property(p, d, bus)),
+            ("one_object_per_program", lambda p: test_one_object_per_program(p, d, bus)),
+            ("bad_arguments_get_typed_errors", lambda p: test_bad_arguments_get_typed_errors(p, d, bus)),
+            ("validate_program_reports_line_and_column",
+             lambda p: test_validate_program_reports_line_and_column(p, d, bus)),
+            ("program_runs_to_completion_with_setpoints_in_chair_sim",
+             lambda p: test_program_runs_to_completion_with_setpoints_in_chair_sim(p, d, bus)),
+            ("signals_reach_two_clients_at_once", lambda p: test_signals_reach_two_clients_at_once(p, d, bus)),
+            ("stop_is_graceful_and_open_to_every_user", lambda p: test_stop_is_graceful_and_open_to_every_user(p, d, bus)),
+            ("authorization_reading_and_stopping_open_control_not",
+             lambda p: test_authorization_reading_and_stopping_open_control_not(p, d, bus)),
+            ("jog_stops_by_itself_300ms_after_the_last_call",
+             lambda p: test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus)),
+            ("pause_freezes_time_and_resume_goes_on", lambda p: test_pause_freezes_time_and_resume_goes_on(p, d, bus)),
+            ("live_intensity_and_heat_apply_at_once", lambda p: test_live_intensity_and_heat_apply_at_once(p, d, bus)),
+            ("hot_reload_keeps_the_old_set_when_a_file_is_broken",
+             lambda p: test_hot_reload_keeps_the_old_set_when_a_file_is_broken(p, d, bus)),
+            ("install_program_validates_then_writes", lambda p: test_install_program_validates_then_writes(p, d, bus)),
+            ("emergency_stop_latches_and_reset_clears", lambda p: test_emergency_stop_latches_and_reset_clears(p, d, bus)),
+            ("chairctl_status_list_json_and_errors", lambda p: test_chairctl_status_list_json_and_errors(p, d, bus)),
+        ]:
+            tap.case(name, fn)
+            if d.proc.poll() is not None:
+                break
+            d.settle()
+        if d.proc.poll() is not None:
+            tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {d.proc.poll()}"))
+    finally:
+        d.close()
+    tap.case("control_group_member_may_control_and_the_child_lock_stops_them",
+             lambda p: test_control_group_member_may_control_and_the_child_lock_stops_them(p, tmp, bus))
+    tap.case("session_cap_ends_a_program_with_timeout", lambda p: test_session_cap_ends_a_program_with_timeout(p, tmp, bus))
+    tap.case("sigterm_leaves_every_output_safe", lambda p: test_sigterm_leaves_every_output_safe(p, tmp, bus))
+    tap.case("a_program_over_modbus_rtu", lambda p: test_a_program_over_modbus_rtu(p, tmp, bus))
+
+
+if __name__ == "__main__":
+    simlib.main(cases, sys.argv[1])

@@ -175,33 +175,21 @@ static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return reply_done(d, m);
 }
 
-static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
+static int method_pause_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct daemon *d = userdata;
-        int r = check_control(d, m, true, error);
+        bool pause = streq(sd_bus_message_get_member(m), "Pause");
+        /* Pausing stops things, but it is no emergency: it needs control rights like resuming. */
+        int r = pause ? check_control(d, m, true, error) : check_command(d, m, error);
 
         if (r < 0)
                 return r;
-        r = engine_pause(d->engine);
+        r = pause ? engine_pause(d->engine) : engine_resume(d->engine);
         if (r == -ENOENT)
                 return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
         if (r == -EALREADY)
-                return sd_bus_error_set(error, E_NOT_RUNNING, "The program is paused already");
-        return reply_done(d, m);
-}
-
-static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        struct daemon *d = userdata;
-        int r = check_command(d, m, error);
-
-        if (r < 0)
-                return r;
-        r = engine_resume(d->engine);
-        if (r == -ENOENT)
-                return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
-        if (r == -EALREADY)
-                return sd_bus_error_set(error, E_NOT_RUNNING, "The program is not paused");
+                return sd_bus_error_set(error, E_NOT_RUNNING, pause ? "The program is paused already"
+                                                                    : "The program is not paused");
         return reply_done(d, m);
 }
 
@@ -623,8 +611,8 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT, method_start,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Pause", "", "", method_pause, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Resume", "", "", method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Pause", "", "", method_pause_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Resume", "", "", method_pause_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("EmergencyStop", "", "", method_emergency_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Release", "", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ResetFault", "", "", method_reset_fault, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -233,6 +233,16 @@ static void begin_timeline(struct engine *e)
         on_timer(e->timer, e->t0, e); /* setpoints at time 0 go out now */
 }
 
+/* The body scan first where the chair has one; the timeline starts when it ends. */
+static void scan_or_begin(struct engine *e)
+{
+        if (chair_scan(e->chair) == 0) {
+                e->state = ENGINE_SCANNING;
+                changed(e, ENGINE_CHANGED_STATE);
+        } else
+                begin_timeline(e);
+}
+
 int engine_new(sd_event *event, struct chair *chair, const struct chair_config *config, double time_scale,
                const struct engine_callbacks *cb, void *userdata, struct engine **ret)
 {
@@ -299,11 +309,7 @@ int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct 
         log_fields(LOG_INFO, 0, entry->program->id, NULL, NULL, "Program %s starts (%llu s, intensity %u)",
                    entry->program->id, (unsigned long long) (t->duration_usec / USEC_PER_SEC), intensity);
         changed(e, ENGINE_CHANGED_PROGRAM | ENGINE_CHANGED_INTENSITY);
-        if (chair_scan(e->chair) == 0) {
-                e->state = ENGINE_SCANNING;
-                changed(e, ENGINE_CHANGED_STATE);
-        } else
-                begin_timeline(e);
+        scan_or_begin(e);
         return 0;
 }
 
@@ -387,11 +393,7 @@ int engine_resume(struct engine *e)
         log_fields(LOG_INFO, 0, program_id(e), engine_phase(e), NULL, "Program %s resumed", program_id(e));
         if (e->scan_pending) {
                 e->scan_pending = false;
-                if (chair_scan(e->chair) == 0) {
-                        e->state = ENGINE_SCANNING;
-                        changed(e, ENGINE_CHANGED_STATE);
-                } else
-                        begin_timeline(e);
+                scan_or_begin(e);
                 return 0;
         }
         /* Pick up where it was: the clock moves on by the pause, and every track does what it did. */

@@ -41,10 +41,13 @@ def cases(tap, tmp):
         # Full travel takes 20 s, 2 s at time scale 10: time enough to see the motor on its way.
         write(problems, "holding", HR_TARGET_BACKREST, 1000)
         write(problems, "coil", COIL_RUN_BACKREST, 1)
+        # The physics follows the coils at its next tick (20 ms): wait for it, briefly.
+        wait_for(lambda: sim.state()["motors"]["backrest"]["driven"], 1)
         st = sim.state()["motors"]["backrest"]
         if not st["driven"] or st["current_a"] <= 0:
             problems.append(f"the backrest is not driven, drawing current, after its run coil was set: {st}")
         write(problems, "coil", COIL_RUN_BACKREST, 0)
+        wait_for(lambda: not sim.state()["motors"]["backrest"]["driven"], 1)
         st = sim.state()["motors"]["backrest"]
         if st["driven"] or st["current_a"] != 0 or not 0 < st["position"] < 1:
             problems.append(f"clearing the run coil did not stop the backrest on its way: {st}")
@@ -67,7 +70,8 @@ def cases(tap, tmp):
             problems.append("the extended limit switch is not active at the end of travel")
         write(problems, "holding", HR_TARGET_BACKREST, 0)
         write(problems, "coil", COIL_RUN_BACKREST, 0)
-        if sim.state()["motors"]["backrest"]["driven"]:
+        # "driven" follows the run coil at the next physics tick (20 ms), not at the write itself.
+        if not wait_for(lambda: not sim.state()["motors"]["backrest"]["driven"], 1):
             problems.append("clearing the run coil did not stop the motor")
 
     def arrived(st, target_mm):

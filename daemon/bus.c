@@ -66,9 +66,9 @@ static int check_command(struct daemon *d, sd_bus_message *m, sd_bus_error *erro
         int r = check_control(d, m, true, error);
         if (r < 0)
                 return r;
-        if (d->fault)
+        if (d->fault[0])
                 return sd_bus_error_setf(error, E_FAULTED, "The chair is in fault %s (%s); ResetFault first",
-                                         d->fault, d->fault_message ?: "");
+                                         d->fault, d->fault_message);
         if (chair_estop_pressed(d->chair))
                 return sd_bus_error_set(error, E_INTERLOCKED, "The emergency-stop button is pressed");
         return 0;
@@ -382,9 +382,7 @@ static int method_validate_program(sd_bus_message *m, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         r = check_program_text(d, text, &diags, &p);
-        if (r == -ENOMEM)
-                r = -ENOMEM;
-        else
+        if (r != -ENOMEM)
                 r = reply_diagnostics(m, &diags);
         diag_list_clear(&diags);
         return r;
@@ -432,8 +430,10 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         dir = d->options->program_dirs[strv_length(d->options->program_dirs) - 1];
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return sd_bus_error_setf(error, E_FAILED, "Cannot create %s: %m", dir);
-        if (asprintf(&path, "%s/%s.yaml", dir, p->id) < 0)
+        if (asprintf(&path, "%s/%s.yaml", dir, p->id) < 0) {
+                path = NULL; /* undefined after a failed asprintf */
                 return -ENOMEM;
+        }
         r = write_file_atomic(path, text, strlen(text), 0644);
         if (r < 0)
                 return sd_bus_error_setf(error, E_FAILED, "Cannot write %s: %s", path, strerror(-r));
@@ -561,7 +561,7 @@ static int property_fault(sd_bus *bus, const char *path, const char *interface, 
                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "s", (streq(property, "Fault") ? d->fault : d->fault_message) ?: "");
+        return sd_bus_message_append(reply, "s", streq(property, "Fault") ? d->fault : d->fault_message);
 }
 
 static int property_locked(sd_bus *bus, const char *path, const char *interface, const char *property,

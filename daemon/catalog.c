@@ -31,8 +31,10 @@ int catalog_load_library(char *const *dirs, struct pattern_library *lib, struct 
                 _cleanup_free_ char *path = NULL;
                 int r;
 
-                if (asprintf(&path, "%s/patterns", dirs[i]) < 0)
+                if (asprintf(&path, "%s/patterns", dirs[i]) < 0) {
+                        path = NULL; /* undefined after a failed asprintf */
                         return -ENOMEM;
+                }
                 r = pattern_library_load_dir(lib, path, diags);
                 if (r == -ENOMEM)
                         return r;

@@ -67,7 +67,6 @@ struct chair {
         enum scan_step scan;
         bool scan_seen_off; /* the body sensor read "no contact" during SCAN_DOWN: its next touch counts */
         double shoulder_mm;
-        bool shoulder_found;
         bool estop;
 };
 
@@ -321,7 +320,6 @@ static void scan_end(struct chair *c, bool found, double shoulder_mm)
         const struct roller_geometry *g = &c->config->roller.geometry;
 
         c->scan = SCAN_NONE;
-        c->shoulder_found = found;
         c->shoulder_mm = found ? shoulder_mm : g->shoulder_mm;
         motor_stop(c, &c->motors[CHAIR_MOTOR_ROLLER]);
         if (found)
@@ -586,11 +584,6 @@ double chair_shoulder_mm(const struct chair *c)
         return c->shoulder_mm;
 }
 
-bool chair_shoulder_found(const struct chair *c)
-{
-        return c->shoulder_found;
-}
-
 unsigned chair_heat_level(const struct chair *c, size_t heater)
 {
         return c->heaters[heater].level;
@@ -627,12 +620,3 @@ bool chair_comm_ok(const struct chair *c)
         return true;
 }
 
-size_t chair_n_drivers(const struct chair *c)
-{
-        return c->n_drivers;
-}
-
-struct driver *chair_driver(const struct chair *c, size_t bus)
-{
-        return bus < c->n_drivers ? c->drivers[bus] : NULL;
-}

@@ -74,13 +74,9 @@ bool chair_roller_parked(const struct chair *c);
 bool chair_scanning(const struct chair *c);
 const char *chair_recline_preset(const struct chair *c); /* the preset it is at or going to; NULL after a jog */
 double chair_shoulder_mm(const struct chair *c);
-bool chair_shoulder_found(const struct chair *c);
 unsigned chair_heat_level(const struct chair *c, size_t heater);
 bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c);
 /* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading. */
 bool chair_position(const struct chair *c, unsigned motor, double *ret);
 bool chair_estop_pressed(const struct chair *c);
 bool chair_comm_ok(const struct chair *c);
-/* The drivers, for benchmarks and shutdown. */
-size_t chair_n_drivers(const struct chair *c);
-struct driver *chair_driver(const struct chair *c, size_t bus);

@@ -53,7 +53,7 @@ void daemon_changed(struct daemon *d, unsigned props)
 
 static const char *compute_state(struct daemon *d)
 {
-        if (d->fault)
+        if (d->fault[0])
                 return "fault";
         switch (engine_state(d->engine)) {
         case ENGINE_SCANNING:
@@ -130,18 +130,15 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 
 void daemon_trip(struct daemon *d, const char *fault, enum finish_reason reason, const char *fmt, ...)
 {
-        char message[512];
         va_list ap;
         int r;
 
-        va_start(ap, fmt);
-        vsnprintf(message, sizeof(message), fmt, ap);
-        va_end(ap);
-        if (!d->fault) { /* the first cause is the one to report */
-                free(d->fault_message);
-                d->fault = strdup(fault);
-                d->fault_message = strdup(message);
-                log_fields(LOG_ERR, 0, NULL, NULL, fault, "Fault %s: %s", fault, message);
+        if (!d->fault[0]) { /* the first cause is the one to report */
+                snprintf(d->fault, sizeof(d->fault), "%s", fault);
+                va_start(ap, fmt);
+                vsnprintf(d->fault_message, sizeof(d->fault_message), fmt, ap);
+                va_end(ap);
+                log_fields(LOG_ERR, 0, NULL, NULL, fault, "Fault %s: %s", fault, d->fault_message);
                 daemon_changed(d, PROP_FAULT);
         }
         r = chair_safe(d->chair, 0);
@@ -154,7 +151,7 @@ void daemon_trip(struct daemon *d, const char *fault, enum finish_reason reason,
 
 int daemon_reset_fault(struct daemon *d, const char **ret_why)
 {
-        if (!d->fault)
+        if (!d->fault[0])
                 return 0;
         if (streq(d->fault, "emergency-stop") && chair_estop_pressed(d->chair)) {
                 *ret_why = "the emergency-stop button is still pressed";
@@ -165,8 +162,7 @@ int daemon_reset_fault(struct daemon *d, const char **ret_why)
                 return -EBUSY;
         }
         log_fields(LOG_NOTICE, 0, NULL, NULL, d->fault, "Fault %s reset", d->fault);
-        d->fault = mfree(d->fault);
-        d->fault_message = mfree(d->fault_message);
+        d->fault[0] = d->fault_message[0] = '\0';
         daemon_changed(d, PROP_FAULT);
         daemon_update_state(d);
         return 0;
@@ -226,10 +222,26 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 engine_on_chair(d->engine, changes);
         if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
                 daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "the emergency-stop button was pressed");
-        if ((changes & CHAIR_CHANGED_COMM) && !chair_comm_ok(c) && !streq_ptr(d->state, "idle"))
-                daemon_trip(d, "comm-lost", FINISH_FAULT, "a bus stopped answering while the chair was active");
+        if ((changes & CHAIR_CHANGED_COMM) && chair_comm_ok(c))
+                sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
+        else if ((changes & CHAIR_CHANGED_COMM) && !streq_ptr(d->state, "idle") &&
+                 sd_event_source_get_enabled(d->comm_timer, NULL) <= 0) {
+                sd_event_source_set_time_relative(d->comm_timer, d->config->safety.comm_loss_usec);
+                sd_event_source_set_enabled(d->comm_timer, SD_EVENT_ONESHOT);
+        }
         if (changes & (CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT | CHAIR_CHANGED_SCAN))
                 daemon_update_state(d);
+}
+
+static int on_comm_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        char limit[DURATION_MAX_STR];
+
+        if (!chair_comm_ok(d->chair))
+                daemon_trip(d, "comm-lost", FINISH_FAULT, "a bus did not answer for %s while the chair was active",
+                            format_duration(limit, sizeof(limit), d->config->safety.comm_loss_usec));
+        return 0;
 }
 
 static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
@@ -416,6 +428,11 @@ int daemon_new(const struct options *o, struct daemon **ret)
                                        on_linger, d);
         if (r < 0)
                 return r;
+        r = sd_event_add_time(d->event, &d->comm_timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC, on_comm_timer,
+                              d);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
         /* Ticking at first, to read every input once; it stops after the linger if the chair is idle. */
         sd_event_source_set_enabled(d->tick, SD_EVENT_ON);
         chair_set_active(d->chair, true);
@@ -462,6 +479,7 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
+        sd_event_source_disable_unref(d->comm_timer);
         sd_event_source_disable_unref(d->emit_source);
         engine_free(d->engine);
         catalog_free(d->catalog);
@@ -469,8 +487,6 @@ struct daemon *daemon_free(struct daemon *d)
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
         chair_config_free(d->config);
-        free(d->fault);
-        free(d->fault_message);
         free(d);
         return NULL;
 }

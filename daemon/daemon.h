@@ -60,8 +60,9 @@ struct daemon {
         bool have_control_gid;
 
         const char *state;   /* as last published */
-        char *fault;         /* latched fault name; NULL: none */
-        char *fault_message;
+        /* The latched fault: fixed buffers, so that latching never depends on an allocation. "" = none. */
+        char fault[32];
+        char fault_message[256];
         bool locked;
         const char *recline; /* as last published; borrowed from the config */
         bool winding_down;   /* a program ended and the chair is parking / returning */
@@ -69,6 +70,7 @@ struct daemon {
 
         sd_event_source *tick;
         sd_event_source *linger; /* the tick's last second after the chair fell idle */
+        sd_event_source *comm_timer; /* a bus lost while active: a fault if it stays lost safety.comm-loss */
         usec_t tick_usec;
         unsigned dirty;      /* properties to emit */
         sd_event_source *emit_source;

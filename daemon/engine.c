@@ -36,8 +36,6 @@ struct engine {
         bool *heat_override;
         const char *preset;
         unsigned foot;
-
-        struct engine_stats stats;
 };
 
 /* Program time to CLOCK_MONOTONIC and back, through the time scale. */
@@ -192,22 +190,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 usec_t due = deadline(e, t->points[e->next].at_usec);
                 if (due > now)
                         break;
-                usec_t late = now - due;
-                e->stats.setpoints++;
-                e->stats.lateness_sum_usec += late;
-                if (late > e->stats.lateness_max_usec)
-                        e->stats.lateness_max_usec = late;
-                size_t bucket = late / ENGINE_HISTOGRAM_STEP_USEC;
-                e->stats.lateness_histogram[bucket < ELEMENTSOF(e->stats.lateness_histogram)
-                                                    ? bucket
-                                                    : ELEMENTSOF(e->stats.lateness_histogram) - 1]++;
                 apply(e, &t->points[e->next++]);
         }
         if (e->state != ENGINE_RUNNING)
                 return 0;
         usec_t end = deadline(e, t->duration_usec);
         if (e->next >= t->n_points && now >= end) {
-                e->stats.end_drift_usec = (int64_t) (now - end);
                 finish(e, FINISH_COMPLETED);
                 return 0;
         }
@@ -292,7 +280,7 @@ struct engine *engine_free(struct engine *e)
         return NULL;
 }
 
-int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity)
+static int start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity)
 {
         usec_t cap = e->config->safety.session_cap_usec;
 
@@ -326,7 +314,7 @@ int engine_start(struct engine *e, struct catalog_entry *entry, usec_t duration_
         r = timeline_compile(entry->program, duration_usec, e->config, &t);
         if (r < 0)
                 return r;
-        r = engine_start_timeline(e, entry, t, intensity);
+        r = start_timeline(e, entry, t, intensity);
         if (r < 0)
                 timeline_free(t);
         return r;
@@ -469,14 +457,4 @@ usec_t engine_duration(const struct engine *e)
 unsigned engine_intensity(const struct engine *e)
 {
         return e->intensity;
-}
-
-const struct engine_stats *engine_stats(const struct engine *e)
-{
-        return &e->stats;
-}
-
-void engine_reset_stats(struct engine *e)
-{
-        e->stats = (struct engine_stats){};
 }

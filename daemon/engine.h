@@ -47,16 +47,6 @@ struct engine_callbacks {
         void (*finished)(struct engine *e, const char *program_id, enum finish_reason reason, void *userdata);
 };
 
-/* Timing of the setpoints applied so far, for benchmarks. */
-struct engine_stats {
-        uint64_t setpoints;
-        usec_t lateness_max_usec;
-        usec_t lateness_sum_usec;
-        uint64_t lateness_histogram[64]; /* setpoints by lateness, in steps of ENGINE_HISTOGRAM_STEP_USEC */
-        int64_t end_drift_usec;          /* when the last program ended, against its deadline */
-};
-#define ENGINE_HISTOGRAM_STEP_USEC 50
-
 /* time_scale > 1 runs programs that much faster (simulator and tests only). session_cap_usec ends any
  * program that has run that long (pauses included, scaled like the rest) with FINISH_TIMEOUT. */
 int engine_new(sd_event *event, struct chair *chair, const struct chair_config *config, double time_scale,
@@ -71,8 +61,6 @@ static inline void engine_freep(struct engine **e)
  * the body scan where the chair has one. -EBUSY while one runs, -EINVAL for a duration the program cannot
  * run for, -ERANGE for one beyond the session cap. */
 int engine_start(struct engine *e, struct catalog_entry *program, usec_t duration_usec, unsigned intensity);
-/* Starts a compiled timeline directly (benchmarks): the engine owns it afterwards; no scan. */
-int engine_start_timeline(struct engine *e, struct catalog_entry *program, struct timeline *t, unsigned intensity);
 /* Stops the program gracefully: roller parked, air released, heat and foot rollers off, the recline back
  * upright when the program would have returned it. Finished(reason). -ENOENT when no program runs. */
 int engine_stop(struct engine *e, enum finish_reason reason);
@@ -94,5 +82,3 @@ const char *engine_phase(const struct engine *e);             /* NULL before the
 usec_t engine_elapsed(const struct engine *e);                /* program time */
 usec_t engine_duration(const struct engine *e);
 unsigned engine_intensity(const struct engine *e);
-const struct engine_stats *engine_stats(const struct engine *e);
-void engine_reset_stats(struct engine *e);

@@ -171,7 +171,11 @@ int list_yaml_files(const char *dir, char ***ret)
                 return -errno;
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;
-                if (r == 0 && (asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0 || strv_extend(&files, path) < 0))
+                if (r == 0 && asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0) {
+                        path = NULL; /* undefined after a failed asprintf */
+                        r = -ENOMEM;
+                }
+                if (r == 0 && strv_extend(&files, path) < 0)
                         r = -ENOMEM;
                 free(entries[i]);
         }
@@ -188,8 +192,10 @@ int write_file_atomic(const char *path, const void *data, size_t size, unsigned 
         const char *p = data;
         int fd, dfd, r = 0;
 
-        if (!dir_copy || asprintf(&tmp, "%s.tmpXXXXXX", path) < 0)
+        if (!dir_copy || asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
+                tmp = NULL; /* undefined after a failed asprintf */
                 return -ENOMEM;
+        }
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;

@@ -66,7 +66,10 @@ void sim_init(struct sim *s, double time_scale, double shoulder_mm)
 static void motor_step(struct sim_motor *m, double dt)
 {
         double delta = m->target - m->position;
-        bool wants = m->run && fabs(delta) > MOTOR_TOLERANCE;
+        /* Sent to an end of its travel, a motor runs into the end stop (where the limit switch closes);
+         * anywhere else the board stops it within its tolerance. */
+        double tolerance = m->target <= 0.0 || m->target >= 1.0 ? 0.0 : MOTOR_TOLERANCE;
+        bool wants = m->run && fabs(delta) > tolerance;
 
         m->driven = wants;
         if (!wants) {

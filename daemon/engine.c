@@ -36,6 +36,9 @@ struct engine {
         bool *heat_override;
         const char *preset;
         unsigned foot;
+
+        engine_trace_t trace;
+        void *trace_userdata;
 };
 
 /* Program time to CLOCK_MONOTONIC and back, through the time scale. */
@@ -187,15 +190,21 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         usec_t now = now_usec();
 
         while (e->state == ENGINE_RUNNING && e->next < t->n_points) {
-                usec_t due = deadline(e, t->points[e->next].at_usec);
+                const struct setpoint *sp = &t->points[e->next];
+                usec_t due = deadline(e, sp->at_usec);
                 if (due > now)
                         break;
-                apply(e, &t->points[e->next++]);
+                e->next++;
+                apply(e, sp);
+                if (e->trace)
+                        e->trace(e, sp, due, e->trace_userdata);
         }
         if (e->state != ENGINE_RUNNING)
                 return 0;
         usec_t end = deadline(e, t->duration_usec);
         if (e->next >= t->n_points && now >= end) {
+                if (e->trace)
+                        e->trace(e, NULL, end, e->trace_userdata);
                 finish(e, FINISH_COMPLETED);
                 return 0;
         }
@@ -280,7 +289,7 @@ struct engine *engine_free(struct engine *e)
         return NULL;
 }
 
-static int start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity)
+int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity)
 {
         usec_t cap = e->config->safety.session_cap_usec;
 
@@ -314,7 +323,7 @@ int engine_start(struct engine *e, struct catalog_entry *entry, usec_t duration_
         r = timeline_compile(entry->program, duration_usec, e->config, &t);
         if (r < 0)
                 return r;
-        r = start_timeline(e, entry, t, intensity);
+        r = engine_start_timeline(e, entry, t, intensity);
         if (r < 0)
                 timeline_free(t);
         return r;
@@ -411,6 +420,12 @@ void engine_set_intensity(struct engine *e, unsigned intensity)
                                 apply_airbag(e, z);
         }
         changed(e, ENGINE_CHANGED_INTENSITY);
+}
+
+void engine_set_trace(struct engine *e, engine_trace_t trace, void *userdata)
+{
+        e->trace = trace;
+        e->trace_userdata = userdata;
 }
 
 void engine_override_heat(struct engine *e, size_t heater)

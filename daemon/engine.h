@@ -61,6 +61,9 @@ static inline void engine_freep(struct engine **e)
  * the body scan where the chair has one. -EBUSY while one runs, -EINVAL for a duration the program cannot
  * run for, -ERANGE for one beyond the session cap. */
 int engine_start(struct engine *e, struct catalog_entry *program, usec_t duration_usec, unsigned intensity);
+/* Starts a timeline compiled or built by the caller, for entry's program (benchmarks: programs cannot say
+ * setpoints 10 ms apart). Takes ownership of t on success; errors as engine_start(). */
+int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity);
 /* Stops the program gracefully: roller parked, air released, heat and foot rollers off, the recline back
  * upright when the program would have returned it. Finished(reason). -ENOENT when no program runs. */
 int engine_stop(struct engine *e, enum finish_reason reason);
@@ -75,6 +78,11 @@ void engine_set_intensity(struct engine *e, unsigned intensity);
 void engine_on_chair(struct engine *e, unsigned chair_changes);
 /* A person's own heat level for a zone: holds for the rest of the program, whatever the program says. */
 void engine_override_heat(struct engine *e, size_t heater);
+
+/* For benchmarks and tests: called after each setpoint is applied, with the CLOCK_MONOTONIC deadline it was
+ * due at; and once with s == NULL when the program completes, with the deadline of its end. */
+typedef void (*engine_trace_t)(struct engine *e, const struct setpoint *s, usec_t due_usec, void *userdata);
+void engine_set_trace(struct engine *e, engine_trace_t trace, void *userdata);
 
 enum engine_state engine_state(const struct engine *e);
 const struct program *engine_program(const struct engine *e); /* NULL when idle */

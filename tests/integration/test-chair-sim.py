@@ -217,6 +217,21 @@ def cases(tap, tmp):
         if not wait_for(lambda: mbpoll(port, "input", IR_VERSION, timeout=0.3)[0], 5):
             problems.append("the board did not answer again after the drop")
 
+    def changed_reports_when_a_write_changed_a_value(problems):
+        write(problems, "holding", HR_KNEADING, 0)
+        before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        write(problems, "holding", HR_KNEADING, 4)
+        after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        at = sim.command(f"changed holding {HR_KNEADING}").get("usec", 0)
+        if not before <= at <= after:
+            problems.append(f"the change of holding {HR_KNEADING} is stamped {at}, not within [{before}, {after}]")
+        write(problems, "holding", HR_KNEADING, 4)  # the same value again: no change
+        if sim.command(f"changed holding {HR_KNEADING}").get("usec") != at:
+            problems.append("writing the value a register already has counted as a change")
+        if sim.command(f"changed coil {COIL_FAULT_CLEAR + 1}").get("ok") is not False:
+            problems.append("'changed' accepted a coil the board does not have")
+        write(problems, "holding", HR_KNEADING, 0)
+
     def control_socket_refuses_bad_commands(problems):
         for line, error in [("fault seat stall", "unknown actuator"), ("fault lumbar stall", "cannot have"),
                             ("jump", "unknown command"), ("comm drop soon", "milliseconds"),
@@ -231,7 +246,7 @@ def cases(tap, tmp):
                unmapped_address_answers_exception_2, out_of_range_value_answers_exception_3,
                heartbeat_timeout_puts_every_output_safe, motor_faults_show_in_state, heater_faults_show_in_state,
                estop_shows_as_input_and_state, comm_drop_silences_the_board_then_recovers,
-               control_socket_refuses_bad_commands]:
+               changed_reports_when_a_write_changed_a_value, control_socket_refuses_bad_commands]:
         tap.case("tcp: " + fn.__name__.replace("_", " "), fn)
     sim.close()
 

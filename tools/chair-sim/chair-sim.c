@@ -35,6 +35,11 @@ struct server {
         double noise_rate;        /* "comm noise": the fraction of replies sent corrupted (RTU) */
         uint64_t rng;
 
+        /* When a master's write last changed each coil and holding register (CLOCK_MONOTONIC, 0: never), for
+         * the "changed" command: benchmarks time a command from its sender to the board with it. */
+        uint64_t coil_changed_usec[_BOARD_COIL_MAX];
+        uint64_t holding_changed_usec[_BOARD_HR_MAX];
+
         const char *control_path;
 };
 
@@ -145,9 +150,19 @@ static int serve_one(struct server *srv)
                 modbus_reply_exception(srv->modbus, req, (unsigned) exception);
                 return 0;
         }
+        uint8_t coils[_BOARD_COIL_MAX];
+        uint16_t holding[_BOARD_HR_MAX];
+        memcpy(coils, srv->sim.coils, sizeof(coils));
+        memcpy(holding, srv->sim.holding, sizeof(holding));
         sim_publish(&srv->sim);
         if (modbus_reply(srv->modbus, req, len, &srv->mapping) < 0 && !srv->rtu)
                 return -1;
+        for (size_t i = 0; i < _BOARD_COIL_MAX; i++)
+                if (coils[i] != srv->sim.coils[i])
+                        srv->coil_changed_usec[i] = now;
+        for (size_t i = 0; i < _BOARD_HR_MAX; i++)
+                if (holding[i] != srv->sim.holding[i])
+                        srv->holding_changed_usec[i] = now;
         sim_apply(&srv->sim, heartbeat, now);
         return 0;
 }
@@ -231,6 +246,16 @@ static void control_command(struct server *srv, int fd, char *line)
                         return reply(fd, false, "comm noise needs the RTU transport");
                 srv->noise_rate = rate;
                 reply(fd, true, NULL);
+        } else if (streq(words[0], "changed") && n == 3 && (streq(words[1], "coil") || streq(words[1], "holding"))) {
+                bool coil = streq(words[1], "coil");
+                unsigned long long addr;
+                char answer[64];
+                if (parse_unsigned(words[2], &addr) < 0 || addr >= (coil ? _BOARD_COIL_MAX : _BOARD_HR_MAX))
+                        return reply(fd, false, "no such coil or holding register");
+                int len = snprintf(answer, sizeof(answer), "{\"ok\":true,\"usec\":%llu}\n",
+                                   (unsigned long long) (coil ? srv->coil_changed_usec : srv->holding_changed_usec)[addr]);
+                if (write(fd, answer, (size_t) len) < 0)
+                        return;
         } else if (streq(words[0], "clear") && n == 1) {
                 sim_clear_faults(&srv->sim);
                 srv->sim.estop = false;
@@ -238,7 +263,7 @@ static void control_command(struct server *srv, int fd, char *line)
                 srv->noise_rate = 0.0;
                 reply(fd, true, NULL);
         } else
-                reply(fd, false, "unknown command; expected state, fault, estop, comm or clear");
+                reply(fd, false, "unknown command; expected state, fault, estop, comm, changed or clear");
 }
 
 static int on_control_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -329,7 +354,7 @@ static void usage(FILE *f)
               "  --rtu DEVICE          serve Modbus RTU on a serial device or pty\n"
               "  --baud N              RTU baud rate (default 115200)\n"
               "  --parity N|E|O        RTU parity (default N; 8 data bits, 1 stop bit)\n"
-              "  --control SOCKET      the control socket (state, fault, estop, comm, clear)\n"
+              "  --control SOCKET      the control socket (state, fault, estop, comm, changed, clear)\n"
               "  --time-scale N        run the physics N times faster than real time (default 1)\n"
               "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
               "  --seed N              seed of the RTU noise (default 1)\n",

@@ -348,7 +348,8 @@ static void scan_arrived(struct chair *c, bool body)
 
         if (c->scan == SCAN_TO_START) {
                 c->scan = SCAN_DOWN;
-                c->scan_seen_off = false;
+                /* The sensor reports changes only: no contact here is the "no contact" reading. */
+                c->scan_seen_off = !body;
                 motor_move(c, &c->motors[CHAIR_MOTOR_ROLLER], g->shoulder_max_mm);
         } else if (c->scan == SCAN_DOWN) {
                 if (body && !c->scan_seen_off)

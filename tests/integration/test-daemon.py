@@ -52,13 +52,13 @@ class SystemBus:
 class Chaird:
     """chaird with its own chair-sim, config and program directories (stock, then a local one)."""
 
-    def __init__(self, directory, bus, rtu=False, extra=(), replace=(), stock=None):
+    def __init__(self, directory, bus, rtu=False, extra=(), replace=(), stock=None, scale=SCALE, sim_extra=()):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         os.chmod(directory, 0o755)
         self.bus = bus
         self.pty = PtyPair(directory) if rtu else None
-        self.sim = ChairSim(directory, rtu_device=self.pty.a if rtu else None, time_scale=SCALE)
+        self.sim = ChairSim(directory, rtu_device=self.pty.a if rtu else None, time_scale=scale, extra=sim_extra)
         config = open(os.path.join(SRC, "config/sim-rtu.yaml" if rtu else "config/sim.yaml")).read()
         if rtu:
             config = config.replace("/tmp/chair-sim-rtu", self.pty.b)
@@ -86,7 +86,7 @@ class Chaird:
         self.proc = subprocess.Popen(
             [os.path.join(simlib.BUILD, "daemon/chaird"), "--config", self.config, "--programs",
              stock_dir, "--programs", self.local, "--state-dir", os.path.join(directory, "state"),
-             "--time-scale", str(SCALE), *extra], stdout=self.log, stderr=self.log, env=env)
+             "--time-scale", str(scale), *extra], stdout=self.log, stderr=self.log, env=env)
         self.ready_owned = None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -633,6 +633,22 @@ def test_sigterm_leaves_every_output_safe(p, tmp, bus):
         d.close()
 
 
+def test_body_scan_finds_the_shoulders(p, tmp, bus):
+    # In real time: at a time scale the roller covers too much track between two polls to place them.
+    d = Chaird(os.path.join(tmp, "scan"), bus, scale=1, sim_extra=("--shoulder", "200"))
+    try:
+        d.chair.Start("quick", {})
+        if not wait_for(lambda: d.state() == "running", 15):
+            p.append(f"the scan did not end: {d.state()}")
+        found = re.findall(r"Body scan: shoulders at (\d+) mm", open(d.log.name).read())
+        # The roller runs at 150 mm/s and its position is read every 100 ms: one poll of error, and a little.
+        if len(found) != 1 or abs(int(found[0]) - 200) > 25:
+            p.append(f"shoulders found at {found}, expected 200 mm")
+        d.chair.Stop()
+    finally:
+        d.close()
+
+
 def test_a_program_over_modbus_rtu(p, tmp, bus):
     d = Chaird(os.path.join(tmp, "rtu"), bus, rtu=True)
     try:
@@ -807,6 +823,7 @@ def run_cases(tap, tmp, bus):
              lambda p: test_safe_state_mode_writes_every_output_safe_and_fails_on_a_dead_board(p, tmp, bus))
     tap.case("sigterm_leaves_every_output_safe", lambda p: test_sigterm_leaves_every_output_safe(p, tmp, bus))
     tap.case("a_program_over_modbus_rtu", lambda p: test_a_program_over_modbus_rtu(p, tmp, bus))
+    tap.case("body_scan_finds_the_shoulders", lambda p: test_body_scan_finds_the_shoulders(p, tmp, bus))
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ struct driver_ops {
         int (*sync)(struct driver *d, usec_t timeout_usec);
         void (*stats)(struct driver *d, struct driver_stats *ret);
         /* Whether inputs are read (the default). Off while the chair is idle, so that an idle bus costs no
-         * wakeups; on again reads every input at once. Drivers whose inputs wake the loop by themselves
-         * (GPIO edges) need not implement it. */
+         * wakeups; on again reads every input at once, and writes the heartbeat and then every output
+         * again (a board watching its heartbeat put them safe by itself while the bus was quiet). Drivers
+         * whose inputs wake the loop by themselves (GPIO edges) need not implement it. */
         void (*set_polling)(struct driver *d, bool on);
         void (*free)(struct driver *d);
 };

@@ -73,6 +73,7 @@ struct modbus_driver {
         bool coalesce;
         bool polling;           /* inputs are read; off while the chair is idle, so the bus thread sleeps */
         uint16_t heartbeat_wanted, heartbeat_written;
+        bool resync;            /* polling came back on: write the heartbeat, then every output again */
         bool comm_ok;           /* as the thread last found the bus */
         bool comm_reported_ok;  /* as the loop last reported it */
         int comm_error;
@@ -394,7 +395,18 @@ static void *io_thread(void *userdata)
                         }
                         if (connected) {
                                 m->work = false;
-                                error = write_outputs(m);
+                                if (m->resync) {
+                                        /* The chair was idle and the heartbeat quiet: a board that watches it
+                                         * has put every output safe by itself (docs/reference-board.md). The
+                                         * heartbeat first, so that it cannot trip between the writes, then
+                                         * every output again. */
+                                        m->resync = false;
+                                        for (size_t i = 0; i < m->n_outputs; i++)
+                                                m->outputs[i].is_written = false;
+                                        error = write_heartbeat(m);
+                                }
+                                if (!error)
+                                        error = write_outputs(m);
                                 if (!error)
                                         error = write_heartbeat(m);
                                 if (!error && m->polling)
@@ -535,9 +547,11 @@ static void mb_set_polling(struct driver *d, bool on)
         struct modbus_driver *m = to_modbus(d);
 
         pthread_mutex_lock(&m->lock);
-        if (on && !m->polling)
+        if (on && !m->polling) {
                 for (size_t i = 0; i < m->n_polls; i++)
                         m->polls[i].next_usec = 0; /* read everything at once: the values may be stale */
+                m->resync = m->bus->heartbeat >= 0;
+        }
         m->polling = on;
         m->work = true;
         pthread_cond_signal(&m->wake);

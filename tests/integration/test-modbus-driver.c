@@ -245,6 +245,35 @@ static void test_heartbeat_keeps_the_board_alive_and_silence_trips_it(void)
         CHECK(RUN_UNTIL(state("pump", "on") == 0, 3000));
         sim_command(&t.sim, "state", json, sizeof(json));
         CHECK(strstr(json, "\"watchdog_tripped\":true"));
+        /* The tick comes back: the heartbeat re-arms the board, but what it stopped stays stopped. */
+        t.heartbeat = true;
+        run_for(1000);
+        sim_command(&t.sim, "state", json, sizeof(json));
+        CHECK(strstr(json, "\"heartbeat_ok\":true"));
+        CHECK(state("pump", "on") == 0);
+        teardown();
+}
+
+static void test_polling_back_on_after_idle_writes_heartbeat_then_every_output(void)
+{
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        t.heartbeat = true;
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        /* Idle, as chaird goes: no polling, no tick, no heartbeat. The board trips and puts the pump off. */
+        driver_set_polling(t.driver, false);
+        t.heartbeat = false;
+        CHECK(RUN_UNTIL(state("pump", "on") == 0, 3000));
+        /* Active again: one new output. The pump, still wanted on, goes out again with it. */
+        driver_set_polling(t.driver, true);
+        CHECK_EQ_U(driver_set(t.driver, t.config->heaters[0].output, 1), 0);
+        driver_flush(t.driver);
+        t.heartbeat = true;
+        CHECK(RUN_UNTIL(state("pump", "on") == 1 && state("lumbar", "commanded") == 1, 3000));
+        run_for(700); /* past the board's timeout: the heartbeat went out first, nothing trips */
+        CHECK(state("pump", "on") == 1);
         teardown();
 }
 
@@ -371,6 +400,7 @@ int main(int argc, char **argv)
                 T(test_tcp_motor_position_is_polled_as_it_moves),
                 T(test_rtu_motor_position_is_polled_as_it_moves),
                 T(test_heartbeat_keeps_the_board_alive_and_silence_trips_it),
+                T(test_polling_back_on_after_idle_writes_heartbeat_then_every_output),
                 T(test_comm_drop_is_an_event_and_never_blocks_the_loop),
                 T(test_board_restart_is_reconnected_and_outputs_rewritten),
                 T(test_unmapped_register_is_refused_not_lost),

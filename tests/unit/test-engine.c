@@ -1,0 +1,680 @@
+/* test-engine: the program engine and the chair model on a virtual clock, with a fake driver.
+ *
+ * The linker wraps now_usec() and sd-event's timer calls (see tests/meson.build): time stands still until a
+ * test moves it, and each timer fires exactly at its deadline (or as late as the test says). driver_new() is
+ * wrapped too: every bus gets a fake driver that records each output with the virtual time it was set at, and
+ * through which the test feeds inputs (positions, temperatures, the body sensor). The chair is the shipped
+ * virtual chair's config (config/sim.yaml). */
+#include <errno.h>
+#include <math.h>
+
+#include "driver.h"
+#include "engine.h"
+#include "helpers.h"
+
+/* --- the virtual clock --- */
+
+static usec_t vnow = 1000 * USEC_PER_SEC; /* not 0: code may treat 0 as "never" */
+
+usec_t __wrap_now_usec(void);
+usec_t __wrap_now_usec(void)
+{
+        return vnow;
+}
+
+#define TIMER_MAGIC 0x7a11c0c4u
+
+struct vtimer {
+        unsigned magic;
+        usec_t at;
+        int enabled; /* SD_EVENT_OFF, _ON, _ONESHOT */
+        sd_event_time_handler_t handler;
+        void *userdata;
+        struct vtimer *next;
+};
+
+static struct vtimer *timers;
+
+static struct vtimer *as_timer(sd_event_source *s)
+{
+        struct vtimer *t = (struct vtimer *) s;
+        for (struct vtimer *i = timers; i; i = i->next)
+                if (i == t)
+                        return t;
+        return NULL;
+}
+
+int __real_sd_event_source_set_enabled(sd_event_source *s, int enabled);
+int __wrap_sd_event_source_set_enabled(sd_event_source *s, int enabled);
+int __real_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
+int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
+int __wrap_sd_event_source_set_time_relative(sd_event_source *s, uint64_t usec);
+sd_event_source *__real_sd_event_source_disable_unref(sd_event_source *s);
+sd_event_source *__wrap_sd_event_source_disable_unref(sd_event_source *s);
+int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec, uint64_t accuracy,
+                             sd_event_time_handler_t handler, void *userdata);
+int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
+                                      uint64_t accuracy, sd_event_time_handler_t handler, void *userdata);
+
+int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec, uint64_t accuracy,
+                             sd_event_time_handler_t handler, void *userdata)
+{
+        struct vtimer *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        *t = (struct vtimer){ TIMER_MAGIC, usec, SD_EVENT_ONESHOT, handler, userdata, timers };
+        timers = t;
+        *ret = (sd_event_source *) t;
+        return 0;
+}
+
+int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
+                                      uint64_t accuracy, sd_event_time_handler_t handler, void *userdata)
+{
+        return __wrap_sd_event_add_time(e, ret, clock, vnow + usec, accuracy, handler, userdata);
+}
+
+int __wrap_sd_event_source_set_enabled(sd_event_source *s, int enabled)
+{
+        struct vtimer *t = as_timer(s);
+
+        if (!t)
+                return __real_sd_event_source_set_enabled(s, enabled);
+        t->enabled = enabled;
+        return 0;
+}
+
+int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec)
+{
+        struct vtimer *t = as_timer(s);
+
+        if (!t)
+                return __real_sd_event_source_set_time(s, usec);
+        t->at = usec;
+        return 0;
+}
+
+int __wrap_sd_event_source_set_time_relative(sd_event_source *s, uint64_t usec)
+{
+        return __wrap_sd_event_source_set_time(s, vnow + usec);
+}
+
+sd_event_source *__wrap_sd_event_source_disable_unref(sd_event_source *s)
+{
+        struct vtimer *t = as_timer(s);
+
+        if (!t)
+                return __real_sd_event_source_disable_unref(s);
+        for (struct vtimer **i = &timers; *i; i = &(*i)->next)
+                if (*i == t) {
+                        *i = t->next;
+                        break;
+                }
+        free(t);
+        return NULL;
+}
+
+/* --- the fake driver --- */
+
+#define MAX_CHANGES 4096
+
+struct change {
+        usec_t at;
+        int io;
+        double value;
+};
+
+struct fake {
+        struct driver base;
+        double *out;         /* per io: the value last set */
+        double *in;          /* per io: the value last fed */
+        bool *have_in;
+        bool polling;
+};
+
+static struct fake *fake; /* one bus in config/sim.yaml */
+static struct change changes[MAX_CHANGES];
+static size_t n_changes;
+
+static int fake_set(struct driver *d, int io, double value)
+{
+        struct fake *f = (struct fake *) d;
+
+        if (f->out[io] != value && n_changes < MAX_CHANGES)
+                changes[n_changes++] = (struct change){ vnow, io, value };
+        f->out[io] = value;
+        return 0;
+}
+
+static int fake_flush(struct driver *d)
+{
+        return 0;
+}
+
+static int fake_get(struct driver *d, int io, double *ret)
+{
+        struct fake *f = (struct fake *) d;
+
+        if (!f->have_in[io])
+                return -ENODATA;
+        *ret = f->in[io];
+        return 0;
+}
+
+static int fake_safe_state(struct driver *d, usec_t timeout_usec)
+{
+        for (size_t i = 0; i < d->config->n_ios; i++) {
+                double v;
+                if (io_safe_value(&d->config->ios[i], &v))
+                        fake_set(d, (int) i, v);
+        }
+        return 0;
+}
+
+static int fake_sync(struct driver *d, usec_t timeout_usec)
+{
+        return 0;
+}
+
+static void fake_stats(struct driver *d, struct driver_stats *ret)
+{
+        *ret = (struct driver_stats){};
+}
+
+static void fake_set_polling(struct driver *d, bool on)
+{
+        ((struct fake *) d)->polling = on;
+}
+
+static void fake_free(struct driver *d)
+{
+        struct fake *f = (struct fake *) d;
+
+        free(f->out);
+        free(f->in);
+        free(f->have_in);
+        free(f);
+        fake = NULL;
+}
+
+static const struct driver_ops fake_ops = {
+        .type = "fake",
+        .set = fake_set,
+        .flush = fake_flush,
+        .get = fake_get,
+        .safe_state = fake_safe_state,
+        .sync = fake_sync,
+        .stats = fake_stats,
+        .set_polling = fake_set_polling,
+        .free = fake_free,
+};
+
+int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
+                      void *userdata, struct driver **ret);
+int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
+                      void *userdata, struct driver **ret)
+{
+        struct fake *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -ENOMEM;
+        f->base = (struct driver){ &fake_ops, config, bus, handler, userdata };
+        f->out = calloc(config->n_ios, sizeof(double));
+        f->in = calloc(config->n_ios, sizeof(double));
+        f->have_in = calloc(config->n_ios, sizeof(bool));
+        if (!f->out || !f->in || !f->have_in)
+                abort();
+        fake = f;
+        *ret = &f->base;
+        return 0;
+}
+
+/* --- the fixture --- */
+
+struct fixture {
+        sd_event *event;
+        struct chair_config *config;
+        struct chair *chair;
+        struct engine *engine;
+        struct catalog_entry *entry;
+        const char *finished; /* reason */
+        usec_t finished_at;
+        usec_t late_usec;     /* how late each timer fires */
+};
+
+static struct fixture f;
+
+/* Runs what the loop has pending now (the chair's flush), without waiting. */
+static void dispatch(void)
+{
+        while (sd_event_run(f.event, 0) > 0)
+                ;
+}
+
+/* Moves the clock to until, firing each timer due on the way at its deadline (plus f.late_usec). */
+static void advance_to(usec_t until)
+{
+        for (;;) {
+                struct vtimer *first = NULL;
+                for (struct vtimer *t = timers; t; t = t->next)
+                        if (t->enabled != SD_EVENT_OFF && t->at + f.late_usec <= until && (!first || t->at < first->at))
+                                first = t;
+                if (!first)
+                        break;
+                usec_t at = first->at;
+                if (at + f.late_usec > vnow)
+                        vnow = at + f.late_usec;
+                if (first->enabled == SD_EVENT_ONESHOT)
+                        first->enabled = SD_EVENT_OFF;
+                first->handler((sd_event_source *) first, at, first->userdata);
+                dispatch();
+        }
+        if (until > vnow)
+                vnow = until;
+        dispatch();
+}
+
+static void advance(usec_t by)
+{
+        advance_to(vnow + by);
+}
+
+static void on_finished(struct engine *e, const char *program, enum finish_reason reason, void *userdata)
+{
+        f.finished = finish_reason_to_string(reason);
+        f.finished_at = vnow;
+}
+
+static void on_chair(struct chair *c, unsigned changes_, void *userdata)
+{
+        if (f.engine)
+                engine_on_chair(f.engine, changes_);
+}
+
+/* text with its first from replaced by to (text is reallocated). */
+static char *replace(char *text, const char *from, const char *to)
+{
+        char *hit = strstr(text, from);
+        size_t head, tail;
+        char *out;
+
+        if (!hit)
+                abort();
+        head = (size_t) (hit - text);
+        tail = strlen(hit + strlen(from));
+        out = malloc(head + strlen(to) + tail + 1);
+        if (!out)
+                abort();
+        memcpy(out, text, head);
+        memcpy(out + head, to, strlen(to));
+        memcpy(out + head + strlen(to), text + head + strlen(from), tail + 1);
+        free(text);
+        return out;
+}
+
+static char *read_text(const char *path)
+{
+        FILE *file = fopen(path, "re");
+        char *buf = calloc(1, 65536);
+        size_t n;
+
+        if (!file || !buf)
+                abort();
+        n = fread(buf, 1, 65535, file);
+        if (n == 0 || n == 65535)
+                abort(); /* empty, or too large for a config */
+        fclose(file);
+        return buf;
+}
+
+static void feed(int io, double value)
+{
+        struct driver_event ev = { DRIVER_INPUT_CHANGED, io, value, 0 };
+
+        fake->in[io] = value;
+        fake->have_in[io] = true;
+        fake->base.handler(&fake->base, &ev, fake->base.userdata);
+        dispatch();
+}
+
+static double out(int io)
+{
+        return fake->out[io];
+}
+
+/* When an output first changed to value (0: never). */
+static usec_t changed_at(int io, double value)
+{
+        for (size_t i = 0; i < n_changes; i++)
+                if (changes[i].io == io && changes[i].value == value)
+                        return changes[i].at;
+        return 0;
+}
+
+static void setup(double scale, const char *session_cap)
+{
+        char path[512], *text;
+        struct diag_list d = {};
+        static const struct engine_callbacks cb = { NULL, on_finished };
+
+        memset(&f, 0, sizeof(f));
+        n_changes = 0;
+        snprintf(path, sizeof(path), "%s/config/sim.yaml", SOURCE_ROOT);
+        text = read_text(path);
+        if (session_cap) {
+                char cap[64];
+                snprintf(cap, sizeof(cap), "session-cap: %s", session_cap);
+                text = replace(text, "session-cap: 30m", cap);
+        }
+        if (chair_config_load("sim.yaml", text, strlen(text), &d, &f.config) < 0)
+                abort();
+        free(text);
+        diag_list_clear(&d);
+        if (sd_event_new(&f.event) < 0 || chair_new(f.config, f.event, on_chair, NULL, &f.chair) < 0 ||
+            engine_new(f.event, f.chair, f.config, scale, &cb, NULL, &f.engine) < 0)
+                abort();
+        /* What the board reports at rest: everything at the top and upright, cold, no body touching. */
+        feed(f.config->axes[AXIS_BACKREST].io[MOTOR_POSITION], 0.0);
+        feed(f.config->axes[AXIS_LEGREST].io[MOTOR_POSITION], 0.0);
+        feed(f.config->roller.travel.io[MOTOR_POSITION], 0.0);
+        feed(f.config->roller.body_sensor, 0.0);
+        for (size_t h = 0; h < f.config->n_heaters; h++)
+                feed(f.config->heaters[h].sensor, 25.0);
+}
+
+static void teardown(void)
+{
+        engine_free(f.engine);
+        catalog_entry_unref(f.entry);
+        chair_free(f.chair);
+        chair_config_free(f.config);
+        sd_event_unref(f.event);
+        f = (struct fixture){};
+}
+
+static struct catalog_entry *entry_of(const char *yaml)
+{
+        struct catalog_entry *e = calloc(1, sizeof(*e));
+        struct pattern_library lib = {};
+        char *diags = NULL;
+
+        if (!e || load_program_text(yaml, f.config, &lib, &e->program, &diags) < 0) {
+                printf("# %s\n", diags ? diags : "out of memory");
+                abort();
+        }
+        free(diags);
+        e->n_ref = 1;
+        return e;
+}
+
+/* The outputs the tests look at. */
+#define FOOT (f.config->foot_speed)
+#define KNEADING (f.config->roller.kneading)
+#define DEPTH (f.config->roller.depth)
+#define TRAVEL_TARGET (f.config->roller.travel.io[MOTOR_TARGET])
+#define BACKREST_TARGET (f.config->axes[AXIS_BACKREST].io[MOTOR_TARGET])
+#define BACKREST_RUN (f.config->axes[AXIS_BACKREST].io[MOTOR_RUN])
+#define LUMBAR_HEAT (f.config->heaters[0].output)
+#define CALVES_INFLATE (f.config->zones[3].inflate) /* shoulders, arms, hips, calves, feet */
+#define CALVES_HOLD (f.config->zones[3].hold)
+
+/* The scan: the roller goes to the top of the shoulder range, then down until the body sensor touches.
+ * Returns the virtual time the timeline starts at. */
+static usec_t scan_finds_shoulders_at(double mm)
+{
+        int travel = f.config->roller.travel.io[MOTOR_POSITION];
+
+        feed(travel, out(TRAVEL_TARGET));
+        feed(travel, mm);
+        feed(f.config->roller.body_sensor, 1.0);
+        return vnow;
+}
+
+/* Foot rollers: an output written directly from the setpoint, so its changes show each setpoint's time. */
+static const char *const foot_program =
+        "name: Foot\n"
+        "duration: 1m\n"
+        "phases:\n"
+        "  - {name: a, duration: 20s, foot-rollers: {speed: 2}}\n"
+        "  - {name: b, duration: 20s}\n"
+        "  - {name: c, duration: 20s, foot-rollers: {speed: 1}}\n";
+
+static void test_setpoints_fire_exactly_on_their_deadlines(void)
+{
+        setup(1.0, NULL);
+        f.entry = entry_of(foot_program);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        dispatch();
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_SCANNING);
+        CHECK(out(FOOT) == 0.0); /* nothing of the program before the scan ends */
+        advance(2 * USEC_PER_SEC);
+        usec_t t0 = scan_finds_shoulders_at(180.0);
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_RUNNING);
+        CHECK_EQ_U(changed_at(FOOT, 2), t0);
+        advance(20 * USEC_PER_SEC - 1);
+        CHECK(out(FOOT) == 2.0); /* one microsecond before the phase ends */
+        advance(1);
+        CHECK_EQ_U(changed_at(FOOT, 0), t0 + 20 * USEC_PER_SEC);
+        CHECK_STREQ(engine_phase(f.engine), "b");
+        advance(40 * USEC_PER_SEC);
+        CHECK_EQ_U(changed_at(FOOT, 1), t0 + 40 * USEC_PER_SEC);
+        CHECK_STREQ(f.finished, "completed");
+        CHECK_EQ_U(f.finished_at, t0 + 60 * USEC_PER_SEC);
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_IDLE);
+        CHECK(out(FOOT) == 0.0);
+        teardown();
+}
+
+static void test_a_late_loop_does_not_make_the_program_drift(void)
+{
+        setup(1.0, NULL);
+        f.entry = entry_of(foot_program);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        usec_t t0 = scan_finds_shoulders_at(180.0);
+        f.late_usec = 7 * USEC_PER_MSEC; /* every wakeup comes 7 ms late */
+        advance(61 * USEC_PER_SEC);
+        /* Each setpoint is as late as its own wakeup, never later: deadlines are absolute. */
+        CHECK_EQ_U(changed_at(FOOT, 0), t0 + 20 * USEC_PER_SEC + 7 * USEC_PER_MSEC);
+        CHECK_EQ_U(changed_at(FOOT, 1), t0 + 40 * USEC_PER_SEC + 7 * USEC_PER_MSEC);
+        CHECK_EQ_U(f.finished_at, t0 + 60 * USEC_PER_SEC + 7 * USEC_PER_MSEC);
+        teardown();
+}
+
+static void test_a_wakeup_after_several_deadlines_applies_them_all_in_order(void)
+{
+        setup(1.0, NULL);
+        f.entry = entry_of(foot_program);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        usec_t t0 = scan_finds_shoulders_at(180.0);
+        f.late_usec = 25 * USEC_PER_SEC; /* the wakeup due at 20 s comes at 45 s, past the next boundary too */
+        advance(45 * USEC_PER_SEC);
+        CHECK_EQ_U(changed_at(FOOT, 0), t0 + 45 * USEC_PER_SEC);
+        CHECK_EQ_U(changed_at(FOOT, 1), t0 + 45 * USEC_PER_SEC);
+        CHECK(out(FOOT) == 1.0); /* the last one wins */
+        CHECK_STREQ(engine_phase(f.engine), "c");
+        CHECK(f.finished == NULL);
+        teardown();
+}
+
+static void test_time_scale_divides_every_deadline(void)
+{
+        setup(10.0, NULL);
+        f.entry = entry_of(foot_program);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        usec_t t0 = scan_finds_shoulders_at(180.0);
+        advance(7 * USEC_PER_SEC);
+        CHECK_EQ_U(changed_at(FOOT, 0), t0 + 2 * USEC_PER_SEC);
+        CHECK_EQ_U(changed_at(FOOT, 1), t0 + 4 * USEC_PER_SEC);
+        CHECK_EQ_U(f.finished_at, t0 + 6 * USEC_PER_SEC);
+        teardown();
+}
+
+static void test_pause_stops_the_clock_and_resume_reapplies_every_track(void)
+{
+        setup(1.0, NULL);
+        f.entry = entry_of(foot_program);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        usec_t t0 = scan_finds_shoulders_at(180.0);
+        advance(10 * USEC_PER_SEC);
+        CHECK_EQ_U(engine_pause(f.engine), 0);
+        dispatch();
+        CHECK(engine_pause(f.engine) == -EALREADY);
+        CHECK(out(FOOT) == 0.0); /* held */
+        advance(5 * USEC_PER_MINUTE);
+        CHECK_EQ_U(engine_elapsed(f.engine), 10 * USEC_PER_SEC);
+        CHECK(f.finished == NULL);
+        usec_t resumed = vnow;
+        CHECK_EQ_U(engine_resume(f.engine), 0);
+        dispatch();
+        CHECK(out(FOOT) == 2.0);
+        advance(60 * USEC_PER_SEC);
+        CHECK_EQ_U(changed_at(FOOT, 1), resumed + 30 * USEC_PER_SEC);
+        CHECK_EQ_U(f.finished_at, resumed + 50 * USEC_PER_SEC);
+        CHECK(f.finished_at - t0 == 60 * USEC_PER_SEC + 5 * USEC_PER_MINUTE);
+        teardown();
+}
+
+static void test_session_cap_counts_pauses_and_ends_with_timeout(void)
+{
+        setup(1.0, "2m");
+        f.entry = entry_of(foot_program);
+        usec_t started = vnow;
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        scan_finds_shoulders_at(180.0);
+        advance(10 * USEC_PER_SEC);
+        CHECK_EQ_U(engine_pause(f.engine), 0);
+        advance(3 * USEC_PER_MINUTE);
+        CHECK_STREQ(f.finished, "timeout");
+        CHECK_EQ_U(f.finished_at, started + 2 * USEC_PER_MINUTE);
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_IDLE);
+        teardown();
+}
+
+static void test_start_refuses_while_running_and_beyond_the_cap(void)
+{
+        setup(1.0, "2m");
+        f.entry = entry_of(foot_program);
+        CHECK(engine_start(f.engine, f.entry, 3 * USEC_PER_MINUTE, INTENSITY_DEFAULT) == -ERANGE);
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_IDLE);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        CHECK(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT) == -EBUSY);
+        CHECK_EQ_U(engine_stop(f.engine, FINISH_STOPPED), 0);
+        CHECK(engine_stop(f.engine, FINISH_STOPPED) == -ENOENT);
+        teardown();
+}
+
+static const char *const work_program =
+        "name: Work\n"
+        "duration: 2m\n"
+        "at-end: %s\n"
+        "phases:\n"
+        "  - name: a\n"
+        "    recline: zero-gravity-1\n"
+        "    heat: {lumbar: 1}\n"
+        "    roller: {technique: kneading, area: lumbar, speed: 3, depth: 2}\n"
+        "    airbags: {zones: [calves], pattern: hold, intensity: 2}\n"
+        "  - name: b\n"
+        "    heat: {lumbar: 3}\n"
+        "    roller: {technique: kneading, area: lumbar, speed: 3, depth: 2}\n";
+
+static void start_work(const char *at_end)
+{
+        char yaml[1024];
+
+        snprintf(yaml, sizeof(yaml), work_program, at_end);
+        f.entry = entry_of(yaml);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        scan_finds_shoulders_at(180.0);
+}
+
+static void test_stop_winds_down_and_returns_upright(void)
+{
+        setup(1.0, NULL);
+        start_work("upright");
+        advance(10 * USEC_PER_SEC);
+        CHECK(fabs(out(BACKREST_TARGET) - 0.45) < 1e-9);
+        feed(f.config->axes[AXIS_BACKREST].io[MOTOR_POSITION], 0.45); /* arrived */
+        CHECK(out(BACKREST_RUN) == 0.0);
+        CHECK(out(KNEADING) == 3.0);
+        CHECK(out(LUMBAR_HEAT) == 1.0);
+        CHECK(out(CALVES_HOLD) == 1.0);
+        CHECK_EQ_U(engine_stop(f.engine, FINISH_STOPPED), 0);
+        dispatch();
+        CHECK_STREQ(f.finished, "stopped");
+        CHECK(out(KNEADING) == 0.0);
+        CHECK(out(TRAVEL_TARGET) == 0.0); /* parked at the top */
+        CHECK(out(LUMBAR_HEAT) == 0.0);
+        CHECK(out(CALVES_INFLATE) == 0.0 && out(CALVES_HOLD) == 0.0); /* venting */
+        CHECK(out(BACKREST_TARGET) == 0.0 && out(BACKREST_RUN) == 1.0);
+        teardown();
+}
+
+static void test_stop_after_a_program_that_stays_leaves_the_recline(void)
+{
+        setup(1.0, NULL);
+        start_work("stay");
+        advance(10 * USEC_PER_SEC);
+        CHECK_EQ_U(engine_stop(f.engine, FINISH_STOPPED), 0);
+        dispatch();
+        CHECK(fabs(out(BACKREST_TARGET) - 0.45) < 1e-9);
+        CHECK(out(KNEADING) == 0.0 && out(LUMBAR_HEAT) == 0.0);
+        teardown();
+}
+
+static void test_intensity_moves_the_depth_at_once(void)
+{
+        setup(1.0, NULL);
+        start_work("upright");
+        advance(USEC_PER_SEC);
+        CHECK(out(DEPTH) == 2.0);
+        engine_set_intensity(f.engine, 5);
+        dispatch();
+        CHECK(out(DEPTH) == 4.0);
+        engine_set_intensity(f.engine, 1);
+        dispatch();
+        CHECK(out(DEPTH) == 1.0); /* 2 - 2, and never below the first level */
+        advance(70 * USEC_PER_SEC);     /* the next phase keeps the new intensity */
+        CHECK_STREQ(engine_phase(f.engine), "b");
+        CHECK(out(DEPTH) == 1.0);
+        teardown();
+}
+
+static void test_a_persons_heat_level_holds_against_the_program(void)
+{
+        setup(1.0, NULL);
+        start_work("upright");
+        advance(USEC_PER_SEC);
+        CHECK(out(LUMBAR_HEAT) == 1.0); /* level 1, the element is cold */
+        engine_override_heat(f.engine, 0);
+        chair_heat(f.chair, 0, 0); /* what SetHeat("lumbar", 0) does */
+        dispatch();
+        CHECK(out(LUMBAR_HEAT) == 0.0);
+        advance(70 * USEC_PER_SEC); /* phase b asks for level 3 */
+        CHECK_STREQ(engine_phase(f.engine), "b");
+        CHECK(out(LUMBAR_HEAT) == 0.0);
+        teardown();
+}
+
+static void test_the_thermostat_keeps_the_level_with_hysteresis(void)
+{
+        setup(1.0, NULL);
+        start_work("upright");
+        int sensor = f.config->heaters[0].sensor;
+        CHECK(out(LUMBAR_HEAT) == 1.0); /* level 1: 45 deg C at the element */
+        feed(sensor, 45.0);
+        CHECK(out(LUMBAR_HEAT) == 0.0);
+        feed(sensor, 44.5); /* within the hysteresis: stays off */
+        CHECK(out(LUMBAR_HEAT) == 0.0);
+        feed(sensor, 43.9);
+        CHECK(out(LUMBAR_HEAT) == 1.0);
+        teardown();
+}
+
+RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines), T(test_a_late_loop_does_not_make_the_program_drift),
+          T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order), T(test_time_scale_divides_every_deadline),
+          T(test_pause_stops_the_clock_and_resume_reapplies_every_track),
+          T(test_session_cap_counts_pauses_and_ends_with_timeout),
+          T(test_start_refuses_while_running_and_beyond_the_cap), T(test_stop_winds_down_and_returns_upright),
+          T(test_stop_after_a_program_that_stays_leaves_the_recline), T(test_intensity_moves_the_depth_at_once),
+          T(test_a_persons_heat_level_holds_against_the_program), T(test_the_thermostat_keeps_the_level_with_hysteresis))

@@ -499,6 +499,10 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(c->flush_source, SD_EVENT_OFF);
+        /* Commands reach the hardware before anyone is told about them. */
+        r = sd_event_source_set_priority(c->flush_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < config->n_buses; i++) {
                 c->bus_ok[i] = true;
                 r = driver_new(config, (unsigned) i, event, on_driver_event, c, &c->drivers[i]);

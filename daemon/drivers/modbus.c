@@ -346,6 +346,11 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 }
                 if (m->polls[i].next_usec < *next)
                         *next = m->polls[i].next_usec;
+                /* A command waits for no more than the read under way: the rest of the sweep comes after it. */
+                if (m->work) {
+                        *next = now;
+                        break;
+                }
         }
         if (m->inputs_changed)
                 notify_loop(m);

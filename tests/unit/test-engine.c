@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "engine.h"
 #include "helpers.h"
+#include "simctl.h" /* read_text, replace_text */
 
 /* --- the virtual clock --- */
 
@@ -292,42 +293,6 @@ static void on_chair(struct chair *c, unsigned changes_, void *userdata)
                 engine_on_chair(f.engine, changes_);
 }
 
-/* text with its first from replaced by to (text is reallocated). */
-static char *replace(char *text, const char *from, const char *to)
-{
-        char *hit = strstr(text, from);
-        size_t head, tail;
-        char *out;
-
-        if (!hit)
-                abort();
-        head = (size_t) (hit - text);
-        tail = strlen(hit + strlen(from));
-        out = malloc(head + strlen(to) + tail + 1);
-        if (!out)
-                abort();
-        memcpy(out, text, head);
-        memcpy(out + head, to, strlen(to));
-        memcpy(out + head + strlen(to), text + head + strlen(from), tail + 1);
-        free(text);
-        return out;
-}
-
-static char *read_text(const char *path)
-{
-        FILE *file = fopen(path, "re");
-        char *buf = calloc(1, 65536);
-        size_t n;
-
-        if (!file || !buf)
-                abort();
-        n = fread(buf, 1, 65535, file);
-        if (n == 0 || n == 65535)
-                abort(); /* empty, or too large for a config */
-        fclose(file);
-        return buf;
-}
-
 static void feed(int io, double value)
 {
         struct driver_event ev = { DRIVER_INPUT_CHANGED, io, value, 0 };
@@ -362,10 +327,12 @@ static void setup(double scale, const char *session_cap)
         n_changes = 0;
         snprintf(path, sizeof(path), "%s/config/sim.yaml", SOURCE_ROOT);
         text = read_text(path);
+        if (!text)
+                abort();
         if (session_cap) {
                 char cap[64];
                 snprintf(cap, sizeof(cap), "session-cap: %s", session_cap);
-                text = replace(text, "session-cap: 30m", cap);
+                text = replace_text(text, "session-cap: 30m", cap);
         }
         if (chair_config_load("sim.yaml", text, strlen(text), &d, &f.config) < 0)
                 abort();

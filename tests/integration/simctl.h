@@ -127,8 +127,14 @@ static inline int sim_start(struct simctl *s, const char *builddir, bool rtu, co
         }
         if (s->sim < 0 || !wait_for_path(s->control))
                 return -EIO;
-        /* The control socket is up after the Modbus side: one answer means both are. */
-        return sim_command(s, "state", buf, sizeof(buf));
+        /* The control socket is up after the Modbus side: one answer means both are. The socket's path
+         * appears at bind(), a moment before listen(): a refused connection there means "not yet". */
+        for (int i = 0;; i++) {
+                int r = sim_command(s, "state", buf, sizeof(buf));
+                if (r != -ECONNREFUSED || i == 100)
+                        return r;
+                usleep(10000);
+        }
 }
 
 static inline void sim_stop(struct simctl *s)

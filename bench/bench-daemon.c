@@ -426,28 +426,45 @@ struct client {
         int in, out; /* its stdin (closing it ends the client), its stdout */
 };
 
-static int start_clients(const struct bench *b, struct client *c, size_t n, int period_msec)
+/* Starts n clients; returns how many started (all of them, or fewer on a failure: -errno in *ret_error). */
+static size_t start_clients(const struct bench *b, struct client *c, size_t n, int period_msec, int *ret_error)
 {
         char self[300], period[16];
         ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        size_t started = 0;
 
-        if (len < 0)
-                return -errno;
+        *ret_error = 0;
+        if (len < 0) {
+                *ret_error = -errno;
+                return 0;
+        }
         self[len] = '\0';
         snprintf(period, sizeof(period), "%d", period_msec);
-        for (size_t i = 0; i < n; i++) {
+        for (; started < n; started++) {
                 int in[2], out[2];
-                if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-                        return -errno;
-                c[i].pid = spawn_io(b, (char *[]){ self, "--client", period, NULL }, in[0], out[1]);
+                if (pipe2(in, O_CLOEXEC) < 0) {
+                        *ret_error = -errno;
+                        break;
+                }
+                if (pipe2(out, O_CLOEXEC) < 0) {
+                        *ret_error = -errno;
+                        close(in[0]);
+                        close(in[1]);
+                        break;
+                }
+                c[started].pid = spawn_io(b, (char *[]){ self, "--client", period, NULL }, in[0], out[1]);
                 close(in[0]);
                 close(out[1]);
-                c[i].in = in[1];
-                c[i].out = out[0];
-                if (c[i].pid < 0)
-                        return -EIO;
+                if (c[started].pid < 0) {
+                        *ret_error = -EIO;
+                        close(in[1]);
+                        close(out[0]);
+                        break;
+                }
+                c[started].in = in[1];
+                c[started].out = out[0];
         }
-        return 0;
+        return started;
 }
 
 /* Ends the clients; the calls and signals they counted, summed. */
@@ -484,18 +501,25 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
                 .control_group = (char *) "chair",
         };
         struct client c[CLIENTS];
+        size_t started = 0;
         struct timing *t = calloc(1, sizeof(*t));
         unsigned long long calls = 0, signals = 0, errors = 0;
         int saved_stderr = dup(STDERR_FILENO), log_fd = open(b->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         int r;
 
-        if (!t || saved_stderr < 0 || log_fd < 0)
-                return -ENOMEM;
+        if (!t || saved_stderr < 0 || log_fd < 0) {
+                free(t);
+                if (saved_stderr >= 0)
+                        close(saved_stderr);
+                if (log_fd >= 0)
+                        close(log_fd);
+                return -EIO;
+        }
         dup2(log_fd, STDERR_FILENO); /* the daemon's log lines go with the others */
         close(log_fd);
         r = daemon_new(&o, &t->daemon);
         if (r >= 0 && clients > 0)
-                r = start_clients(b, c, (size_t) clients, period_msec);
+                started = start_clients(b, c, (size_t) clients, period_msec, &r);
         if (r >= 0)
                 r = sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC, 1500 * USEC_PER_MSEC, 0,
                                                on_start, t);
@@ -504,8 +528,7 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
                                                on_timing_timeout, t);
         if (r >= 0)
                 r = daemon_run(t->daemon);
-        if (clients > 0)
-                stop_clients(c, (size_t) clients, &calls, &signals, &errors);
+        stop_clients(c, started, &calls, &signals, &errors);
         daemon_free(t->daemon);
         dup2(saved_stderr, STDERR_FILENO);
         close(saved_stderr);

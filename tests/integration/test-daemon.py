@@ -641,8 +641,9 @@ def test_body_scan_finds_the_shoulders(p, tmp, bus):
         if not wait_for(lambda: d.state() == "running", 15):
             p.append(f"the scan did not end: {d.state()}")
         found = re.findall(r"Body scan: shoulders at (\d+) mm", open(d.log.name).read())
-        # The roller runs at 150 mm/s and its position is read every 100 ms: one poll of error, and a little.
-        if len(found) != 1 or abs(int(found[0]) - 200) > 25:
+        # The roller runs at 150 mm/s and its position is read every 100 ms: 15 mm a poll. The margin allows
+        # for polls delayed on a loaded machine; the scan that ignored the body read the top, 60 mm.
+        if len(found) != 1 or abs(int(found[0]) - 200) > 45:
             p.append(f"shoulders found at {found}, expected 200 mm")
         d.chair.Stop()
     finally:

@@ -546,6 +546,13 @@ void chair_tick(struct chair *c)
         on_flush(NULL, c);
 }
 
+void chair_flush(struct chair *c)
+{
+        if (c->flush_source)
+                sd_event_source_set_enabled(c->flush_source, SD_EVENT_OFF);
+        on_flush(NULL, c);
+}
+
 bool chair_moving(const struct chair *c)
 {
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)

@@ -66,6 +66,8 @@ int chair_safe(struct chair *c, usec_t timeout_usec);
 void chair_set_active(struct chair *c, bool active);
 /* The control tick: writes what changed and every board's heartbeat. */
 void chair_tick(struct chair *c);
+/* Hands what changed to the drivers now instead of at the end of this loop iteration. */
+void chair_flush(struct chair *c);
 
 /* State. */
 bool chair_busy(const struct chair *c); /* something moves, heats, massages or inflates */

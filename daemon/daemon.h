@@ -39,6 +39,15 @@ enum {
         PROP_LOCKED = 1u << 11,
 };
 
+/* A D-Bus caller whose credentials were looked up (bus.c); the least recently used one gives way. */
+struct caller {
+        char name[64]; /* unique bus name; "" = empty slot */
+        uid_t uid;
+        bool member;   /* of the control group */
+        uint64_t used; /* caller_clock at the last call */
+};
+#define CALLER_CACHE_SIZE 16
+
 struct options {
         char *config_path;
         char **program_dirs; /* lowest priority first; InstallProgram writes into the last */
@@ -58,6 +67,8 @@ struct daemon {
         struct catalog *catalog;
         gid_t control_gid;
         bool have_control_gid;
+        struct caller callers[CALLER_CACHE_SIZE];
+        uint64_t caller_clock;
 
         const char *state;   /* as last published */
         /* The latched fault: fixed buffers, so that latching never depends on an allocation. "" = none. */

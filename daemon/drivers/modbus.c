@@ -542,8 +542,10 @@ static int mb_flush(struct driver *d)
         pthread_mutex_lock(&m->lock);
         m->heartbeat_wanted++;
         m->work = true;
-        pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
+        /* After the unlock, so that the woken thread does not at once block on the lock we hold; it looks
+         * at work under the lock before it waits, so the wakeup cannot be lost. */
+        pthread_cond_signal(&m->wake);
         return 0;
 }
 

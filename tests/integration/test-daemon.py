@@ -423,6 +423,38 @@ def test_authorization_reading_and_stopping_open_control_not(p, d, bus):
         p.append("root could not reset the fault")
 
 
+NOBODY_CALLS_TWICE = """
+import sys, dbus
+chair = dbus.Interface(dbus.bus.BusConnection(sys.argv[1]).get_object(sys.argv[2], sys.argv[3]), sys.argv[2])
+for _ in range(2):
+    try:
+        chair.SetHeat("lumbar", dbus.UInt32(1))
+        print("allowed")
+    except dbus.exceptions.DBusException as e:
+        print(e.get_dbus_name())
+"""
+
+
+def test_remembered_credentials_keep_callers_apart(p, d, bus):
+    # chaird looks a caller up once per connection and remembers 16 of them: root's answer must never
+    # serve another connection, and more callers than that must not let anyone in or keep root out.
+    if call_error(d.chair.SetHeat, "lumbar", dbus.UInt32(1)) is not None:
+        p.append("root could not heat")
+    for i in range(20):
+        r = busctl(bus, "call", NAME, PATH, IFACE, "SetHeat", "su", "lumbar", "2", user="nobody")
+        if r.returncode == 0 or "NotPermitted" not in r.stderr and "needs root" not in r.stderr:
+            p.append(f"nobody's connection {i} was let in: rc {r.returncode} {r.stderr.strip()}")
+            break
+    if call_error(d.chair.SetHeat, "lumbar", dbus.UInt32(0)) is not None:
+        p.append("root could not heat after 20 other callers")
+    r = subprocess.run(["runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c", NOBODY_CALLS_TWICE, bus.address,
+                        NAME, PATH], capture_output=True, text=True, timeout=30)
+    if r.stdout.split() != [ERR + "NotPermitted"] * 2:
+        p.append(f"nobody calling twice on one connection: {r.stdout.split()} {r.stderr.strip()[-200:]}")
+    if d.get("Heat")["lumbar"] != 0:
+        p.append(f"lumbar heat is {d.get('Heat')['lumbar']}, set by whom?")
+
+
 def test_control_group_member_may_control_and_the_child_lock_stops_them(p, tmp, bus):
     d = Chaird(os.path.join(tmp, "group"), bus, extra=("--control-group", "nogroup"))
     try:
@@ -792,6 +824,8 @@ def run_cases(tap, tmp, bus):
             ("stop_is_graceful_and_open_to_every_user", lambda p: test_stop_is_graceful_and_open_to_every_user(p, d, bus)),
             ("authorization_reading_and_stopping_open_control_not",
              lambda p: test_authorization_reading_and_stopping_open_control_not(p, d, bus)),
+            ("remembered_credentials_keep_callers_apart",
+             lambda p: test_remembered_credentials_keep_callers_apart(p, d, bus)),
             ("jog_stops_by_itself_300ms_after_the_last_call",
              lambda p: test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus)),
             ("pause_freezes_time_and_resume_goes_on", lambda p: test_pause_freezes_time_and_resume_goes_on(p, d, bus)),

@@ -12,6 +12,8 @@
 /* A heater switches on again once its element has cooled this far below its level's temperature, so that
  * the relay does not chatter around the set point. */
 #define HEAT_HYSTERESIS_C 1.0
+/* A driven motor makes progress when its position moves this fraction of its travel. */
+#define MOTOR_PROGRESS_FRACTION 0.002
 
 struct motor {
         const struct motor_config *cfg; /* NULL: the chair lacks this motor */
@@ -20,6 +22,12 @@ struct motor {
         double position;
         bool have_position;
         bool driven; /* told to run and not arrived yet */
+        double current_a;
+        bool have_current;
+        bool limit[2];           /* the start and end limit switches are closed */
+        usec_t move_usec;        /* when it was sent toward its present target */
+        usec_t progress_usec;    /* when its position last moved while driven */
+        double progress_position;
 };
 
 struct zone {
@@ -55,6 +63,7 @@ struct chair {
         sd_event_source *flush_source;
         sd_event_source *jog_timer;
         int jog_motor;
+        bool backing_off; /* the jog is a back-off from an obstacle */
         bool polling;
 
         struct motor motors[CHAIR_MOTORS];
@@ -97,11 +106,27 @@ static void out(struct chair *c, int io, double value)
         schedule_flush(c);
 }
 
+/* A limit switch that is closed in the direction of travel: the motor is at that end and must not push. */
+static bool motor_at_limit(const struct motor *m, double target)
+{
+        return (m->limit[1] && m->have_position && target > m->position) ||
+               (m->limit[0] && m->have_position && target < m->position);
+}
+
 static void motor_move(struct chair *c, struct motor *m, double target)
 {
         if (!m->cfg)
                 return;
+        if (!m->driven || target != m->target) {
+                m->move_usec = m->progress_usec = now_usec();
+                m->progress_position = m->position;
+        }
         m->target = target;
+        if (motor_at_limit(m, target)) {
+                out(c, m->cfg->io[MOTOR_RUN], 0);
+                m->driven = false;
+                return;
+        }
         out(c, m->cfg->io[MOTOR_TARGET], target);
         if (m->have_position && fabs(m->position - target) <= MOTOR_ARRIVED_FRACTION * m->span) {
                 out(c, m->cfg->io[MOTOR_RUN], 0);
@@ -265,6 +290,7 @@ static int on_jog_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         if (c->jog_motor >= 0)
                 motor_stop(c, &c->motors[c->jog_motor]);
         c->jog_motor = -1;
+        c->backing_off = false;
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -278,8 +304,9 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
                 return -EOPNOTSUPP;
         if (c->jog_motor >= 0 && c->jog_motor != (int) axis)
                 motor_stop(c, &c->motors[c->jog_motor]);
-        motor_move(c, m, direction > 0 ? 1.0 : 0.0);
+        motor_move(c, m, direction > 0 ? m->span : 0.0);
         c->jog_motor = axis;
+        c->backing_off = false;
         c->preset = NULL;
         if (!c->jog_timer) {
                 r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec, USEC_PER_MSEC,
@@ -295,6 +322,14 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
         }
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
+}
+
+int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec)
+{
+        int r = chair_jog(c, (enum axis) motor, direction, usec);
+        if (r >= 0)
+                c->backing_off = true;
+        return r;
 }
 
 void chair_hold(struct chair *c)
@@ -380,6 +415,7 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
         c->kneading = c->tapping = c->foot = 0;
         c->scan = SCAN_NONE;
         c->jog_motor = -1;
+        c->backing_off = false;
         if (c->jog_timer)
                 sd_event_source_set_enabled(c->jog_timer, SD_EVENT_OFF);
         changed(c, CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT);
@@ -406,8 +442,31 @@ static void on_input(struct chair *c, int io, double v)
         }
         for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
                 struct motor *m = &c->motors[i];
-                if (!m->cfg || io != m->cfg->io[MOTOR_POSITION])
+                if (!m->cfg)
                         continue;
+                if (io == m->cfg->io[MOTOR_CURRENT]) {
+                        m->current_a = v;
+                        m->have_current = true;
+                        changed(c, CHAIR_CHANGED_SAFETY);
+                        return;
+                }
+                if (io == m->cfg->io[MOTOR_LIMIT_START] || io == m->cfg->io[MOTOR_LIMIT_END]) {
+                        m->limit[io == m->cfg->io[MOTOR_LIMIT_END]] = v != 0.0;
+                        /* At its end: it stops there, whatever it was sent to. */
+                        if (m->driven && motor_at_limit(m, m->target)) {
+                                out(c, m->cfg->io[MOTOR_RUN], 0);
+                                m->driven = false;
+                                changed(c, CHAIR_CHANGED_MOTION);
+                        }
+                        changed(c, CHAIR_CHANGED_SAFETY);
+                        return;
+                }
+                if (io != m->cfg->io[MOTOR_POSITION])
+                        continue;
+                if (!m->have_position || fabs(v - m->progress_position) >= MOTOR_PROGRESS_FRACTION * m->span) {
+                        m->progress_usec = now_usec();
+                        m->progress_position = v;
+                }
                 m->position = v;
                 m->have_position = true;
                 if (m->driven && fabs(v - m->target) <= MOTOR_ARRIVED_FRACTION * m->span) {
@@ -617,6 +676,40 @@ bool chair_position(const struct chair *c, unsigned motor, double *ret)
                 return false;
         *ret = m->position / m->span;
         return true;
+}
+
+bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_motor_status *ret)
+{
+        const struct motor *m = &c->motors[motor];
+
+        if (!m->cfg)
+                return false;
+        *ret = (struct chair_motor_status){
+                .driven = m->driven,
+                .have_position = m->have_position,
+                .have_current = m->have_current,
+                .target = m->target / m->span,
+                .position = m->position / m->span,
+                .current_a = m->current_a,
+                .max_current_a = m->cfg->max_current_a,
+                .limit_start = m->limit[0],
+                .limit_end = m->limit[1],
+                .has_current = m->cfg->io[MOTOR_CURRENT] != IO_NONE,
+                .move_usec = m->move_usec,
+                .progress_usec = m->progress_usec,
+                .backing_off = c->jog_motor == (int) motor && c->backing_off,
+        };
+        return true;
+}
+
+const char *chair_motor_name(unsigned motor)
+{
+        return motor == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(motor);
+}
+
+bool chair_heater_on(const struct chair *c, size_t heater)
+{
+        return c->heaters[heater].on;
 }
 
 bool chair_estop_pressed(const struct chair *c)

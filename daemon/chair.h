@@ -17,6 +17,7 @@ enum {
         CHAIR_CHANGED_SCAN = 1u << 4,         /* the body scan ended (chair_scanning() is false now) */
         CHAIR_CHANGED_ESTOP = 1u << 5,        /* the emergency-stop input changed */
         CHAIR_CHANGED_COMM = 1u << 6,         /* a bus was lost or came back */
+        CHAIR_CHANGED_SAFETY = 1u << 7,       /* a motor current or a limit switch was read */
 };
 
 typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata);
@@ -81,4 +82,24 @@ bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c)
 /* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading. */
 bool chair_position(const struct chair *c, unsigned motor, double *ret);
 bool chair_estop_pressed(const struct chair *c);
+
+/* What the safety supervisor watches of a motor. Positions and targets are fractions of its travel. */
+struct chair_motor_status {
+        bool driven;
+        bool have_position, has_current, have_current;
+        double target, position;
+        double current_a, max_current_a;
+        bool limit_start, limit_end;
+        usec_t move_usec;     /* when it was sent toward its present target */
+        usec_t progress_usec; /* when its position last moved (by 0.2 % of its travel) */
+        bool backing_off;
+};
+/* False when the chair lacks that motor. */
+bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_motor_status *ret);
+const char *chair_motor_name(unsigned motor);
+/* The element is energized. */
+bool chair_heater_on(const struct chair *c, size_t heater);
+/* After an obstacle: drives the motor the other way (direction 1: toward its end, -1: toward its start)
+ * for usec, then stops it. */
+int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec);
 bool chair_comm_ok(const struct chair *c);

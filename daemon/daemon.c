@@ -86,6 +86,8 @@ void daemon_update_state(struct daemon *d)
         /* Idle costs nothing: no tick, no polling, no heartbeat (the board's own watchdog then holds it safe,
          * which is where it is anyway). */
         bool ticking = sd_event_source_get_enabled(d->tick, NULL) > 0;
+        if (active && !d->marked_active && d->safety)
+                d->marked_active = safety_mark_active(d->safety, true) >= 0;
         if (active) {
                 sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
                 if (!ticking) {
@@ -108,6 +110,8 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
         sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
         chair_set_active(d->chair, false);
         on_emit(NULL, d);
+        if (d->marked_active && safety_mark_active(d->safety, false) >= 0)
+                d->marked_active = false;
         return 0;
 }
 
@@ -116,6 +120,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         struct daemon *d = userdata;
         usec_t now = now_usec();
 
+        safety_check(d->safety);
+        d->ticked_usec = now;
         chair_tick(d->chair);
         if (engine_state(d->engine) == ENGINE_RUNNING)
                 d->dirty |= PROP_ELAPSED;
@@ -159,6 +165,11 @@ int daemon_reset_fault(struct daemon *d, const char **ret_why)
         }
         if (streq(d->fault, "comm-lost") && !chair_comm_ok(d->chair)) {
                 *ret_why = "the board still does not answer";
+                return -EBUSY;
+        }
+        const char *why = safety_cause(d->safety, d->fault);
+        if (why) {
+                *ret_why = why;
                 return -EBUSY;
         }
         log_fields(LOG_NOTICE, 0, NULL, NULL, d->fault, "Fault %s reset", d->fault);
@@ -220,6 +231,9 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         daemon_changed(d, props);
         if (changes & CHAIR_CHANGED_SCAN)
                 engine_on_chair(d->engine, changes);
+        /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll. */
+        if (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES))
+                safety_check(d->safety);
         if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
                 daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "the emergency-stop button was pressed");
         if ((changes & CHAIR_CHANGED_COMM) && chair_comm_ok(c))
@@ -231,6 +245,28 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         }
         if (changes & (CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT | CHAIR_CHANGED_SCAN))
                 daemon_update_state(d);
+}
+
+/* systemd's watchdog is pinged only while the control tick runs and checks (when the chair is active), or
+ * from a quiet loop (idle, no tick: this timer firing at all shows the loop is alive). A hung loop, or one
+ * whose tick stopped, lets the watchdog kill and restart chaird, which then comes up "interrupted". */
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        usec_t now = now_usec();
+        bool ticking = sd_event_source_get_enabled(d->tick, NULL) > 0;
+        bool healthy = !ticking || now - d->ticked_usec <= d->watchdog_usec / 2;
+
+        if (healthy) {
+                sd_notify(false, "WATCHDOG=1");
+                d->watchdog_starved = false;
+        } else if (!d->watchdog_starved) {
+                log_error("The control tick has not run its checks for %llu ms: holding back systemd's watchdog",
+                          (unsigned long long) ((now - d->ticked_usec) / USEC_PER_MSEC));
+                d->watchdog_starved = true;
+        }
+        sd_event_source_set_time(s, usec + d->watchdog_usec / 2);
+        return 0;
 }
 
 static int on_comm_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -446,6 +482,28 @@ int daemon_new(const struct options *o, struct daemon **ret)
             (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d)) < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
 
+        r = safety_new(d, &d->safety);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        char what[256];
+        if (safety_was_interrupted(d->safety, what, sizeof(what))) {
+                d->marked_active = true; /* it stays until the chair is idle and safe again */
+                daemon_trip(d, "interrupted", FINISH_FAULT,
+                            "chaird ended uncleanly while the chair was active (%s); check the chair, then reset",
+                            what);
+        }
+        uint64_t watchdog_usec = 0;
+        if (sd_watchdog_enabled(false, &watchdog_usec) > 0 && watchdog_usec > 0) {
+                d->watchdog_usec = watchdog_usec;
+                r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, 0, 0, on_watchdog, d);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up the watchdog: %m");
+                log_info("systemd watchdog: pinged every %llu ms from the checked control tick",
+                         (unsigned long long) (watchdog_usec / 2 / USEC_PER_MSEC));
+        }
+
         r = bus_setup(d);
         if (r < 0)
                 return r;
@@ -468,6 +526,8 @@ int daemon_run(struct daemon *d)
         engine_abort(d->engine, FINISH_STOPPED);
         if (chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) < 0)
                 log_error("The safe state could not be confirmed on every bus before exit");
+        else if (d->marked_active && !d->fault[0]) /* a latched fault stays for the next start to report */
+                safety_mark_active(d->safety, false);
         if (d->bus)
                 sd_bus_flush(d->bus);
         return r;
@@ -481,6 +541,8 @@ struct daemon *daemon_free(struct daemon *d)
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->comm_timer);
         sd_event_source_disable_unref(d->emit_source);
+        sd_event_source_disable_unref(d->watchdog);
+        safety_free(d->safety);
         engine_free(d->engine);
         catalog_free(d->catalog);
         chair_free(d->chair);

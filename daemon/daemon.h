@@ -9,6 +9,7 @@
 #include "chair.h"
 #include "config.h"
 #include "engine.h"
+#include "safety.h"
 
 #define CHAIRD_BUS_NAME "io.chaird.Chair1"
 #define CHAIRD_OBJECT_PATH "/io/chaird/Chair1"
@@ -65,6 +66,8 @@ struct daemon {
         struct chair *chair;
         struct engine *engine;
         struct catalog *catalog;
+        struct safety *safety;
+        bool marked_active;  /* the marker of an active chair is in --state-dir */
         gid_t control_gid;
         bool have_control_gid;
         struct caller callers[CALLER_CACHE_SIZE];
@@ -83,6 +86,10 @@ struct daemon {
         sd_event_source *linger; /* the tick's last second after the chair fell idle */
         sd_event_source *comm_timer; /* a bus lost while active: a fault if it stays lost safety.comm-loss */
         usec_t tick_usec;
+        usec_t ticked_usec;  /* when the control tick last ran its checks */
+        sd_event_source *watchdog; /* pings systemd's watchdog after checking that the tick is alive */
+        usec_t watchdog_usec;
+        bool watchdog_starved; /* a ping was held back (logged once) */
         unsigned dirty;      /* properties to emit */
         sd_event_source *emit_source;
         usec_t slow_emitted_usec;

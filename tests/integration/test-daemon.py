@@ -52,7 +52,8 @@ class SystemBus:
 class Chaird:
     """chaird with its own chair-sim, config and program directories (stock, then a local one)."""
 
-    def __init__(self, directory, bus, rtu=False, extra=(), replace=(), stock=None, scale=SCALE, sim_extra=()):
+    def __init__(self, directory, bus, rtu=False, extra=(), replace=(), stock=None, scale=SCALE, sim_extra=(),
+                 env=None):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         os.chmod(directory, 0o755)
@@ -70,37 +71,66 @@ class Chaird:
         open(self.config, "w").write(config)
         self.local = os.path.join(directory, "programs")
         os.makedirs(self.local, exist_ok=True)
-        stock_dir = os.path.join(SRC, "programs")
+        self.stock_dir = os.path.join(SRC, "programs")
         if stock is not None:  # only these stock programs (and the shared patterns)
-            stock_dir = os.path.join(directory, "stock")
-            shutil.copytree(os.path.join(SRC, "programs/patterns"), os.path.join(stock_dir, "patterns"))
+            self.stock_dir = os.path.join(directory, "stock")
+            shutil.copytree(os.path.join(SRC, "programs/patterns"), os.path.join(self.stock_dir, "patterns"))
             for name in stock:
-                shutil.copy(os.path.join(SRC, "programs", name + ".yaml"), stock_dir)
+                shutil.copy(os.path.join(SRC, "programs", name + ".yaml"), self.stock_dir)
         self.notify_path = os.path.join(directory, "notify")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
         self.notify.settimeout(15)
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address, NOTIFY_SOCKET=self.notify_path)
-        env.pop("JOURNAL_STREAM", None)
+        self.scale, self.extra, self.env = scale, extra, env or {}
         self.log = open(os.path.join(directory, "chaird.log"), "w")
+        self._spawn()
+
+    def _spawn(self):
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address, NOTIFY_SOCKET=self.notify_path, **self.env)
+        env.pop("JOURNAL_STREAM", None)
         self.proc = subprocess.Popen(
             [os.path.join(simlib.BUILD, "daemon/chaird"), "--config", self.config, "--programs",
-             stock_dir, "--programs", self.local, "--state-dir", os.path.join(directory, "state"),
-             "--time-scale", str(scale), *extra], stdout=self.log, stderr=self.log, env=env)
+             self.stock_dir, "--programs", self.local, "--state-dir", os.path.join(self.dir, "state"),
+             "--time-scale", str(self.scale), *self.extra], stdout=self.log, stderr=self.log, env=env)
         self.ready_owned = None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             data = self.notify.recv(4096).decode()
             if "READY=1" in data:
                 # READY=1 promises the name is owned already.
-                self.ready_owned = bool(bus.connect().name_has_owner(NAME))
+                self.ready_owned = bool(self.bus.connect().name_has_owner(NAME))
                 break
         else:
             raise RuntimeError("chaird sent no READY=1: " + open(self.log.name).read())
-        self.conn = bus.connect()
+        self.conn = self.bus.connect()
         self.obj = self.conn.get_object(NAME, PATH)
         self.chair = dbus.Interface(self.obj, IFACE)
         self.props = dbus.Interface(self.obj, "org.freedesktop.DBus.Properties")
+
+    def restart(self):
+        """Starts chaird again on the same chair, config and state directory (after it exited or was killed)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+        self._spawn()
+
+    def notifications(self, seconds):
+        """What chaird sent to $NOTIFY_SOCKET during the next seconds (not before), joined."""
+        self.notify.setblocking(False)
+        try:
+            while self.notify.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        got, end = [], time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.notify.settimeout(left)
+            try:
+                got.append(self.notify.recv(4096).decode())
+            except socket.timeout:
+                break
+        self.notify.settimeout(15)
+        return "\n".join(got)
 
     def get(self, prop):
         return self.props.Get(IFACE, prop)

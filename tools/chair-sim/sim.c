@@ -30,6 +30,8 @@ static const char *const fault_names[_SIM_FAULT_MAX] = {
         [SIM_FAULT_RUNAWAY] = "runaway",
         [SIM_FAULT_SENSOR_OPEN] = "sensor-open",
         [SIM_FAULT_SENSOR_SHORT] = "sensor-short",
+        [SIM_FAULT_SENSOR_DETACHED] = "sensor-detached",
+        [SIM_FAULT_LIMITS_CLOSED] = "limits-closed",
 };
 
 void sim_init(struct sim *s, double time_scale, double shoulder_mm)
@@ -205,13 +207,15 @@ bool sim_holding_value_ok(unsigned address, unsigned value)
         }
 }
 
-static double sensor_reading(const struct sim_heater *h)
+static double sensor_reading(const struct sim_heater *h, double ambient_c)
 {
         switch (h->fault) {
         case SIM_FAULT_SENSOR_OPEN:
                 return SENSOR_OPEN_C;
         case SIM_FAULT_SENSOR_SHORT:
                 return SENSOR_SHORT_C;
+        case SIM_FAULT_SENSOR_DETACHED:
+                return ambient_c;
         default:
                 return h->temp_c;
         }
@@ -231,8 +235,8 @@ void sim_publish(struct sim *s)
                 const struct sim_motor *mo = &s->motors[m];
                 double scale = m == BOARD_ROLLER ? s->track_mm : 1000.0;
 
-                s->discretes[BOARD_DI_LIMIT + 2 * m] = mo->position <= 0.0;
-                s->discretes[BOARD_DI_LIMIT + 2 * m + 1] = mo->position >= 1.0;
+                s->discretes[BOARD_DI_LIMIT + 2 * m] = mo->position <= 0.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
+                s->discretes[BOARD_DI_LIMIT + 2 * m + 1] = mo->position >= 1.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
                 s->inputs[BOARD_IR_POSITION + m] = (uint16_t) lround(mo->position * scale);
                 s->inputs[BOARD_IR_CURRENT + m] = (uint16_t) lround(mo->current_a * 1000.0);
                 if (mo->driven)
@@ -243,7 +247,7 @@ void sim_publish(struct sim *s)
         s->discretes[BOARD_DI_BODY] = s->motors[BOARD_ROLLER].position * s->track_mm >= s->shoulder_mm;
         s->discretes[BOARD_DI_HEARTBEAT_OK] = heartbeat_ok(s);
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {
-                s->inputs[BOARD_IR_TEMP + h] = (uint16_t) (int16_t) lround(sensor_reading(&s->heaters[h]) * 10.0);
+                s->inputs[BOARD_IR_TEMP + h] = (uint16_t) (int16_t) lround(sensor_reading(&s->heaters[h], s->ambient_c) * 10.0);
                 if (s->heaters[h].fault == SIM_FAULT_SENSOR_OPEN || s->heaters[h].fault == SIM_FAULT_SENSOR_SHORT)
                         faults |= BOARD_FAULT_SENSOR << h;
         }
@@ -306,14 +310,15 @@ int sim_inject(struct sim *s, const char *actuator, const char *fault)
                         f = (enum sim_fault) i;
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
                 if (streq(actuator, s->motors[m].name)) {
-                        if (f != SIM_FAULT_STALL && f != SIM_FAULT_OVERCURRENT)
+                        if (f != SIM_FAULT_STALL && f != SIM_FAULT_OVERCURRENT && f != SIM_FAULT_LIMITS_CLOSED)
                                 return -EINVAL;
                         s->motors[m].fault = f;
                         return 0;
                 }
         for (int h = 0; h < _BOARD_HEATER_MAX; h++)
                 if (streq(actuator, s->heaters[h].name)) {
-                        if (f != SIM_FAULT_RUNAWAY && f != SIM_FAULT_SENSOR_OPEN && f != SIM_FAULT_SENSOR_SHORT)
+                        if (f != SIM_FAULT_RUNAWAY && f != SIM_FAULT_SENSOR_OPEN && f != SIM_FAULT_SENSOR_SHORT &&
+                            f != SIM_FAULT_SENSOR_DETACHED)
                                 return -EINVAL;
                         s->heaters[h].fault = f;
                         s->heaters[h].energized = s->heaters[h].commanded || f == SIM_FAULT_RUNAWAY;
@@ -355,7 +360,7 @@ void sim_write_state(const struct sim *s, FILE *f)
                 fprintf(f, "%s\"%s\":{\"energized\":%s,\"commanded\":%s,\"temp_c\":%.2f,\"sensor_c\":%.2f,"
                         "\"fault\":\"%s\"}",
                         h ? "," : "", he->name, he->energized ? "true" : "false", he->commanded ? "true" : "false",
-                        he->temp_c, sensor_reading(he), fault_names[he->fault]);
+                        he->temp_c, sensor_reading(he, s->ambient_c), fault_names[he->fault]);
         }
         fprintf(f, "},\"pump\":{\"on\":%s},\"valves\":{", s->pump ? "true" : "false");
         for (int z = 0; z < _BOARD_ZONE_MAX; z++)

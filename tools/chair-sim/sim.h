@@ -14,6 +14,8 @@ enum sim_fault {
         SIM_FAULT_RUNAWAY,      /* heater: stuck relay; the element heats whatever the coil says */
         SIM_FAULT_SENSOR_OPEN,  /* heater: the sensor reads far below any real temperature */
         SIM_FAULT_SENSOR_SHORT, /* heater: the sensor reads far above */
+        SIM_FAULT_SENSOR_DETACHED, /* heater: the sensor fell off the element and reads the room */
+        SIM_FAULT_LIMITS_CLOSED, /* motor: both limit switches read closed (a shorted harness) */
         _SIM_FAULT_MAX,
 };
 

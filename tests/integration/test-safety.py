@@ -1,0 +1,377 @@
+#!/usr/bin/python3
+"""The safety supervisor against the real daemon: each hazard provoked through chair-sim's control socket,
+the physical outcome checked in chair-sim's state (not chaird's word), the latched fault, the refusal to
+move before a reset, and a reset that works only once the cause is gone. Prints the measured reaction
+times as TAP comments (docs/safety.md quotes them)."""
+import importlib.util
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import simlib  # noqa: E402
+from simlib import wait_for  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("daemon_test", os.path.join(os.path.dirname(__file__), "test-daemon.py"))
+dt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(dt)
+Chaird, Listener, SystemBus, call_error, pump_until, sim_all_safe, ERR = (
+    dt.Chaird, dt.Listener, dt.SystemBus, dt.call_error, dt.pump_until, dt.sim_all_safe, dt.ERR)
+dbus = dt.dbus
+
+REACTIONS = []
+
+
+def reaction(name, since, what):
+    REACTIONS.append(f"reaction {name}: {(time.monotonic() - since) * 1000:.0f} ms ({what})")
+
+
+def safety_config(**limits):
+    """A replace= pair that sets safety limits in config/sim.yaml's safety block."""
+    lines = "".join(f"\n  {k}: {v}" for k, v in limits.items())
+    return ("safety:\n  session-cap: 30m", "safety:\n  session-cap: 30m" + lines)
+
+
+def motor(sim, name):
+    return sim.state()["motors"][name]
+
+
+def heater(sim, name):
+    return sim.state()["heaters"][name]
+
+
+def expect_fault(p, d, fault, timeout):
+    if not wait_for(lambda: d.get("Fault") == fault, timeout):
+        p.append(f"no fault {fault} within {timeout} s: Fault {d.get('Fault')!r}, State {d.state()}")
+        return False
+    if d.state() != "fault":
+        p.append(f"State {d.state()} with a latched fault")
+    return True
+
+
+def expect_refusal(p, d):
+    """Latched: nothing that moves or heats is accepted; stopping still is."""
+    for what, call in [("Recline", lambda: d.chair.Recline("flat")),
+                       ("SetHeat", lambda: d.chair.SetHeat("lumbar", dbus.UInt32(2))),
+                       ("Start", lambda: d.chair.Start("quick", {})),
+                       ("Jog", lambda: d.chair.Jog("backrest", dbus.Int32(1)))]:
+        if call_error(call) != ERR + "Faulted":
+            p.append(f"{what} was not refused with Faulted while latched")
+    if call_error(d.chair.Stop) is not None:
+        p.append("Stop was refused while latched")
+
+
+def expect_reset_waits_for_the_cause(p, d, clear):
+    if call_error(d.chair.ResetFault) != ERR + "Interlocked":
+        p.append(f"ResetFault succeeded while the cause was still there (Fault {d.get('Fault')!r})")
+    clear()
+    if not wait_for(lambda: call_error(d.chair.ResetFault) is None, 10):
+        p.append(f"ResetFault still failing after the cause was cleared: {call_error(d.chair.ResetFault)}")
+
+
+def expect_still(p, d, seconds=1.0):
+    """Nothing resumes by itself after the reset."""
+    time.sleep(seconds)
+    if not sim_all_safe(d.sim):
+        p.append(f"something moved or heated after the reset: {d.sim.state()}")
+
+
+def test_a_stalled_motor_is_no_progress(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "stall"), bus, scale=1)
+    try:
+        d.sim.ok("fault backrest stall")
+        t0 = time.monotonic()
+        d.chair.Recline("flat")
+        if not wait_for(lambda: motor(d.sim, "backrest")["run"], 2):
+            p.append("the backrest was never driven")
+        # safety.no-progress is 2 s by default.
+        if expect_fault(p, d, "no-progress", 4):
+            if not wait_for(lambda: not motor(d.sim, "backrest")["run"], 1):
+                p.append("the backrest still driven after the fault")
+            reaction("no-progress", t0, "Recline into a stalled backrest until its run coil is off; limit 2 s")
+            if "backrest" not in d.get("FaultMessage"):
+                p.append(f"FaultMessage does not name the motor: {d.get('FaultMessage')}")
+        expect_refusal(p, d)
+        d.sim.ok("clear")
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused after the stall was cleared")
+        expect_still(p, d)
+        d.chair.Recline("zero-gravity-1")
+        if not wait_for(lambda: d.get("Recline") == "zero-gravity-1" and not motor(d.sim, "backrest")["run"], 15):
+            p.append("after the reset the backrest did not recline normally")
+        if d.get("Fault") != "":
+            p.append(f"a fault after a normal recline: {d.get('Fault')} {d.get('FaultMessage')}")
+    finally:
+        d.close()
+
+
+def test_an_obstacle_stops_backs_off_and_latches(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "obstacle"), bus, scale=1)
+    try:
+        d.chair.Recline("zero-gravity-1")
+        if not wait_for(lambda: motor(d.sim, "legrest")["position"] > 0.1, 10):
+            p.append("the legrest did not move out")
+        t0 = time.monotonic()
+        d.sim.ok("fault legrest overcurrent")
+        if expect_fault(p, d, "obstacle", 2):
+            reaction("obstacle", t0, "6 A on the legrest until the fault is latched")
+        # It is sent back toward its start (target 0), then stopped after safety.obstacle-back-off (500 ms).
+        backed = wait_for(lambda: motor(d.sim, "legrest")["target"] == 0.0, 1)
+        if not backed:
+            p.append(f"the legrest was not sent back: {motor(d.sim, 'legrest')}")
+        if not wait_for(lambda: not motor(d.sim, "legrest")["run"], 2):
+            p.append("the legrest still driven after the back-off")
+        else:
+            reaction("obstacle-stopped", t0, "6 A on the legrest until it is stopped after backing off 500 ms")
+        if not wait_for(lambda: sim_all_safe(d.sim), 2):
+            p.append(f"not everything safe after the obstacle: {d.sim.state()}")
+        time.sleep(1)
+        if motor(d.sim, "legrest")["run"]:
+            p.append("the legrest was driven again by itself")
+        expect_refusal(p, d)
+        d.sim.ok("clear")
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused after the obstacle was gone")
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+def test_both_limit_switches_closed_is_a_fault(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "limits"), bus, scale=1)
+    try:
+        d.chair.SetHeat("lumbar", dbus.UInt32(1))  # the chair is active: its inputs are read
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        d.sim.ok("fault backrest limits-closed")
+        if expect_fault(p, d, "limit-switches", 2):
+            reaction("limit-switches", t0, "both backrest switches closed until the fault is latched")
+        if not wait_for(lambda: not heater(d.sim, "lumbar")["commanded"], 1):
+            p.append("the heat stayed on after the fault")
+        expect_refusal(p, d)
+        expect_reset_waits_for_the_cause(p, d, lambda: d.sim.ok("clear"))
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+def test_an_axis_driven_too_long_is_a_fault(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "runtime"), bus, scale=1, replace=[safety_config(**{"axis-max-run": "1s"})])
+    try:
+        t0 = time.monotonic()
+        d.chair.Recline("flat")  # the backrest takes 20 s for its travel
+        if expect_fault(p, d, "run-time", 3):
+            if not wait_for(lambda: not motor(d.sim, "backrest")["run"], 1):
+                p.append("the backrest still driven after the fault")
+            reaction("run-time", t0, "Recline until the backrest is stopped; limit set to 1 s")
+        position = motor(d.sim, "backrest")["position"]
+        if not 0.02 < position < 0.2:
+            p.append(f"the backrest stopped at {position}, not after about 1 s of travel")
+        expect_refusal(p, d)
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused")
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+def test_an_open_heater_sensor_is_a_fault(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "sensor"), bus, scale=1)
+    try:
+        d.chair.SetHeat("lumbar", dbus.UInt32(2))
+        if not wait_for(lambda: heater(d.sim, "lumbar")["energized"], 2):
+            p.append("the lumbar element never heated")
+        t0 = time.monotonic()
+        d.sim.ok("fault lumbar sensor-open")
+        if expect_fault(p, d, "heater-sensor", 2):
+            if not wait_for(lambda: not heater(d.sim, "lumbar")["energized"], 1):
+                p.append("the element stayed energized")
+            reaction("heater-sensor", t0, "sensor open until the element is off")
+        expect_refusal(p, d)
+        expect_reset_waits_for_the_cause(p, d, lambda: d.sim.ok("clear"))
+        expect_still(p, d)
+        d.sim.ok("fault calves sensor-short")
+        d.chair.SetHeat("calves", dbus.UInt32(1))
+        if not expect_fault(p, d, "heater-sensor", 2) or "calves" not in d.get("FaultMessage"):
+            p.append(f"a shorted calves sensor: {d.get('Fault')} {d.get('FaultMessage')}")
+    finally:
+        d.close()
+
+
+def test_a_stuck_relay_runs_away_above_the_target(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "runaway"), bus, scale=60)
+    try:
+        d.chair.SetHeat("lumbar", dbus.UInt32(1))  # 45 deg C; runaway above 50
+        d.sim.ok("fault lumbar runaway")
+        if expect_fault(p, d, "heater-runaway", 10):
+            temp = heater(d.sim, "lumbar")["temp_c"]
+            if not 49 < temp < 56:
+                p.append(f"runaway caught at {temp:.1f} deg C, not just above 50")
+            if heater(d.sim, "lumbar")["commanded"]:
+                p.append("chaird still commands the element")
+        expect_refusal(p, d)
+        # The relay is stuck: the element heats past the ceiling (65) and the reset must wait.
+        if not wait_for(lambda: heater(d.sim, "lumbar")["temp_c"] > 66, 15):
+            p.append("the element never passed the ceiling")
+        expect_reset_waits_for_the_cause(p, d, lambda: d.sim.ok("clear"))
+    finally:
+        d.close()
+
+
+def test_an_element_at_the_ceiling_is_a_fault(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "ceiling"), bus, scale=60)
+    try:
+        # No heat asked of the lumbar zone; the calves' heat keeps the chair active (an idle chair is not
+        # read at all: docs/safety.md says what covers that).
+        d.chair.SetHeat("calves", dbus.UInt32(1))
+        d.sim.ok("fault lumbar runaway")
+        if expect_fault(p, d, "heater-ceiling", 15):
+            temp = heater(d.sim, "lumbar")["temp_c"]
+            if not 64 < temp < 68:
+                p.append(f"the ceiling (65) caught at {temp:.1f} deg C")
+            if not wait_for(lambda: not heater(d.sim, "calves")["commanded"], 1):
+                p.append("the calves heat stayed on after the fault")
+        expect_refusal(p, d)
+        expect_reset_waits_for_the_cause(p, d, lambda: d.sim.ok("clear"))
+    finally:
+        d.close()
+
+
+def test_an_element_that_does_not_warm_is_a_fault(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "nogain"), bus, scale=1, replace=[safety_config(**{"heat-check-window": "5s"})])
+    try:
+        d.sim.ok("fault lumbar sensor-detached")
+        t0 = time.monotonic()
+        d.chair.SetHeat("lumbar", dbus.UInt32(3))
+        if expect_fault(p, d, "heater-runaway", 9):
+            if not wait_for(lambda: not heater(d.sim, "lumbar")["energized"], 1):
+                p.append("the element stayed energized")
+            reaction("heater-no-gain", t0, "heat on with the sensor off the element until off; window set to 5 s")
+            if time.monotonic() - t0 < 4.5:
+                p.append("tripped before the window was over")
+        expect_refusal(p, d)
+        d.sim.ok("clear")
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused")
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+def test_heat_goes_off_after_the_heat_timeout(p, tmp, bus):
+    # heat-timeout 1m of chair time, at time scale 60: one second.
+    d = Chaird(os.path.join(tmp, "heattime"), bus, scale=60, replace=[safety_config(**{"heat-timeout": "1m"})])
+    try:
+        t0 = time.monotonic()
+        d.chair.SetHeat("calves", dbus.UInt32(1))
+        time.sleep(0.5)
+        d.chair.SetHeat("calves", dbus.UInt32(2))  # asking again does not extend it
+        if expect_fault(p, d, "heat-timeout", 3):
+            if not wait_for(lambda: not heater(d.sim, "calves")["commanded"], 1):
+                p.append("the calves heat stayed on")
+            elapsed = time.monotonic() - t0
+            if elapsed < 0.9:
+                p.append(f"the heat timeout came after {elapsed:.2f} s, before its 1 s")
+        expect_refusal(p, d)
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused")
+        # Switching off and on again within the rest period does not start a fresh timeout.
+        d.chair.SetHeat("calves", dbus.UInt32(1))
+        if not expect_fault(p, d, "heat-timeout", 1):
+            p.append("heat went on again for a fresh timeout without a rest")
+    finally:
+        d.close()
+
+
+def test_kill_9_mid_program_goes_safe_and_restarts_interrupted(p, tmp, bus):
+    directory = os.path.join(tmp, "kill")
+    d = Chaird(directory, bus, scale=10)
+    try:
+        d.chair.Start("quick", {})
+        if not wait_for(lambda: d.state() == "running" and not sim_all_safe(d.sim), 30):
+            p.append("quick did not start moving")
+        if not os.path.exists(os.path.join(directory, "state", "active")):
+            p.append("no marker of an active chair in --state-dir")
+        t0 = time.monotonic()
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        # The board's own watchdog (500 ms without a heartbeat) puts it safe.
+        if not wait_for(lambda: sim_all_safe(d.sim), 3):
+            p.append(f"chair-sim not safe after chaird died: {d.sim.state()}")
+        else:
+            reaction("kill-9", t0, "SIGKILL mid-program until chair-sim is safe by its heartbeat timeout")
+        if not d.sim.state()["watchdog_tripped"]:
+            p.append("the board's watchdog did not trip")
+        d.restart()
+        if d.get("Fault") != "interrupted" or d.state() != "fault":
+            p.append(f"after the restart: Fault {d.get('Fault')!r}, State {d.state()}")
+        if "quick" not in d.get("FaultMessage"):
+            p.append(f"FaultMessage does not say what ran: {d.get('FaultMessage')}")
+        time.sleep(1)
+        if not sim_all_safe(d.sim):
+            p.append(f"the restarted chaird moved something: {d.sim.state()}")
+        expect_refusal(p, d)
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused")
+        if not wait_for(lambda: not os.path.exists(os.path.join(directory, "state", "active")), 5):
+            p.append("the marker stayed after the reset and idle")
+        d.restart()
+        if d.get("Fault") != "":
+            p.append(f"a clean restart came up with Fault {d.get('Fault')!r}")
+    finally:
+        d.close()
+
+
+def test_the_watchdog_is_pinged_from_the_checked_tick(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "watchdog"), bus, scale=10, env={"WATCHDOG_USEC": "400000"})
+    try:
+        idle = d.notifications(1.0)
+        if idle.count("WATCHDOG=1") < 3:
+            p.append(f"idle: {idle.count('WATCHDOG=1')} pings in 1 s with WatchdogSec=400ms")
+        d.chair.Start("quick", {})
+        running = d.notifications(1.0)
+        if running.count("WATCHDOG=1") < 3:
+            p.append(f"running: {running.count('WATCHDOG=1')} pings in 1 s")
+        d.proc.send_signal(signal.SIGSTOP)
+        stopped = d.notifications(0.6)
+        d.proc.send_signal(signal.SIGCONT)
+        if "WATCHDOG=1" in stopped:
+            p.append("pinged while the process was stopped")
+    finally:
+        d.close()
+    plain = Chaird(os.path.join(tmp, "nowatchdog"), bus, scale=10)
+    try:
+        if "WATCHDOG=1" in plain.notifications(0.6):
+            p.append("pinged without WATCHDOG_USEC")
+    finally:
+        plain.close()
+
+
+def cases(tap, tmp):
+    os.chmod(tmp, 0o755)
+    bus = SystemBus(tmp)
+    try:
+        for name, fn in [
+            ("a_stalled_motor_is_no_progress", test_a_stalled_motor_is_no_progress),
+            ("an_obstacle_stops_backs_off_and_latches", test_an_obstacle_stops_backs_off_and_latches),
+            ("both_limit_switches_closed_is_a_fault", test_both_limit_switches_closed_is_a_fault),
+            ("an_axis_driven_too_long_is_a_fault", test_an_axis_driven_too_long_is_a_fault),
+            ("an_open_heater_sensor_is_a_fault", test_an_open_heater_sensor_is_a_fault),
+            ("a_stuck_relay_runs_away_above_the_target", test_a_stuck_relay_runs_away_above_the_target),
+            ("an_element_at_the_ceiling_is_a_fault", test_an_element_at_the_ceiling_is_a_fault),
+            ("an_element_that_does_not_warm_is_a_fault", test_an_element_that_does_not_warm_is_a_fault),
+            ("heat_goes_off_after_the_heat_timeout", test_heat_goes_off_after_the_heat_timeout),
+            ("kill_9_mid_program_goes_safe_and_restarts_interrupted",
+             test_kill_9_mid_program_goes_safe_and_restarts_interrupted),
+            ("the_watchdog_is_pinged_from_the_checked_tick", test_the_watchdog_is_pinged_from_the_checked_tick),
+        ]:
+            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
+    finally:
+        bus.close()
+    for line in REACTIONS:
+        print(f"# {line}")
+
+
+if __name__ == "__main__":
+    simlib.main(cases, sys.argv[1])

@@ -24,7 +24,7 @@ REACTIONS = []
 
 
 def reaction(name, since, what):
-    REACTIONS.append(f"reaction {name}: {(time.monotonic() - since) * 1000:.0f} ms ({what})")
+    REACTIONS.append(f"reaction {name}: {(time.monotonic() - since) * 1000:.1f} ms ({what})")
 
 
 def safety_config(**limits):
@@ -75,6 +75,36 @@ def expect_still(p, d, seconds=1.0):
     time.sleep(seconds)
     if not sim_all_safe(d.sim):
         p.append(f"something moved or heated after the reset: {d.sim.state()}")
+
+
+def test_emergency_stops_put_the_running_chair_safe(p, tmp, bus):
+    """The reaction times of the button (a board input, read every poll) and of EmergencyStop()."""
+    d = Chaird(os.path.join(tmp, "estop"), bus, scale=10)
+    try:
+        for how in ("button", "method"):
+            d.chair.Start("quick", {})
+            if not wait_for(lambda: d.state() == "running" and not sim_all_safe(d.sim), 30):
+                p.append(f"{how}: quick did not start moving")
+            t0 = time.monotonic()
+            if how == "button":
+                d.sim.ok("estop press")
+            else:
+                d.chair.EmergencyStop()
+            if not wait_for(lambda: sim_all_safe(d.sim), 2, 0.005):
+                p.append(f"{how}: not safe within 2 s: {d.sim.state()}")
+            else:
+                what = "the button pressed" if how == "button" else "EmergencyStop() called"
+                reaction(f"emergency-stop-{how}", t0, what + " mid-program until chair-sim is all safe")
+            if d.get("Fault") != "emergency-stop":
+                p.append(f"{how}: Fault {d.get('Fault')!r}")
+            expect_refusal(p, d)
+            if how == "button":
+                expect_reset_waits_for_the_cause(p, d, lambda: d.sim.ok("estop release"))
+            elif call_error(d.chair.ResetFault) is not None:
+                p.append("ResetFault refused after EmergencyStop()")
+            expect_still(p, d)
+    finally:
+        d.close()
 
 
 def test_a_stalled_motor_is_no_progress(p, tmp, bus):
@@ -353,6 +383,7 @@ def cases(tap, tmp):
     bus = SystemBus(tmp)
     try:
         for name, fn in [
+            ("emergency_stops_put_the_running_chair_safe", test_emergency_stops_put_the_running_chair_safe),
             ("a_stalled_motor_is_no_progress", test_a_stalled_motor_is_no_progress),
             ("an_obstacle_stops_backs_off_and_latches", test_an_obstacle_stops_backs_off_and_latches),
             ("both_limit_switches_closed_is_a_fault", test_both_limit_switches_closed_is_a_fault),

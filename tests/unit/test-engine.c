@@ -638,10 +638,44 @@ static void test_the_thermostat_keeps_the_level_with_hysteresis(void)
         teardown();
 }
 
+/* A closed limit switch stops its axis when it is driven toward it, and only then: away from it, it moves. */
+static void test_a_limit_switch_stops_its_axis_only_toward_it(void)
+{
+        setup(1.0, NULL);
+        int position = f.config->axes[AXIS_BACKREST].io[MOTOR_POSITION];
+        int limit_end = f.config->axes[AXIS_BACKREST].io[MOTOR_LIMIT_END];
+        int limit_start = f.config->axes[AXIS_BACKREST].io[MOTOR_LIMIT_START];
+
+        CHECK(chair_recline(f.chair, "flat") == 0);
+        dispatch();
+        CHECK(out(BACKREST_RUN) == 1.0);
+        feed(position, 0.8);
+        feed(limit_end, 1.0); /* the end switch closes early, at 0.8: the chair stops there */
+        CHECK(out(BACKREST_RUN) == 0.0);
+        CHECK(chair_recline(f.chair, "flat") == 0); /* still toward the closed switch: it does not run */
+        dispatch();
+        CHECK(out(BACKREST_RUN) == 0.0);
+        CHECK(chair_recline(f.chair, "zero-gravity-1") == 0); /* away from it: it does */
+        dispatch();
+        CHECK(out(BACKREST_RUN) == 1.0);
+        feed(limit_end, 0.0);
+        feed(position, 0.45);
+        CHECK(out(BACKREST_RUN) == 0.0);
+        /* The start switch closed while driving upright stops it too. */
+        CHECK(chair_recline(f.chair, "upright") == 0);
+        dispatch();
+        CHECK(out(BACKREST_RUN) == 1.0);
+        feed(position, 0.1);
+        feed(limit_start, 1.0);
+        CHECK(out(BACKREST_RUN) == 0.0);
+        teardown();
+}
+
 RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines), T(test_a_late_loop_does_not_make_the_program_drift),
           T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order), T(test_time_scale_divides_every_deadline),
           T(test_pause_stops_the_clock_and_resume_reapplies_every_track),
           T(test_session_cap_counts_pauses_and_ends_with_timeout),
           T(test_start_refuses_while_running_and_beyond_the_cap), T(test_stop_winds_down_and_returns_upright),
           T(test_stop_after_a_program_that_stays_leaves_the_recline), T(test_intensity_moves_the_depth_at_once),
-          T(test_a_persons_heat_level_holds_against_the_program), T(test_the_thermostat_keeps_the_level_with_hysteresis))
+          T(test_a_persons_heat_level_holds_against_the_program), T(test_the_thermostat_keeps_the_level_with_hysteresis),
+          T(test_a_limit_switch_stops_its_axis_only_toward_it))

@@ -232,7 +232,7 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         if (changes & CHAIR_CHANGED_SCAN)
                 engine_on_chair(d->engine, changes);
         /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll. */
-        if (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES))
+        if (d->safety && (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES)))
                 safety_check(d->safety);
         if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
                 daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "the emergency-stop button was pressed");
@@ -489,7 +489,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (safety_was_interrupted(d->safety, what, sizeof(what))) {
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
                 daemon_trip(d, "interrupted", FINISH_FAULT,
-                            "chaird ended uncleanly while the chair was active (%s); check the chair, then reset",
+                            "chaird ended while the chair was active or held a fault (%s); check the chair, then reset",
                             what);
         }
         uint64_t watchdog_usec = 0;

@@ -202,6 +202,9 @@ static void check_heat_time(struct safety *s, usec_t now)
                 s->heat_timeout_hazard = false;
                 return;
         }
+        /* The rest may have passed while the chair was idle and not checked at all. */
+        if (s->heat_off_since_usec && now - s->heat_off_since_usec >= heat_usec(s, HEAT_REST_USEC))
+                s->heat_since_usec = 0;
         if (!s->heat_since_usec)
                 s->heat_since_usec = now;
         s->heat_off_since_usec = 0;

@@ -307,6 +307,19 @@ def test_heat_goes_off_after_the_heat_timeout(p, tmp, bus):
         d.chair.SetHeat("calves", dbus.UInt32(1))
         if not expect_fault(p, d, "heat-timeout", 1):
             p.append("heat went on again for a fresh timeout without a rest")
+        # After a rest of 5 minutes of chair time (5 s here), spent idle, heat may go on afresh.
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused")
+        if not wait_for(lambda: d.state() == "idle", 3):
+            p.append(f"not idle after the reset: {d.state()}")
+        time.sleep(5.5)
+        t1 = time.monotonic()
+        d.chair.SetHeat("calves", dbus.UInt32(1))
+        time.sleep(0.5)
+        if d.get("Fault") != "" or not heater(d.sim, "calves")["commanded"]:
+            p.append(f"after a rest, heat did not go on afresh: Fault {d.get('Fault')!r}")
+        if not expect_fault(p, d, "heat-timeout", 2) or time.monotonic() - t1 < 0.9:
+            p.append("the fresh heat timeout did not come after its 1 s")
     finally:
         d.close()
 

@@ -91,6 +91,7 @@ void daemon_update_state(struct daemon *d)
         if (active) {
                 sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
                 if (!ticking) {
+                        d->ticked_usec = now_usec(); /* the watchdog's grace starts with the tick */
                         sd_event_source_set_time_relative(d->tick, 0);
                         sd_event_source_set_enabled(d->tick, SD_EVENT_ON);
                         chair_set_active(d->chair, true);
@@ -470,6 +471,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
                 return r;
         sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
         /* Ticking at first, to read every input once; it stops after the linger if the chair is idle. */
+        d->ticked_usec = now_usec();
         sd_event_source_set_enabled(d->tick, SD_EVENT_ON);
         chair_set_active(d->chair, true);
         r = sd_event_add_defer(d->event, &d->emit_source, on_emit, d);

@@ -69,9 +69,39 @@ class PtyPair:
         self.proc.wait(timeout=10)
 
 
-class ChairSim:
+class SimControl:
+    """chair-sim's control socket: one command per line, one JSON line back."""
+
+    def __init__(self, control):
+        self.control = control
+
+    def command(self, line):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(self.control)
+            s.sendall(line.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return json.loads(data)
+
+    def ok(self, line):
+        reply = self.command(line)
+        if reply != {"ok": True}:
+            raise RuntimeError(f"chair-sim refused '{line}': {reply}")
+
+    def state(self):
+        return self.command("state")
+
+
+class ChairSim(SimControl):
+    """chair-sim started for one test, over TCP on a free port or over RTU."""
+
     def __init__(self, directory, rtu_device=None, time_scale=1, extra=()):
-        self.control = os.path.join(directory, "chair-sim.sock")
+        super().__init__(os.path.join(directory, "chair-sim.sock"))
         self.port = None
         args = [os.path.join(BUILD, "tools/chair-sim/chair-sim"), "--control", self.control,
                 "--time-scale", str(time_scale), *extra]
@@ -96,27 +126,6 @@ class ChairSim:
             except OSError:
                 return False
         return True
-
-    def command(self, line):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(self.control)
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return json.loads(data)
-
-    def ok(self, line):
-        reply = self.command(line)
-        if reply != {"ok": True}:
-            raise RuntimeError(f"chair-sim refused '{line}': {reply}")
-
-    def state(self):
-        return self.command("state")
 
     def close(self):
         self.proc.terminate()

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""The system tests, run as root inside the VM of tests/system/run: chaird.service as installed, on the
+real system bus with the shipped policy, its GPIO lines on the kernel's gpio-sim (config/hil.yaml) and
+chair-sim as its Modbus board. What each case checks is read from the outside: gpio-sim's line values,
+chair-sim's physical state, systemd's view of the service. TAP output."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from simlib import SimControl, Tap, wait_for  # noqa: E402
+
+import dbus  # noqa: E402
+
+NAME = "io.chaird.Chair1"
+PATH = "/io/chaird/Chair1"
+ERR = "io.chaird.Chair1.Error."
+OUTPUTS = ("HEAT_LUMBAR", "HEAT_CALVES")   # the output lines of config/hil.yaml
+sim = SimControl("/run/chair-sim.sock")
+
+
+class Lines:
+    """The gpio-sim chip: line offsets by name from configfs, values and pulls through sysfs."""
+
+    def __init__(self):
+        self.chip = open("/run/chair-hil-gpio").read().strip()
+        bank = "/sys/kernel/config/gpio-sim/chair/gpio-bank0"
+        self.offset = {}
+        for entry in os.listdir(bank):
+            if entry.startswith("line"):
+                self.offset[open(f"{bank}/{entry}/name").read().strip()] = int(entry[4:])
+
+    def value(self, name):
+        return int(open(f"{self.chip}/sim_gpio{self.offset[name]}/value").read())
+
+    def drive(self, name, high):
+        with open(f"{self.chip}/sim_gpio{self.offset[name]}/pull", "w") as f:
+            f.write("pull-up" if high else "pull-down")
+
+    def outputs(self):
+        return {n: self.value(n) for n in OUTPUTS}
+
+
+lines = Lines()
+
+
+def chair():
+    return dbus.Interface(dbus.SystemBus().get_object(NAME, PATH, introspect=False), NAME)
+
+
+def prop(name):
+    obj = dbus.SystemBus().get_object(NAME, PATH, introspect=False)
+    return obj.Get(NAME, name, dbus_interface="org.freedesktop.DBus.Properties")
+
+
+def error_of(fn, *args):
+    """Calls fn and returns the D-Bus error's name, or None when it succeeded."""
+    try:
+        fn(*args)
+        return None
+    except dbus.exceptions.DBusException as e:
+        return e.get_dbus_name()
+
+
+SIGNATURES = {"Get": "ss", "Start": "sa{sv}", "SetHeat": "su", "Recline": "s", "Stop": ""}
+
+
+def call_as(user, method, *args):
+    """Calls a method of the chair as another user (a new process and bus connection): returns 'ok' or
+    the error's name."""
+    interface = "org.freedesktop.DBus.Properties" if method == "Get" else NAME
+    code = ("import dbus\n"
+            "o = dbus.SystemBus().get_object('io.chaird.Chair1', '/io/chaird/Chair1', introspect=False)\n"
+            "try:\n"
+            f"    o.get_dbus_method({method!r}, {interface!r})(*{args!r}, signature={SIGNATURES[method]!r})\n"
+            "    print('ok')\n"
+            "except dbus.exceptions.DBusException as e:\n"
+            "    print(e.get_dbus_name())\n")
+    out = subprocess.run(["runuser", "-u", user, "--", "python3", "-c", code], capture_output=True, text=True,
+                         timeout=30)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+def systemd(*args):
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def show(prop_name):
+    return systemd("show", "chaird.service", "-p", prop_name, "--value")
+
+
+def service_up(timeout=60):
+    def up():
+        if systemd("is-active", "chaird.service") != "active":
+            return False
+        try:
+            return str(prop("State"))
+        except dbus.exceptions.DBusException:
+            return False
+    return wait_for(up, timeout, 0.2)
+
+
+def moving(state):
+    return [m for m, s in state["motors"].items() if s["driven"]]
+
+
+def board_safe(state):
+    """What is not safe on the board: driven motors, energized heaters, the pump."""
+    bad = [f"motor {m} driven" for m in moving(state)]
+    bad += [f"heater {h} energized" for h, s in state["heaters"].items() if s["energized"]]
+    if state["pump"]["on"]:
+        bad.append("pump on")
+    return bad
+
+
+def all_safe(problems, what):
+    on = [n for n, v in lines.outputs().items() if v]
+    if on:
+        problems.append(f"{what}: output lines still active: {on}")
+    bad = board_safe(sim.state())
+    if bad:
+        problems.append(f"{what}: the board is not safe: {bad}")
+
+
+def settle():
+    """Back to a quiet chair between cases: nothing pressed, no fault, nothing on."""
+    for name in lines.offset:
+        if name not in OUTPUTS:
+            lines.drive(name, False)
+    sim.ok("clear")
+    service_up()
+    if str(prop("State")) == "fault":
+        wait_for(lambda: error_of(chair().ResetFault) is None, 5, 0.2)
+    chair().Stop()
+    wait_for(lambda: str(prop("State")) == "idle", 60, 0.2)
+
+
+def test_the_service_reaches_ready(problems):
+    state = service_up()
+    if state != "idle":
+        problems.append(f"chaird.service is not up and idle: {systemd('status', 'chaird.service')}")
+        return
+    for key, want in (("Type", "notify"), ("WatchdogUSec", "2s"), ("User", "chaird")):
+        if show(key) != want:
+            problems.append(f"{key} is {show(key)!r}, not {want!r}")
+    pid = show("MainPID")
+    user = subprocess.run(["ps", "-o", "user=", "-p", pid], capture_output=True, text=True).stdout.strip()
+    if user != "chaird":
+        problems.append(f"chaird runs as {user!r}, not as its own user")
+    # chaird reads the board (an idle chair reads it once, then rests: no heartbeat while idle).
+    positions = dict(prop("Positions"))
+    if set(positions) != {"backrest", "legrest", "roller"}:
+        problems.append(f"chaird has not read the board: Positions {positions}")
+    # The stock unit as trixie's systemd rates it, and the unit as it runs here (with the TCP drop-in).
+    for what, args in (("stock unit", ["--offline=true", "/usr/lib/systemd/system/chaird.service"]),
+                       ("with the Modbus TCP drop-in", ["chaird.service"])):
+        out = subprocess.run(["systemd-analyze", "security", "--no-pager", *args], capture_output=True,
+                             text=True).stdout
+        level = [line for line in out.splitlines() if "Overall exposure level" in line]
+        print(f"# {what}: {level[0] if level else out.strip()[-200:]}")
+        if what == "stock unit" and (not level or float(level[0].split(":")[1].split()[0]) > 1.5):
+            problems.append(f"the stock unit's exposure is above 1.5: {level}")
+
+
+def test_a_local_user_reads_and_stops_but_cannot_start_or_heat(problems):
+    settle()
+    if call_as("alice", "Get", NAME, "State") != "ok":
+        problems.append("alice cannot read State")
+    for method, args in (("Stop", ()), ("SetHeat", ("lumbar", 0))):
+        got = call_as("alice", method, *args)
+        if got != "ok":
+            problems.append(f"alice's {method}{args} failed: {got}")
+    for method, args, want in (("Start", ("relax", {}), "org.freedesktop.DBus.Error.AccessDenied"),
+                               ("Recline", ("flat",), "org.freedesktop.DBus.Error.AccessDenied"),
+                               ("SetHeat", ("lumbar", 2), ERR + "NotPermitted")):
+        got = call_as("alice", method, *args)
+        if got != want:
+            problems.append(f"alice's {method}{args}: {got}, not {want}")
+    time.sleep(0.5)
+    if lines.value("HEAT_LUMBAR") or moving(sim.state()) or str(prop("State")) != "idle":
+        problems.append("something moved or heated for alice")
+
+
+def test_a_member_of_chair_controls_it(problems):
+    settle()
+    got = call_as("bob", "SetHeat", "lumbar", 1)
+    if got != "ok":
+        problems.append(f"bob's SetHeat(lumbar, 1): {got}")
+    elif not wait_for(lambda: lines.value("HEAT_LUMBAR") == 1, 3):
+        problems.append("bob's SetHeat did not switch the lumbar relay on")
+    got = call_as("bob", "Start", "relax", {})
+    if got != "ok":
+        problems.append(f"bob's Start(relax): {got}")
+    elif not wait_for(lambda: str(prop("Program")) == "relax" and moving(sim.state()), 10):
+        problems.append("bob's program did not run")
+    got = call_as("bob", "Stop")
+    if got != "ok" or not wait_for(lambda: lines.value("HEAT_LUMBAR") == 0, 3):
+        problems.append(f"bob's Stop: {got}, lumbar relay {lines.value('HEAT_LUMBAR')}")
+
+
+def test_a_heater_relay_line_follows_the_heat_level(problems):
+    settle()
+    for level in (1, 2, 3, 0, 2):
+        chair().SetHeat("lumbar", dbus.UInt32(level))
+        want = {"HEAT_LUMBAR": int(level > 0), "HEAT_CALVES": 0}
+        if not wait_for(lambda: lines.outputs() == want, 3):
+            problems.append(f"lumbar level {level}: lines {lines.outputs()}, not {want}")
+    chair().SetHeat("calves", dbus.UInt32(1))
+    if not wait_for(lambda: lines.outputs() == {"HEAT_LUMBAR": 1, "HEAT_CALVES": 1}, 3):
+        problems.append(f"calves level 1: lines {lines.outputs()}")
+    chair().Stop()
+    if not wait_for(lambda: lines.outputs() == {"HEAT_LUMBAR": 0, "HEAT_CALVES": 0}, 3):
+        problems.append(f"after Stop: lines {lines.outputs()}")
+
+
+def test_a_limit_switch_stops_its_axis(problems):
+    settle()
+    chair().Recline("flat")
+    if not wait_for(lambda: {"backrest", "legrest"} <= set(moving(sim.state())), 5):
+        problems.append(f"Recline(flat) did not drive both axes: {sim.state()['motors']}")
+        return
+    # The end switch closes early, at a third of the travel: a misadjusted or obstructed end.
+    if not wait_for(lambda: sim.state()["motors"]["backrest"]["position"] > 0.3, 20):
+        problems.append(f"the backrest does not recline: {sim.state()['motors']['backrest']}")
+        return
+    lines.drive("BACKREST_FLAT", True)
+    t0 = time.monotonic()
+    if not wait_for(lambda: "backrest" not in moving(sim.state()), 3, 0.005):
+        problems.append("the backrest runs on into its closed end switch")
+        return
+    print(f"# reaction limit switch (gpio-sim) -> backrest stopped: {(time.monotonic() - t0) * 1000:.0f} ms")
+    state = sim.state()
+    if state["motors"]["backrest"]["position"] > 0.99:
+        problems.append("the backrest reached its end anyway: the switch did not stop it")
+    if "legrest" not in moving(state) and state["motors"]["legrest"]["position"] < 0.99:
+        problems.append("the legrest stopped too: a switch of the backrest must stop only the backrest")
+    if str(prop("Fault")):
+        problems.append(f"a limit switch is not a fault, got {prop('Fault')}")
+    # Away from the closed switch the axis moves.
+    stopped_at = state["motors"]["backrest"]["position"]
+    chair().Recline("upright")
+    if not wait_for(lambda: sim.state()["motors"]["backrest"]["position"] < stopped_at - 0.05, 5):
+        problems.append("the backrest does not move away from its closed end switch: board "
+                        f"{sim.state()['motors']['backrest']}, chaird {prop('State')} {dict(prop('Positions'))}")
+    lines.drive("BACKREST_FLAT", False)
+    chair().Stop()
+
+
+def test_an_estop_edge_puts_everything_safe_and_latches(problems):
+    settle()
+    chair().SetHeat("lumbar", dbus.UInt32(2))
+    chair().Recline("flat")
+    if not wait_for(lambda: lines.value("HEAT_LUMBAR") == 1 and moving(sim.state()), 5):
+        problems.append("nothing heated or moved before the e-stop")
+        return
+    lines.drive("ESTOP", True)
+    t0 = time.monotonic()
+
+    def safe():
+        return not any(lines.outputs().values()) and not board_safe(sim.state())
+    if not wait_for(safe, 3, 0.005):
+        all_safe(problems, "3 s after the e-stop edge")
+        return
+    print(f"# reaction e-stop (gpio-sim edge) -> every output safe: {(time.monotonic() - t0) * 1000:.0f} ms")
+    if str(prop("State")) != "fault" or str(prop("Fault")) != "emergency-stop":
+        problems.append(f"State {prop('State')}, Fault {prop('Fault')!r}: not latched as emergency-stop")
+    for method, args in (("Recline", ("upright",)), ("SetHeat", ("lumbar", dbus.UInt32(1)))):
+        got = error_of(getattr(chair(), method), *args)
+        if got not in (ERR + "Faulted", ERR + "Interlocked"):
+            problems.append(f"{method} while faulted: {got}")
+    got = error_of(chair().ResetFault)
+    if got != ERR + "Interlocked":
+        problems.append(f"ResetFault with the button still pressed: {got}, not Interlocked")
+    lines.drive("ESTOP", False)
+    time.sleep(0.5)
+    if str(prop("State")) != "fault":
+        problems.append("releasing the button cleared the fault by itself")
+    if not wait_for(lambda: error_of(chair().ResetFault) is None, 3, 0.2):
+        problems.append("ResetFault refused after the button was released")
+    time.sleep(1)
+    all_safe(problems, "after ResetFault")
+    if str(prop("State")) != "idle":
+        problems.append(f"after ResetFault State is {prop('State')}, not idle")
+
+
+def test_systemctl_stop_leaves_every_line_safe(problems):
+    settle()
+    chair().SetHeat("lumbar", dbus.UInt32(2))
+    chair().SetHeat("calves", dbus.UInt32(2))
+    chair().Recline("flat")
+    if not wait_for(lambda: all(lines.outputs().values()) and moving(sim.state()), 5):
+        problems.append(f"nothing on before the stop: {lines.outputs()}")
+    subprocess.run(["systemctl", "stop", "chaird.service"], timeout=60)
+    all_safe(problems, "after systemctl stop")
+    if "code=exited ; status=0 " not in show("ExecStopPost"):
+        problems.append(f"ExecStopPost (chaird --safe-state) did not succeed: {show('ExecStopPost')}")
+    time.sleep(1)
+    all_safe(problems, "1 s after systemctl stop")
+    subprocess.run(["systemctl", "start", "chaird.service"], timeout=60)
+    if service_up() != "idle" or str(prop("Fault")):
+        problems.append(f"a clean stop is no interruption: restarted as {prop('State')}/{prop('Fault')!r}")
+
+
+def test_a_hung_chaird_is_restarted_by_the_watchdog_and_reports_interrupted(problems):
+    settle()
+    chair().Start("relax", dbus.Dictionary({}, signature="sv"))
+    chair().SetHeat("lumbar", dbus.UInt32(2))
+    if not wait_for(lambda: lines.value("HEAT_LUMBAR") == 1 and moving(sim.state()), 10):
+        problems.append("the program did not run before the hang")
+    pid, restarts = show("MainPID"), int(show("NRestarts"))
+    os.kill(int(pid), 19)  # SIGSTOP: the process hangs, nothing of it runs
+    t0 = time.monotonic()
+    if not wait_for(lambda: not board_safe(sim.state()), 3, 0.01):
+        problems.append(f"the board did not stop on its heartbeat: {board_safe(sim.state())}")
+    else:
+        print(f"# reaction hang -> board safe on its heartbeat: {(time.monotonic() - t0) * 1000:.0f} ms")
+    if not wait_for(lambda: lines.value("HEAT_LUMBAR") == 0, 30, 0.01):
+        problems.append("the lumbar relay stayed on for 30 s of a hung chaird")
+    else:
+        print(f"# reaction hang -> relay line off (watchdog {show('WatchdogUSec')}): "
+              f"{(time.monotonic() - t0) * 1000:.0f} ms")
+    if not wait_for(lambda: show("MainPID") not in ("0", pid) and service_up(1), 60, 0.2):
+        problems.append(f"systemd did not restart chaird: {systemd('status', 'chaird.service')}")
+        return
+    print(f"# hang -> restarted and ready: {(time.monotonic() - t0) * 1000:.0f} ms")
+    if int(show("NRestarts")) != restarts + 1:
+        problems.append(f"NRestarts went from {restarts} to {show('NRestarts')}")
+    journal = subprocess.run(["journalctl", "-b", "-u", "chaird.service", "--no-pager"], capture_output=True,
+                             text=True).stdout
+    if "atchdog timeout" not in journal:
+        problems.append("the journal does not say the watchdog ended chaird")
+    if str(prop("State")) != "fault" or str(prop("Fault")) != "interrupted":
+        problems.append(f"restarted as {prop('State')}/{prop('Fault')!r}, not fault/interrupted")
+    elif "relax" not in str(prop("FaultMessage")):
+        problems.append(f"the fault does not name what ran: {prop('FaultMessage')!r}")
+    time.sleep(1)
+    all_safe(problems, "after the restart")
+    got = error_of(chair().Start, "relax", dbus.Dictionary({}, signature="sv"))
+    if got != ERR + "Faulted":
+        problems.append(f"Start before ResetFault: {got}, not Faulted")
+    if error_of(chair().ResetFault) is not None:
+        problems.append("ResetFault refused after the restart")
+
+
+def main():
+    tap = Tap()
+    for name, fn in [(n, f) for n, f in globals().items() if n.startswith("test_")]:
+        tap.case(name[5:], fn)
+    sys.exit(tap.done())
+
+
+if __name__ == "__main__":
+    main()

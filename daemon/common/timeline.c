@@ -374,8 +374,7 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
 
         /* Scale on the cumulative boundaries, so rounding never adds up and the last phase ends on time. */
         for (size_t i = 0; i < p->n_phases; i++)
-                t->phase_start_usec[i] =
-                        (usec_t) ((unsigned __int128) p->phases[i].start_usec * d / p->duration_usec);
+                t->phase_start_usec[i] = muldiv_u64(p->phases[i].start_usec, d, p->duration_usec);
         t->phase_start_usec[p->n_phases] = d;
 
         r = collect_zones(&c);

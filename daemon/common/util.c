@@ -228,3 +228,26 @@ int write_file_atomic(const char *path, const void *data, size_t size, unsigned 
         }
         return 0;
 }
+
+uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t c)
+{
+        /* The 128-bit product hi:lo from 32-bit halves; the middle sum cannot overflow. */
+        uint64_t a_lo = a & UINT32_MAX, a_hi = a >> 32, b_lo = b & UINT32_MAX, b_hi = b >> 32;
+        uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+        uint64_t middle = (lo_lo >> 32) + (hi_lo & UINT32_MAX) + lo_hi;
+        uint64_t lo = (middle << 32) | (lo_lo & UINT32_MAX);
+        uint64_t hi = (hi_lo >> 32) + (middle >> 32) + hi_hi;
+        uint64_t q = 0, r = 0;
+
+        /* Long division, a bit at a time: a remainder that overflowed on the shift is above c anyway. */
+        for (int i = 127; i >= 0; i--) {
+                bool overflow = r >> 63;
+                r = (r << 1) | ((i >= 64 ? hi >> (i - 64) : lo >> i) & 1);
+                q <<= 1;
+                if (overflow || r >= c) {
+                        r -= c;
+                        q |= 1;
+                }
+        }
+        return q;
+}

@@ -579,9 +579,13 @@ def test_session_cap_ends_a_program_with_timeout(p, tmp, bus):
     try:
         listener = Listener(bus)
         d.chair.Start("quick", {})  # 5 minutes: exactly the cap, so only a pause can reach it
+        t0 = time.monotonic()
         wait_for(lambda: d.state() == "running", 30)
         d.chair.Pause()
         pump_until(lambda: listener.finished, 5 * 60 / SCALE + 5)
+        late = (time.monotonic() - t0) - 5 * 60 / SCALE
+        print(f"# reaction session cap (5 min of chair time at scale {SCALE}) -> ended: {late * 1000:.0f} ms "
+              "after the cap, counted from the Start call")
         if listener.finished != [("quick", "timeout")]:
             p.append(f"Finished: {listener.finished}")
         if call_error(d.chair.Start, "quick", {"duration": dbus.UInt64(6 * 60 * 10**6)}) != ERR + "InvalidArgument":
@@ -773,9 +777,12 @@ def test_a_board_silent_longer_than_comm_loss_is_a_fault(p, d, bus):
     if not wait_for(lambda: d.state() == "running", 30):
         p.append("quick did not start")
     d.sim.ok("comm drop 3000")
+    t0 = time.monotonic()
     # Lost after the driver's timeout and retries (about 0.3 s), a fault after safety.comm-loss (1 s) more.
     if not pump_until(lambda: listener.finished, 3):
         p.append("no fault within 3 s of the board going silent")
+    else:
+        print(f"# reaction board silent -> fault comm-lost (comm-loss 1s): {(time.monotonic() - t0) * 1000:.0f} ms")
     if listener.finished != [("quick", "fault")] or d.get("Fault") != "comm-lost":
         p.append(f"Finished {listener.finished}, Fault {d.get('Fault')!r}")
     if call_error(d.chair.ResetFault) != ERR + "Interlocked":

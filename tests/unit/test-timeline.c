@@ -128,10 +128,21 @@ static void test_scaling_rounds_on_boundaries_so_the_end_is_exact(void)
                 CHECK(false);
                 return;
         }
-        CHECK_EQ_U(t->phase_start_usec[1], (usec_t) ((unsigned __int128) 60 * USEC_PER_SEC * d / (10 * USEC_PER_MINUTE)));
-        CHECK_EQ_U(t->phase_start_usec[2], (usec_t) ((unsigned __int128) 120 * USEC_PER_SEC * d / (10 * USEC_PER_MINUTE)));
+        CHECK_EQ_U(t->phase_start_usec[1], 42000000); /* d / 10 = 42000000.1, rounded down */
+        CHECK_EQ_U(t->phase_start_usec[2], 84000000); /* d / 5 = 84000000.2 */
         CHECK_EQ_U(t->phase_start_usec[3], d);
         CHECK_EQ_U(timeline_compile(p, 59 * USEC_PER_SEC, NULL, &(struct timeline *){ NULL }), -EINVAL);
+}
+
+static void test_muldiv_is_exact_where_the_product_overflows_64_bits(void)
+{
+        CHECK_EQ_U(muldiv_u64(7 * USEC_PER_MINUTE + 1, 60 * USEC_PER_SEC, 10 * USEC_PER_MINUTE), 42000000);
+        /* Two hours by two hours, in microseconds: the product is about 5e19, above 2^64. */
+        CHECK_EQ_U(muldiv_u64(7200000000, 7200000000, 7200000000), 7200000000);
+        CHECK_EQ_U(muldiv_u64(UINT64_MAX, 3, 4), UINT64_C(13835058055282163711));
+        CHECK_EQ_U(muldiv_u64(10000000000, 10000000000, 7), UINT64_C(14285714285714285714));
+        CHECK_EQ_U(muldiv_u64(0, UINT64_MAX, 1), 0);
+        CHECK_EQ_U(muldiv_u64(UINT64_MAX, 1, 1), UINT64_MAX);
 }
 
 static void test_sleep_program_does_not_move_the_chair_at_its_end(void)
@@ -242,6 +253,6 @@ static void test_body_points_resolve_against_the_scanned_shoulders(void)
 }
 
 RUN_TESTS(T(test_compiles_exact_times_and_values), T(test_shorter_run_scales_phases_and_keeps_pattern_tempo),
-          T(test_scaling_rounds_on_boundaries_so_the_end_is_exact), T(test_sleep_program_does_not_move_the_chair_at_its_end),
+          T(test_scaling_rounds_on_boundaries_so_the_end_is_exact), T(test_muldiv_is_exact_where_the_product_overflows_64_bits), T(test_sleep_program_does_not_move_the_chair_at_its_end),
           T(test_airbag_patterns_alternate_pulse_hold), T(test_pattern_steps_override_phase_settings_and_loop),
           T(test_tracks_the_chair_lacks_are_left_out), T(test_body_points_resolve_against_the_scanned_shoulders))

@@ -69,6 +69,16 @@ class PtyPair:
         self.proc.wait(timeout=10)
 
 
+def call_error(fn, *args, **kw):
+    """The D-Bus error name a call fails with, or None when it succeeds (for the tests on python3-dbus)."""
+    import dbus  # here, not at the top: the chair-sim tests run without python3-dbus
+    try:
+        fn(*args, **kw)
+        return None
+    except dbus.exceptions.DBusException as e:
+        return e.get_dbus_name()
+
+
 class SimControl:
     """chair-sim's control socket: one command per line, one JSON line back."""
 

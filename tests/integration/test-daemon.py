@@ -17,7 +17,7 @@ from gi.repository import GLib
 
 sys.path.insert(0, os.path.dirname(__file__))
 import simlib  # noqa: E402
-from simlib import ChairSim, PtyPair, wait_for  # noqa: E402
+from simlib import ChairSim, PtyPair, call_error, wait_for  # noqa: E402
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NAME, PATH, IFACE = "io.chaird.Chair1", "/io/chaird/Chair1", "io.chaird.Chair1"
@@ -154,15 +154,6 @@ class Chaird:
         if self.pty:
             self.pty.close()
         self.notify.close()
-
-
-def call_error(fn, *args, **kw):
-    """The D-Bus error name a call fails with, or None when it succeeds."""
-    try:
-        fn(*args, **kw)
-        return None
-    except dbus.exceptions.DBusException as e:
-        return e.get_dbus_name()
 
 
 def busctl(bus, *args, user=None):

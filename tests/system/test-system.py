@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from simlib import SimControl, Tap, wait_for  # noqa: E402
+from simlib import SimControl, Tap, call_error, wait_for  # noqa: E402
 
 import dbus  # noqa: E402
 
@@ -52,15 +52,6 @@ def chair():
 def prop(name):
     obj = dbus.SystemBus().get_object(NAME, PATH, introspect=False)
     return obj.Get(NAME, name, dbus_interface="org.freedesktop.DBus.Properties")
-
-
-def error_of(fn, *args):
-    """Calls fn and returns the D-Bus error's name, or None when it succeeded."""
-    try:
-        fn(*args)
-        return None
-    except dbus.exceptions.DBusException as e:
-        return e.get_dbus_name()
 
 
 SIGNATURES = {"Get": "ss", "Start": "sa{sv}", "SetHeat": "su", "Recline": "s", "Stop": ""}
@@ -131,7 +122,7 @@ def settle():
     sim.ok("clear")
     service_up()
     if str(prop("State")) == "fault":
-        wait_for(lambda: error_of(chair().ResetFault) is None, 5, 0.2)
+        wait_for(lambda: call_error(chair().ResetFault) is None, 5, 0.2)
     chair().Stop()
     wait_for(lambda: str(prop("State")) == "idle", 60, 0.2)
 
@@ -266,17 +257,17 @@ def test_an_estop_edge_puts_everything_safe_and_latches(problems):
     if str(prop("State")) != "fault" or str(prop("Fault")) != "emergency-stop":
         problems.append(f"State {prop('State')}, Fault {prop('Fault')!r}: not latched as emergency-stop")
     for method, args in (("Recline", ("upright",)), ("SetHeat", ("lumbar", dbus.UInt32(1)))):
-        got = error_of(getattr(chair(), method), *args)
+        got = call_error(getattr(chair(), method), *args)
         if got not in (ERR + "Faulted", ERR + "Interlocked"):
             problems.append(f"{method} while faulted: {got}")
-    got = error_of(chair().ResetFault)
+    got = call_error(chair().ResetFault)
     if got != ERR + "Interlocked":
         problems.append(f"ResetFault with the button still pressed: {got}, not Interlocked")
     lines.drive("ESTOP", False)
     time.sleep(0.5)
     if str(prop("State")) != "fault":
         problems.append("releasing the button cleared the fault by itself")
-    if not wait_for(lambda: error_of(chair().ResetFault) is None, 3, 0.2):
+    if not wait_for(lambda: call_error(chair().ResetFault) is None, 3, 0.2):
         problems.append("ResetFault refused after the button was released")
     time.sleep(1)
     all_safe(problems, "after ResetFault")
@@ -344,10 +335,10 @@ def test_a_hung_chaird_is_restarted_by_the_watchdog_and_reports_interrupted(prob
         problems.append(f"the fault does not name what ran: {prop('FaultMessage')!r}")
     time.sleep(1)
     all_safe(problems, "after the restart")
-    got = error_of(chair().Start, "relax", dbus.Dictionary({}, signature="sv"))
+    got = call_error(chair().Start, "relax", dbus.Dictionary({}, signature="sv"))
     if got != ERR + "Faulted":
         problems.append(f"Start before ResetFault: {got}, not Faulted")
-    if error_of(chair().ResetFault) is not None:
+    if call_error(chair().ResetFault) is not None:
         problems.append("ResetFault refused after the restart")
 
 

@@ -59,11 +59,11 @@ usec_t now_usec(void);
 
 /* Formats a duration as the shortest exact "1h2m3s" / "1m30s" / "250ms" string into buf. */
 const char *format_duration(char *buf, size_t size, usec_t usec);
+#define DURATION_MAX_STR 32
 
 /* a * b / c rounded down, exactly, without overflow of the product (32-bit boards have no 128-bit integers).
  * c must not be 0 and the result must fit 64 bits. */
 uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t c);
-#define DURATION_MAX_STR 32
 
 /* Levenshtein distance, capped: used to suggest a key or name the user probably meant. */
 unsigned edit_distance(const char *a, const char *b);

@@ -200,9 +200,10 @@ static void motor_position_is_polled_as_it_moves(bool rtu)
         CHECK(RUN_UNTIL(fabs(t.values[position] - 0.3) < 0.0025, 5000));
         CHECK(t.changes[position] >= 3); /* seen on its way, not only at the end */
         CHECK(fabs(state("backrest", "position") - 0.3) < 0.0025);
-        /* Currents arrive in amperes (scale 0.001 of the board's mA); at rest the motor draws none. */
+        /* Currents arrive in amperes (scale 0.001 of the board's mA); at rest the motor draws none. The current
+         * is a block of its own, so its poll after the stop may come a poll period after the position's. */
         CHECK(t.changes[backrest->io[MOTOR_CURRENT]] >= 2);
-        CHECK(t.values[backrest->io[MOTOR_CURRENT]] == 0.0);
+        CHECK(RUN_UNTIL(t.values[backrest->io[MOTOR_CURRENT]] == 0.0, 1000));
         /* A value that does not fit the register is refused before it reaches the bus. */
         CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], 70.0) == -ERANGE);
         CHECK(driver_set(t.driver, backrest->io[MOTOR_TARGET], -0.1) == -ERANGE);

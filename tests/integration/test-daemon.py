@@ -490,11 +490,14 @@ def test_control_group_member_may_control_and_the_child_lock_stops_them(p, tmp, 
         r = chairctl(bus, "start", "quick", user="nobody")
         if r.returncode != 1 or "Locked" not in r.stderr:
             p.append(f"locked, a member's start: rc {r.returncode} {r.stderr.strip()}")
+        t0 = time.monotonic()  # includes starting chairctl as nobody: an upper bound
         r = chairctl(bus, "stop", user="nobody")
         if r.returncode != 0:
             p.append(f"locked, a member could not stop: {r.stderr.strip()}")
-        if not wait_for(lambda: not d.sim.state()["heaters"]["lumbar"]["commanded"], 5):
+        if not wait_for(lambda: not d.sim.state()["heaters"]["lumbar"]["commanded"], 5, 0.005):
             p.append("Stop did not turn the heat off")
+        else:
+            print(f"# reaction locked, Stop -> heat off in chair-sim: {(time.monotonic() - t0) * 1000:.0f} ms")
         if call_error(d.chair.Start, "quick", {}) is not None:
             p.append("locked, root could not start")
         d.chair.Stop()
@@ -679,8 +682,13 @@ def test_sigterm_leaves_every_output_safe(p, tmp, bus):
     d = Chaird(os.path.join(tmp, "term"), bus)
     try:
         d.chair.Start("quick", {})
-        wait_for(lambda: d.sim.state()["heaters"]["lumbar"]["commanded"], 30)
+        if not wait_for(lambda: d.sim.state()["heaters"]["lumbar"]["commanded"] and
+                        any(m["run"] for m in d.sim.state()["motors"].values()), 30):
+            p.append(f"quick was not heating and moving before the signal: {d.sim.state()}")
         d.proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        if wait_for(lambda: sim_all_safe(d.sim), 10, 0.005):
+            print(f"# reaction SIGTERM -> every output safe in chair-sim: {(time.monotonic() - t0) * 1000:.0f} ms")
         rc = d.proc.wait(timeout=10)
         if rc != 0:
             p.append(f"exit status {rc}")
@@ -726,14 +734,26 @@ def test_release_vents_every_bag_stops_the_rollers_and_opens_the_legrest(p, d, b
     # quick's Kneading phase runs an airbag wave over calves and feet with the roller kneading.
     if not wait_for(lambda: any(v != "vent" for v in d.sim.state()["valves"].values()), 40):
         p.append("no airbag ever filled")
+    before = d.sim.state()["motors"]["legrest"]["position"]
+    # The time includes starting busctl as nobody: an upper bound.
+    t0 = time.monotonic()
     r = busctl(bus, "call", NAME, PATH, IFACE, "Release", user="nobody")
     if r.returncode != 0:
         p.append(f"nobody could not Release: {r.stderr.strip()}")
-    if not wait_for(lambda: all(v == "vent" for v in d.sim.state()["valves"].values()) and
-                    not d.sim.state()["pump"]["on"] and d.sim.state()["roller"]["kneading"] == 0 and
-                    d.sim.state()["roller"]["tapping"] == 0 and not d.sim.state()["motors"]["roller"]["run"], 1):
+
+    def released(s):
+        return (all(v == "vent" for v in s["valves"].values()) and not s["pump"]["on"] and s["roller"]["kneading"] == 0
+                and s["roller"]["tapping"] == 0 and not s["motors"]["roller"]["run"])
+    if not wait_for(lambda: released(d.sim.state()), 1, 0.005):
         p.append(f"1 s after Release: {d.sim.state()}")
-    before = d.sim.state()["motors"]["legrest"]["position"]
+    else:
+        print(f"# reaction Release -> every bag venting, pump and rollers off: {(time.monotonic() - t0) * 1000:.0f} ms")
+    if before < 0.999:
+        if wait_for(lambda: d.sim.state()["motors"]["legrest"]["run"] and
+                    d.sim.state()["motors"]["legrest"]["target"] >= 0.999, 1, 0.005):
+            print(f"# reaction Release -> legrest opening: {(time.monotonic() - t0) * 1000:.0f} ms")
+        else:
+            p.append(f"1 s after Release the legrest is not driven open: {d.sim.state()['motors']['legrest']}")
     if not wait_for(lambda: d.sim.state()["motors"]["legrest"]["position"] > before + 0.05 or
                     d.sim.state()["motors"]["legrest"]["position"] >= 0.999, 5):
         p.append(f"the legrest did not open: {d.sim.state()['motors']['legrest']} (was {before})")

@@ -306,7 +306,9 @@ def test_a_hung_chaird_is_restarted_by_the_watchdog_and_reports_interrupted(prob
     chair().Start("relax", dbus.Dictionary({}, signature="sv"))
     chair().SetHeat("lumbar", dbus.UInt32(2))
     if not wait_for(lambda: lines.value("HEAT_LUMBAR") == 1 and moving(sim.state()), 10):
-        problems.append("the program did not run before the hang")
+        problems.append(f"the program did not run before the hang: lumbar relay {lines.value('HEAT_LUMBAR')}, "
+                        f"moving {moving(sim.state())}, State {prop('State')}, Program {prop('Program')!r}, "
+                        f"Fault {prop('Fault')!r} {prop('FaultMessage')!r}")
     pid, restarts = show("MainPID"), int(show("NRestarts"))
     os.kill(int(pid), 19)  # SIGSTOP: the process hangs, nothing of it runs
     t0 = time.monotonic()

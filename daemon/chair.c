@@ -60,6 +60,8 @@ struct chair {
         struct driver **drivers;
         size_t n_drivers;
         bool *bus_ok;
+        unsigned board_stopped_bus; /* the last board that stopped by itself, and how late its heartbeat was */
+        double board_stopped_gap_ms;
         sd_event_source *flush_source;
         sd_event_source *jog_timer;
         int jog_motor;
@@ -524,6 +526,11 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                 log_warning("Bus %s: the device refused %s: %s", bus->name,
                             ev->io != IO_NONE ? c->config->ios[ev->io].name : "a request", strerror(ev->error));
                 break;
+        case DRIVER_BOARD_STOPPED:
+                c->board_stopped_bus = d->bus;
+                c->board_stopped_gap_ms = ev->value;
+                changed(c, CHAIR_CHANGED_BOARD_STOPPED);
+                break;
         }
 }
 
@@ -725,3 +732,8 @@ bool chair_comm_ok(const struct chair *c)
         return true;
 }
 
+const char *chair_board_stopped(const struct chair *c, double *ret_gap_ms)
+{
+        *ret_gap_ms = c->board_stopped_gap_ms;
+        return c->config->buses[c->board_stopped_bus].name;
+}

@@ -18,6 +18,7 @@ enum {
         CHAIR_CHANGED_ESTOP = 1u << 5,        /* the emergency-stop input changed */
         CHAIR_CHANGED_COMM = 1u << 6,         /* a bus was lost or came back */
         CHAIR_CHANGED_SAFETY = 1u << 7,       /* a motor current or a limit switch was read */
+        CHAIR_CHANGED_BOARD_STOPPED = 1u << 8, /* a board stopped by itself: its heartbeat came too late */
 };
 
 typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata);
@@ -103,3 +104,5 @@ bool chair_heater_on(const struct chair *c, size_t heater);
  * for usec, then stops it. */
 int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec);
 bool chair_comm_ok(const struct chair *c);
+/* After CHAIR_CHANGED_BOARD_STOPPED: the bus whose board stopped, and how long its heartbeat was quiet. */
+const char *chair_board_stopped(const struct chair *c, double *ret_gap_ms);

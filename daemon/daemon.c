@@ -237,6 +237,13 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 safety_check(d->safety);
         if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
                 daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "the emergency-stop button was pressed");
+        if (changes & CHAIR_CHANGED_BOARD_STOPPED) {
+                double gap_ms;
+                const char *bus = chair_board_stopped(c, &gap_ms);
+                daemon_trip(d, "board-stopped", FINISH_FAULT,
+                            "the board on bus %s stopped everything by itself: its heartbeat was %.0f ms late "
+                            "(the control loop was held up)", bus, gap_ms);
+        }
         if ((changes & CHAIR_CHANGED_COMM) && chair_comm_ok(c))
                 sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
         else if ((changes & CHAIR_CHANGED_COMM) && !streq_ptr(d->state, "idle") &&

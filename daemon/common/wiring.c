@@ -30,6 +30,7 @@ static const struct ynode *key_node(const struct ynode *map, const char *key)
 #define MODBUS_RETRIES_DEFAULT 2
 #define MODBUS_POLL_DEFAULT_USEC (100 * USEC_PER_MSEC)
 #define MODBUS_TCP_PORT_DEFAULT 502
+#define HEARTBEAT_TIMEOUT_DEFAULT_USEC (500 * USEC_PER_MSEC) /* the reference board's default */
 
 static const struct field bus_fields[] = {
         { "type", field_enum, offsetof(struct bus_config, type), FIELD_REQUIRED, .names = bus_type_names,
@@ -41,6 +42,10 @@ static const struct field bus_fields[] = {
         { "poll", field_duration, offsetof(struct bus_config, poll_usec), 0, (long long) (10 * USEC_PER_MSEC),
           (long long) (60 * USEC_PER_SEC) },
         { "heartbeat", field_uint, offsetof(struct bus_config, heartbeat), 0, 0, 65535 },
+        { "heartbeat-timeout", field_duration, offsetof(struct bus_config, heartbeat_timeout_usec), 0,
+          (long long) (100 * USEC_PER_MSEC), (long long) (10 * USEC_PER_SEC) },
+        { "heartbeat-timeout-register", field_uint, offsetof(struct bus_config, heartbeat_timeout_register), 0, 0,
+          65535 },
         { "host", field_string, offsetof(struct bus_config, host) },
         { "port", field_uint, offsetof(struct bus_config, port), 0, 1, 65535 },
         { "device", field_string, offsetof(struct bus_config, device) },
@@ -55,12 +60,14 @@ static const struct field bus_fields[] = {
         { "chip", field_string, offsetof(struct bus_config, chip) },
         {},
 };
-enum { BF_TYPE, BF_UNIT, BF_TIMEOUT, BF_RETRIES, BF_POLL, BF_HEARTBEAT, BF_HOST, BF_PORT, BF_DEVICE, BF_BAUD,
-       BF_PARITY, BF_DATA_BITS, BF_STOP_BITS, BF_RS485, BF_RTS, BF_RTS_DELAY, BF_CHIP };
+enum { BF_TYPE, BF_UNIT, BF_TIMEOUT, BF_RETRIES, BF_POLL, BF_HEARTBEAT, BF_HEARTBEAT_TIMEOUT, BF_HEARTBEAT_REGISTER,
+       BF_HOST, BF_PORT, BF_DEVICE, BF_BAUD, BF_PARITY, BF_DATA_BITS, BF_STOP_BITS, BF_RS485, BF_RTS, BF_RTS_DELAY,
+       BF_CHIP };
 
 /* Which keys each bus type takes, as bits of bus_fields. */
 #define BIT(f) (UINT64_C(1) << (f))
-#define MODBUS_KEYS (BIT(BF_TYPE) | BIT(BF_UNIT) | BIT(BF_TIMEOUT) | BIT(BF_RETRIES) | BIT(BF_POLL) | BIT(BF_HEARTBEAT))
+#define MODBUS_KEYS (BIT(BF_TYPE) | BIT(BF_UNIT) | BIT(BF_TIMEOUT) | BIT(BF_RETRIES) | BIT(BF_POLL) | BIT(BF_HEARTBEAT) | \
+                     BIT(BF_HEARTBEAT_TIMEOUT) | BIT(BF_HEARTBEAT_REGISTER))
 static const uint64_t bus_keys[_BUS_TYPE_MAX] = {
         [BUS_MODBUS_TCP] = MODBUS_KEYS | BIT(BF_HOST) | BIT(BF_PORT),
         [BUS_MODBUS_RTU] = MODBUS_KEYS | BIT(BF_DEVICE) | BIT(BF_BAUD) | BIT(BF_PARITY) | BIT(BF_DATA_BITS) |
@@ -85,6 +92,8 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
                 .retries = MODBUS_RETRIES_DEFAULT,
                 .poll_usec = MODBUS_POLL_DEFAULT_USEC,
                 .heartbeat = -1,
+                .heartbeat_timeout_usec = HEARTBEAT_TIMEOUT_DEFAULT_USEC,
+                .heartbeat_timeout_register = -1,
                 .port = MODBUS_TCP_PORT_DEFAULT,
                 .baud = 115200,
                 .data_bits = 8,
@@ -98,7 +107,7 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
         r = parse_mapping(ctx, value, "bus", bus_fields, b, &seen);
         if (r < 0)
                 return r;
-        /* field_uint wrote the heartbeat address into the int as an unsigned; 0 to 65535 fits. */
+        /* field_uint wrote the heartbeat addresses into the ints as unsigneds; 0 to 65535 fits. */
         for (int i = 0; bus_fields[i].key; i++) {
                 if ((seen & BIT(i)) && !(bus_keys[b->type] & BIT(i))) {
                         parse_error(ctx, key_node(value, bus_fields[i].key), "%s is not a setting of a %s bus",
@@ -109,6 +118,18 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
                         parse_error(ctx, value, "a %s bus needs %s", bus_type_to_string(b->type), bus_fields[i].key);
                         bad = true;
                 }
+        }
+        for (int f = BF_HEARTBEAT_TIMEOUT; f <= BF_HEARTBEAT_REGISTER; f++)
+                if ((seen & BIT(f)) && !(seen & BIT(BF_HEARTBEAT))) {
+                        parse_error(ctx, key_node(value, bus_fields[f].key), "%s needs heartbeat (the register "
+                                    "written every control tick)", bus_fields[f].key);
+                        bad = true;
+                }
+        if ((seen & BIT(BF_HEARTBEAT_REGISTER)) && (seen & BIT(BF_HEARTBEAT)) &&
+            b->heartbeat_timeout_register == b->heartbeat) {
+                parse_error(ctx, key_node(value, "heartbeat-timeout-register"),
+                            "heartbeat-timeout-register is the heartbeat register itself");
+                bad = true;
         }
         if (b->rts != RTS_NONE && !b->rs485) {
                 parse_error(ctx, ynode_lookup(value, "rts"), "rts only applies with rs485: true");
@@ -411,6 +432,10 @@ void check_io_conflicts(struct parse_ctx *ctx, const struct chair_config *c)
                 if (io_role_is_output(a->role) && a->table == IO_HOLDING && bus->heartbeat >= 0 &&
                     a->address == (unsigned) bus->heartbeat)
                         parse_error_at(ctx, a->mark, "%s is the bus's heartbeat register", place(buf, sizeof(buf), c, a));
+                if (io_role_is_output(a->role) && a->table == IO_HOLDING && bus->heartbeat_timeout_register >= 0 &&
+                    a->address == (unsigned) bus->heartbeat_timeout_register)
+                        parse_error_at(ctx, a->mark, "%s is the bus's heartbeat-timeout-register",
+                                       place(buf, sizeof(buf), c, a));
                 for (size_t j = 0; j < i; j++) {
                         const struct io_config *b = &c->ios[j];
                         /* Outputs need a place of their own; a GPIO line can be requested only once at all. */

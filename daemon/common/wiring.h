@@ -42,6 +42,8 @@ struct bus_config {
         unsigned retries;         /* further attempts of a failed transaction */
         usec_t poll_usec;         /* how often inputs are read, unless an input says otherwise */
         int heartbeat;            /* holding register written every control tick; -1: none */
+        usec_t heartbeat_timeout_usec; /* the board stops by itself when the heartbeat is older than this */
+        int heartbeat_timeout_register; /* holding register chaird writes that timeout to (ms); -1: none */
         char *host;               /* TCP */
         unsigned port;
         char *device;             /* RTU */
@@ -141,7 +143,7 @@ int field_in_switch(struct parse_ctx *ctx, const struct ynode *node, const struc
 int field_in_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 
 /* Errors for two outputs on one register or line, a GPIO line used twice, and an output on a bus's
- * heartbeat register. */
+ * heartbeat register or heartbeat-timeout register. */
 void check_io_conflicts(struct parse_ctx *ctx, const struct chair_config *c);
 
 void bus_config_done(struct bus_config *b);

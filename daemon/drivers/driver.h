@@ -12,6 +12,10 @@ enum driver_event_type {
         DRIVER_COMM_LOST,     /* a transaction failed after its retries; error says why */
         DRIVER_COMM_RESTORED, /* the bus answers again */
         DRIVER_REFUSED,       /* the device refused a request on io (a Modbus exception); error says why */
+        /* The heartbeat went out later than the board's timeout (value: the gap in ms) while the chair was
+         * active: the board has put every output safe by itself. The driver writes nothing that would start an
+         * output again until safe_state() is called after this event. */
+        DRIVER_BOARD_STOPPED,
 };
 
 struct driver_event {

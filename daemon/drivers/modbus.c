@@ -25,6 +25,8 @@ struct mb_output {
         enum io_table table;
         uint16_t address;
         uint16_t wanted, written;
+        uint16_t safe;   /* its safe value, when has_safe */
+        bool has_safe;
         bool has_wanted; /* set by the loop; outputs without a safe value start without one */
         bool is_written; /* written equals what the device has (cleared on reconnect) */
 };
@@ -74,6 +76,14 @@ struct modbus_driver {
         bool polling;           /* inputs are read; off while the chair is idle, so the bus thread sleeps */
         uint16_t heartbeat_wanted, heartbeat_written;
         bool resync;            /* polling came back on: write the heartbeat, then every output again */
+        bool timeout_written;   /* the heartbeat timeout went to the board since it was (re)connected */
+        usec_t heartbeat_ok_usec; /* the last heartbeat that went out while the chair was active; 0: none yet */
+        /* The heartbeat went out later than the board's timeout while the chair was active: the board has put
+         * everything safe by itself. Until the loop has heard of it and asked for the safe state, nothing
+         * that would start an output again is written (nothing resumes by itself). */
+        bool board_stopped, board_stopped_reported;
+        bool reconnected;       /* connected again while the chair was active: the board may have restarted */
+        usec_t board_stopped_gap_usec;
         bool comm_ok;           /* as the thread last found the bus */
         bool comm_reported_ok;  /* as the loop last reported it */
         int comm_error;
@@ -193,6 +203,12 @@ static void refused(struct modbus_driver *m, enum io_table table, uint16_t addre
         notify_loop(m);
 }
 
+/* Whether an output's write waits because the board stopped by itself: it would start something again. */
+static bool held(const struct modbus_driver *m, const struct mb_output *o)
+{
+        return m->board_stopped && o->has_safe && o->wanted != o->safe;
+}
+
 /* Finds the next write: from output i on, the first that differs from what was written, and the run of
  * contiguous outputs of its table up to the last one that differs. Without coalescing, one register.
  * Returns false when nothing is left to write. Lock held. */
@@ -202,12 +218,13 @@ static bool next_write(struct modbus_driver *m, size_t *i, size_t *ret_first, si
                 struct mb_output *o = &m->outputs[*i];
                 size_t last = *i, max = is_bit_table(o->table) ? MAX_WRITE_BITS : MAX_WRITE_REGISTERS;
 
-                if (!o->has_wanted || (o->is_written && o->written == o->wanted))
+                if (!o->has_wanted || (o->is_written && o->written == o->wanted) || held(m, o))
                         continue;
                 if (m->coalesce)
                         for (size_t j = *i + 1; j < m->n_outputs && j - *i < max; j++) {
                                 const struct mb_output *p = &m->outputs[j];
-                                if (p->table != o->table || p->address != m->outputs[j - 1].address + 1 || !p->has_wanted)
+                                if (p->table != o->table || p->address != m->outputs[j - 1].address + 1 || !p->has_wanted ||
+                                    held(m, p))
                                         break;
                                 if (!p->is_written || p->written != p->wanted)
                                         last = j;
@@ -278,7 +295,51 @@ static int write_heartbeat(struct modbus_driver *m)
                 m->heartbeat_written = value;
                 m->stats.heartbeats += error == 0;
         }
+        if (error == 0 && m->polling) {
+                usec_t now = now_usec();
+                if (m->heartbeat_ok_usec && !m->board_stopped &&
+                    (m->reconnected || now - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec)) {
+                        m->board_stopped = true;
+                        m->board_stopped_reported = false;
+                        m->board_stopped_gap_usec = now - m->heartbeat_ok_usec;
+                        /* The board holds every output at its safe value now (motor targets it leaves alone). */
+                        for (size_t i = 0; i < m->n_outputs; i++)
+                                if (m->outputs[i].has_safe) {
+                                        m->outputs[i].written = m->outputs[i].safe;
+                                        m->outputs[i].is_written = true;
+                                }
+                        notify_loop(m);
+                }
+                m->heartbeat_ok_usec = now;
+                m->reconnected = false;
+        }
         pthread_cond_broadcast(&m->settled);
+        return modbus_exception(error) ? 0 : error;
+}
+
+/* Whether the heartbeat about to go out comes later than the board's timeout while the chair is active, or
+ * after a reconnect then (a board that restarted lost its outputs, however quickly it came back). */
+static bool heartbeat_late(const struct modbus_driver *m)
+{
+        return m->bus->heartbeat >= 0 && m->polling && m->heartbeat_ok_usec && !m->board_stopped &&
+               (m->reconnected || now_usec() - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec);
+}
+
+/* Tells the board its heartbeat timeout, when the config names the register for it. */
+static int write_heartbeat_timeout(struct modbus_driver *m)
+{
+        uint16_t ms = (uint16_t) (m->bus->heartbeat_timeout_usec / USEC_PER_MSEC);
+        int error;
+
+        if (m->bus->heartbeat_timeout_register < 0 || m->timeout_written)
+                return 0;
+        pthread_mutex_unlock(&m->lock);
+        error = transact(m, IO_HOLDING, true, (uint16_t) m->bus->heartbeat_timeout_register, 1, &ms, NULL);
+        pthread_mutex_lock(&m->lock);
+        comm_result(m, error);
+        if (error && modbus_exception(error))
+                refused(m, IO_HOLDING, (uint16_t) m->bus->heartbeat_timeout_register, error);
+        m->timeout_written = error == 0 || modbus_exception(error);
         return modbus_exception(error) ? 0 : error;
 }
 
@@ -395,6 +456,8 @@ static void *io_thread(void *userdata)
                                         for (size_t i = 0; i < m->n_outputs; i++)
                                                 m->outputs[i].is_written = false;
                                         m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);
+                                        m->timeout_written = false;
+                                        m->reconnected = true;
                                 } else
                                         comm_result(m, error);
                         }
@@ -406,10 +469,22 @@ static void *io_thread(void *userdata)
                                          * heartbeat first, so that it cannot trip between the writes, then
                                          * every output again. */
                                         m->resync = false;
+                                        m->timeout_written = false;
+                                        m->heartbeat_ok_usec = 0;
+                                        m->reconnected = false;
                                         for (size_t i = 0; i < m->n_outputs; i++)
                                                 m->outputs[i].is_written = false;
+                                        error = write_heartbeat_timeout(m);
+                                        if (!error)
+                                                error = write_heartbeat(m);
+                                } else if (heartbeat_late(m)) {
+                                        /* The heartbeat first: if it finds the board stopped, nothing is
+                                         * written that would start it again. */
+                                        m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);
                                         error = write_heartbeat(m);
                                 }
+                                if (!error)
+                                        error = write_heartbeat_timeout(m);
                                 if (!error)
                                         error = write_outputs(m);
                                 if (!error)
@@ -469,6 +544,11 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (m->refused_error) {
                         events[n++] = (struct driver_event){ DRIVER_REFUSED, m->refused_io, 0, m->refused_error };
                         m->refused_error = 0;
+                }
+                if (m->board_stopped && !m->board_stopped_reported) {
+                        m->board_stopped_reported = true;
+                        events[n++] = (struct driver_event){ DRIVER_BOARD_STOPPED, IO_NONE,
+                                                             (double) m->board_stopped_gap_usec / USEC_PER_MSEC, 0 };
                 }
                 m->inputs_changed = false;
                 for (size_t i = 0; i < m->n_ios && n < ELEMENTSOF(events); i++) {
@@ -559,6 +639,10 @@ static void mb_set_polling(struct driver *d, bool on)
                         m->polls[i].next_usec = 0; /* read everything at once: the values may be stale */
                 m->resync = m->bus->heartbeat >= 0;
         }
+        if (!on) {
+                m->heartbeat_ok_usec = 0; /* the heartbeat may stop now: the board tripping is expected */
+                m->reconnected = false;
+        }
         m->polling = on;
         m->work = true;
         pthread_cond_signal(&m->wake);
@@ -618,6 +702,8 @@ static int mb_safe_state(struct driver *d, usec_t timeout_usec)
                         m->outputs[m->ios[i].output].has_wanted = true;
                 }
         }
+        if (m->board_stopped_reported)
+                m->board_stopped = m->board_stopped_reported = false; /* the loop knows, and wants it all safe */
         m->work = true;
         pthread_cond_signal(&m->wake);
         if (timeout_usec > 0)
@@ -719,6 +805,8 @@ static int plan_outputs(struct modbus_driver *m)
                         .table = io->table,
                         .address = (uint16_t) io->address,
                         .wanted = safe ? (uint16_t) v : 0,
+                        .safe = safe ? (uint16_t) v : 0,
+                        .has_safe = safe,
                         .has_wanted = safe,
                 };
         }

@@ -16,7 +16,8 @@ struct ctx {
         struct driver *driver;
         double *values;     /* the last value reported for each io */
         unsigned *changes;  /* how many times each io was reported */
-        unsigned lost, restored, refused;
+        unsigned lost, restored, refused, stopped;
+        double stopped_gap_ms;
         int refused_io;
         bool heartbeat;     /* flush every 50 ms, as chaird's control tick would */
         unsigned ticks;
@@ -40,6 +41,10 @@ static void on_event(struct driver *d, const struct driver_event *ev, void *user
         case DRIVER_REFUSED:
                 t.refused++;
                 t.refused_io = ev->io;
+                break;
+        case DRIVER_BOARD_STOPPED:
+                t.stopped++;
+                t.stopped_gap_ms = ev->value;
                 break;
         }
 }
@@ -228,7 +233,7 @@ static void test_rtu_motor_position_is_polled_as_it_moves(void)
         motor_position_is_polled_as_it_moves(true);
 }
 
-static void test_heartbeat_keeps_the_board_alive_and_silence_trips_it(void)
+static void test_heartbeat_keeps_the_board_alive_and_a_late_one_finds_it_stopped(void)
 {
         CHECK_EQ_U(setup(false, NULL, NULL), 0);
         if (!t.driver)
@@ -246,12 +251,49 @@ static void test_heartbeat_keeps_the_board_alive_and_silence_trips_it(void)
         CHECK(RUN_UNTIL(state("pump", "on") == 0, 3000));
         sim_command(&t.sim, "state", json, sizeof(json));
         CHECK(strstr(json, "\"watchdog_tripped\":true"));
-        /* The tick comes back: the heartbeat re-arms the board, but what it stopped stays stopped. */
+        /* The tick comes back: the heartbeat re-arms the board, but what it stopped stays stopped, and the
+         * loop hears of it once, with how late the heartbeat was. */
         t.heartbeat = true;
+        CHECK(RUN_UNTIL(t.stopped == 1, 3000));
+        CHECK(t.stopped_gap_ms > 500);
         run_for(1000);
         sim_command(&t.sim, "state", json, sizeof(json));
         CHECK(strstr(json, "\"heartbeat_ok\":true"));
         CHECK(state("pump", "on") == 0);
+        CHECK_EQ_U(t.stopped, 1);
+        /* Nothing starts again until the loop has asked for the safe state; then it may. */
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        run_for(500);
+        CHECK(state("pump", "on") == 0);
+        CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        CHECK_EQ_U(t.stopped, 1);
+        teardown();
+}
+
+static void test_the_heartbeat_timeout_goes_to_the_board(void)
+{
+        /* The shipped config names holding register 1 for the timeout; 1.5 s instead of its 500 ms. */
+        CHECK_EQ_U(setup(false, "heartbeat-timeout: 500ms", "heartbeat-timeout: 1500ms"), 0);
+        if (!t.driver)
+                return teardown();
+        t.heartbeat = true;
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        /* Quiet for 1 s: past the board's default of 500 ms, within the 1.5 s the driver told it. */
+        t.heartbeat = false;
+        run_for(1000);
+        t.heartbeat = true;
+        run_for(300);
+        CHECK(state("pump", "on") == 1);
+        CHECK_EQ_U(t.stopped, 0);
+        /* Quiet for 2 s: the board trips, and the driver knows it from its own timeout. */
+        t.heartbeat = false;
+        CHECK(RUN_UNTIL(state("pump", "on") == 0, 3000));
+        t.heartbeat = true;
+        CHECK(RUN_UNTIL(t.stopped == 1, 3000));
+        CHECK(t.stopped_gap_ms > 1500);
         teardown();
 }
 
@@ -295,26 +337,49 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         /* The board is silent for 2 s; a driver blocking the loop would starve its 50 ms timer. */
         CHECK(RUN_UNTIL(t.restored == 1, 6000));
         CHECK(t.ticks - ticks >= (unsigned) ((now_usec() - start) / (100 * USEC_PER_MSEC)));
-        /* Outputs set while the board was silent go out once it answers. */
+        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so, and
+         * an output set now waits until the loop has asked for the safe state. */
+        CHECK(RUN_UNTIL(t.stopped == 1, 3000));
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        run_for(500);
+        CHECK(state("pump", "on") == 0);
+        CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
         CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
         CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
         CHECK_EQ_U(t.lost, 1);
         teardown();
 }
 
-static void test_board_restart_is_reconnected_and_outputs_rewritten(void)
+static void test_board_restart_is_reconnected_and_nothing_resumes_by_itself(void)
 {
         CHECK_EQ_U(setup(false, NULL, NULL), 0);
         if (!t.driver)
                 return teardown();
+        t.heartbeat = true;
         CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        driver_flush(t.driver);
         CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
         sim_stop(&t.sim);
         CHECK(RUN_UNTIL(t.lost == 1, 5000));
         CHECK_EQ_U(sim_start(&t.sim, builddir, false, "10"), 0); /* a fresh board: every coil 0 */
         CHECK(RUN_UNTIL(t.restored == 1, 10000));
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        /* Reconnected, but the board lost its outputs while it was away: the pump stays off, and the loop hears
+         * that the board stopped. */
+        CHECK(RUN_UNTIL(t.stopped == 1, 3000));
+        run_for(500);
+        CHECK(state("pump", "on") == 0);
+        /* A board restarted while the chair is idle (no polling, no heartbeat) stopped nothing: when the chair
+         * is active again, what it is told goes out. */
+        CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
+        driver_set_polling(t.driver, false);
+        t.heartbeat = false;
+        run_for(200);
+        sim_stop(&t.sim);
+        CHECK_EQ_U(sim_start(&t.sim, builddir, false, "10"), 0);
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        driver_set_polling(t.driver, true);
+        t.heartbeat = true;
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 10000));
+        CHECK_EQ_U(t.stopped, 1);
         teardown();
 }
 
@@ -400,10 +465,11 @@ int main(int argc, char **argv)
                 T(test_rtu_outputs_go_out_coalesced_and_only_on_change),
                 T(test_tcp_motor_position_is_polled_as_it_moves),
                 T(test_rtu_motor_position_is_polled_as_it_moves),
-                T(test_heartbeat_keeps_the_board_alive_and_silence_trips_it),
+                T(test_heartbeat_keeps_the_board_alive_and_a_late_one_finds_it_stopped),
+                T(test_the_heartbeat_timeout_goes_to_the_board),
                 T(test_polling_back_on_after_idle_writes_heartbeat_then_every_output),
                 T(test_comm_drop_is_an_event_and_never_blocks_the_loop),
-                T(test_board_restart_is_reconnected_and_outputs_rewritten),
+                T(test_board_restart_is_reconnected_and_nothing_resumes_by_itself),
                 T(test_unmapped_register_is_refused_not_lost),
                 T(test_safe_state_is_written_before_it_returns),
                 T(test_rtu_noise_is_retried_and_total_noise_is_a_loss),

@@ -363,6 +363,36 @@ def test_kill_9_mid_program_goes_safe_and_restarts_interrupted(p, tmp, bus):
         d.close()
 
 
+def test_a_stalled_chaird_finds_its_board_stopped_and_latches(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "held-up"), bus, scale=10)
+    try:
+        d.chair.Start("quick", {})
+        if not wait_for(lambda: d.state() == "running" and any(m["run"] for m in d.sim.state()["motors"].values()),
+                        30):
+            p.append("quick did not start moving")
+        # Held up for longer than the board's heartbeat timeout (500 ms), as a starved or blocked loop would be.
+        d.proc.send_signal(signal.SIGSTOP)
+        if not wait_for(lambda: d.sim.state()["watchdog_tripped"], 3, 0.01):
+            p.append("the board's watchdog did not trip while chaird was stopped")
+        d.proc.send_signal(signal.SIGCONT)
+        t0 = time.monotonic()
+        if expect_fault(p, d, "board-stopped", 3):
+            reaction("board-stopped", t0, "chaird held up past the board's timeout, from SIGCONT until the fault")
+        if "bus board" not in d.get("FaultMessage") or "late" not in d.get("FaultMessage"):
+            p.append(f"FaultMessage does not say which board or why: {d.get('FaultMessage')!r}")
+        time.sleep(1)
+        if not sim_all_safe(d.sim):
+            p.append(f"something started again after the board stopped: {d.sim.state()}")
+        expect_refusal(p, d)
+        if call_error(d.chair.ResetFault) is not None:
+            p.append("ResetFault refused once the heartbeat was back")
+        d.chair.Start("quick", {})
+        if not wait_for(lambda: any(m["run"] for m in d.sim.state()["motors"].values()), 30):
+            p.append("after the reset, a new program did not move the chair")
+    finally:
+        d.close()
+
+
 def test_the_watchdog_is_pinged_from_the_checked_tick(p, tmp, bus):
     d = Chaird(os.path.join(tmp, "watchdog"), bus, scale=10, env={"WATCHDOG_USEC": "400000"})
     try:
@@ -408,6 +438,8 @@ def cases(tap, tmp):
             ("heat_goes_off_after_the_heat_timeout", test_heat_goes_off_after_the_heat_timeout),
             ("kill_9_mid_program_goes_safe_and_restarts_interrupted",
              test_kill_9_mid_program_goes_safe_and_restarts_interrupted),
+            ("a_stalled_chaird_finds_its_board_stopped_and_latches",
+             test_a_stalled_chaird_finds_its_board_stopped_and_latches),
             ("the_watchdog_is_pinged_from_the_checked_tick", test_the_watchdog_is_pinged_from_the_checked_tick),
         ]:
             tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))

@@ -97,6 +97,26 @@ static void test_bus_settings_belong_to_their_type(void)
                        "6:19: error: say which bus: this config has more than one Modbus bus");
 }
 
+static void test_the_heartbeat_timeout_needs_a_heartbeat_and_a_register_of_its_own(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  a: {type: modbus-tcp, host: h, heartbeat-timeout: 1s}\n"
+                "  b: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout-register: 0}\n"
+                "  c: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout: 2s, heartbeat-timeout-register: 1}\n"
+                "inputs:\n  emergency-stop: {bus: a, discrete: 0}\n"
+                "foot-rollers: {speed: {bus: c, holding: 1}}\n");
+        CHECK_STREQ(e, "2:34: error: heartbeat-timeout needs heartbeat (the register written every control tick)\n"
+                       "3:48: error: heartbeat-timeout-register is the heartbeat register itself");
+}
+
+static void test_no_output_on_the_heartbeat_timeout_register(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  c: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout: 2s, heartbeat-timeout-register: 1}\n"
+                ESTOP "foot-rollers: {speed: {holding: 1}}\n");
+        CHECK_STREQ(e, "5:23: error: holding 1 on bus 'c' is the bus's heartbeat-timeout-register");
+}
+
 static void test_roller_techniques_need_their_outputs(void)
 {
         _cleanup_free_ char *e = config_errors(
@@ -180,6 +200,8 @@ static void test_shipped_configs_load_with_their_wiring(void)
                         CHECK_EQ_U(estop->address, 0);
                         CHECK_EQ_U(c->buses[0].type, i == 0 ? BUS_MODBUS_TCP : BUS_MODBUS_RTU);
                         CHECK_EQ_U(c->buses[0].heartbeat, 0);
+                        CHECK_EQ_U(c->buses[0].heartbeat_timeout_usec, 500 * USEC_PER_MSEC);
+                        CHECK_EQ_U(c->buses[0].heartbeat_timeout_register, 1);
                 } else { /* the Pi: a GPIO line by name, pulled up */
                         CHECK_EQ_U(estop->table, IO_LINE);
                         CHECK_STREQ(estop->line_name, "GPIO27");
@@ -204,6 +226,8 @@ int main(void)
                 T(test_io_must_say_where_exactly_once),
                 T(test_two_outputs_cannot_share_a_place),
                 T(test_bus_settings_belong_to_their_type),
+                T(test_the_heartbeat_timeout_needs_a_heartbeat_and_a_register_of_its_own),
+                T(test_no_output_on_the_heartbeat_timeout_register),
                 T(test_roller_techniques_need_their_outputs),
                 T(test_heat_levels_stay_below_the_ceiling),
                 T(test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_stop),

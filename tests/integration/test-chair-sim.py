@@ -155,8 +155,10 @@ def cases(tap, tmp):
         write(problems, "holding", HR_HEARTBEAT, 2)
         if not sim.state()["heartbeat_ok"] or sim.state()["pump"]["on"]:
             problems.append("a new heartbeat must re-arm without turning outputs back on")
+        if not sim.state()["watchdog_latched"]:
+            problems.append("state does not show the latched trip after a new heartbeat")
         write(problems, "coil", COIL_FAULT_CLEAR, 1)
-        if read("input", IR_FAULTS)[0] & (1 << 5):
+        if read("input", IR_FAULTS)[0] & (1 << 5) or sim.state()["watchdog_latched"]:
             problems.append("the fault clear coil did not clear the latched watchdog fault")
         # Leave the board quiet: let it trip again so later cases start from safe outputs.
         wait_for(lambda: sim.state()["watchdog_tripped"], 3)

@@ -136,6 +136,18 @@ static void teardown(void)
         t.event = NULL;
 }
 
+/* After the driver reported the board stopped: the pump, set on, stays off until the loop has asked for
+ * the safe state; then it may go on again. */
+static void check_nothing_resumes_before_the_safe_state(void)
+{
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        run_for(500);
+        CHECK(state("pump", "on") == 0);
+        CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+}
+
 /* --- the tests --- */
 
 static void outputs_go_out_coalesced_and_only_on_change(bool rtu)
@@ -261,13 +273,7 @@ static void test_heartbeat_keeps_the_board_alive_and_a_late_one_finds_it_stopped
         CHECK(strstr(json, "\"heartbeat_ok\":true"));
         CHECK(state("pump", "on") == 0);
         CHECK_EQ_U(t.stopped, 1);
-        /* Nothing starts again until the loop has asked for the safe state; then it may. */
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        run_for(500);
-        CHECK(state("pump", "on") == 0);
-        CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        check_nothing_resumes_before_the_safe_state();
         CHECK_EQ_U(t.stopped, 1);
         teardown();
 }
@@ -337,15 +343,9 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         /* The board is silent for 2 s; a driver blocking the loop would starve its 50 ms timer. */
         CHECK(RUN_UNTIL(t.restored == 1, 6000));
         CHECK(t.ticks - ticks >= (unsigned) ((now_usec() - start) / (100 * USEC_PER_MSEC)));
-        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so, and
-         * an output set now waits until the loop has asked for the safe state. */
+        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so. */
         CHECK(RUN_UNTIL(t.stopped == 1, 3000));
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        run_for(500);
-        CHECK(state("pump", "on") == 0);
-        CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        check_nothing_resumes_before_the_safe_state();
         CHECK_EQ_U(t.lost, 1);
         teardown();
 }

@@ -27,6 +27,17 @@ def reaction(name, since, what):
     REACTIONS.append(f"reaction {name}: {(time.monotonic() - since) * 1000:.1f} ms ({what})")
 
 
+def expect_safe_refused_then_reset(p, d, when):
+    """A fault whose cause is gone: a second later still all safe in chair-sim, control refused, and then
+    ResetFault accepted."""
+    time.sleep(1)
+    if not sim_all_safe(d.sim):
+        p.append(f"something moves or heats {when}: {d.sim.state()}")
+    expect_refusal(p, d)
+    if call_error(d.chair.ResetFault) is not None:
+        p.append(f"ResetFault refused {when}")
+
+
 def safety_config(**limits):
     """A replace= pair that sets safety limits in config/sim.yaml's safety block."""
     lines = "".join(f"\n  {k}: {v}" for k, v in limits.items())
@@ -348,12 +359,7 @@ def test_kill_9_mid_program_goes_safe_and_restarts_interrupted(p, tmp, bus):
             p.append(f"after the restart: Fault {d.get('Fault')!r}, State {d.state()}")
         if "quick" not in d.get("FaultMessage"):
             p.append(f"FaultMessage does not say what ran: {d.get('FaultMessage')}")
-        time.sleep(1)
-        if not sim_all_safe(d.sim):
-            p.append(f"the restarted chaird moved something: {d.sim.state()}")
-        expect_refusal(p, d)
-        if call_error(d.chair.ResetFault) is not None:
-            p.append("ResetFault refused")
+        expect_safe_refused_then_reset(p, d, "after the restart")
         if not wait_for(lambda: not os.path.exists(os.path.join(directory, "state", "active")), 5):
             p.append("the marker stayed after the reset and idle")
         d.restart()
@@ -380,12 +386,7 @@ def test_a_stalled_chaird_finds_its_board_stopped_and_latches(p, tmp, bus):
             reaction("board-stopped", t0, "chaird held up past the board's timeout, from SIGCONT until the fault")
         if "bus board" not in d.get("FaultMessage") or "late" not in d.get("FaultMessage"):
             p.append(f"FaultMessage does not say which board or why: {d.get('FaultMessage')!r}")
-        time.sleep(1)
-        if not sim_all_safe(d.sim):
-            p.append(f"something started again after the board stopped: {d.sim.state()}")
-        expect_refusal(p, d)
-        if call_error(d.chair.ResetFault) is not None:
-            p.append("ResetFault refused once the heartbeat was back")
+        expect_safe_refused_then_reset(p, d, "after the board stopped")
         d.chair.Start("quick", {})
         if not wait_for(lambda: any(m["run"] for m in d.sim.state()["motors"].values()), 30):
             p.append("after the reset, a new program did not move the chair")

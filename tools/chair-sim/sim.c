@@ -329,6 +329,7 @@ int sim_inject(struct sim *s, const char *actuator, const char *fault)
 
 void sim_clear_faults(struct sim *s)
 {
+        s->watchdog_latched = false; /* as the fault clear coil does */
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
                 s->motors[m].fault = SIM_FAULT_NONE;
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {
@@ -371,9 +372,10 @@ void sim_write_state(const struct sim *s, FILE *f)
         fprintf(f,
                 "},\"roller\":{\"position_mm\":%.1f,\"kneading\":%u,\"tapping\":%u,\"width\":%u,\"depth\":%u,"
                 "\"body_contact\":%s},\"foot_rollers\":{\"speed\":%u},\"shoulder_mm\":%.1f,"
-                "\"estop\":%s,\"heartbeat_ok\":%s,\"heartbeat_armed\":%s,\"watchdog_tripped\":%s}\n",
+                "\"estop\":%s,\"heartbeat_ok\":%s,\"heartbeat_armed\":%s,\"watchdog_tripped\":%s,"
+                "\"watchdog_latched\":%s}\n",
                 s->motors[BOARD_ROLLER].position * s->track_mm, s->kneading, s->tapping, s->width, s->depth,
                 s->discretes[BOARD_DI_BODY] ? "true" : "false", s->foot, s->shoulder_mm, s->estop ? "true" : "false",
                 heartbeat_ok(s) ? "true" : "false", s->heartbeat_armed ? "true" : "false",
-                s->watchdog_tripped ? "true" : "false");
+                s->watchdog_tripped ? "true" : "false", s->watchdog_latched ? "true" : "false");
 }

@@ -96,6 +96,7 @@ void sim_apply(struct sim *s, bool wrote_heartbeat, uint64_t now_usec);
 /* Fault injection by actuator name ("backrest", "roller", "lumbar"...). Returns 0, -ENOENT for an unknown
  * actuator, -EINVAL for a fault that actuator cannot have. */
 int sim_inject(struct sim *s, const char *actuator, const char *fault);
+/* Removes every injected fault and clears the latched watchdog trip. */
 void sim_clear_faults(struct sim *s);
 
 /* The physical truth as one line of JSON. */

@@ -732,8 +732,8 @@ bool chair_comm_ok(const struct chair *c)
         return true;
 }
 
-const char *chair_board_stopped(const struct chair *c, double *ret_gap_ms)
+const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms)
 {
         *ret_gap_ms = c->board_stopped_gap_ms;
-        return c->config->buses[c->board_stopped_bus].name;
+        return &c->config->buses[c->board_stopped_bus];
 }

@@ -105,4 +105,4 @@ bool chair_heater_on(const struct chair *c, size_t heater);
 int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec);
 bool chair_comm_ok(const struct chair *c);
 /* After CHAIR_CHANGED_BOARD_STOPPED: the bus whose board stopped, and how long its heartbeat was quiet. */
-const char *chair_board_stopped(const struct chair *c, double *ret_gap_ms);
+const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms);

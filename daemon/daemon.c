@@ -238,11 +238,13 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
                 daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "the emergency-stop button was pressed");
         if (changes & CHAIR_CHANGED_BOARD_STOPPED) {
+                char timeout[DURATION_MAX_STR];
                 double gap_ms;
-                const char *bus = chair_board_stopped(c, &gap_ms);
+                const struct bus_config *bus = chair_board_stopped(c, &gap_ms);
                 daemon_trip(d, "board-stopped", FINISH_FAULT,
-                            "the board on bus %s stopped everything by itself: its heartbeat was %.0f ms late "
-                            "(the control loop was held up)", bus, gap_ms);
+                            "the board on bus %s stopped everything by itself: no heartbeat reached it for %.0f ms "
+                            "(its timeout is %s), because chaird was held up or the board was reconnected",
+                            bus->name, gap_ms, format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
         }
         if ((changes & CHAIR_CHANGED_COMM) && chair_comm_ok(c))
                 sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);

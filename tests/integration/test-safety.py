@@ -384,7 +384,7 @@ def test_a_stalled_chaird_finds_its_board_stopped_and_latches(p, tmp, bus):
         t0 = time.monotonic()
         if expect_fault(p, d, "board-stopped", 3):
             reaction("board-stopped", t0, "chaird held up past the board's timeout, from SIGCONT until the fault")
-        if "bus board" not in d.get("FaultMessage") or "late" not in d.get("FaultMessage"):
+        if "bus board" not in d.get("FaultMessage") or "no heartbeat" not in d.get("FaultMessage"):
             p.append(f"FaultMessage does not say which board or why: {d.get('FaultMessage')!r}")
         expect_safe_refused_then_reset(p, d, "after the board stopped")
         d.chair.Start("quick", {})

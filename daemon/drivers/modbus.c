@@ -278,6 +278,30 @@ static int write_outputs(struct modbus_driver *m)
         return 0;
 }
 
+/* Writes one holding register of the bus's own (the heartbeat, its timeout), not an output. Lock held,
+ * dropped around I/O. Returns the transaction's error; a refusal is reported to the loop. */
+static int write_own_register(struct modbus_driver *m, int address, uint16_t value)
+{
+        int error;
+
+        pthread_mutex_unlock(&m->lock);
+        error = transact(m, IO_HOLDING, true, (uint16_t) address, 1, &value, NULL);
+        pthread_mutex_lock(&m->lock);
+        comm_result(m, error);
+        if (error && modbus_exception(error))
+                refused(m, IO_HOLDING, (uint16_t) address, error);
+        return error;
+}
+
+/* Whether a heartbeat going out at now finds the board stopped by itself: while the chair is active, the last
+ * one is older than the board's timeout, or the bus was reconnected since (a board that restarted lost its
+ * outputs, however quickly it came back). */
+static bool board_missed_heartbeat(const struct modbus_driver *m, usec_t now)
+{
+        return m->bus->heartbeat >= 0 && m->polling && m->heartbeat_ok_usec && !m->board_stopped &&
+               (m->reconnected || now - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec);
+}
+
 static int write_heartbeat(struct modbus_driver *m)
 {
         uint16_t value = m->heartbeat_wanted;
@@ -285,20 +309,14 @@ static int write_heartbeat(struct modbus_driver *m)
 
         if (m->bus->heartbeat < 0 || value == m->heartbeat_written)
                 return 0;
-        pthread_mutex_unlock(&m->lock);
-        error = transact(m, IO_HOLDING, true, (uint16_t) m->bus->heartbeat, 1, &value, NULL);
-        pthread_mutex_lock(&m->lock);
-        comm_result(m, error);
-        if (error && modbus_exception(error))
-                refused(m, IO_HOLDING, (uint16_t) m->bus->heartbeat, error);
+        error = write_own_register(m, m->bus->heartbeat, value);
         if (error == 0 || modbus_exception(error)) {
                 m->heartbeat_written = value;
                 m->stats.heartbeats += error == 0;
         }
         if (error == 0 && m->polling) {
                 usec_t now = now_usec();
-                if (m->heartbeat_ok_usec && !m->board_stopped &&
-                    (m->reconnected || now - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec)) {
+                if (board_missed_heartbeat(m, now)) {
                         m->board_stopped = true;
                         m->board_stopped_reported = false;
                         m->board_stopped_gap_usec = now - m->heartbeat_ok_usec;
@@ -317,28 +335,15 @@ static int write_heartbeat(struct modbus_driver *m)
         return modbus_exception(error) ? 0 : error;
 }
 
-/* Whether the heartbeat about to go out comes later than the board's timeout while the chair is active, or
- * after a reconnect then (a board that restarted lost its outputs, however quickly it came back). */
-static bool heartbeat_late(const struct modbus_driver *m)
-{
-        return m->bus->heartbeat >= 0 && m->polling && m->heartbeat_ok_usec && !m->board_stopped &&
-               (m->reconnected || now_usec() - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec);
-}
-
 /* Tells the board its heartbeat timeout, when the config names the register for it. */
 static int write_heartbeat_timeout(struct modbus_driver *m)
 {
-        uint16_t ms = (uint16_t) (m->bus->heartbeat_timeout_usec / USEC_PER_MSEC);
         int error;
 
         if (m->bus->heartbeat_timeout_register < 0 || m->timeout_written)
                 return 0;
-        pthread_mutex_unlock(&m->lock);
-        error = transact(m, IO_HOLDING, true, (uint16_t) m->bus->heartbeat_timeout_register, 1, &ms, NULL);
-        pthread_mutex_lock(&m->lock);
-        comm_result(m, error);
-        if (error && modbus_exception(error))
-                refused(m, IO_HOLDING, (uint16_t) m->bus->heartbeat_timeout_register, error);
+        error = write_own_register(m, m->bus->heartbeat_timeout_register,
+                                   (uint16_t) (m->bus->heartbeat_timeout_usec / USEC_PER_MSEC));
         m->timeout_written = error == 0 || modbus_exception(error);
         return modbus_exception(error) ? 0 : error;
 }
@@ -477,7 +482,7 @@ static void *io_thread(void *userdata)
                                         error = write_heartbeat_timeout(m);
                                         if (!error)
                                                 error = write_heartbeat(m);
-                                } else if (heartbeat_late(m)) {
+                                } else if (board_missed_heartbeat(m, now_usec())) {
                                         /* The heartbeat first: if it finds the board stopped, nothing is
                                          * written that would start it again. */
                                         m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);

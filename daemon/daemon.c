@@ -176,6 +176,11 @@ int daemon_reset_fault(struct daemon *d, const char **ret_why)
         log_fields(LOG_NOTICE, 0, NULL, NULL, d->fault, "Fault %s reset", d->fault);
         d->fault[0] = d->fault_message[0] = '\0';
         daemon_changed(d, PROP_FAULT);
+        /* The checks see the chair as the trip left it (nothing driven, every zone off) before anything can be
+         * asked of it: a hazard trips once until a check sees it gone, and the trip itself took some away
+         * (heat on too long, a motor driven too long). A call that came before the next tick would otherwise
+         * find them still counted as present: heat asked for at once got no timeout at all. */
+        safety_check(d->safety);
         daemon_update_state(d);
         return 0;
 }

@@ -18,6 +18,9 @@ class Tap:
         self.results = []
 
     def case(self, name, fn, *args):
+        only = os.environ.get("CHAIRD_TEST_ONLY")  # a part of the names of the cases to run; the rest are left out
+        if only and only not in name:
+            return
         problems = []
         try:
             fn(problems, *args)

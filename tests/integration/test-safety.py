@@ -335,6 +335,32 @@ def test_heat_goes_off_after_the_heat_timeout(p, tmp, bus):
         d.close()
 
 
+def test_heat_asked_for_the_moment_its_timeout_is_reset_times_out_again(p, tmp, bus):
+    """ResetFault and SetHeat at once after a heat timeout, before chaird's next check could see the heat off:
+    the heat has had no rest, so the timeout trips again at once. (It once stayed on for good: the timeout was
+    re-armed only by a check that saw every zone off.) The window is made wide: a 500 ms poll, and sensors
+    that read the room, unchanging, so no new reading brings a check between two ticks."""
+    d = Chaird(os.path.join(tmp, "heatreset"), bus, scale=60,
+               replace=[safety_config(**{"heat-timeout": "1m"}), ("poll: 100ms", "poll: 500ms"),
+                        ("heartbeat-timeout: 500ms", "heartbeat-timeout: 2s")])
+    try:
+        d.sim.ok("fault calves sensor-detached")
+        d.chair.SetHeat("calves", dbus.UInt32(1))
+        for attempt in range(3):
+            if not wait_for(lambda: d.get("Fault") == "heat-timeout", 3, 0.002):
+                p.append(f"attempt {attempt}: no heat-timeout: Fault {d.get('Fault')!r}")
+                return
+            d.chair.ResetFault()
+            d.chair.SetHeat("calves", dbus.UInt32(1))
+            if not expect_fault(p, d, "heat-timeout", 2):
+                p.append(f"attempt {attempt}: heat asked for at once after the reset got a fresh timeout")
+                return
+            if not wait_for(lambda: not heater(d.sim, "calves")["commanded"], 1):
+                p.append(f"attempt {attempt}: the calves heat stayed on")
+    finally:
+        d.close()
+
+
 def test_kill_9_mid_program_goes_safe_and_restarts_interrupted(p, tmp, bus):
     directory = os.path.join(tmp, "kill")
     d = Chaird(directory, bus, scale=10)
@@ -437,6 +463,8 @@ def cases(tap, tmp):
             ("an_element_at_the_ceiling_is_a_fault", test_an_element_at_the_ceiling_is_a_fault),
             ("an_element_that_does_not_warm_is_a_fault", test_an_element_that_does_not_warm_is_a_fault),
             ("heat_goes_off_after_the_heat_timeout", test_heat_goes_off_after_the_heat_timeout),
+            ("heat_asked_for_the_moment_its_timeout_is_reset_times_out_again",
+             test_heat_asked_for_the_moment_its_timeout_is_reset_times_out_again),
             ("kill_9_mid_program_goes_safe_and_restarts_interrupted",
              test_kill_9_mid_program_goes_safe_and_restarts_interrupted),
             ("a_stalled_chaird_finds_its_board_stopped_and_latches",

@@ -7,6 +7,7 @@
 #include "build-config.h"
 #include "daemon.h"
 #include "log.h"
+#include "writer.h"
 
 #define ERROR_PREFIX "io.chaird.Chair1.Error."
 #define E_NO_SUCH_PROGRAM ERROR_PREFIX "NoSuchProgram"
@@ -437,6 +438,57 @@ static int set_program_error(sd_bus_error *error, const struct diag_list *diags,
         return sd_bus_error_setf(error, E_INVALID_PROGRAM, "%s", what);
 }
 
+/* An InstallProgram whose file is being written: the call is answered once the file is on the disk. */
+struct install {
+        struct daemon *d;
+        sd_bus_message *call;
+        char *id;
+        struct writer *writer;
+};
+
+static struct install *install_free(struct install *in)
+{
+        if (in) {
+                writer_free(in->writer);
+                sd_bus_message_unref(in->call);
+                free(in->id);
+                free(in);
+        }
+        return NULL;
+}
+
+void bus_install_free(struct daemon *d)
+{
+        d->install = install_free(d->install);
+}
+
+static void on_program_written(struct writer *w, int result, void *userdata)
+{
+        struct install *in = userdata;
+        struct daemon *d = in->d;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct diag_list diags = {};
+        int r = result;
+
+        if (r < 0)
+                sd_bus_error_setf(&error, E_FAILED, "Cannot write %s: %s", writer_path(w), strerror(-r));
+        else {
+                log_fields(LOG_INFO, 0, in->id, NULL, NULL, "Program %s installed as %s", in->id, writer_path(w));
+                r = daemon_reload_programs(d, &diags);
+                if (r == -EINVAL)
+                        set_program_error(&error, &diags, "Installed, but the programs could not be reloaded");
+                else if (r < 0)
+                        sd_bus_error_set_errno(&error, r);
+                diag_list_clear(&diags);
+        }
+        r = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(in->call, &error) : reply_done(d, in->call);
+        if (r < 0)
+                log_debug("Cannot answer InstallProgram: %s", strerror(-r));
+        d->install = install_free(in);
+}
+
+/* Validated on the loop; the file is written on a thread (writer.c), so that a slow disk does not hold up
+ * the control tick or the board's heartbeat while the chair runs. One install at a time. */
 static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct daemon *d = userdata;
@@ -444,6 +496,7 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         _cleanup_free_ char *path = NULL;
         struct diag_list diags = {};
         const char *text, *dir;
+        struct install *in;
         int r;
 
         r = sd_bus_message_read(m, "s", &text);
@@ -455,6 +508,9 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         r = check_control(d, m, true, error);
         if (r < 0)
                 return r;
+        if (d->install)
+                return sd_bus_error_setf(error, E_BUSY, "Program %s is being installed; try again when it is done",
+                                         d->install->id);
         r = check_program_text(d, text, &diags, &p);
         if (r == -EINVAL)
                 r = set_program_error(error, &diags, "The program is not valid");
@@ -465,23 +521,22 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
                 return r;
 
         dir = d->options->program_dirs[strv_length(d->options->program_dirs) - 1];
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return sd_bus_error_setf(error, E_FAILED, "Cannot create %s: %m", dir);
         if (asprintf(&path, "%s/%s.yaml", dir, p->id) < 0) {
                 path = NULL; /* undefined after a failed asprintf */
                 return -ENOMEM;
         }
-        r = write_file_atomic(path, text, strlen(text), 0644);
-        if (r < 0)
+        in = calloc(1, sizeof(*in));
+        if (!in)
+                return -ENOMEM;
+        *in = (struct install){ .d = d, .call = sd_bus_message_ref(m), .id = strdup(p->id) };
+        r = in->id ? writer_start(d->event, path, text, strlen(text), 0644, on_program_written, in, &in->writer)
+                   : -ENOMEM;
+        if (r < 0) {
+                install_free(in);
                 return sd_bus_error_setf(error, E_FAILED, "Cannot write %s: %s", path, strerror(-r));
-        log_fields(LOG_INFO, 0, p->id, NULL, NULL, "Program %s installed as %s", p->id, path);
-        r = daemon_reload_programs(d, &diags);
-        if (r == -EINVAL)
-                r = set_program_error(error, &diags, "Installed, but the programs could not be reloaded");
-        diag_list_clear(&diags);
-        if (r < 0)
-                return r;
-        return reply_done(d, m);
+        }
+        d->install = in;
+        return 1; /* answered when the file is written */
 }
 
 static int method_reload_programs(sd_bus_message *m, void *userdata, sd_bus_error *error)

@@ -558,6 +558,7 @@ struct daemon *daemon_free(struct daemon *d)
         sd_event_source_disable_unref(d->comm_timer);
         sd_event_source_disable_unref(d->emit_source);
         sd_event_source_disable_unref(d->watchdog);
+        bus_install_free(d);
         safety_free(d->safety);
         engine_free(d->engine);
         catalog_free(d->catalog);

@@ -58,6 +58,8 @@ struct options {
         bool verbose;
 };
 
+struct install;
+
 struct daemon {
         const struct options *options;
         sd_event *event;
@@ -72,6 +74,7 @@ struct daemon {
         bool have_control_gid;
         struct caller callers[CALLER_CACHE_SIZE];
         uint64_t caller_clock;
+        struct install *install; /* an InstallProgram whose file is being written (bus.c) */
 
         const char *state;   /* as last published */
         /* The latched fault: fixed buffers, so that latching never depends on an allocation. "" = none. */
@@ -126,3 +129,5 @@ int bus_setup(struct daemon *d);
 void bus_emit_properties(struct daemon *d, unsigned props);
 void bus_emit_finished(struct daemon *d, const char *program, const char *reason);
 void bus_emit_catalog_changes(struct daemon *d, const struct catalog *old);
+/* Waits for an install still writing its file (its caller gets no reply: the bus is closing). */
+void bus_install_free(struct daemon *d);

@@ -636,6 +636,67 @@ def test_install_program_validates_then_writes(p, d, bus):
     d.chair.ReloadPrograms()
 
 
+def test_a_slow_disk_does_not_hold_up_the_running_chair(p, d, bus):
+    """InstallProgram's fsync, made to take 1.5 s by strace (as on a tired SD card), happens off the loop: a
+    running program goes on, the board keeps its heartbeat (its timeout is 500 ms), another install meanwhile
+    is Busy, and the reply comes once the file is on the disk."""
+    text = "id: slow-disk\n" + open(os.path.join(SRC, "programs/quick.yaml")).read()
+    path = os.path.join(d.local, "slow-disk.yaml")
+    d.chair.Start("quick", {})
+    tracer = installer = None
+    try:
+        if not wait_for(lambda: d.state() == "running" and not sim_all_safe(d.sim), 30):
+            p.append(f"quick did not start moving: {d.state()} {d.sim.state()}")
+            return
+        d.sim.ok("clear")  # the board's watchdog latch starts clean
+        tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
+                                   "-e", "inject=fsync:delay_enter=1500000:when=1", "-p", str(d.proc.pid)],
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # attached to every thread (strace -qq says nothing when it is)
+        if tracer.poll() is not None:
+            p.append(f"strace could not attach: {tracer.stderr.read().strip()}")
+            return
+        t0 = time.monotonic()
+        installer = subprocess.Popen(["busctl", f"--address={bus.address}", "--timeout=30", "call", NAME, PATH,
+                                      IFACE, "InstallProgram", "s", text], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        if not wait_for(lambda: any(".tmp" in f for f in os.listdir(d.local)), 1, 0.01):
+            p.append("no temporary file appeared: the install is not writing")
+        other = "id: slow-disk-2\n" + open(os.path.join(SRC, "programs/quick.yaml")).read()
+        if call_error(d.chair.InstallProgram, other) != ERR + "Busy":
+            p.append("a second install while the first writes was not refused with Busy")
+        out, err = installer.communicate(timeout=30)
+        took = time.monotonic() - t0
+        if installer.returncode != 0:
+            p.append(f"InstallProgram failed: {err.strip()}")
+        if took < 1.4:
+            p.append(f"the reply came after {took:.2f} s: the slow fsync was not waited for (or not slowed)")
+        if not os.path.exists(path) or open(path).read() != text:
+            p.append("the installed file is missing or differs")
+        if d.sim.state()["watchdog_latched"]:
+            p.append("the board's watchdog tripped while the program was being written")
+        if d.get("Fault") != "" or d.state() != "running":
+            p.append(f"the running program did not go on: State {d.state()}, Fault {d.get('Fault')!r}")
+        objects = dbus.Interface(d.obj, "org.freedesktop.DBus.ObjectManager").GetManagedObjects()
+        if "/io/chaird/Chair1/program/slow_2ddisk" not in objects:
+            p.append("the installed program was not loaded")
+    finally:
+        for proc in (installer, tracer):
+            if proc and proc.poll() is None:
+                proc.terminate()
+            if proc:
+                proc.communicate()
+        d.chair.Stop()
+        wait_for(lambda: d.state() in ("idle", "fault"), 30)
+        if d.get("Fault"):
+            d.sim.ok("clear")
+            d.chair.ResetFault()
+        for f in os.listdir(d.local):
+            if f.startswith("slow-disk"):
+                os.unlink(os.path.join(d.local, f))
+        d.chair.ReloadPrograms()
+
+
 def test_emergency_stop_latches_and_reset_clears(p, d, bus):
     listener = Listener(bus)
     d.chair.Start("quick", {})
@@ -881,6 +942,8 @@ def run_cases(tap, tmp, bus):
             ("hot_reload_keeps_the_old_set_when_a_file_is_broken",
              lambda p: test_hot_reload_keeps_the_old_set_when_a_file_is_broken(p, d, bus)),
             ("install_program_validates_then_writes", lambda p: test_install_program_validates_then_writes(p, d, bus)),
+            ("a_slow_disk_does_not_hold_up_the_running_chair",
+             lambda p: test_a_slow_disk_does_not_hold_up_the_running_chair(p, d, bus)),
             ("emergency_stop_latches_and_reset_clears", lambda p: test_emergency_stop_latches_and_reset_clears(p, d, bus)),
             ("chairctl_status_list_json_and_errors", lambda p: test_chairctl_status_list_json_and_errors(p, d, bus)),
             ("release_vents_every_bag_stops_the_rollers_and_opens_the_legrest",

@@ -1,0 +1,120 @@
+/* writer.c: a file written atomically on a thread of its own; its end wakes the loop through an eventfd. */
+#include <errno.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "writer.h"
+
+struct writer {
+        char *path;
+        void *data;
+        size_t size;
+        unsigned mode;
+        int result;   /* set by the thread before it wakes the loop */
+        int eventfd;
+        sd_event_source *source;
+        pthread_t thread;
+        bool running; /* the thread was started and not joined yet */
+        writer_done_t done;
+        void *userdata;
+};
+
+static int make_folder(const char *path)
+{
+        _cleanup_free_ char *copy = strdup(path);
+
+        if (!copy)
+                return -ENOMEM;
+        if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static void *write_thread(void *userdata)
+{
+        struct writer *w = userdata;
+        uint64_t one = 1;
+
+        w->result = make_folder(w->path);
+        if (w->result == 0)
+                w->result = write_file_atomic(w->path, w->data, w->size, w->mode);
+        if (write(w->eventfd, &one, sizeof(one)) < 0)
+                abort(); /* a fresh eventfd written once cannot overflow */
+        return NULL;
+}
+
+static int on_written(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct writer *w = userdata;
+        uint64_t count;
+
+        if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                return -errno;
+        pthread_join(w->thread, NULL);
+        w->running = false;
+        sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        w->done(w, w->result, w->userdata);
+        return 0;
+}
+
+int writer_start(sd_event *event, const char *path, const void *data, size_t size, unsigned mode,
+                 writer_done_t done, void *userdata, struct writer **ret)
+{
+        struct writer *w = calloc(1, sizeof(*w));
+        int r;
+
+        if (!w)
+                return -ENOMEM;
+        *w = (struct writer){ .eventfd = -1, .mode = mode, .size = size, .done = done, .userdata = userdata };
+        w->path = strdup(path);
+        w->data = malloc(size ?: 1);
+        if (!w->path || !w->data) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        memcpy(w->data, data, size);
+        w->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->eventfd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(event, &w->source, w->eventfd, EPOLLIN, on_written, w);
+        if (r < 0)
+                goto fail;
+        r = -pthread_create(&w->thread, NULL, write_thread, w);
+        if (r < 0)
+                goto fail;
+        w->running = true;
+        *ret = w;
+        return 0;
+fail:
+        writer_free(w);
+        return r;
+}
+
+struct writer *writer_free(struct writer *w)
+{
+        if (!w)
+                return NULL;
+        if (w->running)
+                pthread_join(w->thread, NULL); /* a file half written would be a temporary one, left behind */
+        sd_event_source_disable_unref(w->source);
+        if (w->eventfd >= 0)
+                close(w->eventfd);
+        free(w->data);
+        free(w->path);
+        free(w);
+        return NULL;
+}
+
+const char *writer_path(const struct writer *w)
+{
+        return w->path;
+}

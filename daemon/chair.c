@@ -220,12 +220,20 @@ void chair_heat(struct chair *c, size_t i, unsigned level)
         changed(c, CHAIR_CHANGED_HEAT);
 }
 
+/* A program's speed (1-6) spread over the hardware's speeds: its slowest is the chair's slowest, its
+ * fastest the chair's fastest (with 3: 1-2, 3-4, 5-6). */
+static unsigned foot_level(const struct chair_config *config, unsigned speed)
+{
+        unsigned levels = config->foot_speed_levels;
+        return speed == 0 ? 0 : (speed * levels + FOOT_SPEED_MAX - 1) / FOOT_SPEED_MAX;
+}
+
 void chair_foot(struct chair *c, unsigned speed)
 {
         if (!c->config->has_foot_rollers)
                 return;
         c->foot = speed;
-        out(c, c->config->foot_speed, speed);
+        out(c, c->config->foot_speed, foot_level(c->config, speed));
 }
 
 void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_offset)

@@ -473,6 +473,7 @@ static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const 
 
 static const struct field foot_fields[] = {
         { "speed", field_out_value, offsetof(struct chair_config, foot_speed), FIELD_REQUIRED },
+        { "speed-levels", field_uint, offsetof(struct chair_config, foot_speed_levels), 0, 1, FOOT_SPEED_MAX },
         {},
 };
 
@@ -620,6 +621,7 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
                 .depth_levels = 5,
         };
         c->safety = safety_config_default;
+        c->foot_speed_levels = 6;
         memcpy(c->airbag_pressure_kpa, airbag_pressure_default_kpa, sizeof(c->airbag_pressure_kpa));
         c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;
         motor_config_init(&c->roller.travel);

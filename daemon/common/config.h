@@ -63,6 +63,7 @@ struct roller_config {
 };
 
 #define AIRBAG_INTENSITY_LEVELS 5
+#define FOOT_SPEED_MAX 6 /* a program's foot-roller speeds are 1 to this; the hardware's speed-levels at most */
 
 struct airbag_zone_config {
         char *name;
@@ -125,6 +126,7 @@ struct chair_config {
 
         bool has_foot_rollers;
         int foot_speed; /* output value: speed, 0 is off */
+        unsigned foot_speed_levels; /* the hardware's speeds, 1 to 6: a program's 1-6 is spread over them */
 
         int estop;    /* input switch: the emergency-stop button is pressed */
         int presence; /* input switch: someone sits in the chair (optional) */

@@ -351,7 +351,7 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
 /* ---- foot rollers ---- */
 
 static const struct field foot_fields[] = {
-        { "speed", field_uint, offsetof(struct foot_phase, speed), FIELD_REQUIRED, 1, 6 },
+        { "speed", field_uint, offsetof(struct foot_phase, speed), FIELD_REQUIRED, 1, FOOT_SPEED_MAX },
         {},
 };
 

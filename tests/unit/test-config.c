@@ -141,6 +141,23 @@ static void test_roller_techniques_need_their_outputs(void)
         diag_list_clear(&d);
 }
 
+static void test_foot_roller_speed_levels_are_1_to_6_and_default_to_6(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                "foot-rollers: {speed: {holding: 17}, speed-levels: 7}\n");
+        const char *plain = "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP "foot-rollers: {speed: {holding: 17}}\n";
+        struct chair_config *c = NULL;
+        struct diag_list d = {};
+
+        CHECK_STREQ(e, "5:52: error: speed-levels 7 is out of range (1 to 6)");
+        CHECK_EQ_U(chair_config_load("chair.yaml", plain, strlen(plain), &d, &c), 0);
+        if (c)
+                CHECK_EQ_U(c->foot_speed_levels, 6);
+        chair_config_free(c);
+        diag_list_clear(&d);
+}
+
 static void test_heat_levels_stay_below_the_ceiling(void)
 {
         _cleanup_free_ char *e = config_errors(
@@ -229,6 +246,7 @@ int main(void)
                 T(test_the_heartbeat_timeout_needs_a_heartbeat_and_a_register_of_its_own),
                 T(test_no_output_on_the_heartbeat_timeout_register),
                 T(test_roller_techniques_need_their_outputs),
+                T(test_foot_roller_speed_levels_are_1_to_6_and_default_to_6),
                 T(test_heat_levels_stay_below_the_ceiling),
                 T(test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_stop),
                 T(test_shipped_configs_load_with_their_wiring),

@@ -398,12 +398,13 @@ static usec_t scan_finds_shoulders_at(double mm)
         return vnow;
 }
 
-/* Foot rollers: an output written directly from the setpoint, so its changes show each setpoint's time. */
+/* Foot rollers: an output written directly from the setpoint, so its changes show each setpoint's time. The
+ * virtual chair has 3 speeds: the program's 4 is its 2, 1 is 1. */
 static const char *const foot_program =
         "name: Foot\n"
         "duration: 1m\n"
         "phases:\n"
-        "  - {name: a, duration: 20s, foot-rollers: {speed: 2}}\n"
+        "  - {name: a, duration: 20s, foot-rollers: {speed: 4}}\n"
         "  - {name: b, duration: 20s}\n"
         "  - {name: c, duration: 20s, foot-rollers: {speed: 1}}\n";
 
@@ -671,6 +672,33 @@ static void test_a_limit_switch_stops_its_axis_only_toward_it(void)
         teardown();
 }
 
+static void test_foot_speeds_are_spread_over_the_chairs_own(void)
+{
+        static const double on_three[] = { 0, 1, 1, 2, 2, 3, 3 };
+
+        setup(1.0, NULL);
+        CHECK_EQ_U(f.config->foot_speed_levels, 3); /* config/sim.yaml: the reference board's 0-3 */
+        for (unsigned speed = 0; speed <= FOOT_SPEED_MAX; speed++) {
+                chair_foot(f.chair, speed);
+                dispatch();
+                CHECK(out(FOOT) == on_three[speed]);
+        }
+        f.config->foot_speed_levels = 6; /* a chair with as many speeds as programs have: as they are */
+        for (unsigned speed = 0; speed <= FOOT_SPEED_MAX; speed++) {
+                chair_foot(f.chair, speed);
+                dispatch();
+                CHECK(out(FOOT) == speed);
+        }
+        f.config->foot_speed_levels = 1; /* one speed: on or off */
+        chair_foot(f.chair, 1);
+        dispatch();
+        CHECK(out(FOOT) == 1.0);
+        chair_foot(f.chair, 6);
+        dispatch();
+        CHECK(out(FOOT) == 1.0);
+        teardown();
+}
+
 RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines), T(test_a_late_loop_does_not_make_the_program_drift),
           T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order), T(test_time_scale_divides_every_deadline),
           T(test_pause_stops_the_clock_and_resume_reapplies_every_track),
@@ -678,4 +706,4 @@ RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines), T(test_a_late_loop_
           T(test_start_refuses_while_running_and_beyond_the_cap), T(test_stop_winds_down_and_returns_upright),
           T(test_stop_after_a_program_that_stays_leaves_the_recline), T(test_intensity_moves_the_depth_at_once),
           T(test_a_persons_heat_level_holds_against_the_program), T(test_the_thermostat_keeps_the_level_with_hysteresis),
-          T(test_a_limit_switch_stops_its_axis_only_toward_it))
+          T(test_a_limit_switch_stops_its_axis_only_toward_it), T(test_foot_speeds_are_spread_over_the_chairs_own))

@@ -264,7 +264,9 @@ static int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, con
 static int parse_travel(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         set_section(ctx, "roller.travel");
-        return parse_motor(ctx, node, "travel", dest);
+        int r = parse_motor(ctx, node, "travel", dest);
+        set_section(ctx, "roller"); /* the roller's own keys follow */
+        return r;
 }
 
 static const struct field roller_fields[] = {

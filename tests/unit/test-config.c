@@ -85,6 +85,17 @@ static void test_two_outputs_cannot_share_a_place(void)
                        "11:23: error: holding 0 on bus 'board' is the bus's heartbeat register");
 }
 
+static void test_roller_outputs_after_the_travel_are_named_as_the_rollers(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                "roller:\n  track-length: 700mm\n"
+                "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n"
+                "  kneading: {holding: 13}\n"
+                "foot-rollers: {speed: {holding: 13}}\n");
+        CHECK_STREQ(e, "9:23: error: holding 13 on bus 'b' is already used by roller.kneading (line 8)");
+}
+
 static void test_bus_settings_belong_to_their_type(void)
 {
         _cleanup_free_ char *e = config_errors(
@@ -242,6 +253,7 @@ int main(void)
                 T(test_io_options_must_fit_the_bus_and_direction),
                 T(test_io_must_say_where_exactly_once),
                 T(test_two_outputs_cannot_share_a_place),
+                T(test_roller_outputs_after_the_travel_are_named_as_the_rollers),
                 T(test_bus_settings_belong_to_their_type),
                 T(test_the_heartbeat_timeout_needs_a_heartbeat_and_a_register_of_its_own),
                 T(test_no_output_on_the_heartbeat_timeout_register),

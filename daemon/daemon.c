@@ -180,7 +180,8 @@ int daemon_reset_fault(struct daemon *d, const char **ret_why)
          * asked of it: a hazard trips once until a check sees it gone, and the trip itself took some away
          * (heat on too long, a motor driven too long). A call that came before the next tick would otherwise
          * find them still counted as present: heat asked for at once got no timeout at all. */
-        safety_check(d->safety);
+        if (d->safety)
+                safety_check(d->safety);
         daemon_update_state(d);
         return 0;
 }

@@ -623,7 +623,7 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
                 .depth_levels = 5,
         };
         c->safety = safety_config_default;
-        c->foot_speed_levels = 6;
+        c->foot_speed_levels = FOOT_SPEED_MAX;
         memcpy(c->airbag_pressure_kpa, airbag_pressure_default_kpa, sizeof(c->airbag_pressure_kpa));
         c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;
         motor_config_init(&c->roller.travel);

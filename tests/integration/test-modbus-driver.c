@@ -136,6 +136,19 @@ static void teardown(void)
         t.event = NULL;
 }
 
+/* The common start over TCP: the driver connected with its heartbeat going, the pump on at the board. False
+ * when the set-up failed (already reported). extra_after and extra as for setup(). */
+static bool start_with_the_pump_on(const char *extra_after, const char *extra)
+{
+        CHECK_EQ_U(setup(false, extra_after, extra), 0);
+        if (!t.driver)
+                return false;
+        t.heartbeat = true;
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
+        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
+        return true;
+}
+
 /* After the driver reported the board stopped: the pump, set on, stays off until the loop has asked for
  * the safe state; then it may go on again. */
 static void check_nothing_resumes_before_the_safe_state(void)
@@ -247,12 +260,8 @@ static void test_rtu_motor_position_is_polled_as_it_moves(void)
 
 static void test_heartbeat_keeps_the_board_alive_and_a_late_one_finds_it_stopped(void)
 {
-        CHECK_EQ_U(setup(false, NULL, NULL), 0);
-        if (!t.driver)
+        if (!start_with_the_pump_on(NULL, NULL))
                 return teardown();
-        t.heartbeat = true;
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
         run_for(1000); /* twice the board's timeout, with heartbeats */
         CHECK(state("pump", "on") == 1);
         char json[8192];
@@ -281,12 +290,8 @@ static void test_heartbeat_keeps_the_board_alive_and_a_late_one_finds_it_stopped
 static void test_the_heartbeat_timeout_goes_to_the_board(void)
 {
         /* The shipped config names holding register 1 for the timeout; 1.5 s instead of its 500 ms. */
-        CHECK_EQ_U(setup(false, "heartbeat-timeout: 500ms", "heartbeat-timeout: 1500ms"), 0);
-        if (!t.driver)
+        if (!start_with_the_pump_on("heartbeat-timeout: 500ms", "heartbeat-timeout: 1500ms"))
                 return teardown();
-        t.heartbeat = true;
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
         /* Quiet for 1 s: past the board's default of 500 ms, within the 1.5 s the driver told it. */
         t.heartbeat = false;
         run_for(1000);
@@ -305,12 +310,8 @@ static void test_the_heartbeat_timeout_goes_to_the_board(void)
 
 static void test_polling_back_on_after_idle_writes_heartbeat_then_every_output(void)
 {
-        CHECK_EQ_U(setup(false, NULL, NULL), 0);
-        if (!t.driver)
+        if (!start_with_the_pump_on(NULL, NULL))
                 return teardown();
-        t.heartbeat = true;
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
         /* Idle, as chaird goes: no polling, no tick, no heartbeat. The board trips and puts the pump off. */
         driver_set_polling(t.driver, false);
         t.heartbeat = false;
@@ -352,12 +353,8 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
 
 static void test_board_restart_is_reconnected_and_nothing_resumes_by_itself(void)
 {
-        CHECK_EQ_U(setup(false, NULL, NULL), 0);
-        if (!t.driver)
+        if (!start_with_the_pump_on(NULL, NULL))
                 return teardown();
-        t.heartbeat = true;
-        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 1), 0);
-        CHECK(RUN_UNTIL(state("pump", "on") == 1, 3000));
         sim_stop(&t.sim);
         CHECK(RUN_UNTIL(t.lost == 1, 5000));
         CHECK_EQ_U(sim_start(&t.sim, builddir, false, "10"), 0); /* a fresh board: every coil 0 */

@@ -1,12 +1,12 @@
 /* bench-daemon: what chaird costs, each figure against a floor measured in the same run.
  *
  *  - latency: SetHeat over D-Bus until chair-sim holds the new coil value, against the floor of a bare D-Bus
- *    round trip to chaird (Peer.Ping, answered by sd-bus itself) plus a bare libmodbus write of the same coil.
- *    Both ends are timed the same way: from just before the call to chair-sim's own stamp of the change.
+ *    round trip to chaird (Peer.Ping, answered by sd-bus itself) plus a bare libmodbus write of the same
+ * coil. Both ends are timed the same way: from just before the call to chair-sim's own stamp of the change.
  *  - idle: context switches of an idle chaird over 10 s, and its RSS with every stock program loaded against
  *    one with no program at all.
- *  - timing: 1000 setpoints 10 ms apart at time scale 1, run by chaird's own code (daemon, engine, chair model
- *    and Modbus driver) in this process: how late each setpoint is applied against its absolute deadline,
+ *  - timing: 1000 setpoints 10 ms apart at time scale 1, run by chaird's own code (daemon, engine, chair
+ * model and Modbus driver) in this process: how late each setpoint is applied against its absolute deadline,
  *    and how far the program's end drifts. Alone, then with 20 D-Bus clients (child processes) calling and
  *    listening to every signal, at 20 calls per second each and then back to back.
  *
@@ -23,13 +23,13 @@
 
 #define SAMPLES 400
 /* How long the loop goes on answering after the clients were told to stop. */
-#define CLIENT_DRAIN_USEC (300 * USEC_PER_MSEC)
-#define SETPOINTS 1000
+#define CLIENT_DRAIN_USEC     (300 * USEC_PER_MSEC)
+#define SETPOINTS             1000
 #define SETPOINT_SPACING_USEC (10 * USEC_PER_MSEC)
-#define CLIENTS 20
-#define CLIENT_PERIOD_MSEC 50
-#define IDLE_WINDOW_SEC 10
-#define COIL_HEATER_LUMBAR 14 /* docs/reference-board.md */
+#define CLIENTS               20
+#define CLIENT_PERIOD_MSEC    50
+#define IDLE_WINDOW_SEC       10
+#define COIL_HEATER_LUMBAR    14 /* docs/reference-board.md */
 
 struct bench {
         const char *builddir;
@@ -96,7 +96,8 @@ static int start_bus(struct bench *b)
         if (!ok)
                 return -EIO;
         snprintf(arg, sizeof(arg), "--config-file=%s", conf);
-        b->dbus = spawn_io(b, (char *[]){ "/usr/bin/dbus-daemon", arg, "--nofork", "--nopidfile", NULL }, -1, -1);
+        b->dbus = spawn_io(b, (char *[]){"/usr/bin/dbus-daemon", arg, "--nofork", "--nopidfile", NULL}, -1,
+                           -1);
         if (b->dbus < 0 || !wait_for_path(sock))
                 return -EIO;
         snprintf(address, sizeof(address), "unix:path=%s", sock);
@@ -109,8 +110,9 @@ static bool wait_for_chaird(sd_bus *bus)
         for (int i = 0; i < 1000; i++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 int has = 0;
-                if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                       "NameHasOwner", NULL, &reply, "s", CHAIRD_BUS_NAME) >= 0 &&
+                if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
+                                       CHAIRD_BUS_NAME) >= 0 &&
                     sd_bus_message_read(reply, "b", &has) >= 0 && has)
                         return true;
                 usleep(10000);
@@ -123,8 +125,9 @@ static pid_t start_chaird(const struct bench *b, const char *programs)
         char chaird[300];
 
         snprintf(chaird, sizeof(chaird), "%s/daemon/chaird", b->builddir);
-        return spawn_io(b, (char *[]){ chaird, "--config", (char *) b->config, "--programs", (char *) programs, NULL },
-                        -1, -1);
+        return spawn_io(
+                b, (char *[]){chaird, "--config", (char *) b->config, "--programs", (char *) programs, NULL},
+                -1, -1);
 }
 
 /* When chair-sim last saw coil change, in CLOCK_MONOTONIC microseconds. */
@@ -183,7 +186,8 @@ static int write_floor_samples(struct bench *b, int coil, bool paced, usec_t *re
                 if (paced)
                         usleep(PACE_USEC);
                 usec_t since = coil_changed(b, coil), start = now_usec();
-                if (modbus_write_bit(ctx, coil, !(i % 2)) < 0 || !(ret[i] = until_coil_changes(b, coil, since, start)))
+                if (modbus_write_bit(ctx, coil, !(i % 2)) < 0 ||
+                    !(ret[i] = until_coil_changes(b, coil, since, start)))
                         r = -EIO;
         }
         modbus_write_bit(ctx, coil, 0);
@@ -198,8 +202,8 @@ static int ping_samples(sd_bus *bus, bool paced, usec_t *ret)
                 if (paced)
                         usleep(PACE_USEC);
                 usec_t start = now_usec();
-                if (sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping",
-                                       NULL, NULL, "") < 0)
+                if (sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, "org.freedesktop.DBus.Peer",
+                                       "Ping", NULL, NULL, "") < 0)
                         return -EIO;
                 ret[i] = now_usec() - start;
         }
@@ -217,7 +221,8 @@ static int bench_latency(struct bench *b, sd_bus *bus, int coil, bool measure)
                 return b->chaird < 0 || !wait_for_chaird(bus) ? -EIO : 0;
         }
         /* The Modbus floor first, while chaird is not there: the same coil, written by bare libmodbus. */
-        if (write_floor_samples(b, coil, false, write_hot) < 0 || write_floor_samples(b, coil, true, write_floor) < 0)
+        if (write_floor_samples(b, coil, false, write_hot) < 0 ||
+            write_floor_samples(b, coil, true, write_floor) < 0)
                 return -EIO;
 
         b->chaird = start_chaird(b, b->stock);
@@ -234,8 +239,8 @@ static int bench_latency(struct bench *b, sd_bus *bus, int coil, bool measure)
                 usleep(PACE_USEC);
                 usec_t since = coil_changed(b, coil), start = now_usec();
                 bool heat = i % 2 == 0;
-                if (sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "SetHeat", NULL,
-                                       NULL, "su", "lumbar", heat ? 3u : 0u) < 0)
+                if (sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "SetHeat",
+                                       NULL, NULL, "su", "lumbar", heat ? 3u : 0u) < 0)
                         return -EIO;
                 usec_t l = until_coil_changes(b, coil, since, start);
                 if (l > 0) {
@@ -251,7 +256,8 @@ static int bench_latency(struct bench *b, sd_bus *bus, int coil, bool measure)
                 floor[i] = ping[i] + write_floor[i];
         }
 
-        printf("## Command latency: SetHeat until the coil changes in chair-sim (us, %d samples, %d ms apart)\n\n",
+        printf("## Command latency: SetHeat until the coil changes in chair-sim (us, %d samples, %d ms "
+               "apart)\n\n",
                SAMPLES, (int) (PACE_USEC / USEC_PER_MSEC));
         printf("| | p50 | p99 | max | x floor p50 | x floor p99 |\n|---|---|---|---|---|---|\n");
         print_row("D-Bus round trip (Peer.Ping), back to back", ping_hot, SAMPLES, NAN, NAN);
@@ -271,8 +277,8 @@ static int bench_latency(struct bench *b, sd_bus *bus, int coil, bool measure)
         printf("\n");
         fflush(stdout);
 
-        sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "SetHeat", NULL, NULL, "su",
-                           "lumbar", 0u);
+        sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "SetHeat", NULL, NULL,
+                           "su", "lumbar", 0u);
         return 0;
 }
 
@@ -361,7 +367,8 @@ static int bench_idle(struct bench *b, sd_bus *bus)
 
         printf("## Idle\n\n");
         printf("| | value |\n|---|---|\n");
-        printf("| context switches in %d s idle (%zu threads) | %lld |\n", IDLE_WINDOW_SEC, threads, after - before);
+        printf("| context switches in %d s idle (%zu threads) | %lld |\n", IDLE_WINDOW_SEC, threads,
+               after - before);
         printf("| wakeups per second | %.1f |\n", (double) (after - before) / IDLE_WINDOW_SEC);
         printf("| RSS, 11 stock programs loaded (KiB) | %ld |\n", rss_stock);
         printf("| of which its own memory (RssAnon, KiB) | %ld |\n", anon);
@@ -455,10 +462,10 @@ static struct timeline *synthetic_timeline(const struct program *p)
         for (size_t k = 0, phase = 0; k < SETPOINTS; k++) {
                 usec_t at = k * SETPOINT_SPACING_USEC;
                 if (phase < p->n_phases && at >= t->phase_start_usec[phase])
-                        t->points[t->n_points++] = (struct setpoint){ .at_usec = at, .track = TRACK_PHASE,
-                                                                      .seq = seq++, .phase = phase++ };
-                t->points[t->n_points++] = (struct setpoint){ .at_usec = at, .track = TRACK_FOOT, .seq = seq++,
-                                                              .foot_speed = 1 + k % 3 };
+                        t->points[t->n_points++] = (struct setpoint){
+                                .at_usec = at, .track = TRACK_PHASE, .seq = seq++, .phase = phase++};
+                t->points[t->n_points++] = (struct setpoint){
+                        .at_usec = at, .track = TRACK_FOOT, .seq = seq++, .foot_speed = 1 + k % 3};
         }
         t->cap_points = SETPOINTS + p->n_phases;
         return t;
@@ -487,7 +494,8 @@ static int on_start(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Starts n clients; returns how many started (all of them, or fewer on a failure: -errno in *ret_error). */
-static size_t start_clients(const struct bench *b, struct client *c, size_t n, int period_msec, int *ret_error)
+static size_t start_clients(const struct bench *b, struct client *c, size_t n, int period_msec,
+                            int *ret_error)
 {
         char self[300], period[16];
         ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -512,7 +520,7 @@ static size_t start_clients(const struct bench *b, struct client *c, size_t n, i
                         close(in[1]);
                         break;
                 }
-                c[started].pid = spawn_io(b, (char *[]){ self, "--client", period, NULL }, in[0], out[1]);
+                c[started].pid = spawn_io(b, (char *[]){self, "--client", period, NULL}, in[0], out[1]);
                 close(in[0]);
                 close(out[1]);
                 if (c[started].pid < 0) {
@@ -556,7 +564,7 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
 {
         struct options o = {
                 .config_path = b->config,
-                .program_dirs = (char *[]){ b->timing_dir, NULL },
+                .program_dirs = (char *[]){b->timing_dir, NULL},
                 .state_dir = b->sim.dir,
                 .time_scale = 1.0,
                 .control_group = (char *) "chair",
@@ -565,7 +573,8 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
         size_t started = 0;
         struct timing *t = calloc(1, sizeof(*t));
         unsigned long long calls = 0, signals = 0, errors = 0;
-        int saved_stderr = dup(STDERR_FILENO), log_fd = open(b->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        int saved_stderr = dup(STDERR_FILENO),
+            log_fd = open(b->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         int r;
 
         if (!t || saved_stderr < 0 || log_fd < 0) {
@@ -585,8 +594,8 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
                 t->n_clients = started;
         }
         if (r >= 0)
-                r = sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC, 1500 * USEC_PER_MSEC, 0,
-                                               on_start, t);
+                r = sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC, 1500 * USEC_PER_MSEC,
+                                               0, on_start, t);
         if (r >= 0) /* the program takes 10 s, and the body scan a few before it */
                 r = sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC, 60 * USEC_PER_SEC, 0,
                                                on_timing_timeout, t);
@@ -599,19 +608,25 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
         if (t->timed_out) {
                 char json[4096] = "";
                 sim_command(&b->sim, "state", json, sizeof(json));
-                printf("| %s | did not finish within 60 s: chaird was %s; chair-sim: %s | | | | %llu calls, %llu "
+                printf("| %s | did not finish within 60 s: chaird was %s; chair-sim: %s | | | | %llu calls, "
+                       "%llu "
                        "signals received, %llu errors |\n",
-                       label, t->state_at_timeout, strstr(json, "\"heartbeat_ok\"") ?: "?", calls, signals, errors);
+                       label, t->state_at_timeout, strstr(json, "\"heartbeat_ok\"") ?: "?", calls, signals,
+                       errors);
                 fflush(stdout);
                 _cleanup_free_ char *log = read_text(b->log);
                 fprintf(stderr, "bench-daemon: chair-sim's state: %s\n", json);
-                fprintf(stderr, "bench-daemon: chaird's log ends:\n%s\n", log ? log + (strlen(log) > 1500 ? strlen(log) - 1500 : 0) : "");
+                fprintf(stderr, "bench-daemon: chaird's log ends:\n%s\n",
+                        log ? log + (strlen(log) > 1500 ? strlen(log) - 1500 : 0) : "");
                 free(t);
                 return 0;
         }
         if (r < 0 || t->error < 0 || !t->ended || t->n != SETPOINTS) {
                 fprintf(stderr, "bench-daemon: the timing run '%s' failed (%s); see %s\n", label,
-                        strerror(-(r < 0 ? r : t->error < 0 ? t->error : EIO)), b->log);
+                        strerror(-(r < 0          ? r
+                                   : t->error < 0 ? t->error
+                                                  : EIO)),
+                        b->log);
                 free(t);
                 return -EIO;
         }
@@ -646,8 +661,8 @@ static int on_client_reply(sd_bus_message *m, void *userdata, sd_bus_error *erro
         c->in_flight = false;
         if (sd_bus_message_is_method_error(m, NULL)) {
                 if (c->errors++ == 0) /* the first one of each client, to tell what they were */
-                        fprintf(stderr, "client: after %llu calls: %s: %s\n", c->calls, sd_bus_message_get_error(m)->name,
-                                sd_bus_message_get_error(m)->message);
+                        fprintf(stderr, "client: after %llu calls: %s: %s\n", c->calls,
+                                sd_bus_message_get_error(m)->name, sd_bus_message_get_error(m)->message);
         } else
                 c->calls++;
         return c->period_msec ? 0 : client_call(c);
@@ -661,8 +676,8 @@ static int client_call(struct client_state *c)
         if (c->in_flight)
                 return 0;
         r = all ? sd_bus_call_method_async(c->bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
-                                           "org.freedesktop.DBus.Properties", "GetAll", on_client_reply, c, "s",
-                                           CHAIRD_INTERFACE)
+                                           "org.freedesktop.DBus.Properties", "GetAll", on_client_reply, c,
+                                           "s", CHAIRD_INTERFACE)
                 : sd_bus_call_method_async(c->bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
                                            "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                                            on_client_reply, c, "");
@@ -691,17 +706,18 @@ static int on_client_stdin(sd_event_source *s, int fd, uint32_t revents, void *u
 
 static int client_main(int period_msec)
 {
-        struct client_state c = { .period_msec = period_msec };
+        struct client_state c = {.period_msec = period_msec};
         sd_event *e = NULL;
         sigset_t all;
 
         sigfillset(&all);
         sigprocmask(SIG_UNBLOCK, &all, NULL); /* the daemon that spawned it blocks some */
         if (sd_event_new(&e) < 0 || sd_bus_open_system(&c.bus) < 0 || sd_bus_attach_event(c.bus, e, 0) < 0 ||
-            sd_bus_match_signal(c.bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                "PropertiesChanged", on_client_signal, &c) < 0 ||
-            sd_bus_match_signal(c.bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished",
-                                on_client_signal, &c) < 0 ||
+            sd_bus_match_signal(c.bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged", on_client_signal,
+                                &c) < 0 ||
+            sd_bus_match_signal(c.bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                "Finished", on_client_signal, &c) < 0 ||
             sd_event_add_io(e, NULL, STDIN_FILENO, EPOLLIN, on_client_stdin, NULL) < 0)
                 return 1;
         if (period_msec > 0) {
@@ -762,8 +778,8 @@ static void cleanup(struct bench *b, bool keep_log)
         }
         sim_cleanup(&b->sim);
         /* sim_cleanup removes the directory only once it is empty. */
-        const char *files[] = { "bus.sock", "bus.conf", "chaird.yaml", "timing/timing.yaml", "timing", "no-programs",
-                                "bench.log" };
+        const char *files[] = {"bus.sock", "bus.conf",    "chaird.yaml", "timing/timing.yaml",
+                               "timing",   "no-programs", "bench.log"};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 snprintf(path, sizeof(path), "%s/%s", b->sim.dir, files[i]);
                 if (unlink(path) < 0)
@@ -810,7 +826,8 @@ int main(int argc, char **argv)
         if (r >= 0 && (timing || load)) {
                 printf("## Timing: %d setpoints %llu ms apart at time scale 1 (us)\n\n", SETPOINTS,
                        (unsigned long long) (SETPOINT_SPACING_USEC / USEC_PER_MSEC));
-                printf("| load | lateness p50 | p99 | max | end drift | clients saw |\n|---|---|---|---|---|---|\n");
+                printf("| load | lateness p50 | p99 | max | end drift | clients saw "
+                       "|\n|---|---|---|---|---|---|\n");
                 fflush(stdout);
         }
         if (r >= 0 && timing)

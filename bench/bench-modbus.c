@@ -12,7 +12,7 @@
 #include "simctl.h"
 #include "timeline.h"
 
-#define ROUNDS 2000
+#define ROUNDS    2000
 #define TICK_USEC (50 * USEC_PER_MSEC) /* the control tick a program runs on */
 
 static const char *builddir;
@@ -60,7 +60,8 @@ static double through_driver(const struct simctl *s, bool rtu)
                         return NAN;
         }
         driver_stats(d, &after);
-        double tps = (double) (after.transactions - before.transactions) / ((double) (now_usec() - start) / USEC_PER_SEC);
+        double tps = (double) (after.transactions - before.transactions) /
+                     ((double) (now_usec() - start) / USEC_PER_SEC);
         driver_free(d);
         sd_event_unref(e);
         return tps;
@@ -75,15 +76,18 @@ static void apply(struct driver *d, const struct chair_config *c, const struct s
                         if (streq(c->presets[i].name, sp->preset))
                                 for (int a = 0; a < _AXIS_MAX; a++)
                                         if (c->axis[a]) {
-                                                driver_set(d, c->axes[a].io[MOTOR_TARGET], c->presets[i].position[a]);
+                                                driver_set(d, c->axes[a].io[MOTOR_TARGET],
+                                                           c->presets[i].position[a]);
                                                 driver_set(d, c->axes[a].io[MOTOR_RUN], 1);
                                         }
                 break;
         case TRACK_ROLLER: {
                 const struct roller_setpoint *r = &sp->roller;
                 const struct roller_geometry *g = &c->roller.geometry;
-                driver_set(d, c->roller.kneading, r->active && (r->technique & TECHNIQUE_BIT(TECHNIQUE_KNEADING)) ? r->speed : 0);
-                driver_set(d, c->roller.tapping, r->active && (r->technique & TECHNIQUES_PERCUSSION) ? r->speed : 0);
+                driver_set(d, c->roller.kneading,
+                           r->active && (r->technique & TECHNIQUE_BIT(TECHNIQUE_KNEADING)) ? r->speed : 0);
+                driver_set(d, c->roller.tapping,
+                           r->active && (r->technique & TECHNIQUES_PERCUSSION) ? r->speed : 0);
                 driver_set(d, c->roller.travel.io[MOTOR_RUN], r->active);
                 if (r->active) {
                         driver_set(d, c->roller.travel.io[MOTOR_TARGET],
@@ -120,8 +124,8 @@ static void apply(struct driver *d, const struct chair_config *c, const struct s
 
 /* Replays the first minute of a program tick by tick; returns the write transactions it cost, heartbeats
  * left out (one per tick either way). */
-static long long replay_minute(const struct simctl *s, const struct timeline *t, bool coalesce, long long *ret_ticks,
-                               long long *ret_heartbeats)
+static long long replay_minute(const struct simctl *s, const struct timeline *t, bool coalesce,
+                               long long *ret_ticks, long long *ret_heartbeats)
 {
         _cleanup_(chair_config_freep) struct chair_config *c = sim_load_config(s, false, NULL, NULL);
         bool inflating[16] = {};

@@ -17,7 +17,8 @@ static const char *const phase_kinds[] = {
         "    recline: zero-gravity-1\n"
         "    roller: {technique: shiatsu, pattern: press-hold, area: [lumbar, hips], depth: 3}\n",
         "    roller: {technique: kneading+tapping, area: lumbar, speed: 4}\n"
-        "    airbags: {zones: [shoulders, arms], pattern: pulse, intensity: 3, hold: 5s}\n    foot-rollers: {speed: 2}\n",
+        "    airbags: {zones: [shoulders, arms], pattern: pulse, intensity: 3, hold: 5s}\n    foot-rollers: "
+        "{speed: 2}\n",
 };
 
 static char *make_program(int phases)
@@ -26,7 +27,8 @@ static char *make_program(int phases)
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
 
-        fprintf(f, "name: Generated\ndescription: A generated program for the benchmark.\nduration: 30m\nphases:\n");
+        fprintf(f, "name: Generated\ndescription: A generated program for the benchmark.\nduration: "
+                   "30m\nphases:\n");
         for (int i = 0; i < phases; i++)
                 fprintf(f, "  - name: phase %d\n%s", i, phase_kinds[i % ELEMENTSOF(phase_kinds)]);
         fclose(f);
@@ -93,8 +95,8 @@ int main(int argc, char *argv[])
 {
         struct pattern_library lib = {};
         struct diag_list d = {};
-        static const int counts[] = { 250, 500, 1000 };
-        static const int sizes[] = { 4, 8, 16, 32 };
+        static const int counts[] = {250, 500, 1000};
+        static const int sizes[] = {4, 8, 16, 32};
         const char *patterns = argc > 1 ? argv[1] : "programs/patterns";
         double base_per_program = 0, base_per_phase = 0;
 
@@ -105,7 +107,8 @@ int main(int argc, char *argv[])
         }
 
         printf("Growth with the number of programs (8 phases each):\n");
-        printf("%8s %14s %14s %10s %12s\n", "programs", "us/program", "floor us/prog", "x floor", "vs first");
+        printf("%8s %14s %14s %10s %12s\n", "programs", "us/program", "floor us/prog", "x floor",
+               "vs first");
         for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
                 _cleanup_free_ char *text = make_program(8);
                 double t = measure(counts[i], text, &lib, false) / counts[i] * 1e6;
@@ -116,7 +119,8 @@ int main(int argc, char *argv[])
         }
 
         printf("\nGrowth with the size of programs (1000 programs):\n");
-        printf("%8s %10s %14s %14s %10s %12s\n", "phases", "bytes", "us/program", "us/phase", "x floor", "vs first");
+        printf("%8s %10s %14s %14s %10s %12s\n", "phases", "bytes", "us/program", "us/phase", "x floor",
+               "vs first");
         for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
                 _cleanup_free_ char *text = make_program(sizes[i]);
                 double t = measure(1000, text, &lib, false) / 1000 * 1e6;
@@ -124,10 +128,11 @@ int main(int argc, char *argv[])
                 double per_phase = t / sizes[i];
                 if (i == 0)
                         base_per_phase = per_phase;
-                printf("%8d %10zu %14.1f %14.2f %10.2f %12.2f\n", sizes[i], strlen(text), t, per_phase, t / fl,
-                       per_phase / base_per_phase);
+                printf("%8d %10zu %14.1f %14.2f %10.2f %12.2f\n", sizes[i], strlen(text), t, per_phase,
+                       t / fl, per_phase / base_per_phase);
         }
-        printf("\n'x floor' is parse + validate against libyaml's bare event scan of the same text, in the same run.\n"
+        printf("\n'x floor' is parse + validate against libyaml's bare event scan of the same text, in the "
+               "same run.\n"
                "'vs first' near 1.0 down a column means linear growth (per program, or per phase).\n");
         pattern_library_clear(&lib);
         diag_list_clear(&d);

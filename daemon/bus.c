@@ -9,21 +9,21 @@
 #include "log.h"
 #include "writer.h"
 
-#define ERROR_PREFIX "io.chaird.Chair1.Error."
-#define E_NO_SUCH_PROGRAM ERROR_PREFIX "NoSuchProgram"
-#define E_INVALID_PROGRAM ERROR_PREFIX "InvalidProgram"
-#define E_FAULTED ERROR_PREFIX "Faulted"
-#define E_INTERLOCKED ERROR_PREFIX "Interlocked"
-#define E_BUSY ERROR_PREFIX "Busy"
-#define E_NOT_PERMITTED ERROR_PREFIX "NotPermitted"
-#define E_LOCKED ERROR_PREFIX "Locked"
+#define ERROR_PREFIX       "io.chaird.Chair1.Error."
+#define E_NO_SUCH_PROGRAM  ERROR_PREFIX "NoSuchProgram"
+#define E_INVALID_PROGRAM  ERROR_PREFIX "InvalidProgram"
+#define E_FAULTED          ERROR_PREFIX "Faulted"
+#define E_INTERLOCKED      ERROR_PREFIX "Interlocked"
+#define E_BUSY             ERROR_PREFIX "Busy"
+#define E_NOT_PERMITTED    ERROR_PREFIX "NotPermitted"
+#define E_LOCKED           ERROR_PREFIX "Locked"
 #define E_INVALID_ARGUMENT ERROR_PREFIX "InvalidArgument"
-#define E_NO_SUCH_PRESET ERROR_PREFIX "NoSuchPreset"
-#define E_NO_SUCH_ZONE ERROR_PREFIX "NoSuchZone"
-#define E_NO_SUCH_AXIS ERROR_PREFIX "NoSuchAxis"
-#define E_NOT_RUNNING ERROR_PREFIX "NotRunning"
-#define E_NOT_SUPPORTED ERROR_PREFIX "NotSupported"
-#define E_FAILED ERROR_PREFIX "Failed"
+#define E_NO_SUCH_PRESET   ERROR_PREFIX "NoSuchPreset"
+#define E_NO_SUCH_ZONE     ERROR_PREFIX "NoSuchZone"
+#define E_NO_SUCH_AXIS     ERROR_PREFIX "NoSuchAxis"
+#define E_NOT_RUNNING      ERROR_PREFIX "NotRunning"
+#define E_NOT_SUPPORTED    ERROR_PREFIX "NotSupported"
+#define E_FAILED           ERROR_PREFIX "Failed"
 
 /* Who a caller is, as far as control goes: root, a member of the control group, or neither. Asked of the
  * bus once per connection and then remembered: a unique name is never reused on a bus, so the answer
@@ -57,7 +57,8 @@ static int caller_lookup(struct daemon *d, sd_bus_message *m, struct caller *ret
                                               SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
                                       &creds);
         if (r < 0)
-                return sd_bus_error_setf(error, E_NOT_PERMITTED, "Cannot tell who is asking: %s", strerror(-r));
+                return sd_bus_error_setf(error, E_NOT_PERMITTED, "Cannot tell who is asking: %s",
+                                         strerror(-r));
         struct caller c = {};
         if (sd_bus_creds_get_euid(creds, &c.uid) < 0 && sd_bus_creds_get_uid(creds, &c.uid) < 0)
                 return sd_bus_error_set(error, E_NOT_PERMITTED, "Cannot tell who is asking");
@@ -80,7 +81,7 @@ static int caller_lookup(struct daemon *d, sd_bus_message *m, struct caller *ret
 /* Root may always control the chair; others need the control group, and the child lock stops them. */
 static int check_control(struct daemon *d, sd_bus_message *m, bool obey_lock, sd_bus_error *error)
 {
-        struct caller c = { .uid = (uid_t) -1 }; /* nobody, should a path ever skip the lookup */
+        struct caller c = {.uid = (uid_t) -1}; /* nobody, should a path ever skip the lookup */
         int r = caller_lookup(d, m, &c, error);
         if (r < 0)
                 return r;
@@ -144,19 +145,21 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         return r;
                 if (streq(key, "duration")) {
                         if (!streq(contents, "t"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "Option duration must be a t (microseconds), not a %s",
-                                                         contents);
+                                return sd_bus_error_setf(
+                                        error, E_INVALID_ARGUMENT,
+                                        "Option duration must be a t (microseconds), not a %s", contents);
                         r = sd_bus_message_read(m, "v", "t", &duration);
                         if (r < 0)
                                 return r;
-                        if (duration < PROGRAM_DURATION_MIN_USEC || duration > d->config->safety.session_cap_usec)
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "Duration %llu us is out of range (%llu to %llu us, the "
-                                                         "session cap)",
-                                                         (unsigned long long) duration,
-                                                         (unsigned long long) PROGRAM_DURATION_MIN_USEC,
-                                                         (unsigned long long) d->config->safety.session_cap_usec);
+                        if (duration < PROGRAM_DURATION_MIN_USEC ||
+                            duration > d->config->safety.session_cap_usec)
+                                return sd_bus_error_setf(
+                                        error, E_INVALID_ARGUMENT,
+                                        "Duration %llu us is out of range (%llu to %llu us, the "
+                                        "session cap)",
+                                        (unsigned long long) duration,
+                                        (unsigned long long) PROGRAM_DURATION_MIN_USEC,
+                                        (unsigned long long) d->config->safety.session_cap_usec);
                 } else if (streq(key, "intensity")) {
                         if (!streq(contents, "u"))
                                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
@@ -166,8 +169,8 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                 return r;
                         if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
                                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "Intensity %u is out of range (%u to %u)", intensity,
-                                                         INTENSITY_MIN, INTENSITY_MAX);
+                                                         "Intensity %u is out of range (%u to %u)",
+                                                         intensity, INTENSITY_MIN, INTENSITY_MAX);
                 } else
                         return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
                                                  "Unknown option '%.64s' (known: duration, intensity)", key);
@@ -192,8 +195,9 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (!e)
                 return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM, "No program '%s'", id);
         if (duration == 0 && e->program->duration_usec > d->config->safety.session_cap_usec)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                         "Program %s runs longer than the session cap; give a shorter duration", id);
+                return sd_bus_error_setf(
+                        error, E_INVALID_ARGUMENT,
+                        "Program %s runs longer than the session cap; give a shorter duration", id);
         r = engine_start(d->engine, e, duration, intensity);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, E_BUSY, "Program %s is running; Stop it first",
@@ -226,8 +230,9 @@ static int method_pause_resume(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r == -ENOENT)
                 return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
         if (r == -EALREADY)
-                return sd_bus_error_set(error, E_NOT_RUNNING, pause ? "The program is paused already"
-                                                                    : "The program is not paused");
+                return sd_bus_error_set(error, E_NOT_RUNNING,
+                                        pause ? "The program is paused already"
+                                              : "The program is not paused");
         return reply_done(d, m);
 }
 
@@ -293,12 +298,13 @@ static int method_jog(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         axis = axis_from_string(name);
         if (axis < 0)
-                return sd_bus_error_setf(error, E_NO_SUCH_AXIS, "No axis '%.64s' (axes: backrest, legrest, slide)",
-                                         name);
+                return sd_bus_error_setf(error, E_NO_SUCH_AXIS,
+                                         "No axis '%.64s' (axes: backrest, legrest, slide)", name);
         if (direction != 1 && direction != -1)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                         "Direction %d: 1 moves towards reclined/extended, -1 towards upright",
-                                         (int) direction);
+                return sd_bus_error_setf(
+                        error, E_INVALID_ARGUMENT,
+                        "Direction %d: 1 moves towards reclined/extended, -1 towards upright",
+                        (int) direction);
         r = check_command(d, m, error);
         if (r < 0)
                 return r;
@@ -320,8 +326,9 @@ static int method_set_intensity(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Intensity %u is out of range (%u to %u)",
-                                         intensity, INTENSITY_MIN, INTENSITY_MAX);
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                         "Intensity %u is out of range (%u to %u)", intensity, INTENSITY_MIN,
+                                         INTENSITY_MAX);
         r = check_command(d, m, error);
         if (r < 0)
                 return r;
@@ -348,7 +355,8 @@ static int method_set_heat(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (h == d->config->n_heaters)
                 return sd_bus_error_setf(error, E_NO_SUCH_ZONE, "No heat zone '%.64s'", zone);
         if (level > 3)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Heat level %u is out of range (0 to 3)", level);
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Heat level %u is out of range (0 to 3)",
+                                         level);
         /* Turning heat off is stopping: allowed to all. */
         r = level == 0 ? 0 : check_command(d, m, error);
         if (r < 0)
@@ -369,7 +377,8 @@ static int reply_diagnostics(sd_bus_message *m, const struct diag_list *diags)
         r = sd_bus_message_open_container(reply, 'a', "(uuss)");
         for (size_t i = 0; r >= 0 && i < diags->n; i++)
                 r = sd_bus_message_append(reply, "(uuss)", diags->items[i].line, diags->items[i].column,
-                                          severity_to_string(diags->items[i].severity), diags->items[i].message);
+                                          severity_to_string(diags->items[i].severity),
+                                          diags->items[i].message);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -378,7 +387,8 @@ static int reply_diagnostics(sd_bus_message *m, const struct diag_list *diags)
 }
 
 /* Checks a program's text as chaird would load it; the diagnostics are sorted. */
-static int check_program_text(struct daemon *d, const char *text, struct diag_list *diags, struct program **ret)
+static int check_program_text(struct daemon *d, const char *text, struct diag_list *diags,
+                              struct program **ret)
 {
         struct pattern_library lib = {};
         int r;
@@ -400,8 +410,8 @@ static int check_text_size(const char *text, sd_bus_error *error)
         if (n == 0)
                 return sd_bus_error_set(error, E_INVALID_ARGUMENT, "The program text is empty");
         if (n > PROGRAM_TEXT_MAX)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "The program text is %zu bytes; at most %d",
-                                         n, PROGRAM_TEXT_MAX);
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                         "The program text is %zu bytes; at most %d", n, PROGRAM_TEXT_MAX);
         return 0;
 }
 
@@ -432,8 +442,8 @@ static int set_program_error(sd_bus_error *error, const struct diag_list *diags,
         for (size_t i = 0; i < diags->n; i++)
                 if (diags->items[i].severity == SEVERITY_ERROR)
                         return sd_bus_error_setf(error, E_INVALID_PROGRAM, "%s: %s:%u:%u: %s%s", what,
-                                                 diags->items[i].file, diags->items[i].line, diags->items[i].column,
-                                                 diags->items[i].message,
+                                                 diags->items[i].file, diags->items[i].line,
+                                                 diags->items[i].column, diags->items[i].message,
                                                  diags->n_errors > 1 ? " (and more errors)" : "");
         return sd_bus_error_setf(error, E_INVALID_PROGRAM, "%s", what);
 }
@@ -473,15 +483,18 @@ static void on_program_written(struct writer *w, int result, void *userdata)
         if (r < 0)
                 sd_bus_error_setf(&error, E_FAILED, "Cannot write %s: %s", writer_path(w), strerror(-r));
         else {
-                log_fields(LOG_INFO, 0, in->id, NULL, NULL, "Program %s installed as %s", in->id, writer_path(w));
+                log_fields(LOG_INFO, 0, in->id, NULL, NULL, "Program %s installed as %s", in->id,
+                           writer_path(w));
                 r = daemon_reload_programs(d, &diags);
                 if (r == -EINVAL)
-                        set_program_error(&error, &diags, "Installed, but the programs could not be reloaded");
+                        set_program_error(&error, &diags,
+                                          "Installed, but the programs could not be reloaded");
                 else if (r < 0)
                         sd_bus_error_set_errno(&error, r);
                 diag_list_clear(&diags);
         }
-        r = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(in->call, &error) : reply_done(d, in->call);
+        r = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(in->call, &error)
+                                        : reply_done(d, in->call);
         if (r < 0)
                 log_debug("Cannot answer InstallProgram: %s", strerror(-r));
         d->install = install_free(in);
@@ -509,7 +522,8 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (d->install)
-                return sd_bus_error_setf(error, E_BUSY, "Program %s is being installed; try again when it is done",
+                return sd_bus_error_setf(error, E_BUSY,
+                                         "Program %s is being installed; try again when it is done",
                                          d->install->id);
         r = check_program_text(d, text, &diags, &p);
         if (r == -EINVAL)
@@ -528,8 +542,9 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         in = calloc(1, sizeof(*in));
         if (!in)
                 return -ENOMEM;
-        *in = (struct install){ .d = d, .call = sd_bus_message_ref(m), .id = strdup(p->id) };
-        r = in->id ? writer_start(d->event, path, text, strlen(text), 0644, on_program_written, in, &in->writer)
+        *in = (struct install){.d = d, .call = sd_bus_message_ref(m), .id = strdup(p->id)};
+        r = in->id ? writer_start(d->event, path, text, strlen(text), 0644, on_program_written, in,
+                                  &in->writer)
                    : -ENOMEM;
         if (r < 0) {
                 install_free(in);
@@ -599,7 +614,8 @@ static int property_intensity(sd_bus *bus, const char *path, const char *interfa
 {
         struct daemon *d = userdata;
         return sd_bus_message_append(reply, "u",
-                                     engine_state(d->engine) == ENGINE_IDLE ? d->intensity : engine_intensity(d->engine));
+                                     engine_state(d->engine) == ENGINE_IDLE ? d->intensity
+                                                                            : engine_intensity(d->engine));
 }
 
 static int property_heat(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -609,7 +625,8 @@ static int property_heat(sd_bus *bus, const char *path, const char *interface, c
         int r = sd_bus_message_open_container(reply, 'a', "{su}");
 
         for (size_t h = 0; r >= 0 && h < d->config->n_heaters; h++)
-                r = sd_bus_message_append(reply, "{su}", d->config->heaters[h].zone, chair_heat_level(d->chair, h));
+                r = sd_bus_message_append(reply, "{su}", d->config->heaters[h].zone,
+                                          chair_heat_level(d->chair, h));
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -636,8 +653,8 @@ static int property_positions(sd_bus *bus, const char *path, const char *interfa
         for (unsigned i = 0; r >= 0 && i < CHAIR_MOTORS; i++) {
                 double v;
                 if (chair_position(d->chair, i, &v))
-                        r = sd_bus_message_append(reply, "{sd}", i == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(i),
-                                                  v);
+                        r = sd_bus_message_append(reply, "{sd}",
+                                                  i == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(i), v);
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -693,15 +710,16 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_PROPERTY("DurationUSec", "t", property_duration, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Intensity", "u", property_intensity, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Heat", "a{su}", property_heat, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Temperatures", "a{sd}", property_temperatures, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Temperatures", "a{sd}", property_temperatures, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Positions", "a{sd}", property_positions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_WRITABLE_PROPERTY("Locked", "b", property_locked, set_locked, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT, method_start,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT,
+                                method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Pause", "", "", method_pause_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", "", "", method_pause_resume, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -714,10 +732,11 @@ static const sd_bus_vtable chair_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetIntensity", SD_BUS_ARGS("u", intensity), SD_BUS_NO_RESULT,
                                 method_set_intensity, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("SetHeat", SD_BUS_ARGS("s", zone, "u", level), SD_BUS_NO_RESULT, method_set_heat,
+        SD_BUS_METHOD_WITH_ARGS("SetHeat", SD_BUS_ARGS("s", zone, "u", level), SD_BUS_NO_RESULT,
+                                method_set_heat, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ValidateProgram", SD_BUS_ARGS("s", yaml),
+                                SD_BUS_RESULT("a(uuss)", diagnostics), method_validate_program,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ValidateProgram", SD_BUS_ARGS("s", yaml), SD_BUS_RESULT("a(uuss)", diagnostics),
-                                method_validate_program, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("InstallProgram", SD_BUS_ARGS("s", yaml), SD_BUS_NO_RESULT,
                                 method_install_program, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ReloadPrograms", "", "", method_reload_programs, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -762,13 +781,15 @@ static int program_find(sd_bus *bus, const char *path, const char *interface, vo
         _cleanup_free_ char *id = NULL;
         struct catalog_entry *e;
 
-        if (sd_bus_path_decode(path, CHAIRD_PROGRAM_PATH_PREFIX, &id) <= 0 || !(e = catalog_find(d->catalog, id)))
+        if (sd_bus_path_decode(path, CHAIRD_PROGRAM_PATH_PREFIX, &id) <= 0 ||
+            !(e = catalog_find(d->catalog, id)))
                 return 0;
         *found = e;
         return 1;
 }
 
-static int program_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error)
+static int program_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                             sd_bus_error *error)
 {
         struct daemon *d = userdata;
         _cleanup_(strv_freep) char **l = calloc(d->catalog->n + 1, sizeof(char *));
@@ -776,7 +797,8 @@ static int program_enumerate(sd_bus *bus, const char *path, void *userdata, char
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0; i < d->catalog->n; i++) {
-                int r = sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, d->catalog->entries[i]->program->id, &l[i]);
+                int r = sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, d->catalog->entries[i]->program->id,
+                                           &l[i]);
                 if (r < 0)
                         return r;
         }
@@ -803,8 +825,8 @@ void bus_emit_catalog_changes(struct daemon *d, const struct catalog *old)
                 if (!now)
                         sd_bus_emit_interfaces_removed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
                 else if (entry_differs(now, old->entries[i]))
-                        sd_bus_emit_properties_changed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, "Name", "Description",
-                                                       "DurationUSec", "Path", NULL);
+                        sd_bus_emit_properties_changed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, "Name",
+                                                       "Description", "DurationUSec", "Path", NULL);
         }
         for (size_t i = 0; i < d->catalog->n; i++) {
                 const char *id = d->catalog->entries[i]->program->id;
@@ -821,19 +843,19 @@ void bus_emit_properties(struct daemon *d, unsigned props)
                 unsigned bit;
                 const char *name;
         } names[] = {
-                { PROP_STATE, "State" },
-                { PROP_PROGRAM, "Program" },
-                { PROP_PHASE, "Phase" },
-                { PROP_ELAPSED, "ElapsedUSec" },
-                { PROP_DURATION, "DurationUSec" },
-                { PROP_INTENSITY, "Intensity" },
-                { PROP_HEAT, "Heat" },
-                { PROP_TEMPERATURES, "Temperatures" },
-                { PROP_POSITIONS, "Positions" },
-                { PROP_RECLINE, "Recline" },
-                { PROP_FAULT, "Fault" },
-                { PROP_FAULT, "FaultMessage" },
-                { PROP_LOCKED, "Locked" },
+                {PROP_STATE, "State"},
+                {PROP_PROGRAM, "Program"},
+                {PROP_PHASE, "Phase"},
+                {PROP_ELAPSED, "ElapsedUSec"},
+                {PROP_DURATION, "DurationUSec"},
+                {PROP_INTENSITY, "Intensity"},
+                {PROP_HEAT, "Heat"},
+                {PROP_TEMPERATURES, "Temperatures"},
+                {PROP_POSITIONS, "Positions"},
+                {PROP_RECLINE, "Recline"},
+                {PROP_FAULT, "Fault"},
+                {PROP_FAULT, "FaultMessage"},
+                {PROP_LOCKED, "Locked"},
         };
         const char *l[ELEMENTSOF(names) + 1];
         size_t n = 0;
@@ -845,7 +867,8 @@ void bus_emit_properties(struct daemon *d, unsigned props)
                         l[n++] = names[i].name;
         l[n] = NULL;
         if (n > 0)
-                sd_bus_emit_properties_changed_strv(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, (char **) l);
+                sd_bus_emit_properties_changed_strv(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                                    (char **) l);
 }
 
 void bus_emit_finished(struct daemon *d, const char *program, const char *reason)
@@ -853,7 +876,8 @@ void bus_emit_finished(struct daemon *d, const char *program, const char *reason
         /* The properties first, so that a client that hears Finished reads the state after it. */
         daemon_emit_pending(d);
         if (d->bus)
-                sd_bus_emit_signal(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished", "ss", program, reason);
+                sd_bus_emit_signal(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished", "ss", program,
+                                   reason);
 }
 
 /* sd-bus answers a call whose arguments do not match the method's signature with a generic error; the API
@@ -862,7 +886,8 @@ static int check_signature(sd_bus_message *m, void *userdata, sd_bus_error *erro
 {
         const char *member = sd_bus_message_get_member(m), *signature;
 
-        if (sd_bus_message_is_method_call(m, CHAIRD_INTERFACE, NULL) <= 0 || !streq_ptr(sd_bus_message_get_path(m), CHAIRD_OBJECT_PATH) || !member)
+        if (sd_bus_message_is_method_call(m, CHAIRD_INTERFACE, NULL) <= 0 ||
+            !streq_ptr(sd_bus_message_get_path(m), CHAIRD_OBJECT_PATH) || !member)
                 return 0;
         signature = sd_bus_message_get_signature(m, true);
         for (const sd_bus_vtable *v = chair_vtable; v->type != _SD_BUS_VTABLE_END; v++) {
@@ -887,12 +912,14 @@ int bus_setup(struct daemon *d)
                 return log_error_errno(r, "Cannot connect to the system bus: %m");
         r = sd_bus_add_filter(d->bus, NULL, check_signature, d);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(d->bus, NULL, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, chair_vtable, d);
+                r = sd_bus_add_object_vtable(d->bus, NULL, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                             chair_vtable, d);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, CHAIRD_PROGRAM_INTERFACE,
-                                               program_vtable, program_find, d);
+                r = sd_bus_add_fallback_vtable(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX,
+                                               CHAIRD_PROGRAM_INTERFACE, program_vtable, program_find, d);
         if (r >= 0)
-                r = sd_bus_add_node_enumerator(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, program_enumerate, d);
+                r = sd_bus_add_node_enumerator(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, program_enumerate,
+                                               d);
         if (r >= 0)
                 r = sd_bus_add_object_manager(d->bus, NULL, CHAIRD_OBJECT_PATH);
         if (r < 0)

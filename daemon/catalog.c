@@ -55,7 +55,8 @@ static int compare_entries(const void *a, const void *b)
 }
 
 /* Adds a program, replacing one with the same id from an earlier directory. */
-static int catalog_add(struct catalog *c, struct program *p, const char *path, size_t dir_start, struct diag_list *diags)
+static int catalog_add(struct catalog *c, struct program *p, const char *path, size_t dir_start,
+                       struct diag_list *diags)
 {
         struct catalog_entry *e;
 
@@ -63,8 +64,8 @@ static int catalog_add(struct catalog *c, struct program *p, const char *path, s
                 if (!streq(c->entries[i]->program->id, p->id))
                         continue;
                 if (i >= dir_start) {
-                        diag_add(diags, SEVERITY_ERROR, path, 0, 0, "program id '%s' is already used by %s", p->id,
-                                 c->entries[i]->path);
+                        diag_add(diags, SEVERITY_ERROR, path, 0, 0, "program id '%s' is already used by %s",
+                                 p->id, c->entries[i]->path);
                         program_free(p);
                         return -EINVAL;
                 }
@@ -88,7 +89,8 @@ static int catalog_add(struct catalog *c, struct program *p, const char *path, s
         return 0;
 }
 
-int catalog_load(char *const *dirs, const struct chair_config *config, struct diag_list *diags, struct catalog **ret)
+int catalog_load(char *const *dirs, const struct chair_config *config, struct diag_list *diags,
+                 struct catalog **ret)
 {
         _cleanup_(catalog_freep) struct catalog *c = calloc(1, sizeof(*c));
         struct pattern_library lib = {};
@@ -110,7 +112,8 @@ int catalog_load(char *const *dirs, const struct chair_config *config, struct di
                 if (r == -ENOENT)
                         continue;
                 if (r < 0) {
-                        diag_add(diags, SEVERITY_ERROR, *d, 0, 0, "cannot read the directory: %s", strerror(-r));
+                        diag_add(diags, SEVERITY_ERROR, *d, 0, 0, "cannot read the directory: %s",
+                                 strerror(-r));
                         bad = true;
                         continue;
                 }

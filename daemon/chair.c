@@ -1,4 +1,5 @@
-/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it reports. */
+/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it reports.
+ */
 #include <errno.h>
 #include <math.h>
 
@@ -24,9 +25,9 @@ struct motor {
         bool driven; /* told to run and not arrived yet */
         double current_a;
         bool have_current;
-        bool limit[2];           /* the start and end limit switches are closed */
-        usec_t move_usec;        /* when it was sent toward its present target */
-        usec_t progress_usec;    /* when its position last moved while driven */
+        bool limit[2];        /* the start and end limit switches are closed */
+        usec_t move_usec;     /* when it was sent toward its present target */
+        usec_t progress_usec; /* when its position last moved while driven */
         double progress_position;
 };
 
@@ -60,7 +61,8 @@ struct chair {
         struct driver **drivers;
         size_t n_drivers;
         bool *bus_ok;
-        unsigned board_stopped_bus; /* the last board that stopped by itself, and how late its heartbeat was */
+        unsigned board_stopped_bus; /* the last board that stopped by itself, and how late its heartbeat was
+                                     */
         double board_stopped_gap_ms;
         sd_event_source *flush_source;
         sd_event_source *jog_timer;
@@ -136,7 +138,8 @@ static void motor_move(struct chair *c, struct motor *m, double target)
                 return;
         }
         out(c, m->cfg->io[MOTOR_RUN], 1);
-        /* Without a position input the board alone knows when it is there: leave it enabled, call it arrived. */
+        /* Without a position input the board alone knows when it is there: leave it enabled, call it
+         * arrived. */
         m->driven = m->cfg->io[MOTOR_POSITION] != IO_NONE;
 }
 
@@ -176,7 +179,9 @@ static void update_pump(struct chair *c)
 static bool zone_full(const struct chair *c, size_t z)
 {
         const struct zone *zo = &c->zones[z];
-        unsigned i = zo->intensity < 1 ? 1 : zo->intensity > AIRBAG_INTENSITY_LEVELS ? AIRBAG_INTENSITY_LEVELS : zo->intensity;
+        unsigned i = zo->intensity < 1                         ? 1
+                     : zo->intensity > AIRBAG_INTENSITY_LEVELS ? AIRBAG_INTENSITY_LEVELS
+                                                               : zo->intensity;
 
         return c->config->zones[z].pressure != IO_NONE && zo->have_pressure &&
                zo->pressure_kpa >= c->config->airbag_pressure_kpa[i - 1];
@@ -260,7 +265,8 @@ void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_o
         out(c, rc->tapping, c->tapping);
         out(c, rc->width, sp->width);
         out(c, rc->depth, depth);
-        motor_move(c, m, body_point_resolve(&sp->target, &rc->geometry, c->shoulder_mm) * rc->geometry.track_mm);
+        motor_move(c, m,
+                   body_point_resolve(&sp->target, &rc->geometry, c->shoulder_mm) * rc->geometry.track_mm);
         changed(c, CHAIR_CHANGED_MOTION);
 }
 
@@ -319,8 +325,8 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
         c->backing_off = false;
         c->preset = NULL;
         if (!c->jog_timer) {
-                r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec, USEC_PER_MSEC,
-                                               on_jog_timeout, c);
+                r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec,
+                                               USEC_PER_MSEC, on_jog_timeout, c);
                 if (r < 0)
                         return r;
         } else {
@@ -398,7 +404,8 @@ static void scan_arrived(struct chair *c, bool body)
                 motor_move(c, &c->motors[CHAIR_MOTOR_ROLLER], g->shoulder_max_mm);
         } else if (c->scan == SCAN_DOWN) {
                 if (body && !c->scan_seen_off)
-                        scan_end(c, true, g->shoulder_min_mm); /* touching all the way: shoulders at the top */
+                        scan_end(c, true,
+                                 g->shoulder_min_mm); /* touching all the way: shoulders at the top */
                 else
                         scan_end(c, false, 0);
         }
@@ -416,7 +423,8 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
                 c->motors[m].driven = false;
         for (size_t z = 0; z < c->config->n_zones; z++)
-                c->zones[z] = (struct zone){ VALVE_VENT, 0, false, c->zones[z].pressure_kpa, c->zones[z].have_pressure };
+                c->zones[z] = (struct zone){VALVE_VENT, 0, false, c->zones[z].pressure_kpa,
+                                            c->zones[z].have_pressure};
         for (size_t h = 0; h < c->config->n_heaters; h++) {
                 c->heaters[h].level = 0;
                 c->heaters[h].on = false;
@@ -473,7 +481,8 @@ static void on_input(struct chair *c, int io, double v)
                 }
                 if (io != m->cfg->io[MOTOR_POSITION])
                         continue;
-                if (!m->have_position || fabs(v - m->progress_position) >= MOTOR_PROGRESS_FRACTION * m->span) {
+                if (!m->have_position ||
+                    fabs(v - m->progress_position) >= MOTOR_PROGRESS_FRACTION * m->span) {
                         m->progress_usec = now_usec();
                         m->progress_position = v;
                 }
@@ -484,9 +493,12 @@ static void on_input(struct chair *c, int io, double v)
                         m->driven = false;
                         if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE) {
                                 double body;
-                                scan_arrived(c, driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
-                                                           cfg->roller.body_sensor, &body) == 0 &&
-                                                        body != 0.0);
+                                scan_arrived(
+                                        c,
+                                        driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)
+                                                                      ->bus],
+                                                   cfg->roller.body_sensor, &body) == 0 &&
+                                                body != 0.0);
                         }
                         changed(c, CHAIR_CHANGED_MOTION);
                 }
@@ -506,7 +518,8 @@ static void on_input(struct chair *c, int io, double v)
                         c->zones[z].pressure_kpa = v;
                         c->zones[z].have_pressure = true;
                         if (c->zones[z].inflating && zone_full(c, z))
-                                chair_airbag(c, z, VALVE_INFLATE, c->zones[z].intensity); /* closes the inlet */
+                                chair_airbag(c, z, VALVE_INFLATE,
+                                             c->zones[z].intensity); /* closes the inlet */
                         return;
                 }
 }
@@ -532,7 +545,8 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                 break;
         case DRIVER_REFUSED:
                 log_warning("Bus %s: the device refused %s: %s", bus->name,
-                            ev->io != IO_NONE ? c->config->ios[ev->io].name : "a request", strerror(ev->error));
+                            ev->io != IO_NONE ? c->config->ios[ev->io].name : "a request",
+                            strerror(ev->error));
                 break;
         case DRIVER_BOARD_STOPPED:
                 c->board_stopped_bus = d->bus;
@@ -559,10 +573,10 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->shoulder_mm = config->roller.geometry.shoulder_mm;
         for (int a = 0; a < _AXIS_MAX; a++)
                 if (config->axis[a])
-                        c->motors[a] = (struct motor){ .cfg = &config->axes[a], .span = 1.0 };
+                        c->motors[a] = (struct motor){.cfg = &config->axes[a], .span = 1.0};
         if (config->has_roller)
-                c->motors[CHAIR_MOTOR_ROLLER] = (struct motor){ .cfg = &config->roller.travel,
-                                                                .span = config->roller.geometry.track_mm };
+                c->motors[CHAIR_MOTOR_ROLLER] = (struct motor){.cfg = &config->roller.travel,
+                                                               .span = config->roller.geometry.track_mm};
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));

@@ -1,4 +1,5 @@
-/* chair.h: the chair model: what the chair is told to do, turned into driver outputs, and what it reports. */
+/* chair.h: the chair model: what the chair is told to do, turned into driver outputs, and what it reports.
+ */
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -12,12 +13,13 @@ struct chair;
 enum {
         CHAIR_CHANGED_POSITIONS = 1u << 0,    /* a motor position was read */
         CHAIR_CHANGED_TEMPERATURES = 1u << 1, /* a heater sensor was read */
-        CHAIR_CHANGED_MOTION = 1u << 2,       /* a motor started or stopped moving, or the recline preset changed */
-        CHAIR_CHANGED_HEAT = 1u << 3,         /* a heat level changed */
-        CHAIR_CHANGED_SCAN = 1u << 4,         /* the body scan ended (chair_scanning() is false now) */
-        CHAIR_CHANGED_ESTOP = 1u << 5,        /* the emergency-stop input changed */
-        CHAIR_CHANGED_COMM = 1u << 6,         /* a bus was lost or came back */
-        CHAIR_CHANGED_SAFETY = 1u << 7,       /* a motor current or a limit switch was read */
+        CHAIR_CHANGED_MOTION =
+                1u << 2,               /* a motor started or stopped moving, or the recline preset changed */
+        CHAIR_CHANGED_HEAT = 1u << 3,  /* a heat level changed */
+        CHAIR_CHANGED_SCAN = 1u << 4,  /* the body scan ended (chair_scanning() is false now) */
+        CHAIR_CHANGED_ESTOP = 1u << 5, /* the emergency-stop input changed */
+        CHAIR_CHANGED_COMM = 1u << 6,  /* a bus was lost or came back */
+        CHAIR_CHANGED_SAFETY = 1u << 7,        /* a motor current or a limit switch was read */
         CHAIR_CHANGED_BOARD_STOPPED = 1u << 8, /* a board stopped by itself: its heartbeat came too late */
 };
 
@@ -25,7 +27,7 @@ typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata
 
 /* The motors the model drives: the recline axes, then the roller's travel. */
 #define CHAIR_MOTOR_ROLLER _AXIS_MAX
-#define CHAIR_MOTORS (_AXIS_MAX + 1)
+#define CHAIR_MOTORS       (_AXIS_MAX + 1)
 
 /* Creates the model and a driver for every bus of config (borrowed; it must outlive the chair). Every
  * output starts safe and input polling starts off (chair_set_active()). Returns 0 or -errno. */
@@ -41,17 +43,19 @@ static inline void chair_freep(struct chair **c)
 
 /* Drives the axes to a preset. -ENOENT for an unknown preset, -EOPNOTSUPP for a chair without recline. */
 int chair_recline(struct chair *c, const char *preset);
-/* Moves one axis towards its 1.0 end (direction > 0) or its 0.0 end (< 0) for hold_usec, after which it stops
- * where it is unless chair_jog() is called again. -EOPNOTSUPP for an axis the chair lacks. */
+/* Moves one axis towards its 1.0 end (direction > 0) or its 0.0 end (< 0) for hold_usec, after which it
+ * stops where it is unless chair_jog() is called again. -EOPNOTSUPP for an axis the chair lacks. */
 int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec);
 /* Drives one axis to a position (0.0-1.0). -EOPNOTSUPP for an axis the chair lacks. */
 int chair_move_axis(struct chair *c, enum axis axis, double position);
 /* A roller setpoint, with the session's intensity as an offset to its depth (clamped to the chair's depth
  * levels). An inactive setpoint stops the massage motors and parks the roller at the top. */
 void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_offset);
-/* One airbag zone (index into config->zones); intensity 1-5 picks the pressure an inflating zone stops at. */
+/* One airbag zone (index into config->zones); intensity 1-5 picks the pressure an inflating zone stops at.
+ */
 void chair_airbag(struct chair *c, size_t zone, enum valve_state valve, unsigned intensity);
-/* One heater (index into config->heaters) to level 0-3; the model keeps the element at its level's temperature. */
+/* One heater (index into config->heaters) to level 0-3; the model keeps the element at its level's
+ * temperature. */
 void chair_heat(struct chair *c, size_t heater, unsigned level);
 void chair_foot(struct chair *c, unsigned speed);
 /* Everything that moves stops where it is (massage motors, travel, axes, foot rollers); airbags hold; heat
@@ -72,15 +76,17 @@ void chair_tick(struct chair *c);
 void chair_flush(struct chair *c);
 
 /* State. */
-bool chair_busy(const struct chair *c); /* something moves, heats, massages or inflates */
+bool chair_busy(const struct chair *c);   /* something moves, heats, massages or inflates */
 bool chair_moving(const struct chair *c); /* a motor is driven */
 bool chair_roller_parked(const struct chair *c);
 bool chair_scanning(const struct chair *c);
-const char *chair_recline_preset(const struct chair *c); /* the preset it is at or going to; NULL after a jog */
+const char *
+chair_recline_preset(const struct chair *c); /* the preset it is at or going to; NULL after a jog */
 double chair_shoulder_mm(const struct chair *c);
 unsigned chair_heat_level(const struct chair *c, size_t heater);
 bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c);
-/* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading. */
+/* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading.
+ */
 bool chair_position(const struct chair *c, unsigned motor, double *ret);
 bool chair_estop_pressed(const struct chair *c);
 

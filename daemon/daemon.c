@@ -33,8 +33,8 @@ static int on_emit(sd_event_source *s, void *userdata)
         struct daemon *d = userdata;
         bool ticking = d->tick && sd_event_source_get_enabled(d->tick, NULL) > 0;
 
-        /* Sensor readings go out with the control tick, at most once a tick (positions) or a second; when the
-         * tick stops, the last of them go out now. */
+        /* Sensor readings go out with the control tick, at most once a tick (positions) or a second; when
+         * the tick stops, the last of them go out now. */
         emit_now(d, ticking ? ~(slow_props | PROP_POSITIONS) : ~0u);
         return 0;
 }
@@ -83,8 +83,8 @@ void daemon_update_state(struct daemon *d)
                 log_debug("State: %s", s);
                 daemon_changed(d, PROP_STATE);
         }
-        /* Idle costs nothing: no tick, no polling, no heartbeat (the board's own watchdog then holds it safe,
-         * which is where it is anyway). */
+        /* Idle costs nothing: no tick, no polling, no heartbeat (the board's own watchdog then holds it
+         * safe, which is where it is anyway). */
         bool ticking = sd_event_source_get_enabled(d->tick, NULL) > 0;
         if (active && !d->marked_active && d->safety)
                 d->marked_active = safety_mark_active(d->safety, true) >= 0;
@@ -176,8 +176,8 @@ int daemon_reset_fault(struct daemon *d, const char **ret_why)
         log_fields(LOG_NOTICE, 0, NULL, NULL, d->fault, "Fault %s reset", d->fault);
         d->fault[0] = d->fault_message[0] = '\0';
         daemon_changed(d, PROP_FAULT);
-        /* The checks see the chair as the trip left it (nothing driven, every zone off) before anything can be
-         * asked of it: a hazard trips once until a check sees it gone, and the trip itself took some away
+        /* The checks see the chair as the trip left it (nothing driven, every zone off) before anything can
+         * be asked of it: a hazard trips once until a check sees it gone, and the trip itself took some away
          * (heat on too long, a motor driven too long). A call that came before the next tick would otherwise
          * find them still counted as present: heat asked for at once got no timeout at all. */
         if (d->safety)
@@ -239,18 +239,22 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         if (changes & CHAIR_CHANGED_SCAN)
                 engine_on_chair(d->engine, changes);
         /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll. */
-        if (d->safety && (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES)))
+        if (d->safety &&
+            (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES)))
                 safety_check(d->safety);
         if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
-                daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "the emergency-stop button was pressed");
+                daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP,
+                            "the emergency-stop button was pressed");
         if (changes & CHAIR_CHANGED_BOARD_STOPPED) {
                 char timeout[DURATION_MAX_STR];
                 double gap_ms;
                 const struct bus_config *bus = chair_board_stopped(c, &gap_ms);
                 daemon_trip(d, "board-stopped", FINISH_FAULT,
-                            "the board on bus %s stopped everything by itself: no heartbeat reached it for %.0f ms "
+                            "the board on bus %s stopped everything by itself: no heartbeat reached it for "
+                            "%.0f ms "
                             "(its timeout is %s), because chaird was held up or the board was reconnected",
-                            bus->name, gap_ms, format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
+                            bus->name, gap_ms,
+                            format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
         }
         if ((changes & CHAIR_CHANGED_COMM) && chair_comm_ok(c))
                 sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
@@ -277,7 +281,8 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
                 sd_notify(false, "WATCHDOG=1");
                 d->watchdog_starved = false;
         } else if (!d->watchdog_starved) {
-                log_error("The control tick has not run its checks for %llu ms: holding back systemd's watchdog",
+                log_error("The control tick has not run its checks for %llu ms: holding back systemd's "
+                          "watchdog",
                           (unsigned long long) ((now - d->ticked_usec) / USEC_PER_MSEC));
                 d->watchdog_starved = true;
         }
@@ -291,7 +296,8 @@ static int on_comm_timer(sd_event_source *s, uint64_t usec, void *userdata)
         char limit[DURATION_MAX_STR];
 
         if (!chair_comm_ok(d->chair))
-                daemon_trip(d, "comm-lost", FINISH_FAULT, "a bus did not answer for %s while the chair was active",
+                daemon_trip(d, "comm-lost", FINISH_FAULT,
+                            "a bus did not answer for %s while the chair was active",
                             format_duration(limit, sizeof(limit), d->config->safety.comm_loss_usec));
         return 0;
 }
@@ -312,7 +318,8 @@ static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
                 daemon_update_state(d);
 }
 
-static void on_engine_finished(struct engine *e, const char *program, enum finish_reason reason, void *userdata)
+static void on_engine_finished(struct engine *e, const char *program, enum finish_reason reason,
+                               void *userdata)
 {
         struct daemon *d = userdata;
 
@@ -331,8 +338,8 @@ int daemon_reload_programs(struct daemon *d, struct diag_list *diags)
         diag_sort(diags);
         for (size_t i = 0; i < diags->n; i++) {
                 _cleanup_free_ char *line = diag_format(&diags->items[i]);
-                log_fields(diags->items[i].severity == SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0, NULL, NULL, NULL,
-                           "%s", line ?: "out of memory");
+                log_fields(diags->items[i].severity == SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0, NULL, NULL,
+                           NULL, "%s", line ?: "out of memory");
         }
         if (r < 0) {
                 if (old)
@@ -375,7 +382,8 @@ static bool bus_is_simulated(const struct bus_config *b)
 
         switch (b->type) {
         case BUS_MODBUS_TCP:
-                return streq(b->host, "localhost") || strncmp(b->host, "127.", 4) == 0 || streq(b->host, "::1");
+                return streq(b->host, "localhost") || strncmp(b->host, "127.", 4) == 0 ||
+                       streq(b->host, "::1");
         case BUS_MODBUS_RTU:
                 real = realpath(b->device, NULL);
                 return real && strncmp(real, "/dev/pts/", 9) == 0;
@@ -414,7 +422,7 @@ static int load_config(struct daemon *d)
 
 int daemon_new(const struct options *o, struct daemon **ret)
 {
-        static const struct engine_callbacks engine_cb = { on_engine_changed, on_engine_finished };
+        static const struct engine_callbacks engine_cb = {on_engine_changed, on_engine_finished};
         _cleanup_(daemon_freep) struct daemon *d = calloc(1, sizeof(*d));
         struct diag_list diags = {};
         sigset_t mask;
@@ -422,8 +430,8 @@ int daemon_new(const struct options *o, struct daemon **ret)
 
         if (!d)
                 return -ENOMEM;
-        /* Blocked before any thread starts (the bus threads inherit the mask): the loop takes them by signalfd,
-         * and a signal must never land in a thread that would die of it. */
+        /* Blocked before any thread starts (the bus threads inherit the mask): the loop takes them by
+         * signalfd, and a signal must never land in a thread that would die of it. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -437,14 +445,17 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (o->time_scale != 1.0)
                 for (size_t i = 0; i < d->config->n_buses; i++)
                         if (!bus_is_simulated(&d->config->buses[i]))
-                                return log_error_errno(EINVAL, "--time-scale is for the simulator; bus %s is real "
-                                                              "hardware", d->config->buses[i].name);
+                                return log_error_errno(EINVAL,
+                                                       "--time-scale is for the simulator; bus %s is real "
+                                                       "hardware",
+                                                       d->config->buses[i].name);
 
         r = sd_event_default(&d->event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
 
-        /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out. */
+        /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
+         */
         r = chair_new(d->config, d->event, on_chair, d, &d->chair);
         if (r < 0)
                 return r;
@@ -476,12 +487,12 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = sd_event_add_time_relative(d->event, &d->tick, CLOCK_MONOTONIC, 0, 0, on_tick, d);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(d->event, &d->linger, CLOCK_MONOTONIC, IDLE_LINGER_USEC, USEC_PER_MSEC,
-                                       on_linger, d);
+        r = sd_event_add_time_relative(d->event, &d->linger, CLOCK_MONOTONIC, IDLE_LINGER_USEC,
+                                       USEC_PER_MSEC, on_linger, d);
         if (r < 0)
                 return r;
-        r = sd_event_add_time(d->event, &d->comm_timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC, on_comm_timer,
-                              d);
+        r = sd_event_add_time(d->event, &d->comm_timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
+                              on_comm_timer, d);
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
@@ -506,13 +517,15 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (safety_was_interrupted(d->safety, what, sizeof(what))) {
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
                 daemon_trip(d, "interrupted", FINISH_FAULT,
-                            "chaird ended while the chair was active or held a fault (%s); check the chair, then reset",
+                            "chaird ended while the chair was active or held a fault (%s); check the chair, "
+                            "then reset",
                             what);
         }
         uint64_t watchdog_usec = 0;
         if (sd_watchdog_enabled(false, &watchdog_usec) > 0 && watchdog_usec > 0) {
                 d->watchdog_usec = watchdog_usec;
-                r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, 0, 0, on_watchdog, d);
+                r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, 0, 0, on_watchdog,
+                                               d);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
                 if (r < 0)

@@ -11,10 +11,10 @@
 #include "engine.h"
 #include "safety.h"
 
-#define CHAIRD_BUS_NAME "io.chaird.Chair1"
-#define CHAIRD_OBJECT_PATH "/io/chaird/Chair1"
-#define CHAIRD_INTERFACE "io.chaird.Chair1"
-#define CHAIRD_PROGRAM_INTERFACE "io.chaird.Chair1.Program"
+#define CHAIRD_BUS_NAME            "io.chaird.Chair1"
+#define CHAIRD_OBJECT_PATH         "/io/chaird/Chair1"
+#define CHAIRD_INTERFACE           "io.chaird.Chair1"
+#define CHAIRD_PROGRAM_INTERFACE   "io.chaird.Chair1.Program"
 #define CHAIRD_PROGRAM_PATH_PREFIX "/io/chaird/Chair1/program"
 
 /* A jog moves for this long unless it is called again: a dead-man button. */
@@ -69,14 +69,14 @@ struct daemon {
         struct engine *engine;
         struct catalog *catalog;
         struct safety *safety;
-        bool marked_active;  /* the marker of an active chair is in --state-dir */
+        bool marked_active; /* the marker of an active chair is in --state-dir */
         gid_t control_gid;
         bool have_control_gid;
         struct caller callers[CALLER_CACHE_SIZE];
         uint64_t caller_clock;
         struct install *install; /* an InstallProgram whose file is being written (bus.c) */
 
-        const char *state;   /* as last published */
+        const char *state; /* as last published */
         /* The latched fault: fixed buffers, so that latching never depends on an allocation. "" = none. */
         char fault[32];
         char fault_message[256];
@@ -86,14 +86,14 @@ struct daemon {
         unsigned intensity;  /* for the next Start without an intensity */
 
         sd_event_source *tick;
-        sd_event_source *linger; /* the tick's last second after the chair fell idle */
+        sd_event_source *linger;     /* the tick's last second after the chair fell idle */
         sd_event_source *comm_timer; /* a bus lost while active: a fault if it stays lost safety.comm-loss */
         usec_t tick_usec;
-        usec_t ticked_usec;  /* when the control tick last ran its checks */
+        usec_t ticked_usec;        /* when the control tick last ran its checks */
         sd_event_source *watchdog; /* pings systemd's watchdog after checking that the tick is alive */
         usec_t watchdog_usec;
         bool watchdog_starved; /* a ping was held back (logged once) */
-        unsigned dirty;      /* properties to emit */
+        unsigned dirty;        /* properties to emit */
         sd_event_source *emit_source;
         usec_t slow_emitted_usec;
         bool quitting;
@@ -110,16 +110,19 @@ int daemon_run(struct daemon *d);
 /* Loads the programs again; on errors the previous set stays and the diagnostics are returned. */
 int daemon_reload_programs(struct daemon *d, struct diag_list *diags);
 /* Latches a fault: the program ends with reason, every output goes safe. */
-void daemon_trip(struct daemon *d, const char *fault, enum finish_reason reason, const char *fmt, ...) _printf_(4, 5);
+void daemon_trip(struct daemon *d, const char *fault, enum finish_reason reason, const char *fmt, ...)
+        _printf_(4, 5);
 /* Clears the fault; -EBUSY (with a reason in *ret_why) while its cause is still there. */
 int daemon_reset_fault(struct daemon *d, const char **ret_why);
 /* Release: the program ends, air out of every bag at once, rollers stop, the legrest opens. */
 void daemon_release(struct daemon *d);
 /* Stop: the program ends gracefully; outside a program, motion and heat stop. */
 void daemon_stop(struct daemon *d);
-/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second). */
+/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second).
+ */
 void daemon_changed(struct daemon *d, unsigned props);
-/* Emits the changed properties now (rate-limited sensor ones excepted), before a signal that follows them. */
+/* Emits the changed properties now (rate-limited sensor ones excepted), before a signal that follows them.
+ */
 void daemon_emit_pending(struct daemon *d);
 /* Recomputes State, and whether the control tick and input polling run. */
 void daemon_update_state(struct daemon *d);

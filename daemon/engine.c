@@ -216,7 +216,8 @@ static int on_cap(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct engine *e = userdata;
 
-        log_fields(LOG_WARNING, 0, program_id(e), NULL, NULL, "Program %s reached the session cap", program_id(e));
+        log_fields(LOG_WARNING, 0, program_id(e), NULL, NULL, "Program %s reached the session cap",
+                   program_id(e));
         engine_stop(e, FINISH_TIMEOUT);
         return 0;
 }
@@ -264,7 +265,8 @@ int engine_new(sd_event *event, struct chair *chair, const struct chair_config *
         r = sd_event_add_time(event, &e->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_timer, e);
         if (r < 0)
                 return r;
-        r = sd_event_add_time(event, &e->cap_timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC, on_cap, e);
+        r = sd_event_add_time(event, &e->cap_timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC, on_cap,
+                              e);
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
@@ -289,7 +291,8 @@ struct engine *engine_free(struct engine *e)
         return NULL;
 }
 
-int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity)
+int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t,
+                          unsigned intensity)
 {
         usec_t cap = e->config->safety.session_cap_usec;
 
@@ -338,7 +341,7 @@ void engine_on_chair(struct engine *e, unsigned chair_changes)
 static void wind_down(struct engine *e)
 {
         const struct program *p = e->entry->program;
-        static const struct roller_setpoint park = { .active = false };
+        static const struct roller_setpoint park = {.active = false};
 
         chair_roller(e->chair, &park, 0);
         for (size_t z = 0; z < e->config->n_zones; z++)

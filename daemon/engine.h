@@ -28,8 +28,9 @@ DECLARE_STRING_TABLE(finish_reason, enum finish_reason);
 
 #define INTENSITY_MIN 1u
 #define INTENSITY_MAX 5u
-#define INTENSITY_DEFAULT 3u /* as the program was written; each step above or below moves depth and airbag
-                              * pressure one level */
+#define INTENSITY_DEFAULT                                                                                   \
+        3u /* as the program was written; each step above or below moves depth and airbag                   \
+            * pressure one level */
 
 /* What changed, for the owner's callback (a bit set). */
 enum {
@@ -44,7 +45,8 @@ struct engine;
 struct engine_callbacks {
         void (*changed)(struct engine *e, unsigned what, void *userdata);
         /* The program ended; the engine is idle again (the chair may still be winding down). */
-        void (*finished)(struct engine *e, const char *program_id, enum finish_reason reason, void *userdata);
+        void (*finished)(struct engine *e, const char *program_id, enum finish_reason reason,
+                         void *userdata);
 };
 
 /* time_scale > 1 runs programs that much faster (simulator and tests only). session_cap_usec ends any
@@ -63,7 +65,8 @@ static inline void engine_freep(struct engine **e)
 int engine_start(struct engine *e, struct catalog_entry *program, usec_t duration_usec, unsigned intensity);
 /* Starts a timeline compiled or built by the caller, for entry's program (benchmarks: programs cannot say
  * setpoints 10 ms apart). Takes ownership of t on success; errors as engine_start(). */
-int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t, unsigned intensity);
+int engine_start_timeline(struct engine *e, struct catalog_entry *entry, struct timeline *t,
+                          unsigned intensity);
 /* Stops the program gracefully: roller parked, air released, heat and foot rollers off, the recline back
  * upright when the program would have returned it. Finished(reason). -ENOENT when no program runs. */
 int engine_stop(struct engine *e, enum finish_reason reason);

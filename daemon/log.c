@@ -20,12 +20,13 @@ void log_setup(bool verbose)
 
         max_priority = verbose ? LOG_DEBUG : LOG_INFO;
         /* systemd sets JOURNAL_STREAM=dev:ino for a service whose stderr goes to the journal. */
-        use_journal = stream && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
-                      (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+        use_journal = stream && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 &&
+                      fstat(STDERR_FILENO, &st) == 0 && (unsigned long long) st.st_dev == dev &&
+                      (unsigned long long) st.st_ino == ino;
 }
 
-int log_fields(int priority, int error, const char *program, const char *phase, const char *fault, const char *fmt,
-               ...)
+int log_fields(int priority, int error, const char *program, const char *phase, const char *fault,
+               const char *fmt, ...)
 {
         int saved_errno = errno;
         char message[1024];
@@ -41,14 +42,15 @@ int log_fields(int priority, int error, const char *program, const char *phase, 
         va_end(ap);
 
         if (use_journal) {
-                char f_message[1100], f_priority[32], f_program[128], f_phase[128], f_fault[128], f_errno[32];
+                char f_message[1100], f_priority[32], f_program[128], f_phase[128], f_fault[128],
+                        f_errno[32];
                 struct iovec iov[6];
                 size_t n = 0;
 
-#define FIELD(buf, ...)                                                                                              \
-        do {                                                                                                         \
-                snprintf(buf, sizeof(buf), __VA_ARGS__);                                                             \
-                iov[n++] = (struct iovec){ buf, strlen(buf) };                                                       \
+#define FIELD(buf, ...)                                                                                     \
+        do {                                                                                                \
+                snprintf(buf, sizeof(buf), __VA_ARGS__);                                                    \
+                iov[n++] = (struct iovec){buf, strlen(buf)};                                                \
         } while (0)
                 FIELD(f_message, "MESSAGE=%s", message);
                 FIELD(f_priority, "PRIORITY=%i", priority);

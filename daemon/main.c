@@ -16,13 +16,16 @@ static void usage(FILE *f)
               "       chaird --safe-state [--config FILE]\n"
               "The massage chair controller daemon.\n\n"
               "  --config FILE         the hardware config (default " DEFAULT_CONFIG_FILE ")\n"
-              "  --programs DIR        a program directory; repeatable, a later one overriding an earlier one's\n"
+              "  --programs DIR        a program directory; repeatable, a later one overriding an earlier "
+              "one's\n"
               "                        programs by id; InstallProgram writes into the last (default\n"
               "                        " STOCK_PROGRAMS_DIR " then " LOCAL_PROGRAMS_DIR ")\n"
-              "  --state-dir DIR       where state across restarts will be kept (default " DEFAULT_STATE_DIR ");\n"
+              "  --state-dir DIR       where state across restarts will be kept (default " DEFAULT_STATE_DIR
+              ");\n"
               "                        accepted, nothing is written there yet\n"
               "  --time-scale N        run programs N times faster: only with the simulator (chair-sim)\n"
-              "  --control-group NAME  the group whose members may control the chair (default " DEFAULT_CONTROL_GROUP ")\n"
+              "  --control-group NAME  the group whose members may control the chair "
+              "(default " DEFAULT_CONTROL_GROUP ")\n"
               "  --check-config FILE   check a hardware config and exit: 0 valid, 1 invalid\n"
               "  --safe-state          drive every output of the config safe and exit (for ExecStopPost=)\n"
               "  -v, --verbose         log debug messages too\n"
@@ -47,7 +50,8 @@ static int check_config(const char *path)
                 fprintf(stderr, "%s: error: cannot read the config: %s\n", path, strerror(-r));
                 return 1;
         }
-        printf("%s: valid: %zu bus%s, %zu wired values\n", path, c->n_buses, c->n_buses == 1 ? "" : "es", c->n_ios);
+        printf("%s: valid: %zu bus%s, %zu wired values\n", path, c->n_buses, c->n_buses == 1 ? "" : "es",
+               c->n_ios);
         return 0;
 }
 
@@ -91,16 +95,16 @@ int main(int argc, char **argv)
                 ARG_VERSION,
         };
         static const struct option long_options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "verbose", no_argument, NULL, 'v' },
-                { "check-config", required_argument, NULL, ARG_CHECK_CONFIG },
-                { "config", required_argument, NULL, ARG_CONFIG },
-                { "programs", required_argument, NULL, ARG_PROGRAMS },
-                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
-                { "time-scale", required_argument, NULL, ARG_TIME_SCALE },
-                { "control-group", required_argument, NULL, ARG_CONTROL_GROUP },
-                { "safe-state", no_argument, NULL, ARG_SAFE_STATE },
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"verbose", no_argument, NULL, 'v'},
+                {"check-config", required_argument, NULL, ARG_CHECK_CONFIG},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"programs", required_argument, NULL, ARG_PROGRAMS},
+                {"state-dir", required_argument, NULL, ARG_STATE_DIR},
+                {"time-scale", required_argument, NULL, ARG_TIME_SCALE},
+                {"control-group", required_argument, NULL, ARG_CONTROL_GROUP},
+                {"safe-state", no_argument, NULL, ARG_SAFE_STATE},
                 {},
         };
         _cleanup_(strv_freep) char **dirs = NULL;
@@ -143,9 +147,10 @@ int main(int argc, char **argv)
                 case ARG_TIME_SCALE:
                         errno = 0;
                         o.time_scale = strtod(optarg, &end);
-                        if (errno || end == optarg || *end || !isfinite(o.time_scale) || o.time_scale < 1.0 ||
-                            o.time_scale > 1000.0) {
-                                fprintf(stderr, "chaird: --time-scale takes a number from 1 to 1000, not '%s'\n",
+                        if (errno || end == optarg || *end || !isfinite(o.time_scale) ||
+                            o.time_scale < 1.0 || o.time_scale > 1000.0) {
+                                fprintf(stderr,
+                                        "chaird: --time-scale takes a number from 1 to 1000, not '%s'\n",
                                         optarg);
                                 return 2;
                         }
@@ -170,7 +175,8 @@ int main(int argc, char **argv)
         if (safe)
                 return safe_state(o.config_path);
 
-        if (!dirs && (strv_extend(&dirs, STOCK_PROGRAMS_DIR) < 0 || strv_extend(&dirs, LOCAL_PROGRAMS_DIR) < 0))
+        if (!dirs &&
+            (strv_extend(&dirs, STOCK_PROGRAMS_DIR) < 0 || strv_extend(&dirs, LOCAL_PROGRAMS_DIR) < 0))
                 return 1;
         o.program_dirs = dirs;
         r = daemon_new(&o, &d);

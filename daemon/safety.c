@@ -34,7 +34,7 @@ enum {
 };
 
 struct heater_watch {
-        bool window;       /* heating, and watched for gain since window_usec */
+        bool window; /* heating, and watched for gain since window_usec */
         usec_t window_usec;
         double window_temp_c;
         bool hazard[_HEATER_HAZARD_MAX];
@@ -104,30 +104,35 @@ static void check_motor(struct safety *s, unsigned m, usec_t now)
 
         if (appears(&hazard[MOTOR_HAZARD_LIMITS], st.limit_start && st.limit_end)) {
                 daemon_trip(s->d, "limit-switches", FINISH_FAULT,
-                            "both limit switches of the %s are closed: a switch or its wiring is broken", name);
+                            "both limit switches of the %s are closed: a switch or its wiring is broken",
+                            name);
                 return;
         }
         bool over = st.has_current && st.have_current && st.current_a > st.max_current_a && !st.backing_off;
         if (appears(&hazard[MOTOR_HAZARD_OBSTACLE], over)) {
                 /* Away from the obstacle: against the way it was going. */
                 int away = st.target > st.position ? -1 : 1;
-                daemon_trip(s->d, "obstacle", FINISH_FAULT,
-                            "the %s drew %.1f A, above its %.1f A: it met an obstacle, backed off and stopped", name,
-                            st.current_a, st.max_current_a);
+                daemon_trip(
+                        s->d, "obstacle", FINISH_FAULT,
+                        "the %s drew %.1f A, above its %.1f A: it met an obstacle, backed off and stopped",
+                        name, st.current_a, st.max_current_a);
                 if (st.driven)
                         chair_back_off(s->d->chair, m, away, sc->obstacle_back_off_usec);
                 return;
         }
         usec_t max_run = m == CHAIR_MOTOR_ROLLER ? sc->roller_max_run_usec : sc->axis_max_run_usec;
-        if (appears(&hazard[MOTOR_HAZARD_RUN_TIME], st.driven && !st.backing_off && now - st.move_usec > max_run)) {
-                daemon_trip(s->d, "run-time", FINISH_FAULT, "the %s was driven for more than %s without arriving",
-                            name, format_duration(limit, sizeof(limit), max_run));
+        if (appears(&hazard[MOTOR_HAZARD_RUN_TIME],
+                    st.driven && !st.backing_off && now - st.move_usec > max_run)) {
+                daemon_trip(s->d, "run-time", FINISH_FAULT,
+                            "the %s was driven for more than %s without arriving", name,
+                            format_duration(limit, sizeof(limit), max_run));
                 return;
         }
         bool stuck = st.driven && !st.backing_off && now - st.progress_usec > sc->no_progress_usec;
         if (appears(&hazard[MOTOR_HAZARD_NO_PROGRESS], stuck))
                 daemon_trip(s->d, "no-progress", FINISH_FAULT,
-                            "the %s was driven and did not move for %s: it is blocked, or its position sensor is dead",
+                            "the %s was driven and did not move for %s: it is blocked, or its position "
+                            "sensor is dead",
                             name, format_duration(limit, sizeof(limit), sc->no_progress_usec));
 }
 
@@ -146,7 +151,8 @@ static void check_heater(struct safety *s, size_t h, usec_t now)
         bool bad = t < sc->sensor_min_c || t > sc->sensor_max_c;
         if (appears(&w->hazard[HEATER_HAZARD_SENSOR], bad)) {
                 daemon_trip(s->d, "heater-sensor", FINISH_FAULT,
-                            "the %s temperature sensor reads %.1f deg C, outside %.0f to %.0f: it is open or shorted",
+                            "the %s temperature sensor reads %.1f deg C, outside %.0f to %.0f: it is open "
+                            "or shorted",
                             hc->zone, t, sc->sensor_min_c, sc->sensor_max_c);
                 return;
         }
@@ -154,16 +160,16 @@ static void check_heater(struct safety *s, size_t h, usec_t now)
                 return;
         if (appears(&w->hazard[HEATER_HAZARD_CEILING], t >= sc->heat_ceiling_c)) {
                 daemon_trip(s->d, "heater-ceiling", FINISH_FAULT,
-                            "the %s element reached %.1f deg C, at or above the ceiling of %.0f", hc->zone, t,
-                            sc->heat_ceiling_c);
+                            "the %s element reached %.1f deg C, at or above the ceiling of %.0f", hc->zone,
+                            t, sc->heat_ceiling_c);
                 return;
         }
         unsigned level = chair_heat_level(s->d->chair, h);
         double target = level > 0 ? hc->level_temp_c[level - 1] : NAN;
         if (appears(&w->hazard[HEATER_HAZARD_ABOVE_TARGET], level > 0 && t > target + sc->heat_margin_c)) {
                 daemon_trip(s->d, "heater-runaway", FINISH_FAULT,
-                            "the %s element is at %.1f deg C, more than %.0f above its target of %.0f", hc->zone, t,
-                            sc->heat_margin_c, target);
+                            "the %s element is at %.1f deg C, more than %.0f above its target of %.0f",
+                            hc->zone, t, sc->heat_margin_c, target);
                 return;
         }
         /* Energized, an element must warm (in the spirit of Klipper's verify_heater): if it does not, the
@@ -180,10 +186,12 @@ static void check_heater(struct safety *s, size_t h, usec_t now)
         }
         if (appears(&w->hazard[HEATER_HAZARD_NO_GAIN], now - w->window_usec > sc->heat_check_usec))
                 daemon_trip(s->d, "heater-runaway", FINISH_FAULT,
-                            "the %s element gained %.1f deg C in %s of heating, less than %.0f: its sensor is off "
+                            "the %s element gained %.1f deg C in %s of heating, less than %.0f: its sensor "
+                            "is off "
                             "the element, or the element is dead",
                             hc->zone, t - w->window_temp_c,
-                            format_duration(window, sizeof(window), sc->heat_check_usec), sc->heat_min_gain_c);
+                            format_duration(window, sizeof(window), sc->heat_check_usec),
+                            sc->heat_min_gain_c);
 }
 
 static void check_heat_time(struct safety *s, usec_t now)
@@ -208,7 +216,8 @@ static void check_heat_time(struct safety *s, usec_t now)
         if (!s->heat_since_usec)
                 s->heat_since_usec = now;
         s->heat_off_since_usec = 0;
-        if (appears(&s->heat_timeout_hazard, now - s->heat_since_usec >= heat_usec(s, sc->heat_timeout_usec)))
+        if (appears(&s->heat_timeout_hazard,
+                    now - s->heat_since_usec >= heat_usec(s, sc->heat_timeout_usec)))
                 daemon_trip(s->d, "heat-timeout", FINISH_FAULT, "heat was on for %s, the most it may be",
                             format_duration(limit, sizeof(limit), sc->heat_timeout_usec));
 }
@@ -240,7 +249,8 @@ const char *safety_cause(const struct safety *s, const char *fault)
                             st.current_a > st.max_current_a)
                                 return "a motor still draws more than its maximum current";
                 }
-        if (streq(fault, "heater-sensor") || streq(fault, "heater-ceiling") || streq(fault, "heater-runaway"))
+        if (streq(fault, "heater-sensor") || streq(fault, "heater-ceiling") ||
+            streq(fault, "heater-runaway"))
                 for (size_t h = 0; h < s->d->config->n_heaters; h++) {
                         if (!chair_temperature(s->d->chair, h, &t))
                                 continue;

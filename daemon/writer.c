@@ -17,7 +17,7 @@ struct writer {
         void *data;
         size_t size;
         unsigned mode;
-        int result;   /* set by the thread before it wakes the loop */
+        int result; /* set by the thread before it wakes the loop */
         int eventfd;
         sd_event_source *source;
         pthread_t thread;
@@ -72,7 +72,7 @@ int writer_start(sd_event *event, const char *path, const void *data, size_t siz
 
         if (!w)
                 return -ENOMEM;
-        *w = (struct writer){ .eventfd = -1, .mode = mode, .size = size, .done = done, .userdata = userdata };
+        *w = (struct writer){.eventfd = -1, .mode = mode, .size = size, .done = done, .userdata = userdata};
         w->path = strdup(path);
         w->data = malloc(size ?: 1);
         if (!w->path || !w->data) {
@@ -104,7 +104,8 @@ struct writer *writer_free(struct writer *w)
         if (!w)
                 return NULL;
         if (w->running)
-                pthread_join(w->thread, NULL); /* a file half written would be a temporary one, left behind */
+                pthread_join(w->thread,
+                             NULL); /* a file half written would be a temporary one, left behind */
         sd_event_source_disable_unref(w->source);
         if (w->eventfd >= 0)
                 close(w->eventfd);

@@ -11,11 +11,12 @@ int parse_position(struct parse_ctx *ctx, const struct ynode *node, const char *
 
         if (!expect_type(ctx, node, YNODE_SCALAR, what))
                 return -EINVAL;
-        *ret = (struct position){ .mark = ynode_mark(node) };
+        *ret = (struct position){.mark = ynode_mark(node)};
         if (!node->quoted && parse_number(node->value, &v) == 0) {
                 if (v < 0.0 || v > 1.0) {
-                        parse_error(ctx, node, "%s %s is off the track (a fraction of the track is 0.0 to 1.0)",
-                                    what, node->value);
+                        parse_error(ctx, node,
+                                    "%s %s is off the track (a fraction of the track is 0.0 to 1.0)", what,
+                                    node->value);
                         return -EINVAL;
                 }
                 ret->kind = POSITION_TRACK;
@@ -26,10 +27,12 @@ int parse_position(struct parse_ctx *ctx, const struct ynode *node, const char *
         if (l < 0) {
                 const char *guess = closest_name(node->value, landmark_names);
                 if (guess)
-                        parse_error(ctx, node, "unknown landmark '%s' in %s; did you mean '%s'?", node->value, what,
-                                    guess);
+                        parse_error(ctx, node, "unknown landmark '%s' in %s; did you mean '%s'?",
+                                    node->value, what, guess);
                 else
-                        parse_error(ctx, node, "unknown landmark '%s' in %s (expected %s, or a fraction of the track from 0.0 to 1.0)",
+                        parse_error(ctx, node,
+                                    "unknown landmark '%s' in %s (expected %s, or a fraction of the track "
+                                    "from 0.0 to 1.0)",
                                     node->value, what, join_names(list, sizeof(list), landmark_names));
                 return -EINVAL;
         }

@@ -15,18 +15,19 @@ const struct roller_geometry roller_geometry_default = {
         .shoulder_mm = 150.0,
         .shoulder_min_mm = 60.0,
         .shoulder_max_mm = 300.0,
-        .landmark_mm = {
-                [LANDMARK_NECK] = -80.0,
-                [LANDMARK_SHOULDERS] = 0.0,
-                [LANDMARK_UPPER_BACK] = 120.0,
-                [LANDMARK_MID_BACK] = 240.0,
-                [LANDMARK_LUMBAR] = 380.0,
-                [LANDMARK_HIPS] = 520.0,
-                [LANDMARK_THIGHS] = 680.0,
-        },
+        .landmark_mm =
+                {
+                        [LANDMARK_NECK] = -80.0,
+                        [LANDMARK_SHOULDERS] = 0.0,
+                        [LANDMARK_UPPER_BACK] = 120.0,
+                        [LANDMARK_MID_BACK] = 240.0,
+                        [LANDMARK_LUMBAR] = 380.0,
+                        [LANDMARK_HIPS] = 520.0,
+                        [LANDMARK_THIGHS] = 680.0,
+                },
 };
 
-const double airbag_pressure_default_kpa[AIRBAG_INTENSITY_LEVELS] = { 10.0, 14.0, 18.0, 22.0, 26.0 };
+const double airbag_pressure_default_kpa[AIRBAG_INTENSITY_LEVELS] = {10.0, 14.0, 18.0, 22.0, 26.0};
 
 const struct safety_config safety_config_default = {
         .session_cap_usec = SAFETY_SESSION_CAP_DEFAULT_USEC,
@@ -62,13 +63,13 @@ static void set_section(struct parse_ctx *ctx, const char *fmt, ...)
 }
 
 static const struct field motor_fields[] = {
-        { "target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED },
-        { "run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]), FIELD_REQUIRED },
-        { "position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION]), FIELD_REQUIRED },
-        { "current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT]) },
-        { "limit-start", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_START]) },
-        { "limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END]) },
-        { "max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0, 100 },
+        {"target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED},
+        {"run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]), FIELD_REQUIRED},
+        {"position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION]), FIELD_REQUIRED},
+        {"current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT])},
+        {"limit-start", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_START])},
+        {"limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END])},
+        {"max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0, 100},
         {},
 };
 
@@ -79,7 +80,8 @@ static void motor_config_init(struct motor_config *m)
         m->max_current_a = MOTOR_MAX_CURRENT_DEFAULT_A;
 }
 
-static int parse_motor(struct parse_ctx *ctx, const struct ynode *node, const char *what, struct motor_config *m)
+static int parse_motor(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                       struct motor_config *m)
 {
         int r = parse_mapping(ctx, node, what, motor_fields, m, NULL);
         if (r < 0)
@@ -119,9 +121,9 @@ static int parse_axes(struct parse_ctx *ctx, const struct ynode *node, const str
 }
 
 static const struct field preset_fields[] = {
-        { "backrest", field_fraction, offsetof(struct preset_config, position[AXIS_BACKREST]) },
-        { "legrest", field_fraction, offsetof(struct preset_config, position[AXIS_LEGREST]) },
-        { "slide", field_fraction, offsetof(struct preset_config, position[AXIS_SLIDE]) },
+        {"backrest", field_fraction, offsetof(struct preset_config, position[AXIS_BACKREST])},
+        {"legrest", field_fraction, offsetof(struct preset_config, position[AXIS_LEGREST])},
+        {"slide", field_fraction, offsetof(struct preset_config, position[AXIS_SLIDE])},
         {},
 };
 
@@ -159,8 +161,8 @@ static int parse_presets(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field recline_fields[] = {
-        { "axes", parse_axes, offsetof(struct chair_config, axis), FIELD_REQUIRED },
-        { "presets", parse_presets, 0, FIELD_REQUIRED },
+        {"axes", parse_axes, offsetof(struct chair_config, axis), FIELD_REQUIRED},
+        {"presets", parse_presets, 0, FIELD_REQUIRED},
         {},
 };
 
@@ -179,26 +181,29 @@ static int parse_recline(struct parse_ctx *ctx, const struct ynode *node, const 
                         bool given = p->position[a] >= 0.0;
 
                         if (given && !c->axis[a]) {
-                                parse_error_at(ctx, p->mark, "preset '%s' moves the %s, which this chair does not have",
+                                parse_error_at(ctx, p->mark,
+                                               "preset '%s' moves the %s, which this chair does not have",
                                                p->name, axis_to_string((enum axis) a));
                                 r = -EINVAL;
                         } else if (!given && c->axis[a]) {
-                                parse_error_at(ctx, p->mark, "preset '%s' does not say where the %s goes", p->name,
-                                               axis_to_string((enum axis) a));
+                                parse_error_at(ctx, p->mark, "preset '%s' does not say where the %s goes",
+                                               p->name, axis_to_string((enum axis) a));
                                 r = -EINVAL;
                         }
                 }
         if (r == 0 && !strv_contains((const char *const *) c->preset_names, "upright")) {
-                parse_error(ctx, node, "recline needs a preset named 'upright': the chair returns to it after a program");
+                parse_error(
+                        ctx, node,
+                        "recline needs a preset named 'upright': the chair returns to it after a program");
                 r = -EINVAL;
         }
         return r;
 }
 
 static const struct field shoulder_fields[] = {
-        { "default", field_length_mm, offsetof(struct roller_geometry, shoulder_mm), 0, 0, 2000 },
-        { "min", field_length_mm, offsetof(struct roller_geometry, shoulder_min_mm), 0, 0, 2000 },
-        { "max", field_length_mm, offsetof(struct roller_geometry, shoulder_max_mm), 0, 0, 2000 },
+        {"default", field_length_mm, offsetof(struct roller_geometry, shoulder_mm), 0, 0, 2000},
+        {"min", field_length_mm, offsetof(struct roller_geometry, shoulder_min_mm), 0, 0, 2000},
+        {"max", field_length_mm, offsetof(struct roller_geometry, shoulder_max_mm), 0, 0, 2000},
         {},
 };
 
@@ -216,8 +221,10 @@ static int parse_shoulder(struct parse_ctx *ctx, const struct ynode *node, const
         return 0;
 }
 
-#define LANDMARK_FIELD(name, lm)                                                                             \
-        { name, field_length_mm, offsetof(struct roller_geometry, landmark_mm[lm]), 0, -500, 2000 }
+#define LANDMARK_FIELD(name, lm)                                                                            \
+        {                                                                                                   \
+                name, field_length_mm, offsetof(struct roller_geometry, landmark_mm[lm]), 0, -500, 2000     \
+        }
 static const struct field landmark_fields[] = {
         /* "shoulders" is the reference every other landmark is measured from: always 0mm. */
         LANDMARK_FIELD("neck", LANDMARK_NECK),
@@ -229,7 +236,8 @@ static const struct field landmark_fields[] = {
         {},
 };
 
-static int parse_landmarks(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_landmarks(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                           void *dest)
 {
         struct roller_geometry *g = dest;
         int r = parse_mapping(ctx, node, "landmarks", landmark_fields, g, NULL);
@@ -238,17 +246,19 @@ static int parse_landmarks(struct parse_ctx *ctx, const struct ynode *node, cons
                 return r;
         for (int l = 1; l < _LANDMARK_MAX; l++)
                 if (g->landmark_mm[l] <= g->landmark_mm[l - 1]) {
-                        parse_error(ctx, node, "landmark %s must lie below %s", landmark_to_string((enum landmark) l),
-                                    landmark_to_string((enum landmark) (l - 1)));
+                        parse_error(ctx, node, "landmark %s must lie below %s",
+                                    landmark_to_string((enum landmark) l),
+                                    landmark_to_string((enum landmark)(l - 1)));
                         return -EINVAL;
                 }
         return 0;
 }
 
-static int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                            void *dest)
 {
         _cleanup_(strv_freep) char **names = NULL;
-        const struct field list = { "techniques", .names = technique_names };
+        const struct field list = {"techniques", .names = technique_names};
         unsigned set = 0;
         int r;
 
@@ -270,18 +280,18 @@ static int parse_travel(struct parse_ctx *ctx, const struct ynode *node, const s
 }
 
 static const struct field roller_fields[] = {
-        { "track-length", field_length_mm, offsetof(struct roller_config, geometry.track_mm), FIELD_REQUIRED, 100,
-          2000 },
-        { "shoulder", parse_shoulder, offsetof(struct roller_config, geometry) },
-        { "landmarks", parse_landmarks, offsetof(struct roller_config, geometry) },
-        { "techniques", parse_techniques, offsetof(struct roller_config, techniques) },
-        { "depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, 5 },
-        { "travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED },
-        { "kneading", field_out_value, offsetof(struct roller_config, kneading) },
-        { "tapping", field_out_value, offsetof(struct roller_config, tapping) },
-        { "width", field_out_value, offsetof(struct roller_config, width) },
-        { "depth", field_out_value, offsetof(struct roller_config, depth) },
-        { "body-sensor", field_in_switch, offsetof(struct roller_config, body_sensor) },
+        {"track-length", field_length_mm, offsetof(struct roller_config, geometry.track_mm), FIELD_REQUIRED,
+         100, 2000},
+        {"shoulder", parse_shoulder, offsetof(struct roller_config, geometry)},
+        {"landmarks", parse_landmarks, offsetof(struct roller_config, geometry)},
+        {"techniques", parse_techniques, offsetof(struct roller_config, techniques)},
+        {"depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, 5},
+        {"travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED},
+        {"kneading", field_out_value, offsetof(struct roller_config, kneading)},
+        {"tapping", field_out_value, offsetof(struct roller_config, tapping)},
+        {"width", field_out_value, offsetof(struct roller_config, width)},
+        {"depth", field_out_value, offsetof(struct roller_config, depth)},
+        {"body-sensor", field_in_switch, offsetof(struct roller_config, body_sensor)},
         {},
 };
 enum { RF_TECHNIQUES = 3, RF_DEPTH_LEVELS = 4 };
@@ -292,8 +302,8 @@ static const struct {
         size_t io;
         const char *key;
 } technique_needs[] = {
-        { TECHNIQUE_BIT(TECHNIQUE_KNEADING), offsetof(struct roller_config, kneading), "kneading" },
-        { TECHNIQUES_PERCUSSION, offsetof(struct roller_config, tapping), "tapping" },
+        {TECHNIQUE_BIT(TECHNIQUE_KNEADING), offsetof(struct roller_config, kneading), "kneading"},
+        {TECHNIQUES_PERCUSSION, offsetof(struct roller_config, tapping), "tapping"},
 };
 
 static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -316,7 +326,8 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
                 bool wired = *(int *) ((char *) rc + technique_needs[i].io) != IO_NONE;
                 if (wired)
                         continue;
-                if (seen & (UINT64_C(1) << RF_TECHNIQUES) && rc->techniques & technique_needs[i].techniques) {
+                if (seen & (UINT64_C(1) << RF_TECHNIQUES) &&
+                    rc->techniques & technique_needs[i].techniques) {
                         parse_error(ctx, ynode_lookup(node, "techniques"),
                                     "the roller lists a technique that needs '%s', which is not wired",
                                     technique_needs[i].key);
@@ -327,16 +338,17 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
         if (!(seen & (UINT64_C(1) << RF_DEPTH_LEVELS)))
                 rc->depth_levels = rc->depth != IO_NONE ? 5 : 1;
         else if (rc->depth_levels > 1 && rc->depth == IO_NONE) {
-                parse_error(ctx, ynode_lookup(node, "depth-levels"), "depth-levels above 1 needs 'depth' wired");
+                parse_error(ctx, ynode_lookup(node, "depth-levels"),
+                            "depth-levels above 1 needs 'depth' wired");
                 r = -EINVAL;
         }
         return r;
 }
 
 static const struct field zone_fields[] = {
-        { "inflate", field_out_switch, offsetof(struct airbag_zone_config, inflate), FIELD_REQUIRED },
-        { "hold", field_out_switch, offsetof(struct airbag_zone_config, hold), FIELD_REQUIRED },
-        { "pressure", field_in_value, offsetof(struct airbag_zone_config, pressure) },
+        {"inflate", field_out_switch, offsetof(struct airbag_zone_config, inflate), FIELD_REQUIRED},
+        {"hold", field_out_switch, offsetof(struct airbag_zone_config, hold), FIELD_REQUIRED},
+        {"pressure", field_in_value, offsetof(struct airbag_zone_config, pressure)},
         {},
 };
 
@@ -383,7 +395,8 @@ static int parse_rising(struct parse_ctx *ctx, const struct ynode *node, const c
         if (!expect_type(ctx, node, YNODE_SEQUENCE, key))
                 return -EINVAL;
         if (node->n_children != n) {
-                parse_error(ctx, node, "%s must list %zu %ss (one per level), not %zu", key, n, what, node->n_children);
+                parse_error(ctx, node, "%s must list %zu %ss (one per level), not %zu", key, n, what,
+                            node->n_children);
                 return -EINVAL;
         }
         for (size_t i = 0; i < n; i++) {
@@ -392,11 +405,13 @@ static int parse_rising(struct parse_ctx *ctx, const struct ynode *node, const c
 
                 if (!expect_type(ctx, item, YNODE_SCALAR, what) || parse_number(item->value, &v) < 0) {
                         if (item->type == YNODE_SCALAR)
-                                parse_error(ctx, item, "a %s must be a number of %s, not '%s'", what, unit, item->value);
+                                parse_error(ctx, item, "a %s must be a number of %s, not '%s'", what, unit,
+                                            item->value);
                         return -EINVAL;
                 }
                 if (v < min || v > max) {
-                        parse_error(ctx, item, "%s %s is out of range (%g to %g %s)", what, item->value, min, max, unit);
+                        parse_error(ctx, item, "%s %s is out of range (%g to %g %s)", what, item->value, min,
+                                    max, unit);
                         return -EINVAL;
                 }
                 if (i > 0 && v <= ret[i - 1]) {
@@ -411,19 +426,21 @@ static int parse_rising(struct parse_ctx *ctx, const struct ynode *node, const c
 
 static int parse_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_rising(ctx, node, "levels", "level temperature", "degrees Celsius", 3, 25.0, 70.0, dest);
-}
-
-static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
-{
-        return parse_rising(ctx, node, "pressure-levels", "pressure", "kPa", AIRBAG_INTENSITY_LEVELS, 1.0, 100.0,
+        return parse_rising(ctx, node, "levels", "level temperature", "degrees Celsius", 3, 25.0, 70.0,
                             dest);
 }
 
+static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                                 void *dest)
+{
+        return parse_rising(ctx, node, "pressure-levels", "pressure", "kPa", AIRBAG_INTENSITY_LEVELS, 1.0,
+                            100.0, dest);
+}
+
 static const struct field airbag_fields[] = {
-        { "pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED },
-        { "zones", parse_zones, 0, FIELD_REQUIRED },
-        { "pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa) },
+        {"pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED},
+        {"zones", parse_zones, 0, FIELD_REQUIRED},
+        {"pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa)},
         {},
 };
 
@@ -434,9 +451,9 @@ static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field heater_fields[] = {
-        { "levels", parse_levels, offsetof(struct heater_config, level_temp_c), FIELD_REQUIRED },
-        { "output", field_out_switch, offsetof(struct heater_config, output), FIELD_REQUIRED },
-        { "sensor", field_in_value, offsetof(struct heater_config, sensor), FIELD_REQUIRED },
+        {"levels", parse_levels, offsetof(struct heater_config, level_temp_c), FIELD_REQUIRED},
+        {"output", field_out_switch, offsetof(struct heater_config, output), FIELD_REQUIRED},
+        {"sensor", field_in_value, offsetof(struct heater_config, sensor), FIELD_REQUIRED},
         {},
 };
 
@@ -474,12 +491,13 @@ static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field foot_fields[] = {
-        { "speed", field_out_value, offsetof(struct chair_config, foot_speed), FIELD_REQUIRED },
-        { "speed-levels", field_uint, offsetof(struct chair_config, foot_speed_levels), 0, 1, FOOT_SPEED_MAX },
+        {"speed", field_out_value, offsetof(struct chair_config, foot_speed), FIELD_REQUIRED},
+        {"speed-levels", field_uint, offsetof(struct chair_config, foot_speed_levels), 0, 1, FOOT_SPEED_MAX},
         {},
 };
 
-static int parse_foot_rollers(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_foot_rollers(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                              void *dest)
 {
         struct chair_config *c = config_of(ctx);
         int r;
@@ -493,8 +511,8 @@ static int parse_foot_rollers(struct parse_ctx *ctx, const struct ynode *node, c
 }
 
 static const struct field input_fields[] = {
-        { "emergency-stop", field_in_switch, offsetof(struct chair_config, estop), FIELD_REQUIRED },
-        { "presence", field_in_switch, offsetof(struct chair_config, presence) },
+        {"emergency-stop", field_in_switch, offsetof(struct chair_config, estop), FIELD_REQUIRED},
+        {"presence", field_in_switch, offsetof(struct chair_config, presence)},
         {},
 };
 
@@ -504,9 +522,15 @@ static int parse_inputs(struct parse_ctx *ctx, const struct ynode *node, const s
         return parse_mapping(ctx, node, "inputs", input_fields, config_of(ctx), NULL);
 }
 
-#define SAFETY_DURATION(key, member, lo, hi)                                                                 \
-        { key, field_duration, offsetof(struct safety_config, member), 0, (long long) (lo), (long long) (hi) }
-#define SAFETY_NUMBER(key, member, lo, hi) { key, field_number, offsetof(struct safety_config, member), 0, lo, hi }
+#define SAFETY_DURATION(key, member, lo, hi)                                                                \
+        {                                                                                                   \
+                key, field_duration, offsetof(struct safety_config, member), 0, (long long) (lo),           \
+                        (long long) (hi)                                                                    \
+        }
+#define SAFETY_NUMBER(key, member, lo, hi)                                                                  \
+        {                                                                                                   \
+                key, field_number, offsetof(struct safety_config, member), 0, lo, hi                        \
+        }
 static const struct field safety_fields[] = {
         SAFETY_DURATION("session-cap", session_cap_usec, USEC_PER_MINUTE, 2 * USEC_PER_HOUR),
         SAFETY_DURATION("axis-max-run", axis_max_run_usec, USEC_PER_SEC, 2 * USEC_PER_MINUTE),
@@ -532,12 +556,14 @@ static int parse_safety(struct parse_ctx *ctx, const struct ynode *node, const s
         if (r < 0)
                 return r;
         if (s->heat_ceiling_c >= s->sensor_max_c) {
-                parse_error(ctx, node, "heat-ceiling must lie below sensor-max, or an overheated element would "
-                                       "read as a broken sensor first");
+                parse_error(ctx, node,
+                            "heat-ceiling must lie below sensor-max, or an overheated element would "
+                            "read as a broken sensor first");
                 return -EINVAL;
         }
         if (s->heat_min_gain_c <= 0.0) {
-                parse_error(ctx, ynode_lookup(node, "heat-min-gain"), "heat-min-gain must be above 0 degrees");
+                parse_error(ctx, ynode_lookup(node, "heat-min-gain"),
+                            "heat-min-gain must be above 0 degrees");
                 return -EINVAL;
         }
         return 0;
@@ -550,14 +576,14 @@ static int parse_nothing(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field config_fields[] = {
-        { "buses", parse_nothing, 0, FIELD_REQUIRED },
-        { "recline", parse_recline, 0 },
-        { "roller", parse_roller, 0 },
-        { "airbags", parse_airbags, 0 },
-        { "heaters", parse_heaters, 0 },
-        { "foot-rollers", parse_foot_rollers, 0 },
-        { "inputs", parse_inputs, 0, FIELD_REQUIRED },
-        { "safety", parse_safety, offsetof(struct chair_config, safety) },
+        {"buses", parse_nothing, 0, FIELD_REQUIRED},
+        {"recline", parse_recline, 0},
+        {"roller", parse_roller, 0},
+        {"airbags", parse_airbags, 0},
+        {"heaters", parse_heaters, 0},
+        {"foot-rollers", parse_foot_rollers, 0},
+        {"inputs", parse_inputs, 0, FIELD_REQUIRED},
+        {"safety", parse_safety, offsetof(struct chair_config, safety)},
         {},
 };
 
@@ -566,11 +592,12 @@ static void check_config(struct parse_ctx *ctx, const struct chair_config *c)
 {
         for (size_t i = 0; i < c->n_heaters; i++)
                 if (c->heaters[i].level_temp_c[2] > c->safety.heat_ceiling_c - c->safety.heat_margin_c)
-                        parse_error_at(ctx, c->heaters[i].mark,
-                                       "heater '%s': level 3 (%g degrees) must stay below the safety heat-ceiling "
-                                       "(%g) minus heat-margin (%g)",
-                                       c->heaters[i].zone, c->heaters[i].level_temp_c[2], c->safety.heat_ceiling_c,
-                                       c->safety.heat_margin_c);
+                        parse_error_at(
+                                ctx, c->heaters[i].mark,
+                                "heater '%s': level 3 (%g degrees) must stay below the safety heat-ceiling "
+                                "(%g) minus heat-margin (%g)",
+                                c->heaters[i].zone, c->heaters[i].level_temp_c[2], c->safety.heat_ceiling_c,
+                                c->safety.heat_margin_c);
         check_io_conflicts(ctx, c);
 }
 
@@ -607,7 +634,7 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
         _cleanup_(chair_config_freep) struct chair_config *c = NULL;
         size_t errors = diags->n_errors;
         struct config_parser parser = {};
-        struct parse_ctx ctx = { .file = file, .diags = diags, .userdata = &parser };
+        struct parse_ctx ctx = {.file = file, .diags = diags, .userdata = &parser};
         const struct ynode *buses;
         int r;
 
@@ -627,7 +654,8 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
         memcpy(c->airbag_pressure_kpa, airbag_pressure_default_kpa, sizeof(c->airbag_pressure_kpa));
         c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;
         motor_config_init(&c->roller.travel);
-        c->roller.kneading = c->roller.tapping = c->roller.width = c->roller.depth = c->roller.body_sensor = IO_NONE;
+        c->roller.kneading = c->roller.tapping = c->roller.width = c->roller.depth = c->roller.body_sensor =
+                IO_NONE;
         for (int a = 0; a < _AXIS_MAX; a++)
                 motor_config_init(&c->axes[a]);
         parser.config = c;

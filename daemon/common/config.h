@@ -39,9 +39,9 @@ struct preset_config {
 
 /* Where things are along the roller track. Positions are millimetres from the top (neck) end. */
 struct roller_geometry {
-        double track_mm;            /* usable travel, top to bottom */
-        double shoulder_mm;         /* assumed shoulder position until a body scan finds the real one */
-        double shoulder_min_mm;     /* the scan's search range */
+        double track_mm;        /* usable travel, top to bottom */
+        double shoulder_mm;     /* assumed shoulder position until a body scan finds the real one */
+        double shoulder_min_mm; /* the scan's search range */
         double shoulder_max_mm;
         double landmark_mm[_LANDMARK_MAX]; /* each landmark's distance below the shoulders (neck < 0) */
 };
@@ -56,14 +56,15 @@ struct roller_config {
 
         struct motor_config travel; /* position in millimetres from the top */
         int kneading, tapping;      /* output values: speed, 0 is off */
-        int width, depth;           /* output values: width 0 narrow to 2 wide (without it, the width cannot be
-                                     * set); depth level */
-        int body_sensor;            /* input switch: on while the roller touches the body; without it there is
-                                     * no body scan */
+        int width, depth; /* output values: width 0 narrow to 2 wide (without it, the width cannot be
+                           * set); depth level */
+        int body_sensor;  /* input switch: on while the roller touches the body; without it there is
+                           * no body scan */
 };
 
 #define AIRBAG_INTENSITY_LEVELS 5
-#define FOOT_SPEED_MAX 6 /* a program's foot-roller speeds are 1 to this; the hardware's speed-levels at most */
+#define FOOT_SPEED_MAX                                                                                      \
+        6 /* a program's foot-roller speeds are 1 to this; the hardware's speed-levels at most */
 
 struct airbag_zone_config {
         char *name;
@@ -92,7 +93,7 @@ struct safety_config {
         usec_t heat_check_usec;        /* a heating element must gain heat_min_gain_c within this window */
         double heat_min_gain_c;
         double sensor_min_c, sensor_max_c; /* a reading outside = an open or shorted sensor */
-        usec_t comm_loss_usec;         /* a bus that has not answered for this long = fault */
+        usec_t comm_loss_usec;             /* a bus that has not answered for this long = fault */
 };
 
 struct chair_config {
@@ -113,19 +114,19 @@ struct chair_config {
         bool has_roller;
         struct roller_config roller;
 
-        char **airbag_zones; /* NULL-terminated; NULL when the chair has no airbags */
+        char **airbag_zones;              /* NULL-terminated; NULL when the chair has no airbags */
         struct airbag_zone_config *zones; /* same order as airbag_zones */
         size_t n_zones;
-        int pump; /* output switch */
-        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS]; /* a zone with a pressure sensor inflates to this
-                                                              * for intensity 1 to 5 */
+        int pump;                                            /* output switch */
+        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS]; /* a zone with a pressure sensor inflates to
+                                                              * this for intensity 1 to 5 */
 
         struct heater_config *heaters;
         size_t n_heaters;
         char **heat_zones; /* NULL-terminated, same order as heaters; NULL when the chair has no heat */
 
         bool has_foot_rollers;
-        int foot_speed; /* output value: speed, 0 is off */
+        int foot_speed;             /* output value: speed, 0 is off */
         unsigned foot_speed_levels; /* the hardware's speeds, 1 to 6: a program's 1-6 is spread over them */
 
         int estop;    /* input switch: the emergency-stop button is pressed */

@@ -14,12 +14,12 @@ enum severity {
 const char *severity_to_string(enum severity s);
 
 struct diag {
-        char *file;     /* owned */
-        unsigned line;  /* 1-based; 0 when the message is about the whole file */
+        char *file;    /* owned */
+        unsigned line; /* 1-based; 0 when the message is about the whole file */
         unsigned column;
         enum severity severity;
-        char *message;  /* owned, without the "file:line:col: error: " prefix */
-        size_t seq;     /* insertion order, to keep it among diagnostics at one position */
+        char *message; /* owned, without the "file:line:col: error: " prefix */
+        size_t seq;    /* insertion order, to keep it among diagnostics at one position */
 };
 
 struct diag_list {

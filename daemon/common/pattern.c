@@ -17,7 +17,8 @@ static int add_technique(struct parse_ctx *ctx, const struct ynode *node, const 
                 if (guess)
                         parse_error(ctx, node, "unknown technique '%s'; did you mean '%s'?", name, guess);
                 else
-                        parse_error(ctx, node, "unknown technique '%s' (expected %s, or several joined by '+')", name,
+                        parse_error(ctx, node,
+                                    "unknown technique '%s' (expected %s, or several joined by '+')", name,
                                     join_names(list, sizeof(list), technique_names));
                 return -EINVAL;
         }
@@ -56,7 +57,8 @@ int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, unsigned *
                 if (!copy)
                         return -ENOMEM;
                 if (!*copy || copy[strlen(copy) - 1] == '+' || *copy == '+' || strstr(copy, "++")) {
-                        parse_error(ctx, node, "technique '%s' is malformed (write e.g. kneading or kneading+tapping)",
+                        parse_error(ctx, node,
+                                    "technique '%s' is malformed (write e.g. kneading or kneading+tapping)",
                                     node->value);
                         return -EINVAL;
                 }
@@ -67,11 +69,13 @@ int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, unsigned *
                 }
         }
         if ((set & TECHNIQUES_PERCUSSION) == TECHNIQUES_PERCUSSION) {
-                parse_error(ctx, node, "tapping and clapping cannot run together: they share the percussion motor");
+                parse_error(ctx, node,
+                            "tapping and clapping cannot run together: they share the percussion motor");
                 return -EINVAL;
         }
         if (__builtin_popcount(set & TECHNIQUES_STROKE) > 1) {
-                parse_error(ctx, node, "shiatsu, rolling and swedish are different strokes: use one at a time");
+                parse_error(ctx, node,
+                            "shiatsu, rolling and swedish are different strokes: use one at a time");
                 return -EINVAL;
         }
         *ret = set;
@@ -100,12 +104,13 @@ int pattern_copy(struct pattern *dst, const struct pattern *src)
         return 0;
 }
 
-static int parse_step_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_step_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                             void *dest)
 {
         static const struct {
                 const char *name;
                 double area;
-        } named[] = { { "start", 0.0 }, { "middle", 0.5 }, { "end", 1.0 } };
+        } named[] = {{"start", 0.0}, {"middle", 0.5}, {"end", 1.0}};
         struct step_target *t = dest;
         double v;
 
@@ -113,7 +118,7 @@ static int parse_step_target(struct parse_ctx *ctx, const struct ynode *node, co
                 return -EINVAL;
         for (size_t i = 0; i < ELEMENTSOF(named); i++)
                 if (streq(node->value, named[i].name)) {
-                        *t = (struct step_target){ .area = named[i].area };
+                        *t = (struct step_target){.area = named[i].area};
                         return 0;
                 }
         if (!node->quoted && parse_number(node->value, &v) == 0) {
@@ -122,12 +127,14 @@ static int parse_step_target(struct parse_ctx *ctx, const struct ynode *node, co
                                     node->value);
                         return -EINVAL;
                 }
-                *t = (struct step_target){ .area = v };
+                *t = (struct step_target){.area = v};
                 return 0;
         }
         if (landmark_from_string(node->value) < 0) {
                 char list[256];
-                parse_error(ctx, node, "to '%s' is not a place: use start, middle, end, a fraction of the area from 0.0 to 1.0, or a landmark (%s)",
+                parse_error(ctx, node,
+                            "to '%s' is not a place: use start, middle, end, a fraction of the area from "
+                            "0.0 to 1.0, or a landmark (%s)",
                             node->value, join_names(list, sizeof(list), landmark_names));
                 return -EINVAL;
         }
@@ -135,12 +142,14 @@ static int parse_step_target(struct parse_ctx *ctx, const struct ynode *node, co
         return parse_position(ctx, node, "to", &t->position);
 }
 
-static int parse_step_technique(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_step_technique(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                                void *dest)
 {
         return parse_techniques(ctx, node, dest);
 }
 
-static int parse_step_width(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_step_width(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                            void *dest)
 {
         unsigned w;
         int r = lookup_name(ctx, node, width_names, "width", &w);
@@ -151,13 +160,13 @@ static int parse_step_width(struct parse_ctx *ctx, const struct ynode *node, con
 }
 
 static const struct field step_fields[] = {
-        { "to", parse_step_target, offsetof(struct pattern_step, to), FIELD_REQUIRED },
-        { "time", field_duration, offsetof(struct pattern_step, time_usec), FIELD_REQUIRED,
-          (long long) STEP_TIME_MIN_USEC, (long long) STEP_TIME_MAX_USEC },
-        { "technique", parse_step_technique, offsetof(struct pattern_step, technique) },
-        { "speed", field_uint, offsetof(struct pattern_step, speed), 0, 1, 6 },
-        { "depth", field_uint, offsetof(struct pattern_step, depth), 0, 1, 5 },
-        { "width", parse_step_width, offsetof(struct pattern_step, width) },
+        {"to", parse_step_target, offsetof(struct pattern_step, to), FIELD_REQUIRED},
+        {"time", field_duration, offsetof(struct pattern_step, time_usec), FIELD_REQUIRED,
+         (long long) STEP_TIME_MIN_USEC, (long long) STEP_TIME_MAX_USEC},
+        {"technique", parse_step_technique, offsetof(struct pattern_step, technique)},
+        {"speed", field_uint, offsetof(struct pattern_step, speed), 0, 1, 6},
+        {"depth", field_uint, offsetof(struct pattern_step, depth), 0, 1, 5},
+        {"width", parse_step_width, offsetof(struct pattern_step, width)},
         {},
 };
 
@@ -213,8 +222,8 @@ struct pattern_source {
 };
 
 static const struct field pattern_fields[] = {
-        { "description", field_string, offsetof(struct pattern_source, description) },
-        { "steps", parse_steps, offsetof(struct pattern_source, pattern), FIELD_REQUIRED },
+        {"description", field_string, offsetof(struct pattern_source, description)},
+        {"steps", parse_steps, offsetof(struct pattern_source, pattern), FIELD_REQUIRED},
         {},
 };
 
@@ -246,10 +255,11 @@ int patterns_parse(struct parse_ctx *ctx, const struct ynode *node, struct patte
         *patterns = grown;
         for (size_t i = 0; i < ynode_n_pairs(node); i++) {
                 const struct ynode *key = ynode_key(node, i), *value = ynode_value(node, i);
-                struct pattern_source src = { .pattern.mark = ynode_mark(key) };
+                struct pattern_source src = {.pattern.mark = ynode_mark(key)};
 
                 if (!pattern_name_is_valid(key->value)) {
-                        parse_error(ctx, key, "pattern name '%s' may only hold lowercase letters, digits and '-'",
+                        parse_error(ctx, key,
+                                    "pattern name '%s' may only hold lowercase letters, digits and '-'",
                                     key->value);
                         bad = true;
                         continue;
@@ -298,16 +308,17 @@ static int parse_library_patterns(struct parse_ctx *ctx, const struct ynode *nod
 }
 
 static const struct field library_file_fields[] = {
-        { "patterns", parse_library_patterns, 0, FIELD_REQUIRED },
+        {"patterns", parse_library_patterns, 0, FIELD_REQUIRED},
         {},
 };
 
 /* Patterns before dir_start came from directories of higher priority: they hide ones of the same name here.
  * Within one directory a name may be defined once. */
-static int load_file(struct pattern_library *lib, const char *path, size_t dir_start, struct diag_list *diags)
+static int load_file(struct pattern_library *lib, const char *path, size_t dir_start,
+                     struct diag_list *diags)
 {
         _cleanup_(ydoc_freep) struct ydoc *doc = NULL;
-        struct parse_ctx ctx = { .file = path, .diags = diags };
+        struct parse_ctx ctx = {.file = path, .diags = diags};
         size_t first = lib->n;
         bool bad = false;
         int r;
@@ -329,8 +340,8 @@ static int load_file(struct pattern_library *lib, const char *path, size_t dir_s
                         if (k < dir_start)
                                 hidden = true;
                         else {
-                                parse_error_at(&ctx, p->mark, "pattern '%s' is already defined in %s:%u:%u", p->name,
-                                               lib->patterns[k].file, lib->patterns[k].mark.line,
+                                parse_error_at(&ctx, p->mark, "pattern '%s' is already defined in %s:%u:%u",
+                                               p->name, lib->patterns[k].file, lib->patterns[k].mark.line,
                                                lib->patterns[k].mark.column);
                                 dup = true;
                         }

@@ -111,10 +111,10 @@ static const struct {
         const char *name;
         struct position from, to;
 } named_areas[] = {
-        { "full", { .kind = POSITION_TRACK, .track = 0.0 }, { .kind = POSITION_TRACK, .track = 1.0 } },
-        { "back",
-          { .kind = POSITION_LANDMARK, .landmark = LANDMARK_NECK },
-          { .kind = POSITION_LANDMARK, .landmark = LANDMARK_LUMBAR } },
+        {"full", {.kind = POSITION_TRACK, .track = 0.0}, {.kind = POSITION_TRACK, .track = 1.0}},
+        {"back",
+         {.kind = POSITION_LANDMARK, .landmark = LANDMARK_NECK},
+         {.kind = POSITION_LANDMARK, .landmark = LANDMARK_LUMBAR}},
 };
 
 static int parse_area(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -124,7 +124,9 @@ static int parse_area(struct parse_ctx *ctx, const struct ynode *node, const str
 
         if (node->type == YNODE_SEQUENCE) {
                 if (node->n_children != 2) {
-                        parse_error(ctx, node, "area as a list names where it starts and ends, e.g. [shoulders, lumbar]; this list has %zu items",
+                        parse_error(ctx, node,
+                                    "area as a list names where it starts and ends, e.g. [shoulders, "
+                                    "lumbar]; this list has %zu items",
                                     node->n_children);
                         return -EINVAL;
                 }
@@ -155,7 +157,8 @@ static int parse_area(struct parse_ctx *ctx, const struct ynode *node, const str
         return 0;
 }
 
-static int parse_roller_width(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+static int parse_roller_width(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                              void *dest)
 {
         struct roller_phase *r = dest;
         unsigned w;
@@ -168,14 +171,14 @@ static int parse_roller_width(struct parse_ctx *ctx, const struct ynode *node, c
 }
 
 static const struct field roller_fields[] = {
-        { "technique", parse_roller_technique, offsetof(struct roller_phase, technique), FIELD_REQUIRED },
-        { "pattern", field_string, offsetof(struct roller_phase, pattern_name) },
-        { "area", parse_area, 0 },
-        { "speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, 6 },
-        { "depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, 5 },
-        { "width", parse_roller_width, 0 },
-        { "stroke", field_duration, offsetof(struct roller_phase, stroke_usec), 0, (long long) (2 * USEC_PER_SEC),
-          (long long) USEC_PER_MINUTE },
+        {"technique", parse_roller_technique, offsetof(struct roller_phase, technique), FIELD_REQUIRED},
+        {"pattern", field_string, offsetof(struct roller_phase, pattern_name)},
+        {"area", parse_area, 0},
+        {"speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, 6},
+        {"depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, 5},
+        {"width", parse_roller_width, 0},
+        {"stroke", field_duration, offsetof(struct roller_phase, stroke_usec), 0,
+         (long long) (2 * USEC_PER_SEC), (long long) USEC_PER_MINUTE},
         {},
 };
 
@@ -237,14 +240,19 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
         if ((n = ynode_lookup(node, "pattern")))
                 r->pattern_mark = ynode_mark(n);
         if ((n = ynode_lookup(node, "stroke")) && (r->pattern_name || r->spot))
-                parse_warning(ctx, n, "stroke only times the built-in sweep over an area; it does nothing here");
+                parse_warning(ctx, n,
+                              "stroke only times the built-in sweep over an area; it does nothing here");
         if (chair_lacks(ctx, node, SKIP_ROLLER))
                 return 0;
-        if ((n = ynode_lookup(node, "width")) && pctx(ctx)->config && pctx(ctx)->config->roller.width == IO_NONE)
+        if ((n = ynode_lookup(node, "width")) && pctx(ctx)->config &&
+            pctx(ctx)->config->roller.width == IO_NONE)
                 parse_warning(ctx, n, "this chair cannot set the roller width; width is ignored");
-        if ((n = ynode_lookup(node, "depth")) && pctx(ctx)->config && pctx(ctx)->config->roller.depth_levels <= 1)
+        if ((n = ynode_lookup(node, "depth")) && pctx(ctx)->config &&
+            pctx(ctx)->config->roller.depth_levels <= 1)
                 parse_warning(ctx, n, "this chair has no depth (3D) control; depth is ignored");
-        return roller_can(ctx, ctx->file, r->technique_mark, r->technique, r->depth_mark, r->depth) ? 0 : -EINVAL;
+        return roller_can(ctx, ctx->file, r->technique_mark, r->technique, r->depth_mark, r->depth)
+                       ? 0
+                       : -EINVAL;
 }
 
 /* ---- airbags ---- */
@@ -252,7 +260,7 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
 static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         const struct chair_config *c = pctx(ctx)->config;
-        struct field list = { "zones", .what = "airbag zone" };
+        struct field list = {"zones", .what = "airbag zone"};
 
         /* A chair without airbags skips the track, so its zone names need not match anything. */
         if (!(c && !c->airbag_zones))
@@ -261,15 +269,16 @@ static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const st
 }
 
 static const struct field airbag_fields[] = {
-        { "zones", parse_zones, offsetof(struct airbag_phase, zones), FIELD_REQUIRED },
-        { "pattern", field_enum, offsetof(struct airbag_phase, pattern), 0, 0, 0, airbag_pattern_names, "airbag pattern" },
-        { "intensity", field_uint, offsetof(struct airbag_phase, intensity), 0, 1, 5 },
-        { "inflate", field_duration, offsetof(struct airbag_phase, inflate_usec), 0, (long long) USEC_PER_SEC,
-          (long long) (30 * USEC_PER_SEC) },
-        { "hold", field_duration, offsetof(struct airbag_phase, hold_usec), 0, (long long) USEC_PER_SEC,
-          (long long) (5 * USEC_PER_MINUTE) },
-        { "vent", field_duration, offsetof(struct airbag_phase, vent_usec), 0, (long long) USEC_PER_SEC,
-          (long long) (30 * USEC_PER_SEC) },
+        {"zones", parse_zones, offsetof(struct airbag_phase, zones), FIELD_REQUIRED},
+        {"pattern", field_enum, offsetof(struct airbag_phase, pattern), 0, 0, 0, airbag_pattern_names,
+         "airbag pattern"},
+        {"intensity", field_uint, offsetof(struct airbag_phase, intensity), 0, 1, 5},
+        {"inflate", field_duration, offsetof(struct airbag_phase, inflate_usec), 0, (long long) USEC_PER_SEC,
+         (long long) (30 * USEC_PER_SEC)},
+        {"hold", field_duration, offsetof(struct airbag_phase, hold_usec), 0, (long long) USEC_PER_SEC,
+         (long long) (5 * USEC_PER_MINUTE)},
+        {"vent", field_duration, offsetof(struct airbag_phase, vent_usec), 0, (long long) USEC_PER_SEC,
+         (long long) (30 * USEC_PER_SEC)},
         {},
 };
 
@@ -295,7 +304,8 @@ static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const 
         if (k < 0)
                 return k;
         if (a->pattern == AIRBAG_PATTERN_ALTERNATE && strv_length(a->zones) < 2) {
-                parse_error(ctx, ynode_lookup(node, "pattern"), "alternate needs at least two zones to alternate between");
+                parse_error(ctx, ynode_lookup(node, "pattern"),
+                            "alternate needs at least two zones to alternate between");
                 return -EINVAL;
         }
         chair_lacks(ctx, node, SKIP_AIRBAGS);
@@ -328,7 +338,7 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
         for (size_t i = 0; i < ynode_n_pairs(node); i++) {
                 const struct ynode *key = ynode_key(node, i);
                 struct heat_setting *h = &ph->heat[ph->n_heat];
-                struct field level = { "heat level", .min = 0, .max = 3 };
+                struct field level = {"heat level", .min = 0, .max = 3};
                 int k;
 
                 if (zones && check_name(ctx, key, zones, "heat zone") < 0) {
@@ -351,7 +361,7 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
 /* ---- foot rollers ---- */
 
 static const struct field foot_fields[] = {
-        { "speed", field_uint, offsetof(struct foot_phase, speed), FIELD_REQUIRED, 1, FOOT_SPEED_MAX },
+        {"speed", field_uint, offsetof(struct foot_phase, speed), FIELD_REQUIRED, 1, FOOT_SPEED_MAX},
         {},
 };
 
@@ -360,7 +370,7 @@ static int parse_foot(struct parse_ctx *ctx, const struct ynode *node, const str
         struct foot_phase *fp = dest;
         int k;
 
-        *fp = (struct foot_phase){ .set = true };
+        *fp = (struct foot_phase){.set = true};
         if (is_off(node)) {
                 fp->off = true;
                 return 0;
@@ -375,14 +385,14 @@ static int parse_foot(struct parse_ctx *ctx, const struct ynode *node, const str
 /* ---- phases ---- */
 
 static const struct field phase_fields[] = {
-        { "name", field_string, offsetof(struct phase, name), FIELD_REQUIRED },
-        { "duration", field_duration, offsetof(struct phase, duration_usec), 0, (long long) PHASE_DURATION_MIN_USEC,
-          (long long) (2 * USEC_PER_HOUR) },
-        { "recline", parse_recline, 0 },
-        { "roller", parse_roller, offsetof(struct phase, roller) },
-        { "airbags", parse_airbags, offsetof(struct phase, airbags) },
-        { "heat", parse_heat, 0 },
-        { "foot-rollers", parse_foot, offsetof(struct phase, foot) },
+        {"name", field_string, offsetof(struct phase, name), FIELD_REQUIRED},
+        {"duration", field_duration, offsetof(struct phase, duration_usec), 0,
+         (long long) PHASE_DURATION_MIN_USEC, (long long) (2 * USEC_PER_HOUR)},
+        {"recline", parse_recline, 0},
+        {"roller", parse_roller, offsetof(struct phase, roller)},
+        {"airbags", parse_airbags, offsetof(struct phase, airbags)},
+        {"heat", parse_heat, 0},
+        {"foot-rollers", parse_foot, offsetof(struct phase, foot)},
         {},
 };
 
@@ -455,7 +465,9 @@ static int parse_id(struct parse_ctx *ctx, const struct ynode *node, const struc
         if (r < 0)
                 return r;
         if (!program_id_is_valid(*(char **) dest)) {
-                parse_error(ctx, node, "id '%s' may only hold lowercase letters, digits and '-' (at most 64, not starting with '-')",
+                parse_error(ctx, node,
+                            "id '%s' may only hold lowercase letters, digits and '-' (at most 64, not "
+                            "starting with '-')",
                             node->value);
                 return -EINVAL;
         }
@@ -492,14 +504,14 @@ static int parse_local_patterns(struct parse_ctx *ctx, const struct ynode *node,
 }
 
 static const struct field program_fields[] = {
-        { "id", parse_id, offsetof(struct program, id) },
-        { "name", field_string, offsetof(struct program, name), FIELD_REQUIRED },
-        { "description", field_string, offsetof(struct program, description) },
-        { "duration", parse_program_duration, offsetof(struct program, duration_usec), 0,
-          (long long) PROGRAM_DURATION_MIN_USEC },
-        { "at-end", field_enum, offsetof(struct program, at_end), 0, 0, 0, at_end_names },
-        { "patterns", parse_local_patterns, 0 },
-        { "phases", parse_phases, 0, FIELD_REQUIRED },
+        {"id", parse_id, offsetof(struct program, id)},
+        {"name", field_string, offsetof(struct program, name), FIELD_REQUIRED},
+        {"description", field_string, offsetof(struct program, description)},
+        {"duration", parse_program_duration, offsetof(struct program, duration_usec), 0,
+         (long long) PROGRAM_DURATION_MIN_USEC},
+        {"at-end", field_enum, offsetof(struct program, at_end), 0, 0, 0, at_end_names},
+        {"patterns", parse_local_patterns, 0},
+        {"phases", parse_phases, 0, FIELD_REQUIRED},
         {},
 };
 
@@ -523,9 +535,10 @@ struct program *program_free(struct program *p)
 
 /* ---- checks across the whole program ---- */
 
-static void error_in(struct parse_ctx *ctx, const char *file, struct mark m, enum severity sev, const char *fmt,
-                     ...) _printf_(5, 6);
-static void error_in(struct parse_ctx *ctx, const char *file, struct mark m, enum severity sev, const char *fmt, ...)
+static void error_in(struct parse_ctx *ctx, const char *file, struct mark m, enum severity sev,
+                     const char *fmt, ...) _printf_(5, 6);
+static void error_in(struct parse_ctx *ctx, const char *file, struct mark m, enum severity sev,
+                     const char *fmt, ...)
 {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
@@ -558,17 +571,20 @@ static void check_timing(struct parse_ctx *ctx)
                 }
                 sum += ph->duration_usec;
                 if (sum > p->duration_usec) {
-                        parse_error_at(ctx, ph->duration_mark,
-                                       "phases add up to %s by the end of phase '%s', more than the program's %s",
-                                       format_duration(a, sizeof(a), sum), ph->name ?: "?",
-                                       format_duration(b, sizeof(b), p->duration_usec));
+                        parse_error_at(
+                                ctx, ph->duration_mark,
+                                "phases add up to %s by the end of phase '%s', more than the program's %s",
+                                format_duration(a, sizeof(a), sum), ph->name ?: "?",
+                                format_duration(b, sizeof(b), p->duration_usec));
                         return;
                 }
         }
         if (n_flex == 0 && sum < p->duration_usec) {
                 parse_error_at(ctx, p->duration_given ? p->duration_mark : p->phases_mark,
-                               "phases add up to %s but the program lasts %s: make them add up, or leave out one phase's duration so that it takes the rest",
-                               format_duration(a, sizeof(a), sum), format_duration(b, sizeof(b), p->duration_usec));
+                               "phases add up to %s but the program lasts %s: make them add up, or leave "
+                               "out one phase's duration so that it takes the rest",
+                               format_duration(a, sizeof(a), sum),
+                               format_duration(b, sizeof(b), p->duration_usec));
                 return;
         }
         rest = p->duration_usec - sum;
@@ -577,8 +593,10 @@ static void check_timing(struct parse_ctx *ctx)
                 for (size_t i = 0; i < p->n_phases; i++)
                         if (p->phases[i].duration_usec == 0) {
                                 parse_error_at(ctx, p->phases[i].mark,
-                                               "phase '%s' would last only %s (the other phases leave %s of the program's %s); a phase lasts at least %s",
-                                               p->phases[i].name ?: "?", format_duration(a, sizeof(a), share),
+                                               "phase '%s' would last only %s (the other phases leave %s of "
+                                               "the program's %s); a phase lasts at least %s",
+                                               p->phases[i].name ?: "?",
+                                               format_duration(a, sizeof(a), share),
                                                format_duration(b, sizeof(b), rest),
                                                format_duration(c, sizeof(c), p->duration_usec),
                                                format_duration((char[DURATION_MAX_STR]){}, DURATION_MAX_STR,
@@ -620,7 +638,8 @@ static int resolve_patterns(struct parse_ctx *ctx)
                 }
                 lib = pattern_library_find(pc->library, r->pattern_name);
                 if (lib) {
-                        struct pattern *grown = realloc(p->patterns, (p->n_patterns + 1) * sizeof(*p->patterns));
+                        struct pattern *grown =
+                                realloc(p->patterns, (p->n_patterns + 1) * sizeof(*p->patterns));
                         if (!grown)
                                 return -ENOMEM;
                         p->patterns = grown;
@@ -643,11 +662,13 @@ static int resolve_patterns(struct parse_ctx *ctx)
                                 names[n++] = pc->library->patterns[k].name;
                         guess = closest_name(r->pattern_name, names);
                         if (guess)
-                                parse_error_at(ctx, r->pattern_mark, "unknown pattern '%s'; did you mean '%s'?",
-                                               r->pattern_name, guess);
+                                parse_error_at(ctx, r->pattern_mark,
+                                               "unknown pattern '%s'; did you mean '%s'?", r->pattern_name,
+                                               guess);
                         else
                                 parse_error_at(ctx, r->pattern_mark,
-                                               "unknown pattern '%s' (define it under patterns:, or in the shared library programs/patterns/)",
+                                               "unknown pattern '%s' (define it under patterns:, or in the "
+                                               "shared library programs/patterns/)",
                                                r->pattern_name);
                 }
         }
@@ -660,7 +681,8 @@ static const struct roller_geometry *geometry(struct parse_ctx *ctx)
         return c && c->has_roller ? &c->roller.geometry : &roller_geometry_default;
 }
 
-/* A landmark must be on this chair's track for the usual shoulder position (an S-track ends at the low back). */
+/* A landmark must be on this chair's track for the usual shoulder position (an S-track ends at the low
+ * back). */
 static void check_position(struct parse_ctx *ctx, const char *file, const struct position *pos)
 {
         const struct roller_geometry *g = geometry(ctx);
@@ -671,9 +693,10 @@ static void check_position(struct parse_ctx *ctx, const char *file, const struct
         mm = position_mm(pos, g, g->shoulder_mm);
         if (mm > g->track_mm || mm < 0.0)
                 error_in(ctx, file, pos->mark, SEVERITY_ERROR,
-                         "landmark '%s' is %s this chair's roller track (%.0fmm from its top for usual shoulders; the track is %.0fmm)",
-                         landmark_to_string(pos->landmark), mm < 0.0 ? "above the top of" : "beyond the end of", mm,
-                         g->track_mm);
+                         "landmark '%s' is %s this chair's roller track (%.0fmm from its top for usual "
+                         "shoulders; the track is %.0fmm)",
+                         landmark_to_string(pos->landmark),
+                         mm < 0.0 ? "above the top of" : "beyond the end of", mm, g->track_mm);
 }
 
 static void check_roller(struct parse_ctx *ctx)
@@ -697,7 +720,8 @@ static void check_roller(struct parse_ctx *ctx)
                 pat = &p->patterns[r->pattern];
                 if (ph->length_usec && pat->cycle_usec > ph->length_usec)
                         parse_warning_at(ctx, r->pattern_mark,
-                                         "pattern '%s' takes %s, longer than phase '%s' (%s): only its first part runs",
+                                         "pattern '%s' takes %s, longer than phase '%s' (%s): only its "
+                                         "first part runs",
                                          pat->name, format_duration(a, sizeof(a), pat->cycle_usec), ph->name,
                                          format_duration(b, sizeof(b), ph->length_usec));
         }
@@ -714,7 +738,8 @@ static void check_roller(struct parse_ctx *ctx)
                         const struct pattern_step *st = &pat->steps[s];
                         if (st->to.absolute)
                                 check_position(ctx, pat->file, &st->to.position);
-                        roller_can(ctx, pat->file, st->technique_mark, st->technique, st->depth_mark, st->depth);
+                        roller_can(ctx, pat->file, st->technique_mark, st->technique, st->depth_mark,
+                                   st->depth);
                 }
         }
 }
@@ -735,10 +760,11 @@ static void check_airbag_cycles(struct parse_ctx *ctx)
                 if (ab->pattern == AIRBAG_PATTERN_WAVE)
                         cycle += ab->inflate_usec * (strv_length(ab->zones) - 1);
                 if (ab->pattern != AIRBAG_PATTERN_HOLD && cycle > ph->length_usec)
-                        parse_warning_at(ctx, ab->mark,
-                                         "one airbag cycle takes %s, longer than phase '%s' (%s): it is cut short",
-                                         format_duration(a, sizeof(a), cycle), ph->name,
-                                         format_duration(b, sizeof(b), ph->length_usec));
+                        parse_warning_at(
+                                ctx, ab->mark,
+                                "one airbag cycle takes %s, longer than phase '%s' (%s): it is cut short",
+                                format_duration(a, sizeof(a), cycle), ph->name,
+                                format_duration(b, sizeof(b), ph->length_usec));
         }
 }
 
@@ -781,7 +807,8 @@ static void check_warm_up(struct parse_ctx *ctx)
 
                 if (depth >= DEEP_WORK_DEPTH && warm < WARM_UP_MIN_USEC) {
                         error_in(ctx, file, m, SEVERITY_WARNING,
-                                 "deep work (depth %u) before any warm-up: begin with at least %s of heat or gentle swedish or rolling strokes (depth 1-%d)",
+                                 "deep work (depth %u) before any warm-up: begin with at least %s of heat "
+                                 "or gentle swedish or rolling strokes (depth 1-%d)",
                                  depth, format_duration(a, sizeof(a), WARM_UP_MIN_USEC), WARM_UP_MAX_DEPTH);
                         return;
                 }
@@ -790,8 +817,9 @@ static void check_warm_up(struct parse_ctx *ctx)
                         for (size_t k = 0; k < ph->n_heat; k++)
                                 heat_on |= ph->heat[k].level > 0;
                 }
-                if (heat_on || (rolling && (r->technique & (TECHNIQUE_BIT(TECHNIQUE_SWEDISH) |
-                                                             TECHNIQUE_BIT(TECHNIQUE_ROLLING))) &&
+                if (heat_on || (rolling &&
+                                (r->technique &
+                                 (TECHNIQUE_BIT(TECHNIQUE_SWEDISH) | TECHNIQUE_BIT(TECHNIQUE_ROLLING))) &&
                                 depth <= WARM_UP_MAX_DEPTH))
                         warm += ph->length_usec;
         }
@@ -813,11 +841,12 @@ static char *id_from_file(const char *file)
 }
 
 static int program_from_tree(const char *file, const struct ynode *root, const struct chair_config *config,
-                             const struct pattern_library *library, struct diag_list *diags, struct program **ret)
+                             const struct pattern_library *library, struct diag_list *diags,
+                             struct program **ret)
 {
         _cleanup_(program_freep) struct program *p = NULL;
-        struct program_ctx pc = { .config = config, .library = library };
-        struct parse_ctx ctx = { .file = file, .diags = diags, .userdata = &pc };
+        struct program_ctx pc = {.config = config, .library = library};
+        struct parse_ctx ctx = {.file = file, .diags = diags, .userdata = &pc};
         size_t errors = diags->n_errors;
         int r;
 
@@ -840,8 +869,9 @@ static int program_from_tree(const char *file, const struct ynode *root, const s
                 if (!p->id)
                         return -ENOMEM;
                 if (!program_id_is_valid(p->id))
-                        parse_error_at(&ctx, (struct mark){ 1, 1 },
-                                       "the file name gives the id '%s', which is not a valid id: set id: (lowercase letters, digits and '-')",
+                        parse_error_at(&ctx, (struct mark){1, 1},
+                                       "the file name gives the id '%s', which is not a valid id: set id: "
+                                       "(lowercase letters, digits and '-')",
                                        p->id);
         }
         if (!p->description) {
@@ -850,8 +880,9 @@ static int program_from_tree(const char *file, const struct ynode *root, const s
                         return -ENOMEM;
         }
         if (!p->duration_given && config && config->safety.session_cap_usec < p->duration_usec)
-                parse_error_at(&ctx, (struct mark){ 1, 1 },
-                               "the default duration of 15m is longer than this chair's session cap: set duration:");
+                parse_error_at(&ctx, (struct mark){1, 1},
+                               "the default duration of 15m is longer than this chair's session cap: set "
+                               "duration:");
 
         /* Cross-checks need the phases; with broken phases they would only add noise. */
         if (p->n_phases > 0 && diags->n_errors == errors) {
@@ -883,8 +914,8 @@ int program_load(const char *file, const void *data, size_t size, const struct c
         return program_from_tree(file, ydoc_root(doc), config, library, diags, ret);
 }
 
-int program_load_file(const char *path, const struct chair_config *config, const struct pattern_library *library,
-                      struct diag_list *diags, struct program **ret)
+int program_load_file(const char *path, const struct chair_config *config,
+                      const struct pattern_library *library, struct diag_list *diags, struct program **ret)
 {
         _cleanup_(ydoc_freep) struct ydoc *doc = NULL;
         int r = ydoc_load_file(path, NULL, diags, &doc);

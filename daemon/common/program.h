@@ -1,4 +1,5 @@
-/* program.h: massage programs and roller patterns, and the parser and validator that build them from YAML. */
+/* program.h: massage programs and roller patterns, and the parser and validator that build them from YAML.
+ */
 #pragma once
 
 #include "body.h"
@@ -7,26 +8,27 @@
 #include "vocab.h"
 
 /* Limits of the format, documented in docs/programs.md. */
-#define PROGRAM_DURATION_MIN_USEC (1 * USEC_PER_MINUTE)
+#define PROGRAM_DURATION_MIN_USEC     (1 * USEC_PER_MINUTE)
 #define PROGRAM_DURATION_DEFAULT_USEC (15 * USEC_PER_MINUTE)
-#define PROGRAM_MAX_PHASES 64
-#define PHASE_DURATION_MIN_USEC (10 * USEC_PER_SEC)
-#define STEP_TIME_MIN_USEC (500 * USEC_PER_MSEC)
-#define STEP_TIME_MAX_USEC (10 * USEC_PER_MINUTE)
-#define PATTERN_MAX_STEPS 64
-#define ROLLER_SPEED_DEFAULT 3
-#define ROLLER_DEPTH_DEFAULT 2
-#define ROLLER_STROKE_DEFAULT_USEC (10 * USEC_PER_SEC)
-#define AIRBAG_INTENSITY_DEFAULT 2
-#define AIRBAG_INFLATE_DEFAULT_USEC (5 * USEC_PER_SEC)
-#define AIRBAG_HOLD_DEFAULT_USEC (3 * USEC_PER_SEC)
-#define AIRBAG_VENT_DEFAULT_USEC (6 * USEC_PER_SEC)
+#define PROGRAM_MAX_PHASES            64
+#define PHASE_DURATION_MIN_USEC       (10 * USEC_PER_SEC)
+#define STEP_TIME_MIN_USEC            (500 * USEC_PER_MSEC)
+#define STEP_TIME_MAX_USEC            (10 * USEC_PER_MINUTE)
+#define PATTERN_MAX_STEPS             64
+#define ROLLER_SPEED_DEFAULT          3
+#define ROLLER_DEPTH_DEFAULT          2
+#define ROLLER_STROKE_DEFAULT_USEC    (10 * USEC_PER_SEC)
+#define AIRBAG_INTENSITY_DEFAULT      2
+#define AIRBAG_INFLATE_DEFAULT_USEC   (5 * USEC_PER_SEC)
+#define AIRBAG_HOLD_DEFAULT_USEC      (3 * USEC_PER_SEC)
+#define AIRBAG_VENT_DEFAULT_USEC      (6 * USEC_PER_SEC)
 /* Deep work (depth at or above this) wants this much warm-up (heat, or gentle swedish/rolling) before it. */
-#define DEEP_WORK_DEPTH 4
-#define WARM_UP_MIN_USEC (1 * USEC_PER_MINUTE)
+#define DEEP_WORK_DEPTH   4
+#define WARM_UP_MIN_USEC  (1 * USEC_PER_MINUTE)
 #define WARM_UP_MAX_DEPTH 2
 
-/* Where a pattern step goes: a point of the phase's area (0.0 its start, 1.0 its end) or a fixed position. */
+/* Where a pattern step goes: a point of the phase's area (0.0 its start, 1.0 its end) or a fixed position.
+ */
 struct step_target {
         bool absolute;
         double area;              /* !absolute */
@@ -81,7 +83,8 @@ struct roller_phase {
         bool set;           /* the phase has a roller block */
         bool off;           /* "roller: off" */
         unsigned technique; /* TECHNIQUE_BIT set */
-        size_t pattern;     /* index into program->patterns; SIZE_MAX: the built-in sweep (area) or hold (spot) */
+        size_t pattern; /* index into program->patterns; SIZE_MAX: the built-in sweep (area) or hold (spot)
+                         */
         char *pattern_name;
         struct position from, to; /* the area, from where to where; equal for a spot */
         bool spot;
@@ -153,8 +156,8 @@ struct program {
  * set, -EINVAL when there were errors, -ENOMEM, or -errno when the file cannot be read (no diagnostic). */
 int program_load(const char *file, const void *data, size_t size, const struct chair_config *config,
                  const struct pattern_library *library, struct diag_list *diags, struct program **ret);
-int program_load_file(const char *path, const struct chair_config *config, const struct pattern_library *library,
-                      struct diag_list *diags, struct program **ret);
+int program_load_file(const char *path, const struct chair_config *config,
+                      const struct pattern_library *library, struct diag_list *diags, struct program **ret);
 
 struct program *program_free(struct program *p);
 static inline void program_freep(struct program **p)

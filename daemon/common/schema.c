@@ -89,8 +89,8 @@ int lookup_name(struct parse_ctx *ctx, const struct ynode *node, const char *con
         return -EINVAL;
 }
 
-int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what, const struct field *fields,
-                  void *target, uint64_t *ret_seen)
+int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                  const struct field *fields, void *target, uint64_t *ret_seen)
 {
         uint64_t seen = 0;
         size_t n_fields = 0;
@@ -123,11 +123,11 @@ int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *w
                         names[k] = NULL;
                         guess = closest_name(key->value, names);
                         if (guess)
-                                parse_error(ctx, key, "unknown key '%s' in %s; did you mean '%s'?", key->value,
-                                            what, guess);
+                                parse_error(ctx, key, "unknown key '%s' in %s; did you mean '%s'?",
+                                            key->value, what, guess);
                         else
-                                parse_error(ctx, key, "unknown key '%s' in %s (expected %s)", key->value, what,
-                                            join_names(list, sizeof(list), names));
+                                parse_error(ctx, key, "unknown key '%s' in %s (expected %s)", key->value,
+                                            what, join_names(list, sizeof(list), names));
                         bad = true;
                         continue;
                 }
@@ -232,12 +232,13 @@ int field_uint(struct parse_ctx *ctx, const struct ynode *node, const struct fie
         if (r == -EINVAL && node->value[0] == '-' && parse_unsigned(node->value + 1, &v) == 0)
                 r = -ERANGE;
         if (r == -EINVAL) {
-                parse_error(ctx, node, "%s must be a whole number from %lld to %lld, not '%s'", f->key, f->min,
-                            f->max, node->value);
+                parse_error(ctx, node, "%s must be a whole number from %lld to %lld, not '%s'", f->key,
+                            f->min, f->max, node->value);
                 return -EINVAL;
         }
         if (r < 0 || (long long) v < f->min || (long long) v > f->max || v > (unsigned long long) f->max) {
-                parse_error(ctx, node, "%s %s is out of range (%lld to %lld)", f->key, node->value, f->min, f->max);
+                parse_error(ctx, node, "%s %s is out of range (%lld to %lld)", f->key, node->value, f->min,
+                            f->max);
                 return -EINVAL;
         }
         *(unsigned *) dest = (unsigned) v;
@@ -271,7 +272,10 @@ int parse_duration(const char *s, usec_t *ret, const char **ret_reason)
                 usec_t usec;
         } units[] = {
                 /* Longest suffix first so that "ms" is not read as "m". */
-                { "ms", USEC_PER_MSEC }, { "h", USEC_PER_HOUR }, { "m", USEC_PER_MINUTE }, { "s", USEC_PER_SEC },
+                {"ms", USEC_PER_MSEC},
+                {"h", USEC_PER_HOUR},
+                {"m", USEC_PER_MINUTE},
+                {"s", USEC_PER_SEC},
         };
         usec_t total = 0, last_unit = UINT64_MAX;
         const char *p = s;
@@ -375,12 +379,13 @@ int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct f
         if (!expect_number(ctx, node, f->key))
                 return -EINVAL;
         if (parse_number(node->value, &v) < 0) {
-                parse_error(ctx, node, "%s must be a number from %lld to %lld, not '%s'", f->key, f->min, f->max,
-                            node->value);
+                parse_error(ctx, node, "%s must be a number from %lld to %lld, not '%s'", f->key, f->min,
+                            f->max, node->value);
                 return -EINVAL;
         }
         if (v < (double) f->min || v > (double) f->max) {
-                parse_error(ctx, node, "%s %s is out of range (%lld to %lld)", f->key, node->value, f->min, f->max);
+                parse_error(ctx, node, "%s %s is out of range (%lld to %lld)", f->key, node->value, f->min,
+                            f->max);
                 return -EINVAL;
         }
         *(double *) dest = v;
@@ -401,22 +406,22 @@ int field_length_mm(struct parse_ctx *ctx, const struct ynode *node, const struc
         else if (len > 2 && streq(node->value + len - 2, "cm"))
                 scale = 10.0;
         else {
-                parse_error(ctx, node, "%s must be a length with a unit, e.g. 120mm or 12cm, not '%s'", f->key,
-                            node->value);
+                parse_error(ctx, node, "%s must be a length with a unit, e.g. 120mm or 12cm, not '%s'",
+                            f->key, node->value);
                 return -EINVAL;
         }
         num = strndup(node->value, len - 2);
         if (!num)
                 return -ENOMEM;
         if (parse_number(num, &v) < 0) {
-                parse_error(ctx, node, "%s must be a length with a unit, e.g. 120mm or 12cm, not '%s'", f->key,
-                            node->value);
+                parse_error(ctx, node, "%s must be a length with a unit, e.g. 120mm or 12cm, not '%s'",
+                            f->key, node->value);
                 return -EINVAL;
         }
         v *= scale;
         if (v < (double) f->min || v > (double) f->max) {
-                parse_error(ctx, node, "%s %s is out of range (%lldmm to %lldmm)", f->key, node->value, f->min,
-                            f->max);
+                parse_error(ctx, node, "%s %s is out of range (%lldmm to %lldmm)", f->key, node->value,
+                            f->min, f->max);
                 return -EINVAL;
         }
         *(double *) dest = v;

@@ -13,7 +13,7 @@ struct mark {
 
 static inline struct mark ynode_mark(const struct ynode *n)
 {
-        return (struct mark){ n->line, n->column };
+        return (struct mark){n->line, n->column};
 }
 
 struct parse_ctx {
@@ -24,14 +24,15 @@ struct parse_ctx {
 
 void parse_error_at(struct parse_ctx *ctx, struct mark m, const char *fmt, ...) _printf_(3, 4);
 void parse_warning_at(struct parse_ctx *ctx, struct mark m, const char *fmt, ...) _printf_(3, 4);
-#define parse_error(ctx, node, ...) parse_error_at(ctx, ynode_mark(node), __VA_ARGS__)
+#define parse_error(ctx, node, ...)   parse_error_at(ctx, ynode_mark(node), __VA_ARGS__)
 #define parse_warning(ctx, node, ...) parse_warning_at(ctx, ynode_mark(node), __VA_ARGS__)
 
 struct field;
 
 /* Parses node into dest (the target struct plus the field's offset). Returns 0 on success, -EINVAL after
  * adding a diagnostic (parsing of the other keys goes on), or another negative errno (parsing stops). */
-typedef int (*field_parse_t)(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
+typedef int (*field_parse_t)(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                             void *dest);
 
 enum {
         FIELD_REQUIRED = 1 << 0,
@@ -51,8 +52,8 @@ struct field {
  * suggestion), missing required keys and a node that is not a mapping are errors. what names the mapping
  * in messages ("phase", "roller"). If ret_seen is given, bit i is set when fields[i] was present (so a
  * table may hold at most 64 fields). Returns 0, -EINVAL if anything was wrong, or -ENOMEM. */
-int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what, const struct field *fields,
-                  void *target, uint64_t *ret_seen);
+int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                  const struct field *fields, void *target, uint64_t *ret_seen);
 
 /* Checks a node's type; adds "<what> must be a <type>, not a <type>" and returns false when it differs. */
 bool expect_type(struct parse_ctx *ctx, const struct ynode *node, enum ynode_type type, const char *what);
@@ -66,11 +67,16 @@ int lookup_name(struct parse_ctx *ctx, const struct ynode *node, const char *con
 const char *join_names(char *buf, size_t size, const char *const *names);
 
 /* Field parsers. The destination type is given in brackets. */
-int field_string(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);   /* char* */
-int field_uint(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);     /* unsigned */
-int field_enum(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);     /* unsigned */
-int field_bool(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);     /* bool */
-int field_duration(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest); /* usec_t */
+int field_string(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                 void *dest); /* char* */
+int field_uint(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+               void *dest); /* unsigned */
+int field_enum(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+               void *dest); /* unsigned */
+int field_bool(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+               void *dest); /* bool */
+int field_duration(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                   void *dest); /* usec_t */
 /* A number from 0.0 to 1.0 [double]. */
 int field_fraction(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 /* A plain number within [f->min, f->max] [double]. */
@@ -78,7 +84,8 @@ int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct f
 /* A length with a unit, "1200mm" or "12cm" [double, millimetres; negative allowed if f->min < 0]. */
 int field_length_mm(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 
-/* Parses "1h", "5m", "90s", "1m30s", "250ms" into usec. Returns 0, or -EINVAL with *ret_reason telling why. */
+/* Parses "1h", "5m", "90s", "1m30s", "250ms" into usec. Returns 0, or -EINVAL with *ret_reason telling why.
+ */
 int parse_duration(const char *s, usec_t *ret, const char **ret_reason);
 
 /* Parses a whole decimal number without sign; -EINVAL unless s is all digits; -ERANGE on overflow. */
@@ -92,4 +99,5 @@ int field_name_list(struct parse_ctx *ctx, const struct ynode *node, const struc
 
 /* Checks name against allowed (NULL-terminated) as lookup_name() does, but for tables of strings that are
  * not an enum; returns 0 or -EINVAL. */
-int check_name(struct parse_ctx *ctx, const struct ynode *node, const char *const *allowed, const char *what);
+int check_name(struct parse_ctx *ctx, const struct ynode *node, const char *const *allowed,
+               const char *what);

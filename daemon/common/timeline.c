@@ -26,11 +26,13 @@ static struct setpoint *emit(struct compiler *c, usec_t at, enum track track)
                 c->error = -ENOMEM;
                 return NULL;
         }
-        t->points[t->n_points] = (struct setpoint){ .at_usec = at, .track = track, .seq = (uint32_t) t->n_points };
+        t->points[t->n_points] =
+                (struct setpoint){.at_usec = at, .track = track, .seq = (uint32_t) t->n_points};
         return &t->points[t->n_points++];
 }
 
-static void emit_airbag(struct compiler *c, usec_t at, const char *zone, enum valve_state v, unsigned intensity)
+static void emit_airbag(struct compiler *c, usec_t at, const char *zone, enum valve_state v,
+                        unsigned intensity)
 {
         struct setpoint *s = emit(c, at, TRACK_AIRBAG);
         if (s) {
@@ -100,10 +102,10 @@ static void compile_roller(struct compiler *c, const struct phase *ph, usec_t st
         const struct roller_phase *r = &ph->roller;
         /* Without a pattern: a spot is held for the whole phase; an area is swept end to end. */
         const struct pattern_step sweep[] = {
-                { .to = { .area = 0.0 }, .time_usec = r->stroke_usec },
-                { .to = { .area = 1.0 }, .time_usec = r->stroke_usec },
+                {.to = {.area = 0.0}, .time_usec = r->stroke_usec},
+                {.to = {.area = 1.0}, .time_usec = r->stroke_usec},
         };
-        const struct pattern_step hold = { .to = { .area = 0.0 }, .time_usec = end - start };
+        const struct pattern_step hold = {.to = {.area = 0.0}, .time_usec = end - start};
         const struct pattern_step *steps;
         size_t n_steps;
 
@@ -133,12 +135,12 @@ static void compile_roller(struct compiler *c, const struct phase *ph, usec_t st
                         .technique = st->technique ?: r->technique,
                         .speed = st->speed ?: r->speed,
                         .depth = st->depth ?: r->depth,
-                        .width = st->width ? (enum width) (st->width - 1) : r->width,
+                        .width = st->width ? (enum width)(st->width - 1) : r->width,
                 };
                 if (st->to.absolute)
-                        s->roller.target = (struct body_point){ st->to.position, st->to.position, 0.0 };
+                        s->roller.target = (struct body_point){st->to.position, st->to.position, 0.0};
                 else
-                        s->roller.target = (struct body_point){ r->from, r->to, st->to.area };
+                        s->roller.target = (struct body_point){r->from, r->to, st->to.area};
         }
 }
 
@@ -160,9 +162,9 @@ static void compile_airbags(struct compiler *c, const struct phase *ph, usec_t s
         vent = a->vent_usec;
         n = strv_length(a->zones);
 
-#define AT(t, zone, v)                                                                                       \
-        do {                                                                                                 \
-                if ((t) < end)                                                                               \
+#define AT(t, zone, v)                                                                                      \
+        do {                                                                                                \
+                if ((t) < end)                                                                              \
                         emit_airbag(c, (t), (zone), (v), a->intensity);                                     \
         } while (0)
 
@@ -265,8 +267,8 @@ static bool same_channel(const struct setpoint *a, const struct setpoint *b)
 }
 
 /* Keeps only setpoints that change something: of several for one channel at one time the last wins, and a
- * setpoint equal to the channel's current value is dropped. Channels start idle: roller parked, zones vented,
- * heat and foot rollers off, recline wherever it is. */
+ * setpoint equal to the channel's current value is dropped. Channels start idle: roller parked, zones
+ * vented, heat and foot rollers off, recline wherever it is. */
 static int prune(struct compiler *c)
 {
         struct timeline *t = c->t;
@@ -281,7 +283,8 @@ static int prune(struct compiler *c)
 
         for (size_t i = 0; i < t->n_points; i++)
                 for (size_t j = i + 1; j < t->n_points && t->points[j].at_usec == t->points[i].at_usec; j++)
-                        if (t->points[i].track != TRACK_PHASE && same_channel(&t->points[i], &t->points[j])) {
+                        if (t->points[i].track != TRACK_PHASE &&
+                            same_channel(&t->points[i], &t->points[j])) {
                                 drop[i] = true;
                                 break;
                         }
@@ -296,7 +299,7 @@ static int prune(struct compiler *c)
                         if (same_channel(last[k], s))
                                 break;
                 if (k == n_channels) {
-                        static const struct setpoint idle_roller = { .track = TRACK_ROLLER };
+                        static const struct setpoint idle_roller = {.track = TRACK_ROLLER};
                         /* The first setpoint of a channel is dropped if it only confirms the idle state. */
                         bool idle = (s->track == TRACK_ROLLER && setpoint_same_value(&idle_roller, s)) ||
                                     (s->track == TRACK_AIRBAG && s->airbag.valve == VALVE_VENT) ||
@@ -354,7 +357,7 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
                      struct timeline **ret)
 {
         _cleanup_(timeline_freep) struct timeline *t = NULL;
-        struct compiler c = { .program = p };
+        struct compiler c = {.program = p};
         usec_t d = duration_usec ?: p->duration_usec;
         size_t out = 0;
         int r;
@@ -464,17 +467,18 @@ const char *setpoint_describe(const struct setpoint *s, const struct program *p,
                         snprintf(buf + n, size - n, "park");
                 else
                         snprintf(buf + n, size - n, "%s speed %u depth %u %s %s..%s@%.2f",
-                                 techniques_to_string(tech, sizeof(tech), s->roller.technique), s->roller.speed,
-                                 s->roller.depth, width_to_string(s->roller.width),
+                                 techniques_to_string(tech, sizeof(tech), s->roller.technique),
+                                 s->roller.speed, s->roller.depth, width_to_string(s->roller.width),
                                  position_describe(&s->roller.target.from, a, sizeof(a)),
-                                 position_describe(&s->roller.target.to, b, sizeof(b)), s->roller.target.fraction);
+                                 position_describe(&s->roller.target.to, b, sizeof(b)),
+                                 s->roller.target.fraction);
                 break;
         case TRACK_AIRBAG:
                 if (s->airbag.valve == VALVE_VENT)
                         snprintf(buf + n, size - n, "%s vent", s->airbag.zone);
                 else
-                        snprintf(buf + n, size - n, "%s %s %u", s->airbag.zone, valve_state_to_string(s->airbag.valve),
-                                 s->airbag.intensity);
+                        snprintf(buf + n, size - n, "%s %s %u", s->airbag.zone,
+                                 valve_state_to_string(s->airbag.valve), s->airbag.intensity);
                 break;
         case TRACK_HEAT:
                 snprintf(buf + n, size - n, "%s %u", s->heat.zone, s->heat.level);

@@ -51,7 +51,8 @@ const char *format_duration(char *buf, size_t size, usec_t usec)
         if (ms)
                 n += snprintf(buf + n, n < size ? size - n : 0, "%llums", (unsigned long long) ms);
         if (usec % USEC_PER_MSEC)
-                snprintf(buf + n, n < size ? size - n : 0, "%lluus", (unsigned long long) (usec % USEC_PER_MSEC));
+                snprintf(buf + n, n < size ? size - n : 0, "%lluus",
+                         (unsigned long long) (usec % USEC_PER_MSEC));
         return buf;
 }
 

@@ -8,24 +8,24 @@
 
 typedef uint64_t usec_t;
 
-#define USEC_INFINITY UINT64_MAX
-#define USEC_PER_MSEC ((usec_t) 1000ULL)
-#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_INFINITY   UINT64_MAX
+#define USEC_PER_MSEC   ((usec_t) 1000ULL)
+#define USEC_PER_SEC    ((usec_t) 1000000ULL)
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
-#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_HOUR   (60ULL * USEC_PER_MINUTE)
 
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define ELEMENTSOF(a)  (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _unused_ __attribute__((unused))
+#define _unused_       __attribute__((unused))
 
 /* Hands ownership over: returns the pointer and clears the variable so its cleanup does nothing. */
-#define TAKE_PTR(p)                                                                                          \
-        ({                                                                                                   \
-                __typeof__(p) _ptr_ = (p);                                                                   \
-                (p) = NULL;                                                                                  \
-                _ptr_;                                                                                       \
+#define TAKE_PTR(p)                                                                                         \
+        ({                                                                                                  \
+                __typeof__(p) _ptr_ = (p);                                                                  \
+                (p) = NULL;                                                                                 \
+                _ptr_;                                                                                      \
         })
 
 static inline void freep(void *p)

@@ -4,24 +4,24 @@
 #include "util.h"
 
 /* Defines name##_names[] and the to/from string functions for an enum whose values index the table. */
-#define DECLARE_STRING_TABLE(name, type)                                                                     \
-        extern const char *const name##_names[];                                                             \
-        const char *name##_to_string(type v);                                                                \
+#define DECLARE_STRING_TABLE(name, type)                                                                    \
+        extern const char *const name##_names[];                                                            \
+        const char *name##_to_string(type v);                                                               \
         int name##_from_string(const char *s) /* the value, or -1 */
 
-#define DEFINE_STRING_TABLE(name, type, max, ...)                                                            \
-        const char *const name##_names[] = { __VA_ARGS__, NULL };                                            \
-        _Static_assert(ELEMENTSOF(name##_names) == (max) + 1, #name " table does not match its enum");       \
-        const char *name##_to_string(type v)                                                                 \
-        {                                                                                                    \
-                return (unsigned) v < (max) ? name##_names[v] : NULL;                                        \
-        }                                                                                                    \
-        int name##_from_string(const char *s)                                                                \
-        {                                                                                                    \
-                for (int i = 0; i < (max); i++)                                                              \
-                        if (streq(name##_names[i], s))                                                       \
-                                return i;                                                                    \
-                return -1;                                                                                   \
+#define DEFINE_STRING_TABLE(name, type, max, ...)                                                           \
+        const char *const name##_names[] = {__VA_ARGS__, NULL};                                             \
+        _Static_assert(ELEMENTSOF(name##_names) == (max) + 1, #name " table does not match its enum");      \
+        const char *name##_to_string(type v)                                                                \
+        {                                                                                                   \
+                return (unsigned) v < (max) ? name##_names[v] : NULL;                                       \
+        }                                                                                                   \
+        int name##_from_string(const char *s)                                                               \
+        {                                                                                                   \
+                for (int i = 0; i < (max); i++)                                                             \
+                        if (streq(name##_names[i], s))                                                      \
+                                return i;                                                                   \
+                return -1;                                                                                  \
         }
 
 enum technique {
@@ -37,12 +37,13 @@ DECLARE_STRING_TABLE(technique, enum technique);
 
 /* A combination of techniques is a bit set: 1u << TECHNIQUE_x. */
 #define TECHNIQUE_BIT(t) (1u << (t))
-#define TECHNIQUES_ALL ((1u << _TECHNIQUE_MAX) - 1)
+#define TECHNIQUES_ALL   ((1u << _TECHNIQUE_MAX) - 1)
 /* Tapping and clapping share the percussion motor; shiatsu, rolling and swedish are ways of moving along
  * the track and exclude one another. */
 #define TECHNIQUES_PERCUSSION (TECHNIQUE_BIT(TECHNIQUE_TAPPING) | TECHNIQUE_BIT(TECHNIQUE_CLAPPING))
-#define TECHNIQUES_STROKE                                                                                    \
-        (TECHNIQUE_BIT(TECHNIQUE_SHIATSU) | TECHNIQUE_BIT(TECHNIQUE_ROLLING) | TECHNIQUE_BIT(TECHNIQUE_SWEDISH))
+#define TECHNIQUES_STROKE                                                                                   \
+        (TECHNIQUE_BIT(TECHNIQUE_SHIATSU) | TECHNIQUE_BIT(TECHNIQUE_ROLLING) |                              \
+         TECHNIQUE_BIT(TECHNIQUE_SWEDISH))
 
 /* "kneading+tapping" into buf. */
 const char *techniques_to_string(char *buf, size_t size, unsigned set);

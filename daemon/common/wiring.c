@@ -26,48 +26,67 @@ static const struct ynode *key_node(const struct ynode *map, const char *key)
 }
 
 /* Bus defaults (documented in docs/config.md). */
-#define MODBUS_TIMEOUT_DEFAULT_USEC (100 * USEC_PER_MSEC)
-#define MODBUS_RETRIES_DEFAULT 2
-#define MODBUS_POLL_DEFAULT_USEC (100 * USEC_PER_MSEC)
-#define MODBUS_TCP_PORT_DEFAULT 502
+#define MODBUS_TIMEOUT_DEFAULT_USEC    (100 * USEC_PER_MSEC)
+#define MODBUS_RETRIES_DEFAULT         2
+#define MODBUS_POLL_DEFAULT_USEC       (100 * USEC_PER_MSEC)
+#define MODBUS_TCP_PORT_DEFAULT        502
 #define HEARTBEAT_TIMEOUT_DEFAULT_USEC (500 * USEC_PER_MSEC) /* the reference board's default */
 
 static const struct field bus_fields[] = {
-        { "type", field_enum, offsetof(struct bus_config, type), FIELD_REQUIRED, .names = bus_type_names,
-          .what = "bus type" },
-        { "unit", field_uint, offsetof(struct bus_config, unit), 0, 0, 247 },
-        { "timeout", field_duration, offsetof(struct bus_config, timeout_usec), 0, (long long) USEC_PER_MSEC,
-          (long long) (10 * USEC_PER_SEC) },
-        { "retries", field_uint, offsetof(struct bus_config, retries), 0, 0, 10 },
-        { "poll", field_duration, offsetof(struct bus_config, poll_usec), 0, (long long) (10 * USEC_PER_MSEC),
-          (long long) (60 * USEC_PER_SEC) },
-        { "heartbeat", field_uint, offsetof(struct bus_config, heartbeat), 0, 0, 65535 },
-        { "heartbeat-timeout", field_duration, offsetof(struct bus_config, heartbeat_timeout_usec), 0,
-          (long long) (100 * USEC_PER_MSEC), (long long) (10 * USEC_PER_SEC) },
-        { "heartbeat-timeout-register", field_uint, offsetof(struct bus_config, heartbeat_timeout_register), 0, 0,
-          65535 },
-        { "host", field_string, offsetof(struct bus_config, host) },
-        { "port", field_uint, offsetof(struct bus_config, port), 0, 1, 65535 },
-        { "device", field_string, offsetof(struct bus_config, device) },
-        { "baud", field_uint, offsetof(struct bus_config, baud), 0, 1200, 4000000 },
-        { "parity", field_enum, offsetof(struct bus_config, parity), .names = parity_names },
-        { "data-bits", field_uint, offsetof(struct bus_config, data_bits), 0, 7, 8 },
-        { "stop-bits", field_uint, offsetof(struct bus_config, stop_bits), 0, 1, 2 },
-        { "rs485", field_bool, offsetof(struct bus_config, rs485) },
-        { "rts", field_enum, offsetof(struct bus_config, rts), .names = rts_mode_names, .what = "rts mode" },
-        { "rts-delay", field_duration, offsetof(struct bus_config, rts_delay_usec), 0, 1,
-          (long long) (100 * USEC_PER_MSEC) },
-        { "chip", field_string, offsetof(struct bus_config, chip) },
+        {"type", field_enum, offsetof(struct bus_config, type), FIELD_REQUIRED, .names = bus_type_names,
+         .what = "bus type"},
+        {"unit", field_uint, offsetof(struct bus_config, unit), 0, 0, 247},
+        {"timeout", field_duration, offsetof(struct bus_config, timeout_usec), 0, (long long) USEC_PER_MSEC,
+         (long long) (10 * USEC_PER_SEC)},
+        {"retries", field_uint, offsetof(struct bus_config, retries), 0, 0, 10},
+        {"poll", field_duration, offsetof(struct bus_config, poll_usec), 0, (long long) (10 * USEC_PER_MSEC),
+         (long long) (60 * USEC_PER_SEC)},
+        {"heartbeat", field_uint, offsetof(struct bus_config, heartbeat), 0, 0, 65535},
+        {"heartbeat-timeout", field_duration, offsetof(struct bus_config, heartbeat_timeout_usec), 0,
+         (long long) (100 * USEC_PER_MSEC), (long long) (10 * USEC_PER_SEC)},
+        {"heartbeat-timeout-register", field_uint, offsetof(struct bus_config, heartbeat_timeout_register),
+         0, 0, 65535},
+        {"host", field_string, offsetof(struct bus_config, host)},
+        {"port", field_uint, offsetof(struct bus_config, port), 0, 1, 65535},
+        {"device", field_string, offsetof(struct bus_config, device)},
+        {"baud", field_uint, offsetof(struct bus_config, baud), 0, 1200, 4000000},
+        {"parity", field_enum, offsetof(struct bus_config, parity), .names = parity_names},
+        {"data-bits", field_uint, offsetof(struct bus_config, data_bits), 0, 7, 8},
+        {"stop-bits", field_uint, offsetof(struct bus_config, stop_bits), 0, 1, 2},
+        {"rs485", field_bool, offsetof(struct bus_config, rs485)},
+        {"rts", field_enum, offsetof(struct bus_config, rts), .names = rts_mode_names, .what = "rts mode"},
+        {"rts-delay", field_duration, offsetof(struct bus_config, rts_delay_usec), 0, 1,
+         (long long) (100 * USEC_PER_MSEC)},
+        {"chip", field_string, offsetof(struct bus_config, chip)},
         {},
 };
-enum { BF_TYPE, BF_UNIT, BF_TIMEOUT, BF_RETRIES, BF_POLL, BF_HEARTBEAT, BF_HEARTBEAT_TIMEOUT, BF_HEARTBEAT_REGISTER,
-       BF_HOST, BF_PORT, BF_DEVICE, BF_BAUD, BF_PARITY, BF_DATA_BITS, BF_STOP_BITS, BF_RS485, BF_RTS, BF_RTS_DELAY,
-       BF_CHIP };
+enum {
+        BF_TYPE,
+        BF_UNIT,
+        BF_TIMEOUT,
+        BF_RETRIES,
+        BF_POLL,
+        BF_HEARTBEAT,
+        BF_HEARTBEAT_TIMEOUT,
+        BF_HEARTBEAT_REGISTER,
+        BF_HOST,
+        BF_PORT,
+        BF_DEVICE,
+        BF_BAUD,
+        BF_PARITY,
+        BF_DATA_BITS,
+        BF_STOP_BITS,
+        BF_RS485,
+        BF_RTS,
+        BF_RTS_DELAY,
+        BF_CHIP
+};
 
 /* Which keys each bus type takes, as bits of bus_fields. */
 #define BIT(f) (UINT64_C(1) << (f))
-#define MODBUS_KEYS (BIT(BF_TYPE) | BIT(BF_UNIT) | BIT(BF_TIMEOUT) | BIT(BF_RETRIES) | BIT(BF_POLL) | BIT(BF_HEARTBEAT) | \
-                     BIT(BF_HEARTBEAT_TIMEOUT) | BIT(BF_HEARTBEAT_REGISTER))
+#define MODBUS_KEYS                                                                                         \
+        (BIT(BF_TYPE) | BIT(BF_UNIT) | BIT(BF_TIMEOUT) | BIT(BF_RETRIES) | BIT(BF_POLL) |                   \
+         BIT(BF_HEARTBEAT) | BIT(BF_HEARTBEAT_TIMEOUT) | BIT(BF_HEARTBEAT_REGISTER))
 static const uint64_t bus_keys[_BUS_TYPE_MAX] = {
         [BUS_MODBUS_TCP] = MODBUS_KEYS | BIT(BF_HOST) | BIT(BF_PORT),
         [BUS_MODBUS_RTU] = MODBUS_KEYS | BIT(BF_DEVICE) | BIT(BF_BAUD) | BIT(BF_PARITY) | BIT(BF_DATA_BITS) |
@@ -80,7 +99,8 @@ static const uint64_t bus_required[_BUS_TYPE_MAX] = {
         [BUS_GPIO] = BIT(BF_CHIP),
 };
 
-static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struct ynode *value, struct bus_config *b)
+static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struct ynode *value,
+                     struct bus_config *b)
 {
         uint64_t seen = 0;
         bool bad = false;
@@ -110,19 +130,23 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
         /* field_uint wrote the heartbeat addresses into the ints as unsigneds; 0 to 65535 fits. */
         for (int i = 0; bus_fields[i].key; i++) {
                 if ((seen & BIT(i)) && !(bus_keys[b->type] & BIT(i))) {
-                        parse_error(ctx, key_node(value, bus_fields[i].key), "%s is not a setting of a %s bus",
-                                    bus_fields[i].key, bus_type_to_string(b->type));
+                        parse_error(ctx, key_node(value, bus_fields[i].key),
+                                    "%s is not a setting of a %s bus", bus_fields[i].key,
+                                    bus_type_to_string(b->type));
                         bad = true;
                 }
                 if (!(seen & BIT(i)) && (bus_required[b->type] & BIT(i))) {
-                        parse_error(ctx, value, "a %s bus needs %s", bus_type_to_string(b->type), bus_fields[i].key);
+                        parse_error(ctx, value, "a %s bus needs %s", bus_type_to_string(b->type),
+                                    bus_fields[i].key);
                         bad = true;
                 }
         }
         for (int f = BF_HEARTBEAT_TIMEOUT; f <= BF_HEARTBEAT_REGISTER; f++)
                 if ((seen & BIT(f)) && !(seen & BIT(BF_HEARTBEAT))) {
-                        parse_error(ctx, key_node(value, bus_fields[f].key), "%s needs heartbeat (the register "
-                                    "written every control tick)", bus_fields[f].key);
+                        parse_error(ctx, key_node(value, bus_fields[f].key),
+                                    "%s needs heartbeat (the register "
+                                    "written every control tick)",
+                                    bus_fields[f].key);
                         bad = true;
                 }
         if ((seen & BIT(BF_HEARTBEAT_REGISTER)) && (seen & BIT(BF_HEARTBEAT)) &&
@@ -179,44 +203,61 @@ struct io_spec {
 };
 
 static const struct field io_fields[] = {
-        { "bus", field_string, offsetof(struct io_spec, bus) },
-        { "coil", field_uint, offsetof(struct io_spec, address[IO_COIL]), 0, 0, 65535 },
-        { "discrete", field_uint, offsetof(struct io_spec, address[IO_DISCRETE]), 0, 0, 65535 },
-        { "input", field_uint, offsetof(struct io_spec, address[IO_INPUT]), 0, 0, 65535 },
-        { "holding", field_uint, offsetof(struct io_spec, address[IO_HOLDING]), 0, 0, 65535 },
-        { "line", field_string, offsetof(struct io_spec, line) },
-        { "offset", field_uint, offsetof(struct io_spec, offset), 0, 0, 1023 },
-        { "scale", field_number, offsetof(struct io_spec, scale), 0, -1000000, 1000000 },
-        { "signed", field_bool, offsetof(struct io_spec, is_signed) },
-        { "poll", field_duration, offsetof(struct io_spec, poll_usec), 0, (long long) (10 * USEC_PER_MSEC),
-          (long long) (60 * USEC_PER_SEC) },
-        { "active-low", field_bool, offsetof(struct io_spec, active_low) },
-        { "bias", field_enum, offsetof(struct io_spec, bias), .names = gpio_bias_names },
-        { "drive", field_enum, offsetof(struct io_spec, drive), .names = gpio_drive_names },
-        { "debounce", field_duration, offsetof(struct io_spec, debounce_usec), 0, 1,
-          (long long) USEC_PER_SEC },
-        { "pwm-period", field_duration, offsetof(struct io_spec, pwm_period_usec), 0, (long long) USEC_PER_SEC,
-          (long long) (10 * USEC_PER_MINUTE) },
+        {"bus", field_string, offsetof(struct io_spec, bus)},
+        {"coil", field_uint, offsetof(struct io_spec, address[IO_COIL]), 0, 0, 65535},
+        {"discrete", field_uint, offsetof(struct io_spec, address[IO_DISCRETE]), 0, 0, 65535},
+        {"input", field_uint, offsetof(struct io_spec, address[IO_INPUT]), 0, 0, 65535},
+        {"holding", field_uint, offsetof(struct io_spec, address[IO_HOLDING]), 0, 0, 65535},
+        {"line", field_string, offsetof(struct io_spec, line)},
+        {"offset", field_uint, offsetof(struct io_spec, offset), 0, 0, 1023},
+        {"scale", field_number, offsetof(struct io_spec, scale), 0, -1000000, 1000000},
+        {"signed", field_bool, offsetof(struct io_spec, is_signed)},
+        {"poll", field_duration, offsetof(struct io_spec, poll_usec), 0, (long long) (10 * USEC_PER_MSEC),
+         (long long) (60 * USEC_PER_SEC)},
+        {"active-low", field_bool, offsetof(struct io_spec, active_low)},
+        {"bias", field_enum, offsetof(struct io_spec, bias), .names = gpio_bias_names},
+        {"drive", field_enum, offsetof(struct io_spec, drive), .names = gpio_drive_names},
+        {"debounce", field_duration, offsetof(struct io_spec, debounce_usec), 0, 1,
+         (long long) USEC_PER_SEC},
+        {"pwm-period", field_duration, offsetof(struct io_spec, pwm_period_usec), 0,
+         (long long) USEC_PER_SEC, (long long) (10 * USEC_PER_MINUTE)},
         {},
 };
-enum { IF_BUS, IF_COIL, IF_DISCRETE, IF_INPUT, IF_HOLDING, IF_LINE, IF_OFFSET, IF_SCALE, IF_SIGNED, IF_POLL,
-       IF_ACTIVE_LOW, IF_BIAS, IF_DRIVE, IF_DEBOUNCE, IF_PWM };
+enum {
+        IF_BUS,
+        IF_COIL,
+        IF_DISCRETE,
+        IF_INPUT,
+        IF_HOLDING,
+        IF_LINE,
+        IF_OFFSET,
+        IF_SCALE,
+        IF_SIGNED,
+        IF_POLL,
+        IF_ACTIVE_LOW,
+        IF_BIAS,
+        IF_DRIVE,
+        IF_DEBOUNCE,
+        IF_PWM
+};
 
-#define WHERE_KEYS (BIT(IF_COIL) | BIT(IF_DISCRETE) | BIT(IF_INPUT) | BIT(IF_HOLDING) | BIT(IF_LINE) | BIT(IF_OFFSET))
+#define WHERE_KEYS                                                                                          \
+        (BIT(IF_COIL) | BIT(IF_DISCRETE) | BIT(IF_INPUT) | BIT(IF_HOLDING) | BIT(IF_LINE) | BIT(IF_OFFSET))
 #define REGISTER_KEYS (BIT(IF_SCALE) | BIT(IF_SIGNED) | BIT(IF_POLL))
-#define LINE_KEYS (BIT(IF_ACTIVE_LOW) | BIT(IF_BIAS) | BIT(IF_DRIVE) | BIT(IF_DEBOUNCE) | BIT(IF_PWM))
+#define LINE_KEYS     (BIT(IF_ACTIVE_LOW) | BIT(IF_BIAS) | BIT(IF_DRIVE) | BIT(IF_DEBOUNCE) | BIT(IF_PWM))
 
 /* Which tables each role may use, and why not, for the message. */
 static const struct {
         unsigned tables; /* bits of enum io_table */
         const char *needs;
 } role_tables[_IO_ROLE_MAX] = {
-        [IO_OUT_SWITCH] = { 1u << IO_COIL | 1u << IO_HOLDING | 1u << IO_LINE,
-                            "an output switch: a coil, a holding register or a GPIO line" },
-        [IO_OUT_VALUE] = { 1u << IO_HOLDING, "an output value: a holding register" },
-        [IO_IN_SWITCH] = { 1u << IO_COIL | 1u << IO_DISCRETE | 1u << IO_INPUT | 1u << IO_HOLDING | 1u << IO_LINE,
-                           "an input switch: a discrete input, a register or a GPIO line" },
-        [IO_IN_VALUE] = { 1u << IO_INPUT | 1u << IO_HOLDING, "an input value: an input or holding register" },
+        [IO_OUT_SWITCH] = {1u << IO_COIL | 1u << IO_HOLDING | 1u << IO_LINE,
+                           "an output switch: a coil, a holding register or a GPIO line"},
+        [IO_OUT_VALUE] = {1u << IO_HOLDING, "an output value: a holding register"},
+        [IO_IN_SWITCH] = {1u << IO_COIL | 1u << IO_DISCRETE | 1u << IO_INPUT | 1u << IO_HOLDING |
+                                  1u << IO_LINE,
+                          "an input switch: a discrete input, a register or a GPIO line"},
+        [IO_IN_VALUE] = {1u << IO_INPUT | 1u << IO_HOLDING, "an input value: an input or holding register"},
 };
 
 /* The bus a reference without "bus:" means: the only bus of the right kind. */
@@ -259,19 +300,20 @@ static int find_bus(struct parse_ctx *ctx, const struct ynode *node, const char 
         return lookup_name(ctx, node, names, "bus", ret);
 }
 
-static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, enum io_role role,
-                    int *dest)
+static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
+                    enum io_role role, int *dest)
 {
         struct config_parser *p = parser(ctx);
         struct chair_config *c = p->config;
-        struct io_spec spec = { .scale = 1.0 };
-        struct io_config io = { .role = role, .mark = ynode_mark(node) };
+        struct io_spec spec = {.scale = 1.0};
+        struct io_config io = {.role = role, .mark = ynode_mark(node)};
         uint64_t seen = 0, where;
         const struct bus_config *bus;
         int r;
 
         if (node->type == YNODE_SCALAR) {
-                parse_error(ctx, node, "%s must say where it is wired, e.g. {holding: 15} or {line: NAME}, not '%s'",
+                parse_error(ctx, node,
+                            "%s must say where it is wired, e.g. {holding: 15} or {line: NAME}, not '%s'",
                             f->key, node->value);
                 return -EINVAL;
         }
@@ -285,8 +327,10 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
                 goto out;
         }
         if (where == 0 || (where & (where - 1))) { /* none, or more than one */
-                parse_error(ctx, node, "%s must say where it is wired: one of coil, discrete, input, holding "
-                                       "(Modbus) or line, offset (GPIO)", f->key);
+                parse_error(ctx, node,
+                            "%s must say where it is wired: one of coil, discrete, input, holding "
+                            "(Modbus) or line, offset (GPIO)",
+                            f->key);
                 goto out;
         }
         if (where & (BIT(IF_LINE) | BIT(IF_OFFSET))) {
@@ -310,7 +354,8 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
         bus = &c->buses[io.bus];
         if ((bus->type == BUS_GPIO) != (io.table == IO_LINE)) {
                 parse_error(ctx, node, "%s: bus '%s' is a %s bus; it has no %s", f->key, bus->name,
-                            bus_type_to_string(bus->type), io.table == IO_LINE ? "GPIO lines" : "Modbus registers");
+                            bus_type_to_string(bus->type),
+                            io.table == IO_LINE ? "GPIO lines" : "Modbus registers");
                 goto out;
         }
         if (!(role_tables[role].tables & (1u << io.table))) {
@@ -335,8 +380,8 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
                 else if ((b & BIT(IF_PWM)) && role != IO_OUT_SWITCH)
                         why = "a value";
                 if (why) {
-                        parse_error(ctx, key_node(node, io_fields[i].key), "%s does not apply to %s", io_fields[i].key,
-                                    why);
+                        parse_error(ctx, key_node(node, io_fields[i].key), "%s does not apply to %s",
+                                    io_fields[i].key, why);
                         goto out;
                 }
         }
@@ -404,7 +449,8 @@ static bool same_place(const struct io_config *a, const struct io_config *b)
         if (a->bus != b->bus || a->table != b->table)
                 return false;
         if (a->table == IO_LINE)
-                return a->line_name || b->line_name ? streq_ptr(a->line_name, b->line_name) : a->address == b->address;
+                return a->line_name || b->line_name ? streq_ptr(a->line_name, b->line_name)
+                                                    : a->address == b->address;
         /* Coils and holding registers are one place whether read or written; the input tables only read. */
         return a->address == b->address;
 }
@@ -431,19 +477,22 @@ void check_io_conflicts(struct parse_ctx *ctx, const struct chair_config *c)
 
                 if (io_role_is_output(a->role) && a->table == IO_HOLDING && bus->heartbeat >= 0 &&
                     a->address == (unsigned) bus->heartbeat)
-                        parse_error_at(ctx, a->mark, "%s is the bus's heartbeat register", place(buf, sizeof(buf), c, a));
-                if (io_role_is_output(a->role) && a->table == IO_HOLDING && bus->heartbeat_timeout_register >= 0 &&
+                        parse_error_at(ctx, a->mark, "%s is the bus's heartbeat register",
+                                       place(buf, sizeof(buf), c, a));
+                if (io_role_is_output(a->role) && a->table == IO_HOLDING &&
+                    bus->heartbeat_timeout_register >= 0 &&
                     a->address == (unsigned) bus->heartbeat_timeout_register)
                         parse_error_at(ctx, a->mark, "%s is the bus's heartbeat-timeout-register",
                                        place(buf, sizeof(buf), c, a));
                 for (size_t j = 0; j < i; j++) {
                         const struct io_config *b = &c->ios[j];
-                        /* Outputs need a place of their own; a GPIO line can be requested only once at all. */
+                        /* Outputs need a place of their own; a GPIO line can be requested only once at all.
+                         */
                         if (!same_place(a, b) || !(a->table == IO_LINE || io_role_is_output(a->role) ||
                                                    io_role_is_output(b->role)))
                                 continue;
-                        parse_error_at(ctx, a->mark, "%s is already used by %s (line %u)", place(buf, sizeof(buf), c, a),
-                                       b->name, b->mark.line);
+                        parse_error_at(ctx, a->mark, "%s is already used by %s (line %u)",
+                                       place(buf, sizeof(buf), c, a), b->name, b->mark.line);
                         break;
                 }
         }

@@ -37,16 +37,16 @@ struct bus_config {
         struct mark mark;
 
         /* Modbus (TCP and RTU) */
-        unsigned unit;            /* slave id */
-        usec_t timeout_usec;      /* response timeout of one transaction */
-        unsigned retries;         /* further attempts of a failed transaction */
-        usec_t poll_usec;         /* how often inputs are read, unless an input says otherwise */
-        int heartbeat;            /* holding register written every control tick; -1: none */
-        usec_t heartbeat_timeout_usec; /* the board stops by itself when the heartbeat is older than this */
+        unsigned unit;                  /* slave id */
+        usec_t timeout_usec;            /* response timeout of one transaction */
+        unsigned retries;               /* further attempts of a failed transaction */
+        usec_t poll_usec;               /* how often inputs are read, unless an input says otherwise */
+        int heartbeat;                  /* holding register written every control tick; -1: none */
+        usec_t heartbeat_timeout_usec;  /* the board stops by itself when the heartbeat is older than this */
         int heartbeat_timeout_register; /* holding register chaird writes that timeout to (ms); -1: none */
-        char *host;               /* TCP */
+        char *host;                     /* TCP */
         unsigned port;
-        char *device;             /* RTU */
+        char *device; /* RTU */
         unsigned baud, data_bits, stop_bits;
         enum parity parity;
         bool rs485;
@@ -54,7 +54,7 @@ struct bus_config {
         usec_t rts_delay_usec;
 
         /* GPIO */
-        char *chip;               /* a chip's name ("gpiochip0"), path or label ("pinctrl-bcm2711") */
+        char *chip; /* a chip's name ("gpiochip0"), path or label ("pinctrl-bcm2711") */
 };
 
 /* Where a value lives: a Modbus table or a GPIO line. */
@@ -101,21 +101,21 @@ DECLARE_STRING_TABLE(gpio_drive, enum gpio_drive);
 
 /* One wired value. Its index in chair_config.ios is how the rest of chaird refers to it. */
 struct io_config {
-        char *name;               /* what it is, e.g. "recline.backrest.target", for messages and logs */
-        unsigned bus;             /* index into chair_config.buses */
+        char *name;   /* what it is, e.g. "recline.backrest.target", for messages and logs */
+        unsigned bus; /* index into chair_config.buses */
         enum io_role role;
         enum io_table table;
-        unsigned address;         /* register address, or GPIO line offset when line_name is NULL */
-        char *line_name;          /* GPIO: the line's name; its offset is looked up on the chip */
-        double scale;             /* registers: value = raw * scale */
-        bool is_signed;           /* registers: raw is a two's-complement 16-bit number */
-        usec_t poll_usec;         /* Modbus inputs: 0 means the bus's poll period */
-        bool active_low;          /* GPIO */
+        unsigned address; /* register address, or GPIO line offset when line_name is NULL */
+        char *line_name;  /* GPIO: the line's name; its offset is looked up on the chip */
+        double scale;     /* registers: value = raw * scale */
+        bool is_signed;   /* registers: raw is a two's-complement 16-bit number */
+        usec_t poll_usec; /* Modbus inputs: 0 means the bus's poll period */
+        bool active_low;  /* GPIO */
         enum gpio_bias bias;
         enum gpio_drive drive;
         usec_t debounce_usec;
-        usec_t pwm_period_usec;   /* GPIO switch outputs: slow PWM with this period; 0: plain on/off */
-        bool no_safe_value;       /* outputs left alone in the safe state (motor targets: run is what stops) */
+        usec_t pwm_period_usec; /* GPIO switch outputs: slow PWM with this period; 0: plain on/off */
+        bool no_safe_value;     /* outputs left alone in the safe state (motor targets: run is what stops) */
         struct mark mark;
 };
 

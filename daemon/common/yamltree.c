@@ -122,13 +122,14 @@ struct loader {
         unsigned depth;
 };
 
-#define loader_error(l, m, ...)                                                                              \
-        diag_add((l)->diags, SEVERITY_ERROR, (l)->file, (unsigned) (m)->line + 1, (unsigned) (m)->column + 1,     \
-                 __VA_ARGS__)
+#define loader_error(l, m, ...)                                                                             \
+        diag_add((l)->diags, SEVERITY_ERROR, (l)->file, (unsigned) (m)->line + 1,                           \
+                 (unsigned) (m)->column + 1, __VA_ARGS__)
 
 static int node_append(struct ynode *parent, struct ynode *child)
 {
-        int r = grow_array(&parent->children, &parent->cap, parent->n_children + 1, sizeof(*parent->children));
+        int r = grow_array(&parent->children, &parent->cap, parent->n_children + 1,
+                           sizeof(*parent->children));
         if (r < 0)
                 return r;
         parent->children[parent->n_children++] = child;
@@ -218,7 +219,8 @@ static int loader_event(struct loader *l, const yaml_event_t *ev, bool *done)
         switch (ev->type) {
         case YAML_DOCUMENT_START_EVENT:
                 if (l->doc->root) {
-                        loader_error(l, m, "a file holds one YAML document; this is a second one (after '---')");
+                        loader_error(l, m,
+                                     "a file holds one YAML document; this is a second one (after '---')");
                         return -EINVAL;
                 }
                 return 0;
@@ -276,7 +278,7 @@ static int loader_event(struct loader *l, const yaml_event_t *ev, bool *done)
 int ydoc_load(const char *file, const void *data, size_t size, const struct yload_limits *limits,
               struct diag_list *diags, struct ydoc **ret)
 {
-        struct loader l = { .file = file, .limits = limits ?: &yload_default_limits, .diags = diags };
+        struct loader l = {.file = file, .limits = limits ?: &yload_default_limits, .diags = diags};
         _cleanup_(ydoc_freep) struct ydoc *doc = NULL;
         size_t errors_before = diags->n_errors;
         yaml_parser_t parser;
@@ -285,8 +287,9 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
         int r = 0;
 
         if (size > l.limits->max_bytes) {
-                diag_add(diags, SEVERITY_ERROR, file, 1, 1, "file is too large (%zu bytes; the limit is %zu KiB)",
-                         size, l.limits->max_bytes / 1024);
+                diag_add(diags, SEVERITY_ERROR, file, 1, 1,
+                         "file is too large (%zu bytes; the limit is %zu KiB)", size,
+                         l.limits->max_bytes / 1024);
                 return -EINVAL;
         }
         bad = utf8_check(data, size);
@@ -316,13 +319,14 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
                                 r = -ENOMEM;
                         else {
                                 char where[96] = "";
-                                /* libyaml notices a missing bracket where the next thing starts; say where the
-                                 * unfinished thing began, which is where the fix goes. */
+                                /* libyaml notices a missing bracket where the next thing starts; say where
+                                 * the unfinished thing began, which is where the fix goes. */
                                 if (parser.context && parser.context_mark.line != parser.problem_mark.line)
                                         snprintf(where, sizeof(where), " (it starts at line %u, column %u)",
                                                  (unsigned) parser.context_mark.line + 1,
                                                  (unsigned) parser.context_mark.column + 1);
-                                diag_add(diags, SEVERITY_ERROR, file, (unsigned) parser.problem_mark.line + 1,
+                                diag_add(diags, SEVERITY_ERROR, file,
+                                         (unsigned) parser.problem_mark.line + 1,
                                          (unsigned) parser.problem_mark.column + 1, "YAML syntax: %s%s%s%s",
                                          parser.problem ?: "malformed input", parser.context ? " " : "",
                                          parser.context ?: "", where);
@@ -386,8 +390,10 @@ int ydoc_load_file(const char *path, const struct yload_limits *limits, struct d
         close(fd);
         if (size > lim->max_bytes) {
                 struct stat st;
-                diag_add(diags, SEVERITY_ERROR, path, 1, 1, "file is too large (%lld bytes; the limit is %zu KiB)",
-                         stat(path, &st) == 0 ? (long long) st.st_size : (long long) size, lim->max_bytes / 1024);
+                diag_add(diags, SEVERITY_ERROR, path, 1, 1,
+                         "file is too large (%lld bytes; the limit is %zu KiB)",
+                         stat(path, &st) == 0 ? (long long) st.st_size : (long long) size,
+                         lim->max_bytes / 1024);
                 return -EINVAL;
         }
         return ydoc_load(path, buf, size, lim, diags, ret);

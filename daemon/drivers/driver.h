@@ -13,8 +13,8 @@ enum driver_event_type {
         DRIVER_COMM_RESTORED, /* the bus answers again */
         DRIVER_REFUSED,       /* the device refused a request on io (a Modbus exception); error says why */
         /* The heartbeat went out later than the board's timeout (value: the gap in ms) while the chair was
-         * active: the board has put every output safe by itself. The driver writes nothing that would start an
-         * output again until safe_state() is called after this event. */
+         * active: the board has put every output safe by itself. The driver writes nothing that would start
+         * an output again until safe_state() is called after this event. */
         DRIVER_BOARD_STOPPED,
 };
 
@@ -35,14 +35,14 @@ struct driver_stats {
         uint64_t heartbeats;   /* of those, heartbeat writes */
         uint64_t reads;        /* read requests that succeeded */
         uint64_t retries;
-        uint64_t failures;     /* transactions that failed after all retries */
+        uint64_t failures; /* transactions that failed after all retries */
 };
 
 struct driver_ops {
         const char *type;
-        /* Sets an output's value; it goes out at the next flush. A switch takes 0 or 1 (a PWM line a duty from
-         * 0 to 1); a value must fit its register after scale. -ERANGE otherwise, -EINVAL for an io that is
-         * not an output of this bus. */
+        /* Sets an output's value; it goes out at the next flush. A switch takes 0 or 1 (a PWM line a duty
+         * from 0 to 1); a value must fit its register after scale. -ERANGE otherwise, -EINVAL for an io that
+         * is not an output of this bus. */
         int (*set)(struct driver *d, int io, double value);
         /* Writes what changed since the last flush, and the heartbeat, without blocking the loop. */
         int (*flush)(struct driver *d);

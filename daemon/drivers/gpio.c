@@ -10,7 +10,7 @@
 #include "driver.h"
 #include "gpio.h"
 
-#define CONSUMER "chaird"
+#define CONSUMER    "chaird"
 #define EDGE_BUFFER 32
 
 void gpio_line_setup(const struct io_config *io, struct gpio_line_setup *ret)
@@ -51,8 +51,8 @@ struct gpio_line {
         int io;
         unsigned offset;
         struct gpio_line_setup setup;
-        double wanted;          /* outputs: 0/1, or the duty of a PWM line */
-        bool active;            /* what the line is set to, or was last read as */
+        double wanted; /* outputs: 0/1, or the duty of a PWM line */
+        bool active;   /* what the line is set to, or was last read as */
         bool delivered;
         usec_t pwm_period_usec;
         sd_event_source *pwm;
@@ -212,13 +212,13 @@ static void input_refresh(struct gpio_driver *g, struct gpio_line *l)
         g->stats.reads++;
         if (v == GPIOD_LINE_VALUE_ERROR) {
                 g->stats.failures++;
-                ev = (struct driver_event){ DRIVER_COMM_LOST, l->io, 0, errno };
+                ev = (struct driver_event){DRIVER_COMM_LOST, l->io, 0, errno};
         } else {
                 if (l->delivered && l->active == (v == GPIOD_LINE_VALUE_ACTIVE))
                         return;
                 l->active = v == GPIOD_LINE_VALUE_ACTIVE;
                 l->delivered = true;
-                ev = (struct driver_event){ DRIVER_INPUT_CHANGED, l->io, l->active, 0 };
+                ev = (struct driver_event){DRIVER_INPUT_CHANGED, l->io, l->active, 0};
         }
         if (g->base.handler)
                 g->base.handler(&g->base, &ev, g->base.userdata);
@@ -230,7 +230,7 @@ static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata
         int n = gpiod_line_request_read_edge_events(g->request, g->edges, EDGE_BUFFER);
 
         if (n < 0) {
-                struct driver_event ev = { DRIVER_COMM_LOST, IO_NONE, 0, errno };
+                struct driver_event ev = {DRIVER_COMM_LOST, IO_NONE, 0, errno};
 
                 if (errno == EAGAIN || errno == EINTR)
                         return 0; /* nothing after all; the next edge wakes us again */
@@ -245,7 +245,8 @@ static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata
         for (int i = 0; i < n; i++) {
                 struct gpiod_edge_event *e = gpiod_edge_event_buffer_get_event(g->edges, (unsigned long) i);
                 unsigned offset = gpiod_edge_event_get_line_offset(e);
-                /* Read the line rather than trust the edge type: a burst of edges ends in the current level. */
+                /* Read the line rather than trust the edge type: a burst of edges ends in the current level.
+                 */
                 for (size_t k = 0; k < g->n_lines; k++)
                         if (g->lines[k].offset == offset && !g->lines[k].setup.output)
                                 input_refresh(g, &g->lines[k]);
@@ -305,7 +306,8 @@ static bool chip_matches(const char *path, const char *want)
                 return false;
         info = gpiod_chip_get_info(chip);
         if (info) {
-                match = streq(gpiod_chip_info_get_label(info), want) || streq(gpiod_chip_info_get_name(info), want);
+                match = streq(gpiod_chip_info_get_label(info), want) ||
+                        streq(gpiod_chip_info_get_name(info), want);
                 gpiod_chip_info_free(info);
         }
         gpiod_chip_close(chip);
@@ -371,8 +373,8 @@ static int request_lines(struct gpio_driver *g)
                 if (s->output) {
                         gpiod_line_settings_set_direction(ls, GPIOD_LINE_DIRECTION_OUTPUT);
                         gpiod_line_settings_set_drive(ls, drive[s->drive]);
-                        gpiod_line_settings_set_output_value(ls, s->initial_active ? GPIOD_LINE_VALUE_ACTIVE
-                                                                                   : GPIOD_LINE_VALUE_INACTIVE);
+                        gpiod_line_settings_set_output_value(
+                                ls, s->initial_active ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE);
                 } else {
                         gpiod_line_settings_set_direction(ls, GPIOD_LINE_DIRECTION_INPUT);
                         gpiod_line_settings_set_bias(ls, bias[s->bias]);
@@ -401,7 +403,7 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
         g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
-        g->base = (struct driver){ .ops = &gpio_ops, .config = config, .bus = bus };
+        g->base = (struct driver){.ops = &gpio_ops, .config = config, .bus = bus};
         g->event = sd_event_ref(event);
         g->lines = calloc(config->n_ios, sizeof(*g->lines));
         if (!g->lines && config->n_ios) {
@@ -425,8 +427,10 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
                         goto fail;
                 }
                 l = &g->lines[g->n_lines++];
-                *l = (struct gpio_line){ .driver = g, .io = (int) i, .offset = (unsigned) offset,
-                                         .pwm_period_usec = io->pwm_period_usec };
+                *l = (struct gpio_line){.driver = g,
+                                        .io = (int) i,
+                                        .offset = (unsigned) offset,
+                                        .pwm_period_usec = io->pwm_period_usec};
                 gpio_line_setup(io, &l->setup);
         }
         r = request_lines(g);
@@ -437,7 +441,8 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
                 r = -ENOMEM;
                 goto fail;
         }
-        r = sd_event_add_io(event, &g->fd_source, gpiod_line_request_get_fd(g->request), EPOLLIN, on_edges, g);
+        r = sd_event_add_io(event, &g->fd_source, gpiod_line_request_get_fd(g->request), EPOLLIN, on_edges,
+                            g);
         if (r >= 0) /* report every input's first value once the caller has set its handler */
                 r = sd_event_add_defer(event, &g->initial, on_initial, g);
         if (r < 0)

@@ -9,11 +9,11 @@
 struct gpio_line_setup {
         bool output;
         bool active_low;
-        enum gpio_bias bias;      /* inputs */
-        enum gpio_drive drive;    /* outputs */
-        usec_t debounce_usec;     /* inputs */
-        bool edges;               /* inputs: report both edges on the request's fd */
-        bool initial_active;      /* outputs: the value the line takes as it is requested */
+        enum gpio_bias bias;   /* inputs */
+        enum gpio_drive drive; /* outputs */
+        usec_t debounce_usec;  /* inputs */
+        bool edges;            /* inputs: report both edges on the request's fd */
+        bool initial_active;   /* outputs: the value the line takes as it is requested */
 };
 
 void gpio_line_setup(const struct io_config *io, struct gpio_line_setup *ret);
@@ -21,7 +21,8 @@ void gpio_line_setup(const struct io_config *io, struct gpio_line_setup *ret);
 /* Slow PWM: given the duty (0.0 to 1.0) and the period, what the line does next. Returns false when the
  * line stays put (duty 0: off, duty 1: on) and no timer is needed; otherwise *ret_active is the value to
  * set now and *ret_hold_usec how long it holds before the next call. */
-bool gpio_pwm_step(double duty, usec_t period_usec, bool active_now, bool *ret_active, usec_t *ret_hold_usec);
+bool gpio_pwm_step(double duty, usec_t period_usec, bool active_now, bool *ret_active,
+                   usec_t *ret_hold_usec);
 
 /* The shortest on or off time of the slow PWM: duties that would need less are rounded to 0 or 1, since a
  * relay cannot switch that fast without wear. */

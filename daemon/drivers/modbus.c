@@ -13,11 +13,11 @@
 
 #include "driver.h"
 
-#define RECONNECT_MIN_USEC (100 * USEC_PER_MSEC)
-#define RECONNECT_MAX_USEC (5 * USEC_PER_SEC)
-#define MAX_READ_BITS 2000 /* the protocol's limits per request */
-#define MAX_READ_REGISTERS 125
-#define MAX_WRITE_BITS 1968
+#define RECONNECT_MIN_USEC  (100 * USEC_PER_MSEC)
+#define RECONNECT_MAX_USEC  (5 * USEC_PER_SEC)
+#define MAX_READ_BITS       2000 /* the protocol's limits per request */
+#define MAX_READ_REGISTERS  125
+#define MAX_WRITE_BITS      1968
 #define MAX_WRITE_REGISTERS 123
 
 /* One coil or holding register that an output is wired to. */
@@ -25,7 +25,7 @@ struct mb_output {
         enum io_table table;
         uint16_t address;
         uint16_t wanted, written;
-        uint16_t safe;   /* its safe value, when has_safe */
+        uint16_t safe; /* its safe value, when has_safe */
         bool has_safe;
         bool has_wanted; /* set by the loop; outputs without a safe value start without one */
         bool is_written; /* written equals what the device has (cleared on reconnect) */
@@ -43,10 +43,10 @@ struct mb_poll {
 /* Where one of this bus's ios lives in the images. */
 struct mb_io {
         int io;
-        int output;        /* index into outputs, or -1 */
-        int poll;          /* index into polls, or -1 */
-        unsigned offset;   /* within the poll's run */
-        double last;       /* last value delivered to the loop */
+        int output;      /* index into outputs, or -1 */
+        int poll;        /* index into polls, or -1 */
+        unsigned offset; /* within the poll's run */
+        double last;     /* last value delivered to the loop */
         bool delivered;
 };
 
@@ -70,22 +70,23 @@ struct modbus_driver {
         size_t n_outputs;
         struct mb_poll *polls;
         size_t n_polls;
-        bool work;              /* the loop flushed or asked for something */
+        bool work; /* the loop flushed or asked for something */
         bool quit;
         bool coalesce;
-        bool polling;           /* inputs are read; off while the chair is idle, so the bus thread sleeps */
+        bool polling; /* inputs are read; off while the chair is idle, so the bus thread sleeps */
         uint16_t heartbeat_wanted, heartbeat_written;
-        bool resync;            /* polling came back on: write the heartbeat, then every output again */
-        bool timeout_written;   /* the heartbeat timeout went to the board since it was (re)connected */
-        usec_t heartbeat_ok_usec; /* the last heartbeat that went out while the chair was active; 0: none yet */
-        /* The heartbeat went out later than the board's timeout while the chair was active: the board has put
-         * everything safe by itself. Until the loop has heard of it and asked for the safe state, nothing
-         * that would start an output again is written (nothing resumes by itself). */
+        bool resync;              /* polling came back on: write the heartbeat, then every output again */
+        bool timeout_written;     /* the heartbeat timeout went to the board since it was (re)connected */
+        usec_t heartbeat_ok_usec; /* the last heartbeat that went out while the chair was active; 0: none yet
+                                   */
+        /* The heartbeat went out later than the board's timeout while the chair was active: the board has
+         * put everything safe by itself. Until the loop has heard of it and asked for the safe state,
+         * nothing that would start an output again is written (nothing resumes by itself). */
         bool board_stopped, board_stopped_reported;
-        bool reconnected;       /* connected again while the chair was active: the board may have restarted */
+        bool reconnected; /* connected again while the chair was active: the board may have restarted */
         usec_t board_stopped_gap_usec;
-        bool comm_ok;           /* as the thread last found the bus */
-        bool comm_reported_ok;  /* as the loop last reported it */
+        bool comm_ok;          /* as the thread last found the bus */
+        bool comm_reported_ok; /* as the loop last reported it */
         int comm_error;
         int refused_io, refused_error; /* the last Modbus exception, for the loop to report */
         bool inputs_changed;
@@ -123,8 +124,8 @@ static bool modbus_exception(int error)
 
 /* Runs one request with the bus's retries. Called from the thread, without the lock. Returns 0 or the
  * error of the last attempt. */
-static int transact(struct modbus_driver *m, enum io_table table, bool write, uint16_t address, uint16_t count,
-                    uint16_t *regs, uint8_t *bits)
+static int transact(struct modbus_driver *m, enum io_table table, bool write, uint16_t address,
+                    uint16_t count, uint16_t *regs, uint8_t *bits)
 {
         int error = 0;
 
@@ -138,7 +139,8 @@ static int transact(struct modbus_driver *m, enum io_table table, bool write, ui
 
                 switch (table) {
                 case IO_COIL:
-                        r = write ? modbus_write_bits(m->ctx, address, count, bits) : modbus_read_bits(m->ctx, address, count, bits);
+                        r = write ? modbus_write_bits(m->ctx, address, count, bits)
+                                  : modbus_read_bits(m->ctx, address, count, bits);
                         break;
                 case IO_DISCRETE:
                         r = modbus_read_input_bits(m->ctx, address, count, bits);
@@ -223,8 +225,8 @@ static bool next_write(struct modbus_driver *m, size_t *i, size_t *ret_first, si
                 if (m->coalesce)
                         for (size_t j = *i + 1; j < m->n_outputs && j - *i < max; j++) {
                                 const struct mb_output *p = &m->outputs[j];
-                                if (p->table != o->table || p->address != m->outputs[j - 1].address + 1 || !p->has_wanted ||
-                                    held(m, p))
+                                if (p->table != o->table || p->address != m->outputs[j - 1].address + 1 ||
+                                    !p->has_wanted || held(m, p))
                                         break;
                                 if (!p->is_written || p->written != p->wanted)
                                         last = j;
@@ -293,9 +295,9 @@ static int write_own_register(struct modbus_driver *m, int address, uint16_t val
         return error;
 }
 
-/* Whether a heartbeat going out at now finds the board stopped by itself: while the chair is active, the last
- * one is older than the board's timeout, or the bus was reconnected since (a board that restarted lost its
- * outputs, however quickly it came back). */
+/* Whether a heartbeat going out at now finds the board stopped by itself: while the chair is active, the
+ * last one is older than the board's timeout, or the bus was reconnected since (a board that restarted lost
+ * its outputs, however quickly it came back). */
 static bool board_missed_heartbeat(const struct modbus_driver *m, usec_t now)
 {
         return m->bus->heartbeat >= 0 && m->polling && m->heartbeat_ok_usec && !m->board_stopped &&
@@ -320,7 +322,8 @@ static int write_heartbeat(struct modbus_driver *m)
                         m->board_stopped = true;
                         m->board_stopped_reported = false;
                         m->board_stopped_gap_usec = now - m->heartbeat_ok_usec;
-                        /* The board holds every output at its safe value now (motor targets it leaves alone). */
+                        /* The board holds every output at its safe value now (motor targets it leaves
+                         * alone). */
                         for (size_t i = 0; i < m->n_outputs; i++)
                                 if (m->outputs[i].has_safe) {
                                         m->outputs[i].written = m->outputs[i].safe;
@@ -362,8 +365,9 @@ static int split_poll(struct modbus_driver *m, size_t k)
         m->polls = np;
         for (unsigned j = 0; j < old.count; j++) {
                 size_t at = j == 0 ? k : m->n_polls++;
-                m->polls[at] = (struct mb_poll){ old.table, (uint16_t) (old.address + j), 1, old.period_usec, 0,
-                                                 calloc(1, sizeof(uint16_t)), false };
+                m->polls[at] =
+                        (struct mb_poll){old.table, (uint16_t) (old.address + j), 1,    old.period_usec,
+                                         0,         calloc(1, sizeof(uint16_t)),  false};
                 if (!m->polls[at].raw)
                         abort(); /* 2 bytes; the realloc above succeeded */
         }
@@ -396,7 +400,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                                 continue;
                         } else if (error && modbus_exception(error)) {
                                 refused(m, p.table, p.address, error);
-                                m->polls[i].next_usec = now + RECONNECT_MAX_USEC; /* a config mistake: ask seldom */
+                                m->polls[i].next_usec =
+                                        now + RECONNECT_MAX_USEC; /* a config mistake: ask seldom */
                         } else if (error)
                                 return error;
                         else {
@@ -412,7 +417,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 }
                 if (m->polls[i].next_usec < *next)
                         *next = m->polls[i].next_usec;
-                /* A command waits for no more than the read under way: the rest of the sweep comes after it. */
+                /* A command waits for no more than the read under way: the rest of the sweep comes after it.
+                 */
                 if (m->work) {
                         *next = now;
                         break;
@@ -431,9 +437,11 @@ static int bus_connect(struct modbus_driver *m)
                 if (modbus_rtu_set_serial_mode(m->ctx, MODBUS_RTU_RS485) < 0)
                         return errno;
                 if (m->bus->rts != RTS_NONE &&
-                    modbus_rtu_set_rts(m->ctx, m->bus->rts == RTS_UP ? MODBUS_RTU_RTS_UP : MODBUS_RTU_RTS_DOWN) < 0)
+                    modbus_rtu_set_rts(m->ctx,
+                                       m->bus->rts == RTS_UP ? MODBUS_RTU_RTS_UP : MODBUS_RTU_RTS_DOWN) < 0)
                         return errno;
-                if (m->bus->rts_delay_usec && modbus_rtu_set_rts_delay(m->ctx, (int) m->bus->rts_delay_usec) < 0)
+                if (m->bus->rts_delay_usec &&
+                    modbus_rtu_set_rts_delay(m->ctx, (int) m->bus->rts_delay_usec) < 0)
                         return errno;
         }
         return 0;
@@ -457,7 +465,8 @@ static void *io_thread(void *userdata)
                                 pthread_mutex_lock(&m->lock);
                                 if (!error) {
                                         connected = true;
-                                        /* A board that was restarted lost its outputs: write them all again. */
+                                        /* A board that was restarted lost its outputs: write them all again.
+                                         */
                                         for (size_t i = 0; i < m->n_outputs; i++)
                                                 m->outputs[i].is_written = false;
                                         m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);
@@ -469,10 +478,10 @@ static void *io_thread(void *userdata)
                         if (connected) {
                                 m->work = false;
                                 if (m->resync) {
-                                        /* The chair was idle and the heartbeat quiet: a board that watches it
-                                         * has put every output safe by itself (docs/reference-board.md). The
-                                         * heartbeat first, so that it cannot trip between the writes, then
-                                         * every output again. */
+                                        /* The chair was idle and the heartbeat quiet: a board that watches
+                                         * it has put every output safe by itself (docs/reference-board.md).
+                                         * The heartbeat first, so that it cannot trip between the writes,
+                                         * then every output again. */
                                         m->resync = false;
                                         m->timeout_written = false;
                                         m->heartbeat_ok_usec = 0;
@@ -503,7 +512,8 @@ static void *io_thread(void *userdata)
                                         connected = false;
                                 }
                                 retry_at = now_usec() + backoff;
-                                backoff = backoff * 2 > RECONNECT_MAX_USEC ? RECONNECT_MAX_USEC : backoff * 2;
+                                backoff =
+                                        backoff * 2 > RECONNECT_MAX_USEC ? RECONNECT_MAX_USEC : backoff * 2;
                         } else
                                 backoff = RECONNECT_MIN_USEC;
                 }
@@ -517,7 +527,7 @@ static void *io_thread(void *userdata)
                         pthread_cond_wait(&m->wake, &m->lock); /* idle: nothing to poll, nothing to retry */
                         continue;
                 }
-                struct timespec ts = { (time_t) (next / USEC_PER_SEC), (long) (next % USEC_PER_SEC) * 1000 };
+                struct timespec ts = {(time_t) (next / USEC_PER_SEC), (long) (next % USEC_PER_SEC) * 1000};
                 pthread_cond_timedwait(&m->wake, &m->lock, &ts);
         }
         pthread_mutex_unlock(&m->lock);
@@ -543,17 +553,20 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                 pthread_mutex_lock(&m->lock);
                 if (m->comm_ok != m->comm_reported_ok) {
                         m->comm_reported_ok = m->comm_ok;
-                        events[n++] = (struct driver_event){ m->comm_ok ? DRIVER_COMM_RESTORED : DRIVER_COMM_LOST,
-                                                             IO_NONE, 0, m->comm_error };
+                        events[n++] =
+                                (struct driver_event){m->comm_ok ? DRIVER_COMM_RESTORED : DRIVER_COMM_LOST,
+                                                      IO_NONE, 0, m->comm_error};
                 }
                 if (m->refused_error) {
-                        events[n++] = (struct driver_event){ DRIVER_REFUSED, m->refused_io, 0, m->refused_error };
+                        events[n++] =
+                                (struct driver_event){DRIVER_REFUSED, m->refused_io, 0, m->refused_error};
                         m->refused_error = 0;
                 }
                 if (m->board_stopped && !m->board_stopped_reported) {
                         m->board_stopped_reported = true;
-                        events[n++] = (struct driver_event){ DRIVER_BOARD_STOPPED, IO_NONE,
-                                                             (double) m->board_stopped_gap_usec / USEC_PER_MSEC, 0 };
+                        events[n++] =
+                                (struct driver_event){DRIVER_BOARD_STOPPED, IO_NONE,
+                                                      (double) m->board_stopped_gap_usec / USEC_PER_MSEC, 0};
                 }
                 m->inputs_changed = false;
                 for (size_t i = 0; i < m->n_ios && n < ELEMENTSOF(events); i++) {
@@ -573,7 +586,7 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 continue;
                         mi->last = v;
                         mi->delivered = true;
-                        events[n++] = (struct driver_event){ DRIVER_INPUT_CHANGED, mi->io, v, 0 };
+                        events[n++] = (struct driver_event){DRIVER_INPUT_CHANGED, mi->io, v, 0};
                 }
                 pthread_mutex_unlock(&m->lock);
                 for (size_t i = 0; i < n; i++)
@@ -610,7 +623,8 @@ static int mb_set(struct driver *d, int io, double value)
                 raw = value;
         } else {
                 raw = round(value / ic->scale);
-                if (!isfinite(raw) || raw < (ic->is_signed ? -32768 : 0) || raw > (ic->is_signed ? 32767 : 65535))
+                if (!isfinite(raw) || raw < (ic->is_signed ? -32768 : 0) ||
+                    raw > (ic->is_signed ? 32767 : 65535))
                         return -ERANGE;
         }
         pthread_mutex_lock(&m->lock);
@@ -686,7 +700,8 @@ static int wait_written(struct modbus_driver *m, usec_t timeout_usec)
         usec_t deadline = now_usec() + timeout_usec;
 
         while (!all_written(m)) {
-                struct timespec ts = { (time_t) (deadline / USEC_PER_SEC), (long) (deadline % USEC_PER_SEC) * 1000 };
+                struct timespec ts = {(time_t) (deadline / USEC_PER_SEC),
+                                      (long) (deadline % USEC_PER_SEC) * 1000};
                 if (timeout_usec == 0 || pthread_cond_timedwait(&m->settled, &m->lock, &ts) == ETIMEDOUT)
                         return all_written(m) ? 0 : -ETIMEDOUT;
         }
@@ -708,7 +723,8 @@ static int mb_safe_state(struct driver *d, usec_t timeout_usec)
                 }
         }
         if (m->board_stopped_reported)
-                m->board_stopped = m->board_stopped_reported = false; /* the loop knows, and wants it all safe */
+                m->board_stopped = m->board_stopped_reported =
+                        false; /* the loop knows, and wants it all safe */
         m->work = true;
         pthread_cond_signal(&m->wake);
         if (timeout_usec > 0)
@@ -838,8 +854,8 @@ static int find_poll(const struct modbus_driver *m, const struct io_config *io)
 {
         for (size_t k = 0; k < m->n_polls; k++) {
                 const struct mb_poll *p = &m->polls[k];
-                if (p->table == io->table && p->period_usec == poll_period(m, io) && io->address >= p->address &&
-                    io->address < (unsigned) p->address + p->count)
+                if (p->table == io->table && p->period_usec == poll_period(m, io) &&
+                    io->address >= p->address && io->address < (unsigned) p->address + p->count)
                         return (int) k;
         }
         return -1;
@@ -877,11 +893,11 @@ static int plan_polls(struct modbus_driver *m)
                 if (!np)
                         return -ENOMEM;
                 m->polls = np;
-                m->polls[m->n_polls++] = (struct mb_poll){ io->table, (uint16_t) io->address, 1, poll_period(m, io),
-                                                           now, NULL, false };
+                m->polls[m->n_polls++] = (struct mb_poll){
+                        io->table, (uint16_t) io->address, 1, poll_period(m, io), now, NULL, false};
         }
-        /* Merge runs that touch: [10] and [11] become [10, 11], while an address nobody asked for stays a gap
-         * (the device may answer exception 2 for it). */
+        /* Merge runs that touch: [10] and [11] become [10, 11], while an address nobody asked for stays a
+         * gap (the device may answer exception 2 for it). */
         for (bool merged = true; merged;) {
                 merged = false;
                 for (size_t a = 0; a < m->n_polls && !merged; a++)
@@ -907,7 +923,7 @@ static int plan_polls(struct modbus_driver *m)
 
 static int new_context(const struct bus_config *b, modbus_t **ret)
 {
-        static const char parity[] = { [PARITY_NONE] = 'N', [PARITY_EVEN] = 'E', [PARITY_ODD] = 'O' };
+        static const char parity[] = {[PARITY_NONE] = 'N', [PARITY_EVEN] = 'E', [PARITY_ODD] = 'O'};
         char port[8];
         modbus_t *ctx;
 
@@ -940,7 +956,7 @@ int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
-        m->base = (struct driver){ .ops = &modbus_ops, .config = config, .bus = bus };
+        m->base = (struct driver){.ops = &modbus_ops, .config = config, .bus = bus};
         m->bus = &config->buses[bus];
         m->eventfd = -1;
         m->coalesce = true;
@@ -961,7 +977,7 @@ int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         }
         for (size_t i = 0; i < config->n_ios; i++)
                 if (config->ios[i].bus == bus)
-                        m->ios[m->n_ios++] = (struct mb_io){ .io = (int) i };
+                        m->ios[m->n_ios++] = (struct mb_io){.io = (int) i};
         r = plan_outputs(m);
         if (r >= 0)
                 r = plan_polls(m);

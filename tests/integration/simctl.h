@@ -42,7 +42,7 @@ static inline void stop_process(pid_t *pid)
 
 static inline int free_tcp_port(void)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(sa);
         int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
 
@@ -56,14 +56,14 @@ static inline int free_tcp_port(void)
 /* Sends one control command and puts chair-sim's one-line answer into reply. Returns 0 or -errno. */
 static inline int sim_command(const struct simctl *s, const char *line, char *reply, size_t size)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         size_t got = 0;
         int fd;
 
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->control);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || write(fd, line, strlen(line)) < 0 ||
-            write(fd, "\n", 1) < 0) {
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
                 int r = -errno;
                 if (fd >= 0)
                         close(fd);
@@ -112,18 +112,18 @@ static inline int sim_start(struct simctl *s, const char *builddir, bool rtu, co
                 snprintf(link_a, sizeof(link_a), "pty,raw,echo=0,link=%s", s->pty_chaird);
                 snprintf(link_b, sizeof(link_b), "pty,raw,echo=0,link=%s", s->pty_board);
                 if (!s->socat) {
-                        s->socat = spawn((char *[]){ "/usr/bin/socat", link_a, link_b, NULL });
+                        s->socat = spawn((char *[]){"/usr/bin/socat", link_a, link_b, NULL});
                         if (s->socat < 0 || !wait_for_path(s->pty_chaird) || !wait_for_path(s->pty_board))
                                 return -EIO;
                 }
-                s->sim = spawn((char *[]){ sim, "--rtu", s->pty_board, "--control", s->control, "--time-scale",
-                                           (char *) time_scale, NULL });
+                s->sim = spawn((char *[]){sim, "--rtu", s->pty_board, "--control", s->control,
+                                          "--time-scale", (char *) time_scale, NULL});
         } else {
                 if (!s->port)
                         s->port = free_tcp_port();
                 snprintf(tcp, sizeof(tcp), "127.0.0.1:%d", s->port);
-                s->sim = spawn((char *[]){ sim, "--tcp", tcp, "--control", s->control, "--time-scale",
-                                           (char *) time_scale, NULL });
+                s->sim = spawn((char *[]){sim, "--tcp", tcp, "--control", s->control, "--time-scale",
+                                          (char *) time_scale, NULL});
         }
         if (s->sim < 0 || !wait_for_path(s->control))
                 return -EIO;

@@ -14,12 +14,12 @@ struct ctx {
         sd_event *event;
         struct chair_config *config;
         struct driver *driver;
-        double *values;     /* the last value reported for each io */
-        unsigned *changes;  /* how many times each io was reported */
+        double *values;    /* the last value reported for each io */
+        unsigned *changes; /* how many times each io was reported */
         unsigned lost, restored, refused, stopped;
         double stopped_gap_ms;
         int refused_io;
-        bool heartbeat;     /* flush every 50 ms, as chaird's control tick would */
+        bool heartbeat; /* flush every 50 ms, as chaird's control tick would */
         unsigned ticks;
 };
 
@@ -59,12 +59,12 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Runs the loop until cond holds or timeout_ms pass; the value of cond at the end. */
-#define RUN_UNTIL(cond, timeout_ms)                                                                          \
-        ({                                                                                                   \
-                usec_t _end = now_usec() + (usec_t) (timeout_ms) * USEC_PER_MSEC;                             \
-                while (!(cond) && now_usec() < _end)                                                         \
-                        sd_event_run(t.event, 20 * USEC_PER_MSEC);                                           \
-                (cond);                                                                                      \
+#define RUN_UNTIL(cond, timeout_ms)                                                                         \
+        ({                                                                                                  \
+                usec_t _end = now_usec() + (usec_t) (timeout_ms) *USEC_PER_MSEC;                            \
+                while (!(cond) && now_usec() < _end)                                                        \
+                        sd_event_run(t.event, 20 * USEC_PER_MSEC);                                          \
+                (cond);                                                                                     \
         })
 
 static void run_for(unsigned ms)
@@ -165,7 +165,7 @@ static void check_nothing_resumes_before_the_safe_state(void)
 
 static void outputs_go_out_coalesced_and_only_on_change(bool rtu)
 {
-        static const char *const zones[] = { "shoulders", "arms", "hips", "calves", "feet" };
+        static const char *const zones[] = {"shoulders", "arms", "hips", "calves", "feet"};
         struct driver_stats before, after;
         char name[64];
 
@@ -230,8 +230,9 @@ static void motor_position_is_polled_as_it_moves(bool rtu)
         CHECK(RUN_UNTIL(fabs(t.values[position] - 0.3) < 0.0025, 5000));
         CHECK(t.changes[position] >= 3); /* seen on its way, not only at the end */
         CHECK(fabs(state("backrest", "position") - 0.3) < 0.0025);
-        /* Currents arrive in amperes (scale 0.001 of the board's mA); at rest the motor draws none. The current
-         * is a block of its own, so its poll after the stop may come a poll period after the position's. */
+        /* Currents arrive in amperes (scale 0.001 of the board's mA); at rest the motor draws none. The
+         * current is a block of its own, so its poll after the stop may come a poll period after the
+         * position's. */
         CHECK(t.changes[backrest->io[MOTOR_CURRENT]] >= 2);
         CHECK(RUN_UNTIL(t.values[backrest->io[MOTOR_CURRENT]] == 0.0, 1000));
         /* A value that does not fit the register is refused before it reaches the bus. */
@@ -344,7 +345,8 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         /* The board is silent for 2 s; a driver blocking the loop would starve its 50 ms timer. */
         CHECK(RUN_UNTIL(t.restored == 1, 6000));
         CHECK(t.ticks - ticks >= (unsigned) ((now_usec() - start) / (100 * USEC_PER_MSEC)));
-        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so. */
+        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so.
+         */
         CHECK(RUN_UNTIL(t.stopped == 1, 3000));
         check_nothing_resumes_before_the_safe_state();
         CHECK_EQ_U(t.lost, 1);
@@ -359,13 +361,13 @@ static void test_board_restart_is_reconnected_and_nothing_resumes_by_itself(void
         CHECK(RUN_UNTIL(t.lost == 1, 5000));
         CHECK_EQ_U(sim_start(&t.sim, builddir, false, "10"), 0); /* a fresh board: every coil 0 */
         CHECK(RUN_UNTIL(t.restored == 1, 10000));
-        /* Reconnected, but the board lost its outputs while it was away: the pump stays off, and the loop hears
-         * that the board stopped. */
+        /* Reconnected, but the board lost its outputs while it was away: the pump stays off, and the loop
+         * hears that the board stopped. */
         CHECK(RUN_UNTIL(t.stopped == 1, 3000));
         run_for(500);
         CHECK(state("pump", "on") == 0);
-        /* A board restarted while the chair is idle (no polling, no heartbeat) stopped nothing: when the chair
-         * is active again, what it is told goes out. */
+        /* A board restarted while the chair is idle (no polling, no heartbeat) stopped nothing: when the
+         * chair is active again, what it is told goes out. */
         CHECK_EQ_U(driver_safe_state(t.driver, 1 * USEC_PER_SEC), 0);
         driver_set_polling(t.driver, false);
         t.heartbeat = false;
@@ -385,7 +387,8 @@ static void test_unmapped_register_is_refused_not_lost(void)
         int presence;
 
         /* Input register 13 is not on the reference board: exception 2. */
-        CHECK_EQ_U(setup(false, "emergency-stop: {discrete: 0}", "emergency-stop: {discrete: 0}\n  presence: {input: 13}"),
+        CHECK_EQ_U(setup(false, "emergency-stop: {discrete: 0}",
+                         "emergency-stop: {discrete: 0}\n  presence: {input: 13}"),
                    0);
         if (!t.driver)
                 return teardown();

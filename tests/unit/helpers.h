@@ -21,7 +21,8 @@ static inline char *diags_text(const struct diag_list *d)
 
 /* Loads a program from text; returns the program loader's result and the diagnostics as text. */
 static inline int load_program_text(const char *yaml, const struct chair_config *config,
-                                    const struct pattern_library *lib, struct program **ret, char **ret_diags)
+                                    const struct pattern_library *lib, struct program **ret,
+                                    char **ret_diags)
 {
         struct diag_list d = {};
         int r = program_load("test.yaml", yaml, strlen(yaml), config, lib, &d, ret);
@@ -34,7 +35,7 @@ static inline int load_program_text(const char *yaml, const struct chair_config 
 
 /* What every config needs besides its parts: a bus and the emergency-stop input. Tests append it, so that
  * the line numbers of what they check stay put. */
-#define TEST_CONFIG_WIRING                                                                                   \
+#define TEST_CONFIG_WIRING                                                                                  \
         "buses:\n  board: {type: modbus-tcp, host: 127.0.0.1}\ninputs:\n  emergency-stop: {discrete: 0}\n"
 
 static inline struct chair_config *load_config_text(const char *yaml)

@@ -14,32 +14,32 @@ struct test_case {
 
 static bool tap_case_failed;
 
-#define CHECK(cond)                                                                                          \
-        do {                                                                                                 \
-                if (!(cond)) {                                                                               \
-                        printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #cond);                          \
-                        tap_case_failed = true;                                                              \
-                }                                                                                            \
+#define CHECK(cond)                                                                                         \
+        do {                                                                                                \
+                if (!(cond)) {                                                                              \
+                        printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #cond);                         \
+                        tap_case_failed = true;                                                             \
+                }                                                                                           \
         } while (0)
 
-#define CHECK_EQ_U(a, b)                                                                                     \
-        do {                                                                                                 \
-                unsigned long long _a = (unsigned long long) (a), _b = (unsigned long long) (b);             \
-                if (_a != _b) {                                                                              \
-                        printf("# %s:%d: failed: %s == %s (%llu != %llu)\n", __FILE__, __LINE__, #a, #b, _a, \
-                               _b);                                                                          \
-                        tap_case_failed = true;                                                              \
-                }                                                                                            \
+#define CHECK_EQ_U(a, b)                                                                                    \
+        do {                                                                                                \
+                unsigned long long _a = (unsigned long long) (a), _b = (unsigned long long) (b);            \
+                if (_a != _b) {                                                                             \
+                        printf("# %s:%d: failed: %s == %s (%llu != %llu)\n", __FILE__, __LINE__, #a, #b,    \
+                               _a, _b);                                                                     \
+                        tap_case_failed = true;                                                             \
+                }                                                                                           \
         } while (0)
 
-#define CHECK_STREQ(a, b)                                                                                    \
-        do {                                                                                                 \
-                const char *_a = (a), *_b = (b);                                                             \
-                if (!_a || !_b || strcmp(_a, _b) != 0) {                                                     \
+#define CHECK_STREQ(a, b)                                                                                   \
+        do {                                                                                                \
+                const char *_a = (a), *_b = (b);                                                            \
+                if (!_a || !_b || strcmp(_a, _b) != 0) {                                                    \
                         printf("# %s:%d: failed: %s == %s\n#   got:      %s\n#   expected: %s\n", __FILE__, \
-                               __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");                    \
-                        tap_case_failed = true;                                                              \
-                }                                                                                            \
+                               __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");                   \
+                        tap_case_failed = true;                                                             \
+                }                                                                                           \
         } while (0)
 
 static inline int tap_run(const struct test_case *tests, size_t n)
@@ -57,10 +57,13 @@ static inline int tap_run(const struct test_case *tests, size_t n)
         return failed ? 1 : 0;
 }
 
-#define T(fn) { #fn, fn }
-#define RUN_TESTS(...)                                                                                       \
-        int main(void)                                                                                       \
-        {                                                                                                    \
-                static const struct test_case tests[] = { __VA_ARGS__ };                                     \
-                return tap_run(tests, ELEMENTSOF(tests));                                                    \
+#define T(fn)                                                                                               \
+        {                                                                                                   \
+#fn, fn                                                                                     \
+        }
+#define RUN_TESTS(...)                                                                                      \
+        int main(void)                                                                                      \
+        {                                                                                                   \
+                static const struct test_case tests[] = {__VA_ARGS__};                                      \
+                return tap_run(tests, ELEMENTSOF(tests));                                                   \
         }

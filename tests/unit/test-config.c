@@ -31,11 +31,12 @@ static void test_io_reference_names_a_known_bus(void)
 
 static void test_bus_may_be_left_out_only_when_one_fits(void)
 {
-        _cleanup_free_ char *two = config_errors("buses:\n  a: {type: modbus-tcp, host: h}\n  b: {type: modbus-rtu, device: /dev/ttyS0}\n"
-                                                 ESTOP);
+        _cleanup_free_ char *two = config_errors("buses:\n  a: {type: modbus-tcp, host: h}\n  b: {type: "
+                                                 "modbus-rtu, device: /dev/ttyS0}\n" ESTOP);
         _cleanup_free_ char *none = config_errors("buses:\n  pins: {type: gpio, chip: gpiochip0}\n" ESTOP);
-        _cleanup_free_ char *mixed = config_errors("buses:\n  a: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: gpiochip0}\n"
-                                                   "inputs:\n  emergency-stop: {line: ESTOP}\n  presence: {discrete: 4}\n");
+        _cleanup_free_ char *mixed = config_errors(
+                "buses:\n  a: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: gpiochip0}\n"
+                "inputs:\n  emergency-stop: {line: ESTOP}\n  presence: {discrete: 4}\n");
         CHECK_STREQ(two, "5:19: error: say which bus: this config has more than one Modbus bus");
         CHECK_STREQ(none, "4:19: error: this config has no Modbus bus (see buses:)");
         CHECK(mixed == NULL);
@@ -46,17 +47,22 @@ static void test_io_role_decides_the_register_kind(void)
         _cleanup_free_ char *e = config_errors(
                 "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n" ESTOP
                 "foot-rollers:\n  speed: {coil: 17}\n"
-                "heaters:\n  lumbar: {levels: [40, 45, 50], output: {holding: 3}, sensor: {bus: pins, line: T}}\n");
-        CHECK_STREQ(e, "7:10: error: speed must be an output value: a holding register, not a coil\n"
-                       "9:64: error: sensor must be an input value: an input or holding register, not a GPIO line");
+                "heaters:\n  lumbar: {levels: [40, 45, 50], output: {holding: 3}, sensor: {bus: pins, line: "
+                "T}}\n");
+        CHECK_STREQ(
+                e,
+                "7:10: error: speed must be an output value: a holding register, not a coil\n"
+                "9:64: error: sensor must be an input value: an input or holding register, not a GPIO line");
 }
 
 static void test_io_options_must_fit_the_bus_and_direction(void)
 {
-        _cleanup_free_ char *e = config_errors(
-                "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n"
-                "inputs:\n  emergency-stop: {line: STOP, pwm-period: 10s}\n  presence: {discrete: 1, active-low: true}\n"
-                "airbags:\n  pump: {line: PUMP, debounce: 5ms}\n  zones: {arms: {inflate: {coil: 1, bus: pins}, hold: {coil: 2}}}\n");
+        _cleanup_free_ char *e =
+                config_errors("buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n"
+                              "inputs:\n  emergency-stop: {line: STOP, pwm-period: 10s}\n  presence: "
+                              "{discrete: 1, active-low: true}\n"
+                              "airbags:\n  pump: {line: PUMP, debounce: 5ms}\n  zones: {arms: {inflate: "
+                              "{coil: 1, bus: pins}, hold: {coil: 2}}}\n");
         CHECK_STREQ(e, "5:32: error: pwm-period does not apply to an input\n"
                        "6:27: error: active-low does not apply to a Modbus register\n"
                        "8:22: error: debounce does not apply to an output\n"
@@ -65,12 +71,15 @@ static void test_io_options_must_fit_the_bus_and_direction(void)
 
 static void test_io_must_say_where_exactly_once(void)
 {
-        _cleanup_free_ char *e = config_errors("buses:\n  board: {type: modbus-tcp, host: h}\n"
-                                               "inputs:\n  emergency-stop: {discrete: 0, input: 0}\n  presence: {scale: 2}\n");
-        CHECK_STREQ(e, "4:19: error: emergency-stop must say where it is wired: one of coil, discrete, input, holding "
-                       "(Modbus) or line, offset (GPIO)\n"
-                       "5:13: error: presence must say where it is wired: one of coil, discrete, input, holding "
-                       "(Modbus) or line, offset (GPIO)");
+        _cleanup_free_ char *e = config_errors(
+                "buses:\n  board: {type: modbus-tcp, host: h}\n"
+                "inputs:\n  emergency-stop: {discrete: 0, input: 0}\n  presence: {scale: 2}\n");
+        CHECK_STREQ(
+                e, "4:19: error: emergency-stop must say where it is wired: one of coil, discrete, input, "
+                   "holding "
+                   "(Modbus) or line, offset (GPIO)\n"
+                   "5:13: error: presence must say where it is wired: one of coil, discrete, input, holding "
+                   "(Modbus) or line, offset (GPIO)");
 }
 
 static void test_two_outputs_cannot_share_a_place(void)
@@ -81,15 +90,15 @@ static void test_two_outputs_cannot_share_a_place(void)
                 "airbags:\n  pump: {coil: 3}\n  zones:\n    arms: {inflate: {coil: 3}, hold: {line: X}}\n"
                 "foot-rollers: {speed: {holding: 0}}\n");
         CHECK_STREQ(e, "10:21: error: coil 3 on bus 'board' is already used by airbags.pump (line 8)\n"
-                       "10:38: error: GPIO line 'X' on bus 'pins' is already used by inputs.emergency-stop (line 5)\n"
+                       "10:38: error: GPIO line 'X' on bus 'pins' is already used by inputs.emergency-stop "
+                       "(line 5)\n"
                        "11:23: error: holding 0 on bus 'board' is the bus's heartbeat register");
 }
 
 static void test_roller_outputs_after_the_travel_are_named_as_the_rollers(void)
 {
         _cleanup_free_ char *e = config_errors(
-                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
-                "roller:\n  track-length: 700mm\n"
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP "roller:\n  track-length: 700mm\n"
                 "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n"
                 "  kneading: {holding: 13}\n"
                 "foot-rollers: {speed: {holding: 13}}\n");
@@ -113,18 +122,21 @@ static void test_the_heartbeat_timeout_needs_a_heartbeat_and_a_register_of_its_o
         _cleanup_free_ char *e = config_errors(
                 "buses:\n  a: {type: modbus-tcp, host: h, heartbeat-timeout: 1s}\n"
                 "  b: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout-register: 0}\n"
-                "  c: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout: 2s, heartbeat-timeout-register: 1}\n"
+                "  c: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout: 2s, "
+                "heartbeat-timeout-register: 1}\n"
                 "inputs:\n  emergency-stop: {bus: a, discrete: 0}\n"
                 "foot-rollers: {speed: {bus: c, holding: 1}}\n");
-        CHECK_STREQ(e, "2:34: error: heartbeat-timeout needs heartbeat (the register written every control tick)\n"
-                       "3:48: error: heartbeat-timeout-register is the heartbeat register itself");
+        CHECK_STREQ(
+                e,
+                "2:34: error: heartbeat-timeout needs heartbeat (the register written every control tick)\n"
+                "3:48: error: heartbeat-timeout-register is the heartbeat register itself");
 }
 
 static void test_no_output_on_the_heartbeat_timeout_register(void)
 {
         _cleanup_free_ char *e = config_errors(
-                "buses:\n  c: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout: 2s, heartbeat-timeout-register: 1}\n"
-                ESTOP "foot-rollers: {speed: {holding: 1}}\n");
+                "buses:\n  c: {type: modbus-tcp, host: h, heartbeat: 0, heartbeat-timeout: 2s, "
+                "heartbeat-timeout-register: 1}\n" ESTOP "foot-rollers: {speed: {holding: 1}}\n");
         CHECK_STREQ(e, "5:23: error: holding 1 on bus 'c' is the bus's heartbeat-timeout-register");
 }
 
@@ -133,15 +145,18 @@ static void test_roller_techniques_need_their_outputs(void)
         _cleanup_free_ char *e = config_errors(
                 "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
                 "roller:\n  track-length: 700mm\n  techniques: [kneading, tapping]\n  depth-levels: 3\n"
-                "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n  kneading: {holding: 13}\n");
+                "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n  kneading: "
+                "{holding: 13}\n");
         struct chair_config *c = NULL;
         struct diag_list d = {};
         const char *bare = "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
-                           "roller:\n  track-length: 700mm\n  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n";
+                           "roller:\n  track-length: 700mm\n  travel: {target: {holding: 12}, run: {coil: "
+                           "2}, position: {input: 12}}\n";
 
         CHECK_STREQ(e, "7:15: error: the roller lists a technique that needs 'tapping', which is not wired\n"
                        "8:17: error: depth-levels above 1 needs 'depth' wired");
-        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no depth. */
+        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no depth.
+         */
         CHECK_EQ_U(chair_config_load("chair.yaml", bare, strlen(bare), &d, &c), 0);
         if (c) {
                 CHECK_EQ_U(c->roller.techniques, TECHNIQUES_STROKE);
@@ -154,10 +169,10 @@ static void test_roller_techniques_need_their_outputs(void)
 
 static void test_foot_roller_speed_levels_are_1_to_6_and_default_to_6(void)
 {
-        _cleanup_free_ char *e = config_errors(
-                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
-                "foot-rollers: {speed: {holding: 17}, speed-levels: 7}\n");
-        const char *plain = "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP "foot-rollers: {speed: {holding: 17}}\n";
+        _cleanup_free_ char *e = config_errors("buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                                               "foot-rollers: {speed: {holding: 17}, speed-levels: 7}\n");
+        const char *plain =
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP "foot-rollers: {speed: {holding: 17}}\n";
         struct chair_config *c = NULL;
         struct diag_list d = {};
 
@@ -178,15 +193,19 @@ static void test_heat_levels_stay_below_the_ceiling(void)
         CHECK_STREQ(e, "8:17: error: heat-ceiling 95 is out of range (30 to 90)\n"
                        "10:16: error: no-progress must be longer than zero");
         free(e);
-        e = config_errors("buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
-                          "heaters:\n  lumbar: {levels: [45, 55, 62], output: {coil: 14}, sensor: {input: 30}}\n");
-        CHECK_STREQ(e, "6:3: error: heater 'lumbar': level 3 (62 degrees) must stay below the safety heat-ceiling "
-                       "(65) minus heat-margin (5)");
+        e = config_errors(
+                "buses:\n  b: {type: modbus-tcp, host: h}\n" ESTOP
+                "heaters:\n  lumbar: {levels: [45, 55, 62], output: {coil: 14}, sensor: {input: 30}}\n");
+        CHECK_STREQ(
+                e,
+                "6:3: error: heater 'lumbar': level 3 (62 degrees) must stay below the safety heat-ceiling "
+                "(65) minus heat-margin (5)");
 }
 
 static void test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_stop(void)
 {
-        _cleanup_free_ char *e = config_errors("recline:\n  axes: {backrest: {}}\n  presets: {upright: {backrest: 0}}\n");
+        _cleanup_free_ char *e =
+                config_errors("recline:\n  axes: {backrest: {}}\n  presets: {upright: {backrest: 0}}\n");
         CHECK_STREQ(e, "1:1: error: the config is missing the required key 'buses'\n"
                        "1:1: error: the config is missing the required key 'inputs'\n"
                        "2:20: error: axis is missing the required key 'target'\n"
@@ -196,7 +215,7 @@ static void test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_
 
 static void test_shipped_configs_load_with_their_wiring(void)
 {
-        static const char *const files[] = { "sim.yaml", "sim-rtu.yaml", "example-rpi.yaml" };
+        static const char *const files[] = {"sim.yaml", "sim-rtu.yaml", "example-rpi.yaml"};
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *path = NULL;
@@ -209,10 +228,12 @@ static void test_shipped_configs_load_with_their_wiring(void)
                 CHECK_EQ_U(d.n, 0);
                 if (!c)
                         continue;
-                CHECK(c->axis[AXIS_BACKREST] && c->axis[AXIS_LEGREST] && c->has_roller && c->has_foot_rollers);
+                CHECK(c->axis[AXIS_BACKREST] && c->axis[AXIS_LEGREST] && c->has_roller &&
+                      c->has_foot_rollers);
                 CHECK_EQ_U(c->n_zones, 5);
                 CHECK_EQ_U(c->n_heaters, 2);
-                CHECK(c->roller.body_sensor != IO_NONE && c->roller.width != IO_NONE && c->roller.depth_levels == 5);
+                CHECK(c->roller.body_sensor != IO_NONE && c->roller.width != IO_NONE &&
+                      c->roller.depth_levels == 5);
                 CHECK_EQ_U(c->roller.techniques, TECHNIQUES_ALL);
                 const struct io_config *estop = chair_config_io(c, c->estop);
                 const struct io_config *target = chair_config_io(c, c->axes[AXIS_BACKREST].io[MOTOR_TARGET]);

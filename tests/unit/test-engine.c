@@ -2,9 +2,9 @@
  *
  * The linker wraps now_usec() and sd-event's timer calls (see tests/meson.build): time stands still until a
  * test moves it, and each timer fires exactly at its deadline (or as late as the test says). driver_new() is
- * wrapped too: every bus gets a fake driver that records each output with the virtual time it was set at, and
- * through which the test feeds inputs (positions, temperatures, the body sensor). The chair is the shipped
- * virtual chair's config (config/sim.yaml). */
+ * wrapped too: every bus gets a fake driver that records each output with the virtual time it was set at,
+ * and through which the test feeds inputs (positions, temperatures, the body sensor). The chair is the
+ * shipped virtual chair's config (config/sim.yaml). */
 #include <errno.h>
 #include <math.h>
 
@@ -52,19 +52,19 @@ int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
 int __wrap_sd_event_source_set_time_relative(sd_event_source *s, uint64_t usec);
 sd_event_source *__real_sd_event_source_disable_unref(sd_event_source *s);
 sd_event_source *__wrap_sd_event_source_disable_unref(sd_event_source *s);
-int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec, uint64_t accuracy,
-                             sd_event_time_handler_t handler, void *userdata);
+int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
+                             uint64_t accuracy, sd_event_time_handler_t handler, void *userdata);
 int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
                                       uint64_t accuracy, sd_event_time_handler_t handler, void *userdata);
 
-int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec, uint64_t accuracy,
-                             sd_event_time_handler_t handler, void *userdata)
+int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
+                             uint64_t accuracy, sd_event_time_handler_t handler, void *userdata)
 {
         struct vtimer *t = calloc(1, sizeof(*t));
 
         if (!t)
                 return -ENOMEM;
-        *t = (struct vtimer){ TIMER_MAGIC, usec, SD_EVENT_ONESHOT, handler, userdata, timers };
+        *t = (struct vtimer){TIMER_MAGIC, usec, SD_EVENT_ONESHOT, handler, userdata, timers};
         timers = t;
         *ret = (sd_event_source *) t;
         return 0;
@@ -128,8 +128,8 @@ struct change {
 
 struct fake {
         struct driver base;
-        double *out;         /* per io: the value last set */
-        double *in;          /* per io: the value last fed */
+        double *out; /* per io: the value last set */
+        double *in;  /* per io: the value last fed */
         bool *have_in;
         bool polling;
 };
@@ -143,7 +143,7 @@ static int fake_set(struct driver *d, int io, double value)
         struct fake *f = (struct fake *) d;
 
         if (f->out[io] != value && n_changes < MAX_CHANGES)
-                changes[n_changes++] = (struct change){ vnow, io, value };
+                changes[n_changes++] = (struct change){vnow, io, value};
         f->out[io] = value;
         return 0;
 }
@@ -211,16 +211,16 @@ static const struct driver_ops fake_ops = {
         .free = fake_free,
 };
 
-int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
-                      void *userdata, struct driver **ret);
-int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
-                      void *userdata, struct driver **ret)
+int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event,
+                      driver_handler_t handler, void *userdata, struct driver **ret);
+int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event,
+                      driver_handler_t handler, void *userdata, struct driver **ret)
 {
         struct fake *f = calloc(1, sizeof(*f));
 
         if (!f)
                 return -ENOMEM;
-        f->base = (struct driver){ &fake_ops, config, bus, handler, userdata };
+        f->base = (struct driver){&fake_ops, config, bus, handler, userdata};
         f->out = calloc(config->n_ios, sizeof(double));
         f->in = calloc(config->n_ios, sizeof(double));
         f->have_in = calloc(config->n_ios, sizeof(bool));
@@ -241,7 +241,7 @@ struct fixture {
         struct catalog_entry *entry;
         const char *finished; /* reason */
         usec_t finished_at;
-        usec_t late_usec;     /* how late each timer fires */
+        usec_t late_usec; /* how late each timer fires */
 };
 
 static struct fixture f;
@@ -259,7 +259,8 @@ static void advance_to(usec_t until)
         for (;;) {
                 struct vtimer *first = NULL;
                 for (struct vtimer *t = timers; t; t = t->next)
-                        if (t->enabled != SD_EVENT_OFF && t->at + f.late_usec <= until && (!first || t->at < first->at))
+                        if (t->enabled != SD_EVENT_OFF && t->at + f.late_usec <= until &&
+                            (!first || t->at < first->at))
                                 first = t;
                 if (!first)
                         break;
@@ -295,7 +296,7 @@ static void on_chair(struct chair *c, unsigned changes_, void *userdata)
 
 static void feed(int io, double value)
 {
-        struct driver_event ev = { DRIVER_INPUT_CHANGED, io, value, 0 };
+        struct driver_event ev = {DRIVER_INPUT_CHANGED, io, value, 0};
 
         fake->in[io] = value;
         fake->have_in[io] = true;
@@ -321,7 +322,7 @@ static void setup(double scale, const char *session_cap)
 {
         char path[512], *text;
         struct diag_list d = {};
-        static const struct engine_callbacks cb = { NULL, on_finished };
+        static const struct engine_callbacks cb = {NULL, on_finished};
 
         memset(&f, 0, sizeof(f));
         n_changes = 0;
@@ -376,15 +377,15 @@ static struct catalog_entry *entry_of(const char *yaml)
 }
 
 /* The outputs the tests look at. */
-#define FOOT (f.config->foot_speed)
-#define KNEADING (f.config->roller.kneading)
-#define DEPTH (f.config->roller.depth)
-#define TRAVEL_TARGET (f.config->roller.travel.io[MOTOR_TARGET])
+#define FOOT            (f.config->foot_speed)
+#define KNEADING        (f.config->roller.kneading)
+#define DEPTH           (f.config->roller.depth)
+#define TRAVEL_TARGET   (f.config->roller.travel.io[MOTOR_TARGET])
 #define BACKREST_TARGET (f.config->axes[AXIS_BACKREST].io[MOTOR_TARGET])
-#define BACKREST_RUN (f.config->axes[AXIS_BACKREST].io[MOTOR_RUN])
-#define LUMBAR_HEAT (f.config->heaters[0].output)
-#define CALVES_INFLATE (f.config->zones[3].inflate) /* shoulders, arms, hips, calves, feet */
-#define CALVES_HOLD (f.config->zones[3].hold)
+#define BACKREST_RUN    (f.config->axes[AXIS_BACKREST].io[MOTOR_RUN])
+#define LUMBAR_HEAT     (f.config->heaters[0].output)
+#define CALVES_INFLATE  (f.config->zones[3].inflate) /* shoulders, arms, hips, calves, feet */
+#define CALVES_HOLD     (f.config->zones[3].hold)
 
 /* The scan: the roller goes to the top of the shoulder range, then down until the body sensor touches.
  * Returns the virtual time the timeline starts at. */
@@ -400,13 +401,12 @@ static usec_t scan_finds_shoulders_at(double mm)
 
 /* Foot rollers: an output written directly from the setpoint, so its changes show each setpoint's time. The
  * virtual chair has 3 speeds: the program's 4 is its 2, 1 is 1. */
-static const char *const foot_program =
-        "name: Foot\n"
-        "duration: 1m\n"
-        "phases:\n"
-        "  - {name: a, duration: 20s, foot-rollers: {speed: 4}}\n"
-        "  - {name: b, duration: 20s}\n"
-        "  - {name: c, duration: 20s, foot-rollers: {speed: 1}}\n";
+static const char *const foot_program = "name: Foot\n"
+                                        "duration: 1m\n"
+                                        "phases:\n"
+                                        "  - {name: a, duration: 20s, foot-rollers: {speed: 4}}\n"
+                                        "  - {name: b, duration: 20s}\n"
+                                        "  - {name: c, duration: 20s, foot-rollers: {speed: 1}}\n";
 
 static void test_setpoints_fire_exactly_on_their_deadlines(void)
 {
@@ -455,7 +455,8 @@ static void test_a_wakeup_after_several_deadlines_applies_them_all_in_order(void
         f.entry = entry_of(foot_program);
         CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
         usec_t t0 = scan_finds_shoulders_at(180.0);
-        f.late_usec = 25 * USEC_PER_SEC; /* the wakeup due at 20 s comes at 45 s, past the next boundary too */
+        f.late_usec =
+                25 * USEC_PER_SEC; /* the wakeup due at 20 s comes at 45 s, past the next boundary too */
         advance(45 * USEC_PER_SEC);
         CHECK_EQ_U(changed_at(FOOT, 0), t0 + 45 * USEC_PER_SEC);
         CHECK_EQ_U(changed_at(FOOT, 1), t0 + 45 * USEC_PER_SEC);
@@ -601,8 +602,8 @@ static void test_intensity_moves_the_depth_at_once(void)
         CHECK(out(DEPTH) == 4.0);
         engine_set_intensity(f.engine, 1);
         dispatch();
-        CHECK(out(DEPTH) == 1.0); /* 2 - 2, and never below the first level */
-        advance(70 * USEC_PER_SEC);     /* the next phase keeps the new intensity */
+        CHECK(out(DEPTH) == 1.0);   /* 2 - 2, and never below the first level */
+        advance(70 * USEC_PER_SEC); /* the next phase keeps the new intensity */
         CHECK_STREQ(engine_phase(f.engine), "b");
         CHECK(out(DEPTH) == 1.0);
         teardown();
@@ -639,7 +640,8 @@ static void test_the_thermostat_keeps_the_level_with_hysteresis(void)
         teardown();
 }
 
-/* A closed limit switch stops its axis when it is driven toward it, and only then: away from it, it moves. */
+/* A closed limit switch stops its axis when it is driven toward it, and only then: away from it, it moves.
+ */
 static void test_a_limit_switch_stops_its_axis_only_toward_it(void)
 {
         setup(1.0, NULL);
@@ -674,7 +676,7 @@ static void test_a_limit_switch_stops_its_axis_only_toward_it(void)
 
 static void test_foot_speeds_are_spread_over_the_chairs_own(void)
 {
-        static const double on_three[] = { 0, 1, 1, 2, 2, 3, 3 };
+        static const double on_three[] = {0, 1, 1, 2, 2, 3, 3};
 
         setup(1.0, NULL);
         CHECK_EQ_U(f.config->foot_speed_levels, 3); /* config/sim.yaml: the reference board's 0-3 */
@@ -699,11 +701,16 @@ static void test_foot_speeds_are_spread_over_the_chairs_own(void)
         teardown();
 }
 
-RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines), T(test_a_late_loop_does_not_make_the_program_drift),
-          T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order), T(test_time_scale_divides_every_deadline),
+RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines),
+          T(test_a_late_loop_does_not_make_the_program_drift),
+          T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order),
+          T(test_time_scale_divides_every_deadline),
           T(test_pause_stops_the_clock_and_resume_reapplies_every_track),
           T(test_session_cap_counts_pauses_and_ends_with_timeout),
-          T(test_start_refuses_while_running_and_beyond_the_cap), T(test_stop_winds_down_and_returns_upright),
-          T(test_stop_after_a_program_that_stays_leaves_the_recline), T(test_intensity_moves_the_depth_at_once),
-          T(test_a_persons_heat_level_holds_against_the_program), T(test_the_thermostat_keeps_the_level_with_hysteresis),
-          T(test_a_limit_switch_stops_its_axis_only_toward_it), T(test_foot_speeds_are_spread_over_the_chairs_own))
+          T(test_start_refuses_while_running_and_beyond_the_cap),
+          T(test_stop_winds_down_and_returns_upright),
+          T(test_stop_after_a_program_that_stays_leaves_the_recline),
+          T(test_intensity_moves_the_depth_at_once), T(test_a_persons_heat_level_holds_against_the_program),
+          T(test_the_thermostat_keeps_the_level_with_hysteresis),
+          T(test_a_limit_switch_stops_its_axis_only_toward_it),
+          T(test_foot_speeds_are_spread_over_the_chairs_own))

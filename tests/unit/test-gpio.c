@@ -53,8 +53,11 @@ static void test_input_lines_get_bias_debounce_and_edges(void)
 
 static void test_open_drain_output_keeps_its_drive(void)
 {
-        struct io_config io = { .role = IO_OUT_SWITCH, .table = IO_LINE, .drive = GPIO_DRIVE_OPEN_DRAIN,
-                                .bias = GPIO_BIAS_PULL_UP, .debounce_usec = 1000 };
+        struct io_config io = {.role = IO_OUT_SWITCH,
+                               .table = IO_LINE,
+                               .drive = GPIO_DRIVE_OPEN_DRAIN,
+                               .bias = GPIO_BIAS_PULL_UP,
+                               .debounce_usec = 1000};
         struct gpio_line_setup s;
 
         gpio_line_setup(&io, &s);
@@ -98,9 +101,9 @@ static void test_pwm_extremes_hold_the_line_without_a_timer(void)
 
 static void test_missing_chip_is_an_error_not_a_crash(void)
 {
-        _cleanup_(chair_config_freep) struct chair_config *c = load_config_text(
-                "buses:\n  pins: {type: gpio, chip: chaird-test-no-such-chip}\n"
-                "inputs:\n  emergency-stop: {line: ESTOP}\n");
+        _cleanup_(chair_config_freep) struct chair_config *c =
+                load_config_text("buses:\n  pins: {type: gpio, chip: chaird-test-no-such-chip}\n"
+                                 "inputs:\n  emergency-stop: {line: ESTOP}\n");
         _cleanup_(driver_freep) struct driver *d = NULL;
         sd_event *e = NULL;
 

@@ -10,8 +10,9 @@ static void test_defaults_fill_what_a_program_leaves_out(void)
         _cleanup_(program_freep) struct program *p = NULL;
         _cleanup_free_ char *diags = NULL;
 
-        CHECK_EQ_U(load_program_text("name: Minimal\nphases:\n  - name: only\n    roller: {technique: kneading}\n",
-                                     NULL, NULL, &p, &diags),
+        CHECK_EQ_U(load_program_text(
+                           "name: Minimal\nphases:\n  - name: only\n    roller: {technique: kneading}\n",
+                           NULL, NULL, &p, &diags),
                    0);
         CHECK_STREQ(diags, "");
         if (!p)
@@ -25,7 +26,8 @@ static void test_defaults_fill_what_a_program_leaves_out(void)
         CHECK_EQ_U(p->phases[0].roller.depth, ROLLER_DEPTH_DEFAULT);
         CHECK(p->phases[0].roller.width == WIDTH_MEDIUM);
         /* The default area is the back, neck to lumbar, swept by the built-in stroke. */
-        CHECK(p->phases[0].roller.from.landmark == LANDMARK_NECK && p->phases[0].roller.to.landmark == LANDMARK_LUMBAR);
+        CHECK(p->phases[0].roller.from.landmark == LANDMARK_NECK &&
+              p->phases[0].roller.to.landmark == LANDMARK_LUMBAR);
         CHECK_EQ_U(p->phases[0].roller.pattern, SIZE_MAX);
         CHECK(!p->uses_recline);
 }
@@ -35,10 +37,12 @@ static void test_phases_without_duration_share_the_rest_exactly(void)
         _cleanup_(program_freep) struct program *p = NULL;
         _cleanup_free_ char *diags = NULL;
 
-        /* 10m - 1m = 9m for three phases without a duration... with 1us left over, it goes to the last one. */
-        CHECK_EQ_U(load_program_text("name: X\nduration: 10m\nphases:\n"
-                                     "  - {name: a}\n  - {name: b, duration: 1m}\n  - {name: c}\n  - {name: d}\n",
-                                     NULL, NULL, &p, &diags),
+        /* 10m - 1m = 9m for three phases without a duration... with 1us left over, it goes to the last one.
+         */
+        CHECK_EQ_U(load_program_text(
+                           "name: X\nduration: 10m\nphases:\n"
+                           "  - {name: a}\n  - {name: b, duration: 1m}\n  - {name: c}\n  - {name: d}\n",
+                           NULL, NULL, &p, &diags),
                    0);
         if (!p)
                 return;
@@ -55,8 +59,9 @@ static void test_uneven_share_gives_the_remainder_to_the_last_flexible_phase(voi
         _cleanup_(program_freep) struct program *p = NULL;
         _cleanup_free_ char *diags = NULL;
 
-        CHECK_EQ_U(load_program_text("name: X\nduration: 1m1s\nphases:\n  - {name: a}\n  - {name: b}\n  - {name: c}\n",
-                                     NULL, NULL, &p, &diags),
+        CHECK_EQ_U(load_program_text(
+                           "name: X\nduration: 1m1s\nphases:\n  - {name: a}\n  - {name: b}\n  - {name: c}\n",
+                           NULL, NULL, &p, &diags),
                    0);
         if (!p)
                 return;
@@ -99,11 +104,13 @@ static void test_local_pattern_hides_library_pattern_and_library_is_copied(void)
         CHECK_EQ_U(pattern_library_load_dir(&lib, dir, &d), 0);
         CHECK_EQ_U(lib.n, 1);
 
-        CHECK_EQ_U(load_program_text("name: X\nduration: 1m\npatterns:\n  wave:\n    steps:\n      - {to: start, time: 7s}\n"
+        CHECK_EQ_U(load_program_text("name: X\nduration: 1m\npatterns:\n  wave:\n    steps:\n      - {to: "
+                                     "start, time: 7s}\n"
                                      "phases:\n  - {name: a, roller: {technique: rolling, pattern: wave}}\n",
                                      NULL, &lib, &p, &d1),
                    0);
-        CHECK_EQ_U(load_program_text("name: X\nduration: 1m\nphases:\n  - {name: a, roller: {technique: rolling, pattern: wave}}\n",
+        CHECK_EQ_U(load_program_text("name: X\nduration: 1m\nphases:\n  - {name: a, roller: {technique: "
+                                     "rolling, pattern: wave}}\n",
                                      NULL, &lib, &q, &d2),
                    0);
         /* Free the library: the program keeps its own copy. */
@@ -134,7 +141,8 @@ static void test_library_directories_stack_by_priority(void)
         fputs("patterns:\n  x:\n    steps: [{to: end, time: 3s}]\n", f);
         fclose(f);
         f = fopen(p2, "w");
-        fputs("patterns:\n  x:\n    steps: [{to: end, time: 9s}]\n  y:\n    steps: [{to: end, time: 9s}]\n", f);
+        fputs("patterns:\n  x:\n    steps: [{to: end, time: 9s}]\n  y:\n    steps: [{to: end, time: 9s}]\n",
+              f);
         fclose(f);
         f = fopen(p3, "w");
         fputs("patterns:\n  y:\n    steps: [{to: start, time: 2s}]\n", f);
@@ -162,8 +170,10 @@ static void test_library_directories_stack_by_priority(void)
 static const char *const small_chair =
         "recline:\n  axes: {backrest: {target: {holding: 10}, run: {coil: 0}, position: {input: 10}}}\n"
         "  presets:\n    upright: {backrest: 0.0}\n    relax: {backrest: 0.5}\n"
-        "roller:\n  track-length: 700mm\n  techniques: [kneading, shiatsu, swedish, rolling]\n  depth-levels: 3\n"
-        "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n  kneading: {holding: 13}\n  depth: {holding: 16}\n"
+        "roller:\n  track-length: 700mm\n  techniques: [kneading, shiatsu, swedish, rolling]\n  "
+        "depth-levels: 3\n"
+        "  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n  kneading: {holding: "
+        "13}\n  depth: {holding: 16}\n"
         "airbags:\n  pump: {coil: 3}\n  zones: {arms: {inflate: {coil: 5}, hold: {coil: 10}}}\n"
         "safety:\n  session-cap: 20m\n" TEST_CONFIG_WIRING;
 
@@ -180,12 +190,13 @@ static void test_checks_against_what_the_chair_can_do(void)
                                      "    foot-rollers: {speed: 2}\n    heat: {lumbar: 1}\n",
                                      c, NULL, &p, &diags),
                    -EINVAL);
-        CHECK_STREQ(diags, "2:11: error: duration 25m is longer than this chair's session cap of 20m\n"
-                           "5:14: error: unknown recline preset 'zero-gravity-1' (expected upright or relax)\n"
-                           "6:25: error: this chair's roller cannot do tapping\n"
-                           "6:41: error: depth 4 is deeper than this chair's roller goes (depth 1 to 3)\n"
-                           "7:19: warning: this chair has no foot rollers; the foot-rollers track is skipped\n"
-                           "8:11: warning: this chair has no heaters; the heat track is skipped");
+        CHECK_STREQ(diags,
+                    "2:11: error: duration 25m is longer than this chair's session cap of 20m\n"
+                    "5:14: error: unknown recline preset 'zero-gravity-1' (expected upright or relax)\n"
+                    "6:25: error: this chair's roller cannot do tapping\n"
+                    "6:41: error: depth 4 is deeper than this chair's roller goes (depth 1 to 3)\n"
+                    "7:19: warning: this chair has no foot rollers; the foot-rollers track is skipped\n"
+                    "8:11: warning: this chair has no heaters; the heat track is skipped");
 }
 
 static void test_landmarks_must_be_on_the_chairs_track(void)
@@ -199,7 +210,8 @@ static void test_landmarks_must_be_on_the_chairs_track(void)
                                      "  - {name: a, roller: {technique: kneading, area: [hips, thighs]}}\n",
                                      c, NULL, &p, &diags),
                    -EINVAL);
-        CHECK_STREQ(diags, "4:58: error: landmark 'thighs' is beyond the end of this chair's roller track (830mm from its top for usual shoulders; the track is 700mm)");
+        CHECK_STREQ(diags, "4:58: error: landmark 'thighs' is beyond the end of this chair's roller track "
+                           "(830mm from its top for usual shoulders; the track is 700mm)");
 }
 
 static void test_deep_work_before_warm_up_warns_where_the_depth_is_written(void)
@@ -212,13 +224,15 @@ static void test_deep_work_before_warm_up_warns_where_the_depth_is_written(void)
                                      "  - {name: deep, roller: {technique: kneading, depth: 4}}\n",
                                      NULL, NULL, &p, &d1),
                    0);
-        CHECK_STREQ(d1, "5:55: warning: deep work (depth 4) before any warm-up: begin with at least 1m of heat or gentle swedish or rolling strokes (depth 1-2)");
+        CHECK_STREQ(d1, "5:55: warning: deep work (depth 4) before any warm-up: begin with at least 1m of "
+                        "heat or gentle swedish or rolling strokes (depth 1-2)");
         /* A minute of gentle swedish strokes is a warm-up, even without heat. */
-        CHECK_EQ_U(load_program_text("name: X\nduration: 5m\nphases:\n"
-                                     "  - {name: warm, duration: 1m, roller: {technique: swedish, depth: 2}}\n"
-                                     "  - {name: deep, roller: {technique: kneading, depth: 5}}\n",
-                                     NULL, NULL, &q, &d2),
-                   0);
+        CHECK_EQ_U(
+                load_program_text("name: X\nduration: 5m\nphases:\n"
+                                  "  - {name: warm, duration: 1m, roller: {technique: swedish, depth: 2}}\n"
+                                  "  - {name: deep, roller: {technique: kneading, depth: 5}}\n",
+                                  NULL, NULL, &q, &d2),
+                0);
         CHECK_STREQ(d2, "");
 }
 
@@ -228,19 +242,23 @@ static void test_config_errors_point_at_their_nodes(void)
         struct chair_config *c = NULL;
         struct diag_list d = {};
         _cleanup_free_ char *text = NULL;
-        const char *yaml = "recline:\n  axes: {backrest: " AXIS(10) ", legrest: " AXIS(11) "}\n"
-                           "  presets:\n    upright: {backrest: 0.0}\n"
-                           "heaters:\n  lumbar: {levels: [45, 44, 57], output: {coil: 14}, sensor: {input: 30}}\n"
-                           "roller:\n  track-length: 1200\n  travel: {target: {holding: 12}, run: {coil: 2}, position: {input: 12}}\n"
-                           "safety:\n  sesion-cap: 10m\n" TEST_CONFIG_WIRING;
+        const char *yaml = "recline:\n  axes: {backrest: " AXIS(10) ", legrest: " AXIS(
+                11) "}\n"
+                    "  presets:\n    upright: {backrest: 0.0}\n"
+                    "heaters:\n  lumbar: {levels: [45, 44, 57], output: {coil: 14}, sensor: {input: 30}}\n"
+                    "roller:\n  track-length: 1200\n  travel: {target: {holding: 12}, run: {coil: 2}, "
+                    "position: {input: 12}}\n"
+                    "safety:\n  sesion-cap: 10m\n" TEST_CONFIG_WIRING;
 
         CHECK_EQ_U(chair_config_load("chair.yaml", yaml, strlen(yaml), &d, &c), -EINVAL);
         diag_sort(&d);
         text = diags_text(&d);
-        CHECK_STREQ(text, "4:14: error: preset 'upright' does not say where the legrest goes\n"
-                          "6:25: error: each level must be warmer than the one before\n"
-                          "8:17: error: track-length must be a length with a unit, e.g. 120mm or 12cm, not '1200'\n"
-                          "11:3: error: unknown key 'sesion-cap' in safety; did you mean 'session-cap'?");
+        CHECK_STREQ(
+                text,
+                "4:14: error: preset 'upright' does not say where the legrest goes\n"
+                "6:25: error: each level must be warmer than the one before\n"
+                "8:17: error: track-length must be a length with a unit, e.g. 120mm or 12cm, not '1200'\n"
+                "11:3: error: unknown key 'sesion-cap' in safety; did you mean 'session-cap'?");
         CHECK(c == NULL);
         diag_list_clear(&d);
 }
@@ -255,7 +273,8 @@ static void test_stock_config_for_the_virtual_chair_loads(void)
         CHECK_EQ_U(d.n, 0);
         if (c) {
                 CHECK_EQ_U(c->n_presets, 4);
-                CHECK(c->has_roller && c->has_foot_rollers && c->axis[AXIS_BACKREST] && c->axis[AXIS_LEGREST]);
+                CHECK(c->has_roller && c->has_foot_rollers && c->axis[AXIS_BACKREST] &&
+                      c->axis[AXIS_LEGREST]);
                 CHECK_EQ_U(strv_length(c->airbag_zones), 5);
                 CHECK_EQ_U(c->n_heaters, 2);
                 CHECK_EQ_U(c->safety.session_cap_usec, 30 * USEC_PER_MINUTE);
@@ -264,10 +283,12 @@ static void test_stock_config_for_the_virtual_chair_loads(void)
         diag_list_clear(&d);
 }
 
-RUN_TESTS(T(test_defaults_fill_what_a_program_leaves_out), T(test_phases_without_duration_share_the_rest_exactly),
+RUN_TESTS(T(test_defaults_fill_what_a_program_leaves_out),
+          T(test_phases_without_duration_share_the_rest_exactly),
           T(test_uneven_share_gives_the_remainder_to_the_last_flexible_phase),
           T(test_all_errors_of_a_file_are_reported_in_one_run),
-          T(test_local_pattern_hides_library_pattern_and_library_is_copied), T(test_library_directories_stack_by_priority),
-          T(test_checks_against_what_the_chair_can_do), T(test_landmarks_must_be_on_the_chairs_track),
-          T(test_deep_work_before_warm_up_warns_where_the_depth_is_written), T(test_config_errors_point_at_their_nodes),
-          T(test_stock_config_for_the_virtual_chair_loads))
+          T(test_local_pattern_hides_library_pattern_and_library_is_copied),
+          T(test_library_directories_stack_by_priority), T(test_checks_against_what_the_chair_can_do),
+          T(test_landmarks_must_be_on_the_chairs_track),
+          T(test_deep_work_before_warm_up_warns_where_the_depth_is_written),
+          T(test_config_errors_point_at_their_nodes), T(test_stock_config_for_the_virtual_chair_loads))

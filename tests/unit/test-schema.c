@@ -10,10 +10,13 @@ static void test_durations_parse_with_units(void)
                 const char *text;
                 usec_t usec;
         } good[] = {
-                { "90s", 90 * USEC_PER_SEC },          { "5m", 5 * USEC_PER_MINUTE },
-                { "1m30s", 90 * USEC_PER_SEC },        { "1h", USEC_PER_HOUR },
-                { "250ms", 250 * USEC_PER_MSEC },      { "1h2m3s4ms", USEC_PER_HOUR + 2 * USEC_PER_MINUTE + 3 * USEC_PER_SEC + 4 * USEC_PER_MSEC },
-                { "0s", 0 },
+                {"90s", 90 * USEC_PER_SEC},
+                {"5m", 5 * USEC_PER_MINUTE},
+                {"1m30s", 90 * USEC_PER_SEC},
+                {"1h", USEC_PER_HOUR},
+                {"250ms", 250 * USEC_PER_MSEC},
+                {"1h2m3s4ms", USEC_PER_HOUR + 2 * USEC_PER_MINUTE + 3 * USEC_PER_SEC + 4 * USEC_PER_MSEC},
+                {"0s", 0},
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++) {
                 usec_t v = 1;
@@ -28,15 +31,15 @@ static void test_bad_durations_say_why(void)
         static const struct {
                 const char *text, *reason;
         } bad[] = {
-                { "90", "a duration needs a unit (h, m, s or ms), e.g. 90s or 5m" },
-                { "-5m", "a duration cannot be negative" },
-                { "30s1m", "units must go from larger to smaller, each once, as in 1m30s" },
-                { "1m1m", "units must go from larger to smaller, each once, as in 1m30s" },
-                { "5 min", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s" },
-                { "m", "expected a whole number with a unit, e.g. 90s, 5m or 1m30s" },
-                { "1.5m", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s" },
-                { "99999999999999999h", "the duration is too long" },
-                { "", "a duration cannot be empty" },
+                {"90", "a duration needs a unit (h, m, s or ms), e.g. 90s or 5m"},
+                {"-5m", "a duration cannot be negative"},
+                {"30s1m", "units must go from larger to smaller, each once, as in 1m30s"},
+                {"1m1m", "units must go from larger to smaller, each once, as in 1m30s"},
+                {"5 min", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
+                {"m", "expected a whole number with a unit, e.g. 90s, 5m or 1m30s"},
+                {"1.5m", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
+                {"99999999999999999h", "the duration is too long"},
+                {"", "a duration cannot be empty"},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 usec_t v = 0;
@@ -69,12 +72,13 @@ static void test_format_duration_round_trips(void)
 
 static void test_suggestions_find_close_names_only(void)
 {
-        static const char *const names[] = { "roller", "recline", "airbags", "heat", NULL };
+        static const char *const names[] = {"roller", "recline", "airbags", "heat", NULL};
         CHECK_STREQ(closest_name("rollr", names), "roller");
         CHECK_STREQ(closest_name("airbag", names), "airbags");
         CHECK(closest_name("banana", names) == NULL);
         CHECK_EQ_U(edit_distance("kitten", "sitting"), 3);
 }
 
-RUN_TESTS(T(test_durations_parse_with_units), T(test_bad_durations_say_why), T(test_numbers_are_plain_decimals_only),
-          T(test_format_duration_round_trips), T(test_suggestions_find_close_names_only))
+RUN_TESTS(T(test_durations_parse_with_units), T(test_bad_durations_say_why),
+          T(test_numbers_are_plain_decimals_only), T(test_format_duration_round_trips),
+          T(test_suggestions_find_close_names_only))

@@ -16,7 +16,8 @@ static const char *const two_phases =
         "    roller: {technique: swedish, area: [shoulders, lumbar], stroke: 10s, depth: 1}\n"
         "  - name: B\n"
         "    roller: {technique: kneading, area: lumbar, depth: 3, speed: 4}\n"
-        "    airbags: {zones: [calves, feet], pattern: wave, intensity: 3, inflate: 2s, hold: 3s, vent: 4s}\n";
+        "    airbags: {zones: [calves, feet], pattern: wave, intensity: 3, inflate: 2s, hold: 3s, vent: "
+        "4s}\n";
 
 /* The whole timeline as text, one setpoint a line. */
 static char *dump(const struct timeline *t)
@@ -66,7 +67,8 @@ static void test_compiles_exact_times_and_values(void)
                 return;
         }
         text = dump(t);
-        /* Phase B lasts the remaining 90s; the wave cycle is 2 zones x 2s inflate + 3s hold + 4s vent = 11s. */
+        /* Phase B lasts the remaining 90s; the wave cycle is 2 zones x 2s inflate + 3s hold + 4s vent = 11s.
+         */
         static const char head[] = "0.000s phase A\n"
                                    "0.000s recline zero-gravity-1\n"
                                    "0.000s heat lumbar 2\n"
@@ -131,7 +133,7 @@ static void test_scaling_rounds_on_boundaries_so_the_end_is_exact(void)
         CHECK_EQ_U(t->phase_start_usec[1], 42000000); /* d / 10 = 42000000.1, rounded down */
         CHECK_EQ_U(t->phase_start_usec[2], 84000000); /* d / 5 = 84000000.2 */
         CHECK_EQ_U(t->phase_start_usec[3], d);
-        CHECK_EQ_U(timeline_compile(p, 59 * USEC_PER_SEC, NULL, &(struct timeline *){ NULL }), -EINVAL);
+        CHECK_EQ_U(timeline_compile(p, 59 * USEC_PER_SEC, NULL, &(struct timeline *){NULL}), -EINVAL);
 }
 
 static void test_muldiv_is_exact_where_the_product_overflows_64_bits(void)
@@ -154,7 +156,8 @@ static void test_sleep_program_does_not_move_the_chair_at_its_end(void)
         _cleanup_(timeline_freep) struct timeline *t1 = NULL, *t2 = NULL;
         size_t recline_stay = 0, recline_upright = 0;
 
-        if (!stay || !upright || timeline_compile(stay, 0, NULL, &t1) < 0 || timeline_compile(upright, 0, NULL, &t2) < 0) {
+        if (!stay || !upright || timeline_compile(stay, 0, NULL, &t1) < 0 ||
+            timeline_compile(upright, 0, NULL, &t2) < 0) {
                 CHECK(false);
                 return;
         }
@@ -164,31 +167,37 @@ static void test_sleep_program_does_not_move_the_chair_at_its_end(void)
                 recline_upright += t2->points[i].track == TRACK_RECLINE;
         CHECK_EQ_U(recline_stay, 1);
         CHECK_EQ_U(recline_upright, 2);
-        CHECK(t2->points[t2->n_points - 1].track == TRACK_RECLINE && streq(t2->points[t2->n_points - 1].preset, "upright") &&
+        CHECK(t2->points[t2->n_points - 1].track == TRACK_RECLINE &&
+              streq(t2->points[t2->n_points - 1].preset, "upright") &&
               t2->points[t2->n_points - 1].at_usec == USEC_PER_MINUTE);
 }
 
 static void test_airbag_patterns_alternate_pulse_hold(void)
 {
-        _cleanup_free_ char *text = compiled(
-                "name: A\nduration: 1m\nphases:\n"
-                "  - {name: alt, duration: 20s, airbags: {zones: [arms, hips, calves], pattern: alternate, inflate: 2s, hold: 3s}}\n"
-                "  - {name: pulse, duration: 20s, airbags: {zones: [feet], pattern: pulse, intensity: 5, inflate: 2s, hold: 3s, vent: 4s}}\n"
-                "  - {name: hold, airbags: {zones: [arms], pattern: hold, inflate: 4s}}\n");
+        _cleanup_free_ char *text =
+                compiled("name: A\nduration: 1m\nphases:\n"
+                         "  - {name: alt, duration: 20s, airbags: {zones: [arms, hips, calves], pattern: "
+                         "alternate, inflate: 2s, hold: 3s}}\n"
+                         "  - {name: pulse, duration: 20s, airbags: {zones: [feet], pattern: pulse, "
+                         "intensity: 5, inflate: 2s, hold: 3s, vent: 4s}}\n"
+                         "  - {name: hold, airbags: {zones: [arms], pattern: hold, inflate: 4s}}\n");
 
         if (!text)
                 return;
         /* alternate: arms and calves (even places) against hips (odd); a 10s period of 2 x (2s + 3s). */
-        CHECK(strstr(text, "0.000s phase alt\n0.000s airbag arms inflate 2\n0.000s airbag calves inflate 2\n"
-                           "2.000s airbag arms hold 2\n2.000s airbag calves hold 2\n"
-                           "5.000s airbag arms vent\n5.000s airbag hips inflate 2\n5.000s airbag calves vent\n"
-                           "7.000s airbag hips hold 2\n"
-                           "10.000s airbag hips vent\n10.000s airbag arms inflate 2\n10.000s airbag calves inflate 2\n") != NULL);
+        CHECK(strstr(text,
+                     "0.000s phase alt\n0.000s airbag arms inflate 2\n0.000s airbag calves inflate 2\n"
+                     "2.000s airbag arms hold 2\n2.000s airbag calves hold 2\n"
+                     "5.000s airbag arms vent\n5.000s airbag hips inflate 2\n5.000s airbag calves vent\n"
+                     "7.000s airbag hips hold 2\n"
+                     "10.000s airbag hips vent\n10.000s airbag arms inflate 2\n10.000s airbag calves "
+                     "inflate 2\n") != NULL);
         /* pulse: everything together, a 9s period; zones left inflated by the phase before vent as it begins
          * (arms and calves were already vented at 15s, so nothing is sent for them). */
-        CHECK(strstr(text, "17.000s airbag hips hold 2\n20.000s phase pulse\n20.000s airbag hips vent\n"
-                           "20.000s airbag feet inflate 5\n22.000s airbag feet hold 5\n25.000s airbag feet vent\n"
-                           "29.000s airbag feet inflate 5\n") != NULL);
+        CHECK(strstr(text,
+                     "17.000s airbag hips hold 2\n20.000s phase pulse\n20.000s airbag hips vent\n"
+                     "20.000s airbag feet inflate 5\n22.000s airbag feet hold 5\n25.000s airbag feet vent\n"
+                     "29.000s airbag feet inflate 5\n") != NULL);
         /* hold: inflate once, then hold to the phase's end. */
         CHECK(strstr(text, "40.000s phase hold\n40.000s airbag feet vent\n40.000s airbag arms inflate 2\n"
                            "44.000s airbag arms hold 2\n60.000s airbag arms vent\n") != NULL);
@@ -203,7 +212,8 @@ static void test_pattern_steps_override_phase_settings_and_loop(void)
                 "  two:\n    steps:\n"
                 "      - {to: start, time: 20s}\n"
                 "      - {to: neck, time: 15s, technique: shiatsu, depth: 1, speed: 2, width: narrow}\n"
-                "phases:\n  - {name: a, roller: {technique: kneading+tapping, pattern: two, area: [0.2, 0.8], depth: 3}}\n");
+                "phases:\n  - {name: a, roller: {technique: kneading+tapping, pattern: two, area: [0.2, "
+                "0.8], depth: 3}}\n");
 
         CHECK_STREQ(text, "0.000s phase a\n"
                           "0.000s roller kneading+tapping speed 3 depth 3 medium 0.20..0.80@0.00\n"
@@ -215,10 +225,12 @@ static void test_pattern_steps_override_phase_settings_and_loop(void)
 
 static void test_tracks_the_chair_lacks_are_left_out(void)
 {
-        _cleanup_(program_freep) struct program *p = load("name: F\nduration: 1m\nphases:\n"
-                                                          "  - {name: a, foot-rollers: {speed: 2}, heat: {calves: 1}}\n");
-        _cleanup_(chair_config_freep) struct chair_config *c = load_config_text(
-                "heaters:\n  calves: {levels: [40, 45, 50], output: {coil: 15}, sensor: {input: 31}}\n" TEST_CONFIG_WIRING);
+        _cleanup_(program_freep) struct program *p =
+                load("name: F\nduration: 1m\nphases:\n"
+                     "  - {name: a, foot-rollers: {speed: 2}, heat: {calves: 1}}\n");
+        _cleanup_(chair_config_freep) struct chair_config *c =
+                load_config_text("heaters:\n  calves: {levels: [40, 45, 50], output: {coil: 15}, sensor: "
+                                 "{input: 31}}\n" TEST_CONFIG_WIRING);
         _cleanup_(timeline_freep) struct timeline *with = NULL, *without = NULL;
         size_t foot = 0, heat = 0;
 
@@ -239,8 +251,8 @@ static void test_body_points_resolve_against_the_scanned_shoulders(void)
 {
         const struct roller_geometry *g = &roller_geometry_default;
         struct body_point b = {
-                .from = { .kind = POSITION_LANDMARK, .landmark = LANDMARK_SHOULDERS },
-                .to = { .kind = POSITION_LANDMARK, .landmark = LANDMARK_LUMBAR },
+                .from = {.kind = POSITION_LANDMARK, .landmark = LANDMARK_SHOULDERS},
+                .to = {.kind = POSITION_LANDMARK, .landmark = LANDMARK_LUMBAR},
                 .fraction = 0.5,
         };
         /* Shoulders at 150mm, lumbar 380mm below them: halfway is 340mm of the 1150mm track. */
@@ -253,6 +265,10 @@ static void test_body_points_resolve_against_the_scanned_shoulders(void)
 }
 
 RUN_TESTS(T(test_compiles_exact_times_and_values), T(test_shorter_run_scales_phases_and_keeps_pattern_tempo),
-          T(test_scaling_rounds_on_boundaries_so_the_end_is_exact), T(test_muldiv_is_exact_where_the_product_overflows_64_bits), T(test_sleep_program_does_not_move_the_chair_at_its_end),
-          T(test_airbag_patterns_alternate_pulse_hold), T(test_pattern_steps_override_phase_settings_and_loop),
-          T(test_tracks_the_chair_lacks_are_left_out), T(test_body_points_resolve_against_the_scanned_shoulders))
+          T(test_scaling_rounds_on_boundaries_so_the_end_is_exact),
+          T(test_muldiv_is_exact_where_the_product_overflows_64_bits),
+          T(test_sleep_program_does_not_move_the_chair_at_its_end),
+          T(test_airbag_patterns_alternate_pulse_hold),
+          T(test_pattern_steps_override_phase_settings_and_loop),
+          T(test_tracks_the_chair_lacks_are_left_out),
+          T(test_body_points_resolve_against_the_scanned_shoulders))

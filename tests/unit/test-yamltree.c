@@ -63,11 +63,11 @@ static void test_refuses_invalid_utf8_at_its_position(void)
 
 static void test_utf8_check_rejects_overlong_and_surrogates(void)
 {
-        CHECK_EQ_U(utf8_check((const unsigned char *) "\xc0\xaf", 2), 0);             /* overlong '/' */
-        CHECK_EQ_U(utf8_check((const unsigned char *) "ab\xed\xa0\x80", 5), 2);       /* surrogate */
-        CHECK_EQ_U(utf8_check((const unsigned char *) "\xf4\x90\x80\x80", 4), 0);     /* above U+10FFFF */
-        CHECK_EQ_U(utf8_check((const unsigned char *) "\xe2\x82\xac ok", 6), 6);      /* euro sign */
-        CHECK_EQ_U(utf8_check((const unsigned char *) "x\xe2\x82", 3), 1);            /* truncated */
+        CHECK_EQ_U(utf8_check((const unsigned char *) "\xc0\xaf", 2), 0);         /* overlong '/' */
+        CHECK_EQ_U(utf8_check((const unsigned char *) "ab\xed\xa0\x80", 5), 2);   /* surrogate */
+        CHECK_EQ_U(utf8_check((const unsigned char *) "\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
+        CHECK_EQ_U(utf8_check((const unsigned char *) "\xe2\x82\xac ok", 6), 6);  /* euro sign */
+        CHECK_EQ_U(utf8_check((const unsigned char *) "x\xe2\x82", 3), 1);        /* truncated */
 }
 
 static void test_refuses_aliases_so_alias_bombs_cannot_expand(void)
@@ -76,8 +76,9 @@ static void test_refuses_aliases_so_alias_bombs_cannot_expand(void)
         const char *text = "a: &a [x, x]\nb: &b [*a, *a]\n";
 
         CHECK_EQ_U(load(text, strlen(text), &diags), -EINVAL);
-        CHECK_STREQ(diags,
-                    "2:8: error: aliases (*a) are not supported: write the value out, or use a shared pattern");
+        CHECK_STREQ(
+                diags,
+                "2:8: error: aliases (*a) are not supported: write the value out, or use a shared pattern");
 }
 
 static void test_refuses_absurd_nesting(void)
@@ -166,4 +167,5 @@ RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_refuses_oversized_inp
           T(test_refuses_aliases_so_alias_bombs_cannot_expand), T(test_refuses_absurd_nesting),
           T(test_refuses_too_many_values), T(test_reports_every_duplicate_key_pointing_to_the_first),
           T(test_refuses_a_second_document), T(test_comment_only_file_is_empty),
-          T(test_refuses_nul_inside_text_and_non_text_keys), T(test_syntax_error_names_the_problem_and_place))
+          T(test_refuses_nul_inside_text_and_non_text_keys),
+          T(test_syntax_error_names_the_problem_and_place))

@@ -18,9 +18,9 @@
 #include "sim.h"
 #include "util.h"
 
-#define TICK_USEC (20 * USEC_PER_MSEC)
-#define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 15020
+#define TICK_USEC        (20 * USEC_PER_MSEC)
+#define DEFAULT_HOST     "127.0.0.1"
+#define DEFAULT_PORT     15020
 #define CONTROL_LINE_MAX 256
 
 struct server {
@@ -73,7 +73,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 /* A frame that looks like a reply but fails its CRC check, as line noise would leave it. */
 static void send_corrupted_reply(struct server *srv, const uint8_t *req)
 {
-        uint8_t frame[] = { req[0], req[1], 0x02, 0xde, 0xad, 0x00, 0x00 };
+        uint8_t frame[] = {req[0], req[1], 0x02, 0xde, 0xad, 0x00, 0x00};
         if (write(modbus_get_socket(srv->modbus), frame, sizeof(frame)) < 0)
                 fprintf(stderr, "chair-sim: failed to send a corrupted frame: %m\n");
 }
@@ -95,15 +95,32 @@ static int check_request(struct server *srv, const uint8_t *req, int len, bool *
         addr = (unsigned) req[off + 1] << 8 | req[off + 2];
         count = (unsigned) req[off + 3] << 8 | req[off + 4];
         switch (fn) {
-        case 0x01: table = SIM_COILS; break;
-        case 0x02: table = SIM_DISCRETES; break;
-        case 0x03: table = SIM_HOLDING; break;
-        case 0x04: table = SIM_INPUTS; break;
-        case 0x05: table = SIM_COILS, count = 1, write = true; break;
-        case 0x06: table = SIM_HOLDING, count = 1, write = true; break;
-        case 0x0f: table = SIM_COILS, write = true; break;
-        case 0x10: table = SIM_HOLDING, write = true; break;
-        default: return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
+        case 0x01:
+                table = SIM_COILS;
+                break;
+        case 0x02:
+                table = SIM_DISCRETES;
+                break;
+        case 0x03:
+                table = SIM_HOLDING;
+                break;
+        case 0x04:
+                table = SIM_INPUTS;
+                break;
+        case 0x05:
+                table = SIM_COILS, count = 1, write = true;
+                break;
+        case 0x06:
+                table = SIM_HOLDING, count = 1, write = true;
+                break;
+        case 0x0f:
+                table = SIM_COILS, write = true;
+                break;
+        case 0x10:
+                table = SIM_HOLDING, write = true;
+                break;
+        default:
+                return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
         }
         if (!sim_mapped(table, addr, count))
                 return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
@@ -206,7 +223,8 @@ static void control_command(struct server *srv, int fd, char *line)
         char *words[4] = {};
         int n = 0;
 
-        for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w && n < 4; w = strtok_r(NULL, " \t\r", &save))
+        for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w && n < 4;
+             w = strtok_r(NULL, " \t\r", &save))
                 words[n++] = w;
         if (n == 0)
                 return reply(fd, false, "empty command");
@@ -229,7 +247,8 @@ static void control_command(struct server *srv, int fd, char *line)
                 if (r < 0)
                         return reply(fd, false, "that actuator cannot have that fault");
                 reply(fd, true, NULL);
-        } else if (streq(words[0], "estop") && n == 2 && (streq(words[1], "press") || streq(words[1], "release"))) {
+        } else if (streq(words[0], "estop") && n == 2 &&
+                   (streq(words[1], "press") || streq(words[1], "release"))) {
                 srv->sim.estop = streq(words[1], "press");
                 reply(fd, true, NULL);
         } else if (streq(words[0], "comm") && n == 3 && streq(words[1], "drop")) {
@@ -246,14 +265,16 @@ static void control_command(struct server *srv, int fd, char *line)
                         return reply(fd, false, "comm noise needs the RTU transport");
                 srv->noise_rate = rate;
                 reply(fd, true, NULL);
-        } else if (streq(words[0], "changed") && n == 3 && (streq(words[1], "coil") || streq(words[1], "holding"))) {
+        } else if (streq(words[0], "changed") && n == 3 &&
+                   (streq(words[1], "coil") || streq(words[1], "holding"))) {
                 bool coil = streq(words[1], "coil");
                 unsigned long long addr;
                 char answer[64];
                 if (parse_unsigned(words[2], &addr) < 0 || addr >= (coil ? _BOARD_COIL_MAX : _BOARD_HR_MAX))
                         return reply(fd, false, "no such coil or holding register");
                 int len = snprintf(answer, sizeof(answer), "{\"ok\":true,\"usec\":%llu}\n",
-                                   (unsigned long long) (coil ? srv->coil_changed_usec : srv->holding_changed_usec)[addr]);
+                                   (unsigned long long) (coil ? srv->coil_changed_usec
+                                                              : srv->holding_changed_usec)[addr]);
                 if (write(fd, answer, (size_t) len) < 0)
                         return;
         } else if (streq(words[0], "clear") && n == 1) {
@@ -313,7 +334,7 @@ static int on_control_accept(sd_event_source *s, int fd, uint32_t revents, void 
 
 static int listen_control(struct server *srv, const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd;
 
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -349,7 +370,8 @@ static int parse_host_port(char *arg, const char **ret_host, int *ret_port)
 static void usage(FILE *f)
 {
         fputs("Usage: chair-sim [--tcp HOST[:PORT] | --rtu DEVICE] [OPTIONS]\n"
-              "The virtual chair: a Modbus slave implementing the reference board (docs/reference-board.md).\n\n"
+              "The virtual chair: a Modbus slave implementing the reference board "
+              "(docs/reference-board.md).\n\n"
               "  --tcp HOST[:PORT]     listen for Modbus TCP (default 127.0.0.1:15020)\n"
               "  --rtu DEVICE          serve Modbus RTU on a serial device or pty\n"
               "  --baud N              RTU baud rate (default 115200)\n"
@@ -363,20 +385,29 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-        enum { ARG_TCP = 0x100, ARG_RTU, ARG_BAUD, ARG_PARITY, ARG_CONTROL, ARG_TIME_SCALE, ARG_SHOULDER, ARG_SEED };
+        enum {
+                ARG_TCP = 0x100,
+                ARG_RTU,
+                ARG_BAUD,
+                ARG_PARITY,
+                ARG_CONTROL,
+                ARG_TIME_SCALE,
+                ARG_SHOULDER,
+                ARG_SEED
+        };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "tcp", required_argument, NULL, ARG_TCP },
-                { "rtu", required_argument, NULL, ARG_RTU },
-                { "baud", required_argument, NULL, ARG_BAUD },
-                { "parity", required_argument, NULL, ARG_PARITY },
-                { "control", required_argument, NULL, ARG_CONTROL },
-                { "time-scale", required_argument, NULL, ARG_TIME_SCALE },
-                { "shoulder", required_argument, NULL, ARG_SHOULDER },
-                { "seed", required_argument, NULL, ARG_SEED },
+                {"help", no_argument, NULL, 'h'},
+                {"tcp", required_argument, NULL, ARG_TCP},
+                {"rtu", required_argument, NULL, ARG_RTU},
+                {"baud", required_argument, NULL, ARG_BAUD},
+                {"parity", required_argument, NULL, ARG_PARITY},
+                {"control", required_argument, NULL, ARG_CONTROL},
+                {"time-scale", required_argument, NULL, ARG_TIME_SCALE},
+                {"shoulder", required_argument, NULL, ARG_SHOULDER},
+                {"seed", required_argument, NULL, ARG_SEED},
                 {},
         };
-        struct server srv = { .rng = 1 };
+        struct server srv = {.rng = 1};
         const char *host = DEFAULT_HOST, *rtu_device = NULL;
         int port = DEFAULT_PORT, baud = 115200;
         char parity = 'N';
@@ -422,7 +453,8 @@ int main(int argc, char **argv)
                         }
                         break;
                 case ARG_SHOULDER:
-                        if (parse_number(optarg, &shoulder_mm) < 0 || shoulder_mm < 0 || shoulder_mm > 1150) {
+                        if (parse_number(optarg, &shoulder_mm) < 0 || shoulder_mm < 0 ||
+                            shoulder_mm > 1150) {
                                 fprintf(stderr, "chair-sim: --shoulder takes millimetres from 0 to 1150\n");
                                 return 2;
                         }
@@ -471,8 +503,10 @@ int main(int argc, char **argv)
         if (rtu_device) {
                 srv.rtu = true;
                 srv.modbus = modbus_new_rtu(rtu_device, baud, parity, 8, 1);
-                if (!srv.modbus || modbus_set_slave(srv.modbus, BOARD_UNIT_ID) < 0 || modbus_connect(srv.modbus) < 0) {
-                        fprintf(stderr, "chair-sim: failed to open %s: %s\n", rtu_device, modbus_strerror(errno));
+                if (!srv.modbus || modbus_set_slave(srv.modbus, BOARD_UNIT_ID) < 0 ||
+                    modbus_connect(srv.modbus) < 0) {
+                        fprintf(stderr, "chair-sim: failed to open %s: %s\n", rtu_device,
+                                modbus_strerror(errno));
                         return 1;
                 }
                 fd = modbus_get_socket(srv.modbus);
@@ -496,7 +530,8 @@ int main(int argc, char **argv)
         }
         srv.last_step_usec = now_usec();
         sd_event_source *tick = NULL;
-        r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC, 0, on_tick, &srv);
+        r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC, 0, on_tick,
+                              &srv);
         if (r >= 0) /* a periodic tick: on_tick moves the deadline on each time */
                 r = sd_event_source_set_enabled(tick, SD_EVENT_ON);
         if (r < 0) {
@@ -505,10 +540,11 @@ int main(int argc, char **argv)
         }
 
         if (srv.rtu)
-                fprintf(stderr, "chair-sim: serving Modbus RTU on %s (%d %c 8 1), unit %d\n", rtu_device, baud, parity,
-                        BOARD_UNIT_ID);
+                fprintf(stderr, "chair-sim: serving Modbus RTU on %s (%d %c 8 1), unit %d\n", rtu_device,
+                        baud, parity, BOARD_UNIT_ID);
         else
-                fprintf(stderr, "chair-sim: serving Modbus TCP on %s:%d, unit %d\n", host, port, BOARD_UNIT_ID);
+                fprintf(stderr, "chair-sim: serving Modbus TCP on %s:%d, unit %d\n", host, port,
+                        BOARD_UNIT_ID);
         (void) sd_notify(0, "READY=1");
         r = sd_event_loop(srv.event);
 

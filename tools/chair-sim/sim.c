@@ -8,19 +8,19 @@
 #include "util.h"
 
 /* Physical constants of the virtual chair (documented in docs/reference-board.md). */
-#define HEATER_MAX_C 80.0          /* where an always-on element would settle */
-#define HEATER_TAU_HEAT_S 200.0    /* time constant while energized */
-#define HEATER_TAU_COOL_S 400.0    /* time constant while off */
-#define SENSOR_OPEN_C (-50.0)
-#define SENSOR_SHORT_C 150.0
-#define AIRBAG_FULL_KPA 35.0
-#define AIRBAG_TAU_FILL_S 1.5
-#define AIRBAG_TAU_VENT_S 2.0
-#define AIRBAG_LEAK_PER_S 0.01     /* a holding zone loses 1 % a second */
-#define MOTOR_TOLERANCE 0.002      /* a motor is at its target within this fraction of its travel */
-#define OBSTACLE_A 6.0             /* current against an obstacle */
-#define STALL_FACTOR 1.4           /* current of a blocked but not overloaded motor, times nominal */
-#define MOTOR_RATING_A 5.0         /* above this the board flags over-current */
+#define HEATER_MAX_C                 80.0  /* where an always-on element would settle */
+#define HEATER_TAU_HEAT_S            200.0 /* time constant while energized */
+#define HEATER_TAU_COOL_S            400.0 /* time constant while off */
+#define SENSOR_OPEN_C                (-50.0)
+#define SENSOR_SHORT_C               150.0
+#define AIRBAG_FULL_KPA              35.0
+#define AIRBAG_TAU_FILL_S            1.5
+#define AIRBAG_TAU_VENT_S            2.0
+#define AIRBAG_LEAK_PER_S            0.01  /* a holding zone loses 1 % a second */
+#define MOTOR_TOLERANCE              0.002 /* a motor is at its target within this fraction of its travel */
+#define OBSTACLE_A                   6.0   /* current against an obstacle */
+#define STALL_FACTOR                 1.4   /* current of a blocked but not overloaded motor, times nominal */
+#define MOTOR_RATING_A               5.0   /* above this the board flags over-current */
 #define HEARTBEAT_TIMEOUT_DEFAULT_MS 500
 
 static const char *const fault_names[_SIM_FAULT_MAX] = {
@@ -36,13 +36,16 @@ static const char *const fault_names[_SIM_FAULT_MAX] = {
 
 void sim_init(struct sim *s, double time_scale, double shoulder_mm)
 {
-        static const struct { const char *name; double travel_s, nominal_a; } motors[_BOARD_MOTOR_MAX] = {
-                [BOARD_BACKREST] = { "backrest", 20.0, 1.2 },
-                [BOARD_LEGREST] = { "legrest", 15.0, 0.9 },
-                [BOARD_ROLLER] = { "roller", 1150.0 / 150.0, 0.8 }, /* 150 mm/s */
+        static const struct {
+                const char *name;
+                double travel_s, nominal_a;
+        } motors[_BOARD_MOTOR_MAX] = {
+                [BOARD_BACKREST] = {"backrest", 20.0, 1.2},
+                [BOARD_LEGREST] = {"legrest", 15.0, 0.9},
+                [BOARD_ROLLER] = {"roller", 1150.0 / 150.0, 0.8}, /* 150 mm/s */
         };
-        static const char *const heaters[_BOARD_HEATER_MAX] = { "lumbar", "calves" };
-        static const char *const zones[_BOARD_ZONE_MAX] = { "shoulders", "arms", "hips", "calves", "feet" };
+        static const char *const heaters[_BOARD_HEATER_MAX] = {"lumbar", "calves"};
+        static const char *const zones[_BOARD_ZONE_MAX] = {"shoulders", "arms", "hips", "calves", "feet"};
 
         *s = (struct sim){
                 .time_scale = time_scale,
@@ -58,7 +61,7 @@ void sim_init(struct sim *s, double time_scale, double shoulder_mm)
                         .nominal_a = motors[m].nominal_a,
                 };
         for (int h = 0; h < _BOARD_HEATER_MAX; h++)
-                s->heaters[h] = (struct sim_heater){ .name = heaters[h], .temp_c = s->ambient_c };
+                s->heaters[h] = (struct sim_heater){.name = heaters[h], .temp_c = s->ambient_c};
         for (int z = 0; z < _BOARD_ZONE_MAX; z++)
                 s->zones[z].name = zones[z];
         s->holding[BOARD_HR_HEARTBEAT_TIMEOUT] = HEARTBEAT_TIMEOUT_DEFAULT_MS;
@@ -113,7 +116,8 @@ static void zone_step(struct sim_zone *z, bool pump, double dt)
         if (!z->hold)
                 z->pressure_kpa -= z->pressure_kpa * (1.0 - exp(-dt / AIRBAG_TAU_VENT_S));
         else if (z->inflate && pump)
-                z->pressure_kpa += (AIRBAG_FULL_KPA - z->pressure_kpa) * (1.0 - exp(-dt / AIRBAG_TAU_FILL_S));
+                z->pressure_kpa +=
+                        (AIRBAG_FULL_KPA - z->pressure_kpa) * (1.0 - exp(-dt / AIRBAG_TAU_FILL_S));
         else
                 z->pressure_kpa -= z->pressure_kpa * AIRBAG_LEAK_PER_S * dt;
 }
@@ -154,23 +158,26 @@ static const uint8_t mapped_discretes[_BOARD_DI_MAX] = {
 static const uint8_t mapped_holding[_BOARD_HR_MAX] = {
         [BOARD_HR_HEARTBEAT] = 1,
         [BOARD_HR_HEARTBEAT_TIMEOUT] = 1,
-        [BOARD_HR_TARGET ... BOARD_HR_FOOT] = 1,
+        [BOARD_HR_TARGET... BOARD_HR_FOOT] = 1,
 };
 static const uint8_t mapped_inputs[_BOARD_IR_MAX] = {
-        [BOARD_IR_STATUS ... BOARD_IR_VERSION] = 1,
-        [BOARD_IR_POSITION ... BOARD_IR_POSITION + _BOARD_MOTOR_MAX - 1] = 1,
-        [BOARD_IR_CURRENT ... BOARD_IR_CURRENT + _BOARD_MOTOR_MAX - 1] = 1,
-        [BOARD_IR_TEMP ... BOARD_IR_TEMP + _BOARD_HEATER_MAX - 1] = 1,
-        [BOARD_IR_PRESSURE ... BOARD_IR_PRESSURE + _BOARD_ZONE_MAX - 1] = 1,
+        [BOARD_IR_STATUS... BOARD_IR_VERSION] = 1,
+        [BOARD_IR_POSITION... BOARD_IR_POSITION + _BOARD_MOTOR_MAX - 1] = 1,
+        [BOARD_IR_CURRENT... BOARD_IR_CURRENT + _BOARD_MOTOR_MAX - 1] = 1,
+        [BOARD_IR_TEMP... BOARD_IR_TEMP + _BOARD_HEATER_MAX - 1] = 1,
+        [BOARD_IR_PRESSURE... BOARD_IR_PRESSURE + _BOARD_ZONE_MAX - 1] = 1,
 };
 
 bool sim_mapped(enum sim_table t, unsigned address, unsigned count)
 {
-        static const struct { const uint8_t *map; unsigned size; } tables[_SIM_TABLE_MAX] = {
-                [SIM_COILS] = { mapped_coils, _BOARD_COIL_MAX },
-                [SIM_DISCRETES] = { mapped_discretes, _BOARD_DI_MAX },
-                [SIM_HOLDING] = { mapped_holding, _BOARD_HR_MAX },
-                [SIM_INPUTS] = { mapped_inputs, _BOARD_IR_MAX },
+        static const struct {
+                const uint8_t *map;
+                unsigned size;
+        } tables[_SIM_TABLE_MAX] = {
+                [SIM_COILS] = {mapped_coils, _BOARD_COIL_MAX},
+                [SIM_DISCRETES] = {mapped_discretes, _BOARD_DI_MAX},
+                [SIM_HOLDING] = {mapped_holding, _BOARD_HR_MAX},
+                [SIM_INPUTS] = {mapped_inputs, _BOARD_IR_MAX},
         };
 
         if (count == 0 || address + count > tables[t].size)
@@ -235,8 +242,10 @@ void sim_publish(struct sim *s)
                 const struct sim_motor *mo = &s->motors[m];
                 double scale = m == BOARD_ROLLER ? s->track_mm : 1000.0;
 
-                s->discretes[BOARD_DI_LIMIT + 2 * m] = mo->position <= 0.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
-                s->discretes[BOARD_DI_LIMIT + 2 * m + 1] = mo->position >= 1.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
+                s->discretes[BOARD_DI_LIMIT + 2 * m] =
+                        mo->position <= 0.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
+                s->discretes[BOARD_DI_LIMIT + 2 * m + 1] =
+                        mo->position >= 1.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
                 s->inputs[BOARD_IR_POSITION + m] = (uint16_t) lround(mo->position * scale);
                 s->inputs[BOARD_IR_CURRENT + m] = (uint16_t) lround(mo->current_a * 1000.0);
                 if (mo->driven)
@@ -247,8 +256,10 @@ void sim_publish(struct sim *s)
         s->discretes[BOARD_DI_BODY] = s->motors[BOARD_ROLLER].position * s->track_mm >= s->shoulder_mm;
         s->discretes[BOARD_DI_HEARTBEAT_OK] = heartbeat_ok(s);
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {
-                s->inputs[BOARD_IR_TEMP + h] = (uint16_t) (int16_t) lround(sensor_reading(&s->heaters[h], s->ambient_c) * 10.0);
-                if (s->heaters[h].fault == SIM_FAULT_SENSOR_OPEN || s->heaters[h].fault == SIM_FAULT_SENSOR_SHORT)
+                s->inputs[BOARD_IR_TEMP + h] =
+                        (uint16_t) (int16_t) lround(sensor_reading(&s->heaters[h], s->ambient_c) * 10.0);
+                if (s->heaters[h].fault == SIM_FAULT_SENSOR_OPEN ||
+                    s->heaters[h].fault == SIM_FAULT_SENSOR_SHORT)
                         faults |= BOARD_FAULT_SENSOR << h;
         }
         for (int z = 0; z < _BOARD_ZONE_MAX; z++)
@@ -292,7 +303,8 @@ void sim_apply(struct sim *s, bool wrote_heartbeat, uint64_t now_usec)
         }
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {
                 s->heaters[h].commanded = s->coils[BOARD_COIL_HEATER + h];
-                s->heaters[h].energized = s->heaters[h].commanded || s->heaters[h].fault == SIM_FAULT_RUNAWAY;
+                s->heaters[h].energized =
+                        s->heaters[h].commanded || s->heaters[h].fault == SIM_FAULT_RUNAWAY;
         }
         s->kneading = s->holding[BOARD_HR_KNEADING];
         s->tapping = s->holding[BOARD_HR_TAPPING];
@@ -310,15 +322,16 @@ int sim_inject(struct sim *s, const char *actuator, const char *fault)
                         f = (enum sim_fault) i;
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
                 if (streq(actuator, s->motors[m].name)) {
-                        if (f != SIM_FAULT_STALL && f != SIM_FAULT_OVERCURRENT && f != SIM_FAULT_LIMITS_CLOSED)
+                        if (f != SIM_FAULT_STALL && f != SIM_FAULT_OVERCURRENT &&
+                            f != SIM_FAULT_LIMITS_CLOSED)
                                 return -EINVAL;
                         s->motors[m].fault = f;
                         return 0;
                 }
         for (int h = 0; h < _BOARD_HEATER_MAX; h++)
                 if (streq(actuator, s->heaters[h].name)) {
-                        if (f != SIM_FAULT_RUNAWAY && f != SIM_FAULT_SENSOR_OPEN && f != SIM_FAULT_SENSOR_SHORT &&
-                            f != SIM_FAULT_SENSOR_DETACHED)
+                        if (f != SIM_FAULT_RUNAWAY && f != SIM_FAULT_SENSOR_OPEN &&
+                            f != SIM_FAULT_SENSOR_SHORT && f != SIM_FAULT_SENSOR_DETACHED)
                                 return -EINVAL;
                         s->heaters[h].fault = f;
                         s->heaters[h].energized = s->heaters[h].commanded || f == SIM_FAULT_RUNAWAY;
@@ -350,7 +363,9 @@ void sim_write_state(const struct sim *s, FILE *f)
         fputs("{\"motors\":{", f);
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++) {
                 const struct sim_motor *mo = &s->motors[m];
-                fprintf(f, "%s\"%s\":{\"driven\":%s,\"run\":%s,\"position\":%.4f,\"target\":%.4f,\"current_a\":%.3f,"
+                fprintf(f,
+                        "%s\"%s\":{\"driven\":%s,\"run\":%s,\"position\":%.4f,\"target\":%.4f,\"current_a\":"
+                        "%.3f,"
                         "\"fault\":\"%s\"}",
                         m ? "," : "", mo->name, mo->driven ? "true" : "false", mo->run ? "true" : "false",
                         mo->position, mo->target, mo->current_a, fault_names[mo->fault]);
@@ -358,10 +373,12 @@ void sim_write_state(const struct sim *s, FILE *f)
         fputs("},\"heaters\":{", f);
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {
                 const struct sim_heater *he = &s->heaters[h];
-                fprintf(f, "%s\"%s\":{\"energized\":%s,\"commanded\":%s,\"temp_c\":%.2f,\"sensor_c\":%.2f,"
+                fprintf(f,
+                        "%s\"%s\":{\"energized\":%s,\"commanded\":%s,\"temp_c\":%.2f,\"sensor_c\":%.2f,"
                         "\"fault\":\"%s\"}",
-                        h ? "," : "", he->name, he->energized ? "true" : "false", he->commanded ? "true" : "false",
-                        he->temp_c, sensor_reading(he, s->ambient_c), fault_names[he->fault]);
+                        h ? "," : "", he->name, he->energized ? "true" : "false",
+                        he->commanded ? "true" : "false", he->temp_c, sensor_reading(he, s->ambient_c),
+                        fault_names[he->fault]);
         }
         fprintf(f, "},\"pump\":{\"on\":%s},\"valves\":{", s->pump ? "true" : "false");
         for (int z = 0; z < _BOARD_ZONE_MAX; z++)
@@ -370,12 +387,14 @@ void sim_write_state(const struct sim *s, FILE *f)
         for (int z = 0; z < _BOARD_ZONE_MAX; z++)
                 fprintf(f, "%s\"%s\":%.2f", z ? "," : "", s->zones[z].name, s->zones[z].pressure_kpa);
         fprintf(f,
-                "},\"roller\":{\"position_mm\":%.1f,\"kneading\":%u,\"tapping\":%u,\"width\":%u,\"depth\":%u,"
+                "},\"roller\":{\"position_mm\":%.1f,\"kneading\":%u,\"tapping\":%u,\"width\":%u,\"depth\":%"
+                "u,"
                 "\"body_contact\":%s},\"foot_rollers\":{\"speed\":%u},\"shoulder_mm\":%.1f,"
                 "\"estop\":%s,\"heartbeat_ok\":%s,\"heartbeat_armed\":%s,\"watchdog_tripped\":%s,"
                 "\"watchdog_latched\":%s}\n",
                 s->motors[BOARD_ROLLER].position * s->track_mm, s->kneading, s->tapping, s->width, s->depth,
-                s->discretes[BOARD_DI_BODY] ? "true" : "false", s->foot, s->shoulder_mm, s->estop ? "true" : "false",
-                heartbeat_ok(s) ? "true" : "false", s->heartbeat_armed ? "true" : "false",
-                s->watchdog_tripped ? "true" : "false", s->watchdog_latched ? "true" : "false");
+                s->discretes[BOARD_DI_BODY] ? "true" : "false", s->foot, s->shoulder_mm,
+                s->estop ? "true" : "false", heartbeat_ok(s) ? "true" : "false",
+                s->heartbeat_armed ? "true" : "false", s->watchdog_tripped ? "true" : "false",
+                s->watchdog_latched ? "true" : "false");
 }

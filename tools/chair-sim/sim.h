@@ -9,46 +9,46 @@
 
 enum sim_fault {
         SIM_FAULT_NONE,
-        SIM_FAULT_STALL,        /* motor: driven but no progress (blocked gear, dead encoder) */
-        SIM_FAULT_OVERCURRENT,  /* motor: an obstacle; the current jumps and the motor stops moving */
-        SIM_FAULT_RUNAWAY,      /* heater: stuck relay; the element heats whatever the coil says */
-        SIM_FAULT_SENSOR_OPEN,  /* heater: the sensor reads far below any real temperature */
-        SIM_FAULT_SENSOR_SHORT, /* heater: the sensor reads far above */
+        SIM_FAULT_STALL,           /* motor: driven but no progress (blocked gear, dead encoder) */
+        SIM_FAULT_OVERCURRENT,     /* motor: an obstacle; the current jumps and the motor stops moving */
+        SIM_FAULT_RUNAWAY,         /* heater: stuck relay; the element heats whatever the coil says */
+        SIM_FAULT_SENSOR_OPEN,     /* heater: the sensor reads far below any real temperature */
+        SIM_FAULT_SENSOR_SHORT,    /* heater: the sensor reads far above */
         SIM_FAULT_SENSOR_DETACHED, /* heater: the sensor fell off the element and reads the room */
-        SIM_FAULT_LIMITS_CLOSED, /* motor: both limit switches read closed (a shorted harness) */
+        SIM_FAULT_LIMITS_CLOSED,   /* motor: both limit switches read closed (a shorted harness) */
         _SIM_FAULT_MAX,
 };
 
 struct sim_motor {
         const char *name;
-        double position;     /* 0.0 (upright / top of the track) to 1.0 */
-        double target;       /* from the target register */
-        bool run;            /* the run coil */
-        bool driven;         /* the board is driving the motor now */
+        double position; /* 0.0 (upright / top of the track) to 1.0 */
+        double target;   /* from the target register */
+        bool run;        /* the run coil */
+        bool driven;     /* the board is driving the motor now */
         double current_a;
-        double speed;        /* full travels per second */
-        double nominal_a;    /* current while moving freely */
+        double speed;     /* full travels per second */
+        double nominal_a; /* current while moving freely */
         enum sim_fault fault;
 };
 
 struct sim_heater {
         const char *name;
-        bool commanded;      /* the heater coil */
-        bool energized;      /* what the element really does */
+        bool commanded; /* the heater coil */
+        bool energized; /* what the element really does */
         double temp_c;
         enum sim_fault fault;
 };
 
 struct sim_zone {
         const char *name;
-        bool inflate, hold;  /* valve coils */
+        bool inflate, hold; /* valve coils */
         double pressure_kpa;
 };
 
 struct sim {
-        double time_scale;   /* simulated seconds per real second */
-        double track_mm;     /* roller travel */
-        double shoulder_mm;  /* where this simulated body's shoulders are */
+        double time_scale;  /* simulated seconds per real second */
+        double track_mm;    /* roller travel */
+        double shoulder_mm; /* where this simulated body's shoulders are */
         double ambient_c;
 
         struct sim_motor motors[_BOARD_MOTOR_MAX];
@@ -62,7 +62,7 @@ struct sim {
         uint16_t heartbeat_timeout_ms;
         bool heartbeat_armed;
         bool watchdog_tripped;
-        bool watchdog_latched;  /* BOARD_FAULT_WATCHDOG until cleared */
+        bool watchdog_latched; /* BOARD_FAULT_WATCHDOG until cleared */
         uint64_t last_heartbeat_usec;
 
         /* Register image (the values a master reads and writes). */

@@ -10,34 +10,36 @@ static const struct verb {
         int (*run)(int argc, char *argv[]);
         const char *usage;
 } verbs[] = {
-        { "validate", verb_validate, "validate [--config FILE] [--patterns DIR]... FILE..." },
-        { "plot", verb_plot, "plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg" },
+        {"validate", verb_validate, "validate [--config FILE] [--patterns DIR]... FILE..."},
+        {"plot", verb_plot, "plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg"},
 };
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: chairctl [--json] [-H USER@HOST] VERB [ARGS...]\n\n"
-                   "Verbs that talk to chaird (over the system bus, or over ssh with -H):\n"
-                   "  status                      the chair's state, program, heat, positions, fault\n"
-                   "  list                        the programs chaird offers\n"
-                   "  start PROGRAM [--duration D] [--intensity N] [--follow]\n"
-                   "                              start a program; --follow shows its progress until it ends\n"
-                   "  stop | pause | resume       the running program\n"
-                   "  estop                       emergency stop: everything safe, fault latched\n"
-                   "  release                     air out of every bag, rollers stop, legrest opens\n"
-                   "  reset                       reset the fault once its cause is gone\n"
-                   "  recline PRESET              e.g. zero-gravity-1, upright\n"
-                   "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n"
-                   "  heat ZONE LEVEL             heat level 0-3\n"
-                   "  intensity N                 massage intensity 1-5 (3: as programmed)\n"
-                   "  lock on|off                 the child lock\n"
-                   "  monitor                     a line per change, until Ctrl-C\n"
-                   "  install FILE                validate a program and install it\n"
-                   "  reload                      load the programs again\n"
-                   "\nOffline verbs (no daemon needed):\n");
+        fprintf(f,
+                "Usage: chairctl [--json] [-H USER@HOST] VERB [ARGS...]\n\n"
+                "Verbs that talk to chaird (over the system bus, or over ssh with -H):\n"
+                "  status                      the chair's state, program, heat, positions, fault\n"
+                "  list                        the programs chaird offers\n"
+                "  start PROGRAM [--duration D] [--intensity N] [--follow]\n"
+                "                              start a program; --follow shows its progress until it ends\n"
+                "  stop | pause | resume       the running program\n"
+                "  estop                       emergency stop: everything safe, fault latched\n"
+                "  release                     air out of every bag, rollers stop, legrest opens\n"
+                "  reset                       reset the fault once its cause is gone\n"
+                "  recline PRESET              e.g. zero-gravity-1, upright\n"
+                "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n"
+                "  heat ZONE LEVEL             heat level 0-3\n"
+                "  intensity N                 massage intensity 1-5 (3: as programmed)\n"
+                "  lock on|off                 the child lock\n"
+                "  monitor                     a line per change, until Ctrl-C\n"
+                "  install FILE                validate a program and install it\n"
+                "  reload                      load the programs again\n"
+                "\nOffline verbs (no daemon needed):\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 fprintf(f, "  chairctl %s\n", verbs[i].usage);
-        fprintf(f, "\nExit status: 0 success, 1 failure (the daemon refused, an invalid program), 2 wrong usage,\n"
+        fprintf(f, "\nExit status: 0 success, 1 failure (the daemon refused, an invalid program), 2 wrong "
+                   "usage,\n"
                    "3 chaird not reachable, 4 start --follow: the program ended other than completed.\n");
 }
 

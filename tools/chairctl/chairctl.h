@@ -13,8 +13,8 @@ struct offline_options {
 /* Loads the config (if any) and the pattern library a program file is checked with: the --patterns
  * directories, or else the patterns/ folder beside the file followed by the installed libraries. Prints
  * diagnostics to stderr. Returns 0, or a negative errno after printing why. */
-int offline_setup(const struct offline_options *o, const char *program_file, struct chair_config **ret_config,
-                  struct pattern_library *ret_library);
+int offline_setup(const struct offline_options *o, const char *program_file,
+                  struct chair_config **ret_config, struct pattern_library *ret_library);
 
 /* Parses --config and --patterns, and the verb's own options (extra_short, handled by extra); returns the
  * index of the first other argument, or -1 on a usage error. */
@@ -31,10 +31,10 @@ int plot_svg(FILE *f, const struct program *p, const struct timeline *t, const s
 /* Exit statuses (documented in chairctl --help). */
 enum {
         EXIT_OK = 0,
-        EXIT_FAILED = 1,         /* the daemon refused, or the file is invalid */
+        EXIT_FAILED = 1, /* the daemon refused, or the file is invalid */
         EXIT_USAGE = 2,
-        EXIT_NO_DAEMON = 3,      /* chaird is not running or not reachable */
-        EXIT_NOT_COMPLETED = 4,  /* start --follow: the program ended other than completed */
+        EXIT_NO_DAEMON = 3,     /* chaird is not running or not reachable */
+        EXIT_NOT_COMPLETED = 4, /* start --follow: the program ended other than completed */
 };
 
 /* Options before the verb. */

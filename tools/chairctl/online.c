@@ -12,11 +12,11 @@
 #include "chairctl.h"
 #include "schema.h"
 
-#define BUS_NAME "io.chaird.Chair1"
-#define OBJECT_PATH "/io/chaird/Chair1"
-#define INTERFACE "io.chaird.Chair1"
+#define BUS_NAME          "io.chaird.Chair1"
+#define OBJECT_PATH       "/io/chaird/Chair1"
+#define INTERFACE         "io.chaird.Chair1"
 #define PROGRAM_INTERFACE "io.chaird.Chair1.Program"
-#define JOG_REPEAT_USEC (100 * USEC_PER_MSEC) /* well inside the daemon's 300 ms dead-man window */
+#define JOG_REPEAT_USEC   (100 * USEC_PER_MSEC) /* well inside the daemon's 300 ms dead-man window */
 
 struct global_options global = {};
 
@@ -29,7 +29,7 @@ static void on_signal(int sig)
 
 static void catch_signals(void)
 {
-        struct sigaction sa = { .sa_handler = on_signal };
+        struct sigaction sa = {.sa_handler = on_signal};
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
 }
@@ -39,8 +39,8 @@ static int connect_bus(sd_bus **ret)
         int r = global.host ? sd_bus_open_system_remote(ret, global.host) : sd_bus_open_system(ret);
 
         if (r < 0) {
-                fprintf(stderr, "chairctl: cannot connect to the system bus%s%s: %s\n", global.host ? " of " : "",
-                        global.host ?: "", strerror(-r));
+                fprintf(stderr, "chairctl: cannot connect to the system bus%s%s: %s\n",
+                        global.host ? " of " : "", global.host ?: "", strerror(-r));
                 return EXIT_NO_DAEMON;
         }
         return 0;
@@ -51,8 +51,9 @@ static int report(const sd_bus_error *error, int r)
 {
         const char *name = error && error->name ? error->name : NULL;
 
-        if (name && (streq(name, SD_BUS_ERROR_SERVICE_UNKNOWN) || streq(name, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
-                     streq(name, SD_BUS_ERROR_NO_REPLY) || streq(name, SD_BUS_ERROR_DISCONNECTED))) {
+        if (name &&
+            (streq(name, SD_BUS_ERROR_SERVICE_UNKNOWN) || streq(name, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
+             streq(name, SD_BUS_ERROR_NO_REPLY) || streq(name, SD_BUS_ERROR_DISCONNECTED))) {
                 fprintf(stderr, "chairctl: chaird is not running (or not reachable): %s\n", error->message);
                 return EXIT_NO_DAEMON;
         }
@@ -122,9 +123,10 @@ static int read_string(sd_bus_message *m, char **dest)
 }
 
 /* A dictionary a{su} or a{sd} as "k v, k v" and as JSON. */
-static int read_dict(sd_bus_message *m, char type, int decimals, const char *unit, char *text, char *json, size_t size)
+static int read_dict(sd_bus_message *m, char type, int decimals, const char *unit, char *text, char *json,
+                     size_t size)
 {
-        char sig[8] = { 'a', '{', 's', type, '}', 0 };
+        char sig[8] = {'a', '{', 's', type, '}', 0};
         size_t nt = 0, nj = 0;
         int r;
 
@@ -135,11 +137,12 @@ static int read_dict(sd_bus_message *m, char type, int decimals, const char *uni
                 return r;
         text[0] = 0;
         nj = (size_t) snprintf(json, size, "{");
-        while ((r = sd_bus_message_enter_container(m, 'e', (char[]){ 's', type, 0 })) > 0) {
+        while ((r = sd_bus_message_enter_container(m, 'e', (char[]){'s', type, 0})) > 0) {
                 const char *k;
                 double dv = 0;
                 uint32_t uv = 0;
-                r = type == 'u' ? sd_bus_message_read(m, "su", &k, &uv) : sd_bus_message_read(m, "sd", &k, &dv);
+                r = type == 'u' ? sd_bus_message_read(m, "su", &k, &uv)
+                                : sd_bus_message_read(m, "sd", &k, &dv);
                 if (r < 0)
                         return r;
                 if (type == 'u')
@@ -149,7 +152,8 @@ static int read_dict(sd_bus_message *m, char type, int decimals, const char *uni
                 if (nt < size)
                         nt += (size_t) snprintf(text + nt, size - nt, "%.*f%s", decimals, dv, unit);
                 if (nj < size)
-                        nj += (size_t) snprintf(json + nj, size - nj, "%s\"%s\":%g", nj > 1 ? "," : "", k, dv);
+                        nj += (size_t) snprintf(json + nj, size - nj, "%s\"%s\":%g", nj > 1 ? "," : "", k,
+                                                dv);
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
@@ -201,7 +205,8 @@ static int read_properties(sd_bus_message *m, struct status *s, unsigned *ret_se
                 else if (streq(name, "Heat"))
                         r = read_dict(m, 'u', 0, "", s->heat, s->heat_json, sizeof(s->heat));
                 else if (streq(name, "Temperatures"))
-                        r = read_dict(m, 'd', 1, " C", s->temperatures, s->temperatures_json, sizeof(s->temperatures));
+                        r = read_dict(m, 'd', 1, " C", s->temperatures, s->temperatures_json,
+                                      sizeof(s->temperatures));
                 else if (streq(name, "Positions"))
                         r = read_dict(m, 'd', 2, "", s->positions, s->positions_json, sizeof(s->positions));
                 else
@@ -225,8 +230,8 @@ static int get_status(sd_bus *bus, struct status *s)
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply,
-                               "s", INTERFACE);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", INTERFACE);
         if (r < 0) {
                 r = report(&error, r);
                 sd_bus_error_free(&error);
@@ -313,8 +318,8 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
         bool first = true;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
-                               &error, &reply, NULL);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", &error, &reply, NULL);
         if (r < 0) {
                 r = report(&error, r);
                 sd_bus_error_free(&error);
@@ -338,7 +343,8 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
                                 r = sd_bus_message_skip(reply, "a{sv}");
                         else if (r >= 0) {
                                 r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-                                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                                while (r >= 0 &&
+                                       (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                                         const char *k;
                                         r = sd_bus_message_read(reply, "s", &k);
                                         if (r < 0)
@@ -367,7 +373,8 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
                                         json_string(stdout, name);
                                         printf(",\"Description\":");
                                         json_string(stdout, description);
-                                        printf(",\"DurationUSec\":%llu,\"Path\":", (unsigned long long) duration);
+                                        printf(",\"DurationUSec\":%llu,\"Path\":",
+                                               (unsigned long long) duration);
                                         json_string(stdout, file);
                                         printf("}");
                                 } else if (r >= 0) {
@@ -419,8 +426,8 @@ static void draw(struct follow *f)
                 for (unsigned i = 0; i < width; i++)
                         bar[i] = i < filled ? '#' : '.';
                 bar[width] = 0;
-                printf("\r\033[K%s [%s] %3u%%  %-8s %-20.20s %s left", f->program, bar, percent, s->state ?: "",
-                       s->phase && *s->phase ? s->phase : "-", left);
+                printf("\r\033[K%s [%s] %3u%%  %-8s %-20.20s %s left", f->program, bar, percent,
+                       s->state ?: "", s->phase && *s->phase ? s->phase : "-", left);
                 fflush(stdout);
                 return;
         }
@@ -444,7 +451,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         if (r < 0 || !streq(iface, INTERFACE))
                 return 0;
-        if (read_properties(m, &f->s, NULL) >= 0 && !f->finished_reason && streq_ptr(f->s.program, f->program))
+        if (read_properties(m, &f->s, NULL) >= 0 && !f->finished_reason &&
+            streq_ptr(f->s.program, f->program))
                 draw(f);
         return 0;
 }
@@ -482,13 +490,14 @@ static int run_until(sd_bus *bus, char *const *done)
 
 static int follow(sd_bus *bus, const char *program)
 {
-        struct follow f = { .program = program, .tty = isatty(STDOUT_FILENO), .last_percent_line = -1 };
+        struct follow f = {.program = program, .tty = isatty(STDOUT_FILENO), .last_percent_line = -1};
         int r;
 
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
                                 "PropertiesChanged", on_properties_changed, &f);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished", on_finished, &f);
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished", on_finished,
+                                        &f);
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot subscribe to chaird's signals: %s\n", strerror(-r));
                 return EXIT_FAILED;
@@ -520,9 +529,9 @@ static int follow(sd_bus *bus, const char *program)
 static int verb_start(sd_bus *bus, int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "duration", required_argument, NULL, 'd' },
-                { "intensity", required_argument, NULL, 'i' },
-                { "follow", no_argument, NULL, 'f' },
+                {"duration", required_argument, NULL, 'd'},
+                {"intensity", required_argument, NULL, 'i'},
+                {"follow", no_argument, NULL, 'f'},
                 {},
         };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -547,7 +556,8 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                         errno = 0;
                         intensity = strtoul(optarg, &end, 10);
                         if (errno || *end || end == optarg || intensity == 0 || intensity > UINT32_MAX) {
-                                fprintf(stderr, "chairctl: --intensity takes a number (1-5), not '%s'\n", optarg);
+                                fprintf(stderr, "chairctl: --intensity takes a number (1-5), not '%s'\n",
+                                        optarg);
                                 return EXIT_USAGE;
                         }
                         break;
@@ -587,9 +597,13 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
 static const struct {
         const char *verb, *method;
 } simple[] = {
-        { "stop", "Stop" },       { "pause", "Pause" },         { "resume", "Resume" },
-        { "estop", "EmergencyStop" }, { "release", "Release" }, { "reset", "ResetFault" },
-        { "reload", "ReloadPrograms" },
+        {"stop", "Stop"},
+        {"pause", "Pause"},
+        {"resume", "Resume"},
+        {"estop", "EmergencyStop"},
+        {"release", "Release"},
+        {"reset", "ResetFault"},
+        {"reload", "ReloadPrograms"},
 };
 
 static int verb_simple(sd_bus *bus, int argc, char *argv[])
@@ -674,7 +688,7 @@ static int jog_direction(const char *axis, const char *word)
 static int verb_jog(sd_bus *bus, int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "time", required_argument, NULL, 't' },
+                {"time", required_argument, NULL, 't'},
                 {},
         };
         usec_t hold = 0, start;
@@ -707,7 +721,7 @@ static int verb_jog(sd_bus *bus, int argc, char *argv[])
                 r = call(bus, "Jog", NULL, "si", argv[optind], (int32_t) direction);
                 if (r)
                         return r;
-                struct timespec ts = { 0, (long) JOG_REPEAT_USEC * 1000 };
+                struct timespec ts = {0, (long) JOG_REPEAT_USEC * 1000};
                 nanosleep(&ts, NULL);
         } while (!interrupted && (!hold || now_usec() - start < hold));
         return 0;
@@ -722,7 +736,8 @@ static int verb_lock(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: lock takes on or off\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_set_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Locked", &error, "b", streq(argv[1], "on"));
+        r = sd_bus_set_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Locked", &error, "b",
+                                streq(argv[1], "on"));
         if (r < 0) {
                 r = report(&error, r);
                 sd_bus_error_free(&error);
@@ -803,16 +818,21 @@ static int on_monitor_properties(sd_bus_message *m, void *userdata, sd_bus_error
                             : contents[0] == 'u' ? sd_bus_message_read(m, "v", "u", &u)
                                                  : sd_bus_message_read(m, "v", "b", &b);
                         if (r >= 0) {
-                                unsigned long long v = contents[0] == 't' ? t : contents[0] == 'u' ? u : (unsigned) b;
+                                unsigned long long v = contents[0] == 't'   ? t
+                                                       : contents[0] == 'u' ? u
+                                                                            : (unsigned) b;
                                 if (contents[0] == 'b')
-                                        printf(global.json ? "{\"%s\":%s}\n" : "%s=%s\n", name, b ? "true" : "false");
+                                        printf(global.json ? "{\"%s\":%s}\n" : "%s=%s\n", name,
+                                               b ? "true" : "false");
                                 else
                                         printf(global.json ? "{\"%s\":%llu}\n" : "%s=%llu\n", name, v);
                         }
                 } else if (streq(contents, "a{su}") || streq(contents, "a{sd}")) {
-                        r = read_dict(m, contents[3], contents[3] == 'u' ? 0 : 2, "", text, json, sizeof(text));
+                        r = read_dict(m, contents[3], contents[3] == 'u' ? 0 : 2, "", text, json,
+                                      sizeof(text));
                         if (r >= 0)
-                                printf(global.json ? "{\"%s\":%s}\n" : "%s=%s\n", name, global.json ? json : text);
+                                printf(global.json ? "{\"%s\":%s}\n" : "%s=%s\n", name,
+                                       global.json ? json : text);
                 } else
                         r = sd_bus_message_skip(m, "v");
                 status_done(&s);
@@ -849,15 +869,16 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[])
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
                                 "PropertiesChanged", on_monitor_properties, NULL);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished", on_monitor_finished,
-                                        NULL);
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished",
+                                        on_monitor_finished, NULL);
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot subscribe to chaird's signals: %s\n", strerror(-r));
                 return EXIT_FAILED;
         }
         /* Make sure chaird is there before listening. */
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL, NULL);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL,
+                               NULL);
         if (r < 0) {
                 r = report(&error, r);
                 sd_bus_error_free(&error);
@@ -872,12 +893,12 @@ static const struct online_verb {
         const char *name;
         int (*run)(sd_bus *bus, int argc, char *argv[]);
 } online_verbs[] = {
-        { "status", verb_status },     { "list", verb_list },       { "start", verb_start },
-        { "stop", verb_simple },       { "pause", verb_simple },    { "resume", verb_simple },
-        { "estop", verb_simple },      { "release", verb_simple },  { "reset", verb_simple },
-        { "reload", verb_simple },     { "recline", verb_recline }, { "jog", verb_jog },
-        { "heat", verb_heat },         { "intensity", verb_intensity }, { "monitor", verb_monitor },
-        { "install", verb_install },   { "lock", verb_lock },
+        {"status", verb_status},   {"list", verb_list},           {"start", verb_start},
+        {"stop", verb_simple},     {"pause", verb_simple},        {"resume", verb_simple},
+        {"estop", verb_simple},    {"release", verb_simple},      {"reset", verb_simple},
+        {"reload", verb_simple},   {"recline", verb_recline},     {"jog", verb_jog},
+        {"heat", verb_heat},       {"intensity", verb_intensity}, {"monitor", verb_monitor},
+        {"install", verb_install}, {"lock", verb_lock},
 };
 
 bool is_online_verb(const char *name)

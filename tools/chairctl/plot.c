@@ -9,24 +9,26 @@
 #include "timeline.h"
 
 /* Layout, in SVG user units (pixels at 100%). */
-#define WIDTH 1200.0
-#define LEFT 220.0 /* lane titles (left-aligned) and row labels (right-aligned) live left of this */
-#define RIGHT 30.0
-#define PLOT_W (WIDTH - LEFT - RIGHT)
-#define BAND_H 26.0
+#define WIDTH    1200.0
+#define LEFT     220.0 /* lane titles (left-aligned) and row labels (right-aligned) live left of this */
+#define RIGHT    30.0
+#define PLOT_W   (WIDTH - LEFT - RIGHT)
+#define BAND_H   26.0
 #define ROLLER_H 170.0
-#define DEPTH_H 70.0
-#define ROW_H 18.0
-#define GAP 14.0
+#define DEPTH_H  70.0
+#define ROW_H    18.0
+#define GAP      14.0
 
 static const char *const technique_color[_TECHNIQUE_MAX] = {
         [TECHNIQUE_KNEADING] = "#d95f02", [TECHNIQUE_TAPPING] = "#7570b3", [TECHNIQUE_CLAPPING] = "#e7298a",
         [TECHNIQUE_SHIATSU] = "#1b9e77",  [TECHNIQUE_ROLLING] = "#66a61e", [TECHNIQUE_SWEDISH] = "#1f78b4",
 };
 static const char *const valve_color[_VALVE_STATE_MAX] = {
-        [VALVE_VENT] = "none", [VALVE_HOLD] = "#9ecae1", [VALVE_INFLATE] = "#3182bd",
+        [VALVE_VENT] = "none",
+        [VALVE_HOLD] = "#9ecae1",
+        [VALVE_INFLATE] = "#3182bd",
 };
-static const char *const heat_color[4] = { "none", "#fdd49e", "#fc8d59", "#d7301f" };
+static const char *const heat_color[4] = {"none", "#fdd49e", "#fc8d59", "#d7301f"};
 
 struct plot {
         FILE *f;
@@ -73,8 +75,8 @@ static void label(struct plot *pl, double x, double y, const char *cls, const ch
 static void lane_begin(struct plot *pl, const char *id, const char *title, double height)
 {
         fprintf(pl->f, "<g id=\"lane-%s\" class=\"lane\">\n", id);
-        fprintf(pl->f, "<rect class=\"lane-bg\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", LEFT,
-                pl->y, PLOT_W, height);
+        fprintf(pl->f, "<rect class=\"lane-bg\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
+                LEFT, pl->y, PLOT_W, height);
         label(pl, 10, pl->y + 16, "lane-title", "start", title);
 }
 
@@ -85,7 +87,8 @@ static void lane_end(struct plot *pl, double height)
 }
 
 /* The end of the interval that starts at points[i]: the next setpoint of the same channel, or the end. */
-static usec_t until_next(const struct plot *pl, size_t i, bool (*same)(const struct setpoint *, const struct setpoint *))
+static usec_t until_next(const struct plot *pl, size_t i,
+                         bool (*same)(const struct setpoint *, const struct setpoint *))
 {
         for (size_t k = i + 1; k < pl->t->n_points; k++)
                 if (same(&pl->t->points[i], &pl->t->points[k]))
@@ -109,10 +112,14 @@ static void lane_phases(struct plot *pl)
 {
         lane_begin(pl, "phases", "Phases", BAND_H);
         for (size_t i = 0; i < pl->t->n_phases; i++) {
-                double x0 = x_of(pl, pl->t->phase_start_usec[i]), x1 = x_of(pl, pl->t->phase_start_usec[i + 1]);
-                fprintf(pl->f, "<rect class=\"phase\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                double x0 = x_of(pl, pl->t->phase_start_usec[i]),
+                       x1 = x_of(pl, pl->t->phase_start_usec[i + 1]);
+                fprintf(pl->f,
+                        "<rect class=\"phase\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                        "fill=\"%s\"/>\n",
                         x0, pl->y, x1 - x0, BAND_H, i % 2 ? "#eeeeee" : "#dddddd");
-                fprintf(pl->f, "<svg x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">", x0, pl->y, x1 - x0, BAND_H);
+                fprintf(pl->f, "<svg x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">", x0, pl->y,
+                        x1 - x0, BAND_H);
                 label(pl, 4, 17, "phase-name", "start", pl->p->phases[i].name);
                 fputs("</svg>\n", pl->f);
         }
@@ -138,7 +145,9 @@ static void lane_recline(struct plot *pl)
                 }
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
-                fprintf(pl->f, "<rect class=\"recline\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#c7e9c0\" stroke=\"#41ab5d\"/>\n",
+                fprintf(pl->f,
+                        "<rect class=\"recline\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                        "fill=\"#c7e9c0\" stroke=\"#41ab5d\"/>\n",
                         x0, pl->y + 3, fmax(x1 - x0, 1.0), BAND_H - 6);
                 fprintf(pl->f, "<svg x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">", x0, pl->y,
                         fmax(x1 - x0, 60.0), BAND_H);
@@ -168,15 +177,16 @@ static void lane_roller(struct plot *pl)
         lane_begin(pl, "roller", "Roller position", ROLLER_H);
         /* Landmarks for usual shoulders, so the picture reads as a body. */
         for (int l = 0; l < _LANDMARK_MAX; l++) {
-                struct position pos = { .kind = POSITION_LANDMARK, .landmark = (enum landmark) l };
+                struct position pos = {.kind = POSITION_LANDMARK, .landmark = (enum landmark) l};
                 double mm = position_mm(&pos, pl->g, pl->g->shoulder_mm);
                 double y;
 
                 if (mm < 0 || mm > pl->g->track_mm)
                         continue;
                 y = roller_y(pl, top, mm / pl->g->track_mm);
-                fprintf(pl->f, "<line class=\"landmark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", LEFT, y,
-                        LEFT + PLOT_W, y);
+                fprintf(pl->f,
+                        "<line class=\"landmark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", LEFT,
+                        y, LEFT + PLOT_W, y);
                 label(pl, LEFT - 8, y + 4, "landmark-name", "end", landmark_to_string((enum landmark) l));
         }
         fputs("<g class=\"roller-path\">\n", pl->f);
@@ -194,7 +204,9 @@ static void lane_roller(struct plot *pl)
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
                 /* The roller travels from where it was towards the target while the step lasts. */
-                fprintf(pl->f, "<line class=\"roller\" data-technique=\"%s\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\"/>\n",
+                fprintf(pl->f,
+                        "<line class=\"roller\" data-technique=\"%s\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                        "y2=\"%.2f\" stroke=\"%s\"/>\n",
                         techniques_to_string((char[128]){}, 128, s->roller.technique), x0,
                         roller_y(pl, top, prev < 0 ? target : prev), x1, roller_y(pl, top, target),
                         techniques_color(s->roller.technique));
@@ -224,7 +236,8 @@ static void lane_depth(struct plot *pl)
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
                 y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (s->roller.depth - 1) / 4.0;
-                fprintf(pl->f, "<line class=\"depth\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x0, y, x1, y);
+                fprintf(pl->f, "<line class=\"depth\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
+                        x0, y, x1, y);
         }
         lane_end(pl, DEPTH_H);
 }
@@ -267,7 +280,8 @@ static void lane_zones(struct plot *pl, enum track track, const char *id, const 
 
                 if (s->track != track)
                         continue;
-                for (z = 0; z < n && !streq(zones[z], track == TRACK_AIRBAG ? s->airbag.zone : s->heat.zone); z++)
+                for (z = 0; z < n && !streq(zones[z], track == TRACK_AIRBAG ? s->airbag.zone : s->heat.zone);
+                     z++)
                         ;
                 fill = track == TRACK_AIRBAG ? valve_color[s->airbag.valve] : heat_color[s->heat.level];
                 if (streq(fill, "none"))
@@ -276,10 +290,15 @@ static void lane_zones(struct plot *pl, enum track track, const char *id, const 
                 x1 = x_of(pl, until_next(pl, i, same_zone));
                 y = pl->y + 4 + z * ROW_H;
                 if (track == TRACK_AIRBAG)
-                        fprintf(pl->f, "<rect class=\"airbag\" data-zone=\"%s\" data-valve=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
-                                s->airbag.zone, valve_state_to_string(s->airbag.valve), x0, y, x1 - x0, ROW_H - 4, fill);
+                        fprintf(pl->f,
+                                "<rect class=\"airbag\" data-zone=\"%s\" data-valve=\"%s\" x=\"%.2f\" "
+                                "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                                s->airbag.zone, valve_state_to_string(s->airbag.valve), x0, y, x1 - x0,
+                                ROW_H - 4, fill);
                 else
-                        fprintf(pl->f, "<rect class=\"heat\" data-zone=\"%s\" data-level=\"%u\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                        fprintf(pl->f,
+                                "<rect class=\"heat\" data-zone=\"%s\" data-level=\"%u\" x=\"%.2f\" "
+                                "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
                                 s->heat.zone, s->heat.level, x0, y, x1 - x0, ROW_H - 4, fill);
         }
         lane_end(pl, h);
@@ -297,7 +316,9 @@ static void lane_foot(struct plot *pl)
                         continue;
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
-                fprintf(pl->f, "<rect class=\"foot\" data-speed=\"%u\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"#bcbddc\"/>\n",
+                fprintf(pl->f,
+                        "<rect class=\"foot\" data-speed=\"%u\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" "
+                        "height=\"%.1f\" fill=\"#bcbddc\"/>\n",
                         s->foot_speed, x0, pl->y + 4, x1 - x0, ROW_H - 4);
                 snprintf(text, sizeof(text), "speed %u", s->foot_speed);
                 label(pl, x0 + 4, pl->y + 16, "foot-speed", "start", text);
@@ -314,18 +335,20 @@ static void time_axis(struct plot *pl, double lanes_top)
         fputs("<g id=\"phase-boundaries\">\n", pl->f);
         for (size_t i = 0; i <= pl->t->n_phases; i++) {
                 double x = x_of(pl, pl->t->phase_start_usec[i]);
-                fprintf(pl->f, "<line class=\"boundary\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                fprintf(pl->f,
+                        "<line class=\"boundary\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
                         lanes_top, x, pl->y - GAP + 6);
         }
         fputs("</g>\n<g id=\"time-axis\">\n", pl->f);
-        fprintf(pl->f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", LEFT, pl->y,
-                LEFT + PLOT_W, pl->y);
+        fprintf(pl->f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", LEFT,
+                pl->y, LEFT + PLOT_W, pl->y);
         for (unsigned m = 0; m <= (unsigned) floor(minutes + 1e-9); m += step) {
                 double x = x_of(pl, (usec_t) m * USEC_PER_MINUTE);
                 char text[16];
 
-                fprintf(pl->f, "<line class=\"tick-mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, pl->y,
-                        x, pl->y + 6);
+                fprintf(pl->f,
+                        "<line class=\"tick-mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                        pl->y, x, pl->y + 6);
                 snprintf(text, sizeof(text), "%u", m);
                 label(pl, x, pl->y + 20, "tick", "middle", text);
         }
@@ -341,11 +364,15 @@ static void legend_item(struct plot *pl, double *x, const char *kind, const char
                 pl->y += 20;
         }
         if (streq(kind, "line"))
-                fprintf(pl->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+                fprintf(pl->f,
+                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                        "stroke-width=\"3\"/>\n",
                         *x, pl->y - 4, *x + 18, pl->y - 4, color);
         else
-                fprintf(pl->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" stroke=\"#888\"/>\n", *x,
-                        pl->y - 9, color);
+                fprintf(pl->f,
+                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" "
+                        "stroke=\"#888\"/>\n",
+                        *x, pl->y - 9, color);
         label(pl, *x + 24, pl->y, "legend-item", "start", text);
         *x += 24 + 7.5 * (double) strlen(text) + 24;
 }
@@ -407,12 +434,17 @@ int plot_svg(FILE *out, const struct program *p, const struct timeline *t, const
                 return -ENOMEM;
 
         fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+        fprintf(out,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 "
+                "%.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
                 WIDTH, ceil(pl.y + 10), WIDTH, ceil(pl.y + 10));
         fputs("<style>.lane-bg{fill:#fafafa;stroke:#cccccc}.lane-title{font-weight:bold}"
-              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#555555;font-size:11px}"
-              ".roller{stroke-width:2.5}.depth{stroke:#444444;stroke-width:2}.boundary{stroke:#777777;stroke-dasharray:4,3}"
-              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.recline-end{font-size:11px;fill:#41ab5d}.title{font-size:18px;font-weight:bold}</style>\n",
+              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#"
+              "555555;font-size:11px}"
+              ".roller{stroke-width:2.5}.depth{stroke:#444444;stroke-width:2}.boundary{stroke:#777777;"
+              "stroke-dasharray:4,3}"
+              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.recline-end{font-size:11px;fill:#"
+              "41ab5d}.title{font-size:18px;font-weight:bold}</style>\n",
               out);
         fwrite(body, 1, body_size, out);
         fputs("</svg>\n", out);
@@ -496,7 +528,8 @@ int verb_plot(int argc, char *argv[])
         first = parse_offline_options(argc, argv, &o, "o:d:", plot_option, &a);
         dirs = o.pattern_dirs;
         if (first < 0 || first + 1 != argc || !a.output) {
-                fprintf(stderr, "Usage: chairctl plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg\n");
+                fprintf(stderr, "Usage: chairctl plot [--config FILE] [--patterns DIR]... [--duration D] "
+                                "FILE -o OUT.svg\n");
                 return 2;
         }
         r = offline_setup(&o, argv[first], &config, &lib);

@@ -27,8 +27,8 @@ static int load_library_dir(struct pattern_library *lib, const char *dir, struct
         return r;
 }
 
-int offline_setup(const struct offline_options *o, const char *program_file, struct chair_config **ret_config,
-                  struct pattern_library *ret_library)
+int offline_setup(const struct offline_options *o, const char *program_file,
+                  struct chair_config **ret_config, struct pattern_library *ret_library)
 {
         _cleanup_(chair_config_freep) struct chair_config *config = NULL;
         struct pattern_library lib = {};
@@ -38,7 +38,8 @@ int offline_setup(const struct offline_options *o, const char *program_file, str
         if (o->config_path) {
                 r = chair_config_load_file(o->config_path, &diags, &config);
                 if (r < 0 && r != -EINVAL && r != -ENOMEM)
-                        fprintf(stderr, "chairctl: cannot read config %s: %s\n", o->config_path, strerror(-r));
+                        fprintf(stderr, "chairctl: cannot read config %s: %s\n", o->config_path,
+                                strerror(-r));
         }
         if (r >= 0) {
                 if (o->pattern_dirs)
@@ -48,7 +49,8 @@ int offline_setup(const struct offline_options *o, const char *program_file, str
                         _cleanup_free_ char *copy = strdup(program_file), *beside = NULL;
                         if (!copy || asprintf(&beside, "%s/patterns", dirname(copy)) < 0)
                                 r = -ENOMEM;
-                        /* The folder beside the file first: an installer editing a copy sees its own patterns. */
+                        /* The folder beside the file first: an installer editing a copy sees its own
+                         * patterns. */
                         if (r >= 0 && is_dir(beside))
                                 r = load_library_dir(&lib, beside, &diags, false);
                         if (r >= 0)
@@ -75,10 +77,10 @@ int parse_offline_options(int argc, char *argv[], struct offline_options *o, con
                           int (*extra)(int c, const char *arg, void *userdata), void *userdata)
 {
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "patterns", required_argument, NULL, 'p' },
-                { "duration", required_argument, NULL, 'd' },
-                { "output", required_argument, NULL, 'o' },
+                {"config", required_argument, NULL, 'c'},
+                {"patterns", required_argument, NULL, 'p'},
+                {"duration", required_argument, NULL, 'd'},
+                {"output", required_argument, NULL, 'o'},
                 {},
         };
         char shortopts[32];

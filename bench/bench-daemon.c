@@ -16,7 +16,9 @@
 #include <math.h>
 #include <modbus.h>
 #include <sys/stat.h>
+#include <systemd/sd-bus.h>
 
+#include "api.h"
 #include "daemon.h"
 #include "log.h"
 #include "simctl.h"
@@ -27,6 +29,8 @@
 #define SETPOINTS             1000
 #define SETPOINT_SPACING_USEC (10 * USEC_PER_MSEC)
 #define CLIENTS               20
+#define FLOOD_CLIENTS         30 /* the load test's: tests/integration/test-safety.py */
+#define HOGS                  2
 #define CLIENT_PERIOD_MSEC    50
 #define IDLE_WINDOW_SEC       10
 #define COIL_HEATER_LUMBAR    14 /* docs/reference-board.md */
@@ -383,6 +387,7 @@ static int bench_idle(struct bench *b, sd_bus *bus)
 /* The timing run: chaird's daemon in this process, a synthetic timeline started on its loop. */
 struct timing {
         struct daemon *daemon;
+        struct api *api;
         usec_t late[SETPOINTS];
         size_t n;
         usec_t drift;
@@ -401,7 +406,7 @@ struct client {
 
 static int on_timing_exit(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        return sd_event_exit(((struct timing *) userdata)->daemon->event, 0);
+        return sd_event_exit(daemon_event(((struct timing *) userdata)->daemon), 0);
 }
 
 /* The run is over. The clients are told to stop first, and the loop goes on answering them for a moment:
@@ -412,9 +417,9 @@ static void timing_end(struct timing *t)
                 close(t->clients[i].in);
                 t->clients[i].in = -1;
         }
-        if (t->n_clients == 0 || sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC,
+        if (t->n_clients == 0 || sd_event_add_time_relative(daemon_event(t->daemon), NULL, CLOCK_MONOTONIC,
                                                             CLIENT_DRAIN_USEC, 0, on_timing_exit, t) < 0)
-                sd_event_exit(t->daemon->event, 0);
+                sd_event_exit(daemon_event(t->daemon), 0);
         t->n_clients = 0;
 }
 
@@ -423,7 +428,7 @@ static int on_timing_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         struct timing *t = userdata;
 
         t->timed_out = true;
-        t->state_at_timeout = t->daemon->state;
+        t->state_at_timeout = daemon_state(t->daemon);
         timing_end(t);
         return 0;
 }
@@ -475,20 +480,19 @@ static int on_start(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct timing *t = userdata;
         struct daemon *d = t->daemon;
-        struct catalog_entry *entry = catalog_find(d->catalog, "timing");
+        const struct catalog_entry *entry = catalog_find(daemon_catalog(d), "timing");
         struct timeline *tl = entry ? synthetic_timeline(entry->program) : NULL;
         int r;
 
         if (!tl) {
                 t->error = -ENOENT;
-                return sd_event_exit(d->event, 0);
+                return sd_event_exit(daemon_event(d), 0);
         }
-        engine_set_trace(d->engine, on_trace, t);
-        r = engine_start_timeline(d->engine, entry, tl, INTENSITY_DEFAULT);
+        r = daemon_start_timeline(d, "timing", tl, on_trace, t);
         if (r < 0) {
                 timeline_free(tl);
                 t->error = r;
-                sd_event_exit(d->event, 0);
+                sd_event_exit(daemon_event(d), 0);
         }
         return 0;
 }
@@ -560,7 +564,43 @@ static void stop_clients(struct client *c, size_t n, unsigned long long *calls, 
         }
 }
 
-static int run_timing(struct bench *b, const char *label, int clients, int period_msec)
+/* Starts this program again in a mode of its own (--floor, --hog), its stdout to a pipe when ret_out. */
+static pid_t spawn_self(const struct bench *b, const char *mode, int *ret_out)
+{
+        char self[300];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        int out[2] = {-1, -1};
+        pid_t pid;
+
+        if (len < 0 || (ret_out && pipe2(out, O_CLOEXEC) < 0))
+                return -1;
+        self[len] = '\0';
+        pid = spawn_io(b, (char *[]){self, (char *) mode, NULL}, -1, out[1]);
+        if (out[1] >= 0)
+                close(out[1]);
+        if (ret_out)
+                *ret_out = out[0];
+        return pid;
+}
+
+/* The floor's samples from its pipe: how many were read. */
+static size_t read_floor(int fd, usec_t *late, size_t max)
+{
+        FILE *f = fdopen(fd, "re");
+        unsigned long long v;
+        size_t n = 0;
+
+        if (!f) {
+                close(fd);
+                return 0;
+        }
+        while (n < max && fscanf(f, "%llu", &v) == 1)
+                late[n++] = v;
+        fclose(f);
+        return n;
+}
+
+static int run_timing(struct bench *b, const char *label, int clients, int period_msec, int hogs)
 {
         struct options o = {
                 .config_path = b->config,
@@ -569,8 +609,11 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
                 .time_scale = 1.0,
                 .control_group = (char *) "chair",
         };
-        struct client c[CLIENTS];
-        size_t started = 0;
+        struct client c[FLOOD_CLIENTS];
+        pid_t hog[HOGS], floor_pid = -1;
+        int floor_fd = -1;
+        static usec_t floor_late[SETPOINTS];
+        size_t started = 0, n_floor = 0;
         struct timing *t = calloc(1, sizeof(*t));
         unsigned long long calls = 0, signals = 0, errors = 0;
         int saved_stderr = dup(STDERR_FILENO),
@@ -588,20 +631,36 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
         dup2(log_fd, STDERR_FILENO); /* the daemon's log lines go with the others */
         close(log_fd);
         r = daemon_new(&o, &t->daemon);
+        if (r >= 0)
+                r = api_new(t->daemon, &t->api);
         if (r >= 0 && clients > 0) {
                 started = start_clients(b, c, (size_t) clients, period_msec, &r);
                 t->clients = c;
                 t->n_clients = started;
         }
         if (r >= 0)
-                r = sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC, 1500 * USEC_PER_MSEC,
-                                               0, on_start, t);
+                r = sd_event_add_time_relative(daemon_event(t->daemon), NULL, CLOCK_MONOTONIC,
+                                               1500 * USEC_PER_MSEC, 0, on_start, t);
         if (r >= 0) /* the program takes 10 s, and the body scan a few before it */
-                r = sd_event_add_time_relative(t->daemon->event, NULL, CLOCK_MONOTONIC, 60 * USEC_PER_SEC, 0,
-                                               on_timing_timeout, t);
+                r = sd_event_add_time_relative(daemon_event(t->daemon), NULL, CLOCK_MONOTONIC,
+                                               60 * USEC_PER_SEC, 0, on_timing_timeout, t);
+        for (int i = 0; i < hogs; i++)
+                hog[i] = spawn_self(b, "--hog", NULL);
+        if (r >= 0)
+                floor_pid = spawn_self(b, "--floor", &floor_fd);
         if (r >= 0)
                 r = daemon_run(t->daemon);
+        for (int i = 0; i < hogs; i++)
+                if (hog[i] > 0) {
+                        kill(hog[i], SIGKILL);
+                        waitpid(hog[i], NULL, 0);
+                }
+        if (floor_fd >= 0)
+                n_floor = read_floor(floor_fd, floor_late, SETPOINTS);
+        if (floor_pid > 0)
+                waitpid(floor_pid, NULL, 0);
         stop_clients(c, started, &calls, &signals, &errors);
+        api_free(t->api);
         daemon_free(t->daemon);
         dup2(saved_stderr, STDERR_FILENO);
         close(saved_stderr);
@@ -631,8 +690,9 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
                 return -EIO;
         }
         double p50 = percentile(t->late, t->n, 0.50), p99 = percentile(t->late, t->n, 0.99);
-        printf("| %s | %.0f | %.0f | %.0f | %llu |", label, p50, p99, (double) t->late[t->n - 1],
-               (unsigned long long) t->drift);
+        double f50 = percentile(floor_late, n_floor, 0.50), f99 = percentile(floor_late, n_floor, 0.99);
+        printf("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2fx | %llu |", label, p50, p99,
+               (double) t->late[t->n - 1], f50, f99, p99 / f99, (unsigned long long) t->drift);
         if (clients > 0)
                 printf(" %llu calls, %llu signals received, %llu errors |\n", calls, signals, errors);
         else
@@ -736,6 +796,53 @@ static int client_main(int period_msec)
         return 0;
 }
 
+/* The floor of the timing rows: a bare sd-event timer at the setpoints' period (what cyclictest measures),
+ * in a process of its own under the same load, started with the timeline. Prints the lateness of each of its
+ * SETPOINTS wakeups, one per line. */
+struct floor_state {
+        usec_t late[SETPOINTS];
+        size_t n;
+};
+
+static int on_floor_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct floor_state *f = userdata;
+
+        f->late[f->n++] = now_usec() - usec;
+        if (f->n == SETPOINTS)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        return sd_event_source_set_time(s, usec + SETPOINT_SPACING_USEC);
+}
+
+static int floor_main(void)
+{
+        static struct floor_state f;
+        sd_event *e = NULL;
+        sd_event_source *timer = NULL;
+
+        /* The same start as the timeline's, 1.5 s after chaird's loop starts; accuracy 1 us, like the
+         * engine's. */
+        if (sd_event_new(&e) < 0 ||
+            sd_event_add_time_relative(e, &timer, CLOCK_MONOTONIC, 1500 * USEC_PER_MSEC, 1, on_floor_timer,
+                                       &f) < 0 ||
+            sd_event_source_set_enabled(timer, SD_EVENT_ON) < 0 || sd_event_loop(e) < 0)
+                return 1;
+        for (size_t i = 0; i < f.n; i++)
+                printf("%llu\n", (unsigned long long) f.late[i]);
+        sd_event_source_unref(timer);
+        sd_event_unref(e);
+        return 0;
+}
+
+/* A CPU hog: spins until killed. */
+_Noreturn static void hog_main(void)
+{
+        volatile unsigned long spin = 0;
+
+        for (;;)
+                spin++;
+}
+
 static int setup_files(struct bench *b)
 {
         char *text = NULL, port[32], path[300];
@@ -796,6 +903,10 @@ int main(int argc, char **argv)
 
         if (argc == 3 && streq(argv[1], "--client"))
                 return client_main(atoi(argv[2]));
+        if (argc == 2 && streq(argv[1], "--floor"))
+                return floor_main();
+        if (argc == 2 && streq(argv[1], "--hog"))
+                hog_main();
         if (argc < 2) {
                 fprintf(stderr, "Usage: bench-daemon BUILD_DIR [latency] [idle] [timing] [load]\n");
                 return 2;
@@ -826,16 +937,21 @@ int main(int argc, char **argv)
         if (r >= 0 && (timing || load)) {
                 printf("## Timing: %d setpoints %llu ms apart at time scale 1 (us)\n\n", SETPOINTS,
                        (unsigned long long) (SETPOINT_SPACING_USEC / USEC_PER_MSEC));
-                printf("| load | lateness p50 | p99 | max | end drift | clients saw "
-                       "|\n|---|---|---|---|---|---|\n");
+                printf("| load | lateness p50 | p99 | max | bare timer p50 | bare timer p99 | p99 / bare "
+                       "p99 | "
+                       "end drift | clients saw |\n|---|---|---|---|---|---|---|---|---|\n");
                 fflush(stdout);
         }
         if (r >= 0 && timing)
-                r = run_timing(&b, "none", 0, 0);
+                r = run_timing(&b, "none", 0, 0, 0);
         if (r >= 0 && load)
-                r = run_timing(&b, "20 clients, 20 calls/s each", CLIENTS, CLIENT_PERIOD_MSEC);
+                r = run_timing(&b, "20 clients, 20 calls/s each", CLIENTS, CLIENT_PERIOD_MSEC, 0);
         if (r >= 0 && load)
-                r = run_timing(&b, "20 clients, back to back", CLIENTS, 0);
+                r = run_timing(&b, "20 clients, back to back", CLIENTS, 0, 0);
+        if (r >= 0 && load)
+                r = run_timing(&b, "2 CPU hogs", 0, 0, HOGS);
+        if (r >= 0 && load)
+                r = run_timing(&b, "30 clients back to back and 2 CPU hogs", FLOOD_CLIENTS, 0, HOGS);
         if (r < 0)
                 fprintf(stderr, "bench-daemon: failed: %s (log: %s)\n", strerror(-r), b.log);
         cleanup(&b, r < 0);

@@ -61,9 +61,17 @@ struct chair {
         struct driver **drivers;
         size_t n_drivers;
         bool *bus_ok;
-        unsigned board_stopped_bus; /* the last board that stopped by itself, and how late its heartbeat was
-                                     */
+        /* A board that stopped by itself since the last safe state, and how late its heartbeat was. */
+        bool board_stopped;
+        unsigned board_stopped_bus;
         double board_stopped_gap_ms;
+        /* A refresh under way: how many buses have yet to read their inputs, the first error, who waits. */
+        unsigned refreshing;
+        int refresh_error;
+        chair_refreshed_t refresh_done;
+        void *refresh_userdata;
+        sd_event_source
+                *refresh_source; /* tells the waiter on the loop's next turn when no bus had to read */
         sd_event_source *flush_source;
         sd_event_source *jog_timer;
         int jog_motor;
@@ -87,6 +95,14 @@ static void changed(struct chair *c, unsigned what)
 {
         if (c->notify)
                 c->notify(c, what, c->userdata);
+}
+
+static void set_preset(struct chair *c, const char *preset)
+{
+        if (c->preset == preset)
+                return;
+        c->preset = preset;
+        changed(c, CHAIR_CHANGED_RECLINE);
 }
 
 static void schedule_flush(struct chair *c)
@@ -284,7 +300,7 @@ int chair_recline(struct chair *c, const char *name)
         for (int a = 0; a < _AXIS_MAX; a++)
                 if (c->config->axis[a])
                         motor_move(c, &c->motors[a], p->position[a]);
-        c->preset = p->name;
+        set_preset(c, p->name);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -294,7 +310,7 @@ int chair_move_axis(struct chair *c, enum axis axis, double position)
         if (!c->motors[axis].cfg)
                 return -EOPNOTSUPP;
         motor_move(c, &c->motors[axis], position);
-        c->preset = NULL;
+        set_preset(c, NULL);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -323,7 +339,7 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
         motor_move(c, m, direction > 0 ? m->span : 0.0);
         c->jog_motor = axis;
         c->backing_off = false;
-        c->preset = NULL;
+        set_preset(c, NULL);
         if (!c->jog_timer) {
                 r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec,
                                                USEC_PER_MSEC, on_jog_timeout, c);
@@ -434,6 +450,7 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
         c->scan = SCAN_NONE;
         c->jog_motor = -1;
         c->backing_off = false;
+        c->board_stopped = false; /* the drivers write again what is asked from now on */
         if (c->jog_timer)
                 sd_event_source_set_enabled(c->jog_timer, SD_EVENT_OFF);
         changed(c, CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT);
@@ -524,6 +541,41 @@ static void on_input(struct chair *c, int io, double v)
                 }
 }
 
+static void refresh_over(struct chair *c)
+{
+        chair_refreshed_t done = c->refresh_done;
+
+        c->refresh_done = NULL;
+        if (done)
+                done(c, c->refresh_error, c->refresh_userdata);
+}
+
+static int on_refresh_over(sd_event_source *s, void *userdata)
+{
+        refresh_over(userdata);
+        return 0;
+}
+
+int chair_refresh(struct chair *c, chair_refreshed_t done, void *userdata)
+{
+        if (c->refresh_done)
+                return -EBUSY;
+        c->refresh_done = done;
+        c->refresh_userdata = userdata;
+        c->refresh_error = 0;
+        c->refreshing = 0;
+        for (size_t i = 0; i < c->n_drivers; i++) {
+                int r = driver_refresh(c->drivers[i]);
+                if (r >= 0)
+                        c->refreshing++;
+                else if (r != -EOPNOTSUPP && !c->refresh_error)
+                        c->refresh_error = r;
+        }
+        if (c->refreshing == 0)
+                return sd_event_source_set_enabled(c->refresh_source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 static void on_driver_event(struct driver *d, const struct driver_event *ev, void *userdata)
 {
         struct chair *c = userdata;
@@ -549,9 +601,19 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                             strerror(ev->error));
                 break;
         case DRIVER_BOARD_STOPPED:
+                c->board_stopped = true;
                 c->board_stopped_bus = d->bus;
                 c->board_stopped_gap_ms = ev->value;
                 changed(c, CHAIR_CHANGED_BOARD_STOPPED);
+                break;
+        case DRIVER_REFRESHED:
+                if (ev->error && !c->refresh_error) {
+                        log_warning("Bus %s: its inputs could not be read afresh: %s", bus->name,
+                                    strerror(ev->error));
+                        c->refresh_error = -ev->error;
+                }
+                if (c->refreshing > 0 && --c->refreshing == 0)
+                        refresh_over(c);
                 break;
         }
 }
@@ -583,6 +645,10 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->bus_ok = calloc(config->n_buses + 1, sizeof(*c->bus_ok));
         if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok)
                 return -ENOMEM;
+        r = sd_event_add_defer(event, &c->refresh_source, on_refresh_over, c);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(c->refresh_source, SD_EVENT_OFF);
         r = sd_event_add_defer(event, &c->flush_source, on_flush, c);
         if (r < 0)
                 return r;
@@ -610,6 +676,7 @@ struct chair *chair_free(struct chair *c)
         for (size_t i = 0; i < c->n_drivers; i++)
                 driver_free(c->drivers[i]);
         sd_event_source_disable_unref(c->flush_source);
+        sd_event_source_disable_unref(c->refresh_source);
         sd_event_source_disable_unref(c->jog_timer);
         sd_event_unref(c->event);
         free(c->drivers);
@@ -756,6 +823,8 @@ bool chair_comm_ok(const struct chair *c)
 
 const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms)
 {
+        if (!c->board_stopped)
+                return NULL;
         *ret_gap_ms = c->board_stopped_gap_ms;
         return &c->config->buses[c->board_stopped_bus];
 }

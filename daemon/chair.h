@@ -21,9 +21,13 @@ enum {
         CHAIR_CHANGED_COMM = 1u << 6,  /* a bus was lost or came back */
         CHAIR_CHANGED_SAFETY = 1u << 7,        /* a motor current or a limit switch was read */
         CHAIR_CHANGED_BOARD_STOPPED = 1u << 8, /* a board stopped by itself: its heartbeat came too late */
+        CHAIR_CHANGED_RECLINE = 1u << 9,       /* chair_recline_preset() changed */
 };
 
 typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata);
+/* A chair_refresh() is over: every bus has read its inputs (their changes were reported first), or error is
+ * the first that could not (a negative errno). */
+typedef void (*chair_refreshed_t)(struct chair *c, int error, void *userdata);
 
 /* The motors the model drives: the recline axes, then the roller's travel. */
 #define CHAIR_MOTOR_ROLLER _AXIS_MAX
@@ -74,6 +78,9 @@ void chair_set_active(struct chair *c, bool active);
 void chair_tick(struct chair *c);
 /* Hands what changed to the drivers now instead of at the end of this loop iteration. */
 void chair_flush(struct chair *c);
+/* Reads every input of every bus afresh, polled or not, without blocking; done is called once, on a later
+ * turn of the loop. -EBUSY while one is under way. */
+int chair_refresh(struct chair *c, chair_refreshed_t done, void *userdata);
 
 /* State. */
 bool chair_busy(const struct chair *c);   /* something moves, heats, massages or inflates */
@@ -110,5 +117,6 @@ bool chair_heater_on(const struct chair *c, size_t heater);
  * for usec, then stops it. */
 int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec);
 bool chair_comm_ok(const struct chair *c);
-/* After CHAIR_CHANGED_BOARD_STOPPED: the bus whose board stopped, and how long its heartbeat was quiet. */
+/* A board stopped everything by itself (CHAIR_CHANGED_BOARD_STOPPED) since the last chair_safe(): its bus,
+ * and how long its heartbeat was quiet. NULL when none did. */
 const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms);

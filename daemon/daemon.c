@@ -1,6 +1,6 @@
-/* daemon.c: chaird's context: the loop, the chair, the engine, the programs, the fault latch and the bus. */
+/* daemon.c: chaird's core: the loop, the chair, the engine, the programs, the fault latch and the control
+ * tick. */
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "marker.h"
 
 /* The control tick when no Modbus bus sets a poll period. */
 #define TICK_DEFAULT_USEC (100 * USEC_PER_MSEC)
@@ -16,8 +17,57 @@
 #define IDLE_LINGER_USEC USEC_PER_SEC
 /* At start and at exit, how long to wait for the safe state to be written. */
 #define SAFE_STATE_TIMEOUT_USEC (2 * USEC_PER_SEC)
+/* ElapsedUSec and Temperatures are emitted at most this often; Positions at most once a control tick. */
+#define SLOW_PROPERTY_INTERVAL_USEC USEC_PER_SEC
+/* A reset waits this long at most for the inputs to be read afresh (a dead bus fails sooner). */
+#define RESET_READ_TIMEOUT_USEC (5 * USEC_PER_SEC)
 
 static const unsigned slow_props = PROP_TEMPERATURES | PROP_ELAPSED;
+
+struct reset_waiter {
+        daemon_reset_done_t done;
+        void *userdata;
+};
+
+struct daemon {
+        const struct options *options;
+        sd_event *event;
+        struct chair_config *config;
+        struct chair *chair;
+        struct engine *engine;
+        struct catalog *catalog;
+        struct safety *safety;
+        const struct daemon_observer *observer;
+        void *observer_userdata;
+
+        const char *state; /* as last reported */
+        /* The latched fault; the message in a fixed buffer, so that latching never depends on an allocation.
+         */
+        enum fault fault;
+        char fault_message[256];
+        bool locked;
+        bool winding_down;  /* a program ended and the chair is parking / returning */
+        bool marked_active; /* the marker of an active chair is in the state directory */
+
+        /* ResetFault calls waiting for the inputs to be read afresh. */
+        struct reset_waiter *resets;
+        size_t n_resets;
+        bool reading; /* a chair_refresh() is under way */
+        sd_event_source *reset_timeout;
+
+        sd_event_source *tick;
+        sd_event_source *linger; /* the tick's last second after the chair fell idle */
+        usec_t tick_usec;
+        usec_t ticked_usec;        /* when the control tick last ran its checks */
+        sd_event_source *watchdog; /* pings systemd's watchdog after checking that the tick is alive */
+        usec_t watchdog_usec;
+        bool watchdog_starved; /* a ping was held back (logged once) */
+        unsigned dirty;        /* properties to report */
+        sd_event_source *emit_source;
+        usec_t slow_emitted_usec;
+};
+
+/* --- reporting changes --- */
 
 static void emit_now(struct daemon *d, unsigned props)
 {
@@ -25,35 +75,39 @@ static void emit_now(struct daemon *d, unsigned props)
         if (!props)
                 return;
         d->dirty &= ~props;
-        bus_emit_properties(d, props);
+        if (d->observer && d->observer->changed)
+                d->observer->changed(props, d->observer_userdata);
+}
+
+static bool ticking(const struct daemon *d)
+{
+        return d->tick && sd_event_source_get_enabled(d->tick, NULL) > 0;
 }
 
 static int on_emit(sd_event_source *s, void *userdata)
 {
         struct daemon *d = userdata;
-        bool ticking = d->tick && sd_event_source_get_enabled(d->tick, NULL) > 0;
 
         /* Sensor readings go out with the control tick, at most once a tick (positions) or a second; when
          * the tick stops, the last of them go out now. */
-        emit_now(d, ticking ? ~(slow_props | PROP_POSITIONS) : ~0u);
+        emit_now(d, ticking(d) ? ~(slow_props | PROP_POSITIONS) : ~0u);
         return 0;
 }
 
-void daemon_emit_pending(struct daemon *d)
-{
-        emit_now(d, ~(slow_props | PROP_POSITIONS));
-}
-
-void daemon_changed(struct daemon *d, unsigned props)
+/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second).
+ */
+static void changed(struct daemon *d, unsigned props)
 {
         d->dirty |= props;
-        if (d->emit_source)
+        if (d->emit_source && props)
                 sd_event_source_set_enabled(d->emit_source, SD_EVENT_ONESHOT);
 }
 
+/* --- state --- */
+
 static const char *compute_state(struct daemon *d)
 {
-        if (d->fault[0])
+        if (d->fault)
                 return "fault";
         switch (engine_state(d->engine)) {
         case ENGINE_SCANNING:
@@ -73,7 +127,8 @@ static const char *compute_state(struct daemon *d)
         return "idle";
 }
 
-void daemon_update_state(struct daemon *d)
+/* Recomputes State, and whether the control tick and input polling run. */
+static void update_state(struct daemon *d)
 {
         const char *s = compute_state(d);
         bool active = !streq(s, "idle") || chair_busy(d->chair);
@@ -81,25 +136,34 @@ void daemon_update_state(struct daemon *d)
         if (!streq_ptr(s, d->state)) {
                 d->state = s;
                 log_debug("State: %s", s);
-                daemon_changed(d, PROP_STATE);
+                changed(d, PROP_STATE);
         }
         /* Idle costs nothing: no tick, no polling, no heartbeat (the board's own watchdog then holds it
          * safe, which is where it is anyway). */
-        bool ticking = sd_event_source_get_enabled(d->tick, NULL) > 0;
-        if (active && !d->marked_active && d->safety)
-                d->marked_active = safety_mark_active(d->safety, true) >= 0;
+        if (active && !d->marked_active && d->safety) {
+                const struct program *p = engine_program(d->engine);
+                d->marked_active = marker_set(d->options->state_dir, p ? p->id : NULL) >= 0;
+        }
         if (active) {
                 sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
-                if (!ticking) {
+                if (!ticking(d)) {
                         d->ticked_usec = now_usec(); /* the watchdog's grace starts with the tick */
                         sd_event_source_set_time_relative(d->tick, 0);
                         sd_event_source_set_enabled(d->tick, SD_EVENT_ON);
                         chair_set_active(d->chair, true);
                 }
-        } else if (ticking && sd_event_source_get_enabled(d->linger, NULL) <= 0) {
+        } else if (ticking(d) && sd_event_source_get_enabled(d->linger, NULL) <= 0) {
                 sd_event_source_set_time_relative(d->linger, IDLE_LINGER_USEC);
                 sd_event_source_set_enabled(d->linger, SD_EVENT_ONESHOT);
         }
+}
+
+/* A command is done: its outputs go to the drivers now, so that the write to the board overlaps the answer
+ * to the caller instead of waiting for it. */
+static void command_done(struct daemon *d)
+{
+        update_state(d);
+        chair_flush(d->chair);
 }
 
 static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
@@ -111,7 +175,7 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
         sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
         chair_set_active(d->chair, false);
         on_emit(NULL, d);
-        if (d->marked_active && safety_mark_active(d->safety, false) >= 0)
+        if (d->marked_active && marker_clear(d->options->state_dir) >= 0)
                 d->marked_active = false;
         return 0;
 }
@@ -121,7 +185,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         struct daemon *d = userdata;
         usec_t now = now_usec();
 
-        safety_check(d->safety);
+        safety_check(d->safety, now);
         d->ticked_usec = now;
         chair_tick(d->chair);
         if (engine_state(d->engine) == ENGINE_RUNNING)
@@ -135,56 +199,140 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-void daemon_trip(struct daemon *d, const char *fault, enum finish_reason reason, const char *fmt, ...)
+/* --- the fault latch: the one shutdown path --- */
+
+static _printf_(3, 4) void latch(struct daemon *d, enum fault fault, const char *fmt, ...)
 {
         va_list ap;
         int r;
 
-        if (!d->fault[0]) { /* the first cause is the one to report */
-                snprintf(d->fault, sizeof(d->fault), "%s", fault);
+        if (!d->fault) { /* the first cause is the one to report */
+                d->fault = fault;
                 va_start(ap, fmt);
                 vsnprintf(d->fault_message, sizeof(d->fault_message), fmt, ap);
                 va_end(ap);
-                log_fields(LOG_ERR, 0, NULL, NULL, fault, "Fault %s: %s", fault, d->fault_message);
-                daemon_changed(d, PROP_FAULT);
+                log_fields(LOG_ERR, 0, NULL, NULL, fault_to_string(fault), "Fault %s: %s",
+                           fault_to_string(fault), d->fault_message);
+                changed(d, PROP_FAULT);
         }
         r = chair_safe(d->chair, 0);
         if (r < 0)
                 log_error_errno(r, "Cannot put the outputs safe: %m");
-        engine_abort(d->engine, reason);
+        engine_abort(d->engine, fault == FAULT_EMERGENCY_STOP ? FINISH_EMERGENCY_STOP : FINISH_FAULT);
         d->winding_down = false;
-        daemon_update_state(d);
+        command_done(d);
 }
 
-int daemon_reset_fault(struct daemon *d, const char **ret_why)
+static void on_safety_trip(const struct safety_trip *t, void *userdata)
 {
-        if (!d->fault[0])
+        struct daemon *d = userdata;
+
+        latch(d, t->fault, "%s", t->message);
+        /* Away from what it met, once everything else is safe; never retried. */
+        if (t->back_off_direction)
+                chair_back_off(d->chair, t->back_off_motor, t->back_off_direction, t->back_off_usec);
+}
+
+/* What refuses every command that moves or heats. */
+static int interlocked(const struct daemon *d)
+{
+        if (d->fault)
+                return -ENOTRECOVERABLE;
+        if (chair_estop_pressed(d->chair))
+                return -EPERM;
+        return 0;
+}
+
+/* Clears the fault if its cause is gone. unread: why the inputs could not be read afresh, or NULL. */
+static int judge_reset(struct daemon *d, const char *unread, char *why, size_t size)
+{
+        if (!d->fault)
                 return 0;
-        if (streq(d->fault, "emergency-stop") && chair_estop_pressed(d->chair)) {
-                *ret_why = "the emergency-stop button is still pressed";
+        if (unread && safety_has_cause(d->fault)) {
+                snprintf(why, size, "its cause cannot be checked: %s", unread);
                 return -EBUSY;
         }
-        if (streq(d->fault, "comm-lost") && !chair_comm_ok(d->chair)) {
-                *ret_why = "the board still does not answer";
+        if (safety_cause(d->safety, d->fault, now_usec(), why, size))
                 return -EBUSY;
-        }
-        const char *why = safety_cause(d->safety, d->fault);
-        if (why) {
-                *ret_why = why;
-                return -EBUSY;
-        }
-        log_fields(LOG_NOTICE, 0, NULL, NULL, d->fault, "Fault %s reset", d->fault);
-        d->fault[0] = d->fault_message[0] = '\0';
-        daemon_changed(d, PROP_FAULT);
+        log_fields(LOG_NOTICE, 0, NULL, NULL, fault_to_string(d->fault), "Fault %s reset",
+                   fault_to_string(d->fault));
+        d->fault = FAULT_NONE;
+        d->fault_message[0] = '\0';
+        changed(d, PROP_FAULT);
         /* The checks see the chair as the trip left it (nothing driven, every zone off) before anything can
          * be asked of it: a hazard trips once until a check sees it gone, and the trip itself took some away
          * (heat on too long, a motor driven too long). A call that came before the next tick would otherwise
          * find them still counted as present: heat asked for at once got no timeout at all. */
-        if (d->safety)
-                safety_check(d->safety);
-        daemon_update_state(d);
+        safety_check(d->safety, now_usec());
+        command_done(d);
         return 0;
 }
+
+static void answer_resets(struct daemon *d, const char *unread)
+{
+        struct reset_waiter *w = d->resets;
+        size_t n = d->n_resets;
+
+        d->resets = NULL;
+        d->n_resets = 0;
+        for (size_t i = 0; i < n; i++) {
+                char why[256] = "";
+                int r = judge_reset(d, unread, why, sizeof(why));
+                w[i].done(r, why, w[i].userdata);
+        }
+        free(w);
+}
+
+static void on_inputs_read(struct chair *c, int error, void *userdata)
+{
+        struct daemon *d = userdata;
+        char unread[128];
+
+        d->reading = false;
+        sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
+        if (error)
+                snprintf(unread, sizeof(unread), "a bus could not be read (%s)", strerror(-error));
+        answer_resets(d, error ? unread : NULL);
+}
+
+static int on_reset_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        answer_resets(userdata, "the buses did not answer in time");
+        return 0;
+}
+
+void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userdata)
+{
+        char why[256] = "";
+        struct reset_waiter *w;
+        int r;
+
+        if (!d->fault || !safety_has_cause(d->fault)) {
+                r = judge_reset(d, NULL, why, sizeof(why));
+                done(r, why, userdata);
+                return;
+        }
+        w = realloc(d->resets, (d->n_resets + 1) * sizeof(*w));
+        if (!w) {
+                done(-ENOMEM, "out of memory", userdata);
+                return;
+        }
+        d->resets = w;
+        d->resets[d->n_resets++] = (struct reset_waiter){done, userdata};
+        if (d->reading)
+                return; /* the read under way answers this one too */
+        r = chair_refresh(d->chair, on_inputs_read, d);
+        if (r < 0) {
+                snprintf(why, sizeof(why), "the inputs could not be read afresh (%s)", strerror(-r));
+                answer_resets(d, why);
+                return;
+        }
+        d->reading = true;
+        sd_event_source_set_time_relative(d->reset_timeout, RESET_READ_TIMEOUT_USEC);
+        sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_ONESHOT);
+}
+
+/* --- commands --- */
 
 static void vent_and_hold(struct daemon *d)
 {
@@ -193,16 +341,77 @@ static void vent_and_hold(struct daemon *d)
                 chair_airbag(d->chair, z, VALVE_VENT, 0);
 }
 
+int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec, unsigned intensity)
+{
+        struct catalog_entry *e;
+        int r = interlocked(d);
+
+        if (r < 0)
+                return r;
+        e = catalog_find(d->catalog, program_id);
+        if (!e)
+                return -ENOENT;
+        r = engine_start(d->engine, e, duration_usec, intensity);
+        if (r < 0)
+                return r;
+        d->winding_down = false;
+        command_done(d);
+        return 0;
+}
+
+int daemon_start_timeline(struct daemon *d, const char *program_id, struct timeline *t, engine_trace_t trace,
+                          void *userdata)
+{
+        struct catalog_entry *e = catalog_find(d->catalog, program_id);
+        int r = interlocked(d);
+
+        if (r < 0)
+                return r;
+        if (!e)
+                return -ENOENT;
+        engine_set_trace(d->engine, trace, userdata);
+        r = engine_start_timeline(d->engine, e, t, 0);
+        if (r >= 0)
+                command_done(d);
+        return r;
+}
+
 void daemon_stop(struct daemon *d)
 {
-        if (engine_stop(d->engine, FINISH_STOPPED) == 0)
-                return;
-        /* No program: whatever moves or heats on its own (a recline, a jog, heat set by hand) stops. */
-        vent_and_hold(d);
-        for (size_t h = 0; h < d->config->n_heaters; h++)
-                chair_heat(d->chair, h, 0);
-        d->winding_down = false;
-        daemon_update_state(d);
+        if (engine_stop(d->engine, FINISH_STOPPED) < 0) {
+                /* No program: whatever moves or heats on its own (a recline, a jog, heat set by hand) stops.
+                 */
+                vent_and_hold(d);
+                for (size_t h = 0; h < d->config->n_heaters; h++)
+                        chair_heat(d->chair, h, 0);
+                d->winding_down = false;
+        }
+        command_done(d);
+}
+
+int daemon_pause(struct daemon *d)
+{
+        int r = engine_pause(d->engine);
+
+        if (r >= 0)
+                command_done(d);
+        return r;
+}
+
+int daemon_resume(struct daemon *d)
+{
+        int r = interlocked(d);
+
+        if (r >= 0)
+                r = engine_resume(d->engine);
+        if (r >= 0)
+                command_done(d);
+        return r;
+}
+
+void daemon_emergency_stop(struct daemon *d, const char *why)
+{
+        latch(d, FAULT_EMERGENCY_STOP, "%s", why);
 }
 
 void daemon_release(struct daemon *d)
@@ -215,8 +424,68 @@ void daemon_release(struct daemon *d)
                 chair_move_axis(d->chair, AXIS_LEGREST, 1.0);
         log_notice("Release: airbags vented, rollers stopped, legrest opening");
         d->winding_down = false;
-        daemon_update_state(d);
+        command_done(d);
 }
+
+int daemon_recline(struct daemon *d, const char *preset)
+{
+        int r = interlocked(d);
+
+        if (r >= 0)
+                r = chair_recline(d->chair, preset);
+        if (r >= 0)
+                command_done(d);
+        return r;
+}
+
+int daemon_jog(struct daemon *d, enum axis axis, int direction)
+{
+        int r = interlocked(d);
+
+        if (r >= 0)
+                r = chair_jog(d->chair, axis, direction, JOG_HOLD_USEC);
+        if (r >= 0)
+                command_done(d);
+        return r;
+}
+
+int daemon_set_intensity(struct daemon *d, unsigned intensity)
+{
+        int r = interlocked(d);
+
+        if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
+                return -ERANGE;
+        if (r < 0)
+                return r;
+        engine_set_intensity(d->engine, intensity);
+        command_done(d);
+        return 0;
+}
+
+int daemon_set_heat(struct daemon *d, size_t heater, unsigned level)
+{
+        int r = level == 0 ? 0 : interlocked(d); /* turning heat off is stopping */
+
+        if (heater >= d->config->n_heaters || level > HEAT_LEVELS)
+                return -ERANGE;
+        if (r < 0)
+                return r;
+        engine_override_heat(d->engine, heater);
+        chair_heat(d->chair, heater, level);
+        command_done(d);
+        return 0;
+}
+
+void daemon_set_locked(struct daemon *d, bool locked)
+{
+        if (d->locked == locked)
+                return;
+        d->locked = locked;
+        log_notice("Child lock %s", locked ? "on" : "off");
+        changed(d, PROP_LOCKED);
+}
+
+/* --- what the chair and the engine report --- */
 
 static void on_chair(struct chair *c, unsigned changes, void *userdata)
 {
@@ -229,42 +498,51 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 props |= PROP_POSITIONS;
         if (changes & CHAIR_CHANGED_TEMPERATURES)
                 props |= PROP_TEMPERATURES;
-        if ((changes & CHAIR_CHANGED_MOTION) && chair_recline_preset(c) != d->recline) {
-                d->recline = chair_recline_preset(c);
+        if (changes & CHAIR_CHANGED_RECLINE)
                 props |= PROP_RECLINE;
-        }
         if (changes & CHAIR_CHANGED_HEAT)
                 props |= PROP_HEAT;
-        daemon_changed(d, props);
+        changed(d, props);
         if (changes & CHAIR_CHANGED_SCAN)
                 engine_on_chair(d->engine, changes);
-        /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll. */
-        if (d->safety &&
-            (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES)))
-                safety_check(d->safety);
-        if ((changes & CHAIR_CHANGED_ESTOP) && chair_estop_pressed(c))
-                daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP,
-                            "the emergency-stop button was pressed");
-        if (changes & CHAIR_CHANGED_BOARD_STOPPED) {
-                char timeout[DURATION_MAX_STR];
-                double gap_ms;
-                const struct bus_config *bus = chair_board_stopped(c, &gap_ms);
-                daemon_trip(d, "board-stopped", FINISH_FAULT,
-                            "the board on bus %s stopped everything by itself: no heartbeat reached it for "
-                            "%.0f ms "
-                            "(its timeout is %s), because chaird was held up or the board was reconnected",
-                            bus->name, gap_ms,
-                            format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
-        }
-        if ((changes & CHAIR_CHANGED_COMM) && chair_comm_ok(c))
-                sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
-        else if ((changes & CHAIR_CHANGED_COMM) && !streq_ptr(d->state, "idle") &&
-                 sd_event_source_get_enabled(d->comm_timer, NULL) <= 0) {
-                sd_event_source_set_time_relative(d->comm_timer, d->config->safety.comm_loss_usec);
-                sd_event_source_set_enabled(d->comm_timer, SD_EVENT_ONESHOT);
-        }
+        /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll, an
+         * e-stop edge at once; heat asked for is checked at once (a heat timeout not rested yet). */
+        if (d->safety && (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS |
+                                     CHAIR_CHANGED_TEMPERATURES | CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM |
+                                     CHAIR_CHANGED_BOARD_STOPPED | CHAIR_CHANGED_HEAT)))
+                safety_check(d->safety, now_usec());
         if (changes & (CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT | CHAIR_CHANGED_SCAN))
-                daemon_update_state(d);
+                update_state(d);
+}
+
+static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
+{
+        struct daemon *d = userdata;
+        unsigned props = 0;
+
+        if (what & ENGINE_CHANGED_PROGRAM)
+                props |= PROP_PROGRAM | PROP_DURATION | PROP_ELAPSED;
+        if (what & ENGINE_CHANGED_PHASE)
+                props |= PROP_PHASE;
+        if (what & ENGINE_CHANGED_INTENSITY)
+                props |= PROP_INTENSITY;
+        changed(d, props);
+        if (what & ENGINE_CHANGED_STATE)
+                update_state(d);
+}
+
+static void on_engine_finished(struct engine *e, const char *program, enum finish_reason reason,
+                               void *userdata)
+{
+        struct daemon *d = userdata;
+
+        d->winding_down = reason != FINISH_FAULT && reason != FINISH_EMERGENCY_STOP;
+        d->dirty |= PROP_ELAPSED;
+        update_state(d);
+        /* The properties first, so that whoever hears Finished reads the state after it. */
+        emit_now(d, ~(slow_props | PROP_POSITIONS));
+        if (d->observer && d->observer->finished)
+                d->observer->finished(program, reason, d->observer_userdata);
 }
 
 /* systemd's watchdog is pinged only while the control tick runs and checks (when the chair is active), or
@@ -274,8 +552,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
         usec_t now = now_usec();
-        bool ticking = sd_event_source_get_enabled(d->tick, NULL) > 0;
-        bool healthy = !ticking || now - d->ticked_usec <= d->watchdog_usec / 2;
+        bool healthy = !ticking(d) || now - d->ticked_usec <= d->watchdog_usec / 2;
 
         if (healthy) {
                 sd_notify(false, "WATCHDOG=1");
@@ -290,44 +567,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int on_comm_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        struct daemon *d = userdata;
-        char limit[DURATION_MAX_STR];
-
-        if (!chair_comm_ok(d->chair))
-                daemon_trip(d, "comm-lost", FINISH_FAULT,
-                            "a bus did not answer for %s while the chair was active",
-                            format_duration(limit, sizeof(limit), d->config->safety.comm_loss_usec));
-        return 0;
-}
-
-static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
-{
-        struct daemon *d = userdata;
-        unsigned props = 0;
-
-        if (what & ENGINE_CHANGED_PROGRAM)
-                props |= PROP_PROGRAM | PROP_DURATION | PROP_ELAPSED;
-        if (what & ENGINE_CHANGED_PHASE)
-                props |= PROP_PHASE;
-        if (what & ENGINE_CHANGED_INTENSITY)
-                props |= PROP_INTENSITY;
-        daemon_changed(d, props);
-        if (what & ENGINE_CHANGED_STATE)
-                daemon_update_state(d);
-}
-
-static void on_engine_finished(struct engine *e, const char *program, enum finish_reason reason,
-                               void *userdata)
-{
-        struct daemon *d = userdata;
-
-        d->winding_down = reason != FINISH_FAULT && reason != FINISH_EMERGENCY_STOP;
-        d->dirty |= PROP_ELAPSED;
-        daemon_update_state(d);
-        bus_emit_finished(d, program, finish_reason_to_string(reason));
-}
+/* --- programs --- */
 
 int daemon_reload_programs(struct daemon *d, struct diag_list *diags)
 {
@@ -348,19 +588,20 @@ int daemon_reload_programs(struct daemon *d, struct diag_list *diags)
                 return r;
         }
         d->catalog = fresh;
-        if (old && d->bus)
-                bus_emit_catalog_changes(d, old);
+        if (old && d->observer && d->observer->programs_changed)
+                d->observer->programs_changed(old, fresh, d->observer_userdata);
         catalog_free(old);
         log_info("%zu program%s loaded", fresh->n, fresh->n == 1 ? "" : "s");
         return 0;
 }
+
+/* --- the loop --- */
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         struct daemon *d = userdata;
 
         log_info("Stopping on signal %s", sigabbrev_np((int) si->ssi_signo) ?: "?");
-        d->quitting = true;
         return sd_event_exit(d->event, 0);
 }
 
@@ -420,11 +661,26 @@ static int load_config(struct daemon *d)
         return 0;
 }
 
+/* The control tick, the watchdog and the engine's timers go before D-Bus traffic, however much of it waits:
+ * reading the chair's state, which every local user may do, must never disturb a massage. */
+static int add_timer(struct daemon *d, sd_event_source **ret, usec_t usec, usec_t accuracy,
+                     sd_event_time_handler_t handler, bool enabled)
+{
+        int r = sd_event_add_time(d->event, ret, CLOCK_MONOTONIC, usec, accuracy, handler, d);
+
+        if (r >= 0)
+                r = sd_event_source_set_priority(*ret, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(*ret, enabled ? SD_EVENT_ON : SD_EVENT_OFF);
+        return r;
+}
+
 int daemon_new(const struct options *o, struct daemon **ret)
 {
         static const struct engine_callbacks engine_cb = {on_engine_changed, on_engine_finished};
         _cleanup_(daemon_freep) struct daemon *d = calloc(1, sizeof(*d));
         struct diag_list diags = {};
+        char what[256];
         sigset_t mask;
         int r;
 
@@ -438,7 +694,6 @@ int daemon_new(const struct options *o, struct daemon **ret)
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         d->options = o;
-        d->intensity = INTENSITY_DEFAULT;
         r = load_config(d);
         if (r < 0)
                 return r;
@@ -473,32 +728,15 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (r < 0)
                 return log_error_errno(r, "Some programs are broken; fix them or move them away");
 
-        if (o->control_group) {
-                struct group *g = getgrnam(o->control_group);
-                if (g) {
-                        d->control_gid = g->gr_gid;
-                        d->have_control_gid = true;
-                } else
-                        log_warning("Control group '%s' does not exist: only root may control the chair",
-                                    o->control_group);
-        }
-
         d->tick_usec = tick_period(d->config);
-        r = sd_event_add_time_relative(d->event, &d->tick, CLOCK_MONOTONIC, 0, 0, on_tick, d);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time_relative(d->event, &d->linger, CLOCK_MONOTONIC, IDLE_LINGER_USEC,
-                                       USEC_PER_MSEC, on_linger, d);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time(d->event, &d->comm_timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
-                              on_comm_timer, d);
-        if (r < 0)
-                return r;
-        sd_event_source_set_enabled(d->comm_timer, SD_EVENT_OFF);
         /* Ticking at first, to read every input once; it stops after the linger if the chair is idle. */
+        /* Accuracy 1 ms: sd-event's default (250 ms) would let a 100 ms tick, and with it the checks and the
+         * watchdog's proof of them, slip by more than a tick. */
+        if ((r = add_timer(d, &d->tick, 0, USEC_PER_MSEC, on_tick, true)) < 0 ||
+            (r = add_timer(d, &d->linger, USEC_INFINITY, USEC_PER_MSEC, on_linger, false)) < 0 ||
+            (r = add_timer(d, &d->reset_timeout, USEC_INFINITY, USEC_PER_MSEC, on_reset_timeout, false)) < 0)
+                return log_error_errno(r, "Cannot set up the timers: %m");
         d->ticked_usec = now_usec();
-        sd_event_source_set_enabled(d->tick, SD_EVENT_ON);
         chair_set_active(d->chair, true);
         r = sd_event_add_defer(d->event, &d->emit_source, on_emit, d);
         if (r < 0)
@@ -510,43 +748,41 @@ int daemon_new(const struct options *o, struct daemon **ret)
             (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d)) < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
 
-        r = safety_new(d, &d->safety);
+        r = safety_new(d->config, d->chair, o->time_scale, on_safety_trip, d, &d->safety);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        char what[256];
-        if (safety_was_interrupted(d->safety, what, sizeof(what))) {
+        if (marker_found(o->state_dir, what, sizeof(what))) {
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
-                daemon_trip(d, "interrupted", FINISH_FAULT,
-                            "chaird ended while the chair was active or held a fault (%s); check the chair, "
-                            "then reset",
-                            what);
+                latch(d, FAULT_INTERRUPTED,
+                      "chaird ended while the chair was active or held a fault (%s); check the chair, then "
+                      "reset",
+                      what);
         }
         uint64_t watchdog_usec = 0;
         if (sd_watchdog_enabled(false, &watchdog_usec) > 0 && watchdog_usec > 0) {
                 d->watchdog_usec = watchdog_usec;
-                r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, 0, 0, on_watchdog,
-                                               d);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
+                r = add_timer(d, &d->watchdog, now_usec(), USEC_PER_MSEC, on_watchdog, true);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up the watchdog: %m");
                 log_info("systemd watchdog: pinged every %llu ms from the checked control tick",
                          (unsigned long long) (watchdog_usec / 2 / USEC_PER_MSEC));
         }
-
-        r = bus_setup(d);
-        if (r < 0)
-                return r;
-        daemon_update_state(d);
+        update_state(d);
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+void daemon_set_observer(struct daemon *d, const struct daemon_observer *observer, void *userdata)
+{
+        d->observer = observer;
+        d->observer_userdata = userdata;
 }
 
 int daemon_run(struct daemon *d)
 {
         int r;
 
-        /* The name is ours (bus_setup requested it synchronously): clients can call now. */
+        /* The API owns the bus name by now (api_new requested it synchronously): clients can call. */
         sd_notify(false, "READY=1\nSTATUS=Ready");
         log_info("Ready: %zu program%s, config %s", d->catalog->n, d->catalog->n == 1 ? "" : "s",
                  d->options->config_path);
@@ -556,10 +792,8 @@ int daemon_run(struct daemon *d)
         engine_abort(d->engine, FINISH_STOPPED);
         if (chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) < 0)
                 log_error("The safe state could not be confirmed on every bus before exit");
-        else if (d->marked_active && !d->fault[0]) /* a latched fault stays for the next start to report */
-                safety_mark_active(d->safety, false);
-        if (d->bus)
-                sd_bus_flush(d->bus);
+        else if (d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
+                marker_clear(d->options->state_dir);
         return r;
 }
 
@@ -567,19 +801,92 @@ struct daemon *daemon_free(struct daemon *d)
 {
         if (!d)
                 return NULL;
+        for (size_t i = 0; i < d->n_resets; i++)
+                d->resets[i].done(-ECANCELED, "chaird is stopping", d->resets[i].userdata);
+        free(d->resets);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
-        sd_event_source_disable_unref(d->comm_timer);
+        sd_event_source_disable_unref(d->reset_timeout);
         sd_event_source_disable_unref(d->emit_source);
         sd_event_source_disable_unref(d->watchdog);
-        bus_install_free(d);
         safety_free(d->safety);
         engine_free(d->engine);
         catalog_free(d->catalog);
         chair_free(d->chair);
-        sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
         chair_config_free(d->config);
         free(d);
         return NULL;
+}
+
+/* --- reading --- */
+
+sd_event *daemon_event(const struct daemon *d)
+{
+        return d->event;
+}
+
+const struct options *daemon_options(const struct daemon *d)
+{
+        return d->options;
+}
+
+const struct chair_config *daemon_config(const struct daemon *d)
+{
+        return d->config;
+}
+
+const struct chair *daemon_chair(const struct daemon *d)
+{
+        return d->chair;
+}
+
+const struct catalog *daemon_catalog(const struct daemon *d)
+{
+        return d->catalog;
+}
+
+const char *daemon_state(const struct daemon *d)
+{
+        return d->state ?: "idle";
+}
+
+enum fault daemon_fault(const struct daemon *d)
+{
+        return d->fault;
+}
+
+const char *daemon_fault_message(const struct daemon *d)
+{
+        return d->fault_message;
+}
+
+bool daemon_locked(const struct daemon *d)
+{
+        return d->locked;
+}
+
+unsigned daemon_intensity(const struct daemon *d)
+{
+        return engine_intensity(d->engine);
+}
+
+const struct program *daemon_program(const struct daemon *d)
+{
+        return engine_program(d->engine);
+}
+
+const char *daemon_phase(const struct daemon *d)
+{
+        return engine_phase(d->engine);
+}
+
+usec_t daemon_elapsed(const struct daemon *d)
+{
+        return engine_elapsed(d->engine);
+}
+
+usec_t daemon_duration(const struct daemon *d)
+{
+        return engine_duration(d->engine);
 }

@@ -1,8 +1,9 @@
-/* daemon.h: chaird's context: the loop, the chair, the engine, the programs, the fault latch and the bus. */
+/* daemon.h: chaird's core: the loop, the chair, the engine, the programs and the fault latch, behind narrow
+ * functions. Its context is private; the D-Bus API (api.c) calls these and hears of changes through an
+ * observer, so that the core runs and is tested without a bus. */
 #pragma once
 
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "catalog.h"
@@ -11,18 +12,17 @@
 #include "engine.h"
 #include "safety.h"
 
-#define CHAIRD_BUS_NAME            "io.chaird.Chair1"
-#define CHAIRD_OBJECT_PATH         "/io/chaird/Chair1"
-#define CHAIRD_INTERFACE           "io.chaird.Chair1"
-#define CHAIRD_PROGRAM_INTERFACE   "io.chaird.Chair1.Program"
-#define CHAIRD_PROGRAM_PATH_PREFIX "/io/chaird/Chair1/program"
-
 /* A jog moves for this long unless it is called again: a dead-man button. */
 #define JOG_HOLD_USEC (300 * USEC_PER_MSEC)
-/* ElapsedUSec and Temperatures are emitted at most this often; Positions at most once a control tick. */
-#define SLOW_PROPERTY_INTERVAL_USEC USEC_PER_SEC
-/* Programs sent over D-Bus are refused beyond this size. */
-#define PROGRAM_TEXT_MAX (1024 * 1024)
+
+struct options {
+        char *config_path;
+        char **program_dirs; /* lowest priority first; InstallProgram writes into the last */
+        char *state_dir;
+        double time_scale;
+        char *control_group;
+        bool verbose;
+};
 
 /* Properties of the main object, as bits of a "changed" set. */
 enum {
@@ -40,97 +40,84 @@ enum {
         PROP_LOCKED = 1u << 11,
 };
 
-/* A D-Bus caller whose credentials were looked up (bus.c); the least recently used one gives way. */
-struct caller {
-        char name[64]; /* unique bus name; "" = empty slot */
-        uid_t uid;
-        bool member;   /* of the control group */
-        uint64_t used; /* caller_clock at the last call */
-};
-#define CALLER_CACHE_SIZE 16
-
-struct options {
-        char *config_path;
-        char **program_dirs; /* lowest priority first; InstallProgram writes into the last */
-        char *state_dir;
-        double time_scale;
-        char *control_group;
-        bool verbose;
+/* Who hears of what the core does; every member may be NULL. Called on the loop. */
+struct daemon_observer {
+        /* Properties changed; sensor readings at most once a control tick (positions) or a second. */
+        void (*changed)(unsigned props, void *userdata);
+        /* A program ended; the properties it changed were reported just before. */
+        void (*finished)(const char *program, enum finish_reason reason, void *userdata);
+        /* The programs were reloaded: old is the set before (freed after the call). */
+        void (*programs_changed)(const struct catalog *old, const struct catalog *now, void *userdata);
 };
 
-struct install;
+struct daemon;
 
-struct daemon {
-        const struct options *options;
-        sd_event *event;
-        sd_bus *bus;
-        struct chair_config *config;
-        struct chair *chair;
-        struct engine *engine;
-        struct catalog *catalog;
-        struct safety *safety;
-        bool marked_active; /* the marker of an active chair is in --state-dir */
-        gid_t control_gid;
-        bool have_control_gid;
-        struct caller callers[CALLER_CACHE_SIZE];
-        uint64_t caller_clock;
-        struct install *install; /* an InstallProgram whose file is being written (bus.c) */
-
-        const char *state; /* as last published */
-        /* The latched fault: fixed buffers, so that latching never depends on an allocation. "" = none. */
-        char fault[32];
-        char fault_message[256];
-        bool locked;
-        const char *recline; /* as last published; borrowed from the config */
-        bool winding_down;   /* a program ended and the chair is parking / returning */
-        unsigned intensity;  /* for the next Start without an intensity */
-
-        sd_event_source *tick;
-        sd_event_source *linger;     /* the tick's last second after the chair fell idle */
-        sd_event_source *comm_timer; /* a bus lost while active: a fault if it stays lost safety.comm-loss */
-        usec_t tick_usec;
-        usec_t ticked_usec;        /* when the control tick last ran its checks */
-        sd_event_source *watchdog; /* pings systemd's watchdog after checking that the tick is alive */
-        usec_t watchdog_usec;
-        bool watchdog_starved; /* a ping was held back (logged once) */
-        unsigned dirty;        /* properties to emit */
-        sd_event_source *emit_source;
-        usec_t slow_emitted_usec;
-        bool quitting;
-};
-
+/* Loads the config and the programs and puts every output safe; at start it comes up in fault "interrupted"
+ * when the last run ended while the chair was active. No D-Bus: that is api.c's. */
 int daemon_new(const struct options *o, struct daemon **ret);
 struct daemon *daemon_free(struct daemon *d);
 static inline void daemon_freep(struct daemon **d)
 {
         daemon_free(*d);
 }
+void daemon_set_observer(struct daemon *d, const struct daemon_observer *observer, void *userdata);
+/* Says READY=1 to systemd, runs the loop until SIGTERM, then puts every output safe. */
 int daemon_run(struct daemon *d);
+
+/* What the core holds, for reading (borrowed). */
+sd_event *daemon_event(const struct daemon *d);
+const struct options *daemon_options(const struct daemon *d);
+const struct chair_config *daemon_config(const struct daemon *d);
+const struct chair *daemon_chair(const struct daemon *d);
+const struct catalog *daemon_catalog(const struct daemon *d);
+const char *daemon_state(const struct daemon *d); /* idle, scanning, running, ... as last reported */
+enum fault daemon_fault(const struct daemon *d);
+const char *daemon_fault_message(const struct daemon *d);
+bool daemon_locked(const struct daemon *d);
+unsigned daemon_intensity(const struct daemon *d);
+const struct program *daemon_program(const struct daemon *d); /* NULL when none runs */
+const char *daemon_phase(const struct daemon *d);             /* NULL before the first phase */
+usec_t daemon_elapsed(const struct daemon *d);
+usec_t daemon_duration(const struct daemon *d);
+
+/* Commands. The caller has decided that its sender may ask (authorization is the API's); the core refuses
+ * whatever moves or heats while a fault is latched (-ENOTRECOVERABLE) or the emergency-stop button is
+ * pressed
+ * (-EPERM). Each command's outputs go to the drivers before it returns. */
+
+/* -ENOENT: no such program; -EBUSY: one runs; -ERANGE: longer than the session cap; -EINVAL: a duration the
+ * program cannot run for. intensity 0: the chair's present one. */
+int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec, unsigned intensity);
+/* The program ends gracefully; outside a program, whatever moves or heats stops. Always allowed. */
+void daemon_stop(struct daemon *d);
+/* -ENOENT: no program; -EALREADY: already paused (not paused). Pausing is allowed while faulted. */
+int daemon_pause(struct daemon *d);
+int daemon_resume(struct daemon *d);
+/* Latches fault emergency-stop; why says who asked. Always allowed. */
+void daemon_emergency_stop(struct daemon *d, const char *why);
+/* The program ends, air out of every bag at once, rollers stop, the legrest opens. Always allowed. */
+void daemon_release(struct daemon *d);
+/* -ENOENT: no such preset; -EOPNOTSUPP: no recline. */
+int daemon_recline(struct daemon *d, const char *preset);
+/* direction 1: toward reclined/extended, -1: toward upright. -EOPNOTSUPP: the chair lacks the axis. */
+int daemon_jog(struct daemon *d, enum axis axis, int direction);
+/* INTENSITY_MIN to INTENSITY_MAX (-ERANGE otherwise). */
+int daemon_set_intensity(struct daemon *d, unsigned intensity);
+/* heater: an index into the config's heaters; level 0 to HEAT_LEVELS (-ERANGE otherwise). Level 0 is always
+ * allowed: it is stopping. */
+int daemon_set_heat(struct daemon *d, size_t heater, unsigned level);
+void daemon_set_locked(struct daemon *d, bool locked);
+
+/* Asked to clear the latched fault: done(0) once it is cleared (or there was none), done(-EBUSY, why) while
+ * its cause is still there, judged on inputs read afresh from the buses (the last poll may be a poll period
+ * old: a button released just now must count); done(-ECANCELED) when chaird stops first. done is called
+ * once, maybe before this returns; why is valid during the call. */
+typedef void (*daemon_reset_done_t)(int r, const char *why, void *userdata);
+void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userdata);
 
 /* Loads the programs again; on errors the previous set stays and the diagnostics are returned. */
 int daemon_reload_programs(struct daemon *d, struct diag_list *diags);
-/* Latches a fault: the program ends with reason, every output goes safe. */
-void daemon_trip(struct daemon *d, const char *fault, enum finish_reason reason, const char *fmt, ...)
-        _printf_(4, 5);
-/* Clears the fault; -EBUSY (with a reason in *ret_why) while its cause is still there. */
-int daemon_reset_fault(struct daemon *d, const char **ret_why);
-/* Release: the program ends, air out of every bag at once, rollers stop, the legrest opens. */
-void daemon_release(struct daemon *d);
-/* Stop: the program ends gracefully; outside a program, motion and heat stop. */
-void daemon_stop(struct daemon *d);
-/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second).
- */
-void daemon_changed(struct daemon *d, unsigned props);
-/* Emits the changed properties now (rate-limited sensor ones excepted), before a signal that follows them.
- */
-void daemon_emit_pending(struct daemon *d);
-/* Recomputes State, and whether the control tick and input polling run. */
-void daemon_update_state(struct daemon *d);
 
-/* bus.c */
-int bus_setup(struct daemon *d);
-void bus_emit_properties(struct daemon *d, unsigned props);
-void bus_emit_finished(struct daemon *d, const char *program, const char *reason);
-void bus_emit_catalog_changes(struct daemon *d, const struct catalog *old);
-/* Waits for an install still writing its file (its caller gets no reply: the bus is closing). */
-void bus_install_free(struct daemon *d);
+/* For benchmarks: runs a timeline built by the caller as program program_id's, tracing each setpoint. */
+int daemon_start_timeline(struct daemon *d, const char *program_id, struct timeline *t, engine_trace_t trace,
+                          void *userdata);

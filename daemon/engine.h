@@ -26,12 +26,6 @@ enum finish_reason {
 };
 DECLARE_STRING_TABLE(finish_reason, enum finish_reason);
 
-#define INTENSITY_MIN 1u
-#define INTENSITY_MAX 5u
-#define INTENSITY_DEFAULT                                                                                   \
-        3u /* as the program was written; each step above or below moves depth and airbag                   \
-            * pressure one level */
-
 /* What changed, for the owner's callback (a bit set). */
 enum {
         ENGINE_CHANGED_STATE = 1u << 0,
@@ -59,7 +53,8 @@ static inline void engine_freep(struct engine **e)
         engine_free(*e);
 }
 
-/* Starts a program (taking a reference on it) for duration_usec (0: its own) at an intensity. Begins with
+/* Starts a program (taking a reference on it) for duration_usec (0: its own) at an intensity (0: the chair's
+ * present one, engine_intensity(); a given one stays the chair's after the program). Begins with
  * the body scan where the chair has one. -EBUSY while one runs, -EINVAL for a duration the program cannot
  * run for, -ERANGE for one beyond the session cap. */
 int engine_start(struct engine *e, struct catalog_entry *program, usec_t duration_usec, unsigned intensity);
@@ -75,7 +70,8 @@ void engine_abort(struct engine *e, enum finish_reason reason);
 /* -ENOENT without a program, -EALREADY when already paused (resp. not paused). */
 int engine_pause(struct engine *e);
 int engine_resume(struct engine *e);
-/* Applies at once to what runs now and to what follows. */
+/* The chair's intensity: applies at once to what runs now and to what follows, programs started later
+ * included. */
 void engine_set_intensity(struct engine *e, unsigned intensity);
 /* The chair reports changes (the body scan's end, among others). */
 void engine_on_chair(struct engine *e, unsigned chair_changes);

@@ -6,6 +6,7 @@
 
 #include "build-config.h"
 #include "config.h"
+#include "api.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -20,9 +21,8 @@ static void usage(FILE *f)
               "one's\n"
               "                        programs by id; InstallProgram writes into the last (default\n"
               "                        " STOCK_PROGRAMS_DIR " then " LOCAL_PROGRAMS_DIR ")\n"
-              "  --state-dir DIR       where state across restarts will be kept (default " DEFAULT_STATE_DIR
-              ");\n"
-              "                        accepted, nothing is written there yet\n"
+              "  --state-dir DIR       where state across restarts is kept: the marker of an active chair\n"
+              "                        (default " DEFAULT_STATE_DIR ")\n"
               "  --time-scale N        run programs N times faster: only with the simulator (chair-sim)\n"
               "  --control-group NAME  the group whose members may control the chair "
               "(default " DEFAULT_CONTROL_GROUP ")\n"
@@ -109,6 +109,7 @@ int main(int argc, char **argv)
         };
         _cleanup_(strv_freep) char **dirs = NULL;
         _cleanup_(daemon_freep) struct daemon *d = NULL;
+        _cleanup_(api_freep) struct api *api = NULL; /* freed before d: declared after it */
         struct options o = {
                 .config_path = (char *) DEFAULT_CONFIG_FILE,
                 .state_dir = (char *) DEFAULT_STATE_DIR,
@@ -182,6 +183,10 @@ int main(int argc, char **argv)
         r = daemon_new(&o, &d);
         if (r < 0)
                 return 1;
+        r = api_new(d, &api);
+        if (r < 0)
+                return 1;
         r = daemon_run(d);
+        api = api_free(api); /* the last signals out before the core goes */
         return r < 0 ? 1 : 0;
 }

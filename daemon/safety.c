@@ -1,66 +1,404 @@
-/* safety.c: the safety supervisor: the motor and heater checks that latch a fault, the causes a reset
- * waits for, and the marker that tells a restarted chaird it ended uncleanly. */
+/* safety.c: the safety supervisor: the hazard table, the checks its rows name, and the state those checks
+ * keep (a heater's gain window, how long heat has been on, since when a bus is silent). */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "daemon.h"
-#include "log.h"
 #include "safety.h"
 
-/* After the heat timeout, heat counts as rested (and its timeout starts afresh) only once every zone has
- * been off this long: switching heat off and on again does not extend it. */
-#define HEAT_REST_USEC (5 * USEC_PER_MINUTE)
-
-enum {
-        MOTOR_HAZARD_LIMITS,
-        MOTOR_HAZARD_OBSTACLE,
-        MOTOR_HAZARD_RUN_TIME,
-        MOTOR_HAZARD_NO_PROGRESS,
-        _MOTOR_HAZARD_MAX,
-};
-
-enum {
-        HEATER_HAZARD_SENSOR,
-        HEATER_HAZARD_CEILING,
-        HEATER_HAZARD_ABOVE_TARGET,
-        HEATER_HAZARD_NO_GAIN,
-        _HEATER_HAZARD_MAX,
-};
+DEFINE_STRING_TABLE(fault, enum fault, _FAULT_MAX, "", "emergency-stop", "limit-switches", "obstacle",
+                    "run-time", "no-progress", "heater-sensor", "heater-ceiling", "heater-runaway",
+                    "heat-timeout", "comm-lost", "board-stopped", "interrupted");
 
 struct heater_watch {
-        bool window; /* heating, and watched for gain since window_usec */
+        bool window; /* energized, and watched for gain since window_usec */
         usec_t window_usec;
         double window_temp_c;
-        bool hazard[_HEATER_HAZARD_MAX];
 };
 
 struct safety {
-        struct daemon *d;
-        bool motor_hazard[CHAIR_MOTORS][_MOTOR_HAZARD_MAX];
+        const struct chair_config *config;
+        const struct chair *chair;
+        double time_scale;
+        safety_trip_t trip;
+        void *userdata;
+        bool *present; /* per row and unit: the hazard was there at the last check */
+        size_t max_units;
         struct heater_watch *heaters;
         usec_t heat_since_usec;     /* heat went on; 0: rested */
         usec_t heat_off_since_usec; /* every zone went off; 0: some heat is on */
-        bool heat_timeout_hazard;
+        usec_t silent_since_usec;   /* a bus stopped answering; 0: every bus answers */
+        bool checking;
 };
 
-int safety_new(struct daemon *d, struct safety **ret)
+/* What a check found: the message for people and, for an obstacle, which way to back off. */
+struct finding {
+        char message[256];
+        int back_off_direction;
+};
+
+/* A check: whether the hazard is there at now for one unit (a motor, a heater, or the whole chair). */
+typedef bool (*check_t)(struct safety *s, unsigned unit, usec_t now, struct finding *f);
+
+enum scope {
+        SCOPE_CHAIR,
+        SCOPE_MOTOR,
+        SCOPE_HEATER,
+};
+
+/* One hazard: detect trips its fault when it appears; still_present (NULL: nothing lasts once tripped) holds
+ * back a reset while it is true; limit names the config key it is measured against. */
+struct hazard {
+        enum fault fault;
+        enum scope scope;
+        check_t detect;
+        check_t still_present;
+        const char *limit;
+};
+
+static _printf_(2, 3) bool found(struct finding *f, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(f->message, sizeof(f->message), fmt, ap);
+        va_end(ap);
+        return true;
+}
+
+/* Heat time is the chair's time, like a program's: with --time-scale it runs faster. */
+static usec_t chair_time(const struct safety *s, usec_t usec)
+{
+        return (usec_t) ((double) usec / s->time_scale);
+}
+
+/* --- the checks --- */
+
+static bool estop_pressed(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        return chair_estop_pressed(s->chair) && found(f, "the emergency-stop button is pressed");
+}
+
+static bool motor(struct safety *s, unsigned m, struct chair_motor_status *st)
+{
+        return chair_motor_status(s->chair, m, st);
+}
+
+static bool both_limits_closed(struct safety *s, unsigned m, usec_t now, struct finding *f)
+{
+        struct chair_motor_status st;
+
+        return motor(s, m, &st) && st.limit_start && st.limit_end &&
+               found(f, "both limit switches of the %s are closed: a switch or its wiring is broken",
+                     chair_motor_name(m));
+}
+
+static bool over_current(struct safety *s, unsigned m, usec_t now, struct finding *f)
+{
+        struct chair_motor_status st;
+
+        return motor(s, m, &st) && st.has_current && st.have_current && st.current_a > st.max_current_a &&
+               found(f, "the %s draws %.1f A, above its %.1f A", chair_motor_name(m), st.current_a,
+                     st.max_current_a);
+}
+
+static bool obstacle_met(struct safety *s, unsigned m, usec_t now, struct finding *f)
+{
+        struct chair_motor_status st;
+
+        /* Its own back-off may draw a surge: that is no new obstacle. */
+        if (!motor(s, m, &st) || st.backing_off || !over_current(s, m, now, f))
+                return false;
+        /* Away from the obstacle: against the way it was going. */
+        f->back_off_direction = !st.driven ? 0 : st.target > st.position ? -1 : 1;
+        return found(f, "the %s drew %.1f A, above its %.1f A: it met an obstacle, %s", chair_motor_name(m),
+                     st.current_a, st.max_current_a, st.driven ? "backed off and stopped" : "and stopped");
+}
+
+static bool run_too_long(struct safety *s, unsigned m, usec_t now, struct finding *f)
+{
+        const struct safety_config *sc = &s->config->safety;
+        usec_t max = m == CHAIR_MOTOR_ROLLER ? sc->roller_max_run_usec : sc->axis_max_run_usec;
+        char limit[DURATION_MAX_STR];
+        struct chair_motor_status st;
+
+        return motor(s, m, &st) && st.driven && !st.backing_off && now - st.move_usec > max &&
+               found(f, "the %s was driven for more than %s without arriving", chair_motor_name(m),
+                     format_duration(limit, sizeof(limit), max));
+}
+
+static bool no_progress(struct safety *s, unsigned m, usec_t now, struct finding *f)
+{
+        usec_t max = s->config->safety.no_progress_usec;
+        char limit[DURATION_MAX_STR];
+        struct chair_motor_status st;
+
+        return motor(s, m, &st) && st.driven && !st.backing_off && now - st.progress_usec > max &&
+               found(f,
+                     "the %s was driven and did not move for %s: it is blocked, or its position sensor is "
+                     "dead",
+                     chair_motor_name(m), format_duration(limit, sizeof(limit), max));
+}
+
+static bool sensor_out_of_range(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        const struct safety_config *sc = &s->config->safety;
+        double t;
+
+        return chair_temperature(s->chair, h, &t) && (t < sc->sensor_min_c || t > sc->sensor_max_c) &&
+               found(f,
+                     "the %s temperature sensor reads %.1f deg C, outside %.0f to %.0f: it is open or "
+                     "shorted",
+                     s->config->heaters[h].zone, t, sc->sensor_min_c, sc->sensor_max_c);
+}
+
+/* A reading the heat checks can trust: read, and inside the sensor's range. */
+static bool plausible_temperature(struct safety *s, unsigned h, double *ret)
+{
+        const struct safety_config *sc = &s->config->safety;
+
+        return chair_temperature(s->chair, h, ret) && *ret >= sc->sensor_min_c && *ret <= sc->sensor_max_c;
+}
+
+static bool at_ceiling(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        double ceiling = s->config->safety.heat_ceiling_c, t;
+
+        return plausible_temperature(s, h, &t) && t >= ceiling &&
+               found(f, "the %s element is at %.1f deg C, at or above the ceiling of %.0f",
+                     s->config->heaters[h].zone, t, ceiling);
+}
+
+static bool above_target(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        const struct heater_config *hc = &s->config->heaters[h];
+        double margin = s->config->safety.heat_margin_c, t;
+        unsigned level = chair_heat_level(s->chair, h);
+
+        return level > 0 && plausible_temperature(s, h, &t) && t > hc->level_temp_c[level - 1] + margin &&
+               found(f, "the %s element is at %.1f deg C, more than %.0f above its target of %.0f", hc->zone,
+                     t, margin, hc->level_temp_c[level - 1]);
+}
+
+/* Energized, an element must warm (in the spirit of Klipper's verify_heater): if it does not, its sensor is
+ * off the element or the element is dead, and the regulation is blind. The window is kept by watch_heater.
+ */
+static bool no_gain(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        const struct safety_config *sc = &s->config->safety;
+        const struct heater_watch *w = &s->heaters[h];
+        char window[DURATION_MAX_STR];
+        double t;
+
+        return w->window && now - w->window_usec > sc->heat_check_usec && plausible_temperature(s, h, &t) &&
+               found(f,
+                     "the %s element gained %.1f deg C in %s of heating, less than %.0f: its sensor is off "
+                     "the "
+                     "element, or the element is dead",
+                     s->config->heaters[h].zone, t - w->window_temp_c,
+                     format_duration(window, sizeof(window), sc->heat_check_usec), sc->heat_min_gain_c);
+}
+
+static bool any_heat(const struct safety *s)
+{
+        for (size_t h = 0; h < s->config->n_heaters; h++)
+                if (chair_heat_level(s->chair, h) > 0)
+                        return true;
+        return false;
+}
+
+/* Only while heat is on: after the trip turned it off, heat asked for again (before its rest) trips anew. */
+static bool heat_too_long(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        usec_t max = s->config->safety.heat_timeout_usec;
+        char limit[DURATION_MAX_STR];
+
+        return any_heat(s) && s->heat_since_usec && now - s->heat_since_usec >= chair_time(s, max) &&
+               found(f, "heat was on for %s, the most it may be",
+                     format_duration(limit, sizeof(limit), max));
+}
+
+static bool bus_silent(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        return !chair_comm_ok(s->chair) && found(f, "a bus does not answer");
+}
+
+static bool silent_too_long(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        usec_t max = s->config->safety.comm_loss_usec;
+        char limit[DURATION_MAX_STR];
+
+        return s->silent_since_usec && now - s->silent_since_usec >= max &&
+               found(f, "a bus did not answer for %s while the chair was active",
+                     format_duration(limit, sizeof(limit), max));
+}
+
+static bool board_stopped(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        char timeout[DURATION_MAX_STR];
+        double gap_ms;
+        const struct bus_config *bus = chair_board_stopped(s->chair, &gap_ms);
+
+        return bus &&
+               found(f,
+                     "the board on bus %s stopped everything by itself: no heartbeat reached it for %.0f ms "
+                     "(its timeout is %s), because chaird was held up or the board was reconnected",
+                     bus->name, gap_ms,
+                     format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
+}
+
+/* The hazards, in the order they are checked and reported: the first that appears is the fault latched. */
+static const struct hazard hazards[] = {
+        {FAULT_EMERGENCY_STOP, SCOPE_CHAIR, estop_pressed, estop_pressed, "inputs.emergency-stop"},
+        {FAULT_BOARD_STOPPED, SCOPE_CHAIR, board_stopped, NULL, "heartbeat-timeout"},
+        {FAULT_COMM_LOST, SCOPE_CHAIR, silent_too_long, bus_silent, "safety.comm-loss"},
+        {FAULT_LIMIT_SWITCHES, SCOPE_MOTOR, both_limits_closed, both_limits_closed,
+         "limit-start, limit-end"},
+        {FAULT_OBSTACLE, SCOPE_MOTOR, obstacle_met, over_current, "max-current"},
+        {FAULT_RUN_TIME, SCOPE_MOTOR, run_too_long, NULL, "safety.axis-max-run, safety.roller-max-run"},
+        {FAULT_NO_PROGRESS, SCOPE_MOTOR, no_progress, NULL, "safety.no-progress"},
+        {FAULT_HEATER_SENSOR, SCOPE_HEATER, sensor_out_of_range, sensor_out_of_range,
+         "safety.sensor-min, safety.sensor-max"},
+        {FAULT_HEATER_CEILING, SCOPE_HEATER, at_ceiling, at_ceiling, "safety.heat-ceiling"},
+        /* A runaway element may be trusted again once it is below the ceiling: its heat is off after the
+           trip. */
+        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, above_target, at_ceiling, "safety.heat-margin"},
+        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, no_gain, at_ceiling,
+         "safety.heat-min-gain, safety.heat-check-window"},
+        {FAULT_HEAT_TIMEOUT, SCOPE_CHAIR, heat_too_long, NULL, "safety.heat-timeout"},
+};
+
+/* --- the state the checks keep --- */
+
+static void watch_heater(struct safety *s, unsigned h, usec_t now)
+{
+        struct heater_watch *w = &s->heaters[h];
+        double t;
+
+        if (!chair_heater_on(s->chair, h) || !plausible_temperature(s, h, &t)) {
+                w->window = false;
+                return;
+        }
+        if (!w->window || t >= w->window_temp_c + s->config->safety.heat_min_gain_c) {
+                w->window = true;
+                w->window_usec = now;
+                w->window_temp_c = t;
+        }
+}
+
+static void watch_heat_time(struct safety *s, usec_t now)
+{
+        usec_t rest = chair_time(s, HEAT_REST_USEC);
+        bool any = any_heat(s);
+
+        /* The rest may have passed while the chair was idle and not checked at all. */
+        if (s->heat_off_since_usec && now - s->heat_off_since_usec >= rest)
+                s->heat_since_usec = s->heat_off_since_usec = 0;
+        if (!any) {
+                if (s->heat_since_usec && !s->heat_off_since_usec)
+                        s->heat_off_since_usec = now;
+                return;
+        }
+        if (!s->heat_since_usec)
+                s->heat_since_usec = now;
+        s->heat_off_since_usec = 0;
+}
+
+static void watch(struct safety *s, usec_t now)
+{
+        for (unsigned h = 0; h < s->config->n_heaters; h++)
+                watch_heater(s, h, now);
+        watch_heat_time(s, now);
+        /* Silence counts from when the chair is busy with it: a board that is down while the chair sits idle
+         * (at start, say) is no fault until something is asked of the chair. */
+        if (chair_comm_ok(s->chair))
+                s->silent_since_usec = 0;
+        else if (!s->silent_since_usec && chair_busy(s->chair))
+                s->silent_since_usec = now;
+}
+
+/* --- the table at work --- */
+
+static size_t units(const struct safety *s, enum scope scope)
+{
+        return scope == SCOPE_MOTOR ? CHAIR_MOTORS : scope == SCOPE_HEATER ? s->config->n_heaters : 1;
+}
+
+void safety_check(struct safety *s, usec_t now)
+{
+        if (s->checking)
+                return; /* a trip's safe state reports changes that would check again: this check goes on */
+        s->checking = true;
+        watch(s, now);
+        for (size_t i = 0; i < ELEMENTSOF(hazards); i++) {
+                const struct hazard *hz = &hazards[i];
+                for (unsigned u = 0; u < units(s, hz->scope); u++) {
+                        struct finding f = {};
+                        bool *was = &s->present[i * s->max_units + u];
+                        bool now_present = hz->detect(s, u, now, &f);
+                        bool appeared = now_present && !*was;
+
+                        *was = now_present;
+                        if (!appeared)
+                                continue;
+                        struct safety_trip t = {
+                                .fault = hz->fault,
+                                .message = f.message,
+                                .back_off_motor = u,
+                                .back_off_direction = f.back_off_direction,
+                                .back_off_usec = s->config->safety.obstacle_back_off_usec,
+                        };
+                        s->trip(&t, s->userdata);
+                }
+        }
+        s->checking = false;
+}
+
+bool safety_cause(struct safety *s, enum fault fault, usec_t now, char *buf, size_t size)
+{
+        for (size_t i = 0; i < ELEMENTSOF(hazards); i++) {
+                const struct hazard *hz = &hazards[i];
+                if (hz->fault != fault || !hz->still_present)
+                        continue;
+                for (unsigned u = 0; u < units(s, hz->scope); u++) {
+                        struct finding f = {};
+                        if (hz->still_present(s, u, now, &f)) {
+                                snprintf(buf, size, "%s", f.message);
+                                return true;
+                        }
+                }
+        }
+        return false;
+}
+
+bool safety_has_cause(enum fault fault)
+{
+        for (size_t i = 0; i < ELEMENTSOF(hazards); i++)
+                if (hazards[i].fault == fault && hazards[i].still_present)
+                        return true;
+        return false;
+}
+
+int safety_new(const struct chair_config *config, const struct chair *chair, double time_scale,
+               safety_trip_t trip, void *userdata, struct safety **ret)
 {
         struct safety *s = calloc(1, sizeof(*s));
 
         if (!s)
                 return -ENOMEM;
-        s->d = d;
-        s->heaters = calloc(d->config->n_heaters + 1, sizeof(*s->heaters));
-        if (!s->heaters) {
-                free(s);
-                return -ENOMEM;
-        }
+        *s = (struct safety){
+                .config = config,
+                .chair = chair,
+                .time_scale = time_scale > 0 ? time_scale : 1.0,
+                .trip = trip,
+                .userdata = userdata,
+                .max_units = config->n_heaters > CHAIR_MOTORS ? config->n_heaters : CHAIR_MOTORS,
+        };
+        s->present = calloc(ELEMENTSOF(hazards) * s->max_units, sizeof(*s->present));
+        s->heaters = calloc(config->n_heaters + 1, sizeof(*s->heaters));
+        if (!s->present || !s->heaters)
+                return safety_free(s), -ENOMEM;
         *ret = s;
         return 0;
 }
@@ -68,245 +406,9 @@ int safety_new(struct daemon *d, struct safety **ret)
 struct safety *safety_free(struct safety *s)
 {
         if (s) {
+                free(s->present);
                 free(s->heaters);
                 free(s);
         }
         return NULL;
-}
-
-/* A hazard trips once, when it appears; it may trip again only after it was gone. So a condition that
- * lasts (an element still too hot after the heat went off) does not stop, over and over, what a fault
- * still allows, such as Release opening the legrest or an obstacle's back-off. */
-static bool appears(bool *was, bool now)
-{
-        bool fresh = now && !*was;
-        *was = now;
-        return fresh;
-}
-
-static usec_t heat_usec(const struct safety *s, usec_t usec)
-{
-        /* Heat time is the chair's time, like a program's: with --time-scale it runs faster. */
-        double scale = s->d->options->time_scale > 0 ? s->d->options->time_scale : 1.0;
-        return (usec_t) ((double) usec / scale);
-}
-
-static void check_motor(struct safety *s, unsigned m, usec_t now)
-{
-        const struct safety_config *sc = &s->d->config->safety;
-        bool *hazard = s->motor_hazard[m];
-        struct chair_motor_status st;
-        char limit[DURATION_MAX_STR];
-
-        if (!chair_motor_status(s->d->chair, m, &st))
-                return;
-        const char *name = chair_motor_name(m);
-
-        if (appears(&hazard[MOTOR_HAZARD_LIMITS], st.limit_start && st.limit_end)) {
-                daemon_trip(s->d, "limit-switches", FINISH_FAULT,
-                            "both limit switches of the %s are closed: a switch or its wiring is broken",
-                            name);
-                return;
-        }
-        bool over = st.has_current && st.have_current && st.current_a > st.max_current_a && !st.backing_off;
-        if (appears(&hazard[MOTOR_HAZARD_OBSTACLE], over)) {
-                /* Away from the obstacle: against the way it was going. */
-                int away = st.target > st.position ? -1 : 1;
-                daemon_trip(
-                        s->d, "obstacle", FINISH_FAULT,
-                        "the %s drew %.1f A, above its %.1f A: it met an obstacle, backed off and stopped",
-                        name, st.current_a, st.max_current_a);
-                if (st.driven)
-                        chair_back_off(s->d->chair, m, away, sc->obstacle_back_off_usec);
-                return;
-        }
-        usec_t max_run = m == CHAIR_MOTOR_ROLLER ? sc->roller_max_run_usec : sc->axis_max_run_usec;
-        if (appears(&hazard[MOTOR_HAZARD_RUN_TIME],
-                    st.driven && !st.backing_off && now - st.move_usec > max_run)) {
-                daemon_trip(s->d, "run-time", FINISH_FAULT,
-                            "the %s was driven for more than %s without arriving", name,
-                            format_duration(limit, sizeof(limit), max_run));
-                return;
-        }
-        bool stuck = st.driven && !st.backing_off && now - st.progress_usec > sc->no_progress_usec;
-        if (appears(&hazard[MOTOR_HAZARD_NO_PROGRESS], stuck))
-                daemon_trip(s->d, "no-progress", FINISH_FAULT,
-                            "the %s was driven and did not move for %s: it is blocked, or its position "
-                            "sensor is dead",
-                            name, format_duration(limit, sizeof(limit), sc->no_progress_usec));
-}
-
-static void check_heater(struct safety *s, size_t h, usec_t now)
-{
-        const struct safety_config *sc = &s->d->config->safety;
-        const struct heater_config *hc = &s->d->config->heaters[h];
-        struct heater_watch *w = &s->heaters[h];
-        char window[DURATION_MAX_STR];
-        double t;
-
-        if (!chair_temperature(s->d->chair, h, &t)) {
-                w->window = false;
-                return;
-        }
-        bool bad = t < sc->sensor_min_c || t > sc->sensor_max_c;
-        if (appears(&w->hazard[HEATER_HAZARD_SENSOR], bad)) {
-                daemon_trip(s->d, "heater-sensor", FINISH_FAULT,
-                            "the %s temperature sensor reads %.1f deg C, outside %.0f to %.0f: it is open "
-                            "or shorted",
-                            hc->zone, t, sc->sensor_min_c, sc->sensor_max_c);
-                return;
-        }
-        if (bad)
-                return;
-        if (appears(&w->hazard[HEATER_HAZARD_CEILING], t >= sc->heat_ceiling_c)) {
-                daemon_trip(s->d, "heater-ceiling", FINISH_FAULT,
-                            "the %s element reached %.1f deg C, at or above the ceiling of %.0f", hc->zone,
-                            t, sc->heat_ceiling_c);
-                return;
-        }
-        unsigned level = chair_heat_level(s->d->chair, h);
-        double target = level > 0 ? hc->level_temp_c[level - 1] : NAN;
-        if (appears(&w->hazard[HEATER_HAZARD_ABOVE_TARGET], level > 0 && t > target + sc->heat_margin_c)) {
-                daemon_trip(s->d, "heater-runaway", FINISH_FAULT,
-                            "the %s element is at %.1f deg C, more than %.0f above its target of %.0f",
-                            hc->zone, t, sc->heat_margin_c, target);
-                return;
-        }
-        /* Energized, an element must warm (in the spirit of Klipper's verify_heater): if it does not, the
-         * sensor is off the element or the element is dead, and the regulation is blind. */
-        if (!chair_heater_on(s->d->chair, h)) {
-                w->window = false;
-                w->hazard[HEATER_HAZARD_NO_GAIN] = false;
-                return;
-        }
-        if (!w->window || t >= w->window_temp_c + sc->heat_min_gain_c) {
-                w->window = true;
-                w->window_usec = now;
-                w->window_temp_c = t;
-        }
-        if (appears(&w->hazard[HEATER_HAZARD_NO_GAIN], now - w->window_usec > sc->heat_check_usec))
-                daemon_trip(s->d, "heater-runaway", FINISH_FAULT,
-                            "the %s element gained %.1f deg C in %s of heating, less than %.0f: its sensor "
-                            "is off "
-                            "the element, or the element is dead",
-                            hc->zone, t - w->window_temp_c,
-                            format_duration(window, sizeof(window), sc->heat_check_usec),
-                            sc->heat_min_gain_c);
-}
-
-static void check_heat_time(struct safety *s, usec_t now)
-{
-        const struct safety_config *sc = &s->d->config->safety;
-        char limit[DURATION_MAX_STR];
-        bool any = false;
-
-        for (size_t h = 0; h < s->d->config->n_heaters; h++)
-                any = any || chair_heat_level(s->d->chair, h) > 0;
-        if (!any) {
-                if (s->heat_since_usec && !s->heat_off_since_usec)
-                        s->heat_off_since_usec = now;
-                if (s->heat_off_since_usec && now - s->heat_off_since_usec >= heat_usec(s, HEAT_REST_USEC))
-                        s->heat_since_usec = s->heat_off_since_usec = 0;
-                s->heat_timeout_hazard = false;
-                return;
-        }
-        /* The rest may have passed while the chair was idle and not checked at all. */
-        if (s->heat_off_since_usec && now - s->heat_off_since_usec >= heat_usec(s, HEAT_REST_USEC))
-                s->heat_since_usec = 0;
-        if (!s->heat_since_usec)
-                s->heat_since_usec = now;
-        s->heat_off_since_usec = 0;
-        if (appears(&s->heat_timeout_hazard,
-                    now - s->heat_since_usec >= heat_usec(s, sc->heat_timeout_usec)))
-                daemon_trip(s->d, "heat-timeout", FINISH_FAULT, "heat was on for %s, the most it may be",
-                            format_duration(limit, sizeof(limit), sc->heat_timeout_usec));
-}
-
-void safety_check(struct safety *s)
-{
-        usec_t now = now_usec();
-
-        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
-                check_motor(s, m, now);
-        for (size_t h = 0; h < s->d->config->n_heaters; h++)
-                check_heater(s, h, now);
-        check_heat_time(s, now);
-}
-
-const char *safety_cause(const struct safety *s, const char *fault)
-{
-        const struct safety_config *sc = &s->d->config->safety;
-        struct chair_motor_status st;
-        double t;
-
-        if (streq(fault, "limit-switches") || streq(fault, "obstacle"))
-                for (unsigned m = 0; m < CHAIR_MOTORS; m++) {
-                        if (!chair_motor_status(s->d->chair, m, &st))
-                                continue;
-                        if (streq(fault, "limit-switches") && st.limit_start && st.limit_end)
-                                return "both limit switches of an axis are still closed";
-                        if (streq(fault, "obstacle") && st.has_current && st.have_current &&
-                            st.current_a > st.max_current_a)
-                                return "a motor still draws more than its maximum current";
-                }
-        if (streq(fault, "heater-sensor") || streq(fault, "heater-ceiling") ||
-            streq(fault, "heater-runaway"))
-                for (size_t h = 0; h < s->d->config->n_heaters; h++) {
-                        if (!chair_temperature(s->d->chair, h, &t))
-                                continue;
-                        if (t < sc->sensor_min_c || t > sc->sensor_max_c)
-                                return "a temperature sensor still reads out of range";
-                        if (t >= sc->heat_ceiling_c)
-                                return "an element is still at or above the heat ceiling";
-                }
-        return NULL;
-}
-
-/* The marker: present while the chair is active. A chaird that finds it at start ended uncleanly. */
-static int marker_path(const struct safety *s, char *buf, size_t size)
-{
-        int n = snprintf(buf, size, "%s/active", s->d->options->state_dir);
-        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
-}
-
-int safety_mark_active(struct safety *s, bool active)
-{
-        char path[PATH_MAX], text[256];
-        int r;
-
-        r = marker_path(s, path, sizeof(path));
-        if (r < 0)
-                return r;
-        if (!active) {
-                if (unlink(path) < 0 && errno != ENOENT)
-                        return log_error_errno(-errno, "Cannot remove %s: %m", path);
-                return 0;
-        }
-        const struct program *p = engine_program(s->d->engine);
-        time_t since = time(NULL);
-        struct tm tm;
-        char at[32] = "";
-        if (localtime_r(&since, &tm))
-                strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
-        snprintf(text, sizeof(text), "active since %s%s%s\n", at, p ? ", program " : "", p ? p->id : "");
-        if (mkdir(s->d->options->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Cannot create %s: %m", s->d->options->state_dir);
-        r = write_file_atomic(path, text, strlen(text), 0644);
-        if (r < 0)
-                return log_error_errno(r, "Cannot write %s: %m", path);
-        return 0;
-}
-
-bool safety_was_interrupted(const struct safety *s, char *what, size_t size)
-{
-        char path[PATH_MAX];
-        FILE *f;
-
-        if (marker_path(s, path, sizeof(path)) < 0 || !(f = fopen(path, "re")))
-                return false;
-        if (!fgets(what, (int) size, f))
-                what[0] = '\0';
-        what[strcspn(what, "\n")] = '\0';
-        fclose(f);
-        return true;
 }

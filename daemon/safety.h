@@ -1,24 +1,65 @@
-/* safety.h: the safety supervisor: motor and heater checks that latch a fault, the causes a reset waits
- * for, and the marker of an active chair in --state-dir. */
+/* safety.h: the safety supervisor: every hazard one row of a table, checked on the chair's readings against
+ * the config's limits, on the clock it is given. A hazard that appears is reported through one callback; the
+ * same rows decide whether a latched fault's cause is still there. It knows nothing of the daemon. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
-struct daemon;
+#include "chair.h"
+#include "config.h"
+
+/* The latched faults, as D-Bus and the docs name them (docs/safety.md). */
+enum fault {
+        FAULT_NONE,
+        FAULT_EMERGENCY_STOP,
+        FAULT_LIMIT_SWITCHES,
+        FAULT_OBSTACLE,
+        FAULT_RUN_TIME,
+        FAULT_NO_PROGRESS,
+        FAULT_HEATER_SENSOR,
+        FAULT_HEATER_CEILING,
+        FAULT_HEATER_RUNAWAY,
+        FAULT_HEAT_TIMEOUT,
+        FAULT_COMM_LOST,
+        FAULT_BOARD_STOPPED,
+        FAULT_INTERRUPTED, /* chaird ended while the chair was active: raised at start, not by a check */
+        _FAULT_MAX,
+};
+DECLARE_STRING_TABLE(fault, enum fault);
+
+/* After the heat timeout, heat counts as rested (and its timeout starts afresh) only once every zone has
+ * been off this long (chair time): switching heat off and on again does not extend it. */
+#define HEAT_REST_USEC (5 * USEC_PER_MINUTE)
+
+/* What a hazard that appeared asks of the one shutdown path. */
+struct safety_trip {
+        enum fault fault;
+        const char *message; /* for people; valid during the callback */
+        /* After the safe state, drive this motor away from what it met (direction 1: toward its end, -1:
+         * toward its start) for back_off_usec, then stop it. direction 0: no back-off. */
+        unsigned back_off_motor;
+        int back_off_direction;
+        usec_t back_off_usec;
+};
+
+typedef void (*safety_trip_t)(const struct safety_trip *trip, void *userdata);
+
 struct safety;
 
-int safety_new(struct daemon *d, struct safety **ret);
+/* config and chair are borrowed and must outlive the supervisor. time_scale > 1 runs the heat timeout's
+ * chair time that much faster, like programs (the simulator and tests). */
+int safety_new(const struct chair_config *config, const struct chair *chair, double time_scale,
+               safety_trip_t trip, void *userdata, struct safety **ret);
 struct safety *safety_free(struct safety *s);
 
-/* Every check once: limit switches, over-current, run time and progress of each driven motor, each heater's
- * sensor, ceiling and gain, and the heat timeout. A hazard that appears latches its fault (daemon_trip). */
-void safety_check(struct safety *s);
-/* Why the fault cannot be reset yet (its cause is still there), or NULL. */
-const char *safety_cause(const struct safety *s, const char *fault);
+/* Every row once, at now. A hazard trips when it appears; while it lasts it does not trip again, so that
+ * what a fault still allows (Release opening the legrest, an obstacle's back-off) is not stopped over and
+ * over. */
+void safety_check(struct safety *s, usec_t now);
 
-/* The marker file in --state-dir: written (atomically) when the chair becomes active, removed when it is
- * idle and safe again or chaird exits cleanly. */
-int safety_mark_active(struct safety *s, bool active);
-/* The marker was left behind: chaird ended while the chair was active. what gets its text. */
-bool safety_was_interrupted(const struct safety *s, char *what, size_t size);
+/* Whether fault's cause is still there on the readings the chair has now; if so, why into buf (for the
+ * refusal of a reset). Faults without a lasting cause (a timeout, a stall, a stopped board) never are. */
+bool safety_cause(struct safety *s, enum fault fault, usec_t now, char *buf, size_t size);
+/* Whether any row can hold fault's reset back: only then are the inputs worth reading afresh first. */
+bool safety_has_cause(enum fault fault);

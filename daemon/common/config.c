@@ -426,8 +426,8 @@ static int parse_rising(struct parse_ctx *ctx, const struct ynode *node, const c
 
 static int parse_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_rising(ctx, node, "levels", "level temperature", "degrees Celsius", 3, 25.0, 70.0,
-                            dest);
+        return parse_rising(ctx, node, "levels", "level temperature", "degrees Celsius", HEAT_LEVELS, 25.0,
+                            70.0, dest);
 }
 
 static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
@@ -591,13 +591,14 @@ static const struct field config_fields[] = {
 static void check_config(struct parse_ctx *ctx, const struct chair_config *c)
 {
         for (size_t i = 0; i < c->n_heaters; i++)
-                if (c->heaters[i].level_temp_c[2] > c->safety.heat_ceiling_c - c->safety.heat_margin_c)
+                if (c->heaters[i].level_temp_c[HEAT_LEVELS - 1] >
+                    c->safety.heat_ceiling_c - c->safety.heat_margin_c)
                         parse_error_at(
                                 ctx, c->heaters[i].mark,
-                                "heater '%s': level 3 (%g degrees) must stay below the safety heat-ceiling "
+                                "heater '%s': level %d (%g degrees) must stay below the safety heat-ceiling "
                                 "(%g) minus heat-margin (%g)",
-                                c->heaters[i].zone, c->heaters[i].level_temp_c[2], c->safety.heat_ceiling_c,
-                                c->safety.heat_margin_c);
+                                c->heaters[i].zone, HEAT_LEVELS, c->heaters[i].level_temp_c[HEAT_LEVELS - 1],
+                                c->safety.heat_ceiling_c, c->safety.heat_margin_c);
         check_io_conflicts(ctx, c);
 }
 

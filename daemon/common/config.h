@@ -63,6 +63,8 @@ struct roller_config {
 };
 
 #define AIRBAG_INTENSITY_LEVELS 5
+/* Heat levels are 0 (off) to this; each level above 0 has a temperature. */
+#define HEAT_LEVELS 3
 #define FOOT_SPEED_MAX                                                                                      \
         6 /* a program's foot-roller speeds are 1 to this; the hardware's speed-levels at most */
 
@@ -75,9 +77,9 @@ struct airbag_zone_config {
 
 struct heater_config {
         char *zone;
-        double level_temp_c[3]; /* target temperature at the element for levels 1, 2, 3 */
-        int output;             /* output switch: the element is energized */
-        int sensor;             /* input value: the element's temperature, deg C */
+        double level_temp_c[HEAT_LEVELS]; /* target temperature at the element for levels 1 and up */
+        int output;                       /* output switch: the element is energized */
+        int sensor;                       /* input value: the element's temperature, deg C */
         struct mark mark;
 };
 

@@ -338,7 +338,7 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
         for (size_t i = 0; i < ynode_n_pairs(node); i++) {
                 const struct ynode *key = ynode_key(node, i);
                 struct heat_setting *h = &ph->heat[ph->n_heat];
-                struct field level = {"heat level", .min = 0, .max = 3};
+                struct field level = {"heat level", .min = 0, .max = HEAT_LEVELS};
                 int k;
 
                 if (zones && check_name(ctx, key, zones, "heat zone") < 0) {

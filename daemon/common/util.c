@@ -252,3 +252,19 @@ uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t c)
         }
         return q;
 }
+
+const char *strv_join(char *buf, size_t size, const char *const *l, const char *sep)
+{
+        size_t n = 0;
+
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+        for (size_t i = 0; l && l[i] && n < size; i++) {
+                int k = snprintf(buf + n, size - n, "%s%s", i > 0 ? sep : "", l[i]);
+                if (k < 0)
+                        break;
+                n += (size_t) k;
+        }
+        return buf;
+}

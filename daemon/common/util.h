@@ -19,6 +19,8 @@ typedef uint64_t usec_t;
 #define _cleanup_free_ _cleanup_(freep)
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _unused_       __attribute__((unused))
+#define STRINGIFY_(x)  #x
+#define STRINGIFY(x)   STRINGIFY_(x)
 
 /* Hands ownership over: returns the pointer and clears the variable so its cleanup does nothing. */
 #define TAKE_PTR(p)                                                                                         \
@@ -79,6 +81,8 @@ static inline void strv_freep(char ***l)
 }
 size_t strv_length(char *const *l);
 bool strv_contains(const char *const *l, const char *s);
+/* The strings of l joined by sep into buf (cut short if it does not fit); returns buf. */
+const char *strv_join(char *buf, size_t size, const char *const *l, const char *sep);
 /* Appends a copy of s; -ENOMEM on failure (l is unchanged then). */
 int strv_extend(char ***l, const char *s);
 

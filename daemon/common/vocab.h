@@ -24,6 +24,12 @@
                 return -1;                                                                                  \
         }
 
+/* A session's intensity; the default is the program as written, and each step above or below it moves depth
+ * and airbag pressure one level. */
+#define INTENSITY_MIN     1
+#define INTENSITY_MAX     5
+#define INTENSITY_DEFAULT 3
+
 enum technique {
         TECHNIQUE_KNEADING,
         TECHNIQUE_TAPPING,

@@ -1,6 +1,7 @@
 /* driver.h: the small ops table behind which every bus driver sits, and the events drivers report. */
 #pragma once
 
+#include <errno.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -16,6 +17,9 @@ enum driver_event_type {
          * active: the board has put every output safe by itself. The driver writes nothing that would start
          * an output again until safe_state() is called after this event. */
         DRIVER_BOARD_STOPPED,
+        /* The inputs asked for by refresh() have been read: their changes were reported before this (error:
+         * 0, or why the bus could not be read). */
+        DRIVER_REFRESHED,
 };
 
 struct driver_event {
@@ -60,6 +64,9 @@ struct driver_ops {
          * again (a board watching its heartbeat put them safe by itself while the bus was quiet). Drivers
          * whose inputs wake the loop by themselves (GPIO edges) need not implement it. */
         void (*set_polling)(struct driver *d, bool on);
+        /* Reads every input once more now, polling or not, without blocking the loop, and reports
+         * DRIVER_REFRESHED when done. Drivers without it (NULL) have nothing to read afresh. */
+        int (*refresh)(struct driver *d);
         void (*free)(struct driver *d);
 };
 
@@ -104,6 +111,10 @@ static inline void driver_set_polling(struct driver *d, bool on)
 {
         if (d->ops->set_polling)
                 d->ops->set_polling(d, on);
+}
+static inline int driver_refresh(struct driver *d)
+{
+        return d->ops->refresh ? d->ops->refresh(d) : -EOPNOTSUPP;
 }
 struct driver *driver_free(struct driver *d);
 static inline void driver_freep(struct driver **d)

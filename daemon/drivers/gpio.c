@@ -64,9 +64,10 @@ struct gpio_driver {
         struct gpiod_chip *chip;
         struct gpiod_line_request *request;
         struct gpiod_edge_event_buffer *edges;
-        sd_event_source *fd_source, *initial;
+        sd_event_source *fd_source, *read_all;
         struct gpio_line *lines;
         size_t n_lines;
+        bool refresh; /* the loop asked for every input afresh */
         struct driver_stats stats;
 };
 
@@ -254,14 +255,30 @@ static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
-static int on_initial(sd_event_source *s, void *userdata)
+/* Every input read: at start, and when the loop asks for them afresh. */
+static int on_read_all(sd_event_source *s, void *userdata)
 {
         struct gpio_driver *g = userdata;
+        struct driver_event ev = {DRIVER_REFRESHED, IO_NONE, 0, 0};
 
         for (size_t i = 0; i < g->n_lines; i++)
                 if (!g->lines[i].setup.output)
                         input_refresh(g, &g->lines[i]);
+        if (g->refresh && g->base.handler) {
+                g->refresh = false;
+                g->base.handler(&g->base, &ev, g->base.userdata);
+        }
         return 0;
+}
+
+/* The lines are read on the loop's next turn, not inside the caller's call: the caller hears of the result
+ * as it would from any other bus. */
+static int gpio_refresh(struct driver *d)
+{
+        struct gpio_driver *g = to_gpio(d);
+
+        g->refresh = true;
+        return sd_event_source_set_enabled(g->read_all, SD_EVENT_ONESHOT);
 }
 
 static void gpio_free(struct driver *d)
@@ -271,7 +288,7 @@ static void gpio_free(struct driver *d)
         for (size_t i = 0; i < g->n_lines; i++)
                 sd_event_source_disable_unref(g->lines[i].pwm);
         sd_event_source_disable_unref(g->fd_source);
-        sd_event_source_disable_unref(g->initial);
+        sd_event_source_disable_unref(g->read_all);
         if (g->edges)
                 gpiod_edge_event_buffer_free(g->edges);
         /* Releasing the request hands the lines back to the kernel, which keeps their last values. They
@@ -293,6 +310,7 @@ static const struct driver_ops gpio_ops = {
         .safe_state = gpio_safe_state,
         .sync = gpio_sync,
         .stats = gpio_stats,
+        .refresh = gpio_refresh,
         .free = gpio_free,
 };
 
@@ -444,7 +462,12 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
         r = sd_event_add_io(event, &g->fd_source, gpiod_line_request_get_fd(g->request), EPOLLIN, on_edges,
                             g);
         if (r >= 0) /* report every input's first value once the caller has set its handler */
-                r = sd_event_add_defer(event, &g->initial, on_initial, g);
+                r = sd_event_add_defer(event, &g->read_all, on_read_all, g);
+        /* Edges (an e-stop, a limit switch) go before D-Bus traffic, however much of it waits. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(g->fd_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_priority(g->read_all, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0)
                 goto fail;
         *ret = &g->base;

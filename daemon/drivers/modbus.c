@@ -38,6 +38,7 @@ struct mb_poll {
         usec_t period_usec, next_usec;
         uint16_t *raw;
         bool have;
+        bool stale; /* a refresh waits for this run to be read */
 };
 
 /* Where one of this bus's ios lives in the images. */
@@ -89,6 +90,9 @@ struct modbus_driver {
         bool comm_reported_ok; /* as the loop last reported it */
         int comm_error;
         int refused_io, refused_error; /* the last Modbus exception, for the loop to report */
+        bool refresh;                  /* the loop asked for every input afresh */
+        bool refreshed;                /* ... and every run was read since, or the bus failed: to report */
+        int refresh_error;
         bool inputs_changed;
         struct driver_stats stats;
 };
@@ -366,8 +370,8 @@ static int split_poll(struct modbus_driver *m, size_t k)
         for (unsigned j = 0; j < old.count; j++) {
                 size_t at = j == 0 ? k : m->n_polls++;
                 m->polls[at] =
-                        (struct mb_poll){old.table, (uint16_t) (old.address + j), 1,    old.period_usec,
-                                         0,         calloc(1, sizeof(uint16_t)),  false};
+                        (struct mb_poll){old.table, (uint16_t) (old.address + j), 1,     old.period_usec,
+                                         0,         calloc(1, sizeof(uint16_t)),  false, old.stale};
                 if (!m->polls[at].raw)
                         abort(); /* 2 bytes; the realloc above succeeded */
         }
@@ -400,6 +404,7 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                                 continue;
                         } else if (error && modbus_exception(error)) {
                                 refused(m, p.table, p.address, error);
+                                m->polls[i].stale = false; /* refused: there is nothing more to read */
                                 m->polls[i].next_usec =
                                         now + RECONNECT_MAX_USEC; /* a config mistake: ask seldom */
                         } else if (error)
@@ -413,6 +418,7 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                                         q->raw[k] = v;
                                 }
                                 q->have = true;
+                                q->stale = false;
                         }
                 }
                 if (m->polls[i].next_usec < *next)
@@ -427,6 +433,21 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
         if (m->inputs_changed)
                 notify_loop(m);
         return 0;
+}
+
+/* A refresh is over once every run has been read since it was asked for, or as soon as the bus fails. Lock
+ * held. */
+static void refresh_settle(struct modbus_driver *m, int error)
+{
+        if (!m->refresh)
+                return;
+        for (size_t i = 0; i < m->n_polls && !error; i++)
+                if (m->polls[i].stale)
+                        return;
+        m->refresh = false;
+        m->refreshed = true;
+        m->refresh_error = error;
+        notify_loop(m);
 }
 
 static int bus_connect(struct modbus_driver *m)
@@ -505,7 +526,15 @@ static void *io_thread(void *userdata)
                                         error = write_heartbeat(m);
                                 if (!error && m->polling)
                                         error = read_inputs(m, now, &next);
+                                else if (!error && m->refresh) {
+                                        usec_t unused =
+                                                USEC_INFINITY; /* not polling: no wakeup for the next */
+                                        error = read_inputs(m, now, &unused);
+                                }
                         }
+                        refresh_settle(m, error);
+                        if (m->refresh && !error)
+                                next = now; /* a command cut the sweep short: the rest at once */
                         if (error) {
                                 if (connected && connection_error(error)) {
                                         modbus_close(m->ctx);
@@ -517,6 +546,8 @@ static void *io_thread(void *userdata)
                         } else
                                 backoff = RECONNECT_MIN_USEC;
                 }
+                if (!connected)
+                        refresh_settle(m, m->comm_error ?: ENOTCONN); /* in its back-off: nothing to read */
                 now = now_usec();
                 if (retry_at > now && retry_at < next)
                         next = retry_at;
@@ -587,6 +618,11 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                         mi->last = v;
                         mi->delivered = true;
                         events[n++] = (struct driver_event){DRIVER_INPUT_CHANGED, mi->io, v, 0};
+                }
+                /* After the inputs it read (a full batch goes round again first). */
+                if (m->refreshed && n < ELEMENTSOF(events)) {
+                        m->refreshed = false;
+                        events[n++] = (struct driver_event){DRIVER_REFRESHED, IO_NONE, 0, m->refresh_error};
                 }
                 pthread_mutex_unlock(&m->lock);
                 for (size_t i = 0; i < n; i++)
@@ -666,6 +702,22 @@ static void mb_set_polling(struct driver *d, bool on)
         m->work = true;
         pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
+}
+
+static int mb_refresh(struct driver *d)
+{
+        struct modbus_driver *m = to_modbus(d);
+
+        pthread_mutex_lock(&m->lock);
+        for (size_t i = 0; i < m->n_polls; i++) {
+                m->polls[i].next_usec = 0;
+                m->polls[i].stale = true;
+        }
+        m->refresh = true;
+        m->work = true;
+        pthread_mutex_unlock(&m->lock);
+        pthread_cond_signal(&m->wake);
+        return 0;
 }
 
 static int mb_get(struct driver *d, int io, double *ret)
@@ -796,6 +848,7 @@ static const struct driver_ops modbus_ops = {
         .sync = mb_sync,
         .stats = mb_stats,
         .set_polling = mb_set_polling,
+        .refresh = mb_refresh,
         .free = mb_driver_free,
 };
 
@@ -992,6 +1045,9 @@ int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event 
                 goto fail;
         }
         r = sd_event_add_io(event, &m->event_source, m->eventfd, EPOLLIN, on_eventfd, m);
+        /* Readings (an e-stop, an over-current) go before D-Bus traffic, however much of it waits. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->event_source, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0)
                 goto fail;
         r = -pthread_create(&m->thread, NULL, io_thread, m);

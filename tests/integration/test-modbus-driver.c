@@ -19,7 +19,10 @@ struct ctx {
         unsigned lost, restored, refused, stopped;
         double stopped_gap_ms;
         int refused_io;
-        bool heartbeat; /* flush every 50 ms, as chaird's control tick would */
+        unsigned refreshed;
+        int refresh_error;
+        unsigned estop_changes_at_refresh; /* how many e-stop changes had come when the refresh ended */
+        bool heartbeat;                    /* flush every 50 ms, as chaird's control tick would */
         unsigned ticks;
 };
 
@@ -45,6 +48,11 @@ static void on_event(struct driver *d, const struct driver_event *ev, void *user
         case DRIVER_BOARD_STOPPED:
                 t.stopped++;
                 t.stopped_gap_ms = ev->value;
+                break;
+        case DRIVER_REFRESHED:
+                t.refreshed++;
+                t.refresh_error = ev->error;
+                t.estop_changes_at_refresh = t.changes[t.config->estop];
                 break;
         }
 }
@@ -353,6 +361,38 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         teardown();
 }
 
+/* A reset is judged on inputs read afresh: with polling off (an idle chair), a refresh reads them all and
+ * reports their changes before it says it is done; a silent board makes it end in an error, not a wait. */
+static void test_refresh_reads_every_input_now_and_a_silent_board_fails_it(void)
+{
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        CHECK(RUN_UNTIL(t.changes[t.config->estop] > 0, 5000));
+        driver_set_polling(t.driver, false);
+        run_for(300);
+        command("estop press");
+        unsigned before = t.changes[t.config->estop];
+        run_for(500); /* not polled: the press is not seen */
+        CHECK_EQ_U(t.changes[t.config->estop], before);
+        CHECK_EQ_U(driver_refresh(t.driver), 0);
+        CHECK(RUN_UNTIL(t.refreshed == 1, 3000));
+        CHECK_EQ_U(t.refresh_error, 0);
+        CHECK_EQ_U(t.estop_changes_at_refresh,
+                   before + 1); /* the press came before the end of the refresh */
+        CHECK(t.values[t.config->estop] == 1.0);
+        run_for(500); /* and nothing more is read until asked */
+        CHECK_EQ_U(t.changes[t.config->estop], before + 1);
+
+        command("estop release");
+        command("comm drop 3000");
+        CHECK_EQ_U(driver_refresh(t.driver), 0);
+        CHECK(RUN_UNTIL(t.refreshed == 2, 3000));
+        CHECK(t.refresh_error != 0);
+        CHECK(t.values[t.config->estop] == 1.0); /* nothing new was read */
+        teardown();
+}
+
 static void test_board_restart_is_reconnected_and_nothing_resumes_by_itself(void)
 {
         if (!start_with_the_pump_on(NULL, NULL))
@@ -469,6 +509,7 @@ int main(int argc, char **argv)
                 T(test_the_heartbeat_timeout_goes_to_the_board),
                 T(test_polling_back_on_after_idle_writes_heartbeat_then_every_output),
                 T(test_comm_drop_is_an_event_and_never_blocks_the_loop),
+                T(test_refresh_reads_every_input_now_and_a_silent_board_fails_it),
                 T(test_board_restart_is_reconnected_and_nothing_resumes_by_itself),
                 T(test_unmapped_register_is_refused_not_lost),
                 T(test_safe_state_is_written_before_it_returns),

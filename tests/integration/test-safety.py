@@ -5,7 +5,9 @@ move before a reset, and a reset that works only once the cause is gone. Prints 
 times as TAP comments (docs/safety.md quotes them)."""
 import importlib.util
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -448,6 +450,136 @@ def test_the_watchdog_is_pinged_from_the_checked_tick(p, tmp, bus):
         plain.close()
 
 
+# Inputs read much slower than a person acts (the bus's tick and heartbeat stay at 100 ms): the last reading
+# is up to 2 s old when the reset comes.
+SLOW_ESTOP = ("emergency-stop: {discrete: 0}", "emergency-stop: {discrete: 0, poll: 2s}")
+SLOW_SENSOR = ("sensor: {input: 30, scale: 0.1, signed: true}", "sensor: {input: 30, scale: 0.1, signed: true, poll: 2s}")
+
+
+def test_a_reset_right_after_the_button_is_released_succeeds(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "reset-estop"), bus, scale=1, replace=[SLOW_ESTOP])
+    try:
+        d.chair.SetHeat("lumbar", dbus.UInt32(1))  # active: the board is polled
+        d.sim.ok("estop press")
+        if not expect_fault(p, d, "emergency-stop", 5):
+            return
+        time.sleep(0.5)  # between two polls
+        err = call_error(d.chair.ResetFault)
+        if err != ERR + "Interlocked":
+            p.append(f"ResetFault with the button pressed: {err}, not Interlocked")
+        d.sim.ok("estop release")
+        t0 = time.monotonic()
+        err = call_error(d.chair.ResetFault)  # at once: no poll has seen the release yet
+        if err is not None:
+            p.append(f"ResetFault right after the release: {err}")
+        reaction("reset-after-release", t0, "ResetFault's reply, the inputs read afresh; the poll is 2 s")
+        if d.get("Fault") != "":
+            p.append(f"Fault {d.get('Fault')!r} after the reset")
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+def test_a_reset_right_after_the_sensor_is_reconnected_succeeds(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "reset-sensor"), bus, scale=1, replace=[SLOW_SENSOR])
+    try:
+        d.chair.SetHeat("lumbar", dbus.UInt32(1))
+        d.sim.ok("fault lumbar sensor-open")
+        if not expect_fault(p, d, "heater-sensor", 5):
+            return
+        err = call_error(d.chair.ResetFault)
+        if err != ERR + "Interlocked":
+            p.append(f"ResetFault with the sensor open: {err}, not Interlocked")
+        d.sim.ok("clear")
+        err = call_error(d.chair.ResetFault)
+        if err is not None:
+            p.append(f"ResetFault right after the sensor came back: {err}")
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+LOAD_PROGRAM = """id: load
+name: Load
+description: One minute of everything, at real time, while the bus is flooded.
+duration: 1m
+phases:
+  - name: Warm-up
+    duration: 20s
+    recline: zero-gravity-1
+    heat: {lumbar: 1}
+    roller: {technique: swedish, pattern: glide, area: back, speed: 3, depth: 2, width: wide}
+  - name: Work
+    duration: 20s
+    roller: {technique: kneading, pattern: knead-walk, area: back, speed: 3, depth: 3}
+    airbags: {zones: [calves, feet], pattern: wave, intensity: 2}
+    foot-rollers: {speed: 3}
+  - name: Finish
+    roller: {technique: kneading, pattern: knead-tap, area: back, speed: 4, depth: 3}
+"""
+
+FLOOD_CLIENT = """
+import sys, dbus
+bus = dbus.bus.BusConnection(sys.argv[1])
+obj = bus.get_object("io.chaird.Chair1", "/io/chaird/Chair1")
+props = dbus.Interface(obj, "org.freedesktop.DBus.Properties")
+manager = dbus.Interface(obj, "org.freedesktop.DBus.ObjectManager")
+calls = 0
+try:
+    while True:
+        props.GetAll("io.chaird.Chair1")
+        manager.GetManagedObjects()
+        calls += 2
+except (KeyboardInterrupt, dbus.DBusException):
+    pass
+print(calls, flush=True)
+"""
+
+
+def test_a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores(p, tmp, bus):
+    """30 clients read the chair's state back to back (every local user may) and two CPU hogs saturate both
+    cores: the program still completes, with no fault, and ends within 50 ms of its deadline."""
+    d = Chaird(os.path.join(tmp, "load"), bus, scale=1)
+    load = []
+    try:
+        d.chair.InstallProgram(LOAD_PROGRAM)
+        listener = dt.Listener(bus)
+        for _ in range(2):
+            load.append(subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"]))
+        for _ in range(30):
+            load.append(subprocess.Popen(["/usr/bin/python3", "-c", FLOOD_CLIENT, bus.address],
+                                         stdout=subprocess.PIPE, text=True))
+        time.sleep(2)  # the flood is on
+        d.chair.Start("load", {})
+        if not pump_until(lambda: listener.finished, 150):
+            p.append(f"the program did not finish within 150 s: State {d.state()}, Fault {d.get('Fault')!r}")
+        elif listener.finished[0][1] != "completed":
+            p.append(f"Finished {listener.finished}, Fault {d.get('Fault')!r}: {d.get('FaultMessage')!r}")
+    finally:
+        calls = 0
+        for proc in load:
+            proc.send_signal(signal.SIGINT if proc.stdout else signal.SIGKILL)
+        for proc in load:
+            if proc.stdout:
+                try:
+                    out, _ = proc.communicate(timeout=10)
+                    calls += int(out.split()[0]) if out.split() else 0
+                except (subprocess.TimeoutExpired, ValueError):
+                    proc.kill()
+            proc.wait()
+        d.close()
+    log = open(d.log.name).read()
+    m = re.search(r"Program load reached its end ([0-9.]+) ms after its deadline", log)
+    if not m:
+        p.append("chaird did not say how late the end was")
+        return
+    late = float(m.group(1))
+    REACTIONS.append(f"load: the program ended {late:.1f} ms after its deadline, with {calls} reads from 30 "
+                     f"clients and two CPU hogs")
+    if late > 50:
+        p.append(f"the end was {late:.1f} ms late (at most 50 ms)")
+
+
 def cases(tap, tmp):
     os.chmod(tmp, 0o755)
     bus = SystemBus(tmp)
@@ -470,6 +602,12 @@ def cases(tap, tmp):
             ("a_stalled_chaird_finds_its_board_stopped_and_latches",
              test_a_stalled_chaird_finds_its_board_stopped_and_latches),
             ("the_watchdog_is_pinged_from_the_checked_tick", test_the_watchdog_is_pinged_from_the_checked_tick),
+            ("a_reset_right_after_the_button_is_released_succeeds",
+             test_a_reset_right_after_the_button_is_released_succeeds),
+            ("a_reset_right_after_the_sensor_is_reconnected_succeeds",
+             test_a_reset_right_after_the_sensor_is_reconnected_succeeds),
+            ("a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores",
+             test_a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores),
         ]:
             tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
     finally:

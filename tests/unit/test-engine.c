@@ -5,231 +5,10 @@
  * wrapped too: every bus gets a fake driver that records each output with the virtual time it was set at,
  * and through which the test feeds inputs (positions, temperatures, the body sensor). The chair is the
  * shipped virtual chair's config (config/sim.yaml). */
-#include <errno.h>
-#include <math.h>
-
-#include "driver.h"
 #include "engine.h"
 #include "helpers.h"
 #include "simctl.h" /* read_text, replace_text */
-
-/* --- the virtual clock --- */
-
-static usec_t vnow = 1000 * USEC_PER_SEC; /* not 0: code may treat 0 as "never" */
-
-usec_t __wrap_now_usec(void);
-usec_t __wrap_now_usec(void)
-{
-        return vnow;
-}
-
-#define TIMER_MAGIC 0x7a11c0c4u
-
-struct vtimer {
-        unsigned magic;
-        usec_t at;
-        int enabled; /* SD_EVENT_OFF, _ON, _ONESHOT */
-        sd_event_time_handler_t handler;
-        void *userdata;
-        struct vtimer *next;
-};
-
-static struct vtimer *timers;
-
-static struct vtimer *as_timer(sd_event_source *s)
-{
-        struct vtimer *t = (struct vtimer *) s;
-        for (struct vtimer *i = timers; i; i = i->next)
-                if (i == t)
-                        return t;
-        return NULL;
-}
-
-int __real_sd_event_source_set_enabled(sd_event_source *s, int enabled);
-int __wrap_sd_event_source_set_enabled(sd_event_source *s, int enabled);
-int __real_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
-int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
-int __wrap_sd_event_source_set_time_relative(sd_event_source *s, uint64_t usec);
-sd_event_source *__real_sd_event_source_disable_unref(sd_event_source *s);
-sd_event_source *__wrap_sd_event_source_disable_unref(sd_event_source *s);
-int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
-                             uint64_t accuracy, sd_event_time_handler_t handler, void *userdata);
-int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
-                                      uint64_t accuracy, sd_event_time_handler_t handler, void *userdata);
-
-int __wrap_sd_event_add_time(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
-                             uint64_t accuracy, sd_event_time_handler_t handler, void *userdata)
-{
-        struct vtimer *t = calloc(1, sizeof(*t));
-
-        if (!t)
-                return -ENOMEM;
-        *t = (struct vtimer){TIMER_MAGIC, usec, SD_EVENT_ONESHOT, handler, userdata, timers};
-        timers = t;
-        *ret = (sd_event_source *) t;
-        return 0;
-}
-
-int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **ret, clockid_t clock, uint64_t usec,
-                                      uint64_t accuracy, sd_event_time_handler_t handler, void *userdata)
-{
-        return __wrap_sd_event_add_time(e, ret, clock, vnow + usec, accuracy, handler, userdata);
-}
-
-int __wrap_sd_event_source_set_enabled(sd_event_source *s, int enabled)
-{
-        struct vtimer *t = as_timer(s);
-
-        if (!t)
-                return __real_sd_event_source_set_enabled(s, enabled);
-        t->enabled = enabled;
-        return 0;
-}
-
-int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec)
-{
-        struct vtimer *t = as_timer(s);
-
-        if (!t)
-                return __real_sd_event_source_set_time(s, usec);
-        t->at = usec;
-        return 0;
-}
-
-int __wrap_sd_event_source_set_time_relative(sd_event_source *s, uint64_t usec)
-{
-        return __wrap_sd_event_source_set_time(s, vnow + usec);
-}
-
-sd_event_source *__wrap_sd_event_source_disable_unref(sd_event_source *s)
-{
-        struct vtimer *t = as_timer(s);
-
-        if (!t)
-                return __real_sd_event_source_disable_unref(s);
-        for (struct vtimer **i = &timers; *i; i = &(*i)->next)
-                if (*i == t) {
-                        *i = t->next;
-                        break;
-                }
-        free(t);
-        return NULL;
-}
-
-/* --- the fake driver --- */
-
-#define MAX_CHANGES 4096
-
-struct change {
-        usec_t at;
-        int io;
-        double value;
-};
-
-struct fake {
-        struct driver base;
-        double *out; /* per io: the value last set */
-        double *in;  /* per io: the value last fed */
-        bool *have_in;
-        bool polling;
-};
-
-static struct fake *fake; /* one bus in config/sim.yaml */
-static struct change changes[MAX_CHANGES];
-static size_t n_changes;
-
-static int fake_set(struct driver *d, int io, double value)
-{
-        struct fake *f = (struct fake *) d;
-
-        if (f->out[io] != value && n_changes < MAX_CHANGES)
-                changes[n_changes++] = (struct change){vnow, io, value};
-        f->out[io] = value;
-        return 0;
-}
-
-static int fake_flush(struct driver *d)
-{
-        return 0;
-}
-
-static int fake_get(struct driver *d, int io, double *ret)
-{
-        struct fake *f = (struct fake *) d;
-
-        if (!f->have_in[io])
-                return -ENODATA;
-        *ret = f->in[io];
-        return 0;
-}
-
-static int fake_safe_state(struct driver *d, usec_t timeout_usec)
-{
-        for (size_t i = 0; i < d->config->n_ios; i++) {
-                double v;
-                if (io_safe_value(&d->config->ios[i], &v))
-                        fake_set(d, (int) i, v);
-        }
-        return 0;
-}
-
-static int fake_sync(struct driver *d, usec_t timeout_usec)
-{
-        return 0;
-}
-
-static void fake_stats(struct driver *d, struct driver_stats *ret)
-{
-        *ret = (struct driver_stats){};
-}
-
-static void fake_set_polling(struct driver *d, bool on)
-{
-        ((struct fake *) d)->polling = on;
-}
-
-static void fake_free(struct driver *d)
-{
-        struct fake *f = (struct fake *) d;
-
-        free(f->out);
-        free(f->in);
-        free(f->have_in);
-        free(f);
-        fake = NULL;
-}
-
-static const struct driver_ops fake_ops = {
-        .type = "fake",
-        .set = fake_set,
-        .flush = fake_flush,
-        .get = fake_get,
-        .safe_state = fake_safe_state,
-        .sync = fake_sync,
-        .stats = fake_stats,
-        .set_polling = fake_set_polling,
-        .free = fake_free,
-};
-
-int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event,
-                      driver_handler_t handler, void *userdata, struct driver **ret);
-int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event *event,
-                      driver_handler_t handler, void *userdata, struct driver **ret)
-{
-        struct fake *f = calloc(1, sizeof(*f));
-
-        if (!f)
-                return -ENOMEM;
-        f->base = (struct driver){&fake_ops, config, bus, handler, userdata};
-        f->out = calloc(config->n_ios, sizeof(double));
-        f->in = calloc(config->n_ios, sizeof(double));
-        f->have_in = calloc(config->n_ios, sizeof(bool));
-        if (!f->out || !f->in || !f->have_in)
-                abort();
-        fake = f;
-        *ret = &f->base;
-        return 0;
-}
+#include "vclock.h"
 
 /* --- the fixture --- */
 
@@ -241,46 +20,9 @@ struct fixture {
         struct catalog_entry *entry;
         const char *finished; /* reason */
         usec_t finished_at;
-        usec_t late_usec; /* how late each timer fires */
 };
 
 static struct fixture f;
-
-/* Runs what the loop has pending now (the chair's flush), without waiting. */
-static void dispatch(void)
-{
-        while (sd_event_run(f.event, 0) > 0)
-                ;
-}
-
-/* Moves the clock to until, firing each timer due on the way at its deadline (plus f.late_usec). */
-static void advance_to(usec_t until)
-{
-        for (;;) {
-                struct vtimer *first = NULL;
-                for (struct vtimer *t = timers; t; t = t->next)
-                        if (t->enabled != SD_EVENT_OFF && t->at + f.late_usec <= until &&
-                            (!first || t->at < first->at))
-                                first = t;
-                if (!first)
-                        break;
-                usec_t at = first->at;
-                if (at + f.late_usec > vnow)
-                        vnow = at + f.late_usec;
-                if (first->enabled == SD_EVENT_ONESHOT)
-                        first->enabled = SD_EVENT_OFF;
-                first->handler((sd_event_source *) first, at, first->userdata);
-                dispatch();
-        }
-        if (until > vnow)
-                vnow = until;
-        dispatch();
-}
-
-static void advance(usec_t by)
-{
-        advance_to(vnow + by);
-}
 
 static void on_finished(struct engine *e, const char *program, enum finish_reason reason, void *userdata)
 {
@@ -294,30 +36,6 @@ static void on_chair(struct chair *c, unsigned changes_, void *userdata)
                 engine_on_chair(f.engine, changes_);
 }
 
-static void feed(int io, double value)
-{
-        struct driver_event ev = {DRIVER_INPUT_CHANGED, io, value, 0};
-
-        fake->in[io] = value;
-        fake->have_in[io] = true;
-        fake->base.handler(&fake->base, &ev, fake->base.userdata);
-        dispatch();
-}
-
-static double out(int io)
-{
-        return fake->out[io];
-}
-
-/* When an output first changed to value (0: never). */
-static usec_t changed_at(int io, double value)
-{
-        for (size_t i = 0; i < n_changes; i++)
-                if (changes[i].io == io && changes[i].value == value)
-                        return changes[i].at;
-        return 0;
-}
-
 static void setup(double scale, const char *session_cap)
 {
         char path[512], *text;
@@ -325,6 +43,7 @@ static void setup(double scale, const char *session_cap)
         static const struct engine_callbacks cb = {NULL, on_finished};
 
         memset(&f, 0, sizeof(f));
+        vclock_late_usec = 0;
         n_changes = 0;
         snprintf(path, sizeof(path), "%s/config/sim.yaml", SOURCE_ROOT);
         text = read_text(path);
@@ -339,7 +58,8 @@ static void setup(double scale, const char *session_cap)
                 abort();
         free(text);
         diag_list_clear(&d);
-        if (sd_event_new(&f.event) < 0 || chair_new(f.config, f.event, on_chair, NULL, &f.chair) < 0 ||
+        if (sd_event_new(&f.event) < 0 || !(vclock_event = f.event) ||
+            chair_new(f.config, f.event, on_chair, NULL, &f.chair) < 0 ||
             engine_new(f.event, f.chair, f.config, scale, &cb, NULL, &f.engine) < 0)
                 abort();
         /* What the board reports at rest: everything at the top and upright, cold, no body touching. */
@@ -440,7 +160,7 @@ static void test_a_late_loop_does_not_make_the_program_drift(void)
         f.entry = entry_of(foot_program);
         CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
         usec_t t0 = scan_finds_shoulders_at(180.0);
-        f.late_usec = 7 * USEC_PER_MSEC; /* every wakeup comes 7 ms late */
+        vclock_late_usec = 7 * USEC_PER_MSEC; /* every wakeup comes 7 ms late */
         advance(61 * USEC_PER_SEC);
         /* Each setpoint is as late as its own wakeup, never later: deadlines are absolute. */
         CHECK_EQ_U(changed_at(FOOT, 0), t0 + 20 * USEC_PER_SEC + 7 * USEC_PER_MSEC);
@@ -455,7 +175,7 @@ static void test_a_wakeup_after_several_deadlines_applies_them_all_in_order(void
         f.entry = entry_of(foot_program);
         CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
         usec_t t0 = scan_finds_shoulders_at(180.0);
-        f.late_usec =
+        vclock_late_usec =
                 25 * USEC_PER_SEC; /* the wakeup due at 20 s comes at 45 s, past the next boundary too */
         advance(45 * USEC_PER_SEC);
         CHECK_EQ_U(changed_at(FOOT, 0), t0 + 45 * USEC_PER_SEC);

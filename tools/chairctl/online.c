@@ -556,8 +556,8 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                         errno = 0;
                         intensity = strtoul(optarg, &end, 10);
                         if (errno || *end || end == optarg || intensity == 0 || intensity > UINT32_MAX) {
-                                fprintf(stderr, "chairctl: --intensity takes a number (1-5), not '%s'\n",
-                                        optarg);
+                                fprintf(stderr, "chairctl: --intensity takes a number (%d-%d), not '%s'\n",
+                                        INTENSITY_MIN, INTENSITY_MAX, optarg);
                                 return EXIT_USAGE;
                         }
                         break;
@@ -648,7 +648,7 @@ static int verb_heat(sd_bus *bus, int argc, char *argv[])
         int r;
 
         if (argc != 3) {
-                fprintf(stderr, "chairctl: heat takes a zone and a level 0-3\n");
+                fprintf(stderr, "chairctl: heat takes a zone and a level 0-%d\n", HEAT_LEVELS);
                 return EXIT_USAGE;
         }
         r = parse_number_arg(argv[2], "the heat level", &level);
@@ -661,7 +661,7 @@ static int verb_intensity(sd_bus *bus, int argc, char *argv[])
         int r;
 
         if (argc != 2) {
-                fprintf(stderr, "chairctl: intensity takes a level 1-5\n");
+                fprintf(stderr, "chairctl: intensity takes a level %d-%d\n", INTENSITY_MIN, INTENSITY_MAX);
                 return EXIT_USAGE;
         }
         r = parse_number_arg(argv[1], "the intensity", &level);
@@ -680,7 +680,7 @@ static int jog_direction(const char *axis, const char *word)
                 return -1;
         if (!up && !down)
                 return 0;
-        if (streq(axis, "backrest"))
+        if (axis_from_string(axis) == AXIS_BACKREST)
                 return up ? -1 : 1;
         return up ? 1 : -1;
 }

@@ -1,13 +1,19 @@
-/* bus.c: chaird's D-Bus API: io.chaird.Chair1, one object per program, typed errors, authorization. */
+/* api.c: chaird's D-Bus API: io.chaird.Chair1, one object per program, typed errors, authorization. A client
+ * of the core's narrow functions (daemon.h); its own state (the bus, who the callers are, an install being
+ * written) lives here. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "api.h"
 #include "build-config.h"
-#include "daemon.h"
+#include "callers.h"
 #include "log.h"
 #include "writer.h"
+
+/* Programs sent over D-Bus are refused beyond this size. */
+#define PROGRAM_TEXT_MAX (1024 * 1024)
 
 #define ERROR_PREFIX       "io.chaird.Chair1.Error."
 #define E_NO_SUCH_PROGRAM  ERROR_PREFIX "NoSuchProgram"
@@ -25,105 +31,58 @@
 #define E_NOT_SUPPORTED    ERROR_PREFIX "NotSupported"
 #define E_FAILED           ERROR_PREFIX "Failed"
 
-/* Who a caller is, as far as control goes: root, a member of the control group, or neither. Asked of the
- * bus once per connection and then remembered: a unique name is never reused on a bus, so the answer
- * stays true for as long as that name exists, and a caller's credentials are those of its connection,
- * as the bus's own policy sees them. Without the cache every control call would wait for a synchronous
- * GetConnectionCredentials round trip and a read of /proc (about 200 us of a 500 us call). */
-static int caller_lookup(struct daemon *d, sd_bus_message *m, struct caller *ret, sd_bus_error *error)
+struct install;
+
+struct api {
+        struct daemon *d;
+        sd_bus *bus;
+        struct callers *callers;
+        struct install *install; /* an InstallProgram whose file is being written */
+};
+
+/* Root may always control the chair; others need the control group, and the child lock stops them. */
+static int check_control(struct api *a, sd_bus_message *m, bool obey_lock, sd_bus_error *error)
 {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        const char *sender = sd_bus_message_get_sender(m);
-        struct caller *slot = NULL;
-        const gid_t *gids = NULL;
-        gid_t gid;
-        int r, n;
+        struct caller c;
+        int r = callers_lookup(a->callers, m, &c);
 
-        if (sender && strlen(sender) < sizeof(slot->name)) {
-                for (size_t i = 0; i < ELEMENTSOF(d->callers); i++) {
-                        struct caller *c = &d->callers[i];
-                        if (streq(c->name, sender)) {
-                                c->used = ++d->caller_clock;
-                                *ret = *c;
-                                return 0;
-                        }
-                        if (!slot || c->used < slot->used)
-                                slot = c; /* empty slots have used == 0, so they go first */
-                }
-        }
-
-        r = sd_bus_query_sender_creds(m,
-                                      SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
-                                      &creds);
         if (r < 0)
                 return sd_bus_error_setf(error, E_NOT_PERMITTED, "Cannot tell who is asking: %s",
                                          strerror(-r));
-        struct caller c = {};
-        if (sd_bus_creds_get_euid(creds, &c.uid) < 0 && sd_bus_creds_get_uid(creds, &c.uid) < 0)
-                return sd_bus_error_set(error, E_NOT_PERMITTED, "Cannot tell who is asking");
-        if (d->have_control_gid) {
-                if (sd_bus_creds_get_egid(creds, &gid) >= 0 && gid == d->control_gid)
-                        c.member = true;
-                n = sd_bus_creds_get_supplementary_gids(creds, &gids);
-                for (int i = 0; i < n && !c.member; i++)
-                        c.member = gids[i] == d->control_gid;
-        }
-        if (slot) {
-                strcpy(c.name, sender);
-                c.used = ++d->caller_clock;
-                *slot = c;
-        }
-        *ret = c;
-        return 0;
-}
-
-/* Root may always control the chair; others need the control group, and the child lock stops them. */
-static int check_control(struct daemon *d, sd_bus_message *m, bool obey_lock, sd_bus_error *error)
-{
-        struct caller c = {.uid = (uid_t) -1}; /* nobody, should a path ever skip the lookup */
-        int r = caller_lookup(d, m, &c, error);
-        if (r < 0)
-                return r;
         if (c.uid == 0)
                 return 0;
         if (!c.member)
                 return sd_bus_error_setf(error, E_NOT_PERMITTED,
                                          "Controlling the chair needs root or membership of group '%s'",
-                                         d->options->control_group ?: "");
-        if (obey_lock && d->locked)
+                                         daemon_options(a->d)->control_group ?: "");
+        if (obey_lock && daemon_locked(a->d))
                 return sd_bus_error_set(error, E_LOCKED, "The chair is locked (child lock)");
         return 0;
 }
 
-/* The checks every command that moves or heats the chair passes: allowed, not faulted, not e-stopped. */
-static int check_command(struct daemon *d, sd_bus_message *m, sd_bus_error *error)
+/* The core's refusal of a command that moves or heats, as a typed error; other errors are left to the
+ * caller. */
+static int interlock_error(struct api *a, int r, sd_bus_error *error)
 {
-        int r = check_control(d, m, true, error);
-        if (r < 0)
-                return r;
-        if (d->fault[0])
+        if (r == -ENOTRECOVERABLE)
                 return sd_bus_error_setf(error, E_FAULTED, "The chair is in fault %s (%s); ResetFault first",
-                                         d->fault, d->fault_message);
-        if (chair_estop_pressed(d->chair))
+                                         fault_to_string(daemon_fault(a->d)), daemon_fault_message(a->d));
+        if (r == -EPERM)
                 return sd_bus_error_set(error, E_INTERLOCKED, "The emergency-stop button is pressed");
         return 0;
 }
 
-/* A command is done: the outputs it set go to the drivers before the reply, so that the write to the
- * board overlaps the answer to the caller instead of waiting for it. */
-static int reply_done(struct daemon *d, sd_bus_message *m)
+static int reply_done(sd_bus_message *m)
 {
-        daemon_update_state(d);
-        chair_flush(d->chair);
         return sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
+        const struct chair_config *config = daemon_config(a->d);
         usec_t duration = 0;
-        unsigned intensity = d->intensity;
+        unsigned intensity = 0; /* the chair's present one */
         const char *id;
         int r;
 
@@ -152,14 +111,14 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         if (r < 0)
                                 return r;
                         if (duration < PROGRAM_DURATION_MIN_USEC ||
-                            duration > d->config->safety.session_cap_usec)
+                            duration > config->safety.session_cap_usec)
                                 return sd_bus_error_setf(
                                         error, E_INVALID_ARGUMENT,
                                         "Duration %llu us is out of range (%llu to %llu us, the "
                                         "session cap)",
                                         (unsigned long long) duration,
                                         (unsigned long long) PROGRAM_DURATION_MIN_USEC,
-                                        (unsigned long long) d->config->safety.session_cap_usec);
+                                        (unsigned long long) config->safety.session_cap_usec);
                 } else if (streq(key, "intensity")) {
                         if (!streq(contents, "u"))
                                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
@@ -169,7 +128,7 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                 return r;
                         if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
                                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "Intensity %u is out of range (%u to %u)",
+                                                         "Intensity %u is out of range (%d to %d)",
                                                          intensity, INTENSITY_MIN, INTENSITY_MAX);
                 } else
                         return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
@@ -188,107 +147,126 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
                                          "'%.64s%s' is not a program id (1-64 of a-z, 0-9 and '-')", id,
                                          strlen(id) > 64 ? "..." : "");
-        r = check_command(d, m, error);
+        r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
-        struct catalog_entry *e = catalog_find(d->catalog, id);
-        if (!e)
+        r = daemon_start(a->d, id, duration, intensity);
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
+        if (r == -ENOENT)
                 return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM, "No program '%s'", id);
-        if (duration == 0 && e->program->duration_usec > d->config->safety.session_cap_usec)
+        if (r == -ERANGE)
                 return sd_bus_error_setf(
                         error, E_INVALID_ARGUMENT,
                         "Program %s runs longer than the session cap; give a shorter duration", id);
-        r = engine_start(d->engine, e, duration, intensity);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, E_BUSY, "Program %s is running; Stop it first",
-                                         engine_program(d->engine)->id);
+                                         daemon_program(a->d)->id);
         if (r < 0)
                 return sd_bus_error_setf(error, E_FAILED, "Cannot start %s: %s", id, strerror(-r));
-        d->winding_down = false;
-        return reply_done(d, m);
+        return reply_done(m);
 }
 
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
 
         /* Stopping is always safe: open to every user, locked or not, faulted or not. */
-        daemon_stop(d);
-        return reply_done(d, m);
+        daemon_stop(a->d);
+        return reply_done(m);
 }
 
 static int method_pause_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         bool pause = streq(sd_bus_message_get_member(m), "Pause");
         /* Pausing stops things, but it is no emergency: it needs control rights like resuming. */
-        int r = pause ? check_control(d, m, true, error) : check_command(d, m, error);
+        int r = check_control(a, m, true, error);
 
         if (r < 0)
                 return r;
-        r = pause ? engine_pause(d->engine) : engine_resume(d->engine);
+        r = pause ? daemon_pause(a->d) : daemon_resume(a->d);
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
         if (r == -ENOENT)
                 return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
         if (r == -EALREADY)
                 return sd_bus_error_set(error, E_NOT_RUNNING,
                                         pause ? "The program is paused already"
                                               : "The program is not paused");
-        return reply_done(d, m);
+        return reply_done(m);
 }
 
 static int method_emergency_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
 
-        daemon_trip(d, "emergency-stop", FINISH_EMERGENCY_STOP, "EmergencyStop() was called");
-        return reply_done(d, m);
+        daemon_emergency_stop(a->d, "EmergencyStop() was called");
+        return reply_done(m);
 }
 
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
 
-        daemon_release(d);
-        return reply_done(d, m);
+        daemon_release(a->d);
+        return reply_done(m);
+}
+
+/* The answer to a ResetFault, once the core has read the inputs its fault depends on. */
+static void on_reset_done(int r, const char *why, void *userdata)
+{
+        sd_bus_message *m = userdata;
+
+        if (r == 0)
+                r = reply_done(m);
+        else if (r == -EBUSY)
+                r = sd_bus_reply_method_errorf(m, E_INTERLOCKED, "The fault cannot be reset: %s", why);
+        else
+                r = sd_bus_reply_method_errorf(m, E_FAILED, "The fault cannot be reset: %s", why);
+        if (r < 0)
+                log_debug("Cannot answer ResetFault: %s", strerror(-r));
+        sd_bus_message_unref(m);
 }
 
 static int method_reset_fault(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        const char *why = NULL;
-        int r = check_control(d, m, true, error);
+        struct api *a = userdata;
+        int r = check_control(a, m, true, error);
 
         if (r < 0)
                 return r;
-        r = daemon_reset_fault(d, &why);
-        if (r < 0)
-                return sd_bus_error_setf(error, E_INTERLOCKED, "The fault cannot be reset: %s", why);
-        return reply_done(d, m);
+        daemon_reset_fault(a->d, on_reset_done, sd_bus_message_ref(m));
+        return 1; /* answered by on_reset_done */
 }
 
 static int method_recline(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         const char *preset;
         int r;
 
         r = sd_bus_message_read(m, "s", &preset);
         if (r < 0)
                 return r;
-        r = check_command(d, m, error);
+        r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
-        r = chair_recline(d->chair, preset);
+        r = daemon_recline(a->d, preset);
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
         if (r == -EOPNOTSUPP)
                 return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no recline");
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, E_NO_SUCH_PRESET, "No recline preset '%.64s'", preset);
-        return reply_done(d, m);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot recline: %s", strerror(-r));
+        return reply_done(m);
 }
 
 static int method_jog(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         const char *name;
         int32_t direction;
         int axis, r;
@@ -297,28 +275,32 @@ static int method_jog(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
         axis = axis_from_string(name);
-        if (axis < 0)
-                return sd_bus_error_setf(error, E_NO_SUCH_AXIS,
-                                         "No axis '%.64s' (axes: backrest, legrest, slide)", name);
+        if (axis < 0) {
+                char known[64];
+                return sd_bus_error_setf(error, E_NO_SUCH_AXIS, "No axis '%.64s' (axes: %s)", name,
+                                         strv_join(known, sizeof(known), axis_names, ", "));
+        }
         if (direction != 1 && direction != -1)
                 return sd_bus_error_setf(
                         error, E_INVALID_ARGUMENT,
                         "Direction %d: 1 moves towards reclined/extended, -1 towards upright",
                         (int) direction);
-        r = check_command(d, m, error);
+        r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
-        r = chair_jog(d->chair, axis, direction, JOG_HOLD_USEC);
+        r = daemon_jog(a->d, axis, direction);
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
         if (r == -EOPNOTSUPP)
                 return sd_bus_error_setf(error, E_NO_SUCH_AXIS, "This chair has no %s axis", name);
         if (r < 0)
                 return sd_bus_error_setf(error, E_FAILED, "Cannot jog: %s", strerror(-r));
-        return reply_done(d, m);
+        return reply_done(m);
 }
 
 static int method_set_intensity(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         uint32_t intensity;
         int r;
 
@@ -327,45 +309,51 @@ static int method_set_intensity(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                         "Intensity %u is out of range (%u to %u)", intensity, INTENSITY_MIN,
+                                         "Intensity %u is out of range (%d to %d)", intensity, INTENSITY_MIN,
                                          INTENSITY_MAX);
-        r = check_command(d, m, error);
+        r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
-        d->intensity = intensity;
-        engine_set_intensity(d->engine, intensity);
-        return reply_done(d, m);
+        r = daemon_set_intensity(a->d, intensity);
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot set the intensity: %s", strerror(-r));
+        return reply_done(m);
 }
 
 static int method_set_heat(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
+        const struct chair_config *config = daemon_config(a->d);
         const char *zone;
         uint32_t level;
+        size_t h = 0;
         int r;
 
         r = sd_bus_message_read(m, "su", &zone, &level);
         if (r < 0)
                 return r;
-        if (d->config->n_heaters == 0)
+        if (config->n_heaters == 0)
                 return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no heat");
-        size_t h = 0;
-        while (h < d->config->n_heaters && !streq(d->config->heaters[h].zone, zone))
+        while (h < config->n_heaters && !streq(config->heaters[h].zone, zone))
                 h++;
-        if (h == d->config->n_heaters)
+        if (h == config->n_heaters)
                 return sd_bus_error_setf(error, E_NO_SUCH_ZONE, "No heat zone '%.64s'", zone);
-        if (level > 3)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Heat level %u is out of range (0 to 3)",
-                                         level);
+        if (level > HEAT_LEVELS)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                         "Heat level %u is out of range (0 to %d)", level, HEAT_LEVELS);
         /* Turning heat off is stopping: allowed to all. */
-        r = level == 0 ? 0 : check_command(d, m, error);
+        r = level == 0 ? 0 : check_control(a, m, true, error);
         if (r < 0)
                 return r;
-        engine_override_heat(d->engine, h);
-        chair_heat(d->chair, h, level);
-        return reply_done(d, m);
+        r = daemon_set_heat(a->d, h, level);
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot set the heat: %s", strerror(-r));
+        return reply_done(m);
 }
-
 static int reply_diagnostics(sd_bus_message *m, const struct diag_list *diags)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -387,17 +375,16 @@ static int reply_diagnostics(sd_bus_message *m, const struct diag_list *diags)
 }
 
 /* Checks a program's text as chaird would load it; the diagnostics are sorted. */
-static int check_program_text(struct daemon *d, const char *text, struct diag_list *diags,
-                              struct program **ret)
+static int check_program_text(struct api *a, const char *text, struct diag_list *diags, struct program **ret)
 {
         struct pattern_library lib = {};
         int r;
 
-        r = catalog_load_library(d->options->program_dirs, &lib, diags);
+        r = catalog_load_library(daemon_options(a->d)->program_dirs, &lib, diags);
         if (r == -ENOMEM)
                 return r;
         /* A program sent over the bus has no file name; "program.yaml" stands in for it. */
-        r = program_load("program.yaml", text, strlen(text), d->config, &lib, diags, ret);
+        r = program_load("program.yaml", text, strlen(text), daemon_config(a->d), &lib, diags, ret);
         pattern_library_clear(&lib);
         diag_sort(diags);
         return r;
@@ -417,7 +404,7 @@ static int check_text_size(const char *text, sd_bus_error *error)
 
 static int method_validate_program(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         _cleanup_(program_freep) struct program *p = NULL;
         struct diag_list diags = {};
         const char *text;
@@ -429,7 +416,7 @@ static int method_validate_program(sd_bus_message *m, void *userdata, sd_bus_err
         r = check_text_size(text, error);
         if (r < 0)
                 return r;
-        r = check_program_text(d, text, &diags, &p);
+        r = check_program_text(a, text, &diags, &p);
         if (r != -ENOMEM)
                 r = reply_diagnostics(m, &diags);
         diag_list_clear(&diags);
@@ -450,7 +437,7 @@ static int set_program_error(sd_bus_error *error, const struct diag_list *diags,
 
 /* An InstallProgram whose file is being written: the call is answered once the file is on the disk. */
 struct install {
-        struct daemon *d;
+        struct api *a;
         sd_bus_message *call;
         char *id;
         struct writer *writer;
@@ -467,15 +454,10 @@ static struct install *install_free(struct install *in)
         return NULL;
 }
 
-void bus_install_free(struct daemon *d)
-{
-        d->install = install_free(d->install);
-}
-
 static void on_program_written(struct writer *w, int result, void *userdata)
 {
         struct install *in = userdata;
-        struct daemon *d = in->d;
+        struct api *a = in->a;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         struct diag_list diags = {};
         int r = result;
@@ -485,7 +467,7 @@ static void on_program_written(struct writer *w, int result, void *userdata)
         else {
                 log_fields(LOG_INFO, 0, in->id, NULL, NULL, "Program %s installed as %s", in->id,
                            writer_path(w));
-                r = daemon_reload_programs(d, &diags);
+                r = daemon_reload_programs(a->d, &diags);
                 if (r == -EINVAL)
                         set_program_error(&error, &diags,
                                           "Installed, but the programs could not be reloaded");
@@ -493,18 +475,17 @@ static void on_program_written(struct writer *w, int result, void *userdata)
                         sd_bus_error_set_errno(&error, r);
                 diag_list_clear(&diags);
         }
-        r = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(in->call, &error)
-                                        : reply_done(d, in->call);
+        r = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(in->call, &error) : reply_done(in->call);
         if (r < 0)
                 log_debug("Cannot answer InstallProgram: %s", strerror(-r));
-        d->install = install_free(in);
+        a->install = install_free(in);
 }
 
 /* Validated on the loop; the file is written on a thread (writer.c), so that a slow disk does not hold up
  * the control tick or the board's heartbeat while the chair runs. One install at a time. */
 static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         _cleanup_(program_freep) struct program *p = NULL;
         _cleanup_free_ char *path = NULL;
         struct diag_list diags = {};
@@ -518,14 +499,14 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         r = check_text_size(text, error);
         if (r < 0)
                 return r;
-        r = check_control(d, m, true, error);
+        r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
-        if (d->install)
+        if (a->install)
                 return sd_bus_error_setf(error, E_BUSY,
                                          "Program %s is being installed; try again when it is done",
-                                         d->install->id);
-        r = check_program_text(d, text, &diags, &p);
+                                         a->install->id);
+        r = check_program_text(a, text, &diags, &p);
         if (r == -EINVAL)
                 r = set_program_error(error, &diags, "The program is not valid");
         else if (r == 0 && p->id_from_file)
@@ -534,7 +515,7 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
 
-        dir = d->options->program_dirs[strv_length(d->options->program_dirs) - 1];
+        dir = daemon_options(a->d)->program_dirs[strv_length(daemon_options(a->d)->program_dirs) - 1];
         if (asprintf(&path, "%s/%s.yaml", dir, p->id) < 0) {
                 path = NULL; /* undefined after a failed asprintf */
                 return -ENOMEM;
@@ -542,33 +523,33 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
         in = calloc(1, sizeof(*in));
         if (!in)
                 return -ENOMEM;
-        *in = (struct install){.d = d, .call = sd_bus_message_ref(m), .id = strdup(p->id)};
-        r = in->id ? writer_start(d->event, path, text, strlen(text), 0644, on_program_written, in,
+        *in = (struct install){.a = a, .call = sd_bus_message_ref(m), .id = strdup(p->id)};
+        r = in->id ? writer_start(daemon_event(a->d), path, text, strlen(text), 0644, on_program_written, in,
                                   &in->writer)
                    : -ENOMEM;
         if (r < 0) {
                 install_free(in);
                 return sd_bus_error_setf(error, E_FAILED, "Cannot write %s: %s", path, strerror(-r));
         }
-        d->install = in;
+        a->install = in;
         return 1; /* answered when the file is written */
 }
 
 static int method_reload_programs(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         struct diag_list diags = {};
-        int r = check_control(d, m, true, error);
+        int r = check_control(a, m, true, error);
 
         if (r < 0)
                 return r;
-        r = daemon_reload_programs(d, &diags);
+        r = daemon_reload_programs(a->d, &diags);
         if (r == -EINVAL)
                 r = set_program_error(error, &diags, "Not reloaded, the programs loaded before stay");
         diag_list_clear(&diags);
         if (r < 0)
                 return r;
-        return reply_done(d, m);
+        return reply_done(m);
 }
 
 /* Properties. */
@@ -576,70 +557,68 @@ static int method_reload_programs(sd_bus_message *m, void *userdata, sd_bus_erro
 static int property_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "s", d->state ?: "idle");
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "s", daemon_state(a->d));
 }
 
 static int property_program(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        const struct program *p = engine_program(d->engine);
+        struct api *a = userdata;
+        const struct program *p = daemon_program(a->d);
         return sd_bus_message_append(reply, "s", p ? p->id : "");
 }
 
 static int property_phase(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "s", engine_phase(d->engine) ?: "");
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "s", daemon_phase(a->d) ?: "");
 }
 
 static int property_elapsed(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "t", (uint64_t) engine_elapsed(d->engine));
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "t", (uint64_t) daemon_elapsed(a->d));
 }
 
 static int property_duration(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "t", (uint64_t) engine_duration(d->engine));
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "t", (uint64_t) daemon_duration(a->d));
 }
 
 static int property_intensity(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "u",
-                                     engine_state(d->engine) == ENGINE_IDLE ? d->intensity
-                                                                            : engine_intensity(d->engine));
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "u", daemon_intensity(a->d));
 }
 
 static int property_heat(sd_bus *bus, const char *path, const char *interface, const char *property,
                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         int r = sd_bus_message_open_container(reply, 'a', "{su}");
 
-        for (size_t h = 0; r >= 0 && h < d->config->n_heaters; h++)
-                r = sd_bus_message_append(reply, "{su}", d->config->heaters[h].zone,
-                                          chair_heat_level(d->chair, h));
+        for (size_t h = 0; r >= 0 && h < daemon_config(a->d)->n_heaters; h++)
+                r = sd_bus_message_append(reply, "{su}", daemon_config(a->d)->heaters[h].zone,
+                                          chair_heat_level(daemon_chair(a->d), h));
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
 static int property_temperatures(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         int r = sd_bus_message_open_container(reply, 'a', "{sd}");
 
-        for (size_t h = 0; r >= 0 && h < d->config->n_heaters; h++) {
+        for (size_t h = 0; r >= 0 && h < daemon_config(a->d)->n_heaters; h++) {
                 double t;
-                if (chair_temperature(d->chair, h, &t)) /* a zone not read yet is left out */
-                        r = sd_bus_message_append(reply, "{sd}", d->config->heaters[h].zone, t);
+                if (chair_temperature(daemon_chair(a->d), h, &t)) /* a zone not read yet is left out */
+                        r = sd_bus_message_append(reply, "{sd}", daemon_config(a->d)->heaters[h].zone, t);
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -647,12 +626,12 @@ static int property_temperatures(sd_bus *bus, const char *path, const char *inte
 static int property_positions(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         int r = sd_bus_message_open_container(reply, 'a', "{sd}");
 
         for (unsigned i = 0; r >= 0 && i < CHAIR_MOTORS; i++) {
                 double v;
-                if (chair_position(d->chair, i, &v))
+                if (chair_position(daemon_chair(a->d), i, &v))
                         r = sd_bus_message_append(reply, "{sd}",
                                                   i == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(i), v);
         }
@@ -662,42 +641,40 @@ static int property_positions(sd_bus *bus, const char *path, const char *interfa
 static int property_recline(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "s", chair_recline_preset(d->chair) ?: "");
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "s", chair_recline_preset(daemon_chair(a->d)) ?: "");
 }
 
 static int property_fault(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "s", streq(property, "Fault") ? d->fault : d->fault_message);
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "s",
+                                     streq(property, "Fault") ? fault_to_string(daemon_fault(a->d))
+                                                              : daemon_fault_message(a->d));
 }
 
 static int property_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        return sd_bus_message_append(reply, "b", d->locked);
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "b", daemon_locked(a->d));
 }
 
 static int set_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
                       sd_bus_message *value, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         int locked, r;
 
         r = sd_bus_message_read(value, "b", &locked);
         if (r < 0)
                 return r;
         /* Whoever may control the chair may set and clear the lock; the lock does not lock itself. */
-        r = check_control(d, value, false, error);
+        r = check_control(a, value, false, error);
         if (r < 0)
                 return r;
-        if (d->locked != !!locked) {
-                d->locked = locked;
-                log_notice("Child lock %s", locked ? "on" : "off");
-                daemon_changed(d, PROP_LOCKED);
-        }
+        daemon_set_locked(a->d, locked);
         return 0;
 }
 
@@ -777,12 +754,12 @@ static const sd_bus_vtable program_vtable[] = {
 static int program_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                         sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct api *a = userdata;
         _cleanup_free_ char *id = NULL;
         struct catalog_entry *e;
 
         if (sd_bus_path_decode(path, CHAIRD_PROGRAM_PATH_PREFIX, &id) <= 0 ||
-            !(e = catalog_find(d->catalog, id)))
+            !(e = catalog_find(daemon_catalog(a->d), id)))
                 return 0;
         *found = e;
         return 1;
@@ -791,14 +768,14 @@ static int program_find(sd_bus *bus, const char *path, const char *interface, vo
 static int program_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                              sd_bus_error *error)
 {
-        struct daemon *d = userdata;
-        _cleanup_(strv_freep) char **l = calloc(d->catalog->n + 1, sizeof(char *));
+        struct api *a = userdata;
+        _cleanup_(strv_freep) char **l = calloc(daemon_catalog(a->d)->n + 1, sizeof(char *));
 
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < d->catalog->n; i++) {
-                int r = sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, d->catalog->entries[i]->program->id,
-                                           &l[i]);
+        for (size_t i = 0; i < daemon_catalog(a->d)->n; i++) {
+                int r = sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX,
+                                           daemon_catalog(a->d)->entries[i]->program->id, &l[i]);
                 if (r < 0)
                         return r;
         }
@@ -813,31 +790,34 @@ static bool entry_differs(const struct catalog_entry *a, const struct catalog_en
                a->program->duration_usec != b->program->duration_usec || !streq(a->path, b->path);
 }
 
-void bus_emit_catalog_changes(struct daemon *d, const struct catalog *old)
+/* The programs were reloaded: each object that went, changed or came is announced. */
+static void on_programs_changed(const struct catalog *old, const struct catalog *now, void *userdata)
 {
+        struct api *a = userdata;
+
         for (size_t i = 0; i < old->n; i++) {
                 const char *id = old->entries[i]->program->id;
                 _cleanup_free_ char *path = NULL;
-                const struct catalog_entry *now = catalog_find(d->catalog, id);
+                const struct catalog_entry *e = catalog_find(now, id);
 
                 if (sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, id, &path) < 0)
                         continue;
-                if (!now)
-                        sd_bus_emit_interfaces_removed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
-                else if (entry_differs(now, old->entries[i]))
-                        sd_bus_emit_properties_changed(d->bus, path, CHAIRD_PROGRAM_INTERFACE, "Name",
+                if (!e)
+                        sd_bus_emit_interfaces_removed(a->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
+                else if (entry_differs(e, old->entries[i]))
+                        sd_bus_emit_properties_changed(a->bus, path, CHAIRD_PROGRAM_INTERFACE, "Name",
                                                        "Description", "DurationUSec", "Path", NULL);
         }
-        for (size_t i = 0; i < d->catalog->n; i++) {
-                const char *id = d->catalog->entries[i]->program->id;
+        for (size_t i = 0; i < now->n; i++) {
+                const char *id = now->entries[i]->program->id;
                 _cleanup_free_ char *path = NULL;
 
                 if (!catalog_find(old, id) && sd_bus_path_encode(CHAIRD_PROGRAM_PATH_PREFIX, id, &path) >= 0)
-                        sd_bus_emit_interfaces_added(d->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
+                        sd_bus_emit_interfaces_added(a->bus, path, CHAIRD_PROGRAM_INTERFACE, NULL);
         }
 }
 
-void bus_emit_properties(struct daemon *d, unsigned props)
+static void on_changed(unsigned props, void *userdata)
 {
         static const struct {
                 unsigned bit;
@@ -857,27 +837,25 @@ void bus_emit_properties(struct daemon *d, unsigned props)
                 {PROP_FAULT, "FaultMessage"},
                 {PROP_LOCKED, "Locked"},
         };
+        struct api *a = userdata;
         const char *l[ELEMENTSOF(names) + 1];
         size_t n = 0;
 
-        if (!d->bus)
-                return;
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (props & names[i].bit)
                         l[n++] = names[i].name;
         l[n] = NULL;
         if (n > 0)
-                sd_bus_emit_properties_changed_strv(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                sd_bus_emit_properties_changed_strv(a->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
                                                     (char **) l);
 }
 
-void bus_emit_finished(struct daemon *d, const char *program, const char *reason)
+static void on_finished(const char *program, enum finish_reason reason, void *userdata)
 {
-        /* The properties first, so that a client that hears Finished reads the state after it. */
-        daemon_emit_pending(d);
-        if (d->bus)
-                sd_bus_emit_signal(d->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished", "ss", program,
-                                   reason);
+        struct api *a = userdata;
+
+        sd_bus_emit_signal(a->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished", "ss", program,
+                           finish_reason_to_string(reason));
 }
 
 /* sd-bus answers a call whose arguments do not match the method's signature with a generic error; the API
@@ -902,33 +880,59 @@ static int check_signature(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return 0; /* unknown: sd-bus answers UnknownMethod */
 }
 
-int bus_setup(struct daemon *d)
+int api_new(struct daemon *d, struct api **ret)
 {
+        static const struct daemon_observer observer = {on_changed, on_finished, on_programs_changed};
+        _cleanup_(api_freep) struct api *a = calloc(1, sizeof(*a));
         int r;
 
+        if (!a)
+                return -ENOMEM;
+        a->d = d;
+        r = callers_new(daemon_options(d)->control_group, &a->callers);
+        if (r < 0)
+                return r;
         /* A connection of our own (honouring DBUS_SYSTEM_BUS_ADDRESS), not the shared default one. */
-        r = sd_bus_open_system(&d->bus);
+        r = sd_bus_open_system(&a->bus);
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to the system bus: %m");
-        r = sd_bus_add_filter(d->bus, NULL, check_signature, d);
+        r = sd_bus_add_filter(a->bus, NULL, check_signature, a);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(d->bus, NULL, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
-                                             chair_vtable, d);
+                r = sd_bus_add_object_vtable(a->bus, NULL, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                             chair_vtable, a);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX,
-                                               CHAIRD_PROGRAM_INTERFACE, program_vtable, program_find, d);
+                r = sd_bus_add_fallback_vtable(a->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX,
+                                               CHAIRD_PROGRAM_INTERFACE, program_vtable, program_find, a);
         if (r >= 0)
-                r = sd_bus_add_node_enumerator(d->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, program_enumerate,
-                                               d);
+                r = sd_bus_add_node_enumerator(a->bus, NULL, CHAIRD_PROGRAM_PATH_PREFIX, program_enumerate,
+                                               a);
         if (r >= 0)
-                r = sd_bus_add_object_manager(d->bus, NULL, CHAIRD_OBJECT_PATH);
+                r = sd_bus_add_object_manager(a->bus, NULL, CHAIRD_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Cannot publish the objects: %m");
-        r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        /* At normal priority, below the control tick, the drivers' events, the engine and the watchdog: a
+         * flood of calls waits for them, never the other way round. */
+        r = sd_bus_attach_event(a->bus, daemon_event(d), SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the loop: %m");
-        r = sd_bus_request_name(d->bus, CHAIRD_BUS_NAME, 0);
+        r = sd_bus_request_name(a->bus, CHAIRD_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot own %s: %m", CHAIRD_BUS_NAME);
+        daemon_set_observer(d, &observer, a);
+        *ret = TAKE_PTR(a);
         return 0;
+}
+
+struct api *api_free(struct api *a)
+{
+        if (!a)
+                return NULL;
+        if (a->d)
+                daemon_set_observer(a->d, NULL, NULL);
+        /* An install still writing its file: waited for; its caller gets no answer (the bus is closing). */
+        a->install = install_free(a->install);
+        sd_bus_flush_close_unref(a->bus);
+        callers_free(a->callers);
+        free(a);
+        return NULL;
 }

@@ -1,0 +1,23 @@
+/* api.h: chaird's D-Bus API on the system bus: io.chaird.Chair1 at /io/chaird/Chair1, one object per
+ * program, typed errors, authorization (docs/dbus.md). */
+#pragma once
+
+#include "daemon.h"
+
+#define CHAIRD_BUS_NAME            "io.chaird.Chair1"
+#define CHAIRD_OBJECT_PATH         "/io/chaird/Chair1"
+#define CHAIRD_INTERFACE           "io.chaird.Chair1"
+#define CHAIRD_PROGRAM_INTERFACE   "io.chaird.Chair1.Program"
+#define CHAIRD_PROGRAM_PATH_PREFIX "/io/chaird/Chair1/program"
+
+struct api;
+
+/* Connects to the system bus, publishes the objects, owns the name and hears of d's changes. d must outlive
+ * the API. */
+int api_new(struct daemon *d, struct api **ret);
+/* Waits for an install still writing its file, flushes what is queued and leaves the bus. */
+struct api *api_free(struct api *a);
+static inline void api_freep(struct api **a)
+{
+        api_free(*a);
+}

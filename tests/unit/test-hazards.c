@@ -1,0 +1,526 @@
+/* test-hazards: every hazard of the safety table, provoked on chaird's core (daemon, chair model, engine and
+ * safety supervisor) on the virtual clock with a fake driver: the trip, every output safe, the refusal to
+ * move or heat, a reset refused while the cause lasts, and accepted once it is gone, judged on inputs read
+ * afresh. The chair is the shipped virtual chair's config (config/sim.yaml);
+ * tests/integration/test-safety.py is the same on the real Modbus stack against chair-sim. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "helpers.h"
+#include "log.h"
+#include "simctl.h" /* read_text, replace_text */
+#include "vclock.h"
+
+struct fixture {
+        struct daemon *d;
+        struct options o;
+        char state_dir[64];
+        char config_path[128];
+        int reset_r; /* the last ResetFault's answer; 1: none yet */
+        char reset_why[256];
+        unsigned finished; /* programs ended */
+};
+
+static struct fixture f;
+
+static const struct chair_config *cfg(void)
+{
+        return daemon_config(f.d);
+}
+
+#define BACKREST(role) (cfg()->axes[AXIS_BACKREST].io[role])
+#define LEGREST(role)  (cfg()->axes[AXIS_LEGREST].io[role])
+#define LUMBAR         (&cfg()->heaters[0])
+#define LUMBAR_SENSOR  (cfg()->heaters[0].sensor)
+#define ESTOP          (cfg()->estop)
+
+static void on_finished(const char *program, enum finish_reason reason, void *userdata)
+{
+        f.finished++;
+}
+
+static const struct daemon_observer observer = {.finished = on_finished};
+
+/* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed in.
+ */
+static void setup_with(const char *safety_lines)
+{
+        char path[512], *text;
+
+        memset(&f, 0, sizeof(f));
+        n_changes = 0;
+        vclock_late_usec = 0;
+        snprintf(f.state_dir, sizeof(f.state_dir), "/tmp/test-hazards.XXXXXX");
+        if (!mkdtemp(f.state_dir))
+                abort();
+        snprintf(path, sizeof(path), "%s/config/sim.yaml", SOURCE_ROOT);
+        text = read_text(path);
+        if (!text)
+                abort();
+        if (safety_lines) {
+                char lines[512];
+                snprintf(lines, sizeof(lines), "session-cap: 30m\n%s", safety_lines);
+                text = replace_text(text, "session-cap: 30m", lines);
+        }
+        snprintf(f.config_path, sizeof(f.config_path), "%s/chaird.yaml", f.state_dir);
+        if (write_file_atomic(f.config_path, text, strlen(text), 0644) < 0)
+                abort();
+        free(text);
+        static char programs[512];
+        snprintf(programs, sizeof(programs), "%s/programs", SOURCE_ROOT);
+        static char *dirs[2];
+        dirs[0] = programs;
+        f.o = (struct options){.config_path = f.config_path,
+                               .program_dirs = dirs,
+                               .state_dir = f.state_dir,
+                               .time_scale = 1.0};
+        f.reset_r = 1;
+        if (daemon_new(&f.o, &f.d) < 0)
+                abort();
+        daemon_set_observer(f.d, &observer, NULL);
+        vclock_event = daemon_event(f.d);
+        feed(BACKREST(MOTOR_POSITION), 0.0);
+        feed(LEGREST(MOTOR_POSITION), 0.0);
+        feed(cfg()->roller.travel.io[MOTOR_POSITION], 0.0);
+        feed(cfg()->roller.body_sensor, 0.0);
+        feed(ESTOP, 0.0);
+        for (size_t h = 0; h < cfg()->n_heaters; h++)
+                feed(cfg()->heaters[h].sensor, 25.0);
+        advance(2 * USEC_PER_SEC); /* the start's linger: idle from here */
+}
+
+static void setup(void)
+{
+        setup_with(NULL);
+}
+
+static void teardown(void)
+{
+        char marker[128];
+
+        f.d = daemon_free(f.d);
+        snprintf(marker, sizeof(marker), "%s/active", f.state_dir);
+        unlink(marker);
+        unlink(f.config_path);
+        rmdir(f.state_dir);
+        vclock_event = NULL;
+}
+
+static void on_reset(int r, const char *why, void *userdata)
+{
+        f.reset_r = r;
+        snprintf(f.reset_why, sizeof(f.reset_why), "%s", why ?: "");
+}
+
+/* ResetFault as the API calls it: its answer comes once the inputs were read afresh. */
+static int reset(void)
+{
+        f.reset_r = 1;
+        daemon_reset_fault(f.d, on_reset, NULL);
+        dispatch();
+        return f.reset_r;
+}
+
+/* Every output with a safe value holds it, but those named (a motor backing off). */
+static bool all_safe_but(int except1, int except2)
+{
+        bool safe = true;
+
+        for (size_t io = 0; io < cfg()->n_ios; io++) {
+                double v;
+                if ((int) io == except1 || (int) io == except2 || !io_safe_value(&cfg()->ios[io], &v))
+                        continue;
+                if (out((int) io) != v) {
+                        printf("# %s is %g, not its safe %g\n", cfg()->ios[io].name, out((int) io), v);
+                        safe = false;
+                }
+        }
+        return safe;
+}
+
+static bool all_safe(void)
+{
+        return all_safe_but(IO_NONE, IO_NONE);
+}
+
+/* Latched: whatever moves or heats is refused, and no output moves; stopping is still allowed. */
+static void check_refuses_to_move(void)
+{
+        size_t before = n_changes;
+
+        CHECK(daemon_recline(f.d, "flat") == -ENOTRECOVERABLE);
+        CHECK(daemon_jog(f.d, AXIS_LEGREST, 1) == -ENOTRECOVERABLE);
+        CHECK(daemon_start(f.d, "quick", 0, 0) == -ENOTRECOVERABLE);
+        CHECK(daemon_set_heat(f.d, 0, 2) == -ENOTRECOVERABLE);
+        CHECK(daemon_set_intensity(f.d, 4) == -ENOTRECOVERABLE);
+        daemon_stop(f.d);
+        dispatch();
+        CHECK_EQ_U(n_changes, before);
+        CHECK_STREQ(daemon_state(f.d), "fault");
+}
+
+/* After a reset the chair moves again when asked, and not before. */
+static void check_moves_again_after_the_reset(void)
+{
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        CHECK(daemon_state(f.d) && !streq(daemon_state(f.d), "fault"));
+        CHECK(all_safe()); /* nothing resumed by itself */
+        CHECK_EQ_U(daemon_recline(f.d, "zero-gravity-1"), 0);
+        dispatch();
+        CHECK(out(BACKREST(MOTOR_RUN)) == 1.0);
+}
+
+/* The fault is fault, latched; every output safe but the ones named; nothing moves. */
+static void check_latched(enum fault fault, int except1, int except2)
+{
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), fault_to_string(fault));
+        CHECK(daemon_fault_message(f.d)[0] != '\0');
+        CHECK(all_safe_but(except1, except2));
+        check_refuses_to_move();
+}
+
+static void check_reset_refused(const char *why_contains)
+{
+        CHECK_EQ_U(reset(), -EBUSY);
+        if (!strstr(f.reset_why, why_contains))
+                printf("# the refusal says '%s', not '%s'\n", f.reset_why, why_contains);
+        CHECK(strstr(f.reset_why, why_contains));
+        CHECK_EQ_U(daemon_fault(f.d) != FAULT_NONE, 1);
+}
+
+/* The recline is driven toward flat. */
+static void recline_flat(void)
+{
+        CHECK_EQ_U(daemon_recline(f.d, "flat"), 0);
+        dispatch();
+        CHECK(out(BACKREST(MOTOR_RUN)) == 1.0);
+}
+
+static void heat_lumbar(unsigned level)
+{
+        CHECK_EQ_U(daemon_set_heat(f.d, 0, level), 0);
+        dispatch();
+}
+
+/* --- the hazards --- */
+
+/* The button is read afresh at the reset: released a moment ago (not polled yet), the reset succeeds. */
+static void test_emergency_stop_button_latches_until_released(void)
+{
+        setup();
+        recline_flat();
+        heat_lumbar(2);
+        feed(ESTOP, 1.0);
+        check_latched(FAULT_EMERGENCY_STOP, IO_NONE, IO_NONE);
+        check_reset_refused("emergency-stop button");
+        feed_quietly(ESTOP, 0.0); /* released just now: the last reading still says pressed */
+        unsigned refreshes = fake->refreshes;
+        CHECK_EQ_U(reset(), 0);
+        CHECK_EQ_U(fake->refreshes, refreshes + 1);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+static void test_emergency_stop_call_latches_and_resets_once_asked(void)
+{
+        setup();
+        recline_flat();
+        daemon_emergency_stop(f.d, "EmergencyStop() was called");
+        dispatch();
+        check_latched(FAULT_EMERGENCY_STOP, IO_NONE, IO_NONE);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+static void test_both_limit_switches_closed_latch_until_one_opens(void)
+{
+        setup();
+        recline_flat();
+        feed(BACKREST(MOTOR_LIMIT_START), 1.0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE); /* one switch is an end, not a fault */
+        feed(BACKREST(MOTOR_LIMIT_END), 1.0);
+        check_latched(FAULT_LIMIT_SWITCHES, IO_NONE, IO_NONE);
+        check_reset_refused("both limit switches of the backrest");
+        feed_quietly(BACKREST(MOTOR_LIMIT_END), 0.0);
+        CHECK_EQ_U(reset(), 0);
+        feed(BACKREST(MOTOR_LIMIT_START), 0.0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* The motor that met it backs off, away from it, for safety.obstacle-back-off, then stops; never retried. */
+static void test_an_obstacle_stops_backs_off_and_latches(void)
+{
+        setup();
+        recline_flat();
+        feed(BACKREST(MOTOR_POSITION), 0.4);
+        feed(BACKREST(MOTOR_CURRENT), 2.0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        feed(BACKREST(MOTOR_CURRENT), 6.0);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "obstacle");
+        CHECK(all_safe_but(BACKREST(MOTOR_RUN), IO_NONE));
+        CHECK(out(BACKREST(MOTOR_RUN)) == 1.0);    /* backing off ... */
+        CHECK(out(BACKREST(MOTOR_TARGET)) == 0.0); /* ... toward upright, away from where it was going */
+        advance(cfg()->safety.obstacle_back_off_usec - USEC_PER_MSEC);
+        CHECK(out(BACKREST(MOTOR_RUN)) == 1.0);
+        advance(USEC_PER_MSEC);
+        CHECK(out(BACKREST(MOTOR_RUN)) == 0.0); /* then stopped, and not retried */
+        advance(USEC_PER_SEC);
+        check_latched(FAULT_OBSTACLE, IO_NONE, IO_NONE);
+        check_reset_refused("backrest draws 6.0 A");
+        feed_quietly(BACKREST(MOTOR_CURRENT), 0.1);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+static void test_a_motor_driven_too_long_is_run_time(void)
+{
+        setup();
+        recline_flat();
+        /* It moves (no stall), but never arrives. */
+        for (int s = 1; s <= 30; s++) {
+                advance(USEC_PER_SEC);
+                feed(BACKREST(MOTOR_POSITION), 0.01 * s);
+                feed(LEGREST(MOTOR_POSITION), 0.01 * s);
+                CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+                if (daemon_fault(f.d))
+                        break;
+        }
+        advance(USEC_PER_SEC);
+        check_latched(FAULT_RUN_TIME, IO_NONE, IO_NONE);
+        CHECK_EQ_U(reset(), 0); /* nothing lasts: the trip stopped it */
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+static void test_a_driven_motor_that_does_not_move_is_no_progress(void)
+{
+        setup();
+        recline_flat();
+        advance(cfg()->safety.no_progress_usec - 100 * USEC_PER_MSEC);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        advance(200 * USEC_PER_MSEC);
+        check_latched(FAULT_NO_PROGRESS, IO_NONE, IO_NONE);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+static void test_a_sensor_out_of_range_latches_until_it_reads_again(void)
+{
+        setup();
+        heat_lumbar(1);
+        CHECK(out(LUMBAR->output) == 1.0);
+        feed(LUMBAR_SENSOR, -40.0); /* open */
+        check_latched(FAULT_HEATER_SENSOR, IO_NONE, IO_NONE);
+        check_reset_refused("lumbar temperature sensor reads -40.0");
+        feed_quietly(LUMBAR_SENSOR, 30.0); /* reconnected just now */
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+static void test_an_element_at_the_ceiling_latches_until_it_cools(void)
+{
+        setup();
+        feed(LUMBAR_SENSOR, cfg()->safety.heat_ceiling_c); /* hot with no heat asked: a stuck relay */
+        check_latched(FAULT_HEATER_CEILING, IO_NONE, IO_NONE);
+        check_reset_refused("at or above the ceiling");
+        feed_quietly(LUMBAR_SENSOR, 40.0);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* Above its level's target plus the margin: a runaway, which may be reset once the element is below the
+ * ceiling again. */
+static void test_an_element_above_its_target_is_a_runaway(void)
+{
+        setup();
+        heat_lumbar(1);
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0] + cfg()->safety.heat_margin_c);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE); /* at the margin: not above it */
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0] + cfg()->safety.heat_margin_c + 0.5);
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        feed(LUMBAR_SENSOR, cfg()->safety.heat_ceiling_c + 1.0);           /* it goes on heating, off */
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heater-runaway"); /* the first cause stays */
+        check_reset_refused("at or above the ceiling");
+        feed_quietly(LUMBAR_SENSOR, 48.0);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* Energized without gaining heat-min-gain within heat-check-window: the sensor is off the element. */
+static void test_an_element_that_does_not_warm_is_a_runaway(void)
+{
+        setup();
+        heat_lumbar(1);
+        advance(cfg()->safety.heat_check_usec / 2);
+        feed(LUMBAR_SENSOR, 25.0 + cfg()->safety.heat_min_gain_c); /* a gain: the window starts again */
+        advance(cfg()->safety.heat_check_usec - 200 * USEC_PER_MSEC);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        advance(400 * USEC_PER_MSEC);
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        CHECK(strstr(daemon_fault_message(f.d), "gained"));
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* Heat on for heat-timeout goes off, and heat asked again before every zone rested HEAT_REST goes off at
+ * once: switching off and on does not extend it. */
+static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it(void)
+{
+        setup();
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]); /* at its level: the element idles, no gain needed */
+        heat_lumbar(1);
+        advance(cfg()->safety.heat_timeout_usec / 2);
+        heat_lumbar(0);
+        advance(USEC_PER_MINUTE);
+        heat_lumbar(1); /* a minute off is no rest */
+        advance(cfg()->safety.heat_timeout_usec / 2 - USEC_PER_MINUTE - USEC_PER_SEC);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        advance(2 * USEC_PER_SEC);
+        check_latched(FAULT_HEAT_TIMEOUT, IO_NONE, IO_NONE);
+        CHECK_EQ_U(reset(), 0);
+        heat_lumbar(1); /* asked again at once, before any rest */
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
+        CHECK(all_safe());
+        teardown();
+}
+
+static void test_a_silent_bus_is_comm_lost_until_it_answers(void)
+{
+        setup();
+        recline_flat();
+        bus_event(DRIVER_COMM_LOST, 0, ETIMEDOUT);
+        advance(cfg()->safety.comm_loss_usec - 200 * USEC_PER_MSEC);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        advance(300 * USEC_PER_MSEC);
+        check_latched(FAULT_COMM_LOST, IO_NONE, IO_NONE);
+        fake->refresh_error = ETIMEDOUT; /* its inputs cannot be read either */
+        check_reset_refused("cannot be checked");
+        fake->refresh_error = 0;
+        check_reset_refused("does not answer");
+        bus_event(DRIVER_COMM_RESTORED, 0, 0);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* A board that stopped everything by itself (its heartbeat came late) is a fault at once. */
+static void test_a_board_that_stopped_by_itself_latches(void)
+{
+        setup();
+        recline_flat();
+        bus_event(DRIVER_BOARD_STOPPED, 620.0, 0);
+        check_latched(FAULT_BOARD_STOPPED, IO_NONE, IO_NONE);
+        CHECK(strstr(daemon_fault_message(f.d), "620 ms"));
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* A chaird that finds the marker of an active chair comes up latched. */
+static void test_a_restart_after_an_unclean_end_comes_up_interrupted(void)
+{
+        setup();
+        recline_flat();
+        char marker[128];
+        snprintf(marker, sizeof(marker), "%s/active", f.state_dir);
+        CHECK(access(marker, F_OK) == 0); /* active: marked */
+        /* The process dies here (the marker goes only at a clean end of daemon_run): a new core on the same
+         * state directory. */
+        f.d = daemon_free(f.d);
+        CHECK_EQ_U(daemon_new(&f.o, &f.d), 0);
+        vclock_event = daemon_event(f.d);
+        dispatch();
+        check_latched(FAULT_INTERRUPTED, IO_NONE, IO_NONE);
+        CHECK_EQ_U(reset(), 0);
+        feed(BACKREST(MOTOR_POSITION), 0.0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* --- the reset, on inputs read afresh --- */
+
+/* A bus that does not answer the reset's read: refused after a bounded wait, never hanging the caller. */
+static void test_a_reset_whose_read_never_ends_is_refused_in_time(void)
+{
+        setup();
+        feed(ESTOP, 1.0);
+        feed(ESTOP, 0.0);
+        fake->refresh_hangs = true;
+        CHECK_EQ_U(reset(), 1); /* waiting for the read */
+        advance(4 * USEC_PER_SEC);
+        CHECK_EQ_U(f.reset_r, 1);
+        advance(2 * USEC_PER_SEC);
+        CHECK_EQ_U(f.reset_r, -EBUSY);
+        CHECK(strstr(f.reset_why, "did not answer"));
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_EMERGENCY_STOP);
+        teardown();
+}
+
+/* Several resets during one read are all answered by it. */
+static void test_resets_during_one_read_share_it(void)
+{
+        int first = 1;
+
+        setup();
+        feed(ESTOP, 1.0);
+        feed_quietly(ESTOP, 0.0);
+        unsigned refreshes = fake->refreshes;
+        daemon_reset_fault(f.d, on_reset, NULL);
+        first = f.reset_r;
+        daemon_reset_fault(f.d, on_reset, NULL);
+        CHECK_EQ_U(first, 1);
+        dispatch();
+        CHECK_EQ_U(f.reset_r, 0);
+        CHECK_EQ_U(fake->refreshes, refreshes + 1);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        teardown();
+}
+
+/* Every fault of the enum has a name on D-Bus; every hazard row names one of them. */
+static void test_faults_have_their_documented_names(void)
+{
+        static const char *const documented[] = {"emergency-stop", "limit-switches", "obstacle",
+                                                 "run-time",       "no-progress",    "heater-sensor",
+                                                 "heater-ceiling", "heater-runaway", "heat-timeout",
+                                                 "comm-lost",      "board-stopped",  "interrupted"};
+
+        CHECK_STREQ(fault_to_string(FAULT_NONE), "");
+        for (size_t i = 0; i < ELEMENTSOF(documented); i++)
+                CHECK_EQ_U(fault_from_string(documented[i]), i + 1);
+        CHECK_EQ_U(ELEMENTSOF(documented), _FAULT_MAX - 1);
+}
+
+int main(void)
+{
+        static const struct test_case tests[] = {
+                T(test_emergency_stop_button_latches_until_released),
+                T(test_emergency_stop_call_latches_and_resets_once_asked),
+                T(test_both_limit_switches_closed_latch_until_one_opens),
+                T(test_an_obstacle_stops_backs_off_and_latches),
+                T(test_a_motor_driven_too_long_is_run_time),
+                T(test_a_driven_motor_that_does_not_move_is_no_progress),
+                T(test_a_sensor_out_of_range_latches_until_it_reads_again),
+                T(test_an_element_at_the_ceiling_latches_until_it_cools),
+                T(test_an_element_above_its_target_is_a_runaway),
+                T(test_an_element_that_does_not_warm_is_a_runaway),
+                T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
+                T(test_a_silent_bus_is_comm_lost_until_it_answers),
+                T(test_a_board_that_stopped_by_itself_latches),
+                T(test_a_restart_after_an_unclean_end_comes_up_interrupted),
+                T(test_a_reset_whose_read_never_ends_is_refused_in_time),
+                T(test_resets_during_one_read_share_it),
+                T(test_faults_have_their_documented_names),
+        };
+
+        log_setup(false);
+        return tap_run(tests, ELEMENTSOF(tests));
+}

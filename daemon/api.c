@@ -882,7 +882,6 @@ static int check_signature(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 int api_new(struct daemon *d, struct api **ret)
 {
-        static const struct daemon_observer observer = {on_changed, on_finished, on_programs_changed};
         _cleanup_(api_freep) struct api *a = calloc(1, sizeof(*a));
         int r;
 
@@ -918,7 +917,7 @@ int api_new(struct daemon *d, struct api **ret)
         r = sd_bus_request_name(a->bus, CHAIRD_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot own %s: %m", CHAIRD_BUS_NAME);
-        daemon_set_observer(d, &observer, a);
+        daemon_set_observer(d, on_changed, on_finished, on_programs_changed, a);
         *ret = TAKE_PTR(a);
         return 0;
 }
@@ -928,7 +927,7 @@ struct api *api_free(struct api *a)
         if (!a)
                 return NULL;
         if (a->d)
-                daemon_set_observer(a->d, NULL, NULL);
+                daemon_set_observer(a->d, NULL, NULL, NULL, NULL);
         /* An install still writing its file: waited for; its caller gets no answer (the bus is closing). */
         a->install = install_free(a->install);
         sd_bus_flush_close_unref(a->bus);

@@ -37,7 +37,9 @@ struct daemon {
         struct engine *engine;
         struct catalog *catalog;
         struct safety *safety;
-        const struct daemon_observer *observer;
+        daemon_changed_t on_changed; /* the observer, all NULL when none */
+        daemon_finished_t on_finished;
+        daemon_programs_changed_t on_programs_changed;
         void *observer_userdata;
 
         const char *state; /* as last reported */
@@ -75,8 +77,8 @@ static void emit_now(struct daemon *d, unsigned props)
         if (!props)
                 return;
         d->dirty &= ~props;
-        if (d->observer && d->observer->changed)
-                d->observer->changed(props, d->observer_userdata);
+        if (d->on_changed)
+                d->on_changed(props, d->observer_userdata);
 }
 
 static bool ticking(const struct daemon *d)
@@ -541,8 +543,8 @@ static void on_engine_finished(struct engine *e, const char *program, enum finis
         update_state(d);
         /* The properties first, so that whoever hears Finished reads the state after it. */
         emit_now(d, ~(slow_props | PROP_POSITIONS));
-        if (d->observer && d->observer->finished)
-                d->observer->finished(program, reason, d->observer_userdata);
+        if (d->on_finished)
+                d->on_finished(program, reason, d->observer_userdata);
 }
 
 /* systemd's watchdog is pinged only while the control tick runs and checks (when the chair is active), or
@@ -588,8 +590,8 @@ int daemon_reload_programs(struct daemon *d, struct diag_list *diags)
                 return r;
         }
         d->catalog = fresh;
-        if (old && d->observer && d->observer->programs_changed)
-                d->observer->programs_changed(old, fresh, d->observer_userdata);
+        if (old && d->on_programs_changed)
+                d->on_programs_changed(old, fresh, d->observer_userdata);
         catalog_free(old);
         log_info("%zu program%s loaded", fresh->n, fresh->n == 1 ? "" : "s");
         return 0;
@@ -772,9 +774,12 @@ int daemon_new(const struct options *o, struct daemon **ret)
         return 0;
 }
 
-void daemon_set_observer(struct daemon *d, const struct daemon_observer *observer, void *userdata)
+void daemon_set_observer(struct daemon *d, daemon_changed_t on_changed, daemon_finished_t on_finished,
+                         daemon_programs_changed_t on_programs_changed, void *userdata)
 {
-        d->observer = observer;
+        d->on_changed = on_changed;
+        d->on_finished = on_finished;
+        d->on_programs_changed = on_programs_changed;
         d->observer_userdata = userdata;
 }
 

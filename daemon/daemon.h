@@ -10,19 +10,11 @@
 #include "chair.h"
 #include "config.h"
 #include "engine.h"
+#include "options.h"
 #include "safety.h"
 
 /* A jog moves for this long unless it is called again: a dead-man button. */
 #define JOG_HOLD_USEC (300 * USEC_PER_MSEC)
-
-struct options {
-        char *config_path;
-        char **program_dirs; /* lowest priority first; InstallProgram writes into the last */
-        char *state_dir;
-        double time_scale;
-        char *control_group;
-        bool verbose;
-};
 
 /* Properties of the main object, as bits of a "changed" set. */
 enum {
@@ -40,15 +32,14 @@ enum {
         PROP_LOCKED = 1u << 11,
 };
 
-/* Who hears of what the core does; every member may be NULL. Called on the loop. */
-struct daemon_observer {
-        /* Properties changed; sensor readings at most once a control tick (positions) or a second. */
-        void (*changed)(unsigned props, void *userdata);
-        /* A program ended; the properties it changed were reported just before. */
-        void (*finished)(const char *program, enum finish_reason reason, void *userdata);
-        /* The programs were reloaded: old is the set before (freed after the call). */
-        void (*programs_changed)(const struct catalog *old, const struct catalog *now, void *userdata);
-};
+/* Who hears of what the core does (api.c), on the loop. */
+/* Properties changed; sensor readings at most once a control tick (positions) or a second. */
+typedef void (*daemon_changed_t)(unsigned props, void *userdata);
+/* A program ended; the properties it changed were reported just before. */
+typedef void (*daemon_finished_t)(const char *program, enum finish_reason reason, void *userdata);
+/* The programs were reloaded: old is the set before (freed after the call). */
+typedef void (*daemon_programs_changed_t)(const struct catalog *old, const struct catalog *now,
+                                          void *userdata);
 
 struct daemon;
 
@@ -60,7 +51,9 @@ static inline void daemon_freep(struct daemon **d)
 {
         daemon_free(*d);
 }
-void daemon_set_observer(struct daemon *d, const struct daemon_observer *observer, void *userdata);
+/* Sets who hears of changes; each may be NULL (and all, to stop hearing). */
+void daemon_set_observer(struct daemon *d, daemon_changed_t on_changed, daemon_finished_t on_finished,
+                         daemon_programs_changed_t on_programs_changed, void *userdata);
 /* Says READY=1 to systemd, runs the loop until SIGTERM, then puts every output safe. */
 int daemon_run(struct daemon *d);
 

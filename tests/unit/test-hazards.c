@@ -40,8 +40,6 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
         f.finished++;
 }
 
-static const struct daemon_observer observer = {.finished = on_finished};
-
 /* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed in.
  */
 static void setup_with(const char *safety_lines)
@@ -78,7 +76,7 @@ static void setup_with(const char *safety_lines)
         f.reset_r = 1;
         if (daemon_new(&f.o, &f.d) < 0)
                 abort();
-        daemon_set_observer(f.d, &observer, NULL);
+        daemon_set_observer(f.d, NULL, on_finished, NULL, NULL);
         vclock_event = daemon_event(f.d);
         feed(BACKREST(MOTOR_POSITION), 0.0);
         feed(LEGREST(MOTOR_POSITION), 0.0);
@@ -446,6 +444,25 @@ static void test_a_restart_after_an_unclean_end_comes_up_interrupted(void)
         teardown();
 }
 
+/* A trapped person: Release vents every bag, stops the rollers and drives the legrest open; not against a
+ * pressed emergency stop, which means nothing moves. No fault: the chair may be used again at once. */
+static void test_release_vents_every_bag_and_opens_the_legrest(void)
+{
+        setup();
+        CHECK_EQ_U(daemon_recline(f.d, "upright"), 0);
+        daemon_release(f.d);
+        dispatch();
+        CHECK(out(LEGREST(MOTOR_RUN)) == 1.0);
+        CHECK(out(LEGREST(MOTOR_TARGET)) == 1.0);
+        CHECK(all_safe_but(LEGREST(MOTOR_RUN), IO_NONE));
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        feed(ESTOP, 1.0);
+        daemon_release(f.d);
+        dispatch();
+        CHECK(all_safe()); /* the e-stop latched, and Release moves nothing against it */
+        teardown();
+}
+
 /* --- the reset, on inputs read afresh --- */
 
 /* A bus that does not answer the reset's read: refused after a bounded wait, never hanging the caller. */
@@ -516,6 +533,7 @@ int main(void)
                 T(test_a_silent_bus_is_comm_lost_until_it_answers),
                 T(test_a_board_that_stopped_by_itself_latches),
                 T(test_a_restart_after_an_unclean_end_comes_up_interrupted),
+                T(test_release_vents_every_bag_and_opens_the_legrest),
                 T(test_a_reset_whose_read_never_ends_is_refused_in_time),
                 T(test_resets_during_one_read_share_it),
                 T(test_faults_have_their_documented_names),

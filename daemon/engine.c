@@ -5,6 +5,9 @@
 #include "engine.h"
 #include "log.h"
 
+/* Above SD_EVENT_PRIORITY_IMPORTANT, where the tick, the watchdog and the drivers' events run. */
+#define ENGINE_TIMER_PRIORITY (SD_EVENT_PRIORITY_IMPORTANT - 1)
+
 DEFINE_STRING_TABLE(finish_reason, enum finish_reason, _FINISH_REASON_MAX, "completed", "stopped", "fault",
                     "emergency-stop", "timeout")
 
@@ -273,8 +276,9 @@ int engine_new(sd_event *event, struct chair *chair, const struct chair_config *
                               e);
         if (r < 0)
                 return r;
-        /* Setpoints go before D-Bus traffic, however much of it waits. */
-        if ((r = sd_event_source_set_priority(e->timer, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
+        /* Setpoints go before D-Bus traffic, however much of it waits, and before the readings and the tick that
+         * fall due with them: a setpoint is due at an exact time, a reading is handled a moment later. */
+        if ((r = sd_event_source_set_priority(e->timer, ENGINE_TIMER_PRIORITY)) < 0 ||
             (r = sd_event_source_set_priority(e->cap_timer, SD_EVENT_PRIORITY_IMPORTANT)) < 0)
                 return r;
         sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);

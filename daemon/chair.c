@@ -6,30 +6,11 @@
 #include "chair.h"
 #include "driver.h"
 #include "log.h"
+#include "motor.h"
 
-/* A motor has arrived within this fraction of its travel. The reference board stops within 0.002; a poll
- * may see it a little before it settles. */
-#define MOTOR_ARRIVED_FRACTION 0.005
 /* A heater switches on again once its element has cooled this far below its level's temperature, so that
  * the relay does not chatter around the set point. */
 #define HEAT_HYSTERESIS_C 1.0
-/* A driven motor makes progress when its position moves this fraction of its travel. */
-#define MOTOR_PROGRESS_FRACTION 0.002
-
-struct motor {
-        const struct motor_config *cfg; /* NULL: the chair lacks this motor */
-        double span;                    /* one full travel in the position's unit: 1.0, or the track in mm */
-        double target;
-        double position;
-        bool have_position;
-        bool driven; /* told to run and not arrived yet */
-        double current_a;
-        bool have_current;
-        bool limit[2];        /* the start and end limit switches are closed */
-        usec_t move_usec;     /* when it was sent toward its present target */
-        usec_t progress_usec; /* when its position last moved while driven */
-        double progress_position;
-};
 
 struct zone {
         enum valve_state valve;
@@ -126,49 +107,10 @@ static void out(struct chair *c, int io, double value)
         schedule_flush(c);
 }
 
-/* A limit switch that is closed in the direction of travel: the motor is at that end and must not push. */
-static bool motor_at_limit(const struct motor *m, double target)
+/* The motors' outputs go out like every other. */
+static void motor_output(void *chair, int io, double value)
 {
-        return (m->limit[1] && m->have_position && target > m->position) ||
-               (m->limit[0] && m->have_position && target < m->position);
-}
-
-static void motor_move(struct chair *c, struct motor *m, double target)
-{
-        if (!m->cfg)
-                return;
-        if (!m->driven || target != m->target) {
-                m->move_usec = m->progress_usec = now_usec();
-                m->progress_position = m->position;
-        }
-        m->target = target;
-        if (motor_at_limit(m, target)) {
-                out(c, m->cfg->io[MOTOR_RUN], 0);
-                m->driven = false;
-                return;
-        }
-        out(c, m->cfg->io[MOTOR_TARGET], target);
-        if (m->have_position && fabs(m->position - target) <= MOTOR_ARRIVED_FRACTION * m->span) {
-                out(c, m->cfg->io[MOTOR_RUN], 0);
-                m->driven = false;
-                return;
-        }
-        out(c, m->cfg->io[MOTOR_RUN], 1);
-        /* Without a position input the board alone knows when it is there: leave it enabled, call it
-         * arrived. */
-        m->driven = m->cfg->io[MOTOR_POSITION] != IO_NONE;
-}
-
-static void motor_stop(struct chair *c, struct motor *m)
-{
-        if (!m->cfg)
-                return;
-        out(c, m->cfg->io[MOTOR_RUN], 0);
-        if (m->have_position) {
-                m->target = m->position; /* so that switching run on again does not jump anywhere */
-                out(c, m->cfg->io[MOTOR_TARGET], m->position);
-        }
-        m->driven = false;
+        out(chair, io, value);
 }
 
 static int on_flush(sd_event_source *s, void *userdata)
@@ -268,7 +210,7 @@ void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_o
                 c->kneading = c->tapping = 0;
                 out(c, rc->kneading, 0);
                 out(c, rc->tapping, 0);
-                motor_move(c, m, 0.0); /* park at the top */
+                motor_move(m, 0.0); /* park at the top */
                 changed(c, CHAIR_CHANGED_MOTION);
                 return;
         }
@@ -281,7 +223,7 @@ void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_o
         out(c, rc->tapping, c->tapping);
         out(c, rc->width, sp->width);
         out(c, rc->depth, depth);
-        motor_move(c, m,
+        motor_move(m,
                    body_point_resolve(&sp->target, &rc->geometry, c->shoulder_mm) * rc->geometry.track_mm);
         changed(c, CHAIR_CHANGED_MOTION);
 }
@@ -299,7 +241,7 @@ int chair_recline(struct chair *c, const char *name)
                 return -ENOENT;
         for (int a = 0; a < _AXIS_MAX; a++)
                 if (c->config->axis[a])
-                        motor_move(c, &c->motors[a], p->position[a]);
+                        motor_move(&c->motors[a], p->position[a]);
         set_preset(c, p->name);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
@@ -307,9 +249,9 @@ int chair_recline(struct chair *c, const char *name)
 
 int chair_move_axis(struct chair *c, enum axis axis, double position)
 {
-        if (!c->motors[axis].cfg)
+        if (!motor_present(&c->motors[axis]))
                 return -EOPNOTSUPP;
-        motor_move(c, &c->motors[axis], position);
+        motor_move(&c->motors[axis], position);
         set_preset(c, NULL);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
@@ -320,7 +262,7 @@ static int on_jog_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         struct chair *c = userdata;
 
         if (c->jog_motor >= 0)
-                motor_stop(c, &c->motors[c->jog_motor]);
+                motor_stop(&c->motors[c->jog_motor]);
         c->jog_motor = -1;
         c->backing_off = false;
         changed(c, CHAIR_CHANGED_MOTION);
@@ -332,11 +274,11 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
         struct motor *m = &c->motors[axis];
         int r;
 
-        if (!m->cfg)
+        if (!motor_present(m))
                 return -EOPNOTSUPP;
         if (c->jog_motor >= 0 && c->jog_motor != (int) axis)
-                motor_stop(c, &c->motors[c->jog_motor]);
-        motor_move(c, m, direction > 0 ? m->span : 0.0);
+                motor_stop(&c->motors[c->jog_motor]);
+        motor_move(m, direction > 0 ? m->span : 0.0);
         c->jog_motor = axis;
         c->backing_off = false;
         set_preset(c, NULL);
@@ -374,7 +316,7 @@ void chair_hold(struct chair *c)
         chair_foot(c, 0);
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
                 if (c->motors[m].driven)
-                        motor_stop(c, &c->motors[m]);
+                        motor_stop(&c->motors[m]);
         for (size_t z = 0; z < c->config->n_zones; z++)
                 if (c->zones[z].valve == VALVE_INFLATE)
                         chair_airbag(c, z, VALVE_HOLD, c->zones[z].intensity);
@@ -388,7 +330,7 @@ static void scan_end(struct chair *c, bool found, double shoulder_mm)
 
         c->scan = SCAN_NONE;
         c->shoulder_mm = found ? shoulder_mm : g->shoulder_mm;
-        motor_stop(c, &c->motors[CHAIR_MOTOR_ROLLER]);
+        motor_stop(&c->motors[CHAIR_MOTOR_ROLLER]);
         if (found)
                 log_info("Body scan: shoulders at %.0f mm", c->shoulder_mm);
         else
@@ -402,7 +344,7 @@ int chair_scan(struct chair *c)
         if (!c->config->has_roller || c->config->roller.body_sensor == IO_NONE)
                 return -EOPNOTSUPP;
         c->scan = SCAN_TO_START;
-        motor_move(c, &c->motors[CHAIR_MOTOR_ROLLER], c->config->roller.geometry.shoulder_min_mm);
+        motor_move(&c->motors[CHAIR_MOTOR_ROLLER], c->config->roller.geometry.shoulder_min_mm);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -417,7 +359,7 @@ static void scan_arrived(struct chair *c, bool body)
                 c->scan = SCAN_DOWN;
                 /* The sensor reports changes only: no contact here is the "no contact" reading. */
                 c->scan_seen_off = !body;
-                motor_move(c, &c->motors[CHAIR_MOTOR_ROLLER], g->shoulder_max_mm);
+                motor_move(&c->motors[CHAIR_MOTOR_ROLLER], g->shoulder_max_mm);
         } else if (c->scan == SCAN_DOWN) {
                 if (body && !c->scan_seen_off)
                         scan_end(c, true,
@@ -476,50 +418,21 @@ static void on_input(struct chair *c, int io, double v)
                 return;
         }
         for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
-                struct motor *m = &c->motors[i];
-                if (!m->cfg)
+                unsigned what = motor_input(&c->motors[i], io, v);
+                if (!what)
                         continue;
-                if (io == m->cfg->io[MOTOR_CURRENT]) {
-                        m->current_a = v;
-                        m->have_current = true;
-                        changed(c, CHAIR_CHANGED_SAFETY);
-                        return;
+                /* The roller arrived where the scan sent it (not stopped by a limit switch). */
+                if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
+                    (what & MOTOR_INPUT_POSITION)) {
+                        double body;
+                        scan_arrived(
+                                c, driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
+                                              cfg->roller.body_sensor, &body) == 0 &&
+                                           body != 0.0);
                 }
-                if (io == m->cfg->io[MOTOR_LIMIT_START] || io == m->cfg->io[MOTOR_LIMIT_END]) {
-                        m->limit[io == m->cfg->io[MOTOR_LIMIT_END]] = v != 0.0;
-                        /* At its end: it stops there, whatever it was sent to. */
-                        if (m->driven && motor_at_limit(m, m->target)) {
-                                out(c, m->cfg->io[MOTOR_RUN], 0);
-                                m->driven = false;
-                                changed(c, CHAIR_CHANGED_MOTION);
-                        }
-                        changed(c, CHAIR_CHANGED_SAFETY);
-                        return;
-                }
-                if (io != m->cfg->io[MOTOR_POSITION])
-                        continue;
-                if (!m->have_position ||
-                    fabs(v - m->progress_position) >= MOTOR_PROGRESS_FRACTION * m->span) {
-                        m->progress_usec = now_usec();
-                        m->progress_position = v;
-                }
-                m->position = v;
-                m->have_position = true;
-                if (m->driven && fabs(v - m->target) <= MOTOR_ARRIVED_FRACTION * m->span) {
-                        out(c, m->cfg->io[MOTOR_RUN], 0);
-                        m->driven = false;
-                        if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE) {
-                                double body;
-                                scan_arrived(
-                                        c,
-                                        driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)
-                                                                      ->bus],
-                                                   cfg->roller.body_sensor, &body) == 0 &&
-                                                body != 0.0);
-                        }
-                        changed(c, CHAIR_CHANGED_MOTION);
-                }
-                changed(c, CHAIR_CHANGED_POSITIONS);
+                changed(c, (what & MOTOR_INPUT_STOPPED ? CHAIR_CHANGED_MOTION : 0) |
+                                   (what & MOTOR_INPUT_SAFETY ? CHAIR_CHANGED_SAFETY : 0) |
+                                   (what & MOTOR_INPUT_POSITION ? CHAIR_CHANGED_POSITIONS : 0));
                 return;
         }
         for (size_t h = 0; h < cfg->n_heaters; h++)
@@ -635,10 +548,10 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->shoulder_mm = config->roller.geometry.shoulder_mm;
         for (int a = 0; a < _AXIS_MAX; a++)
                 if (config->axis[a])
-                        c->motors[a] = (struct motor){.cfg = &config->axes[a], .span = 1.0};
+                        motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, c);
         if (config->has_roller)
-                c->motors[CHAIR_MOTOR_ROLLER] = (struct motor){.cfg = &config->roller.travel,
-                                                               .span = config->roller.geometry.track_mm};
+                motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
+                           config->roller.geometry.track_mm, motor_output, c);
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
@@ -733,7 +646,7 @@ bool chair_busy(const struct chair *c)
 bool chair_roller_parked(const struct chair *c)
 {
         const struct motor *m = &c->motors[CHAIR_MOTOR_ROLLER];
-        return !m->cfg || (!m->driven && c->kneading == 0 && c->tapping == 0);
+        return !motor_present(m) || (!m->driven && c->kneading == 0 && c->tapping == 0);
 }
 
 bool chair_scanning(const struct chair *c)
@@ -768,7 +681,7 @@ bool chair_position(const struct chair *c, unsigned motor, double *ret)
 {
         const struct motor *m = &c->motors[motor];
 
-        if (!m->cfg || !m->have_position)
+        if (!motor_present(m) || !m->have_position)
                 return false;
         *ret = m->position / m->span;
         return true;
@@ -778,7 +691,7 @@ bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_moto
 {
         const struct motor *m = &c->motors[motor];
 
-        if (!m->cfg)
+        if (!motor_present(m))
                 return false;
         *ret = (struct chair_motor_status){
                 .driven = m->driven,

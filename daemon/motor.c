@@ -1,0 +1,69 @@
+/* motor.c: what every kind of motor shares: its limit switches and current, progress and arrival. */
+#include <math.h>
+
+#include "motor.h"
+
+void motor_init(struct motor *m, const struct motor_config *cfg, double span, motor_output_t output,
+                void *chair)
+{
+        *m = (struct motor){
+                .ops = &motor_board_ops,
+                .cfg = cfg,
+                .output = output,
+                .chair = chair,
+                .span = span,
+        };
+}
+
+void motor_out(struct motor *m, enum motor_io role, double value)
+{
+        m->output(m->chair, m->cfg->io[role], value);
+}
+
+bool motor_at_limit(const struct motor *m, double target)
+{
+        return (m->limit[1] && m->have_position && target > m->position) ||
+               (m->limit[0] && m->have_position && target < m->position);
+}
+
+void motor_begin_move(struct motor *m, double target)
+{
+        if (!m->driven || target != m->target) {
+                m->move_usec = m->progress_usec = now_usec();
+                m->progress_position = m->position;
+        }
+        m->target = target;
+}
+
+bool motor_position_read(struct motor *m, double position)
+{
+        if (!m->have_position ||
+            fabs(position - m->progress_position) >= MOTOR_PROGRESS_FRACTION * m->span) {
+                m->progress_usec = now_usec();
+                m->progress_position = position;
+        }
+        m->position = position;
+        m->have_position = true;
+        return m->driven && fabs(position - m->target) <= MOTOR_ARRIVED_FRACTION * m->span;
+}
+
+unsigned motor_input(struct motor *m, int io, double value)
+{
+        if (!m->ops || io == IO_NONE)
+                return 0;
+        if (io == m->cfg->io[MOTOR_CURRENT]) {
+                m->current_a = value;
+                m->have_current = true;
+                return MOTOR_INPUT_SAFETY;
+        }
+        if (io == m->cfg->io[MOTOR_LIMIT_START] || io == m->cfg->io[MOTOR_LIMIT_END]) {
+                m->limit[io == m->cfg->io[MOTOR_LIMIT_END]] = value != 0.0;
+                /* At its end: it stops there, whatever it was sent to. */
+                if (m->driven && motor_at_limit(m, m->target)) {
+                        motor_stop(m);
+                        return MOTOR_INPUT_SAFETY | MOTOR_INPUT_STOPPED;
+                }
+                return MOTOR_INPUT_SAFETY;
+        }
+        return m->ops->input(m, io, value);
+}

@@ -67,6 +67,7 @@ struct daemon {
         unsigned dirty;        /* properties to report */
         sd_event_source *emit_source;
         usec_t slow_emitted_usec;
+        sd_event_source *check_source; /* a safety check once the present call is over */
 };
 
 /* --- reporting changes --- */
@@ -182,6 +183,14 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static int on_check(sd_event_source *s, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        safety_check(d->safety, now_usec());
+        return 0;
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
@@ -245,16 +254,17 @@ static int interlocked(const struct daemon *d)
         return 0;
 }
 
-/* Clears the fault if its cause is gone. unread: why the inputs could not be read afresh, or NULL. */
+/* Clears the fault if no lasting cause of one is there. unread: why the inputs could not be read afresh, or
+ * NULL. */
 static int judge_reset(struct daemon *d, const char *unread, char *why, size_t size)
 {
         if (!d->fault)
                 return 0;
-        if (unread && safety_has_cause(d->fault)) {
+        if (unread) {
                 snprintf(why, size, "its cause cannot be checked: %s", unread);
                 return -EBUSY;
         }
-        if (safety_cause(d->safety, d->fault, now_usec(), why, size))
+        if (safety_cause(d->safety, now_usec(), why, size))
                 return -EBUSY;
         log_fields(LOG_NOTICE, 0, NULL, NULL, fault_to_string(d->fault), "Fault %s reset",
                    fault_to_string(d->fault));
@@ -309,9 +319,8 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
         struct reset_waiter *w;
         int r;
 
-        if (!d->fault || !safety_has_cause(d->fault)) {
-                r = judge_reset(d, NULL, why, sizeof(why));
-                done(r, why, userdata);
+        if (!d->fault) {
+                done(0, "", userdata);
                 return;
         }
         w = realloc(d->resets, (d->n_resets + 1) * sizeof(*w));
@@ -321,17 +330,30 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
         }
         d->resets = w;
         d->resets[d->n_resets++] = (struct reset_waiter){done, userdata};
+        /* Every wait has its guard, also one that joins a read whose own guard has already fired. */
+        if (sd_event_source_get_enabled(d->reset_timeout, NULL) <= 0) {
+                sd_event_source_set_time_relative(d->reset_timeout, RESET_READ_TIMEOUT_USEC);
+                sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_ONESHOT);
+        }
         if (d->reading)
                 return; /* the read under way answers this one too */
         r = chair_refresh(d->chair, on_inputs_read, d);
         if (r < 0) {
+                sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
                 snprintf(why, sizeof(why), "the inputs could not be read afresh (%s)", strerror(-r));
                 answer_resets(d, why);
                 return;
         }
         d->reading = true;
-        sd_event_source_set_time_relative(d->reset_timeout, RESET_READ_TIMEOUT_USEC);
-        sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_ONESHOT);
+}
+
+/* Resets still waiting when chaird stops are told so, while the bus can still carry the answer. */
+static void cancel_resets(struct daemon *d)
+{
+        for (size_t i = 0; i < d->n_resets; i++)
+                d->resets[i].done(-ECANCELED, "chaird is stopping", d->resets[i].userdata);
+        d->resets = mfree(d->resets);
+        d->n_resets = 0;
 }
 
 /* --- commands --- */
@@ -508,11 +530,16 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         if (changes & CHAIR_CHANGED_SCAN)
                 engine_on_chair(d->engine, changes);
         /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll, an
-         * e-stop edge at once; heat asked for is checked at once (a heat timeout not rested yet). */
-        if (d->safety && (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS |
-                                     CHAIR_CHANGED_TEMPERATURES | CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM |
-                                     CHAIR_CHANGED_BOARD_STOPPED | CHAIR_CHANGED_HEAT)))
+         * e-stop edge at once. They come from the drivers, never from inside a command. */
+        if (d->safety &&
+            (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES |
+                        CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM | CHAIR_CHANGED_BOARD_STOPPED)))
                 safety_check(d->safety, now_usec());
+        /* Heat is asked for by commands and the engine: checked once the call is over (a heat timeout not
+         * rested yet), before the loop does anything else. A trip in the middle of a command would leave it
+         * to carry on against a chair made safe under it. */
+        if (d->safety && (changes & CHAIR_CHANGED_HEAT))
+                sd_event_source_set_enabled(d->check_source, SD_EVENT_ONESHOT);
         if (changes & (CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT | CHAIR_CHANGED_SCAN))
                 update_state(d);
 }
@@ -744,6 +771,12 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(d->emit_source, SD_EVENT_OFF);
+        r = sd_event_add_defer(d->event, &d->check_source, on_check, d);
+        if (r >= 0)
+                r = sd_event_source_set_priority(d->check_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(d->check_source, SD_EVENT_OFF);
 
         if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_sigterm, d)) < 0 ||
             (r = sd_event_add_signal(d->event, NULL, SIGINT, on_sigterm, d)) < 0 ||
@@ -793,6 +826,7 @@ int daemon_run(struct daemon *d)
                  d->options->config_path);
         r = sd_event_loop(d->event);
         sd_notify(false, "STOPPING=1");
+        cancel_resets(d);
         /* Whatever ran ends here, and nothing is left driven. */
         engine_abort(d->engine, FINISH_STOPPED);
         if (chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) < 0)
@@ -806,13 +840,12 @@ struct daemon *daemon_free(struct daemon *d)
 {
         if (!d)
                 return NULL;
-        for (size_t i = 0; i < d->n_resets; i++)
-                d->resets[i].done(-ECANCELED, "chaird is stopping", d->resets[i].userdata);
-        free(d->resets);
+        cancel_resets(d);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->reset_timeout);
         sd_event_source_disable_unref(d->emit_source);
+        sd_event_source_disable_unref(d->check_source);
         sd_event_source_disable_unref(d->watchdog);
         safety_free(d->safety);
         engine_free(d->engine);

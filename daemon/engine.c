@@ -363,7 +363,8 @@ static void wind_down(struct engine *e)
         for (size_t h = 0; h < e->config->n_heaters; h++)
                 chair_heat(e->chair, h, 0);
         chair_foot(e->chair, 0);
-        if (p->uses_recline && p->at_end == AT_END_UPRIGHT)
+        /* Only if nothing ended the program meanwhile (a fault latched by what the calls above reported). */
+        if (e->state != ENGINE_IDLE && p->uses_recline && p->at_end == AT_END_UPRIGHT)
                 chair_recline(e->chair, "upright");
 }
 
@@ -372,7 +373,8 @@ int engine_stop(struct engine *e, enum finish_reason reason)
         if (e->state == ENGINE_IDLE)
                 return -ENOENT;
         wind_down(e);
-        finish(e, reason);
+        if (e->state != ENGINE_IDLE)
+                finish(e, reason);
         return 0;
 }
 

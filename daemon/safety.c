@@ -355,11 +355,11 @@ void safety_check(struct safety *s, usec_t now)
         s->checking = false;
 }
 
-bool safety_cause(struct safety *s, enum fault fault, usec_t now, char *buf, size_t size)
+bool safety_cause(struct safety *s, usec_t now, char *buf, size_t size)
 {
         for (size_t i = 0; i < ELEMENTSOF(hazards); i++) {
                 const struct hazard *hz = &hazards[i];
-                if (hz->fault != fault || !hz->still_present)
+                if (!hz->still_present)
                         continue;
                 for (unsigned u = 0; u < units(s, hz->scope); u++) {
                         struct finding f = {};
@@ -369,14 +369,6 @@ bool safety_cause(struct safety *s, enum fault fault, usec_t now, char *buf, siz
                         }
                 }
         }
-        return false;
-}
-
-bool safety_has_cause(enum fault fault)
-{
-        for (size_t i = 0; i < ELEMENTSOF(hazards); i++)
-                if (hazards[i].fault == fault && hazards[i].still_present)
-                        return true;
         return false;
 }
 

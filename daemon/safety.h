@@ -58,8 +58,8 @@ struct safety *safety_free(struct safety *s);
  * over. */
 void safety_check(struct safety *s, usec_t now);
 
-/* Whether fault's cause is still there on the readings the chair has now; if so, why into buf (for the
- * refusal of a reset). Faults without a lasting cause (a timeout, a stall, a stopped board) never are. */
-bool safety_cause(struct safety *s, enum fault fault, usec_t now, char *buf, size_t size);
-/* Whether any row can hold fault's reset back: only then are the inputs worth reading afresh first. */
-bool safety_has_cause(enum fault fault);
+/* Whether a lasting cause of a fault is there on the readings the chair has now (the latched fault's, or one
+ * that appeared while it was latched and so never tripped under its own name: a sensor that went open during
+ * a runaway); if so, why into buf, for the refusal of a reset. Faults whose cause the trip took away (a
+ * timeout, a stall, a stopped board) leave none. */
+bool safety_cause(struct safety *s, usec_t now, char *buf, size_t size);

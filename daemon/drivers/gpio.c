@@ -204,25 +204,28 @@ static void gpio_stats(struct driver *d, struct driver_stats *ret)
         *ret = to_gpio(d)->stats;
 }
 
-/* Reads an input and reports it if it changed (or was never reported). */
-static void input_refresh(struct gpio_driver *g, struct gpio_line *l)
+/* Reads an input and reports it if it changed (or was never reported). 0, or the errno of a failed read. */
+static int input_refresh(struct gpio_driver *g, struct gpio_line *l)
 {
         enum gpiod_line_value v = gpiod_line_request_get_value(g->request, l->offset);
         struct driver_event ev;
+        int error = 0;
 
         g->stats.reads++;
         if (v == GPIOD_LINE_VALUE_ERROR) {
                 g->stats.failures++;
-                ev = (struct driver_event){DRIVER_COMM_LOST, l->io, 0, errno};
+                error = errno ?: EIO;
+                ev = (struct driver_event){DRIVER_COMM_LOST, l->io, 0, error};
         } else {
                 if (l->delivered && l->active == (v == GPIOD_LINE_VALUE_ACTIVE))
-                        return;
+                        return 0;
                 l->active = v == GPIOD_LINE_VALUE_ACTIVE;
                 l->delivered = true;
                 ev = (struct driver_event){DRIVER_INPUT_CHANGED, l->io, l->active, 0};
         }
         if (g->base.handler)
                 g->base.handler(&g->base, &ev, g->base.userdata);
+        return error;
 }
 
 static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -262,8 +265,11 @@ static int on_read_all(sd_event_source *s, void *userdata)
         struct driver_event ev = {DRIVER_REFRESHED, IO_NONE, 0, 0};
 
         for (size_t i = 0; i < g->n_lines; i++)
-                if (!g->lines[i].setup.output)
-                        input_refresh(g, &g->lines[i]);
+                if (!g->lines[i].setup.output) {
+                        int error = input_refresh(g, &g->lines[i]);
+                        if (error && !ev.error)
+                                ev.error = error; /* a line not read: its old value must not judge a reset */
+                }
         if (g->refresh && g->base.handler) {
                 g->refresh = false;
                 g->base.handler(&g->base, &ev, g->base.userdata);

@@ -91,7 +91,8 @@ struct modbus_driver {
         int comm_error;
         int refused_io, refused_error; /* the last Modbus exception, for the loop to report */
         bool refresh;                  /* the loop asked for every input afresh */
-        bool refreshed;                /* ... and every run was read since, or the bus failed: to report */
+        unsigned refresh_asked; /* how many times, so that a read under way when it asked does not count */
+        bool refreshed;         /* ... and every run was read since, or the bus failed: to report */
         int refresh_error;
         bool inputs_changed;
         struct driver_stats stats;
@@ -391,6 +392,9 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 int error;
 
                 if (p.next_usec <= now) {
+                        /* A refresh asked for while this read is under way wants a read that starts after.
+                         */
+                        unsigned asked = m->refresh_asked;
                         pthread_mutex_unlock(&m->lock);
                         error = transact(m, p.table, false, p.address, p.count, regs, bits);
                         pthread_mutex_lock(&m->lock);
@@ -404,7 +408,9 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                                 continue;
                         } else if (error && modbus_exception(error)) {
                                 refused(m, p.table, p.address, error);
-                                m->polls[i].stale = false; /* refused: there is nothing more to read */
+                                if (asked == m->refresh_asked)
+                                        m->polls[i].stale =
+                                                false; /* refused: there is nothing more to read */
                                 m->polls[i].next_usec =
                                         now + RECONNECT_MAX_USEC; /* a config mistake: ask seldom */
                         } else if (error)
@@ -418,7 +424,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                                         q->raw[k] = v;
                                 }
                                 q->have = true;
-                                q->stale = false;
+                                if (asked == m->refresh_asked)
+                                        q->stale = false;
                         }
                 }
                 if (m->polls[i].next_usec < *next)
@@ -714,6 +721,7 @@ static int mb_refresh(struct driver *d)
                 m->polls[i].stale = true;
         }
         m->refresh = true;
+        m->refresh_asked++;
         m->work = true;
         pthread_mutex_unlock(&m->lock);
         pthread_cond_signal(&m->wake);

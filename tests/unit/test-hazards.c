@@ -12,6 +12,9 @@
 #include "simctl.h" /* read_text, replace_text */
 #include "vclock.h"
 
+/* How long a ResetFault waits at most for the inputs (daemon.c's RESET_READ_TIMEOUT_USEC). */
+#define RESET_WAIT_USEC (5 * USEC_PER_SEC)
+
 struct fixture {
         struct daemon *d;
         struct options o;
@@ -19,6 +22,7 @@ struct fixture {
         char config_path[128];
         int reset_r; /* the last ResetFault's answer; 1: none yet */
         char reset_why[256];
+        unsigned answers;  /* ResetFault answers, counted */
         unsigned finished; /* programs ended */
 };
 
@@ -108,6 +112,7 @@ static void teardown(void)
 static void on_reset(int r, const char *why, void *userdata)
 {
         f.reset_r = r;
+        f.answers++;
         snprintf(f.reset_why, sizeof(f.reset_why), "%s", why ?: "");
 }
 
@@ -352,6 +357,45 @@ static void test_an_element_above_its_target_is_a_runaway(void)
         teardown();
 }
 
+/* A lasting cause that appeared while another fault was latched (it could not trip under its own name) holds
+ * back the reset too: a sensor that went open after a runaway. */
+static void test_a_cause_that_came_during_a_fault_holds_back_its_reset(void)
+{
+        setup();
+        heat_lumbar(1);
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0] + cfg()->safety.heat_margin_c + 1.0);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heater-runaway");
+        feed(LUMBAR_SENSOR, -40.0); /* and now its sensor is open */
+        check_reset_refused("lumbar temperature sensor reads -40.0");
+        feed_quietly(LUMBAR_SENSOR, 30.0);
+        CHECK_EQ_U(reset(), 0);
+        teardown();
+}
+
+/* A hazard that falls due while a command runs (no tick came between) never leaves the chair driven under a
+ * latched fault, and the program ends once. */
+static void test_a_fault_due_during_a_command_leaves_nothing_driven(void)
+{
+        setup();
+        CHECK_EQ_U(daemon_start(f.d, "quick", 0, 0), 0);
+        dispatch();
+        feed(cfg()->roller.travel.io[MOTOR_POSITION], 60.0); /* the scan: at the top of the shoulder range */
+        feed(cfg()->roller.travel.io[MOTOR_POSITION], 180.0);
+        feed(cfg()->roller.body_sensor, 1.0);
+        CHECK_STREQ(daemon_state(f.d), "running");
+        vnow += cfg()->safety.no_progress_usec + USEC_PER_SEC; /* time passes, no timer fires */
+        daemon_stop(f.d);
+        dispatch();
+        CHECK_EQ_U(f.finished, 1);
+        if (daemon_fault(f.d) != FAULT_NONE)
+                CHECK(all_safe());
+        advance(USEC_PER_SEC);
+        if (daemon_fault(f.d) != FAULT_NONE)
+                CHECK(all_safe());
+        CHECK_EQ_U(f.finished, 1);
+        teardown();
+}
+
 /* Energized without gaining heat-min-gain within heat-check-window: the sensor is off the element. */
 static void test_an_element_that_does_not_warm_is_a_runaway(void)
 {
@@ -388,6 +432,16 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         heat_lumbar(1); /* asked again at once, before any rest */
         CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
         CHECK(all_safe());
+        /* Every zone off for the rest (counted from the first check that saw them off): heat may go on again,
+         * for a whole timeout. */
+        advance(HEAT_REST_USEC + USEC_PER_SEC);
+        CHECK_EQ_U(reset(), 0);
+        heat_lumbar(1);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        advance(cfg()->safety.heat_timeout_usec - USEC_PER_SEC);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        advance(2 * USEC_PER_SEC);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
         teardown();
 }
 
@@ -479,6 +533,11 @@ static void test_a_reset_whose_read_never_ends_is_refused_in_time(void)
         CHECK_EQ_U(f.reset_r, -EBUSY);
         CHECK(strstr(f.reset_why, "did not answer"));
         CHECK_EQ_U(daemon_fault(f.d), FAULT_EMERGENCY_STOP);
+        /* A second call joins the read still hanging: it gets its own bounded wait. */
+        CHECK_EQ_U(reset(), 1);
+        advance(RESET_WAIT_USEC + USEC_PER_MSEC);
+        CHECK_EQ_U(f.answers, 2);
+        CHECK_EQ_U(f.reset_r, -EBUSY);
         teardown();
 }
 
@@ -495,7 +554,9 @@ static void test_resets_during_one_read_share_it(void)
         first = f.reset_r;
         daemon_reset_fault(f.d, on_reset, NULL);
         CHECK_EQ_U(first, 1);
+        CHECK_EQ_U(f.answers, 0);
         dispatch();
+        CHECK_EQ_U(f.answers, 2); /* both answered, by one read */
         CHECK_EQ_U(f.reset_r, 0);
         CHECK_EQ_U(fake->refreshes, refreshes + 1);
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
@@ -530,6 +591,8 @@ int main(void)
                 T(test_an_element_above_its_target_is_a_runaway),
                 T(test_an_element_that_does_not_warm_is_a_runaway),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
+                T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),
+                T(test_a_fault_due_during_a_command_leaves_nothing_driven),
                 T(test_a_silent_bus_is_comm_lost_until_it_answers),
                 T(test_a_board_that_stopped_by_itself_latches),
                 T(test_a_restart_after_an_unclean_end_comes_up_interrupted),

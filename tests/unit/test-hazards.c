@@ -432,8 +432,8 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         heat_lumbar(1); /* asked again at once, before any rest */
         CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
         CHECK(all_safe());
-        /* Every zone off for the rest (counted from the first check that saw them off): heat may go on again,
-         * for a whole timeout. */
+        /* Every zone off for the rest (counted from the first check that saw them off): heat may go on
+         * again, for a whole timeout. */
         advance(HEAT_REST_USEC + USEC_PER_SEC);
         CHECK_EQ_U(reset(), 0);
         heat_lumbar(1);

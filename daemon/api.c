@@ -632,9 +632,24 @@ static int property_positions(sd_bus *bus, const char *path, const char *interfa
         for (unsigned i = 0; r >= 0 && i < CHAIR_MOTORS; i++) {
                 double v;
                 if (chair_position(daemon_chair(a->d), i, &v))
-                        r = sd_bus_message_append(reply, "{sd}",
-                                                  i == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(i), v);
+                        r = sd_bus_message_append(reply, "{sd}", chair_motor_name(i), v);
         }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+/* The motors whose position is an estimate: timed by how long they were driven, or not homed since their
+ * position was lost. */
+static int property_positions_estimated(sd_bus *bus, const char *path, const char *interface,
+                                        const char *property, sd_bus_message *reply, void *userdata,
+                                        sd_bus_error *error)
+{
+        struct api *a = userdata;
+        struct chair_motor_status st;
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+
+        for (unsigned i = 0; r >= 0 && i < CHAIR_MOTORS; i++)
+                if (chair_motor_status(daemon_chair(a->d), i, &st) && st.estimated)
+                        r = sd_bus_message_append(reply, "s", chair_motor_name(i));
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -690,6 +705,8 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_PROPERTY("Temperatures", "a{sd}", property_temperatures, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Positions", "a{sd}", property_positions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PositionsEstimated", "as", property_positions_estimated, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -832,6 +849,7 @@ static void on_changed(unsigned props, void *userdata)
                 {PROP_HEAT, "Heat"},
                 {PROP_TEMPERATURES, "Temperatures"},
                 {PROP_POSITIONS, "Positions"},
+                {PROP_POSITIONS, "PositionsEstimated"},
                 {PROP_RECLINE, "Recline"},
                 {PROP_FAULT, "Fault"},
                 {PROP_FAULT, "FaultMessage"},

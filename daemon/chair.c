@@ -101,6 +101,8 @@ static void out(struct chair *c, int io, double value)
 
         if (!ic)
                 return;
+        if (ic->role == IO_OUT_SWITCH && value > 1.0)
+                value = 1.0; /* a speed on a relay: any speed above 0 switches it on (a PWM duty stays) */
         r = driver_set(c->drivers[ic->bus], io, value);
         if (r < 0)
                 log_warning_errno(r, "Cannot set %s to %g: %m", ic->name, value);
@@ -379,7 +381,7 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
                         r = k;
         }
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
-                c->motors[m].driven = false;
+                motor_safe(&c->motors[m]);
         for (size_t z = 0; z < c->config->n_zones; z++)
                 c->zones[z] = (struct zone){VALVE_VENT, 0, false, c->zones[z].pressure_kpa,
                                             c->zones[z].have_pressure};
@@ -397,6 +399,31 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
                 sd_event_source_set_enabled(c->jog_timer, SD_EVENT_OFF);
         changed(c, CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT);
         return r;
+}
+
+/* What a motor did, on an input or on its own time (MOTOR_INPUT_* bits). */
+static void motor_changed(struct chair *c, unsigned i, unsigned what)
+{
+        const struct chair_config *cfg = c->config;
+
+        /* The roller arrived where the scan sent it (not stopped by a limit switch). */
+        if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
+            (what & MOTOR_INPUT_POSITION)) {
+                double body;
+                scan_arrived(c, driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
+                                           cfg->roller.body_sensor, &body) == 0 &&
+                                        body != 0.0);
+        }
+        changed(c, (what & MOTOR_INPUT_STOPPED ? CHAIR_CHANGED_MOTION : 0) |
+                           (what & MOTOR_INPUT_SAFETY ? CHAIR_CHANGED_SAFETY : 0) |
+                           (what & MOTOR_INPUT_POSITION ? CHAIR_CHANGED_POSITIONS : 0));
+}
+
+static void on_motor(void *chair, struct motor *m, unsigned what)
+{
+        struct chair *c = chair;
+
+        motor_changed(c, (unsigned) (m - c->motors), what);
 }
 
 static void on_input(struct chair *c, int io, double v)
@@ -419,21 +446,10 @@ static void on_input(struct chair *c, int io, double v)
         }
         for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
                 unsigned what = motor_input(&c->motors[i], io, v);
-                if (!what)
-                        continue;
-                /* The roller arrived where the scan sent it (not stopped by a limit switch). */
-                if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
-                    (what & MOTOR_INPUT_POSITION)) {
-                        double body;
-                        scan_arrived(
-                                c, driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
-                                              cfg->roller.body_sensor, &body) == 0 &&
-                                           body != 0.0);
+                if (what) {
+                        motor_changed(c, i, what);
+                        return;
                 }
-                changed(c, (what & MOTOR_INPUT_STOPPED ? CHAIR_CHANGED_MOTION : 0) |
-                                   (what & MOTOR_INPUT_SAFETY ? CHAIR_CHANGED_SAFETY : 0) |
-                                   (what & MOTOR_INPUT_POSITION ? CHAIR_CHANGED_POSITIONS : 0));
-                return;
         }
         for (size_t h = 0; h < cfg->n_heaters; h++)
                 if (io == cfg->heaters[h].sensor) {
@@ -548,10 +564,10 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->shoulder_mm = config->roller.geometry.shoulder_mm;
         for (int a = 0; a < _AXIS_MAX; a++)
                 if (config->axis[a])
-                        motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, c);
+                        motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, on_motor, c, event);
         if (config->has_roller)
                 motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
-                           config->roller.geometry.track_mm, motor_output, c);
+                           config->roller.geometry.track_mm, motor_output, on_motor, c, event);
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
@@ -586,6 +602,8 @@ struct chair *chair_free(struct chair *c)
 {
         if (!c)
                 return NULL;
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
+                motor_done(&c->motors[m]);
         for (size_t i = 0; i < c->n_drivers; i++)
                 driver_free(c->drivers[i]);
         sd_event_source_disable_unref(c->flush_source);
@@ -683,7 +701,7 @@ bool chair_position(const struct chair *c, unsigned motor, double *ret)
 
         if (!motor_present(m) || !m->have_position)
                 return false;
-        *ret = m->position / m->span;
+        *ret = motor_position(m) / m->span;
         return true;
 }
 
@@ -698,7 +716,11 @@ bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_moto
                 .have_position = m->have_position,
                 .have_current = m->have_current,
                 .target = m->target / m->span,
-                .position = m->position / m->span,
+                .position = motor_position(m) / m->span,
+                .estimated = motor_estimated(m),
+                .sensed = motor_sensed(m),
+                .unbidden_pulses = m->relay.unbidden,
+                .unbidden_usec = m->relay.unbidden_usec,
                 .current_a = m->current_a,
                 .max_current_a = m->cfg->max_current_a,
                 .limit_start = m->limit[0],

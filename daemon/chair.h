@@ -104,8 +104,13 @@ struct chair_motor_status {
         double target, position;
         double current_a, max_current_a;
         bool limit_start, limit_end;
-        usec_t move_usec;     /* when it was sent toward its present target */
-        usec_t progress_usec; /* when its position last moved (by 0.2 % of its travel) */
+        bool estimated; /* the position is an estimate (time driven, or not homed since it was lost) */
+        bool sensed;    /* the position comes from a sensor: it must change while driven */
+        unsigned unbidden_pulses; /* relay pair: pulses with both relays off, after coasting, since it drove
+                                   */
+        usec_t unbidden_usec;     /* when the last of them came */
+        usec_t move_usec;         /* when it was sent toward its present target */
+        usec_t progress_usec;     /* when its position last moved (by 0.2 % of its travel) */
         bool backing_off;
 };
 /* False when the chair lacks that motor. */

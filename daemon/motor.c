@@ -3,16 +3,27 @@
 
 #include "motor.h"
 
-void motor_init(struct motor *m, const struct motor_config *cfg, double span, motor_output_t output,
-                void *chair)
+int motor_init(struct motor *m, const struct motor_config *cfg, double span, motor_output_t output,
+               motor_notify_t notify, void *chair, sd_event *event)
 {
         *m = (struct motor){
-                .ops = &motor_board_ops,
+                .ops = cfg->kind == MOTOR_KIND_RELAY ? &motor_relay_ops : &motor_board_ops,
                 .cfg = cfg,
                 .output = output,
+                .notify = notify,
                 .chair = chair,
+                .event = event,
                 .span = span,
         };
+        /* A relay-pair motor always has a position: an estimate until it is homed. */
+        m->have_position = cfg->kind == MOTOR_KIND_RELAY;
+        return 0;
+}
+
+void motor_done(struct motor *m)
+{
+        if (m->ops && m->ops->done)
+                m->ops->done(m);
 }
 
 void motor_out(struct motor *m, enum motor_io role, double value)
@@ -57,7 +68,10 @@ unsigned motor_input(struct motor *m, int io, double value)
                 return MOTOR_INPUT_SAFETY;
         }
         if (io == m->cfg->io[MOTOR_LIMIT_START] || io == m->cfg->io[MOTOR_LIMIT_END]) {
-                m->limit[io == m->cfg->io[MOTOR_LIMIT_END]] = value != 0.0;
+                int end = io == m->cfg->io[MOTOR_LIMIT_END];
+                m->limit[end] = value != 0.0;
+                if (m->ops->limit)
+                        return MOTOR_INPUT_SAFETY | m->ops->limit(m, end, value != 0.0);
                 /* At its end: it stops there, whatever it was sent to. */
                 if (m->driven && motor_at_limit(m, m->target)) {
                         motor_stop(m);

@@ -1,9 +1,12 @@
 /* motor.h: one motor of the chair (a recline axis or the roller's travel) behind a small ops table, one file
- * per kind: motor-board.c, a motor whose board closes the loop (a target, a run switch, a position). The
+ * per kind: motor-board.c, a motor whose board closes the loop (a target, a run switch, a position), and
+ * motor-relay.c, a motor on a pair of relays whose loop chaird closes (from hall pulses or time). The
  * chair model, and through it the engine, the safety supervisor and D-Bus, see only this. Positions are in
  * the motor's own unit: 0.0-1.0 for an axis, millimetres of the track for the roller (span is one full
  * travel). */
 #pragma once
+
+#include <systemd/sd-event.h>
 
 #include "config.h"
 
@@ -26,17 +29,46 @@ struct motor_ops {
         unsigned (*input)(struct motor *m, int io, double value);
         /* Its position is an estimate, not a reading. */
         bool (*estimated)(const struct motor *m);
+        /* Where it is now (NULL: the last reading, m->position). */
+        double (*position)(const struct motor *m);
+        /* A limit switch changed (motor_input() has recorded it); NULL: a closed one in the way stops it. */
+        unsigned (*limit)(struct motor *m, int end, bool closed);
+        /* The drivers have put every output safe: the motor forgets its move (NULL: it is no longer driven).
+         */
+        void (*safe)(struct motor *m);
+        void (*done)(struct motor *m); /* frees what the kind holds (NULL: nothing) */
 };
 
 /* Sets an output of the chair (the chair model's out()). */
 typedef void (*motor_output_t)(void *chair, int io, double value);
+/* A motor changed on its own time, not on an input (a timer ended a move): MOTOR_INPUT_* bits. */
+typedef void (*motor_notify_t)(void *chair, struct motor *m, unsigned what);
+
+/* A relay-pair motor's own state (motor-relay.c). */
+struct motor_relay {
+        int on;      /* the relay on: 1 extend, -1 retract, 0 none */
+        int last;    /* the way it last drove: pulses that come after it stops (coasting) count that way */
+        int pending; /* the way it will drive once the reverse delay has passed */
+        usec_t off_usec;   /* when both relays went off */
+        usec_t drive_usec; /* when the present drive began */
+        double drive_from; /* the position then */
+        bool homed;        /* its position is known: a limit switch told it, and pulses or time since */
+        bool homing;       /* driving to its start limit first, then on to target */
+        uint16_t pulses;   /* the counter as last read */
+        bool have_pulses;
+        unsigned unbidden; /* pulses that came while neither relay was on, after the coast, since it drove */
+        usec_t unbidden_usec;   /* when the last of them came */
+        sd_event_source *timer; /* the end of the reverse delay, or the estimated arrival */
+};
 
 /* The state every kind shares; each kind's file reads and writes it, the chair model only reads it. */
 struct motor {
         const struct motor_ops *ops; /* NULL: the chair lacks this motor */
         const struct motor_config *cfg;
         motor_output_t output;
+        motor_notify_t notify;
         void *chair;
+        sd_event *event;
         double span; /* one full travel in the position's unit */
         double target;
         double position;
@@ -48,6 +80,7 @@ struct motor {
         usec_t move_usec;     /* when it was sent toward its present target */
         usec_t progress_usec; /* when its position last moved (by MOTOR_PROGRESS_FRACTION of its travel) */
         double progress_position;
+        struct motor_relay relay;
 };
 
 /* A motor has arrived within this fraction of its travel. The reference board stops within 0.002; a poll may
@@ -56,9 +89,10 @@ struct motor {
 /* A driven motor makes progress when its position moves this fraction of its travel. */
 #define MOTOR_PROGRESS_FRACTION 0.002
 
-/* Sets m up as the kind its config says, for chair (borrowed). */
-void motor_init(struct motor *m, const struct motor_config *cfg, double span, motor_output_t output,
-                void *chair);
+/* Sets m up as the kind its config says, for chair (borrowed). 0 or -errno. */
+int motor_init(struct motor *m, const struct motor_config *cfg, double span, motor_output_t output,
+               motor_notify_t notify, void *chair, sd_event *event);
+void motor_done(struct motor *m);
 
 static inline bool motor_present(const struct motor *m)
 {
@@ -78,6 +112,22 @@ static inline bool motor_estimated(const struct motor *m)
 {
         return m->ops && m->ops->estimated(m);
 }
+static inline void motor_safe(struct motor *m)
+{
+        if (m->ops && m->ops->safe)
+                m->ops->safe(m);
+        else
+                m->driven = false;
+}
+/* Its position comes from a sensor (a board's reading, hall pulses), so it must change while driven. */
+static inline bool motor_sensed(const struct motor *m)
+{
+        return m->cfg->io[m->cfg->kind == MOTOR_KIND_RELAY ? MOTOR_PULSES : MOTOR_POSITION] != IO_NONE;
+}
+static inline double motor_position(const struct motor *m)
+{
+        return m->ops && m->ops->position ? m->ops->position(m) : m->position;
+}
 /* An input of the chair: the shared ones (current, limit switches) recorded here, the rest the kind's. */
 unsigned motor_input(struct motor *m, int io, double value);
 
@@ -91,3 +141,4 @@ void motor_begin_move(struct motor *m, double target);
 bool motor_position_read(struct motor *m, double position);
 
 extern const struct motor_ops motor_board_ops;
+extern const struct motor_ops motor_relay_ops;

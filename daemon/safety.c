@@ -9,7 +9,7 @@
 
 DEFINE_STRING_TABLE(fault, enum fault, _FAULT_MAX, "", "emergency-stop", "limit-switches", "obstacle",
                     "run-time", "no-progress", "heater-sensor", "heater-ceiling", "heater-runaway",
-                    "heat-timeout", "comm-lost", "board-stopped", "interrupted");
+                    "heat-timeout", "comm-lost", "board-stopped", "motor-unbidden", "interrupted");
 
 struct heater_watch {
         bool window; /* energized, and watched for gain since window_usec */
@@ -134,11 +134,29 @@ static bool no_progress(struct safety *s, unsigned m, usec_t now, struct finding
         char limit[DURATION_MAX_STR];
         struct chair_motor_status st;
 
-        return motor(s, m, &st) && st.driven && !st.backing_off && now - st.progress_usec > max &&
+        /* Only a sensed position can show a stall; a time estimate always moves. */
+        return motor(s, m, &st) && st.sensed && st.driven && !st.backing_off &&
+               now - st.progress_usec > max &&
                found(f,
                      "the %s was driven and did not move for %s: it is blocked, or its position sensor is "
                      "dead",
                      chair_motor_name(m), format_duration(limit, sizeof(limit), max));
+}
+
+/* Pulses while neither relay is on (after the coast): it moves by itself. Present while they go on. */
+#define UNBIDDEN_RECENT_USEC USEC_PER_SEC
+
+static bool moves_unbidden(struct safety *s, unsigned m, usec_t now, struct finding *f)
+{
+        struct chair_motor_status st;
+
+        return motor(s, m, &st) && st.unbidden_pulses >= s->config->safety.unbidden_pulses &&
+               now - st.unbidden_usec < UNBIDDEN_RECENT_USEC &&
+               found(f,
+                     "the %s moved by itself: %u hall pulses came with both its relays off (a welded relay, "
+                     "or "
+                     "the motor is back-driven)",
+                     chair_motor_name(m), st.unbidden_pulses);
 }
 
 static bool sensor_out_of_range(struct safety *s, unsigned h, usec_t now, struct finding *f)
@@ -258,6 +276,7 @@ static const struct hazard hazards[] = {
         {FAULT_OBSTACLE, SCOPE_MOTOR, obstacle_met, over_current, "max-current"},
         {FAULT_RUN_TIME, SCOPE_MOTOR, run_too_long, NULL, "safety.axis-max-run, safety.roller-max-run"},
         {FAULT_NO_PROGRESS, SCOPE_MOTOR, no_progress, NULL, "safety.no-progress"},
+        {FAULT_MOTOR_UNBIDDEN, SCOPE_MOTOR, moves_unbidden, moves_unbidden, "safety.unbidden-pulses"},
         {FAULT_HEATER_SENSOR, SCOPE_HEATER, sensor_out_of_range, sensor_out_of_range,
          "safety.sensor-min, safety.sensor-max"},
         {FAULT_HEATER_CEILING, SCOPE_HEATER, at_ceiling, at_ceiling, "safety.heat-ceiling"},

@@ -23,6 +23,7 @@ enum fault {
         FAULT_HEAT_TIMEOUT,
         FAULT_COMM_LOST,
         FAULT_BOARD_STOPPED,
+        FAULT_MOTOR_UNBIDDEN,
         FAULT_INTERRUPTED, /* chaird ended while the chair was active: raised at start, not by a check */
         _FAULT_MAX,
 };

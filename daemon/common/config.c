@@ -35,6 +35,7 @@ const struct safety_config safety_config_default = {
         .roller_max_run_usec = 10 * USEC_PER_SEC,
         .no_progress_usec = 2 * USEC_PER_SEC,
         .obstacle_back_off_usec = 500 * USEC_PER_MSEC,
+        .unbidden_pulses = 3,
         .heat_timeout_usec = 30 * USEC_PER_MINUTE,
         .heat_ceiling_c = 65.0,
         .heat_margin_c = 5.0,
@@ -62,35 +63,129 @@ static void set_section(struct parse_ctx *ctx, const char *fmt, ...)
         va_end(ap);
 }
 
+/* A motor is a board motor (target, run, position) or a relay-pair motor (extend, retract, and pulses or
+ * travel-time); which keys it has says which, and the checks below say what each kind needs. */
+enum {
+        MF_TARGET,
+        MF_RUN,
+        MF_POSITION,
+        MF_CURRENT,
+        MF_LIMIT_START,
+        MF_LIMIT_END,
+        MF_MAX_CURRENT,
+        MF_EXTEND,
+        MF_RETRACT,
+        MF_PULSES,
+        MF_PULSES_PER_TRAVEL,
+        MF_TRAVEL_TIME,
+        MF_REVERSE_DELAY,
+};
+
 static const struct field motor_fields[] = {
-        {"target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET]), FIELD_REQUIRED},
-        {"run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN]), FIELD_REQUIRED},
-        {"position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION]), FIELD_REQUIRED},
-        {"current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT])},
-        {"limit-start", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_START])},
-        {"limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END])},
-        {"max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0, 100},
+        [MF_TARGET] = {"target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET])},
+        [MF_RUN] = {"run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN])},
+        [MF_POSITION] = {"position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION])},
+        [MF_CURRENT] = {"current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT])},
+        [MF_LIMIT_START] = {"limit-start", field_in_switch,
+                            offsetof(struct motor_config, io[MOTOR_LIMIT_START])},
+        [MF_LIMIT_END] = {"limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END])},
+        [MF_MAX_CURRENT] = {"max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0,
+                            100},
+        [MF_EXTEND] = {"extend", field_out_switch, offsetof(struct motor_config, io[MOTOR_EXTEND])},
+        [MF_RETRACT] = {"retract", field_out_switch, offsetof(struct motor_config, io[MOTOR_RETRACT])},
+        [MF_PULSES] = {"pulses", field_in_counter, offsetof(struct motor_config, io[MOTOR_PULSES])},
+        [MF_PULSES_PER_TRAVEL] = {"pulses-per-travel", field_uint,
+                                  offsetof(struct motor_config, pulses_per_travel), 0, 10, 1000000},
+        [MF_TRAVEL_TIME] = {"travel-time", field_duration, offsetof(struct motor_config, travel_time_usec),
+                            0, (long long) USEC_PER_SEC, (long long) (5 * USEC_PER_MINUTE)},
+        [MF_REVERSE_DELAY] = {"reverse-delay", field_duration,
+                              offsetof(struct motor_config, reverse_delay_usec), 0,
+                              (long long) (50 * USEC_PER_MSEC), (long long) (5 * USEC_PER_SEC)},
         {},
 };
+
+#define MF(k)         (UINT64_C(1) << (k))
+#define MF_BOARD_KEYS (MF(MF_TARGET) | MF(MF_RUN) | MF(MF_POSITION))
+#define MF_RELAY_KEYS                                                                                       \
+        (MF(MF_EXTEND) | MF(MF_RETRACT) | MF(MF_PULSES) | MF(MF_PULSES_PER_TRAVEL) | MF(MF_TRAVEL_TIME) |   \
+         MF(MF_REVERSE_DELAY))
 
 static void motor_config_init(struct motor_config *m)
 {
         for (int i = 0; i < _MOTOR_IO_MAX; i++)
                 m->io[i] = IO_NONE;
         m->max_current_a = MOTOR_MAX_CURRENT_DEFAULT_A;
+        m->reverse_delay_usec = MOTOR_REVERSE_DELAY_DEFAULT_USEC;
+}
+
+/* Each key of keys that is missing from seen: an error at node. */
+static bool require_keys(struct parse_ctx *ctx, const struct ynode *node, const char *what, uint64_t seen,
+                         uint64_t keys, const char *why)
+{
+        bool ok = true;
+
+        for (size_t k = 0; motor_fields[k].key; k++)
+                if ((keys & MF(k)) && !(seen & MF(k))) {
+                        parse_error(ctx, node, "%s is missing the required key '%s'%s", what,
+                                    motor_fields[k].key, why);
+                        ok = false;
+                }
+        return ok;
 }
 
 static int parse_motor(struct parse_ctx *ctx, const struct ynode *node, const char *what,
                        struct motor_config *m)
 {
-        int r = parse_mapping(ctx, node, what, motor_fields, m, NULL);
+        uint64_t seen = 0;
+        int r = parse_mapping(ctx, node, what, motor_fields, m, &seen);
+        bool ok = true;
+
         if (r < 0)
                 return r;
+        m->mark = ynode_mark(node);
+        m->kind = seen & (MF(MF_EXTEND) | MF(MF_RETRACT)) ? MOTOR_KIND_RELAY : MOTOR_KIND_BOARD;
+        if (m->kind == MOTOR_KIND_BOARD) {
+                for (size_t k = 0; motor_fields[k].key; k++)
+                        if ((seen & MF_RELAY_KEYS & MF(k))) {
+                                parse_error(
+                                        ctx, ynode_lookup_key(node, motor_fields[k].key),
+                                        "%s belongs to a relay-pair motor, which needs extend and retract",
+                                        motor_fields[k].key);
+                                ok = false;
+                        }
+                ok = require_keys(ctx, node, what, seen, MF_BOARD_KEYS, "") && ok;
+        } else {
+                for (size_t k = 0; motor_fields[k].key; k++)
+                        if ((seen & MF_BOARD_KEYS & MF(k))) {
+                                parse_error(
+                                        ctx, ynode_lookup_key(node, motor_fields[k].key),
+                                        "%s belongs to a board motor; a relay-pair motor (extend, retract) "
+                                        "has no %s",
+                                        motor_fields[k].key, motor_fields[k].key);
+                                ok = false;
+                        }
+                ok = require_keys(ctx, node, what, seen, MF(MF_EXTEND) | MF(MF_RETRACT),
+                                  " (a relay pair)") &&
+                     ok;
+                if (seen & MF(MF_PULSES))
+                        ok = require_keys(ctx, node, what, seen, MF(MF_PULSES_PER_TRAVEL),
+                                          " (with pulses)") &&
+                             ok;
+                else
+                        ok = require_keys(ctx, node, what, seen, MF(MF_TRAVEL_TIME),
+                                          " (without pulses, the position is estimated from it)") &&
+                             ok;
+                if ((seen & MF(MF_PULSES_PER_TRAVEL)) && !(seen & MF(MF_PULSES))) {
+                        parse_error(ctx, ynode_lookup_key(node, "pulses-per-travel"),
+                                    "pulses-per-travel needs pulses (the hall sensor's input)");
+                        ok = false;
+                }
+        }
         if (m->max_current_a <= 0.0) {
                 parse_error(ctx, ynode_lookup(node, "max-current"), "max-current must be above 0 amperes");
-                return -EINVAL;
+                ok = false;
         }
-        return 0;
+        return ok ? 0 : -EINVAL;
 }
 
 static int parse_axes(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -287,8 +382,8 @@ static const struct field roller_fields[] = {
         {"techniques", parse_techniques, offsetof(struct roller_config, techniques)},
         {"depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, 5},
         {"travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED},
-        {"kneading", field_out_value, offsetof(struct roller_config, kneading)},
-        {"tapping", field_out_value, offsetof(struct roller_config, tapping)},
+        {"kneading", field_out_level, offsetof(struct roller_config, kneading)},
+        {"tapping", field_out_level, offsetof(struct roller_config, tapping)},
         {"width", field_out_value, offsetof(struct roller_config, width)},
         {"depth", field_out_value, offsetof(struct roller_config, depth)},
         {"body-sensor", field_in_switch, offsetof(struct roller_config, body_sensor)},
@@ -491,7 +586,7 @@ static int parse_heaters(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field foot_fields[] = {
-        {"speed", field_out_value, offsetof(struct chair_config, foot_speed), FIELD_REQUIRED},
+        {"speed", field_out_level, offsetof(struct chair_config, foot_speed), FIELD_REQUIRED},
         {"speed-levels", field_uint, offsetof(struct chair_config, foot_speed_levels), 0, 1, FOOT_SPEED_MAX},
         {},
 };
@@ -537,6 +632,7 @@ static const struct field safety_fields[] = {
         SAFETY_DURATION("roller-max-run", roller_max_run_usec, USEC_PER_SEC, USEC_PER_MINUTE),
         SAFETY_DURATION("no-progress", no_progress_usec, 100 * USEC_PER_MSEC, 30 * USEC_PER_SEC),
         SAFETY_DURATION("obstacle-back-off", obstacle_back_off_usec, 50 * USEC_PER_MSEC, 5 * USEC_PER_SEC),
+        {"unbidden-pulses", field_uint, offsetof(struct safety_config, unbidden_pulses), 0, 1, 1000},
         SAFETY_DURATION("heat-timeout", heat_timeout_usec, USEC_PER_MINUTE, 2 * USEC_PER_HOUR),
         SAFETY_NUMBER("heat-ceiling", heat_ceiling_c, 30, 90),
         SAFETY_NUMBER("heat-margin", heat_margin_c, 1, 20),

@@ -23,12 +23,31 @@ enum motor_io {
         MOTOR_CURRENT,     /* input value, amperes (optional) */
         MOTOR_LIMIT_START, /* input switch: at the 0 end (optional) */
         MOTOR_LIMIT_END,   /* input switch: at the far end (optional) */
+        MOTOR_EXTEND,      /* relay pair: output switch, drives toward 1.0 */
+        MOTOR_RETRACT,     /* relay pair: output switch, drives toward 0.0 */
+        MOTOR_PULSES,      /* relay pair: input counter, a hall sensor's pulses (optional) */
         _MOTOR_IO_MAX,
 };
 
+/* Who closes a motor's position loop. */
+enum motor_kind {
+        MOTOR_KIND_BOARD, /* its board: chaird writes a target and switches run on */
+        MOTOR_KIND_RELAY, /* chaird: two relays (or an H-bridge's inputs), extend and retract */
+        _MOTOR_KIND_MAX,
+};
+
+#define MOTOR_REVERSE_DELAY_DEFAULT_USEC (300 * USEC_PER_MSEC)
+
 struct motor_config {
+        enum motor_kind kind;
         int io[_MOTOR_IO_MAX];
         double max_current_a; /* above this the motor has hit an obstacle */
+        /* Relay pair: */
+        unsigned pulses_per_travel; /* pulses from one end to the other; 0 without a hall sensor */
+        usec_t travel_time_usec; /* end to end when driven; the position is estimated from it without pulses
+                                  */
+        usec_t reverse_delay_usec; /* both relays off this long before the other one goes on */
+        struct mark mark;
 };
 
 struct preset_config {
@@ -89,10 +108,12 @@ struct safety_config {
         usec_t roller_max_run_usec;    /* the same for the roller's travel */
         usec_t no_progress_usec;       /* a driven motor whose position does not change for this long */
         usec_t obstacle_back_off_usec; /* after an over-current, drive back this long, then stop */
-        usec_t heat_timeout_usec;      /* heat goes off after this long, whatever asks for it */
-        double heat_ceiling_c;         /* no element is ever driven above this */
-        double heat_margin_c;          /* above target plus this margin = runaway */
-        usec_t heat_check_usec;        /* a heating element must gain heat_min_gain_c within this window */
+        unsigned unbidden_pulses; /* relay pair: this many hall pulses with both relays off = motor-unbidden
+                                   */
+        usec_t heat_timeout_usec; /* heat goes off after this long, whatever asks for it */
+        double heat_ceiling_c;    /* no element is ever driven above this */
+        double heat_margin_c;     /* above target plus this margin = runaway */
+        usec_t heat_check_usec;   /* a heating element must gain heat_min_gain_c within this window */
         double heat_min_gain_c;
         double sensor_min_c, sensor_max_c; /* a reading outside = an open or shorted sensor */
         usec_t comm_loss_usec;             /* a bus that has not answered for this long = fault */

@@ -17,14 +17,6 @@ static struct config_parser *parser(struct parse_ctx *ctx)
         return ctx->userdata;
 }
 
-static const struct ynode *key_node(const struct ynode *map, const char *key)
-{
-        for (size_t i = 0; i < ynode_n_pairs(map); i++)
-                if (streq(ynode_key(map, i)->value, key))
-                        return ynode_key(map, i);
-        return map;
-}
-
 /* Bus defaults (documented in docs/config.md). */
 #define MODBUS_TIMEOUT_DEFAULT_USEC    (100 * USEC_PER_MSEC)
 #define MODBUS_RETRIES_DEFAULT         2
@@ -130,7 +122,7 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
         /* field_uint wrote the heartbeat addresses into the ints as unsigneds; 0 to 65535 fits. */
         for (int i = 0; bus_fields[i].key; i++) {
                 if ((seen & BIT(i)) && !(bus_keys[b->type] & BIT(i))) {
-                        parse_error(ctx, key_node(value, bus_fields[i].key),
+                        parse_error(ctx, ynode_lookup_key(value, bus_fields[i].key),
                                     "%s is not a setting of a %s bus", bus_fields[i].key,
                                     bus_type_to_string(b->type));
                         bad = true;
@@ -143,7 +135,7 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
         }
         for (int f = BF_HEARTBEAT_TIMEOUT; f <= BF_HEARTBEAT_REGISTER; f++)
                 if ((seen & BIT(f)) && !(seen & BIT(BF_HEARTBEAT))) {
-                        parse_error(ctx, key_node(value, bus_fields[f].key),
+                        parse_error(ctx, ynode_lookup_key(value, bus_fields[f].key),
                                     "%s needs heartbeat (the register "
                                     "written every control tick)",
                                     bus_fields[f].key);
@@ -151,7 +143,7 @@ static int parse_bus(struct parse_ctx *ctx, const struct ynode *key, const struc
                 }
         if ((seen & BIT(BF_HEARTBEAT_REGISTER)) && (seen & BIT(BF_HEARTBEAT)) &&
             b->heartbeat_timeout_register == b->heartbeat) {
-                parse_error(ctx, key_node(value, "heartbeat-timeout-register"),
+                parse_error(ctx, ynode_lookup_key(value, "heartbeat-timeout-register"),
                             "heartbeat-timeout-register is the heartbeat register itself");
                 bad = true;
         }
@@ -258,6 +250,10 @@ static const struct {
                                   1u << IO_LINE,
                           "an input switch: a discrete input, a register or a GPIO line"},
         [IO_IN_VALUE] = {1u << IO_INPUT | 1u << IO_HOLDING, "an input value: an input or holding register"},
+        [IO_IN_COUNTER] =
+                {1u << IO_INPUT | 1u << IO_HOLDING | 1u << IO_LINE,
+                 "a pulse counter: an input or holding register with a running count, or a GPIO line "
+                 "whose pulses chaird counts"},
 };
 
 /* The bus a reference without "bus:" means: the only bus of the right kind. */
@@ -379,8 +375,10 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
                         why = "an input";
                 else if ((b & BIT(IF_PWM)) && role != IO_OUT_SWITCH)
                         why = "a value";
+                else if ((b & (BIT(IF_SCALE) | BIT(IF_SIGNED))) && role == IO_IN_COUNTER)
+                        why = "a pulse counter (a running count, wrapping at 65536)";
                 if (why) {
-                        parse_error(ctx, key_node(node, io_fields[i].key), "%s does not apply to %s",
+                        parse_error(ctx, ynode_lookup_key(node, io_fields[i].key), "%s does not apply to %s",
                                     io_fields[i].key, why);
                         goto out;
                 }
@@ -426,6 +424,13 @@ int field_out_value(struct parse_ctx *ctx, const struct ynode *node, const struc
         return parse_io(ctx, node, f, IO_OUT_VALUE, dest);
 }
 
+int field_out_level(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        bool relay = node->type == YNODE_MAPPING &&
+                     (ynode_lookup(node, "coil") || ynode_lookup(node, "line") || ynode_lookup(node, "offset"));
+        return parse_io(ctx, node, f, relay ? IO_OUT_SWITCH : IO_OUT_VALUE, dest);
+}
+
 int field_out_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         int r = parse_io(ctx, node, f, IO_OUT_VALUE, dest);
@@ -442,6 +447,11 @@ int field_in_switch(struct parse_ctx *ctx, const struct ynode *node, const struc
 int field_in_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         return parse_io(ctx, node, f, IO_IN_VALUE, dest);
+}
+
+int field_in_counter(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        return parse_io(ctx, node, f, IO_IN_COUNTER, dest);
 }
 
 static bool same_place(const struct io_config *a, const struct io_config *b)

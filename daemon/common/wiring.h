@@ -74,6 +74,8 @@ enum io_role {
         IO_OUT_VALUE,
         IO_IN_SWITCH,
         IO_IN_VALUE,
+        IO_IN_COUNTER, /* a running count of pulses, wrapping at 16 bits: a register, or a line's counted
+                          edges */
         _IO_ROLE_MAX,
 };
 
@@ -137,10 +139,14 @@ int parse_buses(struct parse_ctx *ctx, const struct ynode *node);
 /* Field parsers for I/O references [int, an index into chair_config.ios]. */
 int field_out_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 int field_out_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
+/* A speed or level: a value in a holding register, or a switch (a coil, a GPIO line: a relay) that any level
+ * above 0 switches on. */
+int field_out_level(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 /* An output value with no safe value of its own: a motor's target. */
 int field_out_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 int field_in_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 int field_in_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
+int field_in_counter(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 
 /* Errors for two outputs on one register or line, a GPIO line used twice, and an output on a bus's
  * heartbeat register or heartbeat-timeout register. */

@@ -408,3 +408,11 @@ const struct ynode *ynode_lookup(const struct ynode *map, const char *key)
                         return ynode_value(map, i);
         return NULL;
 }
+
+const struct ynode *ynode_lookup_key(const struct ynode *map, const char *key)
+{
+        for (size_t i = 0; i < ynode_n_pairs(map); i++)
+                if (streq(ynode_key(map, i)->value, key))
+                        return ynode_key(map, i);
+        return map;
+}

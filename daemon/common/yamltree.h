@@ -78,3 +78,5 @@ size_t utf8_check(const unsigned char *s, size_t size);
 
 /* The value of key in a mapping node, or NULL (also when node is not a mapping). Borrowed. */
 const struct ynode *ynode_lookup(const struct ynode *map, const char *key);
+/* The key node of key in map, for messages about the key itself; map when it has no such key. */
+const struct ynode *ynode_lookup_key(const struct ynode *map, const char *key);

@@ -54,6 +54,8 @@ struct gpio_line {
         double wanted; /* outputs: 0/1, or the duty of a PWM line */
         bool active;   /* what the line is set to, or was last read as */
         bool delivered;
+        bool counter; /* a pulse counter: its value is the count of rising edges, wrapping at 16 bits */
+        uint16_t count;
         usec_t pwm_period_usec;
         sd_event_source *pwm;
 };
@@ -207,10 +209,19 @@ static void gpio_stats(struct driver *d, struct driver_stats *ret)
 /* Reads an input and reports it if it changed (or was never reported). 0, or the errno of a failed read. */
 static int input_refresh(struct gpio_driver *g, struct gpio_line *l)
 {
-        enum gpiod_line_value v = gpiod_line_request_get_value(g->request, l->offset);
+        enum gpiod_line_value v;
         struct driver_event ev;
         int error = 0;
 
+        if (l->counter) { /* its value is the count, which only edges change */
+                if (!l->delivered && g->base.handler) {
+                        l->delivered = true;
+                        ev = (struct driver_event){DRIVER_INPUT_CHANGED, l->io, l->count, 0};
+                        g->base.handler(&g->base, &ev, g->base.userdata);
+                }
+                return 0;
+        }
+        v = gpiod_line_request_get_value(g->request, l->offset);
         g->stats.reads++;
         if (v == GPIOD_LINE_VALUE_ERROR) {
                 g->stats.failures++;
@@ -251,9 +262,23 @@ static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 unsigned offset = gpiod_edge_event_get_line_offset(e);
                 /* Read the line rather than trust the edge type: a burst of edges ends in the current level.
                  */
-                for (size_t k = 0; k < g->n_lines; k++)
-                        if (g->lines[k].offset == offset && !g->lines[k].setup.output)
-                                input_refresh(g, &g->lines[k]);
+                for (size_t k = 0; k < g->n_lines; k++) {
+                        struct gpio_line *l = &g->lines[k];
+                        if (l->offset != offset || l->setup.output)
+                                continue;
+                        if (!l->counter) {
+                                input_refresh(g, l);
+                                continue;
+                        }
+                        /* A pulse: the rising edge of the hall sensor's line. */
+                        if (gpiod_edge_event_get_event_type(e) != GPIOD_EDGE_EVENT_RISING_EDGE)
+                                continue;
+                        l->count++;
+                        l->delivered = true;
+                        struct driver_event ev = {DRIVER_INPUT_CHANGED, l->io, l->count, 0};
+                        if (g->base.handler)
+                                g->base.handler(&g->base, &ev, g->base.userdata);
+                }
         }
         return 0;
 }
@@ -454,7 +479,8 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
                 *l = (struct gpio_line){.driver = g,
                                         .io = (int) i,
                                         .offset = (unsigned) offset,
-                                        .pwm_period_usec = io->pwm_period_usec};
+                                        .pwm_period_usec = io->pwm_period_usec,
+                                        .counter = io->role == IO_IN_COUNTER};
                 gpio_line_setup(io, &l->setup);
         }
         r = request_lines(g);

@@ -46,12 +46,12 @@ static void test_io_role_decides_the_register_kind(void)
 {
         _cleanup_free_ char *e = config_errors(
                 "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n" ESTOP
-                "foot-rollers:\n  speed: {coil: 17}\n"
+                "foot-rollers:\n  speed: {discrete: 17}\n"
                 "heaters:\n  lumbar: {levels: [40, 45, 50], output: {holding: 3}, sensor: {bus: pins, line: "
                 "T}}\n");
         CHECK_STREQ(
                 e,
-                "7:10: error: speed must be an output value: a holding register, not a coil\n"
+                "7:10: error: speed must be an output value: a holding register, not a discrete\n"
                 "9:64: error: sensor must be an input value: an input or holding register, not a GPIO line");
 }
 
@@ -213,6 +213,104 @@ static void test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_
                        "2:20: error: axis is missing the required key 'position'");
 }
 
+#define PRESETS     "  presets: {upright: {backrest: 0}}\n"
+#define RELAY_BUSES "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n" ESTOP
+
+/* A relay-pair motor: extend and retract, and pulses (with pulses-per-travel) or travel-time; its reverse
+ * delay defaults to 300 ms. */
+static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
+{
+        static const char *const yaml = RELAY_BUSES
+                "recline:\n  axes:\n"
+                "    backrest: {extend: {line: B_OUT}, retract: {line: B_IN}, travel-time: 20s}\n"
+                "    legrest: {extend: {coil: 1}, retract: {coil: 2}, pulses: {line: L_HALL}, "
+                "pulses-per-travel: 800,\n"
+                "              reverse-delay: 500ms, limit-start: {line: L_START}}\n"
+                "  presets: {upright: {backrest: 0, legrest: 0}}\n";
+        struct chair_config *c = load_config_text(yaml);
+
+        CHECK(c != NULL);
+        if (!c)
+                return;
+        const struct motor_config *b = &c->axes[AXIS_BACKREST], *l = &c->axes[AXIS_LEGREST];
+        CHECK_EQ_U(b->kind, MOTOR_KIND_RELAY);
+        CHECK_EQ_U(b->travel_time_usec, 20 * USEC_PER_SEC);
+        CHECK_EQ_U(b->reverse_delay_usec, 300 * USEC_PER_MSEC);
+        CHECK(b->io[MOTOR_PULSES] == IO_NONE && b->io[MOTOR_RUN] == IO_NONE);
+        CHECK_EQ_U(l->pulses_per_travel, 800);
+        CHECK_EQ_U(l->reverse_delay_usec, 500 * USEC_PER_MSEC);
+        CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].role, IO_IN_COUNTER);
+        CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].table, IO_LINE);
+        CHECK(!c->ios[b->io[MOTOR_EXTEND]].no_safe_value); /* both relays have a safe value: off */
+        CHECK(!c->ios[b->io[MOTOR_RETRACT]].no_safe_value);
+        chair_config_free(c);
+}
+
+static void test_a_relay_pair_motor_is_refused_without_what_it_needs(void)
+{
+        _cleanup_free_ char *no_time = config_errors(
+                RELAY_BUSES
+                "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}}\n" PRESETS);
+        _cleanup_free_ char *no_ppt = config_errors(
+                RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
+                            "pulses: {input: 5}}\n" PRESETS);
+        _cleanup_free_ char *half = config_errors(
+                RELAY_BUSES
+                "recline:\n  axes:\n    backrest: {extend: {line: O}, travel-time: 9s}\n" PRESETS);
+        _cleanup_free_ char *mixed = config_errors(
+                RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
+                            "travel-time: 9s, run: {coil: 1}}\n" PRESETS);
+        _cleanup_free_ char *scaled = config_errors(
+                RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
+                            "pulses: {input: 5, scale: 0.1}, pulses-per-travel: 100}\n" PRESETS);
+
+        CHECK_STREQ(no_time,
+                    "8:15: error: axis is missing the required key 'travel-time' (without pulses, the "
+                    "position is estimated from it)");
+        CHECK_STREQ(no_ppt,
+                    "8:15: error: axis is missing the required key 'pulses-per-travel' (with pulses)");
+        CHECK_STREQ(half, "8:15: error: axis is missing the required key 'retract' (a relay pair)");
+        CHECK_STREQ(mixed,
+                    "8:72: error: run belongs to a board motor; a relay-pair motor (extend, retract) has no "
+                    "run");
+        CHECK_STREQ(scaled,
+                    "8:74: error: scale does not apply to a pulse counter (a running count, wrapping at "
+                    "65536)");
+}
+
+/* One relay for both directions would drive both at once: the config is refused where it says so. */
+static void test_extend_and_retract_cannot_share_an_output(void)
+{
+        _cleanup_free_ char *e = config_errors(
+                RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: O}, "
+                            "travel-time: 9s}\n" PRESETS);
+        CHECK_STREQ(e, "8:44: error: GPIO line 'O' on bus 'pins' is already used by recline.backrest.extend "
+                       "(line 8)");
+}
+
+/* The relay recliner of the examples: every motor a relay pair, the hall sensors counted on GPIO lines. */
+static void test_the_relay_example_loads_with_relay_motors(void)
+{
+        _cleanup_free_ char *path = NULL;
+        struct chair_config *c = NULL;
+        struct diag_list d = {};
+
+        CHECK(asprintf(&path, "%s/config/example-rpi-relays.yaml", SOURCE_ROOT) > 0);
+        CHECK_EQ_U(chair_config_load_file(path, &d, &c), 0);
+        diag_print(&d, stdout);
+        CHECK_EQ_U(d.n, 0);
+        if (!c)
+                return;
+        CHECK_EQ_U(c->axes[AXIS_BACKREST].kind, MOTOR_KIND_RELAY);
+        CHECK_EQ_U(c->axes[AXIS_LEGREST].kind, MOTOR_KIND_RELAY);
+        CHECK_EQ_U(c->roller.travel.kind, MOTOR_KIND_RELAY);
+        CHECK_EQ_U(c->ios[c->axes[AXIS_LEGREST].io[MOTOR_PULSES]].role, IO_IN_COUNTER);
+        CHECK(c->roller.travel.io[MOTOR_PULSES] == IO_NONE &&
+              c->roller.travel.travel_time_usec == 9 * USEC_PER_SEC);
+        CHECK_EQ_U(c->ios[c->roller.kneading].role, IO_OUT_SWITCH);
+        chair_config_free(c);
+}
+
 static void test_shipped_configs_load_with_their_wiring(void)
 {
         static const char *const files[] = {"sim.yaml", "sim-rtu.yaml", "example-rpi.yaml"};
@@ -274,6 +372,9 @@ int main(void)
                 T(test_io_options_must_fit_the_bus_and_direction),
                 T(test_io_must_say_where_exactly_once),
                 T(test_two_outputs_cannot_share_a_place),
+                T(test_a_relay_pair_motor_has_its_keys_and_defaults),
+                T(test_a_relay_pair_motor_is_refused_without_what_it_needs),
+                T(test_extend_and_retract_cannot_share_an_output),
                 T(test_roller_outputs_after_the_travel_are_named_as_the_rollers),
                 T(test_bus_settings_belong_to_their_type),
                 T(test_the_heartbeat_timeout_needs_a_heartbeat_and_a_register_of_its_own),
@@ -283,6 +384,7 @@ int main(void)
                 T(test_heat_levels_stay_below_the_ceiling),
                 T(test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_stop),
                 T(test_shipped_configs_load_with_their_wiring),
+                T(test_the_relay_example_loads_with_relay_motors),
         };
         return tap_run(tests, ELEMENTSOF(tests));
 }

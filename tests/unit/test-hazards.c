@@ -566,10 +566,10 @@ static void test_resets_during_one_read_share_it(void)
 /* Every fault of the enum has a name on D-Bus; every hazard row names one of them. */
 static void test_faults_have_their_documented_names(void)
 {
-        static const char *const documented[] = {"emergency-stop", "limit-switches", "obstacle",
-                                                 "run-time",       "no-progress",    "heater-sensor",
-                                                 "heater-ceiling", "heater-runaway", "heat-timeout",
-                                                 "comm-lost",      "board-stopped",  "interrupted"};
+        static const char *const documented[] = {
+                "emergency-stop", "limit-switches", "obstacle",       "run-time",     "no-progress",
+                "heater-sensor",  "heater-ceiling", "heater-runaway", "heat-timeout", "comm-lost",
+                "board-stopped",  "motor-unbidden", "interrupted"};
 
         CHECK_STREQ(fault_to_string(FAULT_NONE), "");
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)

@@ -1,0 +1,312 @@
+/* motor-relay.c: a motor on a pair of relays (or an H-bridge's two inputs), whose loop chaird closes. It
+ * never switches both on, and keeps both off for reverse-delay before the other one goes on, whatever it is
+ * asked; it knows where it is from hall pulses (counted while it coasts too) or else from how long it was
+ * driven; it re-zeroes at the limit switches, and drives to its start limit first when it does not know
+ * where it is. */
+#include <errno.h>
+#include <math.h>
+
+#include "motor.h"
+
+/* Pulses this soon after the relays opened are the motor coasting; later ones mean it moves by itself. */
+#define COAST_USEC (500 * USEC_PER_MSEC)
+/* Homing without a start limit switch: driven this much longer than its travel time, it is at its start. */
+#define HOMING_MARGIN 1.25
+
+static bool pulsed(const struct motor *m)
+{
+        return m->cfg->io[MOTOR_PULSES] != IO_NONE;
+}
+
+static double clamp_span(const struct motor *m, double v)
+{
+        return v < 0.0 ? 0.0 : v > m->span ? m->span : v;
+}
+
+/* How long driving takes for distance (in the motor's unit). */
+static usec_t time_for(const struct motor *m, double distance)
+{
+        return (usec_t) (fabs(distance) / m->span * (double) m->cfg->travel_time_usec);
+}
+
+/* Where it is at now: the last position, moved on by the time driven when it has no pulses. */
+static double estimate(const struct motor *m, usec_t now)
+{
+        const struct motor_relay *r = &m->relay;
+
+        if (pulsed(m) || !r->on)
+                return m->position;
+        return clamp_span(m, r->drive_from + r->on * m->span * (double) (now - r->drive_usec) /
+                                                     (double) m->cfg->travel_time_usec);
+}
+
+/* The outputs: the other relay off before this one on; they go out together at the end of the loop turn. */
+static void relays(struct motor *m, int on)
+{
+        if (on >= 0)
+                motor_out(m, MOTOR_RETRACT, 0);
+        if (on <= 0)
+                motor_out(m, MOTOR_EXTEND, 0);
+        if (on != 0)
+                motor_out(m, on > 0 ? MOTOR_EXTEND : MOTOR_RETRACT, 1);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The timer for what comes next: the end of the reverse delay, the homing bound, or the estimated arrival.
+ */
+static void schedule(struct motor *m, usec_t now)
+{
+        struct motor_relay *r = &m->relay;
+        usec_t at = USEC_INFINITY;
+
+        if (r->pending)
+                at = r->off_usec + m->cfg->reverse_delay_usec;
+        else if (r->on && r->homing && m->cfg->travel_time_usec)
+                at = r->drive_usec + (usec_t) (HOMING_MARGIN * (double) m->cfg->travel_time_usec);
+        else if (r->on && !r->homing && !pulsed(m))
+                at = r->drive_usec + time_for(m, m->target - r->drive_from);
+        if (at == USEC_INFINITY) {
+                if (r->timer)
+                        sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!r->timer) {
+                if (sd_event_add_time(m->event, &r->timer, CLOCK_MONOTONIC, at, USEC_PER_MSEC, on_timer, m) <
+                            0 ||
+                    sd_event_source_set_priority(r->timer, SD_EVENT_PRIORITY_IMPORTANT) < 0) {
+                        /* Without its timer the motor cannot time a move: it stays stopped. */
+                        relays(m, 0);
+                        r->on = r->pending = 0;
+                        m->driven = false;
+                        return;
+                }
+        } else
+                sd_event_source_set_time(r->timer, at);
+        sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
+}
+
+/* Both relays off, where it is. */
+static void halt(struct motor *m, usec_t now)
+{
+        struct motor_relay *r = &m->relay;
+
+        m->position = estimate(m, now);
+        relays(m, 0);
+        if (r->on)
+                r->off_usec = now;
+        r->on = r->pending = 0;
+}
+
+/* Drives one way: at once, or after the reverse delay when it last drove the other way. */
+static void go(struct motor *m, int dir, usec_t now)
+{
+        struct motor_relay *r = &m->relay;
+
+        if (r->on == dir)
+                return;
+        if (r->on)
+                halt(m, now);
+        if (r->last && r->last != dir && now < r->off_usec + m->cfg->reverse_delay_usec) {
+                r->pending = dir;
+                return;
+        }
+        r->pending = 0;
+        relays(m, dir);
+        r->on = r->last = dir;
+        r->unbidden = 0;
+        r->drive_usec = now;
+        r->drive_from = m->position;
+}
+
+/* Toward the target, or stopped within the tolerance of it (or at the limit switch in the way). */
+static void steer(struct motor *m, usec_t now)
+{
+        double to_go = m->target - m->position;
+
+        if (fabs(to_go) <= MOTOR_ARRIVED_FRACTION * m->span || motor_at_limit(m, m->target)) {
+                halt(m, now);
+                m->driven = false;
+        } else {
+                m->driven = true;
+                go(m, to_go > 0 ? 1 : -1, now);
+        }
+        schedule(m, now);
+}
+
+static void relay_move(struct motor *m, double target)
+{
+        struct motor_relay *r = &m->relay;
+        usec_t now = now_usec();
+
+        motor_begin_move(m, target);
+        m->position = estimate(m, now);
+        if (!r->homed) {
+                /* Where it is is not known: to the start limit first, then on to the target. */
+                r->homing = true;
+                m->driven = true;
+                go(m, -1, now);
+                schedule(m, now);
+                return;
+        }
+        steer(m, now);
+}
+
+static void relay_stop(struct motor *m)
+{
+        usec_t now = now_usec();
+
+        halt(m, now);
+        m->relay.homing = false;
+        m->target = m->position;
+        m->driven = false;
+        schedule(m, now);
+}
+
+/* Homed at its start: on to where it was sent. */
+static unsigned homed_at_start(struct motor *m, usec_t now)
+{
+        struct motor_relay *r = &m->relay;
+
+        r->homing = false;
+        r->homed = true;
+        m->position = 0.0;
+        m->move_usec = now; /* the run time counts from here for the move it was sent on */
+        motor_position_read(m, 0.0);
+        steer(m, now);
+        return MOTOR_INPUT_POSITION | (m->driven ? 0 : MOTOR_INPUT_STOPPED);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct motor *m = userdata;
+        struct motor_relay *r = &m->relay;
+        usec_t now = now_usec();
+        unsigned what;
+
+        if (r->pending) {
+                int dir = r->pending;
+                r->pending = 0;
+                go(m, dir, now);
+                schedule(m, now);
+                return 0;
+        }
+        if (r->homing && m->cfg->io[MOTOR_LIMIT_START] == IO_NONE)
+                what = homed_at_start(m, now); /* driven past its travel time: it is at its end stop */
+        else if (r->homing) {
+                /* The start limit switch never closed: stop, and stay unhomed. */
+                relay_stop(m);
+                what = MOTOR_INPUT_STOPPED;
+        } else {
+                halt(m, now);
+                motor_position_read(m, m->position);
+                m->driven = false;
+                schedule(m, now);
+                what = MOTOR_INPUT_POSITION | MOTOR_INPUT_STOPPED;
+        }
+        if (m->notify)
+                m->notify(m->chair, m, what);
+        return 0;
+}
+
+static unsigned relay_input(struct motor *m, int io, double value)
+{
+        struct motor_relay *r = &m->relay;
+        usec_t now = now_usec();
+
+        if (io != m->cfg->io[MOTOR_PULSES])
+                return 0;
+        uint16_t count = (uint16_t) llround(value);
+        if (!r->have_pulses) {
+                r->pulses = count;
+                r->have_pulses = true;
+                return 0;
+        }
+        uint16_t delta = (uint16_t) (count - r->pulses); /* the counter wraps at 16 bits */
+        r->pulses = count;
+        if (delta == 0)
+                return 0;
+        unsigned what = 0;
+        if (!r->on && (!r->last || now - r->off_usec > COAST_USEC)) {
+                r->unbidden += delta; /* a welded relay, or the motor back-driven: checked at once */
+                r->unbidden_usec = now;
+                what = MOTOR_INPUT_SAFETY;
+        }
+        int dir = r->on ? r->on : r->last;
+        if (!dir)
+                return what;
+        motor_position_read(m, clamp_span(m, m->position + dir * (double) delta * m->span /
+                                                                   (double) m->cfg->pulses_per_travel));
+        if (r->homing || !r->on || (m->target - m->position) * r->on > MOTOR_ARRIVED_FRACTION * m->span)
+                return what | MOTOR_INPUT_POSITION;
+        halt(m, now); /* there, or past it: the pulses that come while it coasts are counted too */
+        m->driven = false;
+        schedule(m, now);
+        return MOTOR_INPUT_POSITION | MOTOR_INPUT_STOPPED;
+}
+
+/* A closed limit switch says where it is: re-zeroed there (a time estimate drifts); homing ends at the
+ * start. */
+static unsigned relay_limit(struct motor *m, int end, bool closed)
+{
+        usec_t now = now_usec();
+
+        if (!closed)
+                return 0;
+        if (end == 0 && m->relay.homing)
+                return homed_at_start(m, now);
+        halt(m, now);
+        m->position = end ? m->span : 0.0;
+        m->relay.homed = true;
+        m->relay.homing = false;
+        motor_position_read(m, m->position);
+        if (!m->driven)
+                return MOTOR_INPUT_POSITION;
+        steer(m, now); /* stops when the switch is in its way, drives on when it is not */
+        return MOTOR_INPUT_POSITION | (m->driven ? 0 : MOTOR_INPUT_STOPPED);
+}
+
+/* The drivers put every output safe (a fault, an e-stop): the move is over, and one stopped midway leaves
+ * the position unknown until it is homed again. */
+static void relay_safe(struct motor *m)
+{
+        struct motor_relay *r = &m->relay;
+        usec_t now = now_usec();
+
+        if (r->on || r->pending || r->homing)
+                r->homed = false;
+        if (r->on)
+                r->off_usec = now;
+        m->position = estimate(m, now);
+        r->on = r->pending = 0;
+        r->homing = false;
+        m->driven = false;
+        schedule(m, now);
+}
+
+static bool relay_estimated(const struct motor *m)
+{
+        return !pulsed(m) || !m->relay.homed;
+}
+
+static double relay_position(const struct motor *m)
+{
+        return estimate(m, now_usec());
+}
+
+static void relay_done(struct motor *m)
+{
+        m->relay.timer = sd_event_source_disable_unref(m->relay.timer);
+}
+
+const struct motor_ops motor_relay_ops = {
+        .kind = "relay-pair",
+        .move = relay_move,
+        .stop = relay_stop,
+        .input = relay_input,
+        .estimated = relay_estimated,
+        .position = relay_position,
+        .limit = relay_limit,
+        .safe = relay_safe,
+        .done = relay_done,
+};

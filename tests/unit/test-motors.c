@@ -1,0 +1,344 @@
+/* test-motors: the relay-pair motor in the chair model on the virtual clock, with a fake driver: homing to
+ * the start limit, the reverse delay and never both relays on under any sequence of commands, positions from
+ * hall pulses (coasting and the counter's wrap included) or from time driven, re-zeroing at the limit
+ * switches. The chair is the virtual chair (config/sim.yaml) with its backrest on a relay pair timed by
+ * travel-time and its legrest on a relay pair with a hall sensor. */
+#include "chair.h"
+#include "helpers.h"
+#include "safety.h"
+#include "simctl.h" /* read_text, replace_text */
+#include "vclock.h"
+
+static const char *const relay_axes = "    backrest:\n"
+                                      "      extend: {coil: 0}\n"
+                                      "      retract: {coil: 16}\n"
+                                      "      travel-time: 10s\n"
+                                      "      limit-start: {discrete: 1}\n"
+                                      "      limit-end: {discrete: 2}\n"
+                                      "    legrest:\n"
+                                      "      extend: {coil: 1}\n"
+                                      "      retract: {coil: 17}\n"
+                                      "      pulses: {input: 50}\n"
+                                      "      pulses-per-travel: 1000\n"
+                                      "      limit-start: {discrete: 3}\n"
+                                      "      limit-end: {discrete: 4}\n";
+
+static struct {
+        sd_event *event;
+        struct chair_config *config;
+        struct chair *chair;
+} f;
+
+#define B_EXTEND  (f.config->axes[AXIS_BACKREST].io[MOTOR_EXTEND])
+#define B_RETRACT (f.config->axes[AXIS_BACKREST].io[MOTOR_RETRACT])
+#define B_START   (f.config->axes[AXIS_BACKREST].io[MOTOR_LIMIT_START])
+#define B_END     (f.config->axes[AXIS_BACKREST].io[MOTOR_LIMIT_END])
+#define L_EXTEND  (f.config->axes[AXIS_LEGREST].io[MOTOR_EXTEND])
+#define L_RETRACT (f.config->axes[AXIS_LEGREST].io[MOTOR_RETRACT])
+#define L_START   (f.config->axes[AXIS_LEGREST].io[MOTOR_LIMIT_START])
+#define L_PULSES  (f.config->axes[AXIS_LEGREST].io[MOTOR_PULSES])
+#define REVERSE   (300 * USEC_PER_MSEC)
+
+static void setup(void)
+{
+        char path[512], *text;
+        struct diag_list d = {};
+
+        memset(&f, 0, sizeof(f));
+        n_changes = 0;
+        vclock_late_usec = 0;
+        snprintf(path, sizeof(path), "%s/config/sim.yaml", SOURCE_ROOT);
+        text = read_text(path);
+        if (!text)
+                abort();
+        char *axes = strstr(text, "  axes:\n"), *presets = strstr(text, "  presets:");
+        if (!axes || !presets)
+                abort();
+        size_t head = (size_t) (axes - text) + strlen("  axes:\n");
+        char *config = NULL;
+        if (asprintf(&config, "%.*s%s%s", (int) head, text, relay_axes, presets) < 0)
+                abort();
+        free(text);
+        /* Kneading and the foot rollers on relays too. */
+        config = replace_text(config, "kneading: {holding: 13}", "kneading: {coil: 18}");
+        config = replace_text(config, "speed: {holding: 17}", "speed: {coil: 19}");
+        if (chair_config_load("relays.yaml", config, strlen(config), &d, &f.config) < 0) {
+                diag_print(&d, stdout);
+                abort();
+        }
+        free(config);
+        diag_list_clear(&d);
+        if (sd_event_new(&f.event) < 0 || !(vclock_event = f.event) ||
+            chair_new(f.config, f.event, NULL, NULL, &f.chair) < 0)
+                abort();
+        feed(L_PULSES, 0.0);
+        dispatch();
+}
+
+static void teardown(void)
+{
+        chair_free(f.chair);
+        chair_config_free(f.config);
+        sd_event_unref(f.event);
+        memset(&f, 0, sizeof(f));
+}
+
+static double position(unsigned motor)
+{
+        double v = NAN;
+        CHECK(chair_position(f.chair, motor, &v));
+        return v;
+}
+
+static bool estimated(unsigned motor)
+{
+        struct chair_motor_status st;
+        return chair_motor_status(f.chair, motor, &st) && st.estimated;
+}
+
+/* Every change of a pair's two outputs, in order: neither is ever on while the other is, and one goes on
+ * only REVERSE after the other went off. */
+static bool pair_never_overlaps(int extend, int retract)
+{
+        bool on[2] = {false, false}, ok = true;
+        usec_t off_at[2] = {0, 0};
+
+        for (size_t i = 0; i < n_changes; i++) {
+                int which = changes[i].io == extend ? 0 : changes[i].io == retract ? 1 : -1;
+                if (which < 0)
+                        continue;
+                if (changes[i].value == 0.0) {
+                        on[which] = false;
+                        off_at[which] = changes[i].at;
+                        continue;
+                }
+                if (on[!which]) {
+                        printf("# both relays on at %llu\n", (unsigned long long) changes[i].at);
+                        ok = false;
+                }
+                if (off_at[!which] && changes[i].at - off_at[!which] < REVERSE) {
+                        printf("# %s on %llu us after the other went off\n", which ? "retract" : "extend",
+                               (unsigned long long) (changes[i].at - off_at[!which]));
+                        ok = false;
+                }
+                on[which] = true;
+        }
+        return ok;
+}
+
+/* Homes the backrest: it retracts until its start switch closes; then it is at 0, known. */
+static void home_backrest(void)
+{
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.0), 0);
+        dispatch();
+        CHECK(out(B_RETRACT) == 1.0 && out(B_EXTEND) == 0.0);
+        advance(3 * USEC_PER_SEC);
+        feed(B_START, 1.0);
+        CHECK(out(B_RETRACT) == 0.0);
+        CHECK(!estimated(AXIS_BACKREST) == false); /* timed: always an estimate */
+}
+
+static void test_an_unknown_position_is_homed_at_the_start_limit_first(void)
+{
+        setup();
+        CHECK(estimated(AXIS_BACKREST));
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.45), 0);
+        dispatch();
+        CHECK(out(B_RETRACT) == 1.0); /* away from its target: toward the start limit first */
+        CHECK(out(B_EXTEND) == 0.0);
+        advance(2 * USEC_PER_SEC);
+        usec_t at_start = vnow;
+        feed(B_START, 1.0);
+        CHECK(out(B_RETRACT) == 0.0);
+        CHECK(position(AXIS_BACKREST) == 0.0);
+        advance(REVERSE - 1); /* then on to the target, after the reverse delay */
+        CHECK(out(B_EXTEND) == 0.0);
+        advance(1);
+        CHECK(out(B_EXTEND) == 1.0);
+        CHECK_EQ_U(changed_at(B_EXTEND, 1.0), at_start + REVERSE);
+        feed(B_START, 0.0);
+        /* 0.45 of a 10 s travel: 4.5 s of driving. */
+        advance(4500 * USEC_PER_MSEC - USEC_PER_MSEC);
+        CHECK(out(B_EXTEND) == 1.0);
+        advance(2 * USEC_PER_MSEC);
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(fabs(position(AXIS_BACKREST) - 0.45) < 0.001);
+        CHECK(estimated(AXIS_BACKREST));
+        CHECK(!chair_moving(f.chair) || out(L_RETRACT) == 1.0); /* only the legrest may still be homing */
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        teardown();
+}
+
+/* Whatever the commands (a reversal mid-move, alternating jogs, stops, presets), one relay goes off and
+ * reverse-delay passes before the other goes on. */
+static void test_reversals_never_overlap_and_always_wait(void)
+{
+        setup();
+        home_backrest();
+        advance(USEC_PER_SEC);
+        feed(B_START, 0.0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 1.0), 0);
+        dispatch();
+        advance(2 * USEC_PER_SEC);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.0), 0); /* a reversal mid-move */
+        dispatch();
+        CHECK(out(B_EXTEND) == 0.0 && out(B_RETRACT) == 0.0);
+        advance(REVERSE);
+        CHECK(out(B_RETRACT) == 1.0);
+        for (int i = 0; i < 12; i++) { /* jogs each way in turn, some faster than the delay */
+                CHECK_EQ_U(chair_jog(f.chair, AXIS_BACKREST, i % 2 ? 1 : -1, 300 * USEC_PER_MSEC), 0);
+                dispatch();
+                advance((usec_t) (50 + 70 * (i % 5)) * USEC_PER_MSEC);
+        }
+        chair_hold(f.chair);
+        dispatch();
+        CHECK(out(B_EXTEND) == 0.0 && out(B_RETRACT) == 0.0);
+        CHECK_EQ_U(chair_recline(f.chair, "flat"), 0);
+        dispatch();
+        advance(100 * USEC_PER_MSEC);
+        CHECK_EQ_U(chair_recline(f.chair, "upright"), 0);
+        dispatch();
+        advance(5 * USEC_PER_SEC);
+        chair_safe(f.chair, 0);
+        dispatch();
+        CHECK(out(B_EXTEND) == 0.0 && out(B_RETRACT) == 0.0);
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        CHECK(pair_never_overlaps(L_EXTEND, L_RETRACT));
+        teardown();
+}
+
+/* Hall pulses: the position follows the count, the motor stops within the tolerance of its target, and the
+ * pulses that come while it coasts count the way it went, across the counter's wrap at 65536. */
+static void test_pulses_give_the_position_and_coasting_counts(void)
+{
+        setup();
+        feed(L_PULSES, 65000.0); /* the counter's value at start does not matter */
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.8), 0);
+        dispatch();
+        CHECK(out(L_RETRACT) == 1.0); /* homing first */
+        feed(L_PULSES, 64950.0);      /* pulses while retracting: it counts down, yet is not homed */
+        CHECK(estimated(AXIS_LEGREST));
+        feed(L_START, 1.0);
+        CHECK(!estimated(AXIS_LEGREST));
+        CHECK(position(AXIS_LEGREST) == 0.0);
+        advance(REVERSE);
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 65500.0); /* 550 pulses out of 1000 */
+        CHECK(fabs(position(AXIS_LEGREST) - 0.55) < 1e-9);
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_PULSES, 210.0); /* across the wrap: 65536 - 64950 + 210 = 796 pulses */
+        CHECK(fabs(position(AXIS_LEGREST) - 0.796) < 1e-9);
+        CHECK(out(L_EXTEND) == 0.0); /* within 0.5 % of 0.8: there */
+        feed(L_PULSES, 213.0);       /* it coasts three more */
+        CHECK(fabs(position(AXIS_LEGREST) - 0.799) < 1e-9);
+        CHECK(!estimated(AXIS_LEGREST));
+        CHECK(pair_never_overlaps(L_EXTEND, L_RETRACT));
+        teardown();
+}
+
+/* A time estimate drifts: the end switch closing says where it is. A fault that stops a move midway leaves
+ * the position unknown: the next move homes again. */
+static void test_limit_switches_rezero_and_a_stop_midway_by_a_fault_rehomes(void)
+{
+        setup();
+        home_backrest();
+        feed(B_START, 0.0);
+        advance(USEC_PER_SEC);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 1.0), 0);
+        dispatch();
+        advance(8 * USEC_PER_SEC); /* the estimate says 0.8 ... */
+        CHECK(fabs(position(AXIS_BACKREST) - 0.8) < 0.001);
+        feed(B_END, 1.0); /* ... but it is at its end already */
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(position(AXIS_BACKREST) == 1.0);
+        feed(B_END, 0.0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.5), 0);
+        dispatch();
+        advance(REVERSE + USEC_PER_SEC);
+        CHECK(out(B_RETRACT) == 1.0);
+        chair_safe(f.chair, 0); /* a fault, midway */
+        dispatch();
+        CHECK(out(B_RETRACT) == 0.0);
+        advance(USEC_PER_SEC);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.6), 0);
+        dispatch();
+        CHECK(out(B_RETRACT) == 1.0); /* homing again, though 0.6 lies the other way */
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        teardown();
+}
+
+/* Kneading and the foot rollers on a relay: any speed above 0 switches it on. */
+static void test_massage_motors_on_a_relay_switch_at_any_speed(void)
+{
+        struct roller_setpoint sp = {
+                .active = true, .technique = TECHNIQUE_BIT(TECHNIQUE_KNEADING), .speed = 4, .depth = 3};
+
+        setup();
+        CHECK_EQ_U(f.config->ios[f.config->roller.kneading].role, IO_OUT_SWITCH);
+        chair_roller(f.chair, &sp, 0);
+        chair_foot(f.chair, 5);
+        dispatch();
+        CHECK(out(f.config->roller.kneading) == 1.0);
+        CHECK(out(f.config->foot_speed) == 1.0);
+        sp.speed = 1;
+        chair_roller(f.chair, &sp, 0);
+        chair_foot(f.chair, 1);
+        dispatch();
+        CHECK(out(f.config->roller.kneading) == 1.0);
+        CHECK(out(f.config->foot_speed) == 1.0);
+        chair_hold(f.chair);
+        dispatch();
+        CHECK(out(f.config->roller.kneading) == 0.0);
+        CHECK(out(f.config->foot_speed) == 0.0);
+        teardown();
+}
+
+static enum fault tripped;
+
+static void on_trip(const struct safety_trip *t, void *userdata)
+{
+        tripped = t->fault;
+}
+
+/* Pulses with both relays off, after the motor had time to coast: a welded relay or a back-driven motor. The
+ * coast itself is not one; the fault's cause lasts while the pulses go on. */
+static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
+{
+        struct safety *s = NULL;
+        char why[256];
+
+        setup();
+        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
+        tripped = FAULT_NONE;
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
+        dispatch();
+        feed(L_START, 1.0); /* homed */
+        advance(REVERSE);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 496.0);
+        CHECK(out(L_EXTEND) == 0.0); /* there */
+        feed(L_PULSES, 502.0);       /* coasting: not unbidden */
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        advance(USEC_PER_SEC);
+        feed(L_PULSES, 504.0); /* two: below the limit of 3 */
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        feed(L_PULSES, 505.0);
+        safety_check(s, vnow);
+        CHECK_STREQ(fault_to_string(tripped), "motor-unbidden");
+        CHECK(safety_cause(s, vnow, why, sizeof(why)) && strstr(why, "legrest moved by itself"));
+        advance(2 * USEC_PER_SEC); /* quiet again */
+        CHECK(!safety_cause(s, vnow, why, sizeof(why)));
+        safety_free(s);
+        teardown();
+}
+
+RUN_TESTS(T(test_pulses_with_both_relays_off_are_motor_unbidden),
+          T(test_massage_motors_on_a_relay_switch_at_any_speed),
+          T(test_an_unknown_position_is_homed_at_the_start_limit_first),
+          T(test_reversals_never_overlap_and_always_wait),
+          T(test_pulses_give_the_position_and_coasting_counts),
+          T(test_limit_switches_rezero_and_a_stop_midway_by_a_fault_rehomes))

@@ -426,8 +426,9 @@ int field_out_value(struct parse_ctx *ctx, const struct ynode *node, const struc
 
 int field_out_level(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        bool relay = node->type == YNODE_MAPPING &&
-                     (ynode_lookup(node, "coil") || ynode_lookup(node, "line") || ynode_lookup(node, "offset"));
+        bool relay =
+                node->type == YNODE_MAPPING &&
+                (ynode_lookup(node, "coil") || ynode_lookup(node, "line") || ynode_lookup(node, "offset"));
         return parse_io(ctx, node, f, relay ? IO_OUT_SWITCH : IO_OUT_VALUE, dest);
 }
 

@@ -234,8 +234,8 @@ def test_ready_only_after_the_name_is_owned(p, d):
 
 def test_three_clients_read_every_property(p, d, bus):
     want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
-            "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "Recline": "s", "Fault": "s",
-            "FaultMessage": "s", "Locked": "b"}
+            "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "PositionsEstimated": "as",
+            "Recline": "s", "Fault": "s", "FaultMessage": "s", "Locked": "b"}
     intro = busctl(bus, "introspect", NAME, PATH, IFACE)
     for prop, sig in want.items():
         if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):
@@ -261,6 +261,8 @@ def test_three_clients_read_every_property(p, d, bus):
         p.append(f"Heat zones: {dict(props['Heat'])}")
     if not wait_for(lambda: set(d.get("Positions")) == {"backrest", "legrest", "roller"}, 5):
         p.append(f"Positions: {dict(d.get('Positions'))}")
+    if list(d.get("PositionsEstimated")) != []:  # the virtual chair's board reads every position
+        p.append(f"PositionsEstimated: {list(d.get('PositionsEstimated'))}")
 
 
 def test_one_object_per_program(p, d, bus):

@@ -733,6 +733,27 @@ bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_moto
         return true;
 }
 
+bool chair_motor_saved_position(const struct chair *c, unsigned motor, double *ret)
+{
+        const struct motor *m = &c->motors[motor];
+
+        if (!motor_present(m) || !m->ops->restore || m->driven || m->relay.on || m->relay.pending ||
+            !m->relay.homed)
+                return false;
+        *ret = motor_position(m) / m->span;
+        return true;
+}
+
+bool chair_motor_restore(struct chair *c, unsigned motor, double position)
+{
+        struct motor *m = &c->motors[motor];
+
+        if (!motor_present(m) || !m->ops->restore || position < 0.0 || position > 1.0)
+                return false;
+        m->ops->restore(m, position * m->span);
+        return true;
+}
+
 const char *chair_motor_name(unsigned motor)
 {
         return motor == CHAIR_MOTOR_ROLLER ? "roller" : axis_to_string(motor);

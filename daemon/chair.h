@@ -116,6 +116,11 @@ struct chair_motor_status {
 /* False when the chair lacks that motor. */
 bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_motor_status *ret);
 const char *chair_motor_name(unsigned motor);
+/* Saved positions, for motors that keep their own (relay pairs): where the motor is, when it is known
+ * (homed) and it stands still (false otherwise), and a position saved at a clean stop given back at start.
+ * Positions are fractions of the travel. */
+bool chair_motor_saved_position(const struct chair *c, unsigned motor, double *ret);
+bool chair_motor_restore(struct chair *c, unsigned motor, double position);
 /* The element is energized. */
 bool chair_heater_on(const struct chair *c, size_t heater);
 /* After an obstacle: drives the motor the other way (direction 1: toward its end, -1: toward its start)

@@ -1,6 +1,7 @@
 /* daemon.c: chaird's core: the loop, the chair, the engine, the programs, the fault latch and the control
  * tick. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include "daemon.h"
 #include "log.h"
 #include "marker.h"
+#include "positions.h"
+#include "writer.h"
 
 /* The control tick when no Modbus bus sets a poll period. */
 #define TICK_DEFAULT_USEC (100 * USEC_PER_MSEC)
@@ -68,6 +71,10 @@ struct daemon {
         sd_event_source *emit_source;
         usec_t slow_emitted_usec;
         sd_event_source *check_source; /* a safety check once the present call is over */
+        /* The relay-pair motors' positions: as last saved, and a write under way (off the loop). */
+        char positions[256];
+        struct writer *positions_writer;
+        bool positions_again; /* they changed while the last write was under way */
 };
 
 /* --- reporting changes --- */
@@ -509,6 +516,47 @@ void daemon_set_locked(struct daemon *d, bool locked)
         changed(d, PROP_LOCKED);
 }
 
+/* --- saved positions --- */
+
+static void save_positions(struct daemon *d);
+
+static void on_positions_written(struct writer *w, int result, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (result < 0)
+                log_warning_errno(result, "Cannot save the motors' positions in %s: %m", writer_path(w));
+        d->positions_writer = writer_free(w);
+        if (result < 0)
+                d->positions[0] = '\0'; /* written again with the next change */
+        if (d->positions_again) {
+                d->positions_again = false;
+                save_positions(d);
+        }
+}
+
+/* When a relay-pair motor stands still somewhere new, its position goes to the disk, off the loop: a slow
+ * SD card must not hold up the control tick or the board's heartbeat. */
+static void save_positions(struct daemon *d)
+{
+        char text[sizeof(d->positions)], path[PATH_MAX];
+        int r = positions_format(d->chair, text, sizeof(text));
+
+        if (r < 0 || streq(text, d->positions) ||
+            positions_path(d->options->state_dir, path, sizeof(path)) < 0)
+                return;
+        if (d->positions_writer) {
+                d->positions_again = true;
+                return;
+        }
+        r = writer_start(d->event, path, text, strlen(text), 0644, on_positions_written, d,
+                         &d->positions_writer);
+        if (r < 0)
+                log_warning_errno(r, "Cannot save the motors' positions in %s: %m", path);
+        else
+                snprintf(d->positions, sizeof(d->positions), "%s", text);
+}
+
 /* --- what the chair and the engine report --- */
 
 static void on_chair(struct chair *c, unsigned changes, void *userdata)
@@ -540,6 +588,8 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
          * to carry on against a chair made safe under it. */
         if (d->safety && (changes & CHAIR_CHANGED_HEAT))
                 sd_event_source_set_enabled(d->check_source, SD_EVENT_ONESHOT);
+        if (changes & CHAIR_CHANGED_MOTION)
+                save_positions(d);
         if (changes & (CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT | CHAIR_CHANGED_SCAN))
                 update_state(d);
 }
@@ -786,7 +836,20 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = safety_new(d->config, d->chair, o->time_scale, on_safety_trip, d, &d->safety);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        if (marker_found(o->state_dir, what, sizeof(what))) {
+        if (!marker_found(o->state_dir, what, sizeof(what))) {
+                /* A clean end: the relay-pair motors are where they were saved (after an unclean one they
+                 * may have moved, and home first). */
+                char path[PATH_MAX];
+                r = positions_path(o->state_dir, path, sizeof(path));
+                if (r >= 0)
+                        r = positions_restore(path, d->chair);
+                if (r > 0)
+                        log_info("%d motor position%s restored from %s", r, r == 1 ? "" : "s", path);
+                else if (r < 0)
+                        log_warning_errno(r, "Cannot read the saved motor positions: %m; the motors home");
+                if (r > 0)
+                        positions_format(d->chair, d->positions, sizeof(d->positions));
+        } else {
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
                 latch(d, FAULT_INTERRUPTED,
                       "chaird ended while the chair was active or held a fault (%s); check the chair, then "
@@ -831,6 +894,14 @@ int daemon_run(struct daemon *d)
         engine_abort(d->engine, FINISH_STOPPED);
         if (chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) < 0)
                 log_error("The safe state could not be confirmed on every bus before exit");
+        /* The positions as they are now (a motor stopped midway is left out: it homes), written before exit.
+         */
+        d->positions_writer = writer_free(d->positions_writer);
+        char text[sizeof(d->positions)], path[PATH_MAX];
+        if (positions_format(d->chair, text, sizeof(text)) >= 0 && !streq(text, d->positions) &&
+            positions_path(d->options->state_dir, path, sizeof(path)) >= 0 &&
+            write_file_atomic(path, text, strlen(text), 0644) < 0)
+                log_warning("Cannot save the motors' positions in %s", path);
         else if (d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
                 marker_clear(d->options->state_dir);
         return r;
@@ -841,6 +912,7 @@ struct daemon *daemon_free(struct daemon *d)
         if (!d)
                 return NULL;
         cancel_resets(d);
+        writer_free(d->positions_writer);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->reset_timeout);

@@ -284,6 +284,12 @@ static void relay_safe(struct motor *m)
         schedule(m, now);
 }
 
+static void relay_restore(struct motor *m, double position)
+{
+        m->position = clamp_span(m, position);
+        m->relay.homed = true;
+}
+
 static bool relay_estimated(const struct motor *m)
 {
         return !pulsed(m) || !m->relay.homed;
@@ -308,5 +314,6 @@ const struct motor_ops motor_relay_ops = {
         .position = relay_position,
         .limit = relay_limit,
         .safe = relay_safe,
+        .restore = relay_restore,
         .done = relay_done,
 };

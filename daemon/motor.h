@@ -36,6 +36,9 @@ struct motor_ops {
         /* The drivers have put every output safe: the motor forgets its move (NULL: it is no longer driven).
          */
         void (*safe)(struct motor *m);
+        /* Where it was when chaird last stopped cleanly (a saved position): known again without homing.
+         * NULL: the kind reads its position itself. */
+        void (*restore)(struct motor *m, double position);
         void (*done)(struct motor *m); /* frees what the kind holds (NULL: nothing) */
 };
 

@@ -46,7 +46,9 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
 
 /* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed in.
  */
-static void setup_with(const char *safety_lines)
+static void start_core(void);
+
+static void setup_with(const char *safety_lines, const char *backrest)
 {
         char path[512], *text;
 
@@ -65,6 +67,15 @@ static void setup_with(const char *safety_lines)
                 snprintf(lines, sizeof(lines), "session-cap: 30m\n%s", safety_lines);
                 text = replace_text(text, "session-cap: 30m", lines);
         }
+        if (backrest) { /* in place of the board motor's block */
+                char *from = strstr(text, "    backrest:\n"), *to = strstr(text, "    legrest:\n");
+                char *spliced = NULL;
+                if (!from || !to ||
+                    asprintf(&spliced, "%.*s%s%s", (int) (from - text), text, backrest, to) < 0)
+                        abort();
+                free(text);
+                text = spliced;
+        }
         snprintf(f.config_path, sizeof(f.config_path), "%s/chaird.yaml", f.state_dir);
         if (write_file_atomic(f.config_path, text, strlen(text), 0644) < 0)
                 abort();
@@ -78,11 +89,18 @@ static void setup_with(const char *safety_lines)
                                .state_dir = f.state_dir,
                                .time_scale = 1.0};
         f.reset_r = 1;
+        start_core();
+}
+
+/* The core on f's config and state directory, with what the board reports at rest fed in. */
+static void start_core(void)
+{
         if (daemon_new(&f.o, &f.d) < 0)
                 abort();
         daemon_set_observer(f.d, NULL, on_finished, NULL, NULL);
         vclock_event = daemon_event(f.d);
-        feed(BACKREST(MOTOR_POSITION), 0.0);
+        if (BACKREST(MOTOR_POSITION) != IO_NONE)
+                feed(BACKREST(MOTOR_POSITION), 0.0);
         feed(LEGREST(MOTOR_POSITION), 0.0);
         feed(cfg()->roller.travel.io[MOTOR_POSITION], 0.0);
         feed(cfg()->roller.body_sensor, 0.0);
@@ -94,7 +112,7 @@ static void setup_with(const char *safety_lines)
 
 static void setup(void)
 {
-        setup_with(NULL);
+        setup_with(NULL, NULL);
 }
 
 static void teardown(void)
@@ -517,6 +535,79 @@ static void test_release_vents_every_bag_and_opens_the_legrest(void)
         teardown();
 }
 
+/* --- positions kept across restarts --- */
+
+static const char *const relay_backrest = "    backrest:\n"
+                                          "      extend: {coil: 0}\n"
+                                          "      retract: {coil: 16}\n"
+                                          "      travel-time: 10s\n"
+                                          "      limit-start: {discrete: 1}\n"
+                                          "      limit-end: {discrete: 2}\n";
+
+/* Waits (in real time: the file is written on a thread) until the saved positions read want. */
+static bool positions_saved(const char *want)
+{
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/positions", f.state_dir);
+        for (int i = 0; i < 300; i++) {
+                _cleanup_free_ char *text = read_text(path);
+                if (text && streq(text, want))
+                        return true;
+                sd_event_run(vclock_event, 10 * USEC_PER_MSEC);
+        }
+        _cleanup_free_ char *text = read_text(path);
+        printf("# %s: '%s', not '%s'\n", path, text ?: "(none)", want);
+        return false;
+}
+
+/* A relay-pair backrest (timed) homes at its first move; where it stands is saved; after a clean restart it
+ * drives from there at once, after an unclean one it homes again. */
+static void test_a_clean_restart_knows_where_the_relay_motors_are(void)
+{
+        char marker[128];
+        int extend, retract;
+
+        setup_with(NULL, relay_backrest);
+        extend = BACKREST(MOTOR_EXTEND);
+        retract = BACKREST(MOTOR_RETRACT);
+        CHECK_EQ_U(daemon_recline(f.d, "zero-gravity-1"), 0); /* backrest 0.45 */
+        feed(LEGREST(MOTOR_POSITION), 0.55);                  /* the board's legrest is there at once */
+        CHECK(out(retract) == 1.0);                           /* homing */
+        feed(BACKREST(MOTOR_LIMIT_START), 1.0);
+        advance(300 * USEC_PER_MSEC);
+        feed(BACKREST(MOTOR_LIMIT_START), 0.0);
+        CHECK(out(extend) == 1.0);
+        advance(4500 * USEC_PER_MSEC + USEC_PER_MSEC);
+        CHECK(out(extend) == 0.0);
+        CHECK(positions_saved("backrest 0.4500\n"));
+        /* A clean end: daemon_run's end removes the marker of an active chair. */
+        f.d = daemon_free(f.d);
+        snprintf(marker, sizeof(marker), "%s/active", f.state_dir);
+        unlink(marker);
+        start_core();
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        n_changes = 0;
+        CHECK_EQ_U(daemon_recline(f.d, "zero-gravity-2"), 0); /* backrest 0.65: 2 s on from 0.45 */
+        feed(LEGREST(MOTOR_POSITION), 0.75);
+        CHECK(out(extend) == 1.0);
+        CHECK(changed_at(retract, 1.0) == 0); /* no homing */
+        advance(2 * USEC_PER_SEC + USEC_PER_MSEC);
+        CHECK(out(extend) == 0.0);
+        CHECK(positions_saved("backrest 0.6500\n"));
+        /* An unclean end: the marker stays; the motor may have moved, so it homes. */
+        f.d = daemon_free(f.d);
+        start_core();
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "interrupted");
+        CHECK_EQ_U(reset(), 0);
+        CHECK_EQ_U(daemon_recline(f.d, "zero-gravity-1"), 0);
+        CHECK(out(retract) == 1.0 && out(extend) == 0.0);
+        char path[256];
+        snprintf(path, sizeof(path), "%s/positions", f.state_dir);
+        unlink(path);
+        teardown();
+}
+
 /* --- the reset, on inputs read afresh --- */
 
 /* A bus that does not answer the reset's read: refused after a bounded wait, never hanging the caller. */
@@ -597,6 +688,7 @@ int main(void)
                 T(test_a_board_that_stopped_by_itself_latches),
                 T(test_a_restart_after_an_unclean_end_comes_up_interrupted),
                 T(test_release_vents_every_bag_and_opens_the_legrest),
+                T(test_a_clean_restart_knows_where_the_relay_motors_are),
                 T(test_a_reset_whose_read_never_ends_is_refused_in_time),
                 T(test_resets_during_one_read_share_it),
                 T(test_faults_have_their_documented_names),

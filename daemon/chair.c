@@ -271,7 +271,8 @@ static int on_jog_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
+/* A jog, or (back_off) an obstacle's back-off, which drives the way it is told and never homes first. */
+static int jog(struct chair *c, unsigned axis, int direction, usec_t hold_usec, bool back_off)
 {
         struct motor *m = &c->motors[axis];
         int r;
@@ -280,7 +281,10 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
                 return -EOPNOTSUPP;
         if (c->jog_motor >= 0 && c->jog_motor != (int) axis)
                 motor_stop(&c->motors[c->jog_motor]);
-        motor_move(m, direction > 0 ? m->span : 0.0);
+        if (back_off)
+                motor_drive(m, direction);
+        else
+                motor_move(m, direction > 0 ? m->span : 0.0);
         c->jog_motor = axis;
         c->backing_off = false;
         set_preset(c, NULL);
@@ -300,9 +304,14 @@ int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
         return 0;
 }
 
+int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec)
+{
+        return jog(c, axis, direction, hold_usec, false);
+}
+
 int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec)
 {
-        int r = chair_jog(c, (enum axis) motor, direction, usec);
+        int r = jog(c, motor, direction, usec, true);
         if (r >= 0)
                 c->backing_off = true;
         return r;
@@ -748,7 +757,7 @@ bool chair_motor_restore(struct chair *c, unsigned motor, double position)
 {
         struct motor *m = &c->motors[motor];
 
-        if (!motor_present(m) || !m->ops->restore || position < 0.0 || position > 1.0)
+        if (!motor_present(m) || !m->ops->restore || !(position >= 0.0 && position <= 1.0))
                 return false;
         m->ops->restore(m, position * m->span);
         return true;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
@@ -850,6 +851,12 @@ int daemon_new(const struct options *o, struct daemon **ret)
                 if (r > 0)
                         positions_format(d->chair, d->positions, sizeof(d->positions));
         } else {
+                /* The relay-pair motors may have moved since they were saved: they home, and the old
+                 * positions must not come back at a later clean start. */
+                char path[PATH_MAX];
+                if (positions_path(o->state_dir, path, sizeof(path)) >= 0 && unlink(path) < 0 &&
+                    errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot remove %s: %m", path);
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
                 latch(d, FAULT_INTERRUPTED,
                       "chaird ended while the chair was active or held a fault (%s); check the chair, then "
@@ -892,17 +899,20 @@ int daemon_run(struct daemon *d)
         cancel_resets(d);
         /* Whatever ran ends here, and nothing is left driven. */
         engine_abort(d->engine, FINISH_STOPPED);
-        if (chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) < 0)
+        bool safe = chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) >= 0;
+        if (!safe)
                 log_error("The safe state could not be confirmed on every bus before exit");
-        /* The positions as they are now (a motor stopped midway is left out: it homes), written before exit.
-         */
+        /* The positions as they are now (a motor stopped midway is left out: it homes), written before exit;
+         * also when a write was under way, whose result nobody hears of now. */
+        bool in_flight = d->positions_writer;
         d->positions_writer = writer_free(d->positions_writer);
         char text[sizeof(d->positions)], path[PATH_MAX];
-        if (positions_format(d->chair, text, sizeof(text)) >= 0 && !streq(text, d->positions) &&
+        if (safe && positions_format(d->chair, text, sizeof(text)) >= 0 &&
+            (in_flight || !streq(text, d->positions)) &&
             positions_path(d->options->state_dir, path, sizeof(path)) >= 0 &&
             write_file_atomic(path, text, strlen(text), 0644) < 0)
                 log_warning("Cannot save the motors' positions in %s", path);
-        else if (d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
+        if (safe && d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
                 marker_clear(d->options->state_dir);
         return r;
 }

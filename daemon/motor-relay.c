@@ -141,6 +141,11 @@ static void relay_move(struct motor *m, double target)
 
         motor_begin_move(m, target);
         m->position = estimate(m, now);
+        if (!r->homed && (m->limit[0] || m->limit[1])) {
+                /* At an end whose switch is closed: it knows where it is without homing. */
+                m->position = m->limit[0] ? 0.0 : m->span;
+                r->homed = true;
+        }
         if (!r->homed) {
                 /* Where it is is not known: to the start limit first, then on to the target. */
                 r->homing = true;
@@ -150,6 +155,24 @@ static void relay_move(struct motor *m, double target)
                 return;
         }
         steer(m, now);
+}
+
+/* Drives one way for a while, whether it knows where it is or not (an obstacle's back-off): no homing. */
+static void relay_drive(struct motor *m, int direction)
+{
+        usec_t now = now_usec();
+
+        motor_begin_move(m, direction > 0 ? m->span : 0.0);
+        m->position = estimate(m, now);
+        m->relay.homing = false;
+        if (motor_at_limit(m, m->target)) {
+                halt(m, now);
+                m->driven = false;
+        } else {
+                m->driven = true;
+                go(m, direction > 0 ? 1 : -1, now);
+        }
+        schedule(m, now);
 }
 
 static void relay_stop(struct motor *m)
@@ -308,6 +331,7 @@ static void relay_done(struct motor *m)
 const struct motor_ops motor_relay_ops = {
         .kind = "relay-pair",
         .move = relay_move,
+        .drive = relay_drive,
         .stop = relay_stop,
         .input = relay_input,
         .estimated = relay_estimated,

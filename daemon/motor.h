@@ -23,6 +23,9 @@ struct motor_ops {
         const char *kind;
         /* Drives toward target, and stops there within the motor's tolerance. */
         void (*move)(struct motor *m, double target);
+        /* Drives one way (1: toward its end, -1: toward its start) until stopped, without first finding out
+         * where it is (NULL: a move to that end). For an obstacle's back-off. */
+        void (*drive)(struct motor *m, int direction);
         /* Stops where it is. */
         void (*stop)(struct motor *m);
         /* One of its inputs changed (motor_input() has recorded the shared ones); MOTOR_INPUT_* bits. */
@@ -110,6 +113,13 @@ static inline void motor_stop(struct motor *m)
 {
         if (m->ops)
                 m->ops->stop(m);
+}
+static inline void motor_drive(struct motor *m, int direction)
+{
+        if (m->ops && m->ops->drive)
+                m->ops->drive(m, direction);
+        else
+                motor_move(m, direction > 0 ? m->span : 0.0);
 }
 static inline bool motor_estimated(const struct motor *m)
 {

@@ -180,6 +180,15 @@ static int parse_motor(struct parse_ctx *ctx, const struct ynode *node, const ch
                                     "pulses-per-travel needs pulses (the hall sensor's input)");
                         ok = false;
                 }
+                /* Pulses count from where it starts: it must be able to find its start (homing). */
+                if ((seen & MF(MF_PULSES)) && !(seen & (MF(MF_LIMIT_START) | MF(MF_TRAVEL_TIME)))) {
+                        parse_error(
+                                ctx, node,
+                                "%s with pulses needs limit-start or travel-time, to find its start when "
+                                "its position is unknown",
+                                what);
+                        ok = false;
+                }
         }
         if (m->max_current_a <= 0.0) {
                 parse_error(ctx, ynode_lookup(node, "max-current"), "max-current must be above 0 amperes");

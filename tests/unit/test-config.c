@@ -253,20 +253,27 @@ static void test_a_relay_pair_motor_is_refused_without_what_it_needs(void)
                 "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}}\n" PRESETS);
         _cleanup_free_ char *no_ppt = config_errors(
                 RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
-                            "pulses: {input: 5}}\n" PRESETS);
+                            "pulses: {input: 5}, travel-time: 9s}\n" PRESETS);
         _cleanup_free_ char *half = config_errors(
                 RELAY_BUSES
                 "recline:\n  axes:\n    backrest: {extend: {line: O}, travel-time: 9s}\n" PRESETS);
         _cleanup_free_ char *mixed = config_errors(
                 RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
                             "travel-time: 9s, run: {coil: 1}}\n" PRESETS);
-        _cleanup_free_ char *scaled = config_errors(
+        _cleanup_free_ char *no_home = config_errors(
                 RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
-                            "pulses: {input: 5, scale: 0.1}, pulses-per-travel: 100}\n" PRESETS);
+                            "pulses: {input: 5}, pulses-per-travel: 100}\n" PRESETS);
+        _cleanup_free_ char *scaled = config_errors(
+                RELAY_BUSES
+                "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
+                "pulses: {input: 5, scale: 0.1}, pulses-per-travel: 100, travel-time: 9s}\n" PRESETS);
 
         CHECK_STREQ(no_time,
                     "8:15: error: axis is missing the required key 'travel-time' (without pulses, the "
                     "position is estimated from it)");
+        CHECK_STREQ(no_home,
+                    "8:15: error: axis with pulses needs limit-start or travel-time, to find its start "
+                    "when its position is unknown");
         CHECK_STREQ(no_ppt,
                     "8:15: error: axis is missing the required key 'pulses-per-travel' (with pulses)");
         CHECK_STREQ(half, "8:15: error: axis is missing the required key 'retract' (a relay pair)");

@@ -599,6 +599,9 @@ static void test_a_clean_restart_knows_where_the_relay_motors_are(void)
         f.d = daemon_free(f.d);
         start_core();
         CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "interrupted");
+        char saved[256];
+        snprintf(saved, sizeof(saved), "%s/positions", f.state_dir);
+        CHECK(access(saved, F_OK) < 0); /* forgotten: a later clean start must not trust it */
         CHECK_EQ_U(reset(), 0);
         CHECK_EQ_U(daemon_recline(f.d, "zero-gravity-1"), 0);
         CHECK(out(retract) == 1.0 && out(extend) == 0.0);

@@ -135,7 +135,7 @@ static void home_backrest(void)
         advance(3 * USEC_PER_SEC);
         feed(B_START, 1.0);
         CHECK(out(B_RETRACT) == 0.0);
-        CHECK(!estimated(AXIS_BACKREST) == false); /* timed: always an estimate */
+        CHECK(estimated(AXIS_BACKREST)); /* timed: always an estimate */
 }
 
 static void test_an_unknown_position_is_homed_at_the_start_limit_first(void)
@@ -295,6 +295,55 @@ static void test_massage_motors_on_a_relay_switch_at_any_speed(void)
         teardown();
 }
 
+/* An obstacle's back-off after a fault drives away from it, the way it is told: it does not home first,
+ * though the fault left its position unknown, and the reverse delay still holds. */
+static void test_a_back_off_drives_away_and_never_homes(void)
+{
+        setup();
+        home_backrest();
+        feed(B_START, 0.0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.8), 0);
+        dispatch();
+        advance(REVERSE + 6 * USEC_PER_SEC);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.2), 0); /* retracting when it meets something */
+        dispatch();
+        advance(REVERSE + USEC_PER_SEC);
+        CHECK(out(B_RETRACT) == 1.0);
+        chair_safe(f.chair, 0);
+        dispatch();
+        CHECK_EQ_U(chair_back_off(f.chair, AXIS_BACKREST, 1, 500 * USEC_PER_MSEC), 0);
+        dispatch();
+        CHECK(out(B_RETRACT) == 0.0); /* not retracting into it again to home */
+        advance(REVERSE);
+        CHECK(out(B_EXTEND) == 1.0);
+        CHECK(out(B_RETRACT) == 0.0);
+        advance(200 * USEC_PER_MSEC);
+        CHECK(out(B_EXTEND) == 0.0 && out(B_RETRACT) == 0.0); /* the back-off's time is over */
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        teardown();
+}
+
+/* A motor whose position was lost while its start switch is closed knows it is at its start: it does not
+ * push into the end stop to home. */
+static void test_a_closed_start_switch_is_home(void)
+{
+        setup();
+        home_backrest(); /* the switch stays closed */
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.5), 0);
+        dispatch();
+        chair_safe(f.chair, 0); /* a fault during the reverse delay: the position is lost */
+        dispatch();
+        advance(USEC_PER_SEC);
+        size_t before = n_changes;
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.5), 0);
+        dispatch();
+        CHECK(out(B_RETRACT) == 0.0);
+        CHECK(out(B_EXTEND) == 1.0);
+        for (size_t i = before; i < n_changes; i++)
+                CHECK(!(changes[i].io == B_RETRACT && changes[i].value == 1.0));
+        teardown();
+}
+
 static enum fault tripped;
 
 static void on_trip(const struct safety_trip *t, void *userdata)
@@ -336,7 +385,8 @@ static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
         teardown();
 }
 
-RUN_TESTS(T(test_pulses_with_both_relays_off_are_motor_unbidden),
+RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes), T(test_a_closed_start_switch_is_home),
+          T(test_pulses_with_both_relays_off_are_motor_unbidden),
           T(test_massage_motors_on_a_relay_switch_at_any_speed),
           T(test_an_unknown_position_is_homed_at_the_start_limit_first),
           T(test_reversals_never_overlap_and_always_wait),

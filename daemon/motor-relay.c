@@ -10,12 +10,32 @@
 
 /* Pulses this soon after the relays opened are the motor coasting; later ones mean it moves by itself. */
 #define COAST_USEC (500 * USEC_PER_MSEC)
-/* Homing without a start limit switch: driven this much longer than its travel time, it is at its start. */
-#define HOMING_MARGIN 1.25
+/* The most a motor stops before its target to coast the rest: a fraction of its travel. */
+#define COAST_LEAD_MAX 0.02
 
 static bool pulsed(const struct motor *m)
 {
         return m->cfg->io[MOTOR_PULSES] != IO_NONE;
+}
+
+/* Sent to an end that has a limit switch, it drives on until the switch closes, whatever its position says:
+ * a time estimate or a missed pulse is set right there, and a switch that never closes is the run-time
+ * fault. The end it seeks (0 start, 1 end), or -1. */
+static int seeks_limit(const struct motor *m)
+{
+        if (m->target <= 0.0 && m->cfg->io[MOTOR_LIMIT_START] != IO_NONE)
+                return 0;
+        if (m->target >= m->span && m->cfg->io[MOTOR_LIMIT_END] != IO_NONE)
+                return 1;
+        return -1;
+}
+
+/* How far before its target a pulsed motor stops, so that it coasts the rest of the way: what it coasted the
+ * last time it stopped midway (a motor coasts about as far each time at the same speed), within reason. */
+static double coast_lead(const struct motor *m)
+{
+        double lead = (double) m->relay.coast * m->span / (double) m->cfg->pulses_per_travel;
+        return fmin(lead, COAST_LEAD_MAX * m->span);
 }
 
 static double clamp_span(const struct motor *m, double v)
@@ -63,8 +83,8 @@ static void schedule(struct motor *m, usec_t now)
         if (r->pending)
                 at = r->off_usec + m->cfg->reverse_delay_usec;
         else if (r->on && r->homing && m->cfg->travel_time_usec)
-                at = r->drive_usec + (usec_t) (HOMING_MARGIN * (double) m->cfg->travel_time_usec);
-        else if (r->on && !r->homing && !pulsed(m))
+                at = r->drive_usec + (usec_t) (MOTOR_HOMING_MARGIN * (double) m->cfg->travel_time_usec);
+        else if (r->on && !r->homing && !pulsed(m) && seeks_limit(m) < 0)
                 at = r->drive_usec + time_for(m, m->target - r->drive_from);
         if (at == USEC_INFINITY) {
                 if (r->timer)
@@ -86,15 +106,17 @@ static void schedule(struct motor *m, usec_t now)
         sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
 }
 
-/* Both relays off, where it is. */
+/* Both relays off, where it is. The pulses that come while it coasts are counted from here. */
 static void halt(struct motor *m, usec_t now)
 {
         struct motor_relay *r = &m->relay;
 
         m->position = estimate(m, now);
         relays(m, 0);
-        if (r->on)
+        if (r->on) {
                 r->off_usec = now;
+                r->coasted = 0;
+        }
         r->on = r->pending = 0;
 }
 
@@ -112,6 +134,9 @@ static void go(struct motor *m, int dir, usec_t now)
                 return;
         }
         r->pending = 0;
+        /* How far it coasted after it last stopped on its way (not at an end stop, which stops it dead). */
+        if (r->last && !m->limit[0] && !m->limit[1] && now - r->off_usec > COAST_USEC)
+                r->coast = r->coasted;
         relays(m, dir);
         r->on = r->last = dir;
         r->unbidden = 0;
@@ -119,17 +144,20 @@ static void go(struct motor *m, int dir, usec_t now)
         r->drive_from = m->position;
 }
 
-/* Toward the target, or stopped within the tolerance of it (or at the limit switch in the way). */
+/* Toward the target, or stopped within the tolerance of it (or at the limit switch in the way, or at the
+ * end switch it seeks). */
 static void steer(struct motor *m, usec_t now)
 {
         double to_go = m->target - m->position;
+        int end = seeks_limit(m);
+        bool there = end >= 0 ? m->limit[end] : fabs(to_go) <= MOTOR_ARRIVED_FRACTION * m->span;
 
-        if (fabs(to_go) <= MOTOR_ARRIVED_FRACTION * m->span || motor_at_limit(m, m->target)) {
+        if (there || motor_at_limit(m, m->target)) {
                 halt(m, now);
                 m->driven = false;
         } else {
                 m->driven = true;
-                go(m, to_go > 0 ? 1 : -1, now);
+                go(m, end == 1 || (end < 0 && to_go > 0) ? 1 : -1, now);
         }
         schedule(m, now);
 }
@@ -249,20 +277,29 @@ static unsigned relay_input(struct motor *m, int io, double value)
         r->pulses = count;
         if (delta == 0)
                 return 0;
+        if (delta > m->cfg->pulses_per_travel) {
+                /* More than a whole travel at once: the counter started again (its board restarted), and the
+                 * pulses in between are lost. Counted from here on, from a position to be homed again. */
+                r->homed = false;
+                return MOTOR_INPUT_POSITION;
+        }
         unsigned what = 0;
         if (!r->on && (!r->last || now - r->off_usec > COAST_USEC)) {
                 r->unbidden += delta; /* a welded relay, or the motor back-driven: checked at once */
                 r->unbidden_usec = now;
                 what = MOTOR_INPUT_SAFETY;
-        }
+        } else if (!r->on)
+                r->coasted += delta;
         int dir = r->on ? r->on : r->last;
         if (!dir)
                 return what;
         motor_position_read(m, clamp_span(m, m->position + dir * (double) delta * m->span /
                                                                    (double) m->cfg->pulses_per_travel));
-        if (r->homing || !r->on || (m->target - m->position) * r->on > MOTOR_ARRIVED_FRACTION * m->span)
+        if (r->homing || !r->on || seeks_limit(m) >= 0 ||
+            (m->target - m->position) * r->on > fmax(MOTOR_ARRIVED_FRACTION * m->span, coast_lead(m)))
                 return what | MOTOR_INPUT_POSITION;
-        halt(m, now); /* there, or past it: the pulses that come while it coasts are counted too */
+        halt(m,
+             now); /* there, or it will coast there: the pulses that come while it coasts are counted too */
         m->driven = false;
         schedule(m, now);
         return MOTOR_INPUT_POSITION | MOTOR_INPUT_STOPPED;

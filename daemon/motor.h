@@ -62,6 +62,8 @@ struct motor_relay {
         bool homing;       /* driving to its start limit first, then on to target */
         uint16_t pulses;   /* the counter as last read */
         bool have_pulses;
+        unsigned coasted;  /* pulses that came while it coasted, since it last stopped */
+        unsigned coast;    /* what it coasted the last time it stopped on its way: it stops that early */
         unsigned unbidden; /* pulses that came while neither relay was on, after the coast, since it drove */
         usec_t unbidden_usec;   /* when the last of them came */
         sd_event_source *timer; /* the end of the reverse delay, or the estimated arrival */

@@ -692,9 +692,29 @@ static const struct field config_fields[] = {
         {},
 };
 
+/* A relay-pair motor's homing and its run to an end switch must fit in the run time that safety allows. */
+static void check_travel_time(struct parse_ctx *ctx, const struct motor_config *m, const char *name,
+                              usec_t max_run, const char *limit)
+{
+        usec_t homing = (usec_t) (MOTOR_HOMING_MARGIN * (double) m->travel_time_usec);
+
+        if (m->kind != MOTOR_KIND_RELAY || homing <= max_run)
+                return;
+        parse_error_at(ctx, m->mark,
+                       "%s: travel-time %g s: homing may drive %g times that (%g s), longer than safety.%s "
+                       "(%g s) allows; raise %s or check travel-time",
+                       name, (double) m->travel_time_usec / USEC_PER_SEC, MOTOR_HOMING_MARGIN,
+                       (double) homing / USEC_PER_SEC, limit, (double) max_run / USEC_PER_SEC, limit);
+}
+
 /* Checks across sections, once each parsed. */
 static void check_config(struct parse_ctx *ctx, const struct chair_config *c)
 {
+        for (int a = 0; a < _AXIS_MAX; a++)
+                check_travel_time(ctx, &c->axes[a], axis_to_string((enum axis) a),
+                                  c->safety.axis_max_run_usec, "axis-max-run");
+        check_travel_time(ctx, &c->roller.travel, "the roller's travel", c->safety.roller_max_run_usec,
+                          "roller-max-run");
         for (size_t i = 0; i < c->n_heaters; i++)
                 if (c->heaters[i].level_temp_c[HEAT_LEVELS - 1] >
                     c->safety.heat_ceiling_c - c->safety.heat_margin_c)

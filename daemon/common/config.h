@@ -37,6 +37,8 @@ enum motor_kind {
 };
 
 #define MOTOR_REVERSE_DELAY_DEFAULT_USEC (300 * USEC_PER_MSEC)
+/* A relay-pair motor that homes by time drives this many times its travel-time toward its start. */
+#define MOTOR_HOMING_MARGIN 1.25
 
 struct motor_config {
         enum motor_kind kind;

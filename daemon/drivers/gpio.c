@@ -363,8 +363,7 @@ static bool chip_matches(const char *path, const char *want)
         return match;
 }
 
-/* Opens a chip by path, name (gpiochip0) or label (pinctrl-bcm2711). */
-static int open_chip(const char *want, struct gpiod_chip **ret)
+int gpio_open_chip(const char *want, struct gpiod_chip **ret)
 {
         _cleanup_free_ char *path = NULL;
         struct dirent *de;
@@ -459,7 +458,7 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
                 r = -ENOMEM;
                 goto fail;
         }
-        r = open_chip(b->chip, &g->chip);
+        r = gpio_open_chip(b->chip, &g->chip);
         if (r < 0)
                 goto fail;
         for (size_t i = 0; i < config->n_ios; i++) {

@@ -16,6 +16,11 @@ struct gpio_line_setup {
         bool initial_active;   /* outputs: the value the line takes as it is requested */
 };
 
+struct gpiod_chip;
+
+/* Opens a chip by path, name (gpiochip0) or label (pinctrl-bcm2711). 0, -ENODEV or -errno. */
+int gpio_open_chip(const char *want, struct gpiod_chip **ret);
+
 void gpio_line_setup(const struct io_config *io, struct gpio_line_setup *ret);
 
 /* Slow PWM: given the duty (0.0 to 1.0) and the period, what the line does next. Returns false when the

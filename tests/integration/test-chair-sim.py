@@ -4,6 +4,7 @@ its registers over TCP and over RTU through a socat pty pair, exactly at the add
 docs/reference-board.md documents, and every injected fault shows in its `state` output. Prints TAP.
 
 Usage: test-chair-sim.py BUILD_DIR"""
+import os
 import sys
 import time
 
@@ -16,6 +17,121 @@ DI_ESTOP, DI_BACKREST_EXTENDED, DI_BODY, DI_HEARTBEAT_OK = 0, 2, 7, 8
 HR_HEARTBEAT, HR_TARGET_BACKREST, HR_TARGET_ROLLER, HR_KNEADING = 0, 10, 12, 13
 IR_STATUS, IR_FAULTS, IR_VERSION, IR_POS_BACKREST, IR_POS_ROLLER, IR_CURRENT_BACKREST = 0, 1, 2, 10, 12, 20
 IR_TEMP_LUMBAR, IR_PRESSURE_SHOULDERS = 30, 40
+COIL_EXTEND_LEGREST, COIL_RETRACT_LEGREST, DI_LEGREST_RETRACTED, IR_PULSES_LEGREST = 19, 20, 3, 46
+LEGREST_PULSES_PER_TRAVEL = 300
+
+
+def relay_cases(tap, tmp):
+    """A motor on the board's relay coils, whose loop the host closes: at real time, to see it coast."""
+    os.makedirs(tmp + "/relay", exist_ok=True)
+    sim = ChairSim(tmp + "/relay", time_scale=1)
+    port = sim.port
+
+    def write(problems, table, address, *values):
+        ok, _, out = mbpoll(port, table, address, values)
+        if not ok:
+            problems.append(f"writing {table} {address} failed: {out.strip()}")
+
+    def read(table, address, count=1):
+        ok, values, out = mbpoll(port, table, address, count=count)
+        if not ok:
+            raise RuntimeError(f"reading {table} {address} failed: {out.strip()}")
+        return values
+
+    def legrest():
+        return sim.state()["motors"]["legrest"]
+
+    def at_rest():
+        return wait_for(lambda: legrest()["velocity"] == 0 and not legrest()["driven"], 2)
+
+    def a_relay_coil_drives_the_motor_which_pulses_and_coasts(problems):
+        before = legrest()
+        write(problems, "coil", COIL_EXTEND_LEGREST, 1)
+        if not wait_for(lambda: legrest()["driven"] and legrest()["direction"] == 1, 1):
+            problems.append(f"the extend coil does not drive the legrest: {legrest()}")
+        time.sleep(1.5)
+        write(problems, "coil", COIL_EXTEND_LEGREST, 0)
+        at_off = legrest()
+        at_rest()
+        st = legrest()
+        moved = st["position"] - before["position"]
+        pulses = st["pulses"] - before["pulses"]
+        if not 0.07 < moved < 0.14:
+            problems.append(f"1.5 s of a 15 s travel moved the legrest by {moved:.4f}")
+        if abs(pulses - moved * LEGREST_PULSES_PER_TRAVEL) > 1.01:
+            problems.append(f"{pulses} pulses for {moved:.4f} of the travel, not {LEGREST_PULSES_PER_TRAVEL} a travel")
+        if read("input", IR_PULSES_LEGREST) != [st["pulses"] & 0xFFFF]:
+            problems.append(f"input register {IR_PULSES_LEGREST} does not hold the pulse count {st['pulses']}")
+        coast = st["position"] - at_off["position"]
+        if not 0.002 < coast < 0.012 or not 1 <= st["pulses"] - at_off["pulses"] <= 4:
+            problems.append(f"after its relay opened the legrest coasted {coast:.4f} "
+                            f"({st['pulses'] - at_off['pulses']} pulses), not a pulse or two")
+        if st["direction"] != 0 or st["current_a"] != 0:
+            problems.append(f"with both relays open the legrest is still powered: {st}")
+
+    def the_board_records_overlaps_and_reversal_gaps(problems):
+        overlaps = legrest()["overlaps"]
+        write(problems, "coil", COIL_EXTEND_LEGREST, 1, 1)  # both relays, one write
+        time.sleep(0.1)
+        st = legrest()
+        if st["overlaps"] != overlaps + 1 or st["direction"] != 0 or st["driven"]:
+            problems.append(f"both relays on: expected one overlap, braked: {st}")
+        write(problems, "coil", COIL_EXTEND_LEGREST, 0, 0)
+        write(problems, "coil", COIL_EXTEND_LEGREST, 1)
+        time.sleep(0.2)
+        write(problems, "coil", COIL_EXTEND_LEGREST, 0)
+        time.sleep(0.4)
+        write(problems, "coil", COIL_RETRACT_LEGREST, 1)
+        gap = legrest()["min_reverse_gap_ms"]
+        if not 380 <= gap <= 1500:
+            problems.append(f"a reversal 0.4 s after the extend relay opened: the gap reads {gap} ms")
+        write(problems, "coil", COIL_EXTEND_LEGREST, 1, 0)  # straight from retract to extend
+        if legrest()["min_reverse_gap_ms"] != 0:
+            problems.append(f"a reversal in one write is a gap of 0, not {legrest()['min_reverse_gap_ms']} ms")
+        write(problems, "coil", COIL_EXTEND_LEGREST, 0, 0)
+        at_rest()
+
+    def the_retract_relay_runs_it_into_its_start_limit(problems):
+        write(problems, "coil", COIL_RETRACT_LEGREST, 1)
+        if not wait_for(lambda: legrest()["position"] == 0 and not legrest()["driven"], 10):
+            problems.append(f"the legrest did not run back to its end stop: {legrest()}")
+        if read("discrete", DI_LEGREST_RETRACTED) != [1]:
+            problems.append("the legrest's start limit switch is not closed at its end")
+        if legrest()["direction"] != -1:
+            problems.append(f"the relay is still on, but state does not show it: {legrest()}")
+        write(problems, "coil", COIL_RETRACT_LEGREST, 0)
+        at_rest()
+
+    def relay_motor_faults_show_in_state(problems):
+        before = legrest()
+        sim.ok("fault legrest welded")
+        if not wait_for(lambda: legrest()["pulses"] >= before["pulses"] + 3, 2):
+            problems.append(f"a welded relay does not drive the legrest with both coils off: {legrest()}")
+        st = legrest()
+        if st["direction"] != 1 or st["position"] <= before["position"] or st["fault"] != "welded":
+            problems.append(f"welded: expected it driven toward extend: {st}")
+        sim.ok("fault legrest hall-broken")
+        at_rest()
+        before = legrest()
+        write(problems, "coil", COIL_EXTEND_LEGREST, 1)
+        time.sleep(0.5)
+        st = legrest()
+        if st["position"] <= before["position"] + 0.01 or st["pulses"] != before["pulses"]:
+            problems.append(f"hall-broken: expected it moving without pulses: {before} -> {st}")
+        sim.ok("fault legrest stall")
+        time.sleep(0.1)
+        before = legrest()
+        time.sleep(0.3)
+        st = legrest()
+        if not st["driven"] or st["position"] != before["position"] or st["pulses"] != before["pulses"]:
+            problems.append(f"stall: expected it driven, standing, no pulses: {before} -> {st}")
+        write(problems, "coil", COIL_EXTEND_LEGREST, 0)
+        sim.ok("clear")
+
+    for fn in [a_relay_coil_drives_the_motor_which_pulses_and_coasts, the_board_records_overlaps_and_reversal_gaps,
+               the_retract_relay_runs_it_into_its_start_limit, relay_motor_faults_show_in_state]:
+        tap.case("relay: " + fn.__name__.replace("_", " "), fn)
+    sim.close()
 
 
 def cases(tap, tmp):
@@ -34,8 +150,8 @@ def cases(tap, tmp):
         return values
 
     def board_reports_its_version(problems):
-        if read("input", IR_VERSION) != [0x0100]:
-            problems.append("input register 2 is not the board version 0x0100")
+        if read("input", IR_VERSION) != [0x0101]:
+            problems.append("input register 2 is not the board version 0x0101")
 
     def axis_moves_to_its_target_and_stops(problems):
         # Full travel takes 20 s, 2 s at time scale 10: time enough to see the motor on its way.
@@ -122,7 +238,7 @@ def cases(tap, tmp):
             problems.append("the shoulder airbag did not vent")
 
     def unmapped_address_answers_exception_2(problems):
-        for table, address in [("holding", 5), ("input", 13), ("input", 45), ("coil", 17), ("discrete", 9)]:
+        for table, address in [("holding", 5), ("input", 13), ("input", 48), ("coil", 23), ("discrete", 9)]:
             ok, _, out = mbpoll(port, table, address)
             if ok or "Illegal data address" not in out:
                 problems.append(f"{table} {address}: expected exception 2, got: {out.strip()}")
@@ -230,7 +346,7 @@ def cases(tap, tmp):
         write(problems, "holding", HR_KNEADING, 4)  # the same value again: no change
         if sim.command(f"changed holding {HR_KNEADING}").get("usec") != at:
             problems.append("writing the value a register already has counted as a change")
-        if sim.command(f"changed coil {COIL_FAULT_CLEAR + 1}").get("ok") is not False:
+        if sim.command("changed coil 23").get("ok") is not False:
             problems.append("'changed' accepted a coil the board does not have")
         write(problems, "holding", HR_KNEADING, 0)
 
@@ -252,13 +368,15 @@ def cases(tap, tmp):
         tap.case("tcp: " + fn.__name__.replace("_", " "), fn)
     sim.close()
 
+    relay_cases(tap, tmp)
+
     # The same board over RTU, through a pty pair that stands in for the RS-485 cable.
     pty = PtyPair(tmp)
     rtu = ChairSim(tmp, rtu_device=pty.a, time_scale=20)
 
     def rtu_read_and_write(problems):
         ok, values, out = mbpoll(pty.b, "input", IR_VERSION, rtu=True)
-        if not ok or values != [0x0100]:
+        if not ok or values != [0x0101]:
             problems.append(f"reading the version over RTU: {out.strip()}")
         ok, _, out = mbpoll(pty.b, "holding", HR_TARGET_BACKREST, [250], rtu=True)
         ok2, values, out2 = mbpoll(pty.b, "holding", HR_TARGET_BACKREST, rtu=True)

@@ -267,7 +267,14 @@ static void test_a_relay_pair_motor_is_refused_without_what_it_needs(void)
                 RELAY_BUSES
                 "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
                 "pulses: {input: 5, scale: 0.1}, pulses-per-travel: 100, travel-time: 9s}\n" PRESETS);
+        _cleanup_free_ char *slow = config_errors(
+                RELAY_BUSES "recline:\n  axes:\n    backrest: {extend: {line: O}, retract: {line: I}, "
+                            "travel-time: 25s}\n" PRESETS);
 
+        CHECK_STREQ(
+                slow,
+                "8:15: error: backrest: travel-time 25 s: homing may drive 1.25 times that (31.25 s), "
+                "longer than safety.axis-max-run (30 s) allows; raise axis-max-run or check travel-time");
         CHECK_STREQ(no_time,
                     "8:15: error: axis is missing the required key 'travel-time' (without pulses, the "
                     "position is estimated from it)");

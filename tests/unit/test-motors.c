@@ -385,7 +385,105 @@ static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
         teardown();
 }
 
-RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes), T(test_a_closed_start_switch_is_home),
+/* Sent to an end with a switch, a motor drives on past its estimate until the switch closes (a drifted
+ * estimate is set right there); a switch that never closes is the run-time fault. */
+static void test_sent_to_an_end_it_drives_until_the_switch_closes(void)
+{
+        struct safety *s = NULL;
+
+        setup();
+        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
+        tripped = FAULT_NONE;
+        home_backrest();
+        feed(B_START, 0.0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 1.0), 0);
+        dispatch();
+        advance(REVERSE + 12 * USEC_PER_SEC); /* past its 10 s travel time: the estimate says 1.0 */
+        CHECK(position(AXIS_BACKREST) == 1.0);
+        CHECK(out(B_EXTEND) == 1.0);
+        feed(B_END, 1.0);
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(!chair_moving(f.chair) || out(L_RETRACT) == 1.0); /* only the legrest may be homing */
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.0), 0);
+        dispatch();
+        feed(B_END, 0.0);
+        advance(29 * USEC_PER_SEC); /* the start switch never closes */
+        CHECK(out(B_RETRACT) == 1.0);
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        advance(2 * USEC_PER_SEC); /* safety.axis-max-run is 30 s */
+        safety_check(s, vnow);
+        CHECK_STREQ(fault_to_string(tripped), "run-time");
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        safety_free(s);
+        teardown();
+}
+
+/* A pulsed motor stops early by as many pulses as it coasted the last time it stopped on its way, so that it
+ * coasts onto its target. */
+static void test_a_pulsed_motor_stops_early_by_what_it_coasted(void)
+{
+        setup();
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
+        dispatch();
+        feed(L_START, 1.0); /* homed */
+        advance(REVERSE);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 300.0);
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_PULSES, 496.0);
+        CHECK(out(L_EXTEND) == 0.0); /* within the tolerance (5 pulses): it has not coasted yet */
+        advance(100 * USEC_PER_MSEC);
+        feed(L_PULSES, 504.0); /* it coasts 8 */
+        advance(USEC_PER_SEC);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.8), 0);
+        dispatch();
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_PULSES, 790.0);
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_PULSES, 793.0); /* 7 to go: it stops, 8 early at most */
+        CHECK(out(L_EXTEND) == 0.0);
+        feed(L_PULSES, 801.0);
+        CHECK(fabs(position(AXIS_LEGREST) - 0.801) < 1e-9);
+        teardown();
+}
+
+/* A counter that jumps by more than a whole travel started again (its board restarted): not a motor that
+ * moved by itself, but a position to find again. */
+static void test_a_restarted_counter_is_rebased_and_homed_again(void)
+{
+        struct safety *s = NULL;
+
+        setup();
+        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
+        tripped = FAULT_NONE;
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
+        dispatch();
+        feed(L_START, 1.0);
+        advance(REVERSE);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 500.0);
+        CHECK(out(L_EXTEND) == 0.0);
+        CHECK(!estimated(AXIS_LEGREST));
+        advance(2 * USEC_PER_SEC);
+        feed(L_PULSES, 0.0); /* the board restarted: 65036 pulses in a moment */
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        CHECK(estimated(AXIS_LEGREST));
+        feed(L_PULSES, 2.0); /* counted from the new base */
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        feed(L_PULSES, 4.0);
+        safety_check(s, vnow);
+        CHECK_STREQ(fault_to_string(tripped), "motor-unbidden");
+        safety_free(s);
+        teardown();
+}
+
+RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes),
+          T(test_a_restarted_counter_is_rebased_and_homed_again),
+          T(test_sent_to_an_end_it_drives_until_the_switch_closes),
+          T(test_a_pulsed_motor_stops_early_by_what_it_coasted), T(test_a_closed_start_switch_is_home),
           T(test_pulses_with_both_relays_off_are_motor_unbidden),
           T(test_massage_motors_on_a_relay_switch_at_any_speed),
           T(test_an_unknown_position_is_homed_at_the_start_limit_first),

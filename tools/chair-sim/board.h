@@ -4,7 +4,7 @@
 #pragma once
 
 #define BOARD_UNIT_ID 1
-#define BOARD_VERSION 0x0100 /* input register BOARD_IR_VERSION: major.minor in the high and low byte */
+#define BOARD_VERSION 0x0101 /* input register BOARD_IR_VERSION: major.minor in the high and low byte */
 
 enum board_motor { BOARD_BACKREST, BOARD_LEGREST, BOARD_ROLLER, _BOARD_MOTOR_MAX };
 enum board_zone { BOARD_SHOULDERS, BOARD_ARMS, BOARD_HIPS, BOARD_CALVES, BOARD_FEET, _BOARD_ZONE_MAX };
@@ -18,7 +18,9 @@ enum {
         BOARD_COIL_HOLD = 9,         /* + zone: exhaust valve closed; 0 vents the zone (fails open) */
         BOARD_COIL_HEATER = 14,      /* + heater: element energized */
         BOARD_COIL_FAULT_CLEAR = 16, /* write 1: clear the latched board faults (reads 0) */
-        _BOARD_COIL_MAX = 17,
+        BOARD_COIL_EXTEND = 17,      /* + 2 * motor: its extend relay (the host closes the loop) */
+        BOARD_COIL_RETRACT = 18,     /* + 2 * motor: its retract relay */
+        _BOARD_COIL_MAX = 23,
 };
 
 /* Discrete inputs (read 0x02). */
@@ -52,7 +54,8 @@ enum {
         BOARD_IR_CURRENT = 20,  /* + motor: mA */
         BOARD_IR_TEMP = 30,     /* + heater: 0.1 deg C, signed */
         BOARD_IR_PRESSURE = 40, /* + zone: 0.1 kPa */
-        _BOARD_IR_MAX = 45,
+        BOARD_IR_PULSES = 45, /* + motor: its hall sensor's pulses, a running count that wraps at 16 bits */
+        _BOARD_IR_MAX = 48,
 };
 
 enum {

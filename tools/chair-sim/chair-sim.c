@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "gpio-side.h"
 #include "schema.h"
 #include "sim.h"
 #include "util.h"
@@ -41,6 +42,9 @@ struct server {
         uint64_t holding_changed_usec[_BOARD_HR_MAX];
 
         const char *control_path;
+
+        struct gpio_side *gpio; /* --gpio-sim: motors on a gpio-sim chip's lines */
+        sd_event_source *edge;  /* the next hall edge of a motor on that chip */
 };
 
 struct control_client {
@@ -59,14 +63,35 @@ static double random_unit(struct server *srv)
         return (double) (srv->rng >> 11) / (double) (1ULL << 53);
 }
 
-static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+/* The physics up to now, and the GPIO lines after it. */
+static void advance(struct server *srv)
 {
-        struct server *srv = userdata;
         uint64_t now = now_usec();
 
         sim_step(&srv->sim, (double) (now - srv->last_step_usec) / USEC_PER_SEC, now);
         srv->last_step_usec = now;
+        if (!srv->gpio)
+                return;
+        gpio_side_sync(srv->gpio, &srv->sim, now);
+        /* A hall line changes when the motor gets there, not on the next tick: chaird counts every edge. */
+        double next = gpio_side_next_edge(srv->gpio, &srv->sim);
+        if (next * USEC_PER_SEC < TICK_USEC) {
+                sd_event_source_set_time(srv->edge, now + (uint64_t) (next * USEC_PER_SEC) + 1);
+                sd_event_source_set_enabled(srv->edge, SD_EVENT_ONESHOT);
+        } else
+                sd_event_source_set_enabled(srv->edge, SD_EVENT_OFF);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        advance(userdata);
         sd_event_source_set_time(s, usec + TICK_USEC);
+        return 0;
+}
+
+static int on_edge(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        advance(userdata);
         return 0;
 }
 
@@ -379,7 +404,8 @@ static void usage(FILE *f)
               "  --control SOCKET      the control socket (state, fault, estop, comm, changed, clear)\n"
               "  --time-scale N        run the physics N times faster than real time (default 1)\n"
               "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
-              "  --seed N              seed of the RTU noise (default 1)\n",
+              "  --seed N              seed of the RTU noise (default 1)\n"
+              "  --gpio-sim LABEL      also wire the motors to the lines of the gpio-sim chip LABEL\n",
               f);
 }
 
@@ -393,7 +419,8 @@ int main(int argc, char **argv)
                 ARG_CONTROL,
                 ARG_TIME_SCALE,
                 ARG_SHOULDER,
-                ARG_SEED
+                ARG_SEED,
+                ARG_GPIO_SIM,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -405,10 +432,11 @@ int main(int argc, char **argv)
                 {"time-scale", required_argument, NULL, ARG_TIME_SCALE},
                 {"shoulder", required_argument, NULL, ARG_SHOULDER},
                 {"seed", required_argument, NULL, ARG_SEED},
+                {"gpio-sim", required_argument, NULL, ARG_GPIO_SIM},
                 {},
         };
         struct server srv = {.rng = 1};
-        const char *host = DEFAULT_HOST, *rtu_device = NULL;
+        const char *host = DEFAULT_HOST, *rtu_device = NULL, *gpio_label = NULL;
         int port = DEFAULT_PORT, baud = 115200;
         char parity = 'N';
         double time_scale = 1.0, shoulder_mm = 170.0;
@@ -465,6 +493,9 @@ int main(int argc, char **argv)
                                 return 2;
                         }
                         srv.rng = u;
+                        break;
+                case ARG_GPIO_SIM:
+                        gpio_label = optarg;
                         break;
                 default:
                         usage(stderr);
@@ -528,10 +559,24 @@ int main(int argc, char **argv)
                 fprintf(stderr, "chair-sim: failed to listen on %s: %s\n", srv.control_path, strerror(-r));
                 return 1;
         }
+        if (gpio_label) {
+                r = gpio_side_open(gpio_label, &srv.sim, &srv.gpio);
+                if (r < 0)
+                        return 1;
+                r = sd_event_add_time(srv.event, &srv.edge, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_edge,
+                                      &srv);
+                if (r < 0) {
+                        fprintf(stderr, "chair-sim: failed to set up the hall edges: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
         srv.last_step_usec = now_usec();
+        advance(&srv); /* the limit switch lines as the chair stands, before chaird reads them */
         sd_event_source *tick = NULL;
-        r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC, 0, on_tick,
-                              &srv);
+        /* Accurate to a millisecond: the default quarter of a second would sample the relays too coarsely.
+         */
+        r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC,
+                              USEC_PER_MSEC, on_tick, &srv);
         if (r >= 0) /* a periodic tick: on_tick moves the deadline on each time */
                 r = sd_event_source_set_enabled(tick, SD_EVENT_ON);
         if (r < 0) {
@@ -552,6 +597,8 @@ int main(int argc, char **argv)
                 (void) unlink(srv.control_path);
         modbus_close(srv.modbus);
         modbus_free(srv.modbus);
+        sd_event_source_unref(srv.edge);
+        gpio_side_close(srv.gpio);
         sd_event_unref(srv.event);
         return r < 0 ? 1 : 0;
 }

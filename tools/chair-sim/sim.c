@@ -1,6 +1,7 @@
 /* sim.c: the virtual chair's physics: motors that travel and stop at their ends, heaters that warm and
  * cool, airbags that fill and vent, a body whose shoulders a scan can find, and the board's watchdog. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@
 #define STALL_FACTOR                 1.4   /* current of a blocked but not overloaded motor, times nominal */
 #define MOTOR_RATING_A               5.0   /* above this the board flags over-current */
 #define HEARTBEAT_TIMEOUT_DEFAULT_MS 500
+#define COAST_TAU_S                  0.08 /* a relay-driven motor's speed decays so after its relay opens */
+#define COAST_STOP_FRACTION          0.02 /* and it is at rest below this fraction of its speed */
 
 static const char *const fault_names[_SIM_FAULT_MAX] = {
         [SIM_FAULT_NONE] = "none",
@@ -32,17 +35,19 @@ static const char *const fault_names[_SIM_FAULT_MAX] = {
         [SIM_FAULT_SENSOR_SHORT] = "sensor-short",
         [SIM_FAULT_SENSOR_DETACHED] = "sensor-detached",
         [SIM_FAULT_LIMITS_CLOSED] = "limits-closed",
+        [SIM_FAULT_WELDED] = "welded",
+        [SIM_FAULT_HALL_BROKEN] = "hall-broken",
 };
 
 void sim_init(struct sim *s, double time_scale, double shoulder_mm)
 {
         static const struct {
                 const char *name;
-                double travel_s, nominal_a;
+                double travel_s, nominal_a, pulses_per_travel;
         } motors[_BOARD_MOTOR_MAX] = {
-                [BOARD_BACKREST] = {"backrest", 20.0, 1.2},
-                [BOARD_LEGREST] = {"legrest", 15.0, 0.9},
-                [BOARD_ROLLER] = {"roller", 1150.0 / 150.0, 0.8}, /* 150 mm/s */
+                [BOARD_BACKREST] = {"backrest", 20.0, 1.2, 400},
+                [BOARD_LEGREST] = {"legrest", 15.0, 0.9, 300},
+                [BOARD_ROLLER] = {"roller", 1150.0 / 150.0, 0.8, 1150}, /* 150 mm/s, a pulse a mm */
         };
         static const char *const heaters[_BOARD_HEATER_MAX] = {"lumbar", "calves"};
         static const char *const zones[_BOARD_ZONE_MAX] = {"shoulders", "arms", "hips", "calves", "feet"};
@@ -59,6 +64,8 @@ void sim_init(struct sim *s, double time_scale, double shoulder_mm)
                         .name = motors[m].name,
                         .speed = 1.0 / motors[m].travel_s,
                         .nominal_a = motors[m].nominal_a,
+                        .pulses_per_travel = motors[m].pulses_per_travel,
+                        .min_reverse_gap_usec = -1,
                 };
         for (int h = 0; h < _BOARD_HEATER_MAX; h++)
                 s->heaters[h] = (struct sim_heater){.name = heaters[h], .temp_c = s->ambient_c};
@@ -68,38 +75,144 @@ void sim_init(struct sim *s, double time_scale, double shoulder_mm)
         sim_publish(s);
 }
 
+/* The hall sensor's half-pulse at position p: its output is high in every odd one. */
+static long half_pulse(const struct sim_motor *m, double p)
+{
+        return (long) floor(p * m->pulses_per_travel * 2.0);
+}
+
+/* The odd numbers in [0, n]. */
+static long odd_upto(long n)
+{
+        return n < 0 ? 0 : (n + 1) / 2;
+}
+
+/* Moves the motor to p, with the hall pulses (rising edges) it passes on the way. */
+static void move_to(struct sim_motor *m, double p)
+{
+        p = p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
+        if (m->fault != SIM_FAULT_HALL_BROKEN) {
+                long from = half_pulse(m, m->position), to = half_pulse(m, p);
+                /* Moving on, an edge comes as it enters an odd half-pulse; moving back, likewise. */
+                if (to > from)
+                        m->pulses += (uint32_t) (odd_upto(to) - odd_upto(from));
+                else if (to < from)
+                        m->pulses += (uint32_t) (odd_upto(from - 1) - odd_upto(to - 1));
+                m->hall = to & 1;
+        }
+        m->position = p;
+}
+
+/* Which way the relays drive, as they are now (a welded extend relay is always closed). */
+static int relay_drive(const struct sim_motor *m, bool *ret_any)
+{
+        bool extend = m->coil_relay[0] || m->line_relay[0] || m->fault == SIM_FAULT_WELDED;
+        bool retract = m->coil_relay[1] || m->line_relay[1];
+
+        *ret_any = extend || retract;
+        return extend == retract ? 0 : extend ? 1 : -1;
+}
+
 static void motor_step(struct sim_motor *m, double dt)
 {
-        double delta = m->target - m->position;
-        /* Sent to an end of its travel, a motor runs into the end stop (where the limit switch closes);
-         * anywhere else the board stops it within its tolerance. */
-        double tolerance = m->target <= 0.0 || m->target >= 1.0 ? 0.0 : MOTOR_TOLERANCE;
-        bool wants = m->run && fabs(delta) > tolerance;
+        bool relays;
+        int dir = relay_drive(m, &relays);
+        double goal;
 
-        m->driven = wants;
-        if (!wants) {
+        m->direction = dir;
+        if (relays) {
+                /* Relay drive: on to the end stop, where the actuator's own end switch cuts it off. */
+                goal = dir > 0 ? 1.0 : 0.0;
+                m->driven = dir != 0 && m->position != goal;
+        } else {
+                /* Sent to an end of its travel, a motor runs into the end stop (where the limit switch
+                 * closes); anywhere else the board stops it within its tolerance. */
+                double delta = m->target - m->position;
+                double tolerance = m->target <= 0.0 || m->target >= 1.0 ? 0.0 : MOTOR_TOLERANCE;
+                goal = m->target;
+                dir = delta > 0 ? 1 : -1;
+                m->driven = m->run && fabs(delta) > tolerance;
+        }
+        if (!m->driven) {
                 m->current_a = 0.0;
+                /* Off power it coasts, slowing down (a board's loop brakes it: it has no speed here). */
+                if (m->velocity != 0.0) {
+                        double decay = exp(-dt / COAST_TAU_S);
+                        move_to(m, m->position + m->velocity * COAST_TAU_S * (1.0 - decay));
+                        m->velocity *= decay;
+                        if (fabs(m->velocity) < COAST_STOP_FRACTION * m->speed || m->position <= 0.0 ||
+                            m->position >= 1.0)
+                                m->velocity = 0.0;
+                }
                 return;
         }
         switch (m->fault) {
         case SIM_FAULT_OVERCURRENT:
                 m->current_a = OBSTACLE_A;
+                m->velocity = 0.0;
                 return;
         case SIM_FAULT_STALL:
                 m->current_a = m->nominal_a * STALL_FACTOR;
+                m->velocity = 0.0;
                 return;
         default:
                 break;
         }
+        m->current_a = m->nominal_a;
         double step = m->speed * dt;
-        if (step >= fabs(delta)) {
-                m->position = m->target;
+        if (step >= fabs(goal - m->position)) {
+                move_to(m, goal);
                 m->driven = false;
                 m->current_a = 0.0;
+                m->velocity = 0.0;
                 return;
         }
-        m->position += delta > 0 ? step : -step;
-        m->current_a = m->nominal_a;
+        move_to(m, m->position + dir * step);
+        m->velocity = relays ? dir * m->speed : 0.0;
+}
+
+void sim_relays_changed(struct sim *s, int motor, uint64_t now_usec)
+{
+        struct sim_motor *m = &s->motors[motor];
+        bool extend = m->coil_relay[0] || m->line_relay[0], retract = m->coil_relay[1] || m->line_relay[1];
+        int was = m->commanded, now = extend && retract ? 2 : extend ? 1 : retract ? -1 : 0;
+
+        if (now == was)
+                return;
+        m->commanded = now;
+        if (now == 2) {
+                m->overlaps++;
+                return;
+        }
+        if (was != 0 && was != 2) {
+                m->last_direction = was;
+                m->off_usec = now_usec;
+        }
+        if ((now == 1 || now == -1) && now == -m->last_direction) {
+                /* Reversed: straight from the other direction counts as no gap at all. */
+                int64_t gap = was == -now ? 0 : (int64_t) (now_usec - m->off_usec);
+                if (m->min_reverse_gap_usec < 0 || gap < m->min_reverse_gap_usec)
+                        m->min_reverse_gap_usec = gap;
+        }
+}
+
+double sim_next_hall_edge(const struct sim *s, int motor)
+{
+        const struct sim_motor *m = &s->motors[motor];
+        double v = m->velocity, scale = m->pulses_per_travel * 2.0, to;
+
+        if (v == 0.0 || m->fault == SIM_FAULT_HALL_BROKEN)
+                return INFINITY;
+        long h = half_pulse(m, m->position);
+        to = v > 0 ? (double) (h + 1) / scale - m->position : m->position - (double) h / scale;
+        return (to + 1e-9) / fabs(v) / s->time_scale;
+}
+
+bool sim_limit_closed(const struct sim *s, int motor, int end)
+{
+        const struct sim_motor *m = &s->motors[motor];
+
+        return m->fault == SIM_FAULT_LIMITS_CLOSED || (end ? m->position >= 1.0 : m->position <= 0.0);
 }
 
 static void heater_step(struct sim_heater *h, double ambient_c, double dt)
@@ -123,14 +236,14 @@ static void zone_step(struct sim_zone *z, bool pump, double dt)
 }
 
 /* What a real board does when its host goes quiet: every output to its safe value, as if written. */
-static void watchdog_trip(struct sim *s)
+static void watchdog_trip(struct sim *s, uint64_t now_usec)
 {
         s->watchdog_tripped = true;
         s->watchdog_latched = true;
         for (int i = 0; i < _BOARD_COIL_MAX; i++)
                 s->coils[i] = 0;
         s->holding[BOARD_HR_KNEADING] = s->holding[BOARD_HR_TAPPING] = s->holding[BOARD_HR_FOOT] = 0;
-        sim_apply(s, false, 0);
+        sim_apply(s, false, now_usec);
 }
 
 void sim_step(struct sim *s, double dt_real, uint64_t now_usec)
@@ -139,7 +252,7 @@ void sim_step(struct sim *s, double dt_real, uint64_t now_usec)
 
         if (s->heartbeat_armed && !s->watchdog_tripped &&
             now_usec - s->last_heartbeat_usec > (uint64_t) s->heartbeat_timeout_ms * 1000)
-                watchdog_trip(s);
+                watchdog_trip(s, now_usec);
 
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
                 motor_step(&s->motors[m], dt);
@@ -166,6 +279,7 @@ static const uint8_t mapped_inputs[_BOARD_IR_MAX] = {
         [BOARD_IR_CURRENT... BOARD_IR_CURRENT + _BOARD_MOTOR_MAX - 1] = 1,
         [BOARD_IR_TEMP... BOARD_IR_TEMP + _BOARD_HEATER_MAX - 1] = 1,
         [BOARD_IR_PRESSURE... BOARD_IR_PRESSURE + _BOARD_ZONE_MAX - 1] = 1,
+        [BOARD_IR_PULSES... BOARD_IR_PULSES + _BOARD_MOTOR_MAX - 1] = 1,
 };
 
 bool sim_mapped(enum sim_table t, unsigned address, unsigned count)
@@ -242,11 +356,10 @@ void sim_publish(struct sim *s)
                 const struct sim_motor *mo = &s->motors[m];
                 double scale = m == BOARD_ROLLER ? s->track_mm : 1000.0;
 
-                s->discretes[BOARD_DI_LIMIT + 2 * m] =
-                        mo->position <= 0.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
-                s->discretes[BOARD_DI_LIMIT + 2 * m + 1] =
-                        mo->position >= 1.0 || mo->fault == SIM_FAULT_LIMITS_CLOSED;
+                s->discretes[BOARD_DI_LIMIT + 2 * m] = sim_limit_closed(s, m, 0);
+                s->discretes[BOARD_DI_LIMIT + 2 * m + 1] = sim_limit_closed(s, m, 1);
                 s->inputs[BOARD_IR_POSITION + m] = (uint16_t) lround(mo->position * scale);
+                s->inputs[BOARD_IR_PULSES + m] = (uint16_t) mo->pulses;
                 s->inputs[BOARD_IR_CURRENT + m] = (uint16_t) lround(mo->current_a * 1000.0);
                 if (mo->driven)
                         status |= BOARD_STATUS_MOVING;
@@ -295,6 +408,9 @@ void sim_apply(struct sim *s, bool wrote_heartbeat, uint64_t now_usec)
                 double scale = m == BOARD_ROLLER ? s->track_mm : 1000.0;
                 s->motors[m].run = s->coils[BOARD_COIL_RUN + m];
                 s->motors[m].target = s->holding[BOARD_HR_TARGET + m] / scale;
+                s->motors[m].coil_relay[0] = s->coils[BOARD_COIL_EXTEND + 2 * m];
+                s->motors[m].coil_relay[1] = s->coils[BOARD_COIL_RETRACT + 2 * m];
+                sim_relays_changed(s, m, now_usec);
         }
         s->pump = s->coils[BOARD_COIL_PUMP];
         for (int z = 0; z < _BOARD_ZONE_MAX; z++) {
@@ -323,7 +439,8 @@ int sim_inject(struct sim *s, const char *actuator, const char *fault)
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
                 if (streq(actuator, s->motors[m].name)) {
                         if (f != SIM_FAULT_STALL && f != SIM_FAULT_OVERCURRENT &&
-                            f != SIM_FAULT_LIMITS_CLOSED)
+                            f != SIM_FAULT_LIMITS_CLOSED && f != SIM_FAULT_WELDED &&
+                            f != SIM_FAULT_HALL_BROKEN)
                                 return -EINVAL;
                         s->motors[m].fault = f;
                         return 0;
@@ -365,10 +482,13 @@ void sim_write_state(const struct sim *s, FILE *f)
                 const struct sim_motor *mo = &s->motors[m];
                 fprintf(f,
                         "%s\"%s\":{\"driven\":%s,\"run\":%s,\"position\":%.4f,\"target\":%.4f,\"current_a\":"
-                        "%.3f,"
-                        "\"fault\":\"%s\"}",
+                        "%.3f,\"fault\":\"%s\",\"wiring\":\"%s\",\"direction\":%d,\"velocity\":%.4f,"
+                        "\"pulses\":%" PRIu32 ",\"overlaps\":%u,\"min_reverse_gap_ms\":%.1f}",
                         m ? "," : "", mo->name, mo->driven ? "true" : "false", mo->run ? "true" : "false",
-                        mo->position, mo->target, mo->current_a, fault_names[mo->fault]);
+                        mo->position, mo->target, mo->current_a, fault_names[mo->fault],
+                        mo->on_gpio ? "gpio" : "board", mo->direction, mo->velocity, mo->pulses,
+                        mo->overlaps,
+                        mo->min_reverse_gap_usec < 0 ? -1.0 : (double) mo->min_reverse_gap_usec / 1000.0);
         }
         fputs("},\"heaters\":{", f);
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {

@@ -16,19 +16,42 @@ enum sim_fault {
         SIM_FAULT_SENSOR_SHORT,    /* heater: the sensor reads far above */
         SIM_FAULT_SENSOR_DETACHED, /* heater: the sensor fell off the element and reads the room */
         SIM_FAULT_LIMITS_CLOSED,   /* motor: both limit switches read closed (a shorted harness) */
+        SIM_FAULT_WELDED,          /* motor: its extend relay is welded shut: it runs with both relays off */
+        SIM_FAULT_HALL_BROKEN,     /* motor: it moves, but its hall sensor gives no pulses */
         _SIM_FAULT_MAX,
 };
 
+/* A motor is driven in one of two ways: by the board, which closes the loop (the run coil and the target
+ * register), or by a pair of relays whose loop the host closes (the board's extend and retract coils, or
+ * GPIO lines with chair-sim --gpio-sim). A relay-driven motor coasts a little after its relay opens, and
+ * its hall sensor pulses as it turns. */
 struct sim_motor {
         const char *name;
         double position; /* 0.0 (upright / top of the track) to 1.0 */
         double target;   /* from the target register */
         bool run;        /* the run coil */
-        bool driven;     /* the board is driving the motor now */
+        bool driven;     /* power drives the motor now (the board's loop, or a relay) */
         double current_a;
         double speed;     /* full travels per second */
         double nominal_a; /* current while moving freely */
         enum sim_fault fault;
+
+        bool coil_relay[2]; /* the board's extend and retract coils */
+        bool line_relay[2]; /* the extend and retract GPIO lines (chair-sim --gpio-sim) */
+        bool on_gpio;       /* its relays are GPIO lines */
+        int direction;      /* what its relays drive: 1 extend, -1 retract, 0 neither (or both: braked) */
+        double velocity;    /* travels per second, signed, under relay drive and while coasting */
+        double pulses_per_travel;
+        uint32_t pulses; /* hall pulses (rising edges) since chair-sim started */
+        bool hall;       /* the hall sensor's output */
+
+        /* The relays as commanded, checked on every change (real time): how often both were on, and the
+         * shortest time from one direction off to the other on (-1: never reversed). */
+        int commanded;
+        unsigned overlaps;
+        int last_direction;
+        uint64_t off_usec;
+        int64_t min_reverse_gap_usec;
 };
 
 struct sim_heater {
@@ -92,6 +115,15 @@ void sim_publish(struct sim *s);
 /* Takes coils and holding registers (after a master wrote them) as the chair's commands. wrote_heartbeat
  * says the write covered the heartbeat register. */
 void sim_apply(struct sim *s, bool wrote_heartbeat, uint64_t now_usec);
+
+/* The motor's relays as commanded changed (a coil written, a GPIO line read); now_usec times the change. */
+void sim_relays_changed(struct sim *s, int motor, uint64_t now_usec);
+
+/* Real seconds until motor's hall sensor output next changes at its present speed (INFINITY: at rest). */
+double sim_next_hall_edge(const struct sim *s, int motor);
+
+/* Whether motor's start (end 0) or end (end 1) limit switch is closed. */
+bool sim_limit_closed(const struct sim *s, int motor, int end);
 
 /* Fault injection by actuator name ("backrest", "roller", "lumbar"...). Returns 0, -ENOENT for an unknown
  * actuator, -EINVAL for a fault that actuator cannot have. */

@@ -1,0 +1,22 @@
+/* gpio-side.h: chair-sim's GPIO side. With --gpio-sim LABEL the virtual chair's motors are also wired to the
+ * lines of the kernel's gpio-sim chip with that label: it reads the relay lines chaird drives and drives the
+ * hall sensor and limit switch lines chaird reads, through gpio-sim's sysfs attributes
+ * (docs/reference-board.md lists the line names). */
+#pragma once
+
+#include <stdint.h>
+
+#include "sim.h"
+
+struct gpio_side;
+
+/* Finds the chip labelled label and the lines of each motor on it. 0 or -errno, with a message on stderr. */
+int gpio_side_open(const char *label, struct sim *s, struct gpio_side **ret);
+struct gpio_side *gpio_side_close(struct gpio_side *g);
+
+/* After the physics moved: reads the relay lines into the motors, and writes the hall and limit lines
+ * whose value changed. */
+void gpio_side_sync(struct gpio_side *g, struct sim *s, uint64_t now_usec);
+
+/* Real seconds until a hall line of a moving motor on the chip must change (INFINITY: none moves). */
+double gpio_side_next_edge(const struct gpio_side *g, const struct sim *s);

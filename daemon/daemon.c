@@ -19,6 +19,10 @@
 /* After the chair falls idle, inputs are still read this long, so that the last positions and temperatures
  * arrive (and at start, the first ones). */
 #define IDLE_LINGER_USEC USEC_PER_SEC
+/* A chair with relay-pair motors whose pulses a board counts (a register, read by polling) is read this
+ * often while idle: a motor that moves by itself (a welded relay) must be caught then too. Hall sensors on
+ * GPIO lines report each pulse as an edge and need no wakeup. */
+#define IDLE_GUARD_USEC USEC_PER_SEC
 /* At start and at exit, how long to wait for the safe state to be written. */
 #define SAFE_STATE_TIMEOUT_USEC (2 * USEC_PER_SEC)
 /* ElapsedUSec and Temperatures are emitted at most this often; Positions at most once a control tick. */
@@ -58,7 +62,9 @@ struct daemon {
         /* ResetFault calls waiting for the inputs to be read afresh. */
         struct reset_waiter *resets;
         size_t n_resets;
-        bool reading; /* a chair_refresh() is under way */
+        bool reading;           /* a chair_refresh() for a reset is under way */
+        bool guarding;          /* a chair_refresh() of the idle guard is under way */
+        sd_event_source *guard; /* the idle guard's reads (NULL: the chair needs none) */
         sd_event_source *reset_timeout;
 
         sd_event_source *tick;
@@ -321,6 +327,49 @@ static int on_reset_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* The idle guard's read is over: what it read has been checked. A reset that came meanwhile reads afresh now
+ * (the guard's read may have begun before what the reset waits for, a button's release). */
+static void on_guard_read(struct chair *c, int error, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        d->guarding = false;
+        if (d->n_resets == 0 || d->reading)
+                return;
+        if (chair_refresh(d->chair, on_inputs_read, d) < 0)
+                answer_resets(d, "the inputs could not be read afresh");
+        else
+                d->reading = true;
+}
+
+static int on_guard(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        sd_event_source_set_time(s, usec + IDLE_GUARD_USEC);
+        if (ticking(d) || d->reading || d->guarding)
+                return 0; /* the tick reads the inputs anyway, or a read is under way */
+        if (chair_refresh(d->chair, on_guard_read, d) >= 0)
+                d->guarding = true;
+        return 0;
+}
+
+/* Whether a relay-pair motor counts its pulses on a bus that is read by polling. */
+static bool needs_idle_guard(const struct chair_config *c)
+{
+        const struct motor_config *motors[_AXIS_MAX + 1] = {&c->roller.travel};
+
+        for (int a = 0; a < _AXIS_MAX; a++)
+                motors[a + 1] = &c->axes[a];
+        for (size_t i = 0; i < ELEMENTSOF(motors); i++) {
+                int io = motors[i]->io[MOTOR_PULSES];
+                if (motors[i]->kind == MOTOR_KIND_RELAY && io != IO_NONE &&
+                    c->buses[c->ios[io].bus].type != BUS_GPIO)
+                        return true;
+        }
+        return false;
+}
+
 void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userdata)
 {
         char why[256] = "";
@@ -343,8 +392,9 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
                 sd_event_source_set_time_relative(d->reset_timeout, RESET_READ_TIMEOUT_USEC);
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_ONESHOT);
         }
-        if (d->reading)
-                return; /* the read under way answers this one too */
+        if (d->reading || d->guarding)
+                return; /* the read under way answers this one too, or the guard's starts it when it is over
+                         */
         r = chair_refresh(d->chair, on_inputs_read, d);
         if (r < 0) {
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
@@ -814,7 +864,10 @@ int daemon_new(const struct options *o, struct daemon **ret)
          * watchdog's proof of them, slip by more than a tick. */
         if ((r = add_timer(d, &d->tick, 0, USEC_PER_MSEC, on_tick, true)) < 0 ||
             (r = add_timer(d, &d->linger, USEC_INFINITY, USEC_PER_MSEC, on_linger, false)) < 0 ||
-            (r = add_timer(d, &d->reset_timeout, USEC_INFINITY, USEC_PER_MSEC, on_reset_timeout, false)) < 0)
+            (r = add_timer(d, &d->reset_timeout, USEC_INFINITY, USEC_PER_MSEC, on_reset_timeout, false)) <
+                    0 ||
+            (needs_idle_guard(d->config) && (r = add_timer(d, &d->guard, now_usec() + IDLE_GUARD_USEC,
+                                                           100 * USEC_PER_MSEC, on_guard, true)) < 0))
                 return log_error_errno(r, "Cannot set up the timers: %m");
         d->ticked_usec = now_usec();
         chair_set_active(d->chair, true);
@@ -925,6 +978,7 @@ struct daemon *daemon_free(struct daemon *d)
         writer_free(d->positions_writer);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
+        sd_event_source_disable_unref(d->guard);
         sd_event_source_disable_unref(d->reset_timeout);
         sd_event_source_disable_unref(d->emit_source);
         sd_event_source_disable_unref(d->check_source);

@@ -220,7 +220,7 @@ def pump_until(predicate, timeout):
 
 def sim_all_safe(sim):
     s = sim.state()
-    return (not any(m["run"] for m in s["motors"].values()) and not any(h["commanded"] for h in s["heaters"].values())
+    return (not any(m["run"] or any(m["relays"]) for m in s["motors"].values()) and not any(h["commanded"] for h in s["heaters"].values())
             and not s["pump"]["on"] and all(v == "vent" for v in s["valves"].values())
             and s["roller"]["kneading"] == 0 and s["roller"]["tapping"] == 0 and s["foot_rollers"]["speed"] == 0)
 

@@ -482,11 +482,13 @@ void sim_write_state(const struct sim *s, FILE *f)
                 const struct sim_motor *mo = &s->motors[m];
                 fprintf(f,
                         "%s\"%s\":{\"driven\":%s,\"run\":%s,\"position\":%.4f,\"target\":%.4f,\"current_a\":"
-                        "%.3f,\"fault\":\"%s\",\"wiring\":\"%s\",\"direction\":%d,\"velocity\":%.4f,"
+                        "%.3f,\"fault\":\"%s\",\"wiring\":\"%s\",\"relays\":[%d,%d],\"direction\":%d,"
+                        "\"velocity\":%.4f,"
                         "\"pulses\":%" PRIu32 ",\"overlaps\":%u,\"min_reverse_gap_ms\":%.1f}",
                         m ? "," : "", mo->name, mo->driven ? "true" : "false", mo->run ? "true" : "false",
                         mo->position, mo->target, mo->current_a, fault_names[mo->fault],
-                        mo->on_gpio ? "gpio" : "board", mo->direction, mo->velocity, mo->pulses,
+                        mo->on_gpio ? "gpio" : "board", mo->coil_relay[0] || mo->line_relay[0],
+                        mo->coil_relay[1] || mo->line_relay[1], mo->direction, mo->velocity, mo->pulses,
                         mo->overlaps,
                         mo->min_reverse_gap_usec < 0 ? -1.0 : (double) mo->min_reverse_gap_usec / 1000.0);
         }

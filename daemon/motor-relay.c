@@ -73,8 +73,9 @@ static void relays(struct motor *m, int on)
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* The timer for what comes next: the end of the reverse delay, the homing bound, or the estimated arrival.
- */
+/* The timer for what comes next: the end of the reverse delay, homing by time (without a start switch), or
+ * the estimated arrival. A move to an end switch, homing to the start switch too, has no bound of its own:
+ * the safety run time is its bound. */
 static void schedule(struct motor *m, usec_t now)
 {
         struct motor_relay *r = &m->relay;
@@ -82,7 +83,7 @@ static void schedule(struct motor *m, usec_t now)
 
         if (r->pending)
                 at = r->off_usec + m->cfg->reverse_delay_usec;
-        else if (r->on && r->homing && m->cfg->travel_time_usec)
+        else if (r->on && r->homing && m->cfg->io[MOTOR_LIMIT_START] == IO_NONE)
                 at = r->drive_usec + (usec_t) (MOTOR_HOMING_MARGIN * (double) m->cfg->travel_time_usec);
         else if (r->on && !r->homing && !pulsed(m) && seeks_limit(m) < 0)
                 at = r->drive_usec + time_for(m, m->target - r->drive_from);
@@ -242,13 +243,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 schedule(m, now);
                 return 0;
         }
-        if (r->homing && m->cfg->io[MOTOR_LIMIT_START] == IO_NONE)
+        if (r->homing)
                 what = homed_at_start(m, now); /* driven past its travel time: it is at its end stop */
-        else if (r->homing) {
-                /* The start limit switch never closed: stop, and stay unhomed. */
-                relay_stop(m);
-                what = MOTOR_INPUT_STOPPED;
-        } else {
+        else {
                 halt(m, now);
                 motor_position_read(m, m->position);
                 m->driven = false;
@@ -285,9 +282,12 @@ static unsigned relay_input(struct motor *m, int io, double value)
         }
         unsigned what = 0;
         if (!r->on && (!r->last || now - r->off_usec > COAST_USEC)) {
-                r->unbidden += delta; /* a welded relay, or the motor back-driven: checked at once */
+                /* A welded relay, or the motor back-driven (checked at once): which way it went is not
+                 * known, and so neither is where it is. */
+                r->unbidden += delta;
                 r->unbidden_usec = now;
-                what = MOTOR_INPUT_SAFETY;
+                r->homed = false;
+                return MOTOR_INPUT_SAFETY;
         } else if (!r->on)
                 r->coasted += delta;
         int dir = r->on ? r->on : r->last;

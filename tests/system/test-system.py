@@ -6,6 +6,7 @@ chair-sim's physical state, systemd's view of the service. TAP output."""
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -16,7 +17,12 @@ import dbus  # noqa: E402
 NAME = "io.chaird.Chair1"
 PATH = "/io/chaird/Chair1"
 ERR = "io.chaird.Chair1.Error."
-OUTPUTS = ("HEAT_LUMBAR", "HEAT_CALVES")   # the output lines of config/hil.yaml
+HEATS = ("HEAT_LUMBAR", "HEAT_CALVES")   # the output lines of config/hil.yaml: the heater relays
+RELAYS = {"backrest": ("BACKREST_EXTEND", "BACKREST_RETRACT"), "legrest": ("LEGREST_EXTEND", "LEGREST_RETRACT")}
+OUTPUTS = HEATS + RELAYS["backrest"] + RELAYS["legrest"]
+REVERSE_DELAY_MS = 300   # the relay pairs' reverse-delay (the default)
+# The inputs the tests drive themselves; chair-sim drives the hall sensor and limit switch lines.
+TEST_INPUTS = ("ESTOP",)
 sim = SimControl("/run/chair-sim.sock")
 
 
@@ -38,8 +44,8 @@ class Lines:
         with open(f"{self.chip}/sim_gpio{self.offset[name]}/pull", "w") as f:
             f.write("pull-up" if high else "pull-down")
 
-    def outputs(self):
-        return {n: self.value(n) for n in OUTPUTS}
+    def outputs(self, names=OUTPUTS):
+        return {n: self.value(n) for n in names}
 
 
 lines = Lines()
@@ -96,9 +102,9 @@ def moving(state):
     return [m for m, s in state["motors"].items() if s["driven"]]
 
 
-def board_safe(state):
-    """What is not safe on the board: driven motors, energized heaters, the pump."""
-    bad = [f"motor {m} driven" for m in moving(state)]
+def board_safe(state, wiring=("board", "gpio")):
+    """What is not safe on the board: driven motors (those wired so), energized heaters, the pump."""
+    bad = [f"motor {m} driven" for m in moving(state) if state["motors"][m]["wiring"] in wiring]
     bad += [f"heater {h} energized" for h, s in state["heaters"].items() if s["energized"]]
     if state["pump"]["on"]:
         bad.append("pump on")
@@ -116,9 +122,8 @@ def all_safe(problems, what):
 
 def settle():
     """Back to a quiet chair between cases: nothing pressed, no fault, nothing on."""
-    for name in lines.offset:
-        if name not in OUTPUTS:
-            lines.drive(name, False)
+    for name in TEST_INPUTS:
+        lines.drive(name, False)
     sim.ok("clear")
     service_up()
     if str(prop("State")) == "fault":
@@ -195,14 +200,14 @@ def test_a_heater_relay_line_follows_the_heat_level(problems):
     for level in (1, 2, 3, 0, 2):
         chair().SetHeat("lumbar", dbus.UInt32(level))
         want = {"HEAT_LUMBAR": int(level > 0), "HEAT_CALVES": 0}
-        if not wait_for(lambda: lines.outputs() == want, 3):
-            problems.append(f"lumbar level {level}: lines {lines.outputs()}, not {want}")
+        if not wait_for(lambda: lines.outputs(HEATS) == want, 3):
+            problems.append(f"lumbar level {level}: lines {lines.outputs(HEATS)}, not {want}")
     chair().SetHeat("calves", dbus.UInt32(1))
-    if not wait_for(lambda: lines.outputs() == {"HEAT_LUMBAR": 1, "HEAT_CALVES": 1}, 3):
-        problems.append(f"calves level 1: lines {lines.outputs()}")
+    if not wait_for(lambda: lines.outputs(HEATS) == {"HEAT_LUMBAR": 1, "HEAT_CALVES": 1}, 3):
+        problems.append(f"calves level 1: lines {lines.outputs(HEATS)}")
     chair().Stop()
-    if not wait_for(lambda: lines.outputs() == {"HEAT_LUMBAR": 0, "HEAT_CALVES": 0}, 3):
-        problems.append(f"after Stop: lines {lines.outputs()}")
+    if not wait_for(lambda: lines.outputs(HEATS) == {"HEAT_LUMBAR": 0, "HEAT_CALVES": 0}, 3):
+        problems.append(f"after Stop: lines {lines.outputs(HEATS)}")
 
 
 def test_a_limit_switch_stops_its_axis(problems):
@@ -280,7 +285,7 @@ def test_systemctl_stop_leaves_every_line_safe(problems):
     chair().SetHeat("lumbar", dbus.UInt32(2))
     chair().SetHeat("calves", dbus.UInt32(2))
     chair().Recline("flat")
-    if not wait_for(lambda: all(lines.outputs().values()) and moving(sim.state()), 5):
+    if not wait_for(lambda: all(lines.outputs(HEATS).values()) and moving(sim.state()), 5):
         problems.append(f"nothing on before the stop: {lines.outputs()}")
     subprocess.run(["systemctl", "stop", "chaird.service"], timeout=60)
     all_safe(problems, "after systemctl stop")
@@ -322,10 +327,11 @@ def test_a_hung_chaird_is_restarted_by_the_watchdog_and_reports_interrupted(prob
         problems.append("the board's watchdog did not trip on the missing heartbeat")
     else:
         print(f"# reaction hang -> board's watchdog tripped (seen): {(time.monotonic() - t0) * 1000:.0f} ms")
-    if board_safe(sim.state()):
-        problems.append(f"the board is not safe after its watchdog tripped: {board_safe(sim.state())}")
-    if not wait_for(lambda: lines.value("HEAT_LUMBAR") == 0, 30, 0.01):
-        problems.append("the lumbar relay stayed on for 30 s of a hung chaird")
+    # The board's own motors; the relay lines stay as the hung chaird left them until systemd ends it.
+    if board_safe(sim.state(), ("board",)):
+        problems.append(f"the board is not safe after its watchdog tripped: {board_safe(sim.state(), ('board',))}")
+    if not wait_for(lambda: not any(lines.outputs().values()), 30, 0.01):
+        problems.append(f"relay lines stayed on for 30 s of a hung chaird: {lines.outputs()}")
     else:
         print(f"# reaction hang -> relay line off (watchdog {show('WatchdogUSec')}): "
               f"{(time.monotonic() - t0) * 1000:.0f} ms")
@@ -350,6 +356,249 @@ def test_a_hung_chaird_is_restarted_by_the_watchdog_and_reports_interrupted(prob
         problems.append(f"Start before ResetFault: {got}, not Faulted")
     if call_error(chair().ResetFault) is not None:
         problems.append("ResetFault refused after the restart")
+
+
+# --- the recline on relay pairs (chair-sim's GPIO motors) ---
+
+def relays_open():
+    return not any(lines.outputs(RELAYS["backrest"] + RELAYS["legrest"]).values())
+
+
+def at_rest():
+    m = sim.state()["motors"]
+    return (relays_open() and not m["backrest"]["driven"] and not m["legrest"]["driven"]
+            and str(prop("State")) in ("idle", "running", "fault"))
+
+
+def estimated():
+    return sorted(str(m) for m in prop("PositionsEstimated"))
+
+
+class Sampler:
+    """Reads the relay lines' values from gpio-sim as fast as it can, in a thread, with the time of each
+    sample: what the lines really did, whatever chaird says."""
+
+    def __init__(self):
+        self.samples, self.running = [], True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        names = RELAYS["backrest"] + RELAYS["legrest"]
+        while self.running:
+            self.samples.append((time.monotonic(), lines.outputs(names)))
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        return self.samples
+
+
+def check_pairs(problems, samples, what):
+    """No sample shows both lines of a pair active; a direction comes on only reverse-delay after the other
+    went off, give or take the time between two samples."""
+    worst = max((b[0] - a[0] for a, b in zip(samples, samples[1:])), default=0) * 1000
+    shortest = None
+    for axis, (extend, retract) in RELAYS.items():
+        last_on, off_at = None, None
+        for t, v in samples:
+            if v[extend] and v[retract]:
+                problems.append(f"{what}: both relay lines of the {axis} active at {t:.3f}")
+                return
+            on = extend if v[extend] else retract if v[retract] else None
+            if on is None:
+                if last_on is not None and off_at is None:
+                    off_at = t
+                continue
+            if last_on is not None and on != last_on:
+                gap = (t - off_at) * 1000 if off_at is not None else 0.0
+                shortest = gap if shortest is None else min(shortest, gap)
+                if gap < REVERSE_DELAY_MS - worst:
+                    problems.append(f"{what}: the {axis} reversed {gap:.0f} ms after the other line went off")
+            last_on, off_at = on, None
+    print(f"# {what}: {len(samples)} samples of the relay lines, at most {worst:.1f} ms apart; shortest "
+          f"reversal seen {shortest if shortest is None else round(shortest)} ms (reverse-delay {REVERSE_DELAY_MS})")
+    return shortest
+
+
+def test_every_stock_program_runs_on_the_relay_recline(problems):
+    settle()
+    wait_for(at_rest, 60, 0.2)
+    sampler = Sampler()
+    try:
+        for program in sorted(str(p) for p in prop("Programs")):
+            try:
+                chair().Start(program, dbus.Dictionary({}, signature="sv"))
+            except dbus.exceptions.DBusException as e:
+                problems.append(f"{program}: Start failed: {e.get_dbus_name()}: {e}")
+                continue
+            # The recline reaches the program's position (chair-sim's motors at rest, relays open) while the
+            # program runs on, with no fault.
+            if not wait_for(lambda: str(prop("State")) == "running" and at_rest(), 45, 0.2):
+                problems.append(f"{program}: the recline did not come to rest within 45 s: State "
+                                f"{prop('State')}, {sim.state()['motors']}")
+            time.sleep(2)
+            positions = {str(k): float(v) for k, v in prop("Positions").items()}
+            motors = sim.state()["motors"]
+            for axis in RELAYS:
+                if abs(positions[axis] - motors[axis]["position"]) > 0.03:
+                    problems.append(f"{program}: chaird has the {axis} at {positions[axis]:.3f}, "
+                                    f"chair-sim at {motors[axis]['position']:.3f}")
+            if str(prop("State")) != "running" or str(prop("Fault")):
+                problems.append(f"{program}: State {prop('State')}, Fault {prop('Fault')!r} "
+                                f"{prop('FaultMessage')!r}")
+            print(f"# {program}: backrest {motors['backrest']['position']:.3f}, legrest "
+                  f"{motors['legrest']['position']:.3f}, PositionsEstimated {estimated()}")
+            chair().Stop()
+            wait_for(lambda: str(prop("State")) == "idle", 30, 0.2)
+    finally:
+        check_pairs(problems, sampler.stop(), "every stock program")
+
+
+def test_reversals_and_alternating_jogs_never_overlap_on_the_lines(problems):
+    settle()
+    wait_for(at_rest, 60, 0.2)
+    sampler = Sampler()
+    try:
+        chair().Recline("flat")
+        time.sleep(2.5)
+        chair().Recline("upright")  # a reversal mid-move
+        time.sleep(1.5)
+        for i in range(24):  # jogs each way in turn, some quicker than the reverse delay
+            chair().Jog("legrest" if i % 3 else "backrest", dbus.Int32(1 if i % 2 else -1))
+            time.sleep(0.05 + 0.07 * (i % 5))
+        chair().Stop()
+        wait_for(relays_open, 3, 0.05)
+    finally:
+        shortest = check_pairs(problems, sampler.stop(), "a reversal and alternating jogs")
+    if shortest is None:
+        problems.append("no reversal was seen on the lines")
+    for axis in RELAYS:
+        if sim.state()["motors"][axis]["overlaps"]:
+            problems.append(f"chair-sim saw both relays of the {axis} on: {sim.state()['motors'][axis]}")
+
+
+def first_direction(axis, timeout):
+    """The first relay line of axis to go active within timeout: 'extend', 'retract' or None."""
+    extend, retract = RELAYS[axis]
+    got = wait_for(lambda: lines.value(extend) or 2 * lines.value(retract), timeout, 0.01)
+    return {1: "extend", 2: "retract", 3: "both"}.get(got)
+
+
+def test_a_clean_restart_knows_the_recline_a_kill_homes_it(problems):
+    settle()
+    chair().Recline("zero-gravity-1")
+    wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 45, 0.2)
+    systemd("restart", "chaird.service")
+    if service_up() != "idle" or str(prop("Fault")):
+        problems.append(f"a clean restart came up {prop('State')}/{prop('Fault')!r}")
+    if estimated() != ["backrest"]:
+        problems.append(f"after a clean restart PositionsEstimated is {estimated()}: only the timed backrest "
+                        "is an estimate")
+    chair().Recline("zero-gravity-2")  # further out: no homing means both extend at once
+    for axis in RELAYS:
+        got = first_direction(axis, 5)
+        if got != "extend":
+            problems.append(f"after a clean restart the {axis} went {got} first, not straight out")
+    wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 45, 0.2)
+    before = {a: sim.state()["motors"][a]["position"] for a in RELAYS}
+    pid = show("MainPID")
+    systemd("kill", "-s", "KILL", "chaird.service")
+    if not wait_for(lambda: show("MainPID") not in ("0", pid) and service_up(1), 60, 0.2):
+        problems.append(f"systemd did not restart chaird after the kill: {systemd('status', 'chaird.service')}")
+        return
+    if str(prop("Fault")) != "interrupted":
+        problems.append(f"after a kill chaird came up with Fault {prop('Fault')!r}, not interrupted")
+    wait_for(lambda: call_error(chair().ResetFault) is None, 5, 0.2)
+    if estimated() != ["backrest", "legrest"]:
+        problems.append(f"after a kill PositionsEstimated is {estimated()}, not both axes")
+    chair().Recline("flat")  # further out still, yet homing drives back to the start switches first
+    for axis in RELAYS:
+        got = first_direction(axis, 5)
+        if got != "retract":
+            problems.append(f"after a kill the {axis} went {got} first: it did not home")
+    if not wait_for(lambda: all(sim.state()["motors"][a]["position"] < before[a] - 0.1 for a in RELAYS), 10):
+        problems.append(f"after a kill the recline did not drive back: {before} -> {sim.state()['motors']}")
+    if not wait_for(lambda: sim.state()["motors"]["legrest"]["position"] == 0 and lines.value("LEGREST_EXTEND"), 30):
+        problems.append(f"the legrest did not home and go on out: {sim.state()['motors']['legrest']}")
+    elif "legrest" in estimated():
+        problems.append("the legrest is homed, yet PositionsEstimated still lists it")
+    chair().Stop()
+
+
+def hazard(problems, fault, provoke, clear, timeout, what):
+    """Provokes a hazard, expects it latched with every relay line open and chair-sim's motors unpowered,
+    then clears the cause and resets."""
+    t0 = provoke()
+    if not wait_for(lambda: str(prop("Fault")) == fault, timeout, 0.02):
+        problems.append(f"{what}: no fault {fault} within {timeout} s: Fault {prop('Fault')!r}, "
+                        f"{sim.state()['motors']}")
+    else:
+        print(f"# reaction {what} -> {fault} latched: {(time.monotonic() - t0) * 1000:.0f} ms")
+        time.sleep(0.5)
+        state = sim.state()
+        on = [n for n, v in lines.outputs().items() if v]
+        if on:
+            problems.append(f"{what}: output lines still active after the {fault} trip: {on}")
+        powered = [a for a in RELAYS if any(state["motors"][a]["relays"])]
+        if powered:
+            problems.append(f"{what}: chair-sim's {powered} still see a relay on")
+        got = call_error(chair().Recline, "upright")
+        if got != ERR + "Faulted":
+            problems.append(f"{what}: Recline while latched: {got}")
+    clear()
+    if not wait_for(lambda: call_error(chair().ResetFault) is None, 10, 0.2):
+        problems.append(f"{what}: ResetFault refused after the cause was cleared: {call_error(chair().ResetFault)}")
+
+
+def drive_out(axis):
+    """Sends the recline flat and returns when a relay line of axis is active (its time): out, or back first
+    to its start switch when its position is unknown."""
+    chair().Recline("flat")
+    wait_for(lambda: any(lines.outputs(RELAYS[axis]).values()), 30, 0.01)
+    return time.monotonic()
+
+
+def test_each_relay_hazard_latches_with_the_recline_safe(problems):
+    settle()
+    chair().Recline("upright")
+    wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 60, 0.2)
+    time.sleep(2)  # idle: no control tick; the hall line's edges still reach chaird
+
+    def welded():
+        sim.ok("fault legrest welded")
+        return time.monotonic()
+    hazard(problems, "motor-unbidden", welded, lambda: sim.ok("clear"), 5, "a welded relay (idle)")
+
+    def hall_broken():
+        sim.ok("fault legrest hall-broken")
+        return drive_out("legrest")
+    hazard(problems, "no-progress", hall_broken, lambda: sim.ok("clear"), 6, "a broken hall sensor")
+
+    def stalled():
+        sim.ok("fault legrest stall")
+        return drive_out("legrest")
+    hazard(problems, "no-progress", stalled, lambda: sim.ok("clear"), 6, "a stalled legrest")
+
+    def limits():
+        sim.ok("fault backrest limits-closed")
+        return time.monotonic()
+    hazard(problems, "limit-switches", limits, lambda: sim.ok("clear"), 5, "both backrest switches closed")
+
+    def overcurrent():
+        drive_out("backrest")
+        time.sleep(1)
+        sim.ok("fault backrest overcurrent")
+        return time.monotonic()
+    hazard(problems, "obstacle", overcurrent, lambda: sim.ok("clear"), 5, "an obstacle on the backrest")
+
+    # The timed backrest has no pulses: stalled, only its run time tells (it drives on to its end switch).
+    def stall_timed():
+        sim.ok("fault backrest stall")
+        return drive_out("backrest")
+    hazard(problems, "run-time", stall_timed, lambda: sim.ok("clear"), 40, "a stalled timed backrest")
+    chair().Recline("upright")
+    wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 60, 0.2)
 
 
 def main():

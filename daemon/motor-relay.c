@@ -295,6 +295,12 @@ static unsigned relay_input(struct motor *m, int io, double value)
                 return what;
         motor_position_read(m, clamp_span(m, m->position + dir * (double) delta * m->span /
                                                                    (double) m->cfg->pulses_per_travel));
+        if (r->on) {
+                /* Pulses while driven are progress, also where the position cannot show it: homing from an
+                 * unknown position that says it is at its start already. */
+                m->progress_usec = now;
+                m->progress_position = m->position;
+        }
         if (r->homing || !r->on || seeks_limit(m) >= 0 ||
             (m->target - m->position) * r->on > fmax(MOTOR_ARRIVED_FRACTION * m->span, coast_lead(m)))
                 return what | MOTOR_INPUT_POSITION;

@@ -426,7 +426,8 @@ def test_every_stock_program_runs_on_the_relay_recline(problems):
     wait_for(at_rest, 60, 0.2)
     sampler = Sampler()
     try:
-        for program in sorted(str(p) for p in prop("Programs")):
+        stock = "/usr/share/chaird/programs"
+        for program in sorted(f[:-5] for f in os.listdir(stock) if f.endswith(".yaml")):
             try:
                 chair().Start(program, dbus.Dictionary({}, signature="sv"))
             except dbus.exceptions.DBusException as e:

@@ -481,7 +481,34 @@ static void test_a_restarted_counter_is_rebased_and_homed_again(void)
         teardown();
 }
 
+/* Homing from an unknown position that reads as its start already: the pulses are its progress, and only
+ * their absence is no-progress. */
+static void test_homing_pulses_are_progress_wherever_it_thinks_it_is(void)
+{
+        struct safety *s = NULL;
+
+        setup();
+        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
+        tripped = FAULT_NONE;
+        CHECK(position(AXIS_LEGREST) == 0.0 && estimated(AXIS_LEGREST));
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
+        dispatch();
+        CHECK(out(L_RETRACT) == 1.0); /* homing */
+        for (int i = 1; i <= 8; i++) {
+                advance(500 * USEC_PER_MSEC);
+                feed(L_PULSES, 10.0 * i);
+                safety_check(s, vnow);
+        }
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        advance(2100 * USEC_PER_MSEC); /* then none: the sensor died, or the motor stalled */
+        safety_check(s, vnow);
+        CHECK_STREQ(fault_to_string(tripped), "no-progress");
+        safety_free(s);
+        teardown();
+}
+
 RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes),
+          T(test_homing_pulses_are_progress_wherever_it_thinks_it_is),
           T(test_a_restarted_counter_is_rebased_and_homed_again),
           T(test_sent_to_an_end_it_drives_until_the_switch_closes),
           T(test_a_pulsed_motor_stops_early_by_what_it_coasted), T(test_a_closed_start_switch_is_home),

@@ -728,8 +728,8 @@ bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_moto
                 .position = motor_position(m) / m->span,
                 .estimated = motor_estimated(m),
                 .sensed = motor_sensed(m),
-                .unbidden_pulses = m->relay.unbidden,
-                .unbidden_usec = m->relay.unbidden_usec,
+                .unbidden_pulses = m->unbidden,
+                .unbidden_usec = m->unbidden_usec,
                 .current_a = m->current_a,
                 .max_current_a = m->cfg->max_current_a,
                 .limit_start = m->limit[0],
@@ -746,10 +746,11 @@ bool chair_motor_saved_position(const struct chair *c, unsigned motor, double *r
 {
         const struct motor *m = &c->motors[motor];
 
-        if (!motor_present(m) || !m->ops->restore || m->driven || m->relay.on || m->relay.pending ||
-            !m->relay.homed)
+        double position;
+
+        if (!motor_present(m) || !m->ops->saved || !m->ops->saved(m, &position))
                 return false;
-        *ret = motor_position(m) / m->span;
+        *ret = position / m->span;
         return true;
 }
 

@@ -140,7 +140,7 @@ static void go(struct motor *m, int dir, usec_t now)
                 r->coast = r->coasted;
         relays(m, dir);
         r->on = r->last = dir;
-        r->unbidden = 0;
+        m->unbidden = 0;
         r->drive_usec = now;
         r->drive_from = m->position;
 }
@@ -284,8 +284,8 @@ static unsigned relay_input(struct motor *m, int io, double value)
         if (!r->on && (!r->last || now - r->off_usec > COAST_USEC)) {
                 /* A welded relay, or the motor back-driven (checked at once): which way it went is not
                  * known, and so neither is where it is. */
-                r->unbidden += delta;
-                r->unbidden_usec = now;
+                m->unbidden += delta;
+                m->unbidden_usec = now;
                 r->homed = false;
                 return MOTOR_INPUT_SAFETY;
         } else if (!r->on)
@@ -356,6 +356,16 @@ static void relay_restore(struct motor *m, double position)
         m->relay.homed = true;
 }
 
+static bool relay_saved(const struct motor *m, double *ret)
+{
+        const struct motor_relay *r = &m->relay;
+
+        if (m->driven || r->on || r->pending || !r->homed)
+                return false;
+        *ret = m->position;
+        return true;
+}
+
 static bool relay_estimated(const struct motor *m)
 {
         return !pulsed(m) || !m->relay.homed;
@@ -381,6 +391,7 @@ const struct motor_ops motor_relay_ops = {
         .position = relay_position,
         .limit = relay_limit,
         .safe = relay_safe,
+        .saved = relay_saved,
         .restore = relay_restore,
         .done = relay_done,
 };

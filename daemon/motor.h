@@ -39,8 +39,10 @@ struct motor_ops {
         /* The drivers have put every output safe: the motor forgets its move (NULL: it is no longer driven).
          */
         void (*safe)(struct motor *m);
-        /* Where it was when chaird last stopped cleanly (a saved position): known again without homing.
-         * NULL: the kind reads its position itself. */
+        /* Where it stands, to be saved for a clean restart: false while it moves or does not know. NULL:
+         * the kind reads its position itself, and has none to save. */
+        bool (*saved)(const struct motor *m, double *ret);
+        /* Where it was when chaird last stopped cleanly (what saved gave): known again without homing. */
         void (*restore)(struct motor *m, double position);
         void (*done)(struct motor *m); /* frees what the kind holds (NULL: nothing) */
 };
@@ -62,10 +64,8 @@ struct motor_relay {
         bool homing;       /* driving to its start limit first, then on to target */
         uint16_t pulses;   /* the counter as last read */
         bool have_pulses;
-        unsigned coasted;  /* pulses that came while it coasted, since it last stopped */
-        unsigned coast;    /* what it coasted the last time it stopped on its way: it stops that early */
-        unsigned unbidden; /* pulses that came while neither relay was on, after the coast, since it drove */
-        usec_t unbidden_usec;   /* when the last of them came */
+        unsigned coasted; /* pulses that came while it coasted, since it last stopped */
+        unsigned coast;   /* what it coasted the last time it stopped on its way: it stops that early */
         sd_event_source *timer; /* the end of the reverse delay, or the estimated arrival */
 };
 
@@ -88,6 +88,9 @@ struct motor {
         usec_t move_usec;     /* when it was sent toward its present target */
         usec_t progress_usec; /* when its position last moved (by MOTOR_PROGRESS_FRACTION of its travel) */
         double progress_position;
+        unsigned unbidden;    /* moves it made by itself since it was last driven (a relay-pair motor: pulses
+                                 with both relays off, after the coast) */
+        usec_t unbidden_usec; /* when the last of them came */
         struct motor_relay relay;
 };
 

@@ -520,9 +520,17 @@ def test_a_clean_restart_knows_the_recline_a_kill_homes_it(problems):
         if got != "extend":
             problems.append(f"after a clean restart the {axis} went {got} first, not straight out")
     wait_for(lambda: str(prop("State")) == "idle" and settled(), 45, 0.2)
-    before = {a: sim.state()["motors"][a]["position"] for a in RELAYS}
+    # Killed while the recline moves (killed while idle, the motors stood still and their saved positions
+    # stand): the kernel releases the relay lines, the motors stop somewhere chaird cannot know.
+    chair().Recline("flat")
+    wait_for(lambda: all(lines.value(RELAYS[a][0]) for a in RELAYS), 5, 0.01)
+    time.sleep(1.5)
     pid = show("MainPID")
     systemd("kill", "-s", "KILL", "chaird.service")
+    wait_for(relays_open, 5, 0.01)
+    wait_for(lambda: not any(sim.state()["motors"][a]["driven"] or sim.state()["motors"][a]["velocity"]
+                             for a in RELAYS), 5, 0.05)
+    before = {a: sim.state()["motors"][a]["position"] for a in RELAYS}
     if not wait_for(lambda: show("MainPID") not in ("0", pid) and service_up(1), 60, 0.2):
         problems.append(f"systemd did not restart chaird after the kill: {systemd('status', 'chaird.service')}")
         return

@@ -115,6 +115,18 @@ static void motor_output(void *chair, int io, double value)
         out(chair, io, value);
 }
 
+static int motor_written(void *chair, int io, usec_t *ret_usec)
+{
+        struct chair *c = chair;
+        const struct io_config *ic = chair_config_io(c->config, io);
+
+        if (!ic) {
+                *ret_usec = 0;
+                return 0;
+        }
+        return driver_written(c->drivers[ic->bus], io, ret_usec);
+}
+
 static int on_flush(sd_event_source *s, void *userdata)
 {
         struct chair *c = userdata;
@@ -577,6 +589,8 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         if (config->has_roller)
                 motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
                            config->roller.geometry.track_mm, motor_output, on_motor, c, event);
+        for (int m = 0; m < CHAIR_MOTORS; m++)
+                c->motors[m].written = motor_written;
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));

@@ -10,6 +10,8 @@
 
 /* Pulses this soon after the relays opened are the motor coasting; later ones mean it moves by itself. */
 #define COAST_USEC (500 * USEC_PER_MSEC)
+/* While the other relay's off has not reached its device, whether it has is checked this often. */
+#define WRITE_CHECK_USEC (10 * USEC_PER_MSEC)
 /* The most a motor stops before its target to coast the rest: a fraction of its travel. */
 #define COAST_LEAD_MAX 0.02
 
@@ -73,6 +75,20 @@ static void relays(struct motor *m, int on)
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+/* When the relay of the other way than dir went off at its device: the reverse delay counts from there, not
+ * from when chaird switched it off. A board behind a busy bus writes it late, and would otherwise get both
+ * changes in one write. False while it has not gone out yet. */
+static bool off_at(const struct motor *m, int dir, usec_t *ret)
+{
+        usec_t at = 0;
+
+        if (m->written &&
+            m->written(m->chair, m->cfg->io[dir > 0 ? MOTOR_RETRACT : MOTOR_EXTEND], &at) == -EINPROGRESS)
+                return false;
+        *ret = at > m->relay.off_usec ? at : m->relay.off_usec;
+        return true;
+}
+
 /* The timer for what comes next: the end of the reverse delay, homing by time (without a start switch), or
  * the estimated arrival. A move to an end switch, homing to the start switch too, has no bound of its own:
  * the safety run time is its bound. */
@@ -81,8 +97,10 @@ static void schedule(struct motor *m, usec_t now)
         struct motor_relay *r = &m->relay;
         usec_t at = USEC_INFINITY;
 
+        usec_t off;
+
         if (r->pending)
-                at = r->off_usec + m->cfg->reverse_delay_usec;
+                at = off_at(m, r->pending, &off) ? off + m->cfg->reverse_delay_usec : now + WRITE_CHECK_USEC;
         else if (r->on && r->homing && m->cfg->io[MOTOR_LIMIT_START] == IO_NONE)
                 at = r->drive_usec + (usec_t) (MOTOR_HOMING_MARGIN * (double) m->cfg->travel_time_usec);
         else if (r->on && !r->homing && !pulsed(m) && seeks_limit(m) < 0)
@@ -130,7 +148,8 @@ static void go(struct motor *m, int dir, usec_t now)
                 return;
         if (r->on)
                 halt(m, now);
-        if (r->last && r->last != dir && now < r->off_usec + m->cfg->reverse_delay_usec) {
+        usec_t off;
+        if (r->last && r->last != dir && (!off_at(m, dir, &off) || now < off + m->cfg->reverse_delay_usec)) {
                 r->pending = dir;
                 return;
         }

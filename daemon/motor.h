@@ -49,6 +49,9 @@ struct motor_ops {
 
 /* Sets an output of the chair (the chair model's out()). */
 typedef void (*motor_output_t)(void *chair, int io, double value);
+/* When an output's present value reached its device (the chair model's driver_written()): 0 and the time
+ * (0: when it was set), or -EINPROGRESS while it has not yet. */
+typedef int (*motor_written_t)(void *chair, int io, usec_t *ret_usec);
 /* A motor changed on its own time, not on an input (a timer ended a move): MOTOR_INPUT_* bits. */
 typedef void (*motor_notify_t)(void *chair, struct motor *m, unsigned what);
 
@@ -74,6 +77,7 @@ struct motor {
         const struct motor_ops *ops; /* NULL: the chair lacks this motor */
         const struct motor_config *cfg;
         motor_output_t output;
+        motor_written_t written; /* NULL: an output is out when it is set */
         motor_notify_t notify;
         void *chair;
         sd_event *event;

@@ -67,6 +67,10 @@ struct driver_ops {
         /* Reads every input once more now, polling or not, without blocking the loop, and reports
          * DRIVER_REFRESHED when done. Drivers without it (NULL) have nothing to read afresh. */
         int (*refresh)(struct driver *d);
+        /* When an output's present value reached its device: 0 and the time (CLOCK_MONOTONIC, once the
+         * device answered), -EINPROGRESS while it has not yet. NULL: the driver writes at once (GPIO), so a
+         * value is out when it is set. */
+        int (*written)(struct driver *d, int io, usec_t *ret_usec);
         void (*free)(struct driver *d);
 };
 
@@ -86,6 +90,15 @@ int driver_new(const struct chair_config *config, unsigned bus, sd_event *event,
 static inline int driver_set(struct driver *d, int io, double value)
 {
         return d->ops->set(d, io, value);
+}
+/* When io's present value reached its device: 0 and the time (0: when it was set), or -EINPROGRESS. */
+static inline int driver_written(struct driver *d, int io, usec_t *ret_usec)
+{
+        if (!d->ops->written) {
+                *ret_usec = 0;
+                return 0;
+        }
+        return d->ops->written(d, io, ret_usec);
 }
 static inline int driver_flush(struct driver *d)
 {

@@ -27,8 +27,9 @@ struct mb_output {
         uint16_t wanted, written;
         uint16_t safe; /* its safe value, when has_safe */
         bool has_safe;
-        bool has_wanted; /* set by the loop; outputs without a safe value start without one */
-        bool is_written; /* written equals what the device has (cleared on reconnect) */
+        bool has_wanted;     /* set by the loop; outputs without a safe value start without one */
+        bool is_written;     /* written equals what the device has (cleared on reconnect) */
+        usec_t written_usec; /* when the device answered the write of written */
 };
 
 /* A run of contiguous inputs of one table read in one request, every period. */
@@ -276,8 +277,12 @@ static int write_outputs(struct modbus_driver *m)
                 if (error)
                         return error;
                 /* The loop may have changed a value during the write: only what went out counts. */
+                usec_t now = now_usec();
                 for (size_t k = 0; k < n; k++) {
-                        o[k].written = is_bit_table(table) ? bits[k] : regs[k];
+                        uint16_t v = is_bit_table(table) ? bits[k] : regs[k];
+                        if (!o[k].is_written || o[k].written != v)
+                                o[k].written_usec = now;
+                        o[k].written = v;
                         o[k].is_written = true;
                 }
         }
@@ -677,6 +682,24 @@ static int mb_set(struct driver *d, int io, double value)
         return 0;
 }
 
+static int mb_written(struct driver *d, int io, usec_t *ret_usec)
+{
+        struct modbus_driver *m = to_modbus(d);
+        struct mb_io *mi = find_io(m, io);
+        int r = -EINPROGRESS;
+
+        if (!mi || mi->output < 0)
+                return -EINVAL;
+        pthread_mutex_lock(&m->lock);
+        const struct mb_output *o = &m->outputs[mi->output];
+        if (!o->has_wanted || (o->is_written && o->written == o->wanted)) {
+                *ret_usec = o->has_wanted ? o->written_usec : 0;
+                r = 0;
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
 static int mb_flush(struct driver *d)
 {
         struct modbus_driver *m = to_modbus(d);
@@ -857,6 +880,7 @@ static const struct driver_ops modbus_ops = {
         .stats = mb_stats,
         .set_polling = mb_set_polling,
         .refresh = mb_refresh,
+        .written = mb_written,
         .free = mb_driver_free,
 };
 

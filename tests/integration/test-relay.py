@@ -62,7 +62,10 @@ WRITE_JITTER_MS = 40
 
 
 def relay_chair(directory, bus):
-    return Chaird(directory, bus, scale=1, replace=[(BOARD_AXES, RELAY_AXES)])
+    # These cases run at real time for minutes, beside the other suites' loaded ones (test-safety's busy
+    # cores): the board gets more room for a late heartbeat, which is not what they test.
+    return Chaird(directory, bus, scale=1, replace=[(BOARD_AXES, RELAY_AXES),
+                                                    ("heartbeat-timeout: 500ms", "heartbeat-timeout: 2s")])
 
 
 def motors(d):
@@ -86,8 +89,10 @@ def recline(p, d, preset, want, timeout=45):
         return False
     for axis, target in want.items():
         at = motors(d)[axis]["position"]
-        # The legrest counts pulses (a third of a percent each); the backrest is timed over poll-sized steps.
-        if abs(at - target) > (0.01 if axis == "legrest" else 0.03):
+        # The legrest counts pulses (a third of a percent each). The backrest is timed by chaird's own
+        # clock, from when it switched the relay, while the board gets the coil writes a transaction or so
+        # later: beside the other suites' busy cores that is up to a second of 20 (0.05).
+        if abs(at - target) > (0.01 if axis == "legrest" else 0.06):
             p.append(f"Recline({preset}): the {axis} is at {at:.4f}, not {target}")
     return True
 

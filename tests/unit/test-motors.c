@@ -507,7 +507,36 @@ static void test_homing_pulses_are_progress_wherever_it_thinks_it_is(void)
         teardown();
 }
 
+/* A board behind a busy bus may write a relay's off late: the reverse delay counts from when it reached the
+ * board, not from when chaird switched it off, so the board never gets both changes in one write. */
+static void test_a_reversal_waits_for_the_off_to_reach_the_board(void)
+{
+        setup();
+        home_backrest();
+        feed(B_START, 0.0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 1.0), 0);
+        dispatch();
+        advance(REVERSE + 2 * USEC_PER_SEC);
+        CHECK(out(B_EXTEND) == 1.0);
+        fake->slow_writes = true;
+        n_changes = 0;
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.0), 0);
+        dispatch();
+        CHECK(out(B_EXTEND) == 0.0);
+        advance(REVERSE + 200 * USEC_PER_MSEC); /* the off has not gone out yet */
+        CHECK(out(B_RETRACT) == 0.0);
+        write_out(B_EXTEND);
+        usec_t written = vnow;
+        advance(REVERSE - USEC_PER_MSEC);
+        CHECK(out(B_RETRACT) == 0.0);
+        advance(20 * USEC_PER_MSEC);
+        CHECK(out(B_RETRACT) == 1.0);
+        CHECK(changed_at(B_RETRACT, 1.0) >= written + REVERSE);
+        teardown();
+}
+
 RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes),
+          T(test_a_reversal_waits_for_the_off_to_reach_the_board),
           T(test_homing_pulses_are_progress_wherever_it_thinks_it_is),
           T(test_a_restarted_counter_is_rebased_and_homed_again),
           T(test_sent_to_an_end_it_drives_until_the_switch_closes),

@@ -159,6 +159,8 @@ struct fake {
         int refresh_error;  /* what the next refresh reports: 0, or a positive errno */
         bool refresh_hangs; /* the next refresh never ends (a bus that does not answer) */
         unsigned refreshes; /* how many were asked for */
+        bool slow_writes;   /* a value set is not written until write_out() says so (a busy bus) */
+        usec_t *written_at; /* per io: when its value reached the device (USEC_INFINITY: not yet) */
 };
 
 static struct fake *fake; /* one bus in config/sim.yaml */
@@ -171,8 +173,26 @@ static int fake_set(struct driver *d, int io, double value)
 
         if (f->out[io] != value && n_changes < MAX_CHANGES)
                 changes[n_changes++] = (struct change){vnow, io, value};
+        if (f->out[io] != value)
+                f->written_at[io] = f->slow_writes ? USEC_INFINITY : vnow;
         f->out[io] = value;
         return 0;
+}
+
+static int fake_written(struct driver *d, int io, usec_t *ret_usec)
+{
+        struct fake *f = (struct fake *) d;
+
+        if (f->written_at[io] == USEC_INFINITY)
+                return -EINPROGRESS;
+        *ret_usec = f->written_at[io];
+        return 0;
+}
+
+/* The slow bus writes io's value now. */
+static inline void write_out(int io)
+{
+        fake->written_at[io] = vnow;
 }
 
 static int fake_flush(struct driver *d)
@@ -254,6 +274,7 @@ static void fake_free(struct driver *d)
         free(f->have_in);
         free(f->quiet);
         free(f->have_quiet);
+        free(f->written_at);
         sd_event_unref(f->event);
         free(f);
         fake = NULL;
@@ -269,6 +290,7 @@ static const struct driver_ops fake_ops = {
         .stats = fake_stats,
         .set_polling = fake_set_polling,
         .refresh = fake_refresh,
+        .written = fake_written,
         .free = fake_free,
 };
 
@@ -288,7 +310,8 @@ int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         f->have_in = calloc(config->n_ios, sizeof(bool));
         f->quiet = calloc(config->n_ios, sizeof(double));
         f->have_quiet = calloc(config->n_ios, sizeof(bool));
-        if (!f->out || !f->in || !f->have_in || !f->quiet || !f->have_quiet)
+        f->written_at = calloc(config->n_ios, sizeof(usec_t));
+        if (!f->out || !f->in || !f->have_in || !f->quiet || !f->have_quiet || !f->written_at)
                 abort();
         fake = f;
         *ret = &f->base;

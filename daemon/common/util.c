@@ -153,10 +153,12 @@ usec_t now_usec(void)
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
+/* A YAML file by its name: *.yaml, and *.yml, which editors and copies use as well. */
 static int yaml_file_filter(const struct dirent *de)
 {
-        size_t n = strlen(de->d_name);
-        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".yaml");
+        const char *dot = strrchr(de->d_name, '.');
+        return de->d_name[0] != '.' && dot && dot != de->d_name &&
+               (streq(dot, ".yaml") || streq(dot, ".yml"));
 }
 
 int list_yaml_files(const char *dir, char ***ret)

@@ -86,8 +86,8 @@ const char *strv_join(char *buf, size_t size, const char *const *l, const char *
 /* Appends a copy of s; -ENOMEM on failure (l is unchanged then). */
 int strv_extend(char ***l, const char *s);
 
-/* The paths of the *.yaml files in dir (not hidden ones), sorted by name, NULL-terminated. -errno when the
- * directory cannot be read. */
+/* The paths of the *.yaml and *.yml files in dir (not hidden ones), sorted by name, NULL-terminated.
+ * -errno when the directory cannot be read. */
 int list_yaml_files(const char *dir, char ***ret);
 
 /* Writes a file atomically: a temporary file in the same directory, fsync, rename over path, fsync of the

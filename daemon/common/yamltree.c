@@ -286,6 +286,11 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
         size_t bad;
         int r = 0;
 
+        /* A UTF-8 byte-order mark, as Windows Notepad writes one: not text, and no column of line 1. */
+        if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+                data = (const char *) data + 3;
+                size -= 3;
+        }
         if (size > l.limits->max_bytes) {
                 diag_add(diags, SEVERITY_ERROR, file, 1, 1,
                          "file is too large (%zu bytes; the limit is %zu KiB)", size,

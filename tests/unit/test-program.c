@@ -177,6 +177,45 @@ static const char *const small_chair =
         "airbags:\n  pump: {coil: 3}\n  zones: {arms: {inflate: {coil: 5}, hold: {coil: 10}}}\n"
         "safety:\n  session-cap: 20m\n" TEST_CONFIG_WIRING;
 
+/* Programs and patterns are found as *.yaml and *.yml alike (what validates, loads); nothing else, nothing
+ * hidden. */
+static void test_yaml_and_yml_files_are_both_found(void)
+{
+        char dir[] = "/tmp/test-program.XXXXXX", path[64];
+        _cleanup_(strv_freep) char **files = NULL;
+
+        CHECK(mkdtemp(dir) != NULL);
+        for (const char *const *n =
+                     (const char *const[]){"b.yml", "a.yaml", "c.txt", ".d.yaml", "yml", NULL};
+             *n; n++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, *n);
+                fclose(fopen(path, "w"));
+        }
+        CHECK_EQ_U(list_yaml_files(dir, &files), 0);
+        CHECK(files && files[0] && strstr(files[0], "/a.yaml") && files[1] && strstr(files[1], "/b.yml") &&
+              !files[2]);
+        for (const char *const *n =
+                     (const char *const[]){"b.yml", "a.yaml", "c.txt", ".d.yaml", "yml", NULL};
+             *n; n++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, *n);
+                unlink(path);
+        }
+        rmdir(dir);
+}
+
+/* A program shorter than the shortest session says how short it may be, not a range with no top. */
+static void test_a_too_short_duration_says_the_minimum(void)
+{
+        _cleanup_(program_freep) struct program *p = NULL;
+        _cleanup_free_ char *diags = NULL;
+
+        CHECK_EQ_U(load_program_text("name: X\nduration: 30s\nphases:\n  - name: a\n"
+                                     "    roller: {technique: kneading, area: back}\n",
+                                     NULL, NULL, &p, &diags),
+                   -EINVAL);
+        CHECK_STREQ(diags, "2:11: error: duration 30s is too short: it must be at least 1m");
+}
+
 static void test_checks_against_what_the_chair_can_do(void)
 {
         _cleanup_(chair_config_freep) struct chair_config *c = load_config_text(small_chair);
@@ -283,7 +322,8 @@ static void test_stock_config_for_the_virtual_chair_loads(void)
         diag_list_clear(&d);
 }
 
-RUN_TESTS(T(test_defaults_fill_what_a_program_leaves_out),
+RUN_TESTS(T(test_yaml_and_yml_files_are_both_found), T(test_a_too_short_duration_says_the_minimum),
+          T(test_defaults_fill_what_a_program_leaves_out),
           T(test_phases_without_duration_share_the_rest_exactly),
           T(test_uneven_share_gives_the_remainder_to_the_last_flexible_phase),
           T(test_all_errors_of_a_file_are_reported_in_one_run),

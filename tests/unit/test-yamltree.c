@@ -42,6 +42,25 @@ static void test_loads_nested_tree_with_positions(void)
         diag_list_clear(&d);
 }
 
+/* Windows Notepad starts a UTF-8 file with a byte-order mark: it is read past, columns as without it. */
+static void test_a_byte_order_mark_is_read_past(void)
+{
+        const char *text = "\xEF\xBB\xBF"
+                           "a: 1\nb: x\n";
+        struct ydoc *doc = NULL;
+        struct diag_list d = {};
+
+        CHECK_EQ_U(ydoc_load("t.yaml", text, strlen(text), NULL, &d, &doc), 0);
+        CHECK_EQ_U(d.n, 0);
+        if (doc) {
+                const struct ynode *a = ynode_lookup(ydoc_root(doc), "a");
+                CHECK(a && streq(a->value, "1") && a->line == 1 && a->column == 4);
+                CHECK(ynode_lookup(ydoc_root(doc), "b"));
+        }
+        ydoc_free(doc);
+        diag_list_clear(&d);
+}
+
 static void test_refuses_oversized_input_before_parsing(void)
 {
         size_t n = yload_default_limits.max_bytes + 1;
@@ -162,8 +181,9 @@ static void test_syntax_error_names_the_problem_and_place(void)
         CHECK(diags && strncmp(diags, "2:2: error: YAML syntax: ", 25) == 0);
 }
 
-RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_refuses_oversized_input_before_parsing),
-          T(test_refuses_invalid_utf8_at_its_position), T(test_utf8_check_rejects_overlong_and_surrogates),
+RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_a_byte_order_mark_is_read_past),
+          T(test_refuses_oversized_input_before_parsing), T(test_refuses_invalid_utf8_at_its_position),
+          T(test_utf8_check_rejects_overlong_and_surrogates),
           T(test_refuses_aliases_so_alias_bombs_cannot_expand), T(test_refuses_absurd_nesting),
           T(test_refuses_too_many_values), T(test_reports_every_duplicate_key_pointing_to_the_first),
           T(test_refuses_a_second_document), T(test_comment_only_file_is_empty),

@@ -257,15 +257,64 @@ static int parse_roller(struct parse_ctx *ctx, const struct ynode *node, const s
 
 /* ---- airbags ---- */
 
+/* The zone names a program may use on chair c: its own, and the standard ones (which it may lack). */
+static char **zone_names(const char *const *chair, const char *const *standard)
+{
+        char **all = NULL;
+
+        for (const char *const *l = chair; l && *l; l++)
+                if (strv_extend(&all, *l) < 0)
+                        return strv_free(all);
+        for (const char *const *l = standard; *l; l++)
+                if (!strv_contains((const char *const *) all, *l) && strv_extend(&all, *l) < 0)
+                        return strv_free(all);
+        return all;
+}
+
+/* A standard zone this chair lacks is skipped with a warning, like a part it lacks, so that programs fit
+ * smaller chairs; a name that is no zone at all stays an error. */
+static bool zone_missing(struct parse_ctx *ctx, const struct ynode *node, const char *const *chair,
+                         const char *what)
+{
+        if (!chair || strv_contains(chair, node->value))
+                return false;
+        parse_warning(ctx, node, "this chair has no %s '%s'; it is skipped", what, node->value);
+        return true;
+}
+
 static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         const struct chair_config *c = pctx(ctx)->config;
         struct field list = {"zones", .what = "airbag zone"};
+        _cleanup_(strv_freep) char **names = NULL;
+        char **zones;
+        size_t n = 0;
+        int r;
 
         /* A chair without airbags skips the track, so its zone names need not match anything. */
-        if (!(c && !c->airbag_zones))
-                list.names = c ? (const char *const *) c->airbag_zones : standard_airbag_zones;
-        return field_name_list(ctx, node, &list, dest);
+        if (c && c->airbag_zones) {
+                names = zone_names((const char *const *) c->airbag_zones, standard_airbag_zones);
+                if (!names)
+                        return -ENOMEM;
+                list.names = (const char *const *) names;
+        } else if (!c)
+                list.names = standard_airbag_zones;
+        r = field_name_list(ctx, node, &list, dest);
+        if (r < 0 || !c || !c->airbag_zones)
+                return r;
+        zones = *(char ***) dest;
+        for (size_t i = 0; zones[i]; i++) {
+                const struct ynode *item = NULL;
+                for (size_t k = 0; k < node->n_children && !item; k++)
+                        if (streq(node->children[k]->value, zones[i]))
+                                item = node->children[k];
+                if (item && zone_missing(ctx, item, (const char *const *) c->airbag_zones, "airbag zone"))
+                        free(zones[i]);
+                else
+                        zones[n++] = zones[i];
+        }
+        zones[n] = NULL;
+        return 0;
 }
 
 static const struct field airbag_fields[] = {
@@ -303,12 +352,26 @@ static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const 
         k = parse_mapping(ctx, node, "airbags", airbag_fields, a, NULL);
         if (k < 0)
                 return k;
-        if (a->pattern == AIRBAG_PATTERN_ALTERNATE && strv_length(a->zones) < 2) {
+        const struct ynode *written = ynode_lookup(node, "zones");
+        if (a->pattern == AIRBAG_PATTERN_ALTERNATE && written && written->n_children < 2) {
                 parse_error(ctx, ynode_lookup(node, "pattern"),
                             "alternate needs at least two zones to alternate between");
                 return -EINVAL;
         }
-        chair_lacks(ctx, node, SKIP_AIRBAGS);
+        if (chair_lacks(ctx, node, SKIP_AIRBAGS))
+                return 0;
+        /* Its zones that this chair lacks were skipped: with none left (or one to alternate), so is the
+         * track in this phase. */
+        size_t left = strv_length(a->zones);
+        if (left == 0 || (a->pattern == AIRBAG_PATTERN_ALTERNATE && left < 2)) {
+                parse_warning(
+                        ctx, node,
+                        "this chair has %s of these airbag zones; the airbags track is skipped in this "
+                        "phase",
+                        left == 0 ? "none" : "only one");
+                a->zones = strv_free(a->zones);
+                a->off = true;
+        }
         return 0;
 }
 
@@ -332,6 +395,16 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
         }
         if (chair_lacks(ctx, node, SKIP_HEAT))
                 zones = NULL;
+        /* The names it may use: this chair's zones and the standard ones; a standard one it lacks is
+         * skipped. Without a chair, the standard ones, and none is missing. */
+        _cleanup_(strv_freep) char **names = NULL;
+        if (zones) {
+                names = zone_names(c ? zones : NULL, standard_heat_zones);
+                if (!names)
+                        return -ENOMEM;
+        }
+        if (!c)
+                zones = NULL;
         ph->heat = calloc(ynode_n_pairs(node), sizeof(*ph->heat));
         if (!ph->heat)
                 return -ENOMEM;
@@ -341,7 +414,7 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
                 struct field level = {"heat level", .min = 0, .max = HEAT_LEVELS};
                 int k;
 
-                if (zones && check_name(ctx, key, zones, "heat zone") < 0) {
+                if (names && check_name(ctx, key, (const char *const *) names, "heat zone") < 0) {
                         bad = true;
                         continue;
                 }
@@ -350,6 +423,8 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
                         bad = true;
                         continue;
                 }
+                if (zones && zone_missing(ctx, key, zones, "heat zone"))
+                        continue;
                 h->zone = strdup(key->value);
                 if (!h->zone)
                         return -ENOMEM;

@@ -216,6 +216,43 @@ static void test_a_too_short_duration_says_the_minimum(void)
         CHECK_STREQ(diags, "2:11: error: duration 30s is too short: it must be at least 1m");
 }
 
+/* A heat or airbag zone of the standard vocabulary that this chair lacks is a warning and is skipped (a
+ * phase left with no airbag zone skips the track), so stock programs run on smaller chairs; a name that is
+ * no zone at all stays an error. */
+static void test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not(void)
+{
+        _cleanup_free_ char *text = NULL, *diags = NULL, *bad_diags = NULL;
+        _cleanup_(program_freep) struct program *p = NULL, *bad = NULL;
+
+        CHECK(asprintf(&text,
+                       "%sheaters:\n  lumbar: {levels: [42, 48, 54], output: {coil: 14}, sensor: "
+                       "{input: 30}}\n",
+                       small_chair) > 0);
+        _cleanup_(chair_config_freep) struct chair_config *c = load_config_text(text);
+        CHECK(c != NULL);
+        CHECK_EQ_U(load_program_text("name: X\nphases:\n  - name: a\n    heat: {lumbar: 1, calves: 2}\n"
+                                     "    airbags: {zones: [arms, feet]}\n"
+                                     "  - name: b\n    airbags: {zones: [feet, calves]}\n",
+                                     c, NULL, &p, &diags),
+                   0);
+        CHECK(strstr(diags, "4:23: warning: this chair has no heat zone 'calves'; it is skipped"));
+        CHECK(strstr(diags, "5:29: warning: this chair has no airbag zone 'feet'; it is skipped"));
+        CHECK(strstr(diags, "7:14: warning: this chair has none of these airbag zones; the airbags track is "
+                            "skipped in this phase"));
+        if (p) {
+                CHECK(p->phases[0].n_heat == 1 && streq(p->phases[0].heat[0].zone, "lumbar"));
+                CHECK(strv_length(p->phases[0].airbags.zones) == 1 &&
+                      streq(p->phases[0].airbags.zones[0], "arms"));
+                CHECK(p->phases[1].airbags.off && !p->phases[1].airbags.zones);
+        }
+        CHECK_EQ_U(load_program_text("name: X\nphases:\n  - name: a\n    heat: {lumbr: 1}\n"
+                                     "    airbags: {zones: [elbows]}\n",
+                                     c, NULL, &bad, &bad_diags),
+                   -EINVAL);
+        CHECK(strstr(bad_diags, "4:12: error: unknown heat zone 'lumbr'"));
+        CHECK(strstr(bad_diags, "5:23: error: unknown airbag zone 'elbows'"));
+}
+
 static void test_checks_against_what_the_chair_can_do(void)
 {
         _cleanup_(chair_config_freep) struct chair_config *c = load_config_text(small_chair);
@@ -322,8 +359,8 @@ static void test_stock_config_for_the_virtual_chair_loads(void)
         diag_list_clear(&d);
 }
 
-RUN_TESTS(T(test_yaml_and_yml_files_are_both_found), T(test_a_too_short_duration_says_the_minimum),
-          T(test_defaults_fill_what_a_program_leaves_out),
+RUN_TESTS(T(test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not), T(test_yaml_and_yml_files_are_both_found),
+          T(test_a_too_short_duration_says_the_minimum), T(test_defaults_fill_what_a_program_leaves_out),
           T(test_phases_without_duration_share_the_rest_exactly),
           T(test_uneven_share_gives_the_remainder_to_the_last_flexible_phase),
           T(test_all_errors_of_a_file_are_reported_in_one_run),

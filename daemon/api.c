@@ -470,7 +470,7 @@ static void on_program_written(struct writer *w, int result, void *userdata)
                 r = daemon_reload_programs(a->d, &diags);
                 if (r == -EINVAL)
                         set_program_error(&error, &diags,
-                                          "Installed, but the programs could not be reloaded");
+                                          "Installed, but another program file is broken and left out");
                 else if (r < 0)
                         sd_bus_error_set_errno(&error, r);
                 diag_list_clear(&diags);
@@ -545,7 +545,9 @@ static int method_reload_programs(sd_bus_message *m, void *userdata, sd_bus_erro
                 return r;
         r = daemon_reload_programs(a->d, &diags);
         if (r == -EINVAL)
-                r = set_program_error(error, &diags, "Not reloaded, the programs loaded before stay");
+                r = set_program_error(
+                        error, &diags,
+                        "Reloaded, but a file is broken and left out (BrokenPrograms lists each)");
         diag_list_clear(&diags);
         if (r < 0)
                 return r;
@@ -653,6 +655,19 @@ static int property_positions_estimated(sd_bus *bus, const char *path, const cha
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+static int property_broken_programs(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct catalog *c = daemon_catalog(a->d);
+        int r = sd_bus_message_open_container(reply, 'a', "(ss)");
+
+        for (size_t i = 0; r >= 0 && c && i < c->n_broken; i++)
+                r = sd_bus_message_append(reply, "(ss)", c->broken[i].path, c->broken[i].message);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_recline(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -706,6 +721,8 @@ static const sd_bus_vtable chair_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Positions", "a{sd}", property_positions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PositionsEstimated", "as", property_positions_estimated, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BrokenPrograms", "a(ss)", property_broken_programs, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -811,6 +828,12 @@ static bool entry_differs(const struct catalog_entry *a, const struct catalog_en
 static void on_programs_changed(const struct catalog *old, const struct catalog *now, void *userdata)
 {
         struct api *a = userdata;
+
+        if (!a->bus)
+                return;
+        sd_bus_emit_properties_changed(a->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "BrokenPrograms", NULL);
+        if (!old)
+                return;
 
         for (size_t i = 0; i < old->n; i++) {
                 const char *id = old->entries[i]->program->id;

@@ -54,55 +54,115 @@ static int compare_entries(const void *a, const void *b)
         return strcmp((*x)->program->id, (*y)->program->id);
 }
 
-/* Adds a program, replacing one with the same id from an earlier directory. */
-static int catalog_add(struct catalog *c, struct program *p, const char *path, size_t dir_start,
-                       struct diag_list *diags)
+/* Adds an entry (its reference is the catalog's now), replacing one with the same id from an earlier
+ * directory. -EEXIST for an id this directory has already (the entry is dropped). */
+static int catalog_add(struct catalog *c, struct catalog_entry *e, size_t dir_start, struct diag_list *diags)
 {
-        struct catalog_entry *e;
-
         for (size_t i = 0; i < c->n; i++) {
-                if (!streq(c->entries[i]->program->id, p->id))
+                if (!streq(c->entries[i]->program->id, e->program->id))
                         continue;
                 if (i >= dir_start) {
-                        diag_add(diags, SEVERITY_ERROR, path, 0, 0, "program id '%s' is already used by %s",
-                                 p->id, c->entries[i]->path);
-                        program_free(p);
-                        return -EINVAL;
+                        diag_add(diags, SEVERITY_ERROR, e->path, 0, 0,
+                                 "program id '%s' is already used by %s", e->program->id,
+                                 c->entries[i]->path);
+                        catalog_entry_unref(e);
+                        return -EEXIST;
                 }
                 catalog_entry_unref(c->entries[i]);
                 memmove(c->entries + i, c->entries + i + 1, (c->n - i - 1) * sizeof(*c->entries));
                 c->n--;
                 break;
         }
-        e = calloc(1, sizeof(*e));
         struct catalog_entry **n = realloc(c->entries, (c->n + 1) * sizeof(*n));
-        if (n)
-                c->entries = n;
-        if (!e || !n || !(e->path = strdup(path))) {
-                free(e);
-                program_free(p);
+        if (!n) {
+                catalog_entry_unref(e);
                 return -ENOMEM;
         }
-        e->n_ref = 1;
-        e->program = p;
+        c->entries = n;
         c->entries[c->n++] = e;
         return 0;
 }
 
-int catalog_load(char *const *dirs, const struct chair_config *config, struct diag_list *diags,
-                 struct catalog **ret)
+static struct catalog_entry *entry_new(struct program *p, const char *path)
+{
+        struct catalog_entry *e = calloc(1, sizeof(*e));
+
+        if (!e || !(e->path = strdup(path))) {
+                free(e);
+                program_free(p);
+                return NULL;
+        }
+        e->n_ref = 1;
+        e->program = p;
+        return e;
+}
+
+static bool errors_since(const struct diag_list *diags, size_t first)
+{
+        for (size_t i = first; i < diags->n; i++)
+                if (diags->items[i].severity == SEVERITY_ERROR)
+                        return true;
+        return false;
+}
+
+/* Lists path as broken, with the first error diags got since first. */
+static int add_broken(struct catalog *c, const char *path, const struct diag_list *diags, size_t first)
+{
+        _cleanup_free_ char *message = NULL, *copy = strdup(path);
+        struct catalog_broken *b;
+
+        for (size_t i = first; i < diags->n && !message; i++)
+                if (diags->items[i].severity == SEVERITY_ERROR)
+                        message = diag_format(&diags->items[i]);
+        if (!message && asprintf(&message, "%s: error: cannot be loaded", path) < 0)
+                message = NULL; /* undefined after a failed asprintf */
+        if (!message || !copy)
+                return -ENOMEM;
+        b = realloc(c->broken, (c->n_broken + 1) * sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        c->broken = b;
+        b[c->n_broken++] = (struct catalog_broken){TAKE_PTR(copy), TAKE_PTR(message)};
+        return 0;
+}
+
+/* The entry old had from path: a broken file's last good program. */
+static struct catalog_entry *old_entry(const struct catalog *old, const char *path)
+{
+        for (size_t i = 0; old && i < old->n; i++)
+                if (streq(old->entries[i]->path, path))
+                        return old->entries[i];
+        return NULL;
+}
+
+/* The pattern files with errors since first: each listed as broken once. */
+static int add_broken_patterns(struct catalog *c, const struct diag_list *diags, size_t first)
+{
+        for (size_t i = first; i < diags->n; i++) {
+                const struct diag *d = &diags->items[i];
+                bool listed = false;
+                if (d->severity != SEVERITY_ERROR || !d->file)
+                        continue;
+                for (size_t k = 0; k < c->n_broken && !listed; k++)
+                        listed = streq(c->broken[k].path, d->file);
+                if (!listed && add_broken(c, d->file, diags, i) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int catalog_load(char *const *dirs, const struct chair_config *config, const struct catalog *old,
+                 struct diag_list *diags, struct catalog **ret)
 {
         _cleanup_(catalog_freep) struct catalog *c = calloc(1, sizeof(*c));
         struct pattern_library lib = {};
-        bool bad = false;
+        size_t first = diags->n;
         int r;
 
         if (!c)
                 return -ENOMEM;
         r = catalog_load_library(dirs, &lib, diags);
-        if (r == -EINVAL)
-                bad = true;
-        else if (r < 0)
+        if (r == -ENOMEM || (r == -EINVAL && add_broken_patterns(c, diags, first) < 0))
                 goto finish;
         for (char *const *d = dirs; *d; d++) {
                 _cleanup_(strv_freep) char **files = NULL;
@@ -112,43 +172,48 @@ int catalog_load(char *const *dirs, const struct chair_config *config, struct di
                 if (r == -ENOENT)
                         continue;
                 if (r < 0) {
+                        first = diags->n;
                         diag_add(diags, SEVERITY_ERROR, *d, 0, 0, "cannot read the directory: %s",
                                  strerror(-r));
-                        bad = true;
+                        if ((r = add_broken(c, *d, diags, first)) < 0)
+                                goto finish;
                         continue;
                 }
                 /* Ids of this directory replace earlier directories' ones, not each other. */
                 dir_start = c->n;
                 for (char **f = files; *f; f++) {
                         struct program *p = NULL;
+                        struct catalog_entry *e = NULL;
 
+                        first = diags->n;
                         r = program_load_file(*f, config, &lib, diags, &p);
                         if (r == -ENOMEM)
                                 goto finish;
-                        if (r == -EINVAL) {
-                                bad = true;
-                                continue;
-                        }
-                        if (r < 0) {
+                        if (r < 0 && r != -EINVAL)
                                 diag_add(diags, SEVERITY_ERROR, *f, 0, 0, "cannot read: %s", strerror(-r));
-                                bad = true;
-                                continue;
+                        if (r >= 0 && !(e = entry_new(p, *f))) {
+                                r = -ENOMEM;
+                                goto finish;
                         }
+                        if (!e) /* broken: its last good program stays, if it had one */
+                                e = catalog_entry_ref(old_entry(old, *f));
                         /* A replaced entry leaves the list: count this directory's start from the end. */
                         size_t before = c->n;
-                        r = catalog_add(c, p, *f, dir_start, diags);
+                        r = e ? catalog_add(c, e, dir_start, diags) : 0;
                         if (r == -ENOMEM)
                                 goto finish;
-                        if (r < 0)
-                                bad = true;
-                        else if (c->n == before && dir_start > 0)
+                        if (r >= 0 && e && c->n == before && dir_start > 0)
                                 dir_start--;
+                        if ((r == -EEXIST || errors_since(diags, first)) &&
+                            add_broken(c, *f, diags, first) < 0) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
                 }
         }
         qsort(c->entries, c->n, sizeof(*c->entries), compare_entries);
-        r = bad ? -EINVAL : 0;
-        if (r == 0)
-                *ret = TAKE_PTR(c);
+        *ret = TAKE_PTR(c);
+        r = 0;
 finish:
         pattern_library_clear(&lib);
         return r;
@@ -169,6 +234,11 @@ struct catalog *catalog_free(struct catalog *c)
         for (size_t i = 0; i < c->n; i++)
                 catalog_entry_unref(c->entries[i]);
         free(c->entries);
+        for (size_t i = 0; i < c->n_broken; i++) {
+                free(c->broken[i].path);
+                free(c->broken[i].message);
+        }
+        free(c->broken);
         free(c);
         return NULL;
 }

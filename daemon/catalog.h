@@ -19,18 +19,30 @@ static inline void catalog_entry_unrefp(struct catalog_entry **e)
         catalog_entry_unref(*e);
 }
 
+/* A file that could not be loaded, and the first thing wrong with it. */
+struct catalog_broken {
+        char *path;
+        char *message; /* file:line:col: error: ... */
+};
+
 struct catalog {
         struct catalog_entry **entries; /* sorted by id */
         size_t n;
+        struct catalog_broken *broken; /* in the order found */
+        size_t n_broken;
 };
 
 /* Loads the programs of dirs (NULL-terminated), lowest priority first: a program of a later directory hides
  * one with the same id from an earlier one; the same id twice in one directory is an error. Each directory's
  * patterns/ folder joins the shared pattern library, a later one hiding an earlier one's pattern of the same
- * name. A directory that does not exist is skipped. Returns 0; -EINVAL when some file had errors (in diags;
- * *ret is not set then); -ENOMEM. */
-int catalog_load(char *const *dirs, const struct chair_config *config, struct diag_list *diags,
-                 struct catalog **ret);
+ * name. A directory that does not exist is skipped.
+ *
+ * A file with errors (in diags) does not keep the others out: it is listed in broken, and the program it
+ * held in old (the catalog loaded before, or NULL), if any, stays in its place, so an installer's typo in a
+ * program that worked leaves the last good version running. A broken file that would override a stock
+ * program leaves the stock one offered. Returns 0 (*ret set, with or without broken files) or -ENOMEM. */
+int catalog_load(char *const *dirs, const struct chair_config *config, const struct catalog *old,
+                 struct diag_list *diags, struct catalog **ret);
 struct catalog_entry *catalog_find(const struct catalog *c, const char *id);
 struct catalog *catalog_free(struct catalog *c);
 static inline void catalog_freep(struct catalog **c)

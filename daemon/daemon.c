@@ -704,25 +704,25 @@ int daemon_reload_programs(struct daemon *d, struct diag_list *diags)
         struct catalog *old = d->catalog, *fresh = NULL;
         int r;
 
-        r = catalog_load(d->options->program_dirs, d->config, diags, &fresh);
+        r = catalog_load(d->options->program_dirs, d->config, old, diags, &fresh);
         diag_sort(diags);
         for (size_t i = 0; i < diags->n; i++) {
                 _cleanup_free_ char *line = diag_format(&diags->items[i]);
                 log_fields(diags->items[i].severity == SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0, NULL, NULL,
                            NULL, "%s", line ?: "out of memory");
         }
-        if (r < 0) {
-                if (old)
-                        log_error("Programs not reloaded: the %zu program%s loaded before stay", old->n,
-                                  old->n == 1 ? "" : "s");
+        if (r < 0)
                 return r;
-        }
         d->catalog = fresh;
-        if (old && d->on_programs_changed)
+        if (d->on_programs_changed)
                 d->on_programs_changed(old, fresh, d->observer_userdata);
         catalog_free(old);
         log_info("%zu program%s loaded", fresh->n, fresh->n == 1 ? "" : "s");
-        return 0;
+        /* Each broken file is left out (a program it held before stays), never the whole set. */
+        for (size_t i = 0; i < fresh->n_broken; i++)
+                log_error("Program file %s is broken and left out: %s", fresh->broken[i].path,
+                          fresh->broken[i].message);
+        return fresh->n_broken ? -EINVAL : 0;
 }
 
 /* --- the loop --- */
@@ -851,12 +851,11 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = engine_new(d->event, d->chair, d->config, o->time_scale, &engine_cb, d, &d->engine);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the engine: %m");
+        /* A broken program file does not keep the chair from starting: it is left out and listed. */
         r = daemon_reload_programs(d, &diags);
         diag_list_clear(&diags);
         if (r == -ENOMEM)
                 return log_error_errno(r, "Out of memory");
-        if (r < 0)
-                return log_error_errno(r, "Some programs are broken; fix them or move them away");
 
         d->tick_usec = tick_period(d->config);
         /* Ticking at first, to read every input once; it stops after the linger if the chair is idle. */

@@ -108,7 +108,9 @@ void daemon_set_locked(struct daemon *d, bool locked);
 typedef void (*daemon_reset_done_t)(int r, const char *why, void *userdata);
 void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userdata);
 
-/* Loads the programs again; on errors the previous set stays and the diagnostics are returned. */
+/* Loads the programs again: every valid file; a broken one is left out (the program it held before stays)
+ * and listed in the catalog's broken files. -EINVAL when some file is broken (its diagnostics in diags),
+ * the valid ones loaded all the same; -ENOMEM. */
 int daemon_reload_programs(struct daemon *d, struct diag_list *diags);
 
 /* For benchmarks: runs a timeline built by the caller as program program_id's, tracing each setpoint. */

@@ -235,7 +235,7 @@ def test_ready_only_after_the_name_is_owned(p, d):
 def test_three_clients_read_every_property(p, d, bus):
     want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
             "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "PositionsEstimated": "as",
-            "Recline": "s", "Fault": "s", "FaultMessage": "s", "Locked": "b"}
+            "BrokenPrograms": "a(ss)", "Recline": "s", "Fault": "s", "FaultMessage": "s", "Locked": "b"}
     intro = busctl(bus, "introspect", NAME, PATH, IFACE)
     for prop, sig in want.items():
         if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):
@@ -261,6 +261,8 @@ def test_three_clients_read_every_property(p, d, bus):
         p.append(f"Heat zones: {dict(props['Heat'])}")
     if not wait_for(lambda: set(d.get("Positions")) == {"backrest", "legrest", "roller"}, 5):
         p.append(f"Positions: {dict(d.get('Positions'))}")
+    if list(d.get("BrokenPrograms")) != []:
+        p.append(f"BrokenPrograms with only good files: {list(d.get('BrokenPrograms'))}")
     if list(d.get("PositionsEstimated")) != []:  # the virtual chair's board reads every position
         p.append(f"PositionsEstimated: {list(d.get('PositionsEstimated'))}")
 
@@ -590,31 +592,77 @@ def test_session_cap_ends_a_program_with_timeout(p, tmp, bus):
         d.close()
 
 
-def test_hot_reload_keeps_the_old_set_when_a_file_is_broken(p, d, bus):
+def broken_programs(d):
+    return {os.path.basename(str(path)): str(msg) for path, msg in d.get("BrokenPrograms")}
+
+
+def test_a_broken_file_is_left_out_listed_and_keeps_its_last_good_program(p, d, bus):
     listener = Listener(bus)
     om = dbus.Interface(d.obj, "org.freedesktop.DBus.ObjectManager")
-    before = len(om.GetManagedObjects())
-    broken = os.path.join(d.local, "broken.yaml")
-    open(broken, "w").write("name: Broken\nphases:\n  - name: A\n    duration: soon\n")
-    err = None
-    try:
-        d.chair.ReloadPrograms()
-    except dbus.exceptions.DBusException as e:
-        err = e
-    if not err or err.get_dbus_name() != ERR + "InvalidProgram" or "broken.yaml:4:" not in str(err):
-        p.append(f"ReloadPrograms with a broken file: {err}")
-    if len(om.GetManagedObjects()) != before:
-        p.append("the program set changed although a file was broken")
-    os.unlink(broken)
-    text = open(os.path.join(SRC, "programs/quick.yaml")).read()
-    open(os.path.join(d.local, "hup.yaml"), "w").write("id: hup\n" + text)
-    d.proc.send_signal(signal.SIGHUP)
-    if not pump_until(lambda: "/io/chaird/Chair1/program/hup" in listener.added, 5):
-        p.append(f"SIGHUP: no InterfacesAdded for hup ({listener.added})")
-    os.unlink(os.path.join(d.local, "hup.yaml"))
+    before = set(str(k) for k in om.GetManagedObjects())
+    quick = open(os.path.join(SRC, "programs/quick.yaml")).read()
+    local = lambda name: os.path.join(d.local, name)  # noqa: E731
+    open(local("mine.yaml"), "w").write("id: mine\n" + quick)
     d.chair.ReloadPrograms()
+    # A new broken file, a broken override of a stock program, a good new one, and a good one broken by an
+    # edit: the good ones load, the broken ones are listed, nothing else changes.
+    open(local("broken.yaml"), "w").write("name: Broken\nphases:\n  - name: A\n    duration: soon\n")
+    open(local("relax.yaml"), "w").write("id: relax\nname: My relax\nphases: 3\n")
+    open(local("fresh.yml"), "w").write("id: fresh\n" + quick)
+    open(local("mine.yaml"), "w").write("id: mine\nname: Mine\nphases:\n  - name: A\n    roller: {technique: knead}\n")
+    err = call_error(d.chair.ReloadPrograms)
+    if err != ERR + "InvalidProgram":
+        p.append(f"ReloadPrograms with broken files: {err}, not InvalidProgram")
+    objects = set(str(k) for k in om.GetManagedObjects())
+    prefix = "/io/chaird/Chair1/program/"
+    if objects != before | {prefix + "fresh", prefix + "mine"}:
+        p.append(f"programs after the reload: added {objects - before}, gone {before - objects}")
+    if not pump_until(lambda: prefix + "fresh" in listener.added, 5):
+        p.append("no InterfacesAdded for the good new file")
+    relax = d.conn.get_object(NAME, prefix + "relax").Get(NAME + ".Program", "Path",
+                                                          dbus_interface="org.freedesktop.DBus.Properties")
+    if not str(relax).startswith(d.stock_dir):
+        p.append(f"a broken override hid the stock relax: its path is {relax}")
+    mine = d.conn.get_object(NAME, prefix + "mine").Get(NAME + ".Program", "Name",
+                                                        dbus_interface="org.freedesktop.DBus.Properties")
+    if str(mine) != "Quick":
+        p.append(f"the last good version of mine should stay, got name {mine!r}")
+    broken = broken_programs(d)
+    if set(broken) != {"broken.yaml", "relax.yaml", "mine.yaml"}:
+        p.append(f"BrokenPrograms: {broken}")
+    elif "broken.yaml:4:15: error:" not in broken["broken.yaml"] or "mine.yaml:5:" not in broken["mine.yaml"]:
+        p.append(f"BrokenPrograms does not give each file's first error at its place: {broken}")
+    for name in ("broken.yaml", "relax.yaml", "mine.yaml", "fresh.yml"):
+        os.unlink(local(name))
+    text = open(os.path.join(SRC, "programs/quick.yaml")).read()
+    open(local("hup.yaml"), "w").write("id: hup\n" + text)
+    d.proc.send_signal(signal.SIGHUP)
+    if not pump_until(lambda: prefix + "hup" in listener.added, 5):
+        p.append(f"SIGHUP: no InterfacesAdded for hup ({listener.added})")
+    os.unlink(local("hup.yaml"))
+    d.chair.ReloadPrograms()
+    if broken_programs(d) or set(str(k) for k in om.GetManagedObjects()) != before:
+        p.append(f"after the files were fixed: BrokenPrograms {broken_programs(d)}")
     if d.proc.poll() is not None:
         p.append("chaird died")
+
+
+def test_chaird_starts_with_a_broken_program_file(p, d, bus):
+    """An installer's typo does not take the chair down: chaird starts with every valid program."""
+    path = os.path.join(d.local, "typo.yaml")
+    open(path, "w").write("name: Typo\nphases:\n  - name: A\n    rollr: {}\n")
+    try:
+        d.restart()
+        if d.state() != "idle":
+            p.append(f"chaird with a broken program file is {d.state()}")
+        if list(broken_programs(d)) != ["typo.yaml"]:
+            p.append(f"BrokenPrograms: {broken_programs(d)}")
+        if call_error(d.chair.Start, "quick", {}) is not None:
+            p.append("a valid program cannot start beside a broken file")
+        d.chair.Stop()
+    finally:
+        os.unlink(path)
+        d.chair.ReloadPrograms()
 
 
 def test_install_program_validates_then_writes(p, d, bus):
@@ -941,8 +989,10 @@ def run_cases(tap, tmp, bus):
              lambda p: test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus)),
             ("pause_freezes_time_and_resume_goes_on", lambda p: test_pause_freezes_time_and_resume_goes_on(p, d, bus)),
             ("live_intensity_and_heat_apply_at_once", lambda p: test_live_intensity_and_heat_apply_at_once(p, d, bus)),
-            ("hot_reload_keeps_the_old_set_when_a_file_is_broken",
-             lambda p: test_hot_reload_keeps_the_old_set_when_a_file_is_broken(p, d, bus)),
+            ("a_broken_file_is_left_out_listed_and_keeps_its_last_good_program",
+             lambda p: test_a_broken_file_is_left_out_listed_and_keeps_its_last_good_program(p, d, bus)),
+            ("chaird_starts_with_a_broken_program_file",
+             lambda p: test_chaird_starts_with_a_broken_program_file(p, d, bus)),
             ("install_program_validates_then_writes", lambda p: test_install_program_validates_then_writes(p, d, bus)),
             ("a_slow_disk_does_not_hold_up_the_running_chair",
              lambda p: test_a_slow_disk_does_not_hold_up_the_running_chair(p, d, bus)),

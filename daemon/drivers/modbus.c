@@ -28,7 +28,8 @@ struct mb_output {
         uint16_t safe; /* its safe value, when has_safe */
         bool has_safe;
         bool has_wanted;     /* set by the loop; outputs without a safe value start without one */
-        bool is_written;     /* written equals what the device has (cleared on reconnect) */
+        bool is_written;     /* written is what the device has: not while a change is in flight, nor after a
+                                failed write or a reconnect */
         usec_t written_usec; /* when the device answered the write of written */
 };
 
@@ -263,6 +264,11 @@ static int write_outputs(struct modbus_driver *m)
                                 bits[k] = (uint8_t) (o[k].wanted != 0);
                         else
                                 regs[k] = o[k].wanted;
+                        /* What changes is not known to be on the device until the device answers: not while
+                         * in flight, and not after a failure (then it is sent again). written() relies on
+                         * it. */
+                        if (o[k].written != o[k].wanted)
+                                o[k].is_written = false;
                 }
                 pthread_mutex_unlock(&m->lock);
                 error = transact(m, table, true, address, (uint16_t) n, regs, bits);
@@ -336,6 +342,11 @@ static int write_heartbeat(struct modbus_driver *m)
                          * alone). */
                         for (size_t i = 0; i < m->n_outputs; i++)
                                 if (m->outputs[i].has_safe) {
+                                        /* At some time before now (unknown): a change, or an
+                                         * unanswered write, counts from now. */
+                                        if (!m->outputs[i].is_written ||
+                                            m->outputs[i].written != m->outputs[i].safe)
+                                                m->outputs[i].written_usec = now;
                                         m->outputs[i].written = m->outputs[i].safe;
                                         m->outputs[i].is_written = true;
                                 }

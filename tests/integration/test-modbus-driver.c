@@ -361,6 +361,35 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         teardown();
 }
 
+/* A write the board did not answer is not known to be on the board: written() says so until a write is
+ * answered, also when the value went back meanwhile to what was written before (a relay's off must reach
+ * the board before the other relay may go on). */
+static void test_a_write_the_board_did_not_answer_is_not_written(void)
+{
+        int pump;
+        usec_t at = 0, back;
+
+        CHECK_EQ_U(setup(false, NULL, NULL), 0);
+        if (!t.driver)
+                return teardown();
+        pump = io_named("airbags.pump");
+        CHECK(RUN_UNTIL(t.changes[t.config->estop] > 0, 5000));
+        CHECK(RUN_UNTIL(driver_written(t.driver, pump, &at) == 0, 2000)); /* the safe 0, written at start */
+        command("comm drop 1500");
+        driver_set(t.driver, pump, 1.0);
+        driver_flush(t.driver);
+        CHECK(RUN_UNTIL(t.lost == 1, 3000)); /* the write went unanswered */
+        driver_set(t.driver, pump, 0.0);     /* back to what the board had */
+        driver_flush(t.driver);
+        back = now_usec();
+        run_for(100);
+        CHECK_EQ_U(driver_written(t.driver, pump, &at), -EINPROGRESS);
+        CHECK(RUN_UNTIL(driver_written(t.driver, pump, &at) == 0, 6000)); /* once the board answers again */
+        CHECK(at > back); /* a write answered after it went back, not the one before */
+        CHECK(state("pump", "on") == 0.0);
+        teardown();
+}
+
 /* A reset is judged on inputs read afresh: with polling off (an idle chair), a refresh reads them all and
  * reports their changes before it says it is done; a silent board makes it end in an error, not a wait. */
 static void test_refresh_reads_every_input_now_and_a_silent_board_fails_it(void)
@@ -510,6 +539,7 @@ int main(int argc, char **argv)
                 T(test_polling_back_on_after_idle_writes_heartbeat_then_every_output),
                 T(test_comm_drop_is_an_event_and_never_blocks_the_loop),
                 T(test_refresh_reads_every_input_now_and_a_silent_board_fails_it),
+                T(test_a_write_the_board_did_not_answer_is_not_written),
                 T(test_board_restart_is_reconnected_and_nothing_resumes_by_itself),
                 T(test_unmapped_register_is_refused_not_lost),
                 T(test_safe_state_is_written_before_it_returns),

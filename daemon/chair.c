@@ -362,12 +362,33 @@ static void scan_end(struct chair *c, bool found, double shoulder_mm)
         changed(c, CHAIR_CHANGED_SCAN | CHAIR_CHANGED_MOTION);
 }
 
+static void scan_arrived(struct chair *c, bool body);
+
+static bool body_contact(struct chair *c)
+{
+        const struct chair_config *cfg = c->config;
+        double body;
+
+        return driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
+                          cfg->roller.body_sensor, &body) == 0 &&
+               body != 0.0;
+}
+
+/* Sends the roller on for the scan. Already there, it is not driven and no arrival will come: it has arrived
+ * now (a scan cut short left the roller where the next one starts). */
+static void scan_move(struct chair *c, double target_mm)
+{
+        motor_move(&c->motors[CHAIR_MOTOR_ROLLER], target_mm);
+        if (!c->motors[CHAIR_MOTOR_ROLLER].driven)
+                scan_arrived(c, body_contact(c));
+}
+
 int chair_scan(struct chair *c)
 {
         if (!c->config->has_roller || c->config->roller.body_sensor == IO_NONE)
                 return -EOPNOTSUPP;
         c->scan = SCAN_TO_START;
-        motor_move(&c->motors[CHAIR_MOTOR_ROLLER], c->config->roller.geometry.shoulder_min_mm);
+        scan_move(c, c->config->roller.geometry.shoulder_min_mm);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -382,7 +403,7 @@ static void scan_arrived(struct chair *c, bool body)
                 c->scan = SCAN_DOWN;
                 /* The sensor reports changes only: no contact here is the "no contact" reading. */
                 c->scan_seen_off = !body;
-                motor_move(&c->motors[CHAIR_MOTOR_ROLLER], g->shoulder_max_mm);
+                scan_move(c, g->shoulder_max_mm);
         } else if (c->scan == SCAN_DOWN) {
                 if (body && !c->scan_seen_off)
                         scan_end(c, true,
@@ -425,17 +446,12 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
 /* What a motor did, on an input or on its own time (MOTOR_INPUT_* bits). */
 static void motor_changed(struct chair *c, unsigned i, unsigned what)
 {
-        const struct chair_config *cfg = c->config;
 
         /* The roller arrived where the scan sent it (not stopped by a limit switch). */
         if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
-            (what & MOTOR_INPUT_POSITION)) {
-                double body;
-                scan_arrived(c, driver_get(c->drivers[chair_config_io(cfg, cfg->roller.body_sensor)->bus],
-                                           cfg->roller.body_sensor, &body) == 0 &&
-                                        body != 0.0);
-        }
-        changed(c, (what & MOTOR_INPUT_STOPPED ? CHAIR_CHANGED_MOTION : 0) |
+            (what & MOTOR_INPUT_POSITION))
+                scan_arrived(c, body_contact(c));
+        changed(c, (what & (MOTOR_INPUT_STOPPED | MOTOR_INPUT_LOST) ? CHAIR_CHANGED_MOTION : 0) |
                            (what & MOTOR_INPUT_SAFETY ? CHAIR_CHANGED_SAFETY : 0) |
                            (what & MOTOR_INPUT_POSITION ? CHAIR_CHANGED_POSITIONS : 0));
 }

@@ -336,9 +336,10 @@ static void on_guard_read(struct chair *c, int error, void *userdata)
         d->guarding = false;
         if (d->n_resets == 0 || d->reading)
                 return;
-        if (chair_refresh(d->chair, on_inputs_read, d) < 0)
+        if (chair_refresh(d->chair, on_inputs_read, d) < 0) {
+                sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
                 answer_resets(d, "the inputs could not be read afresh");
-        else
+        } else
                 d->reading = true;
 }
 

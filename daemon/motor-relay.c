@@ -74,6 +74,7 @@ static void relays(struct motor *m, int on)
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static void halt(struct motor *m, usec_t now);
 
 /* When the relay of the other way than dir went off at its device: the reverse delay counts from there, not
  * from when chaird switched it off. A board behind a busy bus writes it late, and would otherwise get both
@@ -115,8 +116,7 @@ static void schedule(struct motor *m, usec_t now)
                             0 ||
                     sd_event_source_set_priority(r->timer, SD_EVENT_PRIORITY_IMPORTANT) < 0) {
                         /* Without its timer the motor cannot time a move: it stays stopped. */
-                        relays(m, 0);
-                        r->on = r->pending = 0;
+                        halt(m, now);
                         m->driven = false;
                         return;
                 }
@@ -148,8 +148,14 @@ static void go(struct motor *m, int dir, usec_t now)
                 return;
         if (r->on)
                 halt(m, now);
+        /* Before its first drive, which way it last went is not known (a chaird that ended while it moved
+         * left a relay on until its board or the kernel let go): the delay holds then too. */
         usec_t off;
-        if (r->last && r->last != dir && (!off_at(m, dir, &off) || now < off + m->cfg->reverse_delay_usec)) {
+        if (r->last != dir && (!off_at(m, dir, &off) || now < off + m->cfg->reverse_delay_usec)) {
+                if (r->pending != dir) { /* unpowered while it waits: no progress is due yet */
+                        m->progress_usec = now;
+                        m->progress_position = m->position;
+                }
                 r->pending = dir;
                 return;
         }
@@ -160,6 +166,8 @@ static void go(struct motor *m, int dir, usec_t now)
         relays(m, dir);
         r->on = r->last = dir;
         m->unbidden = 0;
+        m->progress_usec = now; /* progress is due from when it is powered */
+        m->progress_position = m->position;
         r->drive_usec = now;
         r->drive_from = m->position;
 }
@@ -186,8 +194,12 @@ static void relay_move(struct motor *m, double target)
 {
         struct motor_relay *r = &m->relay;
         usec_t now = now_usec();
+        usec_t homing_since = m->move_usec;
+        bool was_homing = r->homing && m->driven;
 
         motor_begin_move(m, target);
+        if (was_homing)
+                m->move_usec = homing_since; /* a new target does not give homing more time */
         m->position = estimate(m, now);
         if (!r->homed && (m->limit[0] || m->limit[1])) {
                 /* At an end whose switch is closed: it knows where it is without homing. */
@@ -297,16 +309,19 @@ static unsigned relay_input(struct motor *m, int io, double value)
                 /* More than a whole travel at once: the counter started again (its board restarted), and the
                  * pulses in between are lost. Counted from here on, from a position to be homed again. */
                 r->homed = false;
-                return MOTOR_INPUT_POSITION;
+                return MOTOR_INPUT_POSITION | MOTOR_INPUT_LOST;
         }
         unsigned what = 0;
-        if (!r->on && (!r->last || now - r->off_usec > COAST_USEC)) {
+        /* It coasts for a while after its relay's off reached the device (a busy bus writes it late). */
+        usec_t off = r->off_usec;
+        bool coasting = r->last && (!off_at(m, -r->last, &off) || now - off <= COAST_USEC);
+        if (!r->on && !coasting) {
                 /* A welded relay, or the motor back-driven (checked at once): which way it went is not
                  * known, and so neither is where it is. */
                 m->unbidden += delta;
                 m->unbidden_usec = now;
                 r->homed = false;
-                return MOTOR_INPUT_SAFETY;
+                return MOTOR_INPUT_SAFETY | MOTOR_INPUT_LOST;
         } else if (!r->on)
                 r->coasted += delta;
         int dir = r->on ? r->on : r->last;
@@ -360,9 +375,11 @@ static void relay_safe(struct motor *m)
 
         if (r->on || r->pending || r->homing)
                 r->homed = false;
-        if (r->on)
-                r->off_usec = now;
         m->position = estimate(m, now);
+        if (r->on) {
+                r->off_usec = now;
+                r->coasted = 0;
+        }
         r->on = r->pending = 0;
         r->homing = false;
         m->driven = false;

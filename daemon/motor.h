@@ -17,6 +17,7 @@ enum {
         MOTOR_INPUT_POSITION = 1u << 0, /* its position was read */
         MOTOR_INPUT_STOPPED = 1u << 1,  /* it stopped by itself: arrived, or at a limit switch */
         MOTOR_INPUT_SAFETY = 1u << 2,   /* a current or a limit switch was read */
+        MOTOR_INPUT_LOST = 1u << 3,     /* its position became unknown (a saved position no longer holds) */
 };
 
 struct motor_ops {

@@ -696,15 +696,18 @@ static const struct field config_fields[] = {
 static void check_travel_time(struct parse_ctx *ctx, const struct motor_config *m, const char *name,
                               usec_t max_run, const char *limit)
 {
-        usec_t homing = (usec_t) (MOTOR_HOMING_MARGIN * (double) m->travel_time_usec);
+        /* Homing may begin after the reverse delay, and the run time counts from the command. */
+        usec_t homing =
+                (usec_t) (MOTOR_HOMING_MARGIN * (double) m->travel_time_usec) + m->reverse_delay_usec;
 
-        if (m->kind != MOTOR_KIND_RELAY || homing <= max_run)
+        if (m->kind != MOTOR_KIND_RELAY || homing < max_run)
                 return;
-        parse_error_at(ctx, m->mark,
-                       "%s: travel-time %g s: homing may drive %g times that (%g s), longer than safety.%s "
-                       "(%g s) allows; raise %s or check travel-time",
-                       name, (double) m->travel_time_usec / USEC_PER_SEC, MOTOR_HOMING_MARGIN,
-                       (double) homing / USEC_PER_SEC, limit, (double) max_run / USEC_PER_SEC, limit);
+        parse_error_at(
+                ctx, m->mark,
+                "%s: travel-time %g s: homing may take %g times that after the reverse delay (%g s in "
+                "all), not less than safety.%s (%g s); raise %s or check travel-time",
+                name, (double) m->travel_time_usec / USEC_PER_SEC, MOTOR_HOMING_MARGIN,
+                (double) homing / USEC_PER_SEC, limit, (double) max_run / USEC_PER_SEC, limit);
 }
 
 /* Checks across sections, once each parsed. */

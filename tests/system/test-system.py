@@ -404,29 +404,29 @@ class Sampler:
 
 
 def check_pairs(problems, samples, what):
-    """No sample shows both lines of a pair active; a direction comes on only reverse-delay after the other
-    went off, give or take the time between two samples."""
+    """No sample shows both lines of a pair active, and no reversal is provably quicker than reverse-delay:
+    for each one, the upper bound of its gap (the first sample with the new line active, less the last
+    sample with the old one active) must be at least the delay. Returns the shortest such bound."""
     worst = max((b[0] - a[0] for a, b in zip(samples, samples[1:])), default=0) * 1000
     shortest = None
     for axis, (extend, retract) in RELAYS.items():
-        last_on, off_at = None, None
+        last_on, last_on_at = None, None
         for t, v in samples:
             if v[extend] and v[retract]:
                 problems.append(f"{what}: both relay lines of the {axis} active at {t:.3f}")
-                return
+                return shortest
             on = extend if v[extend] else retract if v[retract] else None
             if on is None:
-                if last_on is not None and off_at is None:
-                    off_at = t
                 continue
             if last_on is not None and on != last_on:
-                gap = (t - off_at) * 1000 if off_at is not None else 0.0
-                shortest = gap if shortest is None else min(shortest, gap)
-                if gap < REVERSE_DELAY_MS - worst:
-                    problems.append(f"{what}: the {axis} reversed {gap:.0f} ms after the other line went off")
-            last_on, off_at = on, None
+                bound = (t - last_on_at) * 1000
+                shortest = bound if shortest is None else min(shortest, bound)
+                if bound < REVERSE_DELAY_MS:
+                    problems.append(f"{what}: the {axis} reversed within {bound:.0f} ms of the other line")
+            last_on, last_on_at = on, t
     print(f"# {what}: {len(samples)} samples of the relay lines, at most {worst:.1f} ms apart; shortest "
-          f"reversal seen {shortest if shortest is None else round(shortest)} ms (reverse-delay {REVERSE_DELAY_MS})")
+          f"reversal (upper bound) {shortest if shortest is None else round(shortest)} ms "
+          f"(reverse-delay {REVERSE_DELAY_MS})")
     return shortest
 
 
@@ -562,7 +562,9 @@ def hazard(problems, fault, provoke, clear, timeout, what):
                         f"{sim.state()['motors']}")
     else:
         print(f"# reaction {what} -> {fault} latched: {(time.monotonic() - t0) * 1000:.0f} ms")
-        time.sleep(0.5)
+        # Every relay line opens (after an obstacle's back-off: the reverse delay and 500 ms of driving).
+        wait_for(lambda: not any(lines.outputs().values()), 3, 0.02)
+        time.sleep(0.3)
         state = sim.state()
         on = [n for n, v in lines.outputs().items() if v]
         if on:

@@ -273,8 +273,10 @@ static void test_a_relay_pair_motor_is_refused_without_what_it_needs(void)
 
         CHECK_STREQ(
                 slow,
-                "8:15: error: backrest: travel-time 25 s: homing may drive 1.25 times that (31.25 s), "
-                "longer than safety.axis-max-run (30 s) allows; raise axis-max-run or check travel-time");
+                "8:15: error: backrest: travel-time 25 s: homing may take 1.25 times that after the reverse "
+                "delay (31.55 s in all), not less than safety.axis-max-run (30 s); raise axis-max-run or "
+                "check "
+                "travel-time");
         CHECK_STREQ(no_time,
                     "8:15: error: axis is missing the required key 'travel-time' (without pulses, the "
                     "position is estimated from it)");

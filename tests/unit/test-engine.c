@@ -154,6 +154,23 @@ static void test_setpoints_fire_exactly_on_their_deadlines(void)
         teardown();
 }
 
+/* A scan cut short (a stop, a kill) leaves the roller where the next scan starts: already there, it goes on
+ * down at once instead of waiting for an arrival that no reading will bring. */
+static void test_a_scan_that_starts_where_the_roller_is_goes_on(void)
+{
+        setup(1.0, NULL);
+        feed(f.config->roller.travel.io[MOTOR_POSITION], f.config->roller.geometry.shoulder_min_mm);
+        f.entry = entry_of(foot_program);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        dispatch();
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_SCANNING);
+        CHECK(out(TRAVEL_TARGET) == f.config->roller.geometry.shoulder_max_mm); /* on down already */
+        feed(f.config->roller.travel.io[MOTOR_POSITION], 180.0);
+        feed(f.config->roller.body_sensor, 1.0);
+        CHECK_EQ_U(engine_state(f.engine), ENGINE_RUNNING);
+        teardown();
+}
+
 static void test_a_late_loop_does_not_make_the_program_drift(void)
 {
         setup(1.0, NULL);
@@ -421,7 +438,8 @@ static void test_foot_speeds_are_spread_over_the_chairs_own(void)
         teardown();
 }
 
-RUN_TESTS(T(test_setpoints_fire_exactly_on_their_deadlines),
+RUN_TESTS(T(test_a_scan_that_starts_where_the_roller_is_goes_on),
+          T(test_setpoints_fire_exactly_on_their_deadlines),
           T(test_a_late_loop_does_not_make_the_program_drift),
           T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order),
           T(test_time_scale_divides_every_deadline),

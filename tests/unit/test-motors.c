@@ -535,7 +535,55 @@ static void test_a_reversal_waits_for_the_off_to_reach_the_board(void)
         teardown();
 }
 
+/* The first drive after a start waits the reverse delay after the other relay's safe off went out (which
+ * way the motor went before chaird started is not known). */
+static void test_the_first_drive_after_a_start_waits_for_the_safe_off(void)
+{
+        setup();
+        write_out(B_EXTEND); /* the start's safe state, written just now */
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.5), 0);
+        dispatch();
+        CHECK(out(B_RETRACT) == 0.0); /* homing, but not yet */
+        advance(REVERSE - USEC_PER_MSEC);
+        CHECK(out(B_RETRACT) == 0.0);
+        advance(2 * USEC_PER_MSEC);
+        CHECK(out(B_RETRACT) == 1.0);
+        teardown();
+}
+
+/* A motor waiting out the reverse delay is not powered: the no-progress time counts from when it is. */
+static void test_no_progress_counts_from_when_the_relay_is_on(void)
+{
+        struct safety *s = NULL;
+
+        setup();
+        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
+        tripped = FAULT_NONE;
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.8), 0);
+        dispatch();
+        feed(L_START, 1.0); /* homed */
+        advance(REVERSE);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 400.0);
+        CHECK(out(L_EXTEND) == 1.0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.1), 0); /* a reversal */
+        dispatch();
+        advance(REVERSE);
+        CHECK(out(L_RETRACT) == 1.0);
+        advance(1900 * USEC_PER_MSEC); /* 2.2 s after the command, 1.9 s powered */
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        feed(L_PULSES, 410.0);
+        advance(2100 * USEC_PER_MSEC);
+        safety_check(s, vnow);
+        CHECK_STREQ(fault_to_string(tripped), "no-progress");
+        safety_free(s);
+        teardown();
+}
+
 RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes),
+          T(test_no_progress_counts_from_when_the_relay_is_on),
+          T(test_the_first_drive_after_a_start_waits_for_the_safe_off),
           T(test_a_reversal_waits_for_the_off_to_reach_the_board),
           T(test_homing_pulses_are_progress_wherever_it_thinks_it_is),
           T(test_a_restarted_counter_is_rebased_and_homed_again),

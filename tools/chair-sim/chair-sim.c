@@ -304,6 +304,10 @@ static void control_command(struct server *srv, int fd, char *line)
                         return;
         } else if (streq(words[0], "clear") && n == 1) {
                 sim_clear_faults(&srv->sim);
+                if (srv->gpio) { /* the lines as the chair stands, whatever a test drove them to */
+                        gpio_side_resync(srv->gpio);
+                        advance(srv);
+                }
                 srv->sim.estop = false;
                 srv->drop_until_usec = 0;
                 srv->noise_rate = 0.0;

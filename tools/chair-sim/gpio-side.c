@@ -158,6 +158,13 @@ void gpio_side_sync(struct gpio_side *g, struct sim *s, uint64_t now_usec)
         }
 }
 
+void gpio_side_resync(struct gpio_side *g)
+{
+        for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
+                for (int i = LINE_HALL; i < _LINE_MAX; i++)
+                        g->lines[m][i].driven = -1;
+}
+
 double gpio_side_next_edge(const struct gpio_side *g, const struct sim *s)
 {
         double next = INFINITY;

@@ -18,5 +18,8 @@ struct gpio_side *gpio_side_close(struct gpio_side *g);
  * whose value changed. */
 void gpio_side_sync(struct gpio_side *g, struct sim *s, uint64_t now_usec);
 
+/* Writes every hall and limit line again at the next sync, whatever it was (after a test drove one). */
+void gpio_side_resync(struct gpio_side *g);
+
 /* Real seconds until a hall line of a moving motor on the chip must change (INFINITY: none moves). */
 double gpio_side_next_edge(const struct gpio_side *g, const struct sim *s);

@@ -121,9 +121,12 @@ static void motor_step(struct sim_motor *m, double dt)
 
         m->direction = dir;
         if (relays) {
-                /* Relay drive: on to the end stop, where the actuator's own end switch cuts it off. */
+                /* Relay drive: on to the end stop, where the actuator's own end switch cuts it off. Both
+                 * relays closed short the motor: it brakes. */
                 goal = dir > 0 ? 1.0 : 0.0;
                 m->driven = dir != 0 && m->position != goal;
+                if (dir == 0)
+                        m->velocity = 0.0;
         } else {
                 /* Sent to an end of its travel, a motor runs into the end stop (where the limit switch
                  * closes); anywhere else the board stops it within its tolerance. */

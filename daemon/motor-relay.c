@@ -316,12 +316,12 @@ static unsigned relay_input(struct motor *m, int io, double value)
         usec_t off = r->off_usec;
         bool coasting = r->last && (!off_at(m, -r->last, &off) || now - off <= COAST_USEC);
         if (!r->on && !coasting) {
-                /* A welded relay, or the motor back-driven (checked at once): which way it went is not
-                 * known, and so neither is where it is. */
+                /* A welded relay, or the motor back-driven (checked at once), or a coast read late (a
+                 * board's counter is read by polling): a few are counted the way it went, and when they
+                 * make the fault, its position is lost (relay_safe). */
                 m->unbidden += delta;
                 m->unbidden_usec = now;
-                r->homed = false;
-                return MOTOR_INPUT_SAFETY | MOTOR_INPUT_LOST;
+                what = MOTOR_INPUT_SAFETY;
         } else if (!r->on)
                 r->coasted += delta;
         int dir = r->on ? r->on : r->last;
@@ -373,7 +373,8 @@ static void relay_safe(struct motor *m)
         struct motor_relay *r = &m->relay;
         usec_t now = now_usec();
 
-        if (r->on || r->pending || r->homing)
+        /* Stopped midway, or moved by itself since it last drove: where it is is not known. */
+        if (r->on || r->pending || r->homing || m->unbidden)
                 r->homed = false;
         m->position = estimate(m, now);
         if (r->on) {

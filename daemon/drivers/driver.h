@@ -67,9 +67,9 @@ struct driver_ops {
         /* Reads every input once more now, polling or not, without blocking the loop, and reports
          * DRIVER_REFRESHED when done. Drivers without it (NULL) have nothing to read afresh. */
         int (*refresh)(struct driver *d);
-        /* When an output's present value reached its device: 0 and the time (CLOCK_MONOTONIC, once the
-         * device answered), -EINPROGRESS while it has not yet. NULL: the driver writes at once (GPIO), so a
-         * value is out when it is set. */
+        /* When an output's present value reached its device: 0 and the time (CLOCK_MONOTONIC: once a board
+         * answered, once a line was set), -EINPROGRESS while it has not yet. NULL: a value is out when it
+         * is set. */
         int (*written)(struct driver *d, int io, usec_t *ret_usec);
         void (*free)(struct driver *d);
 };

@@ -56,6 +56,7 @@ struct gpio_line {
         bool delivered;
         bool counter; /* a pulse counter: its value is the count of rising edges, wrapping at 16 bits */
         uint16_t count;
+        usec_t set_usec; /* outputs: when the line was last set (0: at its request) */
         usec_t pwm_period_usec;
         sd_event_source *pwm;
 };
@@ -92,6 +93,7 @@ static int line_set(struct gpio_driver *g, struct gpio_line *l, bool active)
                                          active ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE) < 0)
                 return -errno;
         l->active = active;
+        l->set_usec = now_usec();
         g->stats.writes++;
         return 0;
 }
@@ -162,6 +164,19 @@ static int gpio_flush(struct driver *d)
                                 r = k;
                 }
         return r;
+}
+
+/* A plain line is set at the flush that follows its change: until then its new value is not out. */
+static int gpio_written(struct driver *d, int io, usec_t *ret_usec)
+{
+        struct gpio_line *l = find_line(to_gpio(d), io);
+
+        if (!l || !l->setup.output)
+                return -EINVAL;
+        if (!l->pwm_period_usec && l->active != (l->wanted != 0.0))
+                return -EINPROGRESS;
+        *ret_usec = l->set_usec;
+        return 0;
 }
 
 static int gpio_get(struct driver *d, int io, double *ret)
@@ -342,6 +357,7 @@ static const struct driver_ops gpio_ops = {
         .sync = gpio_sync,
         .stats = gpio_stats,
         .refresh = gpio_refresh,
+        .written = gpio_written,
         .free = gpio_free,
 };
 

@@ -395,7 +395,9 @@ class Sampler:
     def _run(self):
         names = RELAYS["backrest"] + RELAYS["legrest"]
         while self.running:
-            self.samples.append((time.monotonic(), lines.outputs(names)))
+            before = time.monotonic()
+            values = lines.outputs(names)
+            self.samples.append((before, values, time.monotonic()))  # read between the two times
 
     def stop(self):
         self.running = False
@@ -405,13 +407,14 @@ class Sampler:
 
 def check_pairs(problems, samples, what):
     """No sample shows both lines of a pair active, and no reversal is provably quicker than reverse-delay:
-    for each one, the upper bound of its gap (the first sample with the new line active, less the last
-    sample with the old one active) must be at least the delay. Returns the shortest such bound."""
-    worst = max((b[0] - a[0] for a, b in zip(samples, samples[1:])), default=0) * 1000
+    for each one, the upper bound of its gap (the end of the first sample with the new line active, less the
+    start of the last sample with the old one active) must be at least the delay. Returns the shortest such
+    bound."""
+    worst = max((b[2] - a[0] for a, b in zip(samples, samples[1:])), default=0) * 1000
     shortest = None
     for axis, (extend, retract) in RELAYS.items():
         last_on, last_on_at = None, None
-        for t, v in samples:
+        for t, v, t_end in samples:
             if v[extend] and v[retract]:
                 problems.append(f"{what}: both relay lines of the {axis} active at {t:.3f}")
                 return shortest
@@ -419,7 +422,7 @@ def check_pairs(problems, samples, what):
             if on is None:
                 continue
             if last_on is not None and on != last_on:
-                bound = (t - last_on_at) * 1000
+                bound = (t_end - last_on_at) * 1000
                 shortest = bound if shortest is None else min(shortest, bound)
                 if bound < REVERSE_DELAY_MS:
                     problems.append(f"{what}: the {axis} reversed within {bound:.0f} ms of the other line")

@@ -454,6 +454,17 @@ static struct install *install_free(struct install *in)
         return NULL;
 }
 
+/* Why the file at path is left out of the programs, or NULL. */
+static const char *broken_why(struct api *a, const char *path)
+{
+        const struct catalog *c = daemon_catalog(a->d);
+
+        for (size_t i = 0; c && i < c->n_broken; i++)
+                if (streq(c->broken[i].path, path))
+                        return c->broken[i].message;
+        return NULL;
+}
+
 static void on_program_written(struct writer *w, int result, void *userdata)
 {
         struct install *in = userdata;
@@ -468,10 +479,12 @@ static void on_program_written(struct writer *w, int result, void *userdata)
                 log_fields(LOG_INFO, 0, in->id, NULL, NULL, "Program %s installed as %s", in->id,
                            writer_path(w));
                 r = daemon_reload_programs(a->d, &diags);
-                if (r == -EINVAL)
-                        set_program_error(&error, &diags,
-                                          "Installed, but another program file is broken and left out");
-                else if (r < 0)
+                /* Another broken file is no failure of this install; this one broken (an id that is
+                 * taken in its folder) is. */
+                const char *why = r == -EINVAL ? broken_why(a, writer_path(w)) : NULL;
+                if (why)
+                        sd_bus_error_setf(&error, E_INVALID_PROGRAM, "Installed, but left out: %s", why);
+                else if (r < 0 && r != -EINVAL)
                         sd_bus_error_set_errno(&error, r);
                 diag_list_clear(&diags);
         }

@@ -97,14 +97,6 @@ static struct catalog_entry *entry_new(struct program *p, const char *path)
         return e;
 }
 
-static bool errors_since(const struct diag_list *diags, size_t first)
-{
-        for (size_t i = first; i < diags->n; i++)
-                if (diags->items[i].severity == SEVERITY_ERROR)
-                        return true;
-        return false;
-}
-
 /* Lists path as broken, with the first error diags got since first. */
 static int add_broken(struct catalog *c, const char *path, const struct diag_list *diags, size_t first)
 {
@@ -151,6 +143,68 @@ static int add_broken_patterns(struct catalog *c, const struct diag_list *diags,
         return 0;
 }
 
+static bool id_from(const struct catalog *c, size_t from, const char *id)
+{
+        for (size_t i = from; i < c->n; i++)
+                if (streq(c->entries[i]->program->id, id))
+                        return true;
+        return false;
+}
+
+/* Loads one directory's files. A broken file's last good program (from old) is added after the directory's
+ * valid files, and only if none of them has its id: a fixed copy wins over a stale one. */
+static int load_dir(struct catalog *c, const char *dir, char **files, const struct chair_config *config,
+                    struct pattern_library *lib, const struct catalog *old, struct diag_list *diags)
+{
+        _cleanup_free_ struct catalog_entry **carried = calloc(strv_length(files) + 1, sizeof(*carried));
+        size_t n_carried = 0,
+               dir_start = c->n; /* ids of this directory replace earlier ones, not each other */
+        int r = 0;
+
+        if (!carried)
+                return -ENOMEM;
+        for (char **f = files; *f && r >= 0; f++) {
+                struct program *p = NULL;
+                size_t first = diags->n, before = c->n;
+                int k = program_load_file(*f, config, lib, diags, &p);
+
+                if (k == -ENOMEM) {
+                        r = k;
+                        break;
+                }
+                if (k < 0 && k != -EINVAL)
+                        diag_add(diags, SEVERITY_ERROR, *f, 0, 0, "cannot read: %s", strerror(-k));
+                if (k >= 0) {
+                        struct catalog_entry *e = entry_new(p, *f);
+                        k = e ? catalog_add(c, e, dir_start, diags) : -ENOMEM;
+                        if (k == -ENOMEM) {
+                                r = k;
+                                break;
+                        }
+                        /* A replaced entry leaves the list: count this directory's start from the end. */
+                        if (k >= 0 && c->n == before && dir_start > 0)
+                                dir_start--;
+                }
+                if (k >= 0)
+                        continue;
+                r = add_broken(c, *f, diags, first);
+                struct catalog_entry *o = old_entry(old, *f);
+                if (o)
+                        carried[n_carried++] = catalog_entry_ref(o);
+        }
+        for (size_t i = 0; i < n_carried; i++) {
+                size_t before = c->n;
+                if (r < 0 || id_from(c, dir_start, carried[i]->program->id)) {
+                        catalog_entry_unref(carried[i]);
+                        continue;
+                }
+                r = catalog_add(c, carried[i], dir_start, diags);
+                if (r >= 0 && c->n == before && dir_start > 0)
+                        dir_start--;
+        }
+        return r < 0 ? r : 0;
+}
+
 int catalog_load(char *const *dirs, const struct chair_config *config, const struct catalog *old,
                  struct diag_list *diags, struct catalog **ret)
 {
@@ -162,61 +216,31 @@ int catalog_load(char *const *dirs, const struct chair_config *config, const str
         if (!c)
                 return -ENOMEM;
         r = catalog_load_library(dirs, &lib, diags);
-        if (r == -ENOMEM || (r == -EINVAL && add_broken_patterns(c, diags, first) < 0))
-                goto finish;
-        for (char *const *d = dirs; *d; d++) {
+        if (r == -EINVAL)
+                r = add_broken_patterns(c, diags, first);
+        for (char *const *d = dirs; *d && r >= 0; d++) {
                 _cleanup_(strv_freep) char **files = NULL;
-                size_t dir_start;
 
                 r = list_yaml_files(*d, &files);
-                if (r == -ENOENT)
+                if (r == -ENOENT) {
+                        r = 0;
                         continue;
+                }
                 if (r < 0) {
                         first = diags->n;
                         diag_add(diags, SEVERITY_ERROR, *d, 0, 0, "cannot read the directory: %s",
                                  strerror(-r));
-                        if ((r = add_broken(c, *d, diags, first)) < 0)
-                                goto finish;
+                        r = add_broken(c, *d, diags, first);
                         continue;
                 }
-                /* Ids of this directory replace earlier directories' ones, not each other. */
-                dir_start = c->n;
-                for (char **f = files; *f; f++) {
-                        struct program *p = NULL;
-                        struct catalog_entry *e = NULL;
-
-                        first = diags->n;
-                        r = program_load_file(*f, config, &lib, diags, &p);
-                        if (r == -ENOMEM)
-                                goto finish;
-                        if (r < 0 && r != -EINVAL)
-                                diag_add(diags, SEVERITY_ERROR, *f, 0, 0, "cannot read: %s", strerror(-r));
-                        if (r >= 0 && !(e = entry_new(p, *f))) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        if (!e) /* broken: its last good program stays, if it had one */
-                                e = catalog_entry_ref(old_entry(old, *f));
-                        /* A replaced entry leaves the list: count this directory's start from the end. */
-                        size_t before = c->n;
-                        r = e ? catalog_add(c, e, dir_start, diags) : 0;
-                        if (r == -ENOMEM)
-                                goto finish;
-                        if (r >= 0 && e && c->n == before && dir_start > 0)
-                                dir_start--;
-                        if ((r == -EEXIST || errors_since(diags, first)) &&
-                            add_broken(c, *f, diags, first) < 0) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                }
+                r = load_dir(c, *d, files, config, &lib, old, diags);
         }
+        pattern_library_clear(&lib);
+        if (r < 0)
+                return r; /* out of memory: what is there is not the whole set */
         qsort(c->entries, c->n, sizeof(*c->entries), compare_entries);
         *ret = TAKE_PTR(c);
-        r = 0;
-finish:
-        pattern_library_clear(&lib);
-        return r;
+        return 0;
 }
 
 struct catalog_entry *catalog_find(const struct catalog *c, const char *id)

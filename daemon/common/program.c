@@ -430,6 +430,12 @@ static int parse_heat(struct parse_ctx *ctx, const struct ynode *node, const str
                         return -ENOMEM;
                 ph->n_heat++;
         }
+        /* Every zone it names is one this chair lacks: the phase sets no heat (zones it does not name
+         * keep their level), rather than heat off. */
+        if (!bad && ph->n_heat == 0) {
+                ph->heat_set = false;
+                ph->heat = mfree(ph->heat);
+        }
         return bad ? -EINVAL : 0;
 }
 

@@ -344,12 +344,12 @@ int field_duration(struct parse_ctx *ctx, const struct ynode *node, const struct
                 parse_error(ctx, node, "%s must be longer than zero", f->key);
                 return -EINVAL;
         }
-        if ((long long) v < f->min && f->max <= 0) { /* no upper bound: only too short */
+        if (f->min > 0 && v < (usec_t) f->min && f->max <= 0) { /* no upper bound: only too short */
                 parse_error(ctx, node, "%s %s is too short: it must be at least %s", f->key, node->value,
                             format_duration(lo, sizeof(lo), (usec_t) f->min));
                 return -EINVAL;
         }
-        if ((long long) v < f->min || (f->max > 0 && (long long) v > f->max)) {
+        if ((f->min > 0 && v < (usec_t) f->min) || (f->max > 0 && v > (usec_t) f->max)) {
                 parse_error(ctx, node, "%s %s is out of range (%s to %s)", f->key, node->value,
                             format_duration(lo, sizeof(lo), (usec_t) f->min),
                             format_duration(hi, sizeof(hi), (usec_t) f->max));

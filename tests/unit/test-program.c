@@ -232,7 +232,8 @@ static void test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not(void)
         CHECK(c != NULL);
         CHECK_EQ_U(load_program_text("name: X\nphases:\n  - name: a\n    heat: {lumbar: 1, calves: 2}\n"
                                      "    airbags: {zones: [arms, feet]}\n"
-                                     "  - name: b\n    airbags: {zones: [feet, calves]}\n",
+                                     "  - name: b\n    airbags: {zones: [feet, calves]}\n"
+                                     "    heat: {calves: 1}\n",
                                      c, NULL, &p, &diags),
                    0);
         CHECK(strstr(diags, "4:23: warning: this chair has no heat zone 'calves'; it is skipped"));
@@ -244,6 +245,7 @@ static void test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not(void)
                 CHECK(strv_length(p->phases[0].airbags.zones) == 1 &&
                       streq(p->phases[0].airbags.zones[0], "arms"));
                 CHECK(p->phases[1].airbags.off && !p->phases[1].airbags.zones);
+                CHECK(!p->phases[1].heat_set); /* the lumbar heat of phase a goes on */
         }
         CHECK_EQ_U(load_program_text("name: X\nphases:\n  - name: a\n    heat: {lumbr: 1}\n"
                                      "    airbags: {zones: [elbows]}\n",

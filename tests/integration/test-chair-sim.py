@@ -21,12 +21,8 @@ COIL_EXTEND_LEGREST, COIL_RETRACT_LEGREST, DI_LEGREST_RETRACTED, IR_PULSES_LEGRE
 LEGREST_PULSES_PER_TRAVEL = 300
 
 
-def relay_cases(tap, tmp):
-    """A motor on the board's relay coils, whose loop the host closes: at real time, to see it coast."""
-    os.makedirs(tmp + "/relay", exist_ok=True)
-    sim = ChairSim(tmp + "/relay", time_scale=1)
-    port = sim.port
-
+def board_io(port):
+    """write(problems, table, address, *values) and read(table, address, count) on the board at port."""
     def write(problems, table, address, *values):
         ok, _, out = mbpoll(port, table, address, values)
         if not ok:
@@ -37,6 +33,15 @@ def relay_cases(tap, tmp):
         if not ok:
             raise RuntimeError(f"reading {table} {address} failed: {out.strip()}")
         return values
+    return write, read
+
+
+def relay_cases(tap, tmp):
+    """A motor on the board's relay coils, whose loop the host closes: at real time, to see it coast."""
+    os.makedirs(tmp + "/relay", exist_ok=True)
+    sim = ChairSim(tmp + "/relay", time_scale=1)
+    port = sim.port
+    write, read = board_io(port)
 
     def legrest():
         return sim.state()["motors"]["legrest"]
@@ -137,17 +142,7 @@ def relay_cases(tap, tmp):
 def cases(tap, tmp):
     sim = ChairSim(tmp, time_scale=10)
     port = sim.port
-
-    def write(problems, table, address, *values):
-        ok, _, out = mbpoll(port, table, address, values)
-        if not ok:
-            problems.append(f"writing {table} {address} failed: {out.strip()}")
-
-    def read(table, address, count=1):
-        ok, values, out = mbpoll(port, table, address, count=count)
-        if not ok:
-            raise RuntimeError(f"reading {table} {address} failed: {out.strip()}")
-        return values
+    write, read = board_io(port)
 
     def board_reports_its_version(problems):
         if read("input", IR_VERSION) != [0x0101]:

@@ -181,23 +181,20 @@ static const char *const small_chair =
  * hidden. */
 static void test_yaml_and_yml_files_are_both_found(void)
 {
+        static const char *const names[] = {"b.yml", "a.yaml", "c.txt", ".d.yaml", "yml"};
         char dir[] = "/tmp/test-program.XXXXXX", path[64];
         _cleanup_(strv_freep) char **files = NULL;
 
         CHECK(mkdtemp(dir) != NULL);
-        for (const char *const *n =
-                     (const char *const[]){"b.yml", "a.yaml", "c.txt", ".d.yaml", "yml", NULL};
-             *n; n++) {
-                snprintf(path, sizeof(path), "%s/%s", dir, *n);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
                 fclose(fopen(path, "w"));
         }
         CHECK_EQ_U(list_yaml_files(dir, &files), 0);
         CHECK(files && files[0] && strstr(files[0], "/a.yaml") && files[1] && strstr(files[1], "/b.yml") &&
               !files[2]);
-        for (const char *const *n =
-                     (const char *const[]){"b.yml", "a.yaml", "c.txt", ".d.yaml", "yml", NULL};
-             *n; n++) {
-                snprintf(path, sizeof(path), "%s/%s", dir, *n);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
                 unlink(path);
         }
         rmdir(dir);

@@ -86,7 +86,10 @@ struct modbus_driver {
          * put everything safe by itself. Until the loop has heard of it and asked for the safe state,
          * nothing that would start an output again is written (nothing resumes by itself). */
         bool board_stopped, board_stopped_reported;
-        bool reconnected; /* connected again while the chair was active: the board may have restarted */
+        /* When an output was first sent a value other than its safe one while the chair was active (0:
+         * none since the board last had everything safe): a board found again after a lost connection
+         * may have restarted and dropped it, even before any heartbeat was answered. */
+        usec_t board_live_usec;
         usec_t board_stopped_gap_usec;
         bool comm_ok;          /* as the thread last found the bus */
         bool comm_reported_ok; /* as the loop last reported it */
@@ -264,6 +267,8 @@ static int write_outputs(struct modbus_driver *m)
                                 bits[k] = (uint8_t) (o[k].wanted != 0);
                         else
                                 regs[k] = o[k].wanted;
+                        if (m->polling && o[k].has_safe && o[k].wanted != o[k].safe && !m->board_live_usec)
+                                m->board_live_usec = now_usec(); /* from the moment it may reach the board */
                         /* What changes is not known to be on the device until the device answers: not while
                          * in flight, and not after a failure (then it is sent again). written() relies on
                          * it. */
@@ -312,12 +317,33 @@ static int write_own_register(struct modbus_driver *m, int address, uint16_t val
 }
 
 /* Whether a heartbeat going out at now finds the board stopped by itself: while the chair is active, the
- * last one is older than the board's timeout, or the bus was reconnected since (a board that restarted lost
- * its outputs, however quickly it came back). */
+ * last one is older than the board's timeout. */
 static bool board_missed_heartbeat(const struct modbus_driver *m, usec_t now)
 {
         return m->bus->heartbeat >= 0 && m->polling && m->heartbeat_ok_usec && !m->board_stopped &&
-               (m->reconnected || now - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec);
+               now - m->heartbeat_ok_usec > m->bus->heartbeat_timeout_usec;
+}
+
+/* The board has put every output safe by itself (it missed the heartbeat, or it restarted): it holds every
+ * output at its safe value now (motor targets it leaves alone), and the loop hears of it. */
+static void board_stopped(struct modbus_driver *m, usec_t now)
+{
+        usec_t since = m->heartbeat_ok_usec ?: m->board_live_usec;
+
+        m->board_stopped = true;
+        m->board_stopped_reported = false;
+        m->board_stopped_gap_usec = since ? now - since : 0;
+        m->board_live_usec = 0;
+        for (size_t i = 0; i < m->n_outputs; i++)
+                if (m->outputs[i].has_safe) {
+                        /* At some time before now (unknown): a change, or an unanswered write, counts from
+                         * now. */
+                        if (!m->outputs[i].is_written || m->outputs[i].written != m->outputs[i].safe)
+                                m->outputs[i].written_usec = now;
+                        m->outputs[i].written = m->outputs[i].safe;
+                        m->outputs[i].is_written = true;
+                }
+        notify_loop(m);
 }
 
 static int write_heartbeat(struct modbus_driver *m)
@@ -334,26 +360,9 @@ static int write_heartbeat(struct modbus_driver *m)
         }
         if (error == 0 && m->polling) {
                 usec_t now = now_usec();
-                if (board_missed_heartbeat(m, now)) {
-                        m->board_stopped = true;
-                        m->board_stopped_reported = false;
-                        m->board_stopped_gap_usec = now - m->heartbeat_ok_usec;
-                        /* The board holds every output at its safe value now (motor targets it leaves
-                         * alone). */
-                        for (size_t i = 0; i < m->n_outputs; i++)
-                                if (m->outputs[i].has_safe) {
-                                        /* At some time before now (unknown): a change, or an
-                                         * unanswered write, counts from now. */
-                                        if (!m->outputs[i].is_written ||
-                                            m->outputs[i].written != m->outputs[i].safe)
-                                                m->outputs[i].written_usec = now;
-                                        m->outputs[i].written = m->outputs[i].safe;
-                                        m->outputs[i].is_written = true;
-                                }
-                        notify_loop(m);
-                }
+                if (board_missed_heartbeat(m, now))
+                        board_stopped(m, now);
                 m->heartbeat_ok_usec = now;
-                m->reconnected = false;
         }
         pthread_cond_broadcast(&m->settled);
         return modbus_exception(error) ? 0 : error;
@@ -515,7 +524,13 @@ static void *io_thread(void *userdata)
                                                 m->outputs[i].is_written = false;
                                         m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);
                                         m->timeout_written = false;
-                                        m->reconnected = true;
+                                        /* Found again while the chair is active after the board heard a
+                                         * heartbeat or was sent a live output: it may have restarted and
+                                         * lost them, however quickly it came back. Nothing is written
+                                         * that would start it again. */
+                                        if (m->bus->heartbeat >= 0 && m->polling && !m->board_stopped &&
+                                            (m->heartbeat_ok_usec || m->board_live_usec))
+                                                board_stopped(m, now_usec());
                                 } else
                                         comm_result(m, error);
                         }
@@ -529,7 +544,7 @@ static void *io_thread(void *userdata)
                                         m->resync = false;
                                         m->timeout_written = false;
                                         m->heartbeat_ok_usec = 0;
-                                        m->reconnected = false;
+                                        m->board_live_usec = 0;
                                         for (size_t i = 0; i < m->n_outputs; i++)
                                                 m->outputs[i].is_written = false;
                                         error = write_heartbeat_timeout(m);
@@ -737,7 +752,7 @@ static void mb_set_polling(struct driver *d, bool on)
         }
         if (!on) {
                 m->heartbeat_ok_usec = 0; /* the heartbeat may stop now: the board tripping is expected */
-                m->reconnected = false;
+                m->board_live_usec = 0;
         }
         m->polling = on;
         m->work = true;

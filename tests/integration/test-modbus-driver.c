@@ -451,6 +451,26 @@ static void test_board_restart_is_reconnected_and_nothing_resumes_by_itself(void
         teardown();
 }
 
+/* Outputs on the board while no heartbeat was ever answered (here the board refuses the heartbeat's
+ * register; in the field, the link dropped between the first output write and the first heartbeat): a
+ * board found again after the loss may have restarted, so it is reported stopped and nothing resumes. */
+static void test_board_restart_before_any_heartbeat_is_reported(void)
+{
+        if (!start_with_the_pump_on("heartbeat: 0", "heartbeat: 99"))
+                return teardown();
+        CHECK(RUN_UNTIL(t.refused > 0, 3000));
+        sim_stop(&t.sim);
+        CHECK(RUN_UNTIL(t.lost == 1, 5000));
+        CHECK_EQ_U(sim_start(&t.sim, builddir, false, "10"), 0);
+        CHECK(RUN_UNTIL(t.restored == 1, 10000));
+        CHECK(RUN_UNTIL(t.stopped == 1, 3000));
+        CHECK(t.stopped_gap_ms > 0); /* since the pump went out: no heartbeat to measure from */
+        run_for(500);
+        CHECK(state("pump", "on") == 0);
+        check_nothing_resumes_before_the_safe_state();
+        teardown();
+}
+
 static void test_unmapped_register_is_refused_not_lost(void)
 {
         int presence;
@@ -541,6 +561,7 @@ int main(int argc, char **argv)
                 T(test_refresh_reads_every_input_now_and_a_silent_board_fails_it),
                 T(test_a_write_the_board_did_not_answer_is_not_written),
                 T(test_board_restart_is_reconnected_and_nothing_resumes_by_itself),
+                T(test_board_restart_before_any_heartbeat_is_reported),
                 T(test_unmapped_register_is_refused_not_lost),
                 T(test_safe_state_is_written_before_it_returns),
                 T(test_rtu_noise_is_retried_and_total_noise_is_a_loss),

@@ -681,6 +681,18 @@ static int property_broken_programs(sd_bus *bus, const char *path, const char *i
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+static int property_presets(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct chair_config *config = daemon_config(a->d);
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+
+        for (size_t i = 0; r >= 0 && i < config->n_presets; i++)
+                r = sd_bus_message_append(reply, "s", config->preset_names[i]);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_recline(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -737,6 +749,7 @@ static const sd_bus_vtable chair_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("BrokenPrograms", "a(ss)", property_broken_programs, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Presets", "as", property_presets, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

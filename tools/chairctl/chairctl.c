@@ -28,38 +28,17 @@ static void usage(FILE *f)
                 "  release                     air out of every bag, rollers stop, legrest opens\n"
                 "  reset                       reset the fault once its cause is gone\n"
                 "  recline PRESET              e.g. zero-gravity-1, upright\n"
-                "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n"
-                "  heat ZONE LEVEL             heat level 0-" STRINGIFY(
-                        HEAT_LEVELS) "\n"
-                                     "  intensity N                 massage intensity " STRINGIFY(INTENSITY_MIN) "-" STRINGIFY(
-                                             INTENSITY_MAX) " (" STRINGIFY(INTENSITY_DEFAULT) ": as "
-                                                                                              "programmed)\n"
-                                                                                              "  lock "
-                                                                                              "on|off       "
-                                                                                              "          "
-                                                                                              "the child "
-                                                                                              "lock\n"
-                                                                                              "  monitor    "
-                                                                                              "             "
-                                                                                              "    a line "
-                                                                                              "per change, "
-                                                                                              "until "
-                                                                                              "Ctrl-C\n"
-                                                                                              "  install "
-                                                                                              "FILE         "
-                                                                                              "       "
-                                                                                              "validate a "
-                                                                                              "program and "
-                                                                                              "install it\n"
-                                                                                              "  reload     "
-                                                                                              "             "
-                                                                                              "    load the "
-                                                                                              "programs "
-                                                                                              "again\n"
-                                                                                              "\nOffline "
-                                                                                              "verbs (no "
-                                                                                              "daemon "
-                                                                                              "needed):\n");
+                "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n");
+        fprintf(f, "  heat ZONE LEVEL             heat level 0-%d\n", HEAT_LEVELS);
+        fprintf(f, "  intensity N                 massage intensity %d-%d (%d: as programmed)\n",
+                INTENSITY_MIN, INTENSITY_MAX, INTENSITY_DEFAULT);
+        fprintf(f, "  lock on|off                 the child lock\n"
+                   "  monitor                     a line per change, until Ctrl-C\n"
+                   "  install FILE                validate a program and install it\n"
+                   "  reload                      load the programs again\n"
+                   "  names programs|presets|zones|axes\n"
+                   "                              the names chaird takes, one per line (for scripts)\n"
+                   "\nOffline verbs (no daemon needed):\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 fprintf(f, "  chairctl %s\n", verbs[i].usage);
         fprintf(f, "\nExit status: 0 success, 1 failure (the daemon refused, an invalid program), 2 wrong "

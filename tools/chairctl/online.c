@@ -311,7 +311,9 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
         return 0;
 }
 
-static int verb_list(sd_bus *bus, int argc, char *argv[])
+/* The programs chaird offers: a table, JSON objects, or with ids_only one id per line (a JSON list of ids).
+ */
+static int list_programs(sd_bus *bus, bool ids_only)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -327,7 +329,7 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
         }
         if (global.json)
                 printf("[");
-        else
+        else if (!ids_only)
                 printf("%-20s %8s  %s\n", "ID", "DURATION", "NAME");
         r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
@@ -366,7 +368,13 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
                                 }
                                 if (r >= 0)
                                         r = sd_bus_message_exit_container(reply);
-                                if (r >= 0 && global.json) {
+                                if (r >= 0 && ids_only) {
+                                        if (global.json) {
+                                                printf("%s", first ? "" : ",");
+                                                json_string(stdout, id);
+                                        } else
+                                                printf("%s\n", id);
+                                } else if (r >= 0 && global.json) {
                                         printf("%s{\"Id\":", first ? "" : ",");
                                         json_string(stdout, id);
                                         printf(",\"Name\":");
@@ -398,6 +406,80 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
                 return EXIT_FAILED;
         }
         return 0;
+}
+
+static int verb_list(sd_bus *bus, int argc, char *argv[])
+{
+        return list_programs(bus, false);
+}
+
+/* One name per line (a JSON list with --json): an array of strings, or the keys of a dictionary. */
+static int print_names(sd_bus *bus, const char *property, const char *type, const char *skip)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        bool dict = type[1] == '{', first = true;
+        char entry[8];
+        int r;
+
+        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, property, &error, &reply, type);
+        if (r < 0) {
+                r = report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        snprintf(entry, sizeof(entry), "%.*s", (int) strlen(type) - 3, type + 2); /* "a{su}" -> "su" */
+        if (global.json)
+                printf("[");
+        r = sd_bus_message_enter_container(reply, 'a', type + 1);
+        while (r >= 0) {
+                const char *name;
+                if (dict) {
+                        r = sd_bus_message_enter_container(reply, 'e', entry);
+                        if (r <= 0)
+                                break;
+                }
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r <= 0)
+                        break;
+                if (dict && (r = sd_bus_message_skip(reply, entry + 1)) >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0 || streq_ptr(name, skip))
+                        continue;
+                if (global.json) {
+                        printf("%s", first ? "" : ",");
+                        json_string(stdout, name);
+                } else
+                        printf("%s\n", name);
+                first = false;
+        }
+        if (global.json)
+                printf("]\n");
+        if (r < 0) {
+                fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
+                return EXIT_FAILED;
+        }
+        return 0;
+}
+
+/* The names a command line takes, asked of the running chaird: for scripts and shell completion. */
+static int verb_names(sd_bus *bus, int argc, char *argv[])
+{
+        if (argc != 2) {
+                fprintf(stderr, "chairctl: names takes one of: programs, presets, zones, axes\n");
+                return EXIT_USAGE;
+        }
+        if (streq(argv[1], "programs"))
+                return list_programs(bus, true);
+        if (streq(argv[1], "presets"))
+                return print_names(bus, "Presets", "as", NULL);
+        if (streq(argv[1], "zones"))
+                return print_names(bus, "Heat", "a{su}", NULL);
+        if (streq(argv[1], "axes"))
+                return print_names(bus, "Positions", "a{sd}", "roller");
+        fprintf(stderr, "chairctl: names takes one of: programs, presets, zones, axes; not \"%s\"\n",
+                argv[1]);
+        return EXIT_USAGE;
 }
 
 /* Follows a running program until it finishes: a progress bar on a terminal, a line per change elsewhere. */
@@ -898,7 +980,7 @@ static const struct online_verb {
         {"estop", verb_simple},    {"release", verb_simple},      {"reset", verb_simple},
         {"reload", verb_simple},   {"recline", verb_recline},     {"jog", verb_jog},
         {"heat", verb_heat},       {"intensity", verb_intensity}, {"monitor", verb_monitor},
-        {"install", verb_install}, {"lock", verb_lock},
+        {"install", verb_install}, {"lock", verb_lock},           {"names", verb_names},
 };
 
 bool is_online_verb(const char *name)

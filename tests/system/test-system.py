@@ -633,6 +633,97 @@ def test_each_relay_hazard_latches_with_the_recline_safe(problems):
     wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 60, 0.2)
 
 
+# --- the package: these run last, as they remove chaird and install it again ---
+
+DEBS = "/usr/src/chaird-debs"
+
+
+def apt(*args):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    return subprocess.run(["apt-get", "-y", "--no-install-recommends", *args], capture_output=True, text=True,
+                          env=env, cwd=DEBS, timeout=300)
+
+
+def deb(package):
+    return "./" + next(f for f in sorted(os.listdir(DEBS)) if f.startswith(package + "_") and f.endswith(".deb"))
+
+
+def sha256(path):
+    return subprocess.run(["sha256sum", path], capture_output=True, text=True).stdout.split(" ")[0]
+
+
+def test_reinstalling_the_package_keeps_a_changed_conffile(problems):
+    settle()
+    # The bench's config (config/hil.yaml) replaced the package's /etc/chaird/chaird.yaml: an installer's edit.
+    conffiles = subprocess.run(["dpkg-query", "-W", "-f", "${Conffiles}", "chaird"], capture_output=True,
+                               text=True).stdout
+    if "/etc/chaird/chaird.yaml" not in conffiles:
+        problems.append(f"/etc/chaird/chaird.yaml is not a conffile of chaird: {conffiles!r}")
+    before = sha256("/etc/chaird/chaird.yaml")
+    pid = show("MainPID")
+    r = apt("install", "--reinstall", deb("chaird"))
+    if r.returncode:
+        problems.append(f"apt install --reinstall failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+    if sha256("/etc/chaird/chaird.yaml") != before:
+        problems.append("the reinstall replaced the installer's /etc/chaird/chaird.yaml")
+    if not service_up() or show("MainPID") == pid:
+        problems.append(f"chaird was not restarted by the reinstall (MainPID {pid} -> {show('MainPID')})")
+    elif "HEAT_LUMBAR" not in open("/etc/chaird/chaird.yaml").read() or str(prop("State")) != "idle":
+        problems.append(f"chaird does not run on the kept config: {prop('State')}")
+
+
+def test_purge_stops_chaird_with_every_line_safe_and_leaves_no_file(problems):
+    settle()
+    files = [f for f in subprocess.run(["dpkg", "-L", "chaird"], capture_output=True, text=True).stdout.split("\n")
+             if f and not os.path.isdir(f)]
+    if "/usr/sbin/chaird" not in files:
+        problems.append(f"dpkg -L chaird lists no /usr/sbin/chaird: {files[:10]}")
+    # The chair busy: heat on, the recline moving, a program installed by the installer.
+    chair().SetHeat("lumbar", dbus.UInt32(2))
+    chair().Recline("flat")
+    program = open("/usr/share/chaird/programs/quick.yaml").read().replace("id: quick", "id: my-quick")
+    chair().InstallProgram(program)
+    if not wait_for(lambda: lines.value("HEAT_LUMBAR") and moving(sim.state()), 5):
+        problems.append(f"nothing on before the purge: {lines.outputs()}")
+    r = apt("purge", "chaird")
+    if r.returncode:
+        problems.append(f"apt purge chaird failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+    if systemd("is-active", "chaird.service") == "active":
+        problems.append("chaird.service still runs after the purge")
+    all_safe(problems, "after apt purge chaird")
+    left = [f for f in files if os.path.lexists(f)]
+    left += [d for d in ("/etc/chaird", "/var/lib/chaird", "/etc/systemd/system/multi-user.target.wants/chaird.service")
+             if os.path.lexists(d)]
+    if left:
+        problems.append(f"left behind by the purge: {left}")
+    status = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Status}", "chaird"], capture_output=True,
+                            text=True).stdout
+    if status not in ("", "not-installed"):
+        problems.append(f"dpkg still knows chaird as {status!r}")
+    time.sleep(1)
+    all_safe(problems, "1 s after the purge")
+
+
+def test_a_fresh_install_starts_on_the_virtual_chair(problems):
+    r = apt("install", deb("chaird"))
+    if r.returncode:
+        problems.append(f"apt install failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+        return
+    if sha256("/etc/chaird/chaird.yaml") != sha256("/usr/share/chaird/config/sim.yaml"):
+        problems.append("the fresh /etc/chaird/chaird.yaml is not the virtual chair's config")
+    if not service_up():
+        problems.append(f"chaird.service did not start on install: {systemd('status', 'chaird.service')}")
+        return
+    # The virtual chair of the chair-sim package answers it (its drop-in lets chaird reach localhost).
+    if not wait_for(lambda: str(prop("State")) == "idle" and not str(prop("Fault")), 10, 0.2):
+        problems.append(f"not idle and fault-free on chair-sim: {prop('State')} {prop('Fault')!r}")
+    if systemd("is-enabled", "chaird.service") != "enabled":
+        problems.append("the install did not enable chaird.service")
+    programs = subprocess.run(["chairctl", "names", "programs"], capture_output=True, text=True).stdout.split()
+    if "relax" not in programs or "my-quick" in programs:
+        problems.append(f"the fresh install's programs (the purged installer's one must be gone): {programs}")
+
+
 def main():
     tap = Tap()
     for name, fn in [(n, f) for n, f in globals().items() if n.startswith("test_")]:

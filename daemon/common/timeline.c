@@ -1,5 +1,6 @@
 /* timeline.c: compiles a program into setpoints per track at exact times. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "timeline.h"
@@ -13,6 +14,8 @@ struct compiler {
         size_t n_airbag_zones;
         char **heat_zones;
         size_t n_heat_zones;
+        const struct roller_geometry *geometry; /* the chair's, or the reference chair's */
+        struct body_point roller_at; /* where the roller was last sent: parked at the top at first */
         int error;
 };
 
@@ -56,6 +59,21 @@ static void emit_roller_off(struct compiler *c, usec_t at)
         struct setpoint *s = emit(c, at, TRACK_ROLLER);
         if (s)
                 s->roller.active = false;
+        /* Parked: at the top of the track. */
+        c->roller_at = (struct body_point){.from = {.kind = POSITION_TRACK}, .to = {.kind = POSITION_TRACK}};
+}
+
+/* Whether a sweep of the area from..to goes to its end first: when its start is nearer to where the roller
+ * is (for usual shoulders), so that the first stroke travels the area instead of standing still or only
+ * getting there. */
+static bool sweep_toward_end_first(const struct compiler *c, const struct roller_phase *r)
+{
+        const struct roller_geometry *g = c->geometry;
+        double at = body_point_resolve(&c->roller_at, g, g->shoulder_mm);
+        double from = position_resolve(&r->from, g, g->shoulder_mm),
+               to = position_resolve(&r->to, g, g->shoulder_mm);
+
+        return fabs(from - at) <= fabs(to - at);
 }
 
 static void emit_foot(struct compiler *c, usec_t at, unsigned speed)
@@ -100,10 +118,12 @@ static int collect_zones(struct compiler *c)
 static void compile_roller(struct compiler *c, const struct phase *ph, usec_t start, usec_t end)
 {
         const struct roller_phase *r = &ph->roller;
-        /* Without a pattern: a spot is held for the whole phase; an area is swept end to end. */
+        /* Without a pattern: a spot is held for the whole phase; an area is swept end to end, first away
+         * from the end nearer to the roller. */
+        const bool end_first = r->set && !r->off && sweep_toward_end_first(c, r);
         const struct pattern_step sweep[] = {
-                {.to = {.area = 0.0}, .time_usec = r->stroke_usec},
-                {.to = {.area = 1.0}, .time_usec = r->stroke_usec},
+                {.to = {.area = end_first ? 1.0 : 0.0}, .time_usec = r->stroke_usec},
+                {.to = {.area = end_first ? 0.0 : 1.0}, .time_usec = r->stroke_usec},
         };
         const struct pattern_step hold = {.to = {.area = 0.0}, .time_usec = end - start};
         const struct pattern_step *steps;
@@ -141,6 +161,7 @@ static void compile_roller(struct compiler *c, const struct phase *ph, usec_t st
                         s->roller.target = (struct body_point){st->to.position, st->to.position, 0.0};
                 else
                         s->roller.target = (struct body_point){r->from, r->to, st->to.area};
+                c->roller_at = s->roller.target;
         }
 }
 
@@ -357,7 +378,12 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
                      struct timeline **ret)
 {
         _cleanup_(timeline_freep) struct timeline *t = NULL;
-        struct compiler c = {.program = p};
+        struct compiler c = {
+                .program = p,
+                .geometry =
+                        config && config->has_roller ? &config->roller.geometry : &roller_geometry_default,
+                .roller_at = {.from = {.kind = POSITION_TRACK}, .to = {.kind = POSITION_TRACK}},
+        };
         usec_t d = duration_usec ?: p->duration_usec;
         size_t out = 0;
         int r;

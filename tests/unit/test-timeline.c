@@ -72,9 +72,9 @@ static void test_compiles_exact_times_and_values(void)
         static const char head[] = "0.000s phase A\n"
                                    "0.000s recline zero-gravity-1\n"
                                    "0.000s heat lumbar 2\n"
-                                   "0.000s roller swedish speed 3 depth 1 medium shoulders..lumbar@0.00\n"
-                                   "10.000s roller swedish speed 3 depth 1 medium shoulders..lumbar@1.00\n"
-                                   "20.000s roller swedish speed 3 depth 1 medium shoulders..lumbar@0.00\n"
+                                   "0.000s roller swedish speed 3 depth 1 medium shoulders..lumbar@1.00\n"
+                                   "10.000s roller swedish speed 3 depth 1 medium shoulders..lumbar@0.00\n"
+                                   "20.000s roller swedish speed 3 depth 1 medium shoulders..lumbar@1.00\n"
                                    "30.000s phase B\n"
                                    "30.000s roller kneading speed 4 depth 3 medium lumbar..lumbar@0.00\n"
                                    "30.000s airbag calves inflate 3\n"
@@ -247,6 +247,59 @@ static void test_tracks_the_chair_lacks_are_left_out(void)
         CHECK_EQ_U(with->n_points, without->n_points + 2);
 }
 
+/* The roller line of each roller setpoint of a program given as text, in order. */
+static char *roller_lines(const char *yaml)
+{
+        _cleanup_free_ char *text = compiled(yaml);
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n"))
+                if (strstr(line, " roller "))
+                        fprintf(f, "%s\n", line);
+        fclose(f);
+        return buf;
+}
+
+static void test_a_sweep_first_travels_its_area(void)
+{
+        /* From the parked roller (top of the track): to the area's far end first, through the area. */
+        _cleanup_free_ char *from_park = roller_lines("name: S\nduration: 1m\nphases:\n"
+                                                      "  - {name: a, roller: {technique: swedish, area: "
+                                                      "[shoulders, lumbar], stroke: 20s}}\n");
+        CHECK_STREQ(from_park, "0.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@1.00\n"
+                               "20.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@0.00\n"
+                               "40.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@1.00\n"
+                               "60.000s roller park\n");
+        /* A sweep that follows one ending at the start of the same area, one stroke long: it travels to the
+         * end, it does not stand at the start for its whole phase. And one that follows a sweep ending at
+         * the end goes back to the start. */
+        _cleanup_free_ char *after = roller_lines(
+                "name: S\nduration: 1m\nphases:\n"
+                "  - {name: a, duration: 20s, roller: {technique: swedish, area: [shoulders, lumbar], "
+                "stroke: "
+                "10s}}\n"
+                "  - {name: b, duration: 10s, roller: {technique: rolling, area: [shoulders, lumbar], "
+                "stroke: "
+                "10s}}\n"
+                "  - {name: c, roller: {technique: kneading, area: [shoulders, lumbar], stroke: 30s}}\n");
+        CHECK_STREQ(after, "0.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@1.00\n"
+                           "10.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@0.00\n"
+                           "20.000s roller rolling speed 3 depth 2 medium shoulders..lumbar@1.00\n"
+                           "30.000s roller kneading speed 3 depth 2 medium shoulders..lumbar@0.00\n"
+                           "60.000s roller park\n");
+        /* A roller below the area (held at the lumbar spot) starts up the area from its lower end. */
+        _cleanup_free_ char *below = roller_lines(
+                "name: S\nduration: 1m\nphases:\n"
+                "  - {name: a, duration: 20s, roller: {technique: shiatsu, area: lumbar}}\n"
+                "  - {name: b, roller: {technique: swedish, area: [neck, shoulders], stroke: 20s}}\n");
+        CHECK_STREQ(below, "0.000s roller shiatsu speed 3 depth 2 medium lumbar..lumbar@0.00\n"
+                           "20.000s roller swedish speed 3 depth 2 medium neck..shoulders@0.00\n"
+                           "40.000s roller swedish speed 3 depth 2 medium neck..shoulders@1.00\n"
+                           "60.000s roller park\n");
+}
+
 static void test_body_points_resolve_against_the_scanned_shoulders(void)
 {
         const struct roller_geometry *g = &roller_geometry_default;
@@ -270,5 +323,5 @@ RUN_TESTS(T(test_compiles_exact_times_and_values), T(test_shorter_run_scales_pha
           T(test_sleep_program_does_not_move_the_chair_at_its_end),
           T(test_airbag_patterns_alternate_pulse_hold),
           T(test_pattern_steps_override_phase_settings_and_loop),
-          T(test_tracks_the_chair_lacks_are_left_out),
+          T(test_tracks_the_chair_lacks_are_left_out), T(test_a_sweep_first_travels_its_area),
           T(test_body_points_resolve_against_the_scanned_shoulders))

@@ -1,6 +1,7 @@
 /* program.c: parses a massage program from YAML and validates it, against a chair's config if given. */
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -825,6 +826,104 @@ static void check_roller(struct parse_ctx *ctx)
         }
 }
 
+/* A sweep with time for one stroke or less goes across its area once and never back. */
+static void check_sweeps(struct parse_ctx *ctx)
+{
+        struct program *p = pctx(ctx)->program;
+        char a[DURATION_MAX_STR], b[DURATION_MAX_STR];
+
+        for (size_t i = 0; i < p->n_phases; i++) {
+                const struct phase *ph = &p->phases[i];
+                const struct roller_phase *r = &ph->roller;
+
+                if (!r->set || r->off || r->spot || r->pattern != SIZE_MAX || !ph->length_usec ||
+                    ph->length_usec > r->stroke_usec)
+                        continue;
+                parse_warning_at(
+                        ctx, r->mark,
+                        "phase '%s' lasts %s, no longer than one stroke (%s): the roller goes across "
+                        "the area once and does not sweep back; make the stroke shorter or the phase "
+                        "longer",
+                        ph->name, format_duration(a, sizeof(a), ph->length_usec),
+                        format_duration(b, sizeof(b), r->stroke_usec));
+        }
+}
+
+/* The recline presets of the reference chair (config/sim.yaml), for a program checked without a config. */
+static const struct preset_config reference_presets[] = {
+        {(char *) "upright", {0.0, 0.0, 0.0}},
+        {(char *) "zero-gravity-1", {0.45, 0.55, 0.0}},
+        {(char *) "zero-gravity-2", {0.65, 0.75, 0.0}},
+        {(char *) "flat", {1.0, 1.0, 0.0}},
+};
+
+static const struct preset_config *find_preset(const struct chair_config *c, const char *name)
+{
+        const struct preset_config *presets = c ? c->presets : reference_presets;
+        size_t n = c ? c->n_presets : ELEMENTSOF(reference_presets);
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(presets[i].name, name))
+                        return &presets[i];
+        return NULL;
+}
+
+/* How long the axes take from one preset to another: the slowest axis, each at its travel-time end to end
+ * (RECLINE_TRAVEL_NOMINAL_USEC where the config gives none: an axis the board drives). */
+static usec_t recline_travel_usec(const struct chair_config *c, const struct preset_config *from,
+                                  const struct preset_config *to, enum axis *ret_slowest)
+{
+        usec_t longest = 0;
+
+        for (enum axis a = 0; a < _AXIS_MAX; a++) {
+                usec_t travel = c && c->axes[a].travel_time_usec ? c->axes[a].travel_time_usec
+                                                                 : RECLINE_TRAVEL_NOMINAL_USEC;
+                usec_t t = (usec_t) (fabs(to->position[a] - from->position[a]) * (double) travel);
+                if ((c ? c->axis[a] : a != AXIS_SLIDE) && t > longest) {
+                        longest = t;
+                        *ret_slowest = a;
+                }
+        }
+        return longest;
+}
+
+/* A recline that turns to a new preset before the axes can have reached the one before. */
+static void check_recline_pace(struct parse_ctx *ctx)
+{
+        const struct chair_config *c = pctx(ctx)->config;
+        struct program *p = pctx(ctx)->program;
+        const struct preset_config *at = find_preset(c, "upright"), *going = at;
+        usec_t since = 0, needs = 0;
+        enum axis slowest = AXIS_BACKREST;
+        char a[DURATION_MAX_STR], b[DURATION_MAX_STR];
+
+        if (!at || (c && !c->axis[AXIS_BACKREST] && !c->axis[AXIS_LEGREST] && !c->axis[AXIS_SLIDE]))
+                return;
+        for (size_t i = 0; i < p->n_phases; i++) {
+                const struct phase *ph = &p->phases[i];
+                const struct preset_config *to = ph->recline ? find_preset(c, ph->recline) : NULL;
+                enum axis slow = AXIS_BACKREST;
+
+                if (!to || to == going)
+                        continue;
+                if (ph->start_usec - since < needs)
+                        parse_warning_at(
+                                ctx, ph->recline_mark,
+                                "recline '%s' comes %s after '%s', which the axes need about %s to "
+                                "reach (the %s is the slowest): the chair turns before it gets there",
+                                to->name, format_duration(a, sizeof(a), ph->start_usec - since), going->name,
+                                format_duration(b, sizeof(b), needs), axis_names[slowest]);
+                /* From where the chair is, roughly: the last preset (it may not have got there); to the
+                 * second, as a person would say it. */
+                at = going;
+                needs = (recline_travel_usec(c, at, to, &slow) + USEC_PER_SEC / 2) / USEC_PER_SEC *
+                        USEC_PER_SEC;
+                slowest = slow;
+                going = to;
+                since = ph->start_usec;
+        }
+}
+
 static void check_airbag_cycles(struct parse_ctx *ctx)
 {
         struct program *p = pctx(ctx)->program;
@@ -972,6 +1071,8 @@ static int program_from_tree(const char *file, const struct ynode *root, const s
                 if (r < 0)
                         return r;
                 check_roller(&ctx);
+                check_sweeps(&ctx);
+                check_recline_pace(&ctx);
                 check_airbag_cycles(&ctx);
                 if (diags->n_errors == errors)
                         check_warm_up(&ctx);

@@ -18,10 +18,13 @@
 #define ROLLER_SPEED_DEFAULT          3
 #define ROLLER_DEPTH_DEFAULT          2
 #define ROLLER_STROKE_DEFAULT_USEC    (10 * USEC_PER_SEC)
-#define AIRBAG_INTENSITY_DEFAULT      2
-#define AIRBAG_INFLATE_DEFAULT_USEC   (5 * USEC_PER_SEC)
-#define AIRBAG_HOLD_DEFAULT_USEC      (3 * USEC_PER_SEC)
-#define AIRBAG_VENT_DEFAULT_USEC      (6 * USEC_PER_SEC)
+/* An axis the board drives takes this long end to end, for the recline pace check (its config has no
+ * travel-time; the reference board's backrest takes 20 s). */
+#define RECLINE_TRAVEL_NOMINAL_USEC (20 * USEC_PER_SEC)
+#define AIRBAG_INTENSITY_DEFAULT    2
+#define AIRBAG_INFLATE_DEFAULT_USEC (5 * USEC_PER_SEC)
+#define AIRBAG_HOLD_DEFAULT_USEC    (3 * USEC_PER_SEC)
+#define AIRBAG_VENT_DEFAULT_USEC    (6 * USEC_PER_SEC)
 /* Deep work (depth at or above this) wants this much warm-up (heat, or gentle swedish/rolling) before it. */
 #define DEEP_WORK_DEPTH   4
 #define WARM_UP_MIN_USEC  (1 * USEC_PER_MINUTE)

@@ -311,6 +311,39 @@ static void test_deep_work_before_warm_up_warns_where_the_depth_is_written(void)
         CHECK_STREQ(d2, "");
 }
 
+static void test_silent_acceptance_ends_with_a_warning(void)
+{
+        _cleanup_(program_freep) struct program *p = NULL, *q = NULL;
+        _cleanup_free_ char *d1 = NULL, *d2 = NULL;
+
+        /* The reference chair's legrest needs 11s from upright to zero-gravity-1 (0.55 of 20s); flat 10s
+         * later turns it before it gets there. A sweep no longer than its stroke never sweeps back. */
+        CHECK_EQ_U(
+                load_program_text("name: X\nduration: 2m\nphases:\n"
+                                  "  - {name: a, duration: 10s, recline: zero-gravity-1}\n"
+                                  "  - {name: b, duration: 20s, recline: flat, roller: {technique: swedish, "
+                                  "area: [shoulders, lumbar], stroke: 20s}}\n"
+                                  "  - {name: c, recline: zero-gravity-2}\n",
+                                  NULL, NULL, &p, &d1),
+                0);
+        CHECK_STREQ(d1,
+                    "5:39: warning: recline 'flat' comes 10s after 'zero-gravity-1', which the axes need "
+                    "about 11s to reach (the legrest is the slowest): the chair turns before it gets there\n"
+                    "5:53: warning: phase 'b' lasts 20s, no longer than one stroke (20s): the roller goes "
+                    "across the area once and does not sweep back; make the stroke shorter or the phase "
+                    "longer");
+        /* Time enough for the recline, and two strokes: nothing to say. */
+        CHECK_EQ_U(
+                load_program_text("name: X\nduration: 2m\nphases:\n"
+                                  "  - {name: a, duration: 11s, recline: zero-gravity-1}\n"
+                                  "  - {name: b, duration: 40s, recline: flat, roller: {technique: swedish, "
+                                  "area: [shoulders, lumbar], stroke: 20s}}\n"
+                                  "  - {name: c, recline: zero-gravity-2}\n",
+                                  NULL, NULL, &q, &d2),
+                0);
+        CHECK_STREQ(d2, "");
+}
+
 #define AXIS(n) "{target: {holding: " #n "}, run: {coil: " #n "}, position: {input: " #n "}}"
 static void test_config_errors_point_at_their_nodes(void)
 {
@@ -367,4 +400,5 @@ RUN_TESTS(T(test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not), T(test_yaml_a
           T(test_library_directories_stack_by_priority), T(test_checks_against_what_the_chair_can_do),
           T(test_landmarks_must_be_on_the_chairs_track),
           T(test_deep_work_before_warm_up_warns_where_the_depth_is_written),
-          T(test_config_errors_point_at_their_nodes), T(test_stock_config_for_the_virtual_chair_loads))
+          T(test_silent_acceptance_ends_with_a_warning), T(test_config_errors_point_at_their_nodes),
+          T(test_stock_config_for_the_virtual_chair_loads))

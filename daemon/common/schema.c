@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "schema.h"
 
@@ -265,6 +266,83 @@ int field_bool(struct parse_ctx *ctx, const struct ynode *node, const struct fie
         return 0;
 }
 
+/* A duration as people write it when they do not know the format: "1.5m", "10 m", "10M", "1 hour",
+ * "5 minutes 30 seconds". Returns the value, and in what what is wrong with it, or -EINVAL when it is not
+ * that either. */
+static int parse_duration_loosely(const char *s, usec_t *ret, const char **ret_what)
+{
+        static const struct {
+                const char *word;
+                double usec;
+        } words[] = {
+                {"milliseconds", USEC_PER_MSEC}, {"millisecond", USEC_PER_MSEC},
+                {"msecs", USEC_PER_MSEC},        {"msec", USEC_PER_MSEC},
+                {"ms", USEC_PER_MSEC},           {"hours", USEC_PER_HOUR},
+                {"hour", USEC_PER_HOUR},         {"hrs", USEC_PER_HOUR},
+                {"hr", USEC_PER_HOUR},           {"h", USEC_PER_HOUR},
+                {"minutes", USEC_PER_MINUTE},    {"minute", USEC_PER_MINUTE},
+                {"mins", USEC_PER_MINUTE},       {"min", USEC_PER_MINUTE},
+                {"m", USEC_PER_MINUTE},          {"seconds", USEC_PER_SEC},
+                {"second", USEC_PER_SEC},        {"secs", USEC_PER_SEC},
+                {"sec", USEC_PER_SEC},           {"s", USEC_PER_SEC},
+        };
+        bool space = false, upper = false, word = false, decimal = false;
+        double total = 0.0;
+        const char *p = s;
+
+        while (*p) {
+                char *end;
+                double v;
+                size_t k, n;
+
+                if (!(*p >= '0' && *p <= '9'))
+                        return -EINVAL;
+                v = strtod(p, &end);
+                decimal |= memchr(p, '.', (size_t) (end - p)) != NULL;
+                p = end;
+                for (; *p == ' '; p++)
+                        space = true;
+                for (n = 0; (p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z'); n++)
+                        upper |= p[n] >= 'A' && p[n] <= 'Z';
+                for (k = 0; k < ELEMENTSOF(words); k++)
+                        if (strlen(words[k].word) == n && strncasecmp(p, words[k].word, n) == 0)
+                                break;
+                if (n == 0 || k == ELEMENTSOF(words))
+                        return -EINVAL;
+                word |= n > 2 || (n == 2 && strncasecmp(p, "ms", 2) != 0);
+                total += v * words[k].usec;
+                p += n;
+                for (; *p == ' '; p++)
+                        space = true;
+        }
+        /* Only what the format can say: whole milliseconds, under the longest duration it takes. */
+        if (total >= (double) (100 * USEC_PER_HOUR) || fabs(remainder(total, USEC_PER_MSEC)) > 1e-3)
+                return -EINVAL;
+        *ret = (usec_t) llround(total / USEC_PER_MSEC) * USEC_PER_MSEC;
+        *ret_what = word      ? "the units are h, m, s and ms"
+                    : upper   ? "units are lowercase"
+                    : decimal ? "a duration is whole numbers of units"
+                    : space   ? "a duration has no spaces"
+                              : NULL;
+        return *ret_what ? 0 : -EINVAL;
+}
+
+/* When s is a duration written another way, *ret_reason says how to write it instead, e.g. "units are
+ * lowercase: write 10m". Always -EINVAL. */
+static int loose_reason(const char *s, const char **ret_reason)
+{
+        static _Thread_local char buf[128];
+        char d[DURATION_MAX_STR];
+        const char *what;
+        usec_t v;
+
+        if (parse_duration_loosely(s, &v, &what) == 0 && v > 0) {
+                snprintf(buf, sizeof(buf), "%s: write %s", what, format_duration(d, sizeof(d), v));
+                *ret_reason = buf;
+        }
+        return -EINVAL;
+}
+
 int parse_duration(const char *s, usec_t *ret, const char **ret_reason)
 {
         static const struct {
@@ -302,7 +380,7 @@ int parse_duration(const char *s, usec_t *ret, const char **ret_reason)
                 }
                 if (p == start) {
                         *ret_reason = "expected a whole number with a unit, e.g. 90s, 5m or 1m30s";
-                        return -EINVAL;
+                        return loose_reason(s, ret_reason);
                 }
                 for (k = 0; k < ELEMENTSOF(units); k++)
                         if (strncmp(p, units[k].suffix, strlen(units[k].suffix)) == 0)
@@ -310,7 +388,7 @@ int parse_duration(const char *s, usec_t *ret, const char **ret_reason)
                 if (k == ELEMENTSOF(units)) {
                         *ret_reason = *p ? "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"
                                          : "a duration needs a unit (h, m, s or ms), e.g. 90s or 5m";
-                        return -EINVAL;
+                        return loose_reason(s, ret_reason);
                 }
                 if (units[k].usec >= last_unit) {
                         *ret_reason = "units must go from larger to smaller, each once, as in 1m30s";

@@ -35,9 +35,20 @@ static void test_bad_durations_say_why(void)
                 {"-5m", "a duration cannot be negative"},
                 {"30s1m", "units must go from larger to smaller, each once, as in 1m30s"},
                 {"1m1m", "units must go from larger to smaller, each once, as in 1m30s"},
-                {"5 min", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
                 {"m", "expected a whole number with a unit, e.g. 90s, 5m or 1m30s"},
-                {"1.5m", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
+                {"5x", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
+                /* Written another way than the format's: what is wrong, and the duration as it is written.
+                 */
+                {"5 min", "the units are h, m, s and ms: write 5m"},
+                {"1 hour", "the units are h, m, s and ms: write 1h"},
+                {"2 minutes 30 seconds", "the units are h, m, s and ms: write 2m30s"},
+                {"10M", "units are lowercase: write 10m"},
+                {"1.5m", "a duration is whole numbers of units: write 1m30s"},
+                {"2.25s", "a duration is whole numbers of units: write 2s250ms"},
+                {"10 m", "a duration has no spaces: write 10m"},
+                {"1m 30s", "a duration has no spaces: write 1m30s"},
+                /* Not a whole millisecond: no suggestion. */
+                {"0.5ms", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
                 {"99999999999999999h", "the duration is too long"},
                 {"", "a duration cannot be empty"},
         };

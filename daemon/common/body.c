@@ -1,7 +1,38 @@
 /* body.c: positions along the roller track, as body landmarks or fractions of the track. */
 #include <errno.h>
+#include <strings.h>
 
 #include "body.h"
+
+/* The landmark meant by a word people use for a part of the back, or NULL: what a spelling suggestion
+ * would miss ("lower-back" is closest to "upper-back" in spelling, and means the lumbar). */
+static const char *landmark_meant(const char *word)
+{
+        static const struct {
+                const char *word, *landmark;
+        } words[] = {
+                {"lower-back", "lumbar"},
+                {"low-back", "lumbar"},
+                {"small-of-back", "lumbar"},
+                {"waist", "lumbar"},
+                {"loin", "lumbar"},
+                {"middle-back", "mid-back"},
+                {"shoulder", "shoulders"},
+                {"shoulder-blades", "upper-back"},
+                {"nape", "neck"},
+                {"glutes", "hips"},
+                {"buttocks", "hips"},
+                {"bottom", "hips"},
+                {"seat", "hips"},
+                {"thigh", "thighs"},
+                {"hip", "hips"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(words); i++)
+                if (strcasecmp(word, words[i].word) == 0)
+                        return words[i].landmark;
+        return NULL;
+}
 
 int parse_position(struct parse_ctx *ctx, const struct ynode *node, const char *what, struct position *ret)
 {
@@ -25,7 +56,7 @@ int parse_position(struct parse_ctx *ctx, const struct ynode *node, const char *
         }
         l = landmark_from_string(node->value);
         if (l < 0) {
-                const char *guess = closest_name(node->value, landmark_names);
+                const char *guess = landmark_meant(node->value) ?: closest_name(node->value, landmark_names);
                 if (guess)
                         parse_error(ctx, node, "unknown landmark '%s' in %s; did you mean '%s'?",
                                     node->value, what, guess);

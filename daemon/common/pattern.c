@@ -33,19 +33,20 @@ static int add_technique(struct parse_ctx *ctx, const struct ynode *node, const 
 int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, unsigned *ret)
 {
         unsigned set = 0;
-        int r;
+        int r, bad = 0;
 
         if (node->type == YNODE_SEQUENCE) {
                 if (node->n_children == 0) {
                         parse_error(ctx, node, "technique must name at least one technique");
                         return -EINVAL;
                 }
+                /* Every item is checked, so that each bad name is reported. */
                 for (size_t i = 0; i < node->n_children; i++) {
                         if (!expect_type(ctx, node->children[i], YNODE_SCALAR, "technique"))
-                                return -EINVAL;
-                        r = add_technique(ctx, node->children[i], node->children[i]->value, &set);
-                        if (r < 0)
-                                return r;
+                                bad = -EINVAL;
+                        else if ((r = add_technique(ctx, node->children[i], node->children[i]->value,
+                                                    &set)) < 0)
+                                bad = r;
                 }
         } else {
                 _cleanup_free_ char *copy = NULL;
@@ -65,9 +66,11 @@ int parse_techniques(struct parse_ctx *ctx, const struct ynode *node, unsigned *
                 for (char *w = strtok_r(copy, "+", &save); w; w = strtok_r(NULL, "+", &save)) {
                         r = add_technique(ctx, node, w, &set);
                         if (r < 0)
-                                return r;
+                                bad = r;
                 }
         }
+        if (bad < 0)
+                return bad;
         if ((set & TECHNIQUES_PERCUSSION) == TECHNIQUES_PERCUSSION) {
                 parse_error(ctx, node,
                             "tapping and clapping cannot run together: they share the percussion motor");

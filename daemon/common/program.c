@@ -131,12 +131,11 @@ static int parse_area(struct parse_ctx *ctx, const struct ynode *node, const str
                                     node->n_children);
                         return -EINVAL;
                 }
+                /* Both ends checked, so that two bad names are both reported. */
                 k = parse_position(ctx, node->children[0], "area", &r->from);
-                if (k < 0)
-                        return k;
-                k = parse_position(ctx, node->children[1], "area", &r->to);
-                if (k < 0)
-                        return k;
+                int l = parse_position(ctx, node->children[1], "area", &r->to);
+                if (k < 0 || l < 0)
+                        return k < 0 ? k : l;
                 r->spot = false;
                 return 0;
         }

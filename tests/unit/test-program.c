@@ -311,6 +311,29 @@ static void test_deep_work_before_warm_up_warns_where_the_depth_is_written(void)
         CHECK_STREQ(d2, "");
 }
 
+/* Each bad name of a list is reported, not only the first; a word for a part of the back is answered with
+ * the landmark it means, not the closest spelling. */
+static void test_every_bad_name_is_reported_and_the_landmark_meant_offered(void)
+{
+        _cleanup_(program_freep) struct program *p = NULL;
+        _cleanup_free_ char *d = NULL;
+
+        CHECK_EQ_U(
+                load_program_text("name: X\nduration: 5m\nphases:\n"
+                                  "  - {name: a, roller: {technique: [kneadng, tapng], area: [lower-back, "
+                                  "hipz]}}\n"
+                                  "  - {name: b, roller: {technique: kneadng+clapng, area: glutes}}\n",
+                                  NULL, NULL, &p, &d),
+                -EINVAL);
+        CHECK_STREQ(d, "4:36: error: unknown technique 'kneadng'; did you mean 'kneading'?\n"
+                       "4:45: error: unknown technique 'tapng'; did you mean 'tapping'?\n"
+                       "4:60: error: unknown landmark 'lower-back' in area; did you mean 'lumbar'?\n"
+                       "4:72: error: unknown landmark 'hipz' in area; did you mean 'hips'?\n"
+                       "5:35: error: unknown technique 'kneadng'; did you mean 'kneading'?\n"
+                       "5:35: error: unknown technique 'clapng'; did you mean 'clapping'?\n"
+                       "5:57: error: unknown landmark 'glutes' in area; did you mean 'hips'?");
+}
+
 static void test_silent_acceptance_ends_with_a_warning(void)
 {
         _cleanup_(program_freep) struct program *p = NULL, *q = NULL;
@@ -400,5 +423,6 @@ RUN_TESTS(T(test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not), T(test_yaml_a
           T(test_library_directories_stack_by_priority), T(test_checks_against_what_the_chair_can_do),
           T(test_landmarks_must_be_on_the_chairs_track),
           T(test_deep_work_before_warm_up_warns_where_the_depth_is_written),
-          T(test_silent_acceptance_ends_with_a_warning), T(test_config_errors_point_at_their_nodes),
-          T(test_stock_config_for_the_virtual_chair_loads))
+          T(test_silent_acceptance_ends_with_a_warning),
+          T(test_every_bad_name_is_reported_and_the_landmark_meant_offered),
+          T(test_config_errors_point_at_their_nodes), T(test_stock_config_for_the_virtual_chair_loads))

@@ -48,6 +48,15 @@ bool expect_type(struct parse_ctx *ctx, const struct ynode *node, enum ynode_typ
 {
         if (node->type == type)
                 return true;
+        /* "phases:" with nothing under it (or nothing indented under it). */
+        if (node->type == YNODE_SCALAR && !node->quoted && !*node->value &&
+            (type == YNODE_SEQUENCE || type == YNODE_MAPPING)) {
+                parse_error(ctx, node, "%s is empty: %s", what,
+                            type == YNODE_SEQUENCE
+                                    ? "write its items under it, indented, each on a line starting with '- '"
+                                    : "write its keys under it, indented");
+                return false;
+        }
         parse_error(ctx, node, "%s must be %s%s, not %s%s", what, article(type), ynode_type_to_string(type),
                     article(node->type), ynode_type_to_string(node->type));
         return false;

@@ -192,6 +192,135 @@ static struct ynode *node_new(struct loader *l, enum ynode_type type, const yaml
         return n;
 }
 
+/* ---- YAML syntax errors in plain words ---- */
+
+/* Line n (1-based) of the text: its start and length, without the newline; false past the end. */
+static bool source_line(const char *data, size_t size, unsigned n, const char **ret, size_t *ret_len)
+{
+        const char *p = data, *end = data + size;
+
+        for (unsigned i = 1; i < n; i++) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                if (!nl)
+                        return false;
+                p = nl + 1;
+        }
+        if (p > end || (p == end && n > 1))
+                return false;
+        const char *nl = memchr(p, '\n', (size_t) (end - p));
+        *ret = p;
+        *ret_len = (size_t) ((nl ?: end) - p);
+        if (*ret_len > 0 && p[*ret_len - 1] == '\r')
+                (*ret_len)--;
+        return true;
+}
+
+/* Where a line's key starts (0-based, after any "- " of a list item), and how long the key is; false for a
+ * blank or comment line. */
+static bool line_key(const char *line, size_t len, size_t *ret_col, size_t *ret_key_len)
+{
+        size_t i = 0, k;
+
+        for (;;) {
+                while (i < len && line[i] == ' ')
+                        i++;
+                if (i + 1 < len && line[i] == '-' && line[i + 1] == ' ')
+                        i += 2;
+                else
+                        break;
+        }
+        if (i >= len || line[i] == '#')
+                return false;
+        for (k = i; k < len && line[k] != ':' && line[k] != ' '; k++)
+                ;
+        *ret_col = i;
+        *ret_key_len = k - i;
+        return true;
+}
+
+/* The nearest line above n that holds something (not blank, not a comment). */
+static unsigned line_above(const char *data, size_t size, unsigned n)
+{
+        const char *t;
+        size_t len, col, klen;
+
+        while (--n > 0)
+                if (source_line(data, size, n, &t, &len) && line_key(t, len, &col, &klen))
+                        return n;
+        return 0;
+}
+
+/* Says what a syntax error libyaml found means for the person who wrote the file, where the fix goes; false
+ * when it is none of the usual mistakes (the caller then gives libyaml's words). */
+static bool explain_syntax(const char *data, size_t size, const yaml_parser_t *parser, unsigned *ret_line,
+                           unsigned *ret_col, char *buf, size_t bufsize)
+{
+        unsigned line = (unsigned) parser->problem_mark.line + 1;
+        const char *problem = parser->problem ?: "", *t, *u;
+        size_t len, ulen, col, klen, ucol, uklen;
+
+        /* A tab in the indentation of this line or one above it. */
+        for (unsigned n = 1; n <= line; n++) {
+                if (!source_line(data, size, n, &t, &len))
+                        break;
+                for (size_t i = 0; i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '-'); i++)
+                        if (t[i] == '\t') {
+                                *ret_line = n;
+                                *ret_col = (unsigned) i + 1;
+                                snprintf(buf, bufsize,
+                                         "a tab indents this line: tabs cannot indent YAML; use "
+                                         "spaces");
+                                return true;
+                        }
+        }
+        /* "key:value" on the line where the key began. */
+        if (strstr(problem, "could not find expected ':'")) {
+                unsigned n = (unsigned) parser->context_mark.line + 1;
+                if (source_line(data, size, n, &t, &len) && line_key(t, len, &col, &klen) &&
+                    col + klen < len && t[col + klen] == ':' && col + klen + 1 < len &&
+                    t[col + klen + 1] != ' ') {
+                        *ret_line = n;
+                        *ret_col = (unsigned) (col + klen) + 2;
+                        snprintf(buf, bufsize, "a colon after a key needs a space: write '%.*s: %.*s'",
+                                 (int) klen, t + col, (int) (len - col - klen - 1), t + col + klen + 1);
+                        return true;
+                }
+        }
+        if (!source_line(data, size, line, &t, &len) || !line_key(t, len, &col, &klen))
+                return false;
+        /* "key: text: more": the second colon starts a key where a value is. */
+        if (strstr(problem, "mapping values are not allowed")) {
+                const char *value =
+                        col + klen + 2 <= len && t[col + klen] == ':' ? t + col + klen + 2 : NULL;
+                if (value && value < t + parser->problem_mark.column) {
+                        *ret_line = line;
+                        *ret_col = (unsigned) (value - t) + 1;
+                        snprintf(buf, bufsize,
+                                 "this value has a colon and a space in it, which starts a key: quote the "
+                                 "value, e.g. %.*s: \"%.*s\"",
+                                 (int) klen, t + col, (int) (len - (size_t) (value - t)), value);
+                        return true;
+                }
+        }
+        /* A key that does not line up with the key above it. */
+        if (strstr(problem, "mapping values are not allowed") || strstr(problem, "did not find expected")) {
+                unsigned above = line_above(data, size, line);
+                if (above && source_line(data, size, above, &u, &ulen) && line_key(u, ulen, &ucol, &uklen) &&
+                    ucol != col) {
+                        *ret_line = line;
+                        *ret_col = (unsigned) col + 1;
+                        snprintf(buf, bufsize,
+                                 "'%.*s' starts at column %zu, but '%.*s' on line %u at column %zu: the "
+                                 "keys of one "
+                                 "mapping must line up; indent '%.*s' like '%.*s'",
+                                 (int) klen, t + col, col + 1, (int) uklen, u + ucol, above, ucol + 1,
+                                 (int) klen, t + col, (int) uklen, u + ucol);
+                        return true;
+                }
+        }
+        return false;
+}
+
 /* Adds a finished node to the open collection (or makes it the root). */
 static int loader_attach(struct loader *l, struct ynode *n)
 {
@@ -323,7 +452,14 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
                         if (parser.error == YAML_MEMORY_ERROR)
                                 r = -ENOMEM;
                         else {
-                                char where[96] = "";
+                                char where[96] = "", plain[320];
+                                unsigned line, col;
+                                if (explain_syntax(data, size, &parser, &line, &col, plain, sizeof(plain))) {
+                                        diag_add(diags, SEVERITY_ERROR, file, line, col, "YAML syntax: %s",
+                                                 plain);
+                                        r = -EINVAL;
+                                        break;
+                                }
                                 /* libyaml notices a missing bracket where the next thing starts; say where
                                  * the unfinished thing began, which is where the fix goes. */
                                 if (parser.context && parser.context_mark.line != parser.problem_mark.line)

@@ -334,6 +334,16 @@ static void test_every_bad_name_is_reported_and_the_landmark_meant_offered(void)
                        "5:57: error: unknown landmark 'glutes' in area; did you mean 'hips'?");
 }
 
+static void test_an_empty_phases_says_what_goes_under_it(void)
+{
+        _cleanup_(program_freep) struct program *p = NULL;
+        _cleanup_free_ char *d = NULL;
+
+        CHECK_EQ_U(load_program_text("name: X\nduration: 5m\nphases:\n", NULL, NULL, &p, &d), -EINVAL);
+        CHECK_STREQ(d, "3:8: error: phases is empty: write its items under it, indented, each on a line "
+                       "starting with '- '");
+}
+
 static void test_silent_acceptance_ends_with_a_warning(void)
 {
         _cleanup_(program_freep) struct program *p = NULL, *q = NULL;
@@ -423,6 +433,6 @@ RUN_TESTS(T(test_a_zone_the_chair_lacks_is_skipped_a_typo_is_not), T(test_yaml_a
           T(test_library_directories_stack_by_priority), T(test_checks_against_what_the_chair_can_do),
           T(test_landmarks_must_be_on_the_chairs_track),
           T(test_deep_work_before_warm_up_warns_where_the_depth_is_written),
-          T(test_silent_acceptance_ends_with_a_warning),
+          T(test_silent_acceptance_ends_with_a_warning), T(test_an_empty_phases_says_what_goes_under_it),
           T(test_every_bad_name_is_reported_and_the_landmark_meant_offered),
           T(test_config_errors_point_at_their_nodes), T(test_stock_config_for_the_virtual_chair_loads))

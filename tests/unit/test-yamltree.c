@@ -181,6 +181,38 @@ static void test_syntax_error_names_the_problem_and_place(void)
         CHECK(diags && strncmp(diags, "2:2: error: YAML syntax: ", 25) == 0);
 }
 
+/* The usual mistakes, in plain words at the line where the fix goes. */
+static void test_usual_syntax_mistakes_are_said_plainly(void)
+{
+        static const struct {
+                const char *text, *diag;
+        } cases[] = {
+                {"a: 1\nb:\n\tc: 2\n",
+                 "3:1: error: YAML syntax: a tab indents this line: tabs cannot indent "
+                 "YAML; use spaces"},
+                {"name: X\nduration:5m\nphases: []\n",
+                 "2:10: error: YAML syntax: a colon after a key needs a space: write 'duration: 5m'"},
+                {"name: X\ndescription: Relax: then sleep\n",
+                 "2:14: error: YAML syntax: this value has a colon and a space in it, which starts a key: "
+                 "quote "
+                 "the value, e.g. description: \"Relax: then sleep\""},
+                {"phases:\n  - name: a\n     heat: 1\n",
+                 "3:6: error: YAML syntax: 'heat' starts at column 6, but 'name' on line 2 at column 5: the "
+                 "keys "
+                 "of one mapping must line up; indent 'heat' like 'name'"},
+                {"phases:\n  - name: a\n    heat: 1\n   roller: 2\n",
+                 "4:4: error: YAML syntax: 'roller' starts at column 4, but 'heat' on line 3 at column 5: "
+                 "the "
+                 "keys of one mapping must line up; indent 'roller' like 'heat'"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *diags = NULL;
+                CHECK_EQ_U(load(cases[i].text, strlen(cases[i].text), &diags), -EINVAL);
+                CHECK_STREQ(diags, cases[i].diag);
+        }
+}
+
 RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_a_byte_order_mark_is_read_past),
           T(test_refuses_oversized_input_before_parsing), T(test_refuses_invalid_utf8_at_its_position),
           T(test_utf8_check_rejects_overlong_and_surrogates),
@@ -188,4 +220,4 @@ RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_a_byte_order_mark_is_
           T(test_refuses_too_many_values), T(test_reports_every_duplicate_key_pointing_to_the_first),
           T(test_refuses_a_second_document), T(test_comment_only_file_is_empty),
           T(test_refuses_nul_inside_text_and_non_text_keys),
-          T(test_syntax_error_names_the_problem_and_place))
+          T(test_syntax_error_names_the_problem_and_place), T(test_usual_syntax_mistakes_are_said_plainly))

@@ -300,6 +300,7 @@ void pattern_library_clear(struct pattern_library *lib)
         for (size_t i = 0; i < lib->n; i++)
                 pattern_done(&lib->patterns[i]);
         free(lib->patterns);
+        strv_free(lib->dirs);
         *lib = (struct pattern_library){};
 }
 
@@ -373,6 +374,8 @@ int pattern_library_load_dir(struct pattern_library *lib, const char *dir, struc
         bool bad = false;
         int r;
 
+        if (strv_extend(&lib->dirs, dir) < 0)
+                return -ENOMEM;
         r = list_yaml_files(dir, &files);
         if (r < 0)
                 return r;

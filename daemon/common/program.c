@@ -746,10 +746,19 @@ static int resolve_patterns(struct parse_ctx *ctx)
                                 parse_error_at(ctx, r->pattern_mark,
                                                "unknown pattern '%s'; did you mean '%s'?", r->pattern_name,
                                                guess);
-                        else
+                        else if (pc->library && pc->library->dirs) {
+                                char dirs[1024];
+                                parse_error_at(
+                                        ctx, r->pattern_mark,
+                                        "unknown pattern '%s': it is not under this program's patterns:, "
+                                        "nor in a pattern folder searched (%s)",
+                                        r->pattern_name,
+                                        strv_join(dirs, sizeof(dirs),
+                                                  (const char *const *) pc->library->dirs, ", "));
+                        } else
                                 parse_error_at(ctx, r->pattern_mark,
-                                               "unknown pattern '%s' (define it under patterns:, or in the "
-                                               "shared library programs/patterns/)",
+                                               "unknown pattern '%s': it is not under this program's "
+                                               "patterns:, and no pattern folder was searched",
                                                r->pattern_name);
                 }
         }

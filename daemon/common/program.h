@@ -68,6 +68,7 @@ int patterns_parse(struct parse_ctx *ctx, const struct ynode *node, struct patte
 struct pattern_library {
         struct pattern *patterns;
         size_t n;
+        char **dirs; /* every folder searched, in order (found or not), for messages; NULL-terminated */
 };
 
 /* Loads every *.yaml file of dir, in name order. Load directories in order of priority: a pattern of a

@@ -4,7 +4,7 @@
 diagnostics.
 
 Each file states what it expects in comment lines at its top:
-    # expect: LINE:COL: error: MESSAGE      (one line per diagnostic, in order)
+    # expect: LINE:COL: error: MESSAGE      (one line per diagnostic, in order; @PATTERNS@: the pattern folder)
     # config: FILE                          (optional, relative to this folder: check against that chair)
 The file name is prefixed as chairctl prints it. The exit status must be 1 when any error is expected,
 0 when only warnings are. Prints TAP, one test per file.
@@ -35,7 +35,8 @@ for n, path in enumerate(files, 1):
     args.append(str(rel))
     run = subprocess.run(args, cwd=root, capture_output=True, timeout=60)
     got = run.stderr.decode("utf-8", "replace").splitlines()
-    want = [f"{rel}:{e}" for e in expect]
+    # @PATTERNS@ stands for the pattern folder given to chairctl (an absolute path, this machine's).
+    want = [f"{rel}:{e}".replace("@PATTERNS@", str(root / "programs" / "patterns")) for e in expect]
     want_rc = 1 if any(": error: " in e for e in expect) else 0
     ok = bool(expect) and got == want and run.returncode == want_rc
     print(f"{'ok' if ok else 'not ok'} {n} - {path.name}")

@@ -3,22 +3,15 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "build-config.h"
 #include "chairctl.h"
-
-static bool is_dir(const char *path)
-{
-        struct stat st;
-        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 static int load_library_dir(struct pattern_library *lib, const char *dir, struct diag_list *diags, bool must)
 {
         int r = pattern_library_load_dir(lib, dir, diags);
 
-        if (r == -ENOENT && !must)
+        if ((r == -ENOENT || r == -ENOTDIR) && !must)
                 return 0;
         if (r < 0 && r != -EINVAL) {
                 fprintf(stderr, "chairctl: cannot read patterns from %s: %s\n", dir, strerror(-r));
@@ -50,8 +43,9 @@ int offline_setup(const struct offline_options *o, const char *program_file,
                         if (!copy || asprintf(&beside, "%s/patterns", dirname(copy)) < 0)
                                 r = -ENOMEM;
                         /* The folder beside the file first: an installer editing a copy sees its own
-                         * patterns. */
-                        if (r >= 0 && is_dir(beside))
+                         * patterns. Each folder is searched even when missing, so that a message about an
+                         * unknown pattern names it. */
+                        if (r >= 0)
                                 r = load_library_dir(&lib, beside, &diags, false);
                         if (r >= 0)
                                 r = load_library_dir(&lib, LOCAL_PROGRAMS_DIR "/patterns", &diags, false);

@@ -46,6 +46,67 @@ static void usage(FILE *f)
                    "3 chaird not reachable, 4 start --follow: the program ended other than completed.\n");
 }
 
+/* chairctl VERB --help: what the verb does and takes. */
+static const struct verb_help {
+        const char *name, *usage, *text;
+} verb_helps[] = {
+        {"status", "status",
+         "The chair's state, the running program and phase, intensity, recline, heat,\n"
+         "temperatures, positions, the fault and the child lock. --json: one object."},
+        {"list", "list", "The programs chaird offers: id, duration, name. --json: a list of objects."},
+        {"start", "start PROGRAM [--duration D] [--intensity N] [--follow]",
+         "Starts a program by id. --duration D runs it scaled to D (at least 1m, at most the\n"
+         "session cap); --intensity N (1-5) sets the intensity first. --follow shows the\n"
+         "progress until it ends: exit status 4 when it ended other than completed."},
+        {"stop", "stop", "Ends the program gracefully: rollers park, air out, heat off, back upright."},
+        {"pause", "pause", "Freezes the program's clock; motors and rollers stop where they are."},
+        {"resume", "resume", "The paused program goes on from where it stopped."},
+        {"estop", "estop",
+         "Emergency stop: every output safe at once, the fault latched (reset clears it)."},
+        {"release", "release",
+         "For a trapped person: air out of every bag, rollers stop, the legrest opens."},
+        {"reset", "reset", "Resets the latched fault once its cause is gone; nothing moves by itself."},
+        {"recline", "recline PRESET", "Drives the recline to a preset (chairctl names presets lists them)."},
+        {"jog", "jog AXIS up|down [--time D]",
+         "Moves an axis while held: until Ctrl-C, or for D (e.g. 2s)."},
+        {"heat", "heat ZONE LEVEL",
+         "Sets a heat zone's level, 0 (off) to 3 (chairctl names zones lists them)."},
+        {"intensity", "intensity N", "Massage intensity 1-5; 3 is the program as written."},
+        {"lock", "lock on|off", "The child lock: while on, only stopping works."},
+        {"monitor", "monitor", "A line per change of the chair's state, until Ctrl-C."},
+        {"install", "install FILE", "Validates a program file on chaird and installs it (it needs an id:)."},
+        {"reload", "reload", "Loads the program folders again, as SIGHUP does."},
+        {"names", "names programs|presets|zones|axes",
+         "The names chaird takes, one per line (--json: a list): for scripts and completion."},
+        {"validate", "validate [--config FILE] [--patterns DIR]... FILE...",
+         "Checks program files, and pattern library files (a file with only patterns:), as\n"
+         "chaird would load them: each error and warning as FILE:LINE:COL, then a line per\n"
+         "valid file saying what was checked. --config FILE checks against that chair\n"
+         "(its presets, zones, techniques, roller track); without it, against the\n"
+         "standard names. --patterns DIR (repeatable) replaces the pattern folders searched:\n"
+         "by default the patterns/ folder beside the file, then " LOCAL_PROGRAMS_DIR "/patterns\n"
+         "and " STOCK_PROGRAMS_DIR "/patterns. --json: a list of the files with their\n"
+         "diagnostics. Exit status 1 when a file is invalid."},
+        {"plot", "plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg",
+         "Draws a program's timeline as an SVG picture (-o - writes it to standard output).\n"
+         "--duration D: as if started with that duration. --config and --patterns as for\n"
+         "validate."},
+};
+
+/* When an argument after the verb asks for help: prints the verb's and returns true. */
+static bool verb_help(int argc, char *argv[])
+{
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--help") || streq(argv[i], "-h"))
+                        for (size_t k = 0; k < ELEMENTSOF(verb_helps); k++)
+                                if (streq(verb_helps[k].name, argv[0])) {
+                                        printf("Usage: chairctl %s\n\n%s\n", verb_helps[k].usage,
+                                               verb_helps[k].text);
+                                        return true;
+                                }
+        return false;
+}
+
 int main(int argc, char *argv[])
 {
         /* Options before the verb. */
@@ -78,6 +139,8 @@ int main(int argc, char *argv[])
                 printf("chairctl %s\n", PACKAGE_VERSION);
                 return 0;
         }
+        if (verb_help(argc - 1, argv + 1))
+                return 0;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[1], verbs[i].name))
                         return verbs[i].run(argc - 1, argv + 1);

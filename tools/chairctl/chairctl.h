@@ -16,10 +16,23 @@ struct offline_options {
 int offline_setup(const struct offline_options *o, const char *program_file,
                   struct chair_config **ret_config, struct pattern_library *ret_library);
 
-/* Parses --config and --patterns, and the verb's own options (extra_short, handled by extra); returns the
- * index of the first other argument, or -1 on a usage error. */
-int parse_offline_options(int argc, char *argv[], struct offline_options *o, const char *extra_short,
+/* An option of one offline verb besides --config and --patterns: its long name, its short letter (0: none),
+ * and whether it takes a value. */
+struct verb_option {
+        const char *name;
+        char letter;
+        bool has_arg;
+};
+
+/* Parses --config and --patterns, and the verb's own options (handled by extra, called with the option's
+ * letter, or its index in own when it has none, and its value; it reports a bad value itself and returns
+ * -EINVAL). Returns the index of the first other argument, or -1 on a usage error, already reported. */
+int parse_offline_options(int argc, char *argv[], struct offline_options *o, const char *verb,
+                          const struct verb_option *own,
                           int (*extra)(int c, const char *arg, void *userdata), void *userdata);
+
+/* s as a JSON string, quoted and escaped. */
+void json_string(FILE *f, const char *s);
 
 int verb_validate(int argc, char *argv[]);
 int verb_plot(int argc, char *argv[]);

@@ -245,7 +245,7 @@ static int get_status(sd_bus *bus, struct status *s)
         return 0;
 }
 
-static void json_string(FILE *f, const char *s)
+void json_string(FILE *f, const char *s)
 {
         fputc('"', f);
         for (; s && *s; s++) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -456,24 +457,39 @@ struct plot_args {
         usec_t duration_usec;
 };
 
+static const struct verb_option plot_options[] = {
+        {"output", 'o', true},
+        {"duration", 'd', true},
+        {},
+};
+
 static int plot_option(int c, const char *arg, void *userdata)
 {
         struct plot_args *a = userdata;
         const char *reason;
 
         if (c == 'o') {
+                /* SVG only: a .png name would get an SVG picture inside it. */
+                size_t n = strlen(arg);
+                if (!streq(arg, "-") && (n < 4 || strcasecmp(arg + n - 4, ".svg") != 0)) {
+                        fprintf(stderr,
+                                "chairctl plot: the picture is SVG: name the output FILE.svg (or - for "
+                                "standard "
+                                "output); for a PNG, convert it: rsvg-convert FILE.svg -o FILE.png\n");
+                        return -EINVAL;
+                }
                 a->output = arg;
                 return 0;
         }
-        if (c == 'd') {
-                if (parse_duration(arg, &a->duration_usec, &reason) < 0 || a->duration_usec == 0) {
-                        fprintf(stderr, "chairctl: invalid --duration '%s': %s\n", arg,
-                                a->duration_usec == 0 ? "must be longer than zero" : reason);
-                        return -1;
-                }
-                return 0;
+        if (parse_duration(arg, &a->duration_usec, &reason) < 0) {
+                fprintf(stderr, "chairctl plot: invalid --duration '%s': %s\n", arg, reason);
+                return -EINVAL;
         }
-        return -1;
+        if (a->duration_usec == 0) {
+                fprintf(stderr, "chairctl plot: --duration must be longer than zero\n");
+                return -EINVAL;
+        }
+        return 0;
 }
 
 /* Writes the picture to path atomically: a temporary file beside it, fsync, rename. */
@@ -525,8 +541,13 @@ int verb_plot(int argc, char *argv[])
         struct diag_list diags = {};
         int first, r;
 
-        first = parse_offline_options(argc, argv, &o, "o:d:", plot_option, &a);
+        first = parse_offline_options(argc, argv, &o, "plot", plot_options, plot_option, &a);
         dirs = o.pattern_dirs;
+        if (first >= 0 && (first + 1 != argc || !a.output))
+                fprintf(stderr, "chairctl plot: %s\n",
+                        first + 1 > argc   ? "name the program file"
+                        : first + 1 < argc ? "one program file at a time"
+                                           : "name the picture with -o OUT.svg");
         if (first < 0 || first + 1 != argc || !a.output) {
                 fprintf(stderr, "Usage: chairctl plot [--config FILE] [--patterns DIR]... [--duration D] "
                                 "FILE -o OUT.svg\n");
@@ -547,7 +568,7 @@ int verb_plot(int argc, char *argv[])
         }
         r = timeline_compile(p, a.duration_usec, config, &t);
         if (r == -EINVAL) {
-                fprintf(stderr, "chairctl: --duration must be at least 1m\n");
+                fprintf(stderr, "chairctl plot: --duration must be at least 1m\n");
                 return 1;
         }
         if (r >= 0)

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
+#include "yamltree.h"
 
 #include "build-config.h"
 #include "chairctl.h"
@@ -67,21 +68,32 @@ int offline_setup(const struct offline_options *o, const char *program_file,
         return 0;
 }
 
-int parse_offline_options(int argc, char *argv[], struct offline_options *o, const char *extra_short,
+int parse_offline_options(int argc, char *argv[], struct offline_options *o, const char *verb,
+                          const struct verb_option *own,
                           int (*extra)(int c, const char *arg, void *userdata), void *userdata)
 {
-        static const struct option options[] = {
+        struct option options[16] = {
                 {"config", required_argument, NULL, 'c'},
                 {"patterns", required_argument, NULL, 'p'},
-                {"duration", required_argument, NULL, 'd'},
-                {"output", required_argument, NULL, 'o'},
-                {},
         };
-        char shortopts[32];
+        char shortopts[32] = "";
+        size_t n = 2, len = 0;
         int c;
 
-        snprintf(shortopts, sizeof(shortopts), "%s", extra_short ?: "");
+        for (size_t i = 0; own && own[i].name && n + 1 < ELEMENTSOF(options); i++, n++) {
+                options[n] = (struct option){own[i].name, own[i].has_arg ? required_argument : no_argument,
+                                             NULL, own[i].letter ?: (int) (0x100 + i)};
+                if (own[i].letter && len + 3 < sizeof(shortopts)) {
+                        shortopts[len++] = own[i].letter;
+                        if (own[i].has_arg)
+                                shortopts[len++] = ':';
+                }
+        }
+        /* ':' first: a missing value is told apart from an unknown option. */
+        memmove(shortopts + 1, shortopts, len + 1);
+        shortopts[0] = ':';
         optind = 1;
+        opterr = 0;
         while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
@@ -91,15 +103,68 @@ int parse_offline_options(int argc, char *argv[], struct offline_options *o, con
                         if (strv_extend(&o->pattern_dirs, optarg) < 0)
                                 return -1;
                         break;
+                case ':':
+                        fprintf(stderr, "chairctl %s: %s needs a value\n", verb, argv[optind - 1]);
+                        return -1;
                 case '?':
+                        /* Named as the user wrote it, with the verb it was given to. */
+                        fprintf(stderr,
+                                "chairctl %s: unknown option '%s' (chairctl %s --help lists its options)\n",
+                                verb, argv[optind - 1], verb);
                         return -1;
                 default:
-                        if (!extra || extra(c, optarg, userdata) < 0) {
-                                fprintf(stderr, "chairctl: option -%c does not apply here\n", c);
+                        if (extra(c >= 0x100 ? c - 0x100 : c, optarg, userdata) < 0)
                                 return -1;
-                        }
                 }
         return optind;
+}
+
+/* A pattern library file: its top level has patterns: and no program's keys. */
+static bool is_pattern_file(const char *path)
+{
+        struct diag_list ignored = {};
+        struct ydoc *doc = NULL;
+        bool yes = false;
+
+        if (ydoc_load_file(path, NULL, &ignored, &doc) >= 0) {
+                const struct ynode *root = ydoc_root(doc);
+                yes = root && root->type == YNODE_MAPPING && ynode_lookup(root, "patterns") &&
+                      !ynode_lookup(root, "phases") && !ynode_lookup(root, "name");
+        }
+        ydoc_free(doc);
+        diag_list_clear(&ignored);
+        return yes;
+}
+
+/* One file's outcome with --json: {"file", "valid", "kind", "diagnostics": [{line, column, severity,
+ * message}]}. */
+static void print_json_result(const char *file, bool valid, const char *kind, const struct diag_list *d,
+                              bool first)
+{
+        printf("%s{\"file\":", first ? "" : ",");
+        json_string(stdout, file);
+        printf(",\"valid\":%s,\"kind\":\"%s\",\"diagnostics\":[", valid ? "true" : "false", kind);
+        for (size_t i = 0; i < d->n; i++) {
+                printf("%s{\"file\":", i ? "," : "");
+                json_string(stdout, d->items[i].file);
+                printf(",\"line\":%u,\"column\":%u,\"severity\":\"%s\",\"message\":", d->items[i].line,
+                       d->items[i].column, d->items[i].severity == SEVERITY_ERROR ? "error" : "warning");
+                json_string(stdout, d->items[i].message);
+                printf("}");
+        }
+        printf("]}");
+}
+
+/* What was checked, for the line that says a file is valid. */
+static const char *checked_against(const struct offline_options *o, char *buf, size_t size)
+{
+        if (o->config_path)
+                snprintf(buf, size, "checked against the chair of %s", o->config_path);
+        else
+                snprintf(buf, size,
+                         "checked against the standard names (--config FILE checks against a "
+                         "chair)");
+        return buf;
 }
 
 int verb_validate(int argc, char *argv[])
@@ -109,31 +174,60 @@ int verb_validate(int argc, char *argv[])
         bool invalid = false;
         int first;
 
-        first = parse_offline_options(argc, argv, &o, NULL, NULL, NULL);
+        first = parse_offline_options(argc, argv, &o, "validate", NULL, NULL, NULL);
         dirs = o.pattern_dirs;
         if (first < 0 || first >= argc) {
+                if (first >= 0)
+                        fprintf(stderr, "chairctl validate: name at least one file\n");
                 fprintf(stderr, "Usage: chairctl validate [--config FILE] [--patterns DIR]... FILE...\n");
                 return 2;
         }
+        if (global.json)
+                printf("[");
         for (int i = first; i < argc; i++) {
                 _cleanup_(chair_config_freep) struct chair_config *config = NULL;
                 _cleanup_(program_freep) struct program *p = NULL;
-                struct pattern_library lib = {};
+                struct pattern_library lib = {}, own = {};
                 struct diag_list diags = {};
+                bool patterns = is_pattern_file(argv[i]);
+                char what[256];
                 int r;
 
                 r = offline_setup(&o, argv[i], &config, &lib);
                 if (r < 0)
                         return 1;
-                r = program_load_file(argv[i], config, &lib, &diags, &p);
+                if (patterns)
+                        r = pattern_library_load_file(&own, argv[i], &diags);
+                else
+                        r = program_load_file(argv[i], config, &lib, &diags, &p);
                 diag_sort(&diags);
-                diag_print(&diags, stderr);
-                if (r < 0 && r != -EINVAL)
-                        fprintf(stderr, "%s: error: %s\n", argv[i],
-                                r == -ENOMEM ? "out of memory" : strerror(-r));
+                if (r < 0 && r != -EINVAL && !diags.oom)
+                        diag_add(&diags, SEVERITY_ERROR, argv[i], 0, 0, "%s",
+                                 r == -ENOMEM ? "out of memory" : strerror(-r));
+                if (global.json)
+                        print_json_result(argv[i], r >= 0, patterns ? "patterns" : "program", &diags,
+                                          i == first);
+                else {
+                        diag_print(&diags, stderr);
+                        if (r >= 0 && patterns)
+                                printf("%s: valid%s: %zu pattern%s\n", argv[i],
+                                       diags.n_warnings ? " (with the warnings above)" : "", own.n,
+                                       own.n == 1 ? "" : "s");
+                        else if (r >= 0) {
+                                char d[DURATION_MAX_STR];
+                                printf("%s: valid%s: program '%s', %zu phase%s, %s; %s\n", argv[i],
+                                       diags.n_warnings ? " (with the warnings above)" : "",
+                                       p->id ?: p->name, p->n_phases, p->n_phases == 1 ? "" : "s",
+                                       format_duration(d, sizeof(d), p->duration_usec),
+                                       checked_against(&o, what, sizeof(what)));
+                        }
+                }
                 invalid |= r < 0;
                 diag_list_clear(&diags);
                 pattern_library_clear(&lib);
+                pattern_library_clear(&own);
         }
+        if (global.json)
+                printf("]\n");
         return invalid ? 1 : 0;
 }

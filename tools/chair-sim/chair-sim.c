@@ -409,7 +409,8 @@ static void usage(FILE *f)
               "  --time-scale N        run the physics N times faster than real time (default 1)\n"
               "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
               "  --seed N              seed of the RTU noise (default 1)\n"
-              "  --gpio-sim LABEL      also wire the motors to the lines of the gpio-sim chip LABEL\n",
+              "  --gpio-sim LABEL      also wire the motors to the lines of the gpio-sim chip LABEL\n"
+              "  -h, --help            show this help\n",
               f);
 }
 

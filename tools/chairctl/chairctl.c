@@ -18,6 +18,11 @@ static void usage(FILE *f)
 {
         fprintf(f,
                 "Usage: chairctl [--json] [-H USER@HOST] VERB [ARGS...]\n\n"
+                "Options:\n"
+                "  --json                      JSON instead of text (status, list, names, validate)\n"
+                "  -H, --host USER@HOST        talk to chaird on another machine, over ssh\n"
+                "  -h, --help                  this help; after a verb, what that verb takes\n"
+                "  --version                   the version\n\n"
                 "Verbs that talk to chaird (over the system bus, or over ssh with -H):\n"
                 "  status                      the chair's state, program, heat, positions, fault\n"
                 "  list                        the programs chaird offers\n"

@@ -633,6 +633,32 @@ def test_each_relay_hazard_latches_with_the_recline_safe(problems):
     wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 60, 0.2)
 
 
+def test_man_pages_and_tab_completion_work_on_the_installed_system(problems):
+    settle()
+    env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8")
+    for page, words in [("chairctl", "chairctl - control a massage chair"), ("chaird", "the massage chair"),
+                        ("chaird.yaml", "the hardware config"), ("chaird.program", "the massage program format"),
+                        ("chair-sim", "a virtual massage chair")]:
+        r = subprocess.run(["man", "-P", "cat", page], capture_output=True, text=True, env=env, timeout=60)
+        if r.returncode != 0 or words not in r.stdout:
+            problems.append(f"man {page}: exit {r.returncode}: {r.stdout[:200]!r} {r.stderr[:200]!r}")
+    # Tab after "chairctl recline " in an interactive-like bash: the presets of the running chaird.
+    script = ("source /usr/share/bash-completion/bash_completion\n"
+              "COMP_LINE='chairctl recline '; COMP_POINT=${#COMP_LINE}\n"
+              "COMP_WORDS=(chairctl recline ''); COMP_CWORD=2\n"
+              "_completion_loader chairctl\n"
+              "complete -p chairctl\n"
+              "_chairctl chairctl '' recline\n"
+              "printf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    lines = r.stdout.split("\n")
+    presets = sorted(str(s) for s in prop("Presets"))
+    if not lines or lines[0] != "complete -F _chairctl chairctl":
+        problems.append(f"the completion is not found by bash-completion: {r.stdout[:200]!r} {r.stderr[:300]!r}")
+    elif sorted(w for w in lines[1:] if w) != presets or "flat" not in presets:
+        problems.append(f"Tab after 'chairctl recline ' offered {lines[1:]}, chaird's presets are {presets}")
+
+
 # --- the package: these run last, as they remove chaird and install it again ---
 
 DEBS = "/usr/src/chaird-debs"

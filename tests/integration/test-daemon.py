@@ -235,7 +235,8 @@ def test_ready_only_after_the_name_is_owned(p, d):
 def test_three_clients_read_every_property(p, d, bus):
     want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
             "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "PositionsEstimated": "as",
-            "BrokenPrograms": "a(ss)", "Recline": "s", "Fault": "s", "FaultMessage": "s", "Locked": "b"}
+            "BrokenPrograms": "a(ss)", "Presets": "as", "Recline": "s", "Fault": "s", "FaultMessage": "s",
+            "Locked": "b"}
     intro = busctl(bus, "introspect", NAME, PATH, IFACE)
     for prop, sig in want.items():
         if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):
@@ -263,6 +264,8 @@ def test_three_clients_read_every_property(p, d, bus):
         p.append(f"Positions: {dict(d.get('Positions'))}")
     if list(d.get("BrokenPrograms")) != []:
         p.append(f"BrokenPrograms with only good files: {list(d.get('BrokenPrograms'))}")
+    if [str(s) for s in d.get("Presets")] != ["upright", "zero-gravity-1", "zero-gravity-2", "flat"]:
+        p.append(f"Presets are not config/sim.yaml's, in its order: {list(d.get('Presets'))}")
     if list(d.get("PositionsEstimated")) != []:  # the virtual chair's board reads every position
         p.append(f"PositionsEstimated: {list(d.get('PositionsEstimated'))}")
 

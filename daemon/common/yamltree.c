@@ -194,7 +194,8 @@ static struct ynode *node_new(struct loader *l, enum ynode_type type, const yaml
 
 /* ---- YAML syntax errors in plain words ---- */
 
-/* Line n (1-based) of the text: its start and length, without the newline; false past the end. */
+/* Line n (1-based) of the text: its start and length, without the newline; false past the end. One pass
+ * from the top: call it a fixed number of times per error, never in a loop over lines. */
 static bool source_line(const char *data, size_t size, unsigned n, const char **ret, size_t *ret_len)
 {
         const char *p = data, *end = data + size;
@@ -205,8 +206,6 @@ static bool source_line(const char *data, size_t size, unsigned n, const char **
                         return false;
                 p = nl + 1;
         }
-        if (p > end || (p == end && n > 1))
-                return false;
         const char *nl = memchr(p, '\n', (size_t) (end - p));
         *ret = p;
         *ret_len = (size_t) ((nl ?: end) - p);
@@ -238,85 +237,114 @@ static bool line_key(const char *line, size_t len, size_t *ret_col, size_t *ret_
         return true;
 }
 
-/* The nearest line above n that holds something (not blank, not a comment). */
-static unsigned line_above(const char *data, size_t size, unsigned n)
+/* The nearest line above the one at line (line number n) that holds something (not blank, not a comment),
+ * found by walking back from it; 0 when there is none. */
+static unsigned line_above(const char *data, const char *line, unsigned n, const char **ret, size_t *ret_len)
 {
-        const char *t;
-        size_t len, col, klen;
+        const char *end = line;
 
-        while (--n > 0)
-                if (source_line(data, size, n, &t, &len) && line_key(t, len, &col, &klen))
+        while (end > data && --n > 0) {
+                const char *start = end - 1; /* the newline that ends line n */
+                size_t col, klen;
+
+                while (start > data && start[-1] != '\n')
+                        start--;
+                *ret = start;
+                *ret_len = (size_t) (end - 1 - start);
+                if (*ret_len > 0 && start[*ret_len - 1] == '\r')
+                        (*ret_len)--;
+                if (line_key(start, *ret_len, &col, &klen))
                         return n;
+                end = start;
+        }
         return 0;
 }
 
 /* Says what a syntax error libyaml found means for the person who wrote the file, where the fix goes; false
- * when it is none of the usual mistakes (the caller then gives libyaml's words). */
+ * when it is none of the usual mistakes (the caller then gives libyaml's words). Linear in the file's size.
+ */
 static bool explain_syntax(const char *data, size_t size, const yaml_parser_t *parser, unsigned *ret_line,
                            unsigned *ret_col, char *buf, size_t bufsize)
 {
         unsigned line = (unsigned) parser->problem_mark.line + 1;
-        const char *problem = parser->problem ?: "", *t, *u;
+        const char *problem = parser->problem ?: "", *context = parser->context ?: "", *t, *u;
         size_t len, ulen, col, klen, ucol, uklen;
+        unsigned above;
 
-        /* A tab in the indentation of this line or one above it. */
-        for (unsigned n = 1; n <= line; n++) {
-                if (!source_line(data, size, n, &t, &len))
-                        break;
-                for (size_t i = 0; i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '-'); i++)
-                        if (t[i] == '\t') {
-                                *ret_line = n;
-                                *ret_col = (unsigned) i + 1;
-                                snprintf(buf, bufsize,
-                                         "a tab indents this line: tabs cannot indent YAML; use "
-                                         "spaces");
-                                return true;
-                        }
-        }
+        /* An unclosed bracket: libyaml's words, with where it opened, say it best. */
+        if (strstr(context, "flow"))
+                return false;
+        if (!source_line(data, size, line, &t, &len))
+                return false;
+        /* A tab in the indentation of the line where libyaml stopped (a tab inside a block of text is
+         * text, and fine). */
+        for (size_t i = 0; i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '-'); i++)
+                if (t[i] == '\t') {
+                        *ret_line = line;
+                        *ret_col = (unsigned) i + 1;
+                        snprintf(buf, bufsize,
+                                 "a tab indents this line: tabs cannot indent YAML; use spaces");
+                        return true;
+                }
         /* "key:value" on the line where the key began. */
         if (strstr(problem, "could not find expected ':'")) {
                 unsigned n = (unsigned) parser->context_mark.line + 1;
-                if (source_line(data, size, n, &t, &len) && line_key(t, len, &col, &klen) &&
-                    col + klen < len && t[col + klen] == ':' && col + klen + 1 < len &&
-                    t[col + klen + 1] != ' ') {
+                if (source_line(data, size, n, &u, &ulen) && line_key(u, ulen, &ucol, &uklen) &&
+                    ucol + uklen + 1 < ulen && u[ucol + uklen] == ':' && u[ucol + uklen + 1] != ' ') {
                         *ret_line = n;
-                        *ret_col = (unsigned) (col + klen) + 2;
+                        *ret_col = (unsigned) (ucol + uklen) + 2;
                         snprintf(buf, bufsize, "a colon after a key needs a space: write '%.*s: %.*s'",
-                                 (int) klen, t + col, (int) (len - col - klen - 1), t + col + klen + 1);
+                                 (int) uklen, u + ucol, (int) (ulen - ucol - uklen - 1),
+                                 u + ucol + uklen + 1);
                         return true;
                 }
         }
-        if (!source_line(data, size, line, &t, &len) || !line_key(t, len, &col, &klen))
+        if (!line_key(t, len, &col, &klen))
                 return false;
         /* "key: text: more": the second colon starts a key where a value is. */
         if (strstr(problem, "mapping values are not allowed")) {
                 const char *value =
                         col + klen + 2 <= len && t[col + klen] == ':' ? t + col + klen + 2 : NULL;
                 if (value && value < t + parser->problem_mark.column) {
+                        /* The value up to a comment, quoted so that it stays one: single quotes, doubled
+                         * inside, as YAML writes them. */
+                        size_t vlen = len - (size_t) (value - t), n = 0;
+                        char quoted[160];
+                        for (size_t i = 0; i + 1 < vlen; i++)
+                                if (value[i] == ' ' && value[i + 1] == '#') {
+                                        vlen = i;
+                                        break;
+                                }
+                        while (vlen > 0 && value[vlen - 1] == ' ')
+                                vlen--;
+                        for (size_t i = 0; i < vlen && n + 3 < sizeof(quoted); i++) {
+                                if (value[i] == '\'')
+                                        quoted[n++] = '\'';
+                                quoted[n++] = value[i];
+                        }
+                        quoted[n] = '\0';
                         *ret_line = line;
                         *ret_col = (unsigned) (value - t) + 1;
                         snprintf(buf, bufsize,
                                  "this value has a colon and a space in it, which starts a key: quote the "
-                                 "value, e.g. %.*s: \"%.*s\"",
-                                 (int) klen, t + col, (int) (len - (size_t) (value - t)), value);
+                                 "value, e.g. %.*s: '%s'",
+                                 (int) klen, t + col, quoted);
                         return true;
                 }
         }
         /* A key that does not line up with the key above it. */
-        if (strstr(problem, "mapping values are not allowed") || strstr(problem, "did not find expected")) {
-                unsigned above = line_above(data, size, line);
-                if (above && source_line(data, size, above, &u, &ulen) && line_key(u, ulen, &ucol, &uklen) &&
-                    ucol != col) {
-                        *ret_line = line;
-                        *ret_col = (unsigned) col + 1;
-                        snprintf(buf, bufsize,
-                                 "'%.*s' starts at column %zu, but '%.*s' on line %u at column %zu: the "
-                                 "keys of one "
-                                 "mapping must line up; indent '%.*s' like '%.*s'",
-                                 (int) klen, t + col, col + 1, (int) uklen, u + ucol, above, ucol + 1,
-                                 (int) klen, t + col, (int) uklen, u + ucol);
-                        return true;
-                }
+        if ((strstr(problem, "mapping values are not allowed") ||
+             strstr(problem, "did not find expected")) &&
+            (above = line_above(data, t, line, &u, &ulen)) && line_key(u, ulen, &ucol, &uklen) &&
+            ucol != col) {
+                *ret_line = line;
+                *ret_col = (unsigned) col + 1;
+                snprintf(buf, bufsize,
+                         "'%.*s' starts at column %zu, but '%.*s' on line %u at column %zu: the keys of one "
+                         "mapping must line up; indent '%.*s' like '%.*s'",
+                         (int) klen, t + col, col + 1, (int) uklen, u + ucol, above, ucol + 1, (int) klen,
+                         t + col, (int) uklen, u + ucol);
+                return true;
         }
         return false;
 }

@@ -195,7 +195,14 @@ static void test_usual_syntax_mistakes_are_said_plainly(void)
                 {"name: X\ndescription: Relax: then sleep\n",
                  "2:14: error: YAML syntax: this value has a colon and a space in it, which starts a key: "
                  "quote "
-                 "the value, e.g. description: \"Relax: then sleep\""},
+                 "the value, e.g. description: 'Relax: then sleep'"},
+                /* The quoted value stops before a comment, and keeps its quotes as YAML reads them. */
+                {"name: He said 'hi': ok # a comment\n", "1:7: error: YAML syntax: this value has a colon "
+                                                         "and a space in it, which starts a key: quote "
+                                                         "the value, e.g. name: 'He said ''hi'': ok'"},
+                /* A tab in a block of text is text: the mistake is the one libyaml stopped at. */
+                {"description: |\n  one\n  \ttwo\nduration:5m\nphases: []\n",
+                 "4:10: error: YAML syntax: a colon after a key needs a space: write 'duration: 5m'"},
                 {"phases:\n  - name: a\n     heat: 1\n",
                  "3:6: error: YAML syntax: 'heat' starts at column 6, but 'name' on line 2 at column 5: the "
                  "keys "
@@ -211,6 +218,39 @@ static void test_usual_syntax_mistakes_are_said_plainly(void)
                 CHECK_EQ_U(load(cases[i].text, strlen(cases[i].text), &diags), -EINVAL);
                 CHECK_STREQ(diags, cases[i].diag);
         }
+        /* An unclosed bracket is said as libyaml says it, with where it opened, not as a key out of line. */
+        _cleanup_free_ char *flow = NULL;
+        const char *text = "phases:\n  - name: a\n    roller: {technique: [kneading\n  - name: b\n";
+        CHECK_EQ_U(load(text, strlen(text), &flow), -EINVAL);
+        CHECK(flow && strstr(flow, "(it starts at line 3, column 25)") && !strstr(flow, "line up"));
+        if (tap_case_failed)
+                printf("# %s\n", flow);
+}
+
+/* A syntax error at the end of a file of many lines is explained in time linear in its size (the loader
+ * runs inside chaird for ValidateProgram, under a 2 s watchdog): 200000 lines, then the mistake. Not timed
+ * (machines are noisy): done quadratically it takes minutes, which the test's timeout turns into a failure.
+ */
+static void test_explaining_a_syntax_error_is_linear(void)
+{
+        size_t n = 200000, size = n + 64;
+        _cleanup_free_ char *text = malloc(size), *diags = NULL;
+        struct ydoc *doc = NULL;
+        struct diag_list d = {};
+        struct yload_limits big = yload_default_limits;
+
+        CHECK(text != NULL);
+        if (!text)
+                return;
+        memset(text, '\n', n);
+        snprintf(text + n, size - n, "name: a: b\n  key: 1\n");
+        big.max_bytes = size;
+        CHECK_EQ_U(ydoc_load("t.yaml", text, strlen(text), &big, &d, &doc), -EINVAL);
+        diag_sort(&d);
+        diags = diags_text(&d);
+        CHECK(diags && strstr(diags, "200001:7: error: YAML syntax: this value has a colon"));
+        diag_list_clear(&d);
+        ydoc_free(doc);
 }
 
 RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_a_byte_order_mark_is_read_past),
@@ -220,4 +260,5 @@ RUN_TESTS(T(test_loads_nested_tree_with_positions), T(test_a_byte_order_mark_is_
           T(test_refuses_too_many_values), T(test_reports_every_duplicate_key_pointing_to_the_first),
           T(test_refuses_a_second_document), T(test_comment_only_file_is_empty),
           T(test_refuses_nul_inside_text_and_non_text_keys),
-          T(test_syntax_error_names_the_problem_and_place), T(test_usual_syntax_mistakes_are_said_plainly))
+          T(test_syntax_error_names_the_problem_and_place), T(test_usual_syntax_mistakes_are_said_plainly),
+          T(test_explaining_a_syntax_error_is_linear))

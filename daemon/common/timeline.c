@@ -15,7 +15,10 @@ struct compiler {
         char **heat_zones;
         size_t n_heat_zones;
         const struct roller_geometry *geometry; /* the chair's, or the reference chair's */
-        struct body_point roller_at; /* where the roller was last sent: parked at the top at first */
+        /* Where the roller was last sent (roller_at), from where (roller_from), and when that step began and
+         * how long it had: so a phase knows about where a step cut short left the roller. */
+        struct body_point roller_from, roller_at;
+        usec_t roller_step_at, roller_step_usec;
         int error;
 };
 
@@ -60,16 +63,32 @@ static void emit_roller_off(struct compiler *c, usec_t at)
         if (s)
                 s->roller.active = false;
         /* Parked: at the top of the track. */
-        c->roller_at = (struct body_point){.from = {.kind = POSITION_TRACK}, .to = {.kind = POSITION_TRACK}};
+        c->roller_at = c->roller_from =
+                (struct body_point){.from = {.kind = POSITION_TRACK}, .to = {.kind = POSITION_TRACK}};
+        c->roller_step_usec = 0;
+}
+
+/* About where the roller is at time at, for usual shoulders: on its way from the last step's start to its
+ * target, as far as the step's time has run (a step cut short by its phase's end left it midway). */
+static double roller_estimate(const struct compiler *c, usec_t at)
+{
+        const struct roller_geometry *g = c->geometry;
+        double from = body_point_resolve(&c->roller_from, g, g->shoulder_mm),
+               to = body_point_resolve(&c->roller_at, g, g->shoulder_mm);
+        double f = c->roller_step_usec && at < c->roller_step_at + c->roller_step_usec
+                           ? (double) (at - c->roller_step_at) / (double) c->roller_step_usec
+                           : 1.0;
+
+        return from + (to - from) * f;
 }
 
 /* Whether a sweep of the area from..to goes to its end first: when its start is nearer to where the roller
  * is (for usual shoulders), so that the first stroke travels the area instead of standing still or only
  * getting there. */
-static bool sweep_toward_end_first(const struct compiler *c, const struct roller_phase *r)
+static bool sweep_toward_end_first(const struct compiler *c, const struct roller_phase *r, usec_t start)
 {
         const struct roller_geometry *g = c->geometry;
-        double at = body_point_resolve(&c->roller_at, g, g->shoulder_mm);
+        double at = roller_estimate(c, start);
         double from = position_resolve(&r->from, g, g->shoulder_mm),
                to = position_resolve(&r->to, g, g->shoulder_mm);
 
@@ -120,7 +139,7 @@ static void compile_roller(struct compiler *c, const struct phase *ph, usec_t st
         const struct roller_phase *r = &ph->roller;
         /* Without a pattern: a spot is held for the whole phase; an area is swept end to end, first away
          * from the end nearer to the roller. */
-        const bool end_first = r->set && !r->off && sweep_toward_end_first(c, r);
+        const bool end_first = r->set && !r->off && sweep_toward_end_first(c, r, start);
         const struct pattern_step sweep[] = {
                 {.to = {.area = end_first ? 1.0 : 0.0}, .time_usec = r->stroke_usec},
                 {.to = {.area = end_first ? 0.0 : 1.0}, .time_usec = r->stroke_usec},
@@ -161,7 +180,10 @@ static void compile_roller(struct compiler *c, const struct phase *ph, usec_t st
                         s->roller.target = (struct body_point){st->to.position, st->to.position, 0.0};
                 else
                         s->roller.target = (struct body_point){r->from, r->to, st->to.area};
+                c->roller_from = c->roller_at;
                 c->roller_at = s->roller.target;
+                c->roller_step_at = t;
+                c->roller_step_usec = st->time_usec;
         }
 }
 
@@ -382,7 +404,6 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
                 .program = p,
                 .geometry =
                         config && config->has_roller ? &config->roller.geometry : &roller_geometry_default,
-                .roller_at = {.from = {.kind = POSITION_TRACK}, .to = {.kind = POSITION_TRACK}},
         };
         usec_t d = duration_usec ?: p->duration_usec;
         size_t out = 0;
@@ -390,6 +411,15 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
 
         if (d < PROGRAM_DURATION_MIN_USEC)
                 return -EINVAL;
+        /* The roller starts parked at the top, or, on a chair with a body scan, where the scan found the
+         * shoulders. */
+        c.roller_at = (struct body_point){.from = {.kind = POSITION_TRACK}, .to = {.kind = POSITION_TRACK}};
+        if (config && config->has_roller && config->roller.body_sensor != IO_NONE)
+                c.roller_at = (struct body_point){
+                        .from = {.kind = POSITION_LANDMARK, .landmark = LANDMARK_SHOULDERS},
+                        .to = {.kind = POSITION_LANDMARK, .landmark = LANDMARK_SHOULDERS},
+                };
+        c.roller_from = c.roller_at;
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;

@@ -300,6 +300,47 @@ static void test_a_sweep_first_travels_its_area(void)
                            "60.000s roller park\n");
 }
 
+/* A step cut short by the end of its phase left the roller midway; the next sweep goes by where it is. And
+ * after a body scan the roller starts at the shoulders, not at the top. */
+static void test_a_sweep_judges_where_a_cut_step_or_the_scan_left_the_roller(void)
+{
+        /* 25s of 20s strokes: to lumbar, then a quarter of the way back to the shoulders. */
+        _cleanup_free_ char *cut = roller_lines(
+                "name: S\nduration: 1m\nphases:\n"
+                "  - {name: a, duration: 25s, roller: {technique: swedish, area: [shoulders, lumbar], "
+                "stroke: "
+                "20s}}\n"
+                "  - {name: b, roller: {technique: kneading, area: [shoulders, lumbar], stroke: 35s}}\n");
+        CHECK_STREQ(cut, "0.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@1.00\n"
+                         "20.000s roller swedish speed 3 depth 2 medium shoulders..lumbar@0.00\n"
+                         "25.000s roller kneading speed 3 depth 2 medium shoulders..lumbar@0.00\n"
+                         "60.000s roller park\n");
+
+        static const char *const neck =
+                "name: S\nduration: 1m\nphases:\n"
+                "  - {name: a, roller: {technique: swedish, area: [neck, shoulders], stroke: 30s}}\n";
+        _cleanup_(program_freep) struct program *p = load(neck);
+        _cleanup_(chair_config_freep) struct chair_config *c = NULL;
+        _cleanup_(timeline_freep) struct timeline *scanned = NULL;
+        struct diag_list d = {};
+
+        CHECK(chair_config_load_file(SOURCE_ROOT "/config/sim.yaml", &d, &c) == 0);
+        diag_list_clear(&d);
+        CHECK(p && c && timeline_compile(p, 0, c, &scanned) == 0);
+        if (!scanned)
+                return;
+        /* Found at the shoulders: to the neck first. (Parked at the top, without a scan: to the shoulders.)
+         */
+        for (size_t i = 0; i < scanned->n_points; i++)
+                if (scanned->points[i].track == TRACK_ROLLER) {
+                        CHECK(scanned->points[i].roller.target.fraction == 0.0);
+                        break;
+                }
+        _cleanup_free_ char *parked = roller_lines(neck);
+        CHECK(parked &&
+              strstr(parked, "0.000s roller swedish speed 3 depth 2 medium neck..shoulders@1.00\n"));
+}
+
 static void test_body_points_resolve_against_the_scanned_shoulders(void)
 {
         const struct roller_geometry *g = &roller_geometry_default;
@@ -324,4 +365,5 @@ RUN_TESTS(T(test_compiles_exact_times_and_values), T(test_shorter_run_scales_pha
           T(test_airbag_patterns_alternate_pulse_hold),
           T(test_pattern_steps_override_phase_settings_and_loop),
           T(test_tracks_the_chair_lacks_are_left_out), T(test_a_sweep_first_travels_its_area),
+          T(test_a_sweep_judges_where_a_cut_step_or_the_scan_left_the_roller),
           T(test_body_points_resolve_against_the_scanned_shoulders))

@@ -46,6 +46,9 @@ def options_are_named_as_typed_and_bad_values_said_once(p):
     r = run("validate", "--config")
     if "chairctl validate: --config needs a value" not in r.stderr:
         p.append(f"validate --config said: {r.stderr!r}")
+    r = run("plot", "-qo", "/dev/null", "programs/relax.yaml")
+    if "chairctl plot: unknown option '-q'" not in r.stderr:
+        p.append(f"plot -qo said: {r.stderr!r}")
 
 
 @case
@@ -76,6 +79,9 @@ def json_validate_is_json(p):
         out = json.loads(r.stdout)
         expect(p, "files", [(f["file"], f["valid"], f["kind"]) for f in out],
                [("programs/relax.yaml", True, "program"), (str(bad), False, "program")])
+        # A failure before any file is read still leaves JSON on stdout.
+        r = run("--json", "validate", "--patterns", "/nonexistent", "programs/relax.yaml")
+        expect(p, "--patterns /nonexistent", (r.returncode, json.loads(r.stdout)), (1, []))
         expect(p, "the diagnostic", [(d["line"], d["column"], d["severity"], d["message"])
                                      for d in out[1]["diagnostics"]],
                [(4, 35, "error", "unknown technique 'kneadng'; did you mean 'kneading'?")])

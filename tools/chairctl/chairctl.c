@@ -75,8 +75,11 @@ static const struct verb_help {
         {"jog", "jog AXIS up|down [--time D]",
          "Moves an axis while held: until Ctrl-C, or for D (e.g. 2s)."},
         {"heat", "heat ZONE LEVEL",
-         "Sets a heat zone's level, 0 (off) to 3 (chairctl names zones lists them)."},
-        {"intensity", "intensity N", "Massage intensity 1-5; 3 is the program as written."},
+         "Sets a heat zone's level, 0 (off) to " STRINGIFY(
+                 HEAT_LEVELS) " (chairctl names zones lists them)."},
+        {"intensity", "intensity N",
+         "Massage intensity " STRINGIFY(INTENSITY_MIN) "-" STRINGIFY(INTENSITY_MAX) "; " STRINGIFY(
+                 INTENSITY_DEFAULT) " is the program as written."},
         {"lock", "lock on|off", "The child lock: while on, only stopping works."},
         {"monitor", "monitor", "A line per change of the chair's state, until Ctrl-C."},
         {"install", "install FILE", "Validates a program file on chaird and installs it (it needs an id:)."},

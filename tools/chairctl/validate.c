@@ -106,12 +106,15 @@ int parse_offline_options(int argc, char *argv[], struct offline_options *o, con
                 case ':':
                         fprintf(stderr, "chairctl %s: %s needs a value\n", verb, argv[optind - 1]);
                         return -1;
-                case '?':
-                        /* Named as the user wrote it, with the verb it was given to. */
+                case '?': {
+                        /* Named as the user wrote it, with the verb it was given to: a short one by its
+                         * letter, as it may sit in a bundle ("-qo"); a long one as written. */
+                        char letter[3] = {'-', (char) optopt, 0};
                         fprintf(stderr,
                                 "chairctl %s: unknown option '%s' (chairctl %s --help lists its options)\n",
-                                verb, argv[optind - 1], verb);
+                                verb, optopt ? letter : argv[optind - 1], verb);
                         return -1;
+                }
                 default:
                         if (extra(c >= 0x100 ? c - 0x100 : c, optarg, userdata) < 0)
                                 return -1;
@@ -194,8 +197,12 @@ int verb_validate(int argc, char *argv[])
                 int r;
 
                 r = offline_setup(&o, argv[i], &config, &lib);
-                if (r < 0)
+                if (r < 0) {
+                        /* Why is said on stderr; the JSON list stays whole. */
+                        if (global.json)
+                                printf("]\n");
                         return 1;
+                }
                 if (patterns)
                         r = pattern_library_load_file(&own, argv[i], &diags);
                 else

@@ -75,6 +75,9 @@ def test_every_verb_of_the_help_and_only_those(p, tmp, bus, chaird):
     check(p, "verbs", got, sorted(verbs))
     got, _ = complete("chairctl --json -H pi@chair re", bus.address)
     check(p, "verbs after options", got, sorted(v for v in verbs if v.startswith("re")))
+    for line in ["chairctl --host pi@chair re", "chairctl --host=pi@chair re"]:
+        got, _ = complete(line, bus.address)
+        check(p, line, got, sorted(v for v in verbs if v.startswith("re")))
     got, _ = complete("chairctl --j", bus.address)
     check(p, "global options", got, ["--json"])
 
@@ -89,7 +92,7 @@ def test_program_ids_come_from_the_running_chaird(p, tmp, bus, chaird):
     got, _ = complete("chairctl start --follow --duration 10m re", bus.address)
     check(p, "start after options", got, [i for i in ids if i.startswith("re")])
     got, _ = complete("chairctl start relax --", bus.address)
-    check(p, "start's options", got, ["--duration", "--follow", "--intensity"])
+    check(p, "start's options", got, ["--duration", "--follow", "--help", "--intensity"])
 
 
 def test_presets_zones_and_axes_come_from_the_running_chaird(p, tmp, bus, chaird):
@@ -141,6 +144,9 @@ def test_files_for_validate_plot_and_install(p, tmp, bus, chaird):
         got, _ = complete(line, bus.address, cwd=d)
         check(p, line, got, ["a.yaml", "b.yml", "patterns"])
     check(p, "plot -o", complete("chairctl plot a.yaml -o ", bus.address, cwd=d)[0], ["c.svg", "patterns"])
+    check(p, "plot --output", complete("chairctl plot --output ", bus.address, cwd=d)[0], ["c.svg", "patterns"])
+    check(p, "plot -d 5m FILE", complete("chairctl plot -d 5m ", bus.address, cwd=d)[0],
+          ["a.yaml", "b.yml", "patterns"])
     check(p, "--patterns", complete("chairctl validate --patterns ", bus.address, cwd=d)[0], ["patterns"])
 
 

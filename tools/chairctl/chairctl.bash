@@ -18,14 +18,15 @@ _chairctl()
 
         local verbs="status list start stop pause resume estop release reset recline jog heat intensity
                      lock monitor install reload names validate plot"
-        # Options before the verb; -H takes the remote USER@HOST.
+        # Options before the verb; -H (--host) takes the remote USER@HOST.
         local i verb="" verb_at=0 remote=()
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
-                -H)
+                -H | --host)
                         remote=(-H "${words[i + 1]}")
                         ((i++))
                         ;;
+                --host=*) remote=(-H "${words[i]#--host=}") ;;
                 -*) ;;
                 *)
                         verb=${words[i]}
@@ -35,10 +36,10 @@ _chairctl()
                 esac
         done
         if [[ -z $verb ]]; then
-                if [[ $prev == -H ]]; then
+                if [[ $prev == -H || $prev == --host ]]; then
                         _known_hosts_real -a -- "$cur"
                 elif [[ $cur == -* ]]; then
-                        mapfile -t COMPREPLY < <(compgen -W "--json -H --help --version" -- "$cur")
+                        mapfile -t COMPREPLY < <(compgen -W "--json -H --host --help --version" -- "$cur")
                 else
                         mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
                 fi
@@ -47,7 +48,7 @@ _chairctl()
 
         # The option of the verb that takes the word being completed, if any.
         case $prev in
-        --duration | --time)
+        --duration | -d | --time)
                 mapfile -t COMPREPLY < <(compgen -W "30s 1m 5m 10m 15m 20m 30m" -- "$cur")
                 return
                 ;;
@@ -63,7 +64,7 @@ _chairctl()
                 _filedir -d
                 return
                 ;;
-        -o)
+        -o | --output)
                 _filedir svg
                 return
                 ;;
@@ -73,7 +74,7 @@ _chairctl()
         local n=0
         for ((i = verb_at + 1; i < cword; i++)); do
                 case ${words[i]} in
-                --duration | --intensity | --time | --config | --patterns | -o) ((i++)) ;;
+                --duration | -d | --intensity | --time | --config | --patterns | -o | --output) ((i++)) ;;
                 -*) ;;
                 *) ((n++)) ;;
                 esac
@@ -84,8 +85,9 @@ _chairctl()
         start) options="--duration --intensity --follow" ;;
         jog) options="--time" ;;
         validate) options="--config --patterns" ;;
-        plot) options="--config --patterns --duration -o" ;;
+        plot) options="--config --patterns --duration -o --output" ;;
         esac
+        options+=" --help"
         if [[ $cur == -* ]]; then
                 mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
                 return

@@ -857,22 +857,11 @@ static void check_sweeps(struct parse_ctx *ctx)
         }
 }
 
-/* The recline presets of the reference chair (config/sim.yaml), for a program checked without a config. */
-static const struct preset_config reference_presets[] = {
-        {(char *) "upright", {0.0, 0.0, 0.0}},
-        {(char *) "zero-gravity-1", {0.45, 0.55, 0.0}},
-        {(char *) "zero-gravity-2", {0.65, 0.75, 0.0}},
-        {(char *) "flat", {1.0, 1.0, 0.0}},
-};
-
 static const struct preset_config *find_preset(const struct chair_config *c, const char *name)
 {
-        const struct preset_config *presets = c ? c->presets : reference_presets;
-        size_t n = c ? c->n_presets : ELEMENTSOF(reference_presets);
-
-        for (size_t i = 0; i < n; i++)
-                if (streq(presets[i].name, name))
-                        return &presets[i];
+        for (size_t i = 0; i < c->n_presets; i++)
+                if (streq(c->presets[i].name, name))
+                        return &c->presets[i];
         return NULL;
 }
 
@@ -884,10 +873,9 @@ static usec_t recline_travel_usec(const struct chair_config *c, const struct pre
         usec_t longest = 0;
 
         for (enum axis a = 0; a < _AXIS_MAX; a++) {
-                usec_t travel = c && c->axes[a].travel_time_usec ? c->axes[a].travel_time_usec
-                                                                 : RECLINE_TRAVEL_NOMINAL_USEC;
+                usec_t travel = c->axes[a].travel_time_usec ?: RECLINE_TRAVEL_NOMINAL_USEC;
                 usec_t t = (usec_t) (fabs(to->position[a] - from->position[a]) * (double) travel);
-                if ((c ? c->axis[a] : a != AXIS_SLIDE) && t > longest) {
+                if (c->axis[a] && t > longest) {
                         longest = t;
                         *ret_slowest = a;
                 }
@@ -895,17 +883,18 @@ static usec_t recline_travel_usec(const struct chair_config *c, const struct pre
         return longest;
 }
 
-/* A recline that turns to a new preset before the axes can have reached the one before. */
+/* A recline that turns to a new preset before the axes can have reached the one before. Only against a
+ * chair: the presets and the axes are its. */
 static void check_recline_pace(struct parse_ctx *ctx)
 {
         const struct chair_config *c = pctx(ctx)->config;
         struct program *p = pctx(ctx)->program;
-        const struct preset_config *at = find_preset(c, "upright"), *going = at;
+        const struct preset_config *at = c ? find_preset(c, "upright") : NULL, *going = at;
         usec_t since = 0, needs = 0;
         enum axis slowest = AXIS_BACKREST;
         char a[DURATION_MAX_STR], b[DURATION_MAX_STR];
 
-        if (!at || (c && !c->axis[AXIS_BACKREST] && !c->axis[AXIS_LEGREST] && !c->axis[AXIS_SLIDE]))
+        if (!at)
                 return;
         for (size_t i = 0; i < p->n_phases; i++) {
                 const struct phase *ph = &p->phases[i];

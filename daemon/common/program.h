@@ -18,8 +18,8 @@
 #define ROLLER_SPEED_DEFAULT          3
 #define ROLLER_DEPTH_DEFAULT          2
 #define ROLLER_STROKE_DEFAULT_USEC    (10 * USEC_PER_SEC)
-/* An axis the board drives takes this long end to end, for the recline pace check (its config has no
- * travel-time; the reference board's backrest takes 20 s). */
+/* An axis the board drives takes about this long end to end, for the recline pace check (its config has
+ * no travel-time). */
 #define RECLINE_TRAVEL_NOMINAL_USEC (20 * USEC_PER_SEC)
 #define AIRBAG_INTENSITY_DEFAULT    2
 #define AIRBAG_INFLATE_DEFAULT_USEC (5 * USEC_PER_SEC)

@@ -653,7 +653,7 @@ def test_man_pages_and_tab_completion_work_on_the_installed_system(problems):
     r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     lines = r.stdout.split("\n")
     presets = sorted(str(s) for s in prop("Presets"))
-    if not lines or lines[0] != "complete -F _chairctl chairctl":
+    if lines[0] != "complete -F _chairctl chairctl":
         problems.append(f"the completion is not found by bash-completion: {r.stdout[:200]!r} {r.stderr[:300]!r}")
     elif sorted(w for w in lines[1:] if w) != presets or "flat" not in presets:
         problems.append(f"Tab after 'chairctl recline ' offered {lines[1:]}, chaird's presets are {presets}")

@@ -311,6 +311,18 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
         return 0;
 }
 
+/* Ends a list printed from chaird's answer: the JSON list's bracket, and the exit status of reading it. */
+static int list_end(int r)
+{
+        if (global.json)
+                printf("]\n");
+        if (r < 0) {
+                fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
+                return EXIT_FAILED;
+        }
+        return 0;
+}
+
 /* The programs chaird offers: a table, JSON objects, or with ids_only one id per line (a JSON list of ids).
  */
 static int list_programs(sd_bus *bus, bool ids_only)
@@ -399,13 +411,7 @@ static int list_programs(sd_bus *bus, bool ids_only)
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
         }
-        if (global.json)
-                printf("]\n");
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
-                return EXIT_FAILED;
-        }
-        return 0;
+        return list_end(r);
 }
 
 static int verb_list(sd_bus *bus, int argc, char *argv[])
@@ -453,13 +459,7 @@ static int print_names(sd_bus *bus, const char *property, const char *type, cons
                         printf("%s\n", name);
                 first = false;
         }
-        if (global.json)
-                printf("]\n");
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
-                return EXIT_FAILED;
-        }
-        return 0;
+        return list_end(r);
 }
 
 /* The names a command line takes, asked of the running chaird: for scripts and shell completion. */

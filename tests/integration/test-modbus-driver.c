@@ -280,7 +280,9 @@ static void test_heartbeat_keeps_the_board_alive_and_a_late_one_finds_it_stopped
         t.heartbeat = false;
         CHECK(RUN_UNTIL(state("pump", "on") == 0, 3000));
         sim_command(&t.sim, "state", json, sizeof(json));
-        CHECK(strstr(json, "\"watchdog_tripped\":true"));
+        /* The board's watchdog did it (latched: a heartbeat retried late by the bus thread, after a write
+         * that timed out on a loaded machine, may have ended the trip itself by now). */
+        CHECK(strstr(json, "\"watchdog_latched\":true"));
         /* The tick comes back: the heartbeat re-arms the board, but what it stopped stays stopped, and the
          * loop hears of it once, with how late the heartbeat was. */
         t.heartbeat = true;

@@ -265,8 +265,9 @@ static int parse_presets(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field recline_fields[] = {
-        {"axes", parse_axes, offsetof(struct chair_config, axis), FIELD_REQUIRED},
-        {"presets", parse_presets, 0, FIELD_REQUIRED},
+        {"axes", parse_axes, offsetof(struct chair_config, axis), FIELD_REQUIRED, .names = axis_names,
+         .shape = SHAPE_MAP, .sub = motor_fields},
+        {"presets", parse_presets, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = preset_fields},
         {},
 };
 
@@ -386,11 +387,15 @@ static int parse_travel(struct parse_ctx *ctx, const struct ynode *node, const s
 static const struct field roller_fields[] = {
         {"track-length", field_length_mm, offsetof(struct roller_config, geometry.track_mm), FIELD_REQUIRED,
          100, 2000},
-        {"shoulder", parse_shoulder, offsetof(struct roller_config, geometry)},
-        {"landmarks", parse_landmarks, offsetof(struct roller_config, geometry)},
-        {"techniques", parse_techniques, offsetof(struct roller_config, techniques)},
+        {"shoulder", parse_shoulder, offsetof(struct roller_config, geometry), .shape = SHAPE_OBJECT,
+         .sub = shoulder_fields},
+        {"landmarks", parse_landmarks, offsetof(struct roller_config, geometry), .shape = SHAPE_OBJECT,
+         .sub = landmark_fields},
+        {"techniques", parse_techniques, offsetof(struct roller_config, techniques),
+         .schema = SCHEMA_TECHNIQUES},
         {"depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, 5},
-        {"travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED},
+        {"travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED,
+         .shape = SHAPE_OBJECT, .sub = motor_fields},
         {"kneading", field_out_level, offsetof(struct roller_config, kneading)},
         {"tapping", field_out_level, offsetof(struct roller_config, tapping)},
         {"width", field_out_value, offsetof(struct roller_config, width)},
@@ -543,8 +548,16 @@ static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node
 
 static const struct field airbag_fields[] = {
         {"pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED},
-        {"zones", parse_zones, 0, FIELD_REQUIRED},
-        {"pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa)},
+        {"zones", parse_zones, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = zone_fields},
+        {"pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa),
+         .schema = "{\"type\":\"array\",\"minItems\":" STRINGIFY(
+                 AIRBAG_INTENSITY_LEVELS) ",\"maxItems\":" STRINGIFY(AIRBAG_INTENSITY_LEVELS) ",\"items\":{"
+                                                                                              "\"type\":"
+                                                                                              "\"number\","
+                                                                                              "\"minimum\":"
+                                                                                              "1,"
+                                                                                              "\"maximum\":"
+                                                                                              "100}}"},
         {},
 };
 
@@ -555,7 +568,9 @@ static int parse_airbags(struct parse_ctx *ctx, const struct ynode *node, const 
 }
 
 static const struct field heater_fields[] = {
-        {"levels", parse_levels, offsetof(struct heater_config, level_temp_c), FIELD_REQUIRED},
+        {"levels", parse_levels, offsetof(struct heater_config, level_temp_c), FIELD_REQUIRED,
+         .schema = "{\"type\":\"array\",\"minItems\":" STRINGIFY(HEAT_LEVELS) ",\"maxItems\":" STRINGIFY(
+                 HEAT_LEVELS) ",\"items\":{\"type\":\"number\",\"minimum\":25,\"maximum\":70}}"},
         {"output", field_out_switch, offsetof(struct heater_config, output), FIELD_REQUIRED},
         {"sensor", field_in_value, offsetof(struct heater_config, sensor), FIELD_REQUIRED},
         {},
@@ -680,15 +695,16 @@ static int parse_nothing(struct parse_ctx *ctx, const struct ynode *node, const 
         return 0;
 }
 
-static const struct field config_fields[] = {
-        {"buses", parse_nothing, 0, FIELD_REQUIRED},
-        {"recline", parse_recline, 0},
-        {"roller", parse_roller, 0},
-        {"airbags", parse_airbags, 0},
-        {"heaters", parse_heaters, 0},
-        {"foot-rollers", parse_foot_rollers, 0},
-        {"inputs", parse_inputs, 0, FIELD_REQUIRED},
-        {"safety", parse_safety, offsetof(struct chair_config, safety)},
+const struct field config_fields[] = {
+        {"buses", parse_nothing, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = bus_fields},
+        {"recline", parse_recline, 0, .shape = SHAPE_OBJECT, .sub = recline_fields},
+        {"roller", parse_roller, 0, .shape = SHAPE_OBJECT, .sub = roller_fields},
+        {"airbags", parse_airbags, 0, .shape = SHAPE_OBJECT, .sub = airbag_fields},
+        {"heaters", parse_heaters, 0, .shape = SHAPE_MAP, .sub = heater_fields},
+        {"foot-rollers", parse_foot_rollers, 0, .shape = SHAPE_OBJECT, .sub = foot_fields},
+        {"inputs", parse_inputs, 0, FIELD_REQUIRED, .shape = SHAPE_OBJECT, .sub = input_fields},
+        {"safety", parse_safety, offsetof(struct chair_config, safety), .shape = SHAPE_OBJECT,
+         .sub = safety_fields},
         {},
 };
 

@@ -67,6 +67,9 @@ struct roller_geometry {
         double landmark_mm[_LANDMARK_MAX]; /* each landmark's distance below the shoulders (neck < 0) */
 };
 
+/* The table a hardware config is parsed through, for its JSON Schema. */
+extern const struct field config_fields[];
+
 /* The geometry of the reference chair, used when no config is given. */
 extern const struct roller_geometry roller_geometry_default;
 

@@ -163,13 +163,16 @@ static int parse_step_width(struct parse_ctx *ctx, const struct ynode *node, con
 }
 
 static const struct field step_fields[] = {
-        {"to", parse_step_target, offsetof(struct pattern_step, to), FIELD_REQUIRED},
+        {"to", parse_step_target, offsetof(struct pattern_step, to), FIELD_REQUIRED,
+         .schema = "{\"anyOf\":[{\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[\"start\","
+                   "\"middle\",\"end\",@LANDMARKS@]}]}"},
         {"time", field_duration, offsetof(struct pattern_step, time_usec), FIELD_REQUIRED,
          (long long) STEP_TIME_MIN_USEC, (long long) STEP_TIME_MAX_USEC},
-        {"technique", parse_step_technique, offsetof(struct pattern_step, technique)},
+        {"technique", parse_step_technique, offsetof(struct pattern_step, technique),
+         .schema = SCHEMA_TECHNIQUES},
         {"speed", field_uint, offsetof(struct pattern_step, speed), 0, 1, 6},
         {"depth", field_uint, offsetof(struct pattern_step, depth), 0, 1, 5},
-        {"width", parse_step_width, offsetof(struct pattern_step, width)},
+        {"width", parse_step_width, offsetof(struct pattern_step, width), .schema = SCHEMA_WIDTH},
         {},
 };
 
@@ -224,9 +227,10 @@ struct pattern_source {
         struct pattern pattern;
 };
 
-static const struct field pattern_fields[] = {
+const struct field pattern_fields[] = {
         {"description", field_string, offsetof(struct pattern_source, description)},
-        {"steps", parse_steps, offsetof(struct pattern_source, pattern), FIELD_REQUIRED},
+        {"steps", parse_steps, offsetof(struct pattern_source, pattern), FIELD_REQUIRED, 0,
+         PATTERN_MAX_STEPS, .shape = SHAPE_LIST, .sub = step_fields},
         {},
 };
 
@@ -311,8 +315,8 @@ static int parse_library_patterns(struct parse_ctx *ctx, const struct ynode *nod
         return patterns_parse(ctx, node, &lib->patterns, &lib->n);
 }
 
-static const struct field library_file_fields[] = {
-        {"patterns", parse_library_patterns, 0, FIELD_REQUIRED},
+const struct field library_file_fields[] = {
+        {"patterns", parse_library_patterns, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = pattern_fields},
         {},
 };
 

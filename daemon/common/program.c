@@ -171,12 +171,17 @@ static int parse_roller_width(struct parse_ctx *ctx, const struct ynode *node, c
 }
 
 static const struct field roller_fields[] = {
-        {"technique", parse_roller_technique, offsetof(struct roller_phase, technique), FIELD_REQUIRED},
+        {"technique", parse_roller_technique, offsetof(struct roller_phase, technique), FIELD_REQUIRED,
+         .schema = SCHEMA_TECHNIQUES},
         {"pattern", field_string, offsetof(struct roller_phase, pattern_name)},
-        {"area", parse_area, 0},
+        {"area", parse_area, 0,
+         .schema = "{\"oneOf\":[{\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[\"back\","
+                   "\"full\","
+                   "@LANDMARKS@]},{\"type\":\"array\",\"minItems\":2,\"maxItems\":2,\"items\":{\"anyOf\":[{"
+                   "\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[@LANDMARKS@]}]}}]}"},
         {"speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, 6},
         {"depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, 5},
-        {"width", parse_roller_width, 0},
+        {"width", parse_roller_width, 0, .schema = SCHEMA_WIDTH},
         {"stroke", field_duration, offsetof(struct roller_phase, stroke_usec), 0,
          (long long) (2 * USEC_PER_SEC), (long long) USEC_PER_MINUTE},
         {},
@@ -318,7 +323,9 @@ static int parse_zones(struct parse_ctx *ctx, const struct ynode *node, const st
 }
 
 static const struct field airbag_fields[] = {
-        {"zones", parse_zones, offsetof(struct airbag_phase, zones), FIELD_REQUIRED},
+        {"zones", parse_zones, offsetof(struct airbag_phase, zones), FIELD_REQUIRED,
+         .schema =
+                 "{\"type\":\"array\",\"minItems\":1,\"uniqueItems\":true,\"items\":{\"type\":\"string\"}}"},
         {"pattern", field_enum, offsetof(struct airbag_phase, pattern), 0, 0, 0, airbag_pattern_names,
          "airbag pattern"},
         {"intensity", field_uint, offsetof(struct airbag_phase, intensity), 0, 1, 5},
@@ -469,11 +476,16 @@ static const struct field phase_fields[] = {
         {"name", field_string, offsetof(struct phase, name), FIELD_REQUIRED},
         {"duration", field_duration, offsetof(struct phase, duration_usec), 0,
          (long long) PHASE_DURATION_MIN_USEC, (long long) (2 * USEC_PER_HOUR)},
-        {"recline", parse_recline, 0},
-        {"roller", parse_roller, offsetof(struct phase, roller)},
-        {"airbags", parse_airbags, offsetof(struct phase, airbags)},
-        {"heat", parse_heat, 0},
-        {"foot-rollers", parse_foot, offsetof(struct phase, foot)},
+        {"recline", parse_recline, 0, .schema = "{\"type\":\"string\"}"},
+        {"roller", parse_roller, offsetof(struct phase, roller), FIELD_OR_OFF, .shape = SHAPE_OBJECT,
+         .sub = roller_fields},
+        {"airbags", parse_airbags, offsetof(struct phase, airbags), FIELD_OR_OFF, .shape = SHAPE_OBJECT,
+         .sub = airbag_fields},
+        {"heat", parse_heat, 0, FIELD_OR_OFF,
+         .schema = "{\"type\":\"object\",\"minProperties\":1,\"additionalProperties\":{\"type\":\"integer\","
+                   "\"minimum\":0,\"maximum\":" STRINGIFY(HEAT_LEVELS) "}}"},
+        {"foot-rollers", parse_foot, offsetof(struct phase, foot), FIELD_OR_OFF, .shape = SHAPE_OBJECT,
+         .sub = foot_fields},
         {},
 };
 
@@ -584,15 +596,18 @@ static int parse_local_patterns(struct parse_ctx *ctx, const struct ynode *node,
         return patterns_parse(ctx, node, &p->patterns, &p->n_patterns);
 }
 
-static const struct field program_fields[] = {
-        {"id", parse_id, offsetof(struct program, id)},
+const struct field program_fields[] = {
+        {"id", parse_id, offsetof(struct program, id),
+         .schema = "{\"type\":\"string\",\"pattern\":\"^[a-z0-9][a-z0-9-]{0,63}$\"}"},
         {"name", field_string, offsetof(struct program, name), FIELD_REQUIRED},
         {"description", field_string, offsetof(struct program, description)},
         {"duration", parse_program_duration, offsetof(struct program, duration_usec), 0,
-         (long long) PROGRAM_DURATION_MIN_USEC},
+         (long long) PROGRAM_DURATION_MIN_USEC,
+         .schema = "{\"type\":\"string\",\"minLength\":2,\"pattern\":\"" SCHEMA_DURATION_RE "\"}"},
         {"at-end", field_enum, offsetof(struct program, at_end), 0, 0, 0, at_end_names},
-        {"patterns", parse_local_patterns, 0},
-        {"phases", parse_phases, 0, FIELD_REQUIRED},
+        {"patterns", parse_local_patterns, 0, .shape = SHAPE_MAP, .sub = pattern_fields},
+        {"phases", parse_phases, 0, FIELD_REQUIRED, 0, PROGRAM_MAX_PHASES, .shape = SHAPE_LIST,
+         .sub = phase_fields},
         {},
 };
 

@@ -71,6 +71,10 @@ struct pattern_library {
         char **dirs; /* every folder searched, in order (found or not), for messages; NULL-terminated */
 };
 
+/* The tables the files are parsed through, for their JSON Schemas: a program, a pattern (as under a
+ * program's or a library file's patterns:), a pattern library file. */
+extern const struct field program_fields[], pattern_fields[], library_file_fields[];
+
 /* Loads every *.yaml file of dir, in name order. Load directories in order of priority: a pattern of a
  * directory loaded earlier hides one of the same name (an installer's library hides the stock one); a name
  * defined twice within one directory is an error. Returns 0, -EINVAL if any file had errors (the good

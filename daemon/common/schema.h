@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "yamltree.h"
@@ -36,6 +37,16 @@ typedef int (*field_parse_t)(struct parse_ctx *ctx, const struct ynode *node, co
 
 enum {
         FIELD_REQUIRED = 1 << 0,
+        FIELD_OR_OFF = 1 << 1, /* the JSON Schema: the value may also be the word "off" */
+};
+
+/* How a field's value nests, for the JSON Schema (chairctl schema) where its parser is not one of the
+ * field_* parsers below. */
+enum field_shape {
+        SHAPE_NONE,   /* see schema, or a field_* parser */
+        SHAPE_OBJECT, /* a mapping through sub */
+        SHAPE_MAP,    /* a mapping of names to mappings through sub */
+        SHAPE_LIST,   /* a list (at least one, at most max) of mappings through sub */
 };
 
 struct field {
@@ -46,7 +57,28 @@ struct field {
         long long min, max;       /* integers: the inclusive range; durations: in usec */
         const char *const *names; /* enums: NULL-terminated names, the index is the value */
         const char *what;         /* what a value is called in messages about it; default: the key */
+        /* The JSON Schema of a value the field_* parsers do not parse: its shape and table, or its schema as
+         * JSON (where @TECHNIQUES@ and @LANDMARKS@ stand for those names, quoted and comma-separated,
+         * and @TECHNIQUE_RE@ for them joined by '|'). */
+        enum field_shape shape;
+        const struct field *sub;
+        const char *schema;
 };
+
+/* Writes the JSON Schema (draft 2020-12) of a YAML file parsed through fields, with its title; io, if
+ * given, is the table of the I/O references the fields' wiring refers to (#/$defs/io). Returns 0, or
+ * -EINVAL (after a message to stderr) when a field has no schema: the schema would be incomplete. */
+int json_schema_write(FILE *f, const char *title, const struct field *fields, const struct field *io);
+
+/* The JSON Schema's own words for values several tables share. */
+#define SCHEMA_TECHNIQUES                                                                                   \
+        "{\"oneOf\":[{\"type\":\"string\",\"pattern\":\"^(@TECHNIQUE_RE@)(\\\\+(@TECHNIQUE_RE@))*$\"},"     \
+        "{\"type\":\"array\",\"minItems\":1,\"uniqueItems\":true,\"items\":{\"enum\":[@TECHNIQUES@]}}]}"
+#define SCHEMA_WIDTH "{\"enum\":[\"narrow\",\"medium\",\"wide\"]}"
+
+/* Durations as parse_duration() takes them, as a JSON Schema pattern: whole numbers of h, m, s, ms, largest
+ * first. */
+#define SCHEMA_DURATION_RE "^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$"
 
 /* Parses a mapping through a table of fields: each key goes to its field's parser; unknown keys (with a
  * suggestion), missing required keys and a node that is not a mapping are errors. what names the mapping

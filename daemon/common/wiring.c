@@ -24,7 +24,7 @@ static struct config_parser *parser(struct parse_ctx *ctx)
 #define MODBUS_TCP_PORT_DEFAULT        502
 #define HEARTBEAT_TIMEOUT_DEFAULT_USEC (500 * USEC_PER_MSEC) /* the reference board's default */
 
-static const struct field bus_fields[] = {
+const struct field bus_fields[] = {
         {"type", field_enum, offsetof(struct bus_config, type), FIELD_REQUIRED, .names = bus_type_names,
          .what = "bus type"},
         {"unit", field_uint, offsetof(struct bus_config, unit), 0, 0, 247},
@@ -194,7 +194,7 @@ struct io_spec {
         usec_t pwm_period_usec;
 };
 
-static const struct field io_fields[] = {
+const struct field io_fields[] = {
         {"bus", field_string, offsetof(struct io_spec, bus)},
         {"coil", field_uint, offsetof(struct io_spec, address[IO_COIL]), 0, 0, 65535},
         {"discrete", field_uint, offsetof(struct io_spec, address[IO_DISCRETE]), 0, 0, 65535},
@@ -521,4 +521,11 @@ void io_config_done(struct io_config *io)
 {
         free(io->name);
         free(io->line_name);
+}
+
+bool wiring_field(field_parse_t parse)
+{
+        return parse == field_out_switch || parse == field_out_value || parse == field_out_level ||
+               parse == field_out_target || parse == field_in_switch || parse == field_in_value ||
+               parse == field_in_counter;
 }

@@ -154,3 +154,9 @@ void check_io_conflicts(struct parse_ctx *ctx, const struct chair_config *c);
 
 void bus_config_done(struct bus_config *b);
 void io_config_done(struct io_config *io);
+
+/* The tables a bus and an I/O reference are parsed through, for the JSON Schema. */
+extern const struct field bus_fields[], io_fields[];
+
+/* Whether a field parser is one of the I/O references' above (their JSON Schema is the io definition). */
+bool wiring_field(field_parse_t parse);

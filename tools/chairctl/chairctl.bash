@@ -17,7 +17,7 @@ _chairctl()
         _init_completion || return
 
         local verbs="status list start stop pause resume estop release reset recline jog heat intensity
-                     lock monitor install reload names validate plot"
+                     lock monitor install reload names validate plot schema"
         # Options before the verb; -H (--host) takes the remote USER@HOST.
         local i verb="" verb_at=0 remote=()
         for ((i = 1; i < cword; i++)); do
@@ -104,6 +104,7 @@ _chairctl()
         intensity,0) words_for="1 2 3 4 5" ;;
         lock,0) words_for="on off" ;;
         names,0) words_for="programs presets zones axes" ;;
+        schema,0) words_for="program pattern config" ;;
         install,0 | validate,* | plot,0)
                 _filedir '@(yaml|yml)'
                 return

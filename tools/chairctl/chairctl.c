@@ -12,6 +12,7 @@ static const struct verb {
 } verbs[] = {
         {"validate", verb_validate, "validate [--config FILE] [--patterns DIR]... FILE..."},
         {"plot", verb_plot, "plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg"},
+        {"schema", verb_schema, "schema program|pattern|config"},
 };
 
 static void usage(FILE *f)
@@ -95,6 +96,10 @@ static const struct verb_help {
          "by default the patterns/ folder beside the file, then " LOCAL_PROGRAMS_DIR "/patterns\n"
          "and " STOCK_PROGRAMS_DIR "/patterns. --json: a list of the files with their\n"
          "diagnostics. Exit status 1 when a file is invalid."},
+        {"schema", "schema program|pattern|config",
+         "Prints the JSON Schema of a program file, a pattern library file or the hardware\n"
+         "config, made from the tables chaird parses them with, for editors (see\n"
+         "programs.md); the installed copies are in " PKGDATADIR_SCHEMA "."},
         {"plot", "plot [--config FILE] [--patterns DIR]... [--duration D] FILE -o OUT.svg",
          "Draws a program's timeline as an SVG picture (-o - writes it to standard output).\n"
          "--duration D: as if started with that duration. --config and --patterns as for\n"

@@ -36,6 +36,7 @@ void json_string(FILE *f, const char *s);
 
 int verb_validate(int argc, char *argv[]);
 int verb_plot(int argc, char *argv[]);
+int verb_schema(int argc, char *argv[]);
 
 /* Writes an SVG picture of a program's timeline to f. Returns 0 or -errno. */
 struct timeline;

@@ -3,10 +3,11 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
-#include "yamltree.h"
 
 #include "build-config.h"
 #include "chairctl.h"
+#include "wiring.h"
+#include "yamltree.h"
 
 static int load_library_dir(struct pattern_library *lib, const char *dir, struct diag_list *diags, bool must)
 {
@@ -237,4 +238,26 @@ int verb_validate(int argc, char *argv[])
         if (global.json)
                 printf("]\n");
         return invalid ? 1 : 0;
+}
+
+int verb_schema(int argc, char *argv[])
+{
+        static const struct {
+                const char *kind, *title;
+                const struct field *fields, *io;
+        } kinds[] = {
+                {"program", "chaird program", program_fields, NULL},
+                {"pattern", "chaird pattern library file", library_file_fields, NULL},
+                {"config", "chaird hardware config", config_fields, io_fields},
+        };
+
+        for (size_t i = 0; argc == 2 && i < ELEMENTSOF(kinds); i++) {
+                int r;
+                if (!streq(argv[1], kinds[i].kind))
+                        continue;
+                r = json_schema_write(stdout, kinds[i].title, kinds[i].fields, kinds[i].io);
+                return r < 0 || fflush(stdout) != 0 ? EXIT_FAILED : 0;
+        }
+        fprintf(stderr, "Usage: chairctl schema program|pattern|config\n");
+        return EXIT_USAGE;
 }

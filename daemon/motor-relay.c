@@ -296,6 +296,8 @@ static unsigned relay_input(struct motor *m, int io, double value)
         if (io != m->cfg->io[MOTOR_PULSES])
                 return 0;
         uint16_t count = (uint16_t) llround(value);
+        usec_t since = r->pulses_usec; /* the new pulses came between the read before and now */
+        r->pulses_usec = now;
         if (!r->have_pulses) {
                 r->pulses = count;
                 r->have_pulses = true;
@@ -312,9 +314,11 @@ static unsigned relay_input(struct motor *m, int io, double value)
                 return MOTOR_INPUT_POSITION | MOTOR_INPUT_LOST;
         }
         unsigned what = 0;
-        /* It coasts for a while after its relay's off reached the device (a busy bus writes it late). */
+        /* It coasts for a while after its relay's off reached the device (a busy bus writes it late). The
+         * pulses came at some time since the read before: while that could have been during the drive or the
+         * coast, they are the coast's (a counter polled late on a loaded machine holds them still). */
         usec_t off = r->off_usec;
-        bool coasting = r->last && (!off_at(m, -r->last, &off) || now - off <= COAST_USEC);
+        bool coasting = r->last && (!off_at(m, -r->last, &off) || since <= off + COAST_USEC);
         if (!r->on && !coasting) {
                 /* A welded relay, or the motor back-driven (checked at once), or a coast read late (a
                  * board's counter is read by polling): a few are counted the way it went, and when they

@@ -68,8 +68,9 @@ struct motor_relay {
         bool homing;       /* driving to its start limit first, then on to target */
         uint16_t pulses;   /* the counter as last read */
         bool have_pulses;
-        unsigned coasted; /* pulses that came while it coasted, since it last stopped */
-        unsigned coast;   /* what it coasted the last time it stopped on its way: it stops that early */
+        usec_t pulses_usec; /* when it was read: pulses read next came after this, at the earliest */
+        unsigned coasted;   /* pulses that came while it coasted, since it last stopped */
+        unsigned coast;     /* what it coasted the last time it stopped on its way: it stops that early */
         sd_event_source *timer; /* the end of the reverse delay, or the estimated arrival */
 };
 

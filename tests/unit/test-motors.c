@@ -372,10 +372,14 @@ static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
         safety_check(s, vnow);
         CHECK_EQ_U(tripped, FAULT_NONE);
         advance(USEC_PER_SEC);
-        feed(L_PULSES, 504.0); /* two: below the limit of 3 */
+        feed(L_PULSES, 504.0); /* came since the read in the coast: may be the coast's, read late */
         safety_check(s, vnow);
         CHECK_EQ_U(tripped, FAULT_NONE);
-        feed(L_PULSES, 505.0);
+        advance(100 * USEC_PER_MSEC);
+        feed(L_PULSES, 506.0); /* two since a read long after the coast: below the limit of 3 */
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        feed(L_PULSES, 507.0);
         safety_check(s, vnow);
         CHECK_STREQ(fault_to_string(tripped), "motor-unbidden");
         CHECK(safety_cause(s, vnow, why, sizeof(why)) && strstr(why, "legrest moved by itself"));
@@ -385,6 +389,31 @@ static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
         CHECK(estimated(AXIS_LEGREST)); /* it moved by itself, which way is not known: its next move homes */
         advance(2 * USEC_PER_SEC);      /* quiet again */
         CHECK(!safety_cause(s, vnow, why, sizeof(why)));
+        safety_free(s);
+        teardown();
+}
+
+/* A counter read late (a loaded machine, a busy bus) holds pulses of the drive and the coast although the
+ * relay went off long before the read: they are not the motor moving by itself. */
+static void test_coast_pulses_read_late_are_not_unbidden(void)
+{
+        struct safety *s = NULL;
+
+        setup();
+        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
+        tripped = FAULT_NONE;
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
+        dispatch();
+        feed(L_START, 1.0); /* homed */
+        advance(REVERSE);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 496.0);
+        CHECK(out(L_EXTEND) == 0.0);  /* there: the relay goes off */
+        advance(700 * USEC_PER_MSEC); /* no read for 0.7 s, then the drive's last and the coast's pulses */
+        feed(L_PULSES, 500.0);
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        CHECK(!estimated(AXIS_LEGREST));
         safety_free(s);
         teardown();
 }
@@ -593,6 +622,7 @@ RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes),
           T(test_sent_to_an_end_it_drives_until_the_switch_closes),
           T(test_a_pulsed_motor_stops_early_by_what_it_coasted), T(test_a_closed_start_switch_is_home),
           T(test_pulses_with_both_relays_off_are_motor_unbidden),
+          T(test_coast_pulses_read_late_are_not_unbidden),
           T(test_massage_motors_on_a_relay_switch_at_any_speed),
           T(test_an_unknown_position_is_homed_at_the_start_limit_first),
           T(test_reversals_never_overlap_and_always_wait),

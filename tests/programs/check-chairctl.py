@@ -11,16 +11,13 @@ import sys
 import tempfile
 
 chairctl, root = os.path.abspath(sys.argv[1]), pathlib.Path(sys.argv[2]).resolve()
-results = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from simlib import Tap  # noqa: E402
+tap = Tap()
 
 
 def case(fn):
-    problems = []
-    try:
-        fn(problems)
-    except Exception as e:  # a crash of the check is a failure, with the reason
-        problems.append(f"{type(e).__name__}: {e}")
-    results.append((fn.__name__, problems))
+    tap.case(fn.__name__, fn)
     return fn
 
 
@@ -131,9 +128,4 @@ def a_valid_file_says_what_it_was_checked_against(p):
            "config/sim.yaml\n")
 
 
-for n, (name, problems) in enumerate(results, 1):
-    print(f"{'not ' if problems else ''}ok {n} - {name}")
-    for line in problems:
-        print(f"#   {line}")
-print(f"1..{len(results)}")
-sys.exit(1 if any(p for _, p in results) else 0)
+sys.exit(tap.done())

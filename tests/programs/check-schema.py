@@ -15,7 +15,9 @@ import jsonschema
 import yaml
 
 chairctl, root = os.path.abspath(sys.argv[1]), pathlib.Path(sys.argv[2]).resolve()
-results = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from simlib import Tap  # noqa: E402
+tap = Tap()
 # The broken programs whose fault a schema can see: the rest are about meaning (timing, the chair, names a
 # chair may define) or YAML itself (a key that is not text cannot even become JSON).
 STRUCTURAL = ["01-unknown-top-key", "02-unknown-phase-key", "04-phases-not-a-list", "05-name-is-a-list",
@@ -53,15 +55,6 @@ def schema(kind):
     s = json.loads(r.stdout)
     jsonschema.Draft202012Validator.check_schema(s)
     return jsonschema.Draft202012Validator(s)
-
-
-def case(name, fn):
-    problems = []
-    try:
-        fn(problems)
-    except Exception as e:  # a crash of the check is a failure, with the reason
-        problems.append(f"{type(e).__name__}: {e}")
-    results.append((name, problems))
 
 
 def errors(validator, doc):
@@ -139,12 +132,7 @@ def structural_faults_are_refused(problems):
         problems.append("relax.yaml refused")
 
 
-case("the_stock_programs_patterns_and_docs_examples_are_valid", stock_and_docs_are_valid)
-case("structural_faults_of_the_broken_programs_are_refused", structural_faults_are_refused)
-case("the_shipped_and_documented_configs_are_valid_and_faults_refused", configs_are_valid)
-for n, (name, problems) in enumerate(results, 1):
-    print(f"{'not ' if problems else ''}ok {n} - {name}")
-    for p in problems:
-        print(f"#   {p}")
-print(f"1..{len(results)}")
-sys.exit(1 if any(p for _, p in results) else 0)
+tap.case("the_stock_programs_patterns_and_docs_examples_are_valid", stock_and_docs_are_valid)
+tap.case("structural_faults_of_the_broken_programs_are_refused", structural_faults_are_refused)
+tap.case("the_shipped_and_documented_configs_are_valid_and_faults_refused", configs_are_valid)
+sys.exit(tap.done())

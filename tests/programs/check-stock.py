@@ -17,16 +17,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 LANES = ["phases", "recline", "roller", "depth", "airbags", "heat", "foot"]
 REQUIRED = ["relax", "deep-tissue", "trigger-point", "myofascial", "lumbar-relief", "sciatica", "stretch",
             "neck-shoulders", "quick", "sleep"]
-results = []
-
-
-def check(name, fn):
-    problems = []
-    try:
-        fn(problems)
-    except Exception as e:  # a crash of the check is a failure, with the reason
-        problems.append(f"{type(e).__name__}: {e}")
-    results.append((name, problems))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from simlib import Tap  # noqa: E402
+tap = Tap()
 
 
 def run(args, **kw):
@@ -149,17 +142,10 @@ def docs_example(problems):
             problems.append(f"the worked example does not plot: {res.stderr.decode()}")
 
 
-check("the stock set is complete and validates as a whole", whole_set)
-check("the worked example in docs/programs.md validates and plots", docs_example)
-check("every stock program runs on a chair with a lumbar heater and two airbag zones", smaller_chairs)
+tap.case("the stock set is complete and validates as a whole", whole_set)
+tap.case("the worked example in docs/programs.md validates and plots", docs_example)
+tap.case("every stock program runs on a chair with a lumbar heater and two airbag zones", smaller_chairs)
 for p in programs:
-    check(f"{p.stem} validates, compiles and plots", one_program(p))
+    tap.case(f"{p.stem} validates, compiles and plots", one_program(p))
 
-print(f"1..{len(results)}")
-failed = 0
-for n, (name, problems) in enumerate(results, 1):
-    print(f"{'not ok' if problems else 'ok'} {n} - {name}")
-    for pr in problems:
-        print(f"#   {pr}")
-    failed += bool(problems)
-sys.exit(1 if failed else 0)
+sys.exit(tap.done())

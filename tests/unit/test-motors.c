@@ -351,21 +351,30 @@ static void on_trip(const struct safety_trip *t, void *userdata)
         tripped = t->fault;
 }
 
-/* Pulses with both relays off, after the motor had time to coast: a welded relay or a back-driven motor. The
- * coast itself is not one; the fault's cause lasts while the pulses go on. */
-static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
+/* A setup, the safety supervisor, and the legrest sent to target from its closed start switch (homed), its
+ * relay on after the reverse delay and the switch open again. */
+static struct safety *legrest_from_its_start(double target)
 {
         struct safety *s = NULL;
-        char why[256];
 
         setup();
         CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
         tripped = FAULT_NONE;
-        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, target), 0);
         dispatch();
         feed(L_START, 1.0); /* homed */
         advance(REVERSE);
         feed(L_START, 0.0);
+        return s;
+}
+
+/* Pulses with both relays off, after the motor had time to coast: a welded relay or a back-driven motor. The
+ * coast itself is not one; the fault's cause lasts while the pulses go on. */
+static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
+{
+        struct safety *s = legrest_from_its_start(0.5);
+        char why[256];
+
         feed(L_PULSES, 496.0);
         CHECK(out(L_EXTEND) == 0.0); /* there */
         feed(L_PULSES, 502.0);       /* coasting: not unbidden */
@@ -397,16 +406,8 @@ static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
  * relay went off long before the read: they are not the motor moving by itself. */
 static void test_coast_pulses_read_late_are_not_unbidden(void)
 {
-        struct safety *s = NULL;
+        struct safety *s = legrest_from_its_start(0.5);
 
-        setup();
-        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
-        tripped = FAULT_NONE;
-        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.5), 0);
-        dispatch();
-        feed(L_START, 1.0); /* homed */
-        advance(REVERSE);
-        feed(L_START, 0.0);
         feed(L_PULSES, 496.0);
         CHECK(out(L_EXTEND) == 0.0);  /* there: the relay goes off */
         advance(700 * USEC_PER_MSEC); /* no read for 0.7 s, then the drive's last and the coast's pulses */
@@ -586,16 +587,8 @@ static void test_the_first_drive_after_a_start_waits_for_the_safe_off(void)
 /* A motor waiting out the reverse delay is not powered: the no-progress time counts from when it is. */
 static void test_no_progress_counts_from_when_the_relay_is_on(void)
 {
-        struct safety *s = NULL;
+        struct safety *s = legrest_from_its_start(0.8);
 
-        setup();
-        CHECK_EQ_U(safety_new(f.config, f.chair, 1.0, on_trip, NULL, &s), 0);
-        tripped = FAULT_NONE;
-        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.8), 0);
-        dispatch();
-        feed(L_START, 1.0); /* homed */
-        advance(REVERSE);
-        feed(L_START, 0.0);
         feed(L_PULSES, 400.0);
         CHECK(out(L_EXTEND) == 1.0);
         CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.1), 0); /* a reversal */

@@ -872,7 +872,7 @@ static void check_sweeps(struct parse_ctx *ctx)
         }
 }
 
-static const struct preset_config *find_preset(const struct chair_config *c, const char *name)
+const struct preset_config *find_preset(const struct chair_config *c, const char *name)
 {
         for (size_t i = 0; i < c->n_presets; i++)
                 if (streq(c->presets[i].name, name))
@@ -882,8 +882,8 @@ static const struct preset_config *find_preset(const struct chair_config *c, con
 
 /* How long the axes take from one preset to another: the slowest axis, each at its travel-time end to end
  * (RECLINE_TRAVEL_NOMINAL_USEC where the config gives none: an axis the board drives). */
-static usec_t recline_travel_usec(const struct chair_config *c, const struct preset_config *from,
-                                  const struct preset_config *to, enum axis *ret_slowest)
+usec_t recline_travel_usec(const struct chair_config *c, const struct preset_config *from,
+                           const struct preset_config *to, enum axis *ret_slowest)
 {
         usec_t longest = 0;
 

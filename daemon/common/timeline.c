@@ -366,7 +366,7 @@ static int prune(struct compiler *c)
         return 0;
 }
 
-static bool chair_has(const struct chair_config *cfg, enum track track)
+bool chair_has(const struct chair_config *cfg, enum track track)
 {
         if (!cfg)
                 return true;

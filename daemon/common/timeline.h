@@ -71,3 +71,6 @@ static inline void timeline_freep(struct timeline **t)
 
 /* One line describing a setpoint, e.g. "30.000s airbag calves inflate 3", for logs and tests. */
 const char *setpoint_describe(const struct setpoint *s, const struct program *p, char *buf, size_t size);
+
+/* Whether the chair has the track (true without a config): a timeline leaves out the ones it lacks. */
+bool chair_has(const struct chair_config *cfg, enum track track);

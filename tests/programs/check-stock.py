@@ -80,7 +80,7 @@ def one_program(path):
             if len(boundaries) != len(names) + 1:
                 problems.append(f"{len(boundaries)} phase boundaries for {len(names)} phases")
             used = set()
-            for line in tree.iter(SVG + "line"):
+            for line in tree.iter(SVG + "polyline"):
                 if line.get("class") == "roller":
                     used.update(line.get("data-technique").split("+"))
             legend = set(texts("legend-item"))

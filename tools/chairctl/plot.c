@@ -20,7 +20,7 @@
 #define ROW_H    18.0
 #define GAP      14.0
 /* About how wide a character of 11px sans-serif is: labels longer than their box are cut to fit. */
-#define CHAR_W 6.5
+#define CHAR_W 7.0
 
 static const char *const technique_color[_TECHNIQUE_MAX] = {
         [TECHNIQUE_KNEADING] = "#d95f02", [TECHNIQUE_TAPPING] = "#7570b3", [TECHNIQUE_CLAPPING] = "#e7298a",
@@ -237,7 +237,7 @@ static void lane_recline(struct plot *pl)
         }
         if (pl->p->at_end == AT_END_STAY && pl->p->uses_recline)
                 fitted_label(pl, LEFT + PLOT_W - 200, pl->y + BAND_H + 11, 196, "recline-end",
-                             "at-end: stay (stays reclined)");
+                             "at-end: stay");
         lane_end(pl, BAND_H + 14);
 }
 

@@ -1,5 +1,6 @@
 /* config.c: parses and checks the chair's hardware config (chaird.yaml). */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -744,6 +745,31 @@ static void check_config(struct parse_ctx *ctx, const struct chair_config *c)
                                 c->heaters[i].zone, HEAT_LEVELS, c->heaters[i].level_temp_c[HEAT_LEVELS - 1],
                                 c->safety.heat_ceiling_c, c->safety.heat_margin_c);
         check_io_conflicts(ctx, c);
+}
+
+const struct preset_config *chair_config_find_preset(const struct chair_config *c, const char *name)
+{
+        for (size_t i = 0; i < c->n_presets; i++)
+                if (streq(c->presets[i].name, name))
+                        return &c->presets[i];
+        return NULL;
+}
+
+usec_t chair_config_recline_usec(const struct chair_config *c, const struct preset_config *from,
+                                 const struct preset_config *to, enum axis *ret_slowest)
+{
+        usec_t longest = 0;
+
+        for (enum axis a = 0; a < _AXIS_MAX; a++) {
+                usec_t travel = c->axes[a].travel_time_usec ?: RECLINE_TRAVEL_NOMINAL_USEC;
+                usec_t t = (usec_t) (fabs(to->position[a] - from->position[a]) * (double) travel);
+                if (c->axis[a] && t > longest) {
+                        longest = t;
+                        if (ret_slowest)
+                                *ret_slowest = a;
+                }
+        }
+        return longest;
 }
 
 struct chair_config *chair_config_free(struct chair_config *c)

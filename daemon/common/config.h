@@ -170,6 +170,20 @@ extern const struct safety_config safety_config_default;
 #define MOTOR_MAX_CURRENT_DEFAULT_A 3.0
 extern const double airbag_pressure_default_kpa[AIRBAG_INTENSITY_LEVELS];
 
+/* An axis the board drives takes about this long end to end, for the recline pace check and the plot
+ * (its config has no travel-time). */
+#define RECLINE_TRAVEL_NOMINAL_USEC (20 * USEC_PER_SEC)
+/* The roller's speed along its track where the config gives no travel-time (the reference chair's). */
+#define ROLLER_SPEED_NOMINAL_MM_PER_SEC 150.0
+
+/* The preset of that name, or NULL. Borrowed from the config. */
+const struct preset_config *chair_config_find_preset(const struct chair_config *c, const char *name);
+/* How long the axes take from one preset to another: the slowest axis, each at its travel-time end to end
+ * (RECLINE_TRAVEL_NOMINAL_USEC where the config gives none: an axis the board drives). The slowest axis
+ * goes to ret_slowest unless it is NULL. */
+usec_t chair_config_recline_usec(const struct chair_config *c, const struct preset_config *from,
+                                 const struct preset_config *to, enum axis *ret_slowest);
+
 /* The I/O reference at index i, or NULL for IO_NONE. */
 static inline const struct io_config *chair_config_io(const struct chair_config *c, int i)
 {

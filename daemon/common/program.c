@@ -872,39 +872,13 @@ static void check_sweeps(struct parse_ctx *ctx)
         }
 }
 
-const struct preset_config *find_preset(const struct chair_config *c, const char *name)
-{
-        for (size_t i = 0; i < c->n_presets; i++)
-                if (streq(c->presets[i].name, name))
-                        return &c->presets[i];
-        return NULL;
-}
-
-/* How long the axes take from one preset to another: the slowest axis, each at its travel-time end to end
- * (RECLINE_TRAVEL_NOMINAL_USEC where the config gives none: an axis the board drives). */
-usec_t recline_travel_usec(const struct chair_config *c, const struct preset_config *from,
-                           const struct preset_config *to, enum axis *ret_slowest)
-{
-        usec_t longest = 0;
-
-        for (enum axis a = 0; a < _AXIS_MAX; a++) {
-                usec_t travel = c->axes[a].travel_time_usec ?: RECLINE_TRAVEL_NOMINAL_USEC;
-                usec_t t = (usec_t) (fabs(to->position[a] - from->position[a]) * (double) travel);
-                if (c->axis[a] && t > longest) {
-                        longest = t;
-                        *ret_slowest = a;
-                }
-        }
-        return longest;
-}
-
 /* A recline that turns to a new preset before the axes can have reached the one before. Only against a
  * chair: the presets and the axes are its. */
 static void check_recline_pace(struct parse_ctx *ctx)
 {
         const struct chair_config *c = pctx(ctx)->config;
         struct program *p = pctx(ctx)->program;
-        const struct preset_config *at = c ? find_preset(c, "upright") : NULL, *going = at;
+        const struct preset_config *at = c ? chair_config_find_preset(c, "upright") : NULL, *going = at;
         usec_t since = 0, needs = 0;
         enum axis slowest = AXIS_BACKREST;
         char a[DURATION_MAX_STR], b[DURATION_MAX_STR];
@@ -913,7 +887,8 @@ static void check_recline_pace(struct parse_ctx *ctx)
                 return;
         for (size_t i = 0; i < p->n_phases; i++) {
                 const struct phase *ph = &p->phases[i];
-                const struct preset_config *to = ph->recline ? find_preset(c, ph->recline) : NULL;
+                const struct preset_config *to =
+                        ph->recline ? chair_config_find_preset(c, ph->recline) : NULL;
                 enum axis slow = AXIS_BACKREST;
 
                 if (!to || to == going)
@@ -928,7 +903,7 @@ static void check_recline_pace(struct parse_ctx *ctx)
                 /* From where the chair is, roughly: the last preset (it may not have got there); to the
                  * second, as a person would say it. */
                 at = going;
-                needs = (recline_travel_usec(c, at, to, &slow) + USEC_PER_SEC / 2) / USEC_PER_SEC *
+                needs = (chair_config_recline_usec(c, at, to, &slow) + USEC_PER_SEC / 2) / USEC_PER_SEC *
                         USEC_PER_SEC;
                 slowest = slow;
                 going = to;

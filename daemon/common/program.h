@@ -18,15 +18,10 @@
 #define ROLLER_SPEED_DEFAULT          3
 #define ROLLER_DEPTH_DEFAULT          2
 #define ROLLER_STROKE_DEFAULT_USEC    (10 * USEC_PER_SEC)
-/* An axis the board drives takes about this long end to end, for the recline pace check (its config has
- * no travel-time). */
-#define RECLINE_TRAVEL_NOMINAL_USEC (20 * USEC_PER_SEC)
-/* The roller's speed along its track where the config gives no travel-time (the reference chair's). */
-#define ROLLER_SPEED_NOMINAL_MM_PER_SEC 150.0
-#define AIRBAG_INTENSITY_DEFAULT        2
-#define AIRBAG_INFLATE_DEFAULT_USEC     (5 * USEC_PER_SEC)
-#define AIRBAG_HOLD_DEFAULT_USEC        (3 * USEC_PER_SEC)
-#define AIRBAG_VENT_DEFAULT_USEC        (6 * USEC_PER_SEC)
+#define AIRBAG_INTENSITY_DEFAULT      2
+#define AIRBAG_INFLATE_DEFAULT_USEC   (5 * USEC_PER_SEC)
+#define AIRBAG_HOLD_DEFAULT_USEC      (3 * USEC_PER_SEC)
+#define AIRBAG_VENT_DEFAULT_USEC      (6 * USEC_PER_SEC)
 /* Deep work (depth at or above this) wants this much warm-up (heat, or gentle swedish/rolling) before it. */
 #define DEEP_WORK_DEPTH   4
 #define WARM_UP_MIN_USEC  (1 * USEC_PER_MINUTE)
@@ -177,10 +172,3 @@ static inline void program_freep(struct program **p)
 
 /* A program id: 1-64 of [a-z0-9-], starting with a letter or digit. */
 bool program_id_is_valid(const char *id);
-
-/* The config's preset of that name, or NULL. */
-const struct preset_config *find_preset(const struct chair_config *c, const char *name);
-/* How long the axes take from one preset to another: the slowest axis, each at its travel-time end to end
- * (RECLINE_TRAVEL_NOMINAL_USEC where the config gives none); the slowest axis goes to ret_slowest. */
-usec_t recline_travel_usec(const struct chair_config *c, const struct preset_config *from,
-                           const struct preset_config *to, enum axis *ret_slowest);

@@ -366,7 +366,7 @@ static int prune(struct compiler *c)
         return 0;
 }
 
-bool chair_has(const struct chair_config *cfg, enum track track)
+bool timeline_chair_has(const struct chair_config *cfg, enum track track)
 {
         if (!cfg)
                 return true;
@@ -484,7 +484,7 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
                 goto finish;
 
         for (size_t i = 0; i < t->n_points; i++)
-                if (chair_has(config, t->points[i].track))
+                if (timeline_chair_has(config, t->points[i].track))
                         t->points[out++] = t->points[i];
         t->n_points = out;
         *ret = TAKE_PTR(t);

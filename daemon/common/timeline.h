@@ -73,4 +73,4 @@ static inline void timeline_freep(struct timeline **t)
 const char *setpoint_describe(const struct setpoint *s, const struct program *p, char *buf, size_t size);
 
 /* Whether the chair has the track (true without a config): a timeline leaves out the ones it lacks. */
-bool chair_has(const struct chair_config *cfg, enum track track);
+bool timeline_chair_has(const struct chair_config *cfg, enum track track);

@@ -124,7 +124,8 @@ static bool program_uses(const struct program *p, enum track track)
  * says so, and is otherwise empty (the daemon skips the track with a warning). */
 static bool lane_begin(struct plot *pl, enum track track, const char *id, const char *title, double height)
 {
-        bool missing = track != _TRACK_MAX && !chair_has(pl->config, track) && program_uses(pl->p, track);
+        bool missing =
+                track != _TRACK_MAX && !timeline_chair_has(pl->config, track) && program_uses(pl->p, track);
 
         fprintf(pl->f, "<g id=\"lane-%s\" class=\"lane%s\">\n", id, missing ? " lane-missing" : "");
         fprintf(pl->f, "<rect class=\"lane-bg\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"%s/>\n",
@@ -184,13 +185,11 @@ static void lane_phases(struct plot *pl)
 static usec_t recline_move_usec(const struct plot *pl, const char *a, const char *b)
 {
         const struct preset_config *from, *to;
-        enum axis slowest;
-
         if (!pl->config)
                 return RECLINE_TRAVEL_NOMINAL_USEC;
-        from = find_preset(pl->config, a ?: "upright");
-        to = find_preset(pl->config, b);
-        return from && to ? recline_travel_usec(pl->config, from, to, &slowest)
+        from = chair_config_find_preset(pl->config, a ?: "upright");
+        to = chair_config_find_preset(pl->config, b);
+        return from && to ? chair_config_recline_usec(pl->config, from, to, NULL)
                           : RECLINE_TRAVEL_NOMINAL_USEC;
 }
 
@@ -476,7 +475,8 @@ static void lane_zones(struct plot *pl, enum track track, const char *id, const 
                                 "fill=\"%s\" fill-opacity=\"%.2f\"><title>%s %s, intensity "
                                 "%u</title></rect>\n",
                                 s->airbag.zone, valve_state_to_string(s->airbag.valve), s->airbag.intensity,
-                                x0, y, x1 - x0, ROW_H - 4, fill, 0.2 * s->airbag.intensity, s->airbag.zone,
+                                x0, y, x1 - x0, ROW_H - 4, fill,
+                                (double) s->airbag.intensity / AIRBAG_INTENSITY_LEVELS, s->airbag.zone,
                                 valve_state_to_string(s->airbag.valve), s->airbag.intensity);
                         if (s->airbag.valve == VALVE_INFLATE) {
                                 char text[8];

@@ -280,7 +280,7 @@ static usec_t settings_until(const struct plot *pl, size_t i)
 
 static void lane_roller(struct plot *pl)
 {
-        double top = pl->y, prev = -1.0, speed = roller_mm_per_sec(pl);
+        double top = pl->y, prev = 0.0, speed = roller_mm_per_sec(pl); /* parked at the top */
         unsigned last_speed = 0, last_technique = 0;
         int last_width = -1;
 
@@ -317,12 +317,22 @@ static void lane_roller(struct plot *pl)
                 if (s->track != TRACK_ROLLER)
                         continue;
                 if (!r->active) {
-                        prev = -1.0;
+                        /* Stopped: the roller goes back to its park at the top. */
+                        x0 = x_of(pl, s->at_usec);
+                        xt = x0 + prev * pl->g->track_mm / speed * (double) USEC_PER_SEC * PLOT_W /
+                                          (double) pl->t->duration_usec;
+                        if (prev > 0)
+                                fprintf(pl->f,
+                                        "<line class=\"roller-park\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                                        "y2=\"%.2f\"/>\n",
+                                        x0, roller_y(pl, top, prev), fmin(xt, LEFT + PLOT_W),
+                                        roller_y(pl, top, 0.0));
+                        prev = 0.0;
                         last_technique = 0;
                         continue;
                 }
                 target = body_point_resolve(&r->target, pl->g, pl->g->shoulder_mm);
-                from = prev < 0 ? target : prev;
+                from = prev;
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
                 /* The roller travels at its speed, then holds where it got to: a step too short for the way
@@ -634,7 +644,8 @@ int plot_svg(FILE *out, const struct program *p, const struct timeline *t, const
         fputs("<style>.lane-bg{fill:#fafafa;stroke:#cccccc}.lane-title{font-weight:bold}"
               ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#"
               "555555;font-size:11px}"
-              ".roller,.roller-combined{stroke-width:2.5}.depth{stroke:#444444;stroke-width:2}.boundary{"
+              ".roller,.roller-combined{stroke-width:2.5}.roller-park{stroke:#999999;stroke-dasharray:2,2}."
+              "depth{stroke:#444444;stroke-width:2}.boundary{"
               "stroke:#777777;"
               "stroke-dasharray:4,3}"
               ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.recline-end{font-size:11px;fill:#"

@@ -20,7 +20,7 @@ from simlib import free_tcp_port, wait_for
 class Broker:
     """mosquitto on 127.0.0.1, optionally with a password file and TLS (then certs is a dict of paths)."""
 
-    def __init__(self, directory, port=None, passwords=None, certs=None, acl=None):
+    def __init__(self, directory, port=None, passwords=None, certs=None, acl=None, require_certificate=False):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         self.port = port or free_tcp_port()
@@ -42,6 +42,8 @@ class Broker:
             lines += [f"acl_file {aclfile}"]
         if certs:
             lines += [f"cafile {certs['ca']}", f"certfile {certs['server_cert']}", f"keyfile {certs['server_key']}"]
+            if require_certificate:
+                lines += ["require_certificate true"]
         open(self.conf, "w").write("\n".join(lines) + "\n")
         self.log = open(os.path.join(directory, "mosquitto.log"), "a")
         self.start()
@@ -134,14 +136,14 @@ class Bridge:
 class Client:
     """A paho client (MQTT 5) that records every message on the topics it subscribes to."""
 
-    def __init__(self, port, topics=("#",), username=None, password=None, tls=None, client_id=""):
+    def __init__(self, port, topics=("#",), username=None, password=None, tls=None, client_id="", cert=None):
         self.messages = []  # (topic, payload bytes, retain, properties)
         self.lock = threading.Lock()
         self.c = mqtt.Client(client_id=client_id, protocol=mqtt.MQTTv5)
         if username:
             self.c.username_pw_set(username, password)
         if tls:
-            self.c.tls_set(ca_certs=tls)
+            self.c.tls_set(ca_certs=tls, certfile=cert and cert[0], keyfile=cert and cert[1])
         self.c.on_message = self._on_message
         connected = threading.Event()
         self.c.on_connect = lambda c, u, f, rc, props=None: connected.set()

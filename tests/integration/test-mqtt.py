@@ -315,6 +315,64 @@ def test_config_errors_name_file_line_and_column(p, env):
             p.append(f"{text!r}: {res.returncode} {res.stderr!r}")
 
 
+def test_tls_client_certificate_and_password_file(p, env):
+    import pwd
+    import subprocess
+    certs = mqttlib.make_certs(os.path.join(env.tmp, "certs"))
+    for k in ("client_key",):
+        os.chown(certs[k], pwd.getpwnam(USER[0]).pw_uid, -1)
+        os.chmod(certs[k], 0o600)
+    broker = Broker(os.path.join(env.tmp, "tls-broker"), passwords={"chair-1": "s3cret", "app": "apppw"},
+                    certs=certs, require_certificate=True)
+    d = os.path.join(env.tmp, "tls-bridge")
+    os.makedirs(d, exist_ok=True)
+    pw = os.path.join(d, "password")
+    open(pw, "w").write("s3cret\n")
+    os.chown(pw, pwd.getpwnam(USER[0]).pw_uid, -1)
+    os.chmod(pw, 0o600)
+    config = (f"broker: mqtts://localhost:{broker.port}\nusername: chair-1\npassword-file: {pw}\n"
+              f"ca-file: {certs['ca']}\ncert-file: {certs['client_cert']}\nkey-file: {certs['client_key']}\n")
+    bridge = client = None
+    try:
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls", config=config, user=USER)
+        client = Client(broker.port, topics=("chaird/#",), username="app", password="apppw", tls=certs["ca"],
+                        cert=(certs["client_cert"], certs["client_key"]))
+        if not client.wait(lambda: client.last_json("chaird/tls/state"), 15):
+            p.append("no state over TLS: " + bridge.logtext())
+        remote = Remote(client, "chaird", "tls")
+        expect_error(p, remote.send("pause"), "NotRunning", "a command over TLS")
+        bridge.close()
+        # A password file others may read is refused before anything is sent.
+        os.chmod(pw, 0o644)
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls", config=config, user=USER)
+        if bridge.proc.wait(timeout=10) != 1 or "readable by others" not in bridge.logtext():
+            p.append("a world-readable password file was used")
+        bridge.close()
+        # A wrong password: refused by the broker, retried, never a crash.
+        os.chmod(pw, 0o600)
+        open(pw, "w").write("wrong\n")
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls", config=config, user=USER)
+        time.sleep(3)
+        if not bridge.alive() or "refused the connection" not in bridge.logtext():
+            p.append("a wrong password: " + bridge.logtext()[-300:])
+        # Without the CA that signed the broker's certificate, the bridge does not connect.
+        other = mqttlib.make_certs(os.path.join(env.tmp, "other-ca"))
+        bridge.close()
+        open(pw, "w").write("s3cret\n")
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls2",
+                        config=config.replace(certs["ca"], other["ca"]), user=USER)
+        time.sleep(3)
+        if client.on("chaird/tls2/availability") or not bridge.alive() or "Connected" in bridge.logtext().split(
+                "Bridging chair tls2")[-1]:
+            p.append("connected with a CA that did not sign the broker's certificate")
+    finally:
+        if client:
+            client.close()
+        if bridge:
+            bridge.close()
+        broker.close()
+
+
 class Env:
     pass
 
@@ -354,6 +412,7 @@ def cases(tap, tmp):
             ("chaird_restart_is_seen_and_the_state_republished", test_chaird_restart_is_seen_and_the_state_republished),
             ("install_when_allowed_and_a_program_appears", test_install_when_allowed_and_a_program_appears),
             ("config_errors_name_file_line_and_column", test_config_errors_name_file_line_and_column),
+            ("tls_client_certificate_and_password_file", test_tls_client_certificate_and_password_file),
         ]:
             tap.case(name, fn, env)
     finally:

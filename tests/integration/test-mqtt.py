@@ -373,6 +373,122 @@ def test_tls_client_certificate_and_password_file(p, env):
         broker.close()
 
 
+# Home Assistant's MQTT discovery: the configuration variables each entity type's page marks required
+# (home-assistant.io/integrations/<type>.mqtt), and the ones a discovered device needs (a unique_id, and a
+# device with identifiers).
+HA_REQUIRED = {"sensor": {"state_topic"}, "button": {"command_topic"}, "select": {"command_topic", "options"},
+               "number": {"command_topic"}, "switch": {"command_topic"}}
+HA_ENTITIES = {("sensor", "state"), ("sensor", "phase"), ("sensor", "remaining"), ("sensor", "fault"),
+               ("sensor", "temperature_lumbar"), ("sensor", "temperature_calves"), ("sensor", "position_backrest"),
+               ("sensor", "position_legrest"), ("sensor", "position_roller"), ("button", "stop"),
+               ("button", "emergency-stop"), ("button", "release"), ("button", "reset"), ("button", "pause"),
+               ("button", "resume"), ("select", "program"), ("select", "recline"), ("select", "heat_lumbar"),
+               ("select", "heat_calves"), ("number", "intensity"), ("switch", "child_lock")}
+
+
+def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, env):
+    import re
+    import jinja2
+    jenv = jinja2.Environment()
+    client = Client(env.broker.port, topics=("homeassistant/#", "chaird/ha/#"))
+    bridge = Bridge(os.path.join(env.tmp, "ha-bridge"), env.bus, env.url, "ha", config="home-assistant: true\n",
+                    user=USER)
+    try:
+        client.wait(lambda: len(client.on("chaird/ha/programs")) and len(
+            [m for m in client.messages if m[0].startswith("homeassistant/")]) >= len(HA_ENTITIES), 15)
+        time.sleep(0.5)
+        configs = {}
+        for topic, payload, retain, _ in list(client.messages):
+            m = re.fullmatch(r"homeassistant/(\w+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/config", topic)
+            if not topic.startswith("homeassistant/"):
+                continue
+            if not m:
+                p.append(f"discovery topic {topic}")
+                continue
+            configs[(m.group(1), m.group(3))] = json.loads(payload)
+        if set(configs) != HA_ENTITIES:
+            p.append(f"entities: missing {sorted(HA_ENTITIES - set(configs))}, extra {sorted(set(configs) - HA_ENTITIES)}")
+        state_now = client.last_json("chaird/ha/state")
+        unique = set()
+        for (kind, obj), c in configs.items():
+            missing = HA_REQUIRED[kind] - set(c)
+            if missing:
+                p.append(f"{kind} {obj} lacks {missing}")
+            if c.get("unique_id") in unique or not c.get("unique_id"):
+                p.append(f"{kind} {obj}: unique_id {c.get('unique_id')}")
+            unique.add(c.get("unique_id"))
+            if not c.get("device", {}).get("identifiers"):
+                p.append(f"{kind} {obj}: no device identifiers")
+            if c.get("availability_topic") != "chaird/ha/availability":
+                p.append(f"{kind} {obj}: availability {c.get('availability_topic')}")
+            if "state_topic" in c and c["state_topic"] != "chaird/ha/state":
+                p.append(f"{kind} {obj}: state_topic {c['state_topic']}")
+            if "command_topic" in c and c["command_topic"] != "chaird/ha/command":
+                p.append(f"{kind} {obj}: command_topic {c['command_topic']}")
+            if "value_template" in c:
+                try:
+                    value = jenv.from_string(c["value_template"]).render(value_json=state_now)
+                except Exception as e:
+                    p.append(f"{kind} {obj}: value_template fails: {e}")
+                    continue
+                if kind == "select" and value not in c["options"] + ["None"]:
+                    p.append(f"{kind} {obj}: state {value!r} not among {c['options']}")
+        if configs.get(("sensor", "state"), {}).get("value_template") and jenv.from_string(
+                configs[("sensor", "state")]["value_template"]).render(value_json=state_now) != state_now["State"]:
+            p.append("the state sensor does not read State")
+        if "relax" not in configs.get(("select", "program"), {}).get("options", []):
+            p.append("the program select does not offer relax")
+
+        # Every command topic, as Home Assistant would use it.
+        def press(kind, obj, value=None, on=None):
+            c = configs[(kind, obj)]
+            if kind == "button":
+                payload = c.get("payload_press", "PRESS")
+            elif kind == "switch":
+                payload = c["payload_on"] if on else c["payload_off"]
+            else:
+                payload = jenv.from_string(c.get("command_template", "{{ value }}")).render(value=value)
+            client.clear()
+            client.publish(c["command_topic"], payload)
+            got = client.wait(lambda: client.on("chaird/ha/reply"), 10)
+            return json.loads(got[0][1]) if got else None
+
+        def st():
+            return client.last_json("chaird/ha/state") or {}
+
+        d = env.d
+        d.settle()
+        for kind, obj, value, check in [
+            ("number", "intensity", 4.0, lambda: st().get("Intensity") == 4),
+            ("select", "program", "relax", lambda: st().get("State") in ("scanning", "running")),
+            ("button", "pause", None, lambda: st().get("State") == "paused"),
+            ("button", "resume", None, lambda: st().get("State") == "running"),
+            ("select", "heat_lumbar", "2", lambda: st().get("Heat", {}).get("lumbar") == 2),
+            ("select", "recline", "flat", lambda: st().get("Recline") == "flat"),
+            ("switch", "child_lock", True, lambda: st().get("Locked") is True),
+            ("switch", "child_lock", False, lambda: st().get("Locked") is False),
+            ("button", "stop", None, lambda: st().get("Program") == ""),
+            ("button", "emergency-stop", None, lambda: st().get("Fault") == "emergency-stop"),
+            ("button", "reset", None, lambda: st().get("Fault") == ""),
+            ("button", "release", None, lambda: True),
+        ]:
+            if (kind, obj) not in configs:
+                continue
+            if kind == "select" and obj == "program":
+                wait_for(lambda: d.state() == "idle", 30)
+            reply = press(kind, obj, value, on=value)
+            if not reply or reply.get("ok") is not True:
+                p.append(f"{kind} {obj}: {reply}")
+            elif not client.wait(check, 10):
+                p.append(f"{kind} {obj}: state {st()}")
+            if kind == "select" and obj == "program":
+                wait_for(lambda: d.state() == "running", 15)
+        d.settle()
+    finally:
+        client.close()
+        bridge.close()
+
+
 class Env:
     pass
 
@@ -413,6 +529,8 @@ def cases(tap, tmp):
             ("install_when_allowed_and_a_program_appears", test_install_when_allowed_and_a_program_appears),
             ("config_errors_name_file_line_and_column", test_config_errors_name_file_line_and_column),
             ("tls_client_certificate_and_password_file", test_tls_client_certificate_and_password_file),
+            ("home_assistant_discovery_follows_the_schema_and_every_command_works",
+             test_home_assistant_discovery_follows_the_schema_and_every_command_works),
         ]:
             tap.case(name, fn, env)
     finally:

@@ -228,3 +228,72 @@ def v5_properties(response_topic=None, correlation=None):
     if correlation:
         props.CorrelationData = correlation
     return props
+
+
+# The ACL of docs/mqtt.md: each chair (user = its chair-id) on its own topics only, an operator who may
+# command every chair, and a Home Assistant user who may only read.
+DOC_ACL = """pattern readwrite chaird/%u/availability
+pattern readwrite chaird/%u/state
+pattern readwrite chaird/%u/programs
+pattern readwrite chaird/%u/event
+pattern readwrite chaird/%u/reply/#
+pattern read chaird/%u/command
+pattern readwrite homeassistant/+/chaird_%u/#
+
+user operator
+topic read chaird/#
+topic write chaird/+/command
+
+user homeassistant
+topic read chaird/#
+topic read homeassistant/#
+"""
+
+
+class Fleet:
+    """n virtual chairs on one machine, each with chair-sim, chaird on its own private bus and chaird-mqtt, all
+    on one mosquitto with TLS, a password file and the documented ACL."""
+
+    def __init__(self, directory, n, td, user=("nobody", "nogroup"), scale=20):
+        import pwd
+        self.dir, self.chairs = directory, []
+        self.certs = make_certs(os.path.join(directory, "certs"))
+        self.ids = [f"chair-{i:02d}" for i in range(n)]
+        self.passwords = {cid: f"pw-{cid}" for cid in self.ids}
+        self.passwords.update(operator="op-pw", homeassistant="ha-pw")
+        self.broker = Broker(os.path.join(directory, "broker"), passwords=self.passwords, certs=self.certs,
+                             acl=DOC_ACL)
+        uid = pwd.getpwnam(user[0]).pw_uid
+        try:
+            for cid in self.ids:
+                d = os.path.join(directory, cid)
+                os.makedirs(d)
+                os.chmod(d, 0o755)
+                bus = td.SystemBus(d)
+                chair = td.Chaird(os.path.join(d, "chair"), bus, extra=("--control-group", user[1]), scale=scale)
+                pw = os.path.join(d, "password")
+                open(pw, "w").write(self.passwords[cid] + "\n")
+                os.chown(pw, uid, -1)
+                os.chmod(pw, 0o600)
+                config = (f"username: {cid}\npassword-file: {pw}\nca-file: {self.certs['ca']}\n"
+                          "commands: [start, stop, pause, resume, emergency-stop, release, reset, recline, heat, "
+                          "intensity, lock, install]\n")
+                bridge = Bridge(os.path.join(d, "bridge"), bus, f"mqtts://localhost:{self.broker.port}", cid,
+                                config=config, user=user)
+                self.chairs.append((cid, bus, chair, bridge))
+        except Exception:
+            self.close()
+            raise
+
+    def client(self, user, topics):
+        return Client(self.broker.port, topics=topics, username=user, password=self.passwords[user],
+                      tls=self.certs["ca"])
+
+    def close(self):
+        for _, bus, chair, bridge in self.chairs:
+            for thing in (bridge, chair, bus):
+                try:
+                    thing.close()
+                except Exception:
+                    pass
+        self.broker.close()

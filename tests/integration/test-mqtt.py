@@ -262,6 +262,25 @@ def test_broker_killed_mid_program_changes_nothing_and_topics_come_back(p, env):
     wait_for(lambda: d.state() == "idle", 30)
 
 
+def test_a_broker_down_at_start_is_waited_for(p, env):
+    port = simlib.free_tcp_port()
+    bridge = Bridge(os.path.join(env.tmp, "late-bridge"), env.bus, f"mqtt://127.0.0.1:{port}", "late", user=USER)
+    broker = None
+    try:
+        time.sleep(2)
+        if not bridge.alive() or "retrying" not in bridge.logtext():
+            p.append("no retry while the broker is down: " + bridge.logtext()[-300:])
+        broker = Broker(os.path.join(env.tmp, "late-broker"), port=port)
+        got = {}
+        wait_for(lambda: got.update(mosquitto_sub(port, "chaird/late/+", 3, timeout=2)) or len(got) == 3, 30)
+        if got.get("chaird/late/availability") != "online" or "chaird/late/state" not in got:
+            p.append(f"after the broker came up: {got}")
+    finally:
+        bridge.close()
+        if broker:
+            broker.close()
+
+
 def test_chaird_restart_is_seen_and_the_state_republished(p, env):
     c, d = env.client, env.d
     c.clear()
@@ -525,6 +544,7 @@ def cases(tap, tmp):
             ("the_last_will_says_offline_and_a_restart_online", test_the_last_will_says_offline_and_a_restart_online),
             ("broker_killed_mid_program_changes_nothing_and_topics_come_back",
              test_broker_killed_mid_program_changes_nothing_and_topics_come_back),
+            ("a_broker_down_at_start_is_waited_for", test_a_broker_down_at_start_is_waited_for),
             ("chaird_restart_is_seen_and_the_state_republished", test_chaird_restart_is_seen_and_the_state_republished),
             ("install_when_allowed_and_a_program_appears", test_install_when_allowed_and_a_program_appears),
             ("config_errors_name_file_line_and_column", test_config_errors_name_file_line_and_column),

@@ -185,6 +185,23 @@ def test_huge_messages_and_a_flood_are_dropped_and_answered_at_a_bounded_rate(p,
         p.append(f"{replies} replies to a flood of 400 in {elapsed:.1f} s (sent in {sent:.1f} s); bound {bound:.0f}")
     if "Dropping commands" not in env.bridge.logtext():
         p.append("no log line for the dropped commands")
+    # A flood of stops: each still reaches chaird (one at a time beyond the rate), the replies stay bounded.
+    time.sleep(2.5)
+    expect_ok(p, r.send("start", program="relax"), "start before a flood of stops")
+    wait_for(lambda: env.d.state() in ("running", "scanning"), 10)
+    c.clear()
+    start = time.monotonic()
+    for i in range(300):
+        c.c.publish(BASE + "/command", json.dumps({"command": "stop", "id": f"s{i}"}), qos=0)
+    time.sleep(1.5)
+    elapsed = time.monotonic() - start
+    replies = len(c.on(BASE + "/reply"))
+    if replies > 20 + 10 * elapsed + 1:
+        p.append(f"{replies} replies to a flood of 300 stops in {elapsed:.1f} s")
+    if not wait_for(lambda: env.d.state() in ("idle", "stopping", "homing"), 10) or str(env.d.get("Program")):
+        p.append(f"the flood of stops did not stop the program: {env.d.state()}")
+    time.sleep(2.5)
+    env.d.settle()
     # stop is never rate-limited: straight after the flood it still goes through.
     expect_ok(p, r.send("stop"), "stop after a flood")
     if not env.bridge.alive():

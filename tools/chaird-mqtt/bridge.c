@@ -38,11 +38,14 @@ struct bridge {
         double tokens;
         usec_t tokens_usec;
         unsigned in_flight;
+        unsigned urgent_in_flight[_COMMAND_MAX]; /* stop and emergency-stop calls beyond the rate, per
+                                                    command */
         unsigned long long dropped;
 };
 
 struct request {
         struct bridge *bridge;
+        int urgent;      /* a stop or emergency-stop beyond the rate: no reply (enum command), or -1 */
         json_object *id; /* echoed, or NULL */
         char *response_topic;
         void *correlation;
@@ -325,8 +328,11 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
 
 static void reply(struct bridge *b, const struct request *req, const char *error, const char *message)
 {
-        _cleanup_json_ json_object *o = json_object_new_object();
+        _cleanup_json_ json_object *o = NULL;
 
+        if (req->urgent >= 0)
+                return; /* beyond the rate: sent, not answered */
+        o = json_object_new_object();
         if (!o)
                 return;
         if (req->id)
@@ -349,6 +355,10 @@ static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         struct bridge *b = req->bridge;
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
+        if (req->urgent >= 0) {
+                b->urgent_in_flight[req->urgent]--;
+                return 0;
+        }
         b->in_flight--;
         reply(b, req, e ? e->name : NULL, e ? e->message : NULL);
         return 0;
@@ -572,6 +582,7 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
         if (!req)
                 return;
         req->bridge = b;
+        req->urgent = -1;
         if (response_topic && !(req->response_topic = strdup(response_topic)))
                 return;
         if (correlation && correlation_size > 0) {
@@ -596,11 +607,16 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                         c = command_from_string(json_object_get_string(v));
         }
 
-        /* stop and emergency-stop go through whatever else comes: never limited, never refused here. */
+        /* stop and emergency-stop go through whatever else comes: beyond the rate they are still sent to
+         * chaird, one of each kind at a time and without a reply, so that a flood of them stays bounded too.
+         */
         bool urgent = c >= 0 && command_always_allowed(c);
-        if (!urgent && !take_token(b)) {
-                drop(b, "more than command-rate a second");
-                return;
+        if (!take_token(b)) {
+                if (!urgent || b->urgent_in_flight[c] > 0) {
+                        drop(b, "more than command-rate a second");
+                        return;
+                }
+                req->urgent = c;
         }
         if (b->dropped > 1)
                 fprintf(stderr, "Dropped %llu commands.\n", b->dropped);
@@ -632,7 +648,10 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                 reply(b, req, CHAIR_ERROR "Failed", strerror(-r));
                 return;
         }
-        b->in_flight++;
+        if (req->urgent >= 0)
+                b->urgent_in_flight[c]++;
+        else
+                b->in_flight++;
         TAKE_PTR(req); /* on_call_done replies and frees it */
 }
 

@@ -314,6 +314,17 @@ def test_chaird_restart_is_seen_and_the_state_republished(p, env):
     if not env.bridge.alive():
         p.append("the bridge died with chaird")
     expect_ok(p, env.remote.send("intensity", intensity=3), "a command after the restart")
+    # chaird killed during a program comes back in fault "interrupted": a fault event, as any new fault.
+    expect_ok(p, env.remote.send("start", program="relax"), "start before a kill")
+    wait_for(lambda: d.state() in ("running", "scanning"), 10)
+    c.clear()
+    d.proc.kill()
+    d.proc.wait(timeout=15)
+    d.restart()
+    if not c.wait(lambda: any(json.loads(m[1]).get("event") == "fault" and json.loads(m[1]).get("name") == "interrupted"
+                              for m in c.on(BASE + "/event")), 15):
+        p.append(f"no fault event for interrupted: {c.on(BASE + '/event')} {d.get('Fault')}")
+    d.settle()
 
 
 def test_install_when_allowed_and_a_program_appears(p, env):

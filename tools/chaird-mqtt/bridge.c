@@ -105,19 +105,22 @@ static void publish_event(struct bridge *b, json_object *event)
         publish(b, b->topic_event, json_text(event), false);
 }
 
-/* A new latched fault is an event of its own: PropertiesChanged brings Fault and FaultMessage together. */
-static void check_fault(struct bridge *b, bool announce)
+/* A new latched fault is an event of its own: PropertiesChanged brings Fault and FaultMessage together. The
+ * fault found in the very first state is not new (the bridge just started); one found after chaird came back
+ * is (e.g. "interrupted" after chaird ended uncleanly). */
+static void check_fault(struct bridge *b)
 {
         json_object *f = NULL, *msg = NULL;
         const char *fault = "";
 
         if (json_object_object_get_ex(b->state, "Fault", &f) && json_object_is_type(f, json_type_string))
                 fault = json_object_get_string(f);
-        if (streq_ptr(fault, b->fault ?: ""))
+        if (b->fault && streq(fault, b->fault))
                 return;
+        bool first = !b->fault;
         free(b->fault);
         b->fault = strdup(fault);
-        if (!announce || !fault[0])
+        if (first || !fault[0])
                 return;
         _cleanup_json_ json_object *e = json_object_new_object();
         if (!e)
@@ -149,7 +152,7 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         json_object_put(b->state);
         b->state = TAKE_PTR(state);
         b->state_known = true;
-        check_fault(b, false);
+        check_fault(b);
         publish_availability(b);
         state_changed(b);
         if (b->config->home_assistant)
@@ -261,7 +264,7 @@ static int on_properties_changed(struct bridge *b, sd_bus_message *m)
                 return 0; /* GetAll is on its way and brings all of it */
         json_object_object_foreach(changed, key, value)
                 json_object_object_add(b->state, key, json_object_get(value));
-        check_fault(b, true);
+        check_fault(b);
         state_changed(b);
         return 0;
 }

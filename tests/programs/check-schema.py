@@ -84,7 +84,8 @@ def docs_configs():
 
 def configs_are_valid(problems):
     config = schema("config")
-    configs = sorted((root / "config").glob("*.yaml"))
+    # mqtt.yaml is chaird-mqtt's config, not a chair's (chaird-mqtt checks it itself: tests/integration/test-mqtt.py).
+    configs = sorted(p for p in (root / "config").glob("*.yaml") if p.name != "mqtt.yaml")
     docs = docs_configs()
     if len(configs) < 5 or len(docs) < 1:
         problems.append(f"too few configs: {len(configs)} shipped, {len(docs)} in the docs")

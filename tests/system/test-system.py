@@ -659,6 +659,48 @@ def test_man_pages_and_tab_completion_work_on_the_installed_system(problems):
         problems.append(f"Tab after 'chairctl recline ' offered {lines[1:]}, chaird's presets are {presets}")
 
 
+def test_the_mqtt_bridge_is_hardened_waits_for_its_config_and_harms_nothing(problems):
+    settle()
+    import re
+    r = subprocess.run(["systemd-analyze", "security", "--no-pager", "chaird-mqtt.service"], capture_output=True,
+                       text=True, timeout=120)
+    m = re.search(r"Overall exposure level for chaird-mqtt.service: (\d+\.\d+)", r.stdout)
+    if not m or float(m.group(1)) > 2.0:
+        problems.append(f"exposure: {m.group(0) if m else r.stdout[-300:] + r.stderr[-300:]}")
+    groups = subprocess.run(["id", "-nG", "chaird-mqtt"], capture_output=True, text=True).stdout.split()
+    if "chair" not in groups:
+        problems.append(f"chaird-mqtt's groups: {groups}")
+    # Without /etc/chaird/mqtt.yaml it does not start (nothing goes on the network unasked).
+    if systemd("is-active", "chaird-mqtt.service") == "active":
+        problems.append("chaird-mqtt runs without a config")
+    # With a broker that is not there: it runs as its user in group chair, retries, and the chair is untouched.
+    with open("/etc/chaird/mqtt.yaml", "w") as f:
+        f.write("broker: mqtt://127.0.0.1:1883\nchair-id: vm\n")
+    try:
+        systemd("start", "chaird-mqtt.service")
+        if not wait_for(lambda: systemd("is-active", "chaird-mqtt.service") == "active", 30):
+            problems.append("chaird-mqtt.service did not start: " + systemd("status", "chaird-mqtt.service"))
+            return
+        pid = systemd("show", "chaird-mqtt.service", "-p", "MainPID", "--value")
+        status = open(f"/proc/{pid}/status").read()
+        uid = re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)
+        gids = re.search(r"^Groups:\s*(.*)$", status, re.M).group(1).split()
+        import grp
+        import pwd
+        if pwd.getpwuid(int(uid)).pw_name != "chaird-mqtt" or str(grp.getgrnam("chair").gr_gid) not in gids:
+            problems.append(f"runs as uid {uid} with groups {gids}")
+        if not wait_for(lambda: "retrying" in subprocess.run(["journalctl", "-u", "chaird-mqtt.service", "-o", "cat"],
+                                                              capture_output=True, text=True).stdout, 20):
+            problems.append("no retry in the journal")
+        subprocess.run(["systemctl", "kill", "-s", "KILL", "chaird-mqtt.service"], timeout=30)
+        time.sleep(1)
+        if str(prop("State")) != "idle" or str(prop("Fault")):
+            problems.append(f"the chair after the bridge was killed: {prop('State')} {prop('Fault')!r}")
+    finally:
+        systemd("stop", "chaird-mqtt.service")
+        os.remove("/etc/chaird/mqtt.yaml")
+
+
 # --- the package: these run last, as they remove chaird and install it again ---
 
 DEBS = "/usr/src/chaird-debs"

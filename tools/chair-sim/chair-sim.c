@@ -2,6 +2,7 @@
  * physics, and a control socket for reading the physical truth and injecting faults. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <modbus.h>
 #include <signal.h>
@@ -234,13 +235,32 @@ static int on_modbus_accept(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
+/* Writes o as one line of JSON and frees it. */
+static void answer_json(int fd, json_object *o)
+{
+        _cleanup_free_ char *line = NULL;
+
+        if (!o)
+                return;
+        if (asprintf(&line, "%s\n",
+                     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE)) >= 0 &&
+            write(fd, line, strlen(line)) < 0) {
+                /* the client left; nothing to tell */
+        }
+        json_object_put(o);
+}
+
 static void reply(int fd, bool ok, const char *error)
 {
-        char line[CONTROL_LINE_MAX + 64];
-        int n = ok ? snprintf(line, sizeof(line), "{\"ok\":true}\n")
-                   : snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n", error);
-        if (write(fd, line, (size_t) n) < 0)
-                return; /* the client left; nothing to tell */
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return;
+        json_object_object_add(o, "ok", json_object_new_boolean(ok));
+        if (!ok)
+                json_object_object_add(o, "error", json_object_new_string(error));
+        answer_json(fd, o);
 }
 
 static void control_command(struct server *srv, int fd, char *line)
@@ -294,14 +314,16 @@ static void control_command(struct server *srv, int fd, char *line)
                    (streq(words[1], "coil") || streq(words[1], "holding"))) {
                 bool coil = streq(words[1], "coil");
                 unsigned long long addr;
-                char answer[64];
                 if (parse_unsigned(words[2], &addr) < 0 || addr >= (coil ? _BOARD_COIL_MAX : _BOARD_HR_MAX))
                         return reply(fd, false, "no such coil or holding register");
-                int len = snprintf(answer, sizeof(answer), "{\"ok\":true,\"usec\":%llu}\n",
-                                   (unsigned long long) (coil ? srv->coil_changed_usec
-                                                              : srv->holding_changed_usec)[addr]);
-                if (write(fd, answer, (size_t) len) < 0)
+                json_object *o = json_object_new_object();
+                if (!o)
                         return;
+                json_object_object_add(o, "ok", json_object_new_boolean(true));
+                json_object_object_add(o, "usec",
+                                       json_object_new_uint64((coil ? srv->coil_changed_usec
+                                                                    : srv->holding_changed_usec)[addr]));
+                answer_json(fd, o);
         } else if (streq(words[0], "clear") && n == 1) {
                 sim_clear_faults(&srv->sim);
                 if (srv->gpio) { /* the lines as the chair stands, whatever a test drove them to */

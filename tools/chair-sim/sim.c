@@ -2,6 +2,7 @@
  * cool, airbags that fill and vent, a body whose shoulders a scan can find, and the board's watchdog. */
 #include <errno.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <string.h>
 
@@ -478,48 +479,92 @@ static const char *valve_state(const struct sim_zone *z)
         return z->inflate ? "inflate" : "hold";
 }
 
-void sim_write_state(const struct sim *s, FILE *f)
+/* A number as the state has always printed it (fixed decimals), through json-c. */
+static json_object *fixed(double v, int decimals)
 {
-        fputs("{\"motors\":{", f);
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+        return json_object_new_double_s(v, buf);
+}
+
+static void add(json_object *o, const char *key, json_object *v)
+{
+        json_object_object_add(o, key, v);
+}
+
+static json_object *state_json(const struct sim *s)
+{
+        json_object *root = json_object_new_object(), *motors = json_object_new_object(),
+                    *heaters = json_object_new_object(), *pump = json_object_new_object(),
+                    *valves = json_object_new_object(), *pressure = json_object_new_object(),
+                    *roller = json_object_new_object(), *foot = json_object_new_object();
+
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++) {
                 const struct sim_motor *mo = &s->motors[m];
-                fprintf(f,
-                        "%s\"%s\":{\"driven\":%s,\"run\":%s,\"position\":%.4f,\"target\":%.4f,\"current_a\":"
-                        "%.3f,\"fault\":\"%s\",\"wiring\":\"%s\",\"relays\":[%d,%d],\"direction\":%d,"
-                        "\"velocity\":%.4f,"
-                        "\"pulses\":%" PRIu32 ",\"overlaps\":%u,\"min_reverse_gap_ms\":%.1f}",
-                        m ? "," : "", mo->name, mo->driven ? "true" : "false", mo->run ? "true" : "false",
-                        mo->position, mo->target, mo->current_a, fault_names[mo->fault],
-                        mo->on_gpio ? "gpio" : "board", mo->coil_relay[0] || mo->line_relay[0],
-                        mo->coil_relay[1] || mo->line_relay[1], mo->direction, mo->velocity, mo->pulses,
-                        mo->overlaps,
-                        mo->min_reverse_gap_usec < 0 ? -1.0 : (double) mo->min_reverse_gap_usec / 1000.0);
+                json_object *o = json_object_new_object(), *relays = json_object_new_array();
+                add(o, "driven", json_object_new_boolean(mo->driven));
+                add(o, "run", json_object_new_boolean(mo->run));
+                add(o, "position", fixed(mo->position, 4));
+                add(o, "target", fixed(mo->target, 4));
+                add(o, "current_a", fixed(mo->current_a, 3));
+                add(o, "fault", json_object_new_string(fault_names[mo->fault]));
+                add(o, "wiring", json_object_new_string(mo->on_gpio ? "gpio" : "board"));
+                json_object_array_add(relays, json_object_new_int(mo->coil_relay[0] || mo->line_relay[0]));
+                json_object_array_add(relays, json_object_new_int(mo->coil_relay[1] || mo->line_relay[1]));
+                add(o, "relays", relays);
+                add(o, "direction", json_object_new_int(mo->direction));
+                add(o, "velocity", fixed(mo->velocity, 4));
+                add(o, "pulses", json_object_new_int64(mo->pulses));
+                add(o, "overlaps", json_object_new_int64(mo->overlaps));
+                add(o, "min_reverse_gap_ms",
+                    fixed(mo->min_reverse_gap_usec < 0 ? -1.0 : (double) mo->min_reverse_gap_usec / 1000.0,
+                          1));
+                add(motors, mo->name, o);
         }
-        fputs("},\"heaters\":{", f);
         for (int h = 0; h < _BOARD_HEATER_MAX; h++) {
                 const struct sim_heater *he = &s->heaters[h];
-                fprintf(f,
-                        "%s\"%s\":{\"energized\":%s,\"commanded\":%s,\"temp_c\":%.2f,\"sensor_c\":%.2f,"
-                        "\"fault\":\"%s\"}",
-                        h ? "," : "", he->name, he->energized ? "true" : "false",
-                        he->commanded ? "true" : "false", he->temp_c, sensor_reading(he, s->ambient_c),
-                        fault_names[he->fault]);
+                json_object *o = json_object_new_object();
+                add(o, "energized", json_object_new_boolean(he->energized));
+                add(o, "commanded", json_object_new_boolean(he->commanded));
+                add(o, "temp_c", fixed(he->temp_c, 2));
+                add(o, "sensor_c", fixed(sensor_reading(he, s->ambient_c), 2));
+                add(o, "fault", json_object_new_string(fault_names[he->fault]));
+                add(heaters, he->name, o);
         }
-        fprintf(f, "},\"pump\":{\"on\":%s},\"valves\":{", s->pump ? "true" : "false");
-        for (int z = 0; z < _BOARD_ZONE_MAX; z++)
-                fprintf(f, "%s\"%s\":\"%s\"", z ? "," : "", s->zones[z].name, valve_state(&s->zones[z]));
-        fputs("},\"pressure_kpa\":{", f);
-        for (int z = 0; z < _BOARD_ZONE_MAX; z++)
-                fprintf(f, "%s\"%s\":%.2f", z ? "," : "", s->zones[z].name, s->zones[z].pressure_kpa);
-        fprintf(f,
-                "},\"roller\":{\"position_mm\":%.1f,\"kneading\":%u,\"tapping\":%u,\"width\":%u,\"depth\":%"
-                "u,"
-                "\"body_contact\":%s},\"foot_rollers\":{\"speed\":%u},\"shoulder_mm\":%.1f,"
-                "\"estop\":%s,\"heartbeat_ok\":%s,\"heartbeat_armed\":%s,\"watchdog_tripped\":%s,"
-                "\"watchdog_latched\":%s}\n",
-                s->motors[BOARD_ROLLER].position * s->track_mm, s->kneading, s->tapping, s->width, s->depth,
-                s->discretes[BOARD_DI_BODY] ? "true" : "false", s->foot, s->shoulder_mm,
-                s->estop ? "true" : "false", heartbeat_ok(s) ? "true" : "false",
-                s->heartbeat_armed ? "true" : "false", s->watchdog_tripped ? "true" : "false",
-                s->watchdog_latched ? "true" : "false");
+        add(pump, "on", json_object_new_boolean(s->pump));
+        for (int z = 0; z < _BOARD_ZONE_MAX; z++) {
+                add(valves, s->zones[z].name, json_object_new_string(valve_state(&s->zones[z])));
+                add(pressure, s->zones[z].name, fixed(s->zones[z].pressure_kpa, 2));
+        }
+        add(roller, "position_mm", fixed(s->motors[BOARD_ROLLER].position * s->track_mm, 1));
+        add(roller, "kneading", json_object_new_int64(s->kneading));
+        add(roller, "tapping", json_object_new_int64(s->tapping));
+        add(roller, "width", json_object_new_int64(s->width));
+        add(roller, "depth", json_object_new_int64(s->depth));
+        add(roller, "body_contact", json_object_new_boolean(s->discretes[BOARD_DI_BODY]));
+        add(foot, "speed", json_object_new_int64(s->foot));
+
+        add(root, "motors", motors);
+        add(root, "heaters", heaters);
+        add(root, "pump", pump);
+        add(root, "valves", valves);
+        add(root, "pressure_kpa", pressure);
+        add(root, "roller", roller);
+        add(root, "foot_rollers", foot);
+        add(root, "shoulder_mm", fixed(s->shoulder_mm, 1));
+        add(root, "estop", json_object_new_boolean(s->estop));
+        add(root, "heartbeat_ok", json_object_new_boolean(heartbeat_ok(s)));
+        add(root, "heartbeat_armed", json_object_new_boolean(s->heartbeat_armed));
+        add(root, "watchdog_tripped", json_object_new_boolean(s->watchdog_tripped));
+        add(root, "watchdog_latched", json_object_new_boolean(s->watchdog_latched));
+        return root;
+}
+
+void sim_write_state(const struct sim *s, FILE *f)
+{
+        json_object *o = state_json(s);
+
+        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), f);
+        fputc('\n', f);
+        json_object_put(o);
 }

@@ -1,0 +1,596 @@
+#!/usr/bin/env python3
+"""chaird-mqtt against a real mosquitto on a free local port and a real chaird on a private system bus driving
+chair-sim. Independent clients: python3-paho-mqtt (MQTT 5) and mosquitto_pub/mosquitto_sub. Outcomes are
+checked in what the clients receive and in chaird's and chair-sim's own state."""
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import simlib  # noqa: E402
+from simlib import wait_for  # noqa: E402
+import mqttlib  # noqa: E402
+from mqttlib import Bridge, Broker, Client, Remote, mosquitto_pub, mosquitto_sub, v5_properties  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("test_daemon", os.path.join(os.path.dirname(__file__), "test-daemon.py"))
+td = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(td)
+
+CHAIR = "test"
+USER = ("nobody", "nogroup")
+BASE = f"chaird/{CHAIR}"
+ERR = "io.chaird.Chair1.Error."
+PROPS = {"State", "Program", "Phase", "ElapsedUSec", "DurationUSec", "Intensity", "Heat", "Temperatures", "Positions",
+         "PositionsEstimated", "BrokenPrograms", "Presets", "Recline", "Fault", "FaultMessage", "Locked"}
+
+
+def state(client):
+    return client.last_json(BASE + "/state") or {}
+
+
+def expect_ok(p, r, what):
+    if not r or r.get("ok") is not True:
+        p.append(f"{what}: {r}")
+
+
+def expect_error(p, r, name, what):
+    if not r or r.get("ok") is not False or r.get("error") != ERR + name or "message" not in r:
+        p.append(f"{what}: wanted {name}, got {r}")
+
+
+def test_retained_topics_for_a_new_subscriber(p, env):
+    lines = dict(mosquitto_sub(env.broker.port, BASE + "/+", 3, extra=("-R",)) or [])
+    got = dict(mosquitto_sub(env.broker.port, BASE + "/+", 3))
+    if lines:
+        p.append(f"-R (no retained) still got {lines}: the bridge publishes while idle")
+    if got.get(BASE + "/availability") != "online":
+        p.append(f"availability: {got.get(BASE + '/availability')}")
+    st = json.loads(got.get(BASE + "/state", "{}"))
+    if set(st) != PROPS:
+        p.append(f"state keys differ from D-Bus: {sorted(set(st) ^ PROPS)}")
+    if st.get("State") != str(env.d.get("State")) or st.get("Presets") != [str(x) for x in env.d.get("Presets")]:
+        p.append(f"state: {st}")
+    progs = json.loads(got.get(BASE + "/programs", "[]"))
+    ids = [x.get("id") for x in progs]
+    if "relax" not in ids or ids != sorted(ids):
+        p.append(f"programs: {ids}")
+    for x in progs:
+        if set(x) != {"id", "name", "description", "duration-usec"} or not isinstance(x["duration-usec"], int):
+            p.append(f"program entry: {x}")
+            break
+
+
+def test_every_command_reaches_the_chair(p, env):
+    c, r, d = env.client, env.remote, env.d
+    expect_ok(p, r.send("intensity", intensity=4), "intensity")
+    if int(d.get("Intensity")) != 4:
+        p.append(f"Intensity {d.get('Intensity')}")
+    expect_ok(p, r.send("start", program="relax", intensity=2, **{"duration-usec": 120_000_000}), "start")
+    if not c.wait(lambda: state(c).get("State") in ("running", "scanning")):
+        p.append(f"state after start: {state(c).get('State')}")
+    if int(d.get("DurationUSec")) != 120_000_000 or int(d.get("Intensity")) != 2:
+        p.append(f"start options: {d.get('DurationUSec')} {d.get('Intensity')}")
+    wait_for(lambda: d.state() == "running", 10)
+    expect_ok(p, r.send("pause"), "pause")
+    if not c.wait(lambda: state(c).get("State") == "paused"):
+        p.append(f"state after pause: {state(c).get('State')}")
+    expect_ok(p, r.send("resume"), "resume")
+    if not c.wait(lambda: state(c).get("State") == "running"):
+        p.append(f"state after resume: {state(c).get('State')}")
+    expect_ok(p, r.send("heat", zone="calves", level=3), "heat")
+    if not c.wait(lambda: state(c).get("Heat", {}).get("calves") == 3):
+        p.append(f"heat: {state(c).get('Heat')}")
+    expect_ok(p, r.send("recline", preset="zero-gravity-1"), "recline")
+    if not c.wait(lambda: state(c).get("Recline") == "zero-gravity-1"):
+        p.append(f"recline: {state(c).get('Recline')}")
+    c.clear()
+    expect_ok(p, r.send("stop"), "stop")
+    if not c.wait(lambda: any(json.loads(m[1]) == {"event": "finished", "program": "relax", "reason": "stopped"}
+                              for m in c.on(BASE + "/event")), 15):
+        p.append(f"no finished event: {c.on(BASE + '/event')}")
+    expect_ok(p, r.send("lock", locked=True), "lock")
+    if not c.wait(lambda: state(c).get("Locked") is True):
+        p.append(f"Locked: {state(c).get('Locked')}")
+    expect_error(p, r.send("start", program="relax"), "Locked", "start while locked")
+    expect_ok(p, r.send("stop"), "stop while locked")  # stopping is always allowed
+    expect_ok(p, r.send("lock", locked=False), "unlock")
+    wait_for(lambda: d.state() == "idle", 30)
+    c.clear()
+    expect_ok(p, r.send("emergency-stop"), "emergency-stop")
+    if not c.wait(lambda: state(c).get("Fault") == "emergency-stop"):
+        p.append(f"fault: {state(c).get('Fault')}")
+    if not c.wait(lambda: any(json.loads(m[1]).get("event") == "fault" and json.loads(m[1]).get("name") == "emergency-stop"
+                              and "message" in json.loads(m[1]) for m in c.on(BASE + "/event"))):
+        p.append(f"no fault event: {c.on(BASE + '/event')}")
+    expect_ok(p, r.send("reset"), "reset")
+    if not c.wait(lambda: state(c).get("Fault") == ""):
+        p.append(f"fault after reset: {state(c).get('Fault')}")
+    expect_ok(p, r.send("release"), "release")
+    if not wait_for(lambda: env.d.sim.state()["motors"]["legrest"]["position"] > 0.5, 20):
+        p.append("release did not open the legrest")
+    d.settle()
+
+
+def test_chaird_errors_go_into_the_reply(p, env):
+    r = env.remote
+    expect_error(p, r.send("start", program="no-such"), "NoSuchProgram", "unknown program")
+    expect_error(p, r.send("pause"), "NotRunning", "pause while idle")
+    expect_error(p, r.send("recline", preset="sideways"), "NoSuchPreset", "unknown preset")
+    expect_error(p, r.send("heat", zone="ears", level=1), "NoSuchZone", "unknown zone")
+    expect_error(p, r.send("heat", zone="lumbar", level=9), "InvalidArgument", "level out of range")
+    expect_error(p, r.send("intensity", intensity=0), "InvalidArgument", "intensity 0")
+    expect_error(p, r.send("install", yaml="id: x\n"), "NotPermitted", "install, not in the default commands")
+
+
+def test_bad_payloads_get_an_error_reply(p, env):
+    c, r = env.client, env.remote
+    cases = [
+        ("not json", "{{", "InvalidArgument"),
+        ("a list", "[1, 2]", "InvalidArgument"),
+        ("no command", '{"id": "x"}', "InvalidArgument"),
+        ("unknown command", '{"command": "fly", "id": "x"}', "InvalidArgument"),
+        ("command not a string", '{"command": 5, "id": "x"}', "InvalidArgument"),
+        ("program a number", '{"command": "start", "program": 5, "id": "x"}', "InvalidArgument"),
+        ("missing program", '{"command": "start", "id": "x"}', "InvalidArgument"),
+        ("negative intensity", '{"command": "intensity", "intensity": -1, "id": "x"}', "InvalidArgument"),
+        ("huge level", '{"command": "heat", "zone": "lumbar", "level": 99999999999, "id": "x"}', "InvalidArgument"),
+        ("locked a string", '{"command": "lock", "locked": "yes", "id": "x"}', "InvalidArgument"),
+        ("unknown key", '{"command": "stop", "speed": 3, "id": "x"}', "InvalidArgument"),
+    ]
+    for what, payload, name in cases:
+        c.clear()
+        res = mosquitto_pub(env.broker.port, BASE + "/command", payload)
+        if res.returncode != 0:
+            p.append(f"mosquitto_pub: {res.stderr}")
+        got = c.wait(lambda: c.on(BASE + "/reply"), 5)
+        reply = json.loads(got[0][1]) if got else None
+        if not reply or reply.get("ok") is not False or reply.get("error") != ERR + name:
+            p.append(f"{what}: {reply}")
+        time.sleep(0.15)  # within the command rate
+    # A reply echoes an id of any JSON type.
+    c.clear()
+    c.publish(BASE + "/command", json.dumps({"command": "stop", "id": {"n": [1, 2]}}))
+    got = c.wait(lambda: c.on(BASE + "/reply"), 5)
+    if not got or json.loads(got[0][1]) != {"id": {"n": [1, 2]}, "ok": True}:
+        p.append(f"id echo: {got}")
+    if not env.bridge.alive():
+        p.append("the bridge died")
+
+
+def test_huge_messages_and_a_flood_are_dropped_and_answered_at_a_bounded_rate(p, env):
+    c, r = env.client, env.remote
+    time.sleep(2.5)  # a full bucket
+    c.clear()
+    c.publish(BASE + "/command", b'{"command": "stop", "id": "big", "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}')
+    time.sleep(1)
+    if any(json.loads(m[1]).get("id") == "big" for m in c.on(BASE + "/reply")):
+        p.append("a 3 MiB command was answered")
+    if not env.bridge.alive():
+        p.append("the bridge died of a huge message")
+        return
+    c.clear()
+    time.sleep(2.5)
+    start = time.monotonic()
+    for i in range(400):
+        c.c.publish(BASE + "/command", json.dumps({"command": "intensity", "intensity": 3, "id": f"f{i}"}), qos=0)
+    sent = time.monotonic() - start
+    time.sleep(1.5)
+    elapsed = time.monotonic() - start
+    replies = len(c.on(BASE + "/reply"))
+    bound = 20 + 10 * elapsed + 1  # the bucket's depth and its rate (command-rate: 10 by default)
+    if replies > bound or replies < 10:
+        p.append(f"{replies} replies to a flood of 400 in {elapsed:.1f} s (sent in {sent:.1f} s); bound {bound:.0f}")
+    if "Dropping commands" not in env.bridge.logtext():
+        p.append("no log line for the dropped commands")
+    # A flood of stops: each still reaches chaird (one at a time beyond the rate), the replies stay bounded.
+    time.sleep(2.5)
+    expect_ok(p, r.send("start", program="relax"), "start before a flood of stops")
+    wait_for(lambda: env.d.state() in ("running", "scanning"), 10)
+    c.clear()
+    start = time.monotonic()
+    for i in range(300):
+        c.c.publish(BASE + "/command", json.dumps({"command": "stop", "id": f"s{i}"}), qos=0)
+    time.sleep(1.5)
+    elapsed = time.monotonic() - start
+    replies = len(c.on(BASE + "/reply"))
+    if replies > 20 + 10 * elapsed + 1:
+        p.append(f"{replies} replies to a flood of 300 stops in {elapsed:.1f} s")
+    if not wait_for(lambda: env.d.state() in ("idle", "stopping", "homing"), 10) or str(env.d.get("Program")):
+        p.append(f"the flood of stops did not stop the program: {env.d.state()}")
+    time.sleep(2.5)
+    env.d.settle()
+    # stop is never rate-limited: straight after the flood it still goes through.
+    expect_ok(p, r.send("stop"), "stop after a flood")
+    if not env.bridge.alive():
+        p.append("the bridge died of a flood")
+
+
+def test_mqtt5_response_topic_and_correlation_data_are_honoured(p, env):
+    c = env.client
+    app = Client(env.broker.port, topics=("app/7/replies",))
+    try:
+        app.publish(BASE + "/command", json.dumps({"command": "start", "program": "no-such"}),
+                    properties=v5_properties("app/7/replies", b"\x01corr"))
+        got = app.wait(lambda: app.on("app/7/replies"), 10)
+        if not got:
+            p.append("no reply on the response topic")
+            return
+        body = json.loads(got[0][1])
+        if body.get("error") != ERR + "NoSuchProgram" or "id" in body:
+            p.append(f"reply: {body}")
+        if getattr(got[0][3], "CorrelationData", None) != b"\x01corr":
+            p.append(f"correlation data: {got[0][3]}")
+        if any(json.loads(m[1]).get("error") == ERR + "NoSuchProgram" and "id" not in json.loads(m[1])
+               for m in c.on(BASE + "/reply")):
+            p.append("the reply went to the reply topic too")
+    finally:
+        app.close()
+
+
+def test_the_last_will_says_offline_and_a_restart_online(p, env):
+    env.bridge.kill(signal.SIGKILL)
+    # The broker notices the dead connection at once (the socket closes) and publishes the will.
+    got = dict(mosquitto_sub(env.broker.port, BASE + "/availability", 1, timeout=10))
+    if got.get(BASE + "/availability") != "offline":
+        p.append(f"after SIGKILL: {got}")
+    env.bridge.start()
+    if not wait_for(lambda: dict(mosquitto_sub(env.broker.port, BASE + "/availability", 1)).get(
+            BASE + "/availability") == "online", 15):
+        p.append("not online again after a restart")
+    # A clean stop says offline itself.
+    env.bridge.kill(signal.SIGTERM)
+    got = dict(mosquitto_sub(env.broker.port, BASE + "/availability", 1, timeout=10))
+    if got.get(BASE + "/availability") != "offline":
+        p.append(f"after SIGTERM: {got}")
+    env.bridge.start()
+    wait_for(lambda: dict(mosquitto_sub(env.broker.port, BASE + "/availability", 1)).get(
+        BASE + "/availability") == "online", 15)
+
+
+def test_broker_killed_mid_program_changes_nothing_and_topics_come_back(p, env):
+    d, r = env.d, env.remote
+    listener = td.Listener(env.bus)
+    expect_ok(p, r.send("start", program="relax", **{"duration-usec": 60_000_000}), "start")
+    if not wait_for(lambda: d.state() == "running", 15):
+        p.append(f"not running: {d.state()}")
+    env.client.close()
+    env.broker.kill()
+    if not td.pump_until(lambda: listener.finished, 60):
+        p.append(f"no Finished while the broker was away: {d.state()} {d.get('Fault')}")
+    elif listener.finished[-1] != ("relax", "completed"):
+        p.append(f"Finished {listener.finished}")
+    if str(d.get("Fault")):
+        p.append(f"fault while the broker was away: {d.get('Fault')}")
+    if not env.bridge.alive():
+        p.append("the bridge died with the broker")
+    env.broker.start()  # a fresh broker: no retained message survives; the bridge republishes them all
+    got = {}
+    wait_for(lambda: got.update(mosquitto_sub(env.broker.port, BASE + "/+", 3, timeout=2)) or len(got) == 3, 30)
+    if got.get(BASE + "/availability") != "online" or "programs" not in str(got.keys()):
+        p.append(f"after the broker came back: {list(got)}")
+    elif json.loads(got[BASE + "/state"]).get("State") not in ("idle", "homing", "stopping"):
+        p.append(f"republished state: {got[BASE + '/state'][:200]}")
+    if "retrying" not in env.bridge.logtext():
+        p.append("no reconnection attempt in the log")
+    env.reconnect_client()
+    wait_for(lambda: d.state() == "idle", 30)
+
+
+def test_a_broker_down_at_start_is_waited_for(p, env):
+    port = simlib.free_tcp_port()
+    bridge = Bridge(os.path.join(env.tmp, "late-bridge"), env.bus, f"mqtt://127.0.0.1:{port}", "late", user=USER)
+    broker = None
+    try:
+        time.sleep(2)
+        if not bridge.alive() or "retrying" not in bridge.logtext():
+            p.append("no retry while the broker is down: " + bridge.logtext()[-300:])
+        broker = Broker(os.path.join(env.tmp, "late-broker"), port=port)
+        got = {}
+        wait_for(lambda: got.update(mosquitto_sub(port, "chaird/late/+", 3, timeout=2)) or len(got) == 3, 30)
+        if got.get("chaird/late/availability") != "online" or "chaird/late/state" not in got:
+            p.append(f"after the broker came up: {got}")
+    finally:
+        bridge.close()
+        if broker:
+            broker.close()
+
+
+def test_chaird_restart_is_seen_and_the_state_republished(p, env):
+    c, d = env.client, env.d
+    c.clear()
+    d.proc.terminate()
+    d.proc.wait(timeout=15)
+    if not c.wait(lambda: any(m[1] == b"offline" for m in c.on(BASE + "/availability")), 10):
+        p.append("availability did not go offline with chaird")
+    c.clear()
+    d.restart()
+    if not c.wait(lambda: any(m[1] == b"online" for m in c.on(BASE + "/availability")), 15):
+        p.append("availability did not come back")
+    if not c.wait(lambda: c.on(BASE + "/state"), 10):
+        p.append("no state after chaird came back")
+    if not env.bridge.alive():
+        p.append("the bridge died with chaird")
+    expect_ok(p, env.remote.send("intensity", intensity=3), "a command after the restart")
+    # chaird killed during a program comes back in fault "interrupted": a fault event, as any new fault.
+    expect_ok(p, env.remote.send("start", program="relax"), "start before a kill")
+    wait_for(lambda: d.state() in ("running", "scanning"), 10)
+    c.clear()
+    d.proc.kill()
+    d.proc.wait(timeout=15)
+    d.restart()
+    if not c.wait(lambda: any(json.loads(m[1]).get("event") == "fault" and json.loads(m[1]).get("name") == "interrupted"
+                              for m in c.on(BASE + "/event")), 15):
+        p.append(f"no fault event for interrupted: {c.on(BASE + '/event')} {d.get('Fault')}")
+    d.settle()
+
+
+def test_install_when_allowed_and_a_program_appears(p, env):
+    env.bridge.close()
+    env.bridge = Bridge(os.path.join(env.tmp, "bridge2"), env.bus, env.url, CHAIR,
+                        config="commands: [start, install]\n", user=USER)
+    wait_for(lambda: dict(mosquitto_sub(env.broker.port, BASE + "/availability", 1)).get(
+        BASE + "/availability") == "online", 15)
+    time.sleep(0.5)
+    r, c = env.remote, env.client
+    text = "id: mqtt-relax\n" + open(os.path.join(td.SRC, "programs/relax.yaml")).read()
+    c.clear()
+    expect_ok(p, r.send("install", yaml=text), "install")
+    if not c.wait(lambda: "mqtt-relax" in [x["id"] for x in (c.last_json(BASE + "/programs") or [])], 10):
+        p.append(f"programs after install: {c.last_json(BASE + '/programs')}")
+    reply = r.send("install", yaml="id: broken\nphases: 3\n")
+    expect_error(p, reply, "InvalidProgram", "a broken program")
+    expect_error(p, r.send("pause"), "NotPermitted", "pause, not listed")
+    expect_ok(p, r.send("emergency-stop"), "emergency-stop, always accepted")
+    expect_ok(p, r.send("stop"), "stop, always accepted")
+    env.d.settle()
+
+
+def test_config_errors_name_file_line_and_column(p, env):
+    import subprocess
+    path = os.path.join(env.tmp, "bad.yaml")
+    binary = os.path.join(simlib.BUILD, "tools/chaird-mqtt/chaird-mqtt")
+    for text, want in [("broker: mqtt://x\ncomand: [stop]\n", "bad.yaml:2:1: error: "),
+                       ("commands: [stop, fly]\n", "bad.yaml:1:18: error: "),
+                       ("broker: http://x\n", "broker must be"),
+                       ("home-assistant: maybe\n", "bad.yaml:1:17: error: ")]:
+        open(path, "w").write(text)
+        res = subprocess.run([binary, "--config", path], capture_output=True, text=True, timeout=10)
+        if res.returncode != 1 or want not in res.stderr:
+            p.append(f"{text!r}: {res.returncode} {res.stderr!r}")
+
+
+def test_tls_client_certificate_and_password_file(p, env):
+    import pwd
+    import subprocess
+    certs = mqttlib.make_certs(os.path.join(env.tmp, "certs"))
+    for k in ("client_key",):
+        os.chown(certs[k], pwd.getpwnam(USER[0]).pw_uid, -1)
+        os.chmod(certs[k], 0o600)
+    broker = Broker(os.path.join(env.tmp, "tls-broker"), passwords={"chair-1": "s3cret", "app": "apppw"},
+                    certs=certs, require_certificate=True)
+    d = os.path.join(env.tmp, "tls-bridge")
+    os.makedirs(d, exist_ok=True)
+    pw = os.path.join(d, "password")
+    open(pw, "w").write("s3cret\n")
+    os.chown(pw, pwd.getpwnam(USER[0]).pw_uid, -1)
+    os.chmod(pw, 0o600)
+    config = (f"broker: mqtts://localhost:{broker.port}\nusername: chair-1\npassword-file: {pw}\n"
+              f"ca-file: {certs['ca']}\ncert-file: {certs['client_cert']}\nkey-file: {certs['client_key']}\n")
+    bridge = client = None
+    try:
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls", config=config, user=USER)
+        client = Client(broker.port, topics=("chaird/#",), username="app", password="apppw", tls=certs["ca"],
+                        cert=(certs["client_cert"], certs["client_key"]))
+        if not client.wait(lambda: client.last_json("chaird/tls/state"), 15):
+            p.append("no state over TLS: " + bridge.logtext())
+        remote = Remote(client, "chaird", "tls")
+        expect_error(p, remote.send("pause"), "NotRunning", "a command over TLS")
+        bridge.close()
+        # A password file others may read is refused before anything is sent.
+        os.chmod(pw, 0o644)
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls", config=config, user=USER)
+        if bridge.proc.wait(timeout=10) != 1 or "readable by others" not in bridge.logtext():
+            p.append("a world-readable password file was used")
+        bridge.close()
+        # A wrong password: refused by the broker, retried, never a crash.
+        os.chmod(pw, 0o600)
+        open(pw, "w").write("wrong\n")
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls", config=config, user=USER)
+        time.sleep(3)
+        if not bridge.alive() or "refused the connection" not in bridge.logtext():
+            p.append("a wrong password: " + bridge.logtext()[-300:])
+        # Without the CA that signed the broker's certificate, the bridge does not connect.
+        other = mqttlib.make_certs(os.path.join(env.tmp, "other-ca"))
+        bridge.close()
+        open(pw, "w").write("s3cret\n")
+        bridge = Bridge(d, env.bus, f"mqtts://localhost:{broker.port}", "tls2",
+                        config=config.replace(certs["ca"], other["ca"]), user=USER)
+        time.sleep(3)
+        if client.on("chaird/tls2/availability") or not bridge.alive() or "Connected" in bridge.logtext().split(
+                "Bridging chair tls2")[-1]:
+            p.append("connected with a CA that did not sign the broker's certificate")
+    finally:
+        if client:
+            client.close()
+        if bridge:
+            bridge.close()
+        broker.close()
+
+
+# Home Assistant's MQTT discovery: the configuration variables each entity type's page marks required
+# (home-assistant.io/integrations/<type>.mqtt), and the ones a discovered device needs (a unique_id, and a
+# device with identifiers).
+HA_REQUIRED = {"sensor": {"state_topic"}, "button": {"command_topic"}, "select": {"command_topic", "options"},
+               "number": {"command_topic"}, "switch": {"command_topic"}}
+HA_ENTITIES = {("sensor", "state"), ("sensor", "phase"), ("sensor", "remaining"), ("sensor", "fault"),
+               ("sensor", "temperature_lumbar"), ("sensor", "temperature_calves"), ("sensor", "position_backrest"),
+               ("sensor", "position_legrest"), ("sensor", "position_roller"), ("button", "stop"),
+               ("button", "emergency-stop"), ("button", "release"), ("button", "reset"), ("button", "pause"),
+               ("button", "resume"), ("select", "program"), ("select", "recline"), ("select", "heat_lumbar"),
+               ("select", "heat_calves"), ("number", "intensity"), ("switch", "child_lock")}
+
+
+def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, env):
+    import re
+    import jinja2
+    jenv = jinja2.Environment()
+    client = Client(env.broker.port, topics=("homeassistant/#", "chaird/ha/#"))
+    bridge = Bridge(os.path.join(env.tmp, "ha-bridge"), env.bus, env.url, "ha", config="home-assistant: true\n",
+                    user=USER)
+    try:
+        client.wait(lambda: len(client.on("chaird/ha/programs")) and len(
+            [m for m in client.messages if m[0].startswith("homeassistant/")]) >= len(HA_ENTITIES), 15)
+        time.sleep(0.5)
+        configs = {}
+        for topic, payload, retain, _ in list(client.messages):
+            m = re.fullmatch(r"homeassistant/(\w+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/config", topic)
+            if not topic.startswith("homeassistant/"):
+                continue
+            if not m:
+                p.append(f"discovery topic {topic}")
+                continue
+            configs[(m.group(1), m.group(3))] = json.loads(payload)
+        if set(configs) != HA_ENTITIES:
+            p.append(f"entities: missing {sorted(HA_ENTITIES - set(configs))}, extra {sorted(set(configs) - HA_ENTITIES)}")
+        state_now = client.last_json("chaird/ha/state")
+        unique = set()
+        for (kind, obj), c in configs.items():
+            missing = HA_REQUIRED[kind] - set(c)
+            if missing:
+                p.append(f"{kind} {obj} lacks {missing}")
+            if c.get("unique_id") in unique or not c.get("unique_id"):
+                p.append(f"{kind} {obj}: unique_id {c.get('unique_id')}")
+            unique.add(c.get("unique_id"))
+            if not c.get("device", {}).get("identifiers"):
+                p.append(f"{kind} {obj}: no device identifiers")
+            if c.get("availability_topic") != "chaird/ha/availability":
+                p.append(f"{kind} {obj}: availability {c.get('availability_topic')}")
+            if "state_topic" in c and c["state_topic"] != "chaird/ha/state":
+                p.append(f"{kind} {obj}: state_topic {c['state_topic']}")
+            if "command_topic" in c and c["command_topic"] != "chaird/ha/command":
+                p.append(f"{kind} {obj}: command_topic {c['command_topic']}")
+            if "value_template" in c:
+                try:
+                    value = jenv.from_string(c["value_template"]).render(value_json=state_now)
+                except Exception as e:
+                    p.append(f"{kind} {obj}: value_template fails: {e}")
+                    continue
+                if kind == "select" and value not in c["options"] + ["None"]:
+                    p.append(f"{kind} {obj}: state {value!r} not among {c['options']}")
+        if configs.get(("sensor", "state"), {}).get("value_template") and jenv.from_string(
+                configs[("sensor", "state")]["value_template"]).render(value_json=state_now) != state_now["State"]:
+            p.append("the state sensor does not read State")
+        if "relax" not in configs.get(("select", "program"), {}).get("options", []):
+            p.append("the program select does not offer relax")
+
+        # Every command topic, as Home Assistant would use it.
+        def press(kind, obj, value=None, on=None):
+            c = configs[(kind, obj)]
+            if kind == "button":
+                payload = c.get("payload_press", "PRESS")
+            elif kind == "switch":
+                payload = c["payload_on"] if on else c["payload_off"]
+            else:
+                payload = jenv.from_string(c.get("command_template", "{{ value }}")).render(value=value)
+            client.clear()
+            client.publish(c["command_topic"], payload)
+            got = client.wait(lambda: client.on("chaird/ha/reply"), 10)
+            return json.loads(got[0][1]) if got else None
+
+        def st():
+            return client.last_json("chaird/ha/state") or {}
+
+        d = env.d
+        d.settle()
+        for kind, obj, value, check in [
+            ("number", "intensity", 4.0, lambda: st().get("Intensity") == 4),
+            ("select", "program", "relax", lambda: st().get("State") in ("scanning", "running")),
+            ("button", "pause", None, lambda: st().get("State") == "paused"),
+            ("button", "resume", None, lambda: st().get("State") == "running"),
+            ("select", "heat_lumbar", "2", lambda: st().get("Heat", {}).get("lumbar") == 2),
+            ("select", "recline", "flat", lambda: st().get("Recline") == "flat"),
+            ("switch", "child_lock", True, lambda: st().get("Locked") is True),
+            ("switch", "child_lock", False, lambda: st().get("Locked") is False),
+            ("button", "stop", None, lambda: st().get("Program") == ""),
+            ("button", "emergency-stop", None, lambda: st().get("Fault") == "emergency-stop"),
+            ("button", "reset", None, lambda: st().get("Fault") == ""),
+            ("button", "release", None, lambda: True),
+        ]:
+            if (kind, obj) not in configs:
+                continue
+            if kind == "select" and obj == "program":
+                wait_for(lambda: d.state() == "idle", 30)
+            reply = press(kind, obj, value, on=value)
+            if not reply or reply.get("ok") is not True:
+                p.append(f"{kind} {obj}: {reply}")
+            elif not client.wait(check, 10):
+                p.append(f"{kind} {obj}: state {st()}")
+            if kind == "select" and obj == "program":
+                wait_for(lambda: d.state() == "running", 15)
+        d.settle()
+    finally:
+        client.close()
+        bridge.close()
+
+
+class Env:
+    pass
+
+
+def cases(tap, tmp):
+    os.chmod(tmp, 0o755)
+    env = Env()
+    env.tmp = tmp
+    env.bus = td.SystemBus(tmp)
+    env.broker = Broker(os.path.join(tmp, "broker"))
+    env.url = f"mqtt://127.0.0.1:{env.broker.port}"
+    try:
+        # The bridge runs as nobody, and nobody's group is chaird's control group: as deployed (a user of its
+        # own in group chair), and not root, which a child lock would not stop.
+        env.d = td.Chaird(os.path.join(tmp, "chair"), env.bus, extra=("--control-group", USER[1]))
+        env.bridge = Bridge(os.path.join(tmp, "bridge"), env.bus, env.url, CHAIR, user=USER)
+
+        def reconnect_client():
+            env.client = Client(env.broker.port, topics=(BASE + "/#",))
+            env.remote = Remote(env.client, "chaird", CHAIR)
+        env.reconnect_client = reconnect_client
+        reconnect_client()
+        if not wait_for(lambda: state(env.client).get("State"), 15):
+            raise RuntimeError("no state from the bridge: " + env.bridge.logtext())
+        for name, fn in [
+            ("retained_topics_for_a_new_subscriber", test_retained_topics_for_a_new_subscriber),
+            ("every_command_reaches_the_chair", test_every_command_reaches_the_chair),
+            ("chaird_errors_go_into_the_reply", test_chaird_errors_go_into_the_reply),
+            ("bad_payloads_get_an_error_reply", test_bad_payloads_get_an_error_reply),
+            ("huge_messages_and_a_flood_are_dropped_and_answered_at_a_bounded_rate",
+             test_huge_messages_and_a_flood_are_dropped_and_answered_at_a_bounded_rate),
+            ("mqtt5_response_topic_and_correlation_data_are_honoured",
+             test_mqtt5_response_topic_and_correlation_data_are_honoured),
+            ("the_last_will_says_offline_and_a_restart_online", test_the_last_will_says_offline_and_a_restart_online),
+            ("broker_killed_mid_program_changes_nothing_and_topics_come_back",
+             test_broker_killed_mid_program_changes_nothing_and_topics_come_back),
+            ("a_broker_down_at_start_is_waited_for", test_a_broker_down_at_start_is_waited_for),
+            ("chaird_restart_is_seen_and_the_state_republished", test_chaird_restart_is_seen_and_the_state_republished),
+            ("install_when_allowed_and_a_program_appears", test_install_when_allowed_and_a_program_appears),
+            ("config_errors_name_file_line_and_column", test_config_errors_name_file_line_and_column),
+            ("tls_client_certificate_and_password_file", test_tls_client_certificate_and_password_file),
+            ("home_assistant_discovery_follows_the_schema_and_every_command_works",
+             test_home_assistant_discovery_follows_the_schema_and_every_command_works),
+        ]:
+            tap.case(name, fn, env)
+    finally:
+        for thing in ("client", "bridge", "d"):
+            if hasattr(env, thing):
+                try:
+                    getattr(env, thing).close()
+                except Exception:
+                    pass
+        env.broker.close()
+        env.bus.close()
+
+
+if __name__ == "__main__":
+    simlib.main(cases, sys.argv[1])

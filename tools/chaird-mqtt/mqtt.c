@@ -1,0 +1,325 @@
+/* mqtt.c: libmosquitto on sd-event: an io source on mosquitto_socket(), writes when it wants to write, a
+ * timer for its keep-alive, and a reconnect timer with exponential backoff. */
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+
+#include "mqtt.h"
+
+struct mqtt_client {
+        sd_event *event;
+        struct mosquitto *mosq;
+        struct mqtt_callbacks cb;
+        void *userdata;
+
+        char *host, *will_topic;
+        int port;
+        unsigned keepalive_sec;
+        usec_t backoff_min, backoff_max, backoff;
+
+        sd_event_source *io, *misc, *retry;
+        int io_fd;
+        bool connected, started, stopping;
+};
+
+int mqtt_lib_init(void)
+{
+        return mosquitto_lib_init() == MOSQ_ERR_SUCCESS ? 0 : -EIO;
+}
+
+void mqtt_lib_cleanup(void)
+{
+        mosquitto_lib_cleanup();
+}
+
+static int errno_of(int rc)
+{
+        switch (rc) {
+        case MOSQ_ERR_SUCCESS:
+                return 0;
+        case MOSQ_ERR_NOMEM:
+                return -ENOMEM;
+        case MOSQ_ERR_NO_CONN:
+        case MOSQ_ERR_CONN_LOST:
+                return -ENOTCONN;
+        case MOSQ_ERR_INVAL:
+        case MOSQ_ERR_PAYLOAD_SIZE:
+        case MOSQ_ERR_MALFORMED_UTF8:
+                return -EINVAL;
+        case MOSQ_ERR_ERRNO:
+                return errno > 0 ? -errno : -EIO;
+        default:
+                return -EIO;
+        }
+}
+
+static void schedule_reconnect(struct mqtt_client *m);
+static void update_io(struct mqtt_client *m);
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct mqtt_client *m = userdata;
+        int rc = MOSQ_ERR_SUCCESS;
+
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                rc = mosquitto_loop_read(m->mosq, 1);
+        if (rc == MOSQ_ERR_SUCCESS && (revents & EPOLLOUT))
+                rc = mosquitto_loop_write(m->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS && !m->connected) /* on_disconnect ran, or the connection never came */
+                schedule_reconnect(m);
+        update_io(m);
+        return 0;
+}
+
+/* Follows libmosquitto's socket: a new connection is a new fd; it wants EPOLLOUT only while it has
+ * something to write. */
+static void update_io(struct mqtt_client *m)
+{
+        int fd = mosquitto_socket(m->mosq);
+
+        if (fd != m->io_fd) {
+                m->io = sd_event_source_disable_unref(m->io);
+                m->io_fd = -1;
+                if (fd < 0)
+                        return;
+                if (sd_event_add_io(m->event, &m->io, fd, EPOLLIN, on_io, m) < 0) {
+                        fprintf(stderr, "Failed to watch the broker's socket.\n");
+                        return;
+                }
+                m->io_fd = fd;
+        }
+        if (m->io)
+                (void) sd_event_source_set_io_events(
+                        m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
+}
+
+static int on_misc(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct mqtt_client *m = userdata;
+
+        (void) mosquitto_loop_misc(
+                m->mosq); /* sends the keep-alive's PINGREQ, notices a broker gone quiet */
+        update_io(m);
+        (void) sd_event_source_set_time_relative(s, (usec_t) m->keepalive_sec * USEC_PER_SEC / 4);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static void try_connect(struct mqtt_client *m)
+{
+        int rc;
+
+        if (m->stopping)
+                return;
+        rc = m->started ? mosquitto_reconnect_async(m->mosq)
+                        : mosquitto_connect_async(m->mosq, m->host, m->port, (int) m->keepalive_sec);
+        m->started = true;
+        if (rc != MOSQ_ERR_SUCCESS) {
+                fprintf(stderr, "Cannot reach the broker %s:%d: %s; retrying in %llu s.\n", m->host, m->port,
+                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+                        (unsigned long long) (m->backoff / USEC_PER_SEC));
+                schedule_reconnect(m);
+        }
+        update_io(m);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        try_connect(userdata);
+        return 0;
+}
+
+static void schedule_reconnect(struct mqtt_client *m)
+{
+        int enabled = SD_EVENT_OFF;
+
+        if (m->stopping)
+                return;
+        if (m->retry && sd_event_source_get_enabled(m->retry, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return; /* already planned */
+        usec_t wait = m->backoff;
+        m->backoff = m->backoff * 2 > m->backoff_max ? m->backoff_max : m->backoff * 2;
+        if (!m->retry) {
+                if (sd_event_add_time_relative(m->event, &m->retry, CLOCK_MONOTONIC, wait, 0, on_retry, m) <
+                    0) {
+                        fprintf(stderr, "Failed to plan a reconnection.\n");
+                        return;
+                }
+        } else {
+                (void) sd_event_source_set_time_relative(m->retry, wait);
+        }
+        (void) sd_event_source_set_enabled(m->retry, SD_EVENT_ONESHOT);
+}
+
+static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags,
+                       const mosquitto_property *props)
+{
+        struct mqtt_client *m = userdata;
+
+        if (rc != 0) {
+                fprintf(stderr, "The broker %s:%d refused the connection: %s\n", m->host, m->port,
+                        mosquitto_reason_string(rc));
+                /* libmosquitto closes the socket after a refusal; on_disconnect plans the next attempt. */
+                return;
+        }
+        fprintf(stderr, "Connected to the broker %s:%d.\n", m->host, m->port);
+        m->connected = true;
+        m->backoff = m->backoff_min;
+        if (m->cb.connected)
+                m->cb.connected(m, m->userdata);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const mosquitto_property *props)
+{
+        struct mqtt_client *m = userdata;
+
+        if (m->connected)
+                fprintf(stderr, "Lost the broker %s:%d: %s\n", m->host, m->port,
+                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        m->connected = false;
+        schedule_reconnect(m);
+}
+
+static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
+{
+        struct mqtt_client *m = userdata;
+        _cleanup_free_ char *response_topic = NULL;
+        _cleanup_free_ void *correlation = NULL;
+        uint16_t correlation_size = 0;
+
+        (void) mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &response_topic, false);
+        (void) mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &correlation,
+                                              &correlation_size, false);
+        if (m->cb.message)
+                m->cb.message(m, msg->topic, msg->payload, (size_t) msg->payloadlen, response_topic,
+                              correlation, correlation_size, m->userdata);
+}
+
+int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct mqtt_callbacks *cb,
+                    void *userdata, struct mqtt_client **ret)
+{
+        _cleanup_(mqtt_client_freep) struct mqtt_client *m = NULL;
+        int rc;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(event);
+        m->io_fd = -1;
+        m->cb = *cb;
+        m->userdata = userdata;
+        m->port = o->port;
+        m->keepalive_sec = o->keepalive_sec;
+        m->backoff = m->backoff_min = o->reconnect_min_usec;
+        m->backoff_max = o->reconnect_max_usec;
+        m->host = strdup(o->host);
+        m->will_topic = strdup(o->will_topic);
+        if (!m->host || !m->will_topic)
+                return -ENOMEM;
+
+        m->mosq = mosquitto_new(o->client_id, true, m);
+        if (!m->mosq)
+                return errno > 0 ? -errno : -ENOMEM;
+        mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+        mosquitto_connect_v5_callback_set(m->mosq, on_connect);
+        mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
+        mosquitto_message_v5_callback_set(m->mosq, on_message);
+
+        rc = mosquitto_will_set_v5(m->mosq, o->will_topic, (int) strlen(o->will_payload), o->will_payload, 1,
+                                   true, NULL);
+        if (rc != MOSQ_ERR_SUCCESS)
+                return errno_of(rc);
+        if (o->username) {
+                rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return errno_of(rc);
+        }
+        if (o->tls) {
+                /* Without a CA file, the system's trusted certificates. */
+                rc = mosquitto_tls_set(m->mosq, o->ca_file, o->ca_file ? NULL : "/etc/ssl/certs",
+                                       o->cert_file, o->key_file, NULL);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return errno_of(rc);
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int mqtt_client_start(struct mqtt_client *m)
+{
+        int r = sd_event_add_time_relative(m->event, &m->misc, CLOCK_MONOTONIC,
+                                           (usec_t) m->keepalive_sec * USEC_PER_SEC / 4, USEC_PER_SEC,
+                                           on_misc, m);
+        if (r < 0)
+                return r;
+        try_connect(m);
+        return 0;
+}
+
+bool mqtt_client_connected(const struct mqtt_client *m)
+{
+        return m->connected;
+}
+
+int mqtt_publish(struct mqtt_client *m, const char *topic, const char *payload, bool retain,
+                 const void *correlation, size_t correlation_size)
+{
+        mosquitto_property *props = NULL;
+        int rc;
+
+        if (!m->connected)
+                return -ENOTCONN;
+        if (correlation && correlation_size > 0 && correlation_size <= UINT16_MAX) {
+                rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, correlation,
+                                                   (uint16_t) correlation_size);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return errno_of(rc);
+        }
+        rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int) strlen(payload), payload, 1, retain, props);
+        mosquitto_property_free_all(&props);
+        update_io(m);
+        return errno_of(rc);
+}
+
+int mqtt_subscribe(struct mqtt_client *m, const char *topic)
+{
+        int rc = mosquitto_subscribe_v5(m->mosq, NULL, topic, 1, 0, NULL);
+        update_io(m);
+        return errno_of(rc);
+}
+
+void mqtt_client_stop(struct mqtt_client *m, const char *goodbye)
+{
+        m->stopping = true;
+        m->retry = sd_event_source_disable_unref(m->retry);
+        if (!m->connected)
+                return;
+        (void) mosquitto_publish_v5(m->mosq, NULL, m->will_topic, (int) strlen(goodbye), goodbye, 1, true,
+                                    NULL);
+        /* A clean disconnect (reason 0) tells the broker not to send the will: the goodbye says it already.
+         */
+        (void) mosquitto_disconnect_v5(m->mosq, 0, NULL);
+        for (int i = 0; i < 10 && mosquitto_want_write(m->mosq); i++)
+                if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+                        break;
+        m->connected = false;
+}
+
+struct mqtt_client *mqtt_client_free(struct mqtt_client *m)
+{
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->io);
+        sd_event_source_disable_unref(m->misc);
+        sd_event_source_disable_unref(m->retry);
+        if (m->mosq)
+                mosquitto_destroy(m->mosq);
+        sd_event_unref(m->event);
+        free(m->host);
+        free(m->will_topic);
+        free(m);
+        return NULL;
+}

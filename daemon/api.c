@@ -10,6 +10,7 @@
 #include "build-config.h"
 #include "callers.h"
 #include "log.h"
+#include "manual.h"
 #include "writer.h"
 
 /* Programs sent over D-Bus are refused beyond this size. */
@@ -38,6 +39,7 @@ struct api {
         sd_bus *bus;
         struct callers *callers;
         struct install *install; /* an InstallProgram whose file is being written */
+        struct manual *manual;   /* the running manual session's choices; NULL when none runs */
 };
 
 /* Root may always control the chair; others need the control group, and the child lock stops them. */
@@ -164,6 +166,375 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                          daemon_program(a->d)->id);
         if (r < 0)
                 return sd_bus_error_setf(error, E_FAILED, "Cannot start %s: %s", id, strerror(-r));
+        return reply_done(m);
+}
+
+/* What the core says to a command that starts or changes a session, as a typed error. */
+static int session_error(struct api *a, int r, const char *what, sd_bus_error *error)
+{
+        if (interlock_error(a, r, error) < 0)
+                return -EINVAL;
+        if (r == -ERANGE)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: longer than the session cap", what);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, E_BUSY, "Program %s is running; Stop it first",
+                                         daemon_program(a->d)->id);
+        if (r == -ENOENT)
+                return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
+        return sd_bus_error_setf(error, E_FAILED, "%s: %s", what, strerror(-r));
+}
+
+/* A manual session's duration: given, or the config's default within the session cap. */
+static int manual_duration_check(struct api *a, usec_t given, usec_t *ret, sd_bus_error *error)
+{
+        const struct chair_config *config = daemon_config(a->d);
+        usec_t cap = config->safety.session_cap_usec;
+
+        if (!given) {
+                *ret = config->sessions.manual_duration_usec < cap ? config->sessions.manual_duration_usec
+                                                                   : cap;
+                return 0;
+        }
+        if (given < PROGRAM_DURATION_MIN_USEC || given > cap)
+                return sd_bus_error_setf(
+                        error, E_INVALID_ARGUMENT,
+                        "duration: %llu us is out of range (%llu to %llu us, the session cap)",
+                        (unsigned long long) given, (unsigned long long) PROGRAM_DURATION_MIN_USEC,
+                        (unsigned long long) cap);
+        *ret = given;
+        return 0;
+}
+
+/* The program a manual session's choices make, checked as a program file is; a typed error naming the key
+ * otherwise. */
+static int manual_build(struct api *a, const struct manual *mo, usec_t duration, struct program **ret,
+                        sd_bus_error *error)
+{
+        struct pattern_library lib = {};
+        struct diag_list diags = {};
+        char why[512] = "";
+        int r;
+
+        /* A broken pattern file leaves the others in the library, as it does for the programs. */
+        r = catalog_load_library(daemon_options(a->d)->program_dirs, &lib, &diags);
+        diag_list_clear(&diags);
+        if (r == -ENOMEM)
+                return r;
+        r = manual_program(mo, duration, daemon_config(a->d), &lib, ret, why, sizeof(why));
+        pattern_library_clear(&lib);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, E_NOT_SUPPORTED, "%s", why);
+        return r;
+}
+
+static int method_start_manual(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        _cleanup_(manual_freep) struct manual *mo = NULL;
+        struct program *p = NULL;
+        char why[512] = "";
+        usec_t duration;
+        int r;
+
+        r = manual_new(&mo);
+        if (r < 0)
+                return r;
+        r = manual_read(mo, m, NULL, why, sizeof(why));
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
+        if (r < 0)
+                return r;
+        if (!manual_has_work(mo))
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT,
+                                        "A manual session needs something to do: roller, airbags, heat or "
+                                        "foot-rollers");
+        r = manual_duration_check(a, manual_duration(mo), &duration, error);
+        if (r < 0)
+                return r;
+        r = check_control(a, m, true, error);
+        if (r < 0)
+                return r;
+        r = manual_build(a, mo, duration, &p, error);
+        if (r < 0)
+                return r;
+        r = daemon_start_manual(a->d, p, duration);
+        if (r < 0)
+                return session_error(a, r, "Cannot start the manual session", error);
+        manual_free(a->manual);
+        a->manual = TAKE_PTR(mo);
+        return reply_done(m);
+}
+
+/* Adjust's own keys; the other keys of StartManual change a manual session. */
+static const char *const adjust_keys[] = {
+        "speed", "width", "depth", "area", "from", "to", "airbag-intensity", "foot-rollers", "reset", NULL};
+
+static int read_uint_option(sd_bus_message *m, const char *key, const char *contents, unsigned lo,
+                            unsigned hi, unsigned *ret, sd_bus_error *error)
+{
+        uint32_t v;
+        int r;
+
+        if (!streq(contents, "u"))
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s must be a u, not a %s", key,
+                                         contents);
+        r = sd_bus_message_read(m, "v", "u", &v);
+        if (r < 0)
+                return r;
+        if (v < lo || v > hi)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: %u is out of range (%u to %u)", key,
+                                         v, lo, hi);
+        *ret = v;
+        return 0;
+}
+
+/* A position key (area, from, to): a string, or a fraction as a d; kept as text in buf. */
+static int read_position_option(sd_bus_message *m, const char *key, const char *contents, char *buf,
+                                size_t size, sd_bus_error *error)
+{
+        const char *s;
+        double v;
+        int r;
+
+        if (streq(contents, "d")) {
+                r = sd_bus_message_read(m, "v", "d", &v);
+                if (r < 0)
+                        return r;
+                snprintf(buf, size, "%.17g", v);
+                return 0;
+        }
+        if (!streq(contents, "s"))
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s must be an s or a d, not a %s", key,
+                                         contents);
+        r = sd_bus_message_read(m, "v", "s", &s);
+        if (r < 0)
+                return r;
+        if (strlen(s) >= size)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: '%.32s...' is no position", key, s);
+        snprintf(buf, size, "%s", s);
+        return 0;
+}
+
+/* Adjust's own keys, read into ch; whether StartManual's keys came too (in manual_keys). */
+static int read_adjust(struct api *a, sd_bus_message *m, struct engine_adjust *ch, bool *reset,
+                       bool *manual_keys, sd_bus_error *error)
+{
+        const struct chair_config *c = daemon_config(a->d);
+        char area[64] = "", from[64] = "", to[64] = "", why[256];
+        unsigned v, n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                char type;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                n++;
+                if (streq(key, "speed") || streq(key, "width") || streq(key, "depth") ||
+                    streq(key, "area") || streq(key, "from") || streq(key, "to"))
+                        if (!c->has_roller)
+                                return sd_bus_error_setf(error, E_NOT_SUPPORTED,
+                                                         "%s: this chair has no massage roller", key);
+                if (streq(key, "speed"))
+                        r = read_uint_option(m, key, contents, 1, ROLLER_SPEED_MAX, &ch->speed, error);
+                else if (streq(key, "depth")) {
+                        if (c->roller.depth_levels <= 1)
+                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
+                                                        "depth: this chair has no depth (3D) control");
+                        r = read_uint_option(m, key, contents, 1, c->roller.depth_levels, &ch->depth, error);
+                } else if (streq(key, "width")) {
+                        const char *w;
+                        char known[64];
+                        if (c->roller.width == IO_NONE)
+                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
+                                                        "width: this chair cannot set the roller's width");
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "width must be an s, not a %s", contents);
+                        r = sd_bus_message_read(m, "v", "s", &w);
+                        if (r >= 0 && (ch->width = width_from_string(w)) < 0)
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "width: no width '%.32s' (%s)", w,
+                                                         strv_join(known, sizeof(known), width_names, ", "));
+                } else if (streq(key, "area"))
+                        r = read_position_option(m, key, contents, area, sizeof(area), error);
+                else if (streq(key, "from"))
+                        r = read_position_option(m, key, contents, from, sizeof(from), error);
+                else if (streq(key, "to"))
+                        r = read_position_option(m, key, contents, to, sizeof(to), error);
+                else if (streq(key, "airbag-intensity")) {
+                        if (c->n_zones == 0)
+                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
+                                                        "airbag-intensity: this chair has no airbags");
+                        r = read_uint_option(m, key, contents, 1, AIRBAG_INTENSITY_LEVELS,
+                                             &ch->airbag_intensity, error);
+                } else if (streq(key, "foot-rollers")) {
+                        if (!c->has_foot_rollers)
+                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
+                                                        "foot-rollers: this chair has no foot rollers");
+                        r = read_uint_option(m, key, contents, 0, FOOT_SPEED_MAX, &v, error);
+                        ch->foot = (int) v;
+                } else if (streq(key, "reset")) {
+                        int b;
+                        if (!streq(contents, "b"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "reset must be a b, not a %s", contents);
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        *reset = *reset || b;
+                } else if (streq(key, "roller") || streq(key, "airbags") || streq(key, "heat") ||
+                           streq(key, "recline") || streq(key, "duration")) {
+                        *manual_keys = true;
+                        r = sd_bus_message_skip(m, "v");
+                } else {
+                        char known[160];
+                        return sd_bus_error_setf(
+                                error, E_INVALID_ARGUMENT,
+                                "Unknown key '%.64s' (known: %s; in manual mode also roller, airbags, heat, "
+                                "recline, duration)",
+                                key, strv_join(known, sizeof(known), adjust_keys, ", "));
+                }
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT, "Adjust needs at least one key");
+        if (*area && (*from || *to))
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT,
+                                        "Give either area or from and to, not both");
+        if (!*area && !*from != !*to)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: an area from..to needs both ends",
+                                         *from ? "to" : "from");
+        if (*area || *from) {
+                r = area_from_text(*area ? area : NULL, from, to, &ch->from, &ch->to, why, sizeof(why));
+                if (r == -EINVAL)
+                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
+                if (r < 0)
+                        return r;
+                ch->area = true;
+        }
+        return 0;
+}
+
+/* StartManual's keys in Adjust: the running manual session's choices changed, and the session goes on with
+ * them from where it is. */
+static int adjust_manual(struct api *a, sd_bus_message *m, struct manual **ret, sd_bus_error *error)
+{
+        _cleanup_(manual_freep) struct manual *mo = NULL;
+        struct program *p = NULL;
+        char why[512] = "";
+        usec_t duration = 0;
+        int r;
+
+        if (!a->manual || !daemon_program(a->d) || !streq(daemon_program(a->d)->id, PROGRAM_MANUAL_ID))
+                return sd_bus_error_set(
+                        error, E_NOT_RUNNING,
+                        "roller, airbags, heat, recline and duration change a manual session, "
+                        "and none is running");
+        r = manual_copy(a->manual, &mo);
+        if (r >= 0)
+                r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        r = manual_read(mo, m, adjust_keys, why, sizeof(why));
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
+        if (r < 0)
+                return r;
+        if (!manual_has_work(mo))
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT,
+                                        "A manual session needs something to do: roller, airbags, heat or "
+                                        "foot-rollers");
+        if (manual_duration(mo) != manual_duration(a->manual)) {
+                r = manual_duration_check(a, manual_duration(mo), &duration, error);
+                if (r < 0)
+                        return r;
+                if (duration <= daemon_elapsed(a->d))
+                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                 "duration: the session has run %llu us already",
+                                                 (unsigned long long) daemon_elapsed(a->d));
+        }
+        r = manual_build(a, mo, duration ?: daemon_duration(a->d), &p, error);
+        if (r < 0)
+                return r;
+        r = daemon_change_manual(a->d, p, duration);
+        if (r < 0)
+                return session_error(a, r, "Cannot change the manual session", error);
+        *ret = TAKE_PTR(mo);
+        return 0;
+}
+
+static int method_adjust(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        struct engine_adjust ch = ENGINE_ADJUST_NONE;
+        const struct engine_adjust none = ENGINE_ADJUST_NONE;
+        bool reset = false, manual_keys = false;
+        int r;
+
+        r = read_adjust(a, m, &ch, &reset, &manual_keys, error);
+        if (r < 0)
+                return r;
+        r = check_control(a, m, true, error);
+        if (r < 0)
+                return r;
+        if (!daemon_program(a->d))
+                return sd_bus_error_set(error, E_NOT_RUNNING, "No program is running");
+        /* The change that can still be refused first, so that a refused call changes nothing. */
+        if (manual_keys) {
+                struct manual *changed = NULL;
+                r = adjust_manual(a, m, &changed, error);
+                if (r < 0)
+                        return r;
+                manual_free(a->manual);
+                a->manual = changed;
+        }
+        if (reset && (r = daemon_adjust(a->d, NULL)) < 0)
+                return session_error(a, r, "Cannot adjust", error);
+        if (memcmp(&ch, &none, sizeof(ch)) != 0 && (r = daemon_adjust(a->d, &ch)) < 0)
+                return session_error(a, r, "Cannot adjust", error);
+        return reply_done(m);
+}
+
+static int method_adjust_shoulders(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct roller_geometry *g = &daemon_config(a->d)->roller.geometry;
+        int32_t offset;
+        int r;
+
+        r = sd_bus_message_read(m, "i", &offset);
+        if (r < 0)
+                return r;
+        if (!daemon_config(a->d)->has_roller)
+                return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no massage roller");
+        r = check_control(a, m, true, error);
+        if (r < 0)
+                return r;
+        r = daemon_adjust_shoulders(a->d, offset);
+        if (r == -ERANGE)
+                return sd_bus_error_setf(
+                        error, E_INVALID_ARGUMENT,
+                        "The shoulders at %u mm moved by %+d mm would leave the shoulder range "
+                        "(%.0f to %.0f mm)",
+                        daemon_shoulders(a->d), (int) offset, g->shoulder_min_mm, g->shoulder_max_mm);
+        if (r < 0)
+                return session_error(a, r, "Cannot move the shoulders", error);
         return reply_done(m);
 }
 
@@ -709,6 +1080,13 @@ static int property_fault(sd_bus *bus, const char *path, const char *interface, 
                                                               : daemon_fault_message(a->d));
 }
 
+static int property_shoulders(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        return sd_bus_message_append(reply, "u", daemon_shoulders(a->d));
+}
+
 static int property_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -753,10 +1131,17 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Shoulders", "u", property_shoulders, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_WRITABLE_PROPERTY("Locked", "b", property_locked, set_locked, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT,
                                 method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartManual", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT,
+                                method_start_manual, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Adjust", SD_BUS_ARGS("a{sv}", changes), SD_BUS_NO_RESULT, method_adjust,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AdjustShoulders", SD_BUS_ARGS("i", offset_mm), SD_BUS_NO_RESULT,
+                                method_adjust_shoulders, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Pause", "", "", method_pause_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", "", "", method_pause_resume, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -903,6 +1288,7 @@ static void on_changed(unsigned props, void *userdata)
                 {PROP_FAULT, "Fault"},
                 {PROP_FAULT, "FaultMessage"},
                 {PROP_LOCKED, "Locked"},
+                {PROP_SHOULDERS, "Shoulders"},
         };
         struct api *a = userdata;
         const char *l[ELEMENTSOF(names) + 1];
@@ -921,6 +1307,8 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
 {
         struct api *a = userdata;
 
+        if (streq(program, PROGRAM_MANUAL_ID))
+                a->manual = manual_free(a->manual);
         sd_bus_emit_signal(a->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Finished", "ss", program,
                            finish_reason_to_string(reason));
 }
@@ -997,6 +1385,7 @@ struct api *api_free(struct api *a)
                 daemon_set_observer(a->d, NULL, NULL, NULL, NULL);
         /* An install still writing its file: waited for; its caller gets no answer (the bus is closing). */
         a->install = install_free(a->install);
+        a->manual = manual_free(a->manual);
         sd_bus_flush_close_unref(a->bus);
         callers_free(a->callers);
         free(a);

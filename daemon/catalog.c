@@ -4,6 +4,8 @@
 
 #include "catalog.h"
 
+static struct catalog_entry *entry_new(struct program *p, const char *path);
+
 struct catalog_entry *catalog_entry_ref(struct catalog_entry *e)
 {
         if (e)
@@ -80,6 +82,16 @@ static int catalog_add(struct catalog *c, struct catalog_entry *e, size_t dir_st
         }
         c->entries = n;
         c->entries[c->n++] = e;
+        return 0;
+}
+
+int catalog_entry_new(struct program *p, const char *path, struct catalog_entry **ret)
+{
+        struct catalog_entry *e = entry_new(p, path);
+
+        if (!e)
+                return -ENOMEM;
+        *ret = e;
         return 0;
 }
 

@@ -12,6 +12,8 @@ struct catalog_entry {
         char *path;
 };
 
+/* An entry of no catalog (manual mode's program), holding p (taken, freed on failure too). */
+int catalog_entry_new(struct program *p, const char *path, struct catalog_entry **ret);
 struct catalog_entry *catalog_entry_ref(struct catalog_entry *e);
 struct catalog_entry *catalog_entry_unref(struct catalog_entry *e);
 static inline void catalog_entry_unrefp(struct catalog_entry **e)

@@ -68,7 +68,9 @@ struct chair {
 
         enum scan_step scan;
         bool scan_seen_off; /* the body sensor read "no contact" during SCAN_DOWN: its next touch counts */
-        double shoulder_mm;
+        double shoulder_mm; /* in use: where the scan found them, moved by the offset */
+        double shoulder_found_mm;  /* found by the last scan (the config's before any) */
+        double shoulder_offset_mm; /* the person's own, positive down the back */
         bool estop;
 };
 
@@ -352,14 +354,24 @@ static void scan_end(struct chair *c, bool found, double shoulder_mm)
         const struct roller_geometry *g = &c->config->roller.geometry;
 
         c->scan = SCAN_NONE;
-        c->shoulder_mm = found ? shoulder_mm : g->shoulder_mm;
+        c->shoulder_found_mm = found ? shoulder_mm : g->shoulder_mm;
         motor_stop(&c->motors[CHAIR_MOTOR_ROLLER]);
         if (found)
-                log_info("Body scan: shoulders at %.0f mm", c->shoulder_mm);
+                log_info("Body scan: shoulders at %.0f mm", c->shoulder_found_mm);
         else
                 log_warning("Body scan found no shoulders between %.0f and %.0f mm; assuming %.0f mm",
-                            g->shoulder_min_mm, g->shoulder_max_mm, c->shoulder_mm);
-        changed(c, CHAIR_CHANGED_SCAN | CHAIR_CHANGED_MOTION);
+                            g->shoulder_min_mm, g->shoulder_max_mm, c->shoulder_found_mm);
+        /* An offset asked for during the scan is kept within the range here. */
+        double mm = c->shoulder_found_mm + c->shoulder_offset_mm;
+        c->shoulder_mm = mm < g->shoulder_min_mm   ? g->shoulder_min_mm
+                         : mm > g->shoulder_max_mm ? g->shoulder_max_mm
+                                                   : mm;
+        if (c->shoulder_mm != mm)
+                log_info("Shoulders moved by %+.0f mm would be off the shoulder range; at %.0f mm",
+                         c->shoulder_offset_mm, c->shoulder_mm);
+        else if (c->shoulder_offset_mm != 0.0)
+                log_info("Shoulders moved by %+.0f mm: at %.0f mm", c->shoulder_offset_mm, c->shoulder_mm);
+        changed(c, CHAIR_CHANGED_SCAN | CHAIR_CHANGED_MOTION | CHAIR_CHANGED_SHOULDERS);
 }
 
 static void scan_arrived(struct chair *c, bool body);
@@ -598,7 +610,7 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->userdata = userdata;
         c->jog_motor = -1;
         c->polling = true;
-        c->shoulder_mm = config->roller.geometry.shoulder_mm;
+        c->shoulder_mm = c->shoulder_found_mm = config->roller.geometry.shoulder_mm;
         for (int a = 0; a < _AXIS_MAX; a++)
                 if (config->axis[a])
                         motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, on_motor, c, event);
@@ -719,6 +731,29 @@ const char *chair_recline_preset(const struct chair *c)
 double chair_shoulder_mm(const struct chair *c)
 {
         return c->shoulder_mm;
+}
+
+int chair_set_shoulder_offset(struct chair *c, double offset_mm)
+{
+        const struct roller_geometry *g = &c->config->roller.geometry;
+        double mm = c->shoulder_found_mm + offset_mm;
+
+        if (!c->config->has_roller)
+                return -EOPNOTSUPP;
+        if (c->scan != SCAN_NONE ? fabs(offset_mm) > g->shoulder_max_mm - g->shoulder_min_mm
+                                 : mm < g->shoulder_min_mm || mm > g->shoulder_max_mm)
+                return -ERANGE;
+        c->shoulder_offset_mm = offset_mm;
+        if (c->scan == SCAN_NONE && c->shoulder_mm != mm) {
+                c->shoulder_mm = mm;
+                changed(c, CHAIR_CHANGED_SHOULDERS);
+        }
+        return 0;
+}
+
+double chair_shoulder_offset(const struct chair *c)
+{
+        return c->shoulder_offset_mm;
 }
 
 unsigned chair_heat_level(const struct chair *c, size_t heater)

@@ -22,6 +22,7 @@ enum {
         CHAIR_CHANGED_SAFETY = 1u << 7,        /* a motor current or a limit switch was read */
         CHAIR_CHANGED_BOARD_STOPPED = 1u << 8, /* a board stopped by itself: its heartbeat came too late */
         CHAIR_CHANGED_RECLINE = 1u << 9,       /* chair_recline_preset() changed */
+        CHAIR_CHANGED_SHOULDERS = 1u << 10,    /* chair_shoulder_mm() changed */
 };
 
 typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata);
@@ -88,8 +89,14 @@ bool chair_moving(const struct chair *c); /* a motor is driven */
 bool chair_roller_parked(const struct chair *c);
 bool chair_scanning(const struct chair *c);
 const char *
-chair_recline_preset(const struct chair *c); /* the preset it is at or going to; NULL after a jog */
-double chair_shoulder_mm(const struct chair *c);
+chair_recline_preset(const struct chair *c);     /* the preset it is at or going to; NULL after a jog */
+double chair_shoulder_mm(const struct chair *c); /* the shoulders in use, mm from the top of the track */
+/* The shoulders in use are where the last scan found them (the config's shoulder position before any) moved
+ * by offset_mm, positive down the back; it holds for later scans too. -ERANGE when that is outside the
+ * config's shoulder range; during a scan, when the offset is larger than the range, and the range is applied
+ * when the scan ends. -EOPNOTSUPP without a roller. The roller's target is the caller's to send again. */
+int chair_set_shoulder_offset(struct chair *c, double offset_mm);
+double chair_shoulder_offset(const struct chair *c);
 unsigned chair_heat_level(const struct chair *c, size_t heater);
 bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c);
 /* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading.

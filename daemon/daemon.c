@@ -2,6 +2,7 @@
  * tick. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -545,6 +546,78 @@ int daemon_set_intensity(struct daemon *d, unsigned intensity)
         return 0;
 }
 
+int daemon_start_manual(struct daemon *d, struct program *program, usec_t duration_usec)
+{
+        _cleanup_(catalog_entry_unrefp) struct catalog_entry *e = NULL;
+        int r = interlocked(d);
+
+        if (r < 0) {
+                program_free(program);
+                return r;
+        }
+        r = catalog_entry_new(program, "", &e);
+        if (r < 0)
+                return r;
+        r = engine_start(d->engine, e, duration_usec, 0);
+        if (r < 0)
+                return r;
+        d->winding_down = false;
+        command_done(d);
+        return 0;
+}
+
+int daemon_change_manual(struct daemon *d, struct program *program, usec_t duration_usec)
+{
+        _cleanup_(catalog_entry_unrefp) struct catalog_entry *e = NULL;
+        const struct program *now = engine_program(d->engine);
+        int r = interlocked(d);
+
+        if (r < 0 || !now || !streq(now->id, PROGRAM_MANUAL_ID)) {
+                program_free(program);
+                return r < 0 ? r : -ENOENT;
+        }
+        r = catalog_entry_new(program, "", &e);
+        if (r < 0)
+                return r;
+        r = engine_replace(d->engine, e, duration_usec ?: engine_duration(d->engine));
+        if (r < 0)
+                return r;
+        command_done(d);
+        return 0;
+}
+
+int daemon_adjust(struct daemon *d, const struct engine_adjust *changes)
+{
+        int r = interlocked(d);
+
+        if (r < 0)
+                return r;
+        r = changes ? engine_adjust(d->engine, changes) : engine_adjust_reset(d->engine);
+        if (r < 0)
+                return r;
+        command_done(d);
+        return 0;
+}
+
+int daemon_adjust_shoulders(struct daemon *d, int offset_mm)
+{
+        int r = interlocked(d);
+
+        if (r < 0)
+                return r;
+        r = chair_set_shoulder_offset(d->chair, chair_shoulder_offset(d->chair) + offset_mm);
+        if (r < 0)
+                return r;
+        engine_reapply_roller(d->engine);
+        command_done(d);
+        return 0;
+}
+
+unsigned daemon_shoulders(const struct daemon *d)
+{
+        return (unsigned) lround(chair_shoulder_mm(d->chair));
+}
+
 int daemon_set_heat(struct daemon *d, size_t heater, unsigned level)
 {
         int r = level == 0 ? 0 : interlocked(d); /* turning heat off is stopping */
@@ -626,6 +699,8 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 props |= PROP_RECLINE;
         if (changes & CHAIR_CHANGED_HEAT)
                 props |= PROP_HEAT;
+        if (changes & CHAIR_CHANGED_SHOULDERS)
+                props |= PROP_SHOULDERS;
         changed(d, props);
         if (changes & CHAIR_CHANGED_SCAN)
                 engine_on_chair(d->engine, changes);

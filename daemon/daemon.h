@@ -30,6 +30,7 @@ enum {
         PROP_RECLINE = 1u << 9,
         PROP_FAULT = 1u << 10, /* Fault and FaultMessage */
         PROP_LOCKED = 1u << 11,
+        PROP_SHOULDERS = 1u << 12,
 };
 
 /* Who hears of what the core does (api.c), on the loop. */
@@ -81,6 +82,22 @@ usec_t daemon_duration(const struct daemon *d);
 /* -ENOENT: no such program; -EBUSY: one runs; -ERANGE: longer than the session cap; -EINVAL: a duration the
  * program cannot run for. intensity 0: the chair's present one. */
 int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec, unsigned intensity);
+/* Manual mode: runs program (taken, freed on failure too), built by the caller from a person's choices and
+ * checked against the chair, as program PROGRAM_MANUAL_ID for duration_usec (0: its own). Errors as
+ * daemon_start(). */
+int daemon_start_manual(struct daemon *d, struct program *program, usec_t duration_usec);
+/* Manual mode changed: program (taken) takes the running manual session's place from the present time on,
+ * for duration_usec (0: the session's). -ENOENT when no manual session runs; -EINVAL when the duration is
+ * not beyond the present time; -ERANGE beyond the session cap. */
+int daemon_change_manual(struct daemon *d, struct program *program, usec_t duration_usec);
+/* A person's adjustments (merged into theirs so far), or with changes NULL, none: applied at once and kept
+ * until the program ends. -ENOENT when no program runs. */
+int daemon_adjust(struct daemon *d, const struct engine_adjust *changes);
+/* Moves the shoulder position in use by offset_mm (positive: down the back); the roller follows at once.
+ * -ERANGE off the config's shoulder range, -EOPNOTSUPP without a roller. */
+int daemon_adjust_shoulders(struct daemon *d, int offset_mm);
+unsigned daemon_shoulders(const struct daemon *d); /* mm from the top of the track */
+
 /* The program ends gracefully; outside a program, whatever moves or heats stops. Always allowed. */
 void daemon_stop(struct daemon *d);
 /* -ENOENT: no program; -EALREADY: already paused (not paused). Pausing is allowed while faulted. */

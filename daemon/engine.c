@@ -39,6 +39,7 @@ struct engine {
         bool *heat_override;
         const char *preset;
         unsigned foot;
+        struct engine_adjust adjust; /* the person's own settings (Adjust) */
 
         engine_trace_t trace;
         void *trace_userdata;
@@ -96,7 +97,48 @@ static unsigned airbag_intensity(const struct engine *e, unsigned programmed)
 static void apply_airbag(struct engine *e, size_t z)
 {
         const struct setpoint *s = e->airbag[z];
-        chair_airbag(e->chair, z, s->airbag.valve, airbag_intensity(e, s->airbag.intensity));
+        unsigned intensity = e->adjust.airbag_intensity ?: airbag_intensity(e, s->airbag.intensity);
+
+        chair_airbag(e->chair, z, s->airbag.valve, intensity);
+}
+
+static bool position_same(const struct position *a, const struct position *b)
+{
+        return a->kind == b->kind &&
+               (a->kind == POSITION_LANDMARK ? a->landmark == b->landmark : a->track == b->track);
+}
+
+/* The roller's present setpoint with the person's adjustments: their speed, width and depth in place of the
+ * program's, and its targets moved into their area, each at the same point of the new area as of the old
+ * (a spot of the program's at the new area's middle). */
+static void apply_roller(struct engine *e)
+{
+        struct roller_setpoint sp = e->roller->roller;
+        const struct engine_adjust *a = &e->adjust;
+        int offset = intensity_offset(e);
+
+        if (sp.active) {
+                if (a->speed)
+                        sp.speed = a->speed;
+                if (a->width >= 0)
+                        sp.width = (enum width) a->width;
+                if (a->depth) {
+                        sp.depth = a->depth;
+                        offset = 0;
+                }
+                if (a->area) {
+                        if (position_same(&sp.target.from, &sp.target.to))
+                                sp.target.fraction = 0.5;
+                        sp.target.from = a->from;
+                        sp.target.to = a->to;
+                }
+        }
+        chair_roller(e->chair, &sp, offset);
+}
+
+static void apply_foot(struct engine *e)
+{
+        chair_foot(e->chair, e->adjust.foot >= 0 ? (unsigned) e->adjust.foot : e->foot);
 }
 
 static void apply(struct engine *e, const struct setpoint *s)
@@ -119,7 +161,7 @@ static void apply(struct engine *e, const struct setpoint *s)
                 break;
         case TRACK_ROLLER:
                 e->roller = s;
-                chair_roller(e->chair, &s->roller, intensity_offset(e));
+                apply_roller(e);
                 break;
         case TRACK_AIRBAG:
                 i = find_zone(e, s->airbag.zone);
@@ -138,7 +180,7 @@ static void apply(struct engine *e, const struct setpoint *s)
                 break;
         case TRACK_FOOT:
                 e->foot = s->foot_speed;
-                chair_foot(e->chair, s->foot_speed);
+                apply_foot(e);
                 break;
         case _TRACK_MAX:
                 break;
@@ -159,6 +201,7 @@ static void forget_tracks(struct engine *e)
         e->roller = NULL;
         e->preset = NULL;
         e->foot = 0;
+        e->adjust = ENGINE_ADJUST_NONE;
         for (size_t z = 0; z < e->config->n_zones; z++)
                 e->airbag[z] = NULL;
         for (size_t h = 0; h < e->config->n_heaters; h++) {
@@ -263,6 +306,7 @@ int engine_new(sd_event *event, struct chair *chair, const struct chair_config *
         e->cb = *cb;
         e->userdata = userdata;
         e->intensity = INTENSITY_DEFAULT;
+        e->adjust = ENGINE_ADJUST_NONE;
         e->airbag = calloc(config->n_zones + 1, sizeof(*e->airbag));
         e->heat = calloc(config->n_heaters + 1, sizeof(*e->heat));
         e->heat_override = calloc(config->n_heaters + 1, sizeof(*e->heat_override));
@@ -418,11 +462,11 @@ int engine_resume(struct engine *e)
         if (e->preset)
                 chair_recline(e->chair, e->preset);
         if (e->roller)
-                chair_roller(e->chair, &e->roller->roller, intensity_offset(e));
+                apply_roller(e);
         for (size_t z = 0; z < e->config->n_zones; z++)
                 if (e->airbag[z])
                         apply_airbag(e, z);
-        chair_foot(e->chair, e->foot);
+        apply_foot(e);
         changed(e, ENGINE_CHANGED_STATE);
         arm(e);
         return 0;
@@ -433,12 +477,167 @@ void engine_set_intensity(struct engine *e, unsigned intensity)
         e->intensity = intensity;
         if (e->state == ENGINE_RUNNING) {
                 if (e->roller)
-                        chair_roller(e->chair, &e->roller->roller, intensity_offset(e));
+                        apply_roller(e);
                 for (size_t z = 0; z < e->config->n_zones; z++)
                         if (e->airbag[z] && e->airbag[z]->airbag.valve == VALVE_INFLATE)
                                 apply_airbag(e, z);
         }
         changed(e, ENGINE_CHANGED_INTENSITY);
+}
+
+/* What the adjustment changes goes out now; a paused or scanning session takes it when it goes on. */
+static void apply_adjustment(struct engine *e)
+{
+        if (e->state != ENGINE_RUNNING)
+                return;
+        if (e->roller)
+                apply_roller(e);
+        for (size_t z = 0; z < e->config->n_zones; z++)
+                if (e->airbag[z] && e->airbag[z]->airbag.valve == VALVE_INFLATE)
+                        apply_airbag(e, z);
+        apply_foot(e);
+}
+
+int engine_adjust(struct engine *e, const struct engine_adjust *changes)
+{
+        struct engine_adjust *a = &e->adjust;
+
+        if (e->state == ENGINE_IDLE)
+                return -ENOENT;
+        if (changes->speed)
+                a->speed = changes->speed;
+        if (changes->depth)
+                a->depth = changes->depth;
+        if (changes->width >= 0)
+                a->width = changes->width;
+        if (changes->area) {
+                a->area = true;
+                a->from = changes->from;
+                a->to = changes->to;
+        }
+        if (changes->airbag_intensity)
+                a->airbag_intensity = changes->airbag_intensity;
+        if (changes->foot >= 0)
+                a->foot = changes->foot;
+        apply_adjustment(e);
+        return 0;
+}
+
+int engine_adjust_reset(struct engine *e)
+{
+        if (e->state == ENGINE_IDLE)
+                return -ENOENT;
+        e->adjust = ENGINE_ADJUST_NONE;
+        apply_adjustment(e);
+        return 0;
+}
+
+const struct engine_adjust *engine_adjustment(const struct engine *e)
+{
+        return &e->adjust;
+}
+
+void engine_reapply_roller(struct engine *e)
+{
+        if (e->state == ENGINE_RUNNING && e->roller)
+                apply_roller(e);
+}
+
+int engine_replace(struct engine *e, struct catalog_entry *entry, usec_t duration_usec)
+{
+        _cleanup_(timeline_freep) struct timeline *t = NULL;
+        _cleanup_free_ char *old_preset = NULL;
+        usec_t elapsed = engine_elapsed(e);
+        int r;
+
+        if (e->state == ENGINE_IDLE)
+                return -ENOENT;
+        if (duration_usec > e->config->safety.session_cap_usec)
+                return -ERANGE;
+        r = timeline_compile(entry->program, duration_usec, e->config, &t);
+        if (r < 0)
+                return r;
+        if (t->duration_usec <= elapsed)
+                return -EINVAL;
+        if (e->preset) {
+                old_preset = strdup(e->preset);
+                if (!old_preset)
+                        return -ENOMEM;
+        }
+
+        /* The tracks point into the old timeline and program: forgotten before those go. What the new
+         * program leaves out stops. */
+        bool had_roller = e->roller && e->roller->roller.active;
+        e->roller = NULL;
+        e->foot = 0;
+        e->preset = NULL;
+        for (size_t z = 0; z < e->config->n_zones; z++)
+                e->airbag[z] = NULL;
+        catalog_entry_unref(e->entry);
+        e->entry = catalog_entry_ref(entry);
+        timeline_free(e->timeline);
+        e->timeline = TAKE_PTR(t);
+        e->have_phase = false;
+        e->next = 0;
+        if (e->state == ENGINE_SCANNING || (e->state == ENGINE_PAUSED && e->scan_pending)) {
+                changed(e, ENGINE_CHANGED_PROGRAM | ENGINE_CHANGED_PHASE);
+                return 0;
+        }
+
+        /* Every setpoint due by now, as the new program has them; the outputs of one loop iteration go out
+         * together, so only the last of each track reaches the chair. Paused, what moves is only noted
+         * (resuming drives it); heat goes on through a pause and is set. A recline the new program shares
+         * with the old is not sent again: the person may have moved the chair since. */
+        bool drive = e->state == ENGINE_RUNNING;
+        const struct timeline *tl = e->timeline;
+        for (; e->next < tl->n_points && tl->points[e->next].at_usec <= elapsed; e->next++) {
+                const struct setpoint *sp = &tl->points[e->next];
+                int z;
+
+                switch (sp->track) {
+                case TRACK_RECLINE:
+                        if (!drive || streq_ptr(sp->preset, old_preset)) {
+                                e->preset = sp->preset;
+                                continue;
+                        }
+                        break;
+                case TRACK_ROLLER:
+                        if (!drive) {
+                                e->roller = sp;
+                                continue;
+                        }
+                        break;
+                case TRACK_AIRBAG:
+                        if (!drive) {
+                                if ((z = find_zone(e, sp->airbag.zone)) >= 0)
+                                        e->airbag[z] = sp;
+                                continue;
+                        }
+                        break;
+                case TRACK_FOOT:
+                        if (!drive) {
+                                e->foot = sp->foot_speed;
+                                continue;
+                        }
+                        break;
+                default:
+                        break;
+                }
+                apply(e, sp);
+        }
+        if (drive) {
+                static const struct roller_setpoint park = {.active = false};
+                if (had_roller && !e->roller)
+                        chair_roller(e->chair, &park, 0);
+                apply_foot(e);
+        }
+        for (size_t z = 0; z < e->config->n_zones; z++)
+                if (!e->airbag[z])
+                        chair_airbag(e->chair, z, VALVE_VENT, 0);
+        changed(e, ENGINE_CHANGED_PROGRAM | ENGINE_CHANGED_PHASE);
+        if (drive)
+                arm(e);
+        return 0;
 }
 
 void engine_set_trace(struct engine *e, engine_trace_t trace, void *userdata)

@@ -73,6 +73,34 @@ int engine_resume(struct engine *e);
 /* The chair's intensity: applies at once to what runs now and to what follows, programs started later
  * included. */
 void engine_set_intensity(struct engine *e, unsigned intensity);
+/* A person's own settings during a session (Adjust): each holds until the session ends or is reset, and the
+ * program's later setpoints keep it. An adjusted depth or airbag intensity is the person's choice as it
+ * stands: the session's intensity no longer shifts it. */
+struct engine_adjust {
+        unsigned speed;            /* roller speed 1-6; 0: the program's */
+        unsigned depth;            /* roller depth 1-5; 0: the program's */
+        int width;                 /* enum width; -1: the program's */
+        bool area;                 /* the roller's work moves into from..to */
+        struct position from, to;  /* equal for a spot */
+        unsigned airbag_intensity; /* 1-5; 0: the program's */
+        int foot;                  /* foot-roller speed 0-6; -1: the program's */
+};
+#define ENGINE_ADJUST_NONE ((struct engine_adjust){.width = -1, .foot = -1})
+
+/* Merges the fields changes sets into the present adjustment and applies it at once (to what runs now; to
+ * what a paused or scanning session does when it goes on). -ENOENT when no program runs. */
+int engine_adjust(struct engine *e, const struct engine_adjust *changes);
+/* Clears every adjustment: the program's own settings again, at once. -ENOENT when no program runs. */
+int engine_adjust_reset(struct engine *e);
+const struct engine_adjust *engine_adjustment(const struct engine *e);
+/* Puts another program in the running one's place (manual mode changed by Adjust), compiled for
+ * duration_usec: it goes on at the present program time, every track doing what the new one does then, the
+ * session cap counted from the first start. -ENOENT when no program runs, -EINVAL when the duration does not
+ * reach beyond the present time (or the format's minimum), -ERANGE beyond the session cap. */
+int engine_replace(struct engine *e, struct catalog_entry *entry, usec_t duration_usec);
+/* The roller's setpoint again, e.g. after the shoulders moved. */
+void engine_reapply_roller(struct engine *e);
+
 /* The chair reports changes (the body scan's end, among others). */
 void engine_on_chair(struct engine *e, unsigned chair_changes);
 /* A person's own heat level for a zone: holds for the rest of the program, whatever the program says. */

@@ -47,6 +47,12 @@ const struct safety_config safety_config_default = {
         .comm_loss_usec = 1 * USEC_PER_SEC,
 };
 
+const struct sessions_config sessions_config_default = {
+        .manual_duration_usec = 15 * USEC_PER_MINUTE,
+        .history_max = 1000,
+        .profiles_max = 16,
+};
+
 static struct chair_config *config_of(struct parse_ctx *ctx)
 {
         return ((struct config_parser *) ctx->userdata)->config;
@@ -690,6 +696,19 @@ static int parse_safety(struct parse_ctx *ctx, const struct ynode *node, const s
         return 0;
 }
 
+static const struct field sessions_fields[] = {
+        {"manual-duration", field_duration, offsetof(struct sessions_config, manual_duration_usec), 0,
+         (long long) USEC_PER_MINUTE, (long long) (2 * USEC_PER_HOUR)},
+        {"history", field_uint, offsetof(struct sessions_config, history_max), 0, 10, 100000},
+        {"profiles", field_uint, offsetof(struct sessions_config, profiles_max), 0, 1, 64},
+        {},
+};
+
+static int parse_sessions(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        return parse_mapping(ctx, node, "sessions", sessions_fields, &config_of(ctx)->sessions, NULL);
+}
+
 /* buses: is parsed before everything else, because every I/O reference names a bus. */
 static int parse_nothing(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
@@ -706,6 +725,7 @@ const struct field config_fields[] = {
         {"inputs", parse_inputs, 0, FIELD_REQUIRED, .shape = SHAPE_OBJECT, .sub = input_fields},
         {"safety", parse_safety, offsetof(struct chair_config, safety), .shape = SHAPE_OBJECT,
          .sub = safety_fields},
+        {"sessions", parse_sessions, 0, .shape = SHAPE_OBJECT, .sub = sessions_fields},
         {},
 };
 
@@ -821,6 +841,7 @@ static int config_from_tree(const char *file, const struct ynode *root, struct d
                 .depth_levels = 5,
         };
         c->safety = safety_config_default;
+        c->sessions = sessions_config_default;
         c->foot_speed_levels = FOOT_SPEED_MAX;
         memcpy(c->airbag_pressure_kpa, airbag_pressure_default_kpa, sizeof(c->airbag_pressure_kpa));
         c->pump = c->foot_speed = c->estop = c->presence = IO_NONE;

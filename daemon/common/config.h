@@ -124,6 +124,15 @@ struct safety_config {
         usec_t comm_loss_usec;             /* a bus that has not answered for this long = fault */
 };
 
+/* Sessions and what chaird keeps of them (docs/config.md). */
+struct sessions_config {
+        usec_t manual_duration_usec; /* a manual session's length when StartManual gives none (at most the
+                                      * session cap) */
+        unsigned history_max;        /* sessions and faults kept in the history; older ones go */
+        unsigned profiles_max;       /* user profiles at most */
+};
+extern const struct sessions_config sessions_config_default;
+
 struct chair_config {
         char *file;
 
@@ -161,6 +170,7 @@ struct chair_config {
         int presence; /* input switch: someone sits in the chair (optional) */
 
         struct safety_config safety;
+        struct sessions_config sessions;
 };
 
 /* Documented defaults of the safety: block (docs/config.md). */

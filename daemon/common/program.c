@@ -157,6 +157,30 @@ static int parse_area(struct parse_ctx *ctx, const struct ynode *node, const str
         return 0;
 }
 
+int area_from_text(const char *area, const char *from, const char *to, struct position *ret_from,
+                   struct position *ret_to, char *why, size_t size)
+{
+        struct ynode ends[2] = {{.type = YNODE_SCALAR, .value = (char *) from},
+                                {.type = YNODE_SCALAR, .value = (char *) to}};
+        struct ynode *children[2] = {&ends[0], &ends[1]};
+        struct ynode node =
+                area ? (struct ynode){.type = YNODE_SCALAR, .value = (char *) area}
+                     : (struct ynode){.type = YNODE_SEQUENCE, .children = children, .n_children = 2};
+        struct diag_list diags = {};
+        struct parse_ctx ctx = {.file = "", .diags = &diags};
+        struct roller_phase r = {};
+        int k = parse_area(&ctx, &node, NULL, &r);
+
+        if (k == -EINVAL && diags.n > 0)
+                snprintf(why, size, "%s", diags.items[0].message);
+        diag_list_clear(&diags);
+        if (k < 0)
+                return k;
+        *ret_from = r.from;
+        *ret_to = r.to;
+        return 0;
+}
+
 static int parse_roller_width(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
                               void *dest)
 {
@@ -179,7 +203,7 @@ static const struct field roller_fields[] = {
                    "\"full\","
                    "@LANDMARKS@]},{\"type\":\"array\",\"minItems\":2,\"maxItems\":2,\"items\":{\"anyOf\":[{"
                    "\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[@LANDMARKS@]}]}}]}"},
-        {"speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, 6},
+        {"speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, ROLLER_SPEED_MAX},
         {"depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, 5},
         {"width", parse_roller_width, 0, .schema = SCHEMA_WIDTH},
         {"stroke", field_duration, offsetof(struct roller_phase, stroke_usec), 0,

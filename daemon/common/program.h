@@ -16,6 +16,7 @@
 #define STEP_TIME_MAX_USEC            (10 * USEC_PER_MINUTE)
 #define PATTERN_MAX_STEPS             64
 #define ROLLER_SPEED_DEFAULT          3
+#define ROLLER_SPEED_MAX              6
 #define ROLLER_DEPTH_DEFAULT          2
 #define ROLLER_STROKE_DEFAULT_USEC    (10 * USEC_PER_SEC)
 #define AIRBAG_INTENSITY_DEFAULT      2
@@ -169,6 +170,14 @@ static inline void program_freep(struct program **p)
 {
         program_free(*p);
 }
+
+/* An area as a program's roller gives it (area: a named area, a landmark or a fraction of the track), or
+ * with area NULL, from..to (each a landmark or a fraction). -EINVAL with the message in why. */
+int area_from_text(const char *area, const char *from, const char *to, struct position *ret_from,
+                   struct position *ret_to, char *why, size_t size);
+
+/* Manual mode's session runs as a program of this id (its Program property, its history). */
+#define PROGRAM_MANUAL_ID "manual"
 
 /* A program id: 1-64 of [a-z0-9-], starting with a letter or digit. */
 bool program_id_is_valid(const char *id);

@@ -24,7 +24,7 @@ USER = ("nobody", "nogroup")
 BASE = f"chaird/{CHAIR}"
 ERR = "io.chaird.Chair1.Error."
 PROPS = {"State", "Program", "Phase", "ElapsedUSec", "DurationUSec", "Intensity", "Heat", "Temperatures", "Positions",
-         "PositionsEstimated", "BrokenPrograms", "Presets", "Recline", "Fault", "FaultMessage", "Locked"}
+         "PositionsEstimated", "BrokenPrograms", "Presets", "Recline", "Fault", "FaultMessage", "Locked", "Shoulders"}
 
 
 def state(client):

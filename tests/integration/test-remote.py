@@ -3,6 +3,7 @@
 TCP: manual mode, live adjustment, shoulder adjust. Outcomes are read in chair-sim's state (the registers the
 board was written, where its roller really is), not in chaird's word."""
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -277,6 +278,45 @@ def test_new_methods_fed_bad_arguments_get_typed_errors(p, d, bus):
         if "needs root or membership of group" not in r.stderr:
             p.append(f"{method} as nobody: {r.returncode} {r.stderr.strip()}")
 
+def test_chairctl_manual_adjust_and_shoulders(p, d, bus):
+    def ctl(*args):
+        return dt.chairctl(bus, *args)
+
+    r = ctl("manual", "--technique", "kneading", "--area", "back", "--speed", "3", "--duration", "2m")
+    if r.returncode != 0:
+        p.append(f"chairctl manual: {r.returncode} {r.stderr.strip()}")
+        return
+    if not wait_running(d, p) or not wait_for(lambda: roller(d)["kneading"] == 3, 10):
+        p.append(f"chairctl manual's kneading at 3 did not come: {roller(d)}")
+    r = ctl("adjust", "--speed", "5", "--width", "medium")
+    if r.returncode != 0 or not wait_for(lambda: (roller(d)["kneading"], roller(d)["width"]) == (5, 1), 2):
+        p.append(f"chairctl adjust: {r.returncode} {r.stderr.strip()} {roller(d)}")
+    r = ctl("adjust", "--technique", "tapping")
+    if r.returncode != 0 or not wait_for(lambda: roller(d)["tapping"] == 5 and roller(d)["kneading"] == 0, 2):
+        p.append(f"chairctl adjust --technique: {r.returncode} {r.stderr.strip()} {roller(d)}")
+    s0 = int(d.get("Shoulders"))
+    r = ctl("shoulders", "+10")
+    if r.returncode != 0 or f"{s0 + 10} mm" not in r.stdout or int(d.get("Shoulders")) != s0 + 10:
+        p.append(f"chairctl shoulders +10: {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
+    r = ctl("--json", "shoulders", "-10")
+    if r.returncode != 0 or json.loads(r.stdout) != {"shoulders_mm": s0}:
+        p.append(f"chairctl --json shoulders -10: {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
+    for args, status, says in [(("adjust",), 2, "at least one option"), (("adjust", "--follow"), 2, "does not take"),
+                               (("manual", "--reset"), 2, "does not take"), (("shoulders", "up"), 2, "millimetres"),
+                               (("adjust", "--speed", "9"), 1, "speed"),
+                               (("manual", "--technique", "kneading"), 1, "Busy")]:
+        r = ctl(*args)
+        if r.returncode != status or says not in r.stderr:
+            p.append(f"chairctl {' '.join(args)}: {r.returncode} {r.stderr.strip()}, want {status} and '{says}'")
+    stop(d)
+    r = ctl("manual", "--technique", "kneading", "--speed", "9")
+    if r.returncode != 1 or "roller.speed" not in r.stderr:
+        p.append(f"chairctl manual --speed 9: {r.returncode} {r.stderr.strip()}")
+    r = ctl("manual", "--foot-rollers", "2", "--heat", "calves=1", "--duration", "1m", "--follow")
+    if r.returncode != 0 or "manual: completed" not in r.stdout:
+        p.append(f"chairctl manual --follow: {r.returncode} {r.stdout.strip()[-200:]} {r.stderr.strip()}")
+
+
 def cases(tap, tmp):
     os.chmod(tmp, 0o755)
     bus = SystemBus(tmp)
@@ -296,6 +336,7 @@ def cases(tap, tmp):
                  test_shoulder_adjust_moves_the_landmark_targets_by_the_offset),
                 ("new_methods_fed_bad_arguments_get_typed_errors",
                  test_new_methods_fed_bad_arguments_get_typed_errors),
+                ("chairctl_manual_adjust_and_shoulders", test_chairctl_manual_adjust_and_shoulders),
             ]:
                 tap.case(name, lambda p, fn=fn: fn(p, d, bus))
                 if d.proc.poll() is not None:

@@ -17,7 +17,7 @@ _chairctl()
         _init_completion || return
 
         local verbs="status list start stop pause resume estop release reset recline jog heat intensity
-                     lock monitor install reload names validate plot schema"
+                     lock monitor install reload names validate plot schema manual adjust shoulders"
         # Options before the verb; -H (--host) takes the remote USER@HOST.
         local i verb="" verb_at=0 remote=()
         for ((i = 1; i < cword; i++)); do
@@ -52,8 +52,20 @@ _chairctl()
                 mapfile -t COMPREPLY < <(compgen -W "30s 1m 5m 10m 15m 20m 30m" -- "$cur")
                 return
                 ;;
-        --intensity)
+        --intensity | --airbag-intensity)
                 mapfile -t COMPREPLY < <(compgen -W "1 2 3 4 5" -- "$cur")
+                return
+                ;;
+        --recline)
+                mapfile -t COMPREPLY < <(compgen -W "$(_chairctl_names presets "${remote[@]}")" -- "$cur")
+                return
+                ;;
+        --width)
+                mapfile -t COMPREPLY < <(compgen -W "narrow medium wide" -- "$cur")
+                return
+                ;;
+        --technique | --pattern | --area | --from | --to | --speed | --depth | --airbags | --airbag-pattern | \
+                --heat | --foot-rollers)
                 return
                 ;;
         --config)
@@ -74,7 +86,9 @@ _chairctl()
         local n=0
         for ((i = verb_at + 1; i < cword; i++)); do
                 case ${words[i]} in
-                --duration | -d | --intensity | --time | --config | --patterns | -o | --output) ((i++)) ;;
+                --duration | -d | --intensity | --time | --config | --patterns | -o | --output | --technique | \
+                --pattern | --area | --from | --to | --speed | --width | --depth | --airbags | --airbag-pattern | \
+                --airbag-intensity | --heat | --foot-rollers | --recline) ((i++)) ;;
                 -*) ;;
                 *) ((n++)) ;;
                 esac
@@ -83,6 +97,10 @@ _chairctl()
         local options=""
         case $verb in
         start) options="--duration --intensity --follow" ;;
+        manual) options="--technique --pattern --area --from --to --speed --width --depth --airbags
+                         --airbag-pattern --airbag-intensity --heat --foot-rollers --recline --duration --follow" ;;
+        adjust) options="--speed --width --depth --area --from --to --airbag-intensity --foot-rollers --reset
+                         --technique --pattern --airbags --airbag-pattern --heat --recline --duration" ;;
         jog) options="--time" ;;
         validate) options="--config --patterns" ;;
         plot) options="--config --patterns --duration -o --output" ;;

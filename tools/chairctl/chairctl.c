@@ -34,7 +34,10 @@ static void usage(FILE *f)
                 "  release                     air out of every bag, rollers stop, legrest opens\n"
                 "  reset                       reset the fault once its cause is gone\n"
                 "  recline PRESET              e.g. zero-gravity-1, upright\n"
-                "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n");
+                "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n"
+                "  manual OPTIONS [--follow]   a manual session: technique, area, airbags, heat by hand\n"
+                "  adjust OPTIONS [--reset]    change the running session at once (speed, area, ...)\n"
+                "  shoulders [OFFSET]          the shoulder position in use; OFFSET mm moves it (+ down)\n");
         fprintf(f, "  heat ZONE LEVEL             heat level 0-%d\n", HEAT_LEVELS);
         fprintf(f, "  intensity N                 massage intensity %d-%d (%d: as programmed)\n",
                 INTENSITY_MIN, INTENSITY_MAX, INTENSITY_DEFAULT);
@@ -81,6 +84,29 @@ static const struct verb_help {
         {"intensity", "intensity N",
          "Massage intensity " STRINGIFY(INTENSITY_MIN) "-" STRINGIFY(INTENSITY_MAX) "; " STRINGIFY(
                  INTENSITY_DEFAULT) " is the program as written."},
+        {"manual",
+         "manual [--technique T] [--pattern P] [--area A | --from A --to B] [--speed N]\n"
+         "              [--width W] [--depth N] [--airbags Z,Z...] [--airbag-pattern P]\n"
+         "              [--airbag-intensity N] [--heat ZONE=LEVEL]... [--foot-rollers N]\n"
+         "              [--recline PRESET] [--duration D] [--follow]",
+         "Starts a manual session: the roller's technique (e.g. kneading, kneading+tapping),\n"
+         "pattern, area (back, full, a landmark, or a fraction of the track) or --from and\n"
+         "--to, speed 1-6, width, depth; the airbag zones, their pattern and intensity 1-5;\n"
+         "heat per zone 0-3; foot-roller speed 0-6; a recline preset. Checked like a program\n"
+         "against this chair. --duration: default the config's sessions.manual-duration.\n"
+         "--follow shows the progress until it ends."},
+        {"adjust",
+         "adjust [--speed N] [--width W] [--depth N] [--area A | --from A --to B]\n"
+         "              [--airbag-intensity N] [--foot-rollers N] [--reset]\n"
+         "              [--technique T] [--pattern P] [--airbags Z,Z...] [--airbag-pattern P]\n"
+         "              [--heat ZONE=LEVEL]... [--recline PRESET] [--duration D]",
+         "Changes the running program or manual session at once; the change holds until the\n"
+         "session ends, whatever later phases say. --reset gives the program's own settings\n"
+         "back. The options of the last two lines change a manual session only."},
+        {"shoulders", "shoulders [OFFSET]",
+         "Prints the shoulder position in use (mm from the top of the roller track). With\n"
+         "OFFSET (mm, e.g. +20 or -15), moves it down (+) or up (-) first: every landmark\n"
+         "target follows at once. --json: {\"shoulders_mm\": N}."},
         {"lock", "lock on|off", "The child lock: while on, only stopping works."},
         {"monitor", "monitor", "A line per change of the chair's state, until Ctrl-C."},
         {"install", "install FILE", "Validates a program file on chaird and installs it (it needs an id:)."},

@@ -1,6 +1,9 @@
 /* chairctl.h: what the verbs of chairctl share. */
 #pragma once
 
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
 #include "config.h"
 #include "program.h"
 
@@ -31,8 +34,10 @@ int parse_offline_options(int argc, char *argv[], struct offline_options *o, con
                           const struct verb_option *own,
                           int (*extra)(int c, const char *arg, void *userdata), void *userdata);
 
-/* s as a JSON string, quoted and escaped. */
-void json_string(FILE *f, const char *s);
+/* Prints o as compact JSON followed by after, and drops the reference to it (json-c). */
+void json_print(json_object *o, const char *after);
+/* A JSON string of s, "" for NULL. */
+json_object *json_string_or_empty(const char *s);
 
 int verb_validate(int argc, char *argv[]);
 int verb_plot(int argc, char *argv[]);
@@ -61,6 +66,24 @@ extern struct global_options global;
 /* A program file sent to the daemon is refused beyond this size (as chaird refuses it). */
 #define PROGRAM_FILE_MAX (1024 * 1024)
 
+/* chaird on the bus. */
+#define BUS_NAME          "io.chaird.Chair1"
+#define OBJECT_PATH       "/io/chaird/Chair1"
+#define INTERFACE         "io.chaird.Chair1"
+#define PROGRAM_INTERFACE "io.chaird.Chair1.Program"
+
 bool is_online_verb(const char *name);
 /* Runs a verb that talks to chaird; argv[0] is the verb. Returns an exit status. */
 int run_online_verb(int argc, char *argv[]);
+
+/* What the online verbs share: one clear line for an error the daemon (or the bus) returned, and the exit
+ * status that goes with it; the progress of a running program until it ends (start --follow); a number
+ * argument (prints why not and returns EXIT_USAGE). */
+int online_report(const sd_bus_error *error, int r);
+int online_follow(sd_bus *bus, const char *program);
+int online_parse_number(const char *s, const char *what, uint32_t *ret);
+
+/* remote.c: manual mode, live adjustment, the shoulders. */
+int verb_manual(sd_bus *bus, int argc, char *argv[]);
+int verb_adjust(sd_bus *bus, int argc, char *argv[]);
+int verb_shoulders(sd_bus *bus, int argc, char *argv[]);

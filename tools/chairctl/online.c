@@ -12,11 +12,7 @@
 #include "chairctl.h"
 #include "schema.h"
 
-#define BUS_NAME          "io.chaird.Chair1"
-#define OBJECT_PATH       "/io/chaird/Chair1"
-#define INTERFACE         "io.chaird.Chair1"
-#define PROGRAM_INTERFACE "io.chaird.Chair1.Program"
-#define JOG_REPEAT_USEC   (100 * USEC_PER_MSEC) /* well inside the daemon's 300 ms dead-man window */
+#define JOG_REPEAT_USEC (100 * USEC_PER_MSEC) /* well inside the daemon's 300 ms dead-man window */
 
 struct global_options global = {};
 
@@ -47,7 +43,7 @@ static int connect_bus(sd_bus **ret)
 }
 
 /* One clear line for an error the daemon (or the bus) returned, and the exit status that goes with it. */
-static int report(const sd_bus_error *error, int r)
+int online_report(const sd_bus_error *error, int r)
 {
         const char *name = error && error->name ? error->name : NULL;
 
@@ -84,7 +80,7 @@ static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const c
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, reply);
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -97,8 +93,8 @@ struct status {
         uint64_t elapsed, duration;
         uint32_t intensity;
         int locked;
-        char heat[256], temperatures[256], positions[256];
-        char heat_json[256], temperatures_json[256], positions_json[256];
+        char *heat, *temperatures, *positions;                       /* "k v, k v" for people */
+        json_object *heat_json, *temperatures_json, *positions_json; /* the same as JSON objects */
 };
 
 static void status_done(struct status *s)
@@ -109,6 +105,12 @@ static void status_done(struct status *s)
         free(s->recline);
         free(s->fault);
         free(s->fault_message);
+        free(s->heat);
+        free(s->temperatures);
+        free(s->positions);
+        json_object_put(s->heat_json);
+        json_object_put(s->temperatures_json);
+        json_object_put(s->positions_json);
 }
 
 static int read_string(sd_bus_message *m, char **dest)
@@ -122,49 +124,57 @@ static int read_string(sd_bus_message *m, char **dest)
         return *dest ? 0 : -ENOMEM;
 }
 
-/* A dictionary a{su} or a{sd} as "k v, k v" and as JSON. */
-static int read_dict(sd_bus_message *m, char type, int decimals, const char *unit, char *text, char *json,
-                     size_t size)
+/* A dictionary a{su} or a{sd} as "k v, k v" (*text) and as a JSON object (*json), each replacing what was
+ * there. */
+static int read_dict(sd_bus_message *m, char type, int decimals, const char *unit, char **text,
+                     json_object **json)
 {
         char sig[8] = {'a', '{', 's', type, '}', 0};
-        size_t nt = 0, nj = 0;
-        int r;
+        _cleanup_free_ char *buf = NULL;
+        json_object *o = json_object_new_object();
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        bool first = true;
+        int r = o && f ? 0 : -ENOMEM;
 
-        r = sd_bus_message_enter_container(m, 'v', sig);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'v', sig);
         if (r >= 0)
                 r = sd_bus_message_enter_container(m, 'a', sig + 1);
-        if (r < 0)
-                return r;
-        text[0] = 0;
-        nj = (size_t) snprintf(json, size, "{");
-        while ((r = sd_bus_message_enter_container(m, 'e', (char[]){'s', type, 0})) > 0) {
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', (char[]){'s', type, 0})) > 0) {
                 const char *k;
                 double dv = 0;
                 uint32_t uv = 0;
                 r = type == 'u' ? sd_bus_message_read(m, "su", &k, &uv)
                                 : sd_bus_message_read(m, "sd", &k, &dv);
                 if (r < 0)
-                        return r;
-                if (type == 'u')
-                        dv = uv;
-                if (nt < size)
-                        nt += (size_t) snprintf(text + nt, size - nt, nt ? ", %s " : "%s ", k);
-                if (nt < size)
-                        nt += (size_t) snprintf(text + nt, size - nt, "%.*f%s", decimals, dv, unit);
-                if (nj < size)
-                        nj += (size_t) snprintf(json + nj, size - nj, "%s\"%s\":%g", nj > 1 ? "," : "", k,
-                                                dv);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+                        break;
+                fprintf(f, "%s%s %.*f%s", first ? "" : ", ", k, decimals, type == 'u' ? (double) uv : dv,
+                        unit);
+                first = false;
+                /* Written as a person would, not as json-c's %.17g would (21.3, not 21.300000000000001). */
+                char num[32];
+                snprintf(num, sizeof(num), "%g", dv);
+                r = json_object_object_add(
+                        o, k, type == 'u' ? json_object_new_int64(uv) : json_object_new_double_s(dv, num));
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
         }
-        if (nj < size)
-                snprintf(json + nj, size - nj, "}");
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
-        return r;
+        if (f && fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
+        free(*text);
+        *text = TAKE_PTR(buf);
+        json_object_put(*json);
+        *json = o;
+        return 0;
 }
 
 /* Reads an a{sv} of the main interface's properties (GetAll's reply or PropertiesChanged's second argument)
@@ -203,12 +213,11 @@ static int read_properties(sd_bus_message *m, struct status *s, unsigned *ret_se
                 else if (streq(name, "Locked"))
                         r = sd_bus_message_read(m, "v", "b", &s->locked);
                 else if (streq(name, "Heat"))
-                        r = read_dict(m, 'u', 0, "", s->heat, s->heat_json, sizeof(s->heat));
+                        r = read_dict(m, 'u', 0, "", &s->heat, &s->heat_json);
                 else if (streq(name, "Temperatures"))
-                        r = read_dict(m, 'd', 1, " C", s->temperatures, s->temperatures_json,
-                                      sizeof(s->temperatures));
+                        r = read_dict(m, 'd', 1, " C", &s->temperatures, &s->temperatures_json);
                 else if (streq(name, "Positions"))
-                        r = read_dict(m, 'd', 2, "", s->positions, s->positions_json, sizeof(s->positions));
+                        r = read_dict(m, 'd', 2, "", &s->positions, &s->positions_json);
                 else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
@@ -233,7 +242,7 @@ static int get_status(sd_bus *bus, struct status *s)
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &reply, "s", INTERFACE);
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -245,18 +254,24 @@ static int get_status(sd_bus *bus, struct status *s)
         return 0;
 }
 
-void json_string(FILE *f, const char *s)
+void json_print(json_object *o, const char *after)
 {
-        fputc('"', f);
-        for (; s && *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        fprintf(f, "\\%c", *s);
-                else if ((unsigned char) *s < 0x20)
-                        fprintf(f, "\\u%04x", *s);
-                else
-                        fputc(*s, f);
-        }
-        fputc('"', f);
+        fputs(o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                : "null",
+              stdout);
+        fputs(after, stdout);
+        json_object_put(o);
+}
+
+json_object *json_string_or_empty(const char *s)
+{
+        return json_object_new_string(s ?: "");
+}
+
+/* A borrowed object, as an owned one for json_object_object_add(). */
+static json_object *json_copy(json_object *o)
+{
+        return o ? json_object_get(o) : json_object_new_object();
 }
 
 static const char *dur(char *buf, size_t size, uint64_t usec)
@@ -278,21 +293,21 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
         if (r)
                 return r;
         if (global.json) {
-                printf("{\"State\":");
-                json_string(stdout, s.state);
-                printf(",\"Program\":");
-                json_string(stdout, s.program);
-                printf(",\"Phase\":");
-                json_string(stdout, s.phase);
-                printf(",\"ElapsedUSec\":%llu,\"DurationUSec\":%llu,\"Intensity\":%u,\"Recline\":",
-                       (unsigned long long) s.elapsed, (unsigned long long) s.duration, s.intensity);
-                json_string(stdout, s.recline);
-                printf(",\"Heat\":%s,\"Temperatures\":%s,\"Positions\":%s,\"Fault\":", s.heat_json,
-                       s.temperatures_json, s.positions_json);
-                json_string(stdout, s.fault);
-                printf(",\"FaultMessage\":");
-                json_string(stdout, s.fault_message);
-                printf(",\"Locked\":%s}\n", s.locked ? "true" : "false");
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "State", json_string_or_empty(s.state));
+                json_object_object_add(o, "Program", json_string_or_empty(s.program));
+                json_object_object_add(o, "Phase", json_string_or_empty(s.phase));
+                json_object_object_add(o, "ElapsedUSec", json_object_new_uint64(s.elapsed));
+                json_object_object_add(o, "DurationUSec", json_object_new_uint64(s.duration));
+                json_object_object_add(o, "Intensity", json_object_new_int64(s.intensity));
+                json_object_object_add(o, "Recline", json_string_or_empty(s.recline));
+                json_object_object_add(o, "Heat", json_copy(s.heat_json));
+                json_object_object_add(o, "Temperatures", json_copy(s.temperatures_json));
+                json_object_object_add(o, "Positions", json_copy(s.positions_json));
+                json_object_object_add(o, "Fault", json_string_or_empty(s.fault));
+                json_object_object_add(o, "FaultMessage", json_string_or_empty(s.fault_message));
+                json_object_object_add(o, "Locked", json_object_new_boolean(s.locked));
+                json_print(o, "\n");
         } else {
                 printf("State:        %s\n", s.state);
                 if (s.program && *s.program)
@@ -300,9 +315,9 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
                                dur(a, sizeof(a), s.elapsed), dur(b, sizeof(b), s.duration));
                 printf("Intensity:    %u\n", s.intensity);
                 printf("Recline:      %s\n", s.recline && *s.recline ? s.recline : "-");
-                printf("Heat:         %s\n", *s.heat ? s.heat : "-");
-                printf("Temperatures: %s\n", *s.temperatures ? s.temperatures : "-");
-                printf("Positions:    %s\n", *s.positions ? s.positions : "-");
+                printf("Heat:         %s\n", s.heat && *s.heat ? s.heat : "-");
+                printf("Temperatures: %s\n", s.temperatures && *s.temperatures ? s.temperatures : "-");
+                printf("Positions:    %s\n", s.positions && *s.positions ? s.positions : "-");
                 printf("Fault:        %s%s%s\n", s.fault && *s.fault ? s.fault : "none",
                        s.fault && *s.fault ? ": " : "", s.fault && *s.fault ? s.fault_message : "");
                 printf("Locked:       %s\n", s.locked ? "yes" : "no");
@@ -311,11 +326,12 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
         return 0;
 }
 
-/* Ends a list printed from chaird's answer: the JSON list's bracket, and the exit status of reading it. */
-static int list_end(int r)
+/* Ends a list printed from chaird's answer: the JSON list (list, NULL without --json), and the exit status
+ * of reading it. */
+static int list_end(int r, json_object *list)
 {
         if (global.json)
-                printf("]\n");
+                json_print(list, "\n");
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
                 return EXIT_FAILED;
@@ -329,19 +345,18 @@ static int list_programs(sd_bus *bus, bool ids_only)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        bool first = true;
+        json_object *list = global.json ? json_object_new_array() : NULL;
         int r;
 
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
                                "GetManagedObjects", &error, &reply, NULL);
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
+                json_object_put(list);
                 return r;
         }
-        if (global.json)
-                printf("[");
-        else if (!ids_only)
+        if (!global.json && !ids_only)
                 printf("%-20s %8s  %s\n", "ID", "DURATION", "NAME");
         r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
@@ -381,27 +396,24 @@ static int list_programs(sd_bus *bus, bool ids_only)
                                 if (r >= 0)
                                         r = sd_bus_message_exit_container(reply);
                                 if (r >= 0 && ids_only) {
-                                        if (global.json) {
-                                                printf("%s", first ? "" : ",");
-                                                json_string(stdout, id);
-                                        } else
+                                        if (global.json)
+                                                json_object_array_add(list, json_object_new_string(id));
+                                        else
                                                 printf("%s\n", id);
                                 } else if (r >= 0 && global.json) {
-                                        printf("%s{\"Id\":", first ? "" : ",");
-                                        json_string(stdout, id);
-                                        printf(",\"Name\":");
-                                        json_string(stdout, name);
-                                        printf(",\"Description\":");
-                                        json_string(stdout, description);
-                                        printf(",\"DurationUSec\":%llu,\"Path\":",
-                                               (unsigned long long) duration);
-                                        json_string(stdout, file);
-                                        printf("}");
+                                        json_object *o = json_object_new_object();
+                                        json_object_object_add(o, "Id", json_object_new_string(id));
+                                        json_object_object_add(o, "Name", json_object_new_string(name));
+                                        json_object_object_add(o, "Description",
+                                                               json_object_new_string(description));
+                                        json_object_object_add(o, "DurationUSec",
+                                                               json_object_new_uint64(duration));
+                                        json_object_object_add(o, "Path", json_object_new_string(file));
+                                        json_object_array_add(list, o);
                                 } else if (r >= 0) {
                                         char buf[32];
                                         printf("%-20s %8s  %s\n", id, dur(buf, sizeof(buf), duration), name);
                                 }
-                                first = false;
                         }
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(reply);
@@ -411,7 +423,7 @@ static int list_programs(sd_bus *bus, bool ids_only)
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
         }
-        return list_end(r);
+        return list_end(r, list);
 }
 
 static int verb_list(sd_bus *bus, int argc, char *argv[])
@@ -424,19 +436,19 @@ static int print_names(sd_bus *bus, const char *property, const char *type, cons
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        bool dict = type[1] == '{', first = true;
+        bool dict = type[1] == '{';
+        json_object *list = global.json ? json_object_new_array() : NULL;
         char entry[8];
         int r;
 
         r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, property, &error, &reply, type);
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
+                json_object_put(list);
                 return r;
         }
         snprintf(entry, sizeof(entry), "%.*s", (int) strlen(type) - 3, type + 2); /* "a{su}" -> "su" */
-        if (global.json)
-                printf("[");
         r = sd_bus_message_enter_container(reply, 'a', type + 1);
         while (r >= 0) {
                 const char *name;
@@ -452,14 +464,12 @@ static int print_names(sd_bus *bus, const char *property, const char *type, cons
                         r = sd_bus_message_exit_container(reply);
                 if (r < 0 || streq_ptr(name, skip))
                         continue;
-                if (global.json) {
-                        printf("%s", first ? "" : ",");
-                        json_string(stdout, name);
-                } else
+                if (global.json)
+                        json_object_array_add(list, json_object_new_string(name));
+                else
                         printf("%s\n", name);
-                first = false;
         }
-        return list_end(r);
+        return list_end(r, list);
 }
 
 /* The names a command line takes, asked of the running chaird: for scripts and shell completion. */
@@ -570,7 +580,7 @@ static int run_until(sd_bus *bus, char *const *done)
         return 0;
 }
 
-static int follow(sd_bus *bus, const char *program)
+int online_follow(sd_bus *bus, const char *program)
 {
         struct follow f = {.program = program, .tty = isatty(STDOUT_FILENO), .last_percent_line = -1};
         int r;
@@ -668,11 +678,11 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, NULL);
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
-        return follow_it ? follow(bus, program) : 0;
+        return follow_it ? online_follow(bus, program) : 0;
 }
 
 /* Verbs that call one method without arguments. */
@@ -700,7 +710,7 @@ static int verb_simple(sd_bus *bus, int argc, char *argv[])
         return EXIT_USAGE;
 }
 
-static int parse_number_arg(const char *s, const char *what, uint32_t *ret)
+int online_parse_number(const char *s, const char *what, uint32_t *ret)
 {
         char *end;
         unsigned long v;
@@ -733,7 +743,7 @@ static int verb_heat(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: heat takes a zone and a level 0-%d\n", HEAT_LEVELS);
                 return EXIT_USAGE;
         }
-        r = parse_number_arg(argv[2], "the heat level", &level);
+        r = online_parse_number(argv[2], "the heat level", &level);
         return r ? r : call(bus, "SetHeat", NULL, "su", argv[1], level);
 }
 
@@ -746,7 +756,7 @@ static int verb_intensity(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: intensity takes a level %d-%d\n", INTENSITY_MIN, INTENSITY_MAX);
                 return EXIT_USAGE;
         }
-        r = parse_number_arg(argv[1], "the intensity", &level);
+        r = online_parse_number(argv[1], "the intensity", &level);
         return r ? r : call(bus, "SetIntensity", NULL, "u", level);
 }
 
@@ -821,7 +831,7 @@ static int verb_lock(sd_bus *bus, int argc, char *argv[])
         r = sd_bus_set_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Locked", &error, "b",
                                 streq(argv[1], "on"));
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -870,27 +880,23 @@ static int on_monitor_properties(sd_bus_message *m, void *userdata, sd_bus_error
                 return 0;
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                struct status s = {};
-                const char *name;
-                char text[300] = "", json[300] = "";
-                const char *contents;
+                const char *name, *contents;
+                json_object *o = json_object_new_object(), *v = NULL;
+                _cleanup_free_ char *text = NULL;
 
                 r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0) {
+                        json_object_put(o);
                         break;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        break;
+                }
                 if (streq(contents, "s")) {
-                        const char *v;
-                        r = sd_bus_message_read(m, "v", "s", &v);
+                        const char *sv;
+                        r = sd_bus_message_read(m, "v", "s", &sv);
                         if (r >= 0) {
-                                if (global.json) {
-                                        printf("{\"%s\":", name);
-                                        json_string(stdout, v);
-                                        printf("}\n");
-                                } else
-                                        printf("%s=%s\n", name, v);
+                                v = json_object_new_string(sv);
+                                text = strdup(sv);
                         }
                 } else if (streq(contents, "t") || streq(contents, "u") || streq(contents, "b")) {
                         uint64_t t = 0;
@@ -899,25 +905,28 @@ static int on_monitor_properties(sd_bus_message *m, void *userdata, sd_bus_error
                         r = contents[0] == 't'   ? sd_bus_message_read(m, "v", "t", &t)
                             : contents[0] == 'u' ? sd_bus_message_read(m, "v", "u", &u)
                                                  : sd_bus_message_read(m, "v", "b", &b);
-                        if (r >= 0) {
-                                unsigned long long v = contents[0] == 't'   ? t
-                                                       : contents[0] == 'u' ? u
-                                                                            : (unsigned) b;
-                                if (contents[0] == 'b')
-                                        printf(global.json ? "{\"%s\":%s}\n" : "%s=%s\n", name,
-                                               b ? "true" : "false");
-                                else
-                                        printf(global.json ? "{\"%s\":%llu}\n" : "%s=%llu\n", name, v);
+                        if (r >= 0 && contents[0] == 'b') {
+                                v = json_object_new_boolean(b);
+                                text = strdup(b ? "true" : "false");
+                        } else if (r >= 0) {
+                                v = json_object_new_uint64(contents[0] == 't' ? t : u);
+                                if (asprintf(&text, "%llu",
+                                             (unsigned long long) (contents[0] == 't' ? t : u)) < 0)
+                                        text = NULL;
                         }
-                } else if (streq(contents, "a{su}") || streq(contents, "a{sd}")) {
-                        r = read_dict(m, contents[3], contents[3] == 'u' ? 0 : 2, "", text, json,
-                                      sizeof(text));
-                        if (r >= 0)
-                                printf(global.json ? "{\"%s\":%s}\n" : "%s=%s\n", name,
-                                       global.json ? json : text);
-                } else
+                } else if (streq(contents, "a{su}") || streq(contents, "a{sd}"))
+                        r = read_dict(m, contents[3], contents[3] == 'u' ? 0 : 2, "", &text, &v);
+                else
                         r = sd_bus_message_skip(m, "v");
-                status_done(&s);
+                if (r >= 0 && v) {
+                        if (global.json) {
+                                json_object_object_add(o, name, TAKE_PTR(v));
+                                json_print(TAKE_PTR(o), "\n");
+                        } else
+                                printf("%s=%s\n", name, text ?: "");
+                }
+                json_object_put(v);
+                json_object_put(o);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
         }
@@ -931,11 +940,11 @@ static int on_monitor_finished(sd_bus_message *m, void *userdata, sd_bus_error *
 
         if (sd_bus_message_read(m, "ss", &program, &reason) >= 0) {
                 if (global.json) {
-                        printf("{\"Finished\":{\"program\":");
-                        json_string(stdout, program);
-                        printf(",\"reason\":");
-                        json_string(stdout, reason);
-                        printf("}}\n");
+                        json_object *o = json_object_new_object(), *f = json_object_new_object();
+                        json_object_object_add(f, "program", json_object_new_string(program));
+                        json_object_object_add(f, "reason", json_object_new_string(reason));
+                        json_object_object_add(o, "Finished", f);
+                        json_print(o, "\n");
                 } else
                         printf("Finished %s %s\n", program, reason);
                 fflush(stdout);
@@ -962,7 +971,7 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[])
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL,
                                NULL);
         if (r < 0) {
-                r = report(&error, r);
+                r = online_report(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -981,6 +990,7 @@ static const struct online_verb {
         {"reload", verb_simple},   {"recline", verb_recline},     {"jog", verb_jog},
         {"heat", verb_heat},       {"intensity", verb_intensity}, {"monitor", verb_monitor},
         {"install", verb_install}, {"lock", verb_lock},           {"names", verb_names},
+        {"manual", verb_manual},   {"adjust", verb_adjust},       {"shoulders", verb_shoulders},
 };
 
 bool is_online_verb(const char *name)

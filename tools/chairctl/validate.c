@@ -145,18 +145,27 @@ static bool is_pattern_file(const char *path)
 static void print_json_result(const char *file, bool valid, const char *kind, const struct diag_list *d,
                               bool first)
 {
-        printf("%s{\"file\":", first ? "" : ",");
-        json_string(stdout, file);
-        printf(",\"valid\":%s,\"kind\":\"%s\",\"diagnostics\":[", valid ? "true" : "false", kind);
+        json_object *o = json_object_new_object(), *list = json_object_new_array();
+
+        json_object_object_add(o, "file", json_object_new_string(file));
+        json_object_object_add(o, "valid", json_object_new_boolean(valid));
+        json_object_object_add(o, "kind", json_object_new_string(kind));
         for (size_t i = 0; i < d->n; i++) {
-                printf("%s{\"file\":", i ? "," : "");
-                json_string(stdout, d->items[i].file);
-                printf(",\"line\":%u,\"column\":%u,\"severity\":\"%s\",\"message\":", d->items[i].line,
-                       d->items[i].column, d->items[i].severity == SEVERITY_ERROR ? "error" : "warning");
-                json_string(stdout, d->items[i].message);
-                printf("}");
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "file", json_string_or_empty(d->items[i].file));
+                json_object_object_add(e, "line", json_object_new_int64(d->items[i].line));
+                json_object_object_add(e, "column", json_object_new_int64(d->items[i].column));
+                json_object_object_add(e, "severity",
+                                       json_object_new_string(d->items[i].severity == SEVERITY_ERROR
+                                                                      ? "error"
+                                                                      : "warning"));
+                json_object_object_add(e, "message", json_string_or_empty(d->items[i].message));
+                json_object_array_add(list, e);
         }
-        printf("]}");
+        json_object_object_add(o, "diagnostics", list);
+        if (!first)
+                fputs(",", stdout);
+        json_print(o, "");
 }
 
 /* What was checked, for the line that says a file is valid. */

@@ -87,7 +87,9 @@ struct motor {
         double target;
         double position;
         bool have_position;
-        bool driven; /* told to run and not arrived yet */
+        bool driven;  /* told to run and not arrived yet */
+        bool recheck; /* left where it was, at its target by a reading that may be older than its last move:
+                         the next reading says whether it is (a board motor) */
         double current_a;
         bool have_current;
         bool limit[2];        /* the start and end limit switches are closed */

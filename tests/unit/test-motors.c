@@ -5,6 +5,7 @@
  * travel-time and its legrest on a relay pair with a hall sensor. */
 #include "chair.h"
 #include "helpers.h"
+#include "motor.h"
 #include "safety.h"
 #include "simctl.h" /* read_text, replace_text */
 #include "vclock.h"
@@ -606,7 +607,80 @@ static void test_no_progress_counts_from_when_the_relay_is_on(void)
         teardown();
 }
 
-RUN_TESTS(T(test_a_back_off_drives_away_and_never_homes),
+/* A board motor (the roller): outputs by io, 0 target, 1 run; input 2 its position. */
+static double board_outputs[2];
+
+static void board_output(void *chair, int io, double value)
+{
+        (void) chair;
+        board_outputs[io] = value;
+}
+
+static void board_motor(struct motor *m, struct motor_config *cfg)
+{
+        *cfg = (struct motor_config){.kind = MOTOR_KIND_BOARD};
+        for (unsigned i = 0; i < _MOTOR_IO_MAX; i++)
+                cfg->io[i] = IO_NONE;
+        cfg->io[MOTOR_TARGET] = 0;
+        cfg->io[MOTOR_RUN] = 1;
+        cfg->io[MOTOR_POSITION] = 2;
+        board_outputs[0] = board_outputs[1] = 0.0;
+        CHECK(motor_init(m, cfg, 1150.0, board_output, NULL, NULL, NULL) == 0);
+}
+
+/* Stopped on its way down, the roller's last reading is from before the stop: sent back to where that
+ * reading was, it seems there already. The next reading tells where it stopped, and the board drives it on.
+ */
+static void test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next(void)
+{
+        struct motor_config cfg;
+        struct motor m;
+
+        board_motor(&m, &cfg);
+        motor_input(&m, 2, 60.0);
+        motor_move(&m, 300.0);
+        CHECK(m.driven && board_outputs[1] == 1.0);
+        motor_stop(&m); /* it was at 237.5 by then; the reading still says 60 */
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+        motor_move(&m, 60.0);
+        CHECK(!m.driven && board_outputs[1] == 0.0 && board_outputs[0] == 60.0);
+        CHECK(motor_input(&m, 2, 237.5) == MOTOR_INPUT_POSITION);
+        CHECK(m.driven && board_outputs[1] == 1.0 && board_outputs[0] == 60.0);
+        CHECK(motor_input(&m, 2, 60.0) == (MOTOR_INPUT_POSITION | MOTOR_INPUT_STOPPED));
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+
+        /* There by the next reading too: it stays off. */
+        motor_move(&m, 62.0);
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+        motor_input(&m, 2, 61.0);
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+        motor_input(&m, 2, 200.0); /* one reading is checked, not every later one */
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+        motor_done(&m);
+}
+
+/* A stop or the safe state since the move: a reading elsewhere never starts it. */
+static void test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading(void)
+{
+        struct motor_config cfg;
+        struct motor m;
+
+        board_motor(&m, &cfg);
+        motor_input(&m, 2, 60.0);
+        motor_move(&m, 60.0);
+        motor_stop(&m);
+        motor_input(&m, 2, 200.0);
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+        motor_move(&m, 200.0);
+        motor_safe(&m);
+        motor_input(&m, 2, 300.0);
+        CHECK(!m.driven && board_outputs[1] == 0.0);
+        motor_done(&m);
+}
+
+RUN_TESTS(T(test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next),
+          T(test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading),
+          T(test_a_back_off_drives_away_and_never_homes),
           T(test_no_progress_counts_from_when_the_relay_is_on),
           T(test_the_first_drive_after_a_start_waits_for_the_safe_off),
           T(test_a_reversal_waits_for_the_off_to_reach_the_board),

@@ -119,3 +119,118 @@ const char *writer_path(const struct writer *w)
 {
         return w->path;
 }
+
+struct saved_file {
+        sd_event *event;
+        char *path;
+        unsigned mode;
+        saved_file_format_t format;
+        saved_file_done_t done;
+        void *userdata;
+        struct writer *writer;
+        uint64_t asked;   /* generations: the last save asked for */
+        uint64_t writing; /* the one the write under way holds */
+        uint64_t written; /* the last on the disk */
+};
+
+static int saved_file_start(struct saved_file *f);
+
+static void on_saved(struct writer *w, int result, void *userdata)
+{
+        struct saved_file *f = userdata;
+        uint64_t generation = f->writing;
+
+        f->writer = writer_free(w);
+        if (result == 0)
+                f->written = generation;
+        if (f->done)
+                f->done(f, result, generation, f->userdata);
+        /* Saved again meanwhile: once more with what is latest. A failure waits for the next save. */
+        if (result == 0 && f->asked > f->written)
+                saved_file_start(f);
+}
+
+static int saved_file_start(struct saved_file *f)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+        int r = f->format(f->userdata, &data, &size);
+
+        if (r >= 0) {
+                f->writing = f->asked;
+                r = writer_start(f->event, f->path, data, size, f->mode, on_saved, f, &f->writer);
+        }
+        if (r < 0 && f->done)
+                f->done(f, r, f->asked, f->userdata);
+        return r;
+}
+
+int saved_file_new(sd_event *event, const char *path, unsigned mode, saved_file_format_t format,
+                   saved_file_done_t done, void *userdata, struct saved_file **ret)
+{
+        struct saved_file *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -ENOMEM;
+        *f = (struct saved_file){.event = sd_event_ref(event), .path = strdup(path), .mode = mode,
+                                 .format = format, .done = done, .userdata = userdata};
+        if (!f->path) {
+                saved_file_free(f);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+uint64_t saved_file_save(struct saved_file *f)
+{
+        f->asked++;
+        if (!f->writer)
+                saved_file_start(f);
+        return f->asked;
+}
+
+bool saved_file_pending(const struct saved_file *f)
+{
+        return f->asked > f->written;
+}
+
+int saved_file_flush(struct saved_file *f)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+        int r;
+
+        /* The write under way ends first (its callback does not come: the loop is done with this file). */
+        if (f->writer) {
+                f->writer = writer_free(f->writer);
+                f->written = f->writing;
+        }
+        if (f->asked <= f->written)
+                return 0;
+        r = f->format(f->userdata, &data, &size);
+        if (r >= 0)
+                r = make_folder(f->path);
+        if (r >= 0)
+                r = write_file_atomic(f->path, data, size, f->mode);
+        if (r >= 0)
+                f->written = f->asked;
+        return r;
+}
+
+struct saved_file *saved_file_free(struct saved_file *f)
+{
+        if (!f)
+                return NULL;
+        if (f->format)
+                saved_file_flush(f);
+        sd_event_unref(f->event);
+        free(f->path);
+        free(f);
+        return NULL;
+}
+
+const char *saved_file_path(const struct saved_file *f)
+{
+        return f->path;
+}

@@ -354,3 +354,8 @@ size_t history_file_records(const struct history *h)
 {
         return h->file_records;
 }
+
+bool history_busy(const struct history *h)
+{
+        return h->rewriter || h->syncer;
+}

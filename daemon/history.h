@@ -42,6 +42,8 @@ size_t history_count(const struct history *h);
 const struct history_record *history_get(const struct history *h, size_t i);
 /* Records in the file now (the bound plus the slack at most), for tests. */
 size_t history_file_records(const struct history *h);
+/* A sync or a rewrite is under way, for tests. */
+bool history_busy(const struct history *h);
 
 /* A record as its line in the file (with its '\n'), and read back (a line without its '\n' is refused:
  * it was cut short). */

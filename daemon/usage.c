@@ -14,6 +14,7 @@ struct usage {
         char names[USAGE_MAX][USAGE_NAME_MAX];
         uint64_t values[USAGE_MAX];
         size_t n;
+        bool dirty; /* counted since the last save */
         struct saved_file *file;
 };
 
@@ -49,7 +50,10 @@ int usage_add(struct usage *u, const char *name, uint64_t amount)
                 i = (int) u->n++;
                 strcpy(u->names[i], name);
                 u->values[i] = 0;
+                u->dirty = true;
         }
+        if (amount > 0)
+                u->dirty = true;
         u->values[i] = amount > UINT64_MAX - u->values[i] ? UINT64_MAX : u->values[i] + amount;
         return 0;
 }
@@ -132,6 +136,8 @@ struct usage *usage_free(struct usage *u)
 {
         if (!u)
                 return NULL;
+        if (u->dirty && u->file)
+                saved_file_save(u->file); /* written before the file is let go */
         saved_file_free(u->file);
         free(u);
         return NULL;
@@ -139,6 +145,7 @@ struct usage *usage_free(struct usage *u)
 
 void usage_save(struct usage *u)
 {
+        u->dirty = false;
         saved_file_save(u->file);
 }
 
@@ -162,4 +169,9 @@ uint64_t usage_get(const struct usage *u, const char *name)
         int i = find(u, name);
 
         return i < 0 ? 0 : u->values[i];
+}
+
+bool usage_saving(const struct usage *u)
+{
+        return saved_file_pending(u->file);
 }

@@ -32,3 +32,5 @@ const char *usage_name(const struct usage *u, size_t i);
 uint64_t usage_value(const struct usage *u, size_t i);
 /* A counter by name; 0 when there is none. */
 uint64_t usage_get(const struct usage *u, const char *name);
+/* A save is asked for or under way, for tests. */
+bool usage_saving(const struct usage *u);

@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "history.h"
 #include "build-config.h"
 #include "callers.h"
 #include "log.h"
 #include "manual.h"
+#include "usage.h"
 #include "writer.h"
 
 /* Programs sent over D-Bus are refused beyond this size. */
@@ -794,6 +796,33 @@ static int method_validate_program(sd_bus_message *m, void *userdata, sd_bus_err
         return r;
 }
 
+/* The history, newest first: max records at most (0: all of them). Open to everyone: it is a read. */
+static int method_history(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct history *h = daemon_history(a->d);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t max;
+        int r;
+
+        r = sd_bus_message_read(m, "u", &max);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && i < history_count(h) && (max == 0 || i < max); i++) {
+                const struct history_record *rec = history_get(h, i);
+                r = sd_bus_message_append(reply, "a{sv}", 6, "start", "t", rec->start_usec, "duration", "t",
+                                          rec->duration_usec, "program", "s", rec->program, "profile", "s",
+                                          rec->profile, "reason", "s", rec->reason, "fault", "s",
+                                          rec->fault);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
 /* The first error of a list, as "line:col: message", for an error reply. */
 static int set_program_error(sd_bus_error *error, const struct diag_list *diags, const char *what)
 {
@@ -1087,6 +1116,20 @@ static int property_shoulders(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "u", daemon_shoulders(a->d));
 }
 
+/* Counters since install; read when wanted (they change every tick while the chair is busy, so no signal).
+ */
+static int property_usage(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct usage *u = daemon_usage(a->d);
+        int r = sd_bus_message_open_container(reply, 'a', "{st}");
+
+        for (size_t i = 0; r >= 0 && i < usage_count(u); i++)
+                r = sd_bus_message_append(reply, "{st}", usage_name(u, i), usage_value(u, i));
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -1132,6 +1175,7 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Shoulders", "u", property_shoulders, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Usage", "a{st}", property_usage, 0, 0),
         SD_BUS_WRITABLE_PROPERTY("Locked", "b", property_locked, set_locked, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT,
@@ -1162,6 +1206,8 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("InstallProgram", SD_BUS_ARGS("s", yaml), SD_BUS_NO_RESULT,
                                 method_install_program, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ReloadPrograms", "", "", method_reload_programs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("History", SD_BUS_ARGS("u", max), SD_BUS_RESULT("aa{sv}", records),
+                                method_history, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", program, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };

@@ -10,9 +10,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "history.h"
 #include "log.h"
 #include "marker.h"
 #include "positions.h"
+#include "usage.h"
 #include "writer.h"
 
 /* The control tick when no Modbus bus sets a poll period. */
@@ -83,6 +85,15 @@ struct daemon {
         char positions[256];
         struct writer *positions_writer;
         bool positions_again; /* they changed while the last write was under way */
+
+        /* The record of sessions and faults, and the usage counters. */
+        struct history *history;
+        struct usage *usage;
+        bool in_session;        /* a program or manual session runs (or is paused), since session_start */
+        usec_t session_start;   /* CLOCK_REALTIME */
+        usec_t usage_tick_usec; /* when the last tick counted usage (0: none since the tick started) */
+        usec_t usage_saved_usec;
+        bool fault_recorded; /* the latched fault is in the history */
 };
 
 /* --- reporting changes --- */
@@ -191,6 +202,7 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
         if (!streq(compute_state(d), "idle") || chair_busy(d->chair))
                 return 0; /* active again; update_state keeps it going */
         sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
+        d->usage_tick_usec = 0; /* the next tick counts from itself */
         chair_set_active(d->chair, false);
         on_emit(NULL, d);
         if (d->marked_active && marker_clear(d->options->state_dir) >= 0)
@@ -206,6 +218,56 @@ static int on_check(sd_event_source *s, void *userdata)
         return 0;
 }
 
+/* --- usage and history --- */
+
+#define USAGE_SAVE_INTERVAL_USEC (10 * USEC_PER_MINUTE)
+
+/* Whatever ran since the last tick counts: a tick's time for each motor driven, heat on, program running.
+ * The tick runs while the chair is busy, so the idle chair costs nothing. */
+static void count_usage(struct daemon *d, usec_t now)
+{
+        usec_t dt = d->usage_tick_usec && now > d->usage_tick_usec ? now - d->usage_tick_usec : 0;
+        char name[USAGE_NAME_MAX];
+
+        d->usage_tick_usec = now;
+        if (!d->usage)
+                return;
+        dt = dt > 2 * d->tick_usec ? 2 * d->tick_usec : dt; /* a loop held up does not count as running */
+        dt = (usec_t) llround((double) dt * d->options->time_scale); /* the simulator's time, as programs */
+        if (engine_state(d->engine) == ENGINE_RUNNING)
+                usage_add(d->usage, "massage-usec", dt);
+        for (size_t i = 0; i < d->config->n_heaters; i++)
+                if (chair_heat_level(d->chair, i) > 0) {
+                        usage_add(d->usage, "heat-usec", dt);
+                        break;
+                }
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++) {
+                struct chair_motor_status st;
+                if (chair_motor_status(d->chair, m, &st) && st.driven) {
+                        snprintf(name, sizeof(name), "%s-usec", chair_motor_name(m));
+                        usage_add(d->usage, name, dt);
+                }
+        }
+        /* Now and then while busy, so that a cut loses little; else at the end of each session. */
+        if (now - d->usage_saved_usec >= USAGE_SAVE_INTERVAL_USEC) {
+                d->usage_saved_usec = now;
+                usage_save(d->usage);
+        }
+}
+
+static void record(struct daemon *d, usec_t start, usec_t duration, const char *program, const char *reason,
+                   enum fault fault)
+{
+        struct history_record r = {.start_usec = start, .duration_usec = duration};
+
+        if (!d->history)
+                return;
+        snprintf(r.program, sizeof(r.program), "%s", program);
+        snprintf(r.reason, sizeof(r.reason), "%s", reason);
+        snprintf(r.fault, sizeof(r.fault), "%s", fault ? fault_to_string(fault) : "");
+        history_add(d->history, &r);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
@@ -214,6 +276,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         safety_check(d->safety, now);
         d->ticked_usec = now;
         chair_tick(d->chair);
+        count_usage(d, now);
         if (engine_state(d->engine) == ENGINE_RUNNING)
                 d->dirty |= PROP_ELAPSED;
         emit_now(d, PROP_POSITIONS);
@@ -244,6 +307,11 @@ static _printf_(3, 4) void latch(struct daemon *d, enum fault fault, const char 
         r = chair_safe(d->chair, 0);
         if (r < 0)
                 log_error_errno(r, "Cannot put the outputs safe: %m");
+        /* A fault outside a session has a record of its own; in one, the session's record names it. */
+        if (d->fault == fault && !d->in_session && !d->fault_recorded) {
+                d->fault_recorded = true;
+                record(d, now_realtime_usec(), 0, "", "fault", fault);
+        }
         engine_abort(d->engine, fault == FAULT_EMERGENCY_STOP ? FINISH_EMERGENCY_STOP : FINISH_FAULT);
         d->winding_down = false;
         command_done(d);
@@ -284,6 +352,7 @@ static int judge_reset(struct daemon *d, const char *unread, char *why, size_t s
         log_fields(LOG_NOTICE, 0, NULL, NULL, fault_to_string(d->fault), "Fault %s reset",
                    fault_to_string(d->fault));
         d->fault = FAULT_NONE;
+        d->fault_recorded = false;
         d->fault_message[0] = '\0';
         changed(d, PROP_FAULT);
         /* The checks see the chair as the trip left it (nothing driven, every zone off) before anything can
@@ -728,6 +797,10 @@ static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
 
         if (what & ENGINE_CHANGED_PROGRAM)
                 props |= PROP_PROGRAM | PROP_DURATION | PROP_ELAPSED;
+        if ((what & ENGINE_CHANGED_PROGRAM) && engine_program(e) && !d->in_session) {
+                d->in_session = true;
+                d->session_start = now_realtime_usec();
+        }
         if (what & ENGINE_CHANGED_PHASE)
                 props |= PROP_PHASE;
         if (what & ENGINE_CHANGED_INTENSITY)
@@ -743,6 +816,19 @@ static void on_engine_finished(struct engine *e, const char *program, enum finis
         struct daemon *d = userdata;
 
         d->winding_down = reason != FINISH_FAULT && reason != FINISH_EMERGENCY_STOP;
+        if (d->in_session) {
+                d->in_session = false;
+                d->fault_recorded = d->fault != FAULT_NONE;
+                record(d, d->session_start, engine_finished_elapsed(e), program,
+                       finish_reason_to_string(reason),
+                       reason == FINISH_FAULT || reason == FINISH_EMERGENCY_STOP ? d->fault : FAULT_NONE);
+                if (d->usage) {
+                        usage_add(d->usage, "sessions", 1);
+                        count_usage(d, now_usec());
+                        d->usage_saved_usec = now_usec();
+                        usage_save(d->usage);
+                }
+        }
         d->dirty |= PROP_ELAPSED;
         update_state(d);
         /* The properties first, so that whoever hears Finished reads the state after it. */
@@ -914,6 +1000,18 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = sd_event_default(&d->event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
+        /* Neither keeps the chair from starting: an unreadable file starts afresh, with a word in the
+         * journal.
+         */
+        r = history_new(d->event, o->state_dir, d->config->sessions.history_max, &d->history);
+        if (r >= 0)
+                r = usage_new(d->event, o->state_dir, &d->usage);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        usage_add(d->usage, "sessions", 0);
+        usage_add(d->usage, "massage-usec", 0);
+        if (d->config->n_heaters > 0)
+                usage_add(d->usage, "heat-usec", 0);
 
         /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
          */
@@ -923,6 +1021,14 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC);
         if (r < 0)
                 log_warning_errno(r, "The safe state could not be written yet (%m); the buses keep trying");
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++) {
+                struct chair_motor_status st;
+                char name[USAGE_NAME_MAX];
+                if (chair_motor_status(d->chair, m, &st)) {
+                        snprintf(name, sizeof(name), "%s-usec", chair_motor_name(m));
+                        usage_add(d->usage, name, 0);
+                }
+        }
 
         r = engine_new(d->event, d->chair, d->config, o->time_scale, &engine_cb, d, &d->engine);
         if (r < 0)
@@ -944,7 +1050,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
             (needs_idle_guard(d->config) && (r = add_timer(d, &d->guard, now_usec() + IDLE_GUARD_USEC,
                                                            100 * USEC_PER_MSEC, on_guard, true)) < 0))
                 return log_error_errno(r, "Cannot set up the timers: %m");
-        d->ticked_usec = now_usec();
+        d->ticked_usec = d->usage_saved_usec = now_usec();
         chair_set_active(d->chair, true);
         r = sd_event_add_defer(d->event, &d->emit_source, on_emit, d);
         if (r < 0)
@@ -1051,6 +1157,8 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         cancel_resets(d);
         writer_free(d->positions_writer);
+        history_free(d->history);
+        usage_free(d->usage);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->guard);
@@ -1138,4 +1246,14 @@ usec_t daemon_elapsed(const struct daemon *d)
 usec_t daemon_duration(const struct daemon *d)
 {
         return engine_duration(d->engine);
+}
+
+const struct history *daemon_history(const struct daemon *d)
+{
+        return d->history;
+}
+
+const struct usage *daemon_usage(const struct daemon *d)
+{
+        return d->usage;
 }

@@ -73,6 +73,10 @@ const struct program *daemon_program(const struct daemon *d); /* NULL when none 
 const char *daemon_phase(const struct daemon *d);             /* NULL before the first phase */
 usec_t daemon_elapsed(const struct daemon *d);
 usec_t daemon_duration(const struct daemon *d);
+struct history;
+struct usage;
+const struct history *daemon_history(const struct daemon *d); /* history.h */
+const struct usage *daemon_usage(const struct daemon *d);     /* usage.h */
 
 /* Commands. The caller has decided that its sender may ask (authorization is the API's); the core refuses
  * whatever moves or heats while a fault is latched (-ENOTRECOVERABLE) or the emergency-stop button is

@@ -22,10 +22,11 @@ struct engine {
         enum engine_state state;
         struct catalog_entry *entry;
         struct timeline *timeline;
-        size_t next;           /* the next setpoint to apply */
-        usec_t t0;             /* CLOCK_MONOTONIC of program time 0, moved on by pauses */
-        usec_t paused_elapsed; /* program time when paused */
-        bool scan_pending;     /* paused during the scan: scan again on resume */
+        size_t next;             /* the next setpoint to apply */
+        usec_t t0;               /* CLOCK_MONOTONIC of program time 0, moved on by pauses */
+        usec_t paused_elapsed;   /* program time when paused */
+        usec_t finished_elapsed; /* program time the last program ran, once it ended */
+        bool scan_pending;       /* paused during the scan: scan again on resume */
         sd_event_source *timer;
         sd_event_source *cap_timer;
         unsigned intensity;
@@ -216,6 +217,7 @@ static void finish(struct engine *e, enum finish_reason reason)
 
         log_fields(reason == FINISH_COMPLETED || reason == FINISH_STOPPED ? LOG_INFO : LOG_WARNING, 0, id,
                    NULL, NULL, "Program %s ended: %s", id ?: "", finish_reason_to_string(reason));
+        e->finished_elapsed = engine_elapsed(e);
         sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(e->cap_timer, SD_EVENT_OFF);
         e->state = ENGINE_IDLE;
@@ -680,6 +682,11 @@ usec_t engine_elapsed(const struct engine *e)
         default:
                 return 0;
         }
+}
+
+usec_t engine_finished_elapsed(const struct engine *e)
+{
+        return e->finished_elapsed;
 }
 
 usec_t engine_duration(const struct engine *e)

@@ -115,5 +115,6 @@ enum engine_state engine_state(const struct engine *e);
 const struct program *engine_program(const struct engine *e); /* NULL when idle */
 const char *engine_phase(const struct engine *e);             /* NULL before the first phase */
 usec_t engine_elapsed(const struct engine *e);                /* program time */
+usec_t engine_finished_elapsed(const struct engine *e);       /* program time the last one ran, once ended */
 usec_t engine_duration(const struct engine *e);
 unsigned engine_intensity(const struct engine *e);

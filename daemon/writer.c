@@ -1,5 +1,6 @@
 /* writer.c: a file written atomically on a thread of its own; its end wakes the loop through an eventfd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,7 +14,8 @@
 #include "writer.h"
 
 struct writer {
-        char *path;
+        char *path; /* NULL: the job is an fdatasync of sync_fd */
+        int sync_fd;
         void *data;
         size_t size;
         unsigned mode;
@@ -42,9 +44,13 @@ static void *write_thread(void *userdata)
         struct writer *w = userdata;
         uint64_t one = 1;
 
-        w->result = make_folder(w->path);
-        if (w->result == 0)
-                w->result = write_file_atomic(w->path, w->data, w->size, w->mode);
+        if (!w->path)
+                w->result = fdatasync(w->sync_fd) < 0 ? -errno : 0;
+        else {
+                w->result = make_folder(w->path);
+                if (w->result == 0)
+                        w->result = write_file_atomic(w->path, w->data, w->size, w->mode);
+        }
         if (write(w->eventfd, &one, sizeof(one)) < 0)
                 abort(); /* a fresh eventfd written once cannot overflow */
         return NULL;
@@ -64,22 +70,10 @@ static int on_written(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-int writer_start(sd_event *event, const char *path, const void *data, size_t size, unsigned mode,
-                 writer_done_t done, void *userdata, struct writer **ret)
+static int writer_launch(sd_event *event, struct writer *w, struct writer **ret)
 {
-        struct writer *w = calloc(1, sizeof(*w));
         int r;
 
-        if (!w)
-                return -ENOMEM;
-        *w = (struct writer){.eventfd = -1, .mode = mode, .size = size, .done = done, .userdata = userdata};
-        w->path = strdup(path);
-        w->data = malloc(size ?: 1);
-        if (!w->path || !w->data) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        memcpy(w->data, data, size);
         w->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->eventfd < 0) {
                 r = -errno;
@@ -99,6 +93,45 @@ fail:
         return r;
 }
 
+int writer_start(sd_event *event, const char *path, const void *data, size_t size, unsigned mode,
+                 writer_done_t done, void *userdata, struct writer **ret)
+{
+        struct writer *w = calloc(1, sizeof(*w));
+
+        if (!w)
+                return -ENOMEM;
+        *w = (struct writer){.eventfd = -1,
+                             .sync_fd = -1,
+                             .mode = mode,
+                             .size = size,
+                             .done = done,
+                             .userdata = userdata};
+        w->path = strdup(path);
+        w->data = malloc(size ?: 1);
+        if (!w->path || !w->data) {
+                writer_free(w);
+                return -ENOMEM;
+        }
+        memcpy(w->data, data, size);
+        return writer_launch(event, w, ret);
+}
+
+int writer_sync(sd_event *event, int fd, writer_done_t done, void *userdata, struct writer **ret)
+{
+        struct writer *w = calloc(1, sizeof(*w));
+
+        if (!w)
+                return -ENOMEM;
+        *w = (struct writer){.eventfd = -1, .done = done, .userdata = userdata};
+        w->sync_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (w->sync_fd < 0) {
+                int r = -errno;
+                writer_free(w);
+                return r;
+        }
+        return writer_launch(event, w, ret);
+}
+
 struct writer *writer_free(struct writer *w)
 {
         if (!w)
@@ -109,6 +142,8 @@ struct writer *writer_free(struct writer *w)
         sd_event_source_disable_unref(w->source);
         if (w->eventfd >= 0)
                 close(w->eventfd);
+        if (w->sync_fd >= 0)
+                close(w->sync_fd);
         free(w->data);
         free(w->path);
         free(w);
@@ -118,4 +153,121 @@ struct writer *writer_free(struct writer *w)
 const char *writer_path(const struct writer *w)
 {
         return w->path;
+}
+
+struct saved_file {
+        sd_event *event;
+        char *path;
+        unsigned mode;
+        saved_file_format_t format;
+        saved_file_done_t done;
+        void *userdata;
+        struct writer *writer;
+        uint64_t asked;   /* generations: the last save asked for */
+        uint64_t writing; /* the one the write under way holds */
+        uint64_t written; /* the last on the disk */
+};
+
+static int saved_file_start(struct saved_file *f);
+
+static void on_saved(struct writer *w, int result, void *userdata)
+{
+        struct saved_file *f = userdata;
+        uint64_t generation = f->writing;
+
+        f->writer = writer_free(w);
+        if (result == 0)
+                f->written = generation;
+        if (f->done)
+                f->done(f, result, generation, f->userdata);
+        /* Saved again meanwhile: once more with what is latest. A failure waits for the next save. */
+        if (result == 0 && f->asked > f->written)
+                saved_file_start(f);
+}
+
+static int saved_file_start(struct saved_file *f)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+        int r = f->format(f->userdata, &data, &size);
+
+        if (r >= 0) {
+                f->writing = f->asked;
+                r = writer_start(f->event, f->path, data, size, f->mode, on_saved, f, &f->writer);
+        }
+        if (r < 0 && f->done)
+                f->done(f, r, f->asked, f->userdata);
+        return r;
+}
+
+int saved_file_new(sd_event *event, const char *path, unsigned mode, saved_file_format_t format,
+                   saved_file_done_t done, void *userdata, struct saved_file **ret)
+{
+        struct saved_file *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -ENOMEM;
+        *f = (struct saved_file){.event = sd_event_ref(event),
+                                 .path = strdup(path),
+                                 .mode = mode,
+                                 .format = format,
+                                 .done = done,
+                                 .userdata = userdata};
+        if (!f->path) {
+                saved_file_free(f);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+uint64_t saved_file_save(struct saved_file *f)
+{
+        f->asked++;
+        if (!f->writer)
+                saved_file_start(f);
+        return f->asked;
+}
+
+bool saved_file_pending(const struct saved_file *f)
+{
+        return f->asked > f->written;
+}
+
+int saved_file_flush(struct saved_file *f)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+        int r;
+
+        /* The write under way ends first (its callback does not come: the loop is done with this file). */
+        if (f->writer)
+                f->writer = writer_free(f->writer); /* how it ended is not known: written again below */
+        if (f->asked <= f->written)
+                return 0;
+        r = f->format(f->userdata, &data, &size);
+        if (r >= 0)
+                r = make_folder(f->path);
+        if (r >= 0)
+                r = write_file_atomic(f->path, data, size, f->mode);
+        if (r >= 0)
+                f->written = f->asked;
+        return r;
+}
+
+struct saved_file *saved_file_free(struct saved_file *f)
+{
+        if (!f)
+                return NULL;
+        if (f->format)
+                saved_file_flush(f);
+        sd_event_unref(f->event);
+        free(f->path);
+        free(f);
+        return NULL;
+}
+
+const char *saved_file_path(const struct saved_file *f)
+{
+        return f->path;
 }

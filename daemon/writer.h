@@ -16,6 +16,36 @@ typedef void (*writer_done_t)(struct writer *w, int result, void *userdata);
  * (temporary file, fsync, rename, fsync of the folder). */
 int writer_start(sd_event *event, const char *path, const void *data, size_t size, unsigned mode,
                  writer_done_t done, void *userdata, struct writer **ret);
+/* Starts an fdatasync of fd (a copy of it: fd may be closed meanwhile) off the loop; done as for a write. */
+int writer_sync(sd_event *event, int fd, writer_done_t done, void *userdata, struct writer **ret);
 /* Waits for the thread if it still writes (the callback is not called then), and frees the writer. */
 struct writer *writer_free(struct writer *w);
-const char *writer_path(const struct writer *w);
+const char *writer_path(const struct writer *w); /* NULL for a sync */
+
+/* A file kept on the disk as the latest of what its owner holds: each save starts a write off the loop, or,
+ * while one is under way, one more after it (with what is latest then), however many saves came meanwhile.
+ */
+struct saved_file;
+
+/* The file's content as it is now, called when a write starts: *ret_data is malloc'ed (freed by the caller).
+ */
+typedef int (*saved_file_format_t)(void *userdata, char **ret_data, size_t *ret_size);
+/* A write ended: everything saved up to generation is on the disk (result 0), or it could not be written
+ * (-errno; what it held is written again with the next save). May be NULL. */
+typedef void (*saved_file_done_t)(struct saved_file *f, int result, uint64_t generation, void *userdata);
+
+int saved_file_new(sd_event *event, const char *path, unsigned mode, saved_file_format_t format,
+                   saved_file_done_t done, void *userdata, struct saved_file **ret);
+/* Asks for a write of the present content; the generation this save belongs to (done() reports it). */
+uint64_t saved_file_save(struct saved_file *f);
+/* Whether a save has not reached the disk yet. */
+bool saved_file_pending(const struct saved_file *f);
+/* Waits for a write under way and writes what is still unsaved, here and now (at exit, off the loop). */
+int saved_file_flush(struct saved_file *f);
+/* Flushes, then frees. */
+struct saved_file *saved_file_free(struct saved_file *f);
+static inline void saved_file_freep(struct saved_file **f)
+{
+        saved_file_free(*f);
+}
+const char *saved_file_path(const struct saved_file *f);

@@ -153,6 +153,13 @@ usec_t now_usec(void)
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
+usec_t now_realtime_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
 /* A YAML file by its name: *.yaml, and *.yml, which editors and copies use as well. */
 static int yaml_file_filter(const struct dirent *de)
 {

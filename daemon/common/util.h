@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,12 @@ static inline void freep(void *p)
         free(*(void **) p);
 }
 
+static inline void fclosep(FILE **f)
+{
+        if (*f)
+                fclose(*f);
+}
+
 static inline void *mfree(void *p)
 {
         free(p);
@@ -58,6 +65,7 @@ int grow_array(void *array, size_t *cap, size_t need, size_t elem);
 
 /* The time on CLOCK_MONOTONIC. */
 usec_t now_usec(void);
+usec_t now_realtime_usec(void); /* the wall clock, for records people read */
 
 /* Formats a duration as the shortest exact "1h2m3s" / "1m30s" / "250ms" string into buf. */
 const char *format_duration(char *buf, size_t size, usec_t usec);

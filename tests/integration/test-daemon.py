@@ -236,7 +236,7 @@ def test_three_clients_read_every_property(p, d, bus):
     want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
             "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "PositionsEstimated": "as",
             "BrokenPrograms": "a(ss)", "Presets": "as", "Recline": "s", "Fault": "s", "FaultMessage": "s",
-            "Locked": "b", "Shoulders": "u"}
+            "Locked": "b", "Shoulders": "u", "Usage": "a{st}"}
     intro = busctl(bus, "introspect", NAME, PATH, IFACE)
     for prop, sig in want.items():
         if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):
@@ -245,7 +245,7 @@ def test_three_clients_read_every_property(p, d, bus):
                         ("Release", "-"), ("ResetFault", "-"), ("Recline", "s"), ("Jog", "si"),
                         ("SetIntensity", "u"), ("SetHeat", "su"), ("ValidateProgram", "s"),
                         ("InstallProgram", "s"), ("ReloadPrograms", "-"), ("StartManual", "a{sv}"),
-                        ("Adjust", "a{sv}"), ("AdjustShoulders", "i")]:
+                        ("Adjust", "a{sv}"), ("AdjustShoulders", "i"), ("History", "u")]:
         if not re.search(rf"^\.{method}\s+method\s+{re.escape(sig)}\s", intro.stdout, re.M):
             p.append(f"busctl introspect: no method {method}({sig})")
     r = busctl(bus, "get-property", NAME, PATH, IFACE, "State")

@@ -60,7 +60,7 @@ def prop(name):
     return obj.Get(NAME, name, dbus_interface="org.freedesktop.DBus.Properties")
 
 
-SIGNATURES = {"Get": "ss", "Start": "sa{sv}", "SetHeat": "su", "Recline": "s", "Stop": ""}
+SIGNATURES = {"Get": "ss", "Start": "sa{sv}", "SetHeat": "su", "Recline": "s", "Stop": "", "History": "u"}
 
 
 def call_as(user, method, *args):
@@ -163,6 +163,8 @@ def test_a_local_user_reads_and_stops_but_cannot_start_or_heat(problems):
     settle()
     if call_as("alice", "Get", NAME, "State") != "ok":
         problems.append("alice cannot read State")
+    if call_as("alice", "Get", NAME, "Usage") != "ok" or call_as("alice", "History", 10) != "ok":
+        problems.append("alice cannot read the usage counters or the history")
     for method, args in (("Stop", ()), ("SetHeat", ("lumbar", 0))):
         got = call_as("alice", method, *args)
         if got != "ok":

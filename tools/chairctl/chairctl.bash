@@ -17,7 +17,8 @@ _chairctl()
         _init_completion || return
 
         local verbs="status list start stop pause resume estop release reset recline jog heat intensity
-                     lock monitor install reload names validate plot schema manual adjust shoulders"
+                     lock monitor install reload names validate plot schema manual adjust shoulders
+                     history usage"
         # Options before the verb; -H (--host) takes the remote USER@HOST.
         local i verb="" verb_at=0 remote=()
         for ((i = 1; i < cword; i++)); do

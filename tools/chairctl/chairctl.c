@@ -20,7 +20,7 @@ static void usage(FILE *f)
         fprintf(f,
                 "Usage: chairctl [--json] [-H USER@HOST] VERB [ARGS...]\n\n"
                 "Options:\n"
-                "  --json                      JSON instead of text (status, list, names, validate)\n"
+                "  --json                      JSON instead of text (status, list, names, validate, ...)\n"
                 "  -H, --host USER@HOST        talk to chaird on another machine, over ssh\n"
                 "  -h, --help                  this help; after a verb, what that verb takes\n"
                 "  --version                   the version\n\n"
@@ -37,7 +37,9 @@ static void usage(FILE *f)
                 "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n"
                 "  manual OPTIONS [--follow]   a manual session: technique, area, airbags, heat by hand\n"
                 "  adjust OPTIONS [--reset]    change the running session at once (speed, area, ...)\n"
-                "  shoulders [OFFSET]          the shoulder position in use; OFFSET mm moves it (+ down)\n");
+                "  shoulders [OFFSET]          the shoulder position in use; OFFSET mm moves it (+ down)\n"
+                "  history [N]                 the last N sessions and faults (20; 0: all), newest first\n"
+                "  usage                       counters since install: sessions, massage, heat, motors\n");
         fprintf(f, "  heat ZONE LEVEL             heat level 0-%d\n", HEAT_LEVELS);
         fprintf(f, "  intensity N                 massage intensity %d-%d (%d: as programmed)\n",
                 INTENSITY_MIN, INTENSITY_MAX, INTENSITY_DEFAULT);
@@ -107,6 +109,14 @@ static const struct verb_help {
          "Prints the shoulder position in use (mm from the top of the roller track). With\n"
          "OFFSET (mm, e.g. +20 or -15), moves it down (+) or up (-) first: every landmark\n"
          "target follows at once. --json: {\"shoulders_mm\": N}."},
+        {"history", "history [N]",
+         "The last N records (default 20, 0: all that chaird keeps), newest first: when each\n"
+         "session started, how long it ran, its program (manual for manual mode), how it ended\n"
+         "and the fault that ended it, and the profile; a fault outside a session has a line\n"
+         "of its own. --json: a list of objects (times in microseconds)."},
+        {"usage", "usage",
+         "Counters since install, for planning service: sessions, massage time, heat time and\n"
+         "each motor's run time. --json: one object (times in microseconds)."},
         {"lock", "lock on|off", "The child lock: while on, only stopping works."},
         {"monitor", "monitor", "A line per change of the chair's state, until Ctrl-C."},
         {"install", "install FILE", "Validates a program file on chaird and installs it (it needs an id:)."},

@@ -87,3 +87,7 @@ int online_parse_number(const char *s, const char *what, uint32_t *ret);
 int verb_manual(sd_bus *bus, int argc, char *argv[]);
 int verb_adjust(sd_bus *bus, int argc, char *argv[]);
 int verb_shoulders(sd_bus *bus, int argc, char *argv[]);
+
+/* records.c: the history of sessions and faults, the usage counters. */
+int verb_history(sd_bus *bus, int argc, char *argv[]);
+int verb_usage(sd_bus *bus, int argc, char *argv[]);

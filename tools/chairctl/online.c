@@ -991,6 +991,7 @@ static const struct online_verb {
         {"heat", verb_heat},       {"intensity", verb_intensity}, {"monitor", verb_monitor},
         {"install", verb_install}, {"lock", verb_lock},           {"names", verb_names},
         {"manual", verb_manual},   {"adjust", verb_adjust},       {"shoulders", verb_shoulders},
+        {"history", verb_history}, {"usage", verb_usage},
 };
 
 bool is_online_verb(const char *name)

@@ -1,0 +1,361 @@
+/* history.c: the record of sessions and faults: a log of lines, appended at each record, synced off the
+ * loop, rewritten past its bound. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "log.h"
+#include "writer.h"
+
+#define HISTORY_HEADER   "# chaird history 1: start-usec duration-usec program profile reason fault\n"
+#define HISTORY_LINE_MAX 400
+
+struct history {
+        sd_event *event;
+        char *path;
+        struct history_record *records; /* oldest first */
+        size_t n, max;
+        int fd;              /* the file, appended to; -1 when it cannot be opened */
+        size_t file_records; /* records in the file */
+        size_t held;         /* the newest records, not in the file yet (made while it was rewritten) */
+        struct writer *rewriter;
+        size_t rewriting; /* records the rewrite under way holds */
+        struct writer *syncer;
+        bool sync_again; /* appended while a sync was under way */
+};
+
+/* Names in a record ("" written as "-"): program ids, profile names, reasons and faults are all of
+ * [a-z0-9-], so a line splits on spaces. */
+static bool name_ok(const char *s)
+{
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+                        return false;
+        return true;
+}
+
+static const char *dash(const char *s)
+{
+        return *s ? s : "-";
+}
+
+int history_format_record(const struct history_record *r, char *buf, size_t size)
+{
+        int n;
+
+        if ((r->program[0] && !name_ok(r->program)) || (r->profile[0] && !name_ok(r->profile)) ||
+            !name_ok(r->reason) || (r->fault[0] && !name_ok(r->fault)))
+                return -EINVAL;
+        n = snprintf(buf, size, "%" PRIu64 " %" PRIu64 " %s %s %s %s\n", (uint64_t) r->start_usec,
+                     (uint64_t) r->duration_usec, dash(r->program), dash(r->profile), r->reason,
+                     dash(r->fault));
+        return n < 0 || (size_t) n >= size ? -ENOBUFS : n;
+}
+
+static int take_name(const char *word, char *dest, size_t size)
+{
+        if (streq(word, "-")) {
+                dest[0] = 0;
+                return 0;
+        }
+        if (!name_ok(word) || strlen(word) >= size)
+                return -EINVAL;
+        strcpy(dest, word);
+        return 0;
+}
+
+int history_parse_record(const char *line, struct history_record *ret)
+{
+        char program[80], profile[80], reason[80], fault[80];
+        unsigned long long start, duration;
+        struct history_record r = {};
+        int end = 0;
+
+        if (line[0] < '0' || line[0] > '9' ||
+            sscanf(line, "%llu %llu %79s %79s %79s %79s%n", &start, &duration, program, profile, reason,
+                   fault, &end) != 6 ||
+            !streq(line + end, "\n"))
+                return -EINVAL;
+        r.start_usec = start;
+        r.duration_usec = duration;
+        if (take_name(program, r.program, sizeof(r.program)) < 0 ||
+            take_name(profile, r.profile, sizeof(r.profile)) < 0 ||
+            take_name(reason, r.reason, sizeof(r.reason)) < 0 || !r.reason[0] ||
+            take_name(fault, r.fault, sizeof(r.fault)) < 0)
+                return -EINVAL;
+        *ret = r;
+        return 0;
+}
+
+static void push(struct history *h, const struct history_record *r)
+{
+        if (h->n == h->max) {
+                memmove(h->records, h->records + 1, (h->n - 1) * sizeof(*h->records));
+                h->n--;
+        }
+        h->records[h->n++] = *r;
+}
+
+/* The newest count records, as the file holds them. */
+static int format_newest(const struct history *h, size_t count, char **ret_data, size_t *ret_size)
+{
+        char *data = NULL, line[HISTORY_LINE_MAX];
+        size_t size = 0;
+        FILE *f = open_memstream(&data, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fputs(HISTORY_HEADER, f);
+        for (size_t i = h->n - count; i < h->n; i++)
+                if (history_format_record(&h->records[i], line, sizeof(line)) > 0)
+                        fputs(line, f);
+        if (fclose(f) != 0) {
+                free(data);
+                return -ENOMEM;
+        }
+        *ret_data = data;
+        *ret_size = size;
+        return 0;
+}
+
+static void open_file(struct history *h)
+{
+        if (h->fd >= 0)
+                close(h->fd);
+        h->fd = open(h->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (h->fd < 0)
+                log_warning_errno(-errno,
+                                  "Cannot open the history %s: %m; sessions are not recorded on disk",
+                                  h->path);
+}
+
+static void on_synced(struct writer *w, int result, void *userdata)
+{
+        struct history *h = userdata;
+
+        h->syncer = writer_free(w);
+        if (result < 0)
+                log_warning_errno(result, "Cannot sync the history %s: %m", h->path);
+        if (h->sync_again) {
+                h->sync_again = false;
+                if (h->fd >= 0 && writer_sync(h->event, h->fd, on_synced, h, &h->syncer) < 0)
+                        fdatasync(h->fd);
+        }
+}
+
+static void sync_file(struct history *h)
+{
+        if (h->fd < 0)
+                return;
+        if (h->syncer) {
+                h->sync_again = true;
+                return;
+        }
+        if (writer_sync(h->event, h->fd, on_synced, h, &h->syncer) < 0)
+                fdatasync(h->fd); /* no thread: here, then */
+}
+
+/* Appends the newest count records; a write that fails is taken back, so that the next starts a line. */
+static int append_newest(struct history *h, size_t count)
+{
+        char line[HISTORY_LINE_MAX];
+
+        if (h->fd < 0)
+                return -EBADF;
+        for (size_t i = h->n - count; i < h->n; i++) {
+                off_t end = lseek(h->fd, 0, SEEK_END);
+                int len = history_format_record(&h->records[i], line, sizeof(line));
+                ssize_t k;
+
+                if (len < 0)
+                        continue;
+                k = write(h->fd, line, (size_t) len);
+                if (k != len) {
+                        int r = k < 0 ? -errno : -ENOSPC;
+                        if (end >= 0 && ftruncate(h->fd, end) < 0)
+                                log_warning_errno(-errno, "Cannot take back a short write to %s: %m",
+                                                  h->path);
+                        return log_warning_errno(r, "Cannot append to the history %s: %m", h->path);
+                }
+                h->file_records++;
+        }
+        return 0;
+}
+
+static void rewrite(struct history *h);
+
+static void on_rewritten(struct writer *w, int result, void *userdata)
+{
+        struct history *h = userdata;
+
+        h->rewriter = writer_free(w);
+        if (result < 0)
+                log_warning_errno(result, "Cannot rewrite the history %s: %m; it is appended to as it is",
+                                  h->path);
+        else
+                h->file_records = h->rewriting;
+        /* The file in place now, whichever: what was made meanwhile goes after it. */
+        open_file(h);
+        if (append_newest(h, h->held) >= 0)
+                h->held = 0;
+        sync_file(h);
+}
+
+/* The newest records replace the file, off the loop. */
+static void rewrite(struct history *h)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r = format_newest(h, h->n, &data, &size);
+
+        if (r >= 0) {
+                h->rewriting = h->n;
+                r = writer_start(h->event, h->path, data, size, 0644, on_rewritten, h, &h->rewriter);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
+}
+
+/* Past the bound by a tenth (at least 8 records), the file is rewritten: once in that many records. */
+static size_t slack(const struct history *h)
+{
+        return h->max / 10 > 8 ? h->max / 10 : 8;
+}
+
+void history_add(struct history *h, const struct history_record *r)
+{
+        push(h, r);
+        if (h->held < h->n)
+                h->held++;
+        if (h->rewriter)
+                return; /* appended once the new file is there */
+        if (h->fd < 0)
+                open_file(h); /* it failed before: the state directory may be back */
+        if (append_newest(h, h->held) >= 0)
+                h->held = 0;
+        sync_file(h);
+        if (h->file_records > h->max + slack(h))
+                rewrite(h);
+}
+
+/* Reads the file: each good line a record, the rest reported. Returns whether it must be written again
+ * (lines left out, or past the bound). */
+static bool load(struct history *h)
+{
+        _cleanup_(fclosep) FILE *f = fopen(h->path, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0, records = 0;
+        unsigned number = 0;
+        bool again = false;
+        ssize_t len;
+
+        if (!f) {
+                if (errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot read the history %s: %m; it starts afresh",
+                                          h->path);
+                return false;
+        }
+        while ((len = getline(&line, &size, f)) >= 0) {
+                struct history_record r;
+                number++;
+                if (line[0] == '#')
+                        continue;
+                if (line[len - 1] != '\n') {
+                        log_warning(
+                                "%s:%u: a record cut short (chaird stopped in the middle of writing it); "
+                                "left out",
+                                h->path, number);
+                        again = true;
+                } else if (len > HISTORY_LINE_MAX || history_parse_record(line, &r) < 0) {
+                        log_warning("%s:%u: not a history record; left out", h->path, number);
+                        again = true;
+                } else {
+                        push(h, &r);
+                        records++;
+                }
+        }
+        h->file_records = records;
+        return again || records > h->max;
+}
+
+int history_new(sd_event *event, const char *state_dir, unsigned max, struct history **ret)
+{
+        _cleanup_(history_freep) struct history *h = calloc(1, sizeof(*h));
+
+        if (!h)
+                return -ENOMEM;
+        h->fd = -1;
+        h->event = sd_event_ref(event);
+        h->max = max ?: 1;
+        h->records = calloc(h->max, sizeof(*h->records));
+        if (!h->records || asprintf(&h->path, "%s/%s", state_dir, HISTORY_FILE) < 0) {
+                h->path = NULL;
+                return -ENOMEM;
+        }
+        if (load(h)) {
+                /* At start, before anything moves: written here, and the lines it left out are gone. */
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+                int r = format_newest(h, h->n, &data, &size);
+                if (r >= 0)
+                        r = write_file_atomic(h->path, data, size, 0644);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
+                else
+                        h->file_records = h->n;
+        }
+        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
+                log_warning_errno(-errno, "Cannot create %s: %m", state_dir);
+        open_file(h);
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+struct history *history_free(struct history *h)
+{
+        if (!h)
+                return NULL;
+        if (h->rewriter) {
+                /* Waits for it (its callback does not come), then what was made meanwhile goes after it. */
+                h->rewriter = writer_free(h->rewriter);
+                open_file(h);
+                append_newest(h, h->held);
+        }
+        h->syncer = writer_free(h->syncer);
+        if (h->fd >= 0) {
+                fdatasync(h->fd);
+                close(h->fd);
+        }
+        sd_event_unref(h->event);
+        free(h->records);
+        free(h->path);
+        free(h);
+        return NULL;
+}
+
+size_t history_count(const struct history *h)
+{
+        return h->n;
+}
+
+const struct history_record *history_get(const struct history *h, size_t i)
+{
+        return i < h->n ? &h->records[h->n - 1 - i] : NULL;
+}
+
+size_t history_file_records(const struct history *h)
+{
+        return h->file_records;
+}
+
+bool history_busy(const struct history *h)
+{
+        return h->rewriter || h->syncer;
+}

@@ -1,0 +1,278 @@
+/* test-records: the history log and the usage counters on the disk, on a real event loop in a temporary
+ * state directory: their lines, the bound and its rewrite, lines cut short or damaged, and what survives. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "tap.h"
+#include "usage.h"
+
+static char dir[64];
+static sd_event *event;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        return remove(path);
+}
+
+static void setup(void)
+{
+        snprintf(dir, sizeof(dir), "/tmp/test-records-XXXXXX");
+        if (!mkdtemp(dir))
+                abort();
+        if (sd_event_new(&event) < 0)
+                abort();
+}
+
+static void teardown(void)
+{
+        event = sd_event_unref(event);
+        nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs the loop until the writes under way have ended (they wake it through an eventfd). */
+/* Runs the loop until the history's sync or rewrite has ended (a minute at most). */
+static void settle_history(const struct history *h)
+{
+        for (int i = 0; i < 600 && history_busy(h); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK(!history_busy(h));
+}
+
+static void settle_usage(const struct usage *u)
+{
+        for (int i = 0; i < 600 && usage_saving(u); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK(!usage_saving(u));
+}
+
+static char *read_text(const char *name)
+{
+        char path[128], *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        if (getdelim(&text, &size, '\0', f) < 0) {
+                free(text);
+                text = strdup("");
+        }
+        fclose(f);
+        return text;
+}
+
+static void write_text(const char *name, const char *text)
+{
+        char path[128];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "we");
+        if (!f)
+                abort();
+        fputs(text, f);
+        fclose(f);
+}
+
+static unsigned count_records(const char *text)
+{
+        unsigned n = 0;
+
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+                n += *l != '#';
+        return n;
+}
+
+static struct history_record session(unsigned i)
+{
+        struct history_record r = {.start_usec = 1000000 * (usec_t) i, .duration_usec = 60000000};
+
+        snprintf(r.program, sizeof(r.program), "%s", i % 2 ? "relax" : "manual");
+        snprintf(r.reason, sizeof(r.reason), "completed");
+        return r;
+}
+
+static void test_a_record_reads_back_as_it_was_written(void)
+{
+        struct history_record r = {.start_usec = 1795372416303480, .duration_usec = 1200000000}, back;
+        char line[400];
+
+        strcpy(r.program, "deep-tissue");
+        strcpy(r.profile, "anna");
+        strcpy(r.reason, "fault");
+        strcpy(r.fault, "obstacle");
+        CHECK(history_format_record(&r, line, sizeof(line)) > 0);
+        CHECK_STREQ(line, "1795372416303480 1200000000 deep-tissue anna fault obstacle\n");
+        CHECK(history_parse_record(line, &back) == 0);
+        CHECK(memcmp(&r, &back, sizeof(r)) == 0);
+        /* A fault outside a session: no program, no profile. */
+        struct history_record f = {.start_usec = 5};
+        strcpy(f.reason, "fault");
+        strcpy(f.fault, "emergency-stop");
+        CHECK(history_format_record(&f, line, sizeof(line)) > 0);
+        CHECK_STREQ(line, "5 0 - - fault emergency-stop\n");
+        CHECK(history_parse_record(line, &back) == 0 && back.program[0] == 0 && back.profile[0] == 0);
+}
+
+static void test_damaged_lines_are_refused(void)
+{
+        static const char *const bad[] = {
+                "5 0 - - fault emergency-stop",         /* cut short: no newline */
+                "5 0 - - fault\n",                      /* a field missing */
+                "5 0 - - fault emergency-stop extra\n", /* one too many */
+                "x 0 - - fault emergency-stop\n",       /* not a number */
+                "5 0 Relax - completed -\n",            /* not a program id */
+                "5 0 relax - - -\n",                    /* no reason */
+                "-5 0 relax - completed -\n",           /* negative */
+                "5 0 relax - completed -\r\n",          /* a stray character */
+        };
+        struct history_record r;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (history_parse_record(bad[i], &r) == 0) {
+                        printf("# taken: %s\n", bad[i]);
+                        CHECK(false);
+                }
+}
+
+static void test_lines_cut_short_or_damaged_are_left_out_and_the_file_mended(void)
+{
+        struct history *h = NULL;
+        char *text;
+
+        setup();
+        write_text("history", "# chaird history 1\n"
+                              "1 60 relax - completed -\n"
+                              "garbage\n"
+                              "2 60 manual - stopped -\n"
+                              "3 60 relax - compl");
+        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK_EQ_U(history_count(h), 2);
+        CHECK_STREQ(history_get(h, 0)->program, "manual");
+        CHECK_STREQ(history_get(h, 1)->program, "relax");
+        text = read_text("history");
+        CHECK(text && !strstr(text, "garbage") && !strstr(text, "compl\n") && count_records(text) == 2);
+        free(text);
+        /* The next record starts a line of its own. */
+        struct history_record r = session(4);
+        history_add(h, &r);
+        settle_history(h);
+        history_free(h);
+        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK_EQ_U(history_count(h), 3);
+        CHECK_EQ_U(history_get(h, 0)->start_usec, 4000000);
+        history_free(h);
+        teardown();
+}
+
+static void test_the_bound_keeps_the_newest_and_the_file_stays_near_it(void)
+{
+        struct history *h = NULL;
+        char *text;
+
+        setup();
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        for (unsigned i = 1; i <= 200; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+                if (i % 7 == 0)
+                        settle_history(h); /* some records come while a rewrite is under way, some not */
+        }
+        CHECK_EQ_U(history_count(h), 20);
+        for (size_t i = 0; i < 20; i++)
+                CHECK_EQ_U(history_get(h, i)->start_usec, 1000000 * (usec_t) (200 - i));
+        CHECK(history_get(h, 20) == NULL);
+        settle_history(h);
+        CHECK(history_file_records(h) <= 20 + 8);
+        text = read_text("history");
+        CHECK(text && count_records(text) == history_file_records(h));
+        free(text);
+        history_free(h);
+        /* What was made while a rewrite was under way is on the disk too. */
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK_EQ_U(history_count(h), 20);
+        CHECK_EQ_U(history_get(h, 0)->start_usec, 200000000);
+        CHECK_EQ_U(history_get(h, 19)->start_usec, 181000000);
+        history_free(h);
+        teardown();
+}
+
+static void test_a_record_is_in_the_file_as_soon_as_it_is_added(void)
+{
+        struct history *h = NULL;
+        struct history_record r = session(1);
+        char *text;
+
+        setup();
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        history_add(h, &r);
+        /* Before the loop ran (the sync comes later): a kill -9 now loses nothing. */
+        text = read_text("history");
+        CHECK(text && count_records(text) == 1 && strstr(text, "1000000 60000000 relax - completed -\n"));
+        free(text);
+        settle_history(h);
+        history_free(h);
+        teardown();
+}
+
+static void test_usage_counts_saves_and_reads_back(void)
+{
+        struct usage *u = NULL;
+        char *text;
+
+        setup();
+        CHECK(usage_new(event, dir, &u) == 0);
+        CHECK(usage_add(u, "sessions", 0) == 0);
+        CHECK(usage_add(u, "roller-usec", 1500) == 0);
+        CHECK(usage_add(u, "roller-usec", 500) == 0);
+        CHECK(usage_add(u, "sessions", 1) == 0);
+        CHECK(usage_add(u, "Bad Name", 1) == -EINVAL);
+        CHECK_EQ_U(usage_get(u, "roller-usec"), 2000);
+        /* Nothing on the disk until it is saved. */
+        text = read_text("usage");
+        CHECK(text == NULL);
+        free(text);
+        usage_save(u);
+        settle_usage(u);
+        text = read_text("usage");
+        CHECK(text && strstr(text, "sessions 1\n") && strstr(text, "roller-usec 2000\n"));
+        free(text);
+        CHECK(usage_add(u, "sessions", 1) == 0);
+        usage_free(u); /* writes what was not saved */
+        CHECK(usage_new(event, dir, &u) == 0);
+        CHECK_EQ_U(usage_get(u, "sessions"), 2);
+        CHECK_EQ_U(usage_count(u), 2);
+        CHECK_STREQ(usage_name(u, 0), "sessions");
+        usage_free(u);
+        teardown();
+}
+
+static void test_a_damaged_usage_line_is_left_out(void)
+{
+        struct usage *u = NULL;
+
+        setup();
+        write_text("usage",
+                   "# chaird usage 1\nsessions 12\nheat-usec lots\nBAD 3\nroller-usec 99\nsessions 4\n"
+                   "legrest-usec 5");
+        CHECK(usage_new(event, dir, &u) == 0);
+        CHECK_EQ_U(usage_get(u, "sessions"), 12); /* the first of two */
+        CHECK_EQ_U(usage_get(u, "roller-usec"), 99);
+        CHECK_EQ_U(usage_get(u, "heat-usec"), 0);
+        CHECK_EQ_U(usage_get(u, "legrest-usec"), 0); /* cut short */
+        CHECK_EQ_U(usage_count(u), 2);
+        usage_free(u);
+        teardown();
+}
+
+RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_are_refused),
+          T(test_lines_cut_short_or_damaged_are_left_out_and_the_file_mended),
+          T(test_the_bound_keeps_the_newest_and_the_file_stays_near_it),
+          T(test_a_record_is_in_the_file_as_soon_as_it_is_added), T(test_usage_counts_saves_and_reads_back),
+          T(test_a_damaged_usage_line_is_left_out))

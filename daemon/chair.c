@@ -340,7 +340,7 @@ void chair_hold(struct chair *c)
         out(c, rc->tapping, 0);
         chair_foot(c, 0);
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
-                if (c->motors[m].driven)
+                if (motor_pending(&c->motors[m]))
                         motor_stop(&c->motors[m]);
         for (size_t z = 0; z < c->config->n_zones; z++)
                 if (c->zones[z].valve == VALVE_INFLATE)
@@ -693,7 +693,7 @@ void chair_flush(struct chair *c)
 bool chair_moving(const struct chair *c)
 {
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
-                if (c->motors[m].driven)
+                if (motor_pending(&c->motors[m]))
                         return true;
         return false;
 }

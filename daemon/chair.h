@@ -85,7 +85,7 @@ int chair_refresh(struct chair *c, chair_refreshed_t done, void *userdata);
 
 /* State. */
 bool chair_busy(const struct chair *c);   /* something moves, heats, massages or inflates */
-bool chair_moving(const struct chair *c); /* a motor is driven */
+bool chair_moving(const struct chair *c); /* a motor is driven, or will be if its next reading says so */
 bool chair_roller_parked(const struct chair *c);
 bool chair_scanning(const struct chair *c);
 const char *

@@ -117,6 +117,12 @@ static inline bool motor_present(const struct motor *m)
 {
         return m->ops != NULL;
 }
+/* It is driven, or will be at its next reading if that finds it away from its target: a stop must reach it,
+ * and the chair is not still until it is resolved. */
+static inline bool motor_pending(const struct motor *m)
+{
+        return m->driven || m->recheck;
+}
 static inline void motor_move(struct motor *m, double target)
 {
         if (m->ops)

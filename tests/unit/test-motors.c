@@ -678,7 +678,39 @@ static void test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading(
         motor_done(&m);
 }
 
-RUN_TESTS(T(test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next),
+/* In the chair: the roller parked at the top on an old reading waits for the next one, so the chair is not
+ * still yet; a pause (chair_hold) before that reading cancels it, and a reading far from the top then never
+ * switches the roller's run on. */
+static void test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading(void)
+{
+        const struct roller_setpoint park = {.active = false};
+
+        setup();
+        int run = f.config->roller.travel.io[MOTOR_RUN], where = f.config->roller.travel.io[MOTOR_POSITION];
+        feed(where, 0.0); /* read before it was last driven down */
+        chair_roller(f.chair, &park, 0);
+        dispatch();
+        CHECK(out(run) == 0.0);
+        CHECK(chair_moving(f.chair)); /* the next reading may yet drive it */
+        chair_hold(f.chair);
+        dispatch();
+        CHECK(!chair_moving(f.chair));
+        feed(where, 400.0);
+        dispatch();
+        CHECK(out(run) == 0.0);
+        CHECK(!chair_moving(f.chair));
+
+        /* Without the hold, that reading drives it up to the top. */
+        chair_roller(f.chair, &park, 0);
+        feed(where, 400.0);
+        dispatch();
+        CHECK(out(run) == 1.0);
+        CHECK(chair_moving(f.chair));
+        teardown();
+}
+
+RUN_TESTS(T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
+          T(test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next),
           T(test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading),
           T(test_a_back_off_drives_away_and_never_homes),
           T(test_no_progress_counts_from_when_the_relay_is_on),

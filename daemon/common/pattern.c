@@ -236,14 +236,7 @@ const struct field pattern_fields[] = {
 
 static bool pattern_name_is_valid(const char *s)
 {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 64)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-                        return false;
-        return true;
+        return name_is_valid(s, 64);
 }
 
 int patterns_parse(struct parse_ctx *ctx, const struct ynode *node, struct pattern **patterns, size_t *n)

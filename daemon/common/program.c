@@ -565,14 +565,7 @@ static int parse_phases(struct parse_ctx *ctx, const struct ynode *node, const s
 
 bool program_id_is_valid(const char *id)
 {
-        size_t n = strlen(id);
-
-        if (n == 0 || n > 64 || id[0] == '-')
-                return false;
-        for (; *id; id++)
-                if (!((*id >= 'a' && *id <= 'z') || (*id >= '0' && *id <= '9') || *id == '-'))
-                        return false;
-        return true;
+        return id[0] != '-' && name_is_valid(id, 64);
 }
 
 static int parse_id(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)

@@ -196,6 +196,18 @@ int list_yaml_files(const char *dir, char ***ret)
         return 0;
 }
 
+bool name_is_valid(const char *s, size_t max)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > max)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+                        return false;
+        return true;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode)
 {
         _cleanup_free_ char *tmp = NULL, *dir_copy = strdup(path);

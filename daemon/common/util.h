@@ -53,6 +53,9 @@ static inline bool streq(const char *a, const char *b)
         return strcmp(a, b) == 0;
 }
 
+/* A name as ids, patterns, history records and usage counters have them: 1 to max of [a-z0-9-]. */
+bool name_is_valid(const char *s, size_t max);
+
 static inline bool streq_ptr(const char *a, const char *b)
 {
         if (!a || !b)

@@ -22,23 +22,35 @@ struct history {
         size_t n, max;
         int fd;              /* the file, appended to; -1 when it cannot be opened */
         size_t file_records; /* records in the file */
-        size_t held;         /* the newest records, not in the file yet (made while it was rewritten) */
-        struct writer *rewriter;
-        size_t rewriting; /* records the rewrite under way holds */
+        bool lost;           /* an append failed: the file lacks a record until it is rewritten */
+        char *new_path;      /* the rewrite's file, renamed over the old one once synced */
+        int new_fd;
+        struct writer *rewriter; /* the new file's sync */
+        size_t rewriting;        /* records the new file was written with */
+        size_t held;             /* records made since: appended to it before the rename */
         struct writer *syncer;
         bool sync_again; /* appended while a sync was under way */
+        off_t torn_at;   /* where a last line cut short begins, from the load (-1: none) */
 };
 
 /* Names in a record ("" written as "-"): program ids, profile names, reasons and faults are all of
  * [a-z0-9-], so a line splits on spaces. */
 static bool name_ok(const char *s)
 {
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-                        return false;
-        return true;
+        return name_is_valid(s, 64);
+}
+
+static int parse_u64(const char *digits, usec_t *ret)
+{
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(digits, &end, 10);
+        if (errno != 0 || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
 }
 
 static const char *dash(const char *s)
@@ -73,18 +85,17 @@ static int take_name(const char *word, char *dest, size_t size)
 
 int history_parse_record(const char *line, struct history_record *ret)
 {
-        char program[80], profile[80], reason[80], fault[80];
-        unsigned long long start, duration;
+        char start[21], duration[21], program[80], profile[80], reason[80], fault[80];
         struct history_record r = {};
         int end = 0;
 
+        /* The times are digits only: no sign, no space before them, nothing past 64 bits. */
         if (line[0] < '0' || line[0] > '9' ||
-            sscanf(line, "%llu %llu %79s %79s %79s %79s%n", &start, &duration, program, profile, reason,
-                   fault, &end) != 6 ||
-            !streq(line + end, "\n"))
+            sscanf(line, "%20[0-9] %20[0-9] %79s %79s %79s %79s%n", start, duration, program, profile,
+                   reason, fault, &end) != 6 ||
+            !streq(line + end, "\n") || parse_u64(start, &r.start_usec) < 0 ||
+            parse_u64(duration, &r.duration_usec) < 0)
                 return -EINVAL;
-        r.start_usec = start;
-        r.duration_usec = duration;
         if (take_name(program, r.program, sizeof(r.program)) < 0 ||
             take_name(profile, r.profile, sizeof(r.profile)) < 0 ||
             take_name(reason, r.reason, sizeof(r.reason)) < 0 || !r.reason[0] ||
@@ -136,6 +147,8 @@ static void open_file(struct history *h)
                                   h->path);
 }
 
+static void sync_file(struct history *h);
+
 static void on_synced(struct writer *w, int result, void *userdata)
 {
         struct history *h = userdata;
@@ -145,70 +158,87 @@ static void on_synced(struct writer *w, int result, void *userdata)
                 log_warning_errno(result, "Cannot sync the history %s: %m", h->path);
         if (h->sync_again) {
                 h->sync_again = false;
-                if (h->fd >= 0 && writer_sync(h->event, h->fd, on_synced, h, &h->syncer) < 0)
-                        fdatasync(h->fd);
+                sync_file(h);
         }
 }
 
+/* An fdatasync off the loop; without a thread it is left to the kernel's writeback (the loop never waits on
+ * the disk). */
 static void sync_file(struct history *h)
 {
+        int r;
+
         if (h->fd < 0)
                 return;
         if (h->syncer) {
                 h->sync_again = true;
                 return;
         }
-        if (writer_sync(h->event, h->fd, on_synced, h, &h->syncer) < 0)
-                fdatasync(h->fd); /* no thread: here, then */
+        r = writer_sync(h->event, h->fd, on_synced, h, &h->syncer);
+        if (r < 0)
+                log_warning_errno(r, "Cannot sync the history %s: %m", h->path);
 }
 
-/* Appends the newest count records; a write that fails is taken back, so that the next starts a line. */
-static int append_newest(struct history *h, size_t count)
+/* Appends one record at the end of fd; a write that fails is taken back, so that the next starts a line. */
+static int append(const struct history *h, int fd, const struct history_record *r)
 {
         char line[HISTORY_LINE_MAX];
+        int len = history_format_record(r, line, sizeof(line));
+        off_t end;
+        ssize_t k;
 
-        if (h->fd < 0)
-                return -EBADF;
-        for (size_t i = h->n - count; i < h->n; i++) {
-                off_t end = lseek(h->fd, 0, SEEK_END);
-                int len = history_format_record(&h->records[i], line, sizeof(line));
-                ssize_t k;
-
-                if (len < 0)
-                        continue;
-                k = write(h->fd, line, (size_t) len);
-                if (k != len) {
-                        int r = k < 0 ? -errno : -ENOSPC;
-                        if (end >= 0 && ftruncate(h->fd, end) < 0)
-                                log_warning_errno(-errno, "Cannot take back a short write to %s: %m",
-                                                  h->path);
-                        return log_warning_errno(r, "Cannot append to the history %s: %m", h->path);
-                }
-                h->file_records++;
-        }
-        return 0;
+        if (len < 0)
+                return 0; /* nothing a file can hold: in memory only */
+        end = lseek(fd, 0, SEEK_END);
+        k = write(fd, line, (size_t) len);
+        if (k == len)
+                return 0;
+        int e = k < 0 ? -errno : -ENOSPC;
+        if (end >= 0 && ftruncate(fd, end) < 0)
+                log_warning_errno(-errno, "Cannot take back a short write to %s: %m", h->path);
+        return log_warning_errno(e, "Cannot append to the history %s: %m", h->path);
 }
 
-static void rewrite(struct history *h);
+static void rewrite_abandon(struct history *h)
+{
+        if (h->new_fd >= 0) {
+                close(h->new_fd);
+                h->new_fd = -1;
+                unlink(h->new_path);
+        }
+        h->rewriter = writer_free(h->rewriter);
+        h->held = 0;
+}
 
+/* The new file is on the disk: the records made since it was written go after them, and it takes the old
+ * one's place. Up to the rename, the old file holds every record; from it, the new one does. */
 static void on_rewritten(struct writer *w, int result, void *userdata)
 {
         struct history *h = userdata;
+        int r = result;
 
         h->rewriter = writer_free(w);
-        if (result < 0)
-                log_warning_errno(result, "Cannot rewrite the history %s: %m; it is appended to as it is",
+        for (size_t i = h->n - h->held; r >= 0 && i < h->n; i++)
+                r = append(h, h->new_fd, &h->records[i]);
+        if (r >= 0 && rename(h->new_path, h->path) < 0)
+                r = -errno;
+        if (r < 0) {
+                log_warning_errno(r, "Cannot rewrite the history %s: %m; it is appended to as it is",
                                   h->path);
-        else
-                h->file_records = h->rewriting;
-        /* The file in place now, whichever: what was made meanwhile goes after it. */
-        open_file(h);
-        if (append_newest(h, h->held) >= 0)
-                h->held = 0;
-        sync_file(h);
+                rewrite_abandon(h);
+                return;
+        }
+        close(h->fd);
+        h->fd = h->new_fd;
+        h->new_fd = -1;
+        h->file_records = h->rewriting + h->held;
+        h->held = 0;
+        h->lost = false;
+        sync_file(h); /* what came after the new file's own sync, and the rename with it */
 }
 
-/* The newest records replace the file, off the loop. */
+/* The records in memory replace the file: written here (to the page cache: the bound keeps it small), synced
+ * off the loop, then renamed over the old one. */
 static void rewrite(struct history *h)
 {
         _cleanup_free_ char *data = NULL;
@@ -216,11 +246,20 @@ static void rewrite(struct history *h)
         int r = format_newest(h, h->n, &data, &size);
 
         if (r >= 0) {
-                h->rewriting = h->n;
-                r = writer_start(h->event, h->path, data, size, 0644, on_rewritten, h, &h->rewriter);
+                h->new_fd = open(h->new_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                r = h->new_fd < 0 ? -errno : 0;
         }
-        if (r < 0)
+        if (r >= 0 && write(h->new_fd, data, size) != (ssize_t) size)
+                r = -ENOSPC;
+        if (r >= 0) {
+                h->rewriting = h->n;
+                h->held = 0;
+                r = writer_sync(h->event, h->new_fd, on_rewritten, h, &h->rewriter);
+        }
+        if (r < 0) {
                 log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
+                rewrite_abandon(h);
+        }
 }
 
 /* Past the bound by a tenth (at least 8 records), the file is rewritten: once in that many records. */
@@ -232,16 +271,18 @@ static size_t slack(const struct history *h)
 void history_add(struct history *h, const struct history_record *r)
 {
         push(h, r);
-        if (h->held < h->n)
-                h->held++;
-        if (h->rewriter)
-                return; /* appended once the new file is there */
+        if (h->rewriter && h->held < h->n)
+                h->held++; /* for the new file too, once it is synced */
         if (h->fd < 0)
                 open_file(h); /* it failed before: the state directory may be back */
-        if (append_newest(h, h->held) >= 0)
-                h->held = 0;
-        sync_file(h);
-        if (h->file_records > h->max + slack(h))
+        if (h->fd >= 0) {
+                if (append(h, h->fd, r) >= 0)
+                        h->file_records++;
+                else
+                        h->lost = true; /* the file lacks it: the next record rewrites the file whole */
+                sync_file(h);
+        }
+        if (!h->rewriter && h->fd >= 0 && (h->lost || h->file_records > h->max + slack(h)))
                 rewrite(h);
 }
 
@@ -254,6 +295,7 @@ static bool load(struct history *h)
         size_t size = 0, records = 0;
         unsigned number = 0;
         bool again = false;
+        off_t at = 0;
         ssize_t len;
 
         if (!f) {
@@ -265,9 +307,11 @@ static bool load(struct history *h)
         while ((len = getline(&line, &size, f)) >= 0) {
                 struct history_record r;
                 number++;
+                at += len;
                 if (line[0] == '#')
                         continue;
                 if (line[len - 1] != '\n') {
+                        h->torn_at = at - len; /* only the last line can lack its '\n' */
                         log_warning(
                                 "%s:%u: a record cut short (chaird stopped in the middle of writing it); "
                                 "left out",
@@ -291,12 +335,17 @@ int history_new(sd_event *event, const char *state_dir, unsigned max, struct his
 
         if (!h)
                 return -ENOMEM;
-        h->fd = -1;
+        h->fd = h->new_fd = -1;
+        h->torn_at = -1;
         h->event = sd_event_ref(event);
         h->max = max ?: 1;
         h->records = calloc(h->max, sizeof(*h->records));
         if (!h->records || asprintf(&h->path, "%s/%s", state_dir, HISTORY_FILE) < 0) {
                 h->path = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&h->new_path, "%s.new", h->path) < 0) {
+                h->new_path = NULL;
                 return -ENOMEM;
         }
         if (load(h)) {
@@ -306,10 +355,15 @@ int history_new(sd_event *event, const char *state_dir, unsigned max, struct his
                 int r = format_newest(h, h->n, &data, &size);
                 if (r >= 0)
                         r = write_file_atomic(h->path, data, size, 0644);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
-                else
+                if (r >= 0)
                         h->file_records = h->n;
+                else {
+                        log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
+                        /* Appended to as it is, then: a line cut short goes, so the next starts a line. */
+                        if (h->torn_at >= 0 && truncate(h->path, h->torn_at) < 0)
+                                log_warning_errno(-errno, "Cannot cut %s back to its last whole line: %m",
+                                                  h->path);
+                }
         }
         if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
                 log_warning_errno(-errno, "Cannot create %s: %m", state_dir);
@@ -322,12 +376,8 @@ struct history *history_free(struct history *h)
 {
         if (!h)
                 return NULL;
-        if (h->rewriter) {
-                /* Waits for it (its callback does not come), then what was made meanwhile goes after it. */
-                h->rewriter = writer_free(h->rewriter);
-                open_file(h);
-                append_newest(h, h->held);
-        }
+        /* A rewrite under way is left: the old file holds every record. */
+        rewrite_abandon(h);
         h->syncer = writer_free(h->syncer);
         if (h->fd >= 0) {
                 fdatasync(h->fd);
@@ -336,6 +386,7 @@ struct history *history_free(struct history *h)
         sd_event_unref(h->event);
         free(h->records);
         free(h->path);
+        free(h->new_path);
         free(h);
         return NULL;
 }
@@ -358,4 +409,9 @@ size_t history_file_records(const struct history *h)
 bool history_busy(const struct history *h)
 {
         return h->rewriter || h->syncer;
+}
+
+bool history_rewriting(const struct history *h)
+{
+        return h->rewriter;
 }

@@ -4,8 +4,9 @@
  * at once), then an fdatasync runs off the loop: a kill -9 loses nothing once history_add() returned, a
  * power cut at most the record being synced. A line cut short (a cut in the middle of its write) or damaged
  * by hand is left out at the next start with a line in the journal, and the file is written again without
- * it. Past the bound (and some slack, so that not every record rewrites the file) the file is rewritten with
- * the newest records only, atomically and off the loop; records made meanwhile are appended after it. */
+ * it. Past the bound (and some slack, so that not every record rewrites the file), or after an append
+ * failed, the records in memory are written to "history.new", synced off the loop, and renamed over the
+ * file; records made meanwhile go to both, so that whichever file is in place holds every record. */
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -44,6 +45,7 @@ const struct history_record *history_get(const struct history *h, size_t i);
 size_t history_file_records(const struct history *h);
 /* A sync or a rewrite is under way, for tests. */
 bool history_busy(const struct history *h);
+bool history_rewriting(const struct history *h);
 
 /* A record as its line in the file (with its '\n'), and read back (a line without its '\n' is refused:
  * it was cut short). */

@@ -18,18 +18,6 @@ struct usage {
         struct saved_file *file;
 };
 
-static bool name_ok(const char *s)
-{
-        size_t len = strlen(s);
-
-        if (len == 0 || len >= USAGE_NAME_MAX)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-                        return false;
-        return true;
-}
-
 static int find(const struct usage *u, const char *name)
 {
         for (size_t i = 0; i < u->n; i++)
@@ -43,7 +31,7 @@ int usage_add(struct usage *u, const char *name, uint64_t amount)
         int i = find(u, name);
 
         if (i < 0) {
-                if (!name_ok(name))
+                if (!name_is_valid(name, USAGE_NAME_MAX - 1))
                         return -EINVAL;
                 if (u->n == USAGE_MAX)
                         return -E2BIG;
@@ -137,7 +125,7 @@ struct usage *usage_free(struct usage *u)
         if (!u)
                 return NULL;
         if (u->dirty && u->file)
-                saved_file_save(u->file); /* written before the file is let go */
+                saved_file_mark(u->file); /* written once, here, by the flush before the file is let go */
         saved_file_free(u->file);
         free(u);
         return NULL;
@@ -145,6 +133,8 @@ struct usage *usage_free(struct usage *u)
 
 void usage_save(struct usage *u)
 {
+        if (!u->dirty)
+                return; /* nothing counted since the last save: the disk has it */
         u->dirty = false;
         saved_file_save(u->file);
 }

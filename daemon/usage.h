@@ -24,7 +24,8 @@ static inline void usage_freep(struct usage **u)
 }
 /* Adds amount to a counter, made (at 0) if new. -EINVAL for a bad name, -E2BIG past USAGE_MAX counters. */
 int usage_add(struct usage *u, const char *name, uint64_t amount);
-/* Starts writing the counters to the disk (one more write after the one under way, when there is one). */
+/* Starts writing the counters to the disk when something was counted since the last save (one more write
+ * after the one under way, when there is one). */
 void usage_save(struct usage *u);
 size_t usage_count(const struct usage *u);
 /* The i-th counter, in the order they were made. */

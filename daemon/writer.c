@@ -229,6 +229,11 @@ uint64_t saved_file_save(struct saved_file *f)
         return f->asked;
 }
 
+void saved_file_mark(struct saved_file *f)
+{
+        f->asked++;
+}
+
 bool saved_file_pending(const struct saved_file *f)
 {
         return f->asked > f->written;

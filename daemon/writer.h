@@ -38,6 +38,8 @@ int saved_file_new(sd_event *event, const char *path, unsigned mode, saved_file_
                    saved_file_done_t done, void *userdata, struct saved_file **ret);
 /* Asks for a write of the present content; the generation this save belongs to (done() reports it). */
 uint64_t saved_file_save(struct saved_file *f);
+/* Marks the content changed without starting a write: the next save or the flush writes it. */
+void saved_file_mark(struct saved_file *f);
 /* Whether a save has not reached the disk yet. */
 bool saved_file_pending(const struct saved_file *f);
 /* Waits for a write under way and writes what is still unsaved, here and now (at exit, off the loop). */

@@ -2,8 +2,11 @@
  * state directory: their lines, the bound and its rewrite, lines cut short or damaged, and what survives. */
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "history.h"
@@ -33,7 +36,6 @@ static void teardown(void)
         nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Runs the loop until the writes under way have ended (they wake it through an eventfd). */
 /* Runs the loop until the history's sync or rewrite has ended (a minute at most). */
 static void settle_history(const struct history *h)
 {
@@ -221,6 +223,151 @@ static void test_a_record_is_in_the_file_as_soon_as_it_is_added(void)
         teardown();
 }
 
+/* Files may grow to size bytes (RLIM_INFINITY: any): a write past it fails, as on a full disk. */
+static void limit_file_size(rlim_t size)
+{
+        struct rlimit l;
+
+        signal(SIGXFSZ, SIG_IGN);
+        getrlimit(RLIMIT_FSIZE, &l);
+        l.rlim_cur = size == RLIM_INFINITY ? l.rlim_max : size;
+        if (setrlimit(RLIMIT_FSIZE, &l) < 0)
+                abort();
+}
+
+static off_t file_size(const char *name)
+{
+        char path[128];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+/* Records from..to, each once, and no other. */
+static bool holds_each_once(const char *file_text, unsigned from, unsigned to)
+{
+        _cleanup_free_ char *text = NULL; /* each line after a '\n', the first too */
+
+        if (asprintf(&text, "\n%s", file_text) < 0)
+                abort();
+        for (unsigned i = from; i <= to; i++) {
+                char line[64];
+                snprintf(line, sizeof(line), "\n%u000000 ", i);
+                const char *at = strstr(text, line);
+                if (!at || strstr(at + 1, line)) {
+                        printf("# record %u: %s\n", i, at ? "twice" : "missing");
+                        return false;
+                }
+        }
+        if (count_records(file_text) != to - from + 1) {
+                printf("# %u records, not %u:\n%s", count_records(file_text), to - from + 1, file_text);
+                return false;
+        }
+        return true;
+}
+
+/* While the new file is synced, records go on being appended to the old one: the file in place holds every
+ * record at every moment (a kill -9 loses none), and after the rename the new one holds them, once each. */
+static void test_records_made_during_a_rewrite_are_in_the_file_in_place_throughout(void)
+{
+        struct history *h = NULL;
+        char *text;
+
+        setup();
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        for (unsigned i = 1; i <= 29; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+                if (i < 29)
+                        settle_history(h);
+        }
+        CHECK(history_rewriting(h)); /* 29 records: past the bound and its slack of 8 */
+        for (unsigned i = 30; i <= 32; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+        }
+        text = read_text("history");
+        CHECK(text && holds_each_once(text, 1, 32));
+        free(text);
+        settle_history(h);
+        CHECK(file_size("history.new") < 0);
+        text = read_text("history");
+        CHECK(text && holds_each_once(text, 10, 32)); /* the 20 it was written with, and the 3 after them */
+        free(text);
+        CHECK_EQ_U(history_file_records(h), 23);
+        history_free(h);
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK_EQ_U(history_count(h), 20);
+        CHECK_EQ_U(history_get(h, 0)->start_usec, 32000000);
+        history_free(h);
+        teardown();
+}
+
+/* A full disk cuts an append short: the part written is taken back, and once there is room again the next
+ * record rewrites the file whole, with the one it lacks, and none twice. */
+static void test_an_append_that_fails_is_taken_back_and_made_up_later(void)
+{
+        struct history *h = NULL;
+        char *text;
+
+        setup();
+        CHECK(history_new(event, dir, 100, &h) == 0);
+        for (unsigned i = 1; i <= 3; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+        }
+        settle_history(h);
+        limit_file_size((rlim_t) file_size("history") + 10);
+        struct history_record r4 = session(4);
+        history_add(h, &r4);
+        settle_history(h);
+        limit_file_size(RLIM_INFINITY);
+        text = read_text("history");
+        CHECK(text && text[strlen(text) - 1] == '\n' && holds_each_once(text, 1, 3));
+        free(text);
+        CHECK_EQ_U(history_count(h), 4); /* kept in memory */
+        struct history_record r5 = session(5);
+        history_add(h, &r5);
+        settle_history(h);
+        text = read_text("history");
+        CHECK(text && holds_each_once(text, 1, 5));
+        free(text);
+        history_free(h);
+        teardown();
+}
+
+/* A line cut short at the end, and no room to write the file again at start: the cut line is cut off, so
+ * that the next record starts a line of its own instead of being glued to it. */
+static void test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again(void)
+{
+        struct history *h = NULL;
+        char *text;
+
+        setup();
+        write_text("history", "# h\n1000000 60 relax - completed -\n2000000 60 relax - comp");
+        limit_file_size((rlim_t) file_size("history")); /* the rewrite's header alone is longer */
+        CHECK(history_new(event, dir, 100, &h) == 0);
+        limit_file_size(RLIM_INFINITY);
+        CHECK_EQ_U(history_count(h), 1);
+        struct history_record r = session(3);
+        history_add(h, &r);
+        settle_history(h);
+        history_free(h);
+        text = read_text("history");
+        CHECK(text && !strstr(text, "- comp3") && strstr(text, "\n3000000 60000000 relax - completed -\n") &&
+              count_records(text) == 2);
+        free(text);
+        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK_EQ_U(history_count(h), 2);
+        if (history_count(h) == 2) {
+                CHECK_EQ_U(history_get(h, 0)->start_usec, 3000000);
+                CHECK_EQ_U(history_get(h, 1)->start_usec, 1000000);
+        }
+        history_free(h);
+        teardown();
+}
+
 static void test_usage_counts_saves_and_reads_back(void)
 {
         struct usage *u = NULL;
@@ -243,6 +390,8 @@ static void test_usage_counts_saves_and_reads_back(void)
         text = read_text("usage");
         CHECK(text && strstr(text, "sessions 1\n") && strstr(text, "roller-usec 2000\n"));
         free(text);
+        usage_save(u); /* nothing counted since: no write */
+        CHECK(!usage_saving(u));
         CHECK(usage_add(u, "sessions", 1) == 0);
         usage_free(u); /* writes what was not saved */
         CHECK(usage_new(event, dir, &u) == 0);
@@ -274,5 +423,8 @@ static void test_a_damaged_usage_line_is_left_out(void)
 RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_are_refused),
           T(test_lines_cut_short_or_damaged_are_left_out_and_the_file_mended),
           T(test_the_bound_keeps_the_newest_and_the_file_stays_near_it),
-          T(test_a_record_is_in_the_file_as_soon_as_it_is_added), T(test_usage_counts_saves_and_reads_back),
-          T(test_a_damaged_usage_line_is_left_out))
+          T(test_a_record_is_in_the_file_as_soon_as_it_is_added),
+          T(test_records_made_during_a_rewrite_are_in_the_file_in_place_throughout),
+          T(test_an_append_that_fails_is_taken_back_and_made_up_later),
+          T(test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again),
+          T(test_usage_counts_saves_and_reads_back), T(test_a_damaged_usage_line_is_left_out))

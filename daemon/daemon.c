@@ -81,10 +81,9 @@ struct daemon {
         sd_event_source *emit_source;
         usec_t slow_emitted_usec;
         sd_event_source *check_source; /* a safety check once the present call is over */
-        /* The relay-pair motors' positions: as last saved, and a write under way (off the loop). */
+        /* The relay-pair motors' positions: as last saved, and their file (written off the loop). */
         char positions[256];
-        struct writer *positions_writer;
-        bool positions_again; /* they changed while the last write was under way */
+        struct saved_file *positions_file;
 
         /* The record of sessions and faults, and the usage counters. */
         struct history *history;
@@ -222,12 +221,20 @@ static int on_check(sd_event_source *s, void *userdata)
 
 #define USAGE_SAVE_INTERVAL_USEC (10 * USEC_PER_MINUTE)
 
+/* A motor's run time, in its counter "NAME-usec". */
+static void count_motor(struct daemon *d, unsigned motor, usec_t dt)
+{
+        char name[USAGE_NAME_MAX];
+
+        snprintf(name, sizeof(name), "%s-usec", chair_motor_name(motor));
+        usage_add(d->usage, name, dt);
+}
+
 /* Whatever ran since the last tick counts: a tick's time for each motor driven, heat on, program running.
  * The tick runs while the chair is busy, so the idle chair costs nothing. */
 static void count_usage(struct daemon *d, usec_t now)
 {
         usec_t dt = d->usage_tick_usec && now > d->usage_tick_usec ? now - d->usage_tick_usec : 0;
-        char name[USAGE_NAME_MAX];
 
         d->usage_tick_usec = now;
         if (!d->usage)
@@ -243,10 +250,8 @@ static void count_usage(struct daemon *d, usec_t now)
                 }
         for (unsigned m = 0; m < CHAIR_MOTORS; m++) {
                 struct chair_motor_status st;
-                if (chair_motor_status(d->chair, m, &st) && st.driven) {
-                        snprintf(name, sizeof(name), "%s-usec", chair_motor_name(m));
-                        usage_add(d->usage, name, dt);
-                }
+                if (chair_motor_status(d->chair, m, &st) && st.driven)
+                        count_motor(d, m, dt);
         }
         /* Now and then while busy, so that a cut loses little; else at the end of each session. */
         if (now - d->usage_saved_usec >= USAGE_SAVE_INTERVAL_USEC) {
@@ -712,20 +717,22 @@ void daemon_set_locked(struct daemon *d, bool locked)
 
 /* --- saved positions --- */
 
-static void save_positions(struct daemon *d);
-
-static void on_positions_written(struct writer *w, int result, void *userdata)
+static int positions_text(void *userdata, char **ret_data, size_t *ret_size)
 {
         struct daemon *d = userdata;
 
-        if (result < 0)
-                log_warning_errno(result, "Cannot save the motors' positions in %s: %m", writer_path(w));
-        d->positions_writer = writer_free(w);
-        if (result < 0)
+        *ret_data = strdup(d->positions);
+        *ret_size = strlen(d->positions);
+        return *ret_data ? 0 : -ENOMEM;
+}
+
+static void on_positions_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (result < 0) {
+                log_warning_errno(result, "Cannot save the motors' positions in %s: %m", saved_file_path(f));
                 d->positions[0] = '\0'; /* written again with the next change */
-        if (d->positions_again) {
-                d->positions_again = false;
-                save_positions(d);
         }
 }
 
@@ -733,22 +740,13 @@ static void on_positions_written(struct writer *w, int result, void *userdata)
  * SD card must not hold up the control tick or the board's heartbeat. */
 static void save_positions(struct daemon *d)
 {
-        char text[sizeof(d->positions)], path[PATH_MAX];
-        int r = positions_format(d->chair, text, sizeof(text));
+        char text[sizeof(d->positions)];
 
-        if (r < 0 || streq(text, d->positions) ||
-            positions_path(d->options->state_dir, path, sizeof(path)) < 0)
+        if (!d->positions_file || positions_format(d->chair, text, sizeof(text)) < 0 ||
+            streq(text, d->positions))
                 return;
-        if (d->positions_writer) {
-                d->positions_again = true;
-                return;
-        }
-        r = writer_start(d->event, path, text, strlen(text), 0644, on_positions_written, d,
-                         &d->positions_writer);
-        if (r < 0)
-                log_warning_errno(r, "Cannot save the motors' positions in %s: %m", path);
-        else
-                snprintf(d->positions, sizeof(d->positions), "%s", text);
+        snprintf(d->positions, sizeof(d->positions), "%s", text);
+        saved_file_save(d->positions_file);
 }
 
 /* --- what the chair and the engine report --- */
@@ -1000,19 +998,13 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = sd_event_default(&d->event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
-        /* Neither keeps the chair from starting: an unreadable file starts afresh, with a word in the
-         * journal.
-         */
-        r = history_new(d->event, o->state_dir, d->config->sessions.history_max, &d->history);
+        char path[PATH_MAX];
+        r = positions_path(o->state_dir, path, sizeof(path));
         if (r >= 0)
-                r = usage_new(d->event, o->state_dir, &d->usage);
+                r = saved_file_new(d->event, path, 0644, positions_text, on_positions_written, d,
+                                   &d->positions_file);
         if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        usage_add(d->usage, "sessions", 0);
-        usage_add(d->usage, "massage-usec", 0);
-        if (d->config->n_heaters > 0)
-                usage_add(d->usage, "heat-usec", 0);
-
+                return log_error_errno(r, "Cannot keep the motors' positions in %s: %m", o->state_dir);
         /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
          */
         r = chair_new(d->config, d->event, on_chair, d, &d->chair);
@@ -1021,14 +1013,21 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC);
         if (r < 0)
                 log_warning_errno(r, "The safe state could not be written yet (%m); the buses keep trying");
-        for (unsigned m = 0; m < CHAIR_MOTORS; m++) {
-                struct chair_motor_status st;
-                char name[USAGE_NAME_MAX];
-                if (chair_motor_status(d->chair, m, &st)) {
-                        snprintf(name, sizeof(name), "%s-usec", chair_motor_name(m));
-                        usage_add(d->usage, name, 0);
-                }
-        }
+        /* Neither keeps the chair from starting: an unreadable file starts afresh, with a word in the
+         * journal. */
+        r = history_new(d->event, o->state_dir, d->config->sessions.history_max, &d->history);
+        if (r >= 0)
+                r = usage_new(d->event, o->state_dir, &d->usage);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        /* Every counter this chair has, at 0 until it counts. */
+        usage_add(d->usage, "sessions", 0);
+        usage_add(d->usage, "massage-usec", 0);
+        if (d->config->n_heaters > 0)
+                usage_add(d->usage, "heat-usec", 0);
+        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
+                if (chair_motor_status(d->chair, m, &(struct chair_motor_status){}))
+                        count_motor(d, m, 0);
 
         r = engine_new(d->event, d->chair, d->config, o->time_scale, &engine_cb, d, &d->engine);
         if (r < 0)
@@ -1074,10 +1073,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (!marker_found(o->state_dir, what, sizeof(what))) {
                 /* A clean end: the relay-pair motors are where they were saved (after an unclean one they
                  * may have moved, and home first). */
-                char path[PATH_MAX];
-                r = positions_path(o->state_dir, path, sizeof(path));
-                if (r >= 0)
-                        r = positions_restore(path, d->chair);
+                r = positions_restore(path, d->chair);
                 if (r > 0)
                         log_info("%d motor position%s restored from %s", r, r == 1 ? "" : "s", path);
                 else if (r < 0)
@@ -1087,9 +1083,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
         } else {
                 /* The relay-pair motors may have moved since they were saved: they home, and the old
                  * positions must not come back at a later clean start. */
-                char path[PATH_MAX];
-                if (positions_path(o->state_dir, path, sizeof(path)) >= 0 && unlink(path) < 0 &&
-                    errno != ENOENT)
+                if (unlink(path) < 0 && errno != ENOENT)
                         log_warning_errno(-errno, "Cannot remove %s: %m", path);
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
                 latch(d, FAULT_INTERRUPTED,
@@ -1138,14 +1132,17 @@ int daemon_run(struct daemon *d)
                 log_error("The safe state could not be confirmed on every bus before exit");
         /* The positions as they are now (a motor stopped midway is left out: it homes), written before exit;
          * also when a write was under way, whose result nobody hears of now. */
-        bool in_flight = d->positions_writer;
-        d->positions_writer = writer_free(d->positions_writer);
-        char text[sizeof(d->positions)], path[PATH_MAX];
-        if (safe && positions_format(d->chair, text, sizeof(text)) >= 0 &&
-            (in_flight || !streq(text, d->positions)) &&
-            positions_path(d->options->state_dir, path, sizeof(path)) >= 0 &&
-            write_file_atomic(path, text, strlen(text), 0644) < 0)
-                log_warning("Cannot save the motors' positions in %s", path);
+        char text[sizeof(d->positions)];
+        if (safe && positions_format(d->chair, text, sizeof(text)) >= 0) {
+                if (!streq(text, d->positions)) {
+                        snprintf(d->positions, sizeof(d->positions), "%s", text);
+                        saved_file_mark(d->positions_file);
+                }
+                int k = saved_file_flush(d->positions_file);
+                if (k < 0)
+                        log_warning_errno(k, "Cannot save the motors' positions in %s: %m",
+                                          saved_file_path(d->positions_file));
+        }
         if (safe && d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
                 marker_clear(d->options->state_dir);
         return r;
@@ -1156,9 +1153,9 @@ struct daemon *daemon_free(struct daemon *d)
         if (!d)
                 return NULL;
         cancel_resets(d);
-        writer_free(d->positions_writer);
-        history_free(d->history);
-        usage_free(d->usage);
+        d->positions_file = saved_file_free(d->positions_file);
+        d->history = history_free(d->history);
+        d->usage = usage_free(d->usage);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->guard);

@@ -576,7 +576,7 @@ int manual_program(const struct manual *m, usec_t duration_usec, const struct ch
         if (r == -E2BIG)
                 r = fail(why, size, "too many choices for one session");
         if (r >= 0) {
-                r = program_load(PROGRAM_MANUAL_ID, buf, n, config, library, &diags, ret);
+                r = program_load(PROGRAM_MANUAL_FILE, buf, n, config, library, &diags, ret);
                 if (r == -EINVAL) {
                         diag_sort(&diags);
                         for (size_t i = 0; i < diags.n; i++) {

@@ -568,6 +568,12 @@ bool program_id_is_valid(const char *id)
         return id[0] != '-' && name_is_valid(id, 64);
 }
 
+/* "manual" names manual mode's sessions (Program, History): a program file may not take it. */
+static bool id_kept(const struct parse_ctx *ctx, const char *id)
+{
+        return streq(id, PROGRAM_MANUAL_ID) && !streq(ctx->file, PROGRAM_MANUAL_FILE);
+}
+
 static int parse_id(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         int r = field_string(ctx, node, f, dest);
@@ -579,6 +585,12 @@ static int parse_id(struct parse_ctx *ctx, const struct ynode *node, const struc
                             "id '%s' may only hold lowercase letters, digits and '-' (at most 64, not "
                             "starting with '-')",
                             node->value);
+                return -EINVAL;
+        }
+        if (id_kept(ctx, *(char **) dest)) {
+                parse_error(ctx, node,
+                            "id 'manual' is kept for manual mode (its sessions read Program 'manual'): "
+                            "choose another id");
                 return -EINVAL;
         }
         return 0;
@@ -615,7 +627,8 @@ static int parse_local_patterns(struct parse_ctx *ctx, const struct ynode *node,
 
 const struct field program_fields[] = {
         {"id", parse_id, offsetof(struct program, id),
-         .schema = "{\"type\":\"string\",\"pattern\":\"^[a-z0-9][a-z0-9-]{0,63}$\"}"},
+         .schema = "{\"type\":\"string\",\"pattern\":\"^[a-z0-9][a-z0-9-]{0,63}$\",\"not\":{\"const\":"
+                   "\"manual\"}}"},
         {"name", field_string, offsetof(struct program, name), FIELD_REQUIRED},
         {"description", field_string, offsetof(struct program, description)},
         {"duration", parse_program_duration, offsetof(struct program, duration_usec), 0,
@@ -1057,6 +1070,10 @@ static int program_from_tree(const char *file, const struct ynode *root, const s
                                        "the file name gives the id '%s', which is not a valid id: set id: "
                                        "(lowercase letters, digits and '-')",
                                        p->id);
+                else if (id_kept(&ctx, p->id))
+                        parse_error_at(&ctx, (struct mark){1, 1},
+                                       "the file name gives the id 'manual', which is kept for manual mode: "
+                                       "set id: or rename the file");
         }
         if (!p->description) {
                 p->description = strdup("");

@@ -178,6 +178,8 @@ int area_from_text(const char *area, const char *from, const char *to, struct po
 
 /* Manual mode's session runs as a program of this id (its Program property, its history). */
 #define PROGRAM_MANUAL_ID "manual"
+/* The file name manual mode loads its session's program under; no other file may say id: manual. */
+#define PROGRAM_MANUAL_FILE "(manual mode)"
 
 /* A program id: 1-64 of [a-z0-9-], starting with a letter or digit. */
 bool program_id_is_valid(const char *id);

@@ -246,6 +246,19 @@ def test_new_methods_fed_bad_arguments_get_typed_errors(p, d, bus):
         if "roller.speed" not in e.get_dbus_message():
             p.append(f"the error does not name roller.speed: {e.get_dbus_message()}")
 
+    # "manual" is manual mode's: no program may take that id; any other is fine.
+    yaml = "id: {}\nname: Mine\nduration: 5m\nphases:\n  - name: one\n    roller: {{technique: kneading, area: back}}\n"
+    try:
+        d.chair.InstallProgram(yaml.format("manual"))
+        p.append("a program with id manual was installed")
+    except dbus.DBusException as e:
+        if e.get_dbus_name() != ERR + "InvalidProgram" or "manual mode" not in e.get_dbus_message():
+            p.append(f"InstallProgram id manual: {e.get_dbus_name()} {e.get_dbus_message()}")
+    d.chair.InstallProgram(yaml.format("not-manual"))
+    if os.path.exists(os.path.join(d.local, "manual.yaml")) or \
+            not os.path.exists(os.path.join(d.local, "not-manual.yaml")):
+        p.append(f"installed files: {os.listdir(d.local)}")
+
     d.chair.Start("quick", {})
     running = [
         ("Adjust", ({},), "InvalidArgument"),

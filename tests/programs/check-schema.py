@@ -24,7 +24,8 @@ STRUCTURAL = ["01-unknown-top-key", "02-unknown-phase-key", "04-phases-not-a-lis
               "06-speed-out-of-range", "07-depth-zero", "08-intensity-not-a-number", "09-quoted-number",
               "14-unknown-landmark", "15-heat-level-too-high", "17-negative-duration",
               "18-duration-without-unit", "19-duration-units-out-of-order", "29-unknown-technique",
-              "32-unknown-width", "33-missing-name", "34-no-phases", "35-invalid-id", "49-null-value"]
+              "32-unknown-width", "33-missing-name", "34-no-phases", "35-invalid-id", "49-null-value",
+              "52-id-kept-for-manual-mode"]
 
 
 class TextLoader(yaml.SafeLoader):

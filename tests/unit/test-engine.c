@@ -346,6 +346,58 @@ static void test_intensity_moves_the_depth_at_once(void)
         teardown();
 }
 
+/* Adjust: speed and depth change within the call, hold through the next phase, are not shifted by the
+ * intensity, and a reset gives the program's own back (with the intensity as it is then). */
+static void test_an_adjustment_applies_at_once_and_holds_through_the_next_phase(void)
+{
+        struct engine_adjust a = ENGINE_ADJUST_NONE;
+
+        setup(1.0, NULL);
+        CHECK(engine_adjust(f.engine, &a) == -ENOENT); /* no session */
+        start_work("upright");
+        advance(USEC_PER_SEC);
+        CHECK(out(KNEADING) == 3.0 && out(DEPTH) == 2.0);
+        a.speed = 6;
+        a.depth = 4;
+        CHECK_EQ_U(engine_adjust(f.engine, &a), 0);
+        dispatch();
+        CHECK(out(KNEADING) == 6.0 && out(DEPTH) == 4.0);
+        engine_set_intensity(f.engine, 1);
+        dispatch();
+        CHECK(out(DEPTH) == 4.0); /* the person's depth as it stands */
+        advance(70 * USEC_PER_SEC);
+        CHECK_STREQ(engine_phase(f.engine), "b");
+        CHECK(out(KNEADING) == 6.0 && out(DEPTH) == 4.0);
+        CHECK_EQ_U(engine_adjust_reset(f.engine), 0);
+        dispatch();
+        CHECK(out(KNEADING) == 3.0 && out(DEPTH) == 1.0); /* 2 at intensity 1 */
+        teardown();
+}
+
+/* Adjusted while paused: nothing moves until Resume, which goes on with the adjustment. */
+static void test_an_adjustment_while_paused_waits_for_resume(void)
+{
+        struct engine_adjust a = ENGINE_ADJUST_NONE;
+
+        setup(1.0, NULL);
+        start_work("upright");
+        advance(USEC_PER_SEC);
+        CHECK_EQ_U(engine_pause(f.engine), 0);
+        dispatch();
+        CHECK(out(KNEADING) == 0.0);
+        a.speed = 5;
+        CHECK_EQ_U(engine_adjust(f.engine, &a), 0);
+        dispatch();
+        CHECK(out(KNEADING) == 0.0);
+        advance(10 * USEC_PER_SEC);
+        CHECK(out(KNEADING) == 0.0);
+        CHECK_EQ_U(engine_resume(f.engine), 0);
+        dispatch();
+        CHECK(out(KNEADING) == 5.0);
+        CHECK(out(DEPTH) == 2.0); /* what was not adjusted is the program's */
+        teardown();
+}
+
 static void test_a_persons_heat_level_holds_against_the_program(void)
 {
         setup(1.0, NULL);
@@ -439,6 +491,8 @@ static void test_foot_speeds_are_spread_over_the_chairs_own(void)
 }
 
 RUN_TESTS(T(test_a_scan_that_starts_where_the_roller_is_goes_on),
+          T(test_an_adjustment_applies_at_once_and_holds_through_the_next_phase),
+          T(test_an_adjustment_while_paused_waits_for_resume),
           T(test_setpoints_fire_exactly_on_their_deadlines),
           T(test_a_late_loop_does_not_make_the_program_drift),
           T(test_a_wakeup_after_several_deadlines_applies_them_all_in_order),

@@ -226,6 +226,8 @@ void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_o
                 c->kneading = c->tapping = 0;
                 out(c, rc->kneading, 0);
                 out(c, rc->tapping, 0);
+                /* A scan under way ends here: its next arrival must not send the roller on down the back. */
+                c->scan = SCAN_NONE;
                 motor_move(m, 0.0); /* park at the top */
                 changed(c, CHAIR_CHANGED_MOTION);
                 return;

@@ -284,6 +284,17 @@ static const char *const work_program =
         "    heat: {lumbar: 3}\n"
         "    roller: {technique: kneading, area: lumbar, speed: 3, depth: 2}\n";
 
+/* The work program started, its scan under way (the roller on its way to the top of the shoulder range). */
+static void start_scan_only(void)
+{
+        char yaml[1024];
+
+        snprintf(yaml, sizeof(yaml), work_program, "upright");
+        f.entry = entry_of(yaml);
+        CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
+        CHECK(chair_scanning(f.chair));
+}
+
 static void start_work(const char *at_end)
 {
         char yaml[1024];
@@ -292,6 +303,26 @@ static void start_work(const char *at_end)
         f.entry = entry_of(yaml);
         CHECK_EQ_U(engine_start(f.engine, f.entry, 0, INTENSITY_DEFAULT), 0);
         scan_finds_shoulders_at(180.0);
+}
+
+/* Stopped during the body scan: the roller parks, and its arrival at the top does not send the scan on down
+ * the back (nothing moves by itself after a Stop). */
+static void test_a_stop_during_the_scan_ends_the_scan(void)
+{
+        setup(1.0, NULL);
+        int travel = f.config->roller.travel.io[MOTOR_POSITION], run = f.config->roller.travel.io[MOTOR_RUN];
+        start_scan_only();
+        feed(travel, 30.0); /* on its way to the top of the shoulder range */
+        CHECK_EQ_U(engine_stop(f.engine, FINISH_STOPPED), 0);
+        dispatch();
+        CHECK(out(TRAVEL_TARGET) == 0.0 && out(run) == 1.0); /* parking */
+        feed(travel, 0.0);
+        dispatch();
+        advance(USEC_PER_SEC);
+        CHECK(out(TRAVEL_TARGET) == 0.0);
+        CHECK(out(run) == 0.0);
+        CHECK(!chair_scanning(f.chair));
+        teardown();
 }
 
 static void test_stop_winds_down_and_returns_upright(void)
@@ -491,6 +522,7 @@ static void test_foot_speeds_are_spread_over_the_chairs_own(void)
 }
 
 RUN_TESTS(T(test_a_scan_that_starts_where_the_roller_is_goes_on),
+          T(test_a_stop_during_the_scan_ends_the_scan),
           T(test_an_adjustment_applies_at_once_and_holds_through_the_next_phase),
           T(test_an_adjustment_while_paused_waits_for_resume),
           T(test_setpoints_fire_exactly_on_their_deadlines),

@@ -149,6 +149,9 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 fprintf(stderr, "Cannot read chaird's properties: %s\n", strerror(-r));
                 return 0;
         }
+        /* Usage changes on every tick of a session without a signal: in the state it would be stale at once.
+         * It is read on D-Bus (or chairctl usage) when wanted. */
+        json_object_object_del(state, "Usage");
         json_object_put(b->state);
         b->state = TAKE_PTR(state);
         b->state_known = true;

@@ -12,6 +12,7 @@
 #include "callers.h"
 #include "log.h"
 #include "manual.h"
+#include "profiles.h"
 #include "usage.h"
 #include "writer.h"
 
@@ -30,6 +31,8 @@
 #define E_NO_SUCH_PRESET   ERROR_PREFIX "NoSuchPreset"
 #define E_NO_SUCH_ZONE     ERROR_PREFIX "NoSuchZone"
 #define E_NO_SUCH_AXIS     ERROR_PREFIX "NoSuchAxis"
+#define E_NO_SUCH_PROFILE  ERROR_PREFIX "NoSuchProfile"
+#define E_LIMIT_REACHED    ERROR_PREFIX "LimitReached"
 #define E_NOT_RUNNING      ERROR_PREFIX "NotRunning"
 #define E_NOT_SUPPORTED    ERROR_PREFIX "NotSupported"
 #define E_FAILED           ERROR_PREFIX "Failed"
@@ -147,13 +150,23 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
 
-        if (!program_id_is_valid(id))
+        /* "": the selected profile's program. */
+        if (id[0] && !program_id_is_valid(id))
                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
                                          "'%.64s%s' is not a program id (1-64 of a-z, 0-9 and '-')", id,
                                          strlen(id) > 64 ? "..." : "");
         r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
+        const struct profile *pr = daemon_profile(a->d);
+        if (!id[0] && !pr)
+                return sd_bus_error_set(error, E_NO_SUCH_PROGRAM,
+                                        "No program named, and no profile selected");
+        if (!id[0] && !pr->program[0])
+                return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM,
+                                         "No program named, and profile %s has none", pr->name);
+        if (!id[0])
+                id = pr->program;
         r = daemon_start(a->d, id, duration, intensity);
         if (interlock_error(a, r, error) < 0)
                 return -EINVAL;
@@ -631,7 +644,11 @@ static int method_recline(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (r == -EOPNOTSUPP)
                 return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no recline");
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, E_NO_SUCH_PRESET, "No recline preset '%.64s'", preset);
+                return sd_bus_error_setf(
+                        error, E_NO_SUCH_PRESET,
+                        "No recline preset '%.64s', nor a saved position of that name in the "
+                        "selected profile",
+                        preset);
         if (r < 0)
                 return sd_bus_error_setf(error, E_FAILED, "Cannot recline: %s", strerror(-r));
         return reply_done(m);
@@ -821,6 +838,321 @@ static int method_history(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+/* --- profiles --- */
+
+static int profile_name_error(const char *name, sd_bus_error *error)
+{
+        return sd_bus_error_setf(
+                error, E_INVALID_ARGUMENT,
+                "'%.64s%s' is not a profile name (1-64 of a-z, 0-9 and '-', not starting with "
+                "'-')",
+                name, strlen(name) > 64 ? "..." : "");
+}
+
+static int no_profile(const char *name, sd_bus_error *error)
+{
+        return sd_bus_error_setf(error, E_NO_SUCH_PROFILE, "No profile '%s'", name);
+}
+
+/* SaveProfile's settings, merged into p. */
+static int read_profile_settings(struct api *a, sd_bus_message *m, struct profile *p, sd_bus_error *error)
+{
+        const struct chair_config *c = daemon_config(a->d);
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents, *s;
+                char type;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(key, "favourites")) {
+                        if (!streq(contents, "as"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "favourites must be an as, not a %s", contents);
+                        p->n_favourites = 0;
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "s");
+                        while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0) {
+                                if (!program_id_is_valid(s))
+                                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                                 "favourites: '%.64s' is not a program id",
+                                                                 s);
+                                if (!catalog_find(daemon_catalog(a->d), s))
+                                        return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM,
+                                                                 "favourites: no program '%s'", s);
+                                for (size_t i = 0; i < p->n_favourites; i++)
+                                        if (streq(p->favourites[i], s))
+                                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                                         "favourites: %s given twice", s);
+                                if (p->n_favourites == PROFILE_FAVOURITES_MAX)
+                                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                                 "favourites: more than %d",
+                                                                 PROFILE_FAVOURITES_MAX);
+                                strcpy(p->favourites[p->n_favourites++], s);
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else if (streq(key, "intensity")) {
+                        r = read_uint_option(m, key, contents, 0, INTENSITY_MAX, &p->intensity, error);
+                } else if (streq(key, "heat")) {
+                        if (c->n_heaters == 0)
+                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
+                                                        "heat: this chair has no heat");
+                        if (!streq(contents, "a{su}"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "heat must be an a{su}, not a %s", contents);
+                        p->n_heat = 0;
+                        p->has_heat = true;
+                        r = sd_bus_message_enter_container(m, 'v', "a{su}");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "{su}");
+                        uint32_t level;
+                        while (r >= 0 && (r = sd_bus_message_read(m, "{su}", &s, &level)) > 0) {
+                                bool known = false;
+                                for (size_t h = 0; h < c->n_heaters; h++)
+                                        known = known || streq(c->heaters[h].zone, s);
+                                if (!known)
+                                        return sd_bus_error_setf(error, E_NO_SUCH_ZONE,
+                                                                 "heat: no heat zone '%.64s'", s);
+                                if (level > HEAT_LEVELS)
+                                        return sd_bus_error_setf(
+                                                error, E_INVALID_ARGUMENT,
+                                                "heat: %s level %u is out of range (0 to %d)", s, level,
+                                                HEAT_LEVELS);
+                                for (size_t i = 0; i < p->n_heat; i++)
+                                        if (streq(p->heat[i].zone, s))
+                                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                                         "heat: %s given twice", s);
+                                if (p->n_heat == PROFILE_HEAT_MAX)
+                                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                                 "heat: more than %d zones",
+                                                                 PROFILE_HEAT_MAX);
+                                snprintf(p->heat[p->n_heat].zone, sizeof(p->heat[0].zone), "%s", s);
+                                p->heat[p->n_heat++].level = level;
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else if (streq(key, "shoulder-offset")) {
+                        const struct roller_geometry *g = &c->roller.geometry;
+                        int range = (int) lround(
+                                fmin(g->shoulder_max_mm - g->shoulder_min_mm, PROFILE_SHOULDER_OFFSET_MAX));
+                        int32_t v;
+                        if (!c->has_roller)
+                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
+                                                        "shoulder-offset: this chair has no roller");
+                        if (!streq(contents, "i"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "shoulder-offset must be an i (mm), not a %s",
+                                                         contents);
+                        r = sd_bus_message_read(m, "v", "i", &v);
+                        if (r >= 0 && (v < -range || v > range))
+                                return sd_bus_error_setf(
+                                        error, E_INVALID_ARGUMENT,
+                                        "shoulder-offset: %d mm is out of range (%d to %d, the "
+                                        "chair's shoulder range)",
+                                        v, -range, range);
+                        p->has_shoulder_offset = true;
+                        p->shoulder_offset_mm = v;
+                } else if (streq(key, "program")) {
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "program must be an s, not a %s", contents);
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r >= 0 && s[0] && !program_id_is_valid(s))
+                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                         "program: '%.64s' is not a program id", s);
+                        if (r >= 0 && s[0] && !catalog_find(daemon_catalog(a->d), s))
+                                return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM,
+                                                         "program: no program '%s'", s);
+                        if (r >= 0)
+                                snprintf(p->program, sizeof(p->program), "%s", s);
+                } else
+                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
+                                                 "Unknown key '%.64s' (known: favourites, intensity, heat, "
+                                                 "shoulder-offset, program)",
+                                                 key);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+static int method_save_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct profile *old;
+        struct profile p = {};
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!profile_name_is_valid(name))
+                return profile_name_error(name, error);
+        old = profiles_find(daemon_profiles(a->d), name);
+        if (old)
+                p = *old; /* the keys not given are kept */
+        else
+                strcpy(p.name, name);
+        r = read_profile_settings(a, m, &p, error);
+        if (r < 0)
+                return r;
+        r = check_control(a, m, true, error);
+        if (r < 0)
+                return r;
+        r = daemon_save_profile(a->d, &p);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(
+                        error, E_LIMIT_REACHED,
+                        "The chair keeps at most %u profiles (sessions.profiles); delete one first",
+                        daemon_config(a->d)->sessions.profiles_max);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot save profile %s: %s", name, strerror(-r));
+        return reply_done(m);
+}
+
+/* A profile's settings and saved positions; open to everyone: it is a read. */
+static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const struct profile *p;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!profile_name_is_valid(name))
+                return profile_name_error(name, error);
+        p = profiles_find(daemon_profiles(a->d), name);
+        if (!p)
+                return no_profile(name, error);
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "intensity", "u", p->intensity);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "program", "s", p->program);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "shoulder-offset", "i", p->shoulder_offset_mm);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "favourites");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < p->n_favourites; i++)
+                r = sd_bus_message_append(reply, "s", p->favourites[i]);
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "heat");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a{su}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{su}");
+        for (size_t i = 0; r >= 0 && i < p->n_heat; i++)
+                r = sd_bus_message_append(reply, "{su}", p->heat[i].zone, p->heat[i].level);
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "positions");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a{sa{sd}}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sa{sd}}");
+        for (size_t i = 0; r >= 0 && i < p->n_positions; i++) {
+                const struct profile_position *pos = &p->positions[i];
+                r = sd_bus_message_open_container(reply, 'e', "sa{sd}");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", pos->name);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'a', "{sd}");
+                for (int x = 0; r >= 0 && x < _AXIS_MAX; x++)
+                        if (pos->has[x])
+                                r = sd_bus_message_append(reply, "{sd}", axis_to_string(x), pos->axis[x]);
+                for (int k = 0; k < 2 && r >= 0; k++)
+                        r = sd_bus_message_close_container(reply);
+        }
+        for (int k = 0; k < 4 && r >= 0; k++)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+/* SelectProfile, DeleteProfile, SavePosition and DeletePosition: a name each. */
+static int method_profile_name(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const char *member = sd_bus_message_get_member(m), *name;
+        bool select = streq(member, "SelectProfile"), position = strstr(member, "Position");
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!(select && !name[0]) && !profile_name_is_valid(name))
+                return position ? sd_bus_error_setf(
+                                          error, E_INVALID_ARGUMENT,
+                                          "'%.64s' is not a position name (1-64 of a-z, 0-9 and '-')", name)
+                                : profile_name_error(name, error);
+        r = check_control(a, m, true, error);
+        if (r < 0)
+                return r;
+        if (streq(member, "SavePosition") && chair_config_find_preset(daemon_config(a->d), name))
+                return sd_bus_error_setf(
+                        error, E_INVALID_ARGUMENT,
+                        "%s is a recline preset of the chair: give the position another name", name);
+        r = select                           ? daemon_select_profile(a->d, name)
+            : streq(member, "DeleteProfile") ? daemon_delete_profile(a->d, name)
+            : streq(member, "SavePosition")  ? daemon_save_position(a->d, name)
+                                             : daemon_delete_position(a->d, name);
+        if (r == -ENOENT && !position)
+                return no_profile(name, error);
+        if (r == -ENOENT && !daemon_profile(a->d))
+                return sd_bus_error_set(
+                        error, E_NO_SUCH_PROFILE,
+                        "No profile is selected: SelectProfile first (positions are a profile's)");
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, E_NO_SUCH_PRESET, "Profile %s has no saved position '%s'",
+                                         daemon_profile(a->d)->name, name);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no recline");
+        if (r == -EAGAIN)
+                return sd_bus_error_set(
+                        error, E_FAILED,
+                        "Where the recline is is not known yet (it homes first): try again once it "
+                        "stands");
+        if (r == -E2BIG)
+                return sd_bus_error_setf(error, E_LIMIT_REACHED, "A profile keeps at most %d positions",
+                                         PROFILE_POSITIONS_MAX);
+        if (r < 0)
+                return sd_bus_error_setf(error, E_FAILED, "%s %s: %s", member, name, strerror(-r));
+        return reply_done(m);
 }
 
 /* The first error of a list, as "line:col: message", for an error reply. */
@@ -1130,6 +1462,22 @@ static int property_usage(sd_bus *bus, const char *path, const char *interface, 
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+static int property_profiles(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        const struct profiles *ps = daemon_profiles(a->d);
+        const struct profile *p = daemon_profile(a->d);
+        int r;
+
+        if (streq(property, "Profile"))
+                return sd_bus_message_append(reply, "s", p ? p->name : "");
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < profiles_count(ps); i++)
+                r = sd_bus_message_append(reply, "s", profiles_get(ps, i)->name);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_locked(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -1176,6 +1524,8 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Shoulders", "u", property_shoulders, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Usage", "a{st}", property_usage, 0, 0),
+        SD_BUS_PROPERTY("Profiles", "as", property_profiles, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Profile", "s", property_profiles, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_WRITABLE_PROPERTY("Locked", "b", property_locked, set_locked, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", program, "a{sv}", options), SD_BUS_NO_RESULT,
@@ -1208,6 +1558,18 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_METHOD("ReloadPrograms", "", "", method_reload_programs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("History", SD_BUS_ARGS("u", max), SD_BUS_RESULT("aa{sv}", records),
                                 method_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SelectProfile", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_profile_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SaveProfile", SD_BUS_ARGS("s", name, "a{sv}", settings), SD_BUS_NO_RESULT,
+                                method_save_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetProfile", SD_BUS_ARGS("s", name), SD_BUS_RESULT("a{sv}", settings),
+                                method_get_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteProfile", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_profile_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SavePosition", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_profile_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeletePosition", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_profile_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", program, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };
@@ -1335,6 +1697,8 @@ static void on_changed(unsigned props, void *userdata)
                 {PROP_FAULT, "FaultMessage"},
                 {PROP_LOCKED, "Locked"},
                 {PROP_SHOULDERS, "Shoulders"},
+                {PROP_PROFILES, "Profiles"},
+                {PROP_PROFILES, "Profile"},
         };
         struct api *a = userdata;
         const char *l[ELEMENTSOF(names) + 1];

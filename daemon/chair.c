@@ -265,6 +265,18 @@ int chair_recline(struct chair *c, const char *name)
         return 0;
 }
 
+int chair_recline_to(struct chair *c, const double position[_AXIS_MAX], const bool has[_AXIS_MAX])
+{
+        if (c->config->n_presets == 0)
+                return -EOPNOTSUPP;
+        for (int a = 0; a < _AXIS_MAX; a++)
+                if (c->config->axis[a] && has[a])
+                        motor_move(&c->motors[a], fmin(fmax(position[a], 0.0), 1.0));
+        set_preset(c, NULL);
+        changed(c, CHAIR_CHANGED_MOTION);
+        return 0;
+}
+
 int chair_move_axis(struct chair *c, enum axis axis, double position)
 {
         if (!motor_present(&c->motors[axis]))
@@ -751,6 +763,23 @@ int chair_set_shoulder_offset(struct chair *c, double offset_mm)
                 changed(c, CHAIR_CHANGED_SHOULDERS);
         }
         return 0;
+}
+
+void chair_use_shoulder_offset(struct chair *c, double offset_mm)
+{
+        const struct roller_geometry *g = &c->config->roller.geometry;
+        double range = g->shoulder_max_mm - g->shoulder_min_mm;
+        double mm;
+
+        if (!c->config->has_roller)
+                return;
+        c->shoulder_offset_mm = fmin(fmax(offset_mm, -range), range);
+        mm = fmin(fmax(c->shoulder_found_mm + c->shoulder_offset_mm, g->shoulder_min_mm),
+                  g->shoulder_max_mm);
+        if (c->scan == SCAN_NONE && c->shoulder_mm != mm) {
+                c->shoulder_mm = mm;
+                changed(c, CHAIR_CHANGED_SHOULDERS);
+        }
 }
 
 double chair_shoulder_offset(const struct chair *c)

@@ -51,6 +51,9 @@ int chair_recline(struct chair *c, const char *preset);
 /* Moves one axis towards its 1.0 end (direction > 0) or its 0.0 end (< 0) for hold_usec, after which it
  * stops where it is unless chair_jog() is called again. -EOPNOTSUPP for an axis the chair lacks. */
 int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec);
+/* Drives the axes has[] marks to their positions, each clamped to 0.0-1.0 (a saved position); the others
+ * stay. -EOPNOTSUPP without a recline. */
+int chair_recline_to(struct chair *c, const double position[_AXIS_MAX], const bool has[_AXIS_MAX]);
 /* Drives one axis to a position (0.0-1.0). -EOPNOTSUPP for an axis the chair lacks. */
 int chair_move_axis(struct chair *c, enum axis axis, double position);
 /* A roller setpoint, with the session's intensity as an offset to its depth (clamped to the chair's depth
@@ -97,6 +100,9 @@ double chair_shoulder_mm(const struct chair *c); /* the shoulders in use, mm fro
  * when the scan ends. -EOPNOTSUPP without a roller. The roller's target is the caller's to send again. */
 int chair_set_shoulder_offset(struct chair *c, double offset_mm);
 double chair_shoulder_offset(const struct chair *c);
+/* A profile's offset, put in use as it is: the shoulders it gives are kept within the range (as a scan's
+ * are), never refused. */
+void chair_use_shoulder_offset(struct chair *c, double offset_mm);
 unsigned chair_heat_level(const struct chair *c, size_t heater);
 bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c);
 /* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading.

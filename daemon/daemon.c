@@ -14,6 +14,7 @@
 #include "log.h"
 #include "marker.h"
 #include "positions.h"
+#include "profiles.h"
 #include "usage.h"
 #include "writer.h"
 
@@ -88,6 +89,10 @@ struct daemon {
         /* The record of sessions and faults, and the usage counters. */
         struct history *history;
         struct usage *usage;
+        /* The profiles, the one selected ("" for none) and the one the session under way started with. */
+        struct profiles *profiles;
+        char profile[PROFILE_NAME_MAX + 1];
+        char session_profile[PROFILE_NAME_MAX + 1];
         bool in_session;        /* a program or manual session runs (or is paused), since session_start */
         usec_t session_start;   /* CLOCK_REALTIME */
         usec_t usage_tick_usec; /* when the last tick counted usage (0: none since the tick started) */
@@ -260,14 +265,15 @@ static void count_usage(struct daemon *d, usec_t now)
         }
 }
 
-static void record(struct daemon *d, usec_t start, usec_t duration, const char *program, const char *reason,
-                   enum fault fault)
+static void record(struct daemon *d, usec_t start, usec_t duration, const char *program, const char *profile,
+                   const char *reason, enum fault fault)
 {
         struct history_record r = {.start_usec = start, .duration_usec = duration};
 
         if (!d->history)
                 return;
         snprintf(r.program, sizeof(r.program), "%s", program);
+        snprintf(r.profile, sizeof(r.profile), "%s", profile);
         snprintf(r.reason, sizeof(r.reason), "%s", reason);
         snprintf(r.fault, sizeof(r.fault), "%s", fault ? fault_to_string(fault) : "");
         history_add(d->history, &r);
@@ -315,7 +321,7 @@ static _printf_(3, 4) void latch(struct daemon *d, enum fault fault, const char 
         /* A fault outside a session has a record of its own; in one, the session's record names it. */
         if (d->fault == fault && !d->in_session && !d->fault_recorded) {
                 d->fault_recorded = true;
-                record(d, now_realtime_usec(), 0, "", "fault", fault);
+                record(d, now_realtime_usec(), 0, "", "", "fault", fault);
         }
         engine_abort(d->engine, fault == FAULT_EMERGENCY_STOP ? FINISH_EMERGENCY_STOP : FINISH_FAULT);
         d->winding_down = false;
@@ -501,17 +507,30 @@ static void vent_and_hold(struct daemon *d)
 
 int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec, unsigned intensity)
 {
+        const struct profile *p = daemon_profile(d);
         struct catalog_entry *e;
         int r = interlocked(d);
 
         if (r < 0)
                 return r;
+        /* The profile's program when none is named, its intensity when none is given. */
+        if (!program_id[0] && p)
+                program_id = p->program;
+        if (intensity == 0 && p && p->intensity)
+                intensity = p->intensity;
         e = catalog_find(d->catalog, program_id);
         if (!e)
                 return -ENOENT;
         r = engine_start(d->engine, e, duration_usec, intensity);
         if (r < 0)
                 return r;
+        /* Its heat holds against the program's, zone by zone, as SetHeat's does. */
+        for (size_t i = 0; p && i < p->n_heat; i++)
+                for (size_t h = 0; h < d->config->n_heaters; h++)
+                        if (streq(d->config->heaters[h].zone, p->heat[i].zone)) {
+                                engine_override_heat(d->engine, h);
+                                chair_heat(d->chair, h, p->heat[i].level);
+                        }
         d->winding_down = false;
         command_done(d);
         return 0;
@@ -587,10 +606,15 @@ void daemon_release(struct daemon *d)
 
 int daemon_recline(struct daemon *d, const char *preset)
 {
+        const struct profile *p = daemon_profile(d);
+        const struct profile_position *pos = p ? profile_position(p, preset) : NULL;
         int r = interlocked(d);
 
-        if (r >= 0)
+        /* A preset of the config first: a saved position cannot hide one. */
+        if (r >= 0 && (!pos || chair_config_find_preset(d->config, preset)))
                 r = chair_recline(d->chair, preset);
+        else if (r >= 0)
+                r = chair_recline_to(d->chair, pos->axis, pos->has);
         if (r >= 0)
                 command_done(d);
         return r;
@@ -706,6 +730,109 @@ int daemon_set_heat(struct daemon *d, size_t heater, unsigned level)
         return 0;
 }
 
+/* --- profiles --- */
+
+const struct profiles *daemon_profiles(const struct daemon *d)
+{
+        return d->profiles;
+}
+
+const struct profile *daemon_profile(const struct daemon *d)
+{
+        return d->profile[0] && d->profiles ? profiles_find(d->profiles, d->profile) : NULL;
+}
+
+int daemon_select_profile(struct daemon *d, const char *name)
+{
+        const struct profile *p = name[0] ? profiles_find(d->profiles, name) : NULL;
+
+        if (name[0] && !p)
+                return -ENOENT;
+        if (!streq(d->profile, name)) {
+                snprintf(d->profile, sizeof(d->profile), "%s", name);
+                log_info("Profile %s selected", name[0] ? name : "(none)");
+                changed(d, PROP_PROFILES);
+        }
+        chair_use_shoulder_offset(d->chair, p && p->has_shoulder_offset ? p->shoulder_offset_mm : 0);
+        engine_reapply_roller(d->engine);
+        command_done(d);
+        return 0;
+}
+
+int daemon_save_profile(struct daemon *d, const struct profile *p)
+{
+        bool known = profiles_find(d->profiles, p->name);
+        int r = profiles_put(d->profiles, p);
+
+        if (r < 0)
+                return r;
+        if (!known)
+                changed(d, PROP_PROFILES);
+        if (streq(d->profile, p->name))
+                return daemon_select_profile(d, p->name); /* its new shoulder offset in use */
+        return 0;
+}
+
+int daemon_delete_profile(struct daemon *d, const char *name)
+{
+        int r;
+
+        if (streq(d->profile, name))
+                daemon_select_profile(d, "");
+        r = profiles_delete(d->profiles, name);
+        if (r >= 0)
+                changed(d, PROP_PROFILES);
+        return r;
+}
+
+int daemon_save_position(struct daemon *d, const char *name)
+{
+        const struct profile *now = daemon_profile(d);
+        struct profile p;
+        struct profile_position pos = {};
+        size_t i;
+
+        if (!now)
+                return -ENOENT;
+        if (d->config->n_presets == 0)
+                return -EOPNOTSUPP;
+        snprintf(pos.name, sizeof(pos.name), "%s", name);
+        for (int a = 0; a < _AXIS_MAX; a++)
+                if (d->config->axis[a]) {
+                        if (!chair_position(d->chair, (unsigned) a, &pos.axis[a]))
+                                return -EAGAIN;
+                        pos.axis[a] = fmin(fmax(pos.axis[a], 0.0), 1.0);
+                        pos.has[a] = true;
+                }
+        p = *now;
+        for (i = 0; i < p.n_positions && !streq(p.positions[i].name, name); i++)
+                ;
+        if (i == PROFILE_POSITIONS_MAX)
+                return -E2BIG;
+        p.positions[i] = pos;
+        if (i == p.n_positions)
+                p.n_positions++;
+        return profiles_put(d->profiles, &p);
+}
+
+int daemon_delete_position(struct daemon *d, const char *name)
+{
+        const struct profile *now = daemon_profile(d);
+        struct profile p;
+        size_t i;
+
+        if (!now)
+                return -ENOENT;
+        p = *now;
+        for (i = 0; i < p.n_positions && !streq(p.positions[i].name, name); i++)
+                ;
+        if (i == p.n_positions)
+                return -ENOENT;
+        memmove(&p.positions[i], &p.positions[i + 1], (p.n_positions - i - 1) * sizeof(p.positions[0]));
+        p.n_positions--;
+        return profiles_put(d->profiles, &p);
+}
+
 void daemon_set_locked(struct daemon *d, bool locked)
 {
         if (d->locked == locked)
@@ -798,6 +925,7 @@ static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
         if ((what & ENGINE_CHANGED_PROGRAM) && engine_program(e) && !d->in_session) {
                 d->in_session = true;
                 d->session_start = now_realtime_usec();
+                snprintf(d->session_profile, sizeof(d->session_profile), "%s", d->profile);
         }
         if (what & ENGINE_CHANGED_PHASE)
                 props |= PROP_PHASE;
@@ -817,7 +945,7 @@ static void on_engine_finished(struct engine *e, const char *program, enum finis
         if (d->in_session) {
                 d->in_session = false;
                 d->fault_recorded = d->fault != FAULT_NONE;
-                record(d, d->session_start, engine_finished_elapsed(e), program,
+                record(d, d->session_start, engine_finished_elapsed(e), program, d->session_profile,
                        finish_reason_to_string(reason),
                        reason == FINISH_FAULT || reason == FINISH_EMERGENCY_STOP ? d->fault : FAULT_NONE);
                 if (d->usage) {
@@ -1018,6 +1146,8 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = history_new(d->event, o->state_dir, d->config->sessions.history_max, &d->history);
         if (r >= 0)
                 r = usage_new(d->event, o->state_dir, &d->usage);
+        if (r >= 0)
+                r = profiles_new(d->event, o->state_dir, d->config->sessions.profiles_max, &d->profiles);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
         /* Every counter this chair has, at 0 until it counts. */
@@ -1156,6 +1286,7 @@ struct daemon *daemon_free(struct daemon *d)
         d->positions_file = saved_file_free(d->positions_file);
         d->history = history_free(d->history);
         d->usage = usage_free(d->usage);
+        d->profiles = profiles_free(d->profiles);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->guard);

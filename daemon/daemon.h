@@ -31,6 +31,7 @@ enum {
         PROP_FAULT = 1u << 10, /* Fault and FaultMessage */
         PROP_LOCKED = 1u << 11,
         PROP_SHOULDERS = 1u << 12,
+        PROP_PROFILES = 1u << 13, /* Profiles and Profile */
 };
 
 /* Who hears of what the core does (api.c), on the loop. */
@@ -77,6 +78,8 @@ struct history;
 struct usage;
 const struct history *daemon_history(const struct daemon *d); /* history.h */
 const struct usage *daemon_usage(const struct daemon *d);     /* usage.h */
+const struct profiles *daemon_profiles(const struct daemon *d);
+const struct profile *daemon_profile(const struct daemon *d); /* the selected one; NULL for none */
 
 /* Commands. The caller has decided that its sender may ask (authorization is the API's); the core refuses
  * whatever moves or heats while a fault is latched (-ENOTRECOVERABLE) or the emergency-stop button is
@@ -86,6 +89,19 @@ const struct usage *daemon_usage(const struct daemon *d);     /* usage.h */
 /* -ENOENT: no such program; -EBUSY: one runs; -ERANGE: longer than the session cap; -EINVAL: a duration the
  * program cannot run for. intensity 0: the chair's present one. */
 int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec, unsigned intensity);
+/* Profiles (profiles.h). Selecting one ("" for none) puts its shoulder offset in use at once (none: 0); its
+ * intensity, heat and program apply at each Start. -ENOENT for an unknown name. */
+int daemon_select_profile(struct daemon *d, const char *name);
+/* Adds or replaces a profile (and reselects it when it is the selected one). -E2BIG past the bound. */
+int daemon_save_profile(struct daemon *d, const struct profile *p);
+/* -ENOENT; deleting the selected profile selects none. */
+int daemon_delete_profile(struct daemon *d, const char *name);
+/* The axes as they are now, as a saved position of the selected profile (replacing one of that name).
+ * -ENOENT without a selected profile, -EOPNOTSUPP without a recline, -E2BIG past the positions' bound,
+ * -EAGAIN while an axis's position is not known. */
+int daemon_save_position(struct daemon *d, const char *name);
+/* -ENOENT without a selected profile or without that position. */
+int daemon_delete_position(struct daemon *d, const char *name);
 /* Manual mode: runs program (taken, freed on failure too), built by the caller from a person's choices and
  * checked against the chair, as program PROGRAM_MANUAL_ID for duration_usec (0: its own). Errors as
  * daemon_start(). */
@@ -112,7 +128,7 @@ void daemon_emergency_stop(struct daemon *d, const char *why);
 /* The program ends, air out of every bag at once, rollers stop, the legrest opens. Always allowed. */
 void daemon_release(struct daemon *d);
 /* -ENOENT: no such preset; -EOPNOTSUPP: no recline. */
-int daemon_recline(struct daemon *d, const char *preset);
+int daemon_recline(struct daemon *d, const char *preset); /* a preset, or a saved position of the profile */
 /* direction 1: toward reclined/extended, -1: toward upright. -EOPNOTSUPP: the chair lacks the axis. */
 int daemon_jog(struct daemon *d, enum axis axis, int direction);
 /* INTENSITY_MIN to INTENSITY_MAX (-ERANGE otherwise). */

@@ -260,12 +260,20 @@ int saved_file_flush(struct saved_file *f)
         return r;
 }
 
+struct saved_file *saved_file_discard(struct saved_file *f)
+{
+        if (f)
+                f->format = NULL; /* nothing to flush */
+        return saved_file_free(f);
+}
+
 struct saved_file *saved_file_free(struct saved_file *f)
 {
         if (!f)
                 return NULL;
         if (f->format)
                 saved_file_flush(f);
+        f->writer = writer_free(f->writer); /* discarded: the write under way ends first */
         sd_event_unref(f->event);
         free(f->path);
         free(f);

@@ -44,6 +44,8 @@ void saved_file_mark(struct saved_file *f);
 bool saved_file_pending(const struct saved_file *f);
 /* Waits for a write under way and writes what is still unsaved, here and now (at exit, off the loop). */
 int saved_file_flush(struct saved_file *f);
+/* Waits for a write under way, and frees without writing what is unsaved (the file is going away). */
+struct saved_file *saved_file_discard(struct saved_file *f);
 /* Flushes, then frees. */
 struct saved_file *saved_file_free(struct saved_file *f);
 static inline void saved_file_freep(struct saved_file **f)

@@ -196,6 +196,36 @@ int list_yaml_files(const char *dir, char ***ret)
         return 0;
 }
 
+int read_file(const char *path, size_t max, char **ret)
+{
+        _cleanup_free_ char *text = malloc(max + 2);
+        size_t size = 0;
+        ssize_t n;
+        int fd;
+
+        if (!text)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (size <= max && (n = read(fd, text + size, max + 1 - size)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                size += (size_t) n;
+        }
+        close(fd);
+        if (size > max)
+                return -EFBIG;
+        text[size] = '\0';
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
 bool name_is_valid(const char *s, size_t max)
 {
         size_t n = strlen(s);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "profiles.h"
 #include "tap.h"
 #include "usage.h"
 
@@ -368,6 +369,95 @@ static void test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again(voi
         teardown();
 }
 
+/* A profile as its file holds it, read back; files broken by hand are refused with the line and why. */
+static void test_a_profile_reads_back_and_broken_ones_are_refused(void)
+{
+        struct profile p = {.intensity = 4,
+                            .has_heat = true,
+                            .n_heat = 2,
+                            .has_shoulder_offset = true,
+                            .shoulder_offset_mm = -15,
+                            .n_favourites = 2,
+                            .n_positions = 1},
+                       back;
+        char *text = NULL, why[320];
+        size_t size;
+
+        strcpy(p.name, "anna");
+        strcpy(p.favourites[0], "relax");
+        strcpy(p.favourites[1], "deep-tissue");
+        strcpy(p.heat[0].zone, "lumbar");
+        p.heat[0].level = 2;
+        strcpy(p.heat[1].zone, "calves");
+        strcpy(p.program, "relax");
+        strcpy(p.positions[0].name, "reading");
+        p.positions[0].has[AXIS_BACKREST] = p.positions[0].has[AXIS_LEGREST] = true;
+        p.positions[0].axis[AXIS_BACKREST] = 0.45;
+        p.positions[0].axis[AXIS_LEGREST] = 0.3;
+        CHECK(profile_format(&p, &text, &size) == 0);
+        CHECK(text && strstr(text, "position reading backrest 0.4500 legrest 0.3000\n"));
+        CHECK(profile_parse("anna", text, &back, why, sizeof(why)) == 0);
+        CHECK(memcmp(&p, &back, sizeof(p)) == 0);
+        free(text);
+
+        static const char *const bad[][2] = {
+                {"intensity 9\n", "1: intensity"},
+                {"# x\nvolume 3\n", "2: unknown key 'volume'"},
+                {"intensity 3\nintensity 4\n", "2: intensity given twice"},
+                {"heat lumbar\n", "1: heat takes"},
+                {"program Relax\n", "1: program 'Relax'"},
+                {"position nap backrest 0.5 backrest 0.6\n", "1: backrest given twice"},
+                {"position nap elbow 0.5\n", "1: unknown axis"},
+                {"position nap backrest lots\n", "1: backrest 'lots'"},
+                {"shoulder-offset 9000\n", "1: shoulder-offset"},
+                {"intensity 3", "1: cut short"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                why[0] = 0;
+                if (profile_parse("x", bad[i][0], &back, why, sizeof(why)) != -EINVAL ||
+                    strncmp(why, bad[i][1], strlen(bad[i][1])) != 0) {
+                        printf("# %s: %s\n", bad[i][0], why);
+                        CHECK(false);
+                }
+        }
+}
+
+/* In a state directory: a broken file is set aside as NAME.broken and the others load; the bound holds; a
+ * profile put is on the disk once the loop ran, and a deleted one is gone. */
+static void test_profiles_on_the_disk(void)
+{
+        struct profiles *ps = NULL;
+        struct profile p = {.intensity = 2};
+        char path[128];
+
+        setup();
+        snprintf(path, sizeof(path), "%s/profiles", dir);
+        mkdir(path, 0755);
+        write_text("profiles/good", "# chaird profile 1\nintensity 3\n");
+        write_text("profiles/bad", "intensity 3\nvolume 11\n");
+        write_text("profiles/Not-A-Name", "intensity 3\n");
+        CHECK(profiles_new(event, dir, 2, &ps) == 0);
+        CHECK_EQ_U(profiles_count(ps), 1);
+        CHECK(profiles_find(ps, "good") && profiles_find(ps, "good")->intensity == 3);
+        CHECK(file_size("profiles/bad.broken") > 0 && file_size("profiles/bad") < 0);
+        strcpy(p.name, "zed");
+        CHECK(profiles_put(ps, &p) == 0);
+        strcpy(p.name, "one-more");
+        CHECK(profiles_put(ps, &p) == -E2BIG);
+        for (int i = 0; i < 600 && profiles_saving(ps); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK(file_size("profiles/zed") > 0);
+        CHECK(profiles_delete(ps, "good") == 0 && profiles_delete(ps, "good") == -ENOENT);
+        CHECK(file_size("profiles/good") < 0);
+        CHECK_STREQ(profiles_get(ps, 0)->name, "zed");
+        profiles_free(ps);
+        CHECK(profiles_new(event, dir, 2, &ps) == 0);
+        CHECK_EQ_U(profiles_count(ps), 1);
+        CHECK(profiles_find(ps, "zed") && profiles_find(ps, "zed")->intensity == 2);
+        profiles_free(ps);
+        teardown();
+}
+
 static void test_usage_counts_saves_and_reads_back(void)
 {
         struct usage *u = NULL;
@@ -427,4 +517,6 @@ RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_ar
           T(test_records_made_during_a_rewrite_are_in_the_file_in_place_throughout),
           T(test_an_append_that_fails_is_taken_back_and_made_up_later),
           T(test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again),
-          T(test_usage_counts_saves_and_reads_back), T(test_a_damaged_usage_line_is_left_out))
+          T(test_usage_counts_saves_and_reads_back),
+          T(test_a_profile_reads_back_and_broken_ones_are_refused), T(test_profiles_on_the_disk),
+          T(test_a_damaged_usage_line_is_left_out))

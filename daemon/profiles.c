@@ -1,0 +1,463 @@
+/* profiles.c: the profiles, one file each in the state directory, in memory by name, written off the loop.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "profiles.h"
+#include "util.h"
+#include "writer.h"
+
+#define PROFILE_HEADER "# chaird profile 1\n"
+
+/* A profile and the file that keeps it (its own allocation: the file's format callback holds it). */
+struct slot {
+        struct profile profile;
+        struct saved_file *file;
+};
+
+struct profiles {
+        sd_event *event;
+        char *dir;
+        struct slot **slots; /* by name */
+        size_t n, max;
+};
+
+bool profile_name_is_valid(const char *name)
+{
+        return name[0] != '-' && name_is_valid(name, PROFILE_NAME_MAX);
+}
+
+const struct profile_position *profile_position(const struct profile *p, const char *name)
+{
+        for (size_t i = 0; i < p->n_positions; i++)
+                if (streq(p->positions[i].name, name))
+                        return &p->positions[i];
+        return NULL;
+}
+
+int profile_format(const struct profile *p, char **ret_text, size_t *ret_size)
+{
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fputs(PROFILE_HEADER, f);
+        if (p->n_favourites > 0) {
+                fputs("favourites", f);
+                for (size_t i = 0; i < p->n_favourites; i++)
+                        fprintf(f, " %s", p->favourites[i]);
+                fputc('\n', f);
+        }
+        if (p->intensity)
+                fprintf(f, "intensity %u\n", p->intensity);
+        if (p->has_heat) {
+                fputs("heat", f);
+                for (size_t i = 0; i < p->n_heat; i++)
+                        fprintf(f, " %s %u", p->heat[i].zone, p->heat[i].level);
+                fputc('\n', f);
+        }
+        if (p->has_shoulder_offset)
+                fprintf(f, "shoulder-offset %d\n", p->shoulder_offset_mm);
+        if (p->program[0])
+                fprintf(f, "program %s\n", p->program);
+        for (size_t i = 0; i < p->n_positions; i++) {
+                fprintf(f, "position %s", p->positions[i].name);
+                for (int a = 0; a < _AXIS_MAX; a++)
+                        if (p->positions[i].has[a])
+                                fprintf(f, " %s %.4f", axis_to_string(a), p->positions[i].axis[a]);
+                fputc('\n', f);
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        *ret_size = size;
+        return 0;
+}
+
+/* --- reading a file --- */
+
+struct reader {
+        char *why;
+        size_t why_size;
+        unsigned line;
+};
+
+_printf_(2, 3) static int bad(struct reader *rd, const char *format, ...)
+{
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+        snprintf(rd->why, rd->why_size, "%u: %s", rd->line, msg);
+        return -EINVAL;
+}
+
+static int take_name(struct reader *rd, const char *word, char dest[PROFILE_NAME_MAX + 1], const char *what)
+{
+        if (!profile_name_is_valid(word))
+                return bad(rd, "%s '%.64s' is not a name ([a-z0-9-], at most 64)", what, word);
+        strcpy(dest, word);
+        return 0;
+}
+
+static int take_uint(struct reader *rd, const char *word, unsigned max, unsigned *ret, const char *what)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(word, &end, 10);
+        if (word[0] < '0' || word[0] > '9' || *end || errno || v > max)
+                return bad(rd, "%s '%.32s' is not a number from 0 to %u", what, word, max);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int read_line(struct reader *rd, char *line, struct profile *p, unsigned *seen)
+{
+        char *words[2 + 2 * PROFILE_FAVOURITES_MAX], *save = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                if (n == ELEMENTSOF(words))
+                        return bad(rd, "too many words");
+                words[n++] = w;
+        }
+        if (n == 0)
+                return bad(rd, "an empty line");
+        static const char *const keys[] = {"favourites", "intensity",       "heat",
+                                           "program",    "shoulder-offset", NULL};
+        for (unsigned k = 0; keys[k]; k++)
+                if (streq(words[0], keys[k])) {
+                        if (*seen & (1u << k))
+                                return bad(rd, "%s given twice", keys[k]);
+                        *seen |= 1u << k;
+                }
+        if (streq(words[0], "favourites")) {
+                if (n - 1 > PROFILE_FAVOURITES_MAX)
+                        return bad(rd, "more than %d favourites", PROFILE_FAVOURITES_MAX);
+                for (size_t i = 1; i < n && r >= 0; i++)
+                        r = take_name(rd, words[i], p->favourites[p->n_favourites++], "favourite");
+        } else if (streq(words[0], "intensity")) {
+                if (n != 2)
+                        return bad(rd, "intensity takes one number");
+                r = take_uint(rd, words[1], INTENSITY_MAX, &p->intensity, "intensity");
+                if (r >= 0 && p->intensity < INTENSITY_MIN)
+                        return bad(rd, "intensity 0: leave the line out for none");
+        } else if (streq(words[0], "heat")) {
+                if (n % 2 != 1 || (n - 1) / 2 > PROFILE_HEAT_MAX)
+                        return bad(rd, "heat takes zone and level pairs (at most %d)", PROFILE_HEAT_MAX);
+                p->has_heat = true;
+                for (size_t i = 1; i < n && r >= 0; i += 2) {
+                        r = take_name(rd, words[i], p->heat[p->n_heat].zone, "heat zone");
+                        if (r >= 0)
+                                r = take_uint(rd, words[i + 1], HEAT_LEVELS, &p->heat[p->n_heat++].level,
+                                              "heat level");
+                }
+        } else if (streq(words[0], "program")) {
+                if (n != 2)
+                        return bad(rd, "program takes one id");
+                r = take_name(rd, words[1], p->program, "program");
+        } else if (streq(words[0], "shoulder-offset")) {
+                char *end;
+                long v;
+                if (n != 2)
+                        return bad(rd, "shoulder-offset takes one number (mm)");
+                errno = 0;
+                v = strtol(words[1], &end, 10);
+                if (*end || errno || v < -PROFILE_SHOULDER_OFFSET_MAX || v > PROFILE_SHOULDER_OFFSET_MAX)
+                        return bad(rd, "shoulder-offset '%.32s' is not a number of mm from -%d to %d",
+                                   words[1], PROFILE_SHOULDER_OFFSET_MAX, PROFILE_SHOULDER_OFFSET_MAX);
+                p->has_shoulder_offset = true;
+                p->shoulder_offset_mm = (int) v;
+        } else if (streq(words[0], "position")) {
+                struct profile_position *pos;
+                if (p->n_positions == PROFILE_POSITIONS_MAX)
+                        return bad(rd, "more than %d positions", PROFILE_POSITIONS_MAX);
+                if (n < 4 || n % 2 != 0)
+                        return bad(rd, "position takes a name, then axis and position pairs");
+                pos = &p->positions[p->n_positions];
+                r = take_name(rd, words[1], pos->name, "position");
+                if (r >= 0 && profile_position(p, pos->name))
+                        return bad(rd, "position %s given twice", pos->name);
+                for (size_t i = 2; i < n && r >= 0; i += 2) {
+                        int a = axis_from_string(words[i]);
+                        char *end;
+                        double v;
+                        if (a < 0)
+                                return bad(rd, "unknown axis '%.32s' (backrest, legrest, slide)", words[i]);
+                        if (pos->has[a])
+                                return bad(rd, "%s given twice", words[i]);
+                        errno = 0;
+                        v = strtod(words[i + 1], &end);
+                        if (*end || errno || !isfinite(v))
+                                return bad(rd, "%s '%.32s' is not a number", words[i], words[i + 1]);
+                        pos->has[a] = true;
+                        pos->axis[a] = v;
+                }
+                if (r >= 0)
+                        p->n_positions++;
+        } else
+                return bad(rd, "unknown key '%.32s'", words[0]);
+        return r;
+}
+
+int profile_parse(const char *name, const char *text, struct profile *ret, char *why, size_t why_size)
+{
+        struct reader rd = {.why = why, .why_size = why_size};
+        struct profile p = {};
+        unsigned seen = 0;
+        int r;
+
+        if (!profile_name_is_valid(name))
+                return bad(&rd, "'%.64s' is not a profile name", name);
+        strcpy(p.name, name);
+        if (strlen(text) >= PROFILE_FILE_MAX)
+                return bad(&rd, "longer than %d bytes", PROFILE_FILE_MAX);
+        for (const char *at = text; *at;) {
+                const char *nl = strchr(at, '\n');
+                char line[PROFILE_FILE_MAX];
+                size_t len;
+
+                rd.line++;
+                if (!nl)
+                        return bad(&rd, "cut short (no end of line)");
+                len = (size_t) (nl - at);
+                memcpy(line, at, len);
+                line[len] = '\0';
+                at = nl + 1;
+                if (line[0] == '#')
+                        continue;
+                r = read_line(&rd, line, &p, &seen);
+                if (r < 0)
+                        return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+/* --- the store --- */
+
+static int slot_format(void *userdata, char **ret_data, size_t *ret_size)
+{
+        struct slot *s = userdata;
+        return profile_format(&s->profile, ret_data, ret_size);
+}
+
+static void slot_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
+{
+        if (result < 0)
+                log_warning_errno(result, "Cannot write the profile %s: %m", saved_file_path(f));
+}
+
+static struct slot *slot_free(struct slot *s, bool flush)
+{
+        if (!s)
+                return NULL;
+        if (flush)
+                saved_file_free(s->file);
+        else
+                saved_file_discard(s->file);
+        free(s);
+        return NULL;
+}
+
+static int slot_new(struct profiles *ps, const struct profile *p, struct slot **ret)
+{
+        _cleanup_free_ char *path = NULL;
+        struct slot *s = calloc(1, sizeof(*s));
+        int r;
+
+        if (!s || asprintf(&path, "%s/%s", ps->dir, p->name) < 0) {
+                path = NULL;
+                free(s);
+                return -ENOMEM;
+        }
+        s->profile = *p;
+        r = saved_file_new(ps->event, path, 0644, slot_format, slot_written, s, &s->file);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+        const struct slot *const *x = a, *const *y = b;
+        return strcmp((*x)->profile.name, (*y)->profile.name);
+}
+
+/* Reads one file; a broken one is set aside as NAME.broken. */
+static int load_one(struct profiles *ps, const char *name)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        struct profile p;
+        char why[320];
+        struct slot *s;
+        int r;
+
+        if (asprintf(&path, "%s/%s", ps->dir, name) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        r = read_file(path, PROFILE_FILE_MAX, &text);
+        if (r == -EFBIG)
+                snprintf(why, sizeof(why), "1: longer than %d bytes", PROFILE_FILE_MAX);
+        else if (r < 0) {
+                log_warning_errno(r, "Cannot read the profile %s: %m; left out", path);
+                return 0;
+        } else
+                r = profile_parse(name, text, &p, why, sizeof(why));
+        if (r < 0) {
+                _cleanup_free_ char *aside = NULL;
+                if (asprintf(&aside, "%s.broken", path) < 0) {
+                        aside = NULL;
+                        return -ENOMEM;
+                }
+                log_warning("%s:%s; set aside as %s", path, why, aside);
+                if (rename(path, aside) < 0)
+                        log_warning_errno(-errno, "Cannot set %s aside: %m", path);
+                return 0;
+        }
+        if (ps->n == ps->max) {
+                log_warning("%s: more profiles than sessions.profiles (%zu); left out", path, ps->max);
+                return 0;
+        }
+        r = slot_new(ps, &p, &s);
+        if (r < 0)
+                return r;
+        ps->slots[ps->n++] = s;
+        return 0;
+}
+
+int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct profiles **ret)
+{
+        _cleanup_(profiles_freep) struct profiles *ps = calloc(1, sizeof(*ps));
+        _cleanup_free_ struct dirent **names = NULL;
+        int n, r = 0;
+
+        if (!ps)
+                return -ENOMEM;
+        ps->event = sd_event_ref(event);
+        ps->max = max ?: 1;
+        ps->slots = calloc(ps->max, sizeof(*ps->slots));
+        if (!ps->slots || asprintf(&ps->dir, "%s/%s", state_dir, PROFILES_DIR) < 0) {
+                ps->dir = NULL;
+                return -ENOMEM;
+        }
+        n = scandir(ps->dir, &names, NULL, alphasort);
+        if (n < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Cannot read the profiles in %s: %m; there are none", ps->dir);
+        for (int i = 0; i < n; i++) {
+                /* Profile names only: not NAME.broken, nor a temporary file a cut left behind. */
+                if (r >= 0 && profile_name_is_valid(names[i]->d_name) && names[i]->d_type != DT_DIR)
+                        r = load_one(ps, names[i]->d_name);
+                free(names[i]);
+        }
+        if (r < 0)
+                return r;
+        qsort(ps->slots, ps->n, sizeof(*ps->slots), by_name);
+        *ret = TAKE_PTR(ps);
+        return 0;
+}
+
+struct profiles *profiles_free(struct profiles *ps)
+{
+        if (!ps)
+                return NULL;
+        for (size_t i = 0; i < ps->n; i++)
+                slot_free(ps->slots[i], true);
+        free(ps->slots);
+        free(ps->dir);
+        sd_event_unref(ps->event);
+        free(ps);
+        return NULL;
+}
+
+size_t profiles_count(const struct profiles *ps)
+{
+        return ps->n;
+}
+
+const struct profile *profiles_get(const struct profiles *ps, size_t i)
+{
+        return i < ps->n ? &ps->slots[i]->profile : NULL;
+}
+
+static ssize_t find(const struct profiles *ps, const char *name)
+{
+        for (size_t i = 0; i < ps->n; i++)
+                if (streq(ps->slots[i]->profile.name, name))
+                        return (ssize_t) i;
+        return -1;
+}
+
+const struct profile *profiles_find(const struct profiles *ps, const char *name)
+{
+        ssize_t i = find(ps, name);
+        return i < 0 ? NULL : &ps->slots[i]->profile;
+}
+
+int profiles_put(struct profiles *ps, const struct profile *p)
+{
+        ssize_t i = find(ps, p->name);
+        struct slot *s;
+        int r;
+
+        if (i >= 0) {
+                s = ps->slots[i];
+                s->profile = *p;
+        } else {
+                if (ps->n == ps->max)
+                        return -E2BIG;
+                if (mkdir(ps->dir, 0755) < 0 && errno != EEXIST)
+                        log_warning_errno(-errno, "Cannot create %s: %m", ps->dir);
+                r = slot_new(ps, p, &s);
+                if (r < 0)
+                        return r;
+                ps->slots[ps->n++] = s;
+                qsort(ps->slots, ps->n, sizeof(*ps->slots), by_name);
+        }
+        saved_file_save(s->file);
+        return 0;
+}
+
+int profiles_delete(struct profiles *ps, const char *name)
+{
+        ssize_t i = find(ps, name);
+        _cleanup_free_ char *path = NULL;
+
+        if (i < 0)
+                return -ENOENT;
+        path = strdup(saved_file_path(ps->slots[i]->file));
+        slot_free(ps->slots[i], false); /* a write under way ends first; nothing more is written */
+        memmove(ps->slots + i, ps->slots + i + 1, (ps->n - (size_t) i - 1) * sizeof(*ps->slots));
+        ps->n--;
+        if (path && unlink(path) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Cannot remove the profile %s: %m", path);
+        return 0;
+}
+
+bool profiles_saving(const struct profiles *ps)
+{
+        for (size_t i = 0; i < ps->n; i++)
+                if (saved_file_pending(ps->slots[i]->file))
+                        return true;
+        return false;
+}

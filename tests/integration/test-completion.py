@@ -106,7 +106,13 @@ def test_presets_zones_and_axes_come_from_the_running_chaird(p, tmp, bus, chaird
     check(p, "heat level", complete("chairctl heat lumbar ", bus.address)[0], ["0", "1", "2", "3"])
     check(p, "jog", complete("chairctl jog ", bus.address)[0], axes)
     check(p, "jog direction", complete("chairctl jog backrest ", bus.address)[0], ["down", "up"])
-    check(p, "names", complete("chairctl names ", bus.address)[0], ["axes", "presets", "programs", "zones"])
+    check(p, "names", complete("chairctl names ", bus.address)[0],
+          ["axes", "presets", "profiles", "programs", "zones"])
+    check(p, "profile", complete("chairctl profile ", bus.address)[0], ["delete", "list", "save", "select", "show"])
+    chaird.chair.SaveProfile("anna", dt.dbus.Dictionary({}, signature="sv"))
+    check(p, "profile select", complete("chairctl profile select ", bus.address)[0], ["anna"])
+    chaird.chair.DeleteProfile("anna")
+    check(p, "position", complete("chairctl position ", bus.address)[0], ["delete", "save"])
     check(p, "lock", complete("chairctl lock ", bus.address)[0], ["off", "on"])
 
 

@@ -5,6 +5,7 @@ shoulder offset in use, saved positions reached (also after a restart and after 
 broken by hand set aside, the bound, the history's profile, typed errors and who may do what. Positions are
 read in chair-sim (where the axes really are), files in the state directory."""
 import importlib.util
+import json
 import os
 import signal
 import sys
@@ -266,6 +267,68 @@ def test_bad_arguments_get_typed_errors_and_changes_need_the_control_group(p, d,
     d.chair.SelectProfile("")
 
 
+def test_chairctl_profile_and_position(p, d, bus):
+    def ctl(*args):
+        return dt.chairctl(bus, *args)
+
+    for name in [str(x) for x in d.get("Profiles")]:
+        d.chair.DeleteProfile(name)
+    r = ctl("profile", "save", "dora", "--intensity", "4", "--heat", "lumbar=1", "--favourite", "relax",
+            "--favourite", "quick", "--shoulder-offset", "-10", "--program", "quick")
+    if r.returncode != 0:
+        p.append(f"profile save: {r.returncode} {r.stderr.strip()}")
+    r = ctl("--json", "profile", "show", "dora")
+    try:
+        got = json.loads(r.stdout)
+    except ValueError:
+        got = None
+    want = {"intensity": 4, "program": "quick", "shoulder-offset": -10, "favourites": ["relax", "quick"],
+            "heat": {"lumbar": 1}, "positions": {}}
+    if got != want:
+        p.append(f"--json profile show: {r.stdout!r}, want {want}")
+    r = ctl("profile", "show", "dora")
+    if r.returncode != 0 or "Intensity:       4" not in r.stdout or "lumbar=1" not in r.stdout:
+        p.append(f"profile show: {r.stdout!r}")
+    ctl("profile", "select", "dora")
+    r = ctl("--json", "profile")
+    if r.returncode != 0 or json.loads(r.stdout or "{}") != {"profiles": ["dora"], "selected": "dora"}:
+        p.append(f"--json profile: {r.stdout!r}")
+    r = ctl("profile", "list")
+    if "* dora" not in r.stdout:
+        p.append(f"profile list: {r.stdout!r}")
+    d.chair.Recline("zero-gravity-1")
+    idle(d)
+    r = ctl("position", "save", "nap")
+    if r.returncode != 0 or "nap" not in profile(d, "dora")["positions"]:
+        p.append(f"position save: {r.returncode} {r.stderr.strip()}")
+    where = profile(d, "dora")["positions"].get("nap", {})
+    ctl("recline", "upright")
+    idle(d)
+    r = ctl("recline", "nap")
+    if r.returncode != 0 or not wait_for(lambda: idle(d) and at(d, where), 60):
+        p.append(f"chairctl recline nap: {r.returncode} {r.stderr.strip()}, at {axes(d)}")
+    r = ctl("start", "--duration", "1m")  # the profile's program
+    if r.returncode != 0 or str(d.get("Program")) != "quick" or int(d.get("Intensity")) != 4:
+        p.append(f"chairctl start: {r.returncode} {r.stderr.strip()} {d.get('Program')} {int(d.get('Intensity'))}")
+    d.chair.Stop()
+    idle(d)
+    for args, status, says in [(("profile", "show", "nobody-here"), 1, "NoSuchProfile"),
+                               (("profile", "save"), 2, "one profile name"),
+                               (("profile", "save", "dora", "--intensity", "9"), 1, "InvalidArgument"),
+                               (("profile", "save", "dora", "--heat", "lumbar"), 2, "ZONE=LEVEL"),
+                               (("profile", "frobnicate"), 2, "profile takes"),
+                               (("position", "save"), 2, "position takes"),
+                               (("position", "delete", "nowhere"), 1, "NoSuchPreset")]:
+        r = ctl(*args)
+        if r.returncode != status or says not in r.stderr:
+            p.append(f"chairctl {' '.join(args)}: {r.returncode} {r.stderr.strip()}, want {status} and '{says}'")
+    ctl("profile", "delete", "dora")
+    if [str(x) for x in d.get("Profiles")]:
+        p.append(f"profile delete: {list(d.get('Profiles'))}")
+    ctl("recline", "upright")
+    idle(d)
+
+
 def cases(tap, tmp):
     os.chmod(tmp, 0o755)
     bus = SystemBus(tmp)
@@ -284,6 +347,7 @@ def cases(tap, tmp):
                 ("the_bound_and_delete", test_the_bound_and_delete),
                 ("bad_arguments_get_typed_errors_and_changes_need_the_control_group",
                  test_bad_arguments_get_typed_errors_and_changes_need_the_control_group),
+                ("chairctl_profile_and_position", test_chairctl_profile_and_position),
             ]:
                 tap.case(name, lambda p, fn=fn: fn(p, d, bus))
                 if d.proc.poll() is not None:

@@ -18,7 +18,7 @@ _chairctl()
 
         local verbs="status list start stop pause resume estop release reset recline jog heat intensity
                      lock monitor install reload names validate plot schema manual adjust shoulders
-                     history usage"
+                     history usage profile position"
         # Options before the verb; -H (--host) takes the remote USER@HOST.
         local i verb="" verb_at=0 remote=()
         for ((i = 1; i < cword; i++)); do
@@ -66,7 +66,11 @@ _chairctl()
                 return
                 ;;
         --technique | --pattern | --area | --from | --to | --speed | --depth | --airbags | --airbag-pattern | \
-                --heat | --foot-rollers)
+                --heat | --foot-rollers | --shoulder-offset)
+                return
+                ;;
+        --program | --favourite)
+                mapfile -t COMPREPLY < <(compgen -W "$(_chairctl_names programs "${remote[@]}")" -- "$cur")
                 return
                 ;;
         --config)
@@ -89,7 +93,8 @@ _chairctl()
                 case ${words[i]} in
                 --duration | -d | --intensity | --time | --config | --patterns | -o | --output | --technique | \
                 --pattern | --area | --from | --to | --speed | --width | --depth | --airbags | --airbag-pattern | \
-                --airbag-intensity | --heat | --foot-rollers | --recline) ((i++)) ;;
+                --airbag-intensity | --heat | --foot-rollers | --recline | --shoulder-offset | --program | \
+                --favourite) ((i++)) ;;
                 -*) ;;
                 *) ((n++)) ;;
                 esac
@@ -103,6 +108,8 @@ _chairctl()
         adjust) options="--speed --width --depth --area --from --to --airbag-intensity --foot-rollers --reset
                          --technique --pattern --airbags --airbag-pattern --heat --recline --duration" ;;
         jog) options="--time" ;;
+        profile) [[ ${words[verb_at + 1]} == save ]] && options="--intensity --heat --no-heat --favourite
+                         --no-favourites --shoulder-offset --program" ;;
         validate) options="--config --patterns" ;;
         plot) options="--config --patterns --duration -o --output" ;;
         esac
@@ -122,7 +129,11 @@ _chairctl()
         heat,1) words_for="0 1 2 3" ;;
         intensity,0) words_for="1 2 3 4 5" ;;
         lock,0) words_for="on off" ;;
-        names,0) words_for="programs presets zones axes" ;;
+        names,0) words_for="programs presets zones axes profiles" ;;
+        profile,0) words_for="list show select save delete" ;;
+        profile,1) [[ ${words[verb_at + 1]} == @(show|select|save|delete) ]] &&
+                words_for=$(_chairctl_names profiles "${remote[@]}") ;;
+        position,0) words_for="save delete" ;;
         schema,0) words_for="program pattern config" ;;
         install,0 | validate,* | plot,0)
                 _filedir '@(yaml|yml)'

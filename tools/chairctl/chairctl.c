@@ -27,19 +27,23 @@ static void usage(FILE *f)
                 "Verbs that talk to chaird (over the system bus, or over ssh with -H):\n"
                 "  status                      the chair's state, program, heat, positions, fault\n"
                 "  list                        the programs chaird offers\n"
-                "  start PROGRAM [--duration D] [--intensity N] [--follow]\n"
-                "                              start a program; --follow shows its progress until it ends\n"
+                "  start [PROGRAM] [--duration D] [--intensity N] [--follow]\n"
+                "                              start a program (none: the profile's); --follow shows its\n"
+                "                              progress until it ends\n"
                 "  stop | pause | resume       the running program\n"
                 "  estop                       emergency stop: everything safe, fault latched\n"
                 "  release                     air out of every bag, rollers stop, legrest opens\n"
                 "  reset                       reset the fault once its cause is gone\n"
-                "  recline PRESET              e.g. zero-gravity-1, upright\n"
+                "  recline PRESET|POSITION     e.g. zero-gravity-1, upright, or a profile's saved position\n"
                 "  jog AXIS up|down [--time D] move an axis while held (until Ctrl-C or D)\n"
                 "  manual OPTIONS [--follow]   a manual session: technique, area, airbags, heat by hand\n"
                 "  adjust OPTIONS [--reset]    change the running session at once (speed, area, ...)\n"
                 "  shoulders [OFFSET]          the shoulder position in use; OFFSET mm moves it (+ down)\n"
                 "  history [N]                 the last N sessions and faults (20; 0: all), newest first\n"
-                "  usage                       counters since install: sessions, massage, heat, motors\n");
+                "  usage                       counters since install: sessions, massage, heat, motors\n"
+                "  profile [list|show NAME|select NAME|save NAME [SETTINGS]|delete NAME]\n"
+                "                              a person's memory: favourites, intensity, heat, program\n"
+                "  position save|delete NAME   the recline as it is now, in the selected profile\n");
         fprintf(f, "  heat ZONE LEVEL             heat level 0-%d\n", HEAT_LEVELS);
         fprintf(f, "  intensity N                 massage intensity %d-%d (%d: as programmed)\n",
                 INTENSITY_MIN, INTENSITY_MAX, INTENSITY_DEFAULT);
@@ -47,7 +51,7 @@ static void usage(FILE *f)
                    "  monitor                     a line per change, until Ctrl-C\n"
                    "  install FILE                validate a program and install it\n"
                    "  reload                      load the programs again\n"
-                   "  names programs|presets|zones|axes\n"
+                   "  names programs|presets|zones|axes|profiles\n"
                    "                              the names chaird takes, one per line (for scripts)\n"
                    "\nOffline verbs (no daemon needed):\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -65,8 +69,10 @@ static const struct verb_help {
          "The chair's state, the running program and phase, intensity, recline, heat,\n"
          "temperatures, positions, the fault and the child lock. --json: one object."},
         {"list", "list", "The programs chaird offers: id, duration, name. --json: a list of objects."},
-        {"start", "start PROGRAM [--duration D] [--intensity N] [--follow]",
-         "Starts a program by id. --duration D runs it scaled to D (at least 1m, at most the\n"
+        {"start", "start [PROGRAM] [--duration D] [--intensity N] [--follow]",
+         "Starts a program by id; without one, the selected profile's program. The selected\n"
+         "profile's intensity and heat apply unless --intensity says otherwise.\n"
+         "--duration D runs it scaled to D (at least 1m, at most the\n"
          "session cap); --intensity N (1-5) sets the intensity first. --follow shows the\n"
          "progress until it ends: exit status 4 when it ended other than completed."},
         {"stop", "stop", "Ends the program gracefully: rollers park, air out, heat off, back upright."},
@@ -77,7 +83,9 @@ static const struct verb_help {
         {"release", "release",
          "For a trapped person: air out of every bag, rollers stop, the legrest opens."},
         {"reset", "reset", "Resets the latched fault once its cause is gone; nothing moves by itself."},
-        {"recline", "recline PRESET", "Drives the recline to a preset (chairctl names presets lists them)."},
+        {"recline", "recline PRESET|POSITION",
+         "Drives the recline to a preset (chairctl names presets lists them), or to a saved\n"
+         "position of the selected profile (chairctl profile show NAME lists them)."},
         {"jog", "jog AXIS up|down [--time D]",
          "Moves an axis while held: until Ctrl-C, or for D (e.g. 2s)."},
         {"heat", "heat ZONE LEVEL",
@@ -117,11 +125,26 @@ static const struct verb_help {
         {"usage", "usage",
          "Counters since install, for planning service: sessions, massage time, heat time and\n"
          "each motor's run time. --json: one object (times in microseconds)."},
+        {"profile",
+         "profile [list | show NAME | select NAME|--none | delete NAME |\n"
+         "              save NAME [--intensity N] [--heat ZONE=LEVEL]... [--no-heat]\n"
+         "                        [--favourite PROGRAM]... [--no-favourites]\n"
+         "                        [--shoulder-offset MM] [--program PROGRAM]]",
+         "A person's memory on the chair. list (the default): the profiles, * before the\n"
+         "selected one. show: its settings and saved positions. select: the one whose\n"
+         "intensity, heat and program apply at each start and whose shoulder offset is in\n"
+         "use (--none: no profile). save: makes or changes a profile; only the settings\n"
+         "given change (--intensity 0, --program '', --no-heat, --no-favourites clear one).\n"
+         "delete: the profile and its file. --json: list and show print objects."},
+        {"position", "position save|delete NAME",
+         "save: the recline as it is now, as a position of the selected profile (e.g.\n"
+         "reading, nap), kept across restarts; chairctl recline NAME drives there again.\n"
+         "delete: forgets one."},
         {"lock", "lock on|off", "The child lock: while on, only stopping works."},
         {"monitor", "monitor", "A line per change of the chair's state, until Ctrl-C."},
         {"install", "install FILE", "Validates a program file on chaird and installs it (it needs an id:)."},
         {"reload", "reload", "Loads the program folders again, as SIGHUP does."},
-        {"names", "names programs|presets|zones|axes",
+        {"names", "names programs|presets|zones|axes|profiles",
          "The names chaird takes, one per line (--json: a list): for scripts and completion."},
         {"validate", "validate [--config FILE] [--patterns DIR]... FILE...",
          "Checks program files, and pattern library files (a file with only patterns:), as\n"

@@ -88,6 +88,10 @@ int verb_manual(sd_bus *bus, int argc, char *argv[]);
 int verb_adjust(sd_bus *bus, int argc, char *argv[]);
 int verb_shoulders(sd_bus *bus, int argc, char *argv[]);
 
+/* profiles.c: a person's profile and its saved positions. */
+int verb_profile(sd_bus *bus, int argc, char *argv[]);
+int verb_position(sd_bus *bus, int argc, char *argv[]);
+
 /* records.c: the history of sessions and faults, the usage counters. */
 int verb_history(sd_bus *bus, int argc, char *argv[]);
 int verb_usage(sd_bus *bus, int argc, char *argv[]);

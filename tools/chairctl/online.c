@@ -476,7 +476,7 @@ static int print_names(sd_bus *bus, const char *property, const char *type, cons
 static int verb_names(sd_bus *bus, int argc, char *argv[])
 {
         if (argc != 2) {
-                fprintf(stderr, "chairctl: names takes one of: programs, presets, zones, axes\n");
+                fprintf(stderr, "chairctl: names takes one of: programs, presets, zones, axes, profiles\n");
                 return EXIT_USAGE;
         }
         if (streq(argv[1], "programs"))
@@ -487,7 +487,10 @@ static int verb_names(sd_bus *bus, int argc, char *argv[])
                 return print_names(bus, "Heat", "a{su}", NULL);
         if (streq(argv[1], "axes"))
                 return print_names(bus, "Positions", "a{sd}", "roller");
-        fprintf(stderr, "chairctl: names takes one of: programs, presets, zones, axes; not \"%s\"\n",
+        if (streq(argv[1], "profiles"))
+                return print_names(bus, "Profiles", "as", NULL);
+        fprintf(stderr,
+                "chairctl: names takes one of: programs, presets, zones, axes, profiles; not \"%s\"\n",
                 argv[1]);
         return EXIT_USAGE;
 }
@@ -659,11 +662,11 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                 default:
                         return EXIT_USAGE;
                 }
-        if (optind + 1 != argc) {
-                fprintf(stderr, "chairctl: start takes one program id\n");
+        if (optind + 1 < argc) {
+                fprintf(stderr, "chairctl: start takes one program id (none: the profile's program)\n");
                 return EXIT_USAGE;
         }
-        const char *program = argv[optind];
+        const char *program = optind < argc ? argv[optind] : "";
         r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, "Start");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", program);
@@ -682,7 +685,13 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                 sd_bus_error_free(&error);
                 return r;
         }
-        return follow_it ? online_follow(bus, program) : 0;
+        if (!follow_it)
+                return 0;
+        _cleanup_free_ char *started = NULL; /* the profile's, when none was named */
+        if (!program[0] && sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Program", NULL,
+                                                      &started) >= 0)
+                program = started;
+        return online_follow(bus, program);
 }
 
 /* Verbs that call one method without arguments. */
@@ -984,14 +993,15 @@ static const struct online_verb {
         const char *name;
         int (*run)(sd_bus *bus, int argc, char *argv[]);
 } online_verbs[] = {
-        {"status", verb_status},   {"list", verb_list},           {"start", verb_start},
-        {"stop", verb_simple},     {"pause", verb_simple},        {"resume", verb_simple},
-        {"estop", verb_simple},    {"release", verb_simple},      {"reset", verb_simple},
-        {"reload", verb_simple},   {"recline", verb_recline},     {"jog", verb_jog},
-        {"heat", verb_heat},       {"intensity", verb_intensity}, {"monitor", verb_monitor},
-        {"install", verb_install}, {"lock", verb_lock},           {"names", verb_names},
-        {"manual", verb_manual},   {"adjust", verb_adjust},       {"shoulders", verb_shoulders},
-        {"history", verb_history}, {"usage", verb_usage},
+        {"status", verb_status},     {"list", verb_list},           {"start", verb_start},
+        {"stop", verb_simple},       {"pause", verb_simple},        {"resume", verb_simple},
+        {"estop", verb_simple},      {"release", verb_simple},      {"reset", verb_simple},
+        {"reload", verb_simple},     {"recline", verb_recline},     {"jog", verb_jog},
+        {"heat", verb_heat},         {"intensity", verb_intensity}, {"monitor", verb_monitor},
+        {"install", verb_install},   {"lock", verb_lock},           {"names", verb_names},
+        {"manual", verb_manual},     {"adjust", verb_adjust},       {"shoulders", verb_shoulders},
+        {"history", verb_history},   {"usage", verb_usage},         {"profile", verb_profile},
+        {"position", verb_position},
 };
 
 bool is_online_verb(const char *name)

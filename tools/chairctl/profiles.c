@@ -1,0 +1,374 @@
+/* profiles.c: chairctl profile and position: a person's memory on the chair (favourites, intensity, heat,
+ * the shoulder offset, a program, saved recline positions). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chairctl.h"
+
+#define PROFILE_CHOICES_MAX 32
+
+/* Calls a method taking one string; prints the error and returns an exit status on failure. */
+static int call_name(sd_bus *bus, const char *method, const char *name)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, method, &error, NULL, "s", name);
+
+        if (r < 0) {
+                r = online_report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        return 0;
+}
+
+static int list(sd_bus *bus)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *selected = NULL;
+        json_object *names = NULL;
+        const char *name;
+        int r;
+
+        r = sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Profile", &error, &selected);
+        if (r >= 0)
+                r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Profiles", &error, &reply,
+                                        "as");
+        if (r < 0) {
+                r = online_report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        if (global.json)
+                names = json_object_new_array();
+        r = sd_bus_message_enter_container(reply, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "s", &name)) > 0) {
+                if (names)
+                        json_object_array_add(names, json_object_new_string(name));
+                else
+                        printf("%s %s\n", streq(name, selected) ? "*" : " ", name);
+        }
+        if (r < 0) {
+                fprintf(stderr, "chairctl: cannot read chaird's profiles: %s\n", strerror(-r));
+                json_object_put(names);
+                return EXIT_FAILED;
+        }
+        if (names) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "profiles", names);
+                json_object_object_add(o, "selected", json_object_new_string(selected));
+                json_print(o, "\n");
+        }
+        return 0;
+}
+
+/* GetProfile's reply as JSON (the keys as chaird sends them); unknown keys of a later chaird are skipped. */
+static int read_profile(sd_bus_message *m, json_object *o)
+{
+        const char *key, *contents, *s;
+        char type;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                if (streq(contents, "u") || streq(contents, "i")) {
+                        int32_t v;
+                        r = sd_bus_message_read(m, "v", contents, &v);
+                        json_object_object_add(o, key,
+                                               streq(contents, "u") ? json_object_new_int64((uint32_t) v)
+                                                                    : json_object_new_int(v));
+                } else if (streq(contents, "s")) {
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        json_object_object_add(o, key, json_object_new_string(s));
+                } else if (streq(contents, "as")) {
+                        json_object *a = json_object_new_array();
+                        json_object_object_add(o, key, a);
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "s");
+                        while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0)
+                                json_object_array_add(a, json_object_new_string(s));
+                        for (int k = 0; k < 2 && r >= 0; k++)
+                                r = sd_bus_message_exit_container(m);
+                } else if (streq(contents, "a{su}")) {
+                        json_object *d = json_object_new_object();
+                        uint32_t level;
+                        json_object_object_add(o, key, d);
+                        r = sd_bus_message_enter_container(m, 'v', "a{su}");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "{su}");
+                        while (r >= 0 && (r = sd_bus_message_read(m, "{su}", &s, &level)) > 0)
+                                json_object_object_add(d, s, json_object_new_int64(level));
+                        for (int k = 0; k < 2 && r >= 0; k++)
+                                r = sd_bus_message_exit_container(m);
+                } else if (streq(contents, "a{sa{sd}}")) {
+                        json_object *d = json_object_new_object();
+                        json_object_object_add(o, key, d);
+                        r = sd_bus_message_enter_container(m, 'v', "a{sa{sd}}");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "{sa{sd}}");
+                        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sd}")) > 0) {
+                                json_object *axes = json_object_new_object();
+                                const char *pos, *axis;
+                                double v;
+                                r = sd_bus_message_read(m, "s", &pos);
+                                if (r >= 0) {
+                                        json_object_object_add(d, pos, axes);
+                                        r = sd_bus_message_enter_container(m, 'a', "{sd}");
+                                } else
+                                        json_object_put(axes);
+                                while (r >= 0 && (r = sd_bus_message_read(m, "{sd}", &axis, &v)) > 0)
+                                        json_object_object_add(axes, axis, json_object_new_double(v));
+                                for (int k = 0; k < 2 && r >= 0; k++)
+                                        r = sd_bus_message_exit_container(m);
+                        }
+                        for (int k = 0; k < 2 && r >= 0; k++)
+                                r = sd_bus_message_exit_container(m);
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+static int show(sd_bus *bus, const char *name)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        json_object *o, *v;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "GetProfile", &error, &reply, "s",
+                               name);
+        if (r < 0) {
+                r = online_report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        o = json_object_new_object();
+        r = read_profile(reply, o);
+        if (r < 0) {
+                fprintf(stderr, "chairctl: cannot read profile %s: %s\n", name, strerror(-r));
+                json_object_put(o);
+                return EXIT_FAILED;
+        }
+        if (global.json) {
+                json_print(o, "\n");
+                return 0;
+        }
+        printf("Profile:         %s\n", name);
+        if (json_object_object_get_ex(o, "program", &v))
+                printf("Program:         %s\n",
+                       *json_object_get_string(v) ? json_object_get_string(v) : "-");
+        if (json_object_object_get_ex(o, "intensity", &v))
+                printf("Intensity:       %s\n", json_object_get_int(v) ? json_object_get_string(v) : "-");
+        if (json_object_object_get_ex(o, "shoulder-offset", &v))
+                printf("Shoulder offset: %+d mm\n", json_object_get_int(v));
+        if (json_object_object_get_ex(o, "favourites", &v)) {
+                printf("Favourites:     ");
+                for (size_t i = 0; i < json_object_array_length(v); i++)
+                        printf(" %s", json_object_get_string(json_object_array_get_idx(v, i)));
+                printf("%s\n", json_object_array_length(v) ? "" : " -");
+        }
+        if (json_object_object_get_ex(o, "heat", &v)) {
+                bool any = false;
+                printf("Heat:           ");
+                json_object_object_foreach(v, zone, level)
+                {
+                        printf(" %s=%d", zone, json_object_get_int(level));
+                        any = true;
+                }
+                printf("%s\n", any ? "" : " -");
+        }
+        if (json_object_object_get_ex(o, "positions", &v)) {
+                bool any = false;
+                json_object_object_foreach(v, pos, axes)
+                {
+                        printf("%s%s", any ? "                 " : "Positions:       ", pos);
+                        json_object_object_foreach(axes, axis, at)
+                        {
+                                printf(" %s=%.2f", axis, json_object_get_double(at));
+                        }
+                        putchar('\n');
+                        any = true;
+                }
+                if (!any)
+                        printf("Positions:       -\n");
+        }
+        json_object_put(o);
+        return 0;
+}
+
+/* profile save NAME [options]: the settings given go to chaird; the others stay as they were. */
+static int save(sd_bus *bus, int argc, char *argv[])
+{
+        static const struct option options[] = {
+                {"intensity", required_argument, NULL, 'i'},
+                {"heat", required_argument, NULL, 'H'},
+                {"no-heat", no_argument, NULL, 'N'},
+                {"favourite", required_argument, NULL, 'f'},
+                {"no-favourites", no_argument, NULL, 'F'},
+                {"shoulder-offset", required_argument, NULL, 's'},
+                {"program", required_argument, NULL, 'p'},
+                {},
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *favourites[PROFILE_CHOICES_MAX], *heat_zone[PROFILE_CHOICES_MAX], *program = NULL;
+        uint32_t heat_level[PROFILE_CHOICES_MAX], intensity = 0;
+        size_t n_favourites = 0, n_heat = 0;
+        bool intensity_given = false, favourites_given = false, heat_given = false, offset_given = false;
+        long offset = 0;
+        char *end, *eq;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'i':
+                        if (online_parse_number(optarg, "--intensity", &intensity))
+                                return EXIT_USAGE;
+                        intensity_given = true;
+                        break;
+                case 'H':
+                        eq = strchr(optarg, '=');
+                        if (!eq || eq == optarg || n_heat == PROFILE_CHOICES_MAX) {
+                                fprintf(stderr,
+                                        "chairctl: --heat takes ZONE=LEVEL, e.g. lumbar=2, not '%s'\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        *eq = '\0';
+                        heat_zone[n_heat] = optarg;
+                        if (online_parse_number(eq + 1, "the heat level", &heat_level[n_heat]))
+                                return EXIT_USAGE;
+                        n_heat++;
+                        heat_given = true;
+                        break;
+                case 'N':
+                        heat_given = true;
+                        break;
+                case 'f':
+                        if (n_favourites == PROFILE_CHOICES_MAX) {
+                                fprintf(stderr, "chairctl: --favourite given more than %d times\n",
+                                        PROFILE_CHOICES_MAX);
+                                return EXIT_USAGE;
+                        }
+                        favourites[n_favourites++] = optarg;
+                        favourites_given = true;
+                        break;
+                case 'F':
+                        favourites_given = true;
+                        break;
+                case 's':
+                        errno = 0;
+                        offset = strtol(optarg, &end, 10);
+                        if (errno || *end || end == optarg || offset < INT32_MIN || offset > INT32_MAX) {
+                                fprintf(stderr,
+                                        "chairctl: --shoulder-offset takes millimetres (e.g. 20, -15), "
+                                        "not '%s'\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        offset_given = true;
+                        break;
+                case 'p':
+                        program = optarg;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 1 != argc) {
+                fprintf(stderr, "chairctl: profile save takes one profile name, then its settings\n");
+                return EXIT_USAGE;
+        }
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, "SaveProfile");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[optind]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && intensity_given)
+                r = sd_bus_message_append(m, "{sv}", "intensity", "u", intensity);
+        if (r >= 0 && offset_given)
+                r = sd_bus_message_append(m, "{sv}", "shoulder-offset", "i", (int32_t) offset);
+        if (r >= 0 && program)
+                r = sd_bus_message_append(m, "{sv}", "program", "s", program);
+        if (r >= 0 && favourites_given) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "favourites");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "s");
+                for (size_t i = 0; r >= 0 && i < n_favourites; i++)
+                        r = sd_bus_message_append(m, "s", favourites[i]);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0 && heat_given) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "heat");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a{su}");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{su}");
+                for (size_t i = 0; r >= 0 && i < n_heat; i++)
+                        r = sd_bus_message_append(m, "{su}", heat_zone[i], heat_level[i]);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &error, NULL);
+        if (r < 0) {
+                r = online_report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        return 0;
+}
+
+int verb_profile(sd_bus *bus, int argc, char *argv[])
+{
+        const char *what = argc > 1 ? argv[1] : "list";
+
+        if (streq(what, "list") && argc <= 2)
+                return list(bus);
+        if (streq(what, "save"))
+                return save(bus, argc - 1, argv + 1);
+        if (streq(what, "select") && argc == 3)
+                return call_name(bus, "SelectProfile", streq(argv[2], "--none") ? "" : argv[2]);
+        if (streq(what, "show") && argc == 3)
+                return show(bus, argv[2]);
+        if (streq(what, "delete") && argc == 3)
+                return call_name(bus, "DeleteProfile", argv[2]);
+        fprintf(stderr,
+                "chairctl: profile takes list, show NAME, select NAME|--none, save NAME [SETTINGS] or "
+                "delete NAME (chairctl profile --help)\n");
+        return EXIT_USAGE;
+}
+
+int verb_position(sd_bus *bus, int argc, char *argv[])
+{
+        if (argc == 3 && streq(argv[1], "save"))
+                return call_name(bus, "SavePosition", argv[2]);
+        if (argc == 3 && streq(argv[1], "delete"))
+                return call_name(bus, "DeletePosition", argv[2]);
+        fprintf(stderr,
+                "chairctl: position takes save NAME or delete NAME (the selected profile's; chairctl "
+                "recline NAME drives there)\n");
+        return EXIT_USAGE;
+}

@@ -236,7 +236,7 @@ def test_three_clients_read_every_property(p, d, bus):
     want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
             "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "PositionsEstimated": "as",
             "BrokenPrograms": "a(ss)", "Presets": "as", "Recline": "s", "Fault": "s", "FaultMessage": "s",
-            "Locked": "b", "Shoulders": "u", "Usage": "a{st}"}
+            "Locked": "b", "Shoulders": "u", "Usage": "a{st}", "Profiles": "as", "Profile": "s"}
     intro = busctl(bus, "introspect", NAME, PATH, IFACE)
     for prop, sig in want.items():
         if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):
@@ -245,7 +245,9 @@ def test_three_clients_read_every_property(p, d, bus):
                         ("Release", "-"), ("ResetFault", "-"), ("Recline", "s"), ("Jog", "si"),
                         ("SetIntensity", "u"), ("SetHeat", "su"), ("ValidateProgram", "s"),
                         ("InstallProgram", "s"), ("ReloadPrograms", "-"), ("StartManual", "a{sv}"),
-                        ("Adjust", "a{sv}"), ("AdjustShoulders", "i"), ("History", "u")]:
+                        ("Adjust", "a{sv}"), ("AdjustShoulders", "i"), ("History", "u"),
+                        ("SelectProfile", "s"), ("SaveProfile", "sa{sv}"), ("GetProfile", "s"),
+                        ("DeleteProfile", "s"), ("SavePosition", "s"), ("DeletePosition", "s")]:
         if not re.search(rf"^\.{method}\s+method\s+{re.escape(sig)}\s", intro.stdout, re.M):
             p.append(f"busctl introspect: no method {method}({sig})")
     r = busctl(bus, "get-property", NAME, PATH, IFACE, "State")
@@ -295,7 +297,8 @@ def test_bad_arguments_get_typed_errors(p, d, bus):
     c = d.chair
     cases = [
         ("Start unknown program", lambda: c.Start("no-such-program", {}), "NoSuchProgram"),
-        ("Start empty id", lambda: c.Start("", {}), "InvalidArgument"),
+        # "" is the selected profile's program; with no profile selected there is none.
+        ("Start empty id", lambda: c.Start("", {}), "NoSuchProgram"),
         ("Start huge id", lambda: c.Start(big, {}), "InvalidArgument"),
         ("Start duration of the wrong type", lambda: c.Start("quick", {"duration": dbus.UInt32(5)}), "InvalidArgument"),
         ("Start duration too short", lambda: c.Start("quick", {"duration": dbus.UInt64(10**6)}), "InvalidArgument"),

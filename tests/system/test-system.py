@@ -60,7 +60,8 @@ def prop(name):
     return obj.Get(NAME, name, dbus_interface="org.freedesktop.DBus.Properties")
 
 
-SIGNATURES = {"Get": "ss", "Start": "sa{sv}", "SetHeat": "su", "Recline": "s", "Stop": "", "History": "u"}
+SIGNATURES = {"Get": "ss", "Start": "sa{sv}", "SetHeat": "su", "Recline": "s", "Stop": "", "History": "u",
+              "GetProfile": "s", "SelectProfile": "s"}
 
 
 def call_as(user, method, *args):
@@ -165,12 +166,16 @@ def test_a_local_user_reads_and_stops_but_cannot_start_or_heat(problems):
         problems.append("alice cannot read State")
     if call_as("alice", "Get", NAME, "Usage") != "ok" or call_as("alice", "History", 10) != "ok":
         problems.append("alice cannot read the usage counters or the history")
+    # Reading a profile passes the policy (chaird answers); choosing one does not.
+    if call_as("alice", "GetProfile", "nobody-here") != ERR + "NoSuchProfile":
+        problems.append(f"alice's GetProfile: {call_as('alice', 'GetProfile', 'nobody-here')}")
     for method, args in (("Stop", ()), ("SetHeat", ("lumbar", 0))):
         got = call_as("alice", method, *args)
         if got != "ok":
             problems.append(f"alice's {method}{args} failed: {got}")
     for method, args, want in (("Start", ("relax", {}), "org.freedesktop.DBus.Error.AccessDenied"),
                                ("Recline", ("flat",), "org.freedesktop.DBus.Error.AccessDenied"),
+                               ("SelectProfile", ("anna",), "org.freedesktop.DBus.Error.AccessDenied"),
                                ("SetHeat", ("lumbar", 2), ERR + "NotPermitted")):
         got = call_as("alice", method, *args)
         if got != want:

@@ -1028,6 +1028,30 @@ static int method_save_profile(sd_bus_message *m, void *userdata, sd_bus_error *
         return reply_done(m);
 }
 
+/* An a{sv} entry whose value is an array of signature ("as", "a{su}"): opened for its elements, then closed.
+ */
+static int open_entry(sd_bus_message *m, const char *key, const char *signature)
+{
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', signature);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', signature + 1);
+        return r;
+}
+
+static int close_entry(sd_bus_message *m)
+{
+        int r = 0;
+
+        for (int i = 0; r >= 0 && i < 3; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 /* A profile's settings and saved positions; open to everyone: it is a read. */
 static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -1055,37 +1079,19 @@ static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "shoulder-offset", "i", p->shoulder_offset_mm);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "favourites");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "s");
+                r = open_entry(reply, "favourites", "as");
         for (size_t i = 0; r >= 0 && i < p->n_favourites; i++)
                 r = sd_bus_message_append(reply, "s", p->favourites[i]);
-        for (int k = 0; k < 3 && r >= 0; k++)
-                r = sd_bus_message_close_container(reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
+                r = close_entry(reply);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "heat");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "a{su}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{su}");
+                r = open_entry(reply, "heat", "a{su}");
         for (size_t i = 0; r >= 0 && i < p->n_heat; i++)
                 r = sd_bus_message_append(reply, "{su}", p->heat[i].zone, p->heat[i].level);
-        for (int k = 0; k < 3 && r >= 0; k++)
-                r = sd_bus_message_close_container(reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
+                r = close_entry(reply);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "positions");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "a{sa{sd}}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{sa{sd}}");
+                r = open_entry(reply, "positions", "a{sa{sd}}");
         for (size_t i = 0; r >= 0 && i < p->n_positions; i++) {
                 const struct profile_position *pos = &p->positions[i];
                 r = sd_bus_message_open_container(reply, 'e', "sa{sd}");
@@ -1099,7 +1105,9 @@ static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *e
                 for (int k = 0; k < 2 && r >= 0; k++)
                         r = sd_bus_message_close_container(reply);
         }
-        for (int k = 0; k < 4 && r >= 0; k++)
+        if (r >= 0)
+                r = close_entry(reply);
+        if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }

@@ -82,6 +82,10 @@ int run_online_verb(int argc, char *argv[]);
 int online_report(const sd_bus_error *error, int r);
 int online_follow(sd_bus *bus, const char *program);
 int online_parse_number(const char *s, const char *what, uint32_t *ret);
+/* An a{sv} entry whose value is an array: opens the entry, the variant of signature (e.g. "as", "a{su}") and
+ * the array, for its elements to be appended; bus_close_entry() closes all three. */
+int bus_open_entry(sd_bus_message *m, const char *key, const char *signature);
+int bus_close_entry(sd_bus_message *m);
 
 /* remote.c: manual mode, live adjustment, the shoulders. */
 int verb_manual(sd_bus *bus, int argc, char *argv[]);

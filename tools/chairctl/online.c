@@ -719,6 +719,28 @@ static int verb_simple(sd_bus *bus, int argc, char *argv[])
         return EXIT_USAGE;
 }
 
+int bus_open_entry(sd_bus_message *m, const char *key, const char *signature)
+{
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', signature);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', signature + 1);
+        return r;
+}
+
+int bus_close_entry(sd_bus_message *m)
+{
+        int r = 0;
+
+        for (int i = 0; r >= 0 && i < 3; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 int online_parse_number(const char *s, const char *what, uint32_t *ret)
 {
         char *end;

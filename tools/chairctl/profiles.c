@@ -304,30 +304,18 @@ static int save(sd_bus *bus, int argc, char *argv[])
         if (r >= 0 && program)
                 r = sd_bus_message_append(m, "{sv}", "program", "s", program);
         if (r >= 0 && favourites_given) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "favourites");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "s");
+                r = bus_open_entry(m, "favourites", "as");
                 for (size_t i = 0; r >= 0 && i < n_favourites; i++)
                         r = sd_bus_message_append(m, "s", favourites[i]);
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = bus_close_entry(m);
         }
         if (r >= 0 && heat_given) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "heat");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "a{su}");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "{su}");
+                r = bus_open_entry(m, "heat", "a{su}");
                 for (size_t i = 0; r >= 0 && i < n_heat; i++)
                         r = sd_bus_message_append(m, "{su}", heat_zone[i], heat_level[i]);
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = bus_close_entry(m);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);

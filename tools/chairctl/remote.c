@@ -163,26 +163,12 @@ static int append_u(sd_bus_message *m, const char *key, uint32_t value, bool giv
 /* A dictionary entry whose value is an a{sv} of the given entries. */
 static int open_dict(sd_bus_message *m, const char *key)
 {
-        int r = sd_bus_message_open_container(m, 'e', "sv");
-
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        return r;
+        return bus_open_entry(m, key, "a{sv}");
 }
 
 static int close_dict(sd_bus_message *m)
 {
-        int r = sd_bus_message_close_container(m);
-
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return bus_close_entry(m);
 }
 
 /* --airbags a,b,c as an as. */
@@ -194,18 +180,10 @@ static int append_zones(sd_bus_message *m, const char *list)
 
         if (!copy)
                 return -ENOMEM;
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "zones");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
+        r = bus_open_entry(m, "zones", "as");
         for (char *z = strtok_r(copy, ",", &save); r >= 0 && z; z = strtok_r(NULL, ",", &save))
                 r = sd_bus_message_append(m, "s", z);
-        for (int i = 0; r >= 0 && i < 3; i++)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return r < 0 ? r : bus_close_entry(m);
 }
 
 static int append_heat(sd_bus_message *m, const struct choices *c)
@@ -214,18 +192,10 @@ static int append_heat(sd_bus_message *m, const struct choices *c)
 
         if (c->n_heat == 0)
                 return 0;
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "heat");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a{su}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{su}");
+        r = bus_open_entry(m, "heat", "a{su}");
         for (size_t i = 0; r >= 0 && i < c->n_heat; i++)
                 r = sd_bus_message_append(m, "{su}", c->heat[i].zone, c->heat[i].level);
-        for (int i = 0; r >= 0 && i < 3; i++)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return r < 0 ? r : bus_close_entry(m);
 }
 
 /* The keys of StartManual. In manual mode, Adjust takes the same, except that the roller's speed, width,

@@ -13,6 +13,7 @@
 static void usage(FILE *f)
 {
         fputs("Usage: chaird [--config FILE] [--programs DIR]... [--state-dir DIR] [--time-scale N]\n"
+              "              [--control-group NAME] [-v]\n"
               "       chaird --check-config FILE\n"
               "       chaird --safe-state [--config FILE]\n"
               "The massage chair controller daemon.\n\n"
@@ -21,9 +22,11 @@ static void usage(FILE *f)
               "one's\n"
               "                        programs by id; InstallProgram writes into the last (default\n"
               "                        " STOCK_PROGRAMS_DIR " then " LOCAL_PROGRAMS_DIR ")\n"
-              "  --state-dir DIR       where state across restarts is kept: the marker of an active chair\n"
-              "                        (default " DEFAULT_STATE_DIR ")\n"
-              "  --time-scale N        run programs N times faster: only with the simulator (chair-sim)\n"
+              "  --state-dir DIR       where state across restarts is kept: the marker of an active chair,\n"
+              "                        recline positions, profiles, history and usage (default\n"
+              "                        " DEFAULT_STATE_DIR ")\n"
+              "  --time-scale N        run programs N times faster, N from 1 to 1000: only with the\n"
+              "                        simulator (chair-sim)\n"
               "  --control-group NAME  the group whose members may control the chair "
               "(default " DEFAULT_CONTROL_GROUP ")\n"
               "  --check-config FILE   check a hardware config and exit: 0 valid, 1 invalid\n"

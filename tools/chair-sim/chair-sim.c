@@ -421,14 +421,14 @@ static int parse_host_port(char *arg, const char **ret_host, int *ret_port)
 static void usage(FILE *f)
 {
         fputs("Usage: chair-sim [--tcp HOST[:PORT] | --rtu DEVICE] [OPTIONS]\n"
-              "The virtual chair: a Modbus slave implementing the reference board "
-              "(docs/reference-board.md).\n\n"
+              "The virtual chair: a Modbus slave implementing the reference board, described in\n" DOC_DIR
+              "/reference-board.md.\n\n"
               "  --tcp HOST[:PORT]     listen for Modbus TCP (default 127.0.0.1:15020)\n"
               "  --rtu DEVICE          serve Modbus RTU on a serial device or pty\n"
               "  --baud N              RTU baud rate (default 115200)\n"
               "  --parity N|E|O        RTU parity (default N; 8 data bits, 1 stop bit)\n"
               "  --control SOCKET      the control socket (state, fault, estop, comm, changed, clear)\n"
-              "  --time-scale N        run the physics N times faster than real time (default 1)\n"
+              "  --time-scale N        run the physics N times faster, 0.1 to 1000 (default 1)\n"
               "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
               "  --seed N              seed of the RTU noise (default 1)\n"
               "  --gpio-sim LABEL      also wire the motors to the lines of the gpio-sim chip LABEL\n"

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import dbus
@@ -803,6 +804,26 @@ def test_chairctl_status_list_json_and_errors(p, d, bus):
                        text=True, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent"))
     if r.returncode != 3:
         p.append(f"chairctl without a bus: rc {r.returncode}")
+    # A bus that takes the connection and drops it (a bus restarting, a dropped ssh link) is "not reachable" too.
+    sock = socket.socket(socket.AF_UNIX)
+    path = os.path.join(d.dir, "dropping-bus")
+    sock.bind(path)
+    sock.listen(4)
+
+    def drop():
+        for _ in range(2):
+            c, _ = sock.accept()
+            c.close()
+
+    t = threading.Thread(target=drop, daemon=True)
+    t.start()
+    for verb in (["status"], ["stop"]):
+        r = subprocess.run([os.path.join(simlib.BUILD, "tools/chairctl/chairctl"), *verb], capture_output=True,
+                           text=True, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + path), timeout=30)
+        if r.returncode != 3 or "connection was lost" not in r.stderr:
+            p.append(f"chairctl {verb[0]} on a bus that drops the connection: rc {r.returncode} {r.stderr!r}")
+    t.join(5)
+    sock.close()
     r = chairctl(bus, "start", "quick", "--duration", "1m", "--follow")
     if r.returncode != 0 or "quick: completed" not in r.stdout or "Kneading" not in r.stdout:
         p.append(f"chairctl start --follow: rc {r.returncode}: {r.stdout[-300:]} {r.stderr}")

@@ -53,6 +53,12 @@ int online_report(const sd_bus_error *error, int r)
                 fprintf(stderr, "chairctl: chaird is not running (or not reachable): %s\n", error->message);
                 return EXIT_NO_DAEMON;
         }
+        /* The connection itself went (the bus restarted, an ssh link dropped): not reachable either. */
+        if ((!name || strncmp(name, "System.Error.", strlen("System.Error.")) == 0) &&
+            (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE || r == -ETIMEDOUT)) {
+                fprintf(stderr, "chairctl: the bus connection was lost: %s\n", strerror(-r));
+                return EXIT_NO_DAEMON;
+        }
         if (name) {
                 const char *shortname = strncmp(name, INTERFACE ".Error.", strlen(INTERFACE ".Error.")) == 0
                                                 ? name + strlen(INTERFACE ".Error.")

@@ -60,6 +60,9 @@ struct chair {
         bool polling;
 
         struct motor motors[CHAIR_MOTORS];
+        /* A board motor's recheck waits for the inputs its bus was asked to read afresh: which of its
+         * rechecks (motor.rechecks), 0 for none asked. */
+        unsigned recheck_asked[CHAIR_MOTORS];
         struct zone *zones;
         struct heater *heaters;
         bool pump;
@@ -129,12 +132,48 @@ static int motor_written(void *chair, int io, usec_t *ret_usec)
         return driver_written(c->drivers[ic->bus], io, ret_usec);
 }
 
+/* Settles a board motor's recheck with its position as last read, a reading that came after its run went off
+ * (nothing new came: it is where that reading said). */
+static void recheck_settle(struct chair *c, unsigned i);
+
+/* A board motor sent where its last reading already was has its run off and waits for a reading taken after
+ * that (motor-board.c). Its position only arrives when it changes, so once the run is out its bus is asked
+ * to read every input afresh: DRIVER_REFRESHED then settles it. */
+static void recheck_ask(struct chair *c)
+{
+        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
+                struct motor *m = &c->motors[i];
+                const struct io_config *pos, *run;
+                usec_t at;
+                int r;
+
+                if (!m->recheck || m->driven || c->recheck_asked[i] == m->rechecks)
+                        continue;
+                pos = chair_config_io(c->config, m->cfg->io[MOTOR_POSITION]);
+                run = chair_config_io(c->config, m->cfg->io[MOTOR_RUN]);
+                if (!pos) {
+                        m->recheck = false; /* nothing to read: the board alone knows */
+                        continue;
+                }
+                if (run && driver_written(c->drivers[run->bus], m->cfg->io[MOTOR_RUN], &at) < 0)
+                        continue; /* not out yet: the next flush asks */
+                r = driver_refresh(c->drivers[pos->bus]);
+                if (r == -EOPNOTSUPP)
+                        recheck_settle(c, i);
+                else if (r >= 0)
+                        c->recheck_asked[i] = m->rechecks;
+                else
+                        log_warning_errno(r, "Cannot read %s afresh: %m", pos->name);
+        }
+}
+
 static int on_flush(sd_event_source *s, void *userdata)
 {
         struct chair *c = userdata;
 
         for (size_t i = 0; i < c->n_drivers; i++)
                 driver_flush(c->drivers[i]);
+        recheck_ask(c);
         return 0;
 }
 
@@ -472,6 +511,8 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
 /* What a motor did, on an input or on its own time (MOTOR_INPUT_* bits). */
 static void motor_changed(struct chair *c, unsigned i, unsigned what)
 {
+        if (!c->motors[i].recheck)
+                c->recheck_asked[i] = 0;
 
         /* The roller arrived where the scan sent it (not stopped by a limit switch). */
         if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
@@ -487,6 +528,39 @@ static void on_motor(void *chair, struct motor *m, unsigned what)
         struct chair *c = chair;
 
         motor_changed(c, (unsigned) (m - c->motors), what);
+}
+
+static void recheck_settle(struct chair *c, unsigned i)
+{
+        struct motor *m = &c->motors[i];
+        int io = m->cfg->io[MOTOR_POSITION];
+        double v;
+
+        c->recheck_asked[i] = 0;
+        if (!m->recheck || m->driven)
+                return;
+        if (driver_get(c->drivers[chair_config_io(c->config, io)->bus], io, &v) < 0) {
+                m->recheck = false; /* never read: nothing to tell it otherwise */
+                motor_changed(c, i, MOTOR_INPUT_STOPPED);
+                return;
+        }
+        motor_changed(c, i, motor_input(m, io, v));
+}
+
+/* A bus has read its inputs afresh: the rechecks that asked for it, before that read began, are settled.
+ * When it could not read them, the next flush asks again. */
+static void recheck_refreshed(struct chair *c, unsigned bus, int error)
+{
+        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
+                const struct motor *m = &c->motors[i];
+                if (!c->recheck_asked[i] ||
+                    chair_config_io(c->config, m->cfg->io[MOTOR_POSITION])->bus != bus)
+                        continue;
+                if (error)
+                        c->recheck_asked[i] = 0;
+                else if (c->recheck_asked[i] == m->rechecks)
+                        recheck_settle(c, i);
+        }
 }
 
 static void on_input(struct chair *c, int io, double v)
@@ -604,6 +678,7 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                                     strerror(ev->error));
                         c->refresh_error = -ev->error;
                 }
+                recheck_refreshed(c, d->bus, ev->error);
                 if (c->refreshing > 0 && --c->refreshing == 0)
                         refresh_over(c);
                 break;

@@ -25,6 +25,7 @@ static void board_move(struct motor *m, double target)
                 motor_out(m, MOTOR_RUN, 0);
                 m->driven = false;
                 m->recheck = true;
+                m->rechecks++;
                 return;
         }
         motor_out(m, MOTOR_RUN, 1);
@@ -52,7 +53,7 @@ static unsigned board_input(struct motor *m, int io, double value)
                 m->recheck = false;
                 motor_position_read(m, value);
                 if (there(m, value))
-                        return MOTOR_INPUT_POSITION;
+                        return MOTOR_INPUT_POSITION | MOTOR_INPUT_STOPPED; /* it has arrived */
                 /* It was not there after all: on to its target. */
                 m->move_usec = m->progress_usec = now_usec();
                 m->progress_position = value;

@@ -89,7 +89,8 @@ struct motor {
         bool have_position;
         bool driven;  /* told to run and not arrived yet */
         bool recheck; /* left where it was, at its target by a reading that may be older than its last move:
-                         the next reading says whether it is (a board motor) */
+                         a reading taken once its run is off says whether it is (a board motor) */
+        unsigned rechecks; /* how many times recheck was set: a reading asked for one settles no later one */
         double current_a;
         bool have_current;
         bool limit[2];        /* the start and end limit switches are closed */

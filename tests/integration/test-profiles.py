@@ -116,13 +116,15 @@ def test_the_selected_profile_applies_at_start_and_its_offset_at_once(p, d, bus)
     if not wait_for(lambda: int(d.get("Heat").get("calves", 0)) == 3, 10):
         p.append(f"Heat {plain(d.get('Heat'))}: want calves at 3")
     d.chair.Stop()
-    idle(d)
+    if not idle(d):  # the roller parks where the scan began: the chair is still again, not left "homing"
+        p.append(f"after a Stop during the scan: {d.state()}, not idle")
     # An option given wins over the profile.
     d.chair.Start("relax", {"intensity": dbus.UInt32(2)})
     if str(d.get("Program")) != "relax" or int(d.get("Intensity")) != 2:
         p.append(f"Start relax at 2: {d.get('Program')} {int(d.get('Intensity'))}")
     d.chair.Stop()
-    idle(d)
+    if not idle(d):
+        p.append(f"after the second Stop: {d.state()}, not idle")
     h = d.chair.History(dbus.UInt32(2))
     if [str(r["profile"]) for r in h] != ["anna", "anna"]:
         p.append(f"the history's profile: {[str(r['profile']) for r in h]}")
@@ -311,7 +313,8 @@ def test_chairctl_profile_and_position(p, d, bus):
     if r.returncode != 0 or str(d.get("Program")) != "quick" or int(d.get("Intensity")) != 4:
         p.append(f"chairctl start: {r.returncode} {r.stderr.strip()} {d.get('Program')} {int(d.get('Intensity'))}")
     d.chair.Stop()
-    idle(d)
+    if not idle(d):
+        p.append(f"after chairctl start and a Stop: {d.state()}, not idle")
     for args, status, says in [(("profile", "show", "nobody-here"), 1, "NoSuchProfile"),
                                (("profile", "save"), 2, "one profile name"),
                                (("profile", "save", "dora", "--intensity", "9"), 1, "InvalidArgument"),

@@ -678,7 +678,7 @@ static void test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading(
         motor_done(&m);
 }
 
-/* In the chair: the roller parked at the top on an old reading waits for the next one, so the chair is not
+/* In the chair: the roller parked at the top on an old reading waits for a fresh one, so the chair is not
  * still yet; a pause (chair_hold) before that reading cancels it, and a reading far from the top then never
  * switches the roller's run on. */
 static void test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading(void)
@@ -688,10 +688,11 @@ static void test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading(void)
         setup();
         int run = f.config->roller.travel.io[MOTOR_RUN], where = f.config->roller.travel.io[MOTOR_POSITION];
         feed(where, 0.0); /* read before it was last driven down */
+        fake->refresh_hangs = true;
         chair_roller(f.chair, &park, 0);
         dispatch();
         CHECK(out(run) == 0.0);
-        CHECK(chair_moving(f.chair)); /* the next reading may yet drive it */
+        CHECK(chair_moving(f.chair)); /* the fresh reading may yet drive it */
         chair_hold(f.chair);
         dispatch();
         CHECK(!chair_moving(f.chair));
@@ -709,7 +710,59 @@ static void test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading(void)
         teardown();
 }
 
+/* A position arrives only when it changes: the roller sent where its last reading already is has its bus
+ * read afresh once its run is off, and is still (arrived) when nothing new comes; the chair is never left
+ * "moving" waiting for a reading that will not come. */
+static void test_a_board_motor_sent_where_it_is_settles_at_a_fresh_reading(void)
+{
+        const struct roller_setpoint park = {.active = false};
+
+        setup();
+        int run = f.config->roller.travel.io[MOTOR_RUN], where = f.config->roller.travel.io[MOTOR_POSITION];
+        feed(where, 400.0);
+        chair_roller(f.chair, &park, 0);
+        dispatch();
+        CHECK(out(run) == 1.0 && chair_moving(f.chair));
+        /* Paused on a busy bus: the run's off has not reached the board when the roller is parked again,
+         * where the last reading (before the pause) says it already is. */
+        fake->slow_writes = true;
+        chair_hold(f.chair);
+        feed(where, 0.5);
+        unsigned asked = fake->refreshes;
+        chair_roller(f.chair, &park, 0);
+        dispatch();
+        CHECK(out(run) == 0.0);
+        CHECK(chair_moving(f.chair));
+        CHECK(fake->refreshes == asked); /* a read now could predate the off */
+        advance(100 * USEC_PER_MSEC);
+        chair_tick(f.chair);
+        dispatch();
+        CHECK(fake->refreshes == asked && chair_moving(f.chair));
+        write_out(run);
+        chair_tick(f.chair); /* the next control tick sees it out and asks */
+        CHECK(fake->refreshes == asked + 1);
+        dispatch();
+        CHECK(!chair_moving(f.chair));
+        CHECK(out(run) == 0.0);
+        chair_tick(f.chair);
+        dispatch();
+        CHECK(fake->refreshes == asked + 1); /* settled: no more reads asked */
+
+        /* The fresh reading finds it elsewhere after all (it coasted on): it drives on to its target. */
+        fake->slow_writes = false;
+        feed(where, 0.0);
+        chair_roller(f.chair, &park, 0);
+        feed_quietly(where, 30.0);
+        dispatch();
+        CHECK(out(run) == 1.0 && chair_moving(f.chair));
+        feed(where, 0.0);
+        dispatch();
+        CHECK(out(run) == 0.0 && !chair_moving(f.chair));
+        teardown();
+}
+
 RUN_TESTS(T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
+          T(test_a_board_motor_sent_where_it_is_settles_at_a_fresh_reading),
           T(test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next),
           T(test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading),
           T(test_a_back_off_drives_away_and_never_homes),

@@ -804,7 +804,8 @@ def test_chairctl_status_list_json_and_errors(p, d, bus):
                        text=True, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent"))
     if r.returncode != 3:
         p.append(f"chairctl without a bus: rc {r.returncode}")
-    # A bus that takes the connection and drops it (a bus restarting, a dropped ssh link) is "not reachable" too.
+    # A bus that lets chairctl in (the SASL exchange answered) and then drops the connection before the call
+    # is answered (a bus restarting, a dropped ssh link): "not reachable" too.
     sock = socket.socket(socket.AF_UNIX)
     path = os.path.join(d.dir, "dropping-bus")
     sock.bind(path)
@@ -813,6 +814,19 @@ def test_chairctl_status_list_json_and_errors(p, d, bus):
     def drop():
         for _ in range(2):
             c, _ = sock.accept()
+            rest = b""
+            while True:
+                data = c.recv(4096)
+                if not data:
+                    break
+                *lines, rest = (rest + data).split(b"\r\n")
+                for line in (x.lstrip(b"\0") for x in lines):
+                    if line.startswith(b"AUTH") or line.startswith(b"DATA"):
+                        c.sendall(b"OK 0123456789abcdef0123456789abcdef\r\n")
+                    elif line.startswith(b"NEGOTIATE_UNIX_FD"):
+                        c.sendall(b"AGREE_UNIX_FD\r\n")
+                if any(x.lstrip(b"\0") == b"BEGIN" for x in lines):
+                    break
             c.close()
 
     t = threading.Thread(target=drop, daemon=True)

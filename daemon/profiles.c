@@ -1,7 +1,9 @@
 /* profiles.c: the profiles, one file each in the state directory, in memory by name, written off the loop.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,8 +20,10 @@
 
 /* A profile and the file that keeps it (its own allocation: the file's format callback holds it). */
 struct slot {
+        struct profiles *owner;
         struct profile profile;
         struct saved_file *file;
+        bool leaving; /* deleted while its file was being written: freed once that write has ended */
 };
 
 struct profiles {
@@ -27,6 +31,14 @@ struct profiles {
         char *dir;
         struct slot **slots; /* by name */
         size_t n, max;
+        /* Deleted profiles whose write was under way: the loop never waits for a thread, so they stay
+         * (out of sight) until it ends, and their file is removed once more then (the write's rename brought
+         * it back). A new profile of the same name takes its slot back, so that its writes stay in order. */
+        struct slot **leaving;
+        size_t n_leaving;
+        sd_event_source *reap;   /* frees the leaving slots whose write ended, off their writer's callback */
+        struct writer *dir_sync; /* the folder synced off the loop after a removal, and whether once more */
+        bool dir_sync_again;
 };
 
 bool profile_name_is_valid(const char *name)
@@ -105,6 +117,18 @@ _printf_(2, 3) static int bad(struct reader *rd, const char *format, ...)
         return -EINVAL;
 }
 
+bool profile_zone_is_valid(const char *zone)
+{
+        size_t n = strlen(zone);
+
+        if (n == 0 || n > PROFILE_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isgraph((unsigned char) zone[i]))
+                        return false;
+        return true;
+}
+
 static int take_name(struct reader *rd, const char *word, char dest[PROFILE_NAME_MAX + 1], const char *what)
 {
         if (!profile_name_is_valid(word))
@@ -163,7 +187,14 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
                         return bad(rd, "heat takes zone and level pairs (at most %d)", PROFILE_HEAT_MAX);
                 p->has_heat = true;
                 for (size_t i = 1; i < n && r >= 0; i += 2) {
-                        r = take_name(rd, words[i], p->heat[p->n_heat].zone, "heat zone");
+                        /* A zone is named as the config names it: any word. */
+                        if (!profile_zone_is_valid(words[i]))
+                                return bad(rd, "heat zone '%.64s' is not a word of at most %d", words[i],
+                                           PROFILE_NAME_MAX);
+                        for (size_t k = 0; k < p->n_heat; k++)
+                                if (streq(p->heat[k].zone, words[i]))
+                                        return bad(rd, "heat zone %s given twice", words[i]);
+                        strcpy(p->heat[p->n_heat].zone, words[i]);
                         if (r >= 0)
                                 r = take_uint(rd, words[i + 1], HEAT_LEVELS, &p->heat[p->n_heat++].level,
                                               "heat level");
@@ -204,8 +235,9 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
                                 return bad(rd, "%s given twice", words[i]);
                         errno = 0;
                         v = strtod(words[i + 1], &end);
-                        if (*end || errno || !isfinite(v))
-                                return bad(rd, "%s '%.32s' is not a number", words[i], words[i + 1]);
+                        if (*end || errno || !isfinite(v) || v < 0.0 || v > 1.0)
+                                return bad(rd, "%s '%.32s' is not a position from 0.0 to 1.0", words[i],
+                                           words[i + 1]);
                         pos->has[a] = true;
                         pos->axis[a] = v;
                 }
@@ -216,7 +248,8 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
         return r;
 }
 
-int profile_parse(const char *name, const char *text, struct profile *ret, char *why, size_t why_size)
+int profile_parse(const char *name, const char *text, size_t size, struct profile *ret, char *why,
+                  size_t why_size)
 {
         struct reader rd = {.why = why, .why_size = why_size};
         struct profile p = {};
@@ -226,11 +259,20 @@ int profile_parse(const char *name, const char *text, struct profile *ret, char 
         if (!profile_name_is_valid(name))
                 return bad(&rd, "'%.64s' is not a profile name", name);
         strcpy(p.name, name);
-        if (strlen(text) >= PROFILE_FILE_MAX)
+        rd.line = 1;
+        if (size > PROFILE_FILE_MAX)
                 return bad(&rd, "longer than %d bytes", PROFILE_FILE_MAX);
+        if (strlen(text) != size)
+                return bad(&rd, "a NUL byte: not a text file");
+        /* The first line says what the file is and in which version of the format (an empty file is a cut
+         * or a mistake, not a profile). */
+        if (strncmp(text, PROFILE_HEADER, strlen(PROFILE_HEADER)) != 0)
+                return bad(&rd, "not a chaird profile: the first line must be '%.*s'",
+                           (int) strlen(PROFILE_HEADER) - 1, PROFILE_HEADER);
+        rd.line = 0;
         for (const char *at = text; *at;) {
                 const char *nl = strchr(at, '\n');
-                char line[PROFILE_FILE_MAX];
+                char line[PROFILE_FILE_MAX + 1];
                 size_t len;
 
                 rd.line++;
@@ -258,10 +300,24 @@ static int slot_format(void *userdata, char **ret_data, size_t *ret_size)
         return profile_format(&s->profile, ret_data, ret_size);
 }
 
+static void sync_dir(struct profiles *ps);
+
 static void slot_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
 {
-        if (result < 0)
+        struct slot *s = userdata;
+
+        if (result < 0 && !s->leaving)
                 log_warning_errno(result, "Cannot write the profile %s: %m", saved_file_path(f));
+        if (!s->leaving)
+                return;
+        /* Deleted meanwhile: what this write renamed into place goes again, and the slot once off this
+         * callback (the saved file still reads itself after it). */
+        if (result >= 0) {
+                if (unlink(saved_file_path(f)) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot remove the profile %s: %m", saved_file_path(f));
+                sync_dir(s->owner);
+        }
+        (void) sd_event_source_set_enabled(s->owner->reap, SD_EVENT_ONESHOT);
 }
 
 static struct slot *slot_free(struct slot *s, bool flush)
@@ -276,6 +332,55 @@ static struct slot *slot_free(struct slot *s, bool flush)
         return NULL;
 }
 
+static int on_reap(sd_event_source *source, void *userdata)
+{
+        struct profiles *ps = userdata;
+        size_t kept = 0;
+
+        for (size_t i = 0; i < ps->n_leaving; i++) {
+                struct slot *s = ps->leaving[i];
+                if (saved_file_busy(s->file))
+                        ps->leaving[kept++] = s;
+                else
+                        slot_free(s, false);
+        }
+        ps->n_leaving = kept;
+        return 0;
+}
+
+static void dir_synced(struct writer *w, int result, void *userdata)
+{
+        struct profiles *ps = userdata;
+
+        ps->dir_sync = writer_free(w);
+        if (result < 0)
+                log_warning_errno(result, "Cannot sync %s after a removal: %m", ps->dir);
+        if (ps->dir_sync_again) {
+                ps->dir_sync_again = false;
+                sync_dir(ps);
+        }
+}
+
+/* A removal is on the disk once the folder is synced: off the loop, as every write. */
+static void sync_dir(struct profiles *ps)
+{
+        int fd, r;
+
+        if (ps->dir_sync) {
+                ps->dir_sync_again = true;
+                return;
+        }
+        fd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                log_warning_errno(-errno, "Cannot open %s to sync it: %m", ps->dir);
+                return;
+        }
+        r = writer_sync(ps->event, fd, dir_synced, ps, &ps->dir_sync);
+        close(fd);
+        if (r < 0)
+                log_warning_errno(r, "Cannot sync %s: %m", ps->dir);
+}
+
 static int slot_new(struct profiles *ps, const struct profile *p, struct slot **ret)
 {
         _cleanup_free_ char *path = NULL;
@@ -287,6 +392,7 @@ static int slot_new(struct profiles *ps, const struct profile *p, struct slot **
                 free(s);
                 return -ENOMEM;
         }
+        s->owner = ps;
         s->profile = *p;
         r = saved_file_new(ps->event, path, 0644, slot_format, slot_written, s, &s->file);
         if (r < 0) {
@@ -323,7 +429,7 @@ static int load_one(struct profiles *ps, const char *name)
                 log_warning_errno(r, "Cannot read the profile %s: %m; left out", path);
                 return 0;
         } else
-                r = profile_parse(name, text, &p, why, sizeof(why));
+                r = profile_parse(name, text, (size_t) r, &p, why, sizeof(why));
         if (r < 0) {
                 _cleanup_free_ char *aside = NULL;
                 if (asprintf(&aside, "%s.broken", path) < 0) {
@@ -356,6 +462,10 @@ int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct pr
                 return -ENOMEM;
         ps->event = sd_event_ref(event);
         ps->max = max ?: 1;
+        r = sd_event_add_defer(event, &ps->reap, on_reap, ps);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(ps->reap, SD_EVENT_OFF);
         ps->slots = calloc(ps->max, sizeof(*ps->slots));
         if (!ps->slots || asprintf(&ps->dir, "%s/%s", state_dir, PROFILES_DIR) < 0) {
                 ps->dir = NULL;
@@ -365,9 +475,16 @@ int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct pr
         if (n < 0 && errno != ENOENT)
                 log_warning_errno(-errno, "Cannot read the profiles in %s: %m; there are none", ps->dir);
         for (int i = 0; i < n; i++) {
-                /* Profile names only: not NAME.broken, nor a temporary file a cut left behind. */
+                const char *tmp = strstr(names[i]->d_name, ".tmp");
+                /* Profile names only: not NAME.broken. A temporary file a cut left behind (NAME.tmpXXXXXX)
+                 * goes: no writer runs yet. */
                 if (r >= 0 && profile_name_is_valid(names[i]->d_name) && names[i]->d_type != DT_DIR)
                         r = load_one(ps, names[i]->d_name);
+                else if (tmp && strlen(tmp) == strlen(".tmpXXXXXX") && names[i]->d_type != DT_DIR) {
+                        _cleanup_free_ char *path = NULL;
+                        if (asprintf(&path, "%s/%s", ps->dir, names[i]->d_name) >= 0 && unlink(path) >= 0)
+                                log_info("%s: left by a write that was cut short; removed", path);
+                }
                 free(names[i]);
         }
         if (r < 0)
@@ -384,6 +501,16 @@ struct profiles *profiles_free(struct profiles *ps)
         for (size_t i = 0; i < ps->n; i++)
                 slot_free(ps->slots[i], true);
         free(ps->slots);
+        /* At exit the loop may wait: the writes of deleted profiles end, and their files go again. */
+        for (size_t i = 0; i < ps->n_leaving; i++) {
+                _cleanup_free_ char *path = strdup(saved_file_path(ps->leaving[i]->file));
+                slot_free(ps->leaving[i], false);
+                if (path && unlink(path) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot remove the profile %s: %m", path);
+        }
+        free(ps->leaving);
+        ps->dir_sync = writer_free(ps->dir_sync);
+        sd_event_source_disable_unref(ps->reap);
         free(ps->dir);
         sd_event_unref(ps->event);
         free(ps);
@@ -426,11 +553,23 @@ int profiles_put(struct profiles *ps, const struct profile *p)
         } else {
                 if (ps->n == ps->max)
                         return -E2BIG;
-                if (mkdir(ps->dir, 0755) < 0 && errno != EEXIST)
-                        log_warning_errno(-errno, "Cannot create %s: %m", ps->dir);
-                r = slot_new(ps, p, &s);
-                if (r < 0)
-                        return r;
+                s = NULL;
+                for (size_t k = 0; k < ps->n_leaving && !s; k++)
+                        if (streq(ps->leaving[k]->profile.name, p->name)) {
+                                /* Deleted while its write is under way: back, its next write after that one.
+                                 */
+                                s = ps->leaving[k];
+                                ps->leaving[k] = ps->leaving[--ps->n_leaving];
+                                s->leaving = false;
+                                s->profile = *p;
+                        }
+                if (!s) {
+                        if (mkdir(ps->dir, 0755) < 0 && errno != EEXIST)
+                                log_warning_errno(-errno, "Cannot create %s: %m", ps->dir);
+                        r = slot_new(ps, p, &s);
+                        if (r < 0)
+                                return r;
+                }
                 ps->slots[ps->n++] = s;
                 qsort(ps->slots, ps->n, sizeof(*ps->slots), by_name);
         }
@@ -441,16 +580,27 @@ int profiles_put(struct profiles *ps, const struct profile *p)
 int profiles_delete(struct profiles *ps, const char *name)
 {
         ssize_t i = find(ps, name);
-        _cleanup_free_ char *path = NULL;
+        struct slot *s;
 
         if (i < 0)
                 return -ENOENT;
-        path = strdup(saved_file_path(ps->slots[i]->file));
-        slot_free(ps->slots[i], false); /* a write under way ends first; nothing more is written */
+        s = ps->slots[i];
+        /* The file first: a profile that cannot be removed stays, and the caller hears why. */
+        if (unlink(saved_file_path(s->file)) < 0 && errno != ENOENT)
+                return -errno;
+        if (saved_file_busy(s->file)) {
+                struct slot **l = reallocarray(ps->leaving, ps->n_leaving + 1, sizeof(*l));
+                if (!l)
+                        return -ENOMEM; /* the file is gone; the next save writes it again */
+                ps->leaving = l;
+                saved_file_drop(s->file);
+                s->leaving = true;
+                ps->leaving[ps->n_leaving++] = s;
+        } else
+                slot_free(s, false);
         memmove(ps->slots + i, ps->slots + i + 1, (ps->n - (size_t) i - 1) * sizeof(*ps->slots));
         ps->n--;
-        if (path && unlink(path) < 0 && errno != ENOENT)
-                log_warning_errno(-errno, "Cannot remove the profile %s: %m", path);
+        sync_dir(ps);
         return 0;
 }
 
@@ -459,5 +609,5 @@ bool profiles_saving(const struct profiles *ps)
         for (size_t i = 0; i < ps->n; i++)
                 if (saved_file_pending(ps->slots[i]->file))
                         return true;
-        return false;
+        return ps->n_leaving > 0 || ps->dir_sync;
 }

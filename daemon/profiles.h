@@ -62,15 +62,19 @@ const struct profile *profiles_find(const struct profiles *p, const char *name);
 /* Adds or replaces the profile of its name, and starts writing its file. -E2BIG when a new one would pass
  * the bound, -ENOMEM. */
 int profiles_put(struct profiles *p, const struct profile *profile);
-/* Removes a profile and its file. -ENOENT when there is none of that name. */
+/* Removes a profile and its file (the folder synced off the loop). -ENOENT when there is none of that name;
+ * -errno when the file cannot be removed (the profile stays). */
 int profiles_delete(struct profiles *p, const char *name);
-/* A write is under way or asked for, for tests. */
+/* A write or a removal is under way or asked for, for tests. */
 bool profiles_saving(const struct profiles *p);
 
 bool profile_name_is_valid(const char *name);
+/* A heat zone a profile can keep: the config's name for it, one word of at most PROFILE_NAME_MAX. */
+bool profile_zone_is_valid(const char *zone);
 /* The saved position of that name, or NULL. */
 const struct profile_position *profile_position(const struct profile *p, const char *name);
 /* A profile as its file holds it, and read back: -EINVAL with the line and why in why (a file broken by
  * hand). */
 int profile_format(const struct profile *p, char **ret_text, size_t *ret_size);
-int profile_parse(const char *name, const char *text, struct profile *ret, char *why, size_t why_size);
+int profile_parse(const char *name, const char *text, size_t size, struct profile *ret, char *why,
+                  size_t why_size);

@@ -260,6 +260,16 @@ int saved_file_flush(struct saved_file *f)
         return r;
 }
 
+void saved_file_drop(struct saved_file *f)
+{
+        f->asked = f->writer ? f->writing : f->written;
+}
+
+bool saved_file_busy(const struct saved_file *f)
+{
+        return f->writer != NULL;
+}
+
 struct saved_file *saved_file_discard(struct saved_file *f)
 {
         if (f)

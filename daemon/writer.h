@@ -3,6 +3,7 @@
  * and its end comes back to the loop as an event. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
@@ -44,6 +45,11 @@ void saved_file_mark(struct saved_file *f);
 bool saved_file_pending(const struct saved_file *f);
 /* Waits for a write under way and writes what is still unsaved, here and now (at exit, off the loop). */
 int saved_file_flush(struct saved_file *f);
+/* Drops what is saved but not yet being written: after a write under way, nothing more is written (the
+ * file is going away). A later save asks again. */
+void saved_file_drop(struct saved_file *f);
+/* Whether a write is under way on the writer's thread. */
+bool saved_file_busy(const struct saved_file *f);
 /* Waits for a write under way, and frees without writing what is unsaved (the file is going away). */
 struct saved_file *saved_file_discard(struct saved_file *f);
 /* Flushes, then frees. */

@@ -223,7 +223,7 @@ int read_file(const char *path, size_t max, char **ret)
                 return -EFBIG;
         text[size] = '\0';
         *ret = TAKE_PTR(text);
-        return 0;
+        return (int) size;
 }
 
 bool name_is_valid(const char *s, size_t max)

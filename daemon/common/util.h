@@ -53,7 +53,8 @@ static inline bool streq(const char *a, const char *b)
         return strcmp(a, b) == 0;
 }
 
-/* A whole file as text (NUL-terminated, malloc'ed): -EFBIG when it holds more than max bytes. */
+/* A whole file as text (NUL-terminated, malloc'ed): its size in bytes (max at most, below INT_MAX), or
+ * -EFBIG when it holds more than max bytes, or -errno. */
 int read_file(const char *path, size_t max, char **ret);
 
 /* A name as ids, patterns, history records and usage counters have them: 1 to max of [a-z0-9-]. */

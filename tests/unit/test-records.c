@@ -1,7 +1,9 @@
 /* test-records: the history log and the usage counters on the disk, on a real event loop in a temporary
  * state directory: their lines, the bound and its rewrite, lines cut short or damaged, and what survives. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,29 @@
 
 static char dir[64];
 static sd_event *event;
+
+/* fsync on the writers' threads, held at a gate while the test says so (a slow SD card): each byte written
+ * to gate[1] lets one through; without a byte for 10 s it goes through anyway, so a loop that waited for
+ * the thread finds the write ended. */
+static int gate[2] = {-1, -1};
+
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd)
+{
+        struct pollfd p = {.fd = gate[0], .events = POLLIN};
+        char c;
+
+        if (gate[0] >= 0 && poll(&p, 1, 10 * 1000) == 1)
+                (void) !read(gate[0], &c, 1);
+        return __real_fsync(fd);
+}
+
+static void gate_open(void)
+{
+        static const char bytes[64] = {};
+        (void) !write(gate[1], bytes, sizeof(bytes));
+}
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -396,29 +421,66 @@ static void test_a_profile_reads_back_and_broken_ones_are_refused(void)
         p.positions[0].axis[AXIS_LEGREST] = 0.3;
         CHECK(profile_format(&p, &text, &size) == 0);
         CHECK(text && strstr(text, "position reading backrest 0.4500 legrest 0.3000\n"));
-        CHECK(profile_parse("anna", text, &back, why, sizeof(why)) == 0);
+        CHECK(profile_parse("anna", text, size, &back, why, sizeof(why)) == 0);
         CHECK(memcmp(&p, &back, sizeof(p)) == 0);
         free(text);
 
+        /* A heat zone is kept as the config spells it. */
+        const char *odd = "# chaird profile 1\nheat Lower_Back 2\n";
+        CHECK(profile_parse("anna", odd, strlen(odd), &back, why, sizeof(why)) == 0);
+        CHECK(back.n_heat == 1 && streq(back.heat[0].zone, "Lower_Back") && back.heat[0].level == 2);
+
+        /* After the header line (line 1). */
         static const char *const bad[][2] = {
-                {"intensity 9\n", "1: intensity"},
-                {"# x\nvolume 3\n", "2: unknown key 'volume'"},
-                {"intensity 3\nintensity 4\n", "2: intensity given twice"},
-                {"heat lumbar\n", "1: heat takes"},
-                {"program Relax\n", "1: program 'Relax'"},
-                {"position nap backrest 0.5 backrest 0.6\n", "1: backrest given twice"},
-                {"position nap elbow 0.5\n", "1: unknown axis"},
-                {"position nap backrest lots\n", "1: backrest 'lots'"},
-                {"shoulder-offset 9000\n", "1: shoulder-offset"},
-                {"intensity 3", "1: cut short"},
+                {"intensity 9\n", "2: intensity"},
+                {"# x\nvolume 3\n", "3: unknown key 'volume'"},
+                {"intensity 3\nintensity 4\n", "3: intensity given twice"},
+                {"heat lumbar\n", "2: heat takes"},
+                {"heat lumbar 1 lumbar 2\n", "2: heat zone lumbar given twice"},
+                {"program Relax\n", "2: program 'Relax'"},
+                {"position nap backrest 0.5 backrest 0.6\n", "2: backrest given twice"},
+                {"position nap elbow 0.5\n", "2: unknown axis"},
+                {"position nap backrest lots\n", "2: backrest 'lots'"},
+                {"position nap backrest 7.5\n", "2: backrest '7.5' is not a position from 0.0 to 1.0"},
+                {"position nap legrest -0.1\n", "2: legrest '-0.1'"},
+                {"shoulder-offset 9000\n", "2: shoulder-offset"},
+                {"intensity 3", "2: cut short"},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char file[256];
+                snprintf(file, sizeof(file), "# chaird profile 1\n%s", bad[i][0]);
                 why[0] = 0;
-                if (profile_parse("x", bad[i][0], &back, why, sizeof(why)) != -EINVAL ||
+                if (profile_parse("x", file, strlen(file), &back, why, sizeof(why)) != -EINVAL ||
                     strncmp(why, bad[i][1], strlen(bad[i][1])) != 0) {
                         printf("# %s: %s\n", bad[i][0], why);
                         CHECK(false);
                 }
+        }
+        /* Not a profile at all: empty, without the header, another version, a NUL byte, too long. */
+        static const char *const not_one[] = {"", "intensity 3\n", "# chaird profile 2\nintensity 3\n"};
+        for (size_t i = 0; i < ELEMENTSOF(not_one); i++) {
+                why[0] = 0;
+                CHECK(profile_parse("x", not_one[i], strlen(not_one[i]), &back, why, sizeof(why)) ==
+                      -EINVAL);
+                CHECK(strncmp(why, "1: not a chaird profile", strlen("1: not a chaird profile")) == 0);
+        }
+        const char nul[] = "# chaird profile 1\nintensity 3\n\0intensity 4\n";
+        CHECK(profile_parse("x", nul, sizeof(nul) - 1, &back, why, sizeof(why)) == -EINVAL);
+        CHECK(strstr(why, "NUL"));
+        char *big = malloc(PROFILE_FILE_MAX + 2);
+        CHECK(big);
+        if (big) {
+                /* A file of exactly the bound is read; one byte more is not. */
+                size_t head = strlen("# chaird profile 1\n");
+                memcpy(big, "# chaird profile 1\n", head);
+                memset(big + head, '#', PROFILE_FILE_MAX - head - 1);
+                big[PROFILE_FILE_MAX - 1] = '\n';
+                big[PROFILE_FILE_MAX] = '\0';
+                CHECK(profile_parse("x", big, PROFILE_FILE_MAX, &back, why, sizeof(why)) == 0);
+                big[PROFILE_FILE_MAX] = '\n';
+                big[PROFILE_FILE_MAX + 1] = '\0';
+                CHECK(profile_parse("x", big, PROFILE_FILE_MAX + 1, &back, why, sizeof(why)) == -EINVAL);
+                free(big);
         }
 }
 
@@ -434,7 +496,7 @@ static void test_profiles_on_the_disk(void)
         snprintf(path, sizeof(path), "%s/profiles", dir);
         mkdir(path, 0755);
         write_text("profiles/good", "# chaird profile 1\nintensity 3\n");
-        write_text("profiles/bad", "intensity 3\nvolume 11\n");
+        write_text("profiles/bad", "# chaird profile 1\nintensity 3\nvolume 11\n");
         write_text("profiles/Not-A-Name", "intensity 3\n");
         CHECK(profiles_new(event, dir, 2, &ps) == 0);
         CHECK_EQ_U(profiles_count(ps), 1);
@@ -449,11 +511,94 @@ static void test_profiles_on_the_disk(void)
         CHECK(file_size("profiles/zed") > 0);
         CHECK(profiles_delete(ps, "good") == 0 && profiles_delete(ps, "good") == -ENOENT);
         CHECK(file_size("profiles/good") < 0);
+        /* A file that cannot be removed (here a folder in its place): the profile stays, and the caller
+         * hears why. */
+        snprintf(path, sizeof(path), "%s/profiles/zed", dir);
+        CHECK(unlink(path) == 0 && mkdir(path, 0755) == 0);
+        write_text("profiles/zed/in-the-way", "x");
+        CHECK(profiles_delete(ps, "zed") == -EISDIR);
+        CHECK(profiles_find(ps, "zed") != NULL);
+        snprintf(path, sizeof(path), "%s/profiles/zed/in-the-way", dir);
+        CHECK(unlink(path) == 0);
+        snprintf(path, sizeof(path), "%s/profiles/zed", dir);
+        CHECK(rmdir(path) == 0);
+        p = *profiles_find(ps, "zed");
+        CHECK(profiles_put(ps, &p) == 0);
+        for (int i = 0; i < 600 && profiles_saving(ps); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
         CHECK_STREQ(profiles_get(ps, 0)->name, "zed");
         profiles_free(ps);
         CHECK(profiles_new(event, dir, 2, &ps) == 0);
         CHECK_EQ_U(profiles_count(ps), 1);
         CHECK(profiles_find(ps, "zed") && profiles_find(ps, "zed")->intensity == 2);
+        profiles_free(ps);
+        teardown();
+}
+
+/* A profile deleted while its file is being written: the delete does not wait for the write (the loop must
+ * not stop), the profile is gone at once, and its file is gone once the write has ended; saved again
+ * meanwhile, it is back, with its last settings on the disk. */
+static void test_a_profile_deleted_during_its_write_is_gone_without_waiting(void)
+{
+        struct profiles *ps = NULL;
+        struct profile p = {.name = "held", .intensity = 2};
+        char *text;
+
+        setup();
+        CHECK(pipe2(gate, O_CLOEXEC) == 0);
+        CHECK(profiles_new(event, dir, 4, &ps) == 0);
+        CHECK(profiles_put(ps, &p) == 0); /* its write now waits at the gate */
+        CHECK(profiles_delete(ps, "held") == 0);
+        CHECK(profiles_find(ps, "held") == NULL && profiles_count(ps) == 0);
+        CHECK(profiles_saving(ps)); /* returned while the write was still under way */
+        gate_open();
+        for (int i = 0; i < 600 && profiles_saving(ps); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK(!profiles_saving(ps));
+        CHECK(file_size("profiles/held") < 0); /* the write's rename did not bring it back */
+
+        /* Deleted and saved again while the first write waits: one file, the last settings. */
+        CHECK(read(gate[0], (char[64]){}, 64) >= 0); /* the gate shut again */
+        CHECK(profiles_put(ps, &p) == 0);
+        CHECK(profiles_delete(ps, "held") == 0);
+        p.intensity = 4;
+        CHECK(profiles_put(ps, &p) == 0);
+        CHECK(profiles_count(ps) == 1 && profiles_find(ps, "held")->intensity == 4);
+        gate_open();
+        for (int i = 0; i < 600 && profiles_saving(ps); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        text = read_text("profiles/held");
+        CHECK(text && strstr(text, "intensity 4\n"));
+        free(text);
+
+        /* Deleted during a write, then chaird exits: the write ends and the file goes. */
+        CHECK(read(gate[0], (char[64]){}, 64) >= 0);
+        p.intensity = 5;
+        CHECK(profiles_put(ps, &p) == 0);
+        CHECK(profiles_delete(ps, "held") == 0);
+        gate_open();
+        profiles_free(ps);
+        CHECK(file_size("profiles/held") < 0);
+        close(gate[0]);
+        close(gate[1]);
+        gate[0] = gate[1] = -1;
+        teardown();
+}
+
+/* A temporary file left by a write that a power cut ended is removed at the next start. */
+static void test_a_temporary_file_left_by_a_cut_is_removed(void)
+{
+        struct profiles *ps = NULL;
+        char path[128];
+
+        setup();
+        snprintf(path, sizeof(path), "%s/profiles", dir);
+        mkdir(path, 0755);
+        write_text("profiles/anna", "# chaird profile 1\nintensity 3\n");
+        write_text("profiles/anna.tmpAb12Cd", "# chaird profile 1\ninten");
+        CHECK(profiles_new(event, dir, 4, &ps) == 0);
+        CHECK(profiles_count(ps) == 1 && profiles_find(ps, "anna")->intensity == 3);
+        CHECK(file_size("profiles/anna.tmpAb12Cd") < 0);
         profiles_free(ps);
         teardown();
 }
@@ -519,4 +664,5 @@ RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_ar
           T(test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again),
           T(test_usage_counts_saves_and_reads_back),
           T(test_a_profile_reads_back_and_broken_ones_are_refused), T(test_profiles_on_the_disk),
-          T(test_a_damaged_usage_line_is_left_out))
+          T(test_a_profile_deleted_during_its_write_is_gone_without_waiting),
+          T(test_a_temporary_file_left_by_a_cut_is_removed), T(test_a_damaged_usage_line_is_left_out))

@@ -926,6 +926,12 @@ static int read_profile_settings(struct api *a, sd_bus_message *m, struct profil
                                 if (!known)
                                         return sd_bus_error_setf(error, E_NO_SUCH_ZONE,
                                                                  "heat: no heat zone '%.64s'", s);
+                                if (!profile_zone_is_valid(s))
+                                        return sd_bus_error_setf(
+                                                error, E_INVALID_ARGUMENT,
+                                                "heat: a profile keeps zones named in one word of at most "
+                                                "%d characters, not '%.64s'",
+                                                PROFILE_NAME_MAX, s);
                                 if (level > HEAT_LEVELS)
                                         return sd_bus_error_setf(
                                                 error, E_INVALID_ARGUMENT,

@@ -525,12 +525,19 @@ int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec,
         if (r < 0)
                 return r;
         /* Its heat holds against the program's, zone by zone, as SetHeat's does. */
-        for (size_t i = 0; p && i < p->n_heat; i++)
+        for (size_t i = 0; p && i < p->n_heat; i++) {
+                bool found = false;
                 for (size_t h = 0; h < d->config->n_heaters; h++)
                         if (streq(d->config->heaters[h].zone, p->heat[i].zone)) {
                                 engine_override_heat(d->engine, h);
                                 chair_heat(d->chair, h, p->heat[i].level);
+                                found = true;
                         }
+                if (!found) /* a file edited by hand, or a config changed since */
+                        log_warning(
+                                "Profile %s: this chair has no heat zone '%s'; its heat there is left out",
+                                p->name, p->heat[i].zone);
+        }
         d->winding_down = false;
         command_done(d);
         return 0;
@@ -761,28 +768,32 @@ int daemon_select_profile(struct daemon *d, const char *name)
 
 int daemon_save_profile(struct daemon *d, const struct profile *p)
 {
-        bool known = profiles_find(d->profiles, p->name);
+        const struct profile *old = profiles_find(d->profiles, p->name);
+        bool known = old;
+        int offset = old && old->has_shoulder_offset ? old->shoulder_offset_mm : 0;
         int r = profiles_put(d->profiles, p);
 
         if (r < 0)
                 return r;
         if (!known)
                 changed(d, PROP_PROFILES);
-        if (streq(d->profile, p->name))
-                return daemon_select_profile(d, p->name); /* its new shoulder offset in use */
+        /* A new shoulder offset of the selected profile is in use at once; a save of other settings leaves
+         * the shoulders as they are (an AdjustShoulders of this session stays). */
+        if (streq(d->profile, p->name) && (p->has_shoulder_offset ? p->shoulder_offset_mm : 0) != offset)
+                return daemon_select_profile(d, p->name);
         return 0;
 }
 
 int daemon_delete_profile(struct daemon *d, const char *name)
 {
-        int r;
+        int r = profiles_delete(d->profiles, name);
 
+        if (r < 0)
+                return r; /* kept, and still selected if it was */
         if (streq(d->profile, name))
                 daemon_select_profile(d, "");
-        r = profiles_delete(d->profiles, name);
-        if (r >= 0)
-                changed(d, PROP_PROFILES);
-        return r;
+        changed(d, PROP_PROFILES);
+        return 0;
 }
 
 int daemon_save_position(struct daemon *d, const char *name)

@@ -136,6 +136,19 @@ def test_the_selected_profile_applies_at_start_and_its_offset_at_once(p, d, bus)
                  f"{with_offset} with the offset of 20")
     if call_error(d.chair.Start, "", {}) != ERR + "NoSuchProgram":
         p.append("Start('') without a profile was not NoSuchProgram")
+    # Saving other settings of the selected profile keeps a nudge of this session; a new offset is in use at once.
+    found = int(d.get("Shoulders"))
+    d.chair.SelectProfile("anna")
+    d.chair.AdjustShoulders(dbus.Int32(10))
+    if int(d.get("Shoulders")) != found + 30:
+        p.append(f"Shoulders {int(d.get('Shoulders'))} after the offset of 20 and a nudge of 10 (found {found})")
+    d.chair.SaveProfile("anna", settings(intensity=3))
+    if int(d.get("Shoulders")) != found + 30:
+        p.append(f"a save of the intensity moved the shoulders: {int(d.get('Shoulders'))}, want {found + 30}")
+    d.chair.SaveProfile("anna", settings(shoulder_offset=-10))
+    if int(d.get("Shoulders")) != found - 10:
+        p.append(f"a save of the offset -10: Shoulders {int(d.get('Shoulders'))}, want {found - 10}")
+    d.chair.SelectProfile("")
 
 
 def test_a_saved_position_is_reached_also_after_a_restart_and_a_kill_9(p, d, bus):

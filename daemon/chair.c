@@ -576,8 +576,10 @@ static void on_input(struct chair *c, int io, double v)
                 if (c->scan == SCAN_DOWN && v == 0.0)
                         c->scan_seen_off = true;
                 else if (c->scan == SCAN_DOWN && c->scan_seen_off) {
+                        /* Where it is now: a relay-pair roller without pulses has only the estimate. A
+                         * roller whose position was never known has found nothing. */
                         const struct motor *m = &c->motors[CHAIR_MOTOR_ROLLER];
-                        scan_end(c, true, m->have_position ? m->position : m->target);
+                        scan_end(c, m->have_position, m->have_position ? motor_position(m) : 0.0);
                 }
                 return;
         }

@@ -40,6 +40,8 @@ static struct {
 #define L_PULSES  (f.config->axes[AXIS_LEGREST].io[MOTOR_PULSES])
 #define REVERSE   (300 * USEC_PER_MSEC)
 
+static bool relay_roller; /* setup() puts the roller's travel on a relay pair too, without pulses */
+
 static void setup(void)
 {
         char path[512], *text;
@@ -63,8 +65,18 @@ static void setup(void)
         /* Kneading and the foot rollers on relays too. */
         config = replace_text(config, "kneading: {holding: 13}", "kneading: {coil: 18}");
         config = replace_text(config, "speed: {holding: 17}", "speed: {coil: 19}");
+        if (relay_roller)
+                config = replace_text(
+                        config,
+                        "    target: {holding: 12}                      # millimetres from the top "
+                        "of the track\n    run: {coil: 2}\n    position: {input: 12}\n",
+                        "    extend: {coil: 20}\n    retract: {coil: 21}\n    travel-time: 23s\n");
+        if (relay_roller)
+                config = replace_text(config, "  session-cap: 30m\n",
+                                      "  session-cap: 30m\n  roller-max-run: 40s\n");
         if (chair_config_load("relays.yaml", config, strlen(config), &d, &f.config) < 0) {
                 diag_print(&d, stdout);
+                fflush(stdout);
                 abort();
         }
         free(config);
@@ -761,7 +773,40 @@ static void test_a_board_motor_sent_where_it_is_settles_at_a_fresh_reading(void)
         teardown();
 }
 
+/* A roller on a relay pair without pulses knows where it is only by time: the body scan takes the estimate
+ * of when the sensor touched, not where the roller last stood (the top of the shoulder range). */
+static void test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says(void)
+{
+        relay_roller = true;
+        setup();
+        relay_roller = false;
+        const struct motor_config *t = &f.config->roller.travel;
+        int sensor = f.config->roller.body_sensor;
+        CHECK(t->kind == MOTOR_KIND_RELAY);
+        feed(sensor, 0.0);
+        feed(t->io[MOTOR_LIMIT_START], 1.0); /* at the top: it knows where it is */
+        feed(t->io[MOTOR_LIMIT_END], 0.0);
+        CHECK(chair_scan(f.chair) == 0);
+        advance(200 * USEC_PER_MSEC);
+        feed(t->io[MOTOR_LIMIT_START], 0.0);
+        advance(1500 * USEC_PER_MSEC); /* to the top of the shoulder range (60 mm, 1.2 s) */
+        CHECK(chair_scanning(f.chair));
+        CHECK(out(t->io[MOTOR_EXTEND]) == 1.0); /* running down the back */
+        feed(sensor, 0.0);
+        advance(2 * USEC_PER_SEC); /* 1150 mm in 23 s: 100 mm further down, after about 25 mm before */
+        feed(sensor, 1.0);
+        dispatch();
+        CHECK(!chair_scanning(f.chair));
+        double mm = chair_shoulder_mm(f.chair);
+        if (mm < 160.0 || mm > 200.0) {
+                printf("# shoulders at %.0f mm, want about 185\n", mm);
+                CHECK(false);
+        }
+        teardown();
+}
+
 RUN_TESTS(T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
+          T(test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says),
           T(test_a_board_motor_sent_where_it_is_settles_at_a_fresh_reading),
           T(test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next),
           T(test_a_board_motor_stopped_or_made_safe_is_not_started_by_a_reading),

@@ -475,12 +475,11 @@ int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct pr
         if (n < 0 && errno != ENOENT)
                 log_warning_errno(-errno, "Cannot read the profiles in %s: %m; there are none", ps->dir);
         for (int i = 0; i < n; i++) {
-                const char *tmp = strstr(names[i]->d_name, ".tmp");
-                /* Profile names only: not NAME.broken. A temporary file a cut left behind (NAME.tmpXXXXXX)
-                 * goes: no writer runs yet. */
+                /* Profile names only: not NAME.broken. A temporary file a cut left behind goes: no writer
+                 * runs yet. */
                 if (r >= 0 && profile_name_is_valid(names[i]->d_name) && names[i]->d_type != DT_DIR)
                         r = load_one(ps, names[i]->d_name);
-                else if (tmp && strlen(tmp) == strlen(".tmpXXXXXX") && names[i]->d_type != DT_DIR) {
+                else if (is_atomic_temp(names[i]->d_name) && names[i]->d_type != DT_DIR) {
                         _cleanup_free_ char *path = NULL;
                         if (asprintf(&path, "%s/%s", ps->dir, names[i]->d_name) >= 0 && unlink(path) >= 0)
                                 log_info("%s: left by a write that was cut short; removed", path);

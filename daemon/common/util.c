@@ -238,13 +238,21 @@ bool name_is_valid(const char *s, size_t max)
         return true;
 }
 
+bool is_atomic_temp(const char *name)
+{
+        size_t n = strlen(name), k = strlen(ATOMIC_TEMP_SUFFIX);
+
+        /* mkostemp replaces the X's with as many characters of its own. */
+        return n > k && strncmp(name + n - k, ".tmp", strlen(".tmp")) == 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode)
 {
         _cleanup_free_ char *tmp = NULL, *dir_copy = strdup(path);
         const char *p = data;
         int fd, dfd, r = 0;
 
-        if (!dir_copy || asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
+        if (!dir_copy || asprintf(&tmp, "%s" ATOMIC_TEMP_SUFFIX, path) < 0) {
                 tmp = NULL; /* undefined after a failed asprintf */
                 return -ENOMEM;
         }

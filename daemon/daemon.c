@@ -295,7 +295,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
                 d->slow_emitted_usec = now;
                 emit_now(d, slow_props);
         }
-        sd_event_source_set_time(s, usec + d->tick_usec);
+        sd_event_source_set_time(s, next_period(usec, d->tick_usec, now));
         return 0;
 }
 
@@ -428,7 +428,7 @@ static int on_guard(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
 
-        sd_event_source_set_time(s, usec + IDLE_GUARD_USEC);
+        sd_event_source_set_time(s, next_period(usec, IDLE_GUARD_USEC, now_usec()));
         if (ticking(d) || d->reading || d->guarding)
                 return 0; /* the tick reads the inputs anyway, or a read is under way */
         if (chair_refresh(d->chair, on_guard_read, d) >= 0)
@@ -992,7 +992,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
                           (unsigned long long) ((now - d->ticked_usec) / USEC_PER_MSEC));
                 d->watchdog_starved = true;
         }
-        sd_event_source_set_time(s, usec + d->watchdog_usec / 2);
+        sd_event_source_set_time(s, next_period(usec, d->watchdog_usec / 2, now));
         return 0;
 }
 

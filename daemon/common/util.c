@@ -153,6 +153,13 @@ usec_t now_usec(void)
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
+usec_t next_period(usec_t due, usec_t period, usec_t now)
+{
+        if (due + period > now)
+                return due + period;
+        return now - (now - due) % period + period; /* the next deadline in step that is still ahead */
+}
+
 usec_t now_realtime_usec(void)
 {
         struct timespec ts;

@@ -74,6 +74,11 @@ int grow_array(void *array, size_t *cap, size_t need, size_t elem);
 usec_t now_usec(void);
 usec_t now_realtime_usec(void); /* the wall clock, for records people read */
 
+/* A periodic timer's next deadline after the one due at due: one period on, in step with it; but never at or
+ * before now. A loop held up (or a first deadline of 0) skips the periods it missed instead of running them
+ * back to back, which would starve every event of a lower priority (D-Bus) until it had caught up. */
+usec_t next_period(usec_t due, usec_t period, usec_t now);
+
 /* Formats a duration as the shortest exact "1h2m3s" / "1m30s" / "250ms" string into buf. */
 const char *format_duration(char *buf, size_t size, usec_t usec);
 #define DURATION_MAX_STR 32

@@ -54,7 +54,7 @@ class Chaird:
     """chaird with its own chair-sim, config and program directories (stock, then a local one)."""
 
     def __init__(self, directory, bus, rtu=False, extra=(), replace=(), stock=None, scale=SCALE, sim_extra=(),
-                 env=None):
+                 env=None, wrap=()):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         os.chmod(directory, 0o755)
@@ -82,7 +82,7 @@ class Chaird:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
         self.notify.settimeout(15)
-        self.scale, self.extra, self.env = scale, extra, env or {}
+        self.scale, self.extra, self.env, self.wrap = scale, extra, env or {}, wrap
         self.log = open(os.path.join(directory, "chaird.log"), "w")
         self._spawn()
 
@@ -90,7 +90,7 @@ class Chaird:
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address, NOTIFY_SOCKET=self.notify_path, **self.env)
         env.pop("JOURNAL_STREAM", None)
         self.proc = subprocess.Popen(
-            [os.path.join(simlib.BUILD, "daemon/chaird"), "--config", self.config, "--programs",
+            [*self.wrap, os.path.join(simlib.BUILD, "daemon/chaird"), "--config", self.config, "--programs",
              self.stock_dir, "--programs", self.local, "--state-dir", os.path.join(self.dir, "state"),
              "--time-scale", str(self.scale), *self.extra], stdout=self.log, stderr=self.log, env=env)
         self.ready_owned = None
@@ -863,6 +863,33 @@ def test_sigterm_leaves_every_output_safe(p, tmp, bus):
         d.close()
 
 
+def test_a_board_up_for_weeks_answers_at_once(p, tmp, bus):
+    # A board computer up for 30 days: a time namespace moves chaird's CLOCK_MONOTONIC on (unshare execs chaird
+    # itself, so signals reach it). The control tick starts at once and must not run the 26 million ticks
+    # since the clock's 0 back to back: they went before D-Bus, and held every call back for minutes while
+    # the chair was active, as it is after a kill -9 (fault interrupted) or during a program.
+    d = Chaird(os.path.join(tmp, "uptime"), bus, wrap=("unshare", "--time", "--monotonic", str(30 * 86400)))
+    try:
+        offsets = open(f"/proc/{d.proc.pid}/timens_offsets").read()
+        if f"monotonic {30 * 86400} 0" not in " ".join(offsets.split()):
+            p.append(f"chaird's clock was not moved on: {offsets!r}")
+        if d.state() != "idle":  # a D-Bus call: with the ticks run back to back, it timed out
+            p.append(f"state after the start: {d.state()}")
+        d.chair.Start("relax", {})
+        if not wait_for(lambda: d.state() in ("scanning", "running"), 15):
+            p.append(f"relax did not start: {d.state()}")
+        d.proc.kill()
+        d.proc.wait(timeout=15)
+        d.restart()
+        if str(d.get("Fault")) != "interrupted":
+            p.append(f"after a kill -9: fault {d.get('Fault')!r}")
+        d.chair.ResetFault()
+        if not wait_for(lambda: d.state() == "idle", 30):
+            p.append(f"not idle after the reset: {d.state()} {d.get('Fault')!r}")
+    finally:
+        d.close()
+
+
 def test_body_scan_finds_the_shoulders(p, tmp, bus):
     # In real time: at a time scale the roller covers too much track between two polls to place them.
     d = Chaird(os.path.join(tmp, "scan"), bus, scale=1, sim_extra=("--shoulder", "200"))
@@ -1076,6 +1103,7 @@ def run_cases(tap, tmp, bus):
     tap.case("sigterm_leaves_every_output_safe", lambda p: test_sigterm_leaves_every_output_safe(p, tmp, bus))
     tap.case("a_program_over_modbus_rtu", lambda p: test_a_program_over_modbus_rtu(p, tmp, bus))
     tap.case("body_scan_finds_the_shoulders", lambda p: test_body_scan_finds_the_shoulders(p, tmp, bus))
+    tap.case("a_board_up_for_weeks_answers_at_once", lambda p: test_a_board_up_for_weeks_answers_at_once(p, tmp, bus))
 
 
 if __name__ == "__main__":

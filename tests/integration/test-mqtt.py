@@ -323,7 +323,8 @@ def test_chaird_restart_is_seen_and_the_state_republished(p, env):
     d.restart()
     if not c.wait(lambda: any(json.loads(m[1]).get("event") == "fault" and json.loads(m[1]).get("name") == "interrupted"
                               for m in c.on(BASE + "/event")), 15):
-        p.append(f"no fault event for interrupted: {c.on(BASE + '/event')} {d.get('Fault')}")
+        p.append(f"no fault event for interrupted: {c.on(BASE + '/event')} {d.get('Fault')}; "
+                 f"the bridge said: {env.bridge.logtext()[-400:]!r}")
     d.settle()
 
 

@@ -147,6 +147,24 @@ static void test_muldiv_is_exact_where_the_product_overflows_64_bits(void)
         CHECK_EQ_U(muldiv_u64(UINT64_MAX, 1, 1), UINT64_MAX);
 }
 
+static void test_a_periodic_timer_held_up_skips_the_periods_it_missed(void)
+{
+        const usec_t tick = 100 * USEC_PER_MSEC;
+
+        /* On time, or late within the period: one period on, in step. */
+        CHECK_EQ_U(next_period(1000 * tick, tick, 1000 * tick), 1001 * tick);
+        CHECK_EQ_U(next_period(1000 * tick, tick, 1000 * tick + tick - 1), 1001 * tick);
+        /* Held up for 2.5 periods: the next deadline in step that is still ahead, not three at once. */
+        CHECK_EQ_U(next_period(1000 * tick, tick, 1002 * tick + tick / 2), 1003 * tick);
+        /* Exactly on a later deadline: that one has passed, the next is ahead. */
+        CHECK_EQ_U(next_period(1000 * tick, tick, 1003 * tick), 1004 * tick);
+        /* A first deadline of 0 (at once) on a chair up for 30 days: one tick ahead, not 26 million. */
+        const usec_t uptime = 30ULL * 24 * 3600 * USEC_PER_SEC + 12345;
+        usec_t next = next_period(0, tick, uptime);
+        CHECK(next > uptime && next <= uptime + tick);
+        CHECK_EQ_U(next % tick, 0);
+}
+
 static void test_sleep_program_does_not_move_the_chair_at_its_end(void)
 {
         _cleanup_(program_freep) struct program *stay = load("name: S\nduration: 1m\nat-end: stay\nphases:\n"
@@ -361,6 +379,7 @@ static void test_body_points_resolve_against_the_scanned_shoulders(void)
 RUN_TESTS(T(test_compiles_exact_times_and_values), T(test_shorter_run_scales_phases_and_keeps_pattern_tempo),
           T(test_scaling_rounds_on_boundaries_so_the_end_is_exact),
           T(test_muldiv_is_exact_where_the_product_overflows_64_bits),
+          T(test_a_periodic_timer_held_up_skips_the_periods_it_missed),
           T(test_sleep_program_does_not_move_the_chair_at_its_end),
           T(test_airbag_patterns_alternate_pulse_hold),
           T(test_pattern_steps_override_phase_settings_and_loop),

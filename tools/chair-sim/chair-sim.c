@@ -86,7 +86,7 @@ static void advance(struct server *srv)
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         advance(userdata);
-        sd_event_source_set_time(s, usec + TICK_USEC);
+        sd_event_source_set_time(s, next_period(usec, TICK_USEC, now_usec()));
         return 0;
 }
 

@@ -199,6 +199,14 @@ static int append(const struct history *h, int fd, const struct history_record *
         return log_warning_errno(e, "Cannot append to the history %s: %m", h->path);
 }
 
+/* Past the bound by a tenth (at least 8 records), the file is rewritten: once in that many records. */
+static size_t slack(const struct history *h)
+{
+        return h->max / 10 > 8 ? h->max / 10 : 8;
+}
+
+static void rewrite(struct history *h);
+
 static void rewrite_abandon(struct history *h)
 {
         if (h->new_fd >= 0) {
@@ -235,6 +243,8 @@ static void on_rewritten(struct writer *w, int result, void *userdata)
         h->held = 0;
         h->lost = false;
         sync_file(h); /* what came after the new file's own sync, and the rename with it */
+        if (h->file_records > h->max + slack(h))
+                rewrite(h); /* so many came during the sync (a slow card) that the new file is past it too */
 }
 
 /* The records in memory replace the file: written here (to the page cache: the bound keeps it small), synced
@@ -260,12 +270,6 @@ static void rewrite(struct history *h)
                 log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
                 rewrite_abandon(h);
         }
-}
-
-/* Past the bound by a tenth (at least 8 records), the file is rewritten: once in that many records. */
-static size_t slack(const struct history *h)
-{
-        return h->max / 10 > 8 ? h->max / 10 : 8;
 }
 
 void history_add(struct history *h, const struct history_record *r)

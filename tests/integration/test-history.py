@@ -262,9 +262,11 @@ def test_a_thousand_sessions_leave_the_history_at_its_bound(p, d, bus):
         p.append("the records are not newest first")
     if len(history(d, 7)) != 7:
         p.append(f"History(7) gave {len(history(d, 7))}")
-    n = len(file_records(d))
-    if not BOUND <= n <= BOUND + max(8, BOUND // 10):
-        p.append(f"the file holds {n} records, bound {BOUND}")
+    # Past the bound by its slack, the file is rewritten, synced off the loop: the records that came while the
+    # new file was synced may be in the old one for a moment more, until the new one is renamed over it.
+    slack = max(8, BOUND // 10)
+    if not wait_for(lambda: BOUND <= len(file_records(d)) <= BOUND + slack, 15):
+        p.append(f"the file holds {len(file_records(d))} records, bound {BOUND} and {slack} more")
     if usage(d)["sessions"] < 1000:
         p.append(f"usage says {usage(d)['sessions']} sessions after 1000")
     idle(d)

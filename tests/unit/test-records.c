@@ -330,6 +330,36 @@ static void test_records_made_during_a_rewrite_are_in_the_file_in_place_througho
         teardown();
 }
 
+/* So many records come while the new file is synced (a slow card) that it is past the bound and its slack
+ * itself: it is rewritten again at once, not left so until the next record. */
+static void test_a_rewrite_that_ends_past_the_slack_is_done_again(void)
+{
+        struct history *h = NULL;
+        char *text;
+
+        setup();
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        for (unsigned i = 1; i <= 29; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+                if (i < 29)
+                        settle_history(h);
+        }
+        CHECK(history_rewriting(h));
+        for (unsigned i = 30; i <= 39; i++) { /* 10, more than the slack of 8, before the loop hears of it */
+                struct history_record r = session(i);
+                history_add(h, &r);
+        }
+        settle_history(h);
+        CHECK(file_size("history.new") < 0);
+        text = read_text("history");
+        CHECK(text && holds_each_once(text, 20, 39)); /* the newest 20, not 20 and the 10 after them */
+        free(text);
+        CHECK_EQ_U(history_file_records(h), 20);
+        history_free(h);
+        teardown();
+}
+
 /* A full disk cuts an append short: the part written is taken back, and once there is room again the next
  * record rewrites the file whole, with the one it lacks, and none twice. */
 static void test_an_append_that_fails_is_taken_back_and_made_up_later(void)
@@ -660,6 +690,7 @@ RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_ar
           T(test_the_bound_keeps_the_newest_and_the_file_stays_near_it),
           T(test_a_record_is_in_the_file_as_soon_as_it_is_added),
           T(test_records_made_during_a_rewrite_are_in_the_file_in_place_throughout),
+          T(test_a_rewrite_that_ends_past_the_slack_is_done_again),
           T(test_an_append_that_fails_is_taken_back_and_made_up_later),
           T(test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again),
           T(test_usage_counts_saves_and_reads_back),

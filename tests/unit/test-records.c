@@ -293,6 +293,27 @@ static bool holds_each_once(const char *file_text, unsigned from, unsigned to)
         return true;
 }
 
+/* A history of bound 20 given records 1 to 29, each synced but the last, which set off a rewrite (past the
+ * bound and its slack of 8); then records 30 to last, before the loop hears of the rewrite's end. */
+static struct history *history_rewriting_with(unsigned last)
+{
+        struct history *h = NULL;
+
+        CHECK(history_new(event, dir, 20, &h) == 0);
+        for (unsigned i = 1; i <= 29; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+                if (i < 29)
+                        settle_history(h);
+        }
+        CHECK(history_rewriting(h));
+        for (unsigned i = 30; i <= last; i++) {
+                struct history_record r = session(i);
+                history_add(h, &r);
+        }
+        return h;
+}
+
 /* While the new file is synced, records go on being appended to the old one: the file in place holds every
  * record at every moment (a kill -9 loses none), and after the rename the new one holds them, once each. */
 static void test_records_made_during_a_rewrite_are_in_the_file_in_place_throughout(void)
@@ -301,18 +322,7 @@ static void test_records_made_during_a_rewrite_are_in_the_file_in_place_througho
         char *text;
 
         setup();
-        CHECK(history_new(event, dir, 20, &h) == 0);
-        for (unsigned i = 1; i <= 29; i++) {
-                struct history_record r = session(i);
-                history_add(h, &r);
-                if (i < 29)
-                        settle_history(h);
-        }
-        CHECK(history_rewriting(h)); /* 29 records: past the bound and its slack of 8 */
-        for (unsigned i = 30; i <= 32; i++) {
-                struct history_record r = session(i);
-                history_add(h, &r);
-        }
+        h = history_rewriting_with(32);
         text = read_text("history");
         CHECK(text && holds_each_once(text, 1, 32));
         free(text);
@@ -338,18 +348,7 @@ static void test_a_rewrite_that_ends_past_the_slack_is_done_again(void)
         char *text;
 
         setup();
-        CHECK(history_new(event, dir, 20, &h) == 0);
-        for (unsigned i = 1; i <= 29; i++) {
-                struct history_record r = session(i);
-                history_add(h, &r);
-                if (i < 29)
-                        settle_history(h);
-        }
-        CHECK(history_rewriting(h));
-        for (unsigned i = 30; i <= 39; i++) { /* 10, more than the slack of 8, before the loop hears of it */
-                struct history_record r = session(i);
-                history_add(h, &r);
-        }
+        h = history_rewriting_with(39); /* 10 during the rewrite, more than the slack of 8 */
         settle_history(h);
         CHECK(file_size("history.new") < 0);
         text = read_text("history");

@@ -113,7 +113,7 @@ int list_yaml_files(const char *dir, char ***ret);
 /* Writes a file atomically: a temporary file in the same directory (path, then ATOMIC_TEMP_SUFFIX made
  * unique), fsync, rename over path, fsync of the directory. Either the old or the new content survives a
  * crash. Returns 0 or -errno. */
-#define ATOMIC_TEMP_SUFFIX ".tmpXXXXXX"
+#define ATOMIC_TEMP_SUFFIX ".tmpXXXXXX" /* mkostemp's template: it replaces the six X's */
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
 /* A file name that write_file_atomic's temporary file has: one a crash during a write left behind. */
 bool is_atomic_temp(const char *name);

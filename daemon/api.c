@@ -2,6 +2,7 @@
  * of the core's narrow functions (daemon.h); its own state (the bus, who the callers are, an install being
  * written) lives here. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -45,6 +46,15 @@ struct api {
         struct callers *callers;
         struct install *install; /* an InstallProgram whose file is being written */
         struct manual *manual;   /* the running manual session's choices; NULL when none runs */
+        struct saving *savings;  /* profile calls answered once their file is on the disk */
+};
+
+/* A call that changed a profile, answered once the change is on the disk (or could not be written). */
+struct saving {
+        struct api *a;
+        sd_bus_message *call;
+        char name[PROFILE_NAME_MAX + 1];
+        struct saving *next;
 };
 
 /* Root may always control the chair; others need the control group, and the child lock stops them. */
@@ -82,6 +92,62 @@ static int interlock_error(struct api *a, int r, sd_bus_error *error)
 static int reply_done(sd_bus_message *m)
 {
         return sd_bus_reply_method_return(m, NULL);
+}
+
+/* A profile that is not on the disk: what failed (a file or the folder, path) and why. */
+static int not_saved_error(sd_bus_error *error, const char *name, int r, const char *path)
+{
+        return sd_bus_error_setf(error, E_FAILED, "Profile %s is not saved on the disk: %s: %s", name, path,
+                                 file_error_words(r));
+}
+
+static struct saving *saving_free(struct saving *s)
+{
+        struct saving **p;
+
+        for (p = &s->a->savings; *p && *p != s; p = &(*p)->next)
+                ;
+        if (*p)
+                *p = s->next;
+        sd_bus_message_unref(s->call);
+        free(s);
+        return NULL;
+}
+
+static void on_profile_saved(int result, const char *path, void *userdata)
+{
+        struct saving *s = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (result < 0) {
+                not_saved_error(&error, s->name, result, path);
+                r = sd_bus_reply_method_error(s->call, &error);
+        } else
+                r = reply_done(s->call);
+        if (r < 0)
+                log_debug("Cannot answer %s: %s", sd_bus_message_get_member(s->call), strerror(-r));
+        saving_free(s);
+}
+
+/* What a call asked of profile name is answered once it is on the disk: what is answered "ok" survives a
+ * power cut, and a write that fails is the caller's error, not only a line in the journal. */
+static int reply_when_saved(struct api *a, sd_bus_message *m, const char *name, sd_bus_error *error)
+{
+        struct saving *s = calloc(1, sizeof(*s));
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        *s = (struct saving){.a = a, .call = sd_bus_message_ref(m), .next = a->savings};
+        snprintf(s->name, sizeof(s->name), "%s", name);
+        a->savings = s;
+        r = daemon_profile_wait(a->d, name, on_profile_saved, s);
+        if (r != 0)
+                saving_free(s);
+        if (r < 0)
+                return not_saved_error(error, name, r, daemon_profiles_dir(a->d));
+        return r > 0 ? reply_done(m) : 1;
 }
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -1030,8 +1096,8 @@ static int method_save_profile(sd_bus_message *m, void *userdata, sd_bus_error *
                         "The chair keeps at most %u profiles (sessions.profiles); delete one first",
                         daemon_config(a->d)->sessions.profiles_max);
         if (r < 0)
-                return sd_bus_error_setf(error, E_FAILED, "Cannot save profile %s: %s", name, strerror(-r));
-        return reply_done(m);
+                return not_saved_error(error, name, r, daemon_profiles_dir(a->d));
+        return reply_when_saved(a, m, name, error);
 }
 
 /* An a{sv} entry whose value is an array of signature ("as", "a{su}"): opened for its elements, then closed.
@@ -1164,9 +1230,14 @@ static int method_profile_name(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r == -E2BIG)
                 return sd_bus_error_setf(error, E_LIMIT_REACHED, "A profile keeps at most %d positions",
                                          PROFILE_POSITIONS_MAX);
+        if (r < 0 && !select)
+                return not_saved_error(error, position ? daemon_profile(a->d)->name : name, r,
+                                       daemon_profiles_dir(a->d));
         if (r < 0)
                 return sd_bus_error_setf(error, E_FAILED, "%s %s: %s", member, name, strerror(-r));
-        return reply_done(m);
+        if (select)
+                return reply_done(m);
+        return reply_when_saved(a, m, position ? daemon_profile(a->d)->name : name, error);
 }
 
 /* The first error of a list, as "line:col: message", for an error reply. */
@@ -1246,7 +1317,8 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
 {
         struct api *a = userdata;
         _cleanup_(program_freep) struct program *p = NULL;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(closep) int dir_fd = -1;
+        _cleanup_free_ char *name = NULL;
         struct diag_list diags = {};
         const char *text, *dir;
         struct install *in;
@@ -1275,20 +1347,26 @@ static int method_install_program(sd_bus_message *m, void *userdata, sd_bus_erro
                 return r;
 
         dir = daemon_options(a->d)->program_dirs[strv_length(daemon_options(a->d)->program_dirs) - 1];
-        if (asprintf(&path, "%s/%s.yaml", dir, p->id) < 0) {
-                path = NULL; /* undefined after a failed asprintf */
+        if (asprintf(&name, "%s.yaml", p->id) < 0) {
+                name = NULL; /* undefined after a failed asprintf */
                 return -ENOMEM;
         }
+        /* The installer's folder (made if missing), written through its fd: a link in the program's place
+         * is replaced, never followed. */
+        dir_fd = dir_open_at(AT_FDCWD, dir, true);
+        if (dir_fd < 0)
+                return sd_bus_error_setf(error, E_FAILED, "Cannot write in %s: %s", dir,
+                                         file_error_words(dir_fd));
         in = calloc(1, sizeof(*in));
         if (!in)
                 return -ENOMEM;
         *in = (struct install){.a = a, .call = sd_bus_message_ref(m), .id = strdup(p->id)};
-        r = in->id ? writer_start(daemon_event(a->d), path, text, strlen(text), 0644, on_program_written, in,
-                                  &in->writer)
+        r = in->id ? writer_start(daemon_event(a->d), dir_fd, dir, name, text, strlen(text), 0644,
+                                  on_program_written, in, &in->writer)
                    : -ENOMEM;
         if (r < 0) {
                 install_free(in);
-                return sd_bus_error_setf(error, E_FAILED, "Cannot write %s: %s", path, strerror(-r));
+                return sd_bus_error_setf(error, E_FAILED, "Cannot write %s/%s: %s", dir, name, strerror(-r));
         }
         a->install = in;
         return 1; /* answered when the file is written */
@@ -1810,6 +1888,11 @@ struct api *api_free(struct api *a)
         /* An install still writing its file: waited for; its caller gets no answer (the bus is closing). */
         a->install = install_free(a->install);
         a->manual = manual_free(a->manual);
+        /* Calls waiting for a profile's file: forgotten unanswered (the bus is closing). */
+        while (a->savings) {
+                daemon_profile_unwait(a->d, a->savings);
+                saving_free(a->savings);
+        }
         sd_bus_flush_close_unref(a->bus);
         callers_free(a->callers);
         free(a);

@@ -1,11 +1,13 @@
 /* daemon.c: chaird's core: the loop, the chair, the engine, the programs, the fault latch and the control
  * tick. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -85,6 +87,7 @@ struct daemon {
         /* The relay-pair motors' positions: as last saved, and their file (written off the loop). */
         char positions[256];
         struct saved_file *positions_file;
+        int state_fd; /* the state directory: every file chaird keeps is opened inside it; -1 without one */
 
         /* The record of sessions and faults, and the usage counters. */
         struct history *history;
@@ -175,7 +178,7 @@ static void update_state(struct daemon *d)
          * safe, which is where it is anyway). */
         if (active && !d->marked_active && d->safety) {
                 const struct program *p = engine_program(d->engine);
-                d->marked_active = marker_set(d->options->state_dir, p ? p->id : NULL) >= 0;
+                d->marked_active = marker_set(d->state_fd, d->options->state_dir, p ? p->id : NULL) >= 0;
         }
         if (active) {
                 sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
@@ -209,7 +212,7 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
         d->usage_tick_usec = 0; /* the next tick counts from itself */
         chair_set_active(d->chair, false);
         on_emit(NULL, d);
-        if (d->marked_active && marker_clear(d->options->state_dir) >= 0)
+        if (d->marked_active && marker_clear(d->state_fd, d->options->state_dir) >= 0)
                 d->marked_active = false;
         return 0;
 }
@@ -749,6 +752,21 @@ const struct profile *daemon_profile(const struct daemon *d)
         return d->profile[0] && d->profiles ? profiles_find(d->profiles, d->profile) : NULL;
 }
 
+int daemon_profile_wait(struct daemon *d, const char *name, profiles_done_t done, void *userdata)
+{
+        return profiles_wait(d->profiles, name, done, userdata);
+}
+
+void daemon_profile_unwait(struct daemon *d, void *userdata)
+{
+        profiles_unwait(d->profiles, userdata);
+}
+
+const char *daemon_profiles_dir(const struct daemon *d)
+{
+        return profiles_dir(d->profiles);
+}
+
 int daemon_select_profile(struct daemon *d, const char *name)
 {
         const struct profile *p = name[0] ? profiles_find(d->profiles, name) : NULL;
@@ -1104,6 +1122,29 @@ static int add_timer(struct daemon *d, sd_event_source **ret, usec_t usec, usec_
         return r;
 }
 
+/* The state directory, made if missing, opened once: its files are opened and written inside this fd, so
+ * that a link in their place is never followed. Without one (a read-only or odd path) chaird runs and keeps
+ * nothing across restarts. Temporary files a cut write left behind go first. */
+static void open_state_dir(struct daemon *d)
+{
+        const char *dir = d->options->state_dir;
+        int n;
+
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                log_warning_errno(-errno, "Cannot create the state directory %s: %m", dir);
+        d->state_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->state_fd < 0) {
+                log_error_errno(-errno,
+                                "Cannot open the state directory %s: %m; nothing is kept across restarts",
+                                dir);
+                return;
+        }
+        n = remove_atomic_temps(d->state_fd);
+        if (n > 0)
+                log_info("%s: %d temporary file%s left by writes that were cut short; removed", dir, n,
+                         n == 1 ? "" : "s");
+}
+
 int daemon_new(const struct options *o, struct daemon **ret)
 {
         static const struct engine_callbacks engine_cb = {on_engine_changed, on_engine_finished};
@@ -1115,6 +1156,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
 
         if (!d)
                 return -ENOMEM;
+        d->state_fd = -1;
         /* Blocked before any thread starts (the bus threads inherit the mask): the loop takes them by
          * signalfd, and a signal must never land in a thread that would die of it. */
         sigemptyset(&mask);
@@ -1137,11 +1179,9 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = sd_event_default(&d->event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
-        char path[PATH_MAX];
-        r = positions_path(o->state_dir, path, sizeof(path));
-        if (r >= 0)
-                r = saved_file_new(d->event, path, 0644, positions_text, on_positions_written, d,
-                                   &d->positions_file);
+        open_state_dir(d);
+        r = saved_file_new(d->event, d->state_fd, o->state_dir, POSITIONS_FILE, 0644, positions_text,
+                           on_positions_written, d, &d->positions_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot keep the motors' positions in %s: %m", o->state_dir);
         /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
@@ -1154,11 +1194,12 @@ int daemon_new(const struct options *o, struct daemon **ret)
                 log_warning_errno(r, "The safe state could not be written yet (%m); the buses keep trying");
         /* Neither keeps the chair from starting: an unreadable file starts afresh, with a word in the
          * journal. */
-        r = history_new(d->event, o->state_dir, d->config->sessions.history_max, &d->history);
+        r = history_new(d->event, d->state_fd, o->state_dir, d->config->sessions.history_max, &d->history);
         if (r >= 0)
-                r = usage_new(d->event, o->state_dir, &d->usage);
+                r = usage_new(d->event, d->state_fd, o->state_dir, &d->usage);
         if (r >= 0)
-                r = profiles_new(d->event, o->state_dir, d->config->sessions.profiles_max, &d->profiles);
+                r = profiles_new(d->event, d->state_fd, o->state_dir, d->config->sessions.profiles_max,
+                                 &d->profiles);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
         /* Every counter this chair has, at 0 until it counts. */
@@ -1211,21 +1252,22 @@ int daemon_new(const struct options *o, struct daemon **ret)
         r = safety_new(d->config, d->chair, o->time_scale, on_safety_trip, d, &d->safety);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        if (!marker_found(o->state_dir, what, sizeof(what))) {
+        if (!marker_found(d->state_fd, o->state_dir, what, sizeof(what))) {
                 /* A clean end: the relay-pair motors are where they were saved (after an unclean one they
                  * may have moved, and home first). */
-                r = positions_restore(path, d->chair);
+                r = positions_restore(d->state_fd, o->state_dir, d->chair);
                 if (r > 0)
-                        log_info("%d motor position%s restored from %s", r, r == 1 ? "" : "s", path);
-                else if (r < 0)
+                        log_info("%d motor position%s restored from %s/" POSITIONS_FILE, r,
+                                 r == 1 ? "" : "s", o->state_dir);
+                else if (r < 0 && !file_error_is_odd(r))
                         log_warning_errno(r, "Cannot read the saved motor positions: %m; the motors home");
                 if (r > 0)
                         positions_format(d->chair, d->positions, sizeof(d->positions));
         } else {
                 /* The relay-pair motors may have moved since they were saved: they home, and the old
                  * positions must not come back at a later clean start. */
-                if (unlink(path) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot remove %s: %m", path);
+                if (unlinkat(d->state_fd, POSITIONS_FILE, 0) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot remove %s/" POSITIONS_FILE ": %m", o->state_dir);
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
                 latch(d, FAULT_INTERRUPTED,
                       "chaird ended while the chair was active or held a fault (%s); check the chair, then "
@@ -1285,7 +1327,7 @@ int daemon_run(struct daemon *d)
                                           saved_file_path(d->positions_file));
         }
         if (safe && d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
-                marker_clear(d->options->state_dir);
+                marker_clear(d->state_fd, d->options->state_dir);
         return r;
 }
 
@@ -1298,6 +1340,8 @@ struct daemon *daemon_free(struct daemon *d)
         d->history = history_free(d->history);
         d->usage = usage_free(d->usage);
         d->profiles = profiles_free(d->profiles);
+        if (d->state_fd >= 0)
+                close(d->state_fd);
         sd_event_source_disable_unref(d->tick);
         sd_event_source_disable_unref(d->linger);
         sd_event_source_disable_unref(d->guard);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "engine.h"
 #include "options.h"
+#include "profiles.h"
 #include "safety.h"
 
 /* A jog moves for this long unless it is called again: a dead-man button. */
@@ -92,6 +93,10 @@ int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec,
 /* Profiles (profiles.h). Selecting one ("" for none) puts its shoulder offset in use at once (none: 0); its
  * intensity, heat and program apply at each Start. -ENOENT for an unknown name. */
 int daemon_select_profile(struct daemon *d, const char *name);
+/* profiles_wait and profiles_unwait of the daemon's profiles; the folder they are kept in, for messages. */
+int daemon_profile_wait(struct daemon *d, const char *name, profiles_done_t done, void *userdata);
+void daemon_profile_unwait(struct daemon *d, void *userdata);
+const char *daemon_profiles_dir(const struct daemon *d);
 /* Adds or replaces a profile (and reselects it when it is the selected one). -E2BIG past the bound. */
 int daemon_save_profile(struct daemon *d, const struct profile *p);
 /* -ENOENT; deleting the selected profile selects none. */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "history.h"
 #include "log.h"
 #include "writer.h"
@@ -17,13 +18,14 @@
 
 struct history {
         sd_event *event;
-        char *path;
+        int dir_fd; /* the state directory: every file of the history is opened inside it */
+        char *path; /* for messages */
         struct history_record *records; /* oldest first */
         size_t n, max;
         int fd;              /* the file, appended to; -1 when it cannot be opened */
         size_t file_records; /* records in the file */
         bool lost;           /* an append failed: the file lacks a record until it is rewritten */
-        char *new_path;      /* the rewrite's file, renamed over the old one once synced */
+        char *new_path;      /* the rewrite's file (HISTORY_NEW), renamed over the old one once synced */
         int new_fd;
         struct writer *rewriter; /* the new file's sync */
         size_t rewriting;        /* records the new file was written with */
@@ -140,11 +142,12 @@ static void open_file(struct history *h)
 {
         if (h->fd >= 0)
                 close(h->fd);
-        h->fd = open(h->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (h->fd < 0)
-                log_warning_errno(-errno,
-                                  "Cannot open the history %s: %m; sessions are not recorded on disk",
-                                  h->path);
+        h->fd = file_open_writing(h->dir_fd, HISTORY_FILE, O_APPEND);
+        if (h->fd < 0) {
+                log_warning("The history %s: %s; sessions are not recorded on disk", h->path,
+                            file_error_words(h->fd));
+                h->fd = -1;
+        }
 }
 
 static void sync_file(struct history *h);
@@ -212,7 +215,7 @@ static void rewrite_abandon(struct history *h)
         if (h->new_fd >= 0) {
                 close(h->new_fd);
                 h->new_fd = -1;
-                unlink(h->new_path);
+                unlinkat(h->dir_fd, HISTORY_NEW, 0);
         }
         h->rewriter = writer_free(h->rewriter);
         h->held = 0;
@@ -228,7 +231,7 @@ static void on_rewritten(struct writer *w, int result, void *userdata)
         h->rewriter = writer_free(w);
         for (size_t i = h->n - h->held; r >= 0 && i < h->n; i++)
                 r = append(h, h->new_fd, &h->records[i]);
-        if (r >= 0 && rename(h->new_path, h->path) < 0)
+        if (r >= 0 && renameat(h->dir_fd, HISTORY_NEW, h->dir_fd, HISTORY_FILE) < 0)
                 r = -errno;
         if (r < 0) {
                 log_warning_errno(r, "Cannot rewrite the history %s: %m; it is appended to as it is",
@@ -256,8 +259,9 @@ static void rewrite(struct history *h)
         int r = format_newest(h, h->n, &data, &size);
 
         if (r >= 0) {
-                h->new_fd = open(h->new_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                r = h->new_fd < 0 ? -errno : 0;
+                h->new_fd = file_open_writing(h->dir_fd, HISTORY_NEW, O_TRUNC);
+                r = h->new_fd < 0 ? h->new_fd : 0;
+                h->new_fd = r < 0 ? -1 : h->new_fd;
         }
         if (r >= 0 && write(h->new_fd, data, size) != (ssize_t) size)
                 r = -ENOSPC;
@@ -267,7 +271,7 @@ static void rewrite(struct history *h)
                 r = writer_sync(h->event, h->new_fd, on_rewritten, h, &h->rewriter);
         }
         if (r < 0) {
-                log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
+                log_warning("Cannot rewrite the history: %s: %s", h->new_path, file_error_words(r));
                 rewrite_abandon(h);
         }
 }
@@ -290,22 +294,48 @@ void history_add(struct history *h, const struct history_record *r)
                 rewrite(h);
 }
 
-/* Reads the file: each good line a record, the rest reported. Returns whether it must be written again
- * (lines left out, or past the bound). */
+/* The most a history file of max records holds: the bound, its slack and the header, at the longest lines.
+ * A larger file is not chaird's, and reading it would hold up the start. */
+static size_t file_max(const struct history *h)
+{
+        return (h->max + slack(h) + 1) * HISTORY_LINE_MAX;
+}
+
+/* Reads the file: each good line a record, the rest counted and reported once. Returns whether it must be
+ * written again (lines left out, or past the bound). */
 static bool load(struct history *h)
 {
-        _cleanup_(fclosep) FILE *f = fopen(h->path, "re");
+        _cleanup_(fclosep) FILE *f = NULL;
         _cleanup_free_ char *line = NULL;
         size_t size = 0, records = 0;
-        unsigned number = 0;
+        unsigned number = 0, bad = 0, first_bad = 0;
         bool again = false;
-        off_t at = 0;
+        off_t at = 0, file_size = 0;
         ssize_t len;
+        int fd;
 
-        if (!f) {
-                if (errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot read the history %s: %m; it starts afresh",
-                                          h->path);
+        fd = file_open_regular(h->dir_fd, HISTORY_FILE, false, file_max(h), &file_size);
+        if (fd == -ENOENT)
+                return false;
+        if (file_error_is_odd(fd)) {
+                bool aside = file_set_aside(h->dir_fd, HISTORY_FILE) >= 0;
+                if (fd == -FILE_TOO_LARGE)
+                        log_warning("The history %s is too large (%lld bytes; %u records hold at most %zu); "
+                                    "%s",
+                                    h->path, (long long) file_size, (unsigned) h->max, file_max(h),
+                                    aside ? "set aside as history.broken, it starts afresh"
+                                          : "it cannot be set aside either");
+                else
+                        log_warning("The history %s: %s; %s", h->path, file_error_words(fd),
+                                    aside ? "set aside as history.broken, it starts afresh"
+                                          : "it cannot be set aside either");
+                return false;
+        }
+        if (fd < 0 || !(f = fdopen(fd, "re"))) {
+                log_warning("Cannot read the history %s: %s; it starts afresh", h->path,
+                            strerror(fd < 0 ? -fd : errno));
+                if (fd >= 0)
+                        close(fd);
                 return false;
         }
         while ((len = getline(&line, &size, f)) >= 0) {
@@ -322,24 +352,27 @@ static bool load(struct history *h)
                                 h->path, number);
                         again = true;
                 } else if (len > HISTORY_LINE_MAX || history_parse_record(line, &r) < 0) {
-                        log_warning("%s:%u: not a history record; left out", h->path, number);
+                        if (bad++ == 0)
+                                first_bad = number;
                         again = true;
                 } else {
                         push(h, &r);
                         records++;
                 }
         }
+        log_damaged_lines(h->path, bad, first_bad);
         h->file_records = records;
         return again || records > h->max;
 }
 
-int history_new(sd_event *event, const char *state_dir, unsigned max, struct history **ret)
+int history_new(sd_event *event, int dir_fd, const char *state_dir, unsigned max, struct history **ret)
 {
         _cleanup_(history_freep) struct history *h = calloc(1, sizeof(*h));
 
         if (!h)
                 return -ENOMEM;
         h->fd = h->new_fd = -1;
+        h->dir_fd = -1;
         h->torn_at = -1;
         h->event = sd_event_ref(event);
         h->max = max ?: 1;
@@ -348,30 +381,36 @@ int history_new(sd_event *event, const char *state_dir, unsigned max, struct his
                 h->path = NULL;
                 return -ENOMEM;
         }
-        if (asprintf(&h->new_path, "%s.new", h->path) < 0) {
+        if (asprintf(&h->new_path, "%s/%s", state_dir, HISTORY_NEW) < 0) {
                 h->new_path = NULL;
                 return -ENOMEM;
         }
+        h->dir_fd = dir_fd >= 0 ? fcntl(dir_fd, F_DUPFD_CLOEXEC, 3) : -EBADF;
+        if (h->dir_fd < 0) {
+                log_warning("No state directory: sessions are not recorded on disk");
+                *ret = TAKE_PTR(h);
+                return 0;
+        }
+        /* A rewrite cut short: the file in place holds every record. */
+        if (unlinkat(h->dir_fd, HISTORY_NEW, 0) >= 0)
+                log_info("%s: left by a rewrite that was cut short; removed", h->new_path);
         if (load(h)) {
                 /* At start, before anything moves: written here, and the lines it left out are gone. */
                 _cleanup_free_ char *data = NULL;
                 size_t size;
                 int r = format_newest(h, h->n, &data, &size);
                 if (r >= 0)
-                        r = write_file_atomic(h->path, data, size, 0644);
+                        r = write_file_atomic_at(h->dir_fd, HISTORY_FILE, data, size, 0644);
                 if (r >= 0)
                         h->file_records = h->n;
-                else {
+                else
                         log_warning_errno(r, "Cannot rewrite the history %s: %m", h->path);
-                        /* Appended to as it is, then: a line cut short goes, so the next starts a line. */
-                        if (h->torn_at >= 0 && truncate(h->path, h->torn_at) < 0)
-                                log_warning_errno(-errno, "Cannot cut %s back to its last whole line: %m",
-                                                  h->path);
-                }
-        }
-        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
-                log_warning_errno(-errno, "Cannot create %s: %m", state_dir);
-        open_file(h);
+                open_file(h);
+                /* Appended to as it is, then: a line cut short goes, so the next starts a line. */
+                if (r < 0 && h->fd >= 0 && h->torn_at >= 0 && ftruncate(h->fd, h->torn_at) < 0)
+                        log_warning_errno(-errno, "Cannot cut %s back to its last whole line: %m", h->path);
+        } else
+                open_file(h);
         *ret = TAKE_PTR(h);
         return 0;
 }
@@ -387,6 +426,8 @@ struct history *history_free(struct history *h)
                 fdatasync(h->fd);
                 close(h->fd);
         }
+        if (h->dir_fd >= 0)
+                close(h->dir_fd);
         sd_event_unref(h->event);
         free(h->records);
         free(h->path);

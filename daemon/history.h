@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define HISTORY_FILE "history"
+#define HISTORY_NEW  "history.new" /* a rewrite, until it takes the file's place */
 
 struct history_record {
         usec_t start_usec;    /* CLOCK_REALTIME */
@@ -26,10 +27,12 @@ struct history_record {
 
 struct history;
 
-/* Loads state_dir's history, keeping at most max records (the newest); lines that cannot be read are left
- * out with a line in the journal each (and the file written again without them). A missing file is an empty
- * history. Fails only for want of memory: an unreadable file is a history that starts afresh. */
-int history_new(sd_event *event, const char *state_dir, unsigned max, struct history **ret);
+/* Loads the history of the state directory dir_fd (state_dir names it in the journal; -1: none), keeping
+ * at most max records (the newest); lines that cannot be read are left out, counted in one line of the
+ * journal (and the file written again without them). A missing file is an empty history; an odd one, or one
+ * larger than (max + a tenth) lines of HISTORY_LINE_MAX, is set aside as history.broken. Fails only for want
+ * of memory: an unreadable file is a history that starts afresh. */
+int history_new(sd_event *event, int dir_fd, const char *state_dir, unsigned max, struct history **ret);
 /* Waits for the writes under way, syncs, and frees. */
 struct history *history_free(struct history *h);
 static inline void history_freep(struct history **h)

@@ -78,3 +78,10 @@ int log_fields(int priority, int error, const char *program, const char *phase, 
         errno = saved_errno;
         return error ? -error : 0;
 }
+
+void log_damaged_lines(const char *path, unsigned count, unsigned first)
+{
+        if (count > 0)
+                log_warning("%s: %u damaged line%s left out (the first is line %u)", path, count,
+                            count == 1 ? "" : "s", first);
+}

@@ -22,3 +22,7 @@ int log_fields(int priority, int error, const char *program, const char *phase, 
 /* With errno-style error (either sign); %m in the format prints it. */
 #define log_error_errno(error, ...)   log_fields(LOG_ERR, (error), NULL, NULL, NULL, __VA_ARGS__)
 #define log_warning_errno(error, ...) log_fields(LOG_WARNING, (error), NULL, NULL, NULL, __VA_ARGS__)
+
+/* One line for the damaged lines of a file that were left out as it was read (none: nothing): how many,
+ * and the first, never a line each (a file of a million bad lines is one line in the journal). */
+void log_damaged_lines(const char *path, unsigned count, unsigned first);

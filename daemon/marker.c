@@ -1,8 +1,7 @@
 /* marker.c: the marker of an active chair in the state directory. */
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,56 +9,49 @@
 #include "marker.h"
 #include "util.h"
 
-static int marker_path(const char *state_dir, char *buf, size_t size)
-{
-        int n = snprintf(buf, size, "%s/active", state_dir);
-        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
-}
+#define MARKER_FILE "active"
+#define MARKER_MAX  1024 /* the line it holds; a larger file is not chaird's marker */
 
-int marker_set(const char *state_dir, const char *program_id)
+int marker_set(int dir_fd, const char *state_dir, const char *program_id)
 {
-        char path[PATH_MAX], text[256], at[32] = "";
+        char text[256], at[32] = "";
         time_t since = time(NULL);
         struct tm tm;
         int r;
 
-        r = marker_path(state_dir, path, sizeof(path));
-        if (r < 0)
-                return r;
         if (localtime_r(&since, &tm))
                 strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
         snprintf(text, sizeof(text), "active since %s%s%s\n", at, program_id ? ", program " : "",
                  program_id ?: "");
-        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Cannot create %s: %m", state_dir);
-        r = write_file_atomic(path, text, strlen(text), 0644);
+        r = write_file_atomic_at(dir_fd, MARKER_FILE, text, strlen(text), 0644);
         if (r < 0)
-                return log_error_errno(r, "Cannot write %s: %m", path);
+                return log_error_errno(r, "Cannot write %s/" MARKER_FILE ": %m", state_dir);
         return 0;
 }
 
-int marker_clear(const char *state_dir)
+int marker_clear(int dir_fd, const char *state_dir)
 {
-        char path[PATH_MAX];
-        int r = marker_path(state_dir, path, sizeof(path));
-
-        if (r < 0)
-                return r;
-        if (unlink(path) < 0 && errno != ENOENT)
-                return log_error_errno(-errno, "Cannot remove %s: %m", path);
+        if (unlinkat(dir_fd, MARKER_FILE, 0) < 0 && errno != ENOENT)
+                return log_error_errno(-errno, "Cannot remove %s/" MARKER_FILE ": %m", state_dir);
         return 0;
 }
 
-bool marker_found(const char *state_dir, char *ret_what, size_t size)
+bool marker_found(int dir_fd, const char *state_dir, char *ret_what, size_t size)
 {
-        char path[PATH_MAX];
-        FILE *f;
+        _cleanup_free_ char *text = NULL;
+        bool aside;
+        int r = read_kept_file(dir_fd, MARKER_FILE, MARKER_MAX, &text, &aside);
 
-        if (marker_path(state_dir, path, sizeof(path)) < 0 || !(f = fopen(path, "re")))
+        if (r == -ENOENT)
                 return false;
-        if (!fgets(ret_what, (int) size, f))
-                ret_what[0] = '\0';
-        ret_what[strcspn(ret_what, "\n")] = '\0';
-        fclose(f);
+        if (r < 0) {
+                /* Something in the marker's place: the chair may have ended active. It is set aside, so
+                 * that the marker can be written and removed again. */
+                log_warning("%s/" MARKER_FILE ": %s%s", state_dir, file_error_words(r),
+                            aside ? "; set aside as " MARKER_FILE ".broken" : "");
+                snprintf(ret_what, size, "the marker %s", file_error_words(r));
+                return true;
+        }
+        snprintf(ret_what, size, "%.*s", (int) strcspn(text, "\n"), text);
         return true;
 }

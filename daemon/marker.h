@@ -5,9 +5,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Writes the marker (atomically, creating state_dir), saying since when and which program (NULL: none). */
-int marker_set(const char *state_dir, const char *program_id);
+/* Each works inside dir_fd, the state directory, which state_dir names in the journal. */
+
+/* Writes the marker (atomically), saying since when and which program (NULL: none). */
+int marker_set(int dir_fd, const char *state_dir, const char *program_id);
 /* Removes it; 0 when it was not there. */
-int marker_clear(const char *state_dir);
-/* Whether it was left behind; ret_what gets its text. */
-bool marker_found(const char *state_dir, char *ret_what, size_t size);
+int marker_clear(int dir_fd, const char *state_dir);
+/* Whether it was left behind (or something odd is in its place, which is set aside); ret_what gets its
+ * text. */
+bool marker_found(int dir_fd, const char *state_dir, char *ret_what, size_t size);

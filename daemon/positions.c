@@ -1,15 +1,13 @@
 /* positions.c: the saved positions of the relay-pair motors: a line per motor, "backrest 0.4500". */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "positions.h"
-
-int positions_path(const char *state_dir, char *buf, size_t size)
-{
-        int n = snprintf(buf, size, "%s/positions", state_dir);
-        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
-}
+#include "util.h"
 
 int positions_format(const struct chair *c, char *buf, size_t size)
 {
@@ -28,19 +26,57 @@ int positions_format(const struct chair *c, char *buf, size_t size)
         return (int) n;
 }
 
-int positions_restore(const char *path, struct chair *c)
+int positions_restore(int dir_fd, const char *state_dir, struct chair *c)
 {
-        char name[32];
-        double p;
-        int n = 0;
-        FILE *f = fopen(path, "re");
+        _cleanup_free_ char *text = NULL;
+        bool restored[CHAIR_MOTORS] = {}, aside;
+        unsigned number = 0, bad = 0, first_bad = 0;
+        int n = 0, r;
 
-        if (!f)
-                return errno == ENOENT ? 0 : -errno;
-        while (fscanf(f, "%31s %lf", name, &p) == 2)
-                for (unsigned m = 0; m < CHAIR_MOTORS; m++)
-                        if (strcmp(name, chair_motor_name(m)) == 0 && chair_motor_restore(c, m, p))
-                                n++;
-        fclose(f);
+        r = read_kept_file(dir_fd, POSITIONS_FILE, POSITIONS_FILE_MAX, &text, &aside);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -FILE_TOO_LARGE)
+                log_warning("%s/" POSITIONS_FILE ": too large (more than %d bytes)%s; the motors home",
+                            state_dir, POSITIONS_FILE_MAX,
+                            aside ? "; set aside as " POSITIONS_FILE ".broken" : "");
+        else if (file_error_is_odd(r))
+                log_warning("%s/" POSITIONS_FILE ": %s%s; the motors home", state_dir, file_error_words(r),
+                            aside ? "; set aside as " POSITIONS_FILE ".broken" : "");
+        if (r < 0)
+                return r;
+        for (char *line = text, *next; *line; line = next) {
+                char name[32], end;
+                double p;
+                unsigned m = CHAIR_MOTORS;
+                bool good;
+
+                bool whole;
+
+                next = line + strcspn(line, "\n");
+                whole = *next == '\n'; /* a last line without its end was cut short */
+                if (whole)
+                        *next++ = '\0';
+                number++;
+                /* "name position" and nothing else; another motor's line (one the config no longer has) is
+                 * left alone, each of this chair's motors counts once. */
+                good = whole && sscanf(line, "%31s %lf%c", name, &p, &end) == 2 &&
+                       name_is_valid(name, sizeof(name) - 1) && isfinite(p);
+                for (unsigned k = 0; good && k < CHAIR_MOTORS; k++)
+                        if (streq(name, chair_motor_name(k)))
+                                m = k;
+                if (good && m < CHAIR_MOTORS)
+                        good = !restored[m] && chair_motor_restore(c, m, p);
+                if (good && m < CHAIR_MOTORS) {
+                        restored[m] = true;
+                        n++;
+                } else if (!good && bad++ == 0)
+                        first_bad = number;
+        }
+        if (bad > 0) {
+                char path[PATH_MAX];
+                snprintf(path, sizeof(path), "%s/" POSITIONS_FILE, state_dir);
+                log_damaged_lines(path, bad, first_bad);
+        }
         return n;
 }

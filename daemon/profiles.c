@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "log.h"
 #include "profiles.h"
 #include "util.h"
@@ -23,12 +24,25 @@ struct slot {
         struct profiles *owner;
         struct profile profile;
         struct saved_file *file;
-        bool leaving; /* deleted while its file was being written: freed once that write has ended */
+        bool leaving;   /* deleted while its file was being written: freed once that write has ended */
+        int last_error; /* of the last write that ended, for a wait that comes after it */
+};
+
+/* Someone waiting for what was asked of a profile to reach the disk (profiles_wait). */
+struct waiter {
+        struct slot *slot;   /* its file's write; NULL: the folder's sync after a removal */
+        uint64_t generation; /* the write or sync it waits for; UINT64_MAX: a leaving slot's end, then a sync
+                              */
+        profiles_done_t done;
+        void *userdata;
 };
 
 struct profiles {
         sd_event *event;
-        char *dir;
+        int state_fd; /* the state directory (a copy), and the profiles folder inside it (-1: none) */
+        int dir_fd;
+        int dir_error;       /* why there is no folder: -ELOOP for a link in its place, ... */
+        char *dir;           /* for messages */
         struct slot **slots; /* by name */
         size_t n, max;
         /* Deleted profiles whose write was under way: the loop never waits for a thread, so they stay
@@ -39,6 +53,10 @@ struct profiles {
         sd_event_source *reap;   /* frees the leaving slots whose write ended, off their writer's callback */
         struct writer *dir_sync; /* the folder synced off the loop after a removal, and whether once more */
         bool dir_sync_again;
+        uint64_t dir_asked,
+                dir_syncing; /* generations of the folder's syncs: the last asked, the one under way */
+        struct waiter *waiters;
+        size_t n_waiters;
 };
 
 bool profile_name_is_valid(const char *name)
@@ -300,24 +318,58 @@ static int slot_format(void *userdata, char **ret_data, size_t *ret_size)
         return profile_format(&s->profile, ret_data, ret_size);
 }
 
+/* Calls (and forgets) the waiters that match: of slot (NULL: the folder's), up to generation. */
+static void answer(struct profiles *ps, struct slot *slot, uint64_t generation, int result, const char *path)
+{
+        for (size_t i = 0; i < ps->n_waiters;) {
+                struct waiter w = ps->waiters[i];
+                if (w.slot != slot || w.generation > generation) {
+                        i++;
+                        continue;
+                }
+                ps->waiters[i] = ps->waiters[--ps->n_waiters];
+                w.done(result, path, w.userdata);
+        }
+}
+
+static int add_waiter(struct profiles *ps, struct slot *slot, uint64_t generation, profiles_done_t done,
+                      void *userdata)
+{
+        struct waiter *l = reallocarray(ps->waiters, ps->n_waiters + 1, sizeof(*l));
+
+        if (!l)
+                return -ENOMEM;
+        ps->waiters = l;
+        ps->waiters[ps->n_waiters++] = (struct waiter){slot, generation, done, userdata};
+        return 0;
+}
+
 static void sync_dir(struct profiles *ps);
 
 static void slot_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
 {
         struct slot *s = userdata;
+        struct profiles *ps = s->owner;
 
+        s->last_error = result < 0 ? result : 0;
         if (result < 0 && !s->leaving)
                 log_warning_errno(result, "Cannot write the profile %s: %m", saved_file_path(f));
-        if (!s->leaving)
+        if (!s->leaving) {
+                /* A failure is not written again until the next save: whoever waits hears of it now. */
+                answer(ps, s, result < 0 ? UINT64_MAX : generation, result, saved_file_path(f));
                 return;
+        }
         /* Deleted meanwhile: what this write renamed into place goes again, and the slot once off this
          * callback (the saved file still reads itself after it). */
-        if (result >= 0) {
-                if (unlink(saved_file_path(f)) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot remove the profile %s: %m", saved_file_path(f));
-                sync_dir(s->owner);
-        }
-        (void) sd_event_source_set_enabled(s->owner->reap, SD_EVENT_ONESHOT);
+        if (result >= 0 && unlinkat(ps->dir_fd, saved_file_name(f), 0) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Cannot remove the profile %s: %m", saved_file_path(f));
+        sync_dir(ps);
+        /* Whoever waits for the removal waits for the folder's sync now. */
+        for (size_t i = 0; i < ps->n_waiters; i++)
+                if (ps->waiters[i].slot == s)
+                        ps->waiters[i] = (struct waiter){NULL, ps->dir_asked, ps->waiters[i].done,
+                                                         ps->waiters[i].userdata};
+        (void) sd_event_source_set_enabled(ps->reap, SD_EVENT_ONESHOT);
 }
 
 static struct slot *slot_free(struct slot *s, bool flush)
@@ -328,6 +380,7 @@ static struct slot *slot_free(struct slot *s, bool flush)
                 saved_file_free(s->file);
         else
                 saved_file_discard(s->file);
+        answer(s->owner, s, UINT64_MAX, -ECANCELED, s->profile.name);
         free(s);
         return NULL;
 }
@@ -355,6 +408,7 @@ static void dir_synced(struct writer *w, int result, void *userdata)
         ps->dir_sync = writer_free(w);
         if (result < 0)
                 log_warning_errno(result, "Cannot sync %s after a removal: %m", ps->dir);
+        answer(ps, NULL, result < 0 ? UINT64_MAX : ps->dir_syncing, result, ps->dir);
         if (ps->dir_sync_again) {
                 ps->dir_sync_again = false;
                 sync_dir(ps);
@@ -364,37 +418,47 @@ static void dir_synced(struct writer *w, int result, void *userdata)
 /* A removal is on the disk once the folder is synced: off the loop, as every write. */
 static void sync_dir(struct profiles *ps)
 {
-        int fd, r;
+        int r;
 
+        ps->dir_asked++;
         if (ps->dir_sync) {
                 ps->dir_sync_again = true;
                 return;
         }
-        fd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                log_warning_errno(-errno, "Cannot open %s to sync it: %m", ps->dir);
-                return;
-        }
-        r = writer_sync(ps->event, fd, dir_synced, ps, &ps->dir_sync);
-        close(fd);
-        if (r < 0)
+        ps->dir_syncing = ps->dir_asked;
+        r = writer_sync(ps->event, ps->dir_fd, dir_synced, ps, &ps->dir_sync);
+        if (r < 0) {
                 log_warning_errno(r, "Cannot sync %s: %m", ps->dir);
+                answer(ps, NULL, UINT64_MAX, r, ps->dir);
+        }
+}
+
+/* The profiles folder, made if missing: -errno (a link in its place is refused, not followed). */
+static int open_dir(struct profiles *ps)
+{
+        if (ps->dir_fd >= 0)
+                return 0;
+        if (ps->state_fd < 0)
+                return -EBADF;
+        ps->dir_fd = dir_open_at(ps->state_fd, PROFILES_DIR, true);
+        if (ps->dir_fd >= 0)
+                return 0;
+        ps->dir_error = ps->dir_fd;
+        ps->dir_fd = -1;
+        return ps->dir_error;
 }
 
 static int slot_new(struct profiles *ps, const struct profile *p, struct slot **ret)
 {
-        _cleanup_free_ char *path = NULL;
         struct slot *s = calloc(1, sizeof(*s));
         int r;
 
-        if (!s || asprintf(&path, "%s/%s", ps->dir, p->name) < 0) {
-                path = NULL;
-                free(s);
+        if (!s)
                 return -ENOMEM;
-        }
         s->owner = ps;
         s->profile = *p;
-        r = saved_file_new(ps->event, path, 0644, slot_format, slot_written, s, &s->file);
+        r = saved_file_new(ps->event, ps->dir_fd, ps->dir, p->name, 0644, slot_format, slot_written, s,
+                           &s->file);
         if (r < 0) {
                 free(s);
                 return r;
@@ -409,40 +473,34 @@ static int by_name(const void *a, const void *b)
         return strcmp((*x)->profile.name, (*y)->profile.name);
 }
 
-/* Reads one file; a broken one is set aside as NAME.broken. */
+/* Reads one file; a broken or odd one is set aside as NAME.broken. */
 static int load_one(struct profiles *ps, const char *name)
 {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         struct profile p;
         char why[320];
         struct slot *s;
         int r;
 
-        if (asprintf(&path, "%s/%s", ps->dir, name) < 0) {
-                path = NULL;
-                return -ENOMEM;
-        }
-        r = read_file(path, PROFILE_FILE_MAX, &text);
-        if (r == -EFBIG)
+        r = read_file_at(ps->dir_fd, name, PROFILE_FILE_MAX, &text);
+        if (r == -FILE_TOO_LARGE)
                 snprintf(why, sizeof(why), "1: longer than %d bytes", PROFILE_FILE_MAX);
+        else if (file_error_is_odd(r))
+                snprintf(why, sizeof(why), " %s", file_error_words(r));
         else if (r < 0) {
-                log_warning_errno(r, "Cannot read the profile %s: %m; left out", path);
+                log_warning_errno(r, "Cannot read the profile %s/%s: %m; left out", ps->dir, name);
                 return 0;
         } else
                 r = profile_parse(name, text, (size_t) r, &p, why, sizeof(why));
         if (r < 0) {
-                _cleanup_free_ char *aside = NULL;
-                if (asprintf(&aside, "%s.broken", path) < 0) {
-                        aside = NULL;
-                        return -ENOMEM;
-                }
-                log_warning("%s:%s; set aside as %s", path, why, aside);
-                if (rename(path, aside) < 0)
-                        log_warning_errno(-errno, "Cannot set %s aside: %m", path);
+                bool aside = file_set_aside(ps->dir_fd, name) >= 0;
+                log_warning("%s/%s:%s; %s %s.broken", ps->dir, name, why,
+                            aside ? "set aside as" : "it cannot be set aside either as", name);
                 return 0;
         }
         if (ps->n == ps->max) {
-                log_warning("%s: more profiles than sessions.profiles (%zu); left out", path, ps->max);
+                log_warning("%s/%s: more profiles than sessions.profiles (%zu); left out", ps->dir, name,
+                            ps->max);
                 return 0;
         }
         r = slot_new(ps, &p, &s);
@@ -452,7 +510,7 @@ static int load_one(struct profiles *ps, const char *name)
         return 0;
 }
 
-int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct profiles **ret)
+int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned max, struct profiles **ret)
 {
         _cleanup_(profiles_freep) struct profiles *ps = calloc(1, sizeof(*ps));
         _cleanup_free_ struct dirent **names = NULL;
@@ -461,6 +519,7 @@ int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct pr
         if (!ps)
                 return -ENOMEM;
         ps->event = sd_event_ref(event);
+        ps->state_fd = ps->dir_fd = -1;
         ps->max = max ?: 1;
         r = sd_event_add_defer(event, &ps->reap, on_reap, ps);
         if (r < 0)
@@ -471,19 +530,27 @@ int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct pr
                 ps->dir = NULL;
                 return -ENOMEM;
         }
-        n = scandir(ps->dir, &names, NULL, alphasort);
-        if (n < 0 && errno != ENOENT)
+        if (state_fd >= 0)
+                ps->state_fd = fcntl(state_fd, F_DUPFD_CLOEXEC, 3);
+        r = open_dir(ps);
+        if (r < 0) {
+                log_warning("The profiles folder %s: %s; there are no profiles, and none can be saved",
+                            ps->dir, file_error_words(r));
+                *ret = TAKE_PTR(ps);
+                return 0;
+        }
+        n = remove_atomic_temps(ps->dir_fd);
+        if (n > 0)
+                log_info("%s: %d temporary file%s left by writes that were cut short; removed", ps->dir, n,
+                         n == 1 ? "" : "s");
+        n = scandirat(ps->dir_fd, ".", &names, NULL, alphasort);
+        if (n < 0)
                 log_warning_errno(-errno, "Cannot read the profiles in %s: %m; there are none", ps->dir);
+        r = 0;
         for (int i = 0; i < n; i++) {
-                /* Profile names only: not NAME.broken. A temporary file a cut left behind goes: no writer
-                 * runs yet. */
-                if (r >= 0 && profile_name_is_valid(names[i]->d_name) && names[i]->d_type != DT_DIR)
+                /* Profile names only: not NAME.broken, nor what a write left (removed above). */
+                if (r >= 0 && profile_name_is_valid(names[i]->d_name))
                         r = load_one(ps, names[i]->d_name);
-                else if (is_atomic_temp(names[i]->d_name) && names[i]->d_type != DT_DIR) {
-                        _cleanup_free_ char *path = NULL;
-                        if (asprintf(&path, "%s/%s", ps->dir, names[i]->d_name) >= 0 && unlink(path) >= 0)
-                                log_info("%s: left by a write that was cut short; removed", path);
-                }
                 free(names[i]);
         }
         if (r < 0)
@@ -502,18 +569,29 @@ struct profiles *profiles_free(struct profiles *ps)
         free(ps->slots);
         /* At exit the loop may wait: the writes of deleted profiles end, and their files go again. */
         for (size_t i = 0; i < ps->n_leaving; i++) {
-                _cleanup_free_ char *path = strdup(saved_file_path(ps->leaving[i]->file));
+                _cleanup_free_ char *name = strdup(saved_file_name(ps->leaving[i]->file));
                 slot_free(ps->leaving[i], false);
-                if (path && unlink(path) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot remove the profile %s: %m", path);
+                if (name && unlinkat(ps->dir_fd, name, 0) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot remove the profile %s/%s: %m", ps->dir, name);
         }
         free(ps->leaving);
         ps->dir_sync = writer_free(ps->dir_sync);
+        answer(ps, NULL, UINT64_MAX, -ECANCELED, ps->dir);
+        free(ps->waiters);
         sd_event_source_disable_unref(ps->reap);
+        if (ps->dir_fd >= 0)
+                close(ps->dir_fd);
+        if (ps->state_fd >= 0)
+                close(ps->state_fd);
         free(ps->dir);
         sd_event_unref(ps->event);
         free(ps);
         return NULL;
+}
+
+const char *profiles_dir(const struct profiles *ps)
+{
+        return ps->dir;
 }
 
 size_t profiles_count(const struct profiles *ps)
@@ -546,6 +624,10 @@ int profiles_put(struct profiles *ps, const struct profile *p)
         struct slot *s;
         int r;
 
+        /* Without a folder a profile cannot be kept: refused, and the caller hears why. */
+        r = open_dir(ps);
+        if (r < 0)
+                return r;
         if (i >= 0) {
                 s = ps->slots[i];
                 s->profile = *p;
@@ -563,8 +645,6 @@ int profiles_put(struct profiles *ps, const struct profile *p)
                                 s->profile = *p;
                         }
                 if (!s) {
-                        if (mkdir(ps->dir, 0755) < 0 && errno != EEXIST)
-                                log_warning_errno(-errno, "Cannot create %s: %m", ps->dir);
                         r = slot_new(ps, p, &s);
                         if (r < 0)
                                 return r;
@@ -585,7 +665,7 @@ int profiles_delete(struct profiles *ps, const char *name)
                 return -ENOENT;
         s = ps->slots[i];
         /* The file first: a profile that cannot be removed stays, and the caller hears why. */
-        if (unlink(saved_file_path(s->file)) < 0 && errno != ENOENT)
+        if (unlinkat(ps->dir_fd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         if (saved_file_busy(s->file)) {
                 struct slot **l = reallocarray(ps->leaving, ps->n_leaving + 1, sizeof(*l));
@@ -601,6 +681,35 @@ int profiles_delete(struct profiles *ps, const char *name)
         ps->n--;
         sync_dir(ps);
         return 0;
+}
+
+int profiles_wait(struct profiles *ps, const char *name, profiles_done_t done, void *userdata)
+{
+        ssize_t i = find(ps, name);
+
+        if (i >= 0) {
+                struct slot *s = ps->slots[i];
+                if (!saved_file_pending(s->file))
+                        return 1;
+                if (!saved_file_busy(s->file))
+                        return s->last_error < 0 ? s->last_error : -EIO; /* failed, and not tried again */
+                return add_waiter(ps, s, saved_file_asked(s->file), done, userdata);
+        }
+        for (size_t k = 0; k < ps->n_leaving; k++)
+                if (streq(ps->leaving[k]->profile.name, name))
+                        return add_waiter(ps, ps->leaving[k], UINT64_MAX, done, userdata);
+        if (ps->dir_sync)
+                return add_waiter(ps, NULL, ps->dir_asked, done, userdata);
+        return 1;
+}
+
+void profiles_unwait(struct profiles *ps, void *userdata)
+{
+        for (size_t i = 0; i < ps->n_waiters;)
+                if (ps->waiters[i].userdata == userdata)
+                        ps->waiters[i] = ps->waiters[--ps->n_waiters];
+                else
+                        i++;
 }
 
 bool profiles_saving(const struct profiles *ps)

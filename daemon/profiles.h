@@ -46,9 +46,11 @@ struct profile {
 
 struct profiles;
 
-/* Loads state_dir's profiles (at most max, by name; the rest are left out with a word in the journal).
- * Fails only for want of memory: an unreadable folder has no profiles. */
-int profiles_new(sd_event *event, const char *state_dir, unsigned max, struct profiles **ret);
+/* Loads the profiles in the folder PROFILES_DIR of the state directory state_fd (state_dir names it in the
+ * journal; -1: none) (at most max, by name; the rest are left out with a word in the journal). The folder
+ * is opened without following a link: a link in its place is refused (no profiles, and none saved). Fails
+ * only for want of memory: an unreadable folder has no profiles. */
+int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned max, struct profiles **ret);
 /* Writes what is not on the disk yet (at exit), and frees. */
 struct profiles *profiles_free(struct profiles *p);
 static inline void profiles_freep(struct profiles **p)
@@ -56,15 +58,25 @@ static inline void profiles_freep(struct profiles **p)
         profiles_free(*p);
 }
 size_t profiles_count(const struct profiles *p);
+const char *profiles_dir(const struct profiles *p); /* the folder's path, for messages */
 /* The i-th profile by name; NULL past the last. */
 const struct profile *profiles_get(const struct profiles *p, size_t i);
 const struct profile *profiles_find(const struct profiles *p, const char *name);
 /* Adds or replaces the profile of its name, and starts writing its file. -E2BIG when a new one would pass
- * the bound, -ENOMEM. */
+ * the bound, -ENOMEM, -errno when there is no folder to keep it in (-ELOOP: a link in its place). */
 int profiles_put(struct profiles *p, const struct profile *profile);
 /* Removes a profile and its file (the folder synced off the loop). -ENOENT when there is none of that name;
  * -errno when the file cannot be removed (the profile stays). */
 int profiles_delete(struct profiles *p, const char *name);
+/* Called once what was asked of a profile is on the disk (result 0), or not (-errno; path names the file or
+ * folder that failed). */
+typedef void (*profiles_done_t)(int result, const char *path, void *userdata);
+/* Calls done once everything asked of profile name so far (its writes after a put; its removal and the
+ * folder's sync after a delete) is on the disk, or failed. Returns 1 when it is already (done is not
+ * called), 0 when done will be, or -errno: the last write failed and was not tried again. */
+int profiles_wait(struct profiles *p, const char *name, profiles_done_t done, void *userdata);
+/* Forgets every wait of userdata: done is not called for them. */
+void profiles_unwait(struct profiles *p, void *userdata);
 /* A write or a removal is under way or asked for, for tests. */
 bool profiles_saving(const struct profiles *p);
 

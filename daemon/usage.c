@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "files.h"
 #include "log.h"
 #include "usage.h"
 #include "util.h"
@@ -73,34 +74,50 @@ static void usage_written(struct saved_file *f, int result, uint64_t generation,
                 log_warning_errno(result, "Cannot write the usage counters %s: %m", saved_file_path(f));
 }
 
-static void load(struct usage *u, const char *path)
+/* The counters a file holds; lines that are not one are counted and reported once. */
+static void load(struct usage *u, int dir_fd, const char *path)
 {
-        _cleanup_(fclosep) FILE *f = fopen(path, "re");
-        char line[128];
-        unsigned number = 0;
+        _cleanup_free_ char *text = NULL;
+        unsigned number = 0, bad = 0, first_bad = 0;
+        bool aside;
+        int r = read_kept_file(dir_fd, USAGE_FILE, USAGE_FILE_MAX, &text, &aside);
 
-        if (!f) {
-                if (errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot read the usage counters %s: %m; they start at 0",
-                                          path);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                log_warning("The usage counters %s: %s%s; they start at 0", path,
+                            r == -FILE_TOO_LARGE ? "too large (a file of more than " STRINGIFY(
+                                                           USAGE_FILE_MAX) " bytes is not chaird's)"
+                                                 : file_error_words(r),
+                            aside ? ", set aside as " USAGE_FILE ".broken" : "");
                 return;
         }
-        while (fgets(line, sizeof(line), f)) {
-                char name[USAGE_NAME_MAX + 1];
+        for (char *line = text, *next; *line; line = next) {
+                char name[USAGE_NAME_MAX + 1], end;
                 unsigned long long value;
-                int end = 0;
 
+                bool whole;
+
+                next = line + strcspn(line, "\n");
+                whole = *next == '\n'; /* a last line without its end was cut short */
+                if (whole)
+                        *next++ = '\0';
                 number++;
                 if (line[0] == '#')
                         continue;
-                if (sscanf(line, "%48s %llu%n", name, &value, &end) != 2 || !streq(line + end, "\n") ||
-                    line[strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789-")] != ' ' ||
-                    find(u, name) >= 0 || usage_add(u, name, value) < 0)
-                        log_warning("%s:%u: not a usage counter; left out", path, number);
+                /* "name digits": one space, no sign, nothing after; each counter once. */
+                if (!whole || sscanf(line, "%48s %llu%c", name, &value, &end) != 2 ||
+                    !name_is_valid(name, USAGE_NAME_MAX - 1) || line[strlen(name)] != ' ' ||
+                    line[strlen(name) + 1] < '0' || line[strlen(name) + 1] > '9' || find(u, name) >= 0 ||
+                    usage_add(u, name, value) < 0) {
+                        if (bad++ == 0)
+                                first_bad = number;
+                }
         }
+        log_damaged_lines(path, bad, first_bad);
 }
 
-int usage_new(sd_event *event, const char *state_dir, struct usage **ret)
+int usage_new(sd_event *event, int dir_fd, const char *state_dir, struct usage **ret)
 {
         _cleanup_(usage_freep) struct usage *u = calloc(1, sizeof(*u));
         _cleanup_free_ char *path = NULL;
@@ -112,8 +129,10 @@ int usage_new(sd_event *event, const char *state_dir, struct usage **ret)
                 path = NULL;
                 return -ENOMEM;
         }
-        load(u, path);
-        r = saved_file_new(event, path, 0644, usage_format, usage_written, u, &u->file);
+        if (dir_fd >= 0)
+                load(u, dir_fd, path);
+        r = saved_file_new(event, dir_fd, state_dir, USAGE_FILE, 0644, usage_format, usage_written, u,
+                           &u->file);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(u);

@@ -8,14 +8,16 @@
 #include <systemd/sd-event.h>
 
 #define USAGE_FILE     "usage"
-#define USAGE_MAX      32 /* counters at most; a name is [a-z0-9-], at most 47 characters */
+#define USAGE_FILE_MAX 16384 /* a counter a line; a larger file is not chaird's */
+#define USAGE_MAX      32    /* counters at most; a name is [a-z0-9-], at most 47 characters */
 #define USAGE_NAME_MAX 48
 
 struct usage;
 
-/* Loads state_dir's counters; a line that cannot be read is left out, with a line in the journal. A missing
- * or unreadable file starts every counter at 0. */
-int usage_new(sd_event *event, const char *state_dir, struct usage **ret);
+/* Loads the counters of the state directory dir_fd (state_dir names it in the journal; -1: none); lines
+ * that cannot be read are left out, counted in one line of the journal. A missing or unreadable file starts
+ * every counter at 0; an odd or too large one is set aside as usage.broken. */
+int usage_new(sd_event *event, int dir_fd, const char *state_dir, struct usage **ret);
 /* Writes what is not on the disk yet (here, at exit), and frees. */
 struct usage *usage_free(struct usage *u);
 static inline void usage_freep(struct usage **u)

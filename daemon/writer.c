@@ -14,7 +14,9 @@
 #include "writer.h"
 
 struct writer {
-        char *path; /* NULL: the job is an fdatasync of sync_fd */
+        char *path; /* for messages; NULL: the job is an fdatasync of sync_fd */
+        int dir_fd; /* the folder written in, and the file's name there */
+        char *name;
         int sync_fd;
         void *data;
         size_t size;
@@ -28,17 +30,6 @@ struct writer {
         void *userdata;
 };
 
-static int make_folder(const char *path)
-{
-        _cleanup_free_ char *copy = strdup(path);
-
-        if (!copy)
-                return -ENOMEM;
-        if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static void *write_thread(void *userdata)
 {
         struct writer *w = userdata;
@@ -46,11 +37,8 @@ static void *write_thread(void *userdata)
 
         if (!w->path)
                 w->result = fdatasync(w->sync_fd) < 0 ? -errno : 0;
-        else {
-                w->result = make_folder(w->path);
-                if (w->result == 0)
-                        w->result = write_file_atomic(w->path, w->data, w->size, w->mode);
-        }
+        else
+                w->result = write_file_atomic_at(w->dir_fd, w->name, w->data, w->size, w->mode);
         if (write(w->eventfd, &one, sizeof(one)) < 0)
                 abort(); /* a fresh eventfd written once cannot overflow */
         return NULL;
@@ -93,8 +81,15 @@ fail:
         return r;
 }
 
-int writer_start(sd_event *event, const char *path, const void *data, size_t size, unsigned mode,
-                 writer_done_t done, void *userdata, struct writer **ret)
+/* "dir/name", for messages. */
+static char *join_path(const char *dir, const char *name)
+{
+        char *path;
+        return asprintf(&path, "%s/%s", dir, name) < 0 ? NULL : path;
+}
+
+int writer_start(sd_event *event, int dir_fd, const char *dir, const char *name, const void *data,
+                 size_t size, unsigned mode, writer_done_t done, void *userdata, struct writer **ret)
 {
         struct writer *w = calloc(1, sizeof(*w));
 
@@ -102,15 +97,24 @@ int writer_start(sd_event *event, const char *path, const void *data, size_t siz
                 return -ENOMEM;
         *w = (struct writer){.eventfd = -1,
                              .sync_fd = -1,
+                             .dir_fd = -1,
                              .mode = mode,
                              .size = size,
                              .done = done,
                              .userdata = userdata};
-        w->path = strdup(path);
+        w->path = join_path(dir, name);
+        w->name = strdup(name);
         w->data = malloc(size ?: 1);
-        if (!w->path || !w->data) {
+        if (!w->path || !w->name || !w->data) {
                 writer_free(w);
                 return -ENOMEM;
+        }
+        /* A copy: the folder stays open for the thread whatever its owner does meanwhile. */
+        w->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (w->dir_fd < 0) {
+                int r = -errno;
+                writer_free(w);
+                return r;
         }
         memcpy(w->data, data, size);
         return writer_launch(event, w, ret);
@@ -122,7 +126,7 @@ int writer_sync(sd_event *event, int fd, writer_done_t done, void *userdata, str
 
         if (!w)
                 return -ENOMEM;
-        *w = (struct writer){.eventfd = -1, .done = done, .userdata = userdata};
+        *w = (struct writer){.eventfd = -1, .dir_fd = -1, .done = done, .userdata = userdata};
         w->sync_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (w->sync_fd < 0) {
                 int r = -errno;
@@ -144,7 +148,10 @@ struct writer *writer_free(struct writer *w)
                 close(w->eventfd);
         if (w->sync_fd >= 0)
                 close(w->sync_fd);
+        if (w->dir_fd >= 0)
+                close(w->dir_fd);
         free(w->data);
+        free(w->name);
         free(w->path);
         free(w);
         return NULL;
@@ -157,7 +164,8 @@ const char *writer_path(const struct writer *w)
 
 struct saved_file {
         sd_event *event;
-        char *path;
+        int dir_fd; /* the folder it is written in (a copy), and its name there */
+        char *dir, *name, *path;
         unsigned mode;
         saved_file_format_t format;
         saved_file_done_t done;
@@ -193,27 +201,32 @@ static int saved_file_start(struct saved_file *f)
 
         if (r >= 0) {
                 f->writing = f->asked;
-                r = writer_start(f->event, f->path, data, size, f->mode, on_saved, f, &f->writer);
+                r = writer_start(f->event, f->dir_fd, f->dir, f->name, data, size, f->mode, on_saved, f,
+                                 &f->writer);
         }
         if (r < 0 && f->done)
                 f->done(f, r, f->asked, f->userdata);
         return r;
 }
 
-int saved_file_new(sd_event *event, const char *path, unsigned mode, saved_file_format_t format,
-                   saved_file_done_t done, void *userdata, struct saved_file **ret)
+int saved_file_new(sd_event *event, int dir_fd, const char *dir, const char *name, unsigned mode,
+                   saved_file_format_t format, saved_file_done_t done, void *userdata,
+                   struct saved_file **ret)
 {
         struct saved_file *f = calloc(1, sizeof(*f));
 
         if (!f)
                 return -ENOMEM;
         *f = (struct saved_file){.event = sd_event_ref(event),
-                                 .path = strdup(path),
+                                 .dir_fd = dir_fd >= 0 ? fcntl(dir_fd, F_DUPFD_CLOEXEC, 3) : -1,
+                                 .dir = strdup(dir),
+                                 .name = strdup(name),
+                                 .path = join_path(dir, name),
                                  .mode = mode,
                                  .format = format,
                                  .done = done,
                                  .userdata = userdata};
-        if (!f->path) {
+        if (!f->dir || !f->name || !f->path) {
                 saved_file_free(f);
                 return -ENOMEM;
         }
@@ -234,6 +247,11 @@ void saved_file_mark(struct saved_file *f)
         f->asked++;
 }
 
+uint64_t saved_file_asked(const struct saved_file *f)
+{
+        return f->asked;
+}
+
 bool saved_file_pending(const struct saved_file *f)
 {
         return f->asked > f->written;
@@ -252,9 +270,7 @@ int saved_file_flush(struct saved_file *f)
                 return 0;
         r = f->format(f->userdata, &data, &size);
         if (r >= 0)
-                r = make_folder(f->path);
-        if (r >= 0)
-                r = write_file_atomic(f->path, data, size, f->mode);
+                r = write_file_atomic_at(f->dir_fd, f->name, data, size, f->mode);
         if (r >= 0)
                 f->written = f->asked;
         return r;
@@ -285,6 +301,10 @@ struct saved_file *saved_file_free(struct saved_file *f)
                 saved_file_flush(f);
         f->writer = writer_free(f->writer); /* discarded: the write under way ends first */
         sd_event_unref(f->event);
+        if (f->dir_fd >= 0)
+                close(f->dir_fd);
+        free(f->dir);
+        free(f->name);
         free(f->path);
         free(f);
         return NULL;
@@ -293,4 +313,9 @@ struct saved_file *saved_file_free(struct saved_file *f)
 const char *saved_file_path(const struct saved_file *f)
 {
         return f->path;
+}
+
+const char *saved_file_name(const struct saved_file *f)
+{
+        return f->name;
 }

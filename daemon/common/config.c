@@ -881,7 +881,7 @@ int chair_config_load(const char *file, const void *data, size_t size, struct di
 int chair_config_load_file(const char *path, struct diag_list *diags, struct chair_config **ret)
 {
         _cleanup_(ydoc_freep) struct ydoc *doc = NULL;
-        int r = ydoc_load_file(path, NULL, diags, &doc);
+        int r = ydoc_load_file(path, &yload_config_limits, diags, &doc);
         if (r < 0)
                 return r;
         return config_from_tree(path, ydoc_root(doc), diags, ret);

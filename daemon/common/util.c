@@ -167,72 +167,6 @@ usec_t now_realtime_usec(void)
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
-/* A YAML file by its name: *.yaml, and *.yml, which editors and copies use as well. */
-static int yaml_file_filter(const struct dirent *de)
-{
-        const char *dot = strrchr(de->d_name, '.');
-        return de->d_name[0] != '.' && dot && dot != de->d_name &&
-               (streq(dot, ".yaml") || streq(dot, ".yml"));
-}
-
-int list_yaml_files(const char *dir, char ***ret)
-{
-        _cleanup_(strv_freep) char **files = calloc(1, sizeof(char *));
-        struct dirent **entries = NULL;
-        int n, r = 0;
-
-        if (!files)
-                return -ENOMEM;
-        n = scandir(dir, &entries, yaml_file_filter, alphasort);
-        if (n < 0)
-                return -errno;
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL;
-                if (r == 0 && asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0) {
-                        path = NULL; /* undefined after a failed asprintf */
-                        r = -ENOMEM;
-                }
-                if (r == 0 && strv_extend(&files, path) < 0)
-                        r = -ENOMEM;
-                free(entries[i]);
-        }
-        free(entries);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(files);
-        return 0;
-}
-
-int read_file(const char *path, size_t max, char **ret)
-{
-        _cleanup_free_ char *text = malloc(max + 2);
-        size_t size = 0;
-        ssize_t n;
-        int fd;
-
-        if (!text)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (size <= max && (n = read(fd, text + size, max + 1 - size)) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
-                size += (size_t) n;
-        }
-        close(fd);
-        if (size > max)
-                return -EFBIG;
-        text[size] = '\0';
-        *ret = TAKE_PTR(text);
-        return (int) size;
-}
-
 bool name_is_valid(const char *s, size_t max)
 {
         size_t n = strlen(s);
@@ -243,57 +177,6 @@ bool name_is_valid(const char *s, size_t max)
                 if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
                         return false;
         return true;
-}
-
-bool is_atomic_temp(const char *name)
-{
-        size_t n = strlen(name), k = strlen(ATOMIC_TEMP_SUFFIX);
-
-        /* mkostemp replaces the X's with as many characters of its own. */
-        return n > k && strncmp(name + n - k, ".tmp", strlen(".tmp")) == 0;
-}
-
-int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode)
-{
-        _cleanup_free_ char *tmp = NULL, *dir_copy = strdup(path);
-        const char *p = data;
-        int fd, dfd, r = 0;
-
-        if (!dir_copy || asprintf(&tmp, "%s" ATOMIC_TEMP_SUFFIX, path) < 0) {
-                tmp = NULL; /* undefined after a failed asprintf */
-                return -ENOMEM;
-        }
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (size > 0 && r == 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0 && errno != EINTR)
-                        r = -errno;
-                else if (n > 0) {
-                        p += n;
-                        size -= (size_t) n;
-                }
-        }
-        if (r == 0 && fchmod(fd, (mode_t) mode) < 0)
-                r = -errno;
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlink(tmp);
-                return r;
-        }
-        /* The rename itself must reach the disk too. */
-        dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-        }
-        return 0;
 }
 
 uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t c)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef uint64_t usec_t;
 
@@ -42,6 +43,12 @@ static inline void fclosep(FILE **f)
                 fclose(*f);
 }
 
+static inline void closep(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+}
+
 static inline void *mfree(void *p)
 {
         free(p);
@@ -52,10 +59,6 @@ static inline bool streq(const char *a, const char *b)
 {
         return strcmp(a, b) == 0;
 }
-
-/* A whole file as text (NUL-terminated, malloc'ed): its size in bytes (max at most, below INT_MAX), or
- * -EFBIG when it holds more than max bytes, or -errno. */
-int read_file(const char *path, size_t max, char **ret);
 
 /* A name as ids, patterns, history records and usage counters have them: 1 to max of [a-z0-9-]. */
 bool name_is_valid(const char *s, size_t max);
@@ -106,14 +109,4 @@ const char *strv_join(char *buf, size_t size, const char *const *l, const char *
 /* Appends a copy of s; -ENOMEM on failure (l is unchanged then). */
 int strv_extend(char ***l, const char *s);
 
-/* The paths of the *.yaml and *.yml files in dir (not hidden ones), sorted by name, NULL-terminated.
- * -errno when the directory cannot be read. */
-int list_yaml_files(const char *dir, char ***ret);
-
-/* Writes a file atomically: a temporary file in the same directory (path, then ATOMIC_TEMP_SUFFIX made
- * unique), fsync, rename over path, fsync of the directory. Either the old or the new content survives a
- * crash. Returns 0 or -errno. */
-#define ATOMIC_TEMP_SUFFIX ".tmpXXXXXX" /* mkostemp's template: it replaces the six X's */
-int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
-/* A file name that write_file_atomic's temporary file has: one a crash during a write left behind. */
-bool is_atomic_temp(const char *name);
+#include "files.h" /* files in folders others can write, and atomic writes */

@@ -6,12 +6,20 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "files.h"
 #include "yamltree.h"
 
 const struct yload_limits yload_default_limits = {
         .max_bytes = 256 * 1024,
         .max_depth = 32,
         .max_nodes = 20000,
+};
+
+const struct yload_limits yload_config_limits = {
+        .max_bytes = 256 * 1024,
+        .max_depth = 32,
+        .max_nodes = 20000,
+        .follow_links = true,
 };
 
 struct ydoc {
@@ -530,42 +538,34 @@ int ydoc_load_file(const char *path, const struct yload_limits *limits, struct d
 {
         const struct yload_limits *lim = limits ?: &yload_default_limits;
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
-        ssize_t n;
+        off_t size = 0;
         int fd, r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        /* Read one byte past the limit so that an oversized file is reported as such, not truncated. */
-        buf = malloc(lim->max_bytes + 1);
-        if (!buf) {
-                close(fd);
-                return -ENOMEM;
-        }
-        while (size <= lim->max_bytes) {
-                n = read(fd, buf + size, lim->max_bytes + 1 - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        close(fd);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-        }
-        close(fd);
-        if (size > lim->max_bytes) {
-                struct stat st;
+        /* Never blocking (a FIFO), never through a link that an installer's folder holds, only a regular
+         * file: an odd one is an error about the file, not about what it points to. */
+        fd = file_open_regular(AT_FDCWD, path, lim->follow_links, lim->max_bytes, &size);
+        if (fd == -FILE_TOO_LARGE) {
                 diag_add(diags, SEVERITY_ERROR, path, 1, 1,
-                         "file is too large (%lld bytes; the limit is %zu KiB)",
-                         stat(path, &st) == 0 ? (long long) st.st_size : (long long) size,
+                         "file is too large (%lld bytes; the limit is %zu KiB)", (long long) size,
                          lim->max_bytes / 1024);
                 return -EINVAL;
         }
-        return ydoc_load(path, buf, size, lim, diags, ret);
+        if (fd < 0 && fd != -ENOENT && fd != -EACCES && fd != -ENOMEM) {
+                diag_add(diags, SEVERITY_ERROR, path, 0, 0, "%s", file_error_words(fd));
+                return -EINVAL;
+        }
+        if (fd < 0)
+                return fd;
+        r = read_fd_text(fd, lim->max_bytes, &buf);
+        close(fd);
+        if (r == -FILE_TOO_LARGE) {
+                diag_add(diags, SEVERITY_ERROR, path, 1, 1, "file is too large (more than %zu KiB)",
+                         lim->max_bytes / 1024);
+                return -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        return ydoc_load(path, buf, (size_t) r, lim, diags, ret);
 }
 
 const struct ynode *ynode_lookup(const struct ynode *map, const char *key)

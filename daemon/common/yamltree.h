@@ -1,6 +1,8 @@
 /* yamltree.h: a bounded YAML loader producing a tree of nodes that remember their line and column. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "diag.h"
 
 enum ynode_type {
@@ -43,10 +45,13 @@ struct yload_limits {
         size_t max_bytes;   /* larger input is refused before parsing */
         unsigned max_depth; /* deeper nesting is refused where it starts */
         size_t max_nodes;   /* more nodes in one file are refused */
+        bool follow_links;  /* ydoc_load_file: a file named by root (a config), not one found in a folder */
 };
 
 /* Limits for program and config files: far above any real file, far below what would hurt the daemon. */
 extern const struct yload_limits yload_default_limits;
+/* The same for a config file, which root names: a link to it is followed (a FIFO or device still is not). */
+extern const struct yload_limits yload_config_limits;
 
 struct ydoc;
 

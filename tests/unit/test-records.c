@@ -17,6 +17,7 @@
 #include "usage.h"
 
 static char dir[64];
+static int dir_fd = -1; /* the state directory, as chaird holds it */
 static sd_event *event;
 
 /* fsync on the writers' threads, held at a gate while the test says so (a slow SD card): each byte written
@@ -52,6 +53,9 @@ static void setup(void)
         snprintf(dir, sizeof(dir), "/tmp/test-records-XXXXXX");
         if (!mkdtemp(dir))
                 abort();
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                abort();
         if (sd_event_new(&event) < 0)
                 abort();
 }
@@ -59,6 +63,8 @@ static void setup(void)
 static void teardown(void)
 {
         event = sd_event_unref(event);
+        close(dir_fd);
+        dir_fd = -1;
         nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -180,7 +186,7 @@ static void test_lines_cut_short_or_damaged_are_left_out_and_the_file_mended(voi
                               "garbage\n"
                               "2 60 manual - stopped -\n"
                               "3 60 relax - compl");
-        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 100, &h) == 0);
         CHECK_EQ_U(history_count(h), 2);
         CHECK_STREQ(history_get(h, 0)->program, "manual");
         CHECK_STREQ(history_get(h, 1)->program, "relax");
@@ -192,7 +198,7 @@ static void test_lines_cut_short_or_damaged_are_left_out_and_the_file_mended(voi
         history_add(h, &r);
         settle_history(h);
         history_free(h);
-        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 100, &h) == 0);
         CHECK_EQ_U(history_count(h), 3);
         CHECK_EQ_U(history_get(h, 0)->start_usec, 4000000);
         history_free(h);
@@ -205,7 +211,7 @@ static void test_the_bound_keeps_the_newest_and_the_file_stays_near_it(void)
         char *text;
 
         setup();
-        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 20, &h) == 0);
         for (unsigned i = 1; i <= 200; i++) {
                 struct history_record r = session(i);
                 history_add(h, &r);
@@ -223,7 +229,7 @@ static void test_the_bound_keeps_the_newest_and_the_file_stays_near_it(void)
         free(text);
         history_free(h);
         /* What was made while a rewrite was under way is on the disk too. */
-        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 20, &h) == 0);
         CHECK_EQ_U(history_count(h), 20);
         CHECK_EQ_U(history_get(h, 0)->start_usec, 200000000);
         CHECK_EQ_U(history_get(h, 19)->start_usec, 181000000);
@@ -238,7 +244,7 @@ static void test_a_record_is_in_the_file_as_soon_as_it_is_added(void)
         char *text;
 
         setup();
-        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 20, &h) == 0);
         history_add(h, &r);
         /* Before the loop ran (the sync comes later): a kill -9 now loses nothing. */
         text = read_text("history");
@@ -299,7 +305,7 @@ static struct history *history_rewriting_with(unsigned last)
 {
         struct history *h = NULL;
 
-        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 20, &h) == 0);
         for (unsigned i = 1; i <= 29; i++) {
                 struct history_record r = session(i);
                 history_add(h, &r);
@@ -333,7 +339,7 @@ static void test_records_made_during_a_rewrite_are_in_the_file_in_place_througho
         free(text);
         CHECK_EQ_U(history_file_records(h), 23);
         history_free(h);
-        CHECK(history_new(event, dir, 20, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 20, &h) == 0);
         CHECK_EQ_U(history_count(h), 20);
         CHECK_EQ_U(history_get(h, 0)->start_usec, 32000000);
         history_free(h);
@@ -367,7 +373,7 @@ static void test_an_append_that_fails_is_taken_back_and_made_up_later(void)
         char *text;
 
         setup();
-        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 100, &h) == 0);
         for (unsigned i = 1; i <= 3; i++) {
                 struct history_record r = session(i);
                 history_add(h, &r);
@@ -402,7 +408,7 @@ static void test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again(voi
         setup();
         write_text("history", "# h\n1000000 60 relax - completed -\n2000000 60 relax - comp");
         limit_file_size((rlim_t) file_size("history")); /* the rewrite's header alone is longer */
-        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 100, &h) == 0);
         limit_file_size(RLIM_INFINITY);
         CHECK_EQ_U(history_count(h), 1);
         struct history_record r = session(3);
@@ -413,7 +419,7 @@ static void test_a_cut_line_is_cut_off_when_the_file_cannot_be_written_again(voi
         CHECK(text && !strstr(text, "- comp3") && strstr(text, "\n3000000 60000000 relax - completed -\n") &&
               count_records(text) == 2);
         free(text);
-        CHECK(history_new(event, dir, 100, &h) == 0);
+        CHECK(history_new(event, dir_fd, dir, 100, &h) == 0);
         CHECK_EQ_U(history_count(h), 2);
         if (history_count(h) == 2) {
                 CHECK_EQ_U(history_get(h, 0)->start_usec, 3000000);
@@ -527,7 +533,7 @@ static void test_profiles_on_the_disk(void)
         write_text("profiles/good", "# chaird profile 1\nintensity 3\n");
         write_text("profiles/bad", "# chaird profile 1\nintensity 3\nvolume 11\n");
         write_text("profiles/Not-A-Name", "intensity 3\n");
-        CHECK(profiles_new(event, dir, 2, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 2, &ps) == 0);
         CHECK_EQ_U(profiles_count(ps), 1);
         CHECK(profiles_find(ps, "good") && profiles_find(ps, "good")->intensity == 3);
         CHECK(file_size("profiles/bad.broken") > 0 && file_size("profiles/bad") < 0);
@@ -557,7 +563,7 @@ static void test_profiles_on_the_disk(void)
                 sd_event_run(event, 100 * USEC_PER_MSEC);
         CHECK_STREQ(profiles_get(ps, 0)->name, "zed");
         profiles_free(ps);
-        CHECK(profiles_new(event, dir, 2, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 2, &ps) == 0);
         CHECK_EQ_U(profiles_count(ps), 1);
         CHECK(profiles_find(ps, "zed") && profiles_find(ps, "zed")->intensity == 2);
         profiles_free(ps);
@@ -575,7 +581,7 @@ static void test_a_profile_deleted_during_its_write_is_gone_without_waiting(void
 
         setup();
         CHECK(pipe2(gate, O_CLOEXEC) == 0);
-        CHECK(profiles_new(event, dir, 4, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 4, &ps) == 0);
         CHECK(profiles_put(ps, &p) == 0); /* its write now waits at the gate */
         CHECK(profiles_delete(ps, "held") == 0);
         CHECK(profiles_find(ps, "held") == NULL && profiles_count(ps) == 0);
@@ -625,7 +631,7 @@ static void test_a_temporary_file_left_by_a_cut_is_removed(void)
         mkdir(path, 0755);
         write_text("profiles/anna", "# chaird profile 1\nintensity 3\n");
         write_text("profiles/anna.tmpAb12Cd", "# chaird profile 1\ninten");
-        CHECK(profiles_new(event, dir, 4, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 4, &ps) == 0);
         CHECK(profiles_count(ps) == 1 && profiles_find(ps, "anna")->intensity == 3);
         CHECK(file_size("profiles/anna.tmpAb12Cd") < 0);
         profiles_free(ps);
@@ -638,7 +644,7 @@ static void test_usage_counts_saves_and_reads_back(void)
         char *text;
 
         setup();
-        CHECK(usage_new(event, dir, &u) == 0);
+        CHECK(usage_new(event, dir_fd, dir, &u) == 0);
         CHECK(usage_add(u, "sessions", 0) == 0);
         CHECK(usage_add(u, "roller-usec", 1500) == 0);
         CHECK(usage_add(u, "roller-usec", 500) == 0);
@@ -658,7 +664,7 @@ static void test_usage_counts_saves_and_reads_back(void)
         CHECK(!usage_saving(u));
         CHECK(usage_add(u, "sessions", 1) == 0);
         usage_free(u); /* writes what was not saved */
-        CHECK(usage_new(event, dir, &u) == 0);
+        CHECK(usage_new(event, dir_fd, dir, &u) == 0);
         CHECK_EQ_U(usage_get(u, "sessions"), 2);
         CHECK_EQ_U(usage_count(u), 2);
         CHECK_STREQ(usage_name(u, 0), "sessions");
@@ -674,7 +680,7 @@ static void test_a_damaged_usage_line_is_left_out(void)
         write_text("usage",
                    "# chaird usage 1\nsessions 12\nheat-usec lots\nBAD 3\nroller-usec 99\nsessions 4\n"
                    "legrest-usec 5");
-        CHECK(usage_new(event, dir, &u) == 0);
+        CHECK(usage_new(event, dir_fd, dir, &u) == 0);
         CHECK_EQ_U(usage_get(u, "sessions"), 12); /* the first of two */
         CHECK_EQ_U(usage_get(u, "roller-usec"), 99);
         CHECK_EQ_U(usage_get(u, "heat-usec"), 0);

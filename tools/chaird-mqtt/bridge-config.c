@@ -84,7 +84,7 @@ int bridge_config_load(struct bridge_config *c, const char *path, struct diag_li
         _cleanup_(ydoc_freep) struct ydoc *doc = NULL;
         int r;
 
-        r = ydoc_load_file(path, &yload_default_limits, diags, &doc);
+        r = ydoc_load_file(path, &yload_config_limits, diags, &doc);
         if (r < 0)
                 return r;
         struct parse_ctx ctx = {.file = path, .diags = diags};

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "history.h"
 #include "build-config.h"
+#include "busdict.h"
 #include "callers.h"
 #include "log.h"
 #include "manual.h"
@@ -150,6 +151,20 @@ static int reply_when_saved(struct api *a, sd_bus_message *m, const char *name, 
         return r > 0 ? reply_done(m) : 1;
 }
 
+/* Enters an a{sv} of options: a key given twice is refused, not the last one taken. */
+static int enter_options(sd_bus_message *m, sd_bus_error *error)
+{
+        char dup[64];
+        int r = bus_dict_enter(m, dup, sizeof(dup));
+
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Option '%s' is given twice", dup);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "More than %d options",
+                                         BUS_DICT_KEYS_MAX);
+        return r;
+}
+
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct api *a = userdata;
@@ -162,7 +177,7 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = enter_options(m, error);
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
@@ -407,7 +422,7 @@ static int read_adjust(struct api *a, sd_bus_message *m, struct engine_adjust *c
         unsigned v, n = 0;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = enter_options(m, error);
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
@@ -928,7 +943,7 @@ static int read_profile_settings(struct api *a, sd_bus_message *m, struct profil
         const struct chair_config *c = daemon_config(a->d);
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = enter_options(m, error);
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {

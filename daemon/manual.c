@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "busdict.h"
 #include "manual.h"
 
 /* A string option longer than this is no name of anything. */
@@ -321,6 +322,20 @@ static bool type_fits(const char *types, const char *contents)
         return false;
 }
 
+/* Enters an a{sv} (within the key within, NULL at the top): a key given twice is refused. */
+static int enter_dict(sd_bus_message *msg, const char *within, char *why, size_t size)
+{
+        char dup[64];
+        int r = bus_dict_enter(msg, dup, sizeof(dup));
+
+        if (r == -EEXIST)
+                return fail(why, size, "%s%s%s is given twice", within ?: "", within ? "." : "", dup);
+        if (r == -E2BIG)
+                return fail(why, size, "more than %d keys%s%s", BUS_DICT_KEYS_MAX, within ? " in " : "",
+                            within ?: "");
+        return r;
+}
+
 static int read_dict(struct manual *m, sd_bus_message *msg, enum section section, const char *const *skip,
                      char *why, size_t size)
 {
@@ -347,7 +362,7 @@ static int read_dict(struct manual *m, sd_bus_message *msg, enum section section
                                 return fail(why, size, "%s must be an a{sv}, not a %s", name, contents);
                         r = sd_bus_message_enter_container(msg, 'v', "a{sv}");
                         if (r >= 0)
-                                r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+                                r = enter_dict(msg, name, why, size);
                         if (r >= 0)
                                 r = read_dict(m, msg, sub, NULL, why, size);
                         if (r >= 0)
@@ -381,7 +396,7 @@ static int read_dict(struct manual *m, sd_bus_message *msg, enum section section
 
 int manual_read(struct manual *m, sd_bus_message *msg, const char *const *skip, char *why, size_t size)
 {
-        int r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        int r = enter_dict(msg, NULL, why, size);
 
         if (r >= 0)
                 r = read_dict(m, msg, SECTION_TOP, skip, why, size);

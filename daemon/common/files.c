@@ -29,7 +29,7 @@ const char *file_error_words(int r)
         case FILE_TOO_LARGE:
                 return "is too large";
         case ENOTDIR:
-                return "is not a directory (or a link to one, which is not followed)";
+                return "is not a directory";
         default:
                 return strerror(-r);
         }
@@ -46,6 +46,12 @@ static int odd_file(mode_t mode)
         if (S_ISLNK(mode))
                 return -FILE_IS_LINK;
         return -FILE_IS_DEVICE;
+}
+
+/* What is in the place of a folder: a link, another odd file, or a regular file (-ENOTDIR). */
+static int odd_file_or_regular(mode_t mode)
+{
+        return S_ISREG(mode) ? -ENOTDIR : odd_file(mode);
 }
 
 int file_open_regular(int dirfd, const char *name, bool follow, size_t max, off_t *ret_size)
@@ -152,6 +158,13 @@ int dir_open_at(int dirfd, const char *name, bool create)
         if (create && mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
                 return -errno;
         fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+                /* A link to a folder says ENOTDIR here: what is there says what it is. */
+                struct stat st;
+                return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)
+                               ? odd_file_or_regular(st.st_mode)
+                               : -ENOTDIR;
+        }
         return fd < 0 ? -errno : fd;
 }
 

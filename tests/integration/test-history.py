@@ -244,7 +244,9 @@ def test_a_kill_9_during_history_rewrites_loses_nothing_answered(p, d, bus):
     answered = len(done)
     d.restart()
     got = len([r for r in history(d) if r["start"] > newest and r["program"] == "manual"])
-    if not answered <= got <= answered + 1:
+    # The bound keeps the newest: with the restart's "interrupted" record, BOUND - 1 sessions at most (a fast
+    # machine answers more than that before the kill lands).
+    if not min(answered, BOUND - 1) <= got <= min(answered + 1, BOUND - 1):
         p.append(f"{answered} sessions answered before the kill, {got} in the history after it")
     if "not a history record" in log_text(d):
         p.append("the history had a damaged line after the kill")

@@ -75,6 +75,12 @@ static void publish(struct bridge *b, const char *topic, const char *payload, bo
                 fprintf(stderr, "Failed to publish on %s: %s\n", topic, strerror(-r));
 }
 
+/* What a D-Bus error says: its message, or its name when it has none (sd-bus allows a NULL message). */
+static const char *bus_error_text(const sd_bus_error *e)
+{
+        return e->message ?: e->name;
+}
+
 static void publish_availability(struct bridge *b)
 {
         publish(b, b->topic_availability, b->chaird_present && b->state_known ? "online" : "offline", true);
@@ -141,7 +147,7 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         b->get_all = sd_bus_slot_unref(b->get_all);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 fprintf(stderr, "Cannot read chaird's properties: %s\n",
-                        sd_bus_message_get_error(m)->message);
+                        bus_error_text(sd_bus_message_get_error(m)));
                 return 0;
         }
         r = bus_message_read_json(m, &state);
@@ -180,7 +186,8 @@ static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 
         b->get_objects = sd_bus_slot_unref(b->get_objects);
         if (sd_bus_message_is_method_error(m, NULL)) {
-                fprintf(stderr, "Cannot list chaird's programs: %s\n", sd_bus_message_get_error(m)->message);
+                fprintf(stderr, "Cannot list chaird's programs: %s\n",
+                        bus_error_text(sd_bus_message_get_error(m)));
                 return 0;
         }
         r = bus_message_read_json(m, &objects);
@@ -366,7 +373,7 @@ static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 return 0;
         }
         b->in_flight--;
-        reply(b, req, e ? e->name : NULL, e ? e->message : NULL);
+        reply(b, req, e ? e->name : NULL, e ? bus_error_text(e) : NULL);
         return 0;
 }
 

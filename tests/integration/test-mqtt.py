@@ -128,6 +128,7 @@ def test_chaird_errors_go_into_the_reply(p, env):
 def test_bad_payloads_get_an_error_reply(p, env):
     c, r = env.client, env.remote
     cases = [
+        ("empty", "", "InvalidArgument"),
         ("not json", "{{", "InvalidArgument"),
         ("a list", "[1, 2]", "InvalidArgument"),
         ("no command", '{"id": "x"}', "InvalidArgument"),
@@ -156,6 +157,58 @@ def test_bad_payloads_get_an_error_reply(p, env):
     got = c.wait(lambda: c.on(BASE + "/reply"), 5)
     if not got or json.loads(got[0][1]) != {"id": {"n": [1, 2]}, "ok": True}:
         p.append(f"id echo: {got}")
+    if not env.bridge.alive():
+        p.append("the bridge died")
+
+
+# Strings D-Bus cannot carry (invalid UTF-8, an embedded NUL), keys json-c's objects would hide (one given
+# twice, one cut at a NUL) and an id a reply could not echo as JSON (NaN): each of these payloads started or
+# moved the chair (a "quick" cut at its NUL, the last of two "program"s) or was answered with bytes no one
+# wrote (an unwritten error buffer, an id echoed as it came). Each is (what, payload, what the message names).
+HOSTILE_PAYLOADS = [
+    ("invalid UTF-8 in program", b'{"command":"start","program":"\xff\xfe"}', "'program'"),
+    ("a cut UTF-8 sequence in program", b'{"command":"start","program":"relax\xc3"}', "'program'"),
+    ("invalid UTF-8 in preset", b'{"command":"recline","preset":"flat\xff"}', "'preset'"),
+    ("an encoded surrogate in zone", b'{"command":"heat","zone":"lumbar\xed\xa0\x80","level":1}', "'zone'"),
+    ("invalid UTF-8 in id", b'{"command":"start","program":"relax","id":"\xff"}', "'id'"),
+    ("invalid UTF-8 in a key", b'{"command":"start","program":"relax","\xc0\xaf":1}', "key"),
+    ("a NUL in program", b'{"command":"start","program":"quick\\u0000evil"}', "'program'"),
+    ("a NUL in preset", b'{"command":"recline","preset":"flat\\u0000x"}', "'preset'"),
+    ("a NUL in command", b'{"command":"start\\u0000x","program":"relax"}', "'command'"),
+    ("a NUL in a key", b'{"command":"start","program":"no-such","program\\u0000":"relax"}', "'program"),
+    ("program twice", b'{"command":"start","program":"no-such","program":"relax"}', "'program'"),
+    ("command twice", b'{"command":"stop","command":"start","program":"relax"}', "'command'"),
+    ("a key twice in id", b'{"command":"start","program":"relax","id":{"n":1,"n":2}}', "'n'"),
+    ("NaN in id", b'{"command":"start","program":"relax","id":NaN}', "'id'"),
+]
+
+
+def test_hostile_strings_and_duplicate_keys_are_refused_before_dbus(p, env):
+    c, d = env.client, env.d
+    d.settle()
+    recline = str(d.get("Recline"))
+    for what, payload, field in HOSTILE_PAYLOADS:
+        c.clear()
+        c.publish(BASE + "/command", payload)
+        got = c.wait(lambda: c.on(BASE + "/reply"), 5)
+        if not got:
+            p.append(f"{what}: no reply")
+            continue
+        try:
+            reply = json.loads(got[0][1].decode("utf-8"))
+        except ValueError as e:  # UnicodeDecodeError too
+            p.append(f"{what}: the reply is not UTF-8 JSON ({e}): {got[0][1][:120]!r}")
+            reply = {}
+        message = reply.get("message", "")
+        if reply.get("ok") is not False or reply.get("error") != ERR + "InvalidArgument":
+            p.append(f"{what}: {reply}")
+        elif "\0" in message or field not in message:
+            p.append(f"{what}: the message does not name {field}: {message!r}")
+        if d.state() != "idle" or str(d.get("Program")) or str(d.get("Recline")) != recline:
+            p.append(f"{what}: the chair moved: {d.state()} {d.get('Program')!r} {d.get('Recline')!r}")
+            d.settle()
+            recline = str(d.get("Recline"))
+        time.sleep(0.15)  # within the command rate
     if not env.bridge.alive():
         p.append("the bridge died")
 
@@ -566,6 +619,8 @@ def cases(tap, tmp):
             ("every_command_reaches_the_chair", test_every_command_reaches_the_chair),
             ("chaird_errors_go_into_the_reply", test_chaird_errors_go_into_the_reply),
             ("bad_payloads_get_an_error_reply", test_bad_payloads_get_an_error_reply),
+            ("hostile_strings_and_duplicate_keys_are_refused_before_dbus",
+             test_hostile_strings_and_duplicate_keys_are_refused_before_dbus),
             ("huge_messages_and_a_flood_are_dropped_and_answered_at_a_bounded_rate",
              test_huge_messages_and_a_flood_are_dropped_and_answered_at_a_bounded_rate),
             ("mqtt5_response_topic_and_correlation_data_are_honoured",

@@ -6,6 +6,7 @@
 
 #include "bridge.h"
 #include "busjson.h"
+#include "command.h"
 #include "homeassistant.h"
 #include "mqtt.h"
 
@@ -13,7 +14,6 @@
 #define CHAIR_PATH    "/io/chaird/Chair1"
 #define CHAIR_IFACE   "io.chaird.Chair1"
 #define PROGRAM_IFACE "io.chaird.Chair1.Program"
-#define CHAIR_ERROR   "io.chaird.Chair1.Error."
 
 /* D-Bus calls waiting for chaird's answer at once; more commands are dropped like a flood. */
 #define MAX_IN_FLIGHT 32
@@ -73,6 +73,12 @@ static void publish(struct bridge *b, const char *topic, const char *payload, bo
         if (r < 0 &&
             r != -ENOTCONN) /* while disconnected, every retained topic goes out at the reconnection */
                 fprintf(stderr, "Failed to publish on %s: %s\n", topic, strerror(-r));
+}
+
+/* What a D-Bus error says: its message, or its name when it has none (sd-bus allows a NULL message). */
+static const char *bus_error_text(const sd_bus_error *e)
+{
+        return e->message ?: e->name;
 }
 
 static void publish_availability(struct bridge *b)
@@ -141,7 +147,7 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         b->get_all = sd_bus_slot_unref(b->get_all);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 fprintf(stderr, "Cannot read chaird's properties: %s\n",
-                        sd_bus_message_get_error(m)->message);
+                        bus_error_text(sd_bus_message_get_error(m)));
                 return 0;
         }
         r = bus_message_read_json(m, &state);
@@ -180,7 +186,8 @@ static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 
         b->get_objects = sd_bus_slot_unref(b->get_objects);
         if (sd_bus_message_is_method_error(m, NULL)) {
-                fprintf(stderr, "Cannot list chaird's programs: %s\n", sd_bus_message_get_error(m)->message);
+                fprintf(stderr, "Cannot list chaird's programs: %s\n",
+                        bus_error_text(sd_bus_message_get_error(m)));
                 return 0;
         }
         r = bus_message_read_json(m, &objects);
@@ -366,157 +373,55 @@ static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 return 0;
         }
         b->in_flight--;
-        reply(b, req, e ? e->name : NULL, e ? e->message : NULL);
+        reply(b, req, e ? e->name : NULL, e ? bus_error_text(e) : NULL);
         return 0;
 }
 
-enum arg_type {
-        ARG_STRING,
-        ARG_UINT32,
-        ARG_UINT64,
-        ARG_BOOL,
-};
-
-struct arg {
-        const char *key;
-        enum arg_type type;
-        bool optional; /* optional ones go into Start's options, under option */
-        const char *option;
-};
-
-struct command_spec {
-        const char *method; /* on io.chaird.Chair1; NULL: set the Locked property */
-        struct arg args[3];
-        bool options; /* the optional args form an a{sv} */
-};
-
-static const struct command_spec command_specs[_COMMAND_MAX] = {
-        [COMMAND_START] = {"Start",
-                           {{"program", ARG_STRING},
-                            {"duration-usec", ARG_UINT64, true, "duration"},
-                            {"intensity", ARG_UINT32, true, "intensity"}},
-                           true},
-        [COMMAND_STOP] = {"Stop"},
-        [COMMAND_PAUSE] = {"Pause"},
-        [COMMAND_RESUME] = {"Resume"},
-        [COMMAND_EMERGENCY_STOP] = {"EmergencyStop"},
-        [COMMAND_RELEASE] = {"Release"},
-        [COMMAND_RESET] = {"ResetFault"},
-        [COMMAND_RECLINE] = {"Recline", {{"preset", ARG_STRING}}},
-        [COMMAND_HEAT] = {"SetHeat", {{"zone", ARG_STRING}, {"level", ARG_UINT32}}},
-        [COMMAND_INTENSITY] = {"SetIntensity", {{"intensity", ARG_UINT32}}},
-        [COMMAND_LOCK] = {NULL, {{"locked", ARG_BOOL}}},
-        [COMMAND_INSTALL] = {"InstallProgram", {{"yaml", ARG_STRING}}},
-};
-
-static const char *const arg_type_names[] = {
-        [ARG_STRING] = "a string",
-        [ARG_UINT32] = "a whole number from 0 to 4294967295",
-        [ARG_UINT64] = "a whole number from 0",
-        [ARG_BOOL] = "true or false",
-};
-
-static bool arg_matches(const struct arg *a, json_object *v)
+static int append_value(sd_bus_message *m, enum arg_type type, const struct command_value *v)
 {
-        switch (a->type) {
+        switch (type) {
         case ARG_STRING:
-                return json_object_is_type(v, json_type_string);
-        case ARG_BOOL:
-                return json_object_is_type(v, json_type_boolean);
-        case ARG_UINT32:
-                return json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0 &&
-                       json_object_get_int64(v) <= UINT32_MAX;
-        case ARG_UINT64:
-                /* json-c keeps a number above INT64_MAX as an unsigned one; a negative one is refused */
-                return json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0;
-        }
-        return false;
-}
-
-static int append_arg(sd_bus_message *m, const struct arg *a, json_object *v)
-{
-        switch (a->type) {
-        case ARG_STRING: {
-                const char *s = json_object_get_string(v);
-                return sd_bus_message_append_basic(m, 's', s);
-        }
+                return sd_bus_message_append_basic(m, 's', v->string);
         case ARG_BOOL: {
-                int x = json_object_get_boolean(v);
+                int x = v->boolean;
                 return sd_bus_message_append_basic(m, 'b', &x);
         }
         case ARG_UINT32: {
-                uint32_t x = (uint32_t) json_object_get_int64(v);
+                uint32_t x = (uint32_t) v->number;
                 return sd_bus_message_append_basic(m, 'u', &x);
         }
-        case ARG_UINT64: {
-                uint64_t x = json_object_get_uint64(v);
-                return sd_bus_message_append_basic(m, 't', &x);
-        }
+        case ARG_UINT64:
+                return sd_bus_message_append_basic(m, 't', &v->number);
         }
         return -EINVAL;
 }
 
-static const char arg_signature[] = {
-        [ARG_STRING] = 's', [ARG_UINT32] = 'u', [ARG_UINT64] = 't', [ARG_BOOL] = 'b'};
-
-/* Checks the command's keys against its table and builds the D-Bus call. On a bad payload returns -EINVAL
- * with a message in err. */
-static int build_call(struct bridge *b, enum command c, json_object *o, sd_bus_message **ret, char *err,
-                      size_t err_size)
+/* The D-Bus call of a checked command. Fails only as sd-bus does (a negative errno): what the payload could
+ * get wrong, command_parse() has refused already. */
+static int build_call(struct bridge *b, const struct command_request *q, sd_bus_message **ret)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        const struct command_spec *spec = &command_specs[c];
+        const struct command_spec *spec = &command_specs[q->command];
         int r;
 
-        json_object_object_foreach(o, key, value)
-        {
-                (void) value;
-                bool known = streq(key, "command") || streq(key, "id");
-                for (size_t i = 0; !known && i < ELEMENTSOF(spec->args) && spec->args[i].key; i++)
-                        known = streq(key, spec->args[i].key);
-                if (!known) {
-                        snprintf(err, err_size, "%s takes no '%s'", command_names[c], key);
-                        return -EINVAL;
-                }
-        }
-        for (size_t i = 0; i < ELEMENTSOF(spec->args) && spec->args[i].key; i++) {
-                const struct arg *a = &spec->args[i];
-                json_object *v;
-                if (!json_object_object_get_ex(o, a->key, &v)) {
-                        if (a->optional)
-                                continue;
-                        snprintf(err, err_size, "%s needs '%s'", command_names[c], a->key);
-                        return -EINVAL;
-                }
-                if (!arg_matches(a, v)) {
-                        snprintf(err, err_size, "'%s' must be %s", a->key, arg_type_names[a->type]);
-                        return -EINVAL;
-                }
-        }
-
-        if (spec->method)
-                r = sd_bus_message_new_method_call(b->bus, &m, CHAIR_NAME, CHAIR_PATH, CHAIR_IFACE,
-                                                   spec->method);
-        else
+        if (!spec->method) {
                 r = sd_bus_message_new_method_call(b->bus, &m, CHAIR_NAME, CHAIR_PATH,
                                                    "org.freedesktop.DBus.Properties", "Set");
-        if (r < 0)
-                return r;
-        if (!spec->method) {
-                json_object *v;
-                json_object_object_get_ex(o, "locked", &v);
-                r = sd_bus_message_append(m, "ssv", CHAIR_IFACE, "Locked", "b", json_object_get_boolean(v));
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "ssv", CHAIR_IFACE, "Locked", "b", (int) q->values[0].boolean);
                 if (r < 0)
                         return r;
                 *ret = TAKE_PTR(m);
                 return 0;
         }
+        r = sd_bus_message_new_method_call(b->bus, &m, CHAIR_NAME, CHAIR_PATH, CHAIR_IFACE, spec->method);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(spec->args) && spec->args[i].key; i++) {
-                json_object *v;
                 if (spec->args[i].optional)
                         continue;
-                json_object_object_get_ex(o, spec->args[i].key, &v);
-                r = append_arg(m, &spec->args[i], v);
+                r = append_value(m, spec->args[i].type, &q->values[i]);
                 if (r < 0)
                         return r;
         }
@@ -525,15 +430,15 @@ static int build_call(struct bridge *b, enum command c, json_object *o, sd_bus_m
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < ELEMENTSOF(spec->args) && spec->args[i].key; i++) {
-                        const struct arg *a = &spec->args[i];
-                        json_object *v;
-                        char sig[2] = {arg_signature[a->type], 0};
-                        if (!a->optional || !json_object_object_get_ex(o, a->key, &v))
+                        const struct command_arg *a = &spec->args[i];
+                        char sig[2] = {arg_signatures[a->type], 0};
+                        if (!a->optional || !q->values[i].present)
                                 continue;
                         if ((r = sd_bus_message_open_container(m, 'e', "sv")) < 0 ||
                             (r = sd_bus_message_append_basic(m, 's', a->option)) < 0 ||
                             (r = sd_bus_message_open_container(m, 'v', sig)) < 0 ||
-                            (r = append_arg(m, a, v)) < 0 || (r = sd_bus_message_close_container(m)) < 0 ||
+                            (r = append_value(m, a->type, &q->values[i])) < 0 ||
+                            (r = sd_bus_message_close_container(m)) < 0 ||
                             (r = sd_bus_message_close_container(m)) < 0)
                                 return r;
                 }
@@ -573,12 +478,9 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                        const void *correlation, size_t correlation_size)
 {
         _cleanup_(request_freep) struct request *req = NULL;
+        _cleanup_(command_request_freep) struct command_request *q = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_json_ json_object *o = NULL;
-        _cleanup_free_ char *text = NULL;
-        char err[256];
-        json_object *v;
-        int r, c = _COMMAND_INVALID;
+        int r;
 
         if (size > b->config->max_payload) {
                 drop(b, "a command larger than max-payload");
@@ -598,20 +500,10 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                 memcpy(req->correlation, correlation, correlation_size);
                 req->correlation_size = correlation_size;
         }
-
-        text = strndup(payload, size);
-        if (!text)
+        if (command_parse(payload, size, &q) < 0)
                 return;
-        if (strlen(text) == size) {
-                enum json_tokener_error jerr = json_tokener_success;
-                o = json_tokener_parse_verbose(text, &jerr);
-        }
-        if (o && json_object_is_type(o, json_type_object)) {
-                if (json_object_object_get_ex(o, "id", &v))
-                        req->id = json_object_get(v);
-                if (json_object_object_get_ex(o, "command", &v) && json_object_is_type(v, json_type_string))
-                        c = command_from_string(json_object_get_string(v));
-        }
+        req->id = json_object_get(q->id);
+        int c = q->command;
 
         /* stop and emergency-stop go through whatever else comes: beyond the rate they are still sent to
          * chaird, one of each kind at a time and without a reply, so that a flood of them stays bounded too.
@@ -628,26 +520,18 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                 fprintf(stderr, "Dropped %llu commands.\n", b->dropped);
         b->dropped = 0;
 
-        if (!o || !json_object_is_type(o, json_type_object)) {
-                reply(b, req, CHAIR_ERROR "InvalidArgument", "the command is not a JSON object");
-                return;
-        }
-        if (c < 0) {
-                reply(b, req, CHAIR_ERROR "InvalidArgument",
-                      json_object_object_get_ex(o, "command", &v) ? "unknown command" : "no \"command\"");
-                return;
-        }
-        if (!b->config->allowed[c]) {
-                snprintf(err, sizeof(err), "%s is not among the commands this bridge accepts",
+        if (c >= 0 && !b->config->allowed[c]) {
+                char message[128];
+                snprintf(message, sizeof(message), "%s is not among the commands this bridge accepts",
                          command_names[c]);
-                reply(b, req, CHAIR_ERROR "NotPermitted", err);
+                reply(b, req, CHAIR_ERROR "NotPermitted", message);
                 return;
         }
-        r = build_call(b, c, o, &m, err, sizeof(err));
-        if (r == -EINVAL) {
-                reply(b, req, CHAIR_ERROR "InvalidArgument", err);
+        if (q->error) {
+                reply(b, req, q->error, q->message);
                 return;
         }
+        r = build_call(b, q, &m);
         if (r >= 0)
                 r = sd_bus_call_async(b->bus, NULL, m, on_call_done, req, 0);
         if (r < 0) {

@@ -12,6 +12,7 @@
 #include "build-config.h"
 #include "busdict.h"
 #include "callers.h"
+#include "frontend.h"
 #include "log.h"
 #include "manual.h"
 #include "profiles.h"
@@ -137,6 +138,11 @@ static int reply_when_saved(struct api *a, sd_bus_message *m, const char *name, 
 {
         struct saving *s = calloc(1, sizeof(*s));
         int r;
+
+        /* Every front-end rereads the profile (GetProfile) or drops it, without polling. */
+        r = sd_bus_emit_signal(a->bus, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "ProfileChanged", "s", name);
+        if (r < 0)
+                log_debug("Cannot emit ProfileChanged: %s", strerror(-r));
 
         if (!s)
                 return -ENOMEM;
@@ -1451,6 +1457,20 @@ static int property_intensity(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "u", daemon_intensity(a->d));
 }
 
+static int property_capabilities(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        return frontend_append_capabilities(reply, daemon_config(a->d));
+}
+
+static int property_session(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        struct api *a = userdata;
+        return frontend_append_session(reply, a->d);
+}
+
 static int property_heat(sd_bus *bus, const char *path, const char *interface, const char *property,
                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -1626,6 +1646,8 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_PROPERTY("BrokenPrograms", "a(ss)", property_broken_programs, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Presets", "as", property_presets, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Capabilities", "a{sv}", property_capabilities, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Session", "a{sv}", property_session, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Recline", "s", property_recline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Fault", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FaultMessage", "s", property_fault, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -1678,6 +1700,7 @@ static const sd_bus_vtable chair_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("DeletePosition", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
                                 method_profile_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", program, "s", reason), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ProfileChanged", SD_BUS_ARGS("s", name), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -1806,6 +1829,7 @@ static void on_changed(unsigned props, void *userdata)
                 {PROP_SHOULDERS, "Shoulders"},
                 {PROP_PROFILES, "Profiles"},
                 {PROP_PROFILES, "Profile"},
+                {PROP_SESSION, "Session"},
         };
         struct api *a = userdata;
         const char *l[ELEMENTSOF(names) + 1];

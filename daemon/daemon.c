@@ -96,8 +96,9 @@ struct daemon {
         struct profiles *profiles;
         char profile[PROFILE_NAME_MAX + 1];
         char session_profile[PROFILE_NAME_MAX + 1];
-        bool in_session;        /* a program or manual session runs (or is paused), since session_start */
-        usec_t session_start;   /* CLOCK_REALTIME */
+        bool in_session; /* a program or manual session runs (or is paused), since session_start */
+        usec_t session_ends_at, session_remaining; /* daemon_session's, as at the session's last change */
+        usec_t session_start;                      /* CLOCK_REALTIME */
         usec_t usage_tick_usec; /* when the last tick counted usage (0: none since the tick started) */
         usec_t usage_saved_usec;
         bool fault_recorded; /* the latched fault is in the history */
@@ -132,8 +133,26 @@ static int on_emit(sd_event_source *s, void *userdata)
 
 /* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second).
  */
+/* When the session would end if it ran on: fixed at each of its changes, so that every reader sees the
+ * same time between two changes (a front-end counts down from it without ticks). */
+static void session_times(struct daemon *d)
+{
+        usec_t duration = engine_duration(d->engine), elapsed = engine_elapsed(d->engine);
+
+        d->session_remaining = engine_program(d->engine) && duration > elapsed ? duration - elapsed : 0;
+        d->session_ends_at = 0;
+        if (engine_state(d->engine) == ENGINE_RUNNING)
+                d->session_ends_at = now_realtime_usec() + (usec_t) llround((double) d->session_remaining /
+                                                                            d->options->time_scale);
+}
+
 static void changed(struct daemon *d, unsigned props)
 {
+        if (props & (PROP_STATE | PROP_PROGRAM | PROP_PHASE | PROP_DURATION | PROP_HEAT | PROP_SESSION)) {
+                props |= PROP_SESSION;
+                if (d->engine)
+                        session_times(d);
+        }
         d->dirty |= props;
         if (d->emit_source && props)
                 sd_event_source_set_enabled(d->emit_source, SD_EVENT_ONESHOT);
@@ -703,6 +722,7 @@ int daemon_adjust(struct daemon *d, const struct engine_adjust *changes)
         r = changes ? engine_adjust(d->engine, changes) : engine_adjust_reset(d->engine);
         if (r < 0)
                 return r;
+        changed(d, PROP_SESSION);
         command_done(d);
         return 0;
 }
@@ -719,6 +739,22 @@ int daemon_adjust_shoulders(struct daemon *d, int offset_mm)
         engine_reapply_roller(d->engine);
         command_done(d);
         return 0;
+}
+
+void daemon_session(const struct daemon *d, struct daemon_session *ret)
+{
+        const struct program *p = engine_program(d->engine);
+
+        *ret = (struct daemon_session){.program = p};
+        if (!p)
+                return;
+        ret->manual = streq(p->id, PROGRAM_MANUAL_ID);
+        ret->profile = d->session_profile;
+        ret->timeline = engine_timeline(d->engine);
+        ret->has_phase = engine_phase_index(d->engine, &ret->phase);
+        ret->adjustment = engine_adjustment(d->engine);
+        ret->ends_at_usec = d->session_ends_at;
+        ret->remaining_usec = d->session_remaining;
 }
 
 unsigned daemon_shoulders(const struct daemon *d)

@@ -33,6 +33,7 @@ enum {
         PROP_LOCKED = 1u << 11,
         PROP_SHOULDERS = 1u << 12,
         PROP_PROFILES = 1u << 13, /* Profiles and Profile */
+        PROP_SESSION = 1u << 14,  /* what runs, for front-ends; with any of the session's own properties */
 };
 
 /* Who hears of what the core does (api.c), on the loop. */
@@ -81,6 +82,20 @@ const struct history *daemon_history(const struct daemon *d); /* history.h */
 const struct usage *daemon_usage(const struct daemon *d);     /* usage.h */
 const struct profiles *daemon_profiles(const struct daemon *d);
 const struct profile *daemon_profile(const struct daemon *d); /* the selected one; NULL for none */
+
+/* The session that runs or is paused, as a front-end shows it (borrowed; program NULL when idle). */
+struct daemon_session {
+        const struct program *program;
+        bool manual;                            /* manual mode's (StartManual) */
+        const char *profile;                    /* selected at its start; "" for none */
+        const struct timeline *timeline;        /* each phase's start */
+        bool has_phase;                         /* false during the body scan */
+        size_t phase;                           /* index into program->phases */
+        const struct engine_adjust *adjustment; /* what the person changed (Adjust) */
+        usec_t ends_at_usec;   /* CLOCK_REALTIME at its end if it runs on; 0 while scanning or paused */
+        usec_t remaining_usec; /* program time left, as at its last change */
+};
+void daemon_session(const struct daemon *d, struct daemon_session *ret);
 
 /* Commands. The caller has decided that its sender may ask (authorization is the API's); the core refuses
  * whatever moves or heats while a fault is latched (-ENOTRECOVERABLE) or the emergency-stop button is

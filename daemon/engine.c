@@ -664,6 +664,19 @@ const struct program *engine_program(const struct engine *e)
         return e->entry ? e->entry->program : NULL;
 }
 
+bool engine_phase_index(const struct engine *e, size_t *ret)
+{
+        if (!e->have_phase)
+                return false;
+        *ret = e->phase;
+        return true;
+}
+
+const struct timeline *engine_timeline(const struct engine *e)
+{
+        return e->entry ? e->timeline : NULL;
+}
+
 const char *engine_phase(const struct engine *e)
 {
         return e->have_phase ? e->entry->program->phases[e->phase].name : NULL;

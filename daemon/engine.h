@@ -112,9 +112,11 @@ typedef void (*engine_trace_t)(struct engine *e, const struct setpoint *s, usec_
 void engine_set_trace(struct engine *e, engine_trace_t trace, void *userdata);
 
 enum engine_state engine_state(const struct engine *e);
-const struct program *engine_program(const struct engine *e); /* NULL when idle */
-const char *engine_phase(const struct engine *e);             /* NULL before the first phase */
-usec_t engine_elapsed(const struct engine *e);                /* program time */
-usec_t engine_finished_elapsed(const struct engine *e);       /* program time the last one ran, once ended */
+const struct program *engine_program(const struct engine *e);   /* NULL when idle */
+const char *engine_phase(const struct engine *e);               /* NULL before the first phase */
+bool engine_phase_index(const struct engine *e, size_t *ret);   /* false before the first phase */
+const struct timeline *engine_timeline(const struct engine *e); /* what runs, compiled; NULL when idle */
+usec_t engine_elapsed(const struct engine *e);                  /* program time */
+usec_t engine_finished_elapsed(const struct engine *e); /* program time the last one ran, once ended */
 usec_t engine_duration(const struct engine *e);
 unsigned engine_intensity(const struct engine *e);

@@ -118,6 +118,17 @@ static const struct {
          {.kind = POSITION_LANDMARK, .landmark = LANDMARK_LUMBAR}},
 };
 
+const char *program_area_name(size_t i, struct position *ret_from, struct position *ret_to)
+{
+        if (i >= ELEMENTSOF(named_areas))
+                return NULL;
+        if (ret_from)
+                *ret_from = named_areas[i].from;
+        if (ret_to)
+                *ret_to = named_areas[i].to;
+        return named_areas[i].name;
+}
+
 static int parse_area(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
         struct roller_phase *r = dest;

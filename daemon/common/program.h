@@ -176,6 +176,10 @@ static inline void program_freep(struct program **p)
 int area_from_text(const char *area, const char *from, const char *to, struct position *ret_from,
                    struct position *ret_to, char *why, size_t size);
 
+/* The i-th named area a roller takes besides the landmarks ("full", "back"), and where it starts and ends
+ * (each may be NULL); NULL past the last. */
+const char *program_area_name(size_t i, struct position *ret_from, struct position *ret_to);
+
 /* Manual mode's session runs as a program of this id (its Program property, its history). */
 #define PROGRAM_MANUAL_ID "manual"
 /* The file name manual mode loads its session's program under; no other file may say id: manual. */

@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""What a front-end needs, against the real daemon on a private system bus and chair-sim: Capabilities taken
+from the config (a chair without foot rollers, the calves heater and the flat preset lists none of them), the
+live Session, and a front-end that never polls: a mirror of every property kept from one GetAll and the
+signals alone equals a fresh GetAll after each of 300 random commands from two other clients, and the profiles
+it rereads on ProfileChanged equal GetProfile's."""
+import importlib.util
+import os
+import random
+import re
+import sys
+import time
+
+from gi.repository import GLib
+
+sys.path.insert(0, os.path.dirname(__file__))
+import simlib  # noqa: E402
+from simlib import wait_for  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("daemon_test", os.path.join(os.path.dirname(__file__), "test-daemon.py"))
+dt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(dt)
+Chaird, SystemBus, call_error, ERR, SRC = dt.Chaird, dt.SystemBus, dt.call_error, dt.ERR, dt.SRC
+dbus = dt.dbus
+
+# Sampled readings: their signals come at most once a tick or a second (docs/dbus.md), and Usage none;
+# a front-end shows them as they come, so the mirror is not compared on them.
+SAMPLED = {"ElapsedUSec", "Positions", "PositionsEstimated", "Temperatures", "Usage"}
+STEPS = int(os.environ.get("FRONTEND_STEPS", "300"))
+
+
+def plain(v):
+    if isinstance(v, dbus.Dictionary):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (dbus.Array, dbus.Struct, list, tuple)):
+        return [plain(x) for x in v]
+    if isinstance(v, dbus.String):
+        return str(v)
+    if isinstance(v, dbus.Boolean):
+        return bool(v)
+    if isinstance(v, dbus.Double):
+        return float(v)
+    return int(v)
+
+
+def pump(seconds=0.0):
+    """Runs the GLib loop: every signal that came is handled."""
+    ctx = GLib.MainContext.default()
+    end = time.monotonic() + seconds
+    while True:
+        while ctx.pending():
+            ctx.iteration(False)
+        if time.monotonic() >= end:
+            return
+        time.sleep(0.005)
+
+
+class Mirror:
+    """A front-end: GetAll once, then PropertiesChanged and ProfileChanged only."""
+
+    def __init__(self, bus):
+        self.conn = bus.connect()
+        self.obj = self.conn.get_object(dt.NAME, dt.PATH)
+        self.chair = dbus.Interface(self.obj, dt.IFACE)
+        self.props = dbus.Interface(self.obj, "org.freedesktop.DBus.Properties")
+        self.conn.add_signal_receiver(self.on_changed, "PropertiesChanged", "org.freedesktop.DBus.Properties",
+                                      path=dt.PATH)
+        self.conn.add_signal_receiver(self.on_profile, "ProfileChanged", dt.IFACE, path=dt.PATH)
+        self.state = {k: plain(v) for k, v in self.props.GetAll(dt.IFACE).items()}
+        self.profiles = {name: plain(self.chair.GetProfile(name)) for name in self.state["Profiles"]}
+        self.signalled = 0
+
+    def on_changed(self, interface, changed, invalidated):
+        for k, v in changed.items():
+            self.state[str(k)] = plain(v)
+        for k in invalidated:
+            self.state[str(k)] = plain(self.props.Get(dt.IFACE, k))
+
+    def on_profile(self, name):
+        self.signalled += 1
+        try:
+            self.profiles[str(name)] = plain(self.chair.GetProfile(name))
+        except dbus.DBusException as e:
+            if e.get_dbus_name() != ERR + "NoSuchProfile":
+                raise
+            self.profiles.pop(str(name), None)
+
+    def differences(self):
+        """What the mirror holds that a fresh GetAll does not, and the profiles likewise."""
+        now = {k: plain(v) for k, v in self.props.GetAll(dt.IFACE).items()}
+        out = [f"{k}: mirror {self.state.get(k)!r}, GetAll {now[k]!r}" for k in now
+               if k not in SAMPLED and self.state.get(k) != now[k]]
+        for name in now["Profiles"]:
+            fresh = plain(self.chair.GetProfile(name))
+            if self.profiles.get(name) != fresh:
+                out.append(f"profile {name}: mirror {self.profiles.get(name)}, GetProfile {fresh}")
+        for name in set(self.profiles) - set(now["Profiles"]):
+            out.append(f"profile {name}: still in the mirror, gone from Profiles")
+        return out
+
+    def converges(self, seconds=3.0):
+        """The mirror equals a fresh GetAll within seconds (signals of a change still on their way); the last
+        differences when it does not."""
+        end = time.monotonic() + seconds
+        while True:
+            pump()
+            diff = self.differences()
+            pump()
+            if not diff or not self.differences():
+                return []
+            if time.monotonic() > end:
+                return diff
+            pump(0.05)
+
+
+def roller(**kw):
+    """StartManual's options with a roller a{sv}."""
+    return dbus.Dictionary({"roller": dbus.Dictionary(kw, signature="sv")}, signature="sv")
+
+
+def commands(rng, caps):
+    """One random command: (name, callable on a chair interface)."""
+    zones, presets, axes = caps["heat-zones"], caps["presets"], caps["axes"]
+    u32, i32 = dbus.UInt32, dbus.Int32
+    opts = lambda **kw: dbus.Dictionary({k.replace("_", "-"): v for k, v in kw.items()}, signature="sv")  # noqa
+    choices = [
+        ("start", lambda c: c.Start(rng.choice(["quick", "relax", "stretch"]), opts(intensity=u32(rng.randint(1, 5))))),
+        ("manual", lambda c: c.StartManual(opts(roller=opts(technique=rng.choice(caps["techniques"]),
+                                                            area=rng.choice(caps["areas"]),
+                                                            speed=u32(rng.randint(1, 6)))))),
+        ("adjust", lambda c: c.Adjust(opts(speed=u32(rng.randint(1, 6)), width=rng.choice(caps["widths"])))),
+        ("adjust-area", lambda c: c.Adjust(opts(area=rng.choice(caps["areas"])))),
+        ("adjust-reset", lambda c: c.Adjust(opts(reset=True))),
+        ("shoulders", lambda c: c.AdjustShoulders(i32(rng.choice([-10, 10])))),
+        ("intensity", lambda c: c.SetIntensity(u32(rng.randint(1, 5)))),
+        ("heat", lambda c: c.SetHeat(rng.choice(zones), u32(rng.randint(0, 3)))),
+        ("recline", lambda c: c.Recline(rng.choice(presets))),
+        ("jog", lambda c: c.Jog(rng.choice(axes), i32(rng.choice([-1, 1])))),
+        ("save-profile", lambda c: c.SaveProfile(rng.choice(["anna", "ben", "cleo"]),
+                                                 opts(intensity=u32(rng.randint(1, 5))))),
+        ("select-profile", lambda c: c.SelectProfile(rng.choice(["", "anna", "ben", "cleo"]))),
+        ("delete-profile", lambda c: c.DeleteProfile(rng.choice(["anna", "ben", "cleo"]))),
+        ("save-position", lambda c: c.SavePosition(rng.choice(["reading", "nap"]))),
+        ("delete-position", lambda c: c.DeletePosition(rng.choice(["reading", "nap"]))),
+        ("lock", lambda c: c.Set(dt.IFACE, "Locked", dbus.Boolean(rng.random() < 0.5),
+                                 dbus_interface="org.freedesktop.DBus.Properties")),
+        ("pause", lambda c: c.Pause()),
+        ("resume", lambda c: c.Resume()),
+        ("stop", lambda c: c.Stop()),
+        ("estop", lambda c: c.EmergencyStop()),
+        ("reset", lambda c: c.ResetFault()),
+    ]
+    return rng.choice(choices)
+
+
+def test_capabilities_come_from_the_config(p, tmp, bus):
+    config = open(os.path.join(SRC, "config/sim.yaml")).read()
+    flat = re.search(r"^    flat:.*\n", config, re.M).group(0)
+    calves = re.search(r"^  calves:\n(    .*\n)+", config[config.index("heaters:"):], re.M).group(0)
+    foot = re.search(r"^foot-rollers:\n(  .*\n)+", config, re.M).group(0)
+    d = Chaird(os.path.join(tmp, "lesser"), bus, replace=((flat, ""), (calves, ""), (foot, "")))
+    try:
+        caps = plain(d.get("Capabilities"))
+        if "flat" in caps["presets"] or caps["presets"] != ["upright", "zero-gravity-1", "zero-gravity-2"]:
+            p.append(f"presets: {caps['presets']}")
+        if caps["heat-zones"] != ["lumbar"]:
+            p.append(f"heat-zones: {caps['heat-zones']}")
+        if caps["foot-roller-levels"] != 0:
+            p.append(f"foot-roller-levels without foot rollers: {caps['foot-roller-levels']}")
+    finally:
+        d.close()
+    if True:  # one chaird on the bus at a time
+        full = Chaird(os.path.join(tmp, "full"), bus)
+        try:
+            caps = plain(full.get("Capabilities"))
+            want = {"presets": ["upright", "zero-gravity-1", "zero-gravity-2", "flat"],
+                    "heat-zones": ["lumbar", "calves"], "foot-roller-levels": 6, "heat-levels": 3,
+                    "axes": ["backrest", "legrest"], "intensity": [1, 5], "speed": [1, 6],
+                    "airbag-zones": ["shoulders", "arms", "hips", "calves", "feet"],
+                    "airbag-patterns": ["wave", "alternate", "pulse", "hold"],
+                    "widths": ["narrow", "medium", "wide"], "session-cap": 30 * 60 * 10**6,
+                    "manual-duration": 15 * 60 * 10**6, "profiles-max": 16, "positions-max": 16}
+            for k, v in want.items():
+                if caps.get(k) != v:
+                    p.append(f"the virtual chair's {k}: {caps.get(k)!r}, want {v!r}")
+            for k in ("techniques", "areas"):
+                if not caps.get(k) or "kneading" not in caps["techniques"] or "back" not in caps["areas"]:
+                    p.append(f"{k}: {caps.get(k)}")
+            # Every value a front-end offers from them is taken: a manual session of each technique and area.
+            for t in caps["techniques"]:
+                e = call_error(full.chair.StartManual, roller(technique=t))
+                if e is not None:
+                    p.append(f"StartManual technique {t} from Capabilities: {e}")
+                full.chair.Stop()
+                wait_for(lambda: full.state() == "idle", 30, 0.05)
+        finally:
+            full.close()
+
+
+def test_the_session_shows_what_runs(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "session"), bus)
+    try:
+        if plain(d.get("Session")) != {}:
+            p.append(f"Session when idle: {plain(d.get('Session'))}")
+        d.chair.Start("relax", {})
+        wait_for(lambda: "phase" in plain(d.get("Session")), 30)
+        s = plain(d.get("Session"))
+        if s.get("kind") != "program" or s.get("program") != "relax":
+            p.append(f"Session: {s}")
+        names = [n for n, _ in s.get("phases", [])]
+        starts = [t for _, t in s.get("phases", [])]
+        if not names or starts[0] != 0 or starts != sorted(starts):
+            p.append(f"phases: {s.get('phases')}")
+        if "roller" not in s.get("settings", {}):
+            p.append(f"settings without the roller: {s.get('settings')}")
+        left = s.get("ends-at", 0) / 1e6 - time.time()
+        if not 0 < left <= int(d.get("DurationUSec")) / 1e6 / dt.SCALE + 5:
+            p.append(f"ends-at is {left:.1f} s away")
+        d.chair.Adjust(dbus.Dictionary({"speed": dbus.UInt32(6), "width": "narrow"}, signature="sv"))
+        s = plain(d.get("Session"))
+        if s.get("adjustments") != {"speed": 6, "width": "narrow"}:
+            p.append(f"adjustments: {s.get('adjustments')}")
+        works = s.get("settings", {}).get("roller", {})
+        if works.get("speed") != 6 or works.get("width") != "narrow":
+            p.append(f"the roller in settings after Adjust: {works}")
+        d.chair.Pause()
+        s = plain(d.get("Session"))
+        if "ends-at" in s or not s.get("remaining-usec"):
+            p.append(f"paused: {s}")
+        d.chair.Stop()
+        wait_for(lambda: d.state() == "idle", 60, 0.05)
+        d.chair.StartManual(roller(technique="tapping", area="lumbar"))
+        s = plain(d.get("Session"))
+        if s.get("kind") != "manual" or s.get("program") != "manual":
+            p.append(f"manual: {s}")
+        d.chair.Stop()
+        wait_for(lambda: d.state() == "idle", 60, 0.05)
+        if plain(d.get("Session")) != {}:
+            p.append(f"Session after the end: {plain(d.get('Session'))}")
+    finally:
+        d.close()
+
+
+def test_a_front_end_never_needs_to_poll(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "mirror"), bus)
+    try:
+        mirror = Mirror(bus)
+        clients = []
+        for _ in range(2):
+            conn = bus.connect()
+            obj = conn.get_object(dt.NAME, dt.PATH)
+            clients.append(dbus.Interface(obj, dt.IFACE))
+        caps = mirror.state["Capabilities"]
+        seed = int(os.environ.get("FRONTEND_SEED", random.randrange(1 << 30)))
+        print(f"# seed {seed} (FRONTEND_SEED to repeat), {STEPS} commands")
+        rng = random.Random(seed)
+        tally = {}
+        for step in range(STEPS):
+            name, fn = commands(rng, caps)
+            client = clients[step % 2]
+            try:
+                fn(client)
+                tally[name] = tally.get(name, [0, 0])
+                tally[name][0] += 1
+            except dbus.DBusException as e:
+                if not e.get_dbus_name().startswith(ERR):
+                    p.append(f"step {step} {name}: not a typed error: {e.get_dbus_name()} {e.get_dbus_message()}")
+                tally[name] = tally.get(name, [0, 0])
+                tally[name][1] += 1
+            diff = mirror.converges()
+            if diff:
+                p.append(f"step {step} ({name}): the mirror differs: {diff[:3]}")
+                break
+            if d.proc.poll() is not None:
+                p.append(f"chaird exited at step {step}")
+                break
+        print("# commands (taken, refused): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(tally.items())))
+        print(f"# ProfileChanged signals: {mirror.signalled}")
+        if mirror.signalled == 0:
+            p.append("no ProfileChanged came")
+    finally:
+        d.close()
+
+
+def cases(tap, tmp):
+    os.chmod(tmp, 0o755)
+    bus = SystemBus(tmp)
+    try:
+        for name, fn in [
+            ("capabilities_come_from_the_config", test_capabilities_come_from_the_config),
+            ("the_session_shows_what_runs", test_the_session_shows_what_runs),
+            ("a_front_end_never_needs_to_poll", test_a_front_end_never_needs_to_poll),
+        ]:
+            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
+    finally:
+        bus.close()
+
+
+if __name__ == "__main__":
+    simlib.main(cases, sys.argv[1])

@@ -107,7 +107,8 @@ def test_presets_zones_and_axes_come_from_the_running_chaird(p, tmp, bus, chaird
     check(p, "jog", complete("chairctl jog ", bus.address)[0], axes)
     check(p, "jog direction", complete("chairctl jog backrest ", bus.address)[0], ["down", "up"])
     check(p, "names", complete("chairctl names ", bus.address)[0],
-          ["axes", "presets", "profiles", "programs", "zones"])
+          ["airbag-patterns", "airbag-zones", "areas", "axes", "presets", "profiles", "programs", "techniques",
+           "widths", "zones"])
     check(p, "profile", complete("chairctl profile ", bus.address)[0], ["delete", "list", "save", "select", "show"])
     chaird.chair.SaveProfile("anna", dt.dbus.Dictionary({}, signature="sv"))
     check(p, "profile select", complete("chairctl profile select ", bus.address)[0], ["anna"])

@@ -237,7 +237,8 @@ def test_three_clients_read_every_property(p, d, bus):
     want = {"State": "s", "Program": "s", "Phase": "s", "ElapsedUSec": "t", "DurationUSec": "t", "Intensity": "u",
             "Heat": "a{su}", "Temperatures": "a{sd}", "Positions": "a{sd}", "PositionsEstimated": "as",
             "BrokenPrograms": "a(ss)", "Presets": "as", "Recline": "s", "Fault": "s", "FaultMessage": "s",
-            "Locked": "b", "Shoulders": "u", "Usage": "a{st}", "Profiles": "as", "Profile": "s"}
+            "Locked": "b", "Shoulders": "u", "Usage": "a{st}", "Profiles": "as", "Profile": "s",
+            "Capabilities": "a{sv}", "Session": "a{sv}"}
     intro = busctl(bus, "introspect", NAME, PATH, IFACE)
     for prop, sig in want.items():
         if not re.search(rf"^\.{prop}\s+property\s+{re.escape(sig)}\s", intro.stdout, re.M):

@@ -129,7 +129,7 @@ _chairctl()
         heat,1) words_for="0 1 2 3" ;;
         intensity,0) words_for="1 2 3 4 5" ;;
         lock,0) words_for="on off" ;;
-        names,0) words_for="programs presets zones axes profiles" ;;
+        names,0) words_for="programs presets zones axes profiles techniques widths areas airbag-zones airbag-patterns" ;;
         profile,0) words_for="list show select save delete" ;;
         profile,1) [[ ${words[verb_at + 1]} == @(show|select|save|delete) ]] &&
                 words_for=$(_chairctl_names profiles "${remote[@]}") ;;

@@ -47,13 +47,15 @@ static void usage(FILE *f)
         fprintf(f, "  heat ZONE LEVEL             heat level 0-%d\n", HEAT_LEVELS);
         fprintf(f, "  intensity N                 massage intensity %d-%d (%d: as programmed)\n",
                 INTENSITY_MIN, INTENSITY_MAX, INTENSITY_DEFAULT);
-        fprintf(f, "  lock on|off                 the child lock\n"
-                   "  monitor                     a line per change, until Ctrl-C\n"
-                   "  install FILE                validate a program and install it\n"
-                   "  reload                      load the programs again\n"
-                   "  names programs|presets|zones|axes|profiles\n"
-                   "                              the names chaird takes, one per line (for scripts)\n"
-                   "\nOffline verbs (no daemon needed):\n");
+        fprintf(f,
+                "  lock on|off                 the child lock\n"
+                "  monitor                     a line per change, until Ctrl-C\n"
+                "  install FILE                validate a program and install it\n"
+                "  reload                      load the programs again\n"
+                "  names "
+                "programs|presets|zones|axes|profiles|techniques|widths|areas|airbag-zones|airbag-patterns\n"
+                "                              the names chaird takes, one per line (for scripts)\n"
+                "\nOffline verbs (no daemon needed):\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 fprintf(f, "  chairctl %s\n", verbs[i].usage);
         fprintf(f, "\nExit status: 0 success, 1 failure (the daemon refused, an invalid program), 2 wrong "
@@ -144,7 +146,8 @@ static const struct verb_help {
         {"monitor", "monitor", "A line per change of the chair's state, until Ctrl-C."},
         {"install", "install FILE", "Validates a program file on chaird and installs it (it needs an id:)."},
         {"reload", "reload", "Loads the program folders again, as SIGHUP does."},
-        {"names", "names programs|presets|zones|axes|profiles",
+        {"names",
+         "names programs|presets|zones|axes|profiles|techniques|widths|areas|airbag-zones|airbag-patterns",
          "The names chaird takes, one per line (--json: a list): for scripts and completion."},
         {"validate", "validate [--config FILE] [--patterns DIR]... FILE...",
          "Checks program files, and pattern library files (a file with only patterns:), as\n"

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "busjson.h"
 #include "chairctl.h"
 #include "schema.h"
 
@@ -95,9 +96,10 @@ static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const c
 
 /* Properties, read into one struct for printing. */
 struct status {
-        char *state, *program, *phase, *recline, *fault, *fault_message;
+        char *state, *program, *phase, *recline, *fault, *fault_message, *profile;
         uint64_t elapsed, duration;
-        uint32_t intensity;
+        uint32_t intensity, shoulders;
+        json_object *session; /* the Session a{sv}, {} when idle */
         int locked;
         char *heat, *temperatures, *positions;                       /* "k v, k v" for people */
         json_object *heat_json, *temperatures_json, *positions_json; /* the same as JSON objects */
@@ -114,6 +116,8 @@ static void status_done(struct status *s)
         free(s->heat);
         free(s->temperatures);
         free(s->positions);
+        free(s->profile);
+        json_object_put(s->session);
         json_object_put(s->heat_json);
         json_object_put(s->temperatures_json);
         json_object_put(s->positions_json);
@@ -224,7 +228,15 @@ static int read_properties(sd_bus_message *m, struct status *s, unsigned *ret_se
                         r = read_dict(m, 'd', 1, " C", &s->temperatures, &s->temperatures_json);
                 else if (streq(name, "Positions"))
                         r = read_dict(m, 'd', 2, "", &s->positions, &s->positions_json);
-                else
+                else if (streq(name, "Profile"))
+                        r = read_string(m, &s->profile);
+                else if (streq(name, "Shoulders"))
+                        r = sd_bus_message_read(m, "v", "u", &s->shoulders);
+                else if (streq(name, "Session")) {
+                        json_object_put(s->session);
+                        s->session = NULL;
+                        r = bus_message_read_json(m, &s->session);
+                } else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
                         return r;
@@ -313,12 +325,34 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
                 json_object_object_add(o, "Fault", json_string_or_empty(s.fault));
                 json_object_object_add(o, "FaultMessage", json_string_or_empty(s.fault_message));
                 json_object_object_add(o, "Locked", json_object_new_boolean(s.locked));
+                json_object_object_add(o, "Profile", json_string_or_empty(s.profile));
+                json_object_object_add(o, "Shoulders", json_object_new_int64(s.shoulders));
+                json_object_object_add(o, "Session", json_copy(s.session));
                 json_print(o, "\n");
         } else {
                 printf("State:        %s\n", s.state);
-                if (s.program && *s.program)
-                        printf("Program:      %s, phase %s, %s of %s\n", s.program, *s.phase ? s.phase : "-",
-                               dur(a, sizeof(a), s.elapsed), dur(b, sizeof(b), s.duration));
+                if (s.program && *s.program) {
+                        json_object *adjust = NULL;
+                        char c[32];
+                        printf("Program:      %s, phase %s, %s of %s (%s left)\n", s.program,
+                               *s.phase ? s.phase : "-", dur(a, sizeof(a), s.elapsed),
+                               dur(b, sizeof(b), s.duration),
+                               dur(c, sizeof(c), s.duration > s.elapsed ? s.duration - s.elapsed : 0));
+                        if (s.session && json_object_object_get_ex(s.session, "adjustments", &adjust) &&
+                            json_object_object_length(adjust) > 0) {
+                                const char *sep = "";
+                                printf("Adjustments:  ");
+                                json_object_object_foreach(adjust, key, value)
+                                {
+                                        printf("%s%s %s", sep, key, json_object_get_string(value));
+                                        sep = ", ";
+                                }
+                                printf("\n");
+                        }
+                }
+                printf("Profile:      %s\n", s.profile && *s.profile ? s.profile : "-");
+                if (s.shoulders)
+                        printf("Shoulders:    %u mm\n", s.shoulders);
                 printf("Intensity:    %u\n", s.intensity);
                 printf("Recline:      %s\n", s.recline && *s.recline ? s.recline : "-");
                 printf("Heat:         %s\n", s.heat && *s.heat ? s.heat : "-");
@@ -478,11 +512,44 @@ static int print_names(sd_bus *bus, const char *property, const char *type, cons
         return list_end(r, list);
 }
 
+/* Lists of the chair's Capabilities that names prints, under their own names. */
+static const char *const capability_names[] = {"techniques", "widths", "areas", "airbag-zones",
+                                               "airbag-patterns"};
+#define NAMES_KINDS                                                                                         \
+        "programs, presets, zones, axes, profiles, techniques, widths, areas, airbag-zones, "               \
+        "airbag-patterns"
+
+/* One list of the Capabilities a{sv}, a name a line (a JSON list with --json). */
+static int print_capability(sd_bus *bus, const char *key)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_json_ json_object *caps = NULL;
+        json_object *l = NULL;
+        int r;
+
+        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Capabilities", &error, &reply,
+                                "a{sv}");
+        if (r < 0) {
+                r = online_report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = bus_message_read_json(reply, &caps);
+        if (r < 0 || !json_object_object_get_ex(caps, key, &l))
+                return list_end(r < 0 ? r : -EBADMSG, NULL);
+        if (global.json)
+                return list_end(0, json_object_get(l));
+        for (size_t i = 0; i < json_object_array_length(l); i++)
+                printf("%s\n", json_object_get_string(json_object_array_get_idx(l, i)));
+        return 0;
+}
+
 /* The names a command line takes, asked of the running chaird: for scripts and shell completion. */
 static int verb_names(sd_bus *bus, int argc, char *argv[])
 {
         if (argc != 2) {
-                fprintf(stderr, "chairctl: names takes one of: programs, presets, zones, axes, profiles\n");
+                fprintf(stderr, "chairctl: names takes one of: " NAMES_KINDS "\n");
                 return EXIT_USAGE;
         }
         if (streq(argv[1], "programs"))
@@ -495,9 +562,10 @@ static int verb_names(sd_bus *bus, int argc, char *argv[])
                 return print_names(bus, "Positions", "a{sd}", "roller");
         if (streq(argv[1], "profiles"))
                 return print_names(bus, "Profiles", "as", NULL);
-        fprintf(stderr,
-                "chairctl: names takes one of: programs, presets, zones, axes, profiles; not \"%s\"\n",
-                argv[1]);
+        for (size_t i = 0; i < ELEMENTSOF(capability_names); i++)
+                if (streq(argv[1], capability_names[i]))
+                        return print_capability(bus, argv[1]);
+        fprintf(stderr, "chairctl: names takes one of: " NAMES_KINDS "; not \"%s\"\n", argv[1]);
         return EXIT_USAGE;
 }
 

@@ -282,6 +282,41 @@ def test_a_front_end_never_needs_to_poll(p, tmp, bus):
         d.close()
 
 
+def canonical(interface):
+    """An interface's members as comparable tuples: kind, name, type or arguments, access, annotations."""
+    out = []
+    for el in interface:
+        args = tuple((a.get("type"), a.get("name"), a.get("direction")) for a in el.findall("arg"))
+        notes = tuple((a.get("name"), a.get("value")) for a in el.findall("annotation"))
+        out.append((el.tag, el.get("name"), el.get("type"), el.get("access"), args, notes))
+    return out
+
+
+def test_the_documented_xml_is_the_live_introspection(p, tmp, bus):
+    import xml.etree.ElementTree as ET
+    text = open(os.path.join(SRC, "docs/dbus.md")).read()
+    start = text.index("```xml\n") + len("```xml\n")
+    documented = ET.fromstring("<doc>" + text[start:text.index("```", start)] + "</doc>")
+    d = Chaird(os.path.join(tmp, "xml"), bus)
+    try:
+        for path, name in ((dt.PATH, dt.IFACE), (dt.PATH + "/program/quick", dt.IFACE + ".Program")):
+            live = ET.fromstring(dt.busctl(bus, "--xml-interface", "introspect", dt.NAME, path).stdout)
+            want = [i for i in live.findall("interface") if i.get("name") == name]
+            doc = [i for i in documented.findall("interface") if i.get("name") == name]
+            if not want or not doc:
+                p.append(f"{name}: live {bool(want)}, documented {bool(doc)}")
+                continue
+            live_members, doc_members = canonical(want[0]), canonical(doc[0])
+            for m in live_members:
+                if m not in doc_members:
+                    p.append(f"{name}: live but not in docs/dbus.md: {m[:2]}")
+            for m in doc_members:
+                if m not in live_members:
+                    p.append(f"{name}: in docs/dbus.md but not live: {m[:2]}")
+    finally:
+        d.close()
+
+
 def cases(tap, tmp):
     os.chmod(tmp, 0o755)
     bus = SystemBus(tmp)
@@ -290,6 +325,7 @@ def cases(tap, tmp):
             ("capabilities_come_from_the_config", test_capabilities_come_from_the_config),
             ("the_session_shows_what_runs", test_the_session_shows_what_runs),
             ("a_front_end_never_needs_to_poll", test_a_front_end_never_needs_to_poll),
+            ("the_documented_xml_is_the_live_introspection", test_the_documented_xml_is_the_live_introspection),
         ]:
             tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
     finally:

@@ -88,6 +88,8 @@ struct daemon {
         char positions[256];
         struct saved_file *positions_file;
         int state_fd; /* the state directory: every file chaird keeps is opened inside it; -1 without one */
+        struct saved_file *lock_file;    /* the child lock, kept across restarts */
+        struct saved_file *session_file; /* the session that runs, for the record after a cut */
 
         /* The record of sessions and faults, and the usage counters. */
         struct history *history;
@@ -98,8 +100,9 @@ struct daemon {
         char session_profile[PROFILE_NAME_MAX + 1];
         bool in_session; /* a program or manual session runs (or is paused), since session_start */
         usec_t session_ends_at, session_remaining; /* daemon_session's, as at the session's last change */
-        usec_t session_start;                      /* CLOCK_REALTIME */
-        usec_t usage_tick_usec; /* when the last tick counted usage (0: none since the tick started) */
+        unsigned intensity_after; /* the chair's own intensity, back when a session at a profile's ends; 0 */
+        usec_t session_start;     /* CLOCK_REALTIME */
+        usec_t usage_tick_usec;   /* when the last tick counted usage (0: none since the tick started) */
         usec_t usage_saved_usec;
         bool fault_recorded; /* the latched fault is in the history */
 };
@@ -244,9 +247,21 @@ static int on_check(sd_event_source *s, void *userdata)
         return 0;
 }
 
+/* The child lock's file in the state directory: one word. */
+#define LOCK_FILE     "locked"
+#define LOCK_FILE_MAX 16
+#define LOCK_ON       "on\n"
+#define LOCK_OFF      "off\n"
+
 /* --- usage and history --- */
 
 #define USAGE_SAVE_INTERVAL_USEC (10 * USEC_PER_MINUTE)
+/* While a session runs, its progress (SESSION_FILE) and the counters are saved this often: what a kill or a
+ * power cut can lose of a session's record and of its counted time. */
+#define SESSION_SAVE_INTERVAL_USEC (1 * USEC_PER_MINUTE)
+#define SESSION_FILE               "session"
+#define SESSION_FILE_MAX           1024
+#define SESSION_HEADER             "# chaird session 1: the session that runs, as its history record would read\n"
 
 /* A motor's run time, in its counter "NAME-usec". */
 static void count_motor(struct daemon *d, unsigned motor, usec_t dt)
@@ -280,11 +295,79 @@ static void count_usage(struct daemon *d, usec_t now)
                 if (chair_motor_status(d->chair, m, &st) && st.driven)
                         count_motor(d, m, dt);
         }
-        /* Now and then while busy, so that a cut loses little; else at the end of each session. */
-        if (now - d->usage_saved_usec >= USAGE_SAVE_INTERVAL_USEC) {
+        /* Now and then while busy, so that a cut loses little; else at the end of each session. A session's
+         * progress goes with them, in step. */
+        if (now - d->usage_saved_usec >=
+            (d->in_session ? SESSION_SAVE_INTERVAL_USEC : USAGE_SAVE_INTERVAL_USEC)) {
                 d->usage_saved_usec = now;
                 usage_save(d->usage);
+                if (d->in_session)
+                        saved_file_save(d->session_file);
         }
+}
+
+/* The session that runs, as the record a kill or a power cut would leave of it: the next start adds it to
+ * the history ("interrupted") and counts it. Only the header between sessions. */
+static int session_text(void *userdata, char **ret_data, size_t *ret_size)
+{
+        struct daemon *d = userdata;
+        const struct program *p = engine_program(d->engine);
+        struct history_record r = {.start_usec = d->session_start,
+                                   .duration_usec = engine_elapsed(d->engine)};
+        char line[512] = "";
+
+        if (d->in_session && p) {
+                snprintf(r.program, sizeof(r.program), "%s", p->id);
+                snprintf(r.profile, sizeof(r.profile), "%s", d->session_profile);
+                snprintf(r.reason, sizeof(r.reason), "%s", fault_to_string(FAULT_INTERRUPTED));
+                snprintf(r.fault, sizeof(r.fault), "%s", fault_to_string(FAULT_INTERRUPTED));
+                if (history_format_record(&r, line, sizeof(line)) < 0)
+                        line[0] = '\0';
+        }
+        if (asprintf(ret_data, "%s%s", SESSION_HEADER, line) < 0)
+                return -ENOMEM;
+        *ret_size = strlen(*ret_data);
+        return 0;
+}
+
+static void on_session_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
+{
+        if (result < 0)
+                log_warning_errno(result, "Cannot save the session's progress in %s: %m",
+                                  saved_file_path(f));
+}
+
+/* After an unclean end: the session that was running, from its file, unless the history has it already.
+ * Recorded and counted; whether one was. */
+static bool recover_session(struct daemon *d)
+{
+        _cleanup_free_ char *text = NULL;
+        const struct history_record *newest = d->history ? history_get(d->history, 0) : NULL;
+        struct history_record r;
+        bool aside;
+        int k = read_kept_file(d->state_fd, SESSION_FILE, SESSION_FILE_MAX, &text, &aside);
+
+        if (k < 0) {
+                if (k != -ENOENT && k != -EBADF)
+                        log_warning("%s/" SESSION_FILE ": %s%s", d->options->state_dir, file_error_words(k),
+                                    aside ? "; set aside as " SESSION_FILE ".broken" : "");
+                return false;
+        }
+        if (strncmp(text, SESSION_HEADER, strlen(SESSION_HEADER)) != 0 ||
+            history_parse_record(text + strlen(SESSION_HEADER), &r) < 0)
+                return false; /* between sessions (or damaged: nothing to go by) */
+        if (newest && newest->start_usec >= r.start_usec)
+                return false; /* it ended and was recorded: the cut came after */
+        if (d->history)
+                history_add(d->history, &r);
+        if (d->usage) {
+                usage_add(d->usage, "sessions", 1); /* its time was counted with the last save */
+                usage_save(d->usage);
+        }
+        saved_file_save(d->session_file); /* recorded: between sessions again */
+        log_notice("The session of program %s, cut after %llu s, recorded as interrupted",
+                   r.program[0] ? r.program : "-", (unsigned long long) (r.duration_usec / USEC_PER_SEC));
+        return true;
 }
 
 static void record(struct daemon *d, usec_t start, usec_t duration, const char *program, const char *profile,
@@ -536,9 +619,12 @@ int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec,
         if (r < 0)
                 return r;
         /* The profile's program when none is named, its intensity when none is given. */
+        unsigned own = engine_intensity(d->engine);
+        bool profiles_intensity = intensity == 0 && p && p->intensity;
+
         if (!program_id[0] && p)
                 program_id = p->program;
-        if (intensity == 0 && p && p->intensity)
+        if (profiles_intensity)
                 intensity = p->intensity;
         e = catalog_find(d->catalog, program_id);
         if (!e)
@@ -546,6 +632,8 @@ int daemon_start(struct daemon *d, const char *program_id, usec_t duration_usec,
         r = engine_start(d->engine, e, duration_usec, intensity);
         if (r < 0)
                 return r;
+        /* A profile's intensity is that person's session's; the chair's own comes back after it. */
+        d->intensity_after = profiles_intensity ? own : 0;
         /* Its heat holds against the program's, zone by zone, as SetHeat's does. */
         for (size_t i = 0; p && i < p->n_heat; i++) {
                 bool found = false;
@@ -669,6 +757,7 @@ int daemon_set_intensity(struct daemon *d, unsigned intensity)
         if (r < 0)
                 return r;
         engine_set_intensity(d->engine, intensity);
+        d->intensity_after = 0; /* chosen now: it stays after the session */
         command_done(d);
         return 0;
 }
@@ -905,6 +994,47 @@ void daemon_set_locked(struct daemon *d, bool locked)
         d->locked = locked;
         log_notice("Child lock %s", locked ? "on" : "off");
         changed(d, PROP_LOCKED);
+        saved_file_save(d->lock_file); /* a restart or a power cut keeps it */
+}
+
+static int lock_text(void *userdata, char **ret_data, size_t *ret_size)
+{
+        struct daemon *d = userdata;
+
+        *ret_data = strdup(d->locked ? LOCK_ON : LOCK_OFF);
+        *ret_size = *ret_data ? strlen(*ret_data) : 0;
+        return *ret_data ? 0 : -ENOMEM;
+}
+
+static void on_lock_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
+{
+        if (result < 0)
+                log_warning_errno(result,
+                                  "Cannot save the child lock in %s: %m; it is written again at its next "
+                                  "change",
+                                  saved_file_path(f));
+}
+
+/* The child lock as it was left: on unless the file says off (a file chaird cannot read keeps a child out).
+ */
+static void load_lock(struct daemon *d)
+{
+        _cleanup_free_ char *text = NULL;
+        bool aside;
+        int r = d->state_fd >= 0 ? read_kept_file(d->state_fd, LOCK_FILE, LOCK_FILE_MAX, &text, &aside)
+                                 : -ENOENT;
+
+        if (r == -ENOENT)
+                return;
+        d->locked = r < 0 || !streq(text, LOCK_OFF);
+        if (r < 0)
+                log_warning("%s/" LOCK_FILE ": %s%s; the child lock is on", d->options->state_dir,
+                            file_error_words(r), aside ? ", set aside as " LOCK_FILE ".broken" : "");
+        else if (!streq(text, LOCK_ON) && !streq(text, LOCK_OFF))
+                log_warning("%s/" LOCK_FILE " holds neither \"on\" nor \"off\"; the child lock is on",
+                            d->options->state_dir);
+        if (d->locked)
+                log_notice("Child lock on, as it was left");
 }
 
 /* --- saved positions --- */
@@ -991,6 +1121,7 @@ static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
                 d->in_session = true;
                 d->session_start = now_realtime_usec();
                 snprintf(d->session_profile, sizeof(d->session_profile), "%s", d->profile);
+                saved_file_save(d->session_file);
         }
         if (what & ENGINE_CHANGED_PHASE)
                 props |= PROP_PHASE;
@@ -1007,12 +1138,17 @@ static void on_engine_finished(struct engine *e, const char *program, enum finis
         struct daemon *d = userdata;
 
         d->winding_down = reason != FINISH_FAULT && reason != FINISH_EMERGENCY_STOP;
+        if (d->intensity_after) {
+                engine_set_intensity(e, d->intensity_after);
+                d->intensity_after = 0;
+        }
         if (d->in_session) {
                 d->in_session = false;
                 d->fault_recorded = d->fault != FAULT_NONE;
                 record(d, d->session_start, engine_finished_elapsed(e), program, d->session_profile,
                        finish_reason_to_string(reason),
                        reason == FINISH_FAULT || reason == FINISH_EMERGENCY_STOP ? d->fault : FAULT_NONE);
+                saved_file_save(d->session_file); /* between sessions again */
                 if (d->usage) {
                         usage_add(d->usage, "sessions", 1);
                         count_usage(d, now_usec());
@@ -1216,8 +1352,15 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
         open_state_dir(d);
-        r = saved_file_new(d->event, d->state_fd, o->state_dir, POSITIONS_FILE, 0644, positions_text,
-                           on_positions_written, d, &d->positions_file);
+        load_lock(d);
+        r = saved_file_new(d->event, d->state_fd, o->state_dir, LOCK_FILE, 0644, lock_text, on_lock_written,
+                           d, &d->lock_file);
+        if (r >= 0)
+                r = saved_file_new(d->event, d->state_fd, o->state_dir, SESSION_FILE, 0644, session_text,
+                                   on_session_written, d, &d->session_file);
+        if (r >= 0)
+                r = saved_file_new(d->event, d->state_fd, o->state_dir, POSITIONS_FILE, 0644, positions_text,
+                                   on_positions_written, d, &d->positions_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot keep the motors' positions in %s: %m", o->state_dir);
         /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
@@ -1305,6 +1448,8 @@ int daemon_new(const struct options *o, struct daemon **ret)
                 if (unlinkat(d->state_fd, POSITIONS_FILE, 0) < 0 && errno != ENOENT)
                         log_warning_errno(-errno, "Cannot remove %s/" POSITIONS_FILE ": %m", o->state_dir);
                 d->marked_active = true; /* it stays until the chair is idle and safe again */
+                /* A session cut short has its own record, which names the fault: not a second one. */
+                d->fault_recorded = recover_session(d);
                 latch(d, FAULT_INTERRUPTED,
                       "chaird ended while the chair was active or held a fault (%s); check the chair, then "
                       "reset",
@@ -1373,6 +1518,8 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         cancel_resets(d);
         d->positions_file = saved_file_free(d->positions_file);
+        d->lock_file = saved_file_free(d->lock_file);
+        d->session_file = saved_file_free(d->session_file);
         d->history = history_free(d->history);
         d->usage = usage_free(d->usage);
         d->profiles = profiles_free(d->profiles);

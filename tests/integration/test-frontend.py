@@ -8,6 +8,7 @@ import importlib.util
 import os
 import random
 import re
+import signal
 import sys
 import time
 
@@ -317,6 +318,92 @@ def test_the_documented_xml_is_the_live_introspection(p, tmp, bus):
         d.close()
 
 
+def test_the_child_lock_survives_a_restart_and_a_kill(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "lock"), bus)
+    try:
+        d.props.Set(dt.IFACE, "Locked", True)
+        if not wait_for(lambda: os.path.exists(os.path.join(d.dir, "state", "locked")), 5):
+            p.append("no file keeps the lock")
+        d.restart()
+        if d.get("Locked") != True:  # noqa: E712
+            p.append("a restart unlocked the chair")
+        d.proc.send_signal(signal.SIGKILL)  # as a power cut: the file was synced before
+        d.proc.wait()
+        d.restart()
+        if d.get("Locked") != True:  # noqa: E712
+            p.append("a kill -9 unlocked the chair")
+        d.props.Set(dt.IFACE, "Locked", False)
+        wait_for(lambda: open(os.path.join(d.dir, "state", "locked")).read() == "off\n", 5)
+        d.restart()
+        if d.get("Locked") != False:  # noqa: E712
+            p.append("unlocked, a restart locked the chair")
+    finally:
+        d.close()
+
+
+def test_a_profiles_intensity_is_its_sessions_only(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "intensity"), bus)
+    try:
+        d.chair.SetIntensity(dbus.UInt32(2))
+        d.chair.SaveProfile("anna", dbus.Dictionary({"intensity": dbus.UInt32(5)}, signature="sv"))
+        d.chair.SelectProfile("anna")
+        d.chair.Start("quick", {})
+        if int(d.get("Intensity")) != 5:
+            p.append(f"the session with anna's profile runs at {int(d.get('Intensity'))}, want 5")
+        d.chair.Stop()
+        wait_for(lambda: d.state() == "idle", 60, 0.05)
+        d.chair.SelectProfile("")
+        if int(d.get("Intensity")) != 2:
+            p.append(f"after anna's session the chair is at {int(d.get('Intensity'))}, want its own 2")
+        # A person who sets the intensity during the session keeps it.
+        d.chair.SelectProfile("anna")
+        d.chair.Start("quick", {})
+        d.chair.SetIntensity(dbus.UInt32(4))
+        d.chair.Stop()
+        wait_for(lambda: d.state() == "idle", 60, 0.05)
+        if int(d.get("Intensity")) != 4:
+            p.append(f"an intensity set during the session was undone: {int(d.get('Intensity'))}")
+    finally:
+        d.close()
+
+
+def test_a_session_cut_by_a_kill_is_recorded_and_counted(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "cut"), bus)
+    try:
+        d.chair.SaveProfile("ben", dbus.Dictionary({}, signature="sv"))
+        d.chair.SelectProfile("ben")
+        sessions = int(plain(d.get("Usage")).get("sessions", 0))
+        d.chair.Start("relax", {})
+        wait_for(lambda: d.state() == "running", 30)
+        session = os.path.join(d.dir, "state", "session")
+        if not wait_for(lambda: "relax" in open(session).read(), 5):
+            p.append("the session's progress is not on the disk")
+        elapsed = int(d.get("ElapsedUSec"))
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        d.restart()
+        h = [plain(r) for r in d.chair.History(dbus.UInt32(3))]
+        cut = [r for r in h if r.get("program") == "relax"]
+        if not cut:
+            p.append(f"the cut session is not in the history: {h}")
+        else:
+            r = cut[0]
+            if r.get("profile") != "ben" or r.get("reason") != "interrupted" or r.get("fault") != "interrupted":
+                p.append(f"the cut session's record: {r}")
+            if not 0 <= int(r.get("duration", 0)) <= elapsed + 5 * 10**6:
+                p.append(f"the cut session ran {r}, more than the {elapsed} usec before the kill")
+        if len([r for r in h if r.get("fault") == "interrupted"]) != 1:
+            p.append(f"not one record of the interruption: {h}")
+        if int(plain(d.get("Usage")).get("sessions", 0)) != sessions + 1:
+            p.append(f"Usage sessions {plain(d.get('Usage')).get('sessions')}, want {sessions + 1}")
+        d.chair.ResetFault()
+        d.restart()  # recorded once: a later start does not add it again
+        if len([r for r in d.chair.History(dbus.UInt32(5)) if str(r.get("program")) == "relax"]) != 1:
+            p.append("the cut session was recorded twice")
+    finally:
+        d.close()
+
+
 def cases(tap, tmp):
     os.chmod(tmp, 0o755)
     bus = SystemBus(tmp)
@@ -326,6 +413,9 @@ def cases(tap, tmp):
             ("the_session_shows_what_runs", test_the_session_shows_what_runs),
             ("a_front_end_never_needs_to_poll", test_a_front_end_never_needs_to_poll),
             ("the_documented_xml_is_the_live_introspection", test_the_documented_xml_is_the_live_introspection),
+            ("the_child_lock_survives_a_restart_and_a_kill", test_the_child_lock_survives_a_restart_and_a_kill),
+            ("a_profiles_intensity_is_its_sessions_only", test_a_profiles_intensity_is_its_sessions_only),
+            ("a_session_cut_by_a_kill_is_recorded_and_counted", test_a_session_cut_by_a_kill_is_recorded_and_counted),
         ]:
             tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
     finally:

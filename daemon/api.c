@@ -722,6 +722,8 @@ static int method_recline(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = sd_bus_message_read(m, "s", &preset);
         if (r < 0)
                 return r;
+        if (!preset[0])
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT, "The preset is empty");
         r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
@@ -811,6 +813,8 @@ static int method_set_heat(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(m, "su", &zone, &level);
         if (r < 0)
                 return r;
+        if (!zone[0])
+                return sd_bus_error_set(error, E_INVALID_ARGUMENT, "The heat zone is empty");
         if (config->n_heaters == 0)
                 return sd_bus_error_set(error, E_NOT_SUPPORTED, "This chair has no heat");
         while (h < config->n_heaters && !streq(config->heaters[h].zone, zone))
@@ -1856,9 +1860,36 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
 
 /* sd-bus answers a call whose arguments do not match the method's signature with a generic error; the API
  * promises its own typed one, so such calls are answered here first. */
+/* Properties.Set of a writable property with a value of another type: chaird's InvalidArgument, as for a
+ * method, not sd-bus's generic InvalidArgs. */
+static int check_set(sd_bus_message *m)
+{
+        const char *interface, *property, *contents = NULL;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &interface, &property);
+        if (r >= 0 && streq(interface, CHAIRD_INTERFACE))
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+        for (const sd_bus_vtable *v = chair_vtable; r >= 0 && contents && v->type != _SD_BUS_VTABLE_END; v++)
+                if (v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY && streq(v->x.property.member, property) &&
+                    !streq(v->x.property.signature, contents)) {
+                        sd_bus_reply_method_errorf(m, E_INVALID_ARGUMENT, "%s is a%s %s, not a %s", property,
+                                                   v->x.property.signature[0] == 'a' ? "n" : "",
+                                                   v->x.property.signature, contents);
+                        return 1;
+                }
+        (void) sd_bus_message_rewind(m, true); /* for sd-bus's own handling */
+        return 0;
+}
+
 static int check_signature(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         const char *member = sd_bus_message_get_member(m), *signature;
+
+        if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Set") > 0 &&
+            streq_ptr(sd_bus_message_get_path(m), CHAIRD_OBJECT_PATH) &&
+            streq_ptr(sd_bus_message_get_signature(m, true), "ssv"))
+                return check_set(m);
 
         if (sd_bus_message_is_method_call(m, CHAIRD_INTERFACE, NULL) <= 0 ||
             !streq_ptr(sd_bus_message_get_path(m), CHAIRD_OBJECT_PATH) || !member)

@@ -1,6 +1,6 @@
 /* frontend.h: what a front-end reads to build every control and show what runs without polling: the
- * chair's Capabilities and the live Session, as D-Bus a{sv}, taken from the config, the vocabulary tables and
- * the engine (docs/dbus.md). */
+ * chair's Capabilities and the live Session, as D-Bus a{sv}, taken from the config, the vocabulary tables
+ * and the engine (docs/dbus.md). */
 #pragma once
 
 #include <systemd/sd-bus.h>

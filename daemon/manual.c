@@ -223,6 +223,11 @@ static int read_value(struct manual *m, enum key k, sd_bus_message *msg, const c
                 r = sd_bus_message_read(msg, "v", "u", &u);
                 if (r < 0)
                         return r;
+                /* 0 is off here (a program writes "off"): the range says so, not the program format's 1-6.
+                 */
+                if (k == KEY_FOOT && u > FOOT_SPEED_MAX)
+                        return fail(why, size, "%s: %" PRIu32 " is out of range (0 to %d; 0 is off)", path,
+                                    u, FOOT_SPEED_MAX);
                 r = asprintf(&text, "%" PRIu32, u) < 0 ? -ENOMEM : 0;
         } else if (streq(type, "t")) {
                 uint64_t t;

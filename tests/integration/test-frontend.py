@@ -9,6 +9,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -404,6 +405,54 @@ def test_a_session_cut_by_a_kill_is_recorded_and_counted(p, tmp, bus):
         d.close()
 
 
+def test_the_small_things_a_front_end_meets(p, tmp, bus):
+    d = Chaird(os.path.join(tmp, "small"), bus)
+    try:
+        for method, args in (("SetHeat", ("", dbus.UInt32(1))), ("Recline", ("",))):
+            e = call_error(getattr(d.chair, method), *args)
+            if e != ERR + "InvalidArgument":
+                p.append(f"{method} with an empty name: {e}, want InvalidArgument as docs/dbus.md says")
+        try:
+            d.chair.StartManual(dbus.Dictionary({"foot-rollers": dbus.UInt32(9)}, signature="sv"))
+            p.append("foot-rollers 9 was taken")
+        except dbus.DBusException as e:
+            if "0 to 6" not in e.get_dbus_message():
+                p.append(f"foot-rollers 9: {e.get_dbus_message()!r} does not give the range 0 to 6")
+        r = dt.busctl(bus, "set-property", dt.NAME, dt.PATH, dt.IFACE, "Locked", "s", "yes")
+        if "InvalidArgument" not in r.stderr and ERR not in r.stderr:
+            p.append(f"Locked set to a string: {r.stderr.strip()}")
+        ctl = lambda *a: dt.chairctl(bus, *a)  # noqa: E731
+        r = ctl("profile", "save", "anna", "--intensity", "4")
+        if r.returncode != 0 or "anna" not in r.stdout:
+            p.append(f"profile save says nothing: {r.stdout!r} {r.stderr!r}")
+        ctl("profile", "select", "anna")
+        r = ctl("manual", "--technique", "kneading", "--area", "back")
+        if r.returncode != 0 or not r.stdout.strip():
+            p.append(f"manual says nothing: {r.stdout!r} {r.stderr!r}")
+        r = ctl("adjust", "--speed", "5")
+        if r.returncode != 0 or not r.stdout.strip():
+            p.append(f"adjust says nothing: {r.stdout!r} {r.stderr!r}")
+        r = ctl("status")
+        for words in ("Profile:      anna", "Shoulders:", "left)", "Adjustments:  speed 5"):
+            if words not in r.stdout:
+                p.append(f"status lacks {words!r}: {r.stdout}")
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
+        mon = subprocess.Popen([os.path.join(simlib.BUILD, "tools/chairctl/chairctl"), "monitor"],
+                               stdout=subprocess.PIPE, text=True, env=env)
+        time.sleep(2.5)
+        d.chair.Stop()
+        time.sleep(0.5)
+        mon.terminate()
+        out = mon.communicate(timeout=10)[0]
+        elapsed = [x for x in out.splitlines() if x.startswith("ElapsedUSec=")]
+        if not elapsed or any(re.fullmatch(r"ElapsedUSec=\d{4,}", x) for x in elapsed):
+            p.append(f"monitor's times: {elapsed[:3]}")
+        if not any(x.startswith("Session=") for x in out.splitlines()):
+            p.append("monitor does not show the Session")
+    finally:
+        d.close()
+
+
 def cases(tap, tmp):
     os.chmod(tmp, 0o755)
     bus = SystemBus(tmp)
@@ -416,6 +465,7 @@ def cases(tap, tmp):
             ("the_child_lock_survives_a_restart_and_a_kill", test_the_child_lock_survives_a_restart_and_a_kill),
             ("a_profiles_intensity_is_its_sessions_only", test_a_profiles_intensity_is_its_sessions_only),
             ("a_session_cut_by_a_kill_is_recorded_and_counted", test_a_session_cut_by_a_kill_is_recorded_and_counted),
+            ("the_small_things_a_front_end_meets", test_the_small_things_a_front_end_meets),
         ]:
             tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
     finally:

@@ -1014,15 +1014,23 @@ static int on_monitor_properties(sd_bus_message *m, void *userdata, sd_bus_error
                                 v = json_object_new_boolean(b);
                                 text = strdup(b ? "true" : "false");
                         } else if (r >= 0) {
+                                char buf[DURATION_MAX_STR];
                                 v = json_object_new_uint64(contents[0] == 't' ? t : u);
-                                if (asprintf(&text, "%llu",
-                                             (unsigned long long) (contents[0] == 't' ? t : u)) < 0)
+                                /* Times for people: ElapsedUSec=1m30s, not microseconds. */
+                                if (contents[0] == 't' && strstr(name, "USec"))
+                                        text = strdup(format_duration(buf, sizeof(buf), t));
+                                else if (asprintf(&text, "%llu",
+                                                  (unsigned long long) (contents[0] == 't' ? t : u)) < 0)
                                         text = NULL;
                         }
                 } else if (streq(contents, "a{su}") || streq(contents, "a{sd}"))
                         r = read_dict(m, contents[3], contents[3] == 'u' ? 0 : 2, "", &text, &v);
-                else
-                        r = sd_bus_message_skip(m, "v");
+                else {
+                        /* Anything else (Session, Profiles, ...) as its JSON. */
+                        r = bus_message_read_json(m, &v);
+                        if (r >= 0)
+                                text = strdup(json_text(v));
+                }
                 if (r >= 0 && v) {
                         if (global.json) {
                                 json_object_object_add(o, name, TAKE_PTR(v));

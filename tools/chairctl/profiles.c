@@ -326,6 +326,8 @@ static int save(sd_bus *bus, int argc, char *argv[])
                 sd_bus_error_free(&error);
                 return r;
         }
+        if (!global.json)
+                printf("Profile %s saved\n", argv[optind]); /* on the disk: chaird answers once it is */
         return 0;
 }
 

@@ -302,7 +302,11 @@ int verb_manual(sd_bus *bus, int argc, char *argv[])
         r = call_with_choices(bus, "StartManual", &c, false);
         if (r)
                 return r;
-        return c.follow ? online_follow(bus, "manual") : 0;
+        if (c.follow)
+                return online_follow(bus, "manual");
+        if (!global.json)
+                printf("Manual session started\n");
+        return 0;
 }
 
 int verb_adjust(sd_bus *bus, int argc, char *argv[])
@@ -316,7 +320,10 @@ int verb_adjust(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: adjust needs at least one option (chairctl adjust --help)\n");
                 return EXIT_USAGE;
         }
-        return call_with_choices(bus, "Adjust", &c, true);
+        r = call_with_choices(bus, "Adjust", &c, true);
+        if (r == 0 && !global.json)
+                printf(c.reset ? "Adjustments cleared: the program's own settings\n" : "Adjusted\n");
+        return r;
 }
 
 int verb_shoulders(sd_bus *bus, int argc, char *argv[])

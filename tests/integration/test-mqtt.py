@@ -24,7 +24,8 @@ USER = ("nobody", "nogroup")
 BASE = f"chaird/{CHAIR}"
 ERR = "io.chaird.Chair1.Error."
 PROPS = {"State", "Program", "Phase", "ElapsedUSec", "DurationUSec", "Intensity", "Heat", "Temperatures", "Positions",
-         "PositionsEstimated", "BrokenPrograms", "Presets", "Recline", "Fault", "FaultMessage", "Locked", "Shoulders", "Profiles", "Profile"}  # not Usage: no signal
+         "PositionsEstimated", "BrokenPrograms", "Presets", "Recline", "Fault", "FaultMessage", "Locked", "Shoulders", "Profiles", "Profile",
+         "Capabilities", "Session"}  # not Usage: no signal
 
 
 def state(client):

@@ -263,7 +263,9 @@ def test_a_stuck_relay_runs_away_above_the_target(p, tmp, bus):
 
 
 def test_an_element_at_the_ceiling_is_a_fault(p, tmp, bus):
-    d = Chaird(os.path.join(tmp, "ceiling"), bus, scale=60)
+    # Its heat off, the element would trip heater-runaway long before the ceiling: heat-off-rise as large as
+    # it goes leaves only the ceiling to catch it.
+    d = Chaird(os.path.join(tmp, "ceiling"), bus, scale=60, replace=[safety_config(**{"heat-off-rise": 50})])
     try:
         # No heat asked of the lumbar zone; the calves' heat keeps the chair active (an idle chair is not
         # read at all: docs/safety.md says what covers that).

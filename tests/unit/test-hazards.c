@@ -431,13 +431,47 @@ static void test_an_element_that_does_not_warm_is_a_runaway(void)
         teardown();
 }
 
+/* Issue 28: heat on, its relay welds. The runaway latches, and the reset is refused while the element does
+ * not cool (it was accepted below the ceiling, and the element heated on past it). Once it cools the reset
+ * goes through. An element that coasts after it is switched off (the +-3 deg C a commercial firmware
+ * allows) is no fault. */
+static void test_a_stuck_relay_holds_back_the_reset_until_the_element_cools(void)
+{
+        const struct safety_config *sc;
+        double target, t;
+
+        setup();
+        sc = &cfg()->safety;
+        target = LUMBAR->level_temp_c[0];
+        heat_lumbar(1);
+        CHECK(out(LUMBAR->output) == 1.0);
+        feed(LUMBAR_SENSOR, target);
+        CHECK(out(LUMBAR->output) == 0.0); /* at its level: switched off */
+        feed(LUMBAR_SENSOR, target + 3.0); /* it coasts */
+        feed(LUMBAR_SENSOR, target - 2.0); /* it cools ... */
+        CHECK(out(LUMBAR->output) == 1.0); /* ... and heats again */
+        feed(LUMBAR_SENSOR, target);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        /* The relay welds: the element heats past its target and the margin. */
+        feed(LUMBAR_SENSOR, target + sc->heat_margin_c + 0.5);
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        t = target + sc->heat_margin_c + 1.5; /* and heats on, far below the ceiling */
+        feed_quietly(LUMBAR_SENSOR, t);
+        check_reset_refused("with its heat off");
+        t -= sc->heat_min_gain_c; /* it cools: the relay opened after all */
+        feed_quietly(LUMBAR_SENSOR, t);
+        CHECK_EQ_U(reset(), 0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        teardown();
+}
+
 /* Heat on for heat-timeout goes off, and heat asked again before every zone rested HEAT_REST goes off at
  * once: switching off and on does not extend it. */
 static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it(void)
 {
         setup();
-        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]); /* at its level: the element idles, no gain needed */
         heat_lumbar(1);
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]); /* at its level: the element idles, no gain needed */
         advance(cfg()->safety.heat_timeout_usec / 2);
         heat_lumbar(0);
         advance(USEC_PER_MINUTE);
@@ -684,6 +718,7 @@ int main(void)
                 T(test_an_element_at_the_ceiling_latches_until_it_cools),
                 T(test_an_element_above_its_target_is_a_runaway),
                 T(test_an_element_that_does_not_warm_is_a_runaway),
+                T(test_a_stuck_relay_holds_back_the_reset_until_the_element_cools),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
                 T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),
                 T(test_a_fault_due_during_a_command_leaves_nothing_driven),

@@ -41,6 +41,7 @@ struct bench {
         struct simctl sim;
         pid_t dbus, chaird;
         char config[160], stock[300], empty[160], timing_dir[160], log[160];
+        char bare[160]; /* the virtual chair without heaters: nothing to watch while idle */
 };
 
 static int compare_double(const void *a, const void *b)
@@ -131,14 +132,19 @@ static bool wait_for_chaird(sd_bus *bus)
         return false;
 }
 
-static pid_t start_chaird(const struct bench *b, const char *programs)
+static pid_t start_chaird_on(const struct bench *b, const char *config, const char *programs)
 {
         char chaird[300];
 
         snprintf(chaird, sizeof(chaird), "%s/daemon/chaird", b->builddir);
         return spawn_io(
-                b, (char *[]){chaird, "--config", (char *) b->config, "--programs", (char *) programs, NULL},
+                b, (char *[]){chaird, "--config", (char *) config, "--programs", (char *) programs, NULL},
                 -1, -1);
+}
+
+static pid_t start_chaird(const struct bench *b, const char *programs)
+{
+        return start_chaird_on(b, b->config, programs);
 }
 
 /* When chair-sim last saw coil change, in CLOCK_MONOTONIC microseconds. */
@@ -376,11 +382,25 @@ static int bench_idle(struct bench *b, sd_bus *bus)
         rss_empty = status_kib(b->chaird, "VmRSS:");
         stop_process(&b->chaird);
 
+        /* A chair without heaters has nothing to watch while idle: no wakeup at all. */
+        b->chaird = start_chaird_on(b, b->bare, b->stock);
+        if (b->chaird < 0 || !wait_for_chaird(bus))
+                return -EIO;
+        usleep(2500 * 1000);
+        long long bare_before = context_switches(b->chaird);
+        sleep(IDLE_WINDOW_SEC);
+        long long bare = context_switches(b->chaird) - bare_before;
+        stop_process(&b->chaird);
+
         printf("## Idle\n\n");
         printf("| | value |\n|---|---|\n");
-        printf("| context switches in %d s idle (%zu threads) | %lld |\n", IDLE_WINDOW_SEC, threads,
-               after - before);
+        printf("| context switches in %d s idle (%zu threads), the virtual chair: its heaters are read "
+               "every "
+               "`safety.heat-idle-read` | %lld |\n",
+               IDLE_WINDOW_SEC, threads, after - before);
         printf("| wakeups per second | %.1f |\n", (double) (after - before) / IDLE_WINDOW_SEC);
+        printf("| context switches in %d s idle, the same chair without heaters | %lld |\n", IDLE_WINDOW_SEC,
+               bare);
         printf("| RSS, 11 stock programs loaded (KiB) | %ld |\n", rss_stock);
         printf("| of which its own memory (RssAnon, KiB) | %ld |\n", anon);
         printf("| of which mapped files: the binary and shared libraries (RssFile, KiB) | %ld |\n", file);
@@ -860,6 +880,7 @@ static int setup_files(struct bench *b)
 
         snprintf(b->log, sizeof(b->log), "%s/bench.log", b->sim.dir);
         snprintf(b->config, sizeof(b->config), "%s/chaird.yaml", b->sim.dir);
+        snprintf(b->bare, sizeof(b->bare), "%s/chaird-no-heat.yaml", b->sim.dir);
         snprintf(b->stock, sizeof(b->stock), "%s/programs", SOURCE_ROOT);
         snprintf(b->empty, sizeof(b->empty), "%s/no-programs", b->sim.dir);
         snprintf(b->timing_dir, sizeof(b->timing_dir), "%s/timing", b->sim.dir);
@@ -871,6 +892,12 @@ static int setup_files(struct bench *b)
                 return -EIO;
         text = replace_text(text, "port: 15020", port);
         bool ok = write_text(b->config, text);
+        char *heaters = strstr(text, "heaters:\n"),
+             *after = heaters ? strstr(heaters, "foot-rollers:") : NULL;
+        if (after) {
+                memmove(heaters, after, strlen(after) + 1);
+                ok = ok && write_text(b->bare, text);
+        }
         free(text);
         /* The program the synthetic timeline runs as: ten phases, for their names. */
         snprintf(path, sizeof(path), "%s/timing.yaml", b->timing_dir);
@@ -896,8 +923,8 @@ static void cleanup(struct bench *b, bool keep_log)
         }
         sim_cleanup(&b->sim);
         /* sim_cleanup removes the directory only once it is empty. */
-        const char *files[] = {"bus.sock", "bus.conf",    "chaird.yaml", "timing/timing.yaml",
-                               "timing",   "no-programs", "bench.log"};
+        const char *files[] = {"bus.sock",           "bus.conf", "chaird.yaml", "chaird-no-heat.yaml",
+                               "timing/timing.yaml", "timing",   "no-programs", "bench.log"};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 snprintf(path, sizeof(path), "%s/%s", b->sim.dir, files[i]);
                 if (unlink(path) < 0)

@@ -27,7 +27,8 @@
 #define IDLE_LINGER_USEC USEC_PER_SEC
 /* A chair with relay-pair motors whose pulses a board counts (a register, read by polling) is read this
  * often while idle: a motor that moves by itself (a welded relay) must be caught then too. Hall sensors on
- * GPIO lines report each pulse as an edge and need no wakeup. */
+ * GPIO lines report each pulse as an edge and need no wakeup. A chair with heaters is read every
+ * safety.heat-idle-read while idle, for an element that heats by itself. */
 #define IDLE_GUARD_USEC USEC_PER_SEC
 /* At start and at exit, how long to wait for the safe state to be written. */
 #define SAFE_STATE_TIMEOUT_USEC (2 * USEC_PER_SEC)
@@ -71,6 +72,7 @@ struct daemon {
         bool reading;           /* a chair_refresh() for a reset is under way */
         bool guarding;          /* a chair_refresh() of the idle guard is under way */
         sd_event_source *guard; /* the idle guard's reads (NULL: the chair needs none) */
+        usec_t guard_usec;      /* their period */
         sd_event_source *reset_timeout;
 
         sd_event_source *tick;
@@ -533,7 +535,7 @@ static int on_guard(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
 
-        sd_event_source_set_time(s, next_period(usec, IDLE_GUARD_USEC, now_usec()));
+        sd_event_source_set_time(s, next_period(usec, d->guard_usec, now_usec()));
         if (ticking(d) || d->reading || d->guarding)
                 return 0; /* the tick reads the inputs anyway, or a read is under way */
         if (chair_refresh(d->chair, on_guard_read, d) >= 0)
@@ -541,20 +543,27 @@ static int on_guard(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* Whether a relay-pair motor counts its pulses on a bus that is read by polling. */
-static bool needs_idle_guard(const struct chair_config *c)
+static bool polled(const struct chair_config *c, int io)
+{
+        return io != IO_NONE && c->buses[c->ios[io].bus].type != BUS_GPIO;
+}
+
+/* How often the idle chair must be read: a relay-pair motor that counts its pulses on a bus read by polling,
+ * or a heater (its sensor is a register), needs it. 0: never, and the idle chair has no wakeup at all. */
+static usec_t idle_guard_period(const struct chair_config *c)
 {
         const struct motor_config *motors[_AXIS_MAX + 1] = {&c->roller.travel};
+        usec_t period = 0;
 
         for (int a = 0; a < _AXIS_MAX; a++)
                 motors[a + 1] = &c->axes[a];
-        for (size_t i = 0; i < ELEMENTSOF(motors); i++) {
-                int io = motors[i]->io[MOTOR_PULSES];
-                if (motors[i]->kind == MOTOR_KIND_RELAY && io != IO_NONE &&
-                    c->buses[c->ios[io].bus].type != BUS_GPIO)
-                        return true;
-        }
-        return false;
+        for (size_t i = 0; i < ELEMENTSOF(motors); i++)
+                if (motors[i]->kind == MOTOR_KIND_RELAY && polled(c, motors[i]->io[MOTOR_PULSES]))
+                        period = IDLE_GUARD_USEC;
+        for (size_t h = 0; h < c->n_heaters; h++)
+                if (polled(c, c->heaters[h].sensor) && (!period || c->safety.heat_idle_read_usec < period))
+                        period = c->safety.heat_idle_read_usec;
+        return period;
 }
 
 void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userdata)
@@ -1407,8 +1416,9 @@ int daemon_new(const struct options *o, struct daemon **ret)
             (r = add_timer(d, &d->linger, USEC_INFINITY, USEC_PER_MSEC, on_linger, false)) < 0 ||
             (r = add_timer(d, &d->reset_timeout, USEC_INFINITY, USEC_PER_MSEC, on_reset_timeout, false)) <
                     0 ||
-            (needs_idle_guard(d->config) && (r = add_timer(d, &d->guard, now_usec() + IDLE_GUARD_USEC,
-                                                           100 * USEC_PER_MSEC, on_guard, true)) < 0))
+            ((d->guard_usec = idle_guard_period(d->config)) &&
+             (r = add_timer(d, &d->guard, now_usec() + d->guard_usec, 100 * USEC_PER_MSEC, on_guard, true)) <
+                     0))
                 return log_error_errno(r, "Cannot set up the timers: %m");
         d->ticked_usec = d->usage_saved_usec = now_usec();
         chair_set_active(d->chair, true);

@@ -1,5 +1,6 @@
 /* safety.c: the safety supervisor: the hazard table, the checks its rows name, and the state those checks
- * keep (a heater's gain window, how long heat has been on, since when a bus is silent). */
+ * keep (a heater's gain window and its watch while switched off, how long heat has been on, since when a bus
+ * is silent). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,6 +16,15 @@ struct heater_watch {
         bool window; /* energized, and watched for gain since window_usec */
         usec_t window_usec;
         double window_temp_c;
+        /* Switched off: its lowest reading since low_usec (a low heat-off-window old gives way to the last
+         * reading) and that last reading. */
+        bool off;
+        double low_c, last_c;
+        usec_t low_usec;
+        /* It warmed heat-off-rise above its low, from rose_from_c to rose_to_c: it heats by itself until it
+         * reads heat-min-gain below the highest it read since, peak_c. */
+        bool heats;
+        double rose_from_c, rose_to_c, peak_c;
 };
 
 struct safety {
@@ -218,6 +228,25 @@ static bool no_gain(struct safety *s, unsigned h, usec_t now, struct finding *f)
                      format_duration(window, sizeof(window), sc->heat_check_usec), sc->heat_min_gain_c);
 }
 
+/* Switched off, an element only cools, after a little coasting; one that warms as far as heat-off-rise (more
+ * than it coasts) before its low is heat-off-window old (sooner than a room warms) is heated by something
+ * chaird does not command: a relay welded shut, idle or not. While it does not cool, a reset would only let
+ * it heat on unwatched. The state is kept by watch_heater_off. */
+static bool heats_while_off(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        const struct safety_config *sc = &s->config->safety;
+        const struct heater_watch *w = &s->heaters[h];
+        char window[DURATION_MAX_STR];
+
+        return w->heats &&
+               found(f,
+                     "the %s element warmed from %.1f to %.1f deg C with its heat off (%.0f in %s is a "
+                     "stuck relay); it reads %.1f and has not cooled %.0f below its highest, %.1f",
+                     s->config->heaters[h].zone, w->rose_from_c, w->rose_to_c, sc->heat_off_rise_c,
+                     format_duration(window, sizeof(window), sc->heat_off_usec), w->last_c,
+                     sc->heat_min_gain_c, w->peak_c);
+}
+
 static bool any_heat(const struct safety *s)
 {
         for (size_t h = 0; h < s->config->n_heaters; h++)
@@ -285,6 +314,8 @@ static const struct hazard hazards[] = {
         {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, above_target, at_ceiling, "safety.heat-margin"},
         {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, no_gain, at_ceiling,
          "safety.heat-min-gain, safety.heat-check-window"},
+        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, heats_while_off, heats_while_off,
+         "safety.heat-off-rise, safety.heat-off-window, safety.heat-min-gain"},
         {FAULT_HEAT_TIMEOUT, SCOPE_CHAIR, heat_too_long, NULL, "safety.heat-timeout"},
 };
 
@@ -304,6 +335,46 @@ static void watch_heater(struct safety *s, unsigned h, usec_t now)
                 w->window_usec = now;
                 w->window_temp_c = t;
         }
+}
+
+static void watch_heater_off(struct safety *s, unsigned h, usec_t now)
+{
+        const struct safety_config *sc = &s->config->safety;
+        struct heater_watch *w = &s->heaters[h];
+        double t;
+
+        if (chair_heater_on(s->chair, h)) {
+                w->off = false; /* heating: watched afresh from when it is switched off */
+                return;
+        }
+        if (!plausible_temperature(s, h, &t))
+                return;
+        if (w->heats) {
+                w->peak_c = fmax(w->peak_c, t);
+                w->heats = t > w->peak_c - sc->heat_min_gain_c;
+                w->off = w->heats; /* once it cools, it is watched afresh from here */
+        } else if (w->off) {
+                /* Readings come when they change: the last one held until now, and takes an old low's
+                 * place. */
+                if (now - w->low_usec >= sc->heat_off_usec) {
+                        w->low_c = w->last_c;
+                        w->low_usec = now;
+                }
+                if (t < w->low_c) {
+                        w->low_c = t;
+                        w->low_usec = now;
+                } else if (t >= w->low_c + sc->heat_off_rise_c) {
+                        w->heats = true;
+                        w->rose_from_c = w->low_c;
+                        w->rose_to_c = w->peak_c = t;
+                }
+        }
+        if (!w->off) {
+                w->off = true;
+                w->low_c = t;
+                w->low_usec = now;
+        }
+        w->last_c = t;
 }
 
 static void watch_heat_time(struct safety *s, usec_t now)
@@ -326,8 +397,10 @@ static void watch_heat_time(struct safety *s, usec_t now)
 
 static void watch(struct safety *s, usec_t now)
 {
-        for (unsigned h = 0; h < s->config->n_heaters; h++)
+        for (unsigned h = 0; h < s->config->n_heaters; h++) {
                 watch_heater(s, h, now);
+                watch_heater_off(s, h, now);
+        }
         watch_heat_time(s, now);
         /* Silence counts from when the chair is busy with it: a board that is down while the chair sits idle
          * (at start, say) is no fault until something is asked of the chair. */

@@ -119,7 +119,12 @@ struct safety_config {
         double heat_ceiling_c;    /* no element is ever driven above this */
         double heat_margin_c;     /* above target plus this margin = runaway */
         usec_t heat_check_usec;   /* a heating element must gain heat_min_gain_c within this window */
-        double heat_min_gain_c;
+        double heat_min_gain_c;   /* and one that heated with its heat off must lose it before a reset */
+        /* Switched off, an element that warms heat_off_rise_c above its lowest reading before that low is
+         * heat_off_usec old heats by itself (a stuck relay). */
+        double heat_off_rise_c;
+        usec_t heat_off_usec;
+        usec_t heat_idle_read_usec;        /* an idle chair with heaters reads its inputs this often */
         double sensor_min_c, sensor_max_c; /* a reading outside = an open or shorted sensor */
         usec_t comm_loss_usec;             /* a bus that has not answered for this long = fault */
 };

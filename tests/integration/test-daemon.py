@@ -998,24 +998,47 @@ def test_a_board_silent_longer_than_comm_loss_is_a_fault(p, d, bus):
         p.append(f"after the board came back: {d.sim.state()}")
 
 
-def test_idle_chaird_wakes_up_for_nothing(p, d, bus):
-    """An idle chaird has no tick, no polling, no timers: its threads do not run at all."""
-    if not wait_for(lambda: d.state() == "idle", 30):
-        p.append(f"not idle: {d.state()}")
-    time.sleep(1.5)  # the linger after falling idle
+def context_switches(pid):
+    """Voluntary and involuntary, of every thread: each is a wakeup."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        for line in open(f"/proc/{pid}/task/{task}/status"):
+            if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                total += int(line.split()[1])
+    return total
 
-    def switches():
-        total = 0
-        for task in os.listdir(f"/proc/{d.proc.pid}/task"):
-            for line in open(f"/proc/{d.proc.pid}/task/{task}/status"):
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                    total += int(line.split()[1])
-        return total
-    a = switches()
-    time.sleep(3)
-    b = switches()
-    if b - a > 2:  # a stray preemption at most; a 100 ms tick would be about 60
-        p.append(f"{b - a} context switches in 3 s of idle")
+
+def idle_switches(d, seconds):
+    """Context switches of chaird in seconds of idle, after the linger."""
+    if not wait_for(lambda: d.state() == "idle", 30):
+        return None
+    time.sleep(1.5)  # the linger after falling idle
+    a = context_switches(d.proc.pid)
+    time.sleep(seconds)
+    return context_switches(d.proc.pid) - a
+
+
+def test_idle_chaird_wakes_up_only_to_watch_its_heat(p, d):
+    """An idle chaird has no tick and no polling. The virtual chair has heaters: it is read every
+    safety.heat-idle-read (5 s), for an element that heats by itself, and for nothing else: in 10 s two
+    reads (8 to 12 context switches each), where a 100 ms tick would make hundreds."""
+    n = idle_switches(d, 10)
+    if n is None or not 1 <= n <= 40:
+        p.append(f"{n} context switches in 10 s of idle with heaters (State {d.state()})")
+
+
+def test_an_idle_chair_without_heaters_wakes_up_for_nothing(p, tmp, bus):
+    """Without heaters (and without relay-pair motors counted on a board) an idle chaird has no tick, no
+    polling, no timers: its threads do not run at all."""
+    text = open(os.path.join(SRC, "config/sim.yaml")).read()
+    heaters = text[text.index("heaters:\n"):text.index("foot-rollers:")]
+    d = Chaird(os.path.join(tmp, "noheat"), bus, replace=[(heaters, "")])
+    try:
+        n = idle_switches(d, 3)
+        if n is None or n > 2:  # a stray preemption at most; a 100 ms tick would be about 60
+            p.append(f"{n} context switches in 3 s of idle (State {d.state()})")
+    finally:
+        d.close()
 
 
 def test_safe_state_mode_writes_every_output_safe_and_fails_on_a_dead_board(p, tmp, bus):
@@ -1086,7 +1109,8 @@ def run_cases(tap, tmp, bus):
              lambda p: test_emergency_stop_button_latches_until_released_and_reset(p, d, bus)),
             ("a_board_silent_longer_than_comm_loss_is_a_fault",
              lambda p: test_a_board_silent_longer_than_comm_loss_is_a_fault(p, d, bus)),
-            ("idle_chaird_wakes_up_for_nothing", lambda p: test_idle_chaird_wakes_up_for_nothing(p, d, bus)),
+            ("idle_chaird_wakes_up_only_to_watch_its_heat",
+             lambda p: test_idle_chaird_wakes_up_only_to_watch_its_heat(p, d)),
         ]:
             tap.case(name, fn)
             if d.proc.poll() is not None:
@@ -1098,6 +1122,8 @@ def run_cases(tap, tmp, bus):
         d.close()
     tap.case("control_group_member_may_control_and_the_child_lock_stops_them",
              lambda p: test_control_group_member_may_control_and_the_child_lock_stops_them(p, tmp, bus))
+    tap.case("an_idle_chair_without_heaters_wakes_up_for_nothing",
+             lambda p: test_an_idle_chair_without_heaters_wakes_up_for_nothing(p, tmp, bus))
     tap.case("session_cap_ends_a_program_with_timeout", lambda p: test_session_cap_ends_a_program_with_timeout(p, tmp, bus))
     tap.case("safe_state_mode_writes_every_output_safe_and_fails_on_a_dead_board",
              lambda p: test_safe_state_mode_writes_every_output_safe_and_fails_on_a_dead_board(p, tmp, bus))

@@ -262,11 +262,57 @@ def test_a_stuck_relay_runs_away_above_the_target(p, tmp, bus):
         d.close()
 
 
-def test_an_element_at_the_ceiling_is_a_fault(p, tmp, bus):
-    d = Chaird(os.path.join(tmp, "ceiling"), bus, scale=60)
+def test_a_relay_stuck_after_a_reset_is_caught_while_idle(p, tmp, bus):
+    """Issue 28: StartManual with lumbar heat 1, then the lumbar relay welds (chair-sim's `fault lumbar
+    runaway` heats the element whatever chaird writes). heater-runaway latches, and the reset is refused while
+    the element does not cool. Cleared, it cools and the reset goes through; then the relay welds again, the
+    chair idle, and chaird, which reads an idle chair with heaters every safety.heat-idle-read (5 s), latches
+    the runaway again far below the ceiling. (chaird accepted the reset and sat idle, reading nothing, while
+    the element passed 65 deg C.) Time scale 10: the element heats 1.6-1.8 deg C a second near 45."""
+    d = Chaird(os.path.join(tmp, "stuckidle"), bus, scale=10)
     try:
-        # No heat asked of the lumbar zone; the calves' heat keeps the chair active (an idle chair is not
-        # read at all: docs/safety.md says what covers that).
+        heat = dbus.Dictionary({"lumbar": dbus.UInt32(1)}, signature="su")  # 45 deg C
+        d.chair.StartManual(dbus.Dictionary({"heat": heat}, signature="sv"))
+        if not wait_for(lambda: heater(d.sim, "lumbar")["temp_c"] > 44, 30):
+            p.append(f"the lumbar element never warmed: {heater(d.sim, 'lumbar')}")
+        d.sim.ok("fault lumbar runaway")
+        if expect_fault(p, d, "heater-runaway", 15):
+            temp = heater(d.sim, "lumbar")["temp_c"]
+            if not 47 < temp < 55:
+                p.append(f"runaway caught at {temp:.1f} deg C, not about 4 above where it was switched off")
+        try:
+            d.chair.ResetFault()
+            p.append(f"ResetFault accepted while the element heats on at {heater(d.sim, 'lumbar')['temp_c']:.1f}")
+        except dbus.exceptions.DBusException as e:
+            if e.get_dbus_name() != ERR + "Interlocked" or "with its heat off" not in e.get_dbus_message():
+                p.append(f"ResetFault refused as {e.get_dbus_name()}: {e.get_dbus_message()}")
+        d.sim.ok("clear")  # the relay opens: the element cools
+        if not wait_for(lambda: call_error(d.chair.ResetFault) is None, 20, 0.2):
+            p.append(f"ResetFault still refused once the element cooled: {heater(d.sim, 'lumbar')}")
+        if not wait_for(lambda: d.state() == "idle", 5):
+            p.append(f"not idle after the reset: {d.state()}")
+        time.sleep(2)  # past the linger: the idle chair is read only every heat-idle-read
+        temp = heater(d.sim, "lumbar")["temp_c"]
+        t0 = time.monotonic()
+        d.sim.ok("fault lumbar runaway")  # it sticks again
+        if expect_fault(p, d, "heater-runaway", 15):
+            reaction("heater-runaway-idle", t0, f"a relay welded on the idle chair at {temp:.1f} deg C until "
+                     f"the fault, at {heater(d.sim, 'lumbar')['temp_c']:.1f} deg C; time scale 10")
+            if heater(d.sim, "lumbar")["temp_c"] > 62:  # 4 above its low, plus up to two reads 5 s apart
+                p.append(f"the idle runaway caught only at {heater(d.sim, 'lumbar')['temp_c']:.1f} deg C")
+            if "with its heat off" not in d.get("FaultMessage"):
+                p.append(f"FaultMessage: {d.get('FaultMessage')}")
+        expect_refusal(p, d)
+    finally:
+        d.close()
+
+
+def test_an_element_at_the_ceiling_is_a_fault(p, tmp, bus):
+    # Its heat off, the element would trip heater-runaway long before the ceiling: heat-off-rise as large as
+    # it goes leaves only the ceiling to catch it.
+    d = Chaird(os.path.join(tmp, "ceiling"), bus, scale=60, replace=[safety_config(**{"heat-off-rise": 50})])
+    try:
+        # No heat asked of the lumbar zone; the calves' heat keeps the chair active.
         d.chair.SetHeat("calves", dbus.UInt32(1))
         d.sim.ok("fault lumbar runaway")
         if expect_fault(p, d, "heater-ceiling", 15):
@@ -592,6 +638,7 @@ def cases(tap, tmp):
             ("an_axis_driven_too_long_is_a_fault", test_an_axis_driven_too_long_is_a_fault),
             ("an_open_heater_sensor_is_a_fault", test_an_open_heater_sensor_is_a_fault),
             ("a_stuck_relay_runs_away_above_the_target", test_a_stuck_relay_runs_away_above_the_target),
+            ("a_relay_stuck_after_a_reset_is_caught_while_idle", test_a_relay_stuck_after_a_reset_is_caught_while_idle),
             ("an_element_at_the_ceiling_is_a_fault", test_an_element_at_the_ceiling_is_a_fault),
             ("an_element_that_does_not_warm_is_a_fault", test_an_element_that_does_not_warm_is_a_fault),
             ("heat_goes_off_after_the_heat_timeout", test_heat_goes_off_after_the_heat_timeout),

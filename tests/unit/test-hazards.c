@@ -48,7 +48,19 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
  */
 static void start_core(void);
 
-static void setup_with(const char *safety_lines, const char *backrest)
+/* Replaces text from the line starting with from up to the one starting with to (not included) by with. */
+static char *splice(char *text, const char *from, const char *to, const char *with)
+{
+        char *start = strstr(text, from), *end = start ? strstr(start, to) : NULL, *spliced = NULL;
+
+        if (!start || !end || asprintf(&spliced, "%.*s%s%s", (int) (start - text), text, with, end) < 0)
+                abort();
+        free(text);
+        return spliced;
+}
+
+/* heaters: in place of the heaters block ("" for a chair without heat), or NULL. */
+static void setup_with(const char *safety_lines, const char *backrest, const char *heaters)
 {
         char path[512], *text;
 
@@ -67,15 +79,10 @@ static void setup_with(const char *safety_lines, const char *backrest)
                 snprintf(lines, sizeof(lines), "session-cap: 30m\n%s", safety_lines);
                 text = replace_text(text, "session-cap: 30m", lines);
         }
-        if (backrest) { /* in place of the board motor's block */
-                char *from = strstr(text, "    backrest:\n"), *to = strstr(text, "    legrest:\n");
-                char *spliced = NULL;
-                if (!from || !to ||
-                    asprintf(&spliced, "%.*s%s%s", (int) (from - text), text, backrest, to) < 0)
-                        abort();
-                free(text);
-                text = spliced;
-        }
+        if (backrest) /* in place of the board motor's block */
+                text = splice(text, "    backrest:\n", "    legrest:\n", backrest);
+        if (heaters)
+                text = splice(text, "heaters:\n", "foot-rollers:\n", heaters);
         snprintf(f.config_path, sizeof(f.config_path), "%s/chaird.yaml", f.state_dir);
         if (write_file_atomic(f.config_path, text, strlen(text), 0644) < 0)
                 abort();
@@ -112,7 +119,7 @@ static void start_core(void)
 
 static void setup(void)
 {
-        setup_with(NULL, NULL);
+        setup_with(NULL, NULL, NULL);
 }
 
 static void teardown(void)
@@ -431,13 +438,137 @@ static void test_an_element_that_does_not_warm_is_a_runaway(void)
         teardown();
 }
 
+/* Switched off, an element that warms heat-off-rise above its lowest reading before that low is
+ * heat-off-window old heats by itself (a welded relay): a runaway, idle or not. The idle chair sees it by
+ * reading its inputs every heat-idle-read. A room that warms as far, but slower, is no fault. The reset
+ * waits until the element cools heat-min-gain below the highest it read. */
+static void test_an_element_that_warms_with_its_heat_off_is_a_runaway_while_idle(void)
+{
+        const struct safety_config *sc;
+        double t = 25.0, from, peak;
+        usec_t read;
+
+        setup();
+        sc = &cfg()->safety;
+        read = sc->heat_idle_read_usec;
+        CHECK_STREQ(daemon_state(f.d), "idle");
+        CHECK(!fake->polling);
+        /* The room warms 90 % of heat-off-rise in every heat-off-window, for two: twice as far, slower. */
+        unsigned refreshes = fake->refreshes, reads = (unsigned) (2 * sc->heat_off_usec / read);
+        for (unsigned i = 0; i < reads; i++) {
+                t += 0.9 * sc->heat_off_rise_c * (double) read / (double) sc->heat_off_usec;
+                feed_quietly(LUMBAR_SENSOR, t);
+                advance(read);
+        }
+        CHECK(t > 25.0 + sc->heat_off_rise_c);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        CHECK_EQ_U(fake->refreshes - refreshes, reads); /* read at its rate, all the while idle */
+        CHECK_STREQ(daemon_state(f.d), "idle");
+        CHECK(!fake->polling);
+        /* Its relay welds: heat-off-rise in 30 s. Caught at the first reading that far above the low. */
+        from = t;
+        while (daemon_fault(f.d) == FAULT_NONE && t < from + 2 * sc->heat_off_rise_c) {
+                t += sc->heat_off_rise_c * (double) read / (double) (30 * USEC_PER_SEC);
+                feed_quietly(LUMBAR_SENSOR, t);
+                advance(read);
+        }
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        CHECK(t < from + sc->heat_off_rise_c + 1.0);
+        CHECK(strstr(daemon_fault_message(f.d), "with its heat off"));
+        /* It heats on: no reset. It cools a little, less than heat-min-gain: no reset yet. */
+        peak = t + 1.0;
+        feed_quietly(LUMBAR_SENSOR, peak);
+        check_reset_refused("with its heat off");
+        feed_quietly(LUMBAR_SENSOR, peak - sc->heat_min_gain_c + 0.5);
+        check_reset_refused("has not cooled");
+        feed_quietly(LUMBAR_SENSOR, peak - sc->heat_min_gain_c);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* Issue 28: heat on, its relay welds. The runaway latches, and the reset is refused while the element does
+ * not cool (it was accepted below the ceiling, and the element heated on past it). Once it cools the reset
+ * goes through. An element that coasts after it is switched off (the +-3 deg C a commercial firmware
+ * allows) is no fault. */
+static void test_a_stuck_relay_holds_back_the_reset_until_the_element_cools(void)
+{
+        const struct safety_config *sc;
+        double target, t;
+
+        setup();
+        sc = &cfg()->safety;
+        target = LUMBAR->level_temp_c[0];
+        heat_lumbar(1);
+        CHECK(out(LUMBAR->output) == 1.0);
+        feed(LUMBAR_SENSOR, target);
+        CHECK(out(LUMBAR->output) == 0.0); /* at its level: switched off */
+        feed(LUMBAR_SENSOR, target + 3.0); /* it coasts */
+        feed(LUMBAR_SENSOR, target - 2.0); /* it cools ... */
+        CHECK(out(LUMBAR->output) == 1.0); /* ... and heats again */
+        feed(LUMBAR_SENSOR, target);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        /* The relay welds: the element heats past its target and the margin. */
+        feed(LUMBAR_SENSOR, target + sc->heat_margin_c + 0.5);
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        t = target + sc->heat_margin_c + 1.5; /* and heats on, far below the ceiling */
+        feed_quietly(LUMBAR_SENSOR, t);
+        check_reset_refused("with its heat off");
+        t -= sc->heat_min_gain_c; /* it cools: the relay opened after all */
+        feed_quietly(LUMBAR_SENSOR, t);
+        CHECK_EQ_U(reset(), 0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        teardown();
+}
+
+/* Issue 28, the end of it: the relay that held back the reset sticks again after it, the chair idle. Read
+ * every heat-idle-read, the element is seen warming with its heat off: the runaway latches again. */
+static void test_a_relay_that_sticks_after_a_reset_is_caught_while_idle(void)
+{
+        const struct safety_config *sc;
+        double t;
+
+        setup();
+        sc = &cfg()->safety;
+        heat_lumbar(1);
+        t = LUMBAR->level_temp_c[0] + sc->heat_margin_c + 0.5;
+        feed(LUMBAR_SENSOR, t);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heater-runaway");
+        t -= sc->heat_min_gain_c; /* it cools */
+        feed_quietly(LUMBAR_SENSOR, t);
+        CHECK_EQ_U(reset(), 0);
+        advance(2 * USEC_PER_SEC); /* past the linger */
+        CHECK_STREQ(daemon_state(f.d), "idle");
+        CHECK(!fake->polling);
+        feed_quietly(LUMBAR_SENSOR, t + sc->heat_off_rise_c); /* it sticks again */
+        advance(sc->heat_idle_read_usec);
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        CHECK(strstr(daemon_fault_message(f.d), "with its heat off"));
+        teardown();
+}
+
+/* The idle-wakeups rule: a chair without heaters, and without relay-pair motors that count on a board, is
+ * never read while idle; no timer of its loop is armed at all. */
+static void test_an_idle_chair_without_heaters_arms_no_timer(void)
+{
+        setup_with(NULL, NULL, "");
+        CHECK_EQ_U(cfg()->n_heaters, 0);
+        CHECK_STREQ(daemon_state(f.d), "idle");
+        unsigned refreshes = fake->refreshes;
+        advance(USEC_PER_HOUR);
+        CHECK_EQ_U(fake->refreshes, refreshes);
+        for (struct vtimer *t = timers; t; t = t->next)
+                CHECK_EQ_U(t->enabled, SD_EVENT_OFF);
+        teardown();
+}
+
 /* Heat on for heat-timeout goes off, and heat asked again before every zone rested HEAT_REST goes off at
  * once: switching off and on does not extend it. */
 static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it(void)
 {
         setup();
-        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]); /* at its level: the element idles, no gain needed */
         heat_lumbar(1);
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]); /* at its level: the element idles, no gain needed */
         advance(cfg()->safety.heat_timeout_usec / 2);
         heat_lumbar(0);
         advance(USEC_PER_MINUTE);
@@ -568,7 +699,7 @@ static void test_a_clean_restart_knows_where_the_relay_motors_are(void)
         char marker[128];
         int extend, retract;
 
-        setup_with(NULL, relay_backrest);
+        setup_with(NULL, relay_backrest, NULL);
         extend = BACKREST(MOTOR_EXTEND);
         retract = BACKREST(MOTOR_RETRACT);
         CHECK_EQ_U(daemon_recline(f.d, "zero-gravity-1"), 0); /* backrest 0.45 */
@@ -684,6 +815,10 @@ int main(void)
                 T(test_an_element_at_the_ceiling_latches_until_it_cools),
                 T(test_an_element_above_its_target_is_a_runaway),
                 T(test_an_element_that_does_not_warm_is_a_runaway),
+                T(test_an_element_that_warms_with_its_heat_off_is_a_runaway_while_idle),
+                T(test_a_stuck_relay_holds_back_the_reset_until_the_element_cools),
+                T(test_a_relay_that_sticks_after_a_reset_is_caught_while_idle),
+                T(test_an_idle_chair_without_heaters_arms_no_timer),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
                 T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),
                 T(test_a_fault_due_during_a_command_leaves_nothing_driven),

@@ -1873,9 +1873,8 @@ static int check_set(sd_bus_message *m)
         for (const sd_bus_vtable *v = chair_vtable; r >= 0 && contents && v->type != _SD_BUS_VTABLE_END; v++)
                 if (v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY && streq(v->x.property.member, property) &&
                     !streq(v->x.property.signature, contents)) {
-                        sd_bus_reply_method_errorf(m, E_INVALID_ARGUMENT, "%s is a%s %s, not a %s", property,
-                                                   v->x.property.signature[0] == 'a' ? "n" : "",
-                                                   v->x.property.signature, contents);
+                        sd_bus_reply_method_errorf(m, E_INVALID_ARGUMENT, "%s takes (%s), not (%s)",
+                                                   property, v->x.property.signature, contents);
                         return 1;
                 }
         (void) sd_bus_message_rewind(m, true); /* for sd-bus's own handling */

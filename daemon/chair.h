@@ -49,7 +49,9 @@ static inline void chair_freep(struct chair **c)
 /* Drives the axes to a preset. -ENOENT for an unknown preset, -EOPNOTSUPP for a chair without recline. */
 int chair_recline(struct chair *c, const char *preset);
 /* Moves one axis towards its 1.0 end (direction > 0) or its 0.0 end (< 0) for hold_usec, after which it
- * stops where it is unless chair_jog() is called again. -EOPNOTSUPP for an axis the chair lacks. */
+ * stops where it is unless chair_jog() is called again. A command that moves the axis meanwhile (a recline,
+ * a position) takes it over and ends the jog: its time then stops nothing. A jog of another axis stops this
+ * one. -EOPNOTSUPP for an axis the chair lacks. */
 int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec);
 /* Drives the axes has[] marks to their positions, each clamped to 0.0-1.0 (a saved position); the others
  * stay. -EOPNOTSUPP without a recline. */
@@ -137,7 +139,8 @@ bool chair_motor_restore(struct chair *c, unsigned motor, double position);
 /* The element is energized. */
 bool chair_heater_on(const struct chair *c, size_t heater);
 /* After an obstacle: drives the motor the other way (direction 1: toward its end, -1: toward its start)
- * for usec, then stops it. */
+ * for usec, then stops it: a jog of the safety's own, which a command that moves the motor ends as it ends a
+ * jog. */
 int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec);
 bool chair_comm_ok(const struct chair *c);
 /* A board stopped everything by itself (CHAIR_CHANGED_BOARD_STOPPED) since the last chair_safe(): its bus,

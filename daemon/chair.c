@@ -70,7 +70,8 @@ struct chair {
         struct heater *heaters;
         bool pump;
         unsigned kneading, tapping, foot;
-        const char *preset; /* borrowed from the config */
+        /* The preset the chair is at, or on its way to (borrowed from the config); NULL for none. */
+        const struct preset_config *preset;
 
         enum scan_step scan;
         bool scan_seen_off; /* the body sensor read "no contact" during SCAN_DOWN: its next touch counts */
@@ -86,12 +87,32 @@ static void changed(struct chair *c, unsigned what)
                 c->notify(c, what, c->userdata);
 }
 
-static void set_preset(struct chair *c, const char *preset)
+static void set_preset(struct chair *c, const struct preset_config *preset)
 {
         if (c->preset == preset)
                 return;
         c->preset = preset;
         changed(c, CHAIR_CHANGED_RECLINE);
+}
+
+/* Everything that moves is about to stop where it is (a hold, the safe state): an axis still on its way to
+ * the preset, and not there yet, stops short of it, so the chair is at no preset. One that has arrived stays
+ * there; one that moved by itself since it last drove (a welded relay) may be anywhere. */
+static void preset_stop_short(struct chair *c)
+{
+        if (!c->preset)
+                return;
+        for (int a = 0; a < _AXIS_MAX; a++) {
+                const struct motor *m = &c->motors[a];
+                if (!c->config->axis[a])
+                        continue;
+                if ((motor_pending(m) && fabs(motor_position(m) - c->preset->position[a] * m->span) >
+                                                 MOTOR_ARRIVED_FRACTION * m->span) ||
+                    m->unbidden) {
+                        set_preset(c, NULL);
+                        return;
+                }
+        }
 }
 
 /* The jog on motor (or any, for -1) is over: a command takes its motor, and the jog's timer must not stop
@@ -317,7 +338,7 @@ int chair_recline(struct chair *c, const char *name)
                         jog_end(c, a);
                         motor_move(&c->motors[a], p->position[a]);
                 }
-        set_preset(c, p->name);
+        set_preset(c, p);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -413,6 +434,7 @@ void chair_hold(struct chair *c)
         out(c, rc->kneading, 0);
         out(c, rc->tapping, 0);
         chair_foot(c, 0);
+        preset_stop_short(c);
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
                 if (motor_pending(&c->motors[m]))
                         motor_stop(&c->motors[m]);
@@ -504,6 +526,7 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
 {
         int r = 0;
 
+        preset_stop_short(c);
         for (size_t i = 0; i < c->n_drivers; i++) {
                 int k = driver_safe_state(c->drivers[i], timeout_usec);
                 if (k < 0 && r == 0)
@@ -835,7 +858,7 @@ bool chair_scanning(const struct chair *c)
 
 const char *chair_recline_preset(const struct chair *c)
 {
-        return c->preset;
+        return c->preset ? c->preset->name : NULL;
 }
 
 double chair_shoulder_mm(const struct chair *c)

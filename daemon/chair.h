@@ -69,13 +69,14 @@ void chair_airbag(struct chair *c, size_t zone, enum valve_state valve, unsigned
 void chair_heat(struct chair *c, size_t heater, unsigned level);
 void chair_foot(struct chair *c, unsigned speed);
 /* Everything that moves stops where it is (massage motors, travel, axes, foot rollers); airbags hold; heat
- * goes on. For a pause. */
+ * goes on. For a pause. A recline stopped short of its preset leaves the chair at none. */
 void chair_hold(struct chair *c);
 /* Starts the body scan: the roller runs down from the top of the shoulder range until the body sensor
  * touches. CHAIR_CHANGED_SCAN when it ends; -EOPNOTSUPP without a body sensor. */
 int chair_scan(struct chair *c);
-/* Every output to its safe value, and the model forgets what it was doing. With a timeout, waits until the
- * drivers have written it (shutdown); returns -ETIMEDOUT if one could not. */
+/* Every output to its safe value, and the model forgets what it was doing (a recline stopped short of its
+ * preset leaves the chair at none). With a timeout, waits until the drivers have written it (shutdown);
+ * returns -ETIMEDOUT if one could not. */
 int chair_safe(struct chair *c, usec_t timeout_usec);
 
 /* Whether the control tick and input polling are needed, and turns polling on or off. */
@@ -93,8 +94,9 @@ bool chair_busy(const struct chair *c);   /* something moves, heats, massages or
 bool chair_moving(const struct chair *c); /* a motor is driven, or will be if its next reading says so */
 bool chair_roller_parked(const struct chair *c);
 bool chair_scanning(const struct chair *c);
-const char *
-chair_recline_preset(const struct chair *c);     /* the preset it is at or going to; NULL after a jog */
+/* The preset the chair is at, or on its way to while it moves; NULL when at none: at start, after a jog, a
+ * move to a position, or a move stopped short of the preset (chair_hold(), chair_safe()). */
+const char *chair_recline_preset(const struct chair *c);
 double chair_shoulder_mm(const struct chair *c); /* the shoulders in use, mm from the top of the track */
 /* The shoulders in use are where the last scan found them (the config's shoulder position before any) moved
  * by offset_mm, positive down the back; it holds for later scans too. -ERANGE when that is outside the

@@ -540,7 +540,8 @@ def test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus):
 def test_a_recline_right_after_jogs_goes_on_to_the_preset(p, d, bus):
     """Eight alternating legrest jogs 0.2 s apart, then Recline flat within the last one's hold time (a person
     letting go of the jog and tapping a preset): the jog's hold-to-move timer ends only its own jog, so the
-    board's legrest reaches flat (it used to stop 0.1 s into the recline, chaird still saying flat)."""
+    board's legrest reaches flat (it used to stop 0.1 s into the recline, chaird still saying flat); and
+    Recline names no preset once a Stop cuts a recline short."""
     def resting():
         return d.state() == "idle" and not any(m["run"] for m in d.sim.state()["motors"].values())
 
@@ -561,6 +562,13 @@ def test_a_recline_right_after_jogs_goes_on_to_the_preset(p, d, bus):
             p.append(f"Recline(flat) after the jogs: the {axis} stopped at {motors[axis]['position']:.3f}")
     if d.get("Recline") != "flat" or d.get("Fault") != "":
         p.append(f"at flat: Recline {d.get('Recline')!r}, Fault {d.get('Fault')!r}")
+    d.chair.Recline("upright")
+    time.sleep(0.2)  # on its way: 0.2 s of the legrest's 0.75 s travel at time scale 20
+    d.chair.Stop()
+    wait_for(resting, 10, 0.05)
+    legrest = d.sim.state()["motors"]["legrest"]["position"]
+    if not 0.02 < legrest < 0.98 or d.get("Recline") != "":
+        p.append(f"a Stop midway (legrest at {legrest:.3f}): Recline reads {d.get('Recline')!r}, not ''")
     d.chair.Recline("upright")
     wait_for(resting, 10, 0.05)
 

@@ -869,7 +869,62 @@ static void test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer(voi
         teardown();
 }
 
+/* The chair names a preset only while it goes there or is there: a move stopped short (a pause or Stop's
+ * hold, a fault's safe state) leaves it at none; stopping a chair already there, or a fault then, does not
+ * move it, and it still is. Relay pairs: one waiting out its reverse delay is on its way too. */
+static void test_recline_names_a_preset_only_on_its_way_or_there(void)
+{
+        setup();
+        legrest_out_to_0_3();
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0); /* backrest 0.45, legrest 0.55 */
+        dispatch();
+        feed(B_START, 0.0);
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        advance(2 * USEC_PER_SEC);
+        feed(L_PULSES, 450.0);
+        chair_hold(f.chair); /* a pause, or Stop without a program */
+        dispatch();
+        CHECK(out(L_EXTEND) == 0.0 && out(B_EXTEND) == 0.0);
+        CHECK_STREQ(preset_now(), "");
+
+        advance(USEC_PER_SEC);
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0);
+        dispatch();
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        feed(L_PULSES, 548.0);
+        CHECK(out(L_EXTEND) == 0.0); /* there, within its tolerance */
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        advance(3 * USEC_PER_SEC); /* the timed backrest: 0.25 more of 10 s */
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(!chair_moving(f.chair));
+        chair_hold(f.chair);
+        dispatch();
+        CHECK_STREQ(preset_now(), "zero-gravity-1"); /* nothing moved: still there */
+        chair_safe(f.chair, 0);
+        dispatch();
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+
+        CHECK_EQ_U(chair_recline(f.chair, "upright"), 0);
+        dispatch();
+        CHECK(out(L_RETRACT) == 1.0 && out(B_RETRACT) == 1.0);
+        CHECK_STREQ(preset_now(), "upright");
+        advance(USEC_PER_SEC);
+        feed(L_PULSES, 648.0);                                   /* 100 back in: at 0.45 */
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0); /* back: each waits out its reverse delay */
+        dispatch();
+        CHECK(out(L_EXTEND) == 0.0 && out(L_RETRACT) == 0.0);
+        CHECK(chair_moving(f.chair));
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        chair_safe(f.chair, 0); /* a fault before either moved on */
+        dispatch();
+        CHECK_STREQ(preset_now(), "");
+        CHECK(pair_never_overlaps(L_EXTEND, L_RETRACT));
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        teardown();
+}
+
 RUN_TESTS(T(test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer),
+          T(test_recline_names_a_preset_only_on_its_way_or_there),
           T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
           T(test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says),
           T(test_a_board_motor_sent_where_it_is_settles_at_a_fresh_reading),

@@ -54,6 +54,9 @@ struct chair {
         sd_event_source
                 *refresh_source; /* tells the waiter on the loop's next turn when no bus had to read */
         sd_event_source *flush_source;
+        /* The jog (or an obstacle's back-off) under way: its motor, -1 for none, and its hold-to-move timer,
+         * which ends it. A command that takes its motor ends the jog first (jog_end()), so that the timer of
+         * an older command never stops a newer one's move. */
         sd_event_source *jog_timer;
         int jog_motor;
         bool backing_off; /* the jog is a back-off from an obstacle */
@@ -67,7 +70,8 @@ struct chair {
         struct heater *heaters;
         bool pump;
         unsigned kneading, tapping, foot;
-        const char *preset; /* borrowed from the config */
+        /* The preset the chair is at, or on its way to (borrowed from the config); NULL for none. */
+        const struct preset_config *preset;
 
         enum scan_step scan;
         bool scan_seen_off; /* the body sensor read "no contact" during SCAN_DOWN: its next touch counts */
@@ -83,12 +87,44 @@ static void changed(struct chair *c, unsigned what)
                 c->notify(c, what, c->userdata);
 }
 
-static void set_preset(struct chair *c, const char *preset)
+static void set_preset(struct chair *c, const struct preset_config *preset)
 {
         if (c->preset == preset)
                 return;
         c->preset = preset;
         changed(c, CHAIR_CHANGED_RECLINE);
+}
+
+/* Everything that moves is about to stop where it is (a hold, the safe state): an axis still on its way to
+ * the preset, and not there yet, stops short of it, so the chair is at no preset. One that has arrived stays
+ * there; one that moved by itself since it last drove (a welded relay) may be anywhere. */
+static void preset_stop_short(struct chair *c)
+{
+        if (!c->preset)
+                return;
+        for (int a = 0; a < _AXIS_MAX; a++) {
+                const struct motor *m = &c->motors[a];
+                if (!c->config->axis[a])
+                        continue;
+                if ((motor_pending(m) && fabs(motor_position(m) - c->preset->position[a] * m->span) >
+                                                 MOTOR_ARRIVED_FRACTION * m->span) ||
+                    m->unbidden) {
+                        set_preset(c, NULL);
+                        return;
+                }
+        }
+}
+
+/* The jog on motor (or any, for -1) is over: a command takes its motor, and the jog's timer must not stop
+ * that command's move, nor the safety checks go on treating it as a back-off. */
+static void jog_end(struct chair *c, int motor)
+{
+        if (c->jog_motor < 0 || (motor >= 0 && c->jog_motor != motor))
+                return;
+        c->jog_motor = -1;
+        c->backing_off = false;
+        if (c->jog_timer)
+                sd_event_source_set_enabled(c->jog_timer, SD_EVENT_OFF);
 }
 
 static void schedule_flush(struct chair *c)
@@ -261,6 +297,7 @@ void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_o
 
         if (!c->config->has_roller)
                 return;
+        jog_end(c, CHAIR_MOTOR_ROLLER);
         if (!sp->active) {
                 c->kneading = c->tapping = 0;
                 out(c, rc->kneading, 0);
@@ -297,9 +334,11 @@ int chair_recline(struct chair *c, const char *name)
         if (!p)
                 return -ENOENT;
         for (int a = 0; a < _AXIS_MAX; a++)
-                if (c->config->axis[a])
+                if (c->config->axis[a]) {
+                        jog_end(c, a);
                         motor_move(&c->motors[a], p->position[a]);
-        set_preset(c, p->name);
+                }
+        set_preset(c, p);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -309,8 +348,10 @@ int chair_recline_to(struct chair *c, const double position[_AXIS_MAX], const bo
         if (c->config->n_presets == 0)
                 return -EOPNOTSUPP;
         for (int a = 0; a < _AXIS_MAX; a++)
-                if (c->config->axis[a] && has[a])
+                if (c->config->axis[a] && has[a]) {
+                        jog_end(c, a);
                         motor_move(&c->motors[a], fmin(fmax(position[a], 0.0), 1.0));
+                }
         set_preset(c, NULL);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
@@ -320,20 +361,22 @@ int chair_move_axis(struct chair *c, enum axis axis, double position)
 {
         if (!motor_present(&c->motors[axis]))
                 return -EOPNOTSUPP;
+        jog_end(c, axis);
         motor_move(&c->motors[axis], position);
         set_preset(c, NULL);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
 
+/* The jog was not repeated in time: it stops. Only a jog under way has its timer on (jog_end()). */
 static int on_jog_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct chair *c = userdata;
+        int motor = c->jog_motor;
 
-        if (c->jog_motor >= 0)
-                motor_stop(&c->motors[c->jog_motor]);
-        c->jog_motor = -1;
-        c->backing_off = false;
+        jog_end(c, -1);
+        if (motor >= 0)
+                motor_stop(&c->motors[motor]);
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -346,6 +389,17 @@ static int jog(struct chair *c, unsigned axis, int direction, usec_t hold_usec, 
 
         if (!motor_present(m))
                 return -EOPNOTSUPP;
+        /* Its timer first: a jog that could not stop by itself must not start. */
+        if (!c->jog_timer)
+                r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec,
+                                               USEC_PER_MSEC, on_jog_timeout, c);
+        else {
+                r = sd_event_source_set_time_relative(c->jog_timer, hold_usec);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->jog_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                return r;
         if (c->jog_motor >= 0 && c->jog_motor != (int) axis)
                 motor_stop(&c->motors[c->jog_motor]);
         if (back_off)
@@ -355,18 +409,6 @@ static int jog(struct chair *c, unsigned axis, int direction, usec_t hold_usec, 
         c->jog_motor = axis;
         c->backing_off = false;
         set_preset(c, NULL);
-        if (!c->jog_timer) {
-                r = sd_event_add_time_relative(c->event, &c->jog_timer, CLOCK_MONOTONIC, hold_usec,
-                                               USEC_PER_MSEC, on_jog_timeout, c);
-                if (r < 0)
-                        return r;
-        } else {
-                r = sd_event_source_set_time_relative(c->jog_timer, hold_usec);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(c->jog_timer, SD_EVENT_ONESHOT);
-                if (r < 0)
-                        return r;
-        }
         changed(c, CHAIR_CHANGED_MOTION);
         return 0;
 }
@@ -392,6 +434,7 @@ void chair_hold(struct chair *c)
         out(c, rc->kneading, 0);
         out(c, rc->tapping, 0);
         chair_foot(c, 0);
+        preset_stop_short(c);
         for (unsigned m = 0; m < CHAIR_MOTORS; m++)
                 if (motor_pending(&c->motors[m]))
                         motor_stop(&c->motors[m]);
@@ -452,6 +495,7 @@ int chair_scan(struct chair *c)
 {
         if (!c->config->has_roller || c->config->roller.body_sensor == IO_NONE)
                 return -EOPNOTSUPP;
+        jog_end(c, CHAIR_MOTOR_ROLLER);
         c->scan = SCAN_TO_START;
         scan_move(c, c->config->roller.geometry.shoulder_min_mm);
         changed(c, CHAIR_CHANGED_MOTION);
@@ -482,6 +526,7 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
 {
         int r = 0;
 
+        preset_stop_short(c);
         for (size_t i = 0; i < c->n_drivers; i++) {
                 int k = driver_safe_state(c->drivers[i], timeout_usec);
                 if (k < 0 && r == 0)
@@ -499,11 +544,8 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
         c->pump = false;
         c->kneading = c->tapping = c->foot = 0;
         c->scan = SCAN_NONE;
-        c->jog_motor = -1;
-        c->backing_off = false;
+        jog_end(c, -1);
         c->board_stopped = false; /* the drivers write again what is asked from now on */
-        if (c->jog_timer)
-                sd_event_source_set_enabled(c->jog_timer, SD_EVENT_OFF);
         changed(c, CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT);
         return r;
 }
@@ -816,7 +858,7 @@ bool chair_scanning(const struct chair *c)
 
 const char *chair_recline_preset(const struct chair *c)
 {
-        return c->preset;
+        return c->preset ? c->preset->name : NULL;
 }
 
 double chair_shoulder_mm(const struct chair *c)

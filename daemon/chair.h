@@ -49,7 +49,9 @@ static inline void chair_freep(struct chair **c)
 /* Drives the axes to a preset. -ENOENT for an unknown preset, -EOPNOTSUPP for a chair without recline. */
 int chair_recline(struct chair *c, const char *preset);
 /* Moves one axis towards its 1.0 end (direction > 0) or its 0.0 end (< 0) for hold_usec, after which it
- * stops where it is unless chair_jog() is called again. -EOPNOTSUPP for an axis the chair lacks. */
+ * stops where it is unless chair_jog() is called again. A command that moves the axis meanwhile (a recline,
+ * a position) takes it over and ends the jog: its time then stops nothing. A jog of another axis stops this
+ * one. -EOPNOTSUPP for an axis the chair lacks. */
 int chair_jog(struct chair *c, enum axis axis, int direction, usec_t hold_usec);
 /* Drives the axes has[] marks to their positions, each clamped to 0.0-1.0 (a saved position); the others
  * stay. -EOPNOTSUPP without a recline. */
@@ -67,13 +69,14 @@ void chair_airbag(struct chair *c, size_t zone, enum valve_state valve, unsigned
 void chair_heat(struct chair *c, size_t heater, unsigned level);
 void chair_foot(struct chair *c, unsigned speed);
 /* Everything that moves stops where it is (massage motors, travel, axes, foot rollers); airbags hold; heat
- * goes on. For a pause. */
+ * goes on. For a pause. A recline stopped short of its preset leaves the chair at none. */
 void chair_hold(struct chair *c);
 /* Starts the body scan: the roller runs down from the top of the shoulder range until the body sensor
  * touches. CHAIR_CHANGED_SCAN when it ends; -EOPNOTSUPP without a body sensor. */
 int chair_scan(struct chair *c);
-/* Every output to its safe value, and the model forgets what it was doing. With a timeout, waits until the
- * drivers have written it (shutdown); returns -ETIMEDOUT if one could not. */
+/* Every output to its safe value, and the model forgets what it was doing (a recline stopped short of its
+ * preset leaves the chair at none). With a timeout, waits until the drivers have written it (shutdown);
+ * returns -ETIMEDOUT if one could not. */
 int chair_safe(struct chair *c, usec_t timeout_usec);
 
 /* Whether the control tick and input polling are needed, and turns polling on or off. */
@@ -91,8 +94,9 @@ bool chair_busy(const struct chair *c);   /* something moves, heats, massages or
 bool chair_moving(const struct chair *c); /* a motor is driven, or will be if its next reading says so */
 bool chair_roller_parked(const struct chair *c);
 bool chair_scanning(const struct chair *c);
-const char *
-chair_recline_preset(const struct chair *c);     /* the preset it is at or going to; NULL after a jog */
+/* The preset the chair is at, or on its way to while it moves; NULL when at none: at start, after a jog, a
+ * move to a position, or a move stopped short of the preset (chair_hold(), chair_safe()). */
+const char *chair_recline_preset(const struct chair *c);
 double chair_shoulder_mm(const struct chair *c); /* the shoulders in use, mm from the top of the track */
 /* The shoulders in use are where the last scan found them (the config's shoulder position before any) moved
  * by offset_mm, positive down the back; it holds for later scans too. -ERANGE when that is outside the
@@ -137,7 +141,8 @@ bool chair_motor_restore(struct chair *c, unsigned motor, double position);
 /* The element is energized. */
 bool chair_heater_on(const struct chair *c, size_t heater);
 /* After an obstacle: drives the motor the other way (direction 1: toward its end, -1: toward its start)
- * for usec, then stops it. */
+ * for usec, then stops it: a jog of the safety's own, which a command that moves the motor ends as it ends a
+ * jog. */
 int chair_back_off(struct chair *c, unsigned motor, int direction, usec_t usec);
 bool chair_comm_ok(const struct chair *c);
 /* A board stopped everything by itself (CHAIR_CHANGED_BOARD_STOPPED) since the last chair_safe(): its bus,

@@ -538,6 +538,42 @@ def test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus):
                  f"{d.sim.state()['motors']['legrest']['position']} (was {b})")
 
 
+def test_a_recline_right_after_jogs_goes_on_to_the_preset(p, d, bus):
+    """Eight alternating legrest jogs 0.2 s apart, then Recline flat within the last one's hold time (a person
+    letting go of the jog and tapping a preset): the jog's hold-to-move timer ends only its own jog, so the
+    board's legrest reaches flat (it used to stop 0.1 s into the recline, chaird still saying flat); and
+    Recline names no preset once a Stop cuts a recline short."""
+    def resting():
+        return d.state() == "idle" and not any(m["run"] for m in d.sim.state()["motors"].values())
+
+    d.chair.Recline("upright")
+    wait_for(resting, 10, 0.05)
+    for i in range(8):
+        d.chair.Jog("legrest", dbus.Int32(1 if i % 2 == 0 else -1))
+        time.sleep(0.2)
+    if d.get("Recline") != "":
+        p.append(f"after the jogs Recline reads {d.get('Recline')!r}")
+    d.chair.Recline("flat")
+    time.sleep(0.3)
+    if not wait_for(resting, 10, 0.05):
+        p.append(f"the recline did not come to rest: {d.sim.state()['motors']}")
+    motors = d.sim.state()["motors"]
+    for axis in ("backrest", "legrest"):
+        if abs(motors[axis]["position"] - 1.0) > 0.01:
+            p.append(f"Recline(flat) after the jogs: the {axis} stopped at {motors[axis]['position']:.3f}")
+    if d.get("Recline") != "flat" or d.get("Fault") != "":
+        p.append(f"at flat: Recline {d.get('Recline')!r}, Fault {d.get('Fault')!r}")
+    d.chair.Recline("upright")
+    time.sleep(0.2)  # on its way: 0.2 s of the legrest's 0.75 s travel at time scale 20
+    d.chair.Stop()
+    wait_for(resting, 10, 0.05)
+    legrest = d.sim.state()["motors"]["legrest"]["position"]
+    if not 0.02 < legrest < 0.98 or d.get("Recline") != "":
+        p.append(f"a Stop midway (legrest at {legrest:.3f}): Recline reads {d.get('Recline')!r}, not ''")
+    d.chair.Recline("upright")
+    wait_for(resting, 10, 0.05)
+
+
 def test_pause_freezes_time_and_resume_goes_on(p, d, bus):
     d.chair.Start("quick", {})
     if not wait_for(lambda: d.get("Phase") == "Kneading" and d.sim.state()["roller"]["kneading"] > 0, 30):
@@ -1092,6 +1128,8 @@ def run_cases(tap, tmp, bus):
              lambda p: test_remembered_credentials_keep_callers_apart(p, d, bus)),
             ("jog_stops_by_itself_300ms_after_the_last_call",
              lambda p: test_jog_stops_by_itself_300ms_after_the_last_call(p, d, bus)),
+            ("a_recline_right_after_jogs_goes_on_to_the_preset",
+             lambda p: test_a_recline_right_after_jogs_goes_on_to_the_preset(p, d, bus)),
             ("pause_freezes_time_and_resume_goes_on", lambda p: test_pause_freezes_time_and_resume_goes_on(p, d, bus)),
             ("live_intensity_and_heat_apply_at_once", lambda p: test_live_intensity_and_heat_apply_at_once(p, d, bus)),
             ("a_broken_file_is_left_out_listed_and_keeps_its_last_good_program",

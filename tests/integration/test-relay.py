@@ -149,6 +149,34 @@ def test_reversals_and_alternating_jogs_never_overlap_and_wait_the_delay(p, tmp,
         d.close()
 
 
+def test_a_recline_right_after_jogs_goes_on_to_the_preset(p, tmp, bus):
+    """Issue 29's finding: eight alternating legrest jogs 0.2 s apart, then Recline flat within the last one's
+    hold time (a person letting go of the jog and tapping a preset). The last jog's hold-to-move timer used to
+    open the legrest's extend relay 0.1 s after it closed, for good, at a fifth of its travel, while chaird
+    said Recline "flat". It ends only its own jog: both axes reach flat in chair-sim. A Stop midway then
+    leaves Recline naming no preset."""
+    d = relay_chair(os.path.join(tmp, "jog-recline"), bus)
+    try:
+        for i in range(8):
+            d.chair.Jog("legrest", dbus.Int32(1 if i % 2 == 0 else -1))
+            time.sleep(0.2)
+        if d.get("Recline") != "":
+            p.append(f"after the jogs Recline reads {d.get('Recline')!r}")
+        if recline(p, d, "flat", {"backrest": 1.0, "legrest": 1.0}):
+            if d.get("Recline") != "flat" or d.get("Fault") != "":
+                p.append(f"at flat: Recline {d.get('Recline')!r}, Fault {d.get('Fault')!r}")
+        d.chair.Recline("upright")
+        time.sleep(2)
+        d.chair.Stop()
+        wait_for(lambda: idle(d), 5, 0.1)
+        legrest = motors(d)["legrest"]["position"]
+        if not 0.05 < legrest < 0.95 or d.get("Recline") != "":
+            p.append(f"a Stop midway (legrest at {legrest:.3f}): Recline reads {d.get('Recline')!r}, not ''")
+        no_overlap(p, d, "jogs, then a recline")
+    finally:
+        d.close()
+
+
 def test_a_clean_restart_knows_where_it_is_a_kill_homes(p, tmp, bus):
     d = relay_chair(os.path.join(tmp, "restart"), bus)
     try:

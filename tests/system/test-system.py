@@ -507,6 +507,51 @@ def test_reversals_and_alternating_jogs_never_overlap_on_the_lines(problems):
             problems.append(f"chair-sim saw both relays of the {axis} on: {sim.state()['motors'][axis]}")
 
 
+def test_a_recline_right_after_jogs_reaches_the_preset_on_the_lines(problems):
+    """Issue 29's finding, read on the lines: eight alternating legrest jogs 0.2 s apart, then Recline flat
+    within the last one's hold time (a person letting go of the jog and tapping a preset). The last jog's
+    hold-to-move timer used to open the legrest's extend line 0.1 s after it went active, for good, at 0.19 of
+    its travel, while chaird said State idle and Recline "flat". It ends only its own jog now: the line stays
+    active until the legrest is out at flat. Then a Stop midway leaves Recline naming no preset."""
+    settle()
+    chair().Recline("upright")
+    wait_for(lambda: str(prop("State")) == "idle" and settled(), 60, 0.2)
+    sampler = Sampler()
+    try:
+        for i in range(8):
+            chair().Jog("legrest", dbus.Int32(1 if i % 2 == 0 else -1))
+            time.sleep(0.2)
+        recline_at = time.monotonic()
+        chair().Recline("flat")
+        if not wait_for(lambda: str(prop("State")) == "idle" and settled(), 60, 0.2):
+            problems.append(f"Recline(flat) after the jogs did not come to rest: {sim.state()['motors']}")
+    finally:
+        samples = sampler.stop()
+        check_pairs(problems, samples, "jogs, then a recline")
+    extend = [t for t, v, _ in samples if t >= recline_at and v["LEGREST_EXTEND"]]
+    active = extend[-1] - extend[0] if extend else 0.0
+    print(f"# the legrest's extend line was active for {active:.2f} s after Recline(flat)")
+    if active < 5:  # chair-sim's legrest takes 15 s for its travel
+        problems.append(f"the legrest's extend line was active for only {active:.2f} s after Recline(flat)")
+    motors = sim.state()["motors"]
+    positions = {str(k): float(v) for k, v in prop("Positions").items()}
+    for axis in RELAYS:
+        if abs(motors[axis]["position"] - 1.0) > 0.03 or abs(positions[axis] - 1.0) > 0.03:
+            problems.append(f"Recline(flat) after the jogs: the {axis} rests at {motors[axis]['position']:.3f} "
+                            f"(chaird says {positions[axis]:.3f})")
+    if str(prop("Recline")) != "flat" or str(prop("Fault")):
+        problems.append(f"at flat: Recline {str(prop('Recline'))!r}, Fault {str(prop('Fault'))!r}")
+    chair().Recline("upright")
+    time.sleep(2)
+    chair().Stop()
+    wait_for(lambda: str(prop("State")) == "idle" and at_rest(), 10, 0.2)
+    legrest = sim.state()["motors"]["legrest"]["position"]
+    if not 0.05 < legrest < 0.95 or str(prop("Recline")) != "":
+        problems.append(f"a Stop midway (legrest at {legrest:.3f}): Recline reads {str(prop('Recline'))!r}, not ''")
+    chair().Recline("upright")
+    wait_for(lambda: str(prop("State")) == "idle" and settled(), 60, 0.2)
+
+
 def first_direction(axis, timeout):
     """The first relay line of axis to go active within timeout: 'extend', 'retract' or None."""
     extend, retract = RELAYS[axis]

@@ -494,6 +494,84 @@ static void test_a_limit_switch_stops_its_axis_only_toward_it(void)
         teardown();
 }
 
+#define LEGREST_POSITION  (f.config->axes[AXIS_LEGREST].io[MOTOR_POSITION])
+#define LEGREST_TARGET    (f.config->axes[AXIS_LEGREST].io[MOTOR_TARGET])
+#define LEGREST_RUN       (f.config->axes[AXIS_LEGREST].io[MOTOR_RUN])
+#define BACKREST_POSITION (f.config->axes[AXIS_BACKREST].io[MOTOR_POSITION])
+
+/* Eight alternating legrest jogs 200 ms apart, then a recline to flat within the last one's hold time (a
+ * person letting go of the jog and tapping a preset): the jog's hold-to-move timer ends only its own jog,
+ * so the legrest goes on to flat with the backrest, and the chair names flat while it goes and once there.
+ * Board motors (the reference board closes the loop). */
+static void test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer(void)
+{
+        setup(1.0, NULL);
+        feed(LEGREST_POSITION, 0.3);
+        for (int i = 0; i < 8; i++) {
+                CHECK_EQ_U(chair_jog(f.chair, AXIS_LEGREST, i % 2 ? -1 : 1, 300 * USEC_PER_MSEC), 0);
+                dispatch();
+                CHECK(out(LEGREST_RUN) == 1.0);
+                advance(200 * USEC_PER_MSEC);
+        }
+        CHECK(chair_recline_preset(f.chair) == NULL); /* jogged: at no preset */
+        CHECK_EQ_U(chair_recline(f.chair, "flat"), 0);
+        dispatch();
+        CHECK(out(LEGREST_RUN) == 1.0 && out(LEGREST_TARGET) == 1.0);
+        advance(USEC_PER_SEC); /* well past the last jog's 300 ms */
+        CHECK(out(LEGREST_RUN) == 1.0);
+        CHECK(out(LEGREST_TARGET) == 1.0);
+        CHECK(out(BACKREST_RUN) == 1.0);
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat"); /* on its way */
+        feed(LEGREST_POSITION, 0.7);
+        advance(USEC_PER_SEC);
+        CHECK(out(LEGREST_RUN) == 1.0);
+        feed(LEGREST_POSITION, 1.0);
+        feed(BACKREST_POSITION, 1.0);
+        CHECK(out(LEGREST_RUN) == 0.0 && out(BACKREST_RUN) == 0.0);
+        CHECK(!chair_moving(f.chair));
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat"); /* there */
+        teardown();
+}
+
+/* The chair names a preset only while it goes there or is there: a move stopped short (a pause or Stop's
+ * hold, a fault's safe state) leaves it at none; stopping a chair already there, or a fault then, does not
+ * move it, and it still is. Board motors. */
+static void test_recline_names_a_preset_only_on_its_way_or_there(void)
+{
+        setup(1.0, NULL);
+        CHECK_EQ_U(chair_recline(f.chair, "flat"), 0);
+        dispatch();
+        feed(BACKREST_POSITION, 0.4);
+        feed(LEGREST_POSITION, 0.5);
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat");
+        chair_hold(f.chair); /* a pause, or Stop without a program */
+        dispatch();
+        CHECK(out(BACKREST_RUN) == 0.0 && out(LEGREST_RUN) == 0.0);
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "");
+
+        CHECK_EQ_U(chair_recline(f.chair, "flat"), 0);
+        dispatch();
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat");
+        feed(BACKREST_POSITION, 1.0);
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat"); /* the legrest is still on its way */
+        feed(LEGREST_POSITION, 1.0);
+        CHECK(!chair_moving(f.chair));
+        chair_hold(f.chair);
+        dispatch();
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat"); /* nothing moved: still there */
+        chair_safe(f.chair, 0);
+        dispatch();
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "flat");
+
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0);
+        dispatch();
+        feed(BACKREST_POSITION, 0.8);
+        chair_safe(f.chair, 0); /* a fault midway */
+        dispatch();
+        CHECK_STREQ(chair_recline_preset(f.chair) ?: "", "");
+        teardown();
+}
+
 static void test_foot_speeds_are_spread_over_the_chairs_own(void)
 {
         static const double on_three[] = {0, 1, 1, 2, 2, 3, 3};
@@ -537,4 +615,6 @@ RUN_TESTS(T(test_a_scan_that_starts_where_the_roller_is_goes_on),
           T(test_intensity_moves_the_depth_at_once), T(test_a_persons_heat_level_holds_against_the_program),
           T(test_the_thermostat_keeps_the_level_with_hysteresis),
           T(test_a_limit_switch_stops_its_axis_only_toward_it),
-          T(test_foot_speeds_are_spread_over_the_chairs_own))
+          T(test_foot_speeds_are_spread_over_the_chairs_own),
+          T(test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer),
+          T(test_recline_names_a_preset_only_on_its_way_or_there))

@@ -666,6 +666,70 @@ static void test_release_vents_every_bag_and_opens_the_legrest(void)
         teardown();
 }
 
+/* Release right after a jog that closed the legrest in (a leg caught by it): the jog's hold-to-move timer
+ * ends only its own jog, and no longer stops the legrest that Release drives open. */
+static void test_release_right_after_a_jog_opens_the_legrest_all_the_way(void)
+{
+        setup();
+        feed(LEGREST(MOTOR_POSITION), 0.5);
+        CHECK_EQ_U(daemon_jog(f.d, AXIS_LEGREST, -1), 0);
+        dispatch();
+        CHECK(out(LEGREST(MOTOR_RUN)) == 1.0 && out(LEGREST(MOTOR_TARGET)) == 0.0);
+        advance(100 * USEC_PER_MSEC);
+        feed(LEGREST(MOTOR_POSITION), 0.45);
+        daemon_release(f.d);
+        dispatch();
+        CHECK(out(LEGREST(MOTOR_RUN)) == 1.0 && out(LEGREST(MOTOR_TARGET)) == 1.0);
+        advance(USEC_PER_SEC); /* well past the jog's 300 ms */
+        CHECK(out(LEGREST(MOTOR_RUN)) == 1.0 && out(LEGREST(MOTOR_TARGET)) == 1.0);
+        feed(LEGREST(MOTOR_POSITION), 1.0);
+        CHECK(out(LEGREST(MOTOR_RUN)) == 0.0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        teardown();
+}
+
+/* An obstacle's back-off is a jog of the safety's own: a reset and a recline during it take the motor over.
+ * The back-off's end does not stop the recline, and the recline is watched for obstacles from its start (a
+ * motor backing off is not, as its back-off may draw a surge). */
+static void test_a_recline_after_a_reset_during_a_back_off_goes_on_and_is_watched(void)
+{
+        usec_t back_off = 0;
+
+        setup();
+        recline_flat();
+        feed(BACKREST(MOTOR_POSITION), 0.4);
+        feed(BACKREST(MOTOR_CURRENT), 6.0);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "obstacle");
+        back_off = cfg()->safety.obstacle_back_off_usec;
+        CHECK(out(BACKREST(MOTOR_RUN)) == 1.0 && out(BACKREST(MOTOR_TARGET)) == 0.0); /* backing off */
+        advance(back_off / 5);
+        feed(BACKREST(MOTOR_POSITION), 0.38);
+        feed_quietly(BACKREST(MOTOR_CURRENT), 0.1);
+        CHECK_EQ_U(reset(), 0);
+        recline_flat();
+        CHECK(out(BACKREST(MOTOR_TARGET)) == 1.0);
+        advance(back_off); /* past the back-off's end */
+        CHECK(out(BACKREST(MOTOR_RUN)) == 1.0 && out(BACKREST(MOTOR_TARGET)) == 1.0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+
+        teardown();
+
+        /* Again, and a second obstacle within the first one's back-off time. */
+        setup();
+        recline_flat();
+        feed(BACKREST(MOTOR_POSITION), 0.4);
+        feed(BACKREST(MOTOR_CURRENT), 6.0);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "obstacle");
+        advance(back_off / 5);
+        feed_quietly(BACKREST(MOTOR_CURRENT), 0.1);
+        CHECK_EQ_U(reset(), 0);
+        recline_flat();
+        advance(back_off / 5);
+        feed(BACKREST(MOTOR_CURRENT), 6.0);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "obstacle");
+        teardown();
+}
+
 /* --- positions kept across restarts --- */
 
 static const char *const relay_backrest = "    backrest:\n"
@@ -826,6 +890,8 @@ int main(void)
                 T(test_a_board_that_stopped_by_itself_latches),
                 T(test_a_restart_after_an_unclean_end_comes_up_interrupted),
                 T(test_release_vents_every_bag_and_opens_the_legrest),
+                T(test_release_right_after_a_jog_opens_the_legrest_all_the_way),
+                T(test_a_recline_after_a_reset_during_a_back_off_goes_on_and_is_watched),
                 T(test_a_clean_restart_knows_where_the_relay_motors_are),
                 T(test_a_reset_whose_read_never_ends_is_refused_in_time),
                 T(test_resets_during_one_read_share_it),

@@ -805,7 +805,127 @@ static void test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says
         teardown();
 }
 
-RUN_TESTS(T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
+#define B_END_ (f.config->axes[AXIS_BACKREST].io[MOTOR_LIMIT_END])
+#define L_END  (f.config->axes[AXIS_LEGREST].io[MOTOR_LIMIT_END])
+
+static const char *preset_now(void)
+{
+        return chair_recline_preset(f.chair) ?: "";
+}
+
+/* Both axes known at their start switches, the legrest then sent out to 0.3 by its pulses. */
+static void legrest_out_to_0_3(void)
+{
+        feed(B_START, 1.0);
+        feed(L_START, 1.0);
+        advance(REVERSE);
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_LEGREST, 0.3), 0);
+        dispatch();
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_START, 0.0);
+        feed(L_PULSES, 300.0);
+        CHECK(out(L_EXTEND) == 0.0);
+        advance(USEC_PER_SEC);
+}
+
+/* The finding of issue 29 on relay pairs: eight alternating legrest jogs 200 ms apart, then a recline to
+ * flat within the last one's hold time (a person letting go of the jog and tapping a preset). The last jog's
+ * hold-to-move timer used to stop the recline's legrest 100 ms after its extend relay went on, while chaird
+ * went on naming flat. It ends only its own jog: both axes go on to flat, and flat is named on the way and
+ * once there. */
+static void test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer(void)
+{
+        setup();
+        legrest_out_to_0_3();
+        for (int i = 0; i < 8; i++) {
+                CHECK_EQ_U(chair_jog(f.chair, AXIS_LEGREST, i % 2 ? -1 : 1, 300 * USEC_PER_MSEC), 0);
+                dispatch();
+                advance(200 * USEC_PER_MSEC);
+        }
+        CHECK_STREQ(preset_now(), "");
+        CHECK_EQ_U(chair_recline(f.chair, "flat"), 0);
+        dispatch();
+        feed(B_START, 0.0);
+        CHECK_STREQ(preset_now(), "flat");
+        CHECK(out(L_EXTEND) == 1.0); /* it last drove out: no reverse delay */
+        CHECK(out(B_EXTEND) == 1.0);
+        advance(USEC_PER_SEC); /* well past the last jog's 300 ms */
+        CHECK(out(L_EXTEND) == 1.0);
+        CHECK_STREQ(preset_now(), "flat");
+        feed(L_PULSES, 700.0);
+        advance(USEC_PER_SEC);
+        CHECK(out(L_EXTEND) == 1.0);
+        feed(L_PULSES, 1000.0);
+        feed(L_END, 1.0); /* flat is its end: it drives until the switch closes */
+        CHECK(out(L_EXTEND) == 0.0);
+        CHECK(position(AXIS_LEGREST) == 1.0);
+        advance(10 * USEC_PER_SEC);
+        feed(B_END_, 1.0);
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(!chair_moving(f.chair));
+        CHECK_STREQ(preset_now(), "flat");
+        CHECK(pair_never_overlaps(L_EXTEND, L_RETRACT));
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        teardown();
+}
+
+/* The chair names a preset only while it goes there or is there: a move stopped short (a pause or Stop's
+ * hold, a fault's safe state) leaves it at none; stopping a chair already there, or a fault then, does not
+ * move it, and it still is. Relay pairs: one waiting out its reverse delay is on its way too. */
+static void test_recline_names_a_preset_only_on_its_way_or_there(void)
+{
+        setup();
+        legrest_out_to_0_3();
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0); /* backrest 0.45, legrest 0.55 */
+        dispatch();
+        feed(B_START, 0.0);
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        advance(2 * USEC_PER_SEC);
+        feed(L_PULSES, 450.0);
+        chair_hold(f.chair); /* a pause, or Stop without a program */
+        dispatch();
+        CHECK(out(L_EXTEND) == 0.0 && out(B_EXTEND) == 0.0);
+        CHECK_STREQ(preset_now(), "");
+
+        advance(USEC_PER_SEC);
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0);
+        dispatch();
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        feed(L_PULSES, 548.0);
+        CHECK(out(L_EXTEND) == 0.0); /* there, within its tolerance */
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        advance(3 * USEC_PER_SEC); /* the timed backrest: 0.25 more of 10 s */
+        CHECK(out(B_EXTEND) == 0.0);
+        CHECK(!chair_moving(f.chair));
+        chair_hold(f.chair);
+        dispatch();
+        CHECK_STREQ(preset_now(), "zero-gravity-1"); /* nothing moved: still there */
+        chair_safe(f.chair, 0);
+        dispatch();
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+
+        CHECK_EQ_U(chair_recline(f.chair, "upright"), 0);
+        dispatch();
+        CHECK(out(L_RETRACT) == 1.0 && out(B_RETRACT) == 1.0);
+        CHECK_STREQ(preset_now(), "upright");
+        advance(USEC_PER_SEC);
+        feed(L_PULSES, 648.0);                                   /* 100 back in: at 0.45 */
+        CHECK_EQ_U(chair_recline(f.chair, "zero-gravity-1"), 0); /* back: each waits out its reverse delay */
+        dispatch();
+        CHECK(out(L_EXTEND) == 0.0 && out(L_RETRACT) == 0.0);
+        CHECK(chair_moving(f.chair));
+        CHECK_STREQ(preset_now(), "zero-gravity-1");
+        chair_safe(f.chair, 0); /* a fault before either moved on */
+        dispatch();
+        CHECK_STREQ(preset_now(), "");
+        CHECK(pair_never_overlaps(L_EXTEND, L_RETRACT));
+        CHECK(pair_never_overlaps(B_EXTEND, B_RETRACT));
+        teardown();
+}
+
+RUN_TESTS(T(test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer),
+          T(test_recline_names_a_preset_only_on_its_way_or_there),
+          T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
           T(test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says),
           T(test_a_board_motor_sent_where_it_is_settles_at_a_fresh_reading),
           T(test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next),

@@ -310,7 +310,7 @@ def test_bad_arguments_get_typed_errors(p, d, bus):
         ("Start intensity 9", lambda: c.Start("quick", {"intensity": dbus.UInt32(9)}), "InvalidArgument"),
         ("Start intensity 0", lambda: c.Start("quick", {"intensity": dbus.UInt32(0)}), "InvalidArgument"),
         ("Recline unknown", lambda: c.Recline("sideways"), "NoSuchPreset"),
-        ("Recline empty", lambda: c.Recline(""), "NoSuchPreset"),
+        ("Recline empty", lambda: c.Recline(""), "InvalidArgument"),
         ("Recline huge", lambda: c.Recline(big), "NoSuchPreset"),
         ("Jog unknown axis", lambda: c.Jog("elbow", 1), "NoSuchAxis"),
         ("Jog axis the chair lacks", lambda: c.Jog("slide", 1), "NoSuchAxis"),

@@ -263,6 +263,7 @@ static int on_check(sd_event_source *s, void *userdata)
 #define SESSION_SAVE_INTERVAL_USEC (1 * USEC_PER_MINUTE)
 #define SESSION_FILE               "session"
 #define SESSION_FILE_MAX           1024
+#define SESSION_RECORDED_WITHIN    16 /* a session's record is among this many newest (faults come after) */
 #define SESSION_HEADER             "# chaird session 1: the session that runs, as its history record would read\n"
 
 /* A motor's run time, in its counter "NAME-usec". */
@@ -344,7 +345,6 @@ static void on_session_written(struct saved_file *f, int result, uint64_t genera
 static bool recover_session(struct daemon *d)
 {
         _cleanup_free_ char *text = NULL;
-        const struct history_record *newest = d->history ? history_get(d->history, 0) : NULL;
         struct history_record r;
         bool aside;
         int k = read_kept_file(d->state_fd, SESSION_FILE, SESSION_FILE_MAX, &text, &aside);
@@ -358,8 +358,14 @@ static bool recover_session(struct daemon *d)
         if (strncmp(text, SESSION_HEADER, strlen(SESSION_HEADER)) != 0 ||
             history_parse_record(text + strlen(SESSION_HEADER), &r) < 0)
                 return false; /* between sessions (or damaged: nothing to go by) */
-        if (newest && newest->start_usec >= r.start_usec)
-                return false; /* it ended and was recorded: the cut came after */
+        /* It ended and was recorded (the cut came after): its record is among the newest. Compared by start
+         * and program, not by order: a board without a real-time clock may have started with its clock
+         * behind. */
+        for (size_t i = 0; d->history && i < history_count(d->history) && i < SESSION_RECORDED_WITHIN; i++) {
+                const struct history_record *h = history_get(d->history, i);
+                if (h->start_usec == r.start_usec && streq(h->program, r.program))
+                        return false;
+        }
         if (d->history)
                 history_add(d->history, &r);
         if (d->usage) {
@@ -1026,7 +1032,8 @@ static void on_lock_written(struct saved_file *f, int result, uint64_t generatio
 
 /* The child lock as it was left: on unless the file says off (a file chaird cannot read keeps a child out).
  */
-static void load_lock(struct daemon *d)
+/* Whether the file must be written again (it was odd or unreadable: the lock it gives must last). */
+static bool load_lock(struct daemon *d)
 {
         _cleanup_free_ char *text = NULL;
         bool aside;
@@ -1034,7 +1041,7 @@ static void load_lock(struct daemon *d)
                                  : -ENOENT;
 
         if (r == -ENOENT)
-                return;
+                return false;
         d->locked = r < 0 || !streq(text, LOCK_OFF);
         if (r < 0)
                 log_warning("%s/" LOCK_FILE ": %s%s; the child lock is on", d->options->state_dir,
@@ -1044,6 +1051,7 @@ static void load_lock(struct daemon *d)
                             d->options->state_dir);
         if (d->locked)
                 log_notice("Child lock on, as it was left");
+        return r < 0 || !streq(text, d->locked ? LOCK_ON : LOCK_OFF);
 }
 
 /* --- saved positions --- */
@@ -1361,9 +1369,11 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
         open_state_dir(d);
-        load_lock(d);
+        bool lock_again = load_lock(d);
         r = saved_file_new(d->event, d->state_fd, o->state_dir, LOCK_FILE, 0644, lock_text, on_lock_written,
                            d, &d->lock_file);
+        if (r >= 0 && lock_again)
+                saved_file_save(d->lock_file);
         if (r >= 0)
                 r = saved_file_new(d->event, d->state_fd, o->state_dir, SESSION_FILE, 0644, session_text,
                                    on_session_written, d, &d->session_file);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "files.h"
 #include "history.h"
 #include "log.h"
@@ -294,11 +295,12 @@ void history_add(struct history *h, const struct history_record *r)
                 rewrite(h);
 }
 
-/* The most a history file of max records holds: the bound, its slack and the header, at the longest lines.
- * A larger file is not chaird's, and reading it would hold up the start. */
-static size_t file_max(const struct history *h)
+/* The most a history file holds at the largest bound the config allows (a bound lowered since keeps the
+ * newest of a longer file): the bound, its slack and the header, at the longest lines. A larger file is not
+ * chaird's, and reading it would hold up the start. */
+static size_t file_max(void)
 {
-        return (h->max + slack(h) + 1) * HISTORY_LINE_MAX;
+        return (SESSIONS_HISTORY_MAX + SESSIONS_HISTORY_MAX / 10 + 1) * HISTORY_LINE_MAX;
 }
 
 /* Reads the file: each good line a record, the rest counted and reported once. Returns whether it must be
@@ -314,17 +316,17 @@ static bool load(struct history *h)
         ssize_t len;
         int fd;
 
-        fd = file_open_regular(h->dir_fd, HISTORY_FILE, false, file_max(h), &file_size);
+        fd = file_open_regular(h->dir_fd, HISTORY_FILE, false, file_max(), &file_size);
         if (fd == -ENOENT)
                 return false;
         if (file_error_is_odd(fd)) {
                 bool aside = file_set_aside(h->dir_fd, HISTORY_FILE) >= 0;
                 if (fd == -FILE_TOO_LARGE)
-                        log_warning("The history %s is too large (%lld bytes; %u records hold at most %zu); "
-                                    "%s",
-                                    h->path, (long long) file_size, (unsigned) h->max, file_max(h),
-                                    aside ? "set aside as history.broken, it starts afresh"
-                                          : "it cannot be set aside either");
+                        log_warning(
+                                "The history %s is too large (%lld bytes; a history holds at most %zu); %s",
+                                h->path, (long long) file_size, file_max(),
+                                aside ? "set aside as history.broken, it starts afresh"
+                                      : "it cannot be set aside either");
                 else
                         log_warning("The history %s: %s; %s", h->path, file_error_words(fd),
                                     aside ? "set aside as history.broken, it starts afresh"

@@ -42,8 +42,8 @@ bool marker_found(int dir_fd, const char *state_dir, char *ret_what, size_t size
         bool aside;
         int r = read_kept_file(dir_fd, MARKER_FILE, MARKER_MAX, &text, &aside);
 
-        if (r == -ENOENT)
-                return false;
+        if (r == -ENOENT || r == -EBADF)
+                return false; /* none, or no state directory: nothing to go by (the journal said so) */
         if (r < 0) {
                 /* Something in the marker's place: the chair may have ended active. It is set aside, so
                  * that the marker can be written and removed again. */

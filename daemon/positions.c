@@ -29,7 +29,7 @@ int positions_format(const struct chair *c, char *buf, size_t size)
 int positions_restore(int dir_fd, const char *state_dir, struct chair *c)
 {
         _cleanup_free_ char *text = NULL;
-        bool restored[CHAIR_MOTORS] = {}, aside;
+        bool restored[CHAIR_MOTORS] = {}, aside, whole, clean;
         unsigned number = 0, bad = 0, first_bad = 0;
         int n = 0, r;
 
@@ -45,22 +45,16 @@ int positions_restore(int dir_fd, const char *state_dir, struct chair *c)
                             aside ? "; set aside as " POSITIONS_FILE ".broken" : "");
         if (r < 0)
                 return r;
-        for (char *line = text, *next; *line; line = next) {
+        for (char *at = text, *line; (line = text_next_line(&at, text + r, &whole, &clean));) {
                 char name[32], end;
                 double p;
                 unsigned m = CHAIR_MOTORS;
                 bool good;
 
-                bool whole;
-
-                next = line + strcspn(line, "\n");
-                whole = *next == '\n'; /* a last line without its end was cut short */
-                if (whole)
-                        *next++ = '\0';
                 number++;
                 /* "name position" and nothing else; another motor's line (one the config no longer has) is
                  * left alone, each of this chair's motors counts once. */
-                good = whole && sscanf(line, "%31s %lf%c", name, &p, &end) == 2 &&
+                good = whole && clean && sscanf(line, "%31s %lf%c", name, &p, &end) == 2 &&
                        name_is_valid(name, sizeof(name) - 1) && isfinite(p);
                 for (unsigned k = 0; good && k < CHAIR_MOTORS; k++)
                         if (streq(name, chair_motor_name(k)))

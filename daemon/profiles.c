@@ -55,6 +55,7 @@ struct profiles {
         bool dir_sync_again;
         uint64_t dir_asked,
                 dir_syncing; /* generations of the folder's syncs: the last asked, the one under way */
+        int dir_sync_error;  /* of the last sync: -errno, or 0 once one reached the disk */
         struct waiter *waiters;
         size_t n_waiters;
 };
@@ -332,6 +333,20 @@ static void answer(struct profiles *ps, struct slot *slot, uint64_t generation, 
         }
 }
 
+/* The waiters for a leaving slot's removal (generation UINT64_MAX): answered ok, the delete done. */
+static void answer_removal(struct profiles *ps, struct slot *s)
+{
+        for (size_t i = 0; i < ps->n_waiters;) {
+                struct waiter w = ps->waiters[i];
+                if (w.slot != s || w.generation != UINT64_MAX) {
+                        i++;
+                        continue;
+                }
+                ps->waiters[i] = ps->waiters[--ps->n_waiters];
+                w.done(0, ps->dir, w.userdata);
+        }
+}
+
 static int add_waiter(struct profiles *ps, struct slot *slot, uint64_t generation, profiles_done_t done,
                       void *userdata)
 {
@@ -363,12 +378,13 @@ static void slot_written(struct saved_file *f, int result, uint64_t generation, 
          * callback (the saved file still reads itself after it). */
         if (result >= 0 && unlinkat(ps->dir_fd, saved_file_name(f), 0) < 0 && errno != ENOENT)
                 log_warning_errno(-errno, "Cannot remove the profile %s: %m", saved_file_path(f));
-        sync_dir(ps);
-        /* Whoever waits for the removal waits for the folder's sync now. */
+        /* Whoever waits for the removal waits for the folder's sync now (moved first: a sync that cannot
+         * start answers them at once). */
         for (size_t i = 0; i < ps->n_waiters; i++)
                 if (ps->waiters[i].slot == s)
-                        ps->waiters[i] = (struct waiter){NULL, ps->dir_asked, ps->waiters[i].done,
+                        ps->waiters[i] = (struct waiter){NULL, ps->dir_asked + 1, ps->waiters[i].done,
                                                          ps->waiters[i].userdata};
+        sync_dir(ps);
         (void) sd_event_source_set_enabled(ps->reap, SD_EVENT_ONESHOT);
 }
 
@@ -406,6 +422,7 @@ static void dir_synced(struct writer *w, int result, void *userdata)
         struct profiles *ps = userdata;
 
         ps->dir_sync = writer_free(w);
+        ps->dir_sync_error = result < 0 ? result : 0;
         if (result < 0)
                 log_warning_errno(result, "Cannot sync %s after a removal: %m", ps->dir);
         answer(ps, NULL, result < 0 ? UINT64_MAX : ps->dir_syncing, result, ps->dir);
@@ -428,6 +445,7 @@ static void sync_dir(struct profiles *ps)
         ps->dir_syncing = ps->dir_asked;
         r = writer_sync(ps->event, ps->dir_fd, dir_synced, ps, &ps->dir_sync);
         if (r < 0) {
+                ps->dir_sync_error = r;
                 log_warning_errno(r, "Cannot sync %s: %m", ps->dir);
                 answer(ps, NULL, UINT64_MAX, r, ps->dir);
         }
@@ -643,6 +661,8 @@ int profiles_put(struct profiles *ps, const struct profile *p)
                                 ps->leaving[k] = ps->leaving[--ps->n_leaving];
                                 s->leaving = false;
                                 s->profile = *p;
+                                /* Whoever waited for its removal hears now: a new save took its place. */
+                                answer_removal(ps, s);
                         }
                 if (!s) {
                         r = slot_new(ps, p, &s);
@@ -700,7 +720,8 @@ int profiles_wait(struct profiles *ps, const char *name, profiles_done_t done, v
                         return add_waiter(ps, ps->leaving[k], UINT64_MAX, done, userdata);
         if (ps->dir_sync)
                 return add_waiter(ps, NULL, ps->dir_asked, done, userdata);
-        return 1;
+        /* Gone, and no sync under way: on the disk, unless the last sync failed. */
+        return ps->dir_sync_error < 0 ? ps->dir_sync_error : 1;
 }
 
 void profiles_unwait(struct profiles *ps, void *userdata)

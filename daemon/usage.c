@@ -79,7 +79,7 @@ static void load(struct usage *u, int dir_fd, const char *path)
 {
         _cleanup_free_ char *text = NULL;
         unsigned number = 0, bad = 0, first_bad = 0;
-        bool aside;
+        bool aside, whole, clean;
         int r = read_kept_file(dir_fd, USAGE_FILE, USAGE_FILE_MAX, &text, &aside);
 
         if (r == -ENOENT)
@@ -92,21 +92,15 @@ static void load(struct usage *u, int dir_fd, const char *path)
                             aside ? ", set aside as " USAGE_FILE ".broken" : "");
                 return;
         }
-        for (char *line = text, *next; *line; line = next) {
+        for (char *at = text, *line; (line = text_next_line(&at, text + r, &whole, &clean));) {
                 char name[USAGE_NAME_MAX + 1], end;
                 unsigned long long value;
 
-                bool whole;
-
-                next = line + strcspn(line, "\n");
-                whole = *next == '\n'; /* a last line without its end was cut short */
-                if (whole)
-                        *next++ = '\0';
                 number++;
                 if (line[0] == '#')
                         continue;
                 /* "name digits": one space, no sign, nothing after; each counter once. */
-                if (!whole || sscanf(line, "%48s %llu%c", name, &value, &end) != 2 ||
+                if (!whole || !clean || sscanf(line, "%48s %llu%c", name, &value, &end) != 2 ||
                     !name_is_valid(name, USAGE_NAME_MAX - 1) || line[strlen(name)] != ' ' ||
                     line[strlen(name) + 1] < '0' || line[strlen(name) + 1] > '9' || find(u, name) >= 0 ||
                     usage_add(u, name, value) < 0) {

@@ -230,6 +230,11 @@ int saved_file_new(sd_event *event, int dir_fd, const char *dir, const char *nam
                 saved_file_free(f);
                 return -ENOMEM;
         }
+        if (dir_fd >= 0 && f->dir_fd < 0) {
+                int r = -errno;
+                saved_file_free(f);
+                return r;
+        }
         *ret = f;
         return 0;
 }
@@ -237,7 +242,9 @@ int saved_file_new(sd_event *event, int dir_fd, const char *dir, const char *nam
 uint64_t saved_file_save(struct saved_file *f)
 {
         f->asked++;
-        if (!f->writer)
+        if (f->dir_fd < 0)
+                f->written = f->asked; /* no folder: nothing is kept, and nothing is pending */
+        else if (!f->writer)
                 saved_file_start(f);
         return f->asked;
 }
@@ -266,7 +273,7 @@ int saved_file_flush(struct saved_file *f)
         /* The write under way ends first (its callback does not come: the loop is done with this file). */
         if (f->writer)
                 f->writer = writer_free(f->writer); /* how it ended is not known: written again below */
-        if (f->asked <= f->written)
+        if (f->asked <= f->written || f->dir_fd < 0)
                 return 0;
         r = f->format(f->userdata, &data, &size);
         if (r >= 0)

@@ -37,8 +37,8 @@ typedef int (*saved_file_format_t)(void *userdata, char **ret_data, size_t *ret_
  * (-errno; what it held is written again with the next save). May be NULL. */
 typedef void (*saved_file_done_t)(struct saved_file *f, int result, uint64_t generation, void *userdata);
 
-/* The file name inside the folder dir_fd (a copy is kept; -1: every write fails with -EBADF); dir names
- * the folder in messages. */
+/* The file name inside the folder dir_fd (a copy is kept; -1: no folder, nothing is written and nothing is
+ * pending); dir names the folder in messages. */
 int saved_file_new(sd_event *event, int dir_fd, const char *dir, const char *name, unsigned mode,
                    saved_file_format_t format, saved_file_done_t done, void *userdata,
                    struct saved_file **ret);

@@ -705,7 +705,7 @@ static int parse_safety(struct parse_ctx *ctx, const struct ynode *node, const s
 static const struct field sessions_fields[] = {
         {"manual-duration", field_duration, offsetof(struct sessions_config, manual_duration_usec), 0,
          (long long) USEC_PER_MINUTE, (long long) (2 * USEC_PER_HOUR)},
-        {"history", field_uint, offsetof(struct sessions_config, history_max), 0, 10, 10000},
+        {"history", field_uint, offsetof(struct sessions_config, history_max), 0, 10, SESSIONS_HISTORY_MAX},
         {"profiles", field_uint, offsetof(struct sessions_config, profiles_max), 0, 1, 64},
         {},
 };

@@ -137,6 +137,7 @@ struct sessions_config {
         unsigned profiles_max;       /* user profiles at most */
 };
 extern const struct sessions_config sessions_config_default;
+#define SESSIONS_HISTORY_MAX 10000 /* sessions.history's ceiling */
 
 struct chair_config {
         char *file;

@@ -284,13 +284,20 @@ int remove_atomic_temps(int dirfd)
 int file_set_aside(int dirfd, const char *name)
 {
         char aside[NAME_MAX + 1];
-        int n = snprintf(aside, sizeof(aside), "%s.broken", name);
 
-        if (n < 0 || (size_t) n >= sizeof(aside))
-                return -ENAMETOOLONG;
-        /* A directory set aside before is in the way of another: it goes first if it is empty. */
-        (void) unlinkat(dirfd, aside, AT_REMOVEDIR);
-        return renameat(dirfd, name, dirfd, aside) < 0 ? -errno : 0;
+        /* NAME.broken, or NAME.broken.1 ... when one is there already: what was set aside before stays for a
+         * person to look at. */
+        for (unsigned i = 0; i < 100; i++) {
+                int n = i == 0 ? snprintf(aside, sizeof(aside), "%s.broken", name)
+                               : snprintf(aside, sizeof(aside), "%s.broken.%u", name, i);
+                if (n < 0 || (size_t) n >= sizeof(aside))
+                        return -ENAMETOOLONG;
+                if (renameat2(dirfd, name, dirfd, aside, RENAME_NOREPLACE) >= 0)
+                        return 0;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
 }
 
 bool file_error_is_odd(int r)
@@ -316,6 +323,22 @@ int read_kept_file(int dirfd, const char *name, size_t max, char **ret, bool *re
         return r;
 }
 
+char *text_next_line(char **at, char *end, bool *whole, bool *clean)
+{
+        char *line = *at, *nl;
+
+        if (line >= end)
+                return NULL;
+        nl = memchr(line, '\n', (size_t) (end - line));
+        *whole = nl != NULL;
+        if (!nl)
+                nl = end; /* read_file_at put a NUL there */
+        *clean = !memchr(line, '\0', (size_t) (nl - line));
+        *nl = '\0';
+        *at = nl < end ? nl + 1 : end;
+        return line;
+}
+
 /* A YAML file by its name: *.yaml, and *.yml, which editors and copies use as well. */
 static int yaml_file_filter(const struct dirent *de)
 {
@@ -324,24 +347,18 @@ static int yaml_file_filter(const struct dirent *de)
                (streq(dot, ".yaml") || streq(dot, ".yml"));
 }
 
-int list_yaml_files(const char *dir, char ***ret)
+static int yaml_names(struct dirent **entries, int n, const char *dir, char ***ret)
 {
         _cleanup_(strv_freep) char **files = calloc(1, sizeof(char *));
-        struct dirent **entries = NULL;
-        int n, r = 0;
+        int r = files ? 0 : -ENOMEM;
 
-        if (!files)
-                return -ENOMEM;
-        n = scandir(dir, &entries, yaml_file_filter, alphasort);
-        if (n < 0)
-                return -errno;
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;
-                if (r == 0 && asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0) {
+                if (r == 0 && dir && asprintf(&path, "%s/%s", dir, entries[i]->d_name) < 0) {
                         path = NULL; /* undefined after a failed asprintf */
                         r = -ENOMEM;
                 }
-                if (r == 0 && strv_extend(&files, path) < 0)
+                if (r == 0 && strv_extend(&files, dir ? path : entries[i]->d_name) < 0)
                         r = -ENOMEM;
                 free(entries[i]);
         }
@@ -350,4 +367,20 @@ int list_yaml_files(const char *dir, char ***ret)
                 return r;
         *ret = TAKE_PTR(files);
         return 0;
+}
+
+int list_yaml_files(const char *dir, char ***ret)
+{
+        struct dirent **entries = NULL;
+        int n = scandir(dir, &entries, yaml_file_filter, alphasort);
+
+        return n < 0 ? -errno : yaml_names(entries, n, dir, ret);
+}
+
+int list_yaml_files_at(int dirfd, char ***ret)
+{
+        struct dirent **entries = NULL;
+        int n = scandirat(dirfd, ".", &entries, yaml_file_filter, alphasort);
+
+        return n < 0 ? -errno : yaml_names(entries, n, NULL, ret);
 }

@@ -59,8 +59,9 @@ bool is_atomic_temp(const char *name);
  * any writer runs. Returns how many were removed, or -errno. */
 int remove_atomic_temps(int dirfd);
 
-/* Sets an odd or broken file aside inside dirfd as NAME.broken (a link, FIFO or directory itself, never
- * what it points to), so that a fresh one can take its place. 0 or -errno. */
+/* Sets an odd or broken file aside inside dirfd as NAME.broken (NAME.broken.1 ... when that is taken: an
+ * earlier one is never replaced), the link, FIFO or directory itself, never what it points to, so that a
+ * fresh one can take its place. 0 or -errno. */
 int file_set_aside(int dirfd, const char *name);
 
 /* A file chaird keeps (state) read whole: read_file_at, and an odd or too large one set aside as
@@ -70,6 +71,13 @@ int read_kept_file(int dirfd, const char *name, size_t max, char **ret, bool *re
 /* Whether an error of read_file_at is about the file being odd or too large (not about reading it). */
 bool file_error_is_odd(int r);
 
+/* The lines of a text read whole (from *at to end): the next one, its '\n' made a NUL, or NULL past the
+ * last. *whole: it ended with '\n' (a last line without one was cut short); *clean: it holds no NUL byte (a
+ * binary file's line; the text ends at its size, not at a NUL). */
+char *text_next_line(char **at, char *end, bool *whole, bool *clean);
+
 /* The paths of the *.yaml and *.yml files in dir (not hidden ones), sorted by name, NULL-terminated.
  * -errno when the directory cannot be read. */
 int list_yaml_files(const char *dir, char ***ret);
+/* The same in the folder dirfd: their names. */
+int list_yaml_files_at(int dirfd, char ***ret);

@@ -1,6 +1,7 @@
 /* pattern.c: roller patterns (loops of steps along the back) and the shared pattern library. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -315,8 +316,8 @@ const struct field library_file_fields[] = {
 
 /* Patterns before dir_start came from directories of higher priority: they hide ones of the same name here.
  * Within one directory a name may be defined once. */
-static int load_file(struct pattern_library *lib, const char *path, size_t dir_start,
-                     struct diag_list *diags)
+static int load_file(struct pattern_library *lib, int dirfd, const char *name, const char *path,
+                     size_t dir_start, struct diag_list *diags)
 {
         _cleanup_(ydoc_freep) struct ydoc *doc = NULL;
         struct parse_ctx ctx = {.file = path, .diags = diags};
@@ -324,7 +325,7 @@ static int load_file(struct pattern_library *lib, const char *path, size_t dir_s
         bool bad = false;
         int r;
 
-        r = ydoc_load_file(path, NULL, diags, &doc);
+        r = ydoc_load_file_at(dirfd, name, path, NULL, diags, &doc);
         if (r < 0)
                 return r;
         r = parse_mapping(&ctx, ydoc_root(doc), "a pattern file", library_file_fields, lib, NULL);
@@ -361,29 +362,44 @@ static int load_file(struct pattern_library *lib, const char *path, size_t dir_s
 
 int pattern_library_load_file(struct pattern_library *lib, const char *path, struct diag_list *diags)
 {
-        return load_file(lib, path, lib->n, diags);
+        return load_file(lib, AT_FDCWD, path, path, lib->n, diags);
 }
 
 int pattern_library_load_dir(struct pattern_library *lib, const char *dir, struct diag_list *diags)
 {
         _cleanup_(strv_freep) char **files = NULL;
+        _cleanup_(closep) int fd = -1;
         size_t dir_start = lib->n;
         bool bad = false;
         int r;
 
         if (strv_extend(&lib->dirs, dir) < 0)
                 return -ENOMEM;
-        r = list_yaml_files(dir, &files);
+        /* The folder is often in one others can write (the installer's programs): a link in its place is not
+         * followed, and its files are opened inside it. */
+        fd = dir_open_at(AT_FDCWD, dir, false);
+        if (fd == -ENOENT)
+                return fd;
+        if (fd < 0) {
+                diag_add(diags, SEVERITY_ERROR, dir, 0, 0, "%s", file_error_words(fd));
+                return -EINVAL;
+        }
+        r = list_yaml_files_at(fd, &files);
         if (r < 0)
                 return r;
         for (char **f = files; *f; f++) {
-                r = load_file(lib, *f, dir_start, diags);
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s", dir, *f) < 0) {
+                        path = NULL;
+                        return -ENOMEM;
+                }
+                r = load_file(lib, fd, *f, path, dir_start, diags);
                 if (r == -ENOMEM)
                         return r;
                 if (r == -EINVAL)
                         bad = true;
                 else if (r < 0) {
-                        diag_add(diags, SEVERITY_ERROR, *f, 0, 0, "cannot read: %s", strerror(-r));
+                        diag_add(diags, SEVERITY_ERROR, path, 0, 0, "cannot read: %s", strerror(-r));
                         bad = true;
                 }
         }

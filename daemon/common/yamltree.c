@@ -536,6 +536,12 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
 int ydoc_load_file(const char *path, const struct yload_limits *limits, struct diag_list *diags,
                    struct ydoc **ret)
 {
+        return ydoc_load_file_at(AT_FDCWD, path, path, limits, diags, ret);
+}
+
+int ydoc_load_file_at(int dirfd, const char *name, const char *path, const struct yload_limits *limits,
+                      struct diag_list *diags, struct ydoc **ret)
+{
         const struct yload_limits *lim = limits ?: &yload_default_limits;
         _cleanup_free_ char *buf = NULL;
         off_t size = 0;
@@ -543,7 +549,7 @@ int ydoc_load_file(const char *path, const struct yload_limits *limits, struct d
 
         /* Never blocking (a FIFO), never through a link that an installer's folder holds, only a regular
          * file: an odd one is an error about the file, not about what it points to. */
-        fd = file_open_regular(AT_FDCWD, path, lim->follow_links, lim->max_bytes, &size);
+        fd = file_open_regular(dirfd, name, lim->follow_links, lim->max_bytes, &size);
         if (fd == -FILE_TOO_LARGE) {
                 diag_add(diags, SEVERITY_ERROR, path, 1, 1,
                          "file is too large (%lld bytes; the limit is %zu KiB)", (long long) size,

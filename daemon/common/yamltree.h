@@ -67,6 +67,9 @@ int ydoc_load(const char *file, const void *data, size_t size, const struct yloa
  * diagnostic is added then: the caller says what it was trying to read). */
 int ydoc_load_file(const char *path, const struct yload_limits *limits, struct diag_list *diags,
                    struct ydoc **ret);
+/* The same for the file name inside the folder dirfd (AT_FDCWD: a path); path names it in messages. */
+int ydoc_load_file_at(int dirfd, const char *name, const char *path, const struct yload_limits *limits,
+                      struct diag_list *diags, struct ydoc **ret);
 
 /* The root node; borrowed, valid until ydoc_free(). */
 const struct ynode *ydoc_root(const struct ydoc *doc);

@@ -620,6 +620,75 @@ static void test_a_profile_deleted_during_its_write_is_gone_without_waiting(void
         teardown();
 }
 
+/* What a waiter heard: how many times, and the last result. */
+struct heard {
+        int calls, result;
+};
+
+static void on_heard(int result, const char *path, void *userdata)
+{
+        struct heard *h = userdata;
+        h->calls++;
+        h->result = result;
+}
+
+/* A call is answered once what it asked is on the disk: a save once its write ends, a delete once the
+ * folder is synced; a delete overtaken by a save of the same name (its write still under way) is answered
+ * too, never left waiting. */
+static void test_a_wait_ends_once_the_change_is_on_the_disk(void)
+{
+        struct profiles *ps = NULL;
+        struct profile p = {.name = "anna", .intensity = 2};
+        struct heard saved = {}, deleted = {}, again = {};
+
+        setup();
+        CHECK(pipe2(gate, O_CLOEXEC) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 4, &ps) == 0);
+        CHECK(profiles_put(ps, &p) == 0); /* its write waits at the gate */
+        CHECK(profiles_wait(ps, "anna", on_heard, &saved) == 0);
+        sd_event_run(event, 50 * USEC_PER_MSEC);
+        CHECK_EQ_U(saved.calls, 0); /* not on the disk yet */
+        CHECK(profiles_delete(ps, "anna") == 0);
+        CHECK(profiles_wait(ps, "anna", on_heard, &deleted) == 0);
+        p.intensity = 4;
+        CHECK(profiles_put(ps, &p) == 0); /* takes the slot back: the delete is answered */
+        CHECK_EQ_U(deleted.calls, 1);
+        CHECK_EQ_U(deleted.result, 0);
+        CHECK(profiles_wait(ps, "anna", on_heard, &again) == 0);
+        gate_open();
+        for (int i = 0; i < 600 && profiles_saving(ps); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK_EQ_U(saved.calls, 1);
+        CHECK_EQ_U(saved.result, 0);
+        CHECK_EQ_U(again.calls, 1);
+        CHECK_EQ_U(again.result, 0);
+        CHECK_EQ_U(deleted.calls, 1);
+        /* Nothing pending: answered at once. */
+        CHECK(profiles_wait(ps, "anna", on_heard, &again) == 1);
+        CHECK(profiles_delete(ps, "anna") == 0);
+        struct heard gone = {};
+        int r = profiles_wait(ps, "anna", on_heard, &gone);
+        for (int i = 0; i < 600 && profiles_saving(ps); i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK(r == 1 || (gone.calls == 1 && gone.result == 0));
+        /* A write that fails is the waiter's error. */
+        char path[128];
+        snprintf(path, sizeof(path), "%s/profiles/anna", dir);
+        CHECK(mkdir(path, 0755) == 0 && mkdir(strcat(path, "/in-the-way"), 0755) == 0);
+        struct heard failed = {};
+        CHECK(profiles_put(ps, &p) == 0);
+        CHECK(profiles_wait(ps, "anna", on_heard, &failed) == 0);
+        for (int i = 0; i < 600 && profiles_saving(ps) && failed.calls == 0; i++)
+                sd_event_run(event, 100 * USEC_PER_MSEC);
+        CHECK_EQ_U(failed.calls, 1);
+        CHECK(failed.result < 0);
+        profiles_free(ps);
+        close(gate[0]);
+        close(gate[1]);
+        gate[0] = gate[1] = -1;
+        teardown();
+}
+
 /* A temporary file left by a write that a power cut ended is removed at the next start. */
 static void test_a_temporary_file_left_by_a_cut_is_removed(void)
 {
@@ -701,4 +770,5 @@ RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_ar
           T(test_usage_counts_saves_and_reads_back),
           T(test_a_profile_reads_back_and_broken_ones_are_refused), T(test_profiles_on_the_disk),
           T(test_a_profile_deleted_during_its_write_is_gone_without_waiting),
+          T(test_a_wait_ends_once_the_change_is_on_the_disk),
           T(test_a_temporary_file_left_by_a_cut_is_removed), T(test_a_damaged_usage_line_is_left_out))

@@ -12,6 +12,30 @@
 /* json-c's default: a command is flat, only an id may nest. */
 #define COMMAND_MAX_DEPTH 32
 
+const char *const command_names[] = {
+        [COMMAND_START] = "start",
+        [COMMAND_STOP] = "stop",
+        [COMMAND_PAUSE] = "pause",
+        [COMMAND_RESUME] = "resume",
+        [COMMAND_EMERGENCY_STOP] = "emergency-stop",
+        [COMMAND_RELEASE] = "release",
+        [COMMAND_RESET] = "reset",
+        [COMMAND_RECLINE] = "recline",
+        [COMMAND_HEAT] = "heat",
+        [COMMAND_INTENSITY] = "intensity",
+        [COMMAND_LOCK] = "lock",
+        [COMMAND_INSTALL] = "install",
+        NULL,
+};
+
+int command_from_string(const char *s)
+{
+        for (int i = 0; i < _COMMAND_MAX; i++)
+                if (streq(command_names[i], s))
+                        return i;
+        return -EINVAL;
+}
+
 const struct command_spec command_specs[_COMMAND_MAX] = {
         [COMMAND_START] = {"Start",
                            {{"program", ARG_STRING},

@@ -351,6 +351,24 @@ int command_parse(const void *payload, size_t size, struct command_request **ret
         return 0;
 }
 
+json_object *command_reply_new(json_object *id, const char *error, const char *message, json_object *result)
+{
+        _cleanup_(json_putp) json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (id && json_object_object_add(o, "id", json_object_get(id)) < 0)
+                return NULL;
+        if (json_object_object_add(o, "ok", json_object_new_boolean(!error)) < 0)
+                return NULL;
+        if (error && (json_object_object_add(o, "error", json_object_new_string(error)) < 0 ||
+                      json_object_object_add(o, "message", json_object_new_string(message ?: "")) < 0))
+                return NULL;
+        if (!error && result && json_object_object_add(o, "result", json_object_get(result)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
 struct command_request *command_request_free(struct command_request *r)
 {
         if (!r)

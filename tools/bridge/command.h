@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define CHAIR_ERROR      "io.chaird.Chair1.Error."
 #define COMMAND_ARGS_MAX 3
 
@@ -56,6 +58,7 @@ struct command_spec {
         const char *method; /* on io.chaird.Chair1; NULL: set the Locked property */
         struct command_arg args[COMMAND_ARGS_MAX];
         bool options; /* the optional args form an a{sv} */
+        bool result;  /* the call answers a value, which the reply carries as "result" */
 };
 
 extern const struct command_spec command_specs[_COMMAND_MAX];
@@ -83,6 +86,11 @@ struct command_request {
 /* Reads payload (size bytes, no NUL needed at the end) into a new request in *ret. Returns 0, also for a
  * payload that is not a good command (then (*ret)->error is set), or -ENOMEM. */
 int command_parse(const void *payload, size_t size, struct command_request **ret);
+
+/* A reply: {"id":id,"ok":true[,"result":result]} when error is NULL, otherwise
+ * {"id":id,"ok":false,"error":error,"message":message}; without "id" when id is NULL. id and result are
+ * borrowed (the reply takes its own reference). Returns a new object, or NULL when out of memory. */
+json_object *command_reply_new(json_object *id, const char *error, const char *message, json_object *result);
 
 struct command_request *command_request_free(struct command_request *r);
 static inline void command_request_freep(struct command_request **r)

@@ -106,6 +106,11 @@ def test_every_command_reaches_the_chair(p, env):
     if not c.wait(lambda: any(json.loads(m[1]).get("event") == "fault" and json.loads(m[1]).get("name") == "emergency-stop"
                               and "message" in json.loads(m[1]) for m in c.on(BASE + "/event"))):
         p.append(f"no fault event: {c.on(BASE + '/event')}")
+    # The event comes after the state that holds its fault: a client that acts on it reads the fault there.
+    seen = [m for m in list(c.messages) if m[0] in (BASE + "/state", BASE + "/event")]
+    first = next((i for i, m in enumerate(seen) if m[0] == BASE + "/event"), len(seen))
+    if not any(json.loads(m[1]).get("Fault") == "emergency-stop" for m in seen[:first] if m[0] == BASE + "/state"):
+        p.append("the fault event came before the state with the fault")
     expect_ok(p, r.send("reset"), "reset")
     if not c.wait(lambda: state(c).get("Fault") == ""):
         p.append(f"fault after reset: {state(c).get('Fault')}")

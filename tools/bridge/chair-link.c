@@ -137,9 +137,9 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         json_object_put(l->state);
         l->state = TAKE_PTR(state);
         l->state_known = true;
-        check_fault(l);
         set_available(l);
         state_changed(l);
+        check_fault(l); /* after the state it is in (e.g. "interrupted" after chaird ended uncleanly) */
         return 0;
 }
 

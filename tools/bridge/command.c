@@ -249,9 +249,8 @@ static const char *keys_list(const struct command_arg *const tables[TABLES_MAX],
 
         buf[0] = 0;
         for (size_t t = 0; t < TABLES_MAX; t++)
-                for (const struct command_arg *k = tables[t]; k && k->key; k++)
-                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? ", " : "",
-                                               k->key);
+                for (const struct command_arg *k = tables[t]; k && k->key && n < size; k++)
+                        n += (size_t) snprintf(buf + n, size - n, "%s%s", n ? ", " : "", k->key);
         return buf;
 }
 
@@ -295,6 +294,7 @@ static int check_object(struct command_request *r, const struct command_arg *con
         }
         return 0;
 }
+
 static int check_value(struct command_request *r, const struct command_arg *a, json_object *v,
                        const char *path)
 {

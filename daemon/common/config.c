@@ -403,7 +403,7 @@ static const struct field roller_fields[] = {
          .sub = landmark_fields},
         {"techniques", parse_techniques, offsetof(struct roller_config, techniques),
          .schema = SCHEMA_TECHNIQUES},
-        {"depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, 5},
+        {"depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, ROLLER_DEPTH_MAX},
         {"travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED,
          .shape = SHAPE_OBJECT, .sub = motor_fields},
         {"kneading", field_out_level, offsetof(struct roller_config, kneading)},

@@ -87,6 +87,8 @@ struct roller_config {
 };
 
 #define AIRBAG_INTENSITY_LEVELS 5
+/* A roller's depth levels (3D) are at most this; a program's depths are 1 to this. */
+#define ROLLER_DEPTH_MAX 5
 /* Heat levels are 0 (off) to this; each level above 0 has a temperature. */
 #define HEAT_LEVELS 3
 #define FOOT_SPEED_MAX                                                                                      \

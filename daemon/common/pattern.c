@@ -171,8 +171,8 @@ static const struct field step_fields[] = {
          (long long) STEP_TIME_MIN_USEC, (long long) STEP_TIME_MAX_USEC},
         {"technique", parse_step_technique, offsetof(struct pattern_step, technique),
          .schema = SCHEMA_TECHNIQUES},
-        {"speed", field_uint, offsetof(struct pattern_step, speed), 0, 1, 6},
-        {"depth", field_uint, offsetof(struct pattern_step, depth), 0, 1, 5},
+        {"speed", field_uint, offsetof(struct pattern_step, speed), 0, 1, ROLLER_SPEED_MAX},
+        {"depth", field_uint, offsetof(struct pattern_step, depth), 0, 1, ROLLER_DEPTH_MAX},
         {"width", parse_step_width, offsetof(struct pattern_step, width), .schema = SCHEMA_WIDTH},
         {},
 };

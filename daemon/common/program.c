@@ -215,7 +215,7 @@ static const struct field roller_fields[] = {
                    "@LANDMARKS@]},{\"type\":\"array\",\"minItems\":2,\"maxItems\":2,\"items\":{\"anyOf\":[{"
                    "\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[@LANDMARKS@]}]}}]}"},
         {"speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, ROLLER_SPEED_MAX},
-        {"depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, 5},
+        {"depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, ROLLER_DEPTH_MAX},
         {"width", parse_roller_width, 0, .schema = SCHEMA_WIDTH},
         {"stroke", field_duration, offsetof(struct roller_phase, stroke_usec), 0,
          (long long) (2 * USEC_PER_SEC), (long long) USEC_PER_MINUTE},

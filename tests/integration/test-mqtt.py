@@ -106,6 +106,11 @@ def test_every_command_reaches_the_chair(p, env):
     if not c.wait(lambda: any(json.loads(m[1]).get("event") == "fault" and json.loads(m[1]).get("name") == "emergency-stop"
                               and "message" in json.loads(m[1]) for m in c.on(BASE + "/event"))):
         p.append(f"no fault event: {c.on(BASE + '/event')}")
+    # The event comes after the state that holds its fault: a client that acts on it reads the fault there.
+    seen = [m for m in list(c.messages) if m[0] in (BASE + "/state", BASE + "/event")]
+    first = next((i for i, m in enumerate(seen) if m[0] == BASE + "/event"), len(seen))
+    if not any(json.loads(m[1]).get("Fault") == "emergency-stop" for m in seen[:first] if m[0] == BASE + "/state"):
+        p.append("the fault event came before the state with the fault")
     expect_ok(p, r.send("reset"), "reset")
     if not c.wait(lambda: state(c).get("Fault") == ""):
         p.append(f"fault after reset: {state(c).get('Fault')}")
@@ -124,6 +129,159 @@ def test_chaird_errors_go_into_the_reply(p, env):
     expect_error(p, r.send("heat", zone="lumbar", level=9), "InvalidArgument", "level out of range")
     expect_error(p, r.send("intensity", intensity=0), "InvalidArgument", "intensity 0")
     expect_error(p, r.send("install", yaml="id: x\n"), "NotPermitted", "install, not in the default commands")
+
+
+def paced(remote):
+    """remote.send within the command rate (10 a second, bursts of 20), for cases that send many commands."""
+    def send(command, **args):
+        time.sleep(0.11)
+        return remote.send(command, **args)
+    return send
+
+
+def session(client):
+    return state(client).get("Session") or {}
+
+
+def test_touch_panel_commands_reach_the_chair(p, env):
+    """manual, adjust, shoulders, profiles, positions, jog and history, each end to end: a command on the topic,
+    its D-Bus call, and its effect in chaird's state (as the state topic shows it) or in chair-sim."""
+    c, d = env.client, env.d
+    send = paced(env.remote)
+    d.settle()
+    # manual: a session with no program; the state topic's Session says so.
+    expect_ok(p, send("manual", roller={"technique": "kneading", "area": "back", "speed": 2, "width": "narrow"},
+                      airbags={"zones": ["calves"], "intensity": 2}, heat={"lumbar": 1},
+                      **{"foot-rollers": 2, "duration-usec": 5 * 60_000_000}), "manual")
+    if not c.wait(lambda: session(c).get("kind") == "manual" and state(c).get("Program") == "manual", 10):
+        p.append(f"Session after manual: {session(c)}")
+    if not c.wait(lambda: session(c).get("settings", {}).get("roller", {}).get("speed") == 2, 10):
+        p.append(f"manual's roller settings: {session(c).get('settings')}")
+    if state(c).get("DurationUSec") != 5 * 60_000_000:
+        p.append(f"manual's duration: {state(c).get('DurationUSec')}")
+    wait_for(lambda: d.state() == "running", 15)
+    # adjust: the person's changes, in Session.adjustments; in manual mode manual's keys too.
+    expect_ok(p, send("adjust", speed=5, width="wide"), "adjust")
+    if not c.wait(lambda: session(c).get("adjustments", {}).get("speed") == 5 and
+                  session(c).get("adjustments", {}).get("width") == "wide", 10):
+        p.append(f"Session.adjustments after adjust: {session(c).get('adjustments')}")
+    expect_ok(p, send("adjust", roller={"technique": "tapping"}), "adjust with manual's keys")
+    if not c.wait(lambda: session(c).get("settings", {}).get("roller", {}).get("technique") == "tapping", 10):
+        p.append(f"the manual session's technique after adjust: {session(c).get('settings')}")
+    # shoulders: the shoulder position in use moves by the offset.
+    s0 = state(c).get("Shoulders")
+    expect_ok(p, send("shoulders", **{"offset-mm": 20}), "shoulders")
+    if not c.wait(lambda: state(c).get("Shoulders") == s0 + 20, 10):
+        p.append(f"Shoulders {state(c).get('Shoulders')} after shoulders +20 from {s0}")
+    expect_ok(p, send("shoulders", **{"offset-mm": -20}), "shoulders back")
+    expect_ok(p, send("stop"), "stop the manual session")
+    wait_for(lambda: d.state() == "idle", 30)
+
+    # history: the manual session is the newest record, as History has it.
+    reply = send("history", max=3)
+    expect_ok(p, reply, "history")
+    records = (reply or {}).get("result")
+    if not isinstance(records, list) or not records or len(records) > 3:
+        p.append(f"history's result: {records}")
+    elif records[0].get("program") != "manual" or records[0].get("reason") != "stopped" or \
+            not {"start", "duration", "program", "profile", "reason", "fault"} <= set(records[0]):
+        p.append(f"the newest history record: {records[0]}")
+    every = (send("history") or {}).get("result") or []
+    if len(every) < len(records):
+        p.append(f"history without max gave {len(every)} records")
+
+    # Profiles: saved, read back, selected, a position saved in it, then all deleted again.
+    settings = {"favourites": ["relax"], "intensity": 4, "heat": {"lumbar": 2}, "shoulder-offset": -10,
+                "program": "relax"}
+    expect_ok(p, send("save-profile", name="mqtt-anna", **settings), "save-profile")
+    reply = send("get-profile", name="mqtt-anna")
+    expect_ok(p, reply, "get-profile")
+    got = (reply or {}).get("result") or {}
+    if {k: got.get(k) for k in settings} != settings or got.get("positions") != {}:
+        p.append(f"get-profile after save-profile: {got}")
+    if not c.wait(lambda: "mqtt-anna" in (state(c).get("Profiles") or []), 10):
+        p.append(f"Profiles: {state(c).get('Profiles')}")
+    expect_ok(p, send("select-profile", name="mqtt-anna"), "select-profile")
+    if not c.wait(lambda: state(c).get("Profile") == "mqtt-anna", 10):
+        p.append(f"Profile after select-profile: {state(c).get('Profile')!r}")
+    expect_ok(p, send("save-position", name="reading"), "save-position")
+    positions = ((send("get-profile", name="mqtt-anna") or {}).get("result") or {}).get("positions") or {}
+    if set(positions) != {"reading"} or not {"backrest", "legrest"} <= set(positions["reading"]):
+        p.append(f"positions after save-position: {positions}")
+    expect_ok(p, send("recline", preset="reading"), "recline to the saved position")
+    expect_ok(p, send("delete-position", name="reading"), "delete-position")
+    positions = ((send("get-profile", name="mqtt-anna") or {}).get("result") or {}).get("positions")
+    if positions != {}:
+        p.append(f"positions after delete-position: {positions}")
+    expect_ok(p, send("select-profile", name=""), "select no profile")
+    expect_ok(p, send("delete-profile", name="mqtt-anna"), "delete-profile")
+    expect_error(p, send("get-profile", name="mqtt-anna"), "NoSuchProfile", "get-profile after delete-profile")
+    if not c.wait(lambda: "mqtt-anna" not in (state(c).get("Profiles") or []) and state(c).get("Profile") == "", 10):
+        p.append(f"after delete-profile: {state(c).get('Profiles')} {state(c).get('Profile')!r}")
+    d.settle()
+
+    # jog: hold-to-move; each jog moves the legrest for 300 ms, repeated every 100 ms it keeps moving.
+    wait_for(lambda: not any(m["driven"] for m in d.sim.state()["motors"].values()), 30)
+    before = d.sim.state()["motors"]["legrest"]["position"]
+    direction = -1 if before > 0.5 else 1
+    for _ in range(10):
+        expect_ok(p, send("jog", axis="legrest", direction=direction), "jog")
+    after = d.sim.state()["motors"]["legrest"]["position"]
+    if (after - before) * direction < 0.02:
+        p.append(f"jog {direction} did not move the legrest in chair-sim: {before:.3f} -> {after:.3f}")
+    if not wait_for(lambda: not d.sim.state()["motors"]["legrest"]["driven"], 5):
+        p.append("the legrest kept moving after the jogs stopped")
+    d.settle()
+
+
+# Each new command with bad arguments: refused by the bridge before D-Bus (a wrong JSON type, a number off the
+# command's range, an unknown key), or by chaird (a name it does not know), always a typed error.
+TOUCH_PANEL_ERRORS = [
+    ("manual", {"roller": {"technique": "kneading", "speed": 9}}, "InvalidArgument", "'roller.speed'"),
+    ("manual", {"roller": {"technique": "kneading", "speed": "fast"}}, "InvalidArgument", "'roller.speed'"),
+    ("manual", {"heat": {"lumbar": -1}}, "InvalidArgument", "'heat.lumbar'"),
+    ("manual", {"airbags": {"zones": "calves"}}, "InvalidArgument", "'airbags.zones'"),
+    ("manual", {"roller": {"technique": "kneading"}, "speed": 3}, "InvalidArgument", "'speed'"),
+    ("manual", {}, "InvalidArgument", "something to do"),
+    ("manual", {"heat": {"sauna": 2}}, "InvalidArgument", "sauna"),
+    ("adjust", {"speed": 3}, "NotRunning", ""),
+    ("adjust", {"depth": 0}, "InvalidArgument", "'depth'"),
+    ("adjust", {"reset": "yes"}, "InvalidArgument", "'reset'"),
+    ("adjust", {"area": [0.5]}, "InvalidArgument", "'area'"),
+    ("shoulders", {"offset-mm": "down"}, "InvalidArgument", "'offset-mm'"),
+    ("shoulders", {}, "InvalidArgument", "'offset-mm'"),
+    ("select-profile", {"name": "nobody"}, "NoSuchProfile", ""),
+    ("select-profile", {"name": 5}, "InvalidArgument", "'name'"),
+    ("save-profile", {"name": "Bad Name"}, "InvalidArgument", ""),
+    ("save-profile", {"name": "x", "intensity": 9}, "InvalidArgument", "'intensity'"),
+    ("save-profile", {"name": "x", "heat": {"ears": 1}}, "NoSuchZone", ""),
+    ("save-profile", {"name": "x", "favourites": ["no-such"]}, "NoSuchProgram", ""),
+    ("save-profile", {"name": "x", "positions": {}}, "InvalidArgument", "'positions'"),
+    ("get-profile", {"name": "nobody"}, "NoSuchProfile", ""),
+    ("get-profile", {}, "InvalidArgument", "'name'"),
+    ("delete-profile", {"name": "nobody"}, "NoSuchProfile", ""),
+    ("save-position", {"name": "reading"}, "NoSuchProfile", ""),
+    ("save-position", {"name": ["reading"]}, "InvalidArgument", "'name'"),
+    ("delete-position", {"name": "reading"}, "NoSuchProfile", ""),
+    ("jog", {"axis": "tail", "direction": 1}, "NoSuchAxis", ""),
+    ("jog", {"axis": "legrest", "direction": 2}, "InvalidArgument", "'direction'"),
+    ("jog", {"axis": "legrest"}, "InvalidArgument", "'direction'"),
+    ("history", {"max": -1}, "InvalidArgument", "'max'"),
+    ("history", {"max": 1.5}, "InvalidArgument", "'max'"),
+]
+
+
+def test_touch_panel_commands_with_bad_arguments_are_typed_errors(p, env):
+    d = env.d
+    send = paced(env.remote)
+    d.settle()
+    for command, args, name, words in TOUCH_PANEL_ERRORS:
+        reply = send(command, **args)
+        expect_error(p, reply, name, f"{command} {args}")
+        if reply and words not in reply.get("message", ""):
+            p.append(f"{command} {args}: the message does not name {words}: {reply.get('message')!r}")
+    if d.state() != "idle" or str(d.get("Program")) or list(d.get("Profiles")):
+        p.append(f"a refused command changed the chair: {d.state()} {d.get('Program')!r} {d.get('Profiles')}")
 
 
 def test_bad_payloads_get_an_error_reply(p, env):
@@ -619,6 +777,9 @@ def cases(tap, tmp):
             ("retained_topics_for_a_new_subscriber", test_retained_topics_for_a_new_subscriber),
             ("every_command_reaches_the_chair", test_every_command_reaches_the_chair),
             ("chaird_errors_go_into_the_reply", test_chaird_errors_go_into_the_reply),
+            ("touch_panel_commands_reach_the_chair", test_touch_panel_commands_reach_the_chair),
+            ("touch_panel_commands_with_bad_arguments_are_typed_errors",
+             test_touch_panel_commands_with_bad_arguments_are_typed_errors),
             ("bad_payloads_get_an_error_reply", test_bad_payloads_get_an_error_reply),
             ("hostile_strings_and_duplicate_keys_are_refused_before_dbus",
              test_hostile_strings_and_duplicate_keys_are_refused_before_dbus),

@@ -11,30 +11,6 @@
 #include "schema.h"
 #include "yamltree.h"
 
-const char *const command_names[] = {
-        [COMMAND_START] = "start",
-        [COMMAND_STOP] = "stop",
-        [COMMAND_PAUSE] = "pause",
-        [COMMAND_RESUME] = "resume",
-        [COMMAND_EMERGENCY_STOP] = "emergency-stop",
-        [COMMAND_RELEASE] = "release",
-        [COMMAND_RESET] = "reset",
-        [COMMAND_RECLINE] = "recline",
-        [COMMAND_HEAT] = "heat",
-        [COMMAND_INTENSITY] = "intensity",
-        [COMMAND_LOCK] = "lock",
-        [COMMAND_INSTALL] = "install",
-        NULL,
-};
-
-int command_from_string(const char *s)
-{
-        for (int i = 0; i < _COMMAND_MAX; i++)
-                if (streq(command_names[i], s))
-                        return i;
-        return -EINVAL;
-}
-
 static const struct field bridge_fields[] = {
         {"broker", field_string, offsetof(struct bridge_config, broker)},
         {"chair-id", field_string, offsetof(struct bridge_config, chair_id)},

@@ -3,34 +3,8 @@
 
 #include <stdbool.h>
 
+#include "command.h"
 #include "diag.h"
-
-/* The commands a remote client may send, in the order of the command topic's documentation. */
-enum command {
-        COMMAND_START,
-        COMMAND_STOP,
-        COMMAND_PAUSE,
-        COMMAND_RESUME,
-        COMMAND_EMERGENCY_STOP,
-        COMMAND_RELEASE,
-        COMMAND_RESET,
-        COMMAND_RECLINE,
-        COMMAND_HEAT,
-        COMMAND_INTENSITY,
-        COMMAND_LOCK,
-        COMMAND_INSTALL,
-        _COMMAND_MAX,
-        _COMMAND_INVALID = -1,
-};
-
-extern const char *const command_names[]; /* NULL-terminated, indexed by enum command */
-int command_from_string(const char *s);   /* enum command, or -EINVAL */
-
-/* stop and emergency-stop are accepted whatever the config says: stopping is always safe. */
-static inline bool command_always_allowed(enum command c)
-{
-        return c == COMMAND_STOP || c == COMMAND_EMERGENCY_STOP;
-}
 
 struct bridge_config {
         char *broker; /* mqtt://host[:port] or mqtts://host[:port] */

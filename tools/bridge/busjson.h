@@ -4,6 +4,8 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "util.h"
+
 /* Reads the next complete value of m as JSON: strings, booleans, numbers (unsigned 64-bit ones kept exact),
  * arrays as lists, dictionaries with string keys as objects, structs as lists, variants as their value.
  * Returns 0 with a new object in *ret (json NULL never happens), or a negative errno. */

@@ -1,0 +1,26 @@
+/* web-config.h: chaird-web's config (/etc/chaird/web.yaml): where it listens and its limits. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "diag.h"
+
+#define WEB_DEFAULT_LISTEN       "127.0.0.1:8700" /* the chair's own screen only */
+#define WEB_DEFAULT_COMMAND_RATE 20    /* commands a second per page: a held jog repeats every 100 ms */
+#define WEB_DEFAULT_MAX_MESSAGE  16384 /* bytes of one WebSocket message from a page */
+
+struct web_config {
+        char *listen;          /* ADDR:PORT */
+        unsigned command_rate; /* per page, a second; more are answered Busy */
+        unsigned max_message;  /* a longer message closes the page's connection */
+        /* From --listen after parsing: */
+        char *host;
+        int port;
+};
+
+void web_config_init(struct web_config *c);
+void web_config_done(struct web_config *c);
+/* Reads path over the defaults: file:line:col errors into diags, -EINVAL then; -ENOENT without the file. */
+int web_config_load(struct web_config *c, const char *path, struct diag_list *diags);
+/* Splits listen into host and port; -EINVAL with why. */
+int web_config_finish(struct web_config *c, const char **ret_why);

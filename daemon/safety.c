@@ -1,6 +1,6 @@
 /* safety.c: the safety supervisor: the hazard table, the checks its rows name, and the state those checks
- * keep (a heater's gain window and its watch while switched off, how long heat has been on, since when a bus
- * is silent). */
+ * keep (a heater's gain window, what it heated toward, its watch while switched off and its fall while
+ * cooling, how long heat has been on, since when a bus is silent). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -12,10 +12,26 @@ DEFINE_STRING_TABLE(fault, enum fault, _FAULT_MAX, "", "emergency-stop", "limit-
                     "run-time", "no-progress", "heater-sensor", "heater-ceiling", "heater-runaway",
                     "heat-timeout", "comm-lost", "board-stopped", "motor-unbidden", "interrupted");
 
+/* A heater is watched as a small state machine, in the spirit of Klipper's verify_heater. Energized, it must
+ * gain heat-min-gain every heat-check-window (no_gain), and no reading that came while it was energized may
+ * lie above the limit it heated toward, its target plus heat-margin (heated_past_target). Off, it must not
+ * warm heat-off-rise (heats_while_off); off and above its limit (a level lowered, heat switched off, or
+ * something heats it), it must also fall heat-min-gain below its highest reading in the time heat-min-fall
+ * allows for that, from when it was found there or last fell as far (fails_to_cool). With heat off, its
+ * limit is the lowest level's: chaird holds no element hotter than that. */
 struct heater_watch {
         bool window; /* energized, and watched for gain since window_usec */
         usec_t window_usec;
         double window_temp_c;
+        /* Energized at the last check or now: a reading since came while it heated, to heated_limit_c. */
+        bool heated;
+        double heated_limit_c;
+        bool was_energized; /* at the last check, toward was_limit_c */
+        double was_limit_c;
+        /* Off and above its limit since fall_usec, the highest reading since fall_peak_c. */
+        bool cooling;
+        usec_t fall_usec;
+        double fall_peak_c;
         /* Switched off: its lowest reading since low_usec (a low heat-off-window old gives way to the last
          * reading) and that last reading. */
         bool off;
@@ -198,15 +214,55 @@ static bool at_ceiling(struct safety *s, unsigned h, usec_t now, struct finding 
                      s->config->heaters[h].zone, t, ceiling);
 }
 
-static bool above_target(struct safety *s, unsigned h, usec_t now, struct finding *f)
+/* An element's limit: its level's target plus heat-margin (with heat off, level 1's). Above it, it cools. */
+static double limit_c(const struct safety *s, unsigned h)
 {
-        const struct heater_config *hc = &s->config->heaters[h];
-        double margin = s->config->safety.heat_margin_c, t;
         unsigned level = chair_heat_level(s->chair, h);
 
-        return level > 0 && plausible_temperature(s, h, &t) && t > hc->level_temp_c[level - 1] + margin &&
-               found(f, "the %s element is at %.1f deg C, more than %.0f above its target of %.0f", hc->zone,
-                     t, margin, hc->level_temp_c[level - 1]);
+        return s->config->heaters[h].level_temp_c[level > 0 ? level - 1 : 0] +
+               s->config->safety.heat_margin_c;
+}
+
+/* Regulation switches an element off at its target: one that got past the margin while it was energized was
+ * driven there (a relay that does not open, broken regulation). A level lowered under a hot element moves
+ * the limit, not the element: that one cools, and fails_to_cool watches it. Once the trip has switched it
+ * off, nothing heats it on chaird's orders: what holds back the reset then is the element's own watch. */
+static bool heated_past_target(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        const struct heater_watch *w = &s->heaters[h];
+        double margin = s->config->safety.heat_margin_c, t;
+
+        return w->heated && plausible_temperature(s, h, &t) && t > w->heated_limit_c &&
+               found(f,
+                     "the %s element reached %.1f deg C while heating, "
+                     "more than %.0f above its target of %.0f",
+                     s->config->heaters[h].zone, t, margin, w->heated_limit_c - margin);
+}
+
+/* How long an element off above its limit has to fall heat-min-gain: what heat-min-fall allows for it. */
+static usec_t fall_usec(const struct safety_config *sc)
+{
+        return (usec_t) (sc->heat_min_gain_c / sc->heat_min_fall_c_per_minute * (double) USEC_PER_MINUTE);
+}
+
+/* Off and above its limit, an element cools (in a room, under a person, the slowest at the limit itself):
+ * one that does not fall heat-min-gain in the time heat-min-fall allows is kept hot by something chaird does
+ * not command (a relay that conducts a little, another heat source), whether it rises or not. While it does
+ * not, a reset would leave it hot unwatched. The state is kept by watch_cooling. */
+static bool fails_to_cool(struct safety *s, unsigned h, usec_t now, struct finding *f)
+{
+        const struct safety_config *sc = &s->config->safety;
+        const struct heater_watch *w = &s->heaters[h];
+        char window[DURATION_MAX_STR];
+        double t;
+
+        return w->cooling && now - w->fall_usec > fall_usec(sc) && plausible_temperature(s, h, &t) &&
+               found(f,
+                     "the %s element did not fall %.0f deg C below %.1f in %s with its heat off, "
+                     "slower than %.1f deg C a minute: it reads %.1f, above its limit of %.0f",
+                     s->config->heaters[h].zone, sc->heat_min_gain_c, w->fall_peak_c,
+                     format_duration(window, sizeof(window), fall_usec(sc)), sc->heat_min_fall_c_per_minute,
+                     t, limit_c(s, h));
 }
 
 /* Energized, an element must warm (in the spirit of Klipper's verify_heater): if it does not, its sensor is
@@ -309,17 +365,54 @@ static const struct hazard hazards[] = {
         {FAULT_HEATER_SENSOR, SCOPE_HEATER, sensor_out_of_range, sensor_out_of_range,
          "safety.sensor-min, safety.sensor-max"},
         {FAULT_HEATER_CEILING, SCOPE_HEATER, at_ceiling, at_ceiling, "safety.heat-ceiling"},
-        /* A runaway element may be trusted again once it is below the ceiling: its heat is off after the
-           trip. */
-        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, above_target, at_ceiling, "safety.heat-margin"},
+        /* The trip switched it off: its watch while off holds back the reset from then on (rows below). */
+        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, heated_past_target, heated_past_target, "safety.heat-margin"},
         {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, no_gain, at_ceiling,
          "safety.heat-min-gain, safety.heat-check-window"},
         {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, heats_while_off, heats_while_off,
          "safety.heat-off-rise, safety.heat-off-window, safety.heat-min-gain"},
+        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, fails_to_cool, fails_to_cool,
+         "safety.heat-margin, safety.heat-min-fall, safety.heat-min-gain"},
         {FAULT_HEAT_TIMEOUT, SCOPE_CHAIR, heat_too_long, NULL, "safety.heat-timeout"},
 };
 
 /* --- the state the checks keep --- */
+
+/* What a reading since the last check heated toward: the limit of then if it was energized then, of now if
+ * it is energized now (a level raised since), the higher if both. */
+static void watch_heated(struct safety *s, unsigned h)
+{
+        struct heater_watch *w = &s->heaters[h];
+        bool on = chair_heater_on(s->chair, h);
+        double limit = limit_c(s, h);
+
+        w->heated = w->was_energized || on;
+        w->heated_limit_c = w->was_energized && on ? fmax(w->was_limit_c, limit)
+                            : w->was_energized     ? w->was_limit_c
+                                                   : limit;
+        w->was_energized = on;
+        w->was_limit_c = limit;
+}
+
+static void watch_cooling(struct safety *s, unsigned h, usec_t now)
+{
+        const struct safety_config *sc = &s->config->safety;
+        struct heater_watch *w = &s->heaters[h];
+        double t;
+
+        if (chair_heater_on(s->chair, h) || !plausible_temperature(s, h, &t) || t <= limit_c(s, h)) {
+                w->cooling = false;
+                return;
+        }
+        if (w->cooling && t > w->fall_peak_c - sc->heat_min_gain_c) {
+                w->fall_peak_c = fmax(w->fall_peak_c, t);
+                return;
+        }
+        /* Found above its limit, or fallen heat-min-gain: watched afresh from here. */
+        w->cooling = true;
+        w->fall_usec = now;
+        w->fall_peak_c = t;
+}
 
 static void watch_heater(struct safety *s, unsigned h, usec_t now)
 {
@@ -398,8 +491,10 @@ static void watch_heat_time(struct safety *s, usec_t now)
 static void watch(struct safety *s, usec_t now)
 {
         for (unsigned h = 0; h < s->config->n_heaters; h++) {
+                watch_heated(s, h);
                 watch_heater(s, h, now);
                 watch_heater_off(s, h, now);
+                watch_cooling(s, h, now);
         }
         watch_heat_time(s, now);
         /* Silence counts from when the chair is busy with it: a board that is down while the chair sits idle

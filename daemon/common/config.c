@@ -44,6 +44,7 @@ const struct safety_config safety_config_default = {
         .heat_min_gain_c = 2.0,
         .heat_off_rise_c = 4.0,
         .heat_off_usec = 5 * USEC_PER_MINUTE,
+        .heat_min_fall_c_per_minute = 0.5,
         .heat_idle_read_usec = 5 * USEC_PER_SEC,
         .sensor_min_c = -10.0,
         .sensor_max_c = 90.0,
@@ -660,6 +661,11 @@ static int parse_inputs(struct parse_ctx *ctx, const struct ynode *node, const s
         {                                                                                                   \
                 key, field_number, offsetof(struct safety_config, member), 0, lo, hi                        \
         }
+/* A number that must lie above lo: a rate or a step of 0 would make its check meaningless. */
+#define SAFETY_NUMBER_ABOVE(key, member, lo, hi)                                                            \
+        {                                                                                                   \
+                key, field_number, offsetof(struct safety_config, member), FIELD_ABOVE_MIN, lo, hi          \
+        }
 static const struct field safety_fields[] = {
         SAFETY_DURATION("session-cap", session_cap_usec, USEC_PER_MINUTE, 2 * USEC_PER_HOUR),
         SAFETY_DURATION("axis-max-run", axis_max_run_usec, USEC_PER_SEC, 2 * USEC_PER_MINUTE),
@@ -671,9 +677,10 @@ static const struct field safety_fields[] = {
         SAFETY_NUMBER("heat-ceiling", heat_ceiling_c, 30, 90),
         SAFETY_NUMBER("heat-margin", heat_margin_c, 1, 20),
         SAFETY_DURATION("heat-check-window", heat_check_usec, 5 * USEC_PER_SEC, 10 * USEC_PER_MINUTE),
-        SAFETY_NUMBER("heat-min-gain", heat_min_gain_c, 0, 20),
+        SAFETY_NUMBER_ABOVE("heat-min-gain", heat_min_gain_c, 0, 20),
         SAFETY_NUMBER("heat-off-rise", heat_off_rise_c, 1, 50),
         SAFETY_DURATION("heat-off-window", heat_off_usec, 10 * USEC_PER_SEC, USEC_PER_HOUR),
+        SAFETY_NUMBER_ABOVE("heat-min-fall", heat_min_fall_c_per_minute, 0, 20),
         SAFETY_DURATION("heat-idle-read", heat_idle_read_usec, USEC_PER_SEC, USEC_PER_MINUTE),
         SAFETY_NUMBER("sensor-min", sensor_min_c, -50, 20),
         SAFETY_NUMBER("sensor-max", sensor_max_c, 40, 150),
@@ -692,11 +699,6 @@ static int parse_safety(struct parse_ctx *ctx, const struct ynode *node, const s
                 parse_error(ctx, node,
                             "heat-ceiling must lie below sensor-max, or an overheated element would "
                             "read as a broken sensor first");
-                return -EINVAL;
-        }
-        if (s->heat_min_gain_c <= 0.0) {
-                parse_error(ctx, ynode_lookup(node, "heat-min-gain"),
-                            "heat-min-gain must be above 0 degrees");
                 return -EINVAL;
         }
         return 0;

@@ -126,6 +126,9 @@ struct safety_config {
          * heat_off_usec old heats by itself (a stuck relay). */
         double heat_off_rise_c;
         usec_t heat_off_usec;
+        /* Switched off above its target plus heat_margin_c (heat off: level 1's), an element must fall at
+         * least this fast, judged over heat_min_gain_c: slower, something heats it. */
+        double heat_min_fall_c_per_minute;
         usec_t heat_idle_read_usec;        /* an idle chair with heaters reads its inputs this often */
         double sensor_min_c, sensor_max_c; /* a reading outside = an open or shorted sensor */
         usec_t comm_loss_usec;             /* a bus that has not answered for this long = fault */

@@ -95,7 +95,8 @@ static int value(FILE *f, const struct field *fl)
         else if (fl->parse == field_uint)
                 fprintf(f, "{\"type\":\"integer\",\"minimum\":%lld,\"maximum\":%lld}", fl->min, fl->max);
         else if (fl->parse == field_number)
-                fprintf(f, "{\"type\":\"number\",\"minimum\":%lld,\"maximum\":%lld}", fl->min, fl->max);
+                fprintf(f, "{\"type\":\"number\",\"%s\":%lld,\"maximum\":%lld}",
+                        fl->flags & FIELD_ABOVE_MIN ? "exclusiveMinimum" : "minimum", fl->min, fl->max);
         else if (fl->parse == field_fraction)
                 fputs("{\"type\":\"number\",\"minimum\":0,\"maximum\":1}", f);
         else if (fl->parse == field_duration)

@@ -466,18 +466,23 @@ int field_fraction(struct parse_ctx *ctx, const struct ynode *node, const struct
 
 int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
+        bool above = f->flags & FIELD_ABOVE_MIN;
+        char range[64];
         double v;
 
+        if (above)
+                snprintf(range, sizeof(range), "above %lld, up to %lld", f->min, f->max);
+        else
+                snprintf(range, sizeof(range), "from %lld to %lld", f->min, f->max);
         if (!expect_number(ctx, node, f->key))
                 return -EINVAL;
         if (parse_number(node->value, &v) < 0) {
-                parse_error(ctx, node, "%s must be a number from %lld to %lld, not '%s'", f->key, f->min,
-                            f->max, node->value);
+                parse_error(ctx, node, "%s must be a number %s, not '%s'", f->key, range, node->value);
                 return -EINVAL;
         }
-        if (v < (double) f->min || v > (double) f->max) {
-                parse_error(ctx, node, "%s %s is out of range (%lld to %lld)", f->key, node->value, f->min,
-                            f->max);
+        if (v < (double) f->min || v > (double) f->max || (above && v == (double) f->min)) {
+                parse_error(ctx, node, "%s %s is out of range (%s)", f->key, node->value,
+                            above ? range : range + strlen("from "));
                 return -EINVAL;
         }
         *(double *) dest = v;

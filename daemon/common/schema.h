@@ -37,7 +37,8 @@ typedef int (*field_parse_t)(struct parse_ctx *ctx, const struct ynode *node, co
 
 enum {
         FIELD_REQUIRED = 1 << 0,
-        FIELD_OR_OFF = 1 << 1, /* the JSON Schema: the value may also be the word "off" */
+        FIELD_OR_OFF = 1 << 1,    /* the JSON Schema: the value may also be the word "off" */
+        FIELD_ABOVE_MIN = 1 << 2, /* field_number: the value must lie above min, not at it */
 };
 
 /* How a field's value nests, for the JSON Schema (chairctl schema) where its parser is not one of the

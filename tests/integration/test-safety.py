@@ -307,6 +307,45 @@ def test_a_relay_stuck_after_a_reset_is_caught_while_idle(p, tmp, bus):
         d.close()
 
 
+def test_heat_lowered_from_3_to_1_lets_the_element_cool(p, tmp, bus):
+    """Issue 29: lumbar heat 3 -> 1 in a session latched heater-runaway ("53.7 deg C, more than 5 above its target
+    of 45") and ended it. Through chair-sim's thermal model at time scale 1, real time for both: heat 3 until the
+    element is near level 3's 57 deg C, then SetHeat 1. With its heat off, the element cools through level 1's
+    limit (45 + heat-margin 5) with no fault, and the session goes on. chair-sim's element cools at
+    (T - 24 deg C) / 400 s: 3.9 deg C a minute at 50, eight times heat-min-fall (0.5)."""
+    d = Chaird(os.path.join(tmp, "heatdown"), bus, scale=1)
+    limit = 45 + 5
+    try:
+        heat = dbus.Dictionary({"lumbar": dbus.UInt32(3)}, signature="su")
+        d.chair.StartManual(dbus.Dictionary({"heat": heat}, signature="sv"))
+        # 161 s from 24 deg C (it warms toward 80 with a time constant of 200 s).
+        if not wait_for(lambda: heater(d.sim, "lumbar")["temp_c"] >= 55, 240, 0.5):
+            p.append(f"the lumbar element never came near level 3: {heater(d.sim, 'lumbar')}")
+            return
+        d.chair.SetHeat("lumbar", dbus.UInt32(1))
+        t0, start = time.monotonic(), heater(d.sim, "lumbar")["temp_c"]
+        # About 90 s down to 1 below the limit; each reading of the way checked.
+        fault, temp = "", start
+        while temp > limit - 1 and not fault and time.monotonic() - t0 < 150:
+            time.sleep(0.5)
+            fault, temp = d.get("Fault"), heater(d.sim, "lumbar")["temp_c"]
+            if heater(d.sim, "lumbar")["commanded"]:
+                p.append(f"the element was heated at {temp:.1f} deg C, above level 1's 45")
+                break
+        elapsed = time.monotonic() - t0
+        if fault:
+            p.append(f"{fault} at {temp:.1f} deg C after heat 3 -> 1 at {start:.1f}: {d.get('FaultMessage')}")
+        elif temp > limit - 1:
+            p.append(f"the element still read {temp:.1f} deg C {elapsed:.0f} s after heat 3 -> 1 at {start:.1f}")
+        else:
+            REACTIONS.append(f"heat 3 -> 1: no fault; the element cooled from {start:.1f} to {temp:.1f} deg C in "
+                             f"{elapsed:.0f} s, {(start - temp) / elapsed * 60:.1f} deg C a minute")
+        if d.state() != "running" or d.get("Heat").get("lumbar") != 1:
+            p.append(f"the session did not go on at level 1: State {d.state()}, Heat {dict(d.get('Heat'))}")
+    finally:
+        d.close()
+
+
 def test_an_element_at_the_ceiling_is_a_fault(p, tmp, bus):
     # Its heat off, the element would trip heater-runaway long before the ceiling: heat-off-rise as large as
     # it goes leaves only the ceiling to catch it.
@@ -653,10 +692,12 @@ def cases(tap, tmp):
              test_a_reset_right_after_the_button_is_released_succeeds),
             ("a_reset_right_after_the_sensor_is_reconnected_succeeds",
              test_a_reset_right_after_the_sensor_is_reconnected_succeeds),
-        ] if not LOAD_ONLY else [
-            ("a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores",
-             test_a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores),
-        ]:
+        ] if not ONLY else {
+            "load": [("a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores",
+                      test_a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores)],
+            "heat-down": [("heat_lowered_from_3_to_1_lets_the_element_cool",
+                           test_heat_lowered_from_3_to_1_lets_the_element_cool)],
+        }[ONLY]:
             tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
     finally:
         bus.close()
@@ -665,9 +706,11 @@ def cases(tap, tmp):
 
 
 # `test-safety.py BUILD load` runs the load case alone: its CPU hogs would starve whatever test ran beside it
-# (tests/meson.build runs it as the test `load`, with nothing in parallel).
-LOAD_ONLY = False
+# (tests/meson.build runs it as the test `load`, with nothing in parallel). `test-safety.py BUILD heat-down`
+# runs the heat case alone (the test `heat-down`): it waits four minutes of real heating and cooling, and
+# may do so beside other suites.
+ONLY = None
 
 if __name__ == "__main__":
-    LOAD_ONLY = sys.argv[2:] == ["load"]
+    ONLY = sys.argv[2] if sys.argv[2:] else None
     simlib.main(cases, sys.argv[1])

@@ -99,6 +99,9 @@ def configs_are_valid(problems):
     for what, change in [("an unknown key", lambda c: c["safety"].update({"sesion-cap": "30m"})),
                          ("a wrong type", lambda c: c["buses"]["board"].update({"port": "15020"})),
                          ("out of range", lambda c: c["buses"]["board"].update({"unit": 300})),
+                         ("a step that must lie above 0 at 0", lambda c: c["safety"].update({"heat-min-gain": 0})),
+                         ("a rate that must lie above 0 at 0", lambda c: c["safety"].update({"heat-min-fall": 0})),
+                         ("a rate out of range", lambda c: c["safety"].update({"heat-min-fall": 21})),
                          ("an io with an unknown key", lambda c: c["inputs"]["emergency-stop"].update({"coill": 1})),
                          ("a missing key", lambda c: c.pop("inputs"))]:
         bad = json.loads(json.dumps(good))

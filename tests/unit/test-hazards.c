@@ -3,6 +3,7 @@
  * move or heat, a reset refused while the cause lasts, and accepted once it is gone, judged on inputs read
  * afresh. The chair is the shipped virtual chair's config (config/sim.yaml);
  * tests/integration/test-safety.py is the same on the real Modbus stack against chair-sim. */
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,17 @@ static char *splice(char *text, const char *from, const char *to, const char *wi
         return spliced;
 }
 
+/* A program of heat alone, in a program folder of the test's own: nothing moves in it after the scan, so
+ * that it runs for minutes on the virtual clock with no motor to feed. */
+#define WARM_ID "warm"
+#define WARM                                                                                                \
+        "name: Warm\n"                                                                                      \
+        "description: Heat alone.\n"                                                                        \
+        "duration: 30m\n"                                                                                   \
+        "phases:\n"                                                                                         \
+        "  - name: Heat\n"                                                                                  \
+        "    heat: {lumbar: 2}\n"
+
 /* heaters: in place of the heaters block ("" for a chair without heat), or NULL. */
 static void setup_with(const char *safety_lines, const char *backrest, const char *heaters)
 {
@@ -87,10 +99,15 @@ static void setup_with(const char *safety_lines, const char *backrest, const cha
         if (write_file_atomic(f.config_path, text, strlen(text), 0644) < 0)
                 abort();
         free(text);
-        static char programs[512];
+        static char programs[512], local[128];
         snprintf(programs, sizeof(programs), "%s/programs", SOURCE_ROOT);
-        static char *dirs[2];
+        snprintf(local, sizeof(local), "%s/programs", f.state_dir);
+        snprintf(path, sizeof(path), "%s/" WARM_ID ".yaml", local);
+        if (mkdir(local, 0755) < 0 || write_file_atomic(path, WARM, strlen(WARM), 0644) < 0)
+                abort();
+        static char *dirs[3];
         dirs[0] = programs;
+        dirs[1] = local;
         f.o = (struct options){.config_path = f.config_path,
                                .program_dirs = dirs,
                                .state_dir = f.state_dir,
@@ -129,6 +146,10 @@ static void teardown(void)
         f.d = daemon_free(f.d);
         snprintf(marker, sizeof(marker), "%s/active", f.state_dir);
         unlink(marker);
+        snprintf(marker, sizeof(marker), "%s/programs/" WARM_ID ".yaml", f.state_dir);
+        unlink(marker);
+        snprintf(marker, sizeof(marker), "%s/programs", f.state_dir);
+        rmdir(marker);
         unlink(f.config_path);
         rmdir(f.state_dir);
         vclock_event = NULL;
@@ -363,16 +384,20 @@ static void test_an_element_at_the_ceiling_latches_until_it_cools(void)
         teardown();
 }
 
-/* Above its level's target plus the margin: a runaway, which may be reset once the element is below the
- * ceiling again. */
-static void test_an_element_above_its_target_is_a_runaway(void)
+/* Heated past its level's target plus the margin: a runaway (a relay that does not open, regulation that is
+ * broken), which may be reset once the element is below the ceiling again. Regulation switches it off at its
+ * target, so only a reading that came while it was energized counts: one at the margin is none. */
+static void test_an_element_heated_past_its_target_is_a_runaway(void)
 {
         setup();
         heat_lumbar(1);
         feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0] + cfg()->safety.heat_margin_c);
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE); /* at the margin: not above it */
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0] - 2.0);
+        CHECK(out(LUMBAR->output) == 1.0); /* it cooled: heating again */
         feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0] + cfg()->safety.heat_margin_c + 0.5);
         check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        CHECK(strstr(daemon_fault_message(f.d), "while heating"));
         feed(LUMBAR_SENSOR, cfg()->safety.heat_ceiling_c + 1.0);           /* it goes on heating, off */
         CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heater-runaway"); /* the first cause stays */
         check_reset_refused("at or above the ceiling");
@@ -544,6 +569,208 @@ static void test_a_relay_that_sticks_after_a_reset_is_caught_while_idle(void)
         advance(sc->heat_idle_read_usec);
         check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
         CHECK(strstr(daemon_fault_message(f.d), "with its heat off"));
+        teardown();
+}
+
+/* --- heat lowered: the element cools --- */
+
+/* The lumbar element, as chair-sim's (tools/chair-sim/sim.c): energized (by chaird, or by a welded relay),
+ * it warms toward 80 deg C with a time constant of 200 s. Off, it cools at the rate each test says. */
+#define ELEMENT_MAX_C      80.0
+#define ELEMENT_TAU_HEAT_S 200.0
+
+static struct {
+        double temp_c;
+        double cool_c_per_minute;
+        bool welded;
+} lumbar;
+
+/* One second of the element; its reading comes by the poll while the chair is active, by the idle read
+ * otherwise. */
+static void element_second(void)
+{
+        if (out(LUMBAR->output) == 1.0 || lumbar.welded)
+                lumbar.temp_c += (ELEMENT_MAX_C - lumbar.temp_c) * (1.0 - exp(-1.0 / ELEMENT_TAU_HEAT_S));
+        else
+                lumbar.temp_c -= lumbar.cool_c_per_minute / 60.0;
+        if (fake->polling)
+                feed(LUMBAR_SENSOR, lumbar.temp_c);
+        else
+                feed_quietly(LUMBAR_SENSOR, lumbar.temp_c);
+        advance(USEC_PER_SEC);
+}
+
+/* The element as it cools at c_per_minute for duration, or until a fault; whether no fault came. */
+static bool cool_for(usec_t duration, double c_per_minute)
+{
+        usec_t until = vnow + duration;
+
+        lumbar.cool_c_per_minute = c_per_minute;
+        while (vnow < until && daemon_fault(f.d) == FAULT_NONE)
+                element_second();
+        return daemon_fault(f.d) == FAULT_NONE;
+}
+
+/* The same until it reads below temp_c. */
+static bool cool_below(double temp_c, double c_per_minute)
+{
+        lumbar.cool_c_per_minute = c_per_minute;
+        while (lumbar.temp_c >= temp_c && daemon_fault(f.d) == FAULT_NONE)
+                element_second();
+        if (daemon_fault(f.d) != FAULT_NONE)
+                printf("# %s at %.1f deg C: %s\n", fault_to_string(daemon_fault(f.d)), lumbar.temp_c,
+                       daemon_fault_message(f.d));
+        return daemon_fault(f.d) == FAULT_NONE;
+}
+
+/* Barely faster than the slowest fall heat-min-fall allows, and slower than it. */
+static double fall_ok(void)
+{
+        return 1.1 * cfg()->safety.heat_min_fall_c_per_minute;
+}
+
+static double fall_too_slow(void)
+{
+        return 0.8 * cfg()->safety.heat_min_fall_c_per_minute;
+}
+
+/* Where an element of level (0: heat off, held to level 1's) must fall at heat-min-fall, above. */
+static double cooling_limit(unsigned level)
+{
+        return LUMBAR->level_temp_c[level ? level - 1 : 0] + cfg()->safety.heat_margin_c;
+}
+
+/* Lumbar heat 3 from 25 deg C until the element is near its target, still heating (as in issue 29). */
+static void warm_to_level_3(void)
+{
+        heat_lumbar(3);
+        while (lumbar.temp_c < LUMBAR->level_temp_c[2] - 0.5 && daemon_fault(f.d) == FAULT_NONE)
+                element_second();
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        CHECK(out(LUMBAR->output) == 1.0);
+        CHECK(lumbar.temp_c > cooling_limit(1) + 5.0);
+}
+
+/* The program of heat alone, running after its scan. */
+static void start_warm(void)
+{
+        CHECK_EQ_U(daemon_start(f.d, WARM_ID, 0, 0), 0);
+        dispatch();
+        feed(cfg()->roller.travel.io[MOTOR_POSITION], 60.0); /* the scan: at the top of the shoulder range */
+        feed(cfg()->roller.travel.io[MOTOR_POSITION], 180.0);
+        feed(cfg()->roller.body_sensor, 1.0);
+        CHECK_STREQ(daemon_state(f.d), "running");
+}
+
+/* Issue 29: lumbar heat 3 -> 1 in a program. The element, near level 3's target, is far above level 1's
+ * target plus the margin, with its heat off: it cools, and a cooling element is no runaway, as long as it
+ * falls at heat-min-fall (here barely faster). Below level 1's target, heat goes on again there. The program
+ * goes on all the while. */
+static void test_heat_lowered_from_3_to_1_mid_program_lets_the_element_cool(void)
+{
+        setup();
+        lumbar = (typeof(lumbar)){.temp_c = 25.0};
+        start_warm();
+        warm_to_level_3();
+        heat_lumbar(1);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        CHECK(out(LUMBAR->output) == 0.0);
+        CHECK(cool_below(cooling_limit(1) - 0.5, fall_ok()));
+        lumbar.cool_c_per_minute = 3.0; /* below it, about as fast as chair-sim's */
+        while (out(LUMBAR->output) == 0.0 && daemon_fault(f.d) == FAULT_NONE)
+                element_second();
+        CHECK(fabs(lumbar.temp_c - (LUMBAR->level_temp_c[0] - 1.0)) < 0.1); /* level 1 holds it */
+        CHECK(cool_for(USEC_PER_MINUTE, 3.0));
+        CHECK(fabs(lumbar.temp_c - LUMBAR->level_temp_c[0]) < 1.5);
+        CHECK_STREQ(daemon_state(f.d), "running");
+        CHECK_EQ_U(f.finished, 0);
+        teardown();
+}
+
+/* Heat off from level 3, no program: the element cools, busy or idle, and that is no fault while it falls at
+ * heat-min-fall above level 1's target plus the margin. One that falls slower is held hot by something
+ * chaird does not command (a relay that conducts a little, another heat source): a runaway once the time
+ * heat-min-fall allows for heat-min-gain is over, whose reset waits until it has fallen heat-min-gain below
+ * its highest reading since. */
+static void test_heat_off_from_3_lets_the_element_cool_and_one_that_stays_hot_is_a_runaway(void)
+{
+        const struct safety_config *sc;
+        usec_t allowed, off;
+        double peak;
+
+        setup();
+        sc = &cfg()->safety;
+        allowed = (usec_t) (sc->heat_min_gain_c / sc->heat_min_fall_c_per_minute * (double) USEC_PER_MINUTE);
+        lumbar = (typeof(lumbar)){.temp_c = 25.0};
+        warm_to_level_3();
+        heat_lumbar(0);
+        CHECK(cool_below(cooling_limit(0) - 0.5, fall_ok()));
+        CHECK_STREQ(daemon_state(f.d), "idle"); /* read every heat-idle-read */
+        CHECK(!fake->polling);
+
+        warm_to_level_3();
+        heat_lumbar(0);
+        off = vnow;
+        peak = lumbar.temp_c;
+        CHECK(cool_for(allowed - sc->heat_idle_read_usec, fall_too_slow()));
+        CHECK(!cool_for(2 * sc->heat_idle_read_usec, fall_too_slow()));
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        CHECK(vnow - off > allowed && vnow - off <= allowed + sc->heat_idle_read_usec + USEC_PER_SEC);
+        CHECK(strstr(daemon_fault_message(f.d), "did not fall"));
+        check_reset_refused("did not fall");
+        feed_quietly(LUMBAR_SENSOR, peak - sc->heat_min_gain_c + 0.2);
+        check_reset_refused("did not fall");
+        feed_quietly(LUMBAR_SENSOR, peak - sc->heat_min_gain_c);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* Heat off in a program with the element near level 3, and on again at level 1 a minute later while it is
+ * still above level 1's target plus the margin: it cools on, no fault, and the program goes on. */
+static void test_heat_off_mid_program_and_on_again_lower_lets_the_element_cool(void)
+{
+        setup();
+        lumbar = (typeof(lumbar)){.temp_c = 25.0};
+        start_warm();
+        warm_to_level_3();
+        heat_lumbar(0);
+        CHECK(cool_for(USEC_PER_MINUTE, fall_ok()));
+        CHECK(lumbar.temp_c > cooling_limit(1) + 5.0);
+        heat_lumbar(1);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        CHECK(out(LUMBAR->output) == 0.0);
+        CHECK(cool_below(cooling_limit(1) - 0.5, fall_ok()));
+        CHECK_STREQ(daemon_state(f.d), "running");
+        CHECK_EQ_U(f.finished, 0);
+        teardown();
+}
+
+/* Heat lowered 3 -> 1, and a while later the relay welds: the element warms with its heat off instead of
+ * cooling. heater-runaway latches heat-off-rise above its low, and the reset waits until it cools. */
+static void test_a_relay_that_welds_after_heat_was_lowered_is_a_runaway(void)
+{
+        const struct safety_config *sc;
+        double low;
+
+        setup();
+        sc = &cfg()->safety;
+        lumbar = (typeof(lumbar)){.temp_c = 25.0};
+        warm_to_level_3();
+        heat_lumbar(1);
+        CHECK(cool_for(30 * USEC_PER_SEC, fall_ok()));
+        lumbar.welded = true;
+        low = lumbar.temp_c;
+        while (daemon_fault(f.d) == FAULT_NONE && lumbar.temp_c < low + 2 * sc->heat_off_rise_c)
+                element_second();
+        check_latched(FAULT_HEATER_RUNAWAY, IO_NONE, IO_NONE);
+        CHECK(lumbar.temp_c < low + sc->heat_off_rise_c + 1.0);
+        CHECK(strstr(daemon_fault_message(f.d), "with its heat off"));
+        check_reset_refused("with its heat off");
+        lumbar.welded = false; /* it opens: the element cools */
+        feed_quietly(LUMBAR_SENSOR, lumbar.temp_c - sc->heat_min_gain_c);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
         teardown();
 }
 
@@ -780,6 +1007,10 @@ static void test_a_clean_restart_knows_where_the_relay_motors_are(void)
         f.d = daemon_free(f.d);
         snprintf(marker, sizeof(marker), "%s/active", f.state_dir);
         unlink(marker);
+        snprintf(marker, sizeof(marker), "%s/programs/" WARM_ID ".yaml", f.state_dir);
+        unlink(marker);
+        snprintf(marker, sizeof(marker), "%s/programs", f.state_dir);
+        rmdir(marker);
         start_core();
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
         n_changes = 0;
@@ -877,11 +1108,15 @@ int main(void)
                 T(test_a_driven_motor_that_does_not_move_is_no_progress),
                 T(test_a_sensor_out_of_range_latches_until_it_reads_again),
                 T(test_an_element_at_the_ceiling_latches_until_it_cools),
-                T(test_an_element_above_its_target_is_a_runaway),
+                T(test_an_element_heated_past_its_target_is_a_runaway),
                 T(test_an_element_that_does_not_warm_is_a_runaway),
                 T(test_an_element_that_warms_with_its_heat_off_is_a_runaway_while_idle),
                 T(test_a_stuck_relay_holds_back_the_reset_until_the_element_cools),
                 T(test_a_relay_that_sticks_after_a_reset_is_caught_while_idle),
+                T(test_heat_lowered_from_3_to_1_mid_program_lets_the_element_cool),
+                T(test_heat_off_from_3_lets_the_element_cool_and_one_that_stays_hot_is_a_runaway),
+                T(test_heat_off_mid_program_and_on_again_lower_lets_the_element_cool),
+                T(test_a_relay_that_welds_after_heat_was_lowered_is_a_runaway),
                 T(test_an_idle_chair_without_heaters_arms_no_timer),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
                 T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),

@@ -66,10 +66,15 @@ class Web:
             return False
 
     def close(self):
+        """Stops it; what went wrong on the way out (an exit status, a sanitizer's report), or None."""
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
         self.log.close()
+        text = open(self.log.name).read()
+        if self.proc.returncode != 0 or "Sanitizer" in text or "runtime error" in text:
+            return f"exit {self.proc.returncode}: {text[-1500:]}"
+        return None
 
 
 def browser(size=(800, 480)):
@@ -269,8 +274,9 @@ def cases(tap, tmp):
                 d.settle()
         finally:
             b.quit()
-            web.close()
+            ended = web.close()
             d.close()
+        tap.case("chaird_web_ends_cleanly_on_sigterm", lambda p: ended and p.append(ended))
         tap.case("a_chair_without_calves_heat_and_flat_shows_neither",
                  lambda p: test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus))
     finally:

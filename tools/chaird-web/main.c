@@ -109,9 +109,12 @@ int main(int argc, char **argv)
                 ARG_PAGE_DIR,
         };
         static const struct option long_options[] = {
-                {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, ARG_VERSION},
-                {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
-                {"page-dir", required_argument, NULL, ARG_PAGE_DIR}, {},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"config", required_argument, NULL, 'c'},
+                {"listen", required_argument, NULL, 'l'},
+                {"page-dir", required_argument, NULL, ARG_PAGE_DIR},
+                {},
         };
         const char *config_path = NULL, *listen = NULL, *page_dir = DEFAULT_WEB_PAGE_DIR, *why = NULL;
         struct web_config c;

@@ -1,4 +1,5 @@
-/* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at /api. */
+/* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at /api.
+ */
 #include <errno.h>
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -189,7 +190,8 @@ static void page_command(struct page *p, const char *text, size_t size)
         bool urgent = q->command >= 0 && command_always_allowed(q->command);
         if (!take_token(p) && !urgent) {
                 char message[96];
-                snprintf(message, sizeof(message), "more than %u commands a second", p->server->config->command_rate);
+                snprintf(message, sizeof(message), "more than %u commands a second",
+                         p->server->config->command_rate);
                 page_refuse(p, q->id, CHAIR_ERROR "Busy", message);
                 return;
         }
@@ -248,7 +250,8 @@ static char *page_next(struct page *p)
                 p->want_available = false;
                 m = json_object_new_object();
                 json_object_object_add(m, "type", json_object_new_string("availability"));
-                json_object_object_add(m, "available", json_object_new_boolean(chair_link_available(s->link)));
+                json_object_object_add(m, "available",
+                                       json_object_new_boolean(chair_link_available(s->link)));
                 return strdup(json_text(m));
         }
         if (p->want_programs && chair_link_programs(s->link)) {
@@ -362,7 +365,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 {
         struct web_server *s = lws_context_user(lws_get_context(wsi));
         struct http *h = user;
-        uint8_t buf[LWS_PRE + HTTP_CHUNK_BYTES], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+        uint8_t buf[LWS_PRE + HTTP_CHUNK_BYTES], *start = buf + LWS_PRE, *p = start,
+                                                 *end = buf + sizeof(buf) - 1;
 
         switch (reason) {
         case LWS_CALLBACK_HTTP: {
@@ -392,7 +396,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         case LWS_CALLBACK_HTTP_WRITEABLE: {
                 if (h->file < 0)
                         return -1;
-                size_t left = s->size[h->file] - h->sent, n = left < HTTP_CHUNK_BYTES ? left : HTTP_CHUNK_BYTES;
+                size_t left = s->size[h->file] - h->sent,
+                       n = left < HTTP_CHUNK_BYTES ? left : HTTP_CHUNK_BYTES;
                 memcpy(start, s->body[h->file] + h->sent, n);
                 if (lws_write(wsi, start, n, n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
                         return 1;
@@ -421,8 +426,8 @@ static void lws_log_line(int level, const char *line)
 
 /* --- the server --- */
 
-int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config, const char *page_dir,
-                   struct web_server **ret)
+int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config,
+                   const char *page_dir, struct web_server **ret)
 {
         struct web_server *s = calloc(1, sizeof(*s));
         struct lws_context_creation_info info = {};
@@ -456,7 +461,8 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         }
         s->uv_ready = true;
         if ((r = sd_event_add_io(event, &s->uv_io, uv_backend_fd(&s->uv), EPOLLIN, on_uv_io, s)) < 0 ||
-            (r = sd_event_add_time(event, &s->uv_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_uv_timer, s)) < 0 ||
+            (r = sd_event_add_time(event, &s->uv_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_uv_timer, s)) <
+                    0 ||
             (r = sd_event_add_post(event, &s->uv_post, on_uv_post, s)) < 0) {
                 web_server_free(s);
                 return r;
@@ -470,6 +476,7 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         if (!strchr(config->host, ':'))
                 info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address to listen on */
         info.foreign_loops = loops;
+        info.pcontext = &s->lws;
         info.user = s;
         info.timeout_secs = 10;
         s->lws = lws_create_context(&info);
@@ -483,15 +490,29 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         return 0;
 }
 
+static void close_handle(uv_handle_t *h, void *userdata)
+{
+        if (!uv_is_closing(h))
+                uv_close(h, NULL);
+}
+
 struct web_server *web_server_free(struct web_server *s)
 {
         if (!s)
                 return NULL;
         if (s->lws) {
+                /* On a loop it was given, libwebsockets 4.1 goes in two calls: the first closes its libuv
+                 * handles, the loop runs until they are closed, the second frees the rest (and clears s->lws
+                 * through pcontext). */
                 lws_context_destroy(s->lws);
-                /* libuv closes its handles on its loop: run it until they are gone. */
                 for (int i = 0; i < 100 && uv_run(&s->uv, UV_RUN_NOWAIT); i++)
                         ;
+                if (s->lws)
+                        lws_context_destroy(s->lws);
+        }
+        if (s->uv_ready) {
+                uv_walk(&s->uv, close_handle, NULL); /* anything left */
+                uv_run(&s->uv, UV_RUN_DEFAULT);
         }
         sd_event_source_disable_unref(s->uv_io);
         sd_event_source_disable_unref(s->uv_timer);

@@ -14,8 +14,8 @@ struct web_server;
 
 /* Loads the page's files from page_dir (all of them now: a request never names a path on the disk) and
  * listens as config says. */
-int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config, const char *page_dir,
-                   struct web_server **ret);
+int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config,
+                   const char *page_dir, struct web_server **ret);
 struct web_server *web_server_free(struct web_server *s);
 
 /* The chair link's news, for every page connected. */

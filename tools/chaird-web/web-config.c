@@ -18,7 +18,8 @@ static const struct field web_fields[] = {
 
 void web_config_init(struct web_config *c)
 {
-        *c = (struct web_config){.command_rate = WEB_DEFAULT_COMMAND_RATE, .max_message = WEB_DEFAULT_MAX_MESSAGE};
+        *c = (struct web_config){.command_rate = WEB_DEFAULT_COMMAND_RATE,
+                                 .max_message = WEB_DEFAULT_MAX_MESSAGE};
 }
 
 void web_config_done(struct web_config *c)

@@ -84,7 +84,11 @@ def browser(size=(800, 480)):
               f"--window-size={size[0]},{size[1]}", "--force-device-scale-factor=1"):
         o.add_argument(a)
     b = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
-    b.set_window_size(*size)
+    # The page's own size exactly, as the screen or the phone has it (a window's size includes its frame).
+    b.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size[0] < 600})
+    if size[0] < 600:
+        b.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
     return b
 
 

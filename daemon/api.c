@@ -1125,30 +1125,6 @@ static int method_save_profile(sd_bus_message *m, void *userdata, sd_bus_error *
         return reply_when_saved(a, m, name, error);
 }
 
-/* An a{sv} entry whose value is an array of signature ("as", "a{su}"): opened for its elements, then closed.
- */
-static int open_entry(sd_bus_message *m, const char *key, const char *signature)
-{
-        int r = sd_bus_message_open_container(m, 'e', "sv");
-
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', signature);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', signature + 1);
-        return r;
-}
-
-static int close_entry(sd_bus_message *m)
-{
-        int r = 0;
-
-        for (int i = 0; r >= 0 && i < 3; i++)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
 /* A profile's settings and saved positions; open to everyone: it is a read. */
 static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -1176,19 +1152,19 @@ static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "shoulder-offset", "i", p->shoulder_offset_mm);
         if (r >= 0)
-                r = open_entry(reply, "favourites", "as");
+                r = bus_dict_open_array(reply, "favourites", "as");
         for (size_t i = 0; r >= 0 && i < p->n_favourites; i++)
                 r = sd_bus_message_append(reply, "s", p->favourites[i]);
         if (r >= 0)
-                r = close_entry(reply);
+                r = bus_dict_close_array(reply);
         if (r >= 0)
-                r = open_entry(reply, "heat", "a{su}");
+                r = bus_dict_open_array(reply, "heat", "a{su}");
         for (size_t i = 0; r >= 0 && i < p->n_heat; i++)
                 r = sd_bus_message_append(reply, "{su}", p->heat[i].zone, p->heat[i].level);
         if (r >= 0)
-                r = close_entry(reply);
+                r = bus_dict_close_array(reply);
         if (r >= 0)
-                r = open_entry(reply, "positions", "a{sa{sd}}");
+                r = bus_dict_open_array(reply, "positions", "a{sa{sd}}");
         for (size_t i = 0; r >= 0 && i < p->n_positions; i++) {
                 const struct profile_position *pos = &p->positions[i];
                 r = sd_bus_message_open_container(reply, 'e', "sa{sd}");
@@ -1203,7 +1179,7 @@ static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *e
                         r = sd_bus_message_close_container(reply);
         }
         if (r >= 0)
-                r = close_entry(reply);
+                r = bus_dict_close_array(reply);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);

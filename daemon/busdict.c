@@ -38,3 +38,25 @@ int bus_dict_enter(sd_bus_message *m, char *dup, size_t size)
         /* Back to the first entry, for the caller's reading. */
         return sd_bus_message_rewind(m, false);
 }
+
+int bus_dict_open_array(sd_bus_message *m, const char *key, const char *signature)
+{
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', signature);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', signature + 1);
+        return r;
+}
+
+int bus_dict_close_array(sd_bus_message *m)
+{
+        int r = 0;
+
+        for (int i = 0; r >= 0 && i < 3; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}

@@ -3,38 +3,20 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "busdict.h"
 #include "chair.h"
 #include "engine.h"
 #include "frontend.h"
 #include "profiles.h"
 #include "timeline.h"
 
-/* { key, variant of signature, then its value }: opens the entry and the variant; the caller appends the
- * value and closes both (close_entry). */
-static int open_entry(sd_bus_message *m, const char *key, const char *signature)
-{
-        int r = sd_bus_message_open_container(m, 'e', "sv");
-
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', signature);
-        return r;
-}
-
-static int close_entry(sd_bus_message *m)
-{
-        int r = sd_bus_message_close_container(m);
-        return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
 static int append_strv(sd_bus_message *m, const char *key, const char *const *l)
 {
-        int r = open_entry(m, key, "as");
+        int r = bus_dict_open_array(m, key, "as");
 
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, (char **) (l ?: (const char *const[]){NULL}));
-        return r < 0 ? r : close_entry(m);
+        for (size_t i = 0; r >= 0 && l && l[i]; i++)
+                r = sd_bus_message_append(m, "s", l[i]);
+        return r < 0 ? r : bus_dict_close_array(m);
 }
 
 static int append_range(sd_bus_message *m, const char *key, unsigned lo, unsigned hi)
@@ -143,9 +125,7 @@ static int append_roller(sd_bus_message *m, const struct roller_phase *rp, const
         }
         if (!area && same_position(&from, &to) && from.kind == POSITION_LANDMARK)
                 area = landmark_to_string(from.landmark);
-        r = open_entry(m, "roller", "a{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        r = bus_dict_open_array(m, "roller", "a{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(
                         m, "{sv}", "technique", "s",
@@ -167,17 +147,12 @@ static int append_roller(sd_bus_message *m, const struct roller_phase *rp, const
                         width_to_string(adj->width >= 0 ? (enum width) adj->width : rp->width));
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}", "depth", "u", adj->depth ?: rp->depth);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r < 0 ? r : close_entry(m);
+        return r < 0 ? r : bus_dict_close_array(m);
 }
 
 static int append_airbags(sd_bus_message *m, const struct airbag_phase *ap, const struct engine_adjust *adj)
 {
-        int r = open_entry(m, "airbags", "a{sv}");
-
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        int r = bus_dict_open_array(m, "airbags", "a{sv}");
         if (r >= 0)
                 r = append_strv(m, "zones", (const char *const *) ap->zones);
         if (r >= 0)
@@ -185,9 +160,7 @@ static int append_airbags(sd_bus_message *m, const struct airbag_phase *ap, cons
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}", "intensity", "u",
                                           adj->airbag_intensity ?: ap->intensity);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r < 0 ? r : close_entry(m);
+        return r < 0 ? r : bus_dict_close_array(m);
 }
 
 /* What runs now: each track as the last phase up to this one that set it left it, the adjustment on top;
@@ -212,9 +185,7 @@ static int append_settings(sd_bus_message *m, const struct daemon *d, const stru
         }
         if (s->adjustment->foot >= 0 && s->has_phase)
                 foot = (unsigned) s->adjustment->foot;
-        r = open_entry(m, "settings", "a{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        r = bus_dict_open_array(m, "settings", "a{sv}");
         if (r >= 0 && roller && c->has_roller)
                 r = append_roller(m, roller, s->adjustment);
         if (r >= 0 && airbags && c->airbag_zones)
@@ -222,29 +193,20 @@ static int append_settings(sd_bus_message *m, const struct daemon *d, const stru
         if (r >= 0 && c->has_foot_rollers)
                 r = sd_bus_message_append(m, "{sv}", "foot-rollers", "u", foot);
         if (r >= 0)
-                r = open_entry(m, "heat", "a{su}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{su}");
+                r = bus_dict_open_array(m, "heat", "a{su}");
         for (size_t h = 0; r >= 0 && h < c->n_heaters; h++)
                 r = sd_bus_message_append(m, "{su}", c->heaters[h].zone,
                                           chair_heat_level(daemon_chair(d), h));
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = close_entry(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r < 0 ? r : close_entry(m);
+                r = bus_dict_close_array(m);
+        return r < 0 ? r : bus_dict_close_array(m);
 }
 
 /* The person's changes, as Adjust took them (its keys only). */
 static int append_adjustments(sd_bus_message *m, const struct engine_adjust *adj)
 {
         char from[16], to[16];
-        int r = open_entry(m, "adjustments", "a{sv}");
-
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        int r = bus_dict_open_array(m, "adjustments", "a{sv}");
         if (r >= 0 && adj->speed)
                 r = sd_bus_message_append(m, "{sv}", "speed", "u", adj->speed);
         if (r >= 0 && adj->width >= 0)
@@ -260,9 +222,7 @@ static int append_adjustments(sd_bus_message *m, const struct engine_adjust *adj
                 r = sd_bus_message_append(m, "{sv}", "airbag-intensity", "u", adj->airbag_intensity);
         if (r >= 0 && adj->foot >= 0)
                 r = sd_bus_message_append(m, "{sv}", "foot-rollers", "u", (unsigned) adj->foot);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r < 0 ? r : close_entry(m);
+        return r < 0 ? r : bus_dict_close_array(m);
 }
 
 int frontend_append_session(sd_bus_message *m, const struct daemon *d)
@@ -280,18 +240,14 @@ int frontend_append_session(sd_bus_message *m, const struct daemon *d)
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}", "profile", "s", s.profile);
         if (r >= 0)
-                r = open_entry(m, "phases", "a(st)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(st)");
+                r = bus_dict_open_array(m, "phases", "a(st)");
         for (size_t i = 0; r >= 0 && i < s.program->n_phases; i++)
                 r = sd_bus_message_append(m, "(st)", s.program->phases[i].name,
                                           s.timeline && i < s.timeline->n_phases
                                                   ? s.timeline->phase_start_usec[i]
                                                   : s.program->phases[i].start_usec);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = close_entry(m);
+                r = bus_dict_close_array(m);
         if (r >= 0 && s.has_phase)
                 r = sd_bus_message_append(m, "{sv}", "phase", "u", (uint32_t) s.phase);
         if (r >= 0)

@@ -311,9 +311,10 @@ static void test_the_heartbeat_timeout_goes_to_the_board(void)
         run_for(300);
         CHECK(state("pump", "on") == 1);
         CHECK_EQ_U(t.stopped, 0);
-        /* Quiet for longer: the board trips, and the driver knows it from its own timeout. The trip comes 3 s
-         * after the last heartbeat the board took: on a loaded machine that can be one the bus thread retried
-         * late, seconds after the tick stopped (measured up to 6 s with both cores busy), so the wait is wide. */
+        /* Quiet for longer: the board trips, and the driver knows it from its own timeout. The trip comes
+         * three seconds after the last heartbeat the board took: on a loaded machine that can be one the bus
+         * thread retried late, seconds after the tick stopped (measured up to 6 s with both cores busy): a
+         * wide wait. */
         t.heartbeat = false;
         CHECK(RUN_UNTIL(state("pump", "on") == 0, 12000));
         t.heartbeat = true;

@@ -43,16 +43,17 @@ def free_port():
 class Web:
     """chaird-web on a free port, serving the page from the source tree."""
 
-    def __init__(self, directory, bus):
+    def __init__(self, directory, bus, config="", args=()):
         self.port = free_port()
         self.log = open(os.path.join(directory, "chaird-web.log"), "w")
-        config = os.path.join(directory, "web.yaml")
-        with open(config, "w") as f:
-            f.write("listen: 127.0.0.1:1\ncommand-rate: 20\n")  # --listen below wins over the file
+        path = os.path.join(directory, "web.yaml")
+        with open(path, "w") as f:
+            f.write("listen: 127.0.0.1:1\ncommand-rate: 20\n" + config)  # --listen below wins over the file
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
         self.proc = subprocess.Popen(
-            [os.path.join(simlib.BUILD, "tools/chaird-web/chaird-web"), "--config", config,
-             "--listen", f"127.0.0.1:{self.port}", "--page-dir", os.path.join(SRC, "tools/chaird-web/page")],
+            [os.path.join(simlib.BUILD, "tools/chaird-web/chaird-web"), "--config", path,
+             "--listen", f"127.0.0.1:{self.port}", "--page-dir", os.path.join(SRC, "tools/chaird-web/page"),
+             *args],
             stdout=self.log, stderr=self.log, env=env)
         if not wait_for(lambda: self.answers() or self.proc.poll() is not None, 15) or self.proc.poll() is not None:
             raise RuntimeError("chaird-web did not come up: " + open(self.log.name).read())
@@ -77,11 +78,11 @@ class Web:
         return None
 
 
-def browser(size=(800, 480)):
+def browser(size=(800, 480), extra=()):
     o = webdriver.ChromeOptions()
     o.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              f"--window-size={size[0]},{size[1]}", "--force-device-scale-factor=1"):
+              f"--window-size={size[0]},{size[1]}", "--force-device-scale-factor=1", *extra):
         o.add_argument(a)
     b = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
     # The page's own size exactly, as the screen or the phone has it (a window's size includes its frame).

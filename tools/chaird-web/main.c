@@ -1,5 +1,6 @@
 /* main.c: chaird-web, the chair's page and its WebSocket API: a D-Bus client of chaird, like chaird-mqtt. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "build-config.h"
 #include "chair-link.h"
+#include "pairing.h"
 #include "server.h"
 #include "util.h"
 #include "web-config.h"
@@ -22,6 +24,9 @@ static void usage(FILE *f)
                 "  -c, --config FILE     the config (default " DEFAULT_WEB_CONFIG_FILE ")\n"
                 "  -l, --listen ADDR:PORT  where to listen (default " WEB_DEFAULT_LISTEN ")\n"
                 "      --page-dir DIR    the page's files (default " DEFAULT_WEB_PAGE_DIR ")\n"
+                "      --state-dir DIR   where paired phones are kept, with lan: true (default "
+                "$STATE_DIRECTORY,\n"
+                "                        else " WEB_DEFAULT_STATE_DIR ")\n"
                 "  -h, --help            this help\n"
                 "      --version         the version\n");
 }
@@ -51,15 +56,34 @@ static void on_availability(struct chair_link *l, bool available, void *userdata
         web_server_availability(*(struct web_server **) userdata);
 }
 
-static int run(const struct web_config *c, const char *page_dir)
+static int run(const struct web_config *c, const char *page_dir, const char *state_dir)
 {
         static const struct chair_link_callbacks cb = {on_state, on_programs, on_event, on_availability};
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(chair_link_freep) struct chair_link *link = NULL;
         struct web_server *server = NULL;
+        _cleanup_(closep) int state_fd = -1;
+        _cleanup_(pairing_freep) struct pairing *pairing = NULL;
         sigset_t mask;
         int r;
+
+        if (c->lan) {
+                /* systemd's StateDirectory= names it; only root and chaird-web can read it. */
+                state_dir = state_dir ?: getenv("STATE_DIRECTORY") ?: WEB_DEFAULT_STATE_DIR;
+                state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (state_fd < 0)
+                        return fprintf(stderr, "chaird-web: cannot open %s: %m\n", state_dir), -errno;
+                r = pairing_new(state_fd, &pairing);
+                if (r < 0)
+                        return fprintf(stderr, "chaird-web: cannot read %s/" PAIRING_FILE ": %s\n",
+                                       state_dir, file_error_words(r)),
+                               r;
+                if (!c->tls_cert)
+                        fprintf(stderr,
+                                "chaird-web: phones on the network without TLS (no tls-cert in the config): "
+                                "their token crosses the network in the clear\n");
+        }
 
         r = sd_event_default(&event);
         if (r < 0)
@@ -83,7 +107,7 @@ static int run(const struct web_config *c, const char *page_dir)
         r = chair_link_new(event, bus, &cb, &server, &link);
         if (r < 0)
                 return fprintf(stderr, "Failed to set up the chair link: %s\n", strerror(-r)), r;
-        r = web_server_new(event, link, c, page_dir, &server);
+        r = web_server_new(event, link, c, pairing, page_dir, &server);
         if (r < 0)
                 return r;
         r = chair_link_start(link);
@@ -92,6 +116,9 @@ static int run(const struct web_config *c, const char *page_dir)
                 return fprintf(stderr, "Failed to start the chair link: %s\n", strerror(-r)), r;
         }
         fprintf(stderr, "Serving the chair's page on http://%s:%d/\n", c->host, c->port);
+        if (c->lan)
+                fprintf(stderr, "Serving paired phones on %s://%s:%d/\n", c->tls_cert ? "https" : "http",
+                        c->lan_host, c->lan_port);
         (void) sd_notify(false, "READY=1\nSTATUS=Serving");
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
@@ -107,6 +134,7 @@ int main(int argc, char **argv)
         enum {
                 ARG_VERSION = 0x100,
                 ARG_PAGE_DIR,
+                ARG_STATE_DIR,
         };
         static const struct option long_options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -114,9 +142,11 @@ int main(int argc, char **argv)
                 {"config", required_argument, NULL, 'c'},
                 {"listen", required_argument, NULL, 'l'},
                 {"page-dir", required_argument, NULL, ARG_PAGE_DIR},
+                {"state-dir", required_argument, NULL, ARG_STATE_DIR},
                 {},
         };
-        const char *config_path = NULL, *listen = NULL, *page_dir = DEFAULT_WEB_PAGE_DIR, *why = NULL;
+        const char *config_path = NULL, *listen = NULL, *page_dir = DEFAULT_WEB_PAGE_DIR, *why = NULL,
+                   *state_dir = NULL;
         struct web_config c;
         struct diag_list diags = {};
         int opt, r;
@@ -137,6 +167,9 @@ int main(int argc, char **argv)
                         break;
                 case ARG_PAGE_DIR:
                         page_dir = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        state_dir = optarg;
                         break;
                 default:
                         usage(stderr);
@@ -164,7 +197,7 @@ int main(int argc, char **argv)
                         fprintf(stderr, "chaird-web: %s\n", why ?: strerror(-r));
         }
         if (r >= 0)
-                r = run(&c, page_dir);
+                r = run(&c, page_dir, state_dir);
         web_config_done(&c);
         return r < 0 ? 1 : 0;
 }

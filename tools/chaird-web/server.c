@@ -9,6 +9,7 @@
 
 #include "busjson.h"
 #include "command.h"
+#include "pairing.h"
 #include "server.h"
 #include "util.h"
 
@@ -16,14 +17,20 @@
 #define PAGE_QUEUE_MAX   64            /* replies and events waiting for a page that reads slowly */
 #define PAGE_CALLS_MAX   16            /* commands of one page under way at once */
 #define HTTP_CHUNK_BYTES 4096
+#define PAIR_BODY_MAX    1024 /* bytes of a phone's POST /pair */
+#define TOKEN_COOKIE     "chaird-token"
+#define TOKEN_MAX_AGE    "31536000" /* a year; the panel revokes sooner */
 
-/* The page: every file it has, by the URL that serves it. Nothing else is served. */
+/* The page: every file it has, by the URL that serves it. Nothing else is served. A phone on the LAN that
+ * is not paired gets only the pairing page (also as the body of every 401). */
+#define PAIR_PAGE 3
 static const struct {
         const char *url, *file, *type;
 } page_files[] = {
         {"/", "index.html", "text/html; charset=utf-8"},
         {"/app.js", "app.js", "text/javascript; charset=utf-8"},
         {"/style.css", "style.css", "text/css; charset=utf-8"},
+        [PAIR_PAGE] = {"/pair", "pair.html", "text/html; charset=utf-8"},
 };
 
 struct page;
@@ -39,6 +46,9 @@ struct page {
         struct web_server *server;
         struct lws *wsi;
         struct page *next;
+        bool lan;                                       /* came through the LAN listener: a paired phone */
+        char phone[PAIRING_ID_CHARS + 1];               /* which, "" on the chair's own screen */
+        bool want_web;                                  /* chaird-web's own news: LAN, paired phones */
         bool want_available, want_programs, want_state; /* the latest goes out, however often it changed */
         char *queue[PAGE_QUEUE_MAX];                    /* replies and events, in order */
         size_t n_queue;
@@ -49,10 +59,14 @@ struct page {
         struct pending *calls[PAGE_CALLS_MAX];
 };
 
-/* One HTTP request for a file of the page. */
+/* One HTTP request: for a file of the page, or a phone's POST /pair. */
 struct http {
-        int file; /* index into page_files */
-        size_t sent;
+        const char *data; /* what is sent: a page file's body, or reply */
+        size_t size, sent;
+        char *reply; /* an answer of its own (POST /pair), malloc'ed */
+        char body[PAIR_BODY_MAX + 1];
+        size_t body_len;
+        bool body_too_long;
 };
 
 struct web_server {
@@ -65,6 +79,8 @@ struct web_server {
         bool uv_ready;
         sd_event_source *uv_io, *uv_timer, *uv_post;
         struct lws_context *lws;
+        struct lws_vhost *local, *lan; /* the chair's own screen; phones (NULL without lan: true) */
+        struct pairing *pairing;       /* NULL without lan: true */
         struct page *pages;
         unsigned n_pages;
 };
@@ -111,6 +127,8 @@ static int on_uv_post(sd_event_source *source, void *userdata)
 }
 
 /* --- pages --- */
+
+static void web_server_phones_changed(struct web_server *s);
 
 static int queue_text(struct page *p, const char *text)
 {
@@ -177,6 +195,98 @@ static bool take_token(struct page *p)
         return true;
 }
 
+/* chaird-web's own commands, for the panel on the chair's screen: a pairing code, the paired phones, and
+ * revoking one. A phone may use none of them. Returns whether q was one of them (and was answered). */
+static bool page_own_command(struct page *p, struct command_request *q)
+{
+        struct web_server *s = p->server;
+        json_object *name_o = NULL, *id_o = NULL;
+        const char *name;
+
+        if (q->command >= 0 || !q->root || !json_object_object_get_ex(q->root, "command", &name_o) ||
+            !json_object_is_type(name_o, json_type_string))
+                return false;
+        name = json_object_get_string(name_o);
+        if (!streq(name, "pair-code") && !streq(name, "phones") && !streq(name, "unpair"))
+                return false;
+        if (p->lan) {
+                page_refuse(p, q->id, CHAIR_ERROR "NotPermitted",
+                            "only the chair's own screen pairs phones");
+                return true;
+        }
+        if (!s->pairing) {
+                page_refuse(p, q->id, CHAIR_ERROR "NotSupported", "phones are off: lan: true in web.yaml");
+                return true;
+        }
+        _cleanup_json_ json_object *result = NULL, *reply = NULL;
+        if (streq(name, "pair-code")) {
+                char code[PAIRING_CODE_DIGITS + 1];
+                usec_t now = now_usec(), expires;
+                int r = pairing_new_code(s->pairing, now, code, &expires);
+                if (r < 0) {
+                        page_refuse(p, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                        return true;
+                }
+                result = json_object_new_object();
+                json_object_object_add(result, "code", json_object_new_string(code));
+                json_object_object_add(result, "expires-in-usec",
+                                       json_object_new_int64((int64_t) (expires - now)));
+        } else if (streq(name, "phones")) {
+                result = pairing_list(s->pairing);
+        } else {
+                if (!json_object_object_get_ex(q->root, "phone", &id_o) ||
+                    !json_object_is_type(id_o, json_type_string)) {
+                        page_refuse(p, q->id, CHAIR_ERROR "InvalidArgument",
+                                    "unpair needs \"phone\": its id (a string)");
+                        return true;
+                }
+                const char *id = json_object_get_string(id_o);
+                int r = pairing_revoke(s->pairing, id);
+                if (r == -ENOENT) {
+                        page_refuse(p, q->id, CHAIR_ERROR "InvalidArgument",
+                                    "no phone of that id is paired");
+                        return true;
+                }
+                if (r < 0) {
+                        page_refuse(p, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                        return true;
+                }
+                /* Its pages go at once: the token is no longer good. */
+                for (struct page *o = s->pages; o; o = o->next)
+                        if (o->lan && streq(o->phone, id))
+                                lws_set_timeout(o->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                web_server_phones_changed(s);
+        }
+        reply = command_reply_new(q->id, NULL, NULL, result);
+        if (reply)
+                (void) queue_object(p, "reply", reply);
+        return true;
+}
+
+/* The child lock holds for a phone whatever user chaird-web runs as (chaird lets root through): while the
+ * chair is locked a phone may stop it, lock it and read, nothing else; unlocking is for the chair's screen.
+ */
+static bool phone_locked_out(struct web_server *s, const struct command_request *q)
+{
+        json_object *state = chair_link_state(s->link), *locked = NULL, *value = NULL;
+
+        if (!state || !json_object_object_get_ex(state, "Locked", &locked) ||
+            !json_object_get_boolean(locked))
+                return false;
+        switch (q->command) {
+        case COMMAND_STOP:
+        case COMMAND_EMERGENCY_STOP:
+        case COMMAND_GET_PROFILE:
+        case COMMAND_HISTORY:
+                return false;
+        case COMMAND_LOCK:
+                return !json_object_object_get_ex(q->root, "locked", &value) ||
+                       !json_object_get_boolean(value);
+        default:
+                return true;
+        }
+}
+
 static void page_command(struct page *p, const char *text, size_t size)
 {
         _cleanup_(command_request_freep) struct command_request *q = NULL;
@@ -185,6 +295,8 @@ static void page_command(struct page *p, const char *text, size_t size)
         int r;
 
         if (command_parse(text, size, &q) < 0)
+                return;
+        if (page_own_command(p, q))
                 return;
         /* Stop and emergency stop always go through: beyond the rate, and however many are under way. */
         bool urgent = q->command >= 0 && command_always_allowed(q->command);
@@ -197,6 +309,11 @@ static void page_command(struct page *p, const char *text, size_t size)
         }
         if (q->error) {
                 page_refuse(p, q->id, q->error, q->message);
+                return;
+        }
+        if (p->lan && phone_locked_out(p->server, q)) {
+                page_refuse(p, q->id, CHAIR_ERROR "Locked",
+                            "the chair is locked (child lock): it is unlocked on the chair's own screen");
                 return;
         }
         for (slot = 0; slot < PAGE_CALLS_MAX && p->calls[slot]; slot++)
@@ -246,6 +363,16 @@ static char *page_next(struct page *p)
         struct web_server *s = p->server;
         _cleanup_json_ json_object *m = NULL;
 
+        if (p->want_web) {
+                p->want_web = false;
+                m = json_object_new_object();
+                json_object_object_add(m, "type", json_object_new_string("web"));
+                json_object_object_add(m, "lan", json_object_new_boolean(s->pairing != NULL));
+                json_object_object_add(m, "phone", json_object_new_boolean(p->lan));
+                if (!p->lan && s->pairing)
+                        json_object_object_add(m, "phones", pairing_list(s->pairing));
+                return strdup(json_text(m));
+        }
         if (p->want_available) {
                 p->want_available = false;
                 m = json_object_new_object();
@@ -290,24 +417,59 @@ static int page_write(struct page *p)
         memcpy(buf + LWS_PRE, text, len);
         if (lws_write(p->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int) len)
                 return -1;
-        if (p->want_available || p->want_programs || p->want_state || p->n_queue > 0)
+        if (p->want_web || p->want_available || p->want_programs || p->want_state || p->n_queue > 0)
                 lws_callback_on_writable(p->wsi);
         return 0;
 }
 
-/* Only /api, and from a page this server served: a browser's Origin must name the host it asked. */
-static bool connection_allowed(struct lws *wsi)
+/* Whether a request came through the LAN listener (a phone), not the chair's own screen. */
+static bool on_lan(struct web_server *s, struct lws *wsi)
 {
-        char uri[64] = "", origin[256] = "", host[256] = "";
+        return s->lan && lws_get_vhost(wsi) == s->lan;
+}
+
+/* The paired phone a LAN request comes from, by its token cookie: its id (copied into id), or false. */
+static bool request_phone(struct web_server *s, struct lws *wsi, char id[PAIRING_ID_CHARS + 1])
+{
+        char token[PAIRING_TOKEN_CHARS + 2];
+        size_t max = sizeof(token);
+        const char *found;
+
+        if (!s->pairing || lws_http_cookie_get(wsi, TOKEN_COOKIE, token, &max) != 0)
+                return false;
+        token[sizeof(token) - 1] = '\0';
+        found = pairing_check(s->pairing, token);
+        explicit_bzero(token, sizeof(token));
+        if (found && id)
+                strcpy(id, found);
+        return found != NULL;
+}
+
+/* A browser's Origin must name the scheme and host it asked (a page this server served). A client without
+ * one (a script on the chair's own machine) is let in on the local listener only: a phone is a browser. */
+static bool origin_allowed(struct web_server *s, struct lws *wsi, bool lan)
+{
+        char origin[256] = "", host[256] = "";
+        const char *scheme = lan && s->config->tls_cert ? "https://" : "http://";
+
+        if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+                return !lan;
+        if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+                return false;
+        return strncmp(origin, scheme, strlen(scheme)) == 0 && streq(origin + strlen(scheme), host);
+}
+
+/* Only /api, from a page this server served, and on the LAN from a paired phone. */
+static bool connection_allowed(struct web_server *s, struct lws *wsi)
+{
+        char uri[64] = "";
+        bool lan = on_lan(s, wsi);
 
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || !streq(uri, "/api"))
                 return false;
-        if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
-                return true; /* not a browser (a local script): the chair's own machine is trusted */
-        if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+        if (lan && !request_phone(s, wsi, NULL))
                 return false;
-        const char *rest = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
-        return rest && streq(rest, host);
+        return origin_allowed(s, wsi, lan);
 }
 
 static int on_websocket(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -317,20 +479,32 @@ static int on_websocket(struct lws *wsi, enum lws_callback_reasons reason, void 
 
         switch (reason) {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-                return connection_allowed(wsi) ? 0 : 1;
-        case LWS_CALLBACK_ESTABLISHED:
+                if (connection_allowed(s, wsi))
+                        return 0;
+                (void) lws_return_http_status(
+                        wsi, on_lan(s, wsi) ? HTTP_STATUS_UNAUTHORIZED : HTTP_STATUS_FORBIDDEN, NULL);
+                return 1;
+        case LWS_CALLBACK_ESTABLISHED: {
+                char phone[PAIRING_ID_CHARS + 1] = "";
+                bool lan = on_lan(s, wsi);
+                if (lan && !request_phone(s, wsi, phone))
+                        return -1; /* checked before; revoked since */
                 *p = (struct page){.server = s,
                                    .wsi = wsi,
                                    .next = s->pages,
+                                   .lan = lan,
+                                   .want_web = true,
                                    .want_available = true,
                                    .want_programs = true,
                                    .want_state = true,
                                    .tokens = s->config->command_rate,
                                    .tokens_usec = now_usec()};
+                strcpy(p->phone, phone);
                 s->pages = p;
                 s->n_pages++;
                 lws_callback_on_writable(wsi);
                 return 0;
+        }
         case LWS_CALLBACK_RECEIVE: {
                 if (p->rx_len + len > s->config->max_message) {
                         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
@@ -352,62 +526,166 @@ static int on_websocket(struct lws *wsi, enum lws_callback_reasons reason, void 
         case LWS_CALLBACK_SERVER_WRITEABLE:
                 return page_write(p);
         case LWS_CALLBACK_CLOSED:
-                page_closed(p);
+                if (p->server) /* not a connection refused before it was established */
+                        page_closed(p);
                 return 0;
         default:
                 return 0;
         }
 }
 
-/* --- the page's files --- */
+/* --- the page's files, and pairing --- */
+
+/* Answers a request with data (borrowed: it must outlive the request) and, when cookie, a Set-Cookie. */
+static int http_send(struct lws *wsi, struct http *h, unsigned status, const char *type, const char *data,
+                     size_t size, const char *cookie)
+{
+        uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+
+        h->data = data;
+        h->size = size;
+        h->sent = 0;
+        if (lws_add_http_common_headers(wsi, status, type, size, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                        (const unsigned char *) "no-cache", 8, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
+                                        (const unsigned char *) "nosniff", 7, &p, end) ||
+            (cookie && lws_add_http_header_by_name(
+                               wsi, (const unsigned char *) "set-cookie:", (const unsigned char *) cookie,
+                               (int) strlen(cookie), &p, end)) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+                return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+}
+
+static int http_refuse(struct lws *wsi, unsigned status)
+{
+        if (lws_return_http_status(wsi, status, NULL) || lws_http_transaction_completed(wsi))
+                return -1;
+        return 0;
+}
+
+/* A phone's POST /pair, {"code":"123456","name":"Anna's phone"}: the token as a cookie, or why not. */
+static int pair_answer(struct web_server *s, struct lws *wsi, struct http *h)
+{
+        _cleanup_json_ json_object *in = NULL, *out = json_object_new_object();
+        char token[PAIRING_TOKEN_CHARS + 1], id[PAIRING_ID_CHARS + 1], cookie[192] = "";
+        json_object *code = NULL, *name = NULL;
+        const char *message = NULL;
+        unsigned status = HTTP_STATUS_OK;
+        int r;
+
+        if (!out)
+                return -1;
+        h->body[h->body_len] = '\0';
+        if (!h->body_too_long)
+                in = json_tokener_parse(h->body);
+        if (!in || !json_object_object_get_ex(in, "code", &code) ||
+            !json_object_is_type(code, json_type_string) ||
+            (json_object_object_get_ex(in, "name", &name) && !json_object_is_type(name, json_type_string))) {
+                status = HTTP_STATUS_BAD_REQUEST;
+                message = "send {\"code\": the six digits the chair's screen shows, \"name\": this phone's "
+                          "name}";
+        } else {
+                r = pairing_pair(s->pairing, now_usec(), json_object_get_string(code),
+                                 name ? json_object_get_string(name) : NULL, token, id);
+                if (r == -EACCES) {
+                        status = HTTP_STATUS_FORBIDDEN;
+                        message = "that is not the code the chair's screen shows";
+                } else if (r == -ETIME) {
+                        status = HTTP_STATUS_FORBIDDEN;
+                        message = "no code is open: ask the chair's screen for a new one";
+                } else if (r == -ENOSPC) {
+                        status = HTTP_STATUS_CONFLICT;
+                        message = "the chair has as many phones as it keeps: remove one on its screen";
+                } else if (r < 0) {
+                        status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
+                        message = strerror(-r);
+                } else {
+                        snprintf(cookie, sizeof(cookie),
+                                 TOKEN_COOKIE "=%s; Path=/; Max-Age=" TOKEN_MAX_AGE
+                                              "; HttpOnly; SameSite=Strict%s",
+                                 token, s->config->tls_cert ? "; Secure" : "");
+                        explicit_bzero(token, sizeof(token));
+                        fprintf(stderr, "chaird-web: a phone paired (id %s)\n", id);
+                        web_server_phones_changed(s);
+                }
+        }
+        json_object_object_add(out, "ok", json_object_new_boolean(status == HTTP_STATUS_OK));
+        if (message)
+                json_object_object_add(out, "message", json_object_new_string(message));
+        h->reply = strdup(json_text(out));
+        if (!h->reply)
+                return -1;
+        r = http_send(wsi, h, status, "application/json", h->reply, strlen(h->reply),
+                      cookie[0] ? cookie : NULL);
+        explicit_bzero(cookie, sizeof(cookie));
+        return r;
+}
 
 static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
         struct web_server *s = lws_context_user(lws_get_context(wsi));
         struct http *h = user;
-        uint8_t buf[LWS_PRE + HTTP_CHUNK_BYTES], *start = buf + LWS_PRE, *p = start,
-                                                 *end = buf + sizeof(buf) - 1;
+        uint8_t buf[LWS_PRE + HTTP_CHUNK_BYTES], *start = buf + LWS_PRE;
 
         switch (reason) {
         case LWS_CALLBACK_HTTP: {
                 const char *url = in;
-                h->file = -1;
+                bool lan = on_lan(s, wsi);
+                int file = -1;
+                free(h->reply);
+                *h = (struct http){};
+                if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
+                        /* The only POST: a phone pairing. Its body comes next. */
+                        if (lan && streq(url, "/pair") && origin_allowed(s, wsi, true))
+                                return 0;
+                        return http_refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED);
+                }
                 for (size_t i = 0; i < ELEMENTSOF(page_files); i++)
                         if (streq(url, page_files[i].url))
-                                h->file = (int) i;
-                if (h->file < 0) {
-                        if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL) ||
-                            lws_http_transaction_completed(wsi))
-                                return -1;
-                        return 0;
-                }
-                h->sent = 0;
-                if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, page_files[h->file].type,
-                                                s->size[h->file], &p, end) ||
-                    lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
-                                                (const unsigned char *) "no-cache", 8, &p, end) ||
-                    lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
-                                                (const unsigned char *) "nosniff", 7, &p, end) ||
-                    lws_finalize_write_http_header(wsi, start, &p, end))
-                        return 1;
-                lws_callback_on_writable(wsi);
-                return 0;
+                                file = (int) i;
+                /* A phone not paired: the pairing page, as the answer to anything. */
+                if (lan && file != PAIR_PAGE && !request_phone(s, wsi, NULL))
+                        return http_send(wsi, h, HTTP_STATUS_UNAUTHORIZED, page_files[PAIR_PAGE].type,
+                                         s->body[PAIR_PAGE], s->size[PAIR_PAGE], NULL);
+                if (file < 0)
+                        return http_refuse(wsi, HTTP_STATUS_NOT_FOUND);
+                return http_send(wsi, h, HTTP_STATUS_OK, page_files[file].type, s->body[file], s->size[file],
+                                 NULL);
         }
+        case LWS_CALLBACK_HTTP_BODY:
+                if (h->body_len + len > PAIR_BODY_MAX)
+                        h->body_too_long = true;
+                else {
+                        memcpy(h->body + h->body_len, in, len);
+                        h->body_len += len;
+                }
+                return 0;
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+                if (!s->pairing)
+                        return http_refuse(wsi, HTTP_STATUS_NOT_FOUND);
+                return pair_answer(s, wsi, h);
         case LWS_CALLBACK_HTTP_WRITEABLE: {
-                if (h->file < 0)
+                if (!h->data)
                         return -1;
-                size_t left = s->size[h->file] - h->sent,
-                       n = left < HTTP_CHUNK_BYTES ? left : HTTP_CHUNK_BYTES;
-                memcpy(start, s->body[h->file] + h->sent, n);
+                size_t left = h->size - h->sent, n = left < HTTP_CHUNK_BYTES ? left : HTTP_CHUNK_BYTES;
+                memcpy(start, h->data + h->sent, n);
                 if (lws_write(wsi, start, n, n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
                         return 1;
                 h->sent += n;
-                if (h->sent < s->size[h->file]) {
+                if (h->sent < h->size) {
                         lws_callback_on_writable(wsi);
                         return 0;
                 }
                 return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        case LWS_CALLBACK_CLOSED_HTTP:
+                if (h)
+                        h->reply = mfree(h->reply);
+                return lws_callback_http_dummy(wsi, reason, user, in, len);
         default:
                 return lws_callback_http_dummy(wsi, reason, user, in, len);
         }
@@ -426,8 +704,35 @@ static void lws_log_line(int level, const char *line)
 
 /* --- the server --- */
 
+/* A listener: the chair's own screen, or with tls the phones' (HTTPS when cert is given). */
+static struct lws_vhost *listen_on(struct web_server *s, const char *name, const char *host, int port,
+                                   const char *cert, const char *key)
+{
+        struct lws_context_creation_info info = {};
+        struct lws_vhost *vh;
+
+        info.vhost_name = name;
+        info.port = port;
+        info.iface = host;
+        info.protocols = protocols;
+        info.alpn = "http/1.1"; /* the WebSocket as a plain upgrade, not over HTTP/2 */
+        if (!strchr(host, ':'))
+                info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address to listen on */
+        if (cert) /* libwebsockets 4.1 reads it per vhost: without it, the files are ignored and it speaks
+                     HTTP */
+                info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cert;
+        info.ssl_private_key_filepath = key;
+        info.user = s;
+        vh = lws_create_vhost(s->lws, &info);
+        if (!vh)
+                fprintf(stderr, "chaird-web: cannot listen on %s:%d%s\n", host, port,
+                        cert ? " (or its tls-cert and tls-key cannot be read)" : "");
+        return vh;
+}
+
 int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config,
-                   const char *page_dir, struct web_server **ret)
+                   struct pairing *pairing, const char *page_dir, struct web_server **ret)
 {
         struct web_server *s = calloc(1, sizeof(*s));
         struct lws_context_creation_info info = {};
@@ -439,6 +744,7 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         s->event = sd_event_ref(event);
         s->link = link;
         s->config = config;
+        s->pairing = pairing;
         for (size_t i = 0; i < ELEMENTSOF(page_files); i++) {
                 _cleanup_free_ char *path = NULL;
                 if (asprintf(&path, "%s/%s", page_dir, page_files[i].file) < 0) {
@@ -469,19 +775,24 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         }
         lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
         loops[0] = &s->uv;
-        info.port = config->port;
-        info.iface = config->host;
-        info.protocols = protocols;
-        info.options = LWS_SERVER_OPTION_LIBUV;
-        if (!strchr(config->host, ':'))
-                info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address to listen on */
+        info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+        if (config->lan && config->tls_cert)
+                info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.foreign_loops = loops;
         info.pcontext = &s->lws;
         info.user = s;
         info.timeout_secs = 10;
         s->lws = lws_create_context(&info);
         if (!s->lws) {
-                fprintf(stderr, "chaird-web: cannot listen on %s:%d\n", config->host, config->port);
+                fprintf(stderr, "chaird-web: cannot set up libwebsockets\n");
+                web_server_free(s);
+                return -EIO;
+        }
+        s->local = listen_on(s, "local", config->host, config->port, NULL, NULL);
+        if (s->local && config->lan)
+                s->lan = listen_on(s, "lan", config->lan_host, config->lan_port, config->tls_cert,
+                                   config->tls_key);
+        if (!s->local || (config->lan && !s->lan)) {
                 web_server_free(s);
                 return -EADDRNOTAVAIL;
         }
@@ -556,6 +867,16 @@ void web_server_availability(struct web_server *s)
                 p->want_state = true;
                 lws_callback_on_writable(p->wsi);
         }
+}
+
+/* The panels hear of a phone paired or revoked (their list of phones). */
+static void web_server_phones_changed(struct web_server *s)
+{
+        for (struct page *p = s->pages; p; p = p->next)
+                if (!p->lan) {
+                        p->want_web = true;
+                        lws_callback_on_writable(p->wsi);
+                }
 }
 
 unsigned web_server_pages(const struct web_server *s)

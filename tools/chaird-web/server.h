@@ -8,14 +8,16 @@
 #include <systemd/sd-event.h>
 
 #include "chair-link.h"
+#include "pairing.h"
 #include "web-config.h"
 
 struct web_server;
 
 /* Loads the page's files from page_dir (all of them now: a request never names a path on the disk) and
- * listens as config says. */
+ * listens as config says: on the chair's own screen's address, and with config->lan for paired phones
+ * (pairing, borrowed: NULL without lan). */
 int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config,
-                   const char *page_dir, struct web_server **ret);
+                   struct pairing *pairing, const char *page_dir, struct web_server **ret);
 struct web_server *web_server_free(struct web_server *s);
 
 /* The chair link's news, for every page connected. */

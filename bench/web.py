@@ -24,7 +24,8 @@ the same run, as these machines are noisy:
   from this process (the handshake on raw sockets): each must get the state message and still answer a
   ping after the hold, and chaird-web's CPU (utime + stime) while they sit idle.
 
-Run: bench/web.py build/gcc  (needs chromium, chromium-driver, python3-selenium; bench/ws-echo built)"""
+Run: bench/web.py build/gcc  (needs chromium, chromium-driver, python3-selenium; bench/ws-echo built).
+BENCH_SAMPLES and BENCH_RUNS take fewer samples and renders for a quick look."""
 import base64
 import gzip
 import hashlib

@@ -9,6 +9,7 @@
 
 #include "busjson.h"
 #include "command.h"
+#include "plot-route.h"
 #include "server.h"
 #include "util.h"
 
@@ -49,9 +50,11 @@ struct page {
         struct pending *calls[PAGE_CALLS_MAX];
 };
 
-/* One HTTP request for a file of the page. */
+/* One HTTP request for a file of the page, or for a body made for it (plot-route.c's picture). */
 struct http {
-        int file; /* index into page_files */
+        int file;   /* index into page_files */
+        char *made; /* or this, of made_size bytes */
+        size_t made_size;
         size_t sent;
 };
 
@@ -67,6 +70,7 @@ struct web_server {
         struct lws_context *lws;
         struct page *pages;
         unsigned n_pages;
+        struct plot_route *plot; /* /programs/ID.svg */
 };
 
 /* --- libuv inside sd-event: its backend fd and its next timeout --- */
@@ -372,6 +376,10 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         case LWS_CALLBACK_HTTP: {
                 const char *url = in;
                 h->file = -1;
+                h->made = mfree(h->made);
+                h->sent = 0;
+                if (plot_route_wants(url))
+                        return plot_route_http(s->plot, wsi, url, &h->made, &h->made_size);
                 for (size_t i = 0; i < ELEMENTSOF(page_files); i++)
                         if (streq(url, page_files[i].url))
                                 h->file = (int) i;
@@ -394,20 +402,25 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                 return 0;
         }
         case LWS_CALLBACK_HTTP_WRITEABLE: {
-                if (h->file < 0)
+                if (h->file < 0 && !h->made)
                         return -1;
-                size_t left = s->size[h->file] - h->sent,
-                       n = left < HTTP_CHUNK_BYTES ? left : HTTP_CHUNK_BYTES;
-                memcpy(start, s->body[h->file] + h->sent, n);
+                const char *body = h->made ?: s->body[h->file];
+                size_t size = h->made ? h->made_size : s->size[h->file];
+                size_t left = size - h->sent, n = left < HTTP_CHUNK_BYTES ? left : HTTP_CHUNK_BYTES;
+                memcpy(start, body + h->sent, n);
                 if (lws_write(wsi, start, n, n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
                         return 1;
                 h->sent += n;
-                if (h->sent < s->size[h->file]) {
+                if (h->sent < size) {
                         lws_callback_on_writable(wsi);
                         return 0;
                 }
+                h->made = mfree(h->made);
                 return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
+        case LWS_CALLBACK_CLOSED_HTTP:
+                h->made = mfree(h->made); /* closed before it was all sent */
+                return 0;
         default:
                 return lws_callback_http_dummy(wsi, reason, user, in, len);
         }
@@ -439,6 +452,11 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         s->event = sd_event_ref(event);
         s->link = link;
         s->config = config;
+        r = plot_route_new(link, config, &s->plot);
+        if (r < 0) {
+                web_server_free(s);
+                return r;
+        }
         for (size_t i = 0; i < ELEMENTSOF(page_files); i++) {
                 _cleanup_free_ char *path = NULL;
                 if (asprintf(&path, "%s/%s", page_dir, page_files[i].file) < 0) {
@@ -521,6 +539,7 @@ struct web_server *web_server_free(struct web_server *s)
                 (void) uv_loop_close(&s->uv);
         for (size_t i = 0; i < ELEMENTSOF(page_files); i++)
                 free(s->body[i]);
+        plot_route_free(s->plot);
         sd_event_unref(s->event);
         free(s);
         return NULL;

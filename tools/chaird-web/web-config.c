@@ -13,6 +13,7 @@ static const struct field web_fields[] = {
         {"listen", field_string, offsetof(struct web_config, listen)},
         {"command-rate", field_uint, offsetof(struct web_config, command_rate), 0, 1, 1000},
         {"max-message", field_uint, offsetof(struct web_config, max_message), 0, 1024, 1024 * 1024},
+        {"chair-config", field_string, offsetof(struct web_config, chair_config)},
         {},
 };
 
@@ -26,6 +27,8 @@ void web_config_done(struct web_config *c)
 {
         free(c->listen);
         free(c->host);
+        free(c->chair_config);
+        strv_free(c->programs);
         web_config_init(c);
 }
 

@@ -13,6 +13,8 @@ struct web_config {
         char *listen;          /* ADDR:PORT */
         unsigned command_rate; /* per page, a second; more are answered Busy */
         unsigned max_message;  /* a longer message closes the page's connection */
+        char *chair_config;    /* chaird's config, for the programs' pictures; NULL: chaird's default */
+        char **programs;       /* chaird's programs folders (their patterns/); NULL: chaird's defaults */
         /* From --listen after parsing: */
         char *host;
         int port;

@@ -419,7 +419,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                 return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
         case LWS_CALLBACK_CLOSED_HTTP:
-                h->made = mfree(h->made); /* closed before it was all sent */
+                if (h)
+                        h->made = mfree(h->made); /* closed before it was all sent */
                 return 0;
         default:
                 return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -444,7 +444,7 @@ def main(build):
         d = web = b = None
         try:
             d = Chaird(os.path.join(tmp, "web"), bus, scale=1)
-            web = Web(os.path.join(tmp, "web"), bus)
+            web = Web(os.path.join(tmp, "web"), bus, d)
             pid = web.proc.pid
             time.sleep(2)
             rss_idle, cpu_idle = proc_rss_kib(pid), usage(pid, HOLD)

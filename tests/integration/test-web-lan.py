@@ -378,7 +378,7 @@ def cases(tap, tmp):
     bus = SystemBus(tmp)
     try:
         d = Chaird(os.path.join(tmp, "lan"), bus)
-        web = Web(os.path.join(tmp, "lan"), bus,
+        web = Web(os.path.join(tmp, "lan"), bus, d,
                   config=f"lan: true\nlan-listen: {LAN_HOST}:{lan_port}\ntls-cert: {cert}\ntls-key: {key}\n",
                   args=("--state-dir", state_dir))
         web.state_dir = state_dir

@@ -4,7 +4,10 @@ real chaird-web, chaird on a private system bus and chair-sim. What a person doe
 chair-sim's physical state or chaird's: a program tapped runs, a held jog moves and stops when the finger
 lifts or the page goes, the stop button latches the fault screen, a second browser sees the first's changes,
 a chair without calves heat and the flat preset shows neither. Screenshots of the panel's and a phone's
-sizes go to the build folder (web-screenshots/), for a person to look at."""
+sizes go to the build folder (web-screenshots/), for a person to look at. A program's timeline picture
+(/programs/ID.svg) is chairctl plot's for the same program and config, and nothing but a program chaird
+offers is drawn: no path, no FIFO, no link, nothing of a broken file in the reply."""
+import http.client
 import importlib.util
 import os
 import re
@@ -13,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(__file__))
 import simlib  # noqa: E402
@@ -41,9 +45,10 @@ def free_port():
 
 
 class Web:
-    """chaird-web on a free port, serving the page from the source tree."""
+    """chaird-web on a free port, serving the page from the source tree; the programs' pictures from chaird's
+    config and programs folders."""
 
-    def __init__(self, directory, bus, config="", args=()):
+    def __init__(self, directory, bus, chaird=None, config="", args=()):
         self.port = free_port()
         self.log = open(os.path.join(directory, "chaird-web.log"), "w")
         path = os.path.join(directory, "web.yaml")
@@ -53,7 +58,8 @@ class Web:
         self.proc = subprocess.Popen(
             [os.path.join(simlib.BUILD, "tools/chaird-web/chaird-web"), "--config", path,
              "--listen", f"127.0.0.1:{self.port}", "--page-dir", os.path.join(SRC, "tools/chaird-web/page"),
-             *args],
+             *(("--chair-config", chaird.config, "--programs", chaird.stock_dir, "--programs", chaird.local)
+               if chaird else ()), *args],
             stdout=self.log, stderr=self.log, env=env)
         if not wait_for(lambda: self.answers() or self.proc.poll() is not None, 15) or self.proc.poll() is not None:
             raise RuntimeError("chaird-web did not come up: " + open(self.log.name).read())
@@ -65,6 +71,16 @@ class Web:
                 return True
         except OSError:
             return False
+
+    def get(self, path, timeout=10):
+        """GET path exactly as given (not normalized): status, headers, body."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            return r.status, r.headers, r.read()
+        finally:
+            c.close()
 
     def close(self):
         """Stops it; what went wrong on the way out (an exit status, a sanitizer's report), or None."""
@@ -203,6 +219,156 @@ def test_a_second_browser_sees_the_firsts_changes(p, d, web, b):
         other.quit()
 
 
+def chairctl_plot(d, program_file):
+    """What chairctl plot draws for program_file on d's chair."""
+    out = os.path.join(d.dir, "chairctl-plot.svg")
+    r = subprocess.run([os.path.join(simlib.BUILD, "tools/chairctl/chairctl"), "plot", "--config", d.config,
+                        "--patterns", os.path.join(d.stock_dir, "patterns"), program_file, "-o", out],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"chairctl plot {program_file}: {r.stderr}")
+    return open(out, "rb").read()
+
+
+def svg_phases(body):
+    """The phase names in a picture, in order (it must parse as XML)."""
+    root = ET.fromstring(body)
+    return [t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "phase-name"]
+
+
+def install_local(d, name, text):
+    """A program in chaird's local folder, loaded (a reload with a broken file still loads the rest)."""
+    path = os.path.join(d.local, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    try:
+        d.chair.ReloadPrograms()
+    except Exception:  # noqa: BLE001 (a broken file elsewhere: InvalidProgram, the rest is loaded)
+        pass
+    return path
+
+
+def test_a_programs_picture_is_chairctl_plots(p, d, web, b):
+    for program in ("relax", "quick"):
+        status, headers, body = web.get(f"/programs/{program}.svg")
+        if status != 200:
+            p.append(f"/programs/{program}.svg: {status}")
+            continue
+        if headers.get("Content-Type") != "image/svg+xml" or headers.get("X-Content-Type-Options") != "nosniff":
+            p.append(f"{program}.svg headers: {headers.get('Content-Type')}, {headers.get('X-Content-Type-Options')}")
+        try:
+            phases = svg_phases(body)
+        except ET.ParseError as e:
+            p.append(f"{program}.svg is not XML: {e}")
+            continue
+        if not phases:
+            p.append(f"{program}.svg has no phases")
+        expected = chairctl_plot(d, os.path.join(d.stock_dir, program + ".yaml"))
+        if body != expected:
+            p.append(f"{program}.svg differs from chairctl plot's: phases {phases} vs {svg_phases(expected)}")
+    # A program of the local folder, then edited: drawn anew from the file as it is (no stale picture).
+    text = "id: web-mine\n" + re.sub(r"(?m)^id:.*\n", "", open(os.path.join(SRC, "programs/quick.yaml")).read())
+    path = install_local(d, "web-mine", text)
+    if not wait_for(lambda: web.get("/programs/web-mine.svg")[0] == 200, 10):
+        p.append(f"a local program's picture: {web.get('/programs/web-mine.svg')[0]}")
+        return
+    first = svg_phases(web.get("/programs/web-mine.svg")[2])
+    renamed = first[0] + " renamed"
+    with open(path, "w") as f:
+        f.write(text.replace(f"name: {first[0]}", f"name: {renamed}", 1))
+    now = svg_phases(web.get("/programs/web-mine.svg")[2])
+    if not now or now[0] != renamed:
+        p.append(f"after an edit of the file the picture's phases are {now}, not starting with {renamed!r}")
+    if web.get("/programs/web-mine.svg")[2] != chairctl_plot(d, path):
+        p.append("the edited local program's picture differs from chairctl plot's")
+
+
+def test_nothing_but_a_program_is_drawn(p, d, web, b):
+    for path in ("/programs/nope.svg", "/programs/../x", "/programs/%2e%2e.svg", "/programs/%2e%2e/%2e%2e/etc/passwd",
+                 "/programs/a/b.svg", "/programs/relax", "/programs/relax.yaml", "/programs/RELAX.svg",
+                 "/programs/relax.svg/", "/programs/%2Fetc%2Fpasswd.svg", "/programs/", "/programs/-x.svg"):
+        status, _, body = web.get(path)
+        if status != 404:
+            p.append(f"{path}: {status}, not 404")
+        if b"<svg" in body or b"root:" in body:
+            p.append(f"{path}: answered with {body[:80]!r}")
+
+
+def test_an_odd_or_broken_program_file_neither_hangs_nor_leaks(p, d, web, b):
+    secret = "SECRET-MARKER-7f3a"
+    elsewhere = os.path.join(d.dir, "elsewhere.yaml")
+    quick = "id: web-odd\n" + re.sub(r"(?m)^id:.*\n", "", open(os.path.join(SRC, "programs/quick.yaml")).read())
+    with open(elsewhere, "w") as f:
+        f.write(quick.replace("name: ", f"name: {secret} ", 1))
+    path = install_local(d, "web-odd", open(elsewhere).read().replace(secret + " ", ""))
+    if not wait_for(lambda: web.get("/programs/web-odd.svg")[0] == 200, 10):
+        p.append(f"web-odd is not drawn at first: {web.get('/programs/web-odd.svg')[0]}")
+        return
+    # chaird still lists it from path; what is there now is a FIFO, a link, or broken text.
+    def fifo():
+        os.unlink(path)
+        os.mkfifo(path)
+
+    def link():
+        os.unlink(path)
+        os.symlink(elsewhere, path)
+
+    def broken():
+        os.unlink(path)
+        with open(path, "w") as f:
+            f.write(f"id: web-odd\nname: [{secret}\nphases: {{{{\n")
+
+    for what, make in (("a FIFO", fifo), ("a symbolic link", link), ("broken YAML", broken)):
+        make()
+        try:
+            status, _, body = web.get("/programs/web-odd.svg", timeout=5)
+        except (OSError, http.client.HTTPException) as e:
+            p.append(f"{what}: no answer ({e})")
+            continue
+        if status not in (404, 500):
+            p.append(f"{what}: {status}")
+        if secret.encode() in body or b"<svg" in body:
+            p.append(f"{what}: the reply leaks the file: {body[:120]!r}")
+        if web.get("/")[0] != 200 or web.get("/programs/relax.svg")[0] != 200:
+            p.append(f"after {what} the server does not answer other requests")
+    os.unlink(path)
+
+
+def test_a_programs_detail_shows_its_picture(p, d, web, b):
+    for name, size in (("800x480", (800, 480)), ("phone-390x844", (390, 844))):
+        s = browser(size)
+        try:
+            ready(s, web.url)
+            s.find_element(By.CSS_SELECTOR, '#programs button[data-detail="relax"]').click()
+            img = wait_for(lambda: s.find_elements(By.CSS_SELECTOR, "#detail img"), 5)
+            if not img:
+                p.append(f"{name}: no detail")
+                continue
+            if not wait_for(lambda: s.execute_script(
+                    "const i = document.querySelector('#detail img'); return i.complete && i.naturalWidth"), 10):
+                p.append(f"{name}: the detail's picture did not load")
+            if not img[0].get_attribute("src").endswith("/programs/relax.svg"):
+                p.append(f"{name}: the picture is {img[0].get_attribute('src')}")
+            shown = s.execute_script("const r = document.querySelector('#detail img').getBoundingClientRect();"
+                                     " return [r.width, r.height]")
+            if shown[0] < 300 or shown[1] < 100:
+                p.append(f"{name}: the picture is shown {shown[0]}x{shown[1]} px")
+            if s.find_element(By.ID, "programs").is_displayed() or not s.find_element(By.ID, "estop").is_displayed():
+                p.append(f"{name}: the detail is not in the list's place, or STOP is hidden")
+            time.sleep(0.3)
+            s.save_screenshot(os.path.join(shots, f"program-detail-{name}.png"))
+            small = s.execute_script(
+                "return [...document.querySelectorAll('button')].filter(b => b.offsetParent &&"
+                " (b.offsetHeight < 48 || b.offsetWidth < 48)).map(b => b.textContent)")
+            if small:
+                p.append(f"{name}: targets smaller than 48 px in the detail: {small[:5]}")
+            s.find_element(By.CSS_SELECTOR, '#detail button[data-action="back"]').click()
+            if not s.find_element(By.ID, "programs").is_displayed():
+                p.append(f"{name}: Back does not show the list again")
+        finally:
+            s.quit()
+
+
 def test_screenshots_at_the_panels_and_a_phones_size(p, d, web, b):
     for name, size in SIZES.items():
         s = browser(size)
@@ -230,7 +396,7 @@ def test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus):
     flat = re.search(r"^    flat:.*\n", config, re.M).group(0)
     calves = re.search(r"^  calves:\n(    .*\n)+", config[config.index("heaters:"):], re.M).group(0)
     d = Chaird(os.path.join(tmp, "lesser"), bus, replace=((flat, ""), (calves, "")))
-    web = Web(os.path.join(tmp, "lesser"), bus)
+    web = Web(os.path.join(tmp, "lesser"), bus, d)
     b = browser()
     try:
         ready(b, web.url)
@@ -262,7 +428,7 @@ def cases(tap, tmp):
     bus = SystemBus(tmp)
     try:
         d = Chaird(os.path.join(tmp, "web"), bus, scale=1)  # real pace: a held jog is a person's
-        web = Web(os.path.join(tmp, "web"), bus)
+        web = Web(os.path.join(tmp, "web"), bus, d)
         b = browser()
         try:
             for name, fn in [
@@ -274,6 +440,11 @@ def cases(tap, tmp):
                  test_the_stop_button_latches_and_the_fault_screen_shows),
                 ("a_second_browser_sees_the_firsts_changes", test_a_second_browser_sees_the_firsts_changes),
                 ("screenshots_at_the_panels_and_a_phones_size", test_screenshots_at_the_panels_and_a_phones_size),
+                ("a_programs_picture_is_chairctl_plots", test_a_programs_picture_is_chairctl_plots),
+                ("nothing_but_a_program_is_drawn", test_nothing_but_a_program_is_drawn),
+                ("an_odd_or_broken_program_file_neither_hangs_nor_leaks",
+                 test_an_odd_or_broken_program_file_neither_hangs_nor_leaks),
+                ("a_programs_detail_shows_its_picture", test_a_programs_detail_shows_its_picture),
             ]:
                 tap.case(name, lambda p, fn=fn: fn(p, d, web, b))
                 d.settle()

@@ -19,6 +19,7 @@ struct chair_link {
 
         json_object *state;    /* every property of the chair, keys as on D-Bus */
         json_object *programs; /* the list of programs, NULL until read */
+        json_object *paths;    /* each program's file, by id (not in the list: no page is told a path) */
         char *fault;           /* the last Fault seen, to tell of a fault once per fault */
         bool chaird_present, state_known, available;
 
@@ -155,7 +156,7 @@ static int cmp_program(const void *a, const void *b)
 static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         struct chair_link *l = userdata;
-        _cleanup_json_ json_object *objects = NULL, *list = NULL;
+        _cleanup_json_ json_object *objects = NULL, *list = NULL, *paths = NULL;
         int r;
 
         l->get_objects = sd_bus_slot_unref(l->get_objects);
@@ -170,7 +171,8 @@ static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 return 0;
         }
         list = json_object_new_array();
-        if (!list)
+        paths = json_object_new_object();
+        if (!list || !paths)
                 return -ENOMEM;
         json_object_object_foreach(objects, path, ifaces)
         {
@@ -195,10 +197,15 @@ static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                         continue;
                 }
                 json_object_array_add(list, item);
+                json_object *id = v;
+                if (json_object_object_get_ex(p, "Path", &v) && json_object_is_type(v, json_type_string))
+                        json_object_object_add(paths, json_object_get_string(id), json_object_get(v));
         }
         json_object_array_sort(list, cmp_program);
         json_object_put(l->programs);
         l->programs = TAKE_PTR(list);
+        json_object_put(l->paths);
+        l->paths = TAKE_PTR(paths);
         if (l->cb.programs_changed)
                 l->cb.programs_changed(l, l->programs, l->userdata);
         return 0;
@@ -458,6 +465,7 @@ struct chair_link *chair_link_free(struct chair_link *l)
         sd_bus_slot_unref(l->get_objects);
         json_object_put(l->state);
         json_object_put(l->programs);
+        json_object_put(l->paths);
         free(l->fault);
         sd_bus_unref(l->bus);
         sd_event_unref(l->event);
@@ -478,4 +486,13 @@ json_object *chair_link_state(const struct chair_link *l)
 json_object *chair_link_programs(const struct chair_link *l)
 {
         return l->programs;
+}
+
+const char *chair_link_program_path(const struct chair_link *l, const char *id)
+{
+        json_object *v;
+
+        if (!l->paths || !json_object_object_get_ex(l->paths, id, &v))
+                return NULL;
+        return json_object_get_string(v);
 }

@@ -44,6 +44,9 @@ bool chair_link_available(const struct chair_link *l);
 /* Borrowed, or NULL: the state while it is known (chaird on the bus and read), the programs once read. */
 json_object *chair_link_state(const struct chair_link *l);
 json_object *chair_link_programs(const struct chair_link *l);
+/* The file a program of the programs list came from (its Path on D-Bus), borrowed until the programs change;
+ * NULL for an id chaird does not offer. */
+const char *chair_link_program_path(const struct chair_link *l, const char *id);
 
 /* Called once with the reply to a command: {"id":ID,"ok":true} (ID: the request's id, left out when it has
  * none), with "result" for a command that answers a value (get-profile, history), or

@@ -43,10 +43,6 @@ int verb_validate(int argc, char *argv[]);
 int verb_plot(int argc, char *argv[]);
 int verb_schema(int argc, char *argv[]);
 
-/* Writes an SVG picture of a program's timeline to f. Returns 0 or -errno. */
-struct timeline;
-int plot_svg(FILE *f, const struct program *p, const struct timeline *t, const struct chair_config *config);
-
 /* Exit statuses (documented in chairctl --help). */
 enum {
         EXIT_OK = 0,

@@ -27,6 +27,11 @@ static void usage(FILE *f)
                 "      --state-dir DIR   where paired phones are kept, with lan: true (default "
                 "$STATE_DIRECTORY,\n"
                 "                        else " WEB_DEFAULT_STATE_DIR ")\n"
+                "      --chair-config FILE  chaird's config, for the programs' pictures (default\n"
+                "                        " DEFAULT_CONFIG_FILE ")\n"
+                "      --programs DIR    chaird's programs folders, as chaird takes them, for their\n"
+                "                        patterns (repeatable; default " STOCK_PROGRAMS_DIR " then\n"
+                "                        " LOCAL_PROGRAMS_DIR ")\n"
                 "  -h, --help            this help\n"
                 "      --version         the version\n");
 }
@@ -135,6 +140,8 @@ int main(int argc, char **argv)
                 ARG_VERSION = 0x100,
                 ARG_PAGE_DIR,
                 ARG_STATE_DIR,
+                ARG_CHAIR_CONFIG,
+                ARG_PROGRAMS,
         };
         static const struct option long_options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -143,10 +150,13 @@ int main(int argc, char **argv)
                 {"listen", required_argument, NULL, 'l'},
                 {"page-dir", required_argument, NULL, ARG_PAGE_DIR},
                 {"state-dir", required_argument, NULL, ARG_STATE_DIR},
+                {"chair-config", required_argument, NULL, ARG_CHAIR_CONFIG},
+                {"programs", required_argument, NULL, ARG_PROGRAMS},
                 {},
         };
         const char *config_path = NULL, *listen = NULL, *page_dir = DEFAULT_WEB_PAGE_DIR, *why = NULL,
-                   *state_dir = NULL;
+                   *state_dir = NULL, *chair_config = NULL;
+        _cleanup_(strv_freep) char **programs = NULL;
         struct web_config c;
         struct diag_list diags = {};
         int opt, r;
@@ -171,6 +181,13 @@ int main(int argc, char **argv)
                 case ARG_STATE_DIR:
                         state_dir = optarg;
                         break;
+                case ARG_CHAIR_CONFIG:
+                        chair_config = optarg;
+                        break;
+                case ARG_PROGRAMS:
+                        if (strv_extend(&programs, optarg) < 0)
+                                return 1;
+                        break;
                 default:
                         usage(stderr);
                         return 2;
@@ -191,6 +208,10 @@ int main(int argc, char **argv)
                         strerror(-r));
         if (r >= 0 && listen && (free(c.listen), !(c.listen = strdup(listen))))
                 r = -ENOMEM;
+        if (r >= 0 && chair_config && (free(c.chair_config), !(c.chair_config = strdup(chair_config))))
+                r = -ENOMEM;
+        if (r >= 0)
+                c.programs = TAKE_PTR(programs);
         if (r >= 0) {
                 r = web_config_finish(&c, &why);
                 if (r < 0)

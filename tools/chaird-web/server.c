@@ -10,6 +10,7 @@
 #include "busjson.h"
 #include "command.h"
 #include "pairing.h"
+#include "plot-route.h"
 #include "server.h"
 #include "util.h"
 
@@ -63,7 +64,8 @@ struct page {
 struct http {
         const char *data; /* what is sent: a page file's body, or reply */
         size_t size, sent;
-        char *reply; /* an answer of its own (POST /pair), malloc'ed */
+        char *reply;  /* an answer of its own (POST /pair), malloc'ed */
+        bool pairing; /* a phone's POST /pair: its body is read */
         char body[PAIR_BODY_MAX + 1];
         size_t body_len;
         bool body_too_long;
@@ -83,6 +85,7 @@ struct web_server {
         struct pairing *pairing;       /* NULL without lan: true */
         struct page *pages;
         unsigned n_pages;
+        struct plot_route *plot; /* /programs/ID.svg */
 };
 
 /* --- libuv inside sd-event: its backend fd and its next timeout --- */
@@ -637,25 +640,41 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                 int file = -1;
                 free(h->reply);
                 *h = (struct http){};
+                /* A phone not paired: the pairing page, as the answer to anything but pairing. */
+                if (lan && !request_phone(s, wsi, NULL) && !streq(url, "/pair"))
+                        return http_send(wsi, h, HTTP_STATUS_UNAUTHORIZED, page_files[PAIR_PAGE].type,
+                                         s->body[PAIR_PAGE], s->size[PAIR_PAGE], NULL);
                 if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
                         /* The only POST: a phone pairing. Its body comes next. */
-                        if (lan && streq(url, "/pair") && origin_allowed(s, wsi, true))
+                        if (lan && streq(url, "/pair") && origin_allowed(s, wsi, true)) {
+                                h->pairing = true;
                                 return 0;
+                        }
                         return http_refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED);
+                }
+                if (plot_route_wants(url)) {
+                        char *svg = NULL;
+                        size_t size = 0;
+                        /* h is not touched after an error status: completing the transaction may free it. */
+                        int r = plot_route_http(s->plot, wsi, url, &svg, &size);
+                        if (svg) { /* the headers are written: the picture follows */
+                                h->reply = svg;
+                                h->data = svg;
+                                h->size = size;
+                        }
+                        return r;
                 }
                 for (size_t i = 0; i < ELEMENTSOF(page_files); i++)
                         if (streq(url, page_files[i].url))
                                 file = (int) i;
-                /* A phone not paired: the pairing page, as the answer to anything. */
-                if (lan && file != PAIR_PAGE && !request_phone(s, wsi, NULL))
-                        return http_send(wsi, h, HTTP_STATUS_UNAUTHORIZED, page_files[PAIR_PAGE].type,
-                                         s->body[PAIR_PAGE], s->size[PAIR_PAGE], NULL);
                 if (file < 0)
                         return http_refuse(wsi, HTTP_STATUS_NOT_FOUND);
                 return http_send(wsi, h, HTTP_STATUS_OK, page_files[file].type, s->body[file], s->size[file],
                                  NULL);
         }
         case LWS_CALLBACK_HTTP_BODY:
+                if (!h->pairing)
+                        return 0; /* a body nobody asked for (its request was answered) */
                 if (h->body_len + len > PAIR_BODY_MAX)
                         h->body_too_long = true;
                 else {
@@ -664,8 +683,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                 }
                 return 0;
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-                if (!s->pairing)
-                        return http_refuse(wsi, HTTP_STATUS_NOT_FOUND);
+                if (!h->pairing)
+                        return 0;
                 return pair_answer(s, wsi, h);
         case LWS_CALLBACK_HTTP_WRITEABLE: {
                 if (!h->data)
@@ -679,6 +698,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                         lws_callback_on_writable(wsi);
                         return 0;
                 }
+                h->data = NULL;
+                h->reply = mfree(h->reply);
                 return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -745,6 +766,11 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         s->link = link;
         s->config = config;
         s->pairing = pairing;
+        r = plot_route_new(link, config, &s->plot);
+        if (r < 0) {
+                web_server_free(s);
+                return r;
+        }
         for (size_t i = 0; i < ELEMENTSOF(page_files); i++) {
                 _cleanup_free_ char *path = NULL;
                 if (asprintf(&path, "%s/%s", page_dir, page_files[i].file) < 0) {
@@ -832,6 +858,7 @@ struct web_server *web_server_free(struct web_server *s)
                 (void) uv_loop_close(&s->uv);
         for (size_t i = 0; i < ELEMENTSOF(page_files); i++)
                 free(s->body[i]);
+        plot_route_free(s->plot);
         sd_event_unref(s->event);
         free(s);
         return NULL;

@@ -17,6 +17,7 @@ static const struct field web_fields[] = {
         {"lan-listen", field_string, offsetof(struct web_config, lan_listen)},
         {"tls-cert", field_string, offsetof(struct web_config, tls_cert)},
         {"tls-key", field_string, offsetof(struct web_config, tls_key)},
+        {"chair-config", field_string, offsetof(struct web_config, chair_config)},
         {},
 };
 
@@ -34,6 +35,8 @@ void web_config_done(struct web_config *c)
         free(c->lan_host);
         free(c->tls_cert);
         free(c->tls_key);
+        free(c->chair_config);
+        strv_free(c->programs);
         web_config_init(c);
 }
 

@@ -19,6 +19,8 @@ struct web_config {
         char *lan_listen;      /* ADDR:PORT */
         char *tls_cert;        /* PEM files: the LAN listener speaks HTTPS with them (both or neither) */
         char *tls_key;
+        char *chair_config; /* chaird's config, for the programs' pictures; NULL: chaird's default */
+        char **programs;    /* chaird's programs folders (their patterns/); NULL: chaird's defaults */
         /* From listen and lan-listen after parsing: */
         char *host, *lan_host;
         int port, lan_port;

@@ -12,6 +12,8 @@ const WORDS = {
   "shoulders-down": "Shoulders ↓", "fault-title": "The chair stopped", "reset": "Reset", "release": "Release",
   "left": "left", "scanning": "Finding your shoulders…", "min": "min", "heat": "Heat", "off": "Off",
   "refused": "Not done: ", "up": "▲", "down": "▼",
+  "details": "Details", "start": "Start", "back": "Back", "timeline": "What the program does, minute by minute",
+  "no-picture": "No picture of this program",
 };
 const word = (key) => WORDS[key] ?? key;
 
@@ -124,9 +126,57 @@ function renderPrograms() {
     const meta = Object.assign(document.createElement("div"), {
       className: "meta", textContent: `${Math.round(p["duration-usec"] / 60e6)} ${word("min")} · ${p.description}` });
     b.append(name, meta);
-    li.append(b);
+    li.append(b, detailButton(p));
     list.append(li);
   }
+}
+
+// --- a program's detail: its timeline, drawn for this chair by chaird-web (GET /programs/ID.svg) ---
+
+function detailButton(p) {
+  const b = button("i", () => showDetail(p), { detail: p.id });
+  b.className = "detail-button";
+  b.setAttribute("aria-label", `${word("details")}: ${p.name}`);
+  return b;
+}
+
+// Built once, in the programs tab in place of the list: STOP and the tabs stay in sight.
+function detailView() {
+  let d = $("detail");
+  if (d) return d;
+  d = Object.assign(document.createElement("div"), { id: "detail", className: "detail", hidden: true });
+  const row = Object.assign(document.createElement("div"), { className: "row" });
+  row.append(button(word("back"), hideDetail, { action: "back" }),
+    button(word("start"), () => { send({ command: "start", program: d.dataset.program }); hideDetail(); },
+      { action: "start" }));
+  const name = document.createElement("h2"), text = document.createElement("p");
+  const frame = Object.assign(document.createElement("div"), { className: "timeline" });
+  const img = Object.assign(document.createElement("img"), { alt: word("timeline") });
+  const failed = Object.assign(document.createElement("p"), { className: "meta", textContent: word("no-picture") });
+  img.addEventListener("load", () => { failed.hidden = true; });
+  img.addEventListener("error", () => { failed.hidden = false; });
+  img.addEventListener("click", () => frame.classList.toggle("zoomed")); // its words are small on a phone
+  frame.append(img);
+  d.append(row, name, text, frame, failed);
+  $("tab-programs").append(d);
+  return d;
+}
+
+function showDetail(p) {
+  const d = detailView(), img = d.querySelector("img");
+  d.dataset.program = p.id;
+  d.querySelector("h2").textContent = p.name;
+  d.querySelector("p").textContent = `${Math.round(p["duration-usec"] / 60e6)} ${word("min")} · ${p.description}`;
+  d.querySelector(".timeline").classList.remove("zoomed");
+  img.src = `/programs/${encodeURIComponent(p.id)}.svg`;
+  $("programs").hidden = true;
+  d.hidden = false;
+  render();
+}
+
+function hideDetail() {
+  if ($("detail")) $("detail").hidden = true;
+  $("programs").hidden = false;
 }
 
 function position(axis) { return state?.Positions?.[axis] ?? 0; }

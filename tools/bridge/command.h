@@ -87,8 +87,8 @@ struct command_spec {
         const struct command_arg *args;    /* the call's arguments in their order, ending with {}; or NULL */
         const struct command_arg *options; /* the keys that form its a{sv} after args, ending with {} */
         bool result;                       /* the call answers a value: the reply carries it as "result" */
-        /* method NULL: the property of io.chaird.Chair1 that args' one value is written to (Set), or, without
-         * args, that is read (Get: its value is the result) */
+        /* method NULL: the property of io.chaird.Chair1 that args' one value is written to (Set), or,
+         * without args, that is read (Get: its value is the result) */
         const char *property;
 };
 

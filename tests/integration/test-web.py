@@ -3,8 +3,10 @@
 real chaird-web, chaird on a private system bus and chair-sim. What a person does on the page is checked in
 chair-sim's physical state or chaird's: a program tapped runs, a held jog moves and stops when the finger
 lifts or the page goes, the stop button latches the fault screen, a second browser sees the first's changes,
-a chair without calves heat and the flat preset shows neither. Screenshots of the panel's and a phone's
-sizes go to the build folder (web-screenshots/), for a person to look at."""
+a chair without calves heat, foot rollers and the flat preset shows none of them (on the manual screen
+neither); a manual session, a profile and a saved position made on the page reach chaird and chair-sim, and
+history and usage show what chaird has. Screenshots of every screen at the panel's and a phone's sizes go to
+the build folder (web-screenshots/), for a person to look at."""
 import importlib.util
 import os
 import re
@@ -308,6 +310,10 @@ def test_profiles_and_positions_from_the_page(p, d, web, b):
         d.chair.Jog("legrest", direction)
         time.sleep(0.1)
     wait_for(lambda: not driven(d, "legrest"), 5)
+    if d.state() == "fault":
+        log = open(d.log.name).read().splitlines()[-8:]
+        p.append(f"the jogs for the test ended in a fault: {d.get('Fault')}: {d.get('FaultMessage')}; chaird: {log}")
+        return
     moved = d.sim.state()["motors"]["legrest"]["position"]
     if abs(moved - keep) < 0.03:
         p.append(f"the legrest did not move away for the test: {keep:.3f} -> {moved:.3f}")
@@ -316,6 +322,10 @@ def test_profiles_and_positions_from_the_page(p, d, web, b):
         p.append("the saved position is not listed on the page")
         return
     b.save_screenshot(os.path.join(shots, "profiles-800x480.png"))
+    if d.state() == "fault":
+        log = open(d.log.name).read().splitlines()[-8:]
+        p.append(f"a fault before the recall: {d.get('Fault')}: {d.get('FaultMessage')}; chaird: {log}")
+        return
     b.find_element(By.CSS_SELECTOR, recall).click()
     if not wait_for(lambda: driven(d, "legrest"), 5, 0.02):
         p.append("tapping the saved position does not move the legrest in chair-sim")
@@ -369,11 +379,12 @@ def test_screenshots_at_the_panels_and_a_phones_size(p, d, web, b):
     print(f"# screenshots in {shots}")
 
 
-def test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus):
+def test_a_chair_without_calves_heat_foot_rollers_and_flat_shows_none(p, tmp, bus):
     config = open(os.path.join(SRC, "config/sim.yaml")).read()
     flat = re.search(r"^    flat:.*\n", config, re.M).group(0)
     calves = re.search(r"^  calves:\n(    .*\n)+", config[config.index("heaters:"):], re.M).group(0)
-    d = Chaird(os.path.join(tmp, "lesser"), bus, replace=((flat, ""), (calves, "")))
+    feet = re.search(r"^foot-rollers:\n(  .*\n)+", config, re.M).group(0)
+    d = Chaird(os.path.join(tmp, "lesser"), bus, replace=((flat, ""), (calves, ""), (feet, "")))
     web = Web(os.path.join(tmp, "lesser"), bus)
     b = browser()
     try:
@@ -386,6 +397,14 @@ def test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus):
             p.append(f"presets on the page: {presets}")
         if zones != {"lumbar"}:
             p.append(f"heat zones on the page: {zones}")
+        # The manual screen too: no calves heat, no foot rollers, no flat recline.
+        tab(b, "manual")
+        parts = {e.get_attribute("data-m") for e in b.find_elements(By.CSS_SELECTOR, "#manual-choices button")}
+        if "foot" in parts or "heat:calves" in parts or "heat:lumbar" not in parts or "technique" not in parts:
+            p.append(f"manual choices on the page: {parts}")
+        recline = [o.get_attribute("value") for o in b.find_elements(By.CSS_SELECTOR, "#manual-recline option")]
+        if "flat" in recline or "upright" not in recline:
+            p.append(f"manual recline choices: {recline}")
     finally:
         b.quit()
         web.close()
@@ -431,8 +450,8 @@ def cases(tap, tmp):
             ended = web.close()
             d.close()
         tap.case("chaird_web_ends_cleanly_on_sigterm", lambda p: ended and p.append(ended))
-        tap.case("a_chair_without_calves_heat_and_flat_shows_neither",
-                 lambda p: test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus))
+        tap.case("a_chair_without_calves_heat_foot_rollers_and_flat_shows_none",
+                 lambda p: test_a_chair_without_calves_heat_foot_rollers_and_flat_shows_none(p, tmp, bus))
     finally:
         bus.close()
 

@@ -383,6 +383,9 @@ function currentSettings() {
 
 function renderProfiles() {
   const names = ["", ...(state?.Profiles ?? [])], selected = state?.Profile ?? "";
+  $("positions-part").hidden = !state?.Capabilities?.axes.length;
+  $("positions-none").hidden = Boolean(selected);
+  $("position-form").hidden = !selected;
   const key = JSON.stringify([names, selected, profileData]);
   if (key === profilesDrawn) return;
   profilesDrawn = key;
@@ -401,9 +404,6 @@ function renderProfiles() {
   if (d?.program) parts.push(`${word("favourite-program")} ${programs.find((p) => p.id === d.program)?.name ?? d.program}`);
   for (const [zone, level] of Object.entries(d?.heat ?? {})) parts.push(`${word("heat")} ${zone} ${level}`);
   $("profile-detail").textContent = parts.join(" · ");
-  $("positions-part").hidden = !state?.Capabilities?.axes.length;
-  $("positions-none").hidden = Boolean(selected);
-  $("position-form").hidden = !selected;
   const positions = $("positions");
   positions.replaceChildren();
   for (const name of Object.keys(d?.positions ?? {})) {

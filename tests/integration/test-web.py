@@ -242,6 +242,12 @@ def test_a_manual_session_from_the_page_runs_in_the_chair(p, d, web, b):
         p.append("the roller does not move in chair-sim during the manual session")
     if not wait_for(lambda: b.find_element(By.ID, "program-name").text == "Manual massage", 5):
         p.append(f"the page shows {b.find_element(By.ID, 'program-name').text!r} for the manual session")
+    # Live adjust on the session's screen: the depth and the foot rollers.
+    b.find_element(By.CSS_SELECTOR, '#running button[data-adjust="depth"][data-v="4"]').click()
+    b.find_element(By.CSS_SELECTOR, '#running button[data-adjust="foot-rollers"][data-v="2"]').click()
+    if not wait_for(lambda: d.get("Session")["adjustments"].get("depth") == 4 and
+                    d.get("Session")["adjustments"].get("foot-rollers") == 2, 10):
+        p.append(f"depth and foot rollers adjusted on the page: {dict(d.get('Session')['adjustments'])}")
     b.find_element(By.ID, "stop").click()
     if not wait_for(lambda: d.state() == "idle", 60):
         p.append(f"Stop of the manual session from the page: {d.state()}")
@@ -295,7 +301,8 @@ def test_profiles_and_positions_from_the_page(p, d, web, b):
     b.find_element(By.CSS_SELECTOR, pick).click()
     if not wait_for(lambda: str(d.get("Profile")) == "web-anna", 10):
         p.append(f"selecting web-anna on the page: chaird's Profile is {str(d.get('Profile'))!r}")
-    if not wait_for(lambda: "on" in b.find_element(By.CSS_SELECTOR, pick).get_attribute("class"), 5):
+    # read in one script: the list is drawn again when chaird's state changes
+    if not wait_for(lambda: "on" in b.execute_script(f"return document.querySelector('{pick}')?.className ?? ''"), 5):
         p.append("the page does not show web-anna as selected")
 
     # A position: kept where the chair stands, the legrest moved away, then recalled from the page.

@@ -120,6 +120,15 @@ function build(caps) {
     widths.append(Object.assign(document.createElement("span"), { textContent: word("width") }));
     for (const w of caps.widths) widths.append(button(w, () => send({ command: "adjust", width: w }), { width: w }));
   }
+  // Live adjust of depth, airbag pressure and foot rollers: a row each, when the chair has the part.
+  const adjustRow = (id, label, key, values) => {
+    if (!values.length) return;
+    $(id).append(el("span", "", word(label)));
+    for (const v of values) $(id).append(button(v || word("off"), () => send({ command: "adjust", [key]: v }), { adjust: key, v }));
+  };
+  adjustRow("adjust-depth", "depth", "depth", caps["depth-levels"] > 1 ? range(1, caps["depth-levels"]) : []);
+  adjustRow("adjust-air", "air", "airbag-intensity", caps["airbag-zones"].length ? range(caps.intensity[0], caps.intensity[1]) : []);
+  adjustRow("adjust-feet", "foot-rollers", "foot-rollers", caps["foot-roller-levels"] ? range(0, caps["foot-roller-levels"]) : []);
   const area = $("area");
   for (const a of caps.areas) area.append(new Option(a, a));
   area.addEventListener("change", () => send({ command: "adjust", area: area.value }));
@@ -351,6 +360,9 @@ function renderSession() {
   $("intensity").value = state.Intensity;
   for (const b of $("speeds").querySelectorAll("button"))
     b.classList.toggle("on", Number(b.dataset.speed) === s.settings?.roller?.speed);
+  const now = { depth: s.settings?.roller?.depth, "airbag-intensity": s.settings?.airbags?.intensity,
+    "foot-rollers": s.settings?.["foot-rollers"] ?? 0 };
+  for (const b of $("running").querySelectorAll("button[data-adjust]")) b.classList.toggle("on", String(now[b.dataset.adjust]) === b.dataset.v);
   for (const b of $("widths").querySelectorAll("button"))
     b.classList.toggle("on", b.dataset.width === s.settings?.roller?.width);
 }

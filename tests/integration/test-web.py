@@ -248,6 +248,8 @@ def test_a_manual_session_from_the_page_runs_in_the_chair(p, d, web, b):
     if not wait_for(lambda: d.get("Session")["adjustments"].get("depth") == 4 and
                     d.get("Session")["adjustments"].get("foot-rollers") == 2, 10):
         p.append(f"depth and foot rollers adjusted on the page: {dict(d.get('Session')['adjustments'])}")
+    b.execute_script("document.querySelector('main').scrollTop = 1e6")
+    b.save_screenshot(os.path.join(shots, "session-manual-800x480.png"))
     b.find_element(By.ID, "stop").click()
     if not wait_for(lambda: d.state() == "idle", 60):
         p.append(f"Stop of the manual session from the page: {d.state()}")

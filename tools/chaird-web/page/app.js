@@ -360,6 +360,8 @@ function renderSession() {
   $("intensity").value = state.Intensity;
   for (const b of $("speeds").querySelectorAll("button"))
     b.classList.toggle("on", Number(b.dataset.speed) === s.settings?.roller?.speed);
+  const area = s.settings?.roller?.area;
+  if (area && document.activeElement !== $("area")) $("area").value = area;
   const now = { depth: s.settings?.roller?.depth, "airbag-intensity": s.settings?.airbags?.intensity,
     "foot-rollers": s.settings?.["foot-rollers"] ?? 0 };
   for (const b of $("running").querySelectorAll("button[data-adjust]")) b.classList.toggle("on", String(now[b.dataset.adjust]) === b.dataset.v);

@@ -144,8 +144,8 @@ def session(client):
 
 
 def test_touch_panel_commands_reach_the_chair(p, env):
-    """manual, adjust, shoulders, profiles, positions, jog and history, each end to end: a command on the topic,
-    its D-Bus call, and its effect in chaird's state (as the state topic shows it) or in chair-sim."""
+    """manual, adjust, shoulders, profiles, positions, jog, history and usage, each end to end: a command on the
+    topic, its D-Bus call, and its effect in chaird's state (as the state topic shows it) or in chair-sim."""
     c, d = env.client, env.d
     send = paced(env.remote)
     d.settle()
@@ -189,6 +189,14 @@ def test_touch_panel_commands_reach_the_chair(p, env):
     every = (send("history") or {}).get("result") or []
     if len(every) < len(records):
         p.append(f"history without max gave {len(every)} records")
+    # usage: the counters, as the Usage property has them (the state leaves Usage out); the session counted.
+    reply = send("usage")
+    expect_ok(p, reply, "usage")
+    usage = (reply or {}).get("result") or {}
+    on_bus = {str(k): int(v) for k, v in d.get("Usage").items()}
+    if set(usage) != set(on_bus) or usage.get("sessions") != on_bus["sessions"] or not usage.get("sessions") or \
+            not usage.get("massage-usec"):
+        p.append(f"usage's result: {usage}, Usage on D-Bus: {on_bus}")
 
     # Profiles: saved, read back, selected, a position saved in it, then all deleted again.
     settings = {"favourites": ["relax"], "intensity": 4, "heat": {"lumbar": 2}, "shoulder-offset": -10,

@@ -244,6 +244,10 @@ def test_the_child_lock_holds_for_the_phone(p, d, web, lan_port, panel, phone):
             p.append(f"what a phone is told of chaird-web: {info}")
         if not panel.request({"command": "lock", "locked": True})["ok"]:
             p.append("the panel cannot lock")
+        # As a person would: the phone shows the lock before it is tapped again (chaird-web reads the lock
+        # from chaird's signal, which may come just after the panel's reply).
+        while not ws.first("state")["state"].get("Locked"):
+            pass
         r = ws.request({"command": "start", "program": "quick"})
         if r["ok"] or not r["error"].endswith(".Locked"):
             p.append(f"a phone's start while locked: {r}")

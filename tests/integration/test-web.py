@@ -3,10 +3,12 @@
 real chaird-web, chaird on a private system bus and chair-sim. What a person does on the page is checked in
 chair-sim's physical state or chaird's: a program tapped runs, a held jog moves and stops when the finger
 lifts or the page goes, the stop button latches the fault screen, a second browser sees the first's changes,
-a chair without calves heat and the flat preset shows neither. Screenshots of the panel's and a phone's
-sizes go to the build folder (web-screenshots/), for a person to look at. A program's timeline picture
-(/programs/ID.svg) is chairctl plot's for the same program and config, and nothing but a program chaird
-offers is drawn: no path, no FIFO, no link, nothing of a broken file in the reply."""
+a chair without calves heat, foot rollers and the flat preset shows none of them (on the manual screen
+neither); a manual session, a profile and a saved position made on the page reach chaird and chair-sim, and
+history and usage show what chaird has. A program's timeline picture (/programs/ID.svg) is chairctl plot's
+for the same program and config, and nothing but a program chaird offers is drawn: no path, no FIFO, no
+link, nothing of a broken file in the reply. Screenshots of every screen at the panel's and a phone's sizes
+go to the build folder (web-screenshots/), for a person to look at."""
 import http.client
 import importlib.util
 import os
@@ -19,6 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(__file__))
+import dbus  # noqa: E402
 import simlib  # noqa: E402
 from simlib import wait_for  # noqa: E402
 
@@ -32,6 +35,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 except ImportError:  # reported as a skip below
     webdriver = None
 
@@ -369,33 +373,194 @@ def test_a_programs_detail_shows_its_picture(p, d, web, b):
             s.quit()
 
 
+def tap_choice(b, key, value):
+    b.find_element(By.CSS_SELECTOR, f'#manual-choices button[data-m="{key}"][data-v="{value}"]').click()
+
+
+def test_a_manual_session_from_the_page_runs_in_the_chair(p, d, web, b):
+    ready(b, web.url)
+    tab(b, "manual")
+    caps = d.get("Capabilities")
+    shown = {e.get_attribute("data-v") for e in b.find_elements(By.CSS_SELECTOR, '#manual-choices [data-m="technique"]')}
+    if shown != {""} | {str(t) for t in caps["techniques"]}:
+        p.append(f"techniques on the page: {shown}")
+    tap_choice(b, "technique", "tapping")
+    Select(b.find_element(By.ID, "manual-area")).select_by_value("lumbar")
+    tap_choice(b, "speed", "5")
+    tap_choice(b, "zones", "calves")
+    tap_choice(b, "heat:lumbar", "1")
+    b.find_element(By.ID, "manual-longer").click()  # the config's manual duration, 5 minutes longer
+    minutes = int(caps["manual-duration"]) // 60_000_000 + 5
+    b.save_screenshot(os.path.join(shots, "manual-800x480.png"))
+    b.find_element(By.ID, "manual-start").click()
+    if not wait_for(lambda: d.get("Session").get("kind") == "manual", 10):
+        p.append(f"Start on the manual screen: chaird's Session is {dict(d.get('Session'))}")
+        return
+    wait_for(lambda: d.state() == "running", 20)  # after the body scan
+    settings = d.get("Session")["settings"]
+    roller = settings.get("roller", {})
+    if (roller.get("technique"), roller.get("area"), roller.get("speed")) != ("tapping", "lumbar", 5):
+        p.append(f"the manual session's roller in chaird: {dict(roller)}")
+    if list(settings.get("airbags", {}).get("zones", [])) != ["calves"] or dict(d.get("Heat")).get("lumbar") != 1:
+        p.append(f"the manual session's airbags and heat: {dict(settings)}, Heat {dict(d.get('Heat'))}")
+    if int(d.get("DurationUSec")) != minutes * 60_000_000:
+        p.append(f"the manual session lasts {int(d.get('DurationUSec'))} us, not the {minutes} min chosen")
+    if not wait_for(lambda: driven(d, "roller"), 20):
+        p.append("the roller does not move in chair-sim during the manual session")
+    if not wait_for(lambda: b.find_element(By.ID, "program-name").text == "Manual massage", 5):
+        p.append(f"the page shows {b.find_element(By.ID, 'program-name').text!r} for the manual session")
+    # Live adjust on the session's screen: the depth and the foot rollers.
+    b.find_element(By.CSS_SELECTOR, '#running button[data-adjust="depth"][data-v="4"]').click()
+    b.find_element(By.CSS_SELECTOR, '#running button[data-adjust="foot-rollers"][data-v="2"]').click()
+    if not wait_for(lambda: d.get("Session")["adjustments"].get("depth") == 4 and
+                    d.get("Session")["adjustments"].get("foot-rollers") == 2, 10):
+        p.append(f"depth and foot rollers adjusted on the page: {dict(d.get('Session')['adjustments'])}")
+    b.execute_script("document.querySelector('main').scrollTop = 1e6")
+    b.save_screenshot(os.path.join(shots, "session-manual-800x480.png"))
+    b.find_element(By.ID, "stop").click()
+    if not wait_for(lambda: d.state() == "idle", 60):
+        p.append(f"Stop of the manual session from the page: {d.state()}")
+
+
+def test_history_and_usage_show_the_session_that_just_ended(p, d, web, b):
+    ready(b, web.url)
+    tab(b, "history")
+    first = 'ul#history li:first-child'
+    if not wait_for(lambda: b.find_elements(By.CSS_SELECTOR, f'{first}[data-program="manual"][data-reason="stopped"]'), 10):
+        shown = [e.text for e in b.find_elements(By.CSS_SELECTOR, "#history li")][:3]
+        p.append(f"the newest record on the page is not the manual session stopped: {shown}")
+    elif "Manual massage" not in b.find_element(By.CSS_SELECTOR, first).text:
+        p.append(f"the newest record reads {b.find_element(By.CSS_SELECTOR, first).text!r}")
+    usage = {str(k): int(v) for k, v in d.get("Usage").items()}
+    sessions = b.find_elements(By.CSS_SELECTOR, '#usage dd[data-key="sessions"]')
+    if not sessions or sessions[0].text != str(usage["sessions"]) or usage["sessions"] < 2:
+        p.append(f"sessions on the page: {[e.text for e in sessions]}, Usage on D-Bus: {usage}")
+    keys = {e.get_attribute("data-key") for e in b.find_elements(By.CSS_SELECTOR, "#usage dd")}
+    if keys != set(usage):
+        p.append(f"usage counters on the page: {keys}, on D-Bus: {set(usage)}")
+    m = int(usage["massage-usec"] / 60e6 + 0.5)
+    want = f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+    massage = b.find_element(By.CSS_SELECTOR, '#usage dd[data-key="massage-usec"]').text
+    if massage != want:
+        p.append(f"massage time on the page: {massage!r}, on D-Bus {usage['massage-usec']} us ({want})")
+    b.save_screenshot(os.path.join(shots, "history-800x480.png"))
+
+
+def profile_names(d):
+    return [str(n) for n in d.get("Profiles")]
+
+
+def test_profiles_and_positions_from_the_page(p, d, web, b):
+    ready(b, web.url)
+    tab(b, "profiles")
+    d.chair.SetIntensity(dbus.UInt32(4))
+    field = b.find_element(By.ID, "profile-name")
+    field.send_keys("Web Anna")  # as a phone's keyboard gives it: a capital, a space
+    b.find_element(By.ID, "profile-save").click()
+    if not wait_for(lambda: "web-anna" in profile_names(d), 10):
+        p.append(f"a profile saved on the page is not in chaird: {profile_names(d)}")
+        return
+    saved = d.chair.GetProfile("web-anna")
+    if int(saved["intensity"]) != 4:
+        p.append(f"the profile saved on the page: {dict(saved)}")
+    pick = '#profiles button[data-profile="web-anna"]'
+    if not wait_for(lambda: b.find_elements(By.CSS_SELECTOR, pick), 5):
+        p.append("the saved profile is not listed on the page")
+        return
+    b.find_element(By.CSS_SELECTOR, pick).click()
+    if not wait_for(lambda: str(d.get("Profile")) == "web-anna", 10):
+        p.append(f"selecting web-anna on the page: chaird's Profile is {str(d.get('Profile'))!r}")
+    # read in one script: the list is drawn again when chaird's state changes
+    if not wait_for(lambda: "on" in b.execute_script(f"return document.querySelector('{pick}')?.className ?? ''"), 5):
+        p.append("the page does not show web-anna as selected")
+
+    # A position: kept where the chair stands, the legrest moved away, then recalled from the page.
+    wait_for(lambda: b.find_element(By.ID, "position-name").is_displayed(), 5)
+    keep = d.sim.state()["motors"]["legrest"]["position"]
+    b.find_element(By.ID, "position-name").send_keys("Reading\n")  # the keyboard's enter key saves it
+    if not wait_for(lambda: "reading" in d.chair.GetProfile("web-anna")["positions"], 10):
+        p.append(f"a position saved on the page: {dict(d.chair.GetProfile('web-anna')['positions'])}")
+        return
+    direction = -1 if keep > 0.5 else 1
+    for _ in range(20):
+        d.chair.Jog("legrest", direction)
+        time.sleep(0.1)
+    wait_for(lambda: not driven(d, "legrest"), 5)
+    if d.state() == "fault":
+        log = open(d.log.name).read().splitlines()[-8:]
+        p.append(f"the jogs for the test ended in a fault: {d.get('Fault')}: {d.get('FaultMessage')}; chaird: {log}")
+        return
+    moved = d.sim.state()["motors"]["legrest"]["position"]
+    if abs(moved - keep) < 0.03:
+        p.append(f"the legrest did not move away for the test: {keep:.3f} -> {moved:.3f}")
+    recall = '#positions button[data-position="reading"]'
+    if not wait_for(lambda: b.find_elements(By.CSS_SELECTOR, recall), 5):
+        p.append("the saved position is not listed on the page")
+        return
+    b.save_screenshot(os.path.join(shots, "profiles-800x480.png"))
+    if d.state() == "fault":
+        log = open(d.log.name).read().splitlines()[-8:]
+        p.append(f"a fault before the recall: {d.get('Fault')}: {d.get('FaultMessage')}; chaird: {log}")
+        return
+    b.find_element(By.CSS_SELECTOR, recall).click()
+    if not wait_for(lambda: driven(d, "legrest"), 5, 0.02):
+        p.append("tapping the saved position does not move the legrest in chair-sim")
+    if not wait_for(lambda: abs(d.sim.state()["motors"]["legrest"]["position"] - keep) < 0.03 and
+                    not driven(d, "legrest"), 30):
+        p.append(f"the legrest went to {d.sim.state()['motors']['legrest']['position']:.3f}, kept at {keep:.3f}")
+
+    # Deleting takes a second tap.
+    delete = '#positions button[data-delete-position="reading"]'
+    b.find_element(By.CSS_SELECTOR, delete).click()
+    time.sleep(0.5)
+    if "reading" not in d.chair.GetProfile("web-anna")["positions"]:
+        p.append("one tap on Delete deleted the position")
+    b.find_element(By.CSS_SELECTOR, delete).click()
+    if not wait_for(lambda: "reading" not in d.chair.GetProfile("web-anna")["positions"], 10):
+        p.append("the position deleted on the page is still in chaird")
+    if not wait_for(lambda: not b.find_elements(By.CSS_SELECTOR, recall), 5):
+        p.append("the deleted position is still on the page")
+    for _ in range(2):
+        b.find_element(By.CSS_SELECTOR, '#profiles button[data-delete-profile="web-anna"]').click()
+    if not wait_for(lambda: "web-anna" not in profile_names(d) and str(d.get("Profile")) == "", 10):
+        p.append(f"after deleting web-anna on the page: {profile_names(d)}, {str(d.get('Profile'))!r}")
+    d.chair.SetIntensity(dbus.UInt32(3))
+
+
 def test_screenshots_at_the_panels_and_a_phones_size(p, d, web, b):
     for name, size in SIZES.items():
         s = browser(size)
         try:
             ready(s, web.url)
-            s.save_screenshot(os.path.join(shots, f"programs-{name}.png"))
-            tab(s, "chair")
-            time.sleep(0.3)
-            s.save_screenshot(os.path.join(shots, f"chair-{name}.png"))
-            width = s.execute_script("return document.documentElement.scrollWidth")
-            if width > size[0]:
-                p.append(f"{name}: the page is {width} px wide, wider than the screen")
-            small = s.execute_script(
-                "return [...document.querySelectorAll('button')].filter(b => b.offsetParent &&"
-                " (b.offsetHeight < 48 || b.offsetWidth < 48)).map(b => b.textContent)")
-            if small:
-                p.append(f"{name}: targets smaller than 48 px: {small[:5]}")
+            for screen in ("programs", "session", "chair", "manual", "profiles", "history"):
+                tab(s, screen)
+                time.sleep(0.3)
+                s.save_screenshot(os.path.join(shots, f"{screen}-{name}.png"))
+                width = s.execute_script("return document.documentElement.scrollWidth")
+                if width > size[0]:
+                    p.append(f"{name}, {screen}: the page is {width} px wide, wider than the screen")
+                small = s.execute_script(
+                    "return [...document.querySelectorAll('button, select, input')].filter(b => b.offsetParent &&"
+                    " (b.offsetHeight < 48 || b.offsetWidth < 48)).map(b => b.textContent || b.id)")
+                if small:
+                    p.append(f"{name}, {screen}: targets smaller than 48 px: {small[:5]}")
+                # Text cut or spilling out of its box (a word wider than its button).
+                cut = s.execute_script(
+                    "return [...document.querySelectorAll('button, select, dt, dd, h3, li, .record span')]"
+                    ".filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
+                if cut:
+                    p.append(f"{name}, {screen}: text cut: {cut[:5]}")
         finally:
             s.quit()
     print(f"# screenshots in {shots}")
 
 
-def test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus):
+def test_a_chair_without_calves_heat_foot_rollers_and_flat_shows_none(p, tmp, bus):
     config = open(os.path.join(SRC, "config/sim.yaml")).read()
     flat = re.search(r"^    flat:.*\n", config, re.M).group(0)
     calves = re.search(r"^  calves:\n(    .*\n)+", config[config.index("heaters:"):], re.M).group(0)
-    d = Chaird(os.path.join(tmp, "lesser"), bus, replace=((flat, ""), (calves, "")))
+    feet = re.search(r"^foot-rollers:\n(  .*\n)+", config, re.M).group(0)
+    d = Chaird(os.path.join(tmp, "lesser"), bus, replace=((flat, ""), (calves, ""), (feet, "")))
     web = Web(os.path.join(tmp, "lesser"), bus, d)
     b = browser()
     try:
@@ -408,6 +573,14 @@ def test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus):
             p.append(f"presets on the page: {presets}")
         if zones != {"lumbar"}:
             p.append(f"heat zones on the page: {zones}")
+        # The manual screen too: no calves heat, no foot rollers, no flat recline.
+        tab(b, "manual")
+        parts = {e.get_attribute("data-m") for e in b.find_elements(By.CSS_SELECTOR, "#manual-choices button")}
+        if "foot" in parts or "heat:calves" in parts or "heat:lumbar" not in parts or "technique" not in parts:
+            p.append(f"manual choices on the page: {parts}")
+        recline = [o.get_attribute("value") for o in b.find_elements(By.CSS_SELECTOR, "#manual-recline option")]
+        if "flat" in recline or "upright" not in recline:
+            p.append(f"manual recline choices: {recline}")
     finally:
         b.quit()
         web.close()
@@ -439,6 +612,11 @@ def cases(tap, tmp):
                 ("the_stop_button_latches_and_the_fault_screen_shows",
                  test_the_stop_button_latches_and_the_fault_screen_shows),
                 ("a_second_browser_sees_the_firsts_changes", test_a_second_browser_sees_the_firsts_changes),
+                ("a_manual_session_from_the_page_runs_in_the_chair",
+                 test_a_manual_session_from_the_page_runs_in_the_chair),
+                ("history_and_usage_show_the_session_that_just_ended",
+                 test_history_and_usage_show_the_session_that_just_ended),
+                ("profiles_and_positions_from_the_page", test_profiles_and_positions_from_the_page),
                 ("screenshots_at_the_panels_and_a_phones_size", test_screenshots_at_the_panels_and_a_phones_size),
                 ("a_programs_picture_is_chairctl_plots", test_a_programs_picture_is_chairctl_plots),
                 ("nothing_but_a_program_is_drawn", test_nothing_but_a_program_is_drawn),
@@ -453,8 +631,8 @@ def cases(tap, tmp):
             ended = web.close()
             d.close()
         tap.case("chaird_web_ends_cleanly_on_sigterm", lambda p: ended and p.append(ended))
-        tap.case("a_chair_without_calves_heat_and_flat_shows_neither",
-                 lambda p: test_a_chair_without_calves_heat_and_flat_shows_neither(p, tmp, bus))
+        tap.case("a_chair_without_calves_heat_foot_rollers_and_flat_shows_none",
+                 lambda p: test_a_chair_without_calves_heat_foot_rollers_and_flat_shows_none(p, tmp, bus))
     finally:
         bus.close()
 

@@ -233,6 +233,7 @@ static const struct {
          "{'member':'DeletePosition','signature':'s','body':['nap']}"},
         {"{'command':'history'}", "{'member':'History','signature':'u','body':[0]}"},
         {"{'command':'history','max':10}", "{'member':'History','signature':'u','body':[10]}"},
+        {"{'command':'usage'}", "{'member':'Get','signature':'ss','body':['io.chaird.Chair1','Usage']}"},
         {"{'command':'install','yaml':'id: x\\n'}",
          "{'member':'InstallProgram','signature':'s','body':['id: x\\n']}"},
 };

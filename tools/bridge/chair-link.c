@@ -133,7 +133,7 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 return 0;
         }
         /* Usage changes on every tick of a session without a signal: in the state it would be stale at once.
-         * It is read on D-Bus (or chairctl usage) when wanted. */
+         * A client asks for it with the usage command (or reads it on D-Bus, chairctl usage) when wanted. */
         json_object_object_del(state, "Usage");
         json_object_put(l->state);
         l->state = TAKE_PTR(state);

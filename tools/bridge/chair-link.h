@@ -49,7 +49,7 @@ json_object *chair_link_programs(const struct chair_link *l);
 const char *chair_link_program_path(const struct chair_link *l, const char *id);
 
 /* Called once with the reply to a command: {"id":ID,"ok":true} (ID: the request's id, left out when it has
- * none), with "result" for a command that answers a value (get-profile, history), or
+ * none), with "result" for a command that answers a value (get-profile, history, usage), or
  * {"id":ID,"ok":false,"error":NAME,"message":TEXT} with chaird's error as it came (an error without a
  * message has its name as its message). reply is borrowed. */
 typedef void (*chair_link_reply_t)(struct chair_link *l, json_object *reply, void *userdata);

@@ -106,13 +106,20 @@ int command_call_new(sd_bus *bus, const struct command_request *q, sd_bus_messag
                 return -EINVAL;
         spec = &command_specs[q->command];
         if (!spec->method) {
-                /* lock: the Locked property */
-                json_object_object_get_ex(q->root, spec->args[0].key, &v);
+                /* a property: lock sets Locked, usage reads Usage */
                 r = sd_bus_message_new_method_call(bus, &m, CHAIR_BUS_NAME, CHAIR_BUS_PATH,
-                                                   "org.freedesktop.DBus.Properties", "Set");
+                                                   "org.freedesktop.DBus.Properties",
+                                                   spec->args ? "Set" : "Get");
                 if (r >= 0)
-                        r = sd_bus_message_append(m, "ssv", CHAIR_BUS_IFACE, "Locked", "b",
-                                                  (int) json_object_get_boolean(v));
+                        r = sd_bus_message_append(m, "ss", CHAIR_BUS_IFACE, spec->property);
+                if (r >= 0 && spec->args) {
+                        json_object_object_get_ex(q->root, spec->args[0].key, &v);
+                        r = sd_bus_message_open_container(m, 'v', arg_signature(&spec->args[0], v));
+                        if (r >= 0)
+                                r = append_value(m, &spec->args[0], v);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
+                }
                 if (r < 0)
                         return r;
                 *ret = TAKE_PTR(m);

@@ -39,6 +39,7 @@ const char *const command_names[] = {
         [COMMAND_SAVE_POSITION] = "save-position",
         [COMMAND_DELETE_POSITION] = "delete-position",
         [COMMAND_HISTORY] = "history",
+        [COMMAND_USAGE] = "usage",
         [COMMAND_INSTALL] = "install",
         NULL,
 };
@@ -142,7 +143,7 @@ const struct command_spec command_specs[_COMMAND_MAX] = {
         [COMMAND_MANUAL] = {"StartManual", "a{sv}", NULL, manual_keys},
         [COMMAND_ADJUST] = {"Adjust", "a{sv}", NULL, adjust_keys},
         [COMMAND_SHOULDERS] = {"AdjustShoulders", "i", ARGS({"offset-mm", ARG_INT32})},
-        [COMMAND_LOCK] = {NULL, "ssv", ARGS({"locked", ARG_BOOL})},
+        [COMMAND_LOCK] = {NULL, "ssv", ARGS({"locked", ARG_BOOL}), .property = "Locked"},
         [COMMAND_SELECT_PROFILE] = {"SelectProfile", "s", NAME_ARG},
         [COMMAND_SAVE_PROFILE] = {"SaveProfile", "sa{sv}", NAME_ARG, profile_keys},
         [COMMAND_GET_PROFILE] = {"GetProfile", "s", NAME_ARG, .result = true},
@@ -150,6 +151,7 @@ const struct command_spec command_specs[_COMMAND_MAX] = {
         [COMMAND_SAVE_POSITION] = {"SavePosition", "s", NAME_ARG},
         [COMMAND_DELETE_POSITION] = {"DeletePosition", "s", NAME_ARG},
         [COMMAND_HISTORY] = {"History", "u", ARGS({"max", ARG_UINT32, .optional = true}), .result = true},
+        [COMMAND_USAGE] = {NULL, "ss", .result = true, .property = "Usage"},
         [COMMAND_INSTALL] = {"InstallProgram", "s", ARGS({"yaml", ARG_STRING})},
 };
 

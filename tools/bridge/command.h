@@ -37,6 +37,7 @@ enum command {
         COMMAND_SAVE_POSITION,
         COMMAND_DELETE_POSITION,
         COMMAND_HISTORY,
+        COMMAND_USAGE,
         COMMAND_INSTALL,
         _COMMAND_MAX,
         _COMMAND_INVALID = -1,
@@ -81,11 +82,14 @@ struct command_arg {
 
 /* What a command takes and the D-Bus call it becomes. */
 struct command_spec {
-        const char *method;                /* on io.chaird.Chair1; NULL: set the Locked property */
+        const char *method;                /* on io.chaird.Chair1; NULL: property, below */
         const char *signature;             /* the call's arguments on D-Bus, as the method declares them */
         const struct command_arg *args;    /* the call's arguments in their order, ending with {}; or NULL */
         const struct command_arg *options; /* the keys that form its a{sv} after args, ending with {} */
         bool result;                       /* the call answers a value: the reply carries it as "result" */
+        /* method NULL: the property of io.chaird.Chair1 that args' one value is written to (Set), or,
+         * without args, that is read (Get: its value is the result) */
+        const char *property;
 };
 
 extern const struct command_spec command_specs[_COMMAND_MAX];

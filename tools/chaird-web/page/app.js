@@ -14,6 +14,19 @@ const WORDS = {
   "refused": "Not done: ", "up": "▲", "down": "▼",
   "details": "Details", "start": "Start", "back": "Back", "timeline": "What the program does, minute by minute",
   "no-picture": "No picture of this program",
+  "tab-manual": "Manual", "tab-profiles": "Profiles", "tab-history": "History", "manual": "Manual massage",
+  "technique": "Technique", "area": "Area", "between": "From … to", "from": "From", "to": "To", "depth": "Depth",
+  "airbags": "Airbags", "pattern": "Pattern", "air": "Pressure", "foot-rollers": "Foot rollers",
+  "recline": "Recline", "keep": "As it is", "duration": "Duration", "manual-start": "Start manual massage",
+  "manual-empty": "Pick a technique, airbags, heat or foot rollers first.", "profiles": "Who sits here",
+  "no-profile": "Nobody", "delete": "Delete", "sure": "Delete?", "save-settings": "Save",
+  "name": "Name (a-z, 0-9, -)", "positions": "Saved positions", "save-position": "Keep this position",
+  "positions-need-profile": "Pick who sits here to keep recline positions.", "usage": "Usage",
+  "history": "History", "nothing-yet": "Nothing yet.", "usage-sessions": "Sessions",
+  "usage-massage-usec": "Massage time", "usage-heat-usec": "Heat time", "usage-motor": "motor",
+  "fault-record": "Fault", "completed": "finished", "stopped": "stopped", "fault": "fault",
+  "emergency-stop": "STOP pressed", "timeout": "time limit", "interrupted": "interrupted",
+  "favourite-program": "Program", "h": "h",
 };
 const word = (key) => WORDS[key] ?? key;
 
@@ -32,6 +45,35 @@ function button(text, onTap, extra = {}) {
   b.textContent = text;
   if (onTap) b.addEventListener("click", onTap);
   Object.assign(b.dataset, extra);
+  return b;
+}
+
+// Each page sends one command at a time per tap; what it asked for is answered by id.
+const pending = new Map();
+function ask(command, then) {
+  const id = nextId;
+  send(command);
+  if (nextId !== id) pending.set(id, then);
+}
+
+const el = (tag, className, text) => Object.assign(document.createElement(tag), { className, textContent: text ?? "" });
+
+// "1 h 05 min", "12 min".
+function hours(usec) {
+  const m = Math.round(usec / 60e6);
+  return m >= 60 ? `${Math.floor(m / 60)} ${word("h")} ${String(m % 60).padStart(2, "0")} ${word("min")}` : `${m} ${word("min")}`;
+}
+
+// A button that acts at its second tap within 3 s (a delete on a touch screen).
+function confirmTap(b, action) {
+  const text = b.textContent;
+  let timer = null;
+  b.addEventListener("click", () => {
+    if (timer) { clearTimeout(timer); timer = null; b.textContent = text; b.classList.remove("armed"); action(); return; }
+    b.textContent = word("sure");
+    b.classList.add("armed");
+    timer = setTimeout(() => { timer = null; b.textContent = text; b.classList.remove("armed"); }, 3000);
+  });
   return b;
 }
 
@@ -80,11 +122,155 @@ function build(caps) {
     widths.append(Object.assign(document.createElement("span"), { textContent: word("width") }));
     for (const w of caps.widths) widths.append(button(w, () => send({ command: "adjust", width: w }), { width: w }));
   }
+  // Live adjust of depth, airbag pressure and foot rollers: a row each, when the chair has the part.
+  const adjustRow = (id, label, key, values) => {
+    if (!values.length) return;
+    $(id).append(el("span", "", word(label)));
+    for (const v of values) $(id).append(button(v || word("off"), () => send({ command: "adjust", [key]: v }), { adjust: key, v }));
+  };
+  adjustRow("adjust-depth", "depth", "depth", caps["depth-levels"] > 1 ? range(1, caps["depth-levels"]) : []);
+  adjustRow("adjust-air", "air", "airbag-intensity", caps["airbag-zones"].length ? range(caps.intensity[0], caps.intensity[1]) : []);
+  adjustRow("adjust-feet", "foot-rollers", "foot-rollers", caps["foot-roller-levels"] ? range(0, caps["foot-roller-levels"]) : []);
   const area = $("area");
   for (const a of caps.areas) area.append(new Option(a, a));
   area.addEventListener("change", () => send({ command: "adjust", area: area.value }));
   $("area").hidden = caps.areas.length === 0;
   $("shoulders-up").hidden = $("shoulders-down").hidden = caps.shoulders[1] === 0;
+  buildManual(caps);
+}
+
+// --- manual mode: a person's own session, every choice from Capabilities ---
+
+const manual = { zones: new Set(), minutes: 0 };
+const middle = (lo, hi) => lo + Math.floor((hi - lo) / 2);
+
+// A row of choices: a tap makes manual[key] the button's value (a Set's values toggle).
+function manualRow(label, key, values, shown = String) {
+  const row = el("div", "row");
+  row.dataset.part = key;
+  row.append(el("span", "label", word(label)));
+  for (const v of values)
+    row.append(button(shown(v), () => {
+      const cur = manual[key];
+      if (cur instanceof Set) cur.has(v) ? cur.delete(v) : cur.add(v);
+      else manual[key] = v;
+      renderManual();
+    }, { m: key, v: String(v) }));
+  $("manual-choices").append(row);
+  return row;
+}
+
+function manualSelect(label, key, values) {
+  const row = el("label", "row");
+  const select = document.createElement("select");
+  select.id = `manual-${key}`;
+  for (const [v, text] of values) select.append(new Option(text, v));
+  select.addEventListener("change", () => { manual[key] = select.value; renderManual(); });
+  row.append(el("span", "label", word(label)), select);
+  $("manual-choices").append(row);
+  manual[key] = values[0][0];
+  return row;
+}
+
+const range = (lo, hi) => Array.from({ length: Math.max(0, hi - lo + 1) }, (_, i) => lo + i);
+
+function buildManual(caps) {
+  if (caps.techniques.length) {
+    manualRow("technique", "technique", ["", ...caps.techniques], (v) => v || word("off"));
+    manual.technique = caps.techniques[0];
+    manualSelect("area", "area", [...caps.areas.map((a) => [a, a]), ["between", word("between")]]);
+    manualSelect("from", "from", caps.areas.map((a) => [a, a])).dataset.between = "";
+    manualSelect("to", "to", caps.areas.map((a) => [a, a])).dataset.between = "";
+    manual.to = caps.areas[caps.areas.length - 1];
+    $("manual-to").value = manual.to;
+    manualRow("speed", "speed", range(caps.speed[0], caps.speed[1]));
+    manual.speed = middle(caps.speed[0], caps.speed[1]);
+    if (caps.widths.length) {
+      manualRow("width", "width", caps.widths);
+      manual.width = caps.widths[Math.floor(caps.widths.length / 2)];
+    }
+    if (caps["depth-levels"] > 1) {
+      manualRow("depth", "depth", range(1, caps["depth-levels"]));
+      manual.depth = middle(1, caps["depth-levels"]);
+    }
+  }
+  if (caps["airbag-zones"].length) {
+    manualRow("airbags", "zones", caps["airbag-zones"]);
+    if (caps["airbag-patterns"].length) {
+      manualRow("pattern", "pattern", caps["airbag-patterns"]);
+      manual.pattern = caps["airbag-patterns"][0];
+    }
+    manualRow("air", "air", range(caps.intensity[0], caps.intensity[1]));
+    manual.air = caps.intensity[0] + 1;
+  }
+  if (caps["foot-roller-levels"] > 0) {
+    manualRow("foot-rollers", "foot", range(0, caps["foot-roller-levels"]), (v) => v || word("off"));
+    manual.foot = 0;
+  }
+  for (const zone of caps["heat-zones"]) {
+    manualRow(`${word("heat")} ${zone}`, `heat:${zone}`, range(0, caps["heat-levels"]), (v) => v || word("off"));
+    manual[`heat:${zone}`] = 0;
+  }
+  if (caps.presets.length) manualSelect("recline", "recline", [["", word("keep")], ...caps.presets.map((p) => [p, p.replace(/-/g, " ")])]);
+  manual.minutes = Math.round(caps["manual-duration"] / 60e6) || 1;
+  const cap = Math.max(1, Math.floor(caps["session-cap"] / 60e6));
+  const step = (d) => {
+    const m = manual.minutes;
+    manual.minutes = Math.min(cap, Math.max(1, d > 0 ? (m < 5 ? m + 1 : m + 5) : (m <= 5 ? m - 1 : m - 5)));
+    renderManual();
+  };
+  $("manual-shorter").addEventListener("click", () => step(-1));
+  $("manual-longer").addEventListener("click", () => step(1));
+  $("manual-start").addEventListener("click", startManual);
+  renderManual();
+}
+
+function renderManual() {
+  for (const b of $("manual-choices").querySelectorAll("button")) {
+    const cur = manual[b.dataset.m];
+    b.classList.toggle("on", cur instanceof Set ? cur.has(b.dataset.v) : String(cur) === b.dataset.v);
+  }
+  const roller = Boolean(manual.technique);
+  for (const row of $("manual-choices").children) {
+    const part = row.dataset.part ?? row.querySelector("select")?.id.replace("manual-", "");
+    const rollerPart = ["area", "from", "to", "speed", "width", "depth"].includes(part);
+    row.hidden = (rollerPart && !roller) || (row.dataset.between !== undefined && manual.area !== "between")
+      || (["pattern", "air"].includes(part) && manual.zones.size === 0);
+  }
+  $("manual-duration").value = `${manual.minutes} ${word("min")}`;
+}
+
+// The choices as StartManual takes them: a part left off is not sent.
+function manualCommand() {
+  const c = { command: "manual", "duration-usec": manual.minutes * 60e6 };
+  if (manual.technique) {
+    const roller = { technique: manual.technique, speed: manual.speed };
+    if (manual.area === "between") Object.assign(roller, { from: manual.from, to: manual.to });
+    else roller.area = manual.area;
+    if (manual.width) roller.width = manual.width;
+    if (manual.depth) roller.depth = manual.depth;
+    c.roller = roller;
+  }
+  if (manual.zones.size) {
+    c.airbags = { zones: [...manual.zones], intensity: manual.air };
+    if (manual.pattern) c.airbags.pattern = manual.pattern;
+  }
+  if (manual.foot) c["foot-rollers"] = manual.foot;
+  const heat = {};
+  for (const [k, v] of Object.entries(manual)) if (k.startsWith("heat:") && v > 0) heat[k.slice(5)] = v;
+  if (Object.keys(heat).length) c.heat = heat;
+  if (manual.recline) c.recline = manual.recline;
+  return c;
+}
+
+function startManual() {
+  const c = manualCommand();
+  if (!c.roller && !c.airbags && !c.heat && !c["foot-rollers"]) {
+    $("banner").hidden = false;
+    $("banner").textContent = word("manual-empty");
+    return;
+  }
+  ask(c, (m) => { if (m.ok) showTab("session"); });
 }
 
 // Where a heat zone is on the picture: on the backrest low, on the legrest, else on the seat.
@@ -208,7 +394,7 @@ function renderSession() {
   $("running").hidden = !running;
   if (!running) return;
   const p = programs.find((x) => x.id === s.program);
-  $("program-name").textContent = p ? p.name : s.program;
+  $("program-name").textContent = p ? p.name : s.kind === "manual" ? word("manual") : s.program;
   $("phase-name").textContent = state.State === "scanning" ? word("scanning") : (state.Phase || "");
   const bar = $("progress");
   bar.querySelectorAll(".tick").forEach((t) => t.remove());
@@ -224,9 +410,117 @@ function renderSession() {
   $("intensity").value = state.Intensity;
   for (const b of $("speeds").querySelectorAll("button"))
     b.classList.toggle("on", Number(b.dataset.speed) === s.settings?.roller?.speed);
+  const area = s.settings?.roller?.area;
+  if (area && document.activeElement !== $("area")) $("area").value = area;
+  const now = { depth: s.settings?.roller?.depth, "airbag-intensity": s.settings?.airbags?.intensity,
+    "foot-rollers": s.settings?.["foot-rollers"] ?? 0 };
+  for (const b of $("running").querySelectorAll("button[data-adjust]")) b.classList.toggle("on", String(now[b.dataset.adjust]) === b.dataset.v);
   for (const b of $("widths").querySelectorAll("button"))
     b.classList.toggle("on", b.dataset.width === s.settings?.roller?.width);
 }
+
+// --- profiles and their saved positions ---
+
+let profileShown = null, profileData = null, profilesDrawn = "";
+
+// The selected profile's settings and positions (GetProfile), read again whenever it may have changed.
+function loadProfile() {
+  const name = state?.Profile ?? "";
+  profileShown = name;
+  profileData = null;
+  if (name) ask({ command: "get-profile", name }, (m) => { if (m.ok && profileShown === name) { profileData = m.result; render(); } });
+}
+
+// A profile's name as chaird takes it (a-z, 0-9, -): a phone's keyboard starts with a capital, people type spaces.
+function nameFrom(input) {
+  return input.value.trim().toLowerCase().replace(/\s+/g, "-");
+}
+
+// What the chair does now, as SaveProfile takes it: its intensity, its heat, the program that runs.
+function currentSettings() {
+  const heat = {};
+  for (const [zone, level] of Object.entries(state?.Heat ?? {})) if (level > 0) heat[zone] = level;
+  const s = { intensity: state?.Intensity ?? 0, heat };
+  if (state?.Session?.kind === "program") s.program = state.Session.program;
+  return s;
+}
+
+function renderProfiles() {
+  const names = ["", ...(state?.Profiles ?? [])], selected = state?.Profile ?? "";
+  $("positions-part").hidden = !state?.Capabilities?.axes.length;
+  $("positions-none").hidden = Boolean(selected);
+  $("position-form").hidden = !selected;
+  const key = JSON.stringify([names, selected, profileData]);
+  if (key === profilesDrawn) return;
+  profilesDrawn = key;
+  const list = $("profiles");
+  list.replaceChildren();
+  for (const name of names) {
+    const li = el("li", "item");
+    const pick = button(name || word("no-profile"), () => send({ command: "select-profile", name }), { profile: name });
+    pick.classList.toggle("on", name === selected);
+    li.append(pick);
+    if (name) li.append(confirmTap(button(word("delete"), null, { deleteProfile: name }), () => send({ command: "delete-profile", name })));
+    list.append(li);
+  }
+  const d = profileData, parts = [];
+  if (d?.intensity) parts.push(`${word("intensity")} ${d.intensity}`);
+  if (d?.program) parts.push(`${word("favourite-program")} ${programs.find((p) => p.id === d.program)?.name ?? d.program}`);
+  for (const [zone, level] of Object.entries(d?.heat ?? {})) parts.push(`${word("heat")} ${zone} ${level}`);
+  $("profile-detail").textContent = parts.join(" · ");
+  const positions = $("positions");
+  positions.replaceChildren();
+  for (const name of Object.keys(d?.positions ?? {})) {
+    const li = el("li", "item");
+    li.append(button(name, () => send({ command: "recline", preset: name }), { position: name }),
+      confirmTap(button(word("delete"), null, { deletePosition: name }),
+        () => ask({ command: "delete-position", name }, loadProfile)));
+    positions.append(li);
+  }
+}
+
+// --- history and the usage counters ---
+
+function renderHistory(records) {
+  const list = $("history");
+  list.replaceChildren();
+  if (!records.length) list.append(el("li", "dim", word("nothing-yet")));
+  for (const r of records) {
+    const li = el("li", "record");
+    Object.assign(li.dataset, { program: r.program, reason: r.reason });
+    const when = new Date(Number(r.start) / 1000).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    const what = r.program === "manual" ? word("manual")
+      : r.program ? programs.find((p) => p.id === r.program)?.name ?? r.program : `${word("fault-record")}: ${r.fault}`;
+    const how = [r.program ? duration(r.duration) : "", word(r.reason) + (r.fault && r.program && r.fault !== r.reason ? ` (${r.fault})` : ""), r.profile];
+    li.append(el("span", "when", when), el("span", "what", what), el("span", "how", how.filter(Boolean).join(" · ")));
+    list.append(li);
+  }
+}
+
+function renderUsage(usage) {
+  const dl = $("usage");
+  dl.replaceChildren();
+  for (const [k, v] of Object.entries(usage)) {
+    const timed = k.endsWith("-usec"), known = WORDS[`usage-${k}`];
+    const dd = el("dd", "", timed ? hours(v) : String(v));
+    dd.dataset.key = k;
+    dl.append(el("dt", "", known ?? (timed ? `${k.slice(0, -5)} ${word("usage-motor")}` : k)), dd);
+  }
+}
+
+function loadHistory() {
+  ask({ command: "history", max: 50 }, (m) => m.ok && renderHistory(m.result));
+  ask({ command: "usage" }, (m) => m.ok && renderUsage(m.result));
+}
+
+function showTab(name) {
+  for (const x of document.querySelectorAll("nav button")) x.classList.toggle("active", x.dataset.tab === name);
+  for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== `tab-${name}`;
+  if (name === "profiles") loadProfile();
+  if (name === "history") loadHistory();
+}
+
+const shown = (name) => !$(`tab-${name}`).hidden;
 
 // The time left counts down from ends-at without a message a second; paused, it holds.
 function tick() {
@@ -246,8 +540,10 @@ function render() {
   $("banner").textContent = away ? $("status").textContent : "";
   $("lock").textContent = word(locked ? "locked" : "lock");
   $("lock").classList.toggle("on", locked);
-  for (const el of document.querySelectorAll("main button, main select"))
-    el.disabled = away || (locked && !["stop"].includes(el.id));
+  if ((state?.Profile ?? "") !== profileShown && state) loadProfile();
+  renderProfiles();
+  for (const c of document.querySelectorAll("main button, main select, main input"))
+    c.disabled = away || (locked && !["stop"].includes(c.id));
   $("estop").disabled = false; // a stop is always sent (when there is no connection it cannot be)
   $("fault").hidden = !faulted;
   $("fault-message").textContent = state?.FaultMessage ?? "";
@@ -264,7 +560,10 @@ function onMessage(m) {
     case "availability": available = m.available; break;
     case "programs": programs = m.programs; renderPrograms(); break;
     case "state": state = m.state; if (state.Capabilities) build(state.Capabilities); break;
+    case "event": if (shown("history")) loadHistory(); break;
     case "reply":
+      pending.get(m.id)?.(m);
+      pending.delete(m.id);
       if (!m.ok) { $("banner").hidden = false; $("banner").textContent = word("refused") + m.message; return; }
       break;
     default: break;
@@ -281,11 +580,22 @@ function connect() {
 
 function init() {
   for (const el of document.querySelectorAll("[data-word]")) el.textContent = word(el.dataset.word);
-  for (const b of document.querySelectorAll("nav button"))
-    b.addEventListener("click", () => {
-      for (const x of document.querySelectorAll("nav button")) x.classList.toggle("active", x === b);
-      for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== `tab-${b.dataset.tab}`;
+  for (const i of document.querySelectorAll("[data-placeholder]")) i.placeholder = word(i.dataset.placeholder);
+  for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => showTab(b.dataset.tab));
+  $("profile-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const name = nameFrom($("profile-name"));
+    if (name) ask({ command: "save-profile", name, ...currentSettings() }, (m) => {
+      if (m.ok) { $("profile-name").value = ""; $("profile-name").blur(); loadProfile(); }
     });
+  });
+  $("position-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const name = nameFrom($("position-name"));
+    if (name) ask({ command: "save-position", name }, (m) => {
+      if (m.ok) { $("position-name").value = ""; $("position-name").blur(); loadProfile(); }
+    });
+  });
   $("estop").addEventListener("click", () => send({ command: "emergency-stop" }));
   $("lock").addEventListener("click", () => send({ command: "lock", locked: !state?.Locked }));
   $("pause").addEventListener("click", () => send({ command: state?.State === "paused" ? "resume" : "pause" }));

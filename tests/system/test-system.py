@@ -875,7 +875,7 @@ def test_the_web_page_is_hardened_and_serves_only_localhost(problems):
                 break
             buffer += chunk
         head, _, buffer = buffer.partition(b"\r\n\r\n")
-        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B85").encode()).digest())
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
         if not head.startswith(b"HTTP/1.1 101") or b"Sec-WebSocket-Accept: " + accept not in head:
             problems.append(f"the WebSocket handshake: {head[:400]!r}")
             return

@@ -753,6 +753,167 @@ def test_the_mqtt_bridge_is_hardened_waits_for_its_config_and_harms_nothing(prob
         os.remove("/etc/chaird/mqtt.yaml")
 
 
+
+def ws_frame(payload):
+    """A client's WebSocket text frame: masked, as RFC 6455 wants from a client."""
+    data = payload.encode()
+    mask = os.urandom(4)
+    head = bytes([0x81])
+    if len(data) < 126:
+        head += bytes([0x80 | len(data)])
+    else:
+        head += bytes([0x80 | 126]) + len(data).to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def ws_read(sock, buffer):
+    """One text message from the server (unmasked, unfragmented): (text, rest of the buffer)."""
+    def need(n):
+        nonlocal buffer
+        while len(buffer) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            buffer += chunk
+    need(2)
+    length, at = buffer[1] & 0x7f, 2
+    if length == 126:
+        need(4)
+        length, at = int.from_bytes(buffer[2:4], "big"), 4
+    elif length == 127:
+        need(10)
+        length, at = int.from_bytes(buffer[2:10], "big"), 10
+    need(at + length)
+    if buffer[0] & 0x0f != 1:
+        raise ValueError(f"not a text frame: opcode {buffer[0] & 0x0f}")
+    return buffer[at:at + length].decode(), buffer[at + length:]
+
+
+def web_sockets(pid):
+    """The TCP sockets of a process: (local address, port, state) for each, read from /proc/net/tcp{,6}."""
+    import ipaddress
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in open(f"/proc/net/{table}").read().split("\n")[1:]:
+            f = line.split()
+            if len(f) > 9 and f[9] in inodes:
+                raw, port = f[1].split(":")
+                packed = bytes.fromhex(raw)
+                # /proc prints the address as 32-bit words in the host's (little-endian) order.
+                packed = b"".join(packed[i:i + 4][::-1] for i in range(0, len(packed), 4))
+                state = {"0A": "LISTEN", "01": "ESTABLISHED"}.get(f[3], f[3]) if table.startswith("tcp") else "udp"
+                found.append((str(ipaddress.ip_address(packed)), int(port, 16), state))
+    return found
+
+
+def test_the_web_page_is_hardened_and_serves_only_localhost(problems):
+    settle()
+    import base64
+    import grp
+    import hashlib
+    import json
+    import pwd
+    import re
+    import socket
+    import urllib.request
+    r = subprocess.run(["systemd-analyze", "security", "--no-pager", "chaird-web.service"], capture_output=True,
+                       text=True, timeout=120)
+    m = re.search(r"Overall exposure level for chaird-web.service: (\d+\.\d+)", r.stdout)
+    if not m or float(m.group(1)) > 2.0:
+        problems.append(f"exposure: {m.group(0) if m else r.stdout[-300:] + r.stderr[-300:]}")
+    # The package enabled it (the page on localhost harms nothing) and not the kiosk (the screen is the maker's).
+    enabled = {u: systemd("is-enabled", u) for u in ("chaird-web.service", "chaird-kiosk.service")}
+    if enabled != {"chaird-web.service": "enabled", "chaird-kiosk.service": "disabled"}:
+        problems.append(f"enabled by the package: {enabled}")
+    if not wait_for(lambda: systemd("is-active", "chaird-web.service") == "active", 60):
+        problems.append("chaird-web.service is not running: " + systemd("status", "chaird-web.service"))
+        return
+    pid = systemd("show", "chaird-web.service", "-p", "MainPID", "--value")
+    status = open(f"/proc/{pid}/status").read()
+    uid = re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)
+    gids = re.search(r"^Groups:\s*(.*)$", status, re.M).group(1).split()
+    caps = re.search(r"^CapEff:\s+(\w+)", status, re.M).group(1)
+    if pwd.getpwuid(int(uid)).pw_name != "chaird-web" or str(grp.getgrnam("chair").gr_gid) not in gids:
+        problems.append(f"runs as uid {uid} with groups {gids}")
+    if int(caps, 16):
+        problems.append(f"has capabilities: {caps}")
+    # Its state directory: its own, mode 0700, and it is told where.
+    st = os.stat("/var/lib/chaird-web")
+    if pwd.getpwuid(st.st_uid).pw_name != "chaird-web" or st.st_mode & 0o777 != 0o700:
+        problems.append(f"/var/lib/chaird-web: uid {st.st_uid} mode {oct(st.st_mode & 0o777)}")
+    environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    if b"STATE_DIRECTORY=/var/lib/chaird-web" not in environ:
+        problems.append(f"no STATE_DIRECTORY in its environment: {environ}")
+    # Listening on 127.0.0.1:8700 and nothing else (no other port, no UDP, no other address).
+    listening = [s for s in web_sockets(pid) if s[2] in ("LISTEN", "udp")]
+    if listening != [("127.0.0.1", 8700, "LISTEN")]:
+        problems.append(f"chaird-web listens on {listening}")
+    # The page, as the package installed it.
+    with urllib.request.urlopen("http://127.0.0.1:8700/", timeout=30) as response:
+        page = response.read()
+        kind = response.headers.get("Content-Type", "")
+    if page != open("/usr/share/chaird/web/index.html", "rb").read() or not kind.startswith("text/html"):
+        problems.append(f"GET / gave {kind!r}: {page[:200]!r}")
+    # /api: the WebSocket handshake, the chair's state, and a command that reaches the chair's heater relay.
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", 8700), timeout=30) as sock:
+        sock.sendall((f"GET /api HTTP/1.1\r\nHost: 127.0.0.1:8700\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                      f"Sec-WebSocket-Protocol: chaird\r\n\r\n").encode())
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buffer += chunk
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        if not head.startswith(b"HTTP/1.1 101") or b"Sec-WebSocket-Accept: " + accept not in head:
+            problems.append(f"the WebSocket handshake: {head[:400]!r}")
+            return
+        messages = []
+
+        def got(kind, check=lambda m: True):
+            nonlocal buffer
+            while True:
+                for m in messages:
+                    if m.get("type") == kind and check(m):
+                        return m
+                text, buffer = ws_read(sock, buffer)
+                messages.append(json.loads(text))
+        state = got("state")["state"]
+        if state.get("State") != "idle":
+            problems.append(f"the state on connect: {json.dumps(state)[:300]}")
+        sock.sendall(ws_frame(json.dumps({"command": "heat", "zone": "lumbar", "level": 2, "id": 7})))
+        reply = got("reply", lambda m: m.get("id") == 7)
+        if not reply.get("ok") or not wait_for(lambda: lines.value("HEAT_LUMBAR"), 10):
+            problems.append(f"heat through /api: {reply}, HEAT_LUMBAR {lines.value('HEAT_LUMBAR')}")
+        sock.sendall(ws_frame(json.dumps({"command": "heat", "zone": "lumbar", "level": 0, "id": 8})))
+        got("reply", lambda m: m.get("id") == 8)
+    if not wait_for(lambda: not lines.value("HEAT_LUMBAR"), 10):
+        problems.append("the heater stayed on after heat 0 through /api")
+    # The example config as /etc/chaird/web.yaml: it is valid, and its address is the default's.
+    import shutil
+    shutil.copy("/usr/share/chaird/config/web.yaml", "/etc/chaird/web.yaml")
+    try:
+        systemd("restart", "chaird-web.service")
+        pid = systemd("show", "chaird-web.service", "-p", "MainPID", "--value")
+        if systemd("is-active", "chaird-web.service") != "active" or pid == "0":
+            problems.append("chaird-web does not run on the example config: " + systemd("status", "chaird-web.service"))
+        elif [s for s in web_sockets(pid) if s[2] in ("LISTEN", "udp")] != [("127.0.0.1", 8700, "LISTEN")]:
+            problems.append(f"on the example config it listens on {web_sockets(pid)}")
+    finally:
+        os.remove("/etc/chaird/web.yaml")
+        systemd("restart", "chaird-web.service")
+
 # --- the package: these run last, as they remove chaird and install it again ---
 
 DEBS = "/usr/src/chaird-debs"

@@ -365,6 +365,31 @@ def test_listen_must_be_loopback_and_phones_are_off_by_default(p, tmp, bus):
             p.append(ended)
 
 
+def test_chaird_web_that_cannot_place_its_listener_does_not_serve(p, tmp, bus):
+    """libwebsockets 4.1 listens on every address when getifaddrs() fails (a sandbox without AF_NETLINK):
+    chaird-web must notice and refuse to run rather than put the page on the network."""
+    d = os.path.join(tmp, "noif")
+    os.makedirs(d, exist_ok=True)
+    config = os.path.join(d, "web.yaml")
+    with open(config, "w") as f:
+        f.write("command-rate: 20\n")
+    port = wt.free_port()
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address,
+               LD_PRELOAD=os.path.join(simlib.BUILD, "tests/noifaddrs.so"))
+    proc = subprocess.Popen([os.path.join(simlib.BUILD, "tools/chaird-web/chaird-web"), "--config", config,
+                             "--listen", f"127.0.0.1:{port}", "--page-dir",
+                             os.path.join(wt.SRC, "tools/chaird-web/page")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        p.append("chaird-web serves though it cannot tell where it listens")
+    if proc.returncode != 1 or "not where the config says" not in out:
+        p.append(f"exit {proc.returncode}: {out[-400:]!r}")
+
+
 def cases(tap, tmp):
     if webdriver is None or not shutil.which("chromium") or not shutil.which("chromedriver"):
         print("1..0 # SKIP chromium, chromium-driver or python3-selenium is not installed")
@@ -413,6 +438,8 @@ def cases(tap, tmp):
         tap.case("chaird_web_with_phones_ends_cleanly", lambda p: ended and p.append(ended))
         tap.case("listen_must_be_loopback_and_phones_are_off_by_default",
                  lambda p: test_listen_must_be_loopback_and_phones_are_off_by_default(p, tmp, bus))
+        tap.case("chaird_web_that_cannot_place_its_listener_does_not_serve",
+                 lambda p: test_chaird_web_that_cannot_place_its_listener_does_not_serve(p, tmp, bus))
     finally:
         bus.close()
 

@@ -1,7 +1,13 @@
 /* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at /api.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +17,7 @@
 #include "command.h"
 #include "pairing.h"
 #include "plot-route.h"
+#include "schema.h"
 #include "server.h"
 #include "util.h"
 
@@ -752,6 +759,78 @@ static struct lws_vhost *listen_on(struct web_server *s, const char *name, const
         return vh;
 }
 
+/* Whether addr is host:port (a numeric address, or localhost). */
+static bool address_is(const struct sockaddr_storage *addr, const char *host, int port)
+{
+        struct in_addr a4;
+        struct in6_addr a6;
+
+        if (addr->ss_family == AF_INET) {
+                const struct sockaddr_in *in = (const struct sockaddr_in *) addr;
+                if (streq(host, "localhost"))
+                        (void) inet_pton(AF_INET, "127.0.0.1", &a4);
+                else if (inet_pton(AF_INET, host, &a4) != 1)
+                        return false;
+                return ntohs(in->sin_port) == port && in->sin_addr.s_addr == a4.s_addr;
+        }
+        if (addr->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) addr;
+                if (inet_pton(AF_INET6, streq(host, "localhost") ? "::1" : host, &a6) != 1)
+                        return false;
+                return ntohs(in6->sin6_port) == port && memcmp(&in6->sin6_addr, &a6, sizeof(a6)) == 0;
+        }
+        return false;
+}
+
+/* Every socket this process listens on is one the config names: libwebsockets 4.1 finds a listen address
+ * through getifaddrs(), and where that fails (a sandbox without AF_NETLINK) it listens on every address
+ * instead, which would put the unpaired page on the network. 0, or -EADDRNOTAVAIL with the culprit said. */
+static int check_listening(const struct web_config *config)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return -errno;
+        while (r == 0 && (de = readdir(d))) {
+                struct sockaddr_storage addr = {};
+                socklen_t len = sizeof(addr);
+                unsigned long long n;
+                int fd, listening = 0;
+                socklen_t optlen = sizeof(listening);
+                char shown[INET6_ADDRSTRLEN] = "?";
+                struct stat st;
+
+                if (parse_unsigned(de->d_name, &n) < 0 || n > INT_MAX || (fd = (int) n) == dirfd(d) ||
+                    fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+                    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) < 0 || !listening ||
+                    getsockname(fd, (struct sockaddr *) &addr, &len) < 0 ||
+                    (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
+                        continue;
+                if (address_is(&addr, config->host, config->port) ||
+                    (config->lan && address_is(&addr, config->lan_host, config->lan_port)))
+                        continue;
+                if (addr.ss_family == AF_INET)
+                        inet_ntop(AF_INET, &((struct sockaddr_in *) &addr)->sin_addr, shown, sizeof(shown));
+                else
+                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &addr)->sin6_addr, shown,
+                                  sizeof(shown));
+                fprintf(stderr,
+                        "chaird-web: libwebsockets listens on %s port %d, not where the config says "
+                        "(%s:%d%s%s%s): "
+                        "not serving (can it list the network interfaces? AF_NETLINK)\n",
+                        shown,
+                        addr.ss_family == AF_INET ? ntohs(((struct sockaddr_in *) &addr)->sin_port)
+                                                  : ntohs(((struct sockaddr_in6 *) &addr)->sin6_port),
+                        config->host, config->port, config->lan ? ", " : "",
+                        config->lan ? config->lan_host : "", config->lan ? " for phones" : "");
+                r = -EADDRNOTAVAIL;
+        }
+        closedir(d);
+        return r;
+}
+
 int web_server_new(sd_event *event, struct chair_link *link, const struct web_config *config,
                    struct pairing *pairing, const char *page_dir, struct web_server **ret)
 {
@@ -818,7 +897,7 @@ int web_server_new(sd_event *event, struct chair_link *link, const struct web_co
         if (s->local && config->lan)
                 s->lan = listen_on(s, "lan", config->lan_host, config->lan_port, config->tls_cert,
                                    config->tls_key);
-        if (!s->local || (config->lan && !s->lan)) {
+        if (!s->local || (config->lan && !s->lan) || (r = check_listening(config)) < 0) {
                 web_server_free(s);
                 return -EADDRNOTAVAIL;
         }

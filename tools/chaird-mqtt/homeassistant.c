@@ -9,6 +9,9 @@
 #include "homeassistant.h"
 
 #define DISCOVERY_PREFIX "homeassistant"
+/* A sensor of an analog value unrefreshed this long shows as unavailable: the bridge republishes the state
+ * at least every 300 s (STATE_REFRESH_USEC in bridge.c). */
+#define EXPIRE_AFTER_SEC 900
 
 struct ha {
         struct mqtt_client *mqtt;
@@ -36,6 +39,18 @@ static void add_string(json_object *o, const char *key, const char *value)
         json_object_object_add(o, key, json_object_new_string(value));
 }
 
+/* Who publishes the discovery (Home Assistant logs it with each entity's config). */
+static void add_origin(json_object *o)
+{
+        json_object *origin = json_object_new_object();
+
+        if (!origin)
+                return;
+        add_string(origin, "name", "chaird-mqtt");
+        add_string(origin, "sw_version", PACKAGE_VERSION);
+        json_object_object_add(o, "origin", origin);
+}
+
 /* The keys every entity shares: its unique id, the device, availability, and the state topic when it reads.
  */
 static json_object *entity(struct ha *h, const char *object, const char *name)
@@ -53,6 +68,7 @@ static json_object *entity(struct ha *h, const char *object, const char *name)
         add_string(o, "availability_topic", buf);
         add_string(o, "payload_available", "online");
         add_string(o, "payload_not_available", "offline");
+        add_origin(o);
         return o;
 }
 
@@ -84,6 +100,63 @@ static void publish_entity(struct ha *h, const char *component, const char *obje
         json_object_put(o);
 }
 
+/* How a sensor's value is shown: the precision the state topic rounds it to (temperatures 0.1 °C, positions
+ * 1 %), whether it is diagnostic, and when it counts as stale. */
+static void sensor_display(json_object *o, const char *object)
+{
+        if (strncmp(object, "temperature_", 12) == 0) {
+                json_object_object_add(o, "suggested_display_precision", json_object_new_int(1));
+                json_object_object_add(o, "expire_after", json_object_new_int(EXPIRE_AFTER_SEC));
+        } else if (strncmp(object, "position_", 9) == 0) {
+                json_object_object_add(o, "suggested_display_precision", json_object_new_int(0));
+                json_object_object_add(o, "expire_after", json_object_new_int(EXPIRE_AFTER_SEC));
+                add_string(o, "entity_category", "diagnostic");
+        } else if (streq(object, "remaining")) {
+                json_object_object_add(o, "suggested_display_precision", json_object_new_int(0));
+        } else if (streq(object, "phase")) {
+                add_string(o, "entity_category", "diagnostic");
+        }
+}
+
+/* The state sensor, with the last refused command as its attributes (the retained <prefix>/<id>/refusal). */
+static void state_sensor(struct ha *h)
+{
+        char buf[700];
+        json_object *o = entity(h, "state", "State");
+
+        if (!o)
+                return;
+        with_state(h, o, "{{ value_json.State }}");
+        snprintf(buf, sizeof(buf), "%s/refusal", h->base);
+        add_string(o, "json_attributes_topic", buf);
+        add_string(o, "json_attributes_template",
+                   "{{ {'last_refusal_command': value_json.command, 'last_refusal_error': value_json.error, "
+                   "'last_refusal_message': value_json.message} | tojson }}");
+        publish_entity(h, "sensor", "state", o);
+}
+
+/* The event entity: finished, fault and refused, from the event topic; the event's keys are its attributes.
+ */
+static void event_entity(struct ha *h)
+{
+        char buf[700];
+        json_object *types = json_object_new_array(), *o = entity(h, "event", "Event");
+
+        if (!o || !types) {
+                json_object_put(types);
+                json_object_put(o);
+                return;
+        }
+        snprintf(buf, sizeof(buf), "%s/event", h->base);
+        add_string(o, "state_topic", buf);
+        add_string(o, "value_template", "{{ dict(value_json, event_type=value_json.event) | tojson }}");
+        json_object_array_add(types, json_object_new_string("finished"));
+        json_object_array_add(types, json_object_new_string("fault"));
+        json_object_array_add(types, json_object_new_string("refused"));
+        json_object_object_add(o, "event_types", types);
+        publish_entity(h, "event", "event", o);
+}
+
 static void sensor(struct ha *h, const char *object, const char *name, const char *value_template,
                    const char *device_class, const char *unit)
 {
@@ -97,6 +170,7 @@ static void sensor(struct ha *h, const char *object, const char *name, const cha
                 add_string(o, "unit_of_measurement", unit);
                 add_string(o, "state_class", "measurement");
         }
+        sensor_display(o, object);
         publish_entity(h, "sensor", object, o);
 }
 
@@ -174,7 +248,8 @@ void homeassistant_publish(struct mqtt_client *m, const struct bridge_config *c,
         h.device = device;
 
         /* Sensors. */
-        sensor(&h, "state", "State", "{{ value_json.State }}", NULL, NULL);
+        state_sensor(&h);
+        event_entity(&h);
         sensor(&h, "phase", "Phase", "{{ value_json.Phase }}", NULL, NULL);
         sensor(&h, "remaining", "Remaining time",
                "{{ ((value_json.DurationUSec - value_json.ElapsedUSec) / 1000000) | round(0) | int "
@@ -276,6 +351,7 @@ void homeassistant_publish(struct mqtt_client *m, const struct bridge_config *c,
                 add_string(o, "payload_off", "{\"command\":\"lock\",\"locked\":false}");
                 add_string(o, "state_on", "ON");
                 add_string(o, "state_off", "OFF");
+                add_string(o, "entity_category", "config");
                 publish_entity(&h, "switch", "child_lock", o);
         }
 }

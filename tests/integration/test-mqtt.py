@@ -910,9 +910,9 @@ def test_connection_failures_are_loud(p, env):
         rc, out = run("dns", "mqtt://no-such-host.invalid", "", 4)
         once(out, "cannot resolve the host name no-such-host.invalid", "an unknown host name")
         # TLS: a CA that did not sign the broker's certificate; a certificate for another name.
-        rc, out = run("ca", f"mqtts://localhost:{tls.port}", f"ca-file: {other['ca']}\n", 4)
+        rc, out = run("ca", f"mqtts://localhost:{tls.port}", f"ca-file: {other['ca']}\n", 8)
         once(out, "certificate verify failed", "a wrong CA")
-        rc, out = run("name", f"mqtts://localhost:{tls_elsewhere.port}", f"ca-file: {elsewhere['ca']}\n", 4)
+        rc, out = run("name", f"mqtts://localhost:{tls_elsewhere.port}", f"ca-file: {elsewhere['ca']}\n", 8)
         once(out, "host name mismatch", "a certificate for another host name")
         # Plain MQTT to a TLS port.
         rc, out = run("plain", f"mqtt://127.0.0.1:{tls.port}", "", 4)

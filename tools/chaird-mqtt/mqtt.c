@@ -25,7 +25,7 @@ struct mqtt_client {
 
         sd_event_source *io, *misc, *retry;
         int io_fd;
-        bool connected, started, stopping;
+        bool connected, started, stopping, tls;
 
         /* Why the last attempt failed, as logged (once per change); what the broker or TLS said of it. */
         char failure[512];
@@ -151,7 +151,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         struct mqtt_client *m = userdata;
         int rc = MOSQ_ERR_SUCCESS;
 
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        /* During a TLS handshake that waits for the socket to be writable (the TCP connection still under
+         * way when it began), libmosquitto goes on with it in its read step, as its own loop does on
+         * writability: without this, the handshake would wait for a reply to a hello never sent. */
+        bool handshake = m->tls && !m->connected && (revents & EPOLLOUT);
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR) || handshake)
                 rc = mosquitto_loop_read(m->mosq, 1);
         if (rc == MOSQ_ERR_SUCCESS && (revents & EPOLLOUT))
                 rc = mosquitto_loop_write(m->mosq, 1);
@@ -331,6 +335,7 @@ int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct 
                 if (rc != MOSQ_ERR_SUCCESS)
                         return errno_of(rc);
         }
+        m->tls = o->tls;
         if (o->tls) {
                 /* Without a CA file, the system's trusted certificates. */
                 rc = mosquitto_tls_set(m->mosq, o->ca_file, o->ca_file ? NULL : "/etc/ssl/certs",

@@ -166,9 +166,12 @@ static void on_availability(struct chair_link *l, bool available, void *userdata
         struct bridge *b = userdata;
 
         publish_availability(b);
-        /* The state read afresh may name other zones or presets than before. */
-        if (available)
+        /* The state read afresh may name other zones or presets than before; it goes out even when it is
+         * the same as before chaird left. */
+        if (available) {
+                publish_state(b, true);
                 publish_home_assistant(b);
+        }
 }
 
 /* Commands. */

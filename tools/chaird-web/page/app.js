@@ -27,7 +27,7 @@ const WORDS = {
   "fault-record": "Fault", "completed": "finished", "stopped": "stopped", "fault": "fault",
   "emergency-stop": "STOP pressed", "timeout": "time limit", "interrupted": "interrupted",
   "favourite-program": "Program", "h": "h",
-  "tab-settings": "Settings", "phones": "Phones", "pair-phone": "Pair a phone",
+  "who": "Profile", "tab-settings": "Settings", "phones": "Phones", "pair-phone": "Pair a phone",
   "phones-off": "Phones on the network are off (lan: true in /etc/chaird/web.yaml turns them on).",
   "pair-how": "On the phone, open this chair's address and type the code.", "pair-left": "good for",
   "no-phones": "No phone is paired.", "paired-on": "paired", "remove": "Remove",
@@ -559,6 +559,8 @@ function render() {
   renderSession();
   renderPicture();
   renderBroken();
+  // The home screen says whose settings a program starts with; a tap goes to the profiles.
+  $("home-profile").textContent = `${word("who")}: ${state?.Profile || word("no-profile")}`;
   tick();
 }
 
@@ -685,6 +687,7 @@ function init() {
     });
   });
   $("pair").addEventListener("click", askPairCode);
+  $("home-profile").addEventListener("click", () => showTab("profiles"));
   $("install-file").addEventListener("change", (e) => installFile(e.target));
   $("estop").addEventListener("click", () => send({ command: "emergency-stop" }));
   $("lock").addEventListener("click", () => send({ command: "lock", locked: !state?.Locked }));

@@ -1,7 +1,7 @@
 /* chair-link.c: chaird as a bridge sees it. State comes from PropertiesChanged (GetAll once, and again when
  * chaird's name reappears), programs from the ObjectManager, events from Finished, ProfileChanged and the
- * Fault property; commands become D-Bus calls whose outcome is the reply. What cannot be answered to anyone (a signal that
- * cannot be read) goes to stderr, the journal of both bridges. */
+ * Fault property; commands become D-Bus calls whose outcome is the reply. What cannot be answered to anyone
+ * (a signal that cannot be read) goes to stderr, the journal of both bridges. */
 #include <errno.h>
 #include <stdio.h>
 

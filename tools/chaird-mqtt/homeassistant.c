@@ -278,8 +278,8 @@ static const char *literal(json_object *o)
         return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* The program select offers the programs' names (a name two programs share gets its id added) and maps the
- * chosen name back to the id in its command template. Without programs there is no select (never one
+/* The program select offers the programs' names (a name programs share gets each one's id added) and maps
+ * the chosen name back to the id in its command template. Without programs there is no select (never one
  * without options). */
 static void publish_program(struct ha *h, json_object *programs)
 {
@@ -289,21 +289,33 @@ static void publish_program(struct ha *h, json_object *programs)
 
         if (!h->config->allowed[COMMAND_START] || !programs || !names || !to_id || !to_name)
                 return;
-        for (size_t i = 0; i < json_object_array_length(programs); i++) {
-                json_object *p = json_object_array_get_idx(programs, i), *v;
-                if (!json_object_object_get_ex(p, "id", &v))
-                        continue;
-                const char *id = json_object_get_string(v), *name = id;
-                if (json_object_object_get_ex(p, "name", &v) && json_object_get_string_len(v) > 0)
-                        name = json_object_get_string(v);
-                char label[600];
-                snprintf(label, sizeof(label), "%s", name);
-                if (json_object_object_get_ex(to_id, label, NULL) || streq(label, "None"))
-                        snprintf(label, sizeof(label), "%s (%s)", name, id);
-                json_object_array_add(names, json_object_new_string(label));
-                json_object_object_add(to_id, label, json_object_new_string(id));
-                json_object_object_add(to_name, id, json_object_new_string(label));
-        }
+        _cleanup_json_ json_object *count = json_object_new_object();
+        if (!count)
+                return;
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < json_object_array_length(programs); i++) {
+                        json_object *p = json_object_array_get_idx(programs, i), *v;
+                        if (!json_object_object_get_ex(p, "id", &v))
+                                continue;
+                        const char *id = json_object_get_string(v), *name = id;
+                        if (json_object_object_get_ex(p, "name", &v) && json_object_get_string_len(v) > 0)
+                                name = json_object_get_string(v);
+                        if (pass == 0) {
+                                int n = json_object_object_get_ex(count, name, &v) ? json_object_get_int(v)
+                                                                                   : 0;
+                                json_object_object_add(count, name, json_object_new_int(n + 1));
+                                continue;
+                        }
+                        char label[600];
+                        json_object_object_get_ex(count, name, &v);
+                        if (json_object_get_int(v) > 1 || streq(name, "None"))
+                                snprintf(label, sizeof(label), "%s (%s)", name, id);
+                        else
+                                snprintf(label, sizeof(label), "%s", name);
+                        json_object_array_add(names, json_object_new_string(label));
+                        json_object_object_add(to_id, label, json_object_new_string(id));
+                        json_object_object_add(to_name, id, json_object_new_string(label));
+                }
         if (json_object_array_length(names) == 0)
                 return;
         if (asprintf(
@@ -412,7 +424,7 @@ static void manual_draft_fit(struct ha *h, json_object *state)
         int smin = capability_int(state, "speed", 0, 1), smax = capability_int(state, "speed", 1, 6);
         int mmax = (int) (capability_int(state, "manual-duration", 0, 1800000000) / 60000000);
 
-        if (!h->manual && !(h->manual = json_object_new_object()))
+        if (!h->manual)
                 return;
         static const char *const lists[][3] = {{"technique", "techniques", NULL}, {"area", "areas", "back"}};
         for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
@@ -557,8 +569,10 @@ int homeassistant_new(struct mqtt_client *m, const struct bridge_config *c, stru
         snprintf(h->topic_manual, sizeof(h->topic_manual), "%s/ha/manual", h->base);
         snprintf(h->topic_manual_set, sizeof(h->topic_manual_set), "%s/ha/manual/set", h->base);
         snprintf(h->topic_command, sizeof(h->topic_command), "%s/command", h->base);
-        r = discovery_new(m, h->node, &h->discovery);
+        h->manual = json_object_new_object(); /* shared by the copies publish_all() works on */
+        r = h->manual ? discovery_new(m, h->node, &h->discovery) : -ENOMEM;
         if (r < 0) {
+                json_object_put(h->manual);
                 free(h);
                 return r;
         }

@@ -10,11 +10,17 @@
  *    and how far the program's end drifts. Alone, then with 20 D-Bus clients (child processes) calling and
  *    listening to every signal, at 20 calls per second each and then back to back.
  *
+ * BENCH_DAEMON_SCHED=nice:N, rr:N or fifo:N runs chaird's threads (not the clients, hogs or bare timer) as
+ * the unit's Nice=N or CPUSchedulingPolicy=rr|fifo with CPUSchedulingPriority=N would; the part "flood" runs
+ * only the saturated timing row.
+ *
  * Not a test: it prints figures and asserts nothing. Usage: bench-daemon BUILD_DIR */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <modbus.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
@@ -627,6 +633,34 @@ static size_t read_floor(int fd, usec_t *late, size_t max)
         return n;
 }
 
+/* What systemd's Nice= or CPUSchedulingPolicy= would give chaird, from BENCH_DAEMON_SCHED, for this thread
+ * and the threads it starts (the daemon's bus thread); undone by sched_reset(). */
+static int sched_apply(void)
+{
+        const char *v = getenv("BENCH_DAEMON_SCHED");
+        int n;
+
+        if (!v || !*v)
+                return 0;
+        if (sscanf(v, "nice:%d", &n) == 1)
+                return setpriority(PRIO_PROCESS, 0, n) < 0 ? -errno : 0;
+        if (sscanf(v, "rr:%d", &n) == 1)
+                return sched_setscheduler(0, SCHED_RR, &(struct sched_param){.sched_priority = n}) < 0
+                               ? -errno
+                               : 0;
+        if (sscanf(v, "fifo:%d", &n) == 1)
+                return sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){.sched_priority = n}) < 0
+                               ? -errno
+                               : 0;
+        return -EINVAL;
+}
+
+static void sched_reset(void)
+{
+        sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){0});
+        setpriority(PRIO_PROCESS, 0, 0);
+}
+
 /* One timing run: prints its row, and its p99 lateness as a ratio to the bare timer's in *ret_ratio. */
 static int run_timing(struct bench *b, const char *label, int clients, int period_msec, int hogs,
                       double *ret_ratio)
@@ -659,7 +693,9 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
         }
         dup2(log_fd, STDERR_FILENO); /* the daemon's log lines go with the others */
         close(log_fd);
-        r = daemon_new(&o, &t->daemon);
+        r = sched_apply();
+        if (r >= 0)
+                r = daemon_new(&o, &t->daemon);
         if (r >= 0)
                 r = api_new(t->daemon, &t->api);
         if (r >= 0 && clients > 0) {
@@ -691,6 +727,7 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
         stop_clients(c, started, &calls, &signals, &errors);
         api_free(t->api);
         daemon_free(t->daemon);
+        sched_reset();
         dup2(saved_stderr, STDERR_FILENO);
         close(saved_stderr);
         if (t->timed_out) {
@@ -939,6 +976,9 @@ int main(int argc, char **argv)
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        if (argc >= 2 &&
+            (streq(argv[1], "--client") || streq(argv[1], "--floor") || streq(argv[1], "--hog")))
+                sched_reset(); /* what chaird's thread was given is not theirs */
         if (argc == 3 && streq(argv[1], "--client"))
                 return client_main(atoi(argv[2]));
         if (argc == 2 && streq(argv[1], "--floor"))
@@ -946,15 +986,16 @@ int main(int argc, char **argv)
         if (argc == 2 && streq(argv[1], "--hog"))
                 hog_main();
         if (argc < 2) {
-                fprintf(stderr, "Usage: bench-daemon BUILD_DIR [latency] [idle] [timing] [load]\n");
+                fprintf(stderr, "Usage: bench-daemon BUILD_DIR [latency] [idle] [timing] [load] [flood]\n");
                 return 2;
         }
-        bool all = argc == 2, latency = all, idle = all, timing = all, load = all;
+        bool all = argc == 2, latency = all, idle = all, timing = all, load = all, flood = false;
         for (int i = 2; i < argc; i++) {
                 latency = latency || streq(argv[i], "latency");
                 idle = idle || streq(argv[i], "idle");
                 timing = timing || streq(argv[i], "timing");
                 load = load || streq(argv[i], "load");
+                flood = flood || streq(argv[i], "flood");
         }
         b.builddir = argv[1];
         log_setup(false);
@@ -972,7 +1013,7 @@ int main(int argc, char **argv)
         if (r >= 0 && idle)
                 r = bench_idle(&b, bus);
         stop_process(&b.chaird);
-        if (r >= 0 && (timing || load)) {
+        if (r >= 0 && (timing || load || flood)) {
                 printf("## Timing: %d setpoints %llu ms apart at time scale 1 (us)\n\n", SETPOINTS,
                        (unsigned long long) (SETPOINT_SPACING_USEC / USEC_PER_MSEC));
                 printf("| load | lateness p50 | p99 | max | bare timer p50 | bare timer p99 | p99 / bare "
@@ -996,13 +1037,14 @@ int main(int argc, char **argv)
         bool ran[ELEMENTSOF(loads)] = {};
         for (size_t run = 0; run < RUNS; run++)
                 for (size_t i = 0; r >= 0 && i < ELEMENTSOF(loads); i++) {
-                        if (!(loads[i].is_load ? load : timing))
+                        bool saturated = loads[i].clients == FLOOD_CLIENTS;
+                        if (!(loads[i].is_load ? load : timing) && !(flood && saturated))
                                 continue;
                         r = run_timing(&b, loads[i].label, loads[i].clients, loads[i].period_msec,
                                        loads[i].hogs, &ratio[i][run]);
                         ran[i] = true;
                 }
-        if (r >= 0 && (timing || load)) {
+        if (r >= 0 && (timing || load || flood)) {
                 printf("\n## Setpoint lateness p99 as a ratio to the bare timer's, over %d runs\n\n| load | "
                        "median "
                        "| min | max |\n|---|---|---|---|\n",

@@ -28,7 +28,8 @@ _spec = importlib.util.spec_from_file_location("test_daemon", os.path.join(HERE,
 td = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(td)
 
-N, ROUNDS = 10, 20
+# CHAIRS=50 for the fleet of issue 31 (each chair is chair-sim, chaird and a bridge: three processes).
+N, ROUNDS = int(os.environ.get("CHAIRS", "10")), 20
 TICK = os.sysconf("SC_CLK_TCK")
 
 

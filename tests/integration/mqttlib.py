@@ -230,24 +230,21 @@ def v5_properties(response_topic=None, correlation=None):
     return props
 
 
-# The ACL of docs/mqtt.md: each chair (user = its chair-id) on its own topics only, an operator who may
-# command every chair, and a Home Assistant user who may only read.
-DOC_ACL = """pattern readwrite chaird/%u/availability
-pattern readwrite chaird/%u/state
-pattern readwrite chaird/%u/programs
-pattern readwrite chaird/%u/event
-pattern readwrite chaird/%u/reply/#
-pattern read chaird/%u/command
-pattern readwrite homeassistant/+/chaird_%u/#
+def doc_acl():
+    """The ACL of docs/mqtt.md, exactly as written there (the indented block that holds the chairs' patterns): each
+    chair (user = its chair-id) on its own topics only, an operator who may command every chair, and a Home
+    Assistant user who may command them and publish its birth message."""
+    doc = open(os.path.join(os.path.dirname(__file__), "../../docs/mqtt.md")).read().split("\n")
+    start = next(i for i, line in enumerate(doc) if line.strip() == "pattern readwrite chaird/%u/availability")
+    while start > 0 and doc[start - 1].startswith("    "):
+        start -= 1
+    end = start
+    while end < len(doc) and (doc[end].startswith("    ") or doc[end] == ""):
+        end += 1
+    return "\n".join(line[4:] for line in doc[start:end]).strip() + "\n"
 
-user operator
-topic read chaird/#
-topic write chaird/+/command
 
-user homeassistant
-topic read chaird/#
-topic read homeassistant/#
-"""
+DOC_ACL = doc_acl()
 
 
 class Fleet:

@@ -75,22 +75,29 @@ def test_install_on_every_chair_start_on_one_and_see_it_finish(p, fleet, op):
             p.append(f"{cid}'s rollers moved")
 
 
-def test_home_assistant_user_reads_but_cannot_command(p, fleet, op):
+def test_home_assistant_user_commands_but_cannot_speak_for_a_chair(p, fleet, op):
+    """The documented ACL: Home Assistant's user sees every chair and its commands reach the chair (its buttons
+    work), but it cannot publish as a chair: a state it sends on a chair's state topic reaches nobody."""
     ha = fleet.client("homeassistant", ("chaird/+/state",))
     try:
         if not ha.wait(lambda: len({m[0] for m in ha.messages}) == N, 15):
             p.append(f"homeassistant saw {len({m[0] for m in ha.messages})} chairs' state")
         cid = fleet.ids[0]
         before = int(fleet.chairs[0][2].get("Intensity"))
-        ha.c.publish(f"chaird/{cid}/command", json.dumps({"command": "intensity", "intensity": 5 if before != 5 else 1}),
-                     qos=1)
+        want = 5 if before != 5 else 1
+        ha.c.publish(f"chaird/{cid}/command", json.dumps({"command": "intensity", "intensity": want}), qos=1)
+        if not wait_for(lambda: int(fleet.chairs[0][2].get("Intensity")) == want, 10):
+            p.append("the Home Assistant user's command did not reach the chair")
+        # A forged state from Home Assistant's user: the broker drops it, the operator never sees it.
+        seen = len(op.messages)
+        ha.c.publish(f"chaird/{cid}/state", json.dumps({"State": "forged"}), qos=1)
         time.sleep(2)
-        if int(fleet.chairs[0][2].get("Intensity")) != before:
-            p.append("the Home Assistant user's command reached the chair")
-        # The operator's does.
-        t = command(op, cid, {"command": "intensity", "intensity": 5 if before != 5 else 1}, "op-intensity")
+        if any("forged" in str(m[1]) for m in op.messages[seen:]):
+            p.append("Home Assistant's user published a chair's state")
+        # The operator's command works too.
+        t = command(op, cid, {"command": "intensity", "intensity": before}, "op-intensity")
         r = reply_for(op, t, "op-intensity")
-        if not r or r.get("ok") is not True or int(fleet.chairs[0][2].get("Intensity")) == before:
+        if not r or r.get("ok") is not True or int(fleet.chairs[0][2].get("Intensity")) != before:
             p.append(f"the operator's command: {r}")
     finally:
         ha.close()
@@ -106,8 +113,8 @@ def cases(tap, tmp):
         tap.case("every_chair_is_seen", test_every_chair_is_seen, fleet, op)
         tap.case("install_on_every_chair_start_on_one_and_see_it_finish",
                  test_install_on_every_chair_start_on_one_and_see_it_finish, fleet, op)
-        tap.case("home_assistant_user_reads_but_cannot_command", test_home_assistant_user_reads_but_cannot_command,
-                 fleet, op)
+        tap.case("home_assistant_user_commands_but_cannot_speak_for_a_chair",
+                 test_home_assistant_user_commands_but_cannot_speak_for_a_chair, fleet, op)
     finally:
         if op:
             op.close()

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -654,23 +655,74 @@ def test_tls_client_certificate_and_password_file(p, env):
         broker.close()
 
 
-# Home Assistant's MQTT discovery: the configuration variables each entity type's page marks required
-# (home-assistant.io/integrations/<type>.mqtt), and the ones a discovered device needs (a unique_id, and a
-# device with identifiers).
+# Home Assistant's MQTT discovery: each platform's schema (homeassistant/components/mqtt/<platform>.py: its
+# PLATFORM_SCHEMA over MQTT_ENTITY_COMMON_SCHEMA and MQTT_RO_SCHEMA / MQTT_RW_SCHEMA): the keys it requires and
+# the keys it knows (HA drops a config with a key it does not know), and the ones a discovered device needs (a
+# unique_id, and a device with identifiers).
+HA_COMMON = {"availability", "availability_mode", "availability_template", "availability_topic", "device",
+             "enabled_by_default", "encoding", "entity_category", "entity_picture", "icon", "json_attributes_template",
+             "json_attributes_topic", "name", "object_id", "default_entity_id", "origin", "payload_available",
+             "payload_not_available", "qos", "unique_id", "platform"}
+HA_RO = {"state_topic", "value_template"}
+HA_RW = HA_RO | {"command_topic", "retain"}
 HA_REQUIRED = {"sensor": {"state_topic"}, "button": {"command_topic"}, "select": {"command_topic", "options"},
                "number": {"command_topic"}, "switch": {"command_topic"}, "event": {"state_topic", "event_types"}}
+HA_KNOWN = {
+    "sensor": HA_COMMON | HA_RO | {"device_class", "expire_after", "force_update", "last_reset_value_template",
+                                   "options", "state_class", "suggested_display_precision", "unit_of_measurement"},
+    "button": HA_COMMON | {"command_topic", "command_template", "device_class", "payload_press", "retain"},
+    "select": HA_COMMON | HA_RW | {"command_template", "optimistic", "options"},
+    "number": HA_COMMON | HA_RW | {"command_template", "device_class", "max", "min", "mode", "optimistic",
+                                   "payload_reset", "step", "unit_of_measurement"},
+    "switch": HA_COMMON | HA_RW | {"device_class", "optimistic", "payload_off", "payload_on", "state_off", "state_on"},
+    "event": HA_COMMON | HA_RO | {"device_class", "event_types"},
+}
 HA_ENTITIES = {("sensor", "state"), ("sensor", "phase"), ("sensor", "remaining"), ("sensor", "fault"),
                ("sensor", "temperature_lumbar"), ("sensor", "temperature_calves"), ("sensor", "position_backrest"),
                ("sensor", "position_legrest"), ("sensor", "position_roller"), ("button", "stop"),
                ("button", "emergency-stop"), ("button", "release"), ("button", "reset"), ("button", "pause"),
                ("button", "resume"), ("select", "program"), ("select", "recline"), ("select", "heat_lumbar"),
-               ("select", "heat_calves"), ("number", "intensity"), ("switch", "child_lock"), ("event", "event")}
+               ("select", "heat_calves"), ("number", "intensity"), ("switch", "child_lock"), ("event", "event"),
+               # the remote's features
+               ("select", "manual_technique"), ("select", "manual_area"), ("number", "manual_speed"),
+               ("number", "manual_minutes"), ("button", "manual_start"), ("number", "adjust_speed"),
+               ("select", "adjust_width"), ("number", "adjust_depth"), ("select", "profile"),
+               ("button", "shoulders_up"), ("button", "shoulders_down"), ("sensor", "shoulders"),
+               ("button", "jog_backrest_plus"), ("button", "jog_backrest_minus"), ("button", "jog_legrest_plus"),
+               ("button", "jog_legrest_minus")}
+
+
+def ha_schema_problems(kind, obj, c):
+    """What Home Assistant's platform schema would refuse in config c (or a rule of the platform it breaks)."""
+    p = []
+    if kind not in HA_KNOWN:
+        return [f"{kind} {obj}: not a platform the check knows"]
+    missing = HA_REQUIRED[kind] - set(c)
+    if missing:
+        p.append(f"{kind} {obj} lacks {missing}")
+    unknown = set(c) - HA_KNOWN[kind]
+    if unknown:
+        p.append(f"{kind} {obj}: keys {kind} does not know: {sorted(unknown)}")
+    if kind == "number" and not c.get("min", 1) < c.get("max", 100):
+        p.append(f"{kind} {obj}: min {c.get('min')} not below max {c.get('max')}")
+    if kind == "number" and "step" in c and not c["step"] >= 0.001:
+        p.append(f"{kind} {obj}: step {c['step']}")
+    if kind == "select":
+        opts = c.get("options")
+        if not isinstance(opts, list) or not opts or len(set(opts)) != len(opts) or not all(
+                isinstance(o, str) and o for o in opts):
+            p.append(f"{kind} {obj}: options {opts} (must be distinct non-empty strings, at least one)")
+    if kind == "event" and not c.get("event_types"):
+        p.append(f"{kind} {obj}: no event_types")
+    if not isinstance(c.get("name", ""), str):
+        p.append(f"{kind} {obj}: name {c.get('name')}")
+    return p
 
 
 def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, env):
     import re
-    import jinja2
-    jenv = jinja2.Environment()
+    import jinja2.sandbox
+    jenv = jinja2.sandbox.ImmutableSandboxedEnvironment()  # as Home Assistant renders templates
     client = Client(env.broker.port, topics=("homeassistant/#", "chaird/ha/#"))
     bridge = Bridge(os.path.join(env.tmp, "ha-bridge"), env.bus, env.url, "ha", config="home-assistant: true\n",
                     user=USER)
@@ -686,15 +738,16 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
             if not m:
                 p.append(f"discovery topic {topic}")
                 continue
+            if not payload:
+                configs.pop((m.group(1), m.group(3)), None)
+                continue
             configs[(m.group(1), m.group(3))] = json.loads(payload)
         if set(configs) != HA_ENTITIES:
             p.append(f"entities: missing {sorted(HA_ENTITIES - set(configs))}, extra {sorted(set(configs) - HA_ENTITIES)}")
         state_now = client.last_json("chaird/ha/state")
         unique = set()
         for (kind, obj), c in configs.items():
-            missing = HA_REQUIRED[kind] - set(c)
-            if missing:
-                p.append(f"{kind} {obj} lacks {missing}")
+            p.extend(ha_schema_problems(kind, obj, c))
             if c.get("unique_id") in unique or not c.get("unique_id"):
                 p.append(f"{kind} {obj}: unique_id {c.get('unique_id')}")
             unique.add(c.get("unique_id"))
@@ -705,14 +758,15 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
             if c.get("origin", {}).get("name") != "chaird-mqtt" or not c["origin"].get("sw_version"):
                 p.append(f"{kind} {obj}: origin {c.get('origin')}")
             if kind == "event":
-                continue
-            if "state_topic" in c and c["state_topic"] != "chaird/ha/state":
+                continue  # its own topic, checked below
+            if "state_topic" in c and c["state_topic"] not in ("chaird/ha/state", "chaird/ha/ha/manual"):
                 p.append(f"{kind} {obj}: state_topic {c['state_topic']}")
-            if "command_topic" in c and c["command_topic"] != "chaird/ha/command":
+            if "command_topic" in c and c["command_topic"] not in ("chaird/ha/command", "chaird/ha/ha/manual/set"):
                 p.append(f"{kind} {obj}: command_topic {c['command_topic']}")
             if "value_template" in c:
                 try:
-                    value = jenv.from_string(c["value_template"]).render(value_json=state_now)
+                    value = jenv.from_string(c["value_template"]).render(
+                        value_json=client.last_json(c["state_topic"]))
                 except Exception as e:
                     p.append(f"{kind} {obj}: value_template fails: {e}")
                     continue
@@ -721,8 +775,6 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
         if configs.get(("sensor", "state"), {}).get("value_template") and jenv.from_string(
                 configs[("sensor", "state")]["value_template"]).render(value_json=state_now) != state_now["State"]:
             p.append("the state sensor does not read State")
-        if "relax" not in configs.get(("select", "program"), {}).get("options", []):
-            p.append("the program select does not offer relax")
         # How values are shown: the precision the state topic rounds to, categories, and staleness.
         for (kind, obj), want in [(("sensor", "temperature_lumbar"), {"suggested_display_precision": 1}),
                                   (("sensor", "position_backrest"), {"suggested_display_precision": 0,
@@ -737,8 +789,8 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
         # The event entity: each event of the event topic becomes a JSON event of one of its types, with the
         # event's keys as attributes; the state sensor's attributes say the last refusal.
         ev = configs.get(("event", "event"), {})
-        if ev.get("state_topic") != "chaird/ha/event" or set(ev.get("event_types", [])) != {"finished", "fault",
-                                                                                              "refused"}:
+        if ev.get("state_topic") != "chaird/ha/event" or set(ev.get("event_types", [])) != {
+                "finished", "fault", "refused", "profile-changed"}:
             p.append(f"event entity: {ev}")
         refusal = {"event": "refused", "command": "start", "error": ERR + "Locked", "message": "locked"}
         try:
@@ -751,6 +803,20 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
                 p.append(f"the state sensor's refusal attributes: {sc.get('json_attributes_topic')} {attrs}")
         except ValueError as e:
             p.append(f"event or attribute template: {e}")
+        # The program select offers names, and its command template gives the id back.
+        programs = client.last_json("chaird/ha/programs")
+        prog = configs.get(("select", "program"), {})
+        names = {x["id"]: x.get("name") or x["id"] for x in programs}
+        shared = {n for n in names.values() if list(names.values()).count(n) > 1}
+        names = {i: f"{n} ({i})" if n in shared else n for i, n in names.items()}
+        if sorted(prog.get("options", [])) != sorted(names.values()):
+            p.append(f"the program select offers {prog.get('options')}, not the names {sorted(names.values())}")
+        elif json.loads(jenv.from_string(prog["command_template"]).render(value=names["relax"])) != {
+                "command": "start", "program": "relax"}:
+            p.append("the program select's command does not name relax by its id")
+        elif jenv.from_string(prog["value_template"]).render(value_json=dict(state_now, Program="relax")) != names[
+                "relax"]:
+            p.append("the program select does not show the running program by name")
 
         # Every command topic, as Home Assistant would use it.
         def press(kind, obj, value=None, on=None):
@@ -763,17 +829,34 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
                 payload = jenv.from_string(c.get("command_template", "{{ value }}")).render(value=value)
             client.clear()
             client.publish(c["command_topic"], payload)
+            if c["command_topic"].endswith("/ha/manual/set") and obj != "manual_start":
+                # The manual draft: no command yet; the draft's state topic says what it holds.
+                return {"ok": True} if client.wait(lambda: client.on("chaird/ha/ha/manual"), 10) else None
             got = client.wait(lambda: client.on("chaird/ha/reply"), 10)
             return json.loads(got[0][1]) if got else None
 
         def st():
             return client.last_json("chaird/ha/state") or {}
 
+        def run_entity(kind, obj, value, check):
+            if (kind, obj) not in configs:
+                p.append(f"{kind} {obj}: no such entity")
+                return
+            if kind == "select" and obj == "program":
+                wait_for(lambda: d.state() == "idle", 30)
+            reply = press(kind, obj, value, on=value)
+            if not reply or reply.get("ok") is not True:
+                p.append(f"{kind} {obj}: {reply}")
+            elif not client.wait(check, 10):
+                p.append(f"{kind} {obj}: state {st()}")
+            if kind == "select" and obj == "program":
+                wait_for(lambda: d.state() == "running", 15)
+
         d = env.d
         d.settle()
         for kind, obj, value, check in [
             ("number", "intensity", 4.0, lambda: st().get("Intensity") == 4),
-            ("select", "program", "relax", lambda: st().get("State") in ("scanning", "running")),
+            ("select", "program", names["relax"], lambda: st().get("Program") == "relax"),
             ("button", "pause", None, lambda: st().get("State") == "paused"),
             ("button", "resume", None, lambda: st().get("State") == "running"),
             ("select", "heat_lumbar", "2", lambda: st().get("Heat", {}).get("lumbar") == 2),
@@ -785,17 +868,52 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
             ("button", "reset", None, lambda: st().get("Fault") == ""),
             ("button", "release", None, lambda: True),
         ]:
-            if (kind, obj) not in configs:
-                continue
-            if kind == "select" and obj == "program":
-                wait_for(lambda: d.state() == "idle", 30)
-            reply = press(kind, obj, value, on=value)
-            if not reply or reply.get("ok") is not True:
-                p.append(f"{kind} {obj}: {reply}")
-            elif not client.wait(check, 10):
-                p.append(f"{kind} {obj}: state {st()}")
-            if kind == "select" and obj == "program":
+            run_entity(kind, obj, value, check)
+        d.settle()
+
+        # The remote's features.
+        remote = Remote(client, "chaird", "ha")
+        expect_ok(p, remote.send("save-profile", name="anna", intensity=2), "save-profile")
+        client.wait(lambda: "anna" in st().get("Profiles", []), 10)
+        # The profile select's options follow Profiles.
+        if not client.wait(lambda: "anna" in json.loads(client.on("homeassistant/select/chaird_ha/profile/config")[
+                -1][1]).get("options", []), 10):
+            p.append("the profile select does not offer a new profile")
+        configs[("select", "profile")] = json.loads(client.on("homeassistant/select/chaird_ha/profile/config")[-1][1])
+        shoulders = st().get("Shoulders")
+
+        def session_setting(key):
+            return st().get("Session", {}).get("settings", {}).get("roller", {}).get(key)
+        for kind, obj, value, check in [
+            ("select", "profile", "anna", lambda: st().get("Profile") == "anna"),
+            ("select", "profile", "(none)", lambda: st().get("Profile") == ""),
+            ("select", "manual_technique", "tapping", lambda: (client.last_json("chaird/ha/ha/manual") or {}).get(
+                "technique") == "tapping"),
+            ("select", "manual_area", "lumbar", lambda: (client.last_json("chaird/ha/ha/manual") or {}).get(
+                "area") == "lumbar"),
+            ("number", "manual_speed", 5.0, lambda: (client.last_json("chaird/ha/ha/manual") or {}).get("speed") == 5),
+            ("number", "manual_minutes", 2.0, lambda: (client.last_json("chaird/ha/ha/manual") or {}).get(
+                "minutes") == 2),
+            ("button", "manual_start", None, lambda: st().get("Session", {}).get("kind") == "manual" and session_setting(
+                "technique") == "tapping" and session_setting("speed") == 5),
+            ("number", "adjust_speed", 2.0, lambda: session_setting("speed") == 2),
+            ("select", "adjust_width", "wide", lambda: session_setting("width") == "wide"),
+            ("number", "adjust_depth", 4.0, lambda: session_setting("depth") == 4),
+            ("button", "shoulders_down", None, lambda: st().get("Shoulders") == shoulders + 10),
+            ("button", "shoulders_up", None, lambda: st().get("Shoulders") == shoulders),
+            ("button", "stop", None, lambda: st().get("Program") == "" and not st().get("Session")),
+            ("button", "jog_backrest_plus", None, lambda: True),
+            ("button", "jog_backrest_minus", None, lambda: True),
+        ]:
+            run_entity(kind, obj, value, check)
+            if obj == "manual_start":
                 wait_for(lambda: d.state() == "running", 15)
+            # An adjusted value is what the entity shows.
+            c = configs.get((kind, obj), {})
+            if obj.startswith("adjust_") and "value_template" in c and st():
+                shown = jenv.from_string(c["value_template"]).render(value_json=st())
+                if shown not in (str(value), str(int(value)) if isinstance(value, float) else str(value)):
+                    p.append(f"{kind} {obj} shows {shown!r}, not {value!r}")
         d.settle()
 
         # A command from Home Assistant that chaird refuses (the child lock is on): the event entity's topic
@@ -927,6 +1045,185 @@ def test_connection_failures_are_loud(p, env):
         tls_elsewhere.close()
 
 
+def retained(port, filt, user=None, password=None):
+    """What the broker keeps retained under filt now, as a new subscriber sees it: {topic: payload}."""
+    extra = ["--retained-only"] + (["-u", user, "-P", password] if user else [])
+    return {t: m for t, m in mosquitto_sub(port, filt, 1000, timeout=2, extra=extra)}
+
+
+def test_home_assistant_discovery_stays_true(p, env):
+    """Configs of entities that no longer exist are cleared (at start, after chaird comes back with a zone less),
+    Home Assistant's birth message brings every config back, --remove-discovery leaves nothing retained."""
+    d = os.path.join(env.tmp, "stays")
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    bus = td.SystemBus(d)
+    chair = td.Chaird(os.path.join(d, "chair"), bus, extra=("--control-group", USER[1]))
+    port = env.broker.port
+    node = "homeassistant/+/chaird_stays/+/config"
+    # Left by an earlier run: a zone that is gone, and a program select of a program list long gone.
+    stale = "homeassistant/select/chaird_stays/heat_gone/config"
+    mosquitto_pub(port, stale, json.dumps({"name": "Heat gone", "command_topic": "chaird/stays/command",
+                                           "options": ["0", "1"]}), extra=["-r"])
+    client = Client(port, topics=("homeassistant/#", "chaird/stays/#"))
+    bridge = Bridge(os.path.join(d, "bridge"), bus, env.url, "stays", config="home-assistant: true\n", user=USER)
+    try:
+        if not wait_for(lambda: "homeassistant/select/chaird_stays/heat_calves/config" in retained(port, node), 15):
+            p.append("no discovery: " + bridge.logtext())
+        if not wait_for(lambda: stale not in retained(port, node), 10):
+            p.append("a config retained by an earlier run for an entity that does not exist is still there")
+        before = retained(port, node)
+
+        # Home Assistant deleted the device (it clears the configs) and comes back: its birth message.
+        for topic in before:
+            mosquitto_pub(port, topic, "", extra=["-r"])
+        if retained(port, node):
+            p.append("the configs could not be cleared as Home Assistant does")
+        mosquitto_pub(port, "homeassistant/status", "online")
+        if not wait_for(lambda: retained(port, node) == before, 10):
+            got = retained(port, node)
+            p.append(f"after Home Assistant's birth: {len(got)} of {len(before)} configs back")
+
+        # chaird comes back without the calves heater: its entities go, the others stay.
+        text = open(chair.config).read()
+        cut = "  calves:\n    levels: [40, 45, 50]\n    output: {coil: 15}\n    sensor: {input: 31, scale: 0.1, signed: true}\n"
+        if cut not in text:
+            raise RuntimeError("config/sim.yaml's calves heater is not as the test expects")
+        open(chair.config, "w").write(text.replace(cut, ""))
+        chair.restart()
+        gone = {"homeassistant/select/chaird_stays/heat_calves/config",
+                "homeassistant/sensor/chaird_stays/temperature_calves/config"}
+        if not wait_for(lambda: not gone & set(retained(port, node)), 15):
+            p.append(f"a removed heat zone's configs stay: {sorted(gone & set(retained(port, node)))}")
+        now = retained(port, node)
+        if set(now) != set(before) - gone:
+            p.append(f"after the zone went: missing {sorted(set(before) - gone - set(now))}")
+
+        # Purge: --remove-discovery clears all the chair left, and nothing else.
+        mosquitto_pub(port, "chaird/other/state", "{}", extra=["-r"])
+        bridge.close()
+        env_vars = dict(os.environ)
+        r = subprocess.run([os.path.join(simlib.BUILD, "tools/chaird-mqtt/chaird-mqtt"), "--config", bridge.config,
+                            "--broker", env.url, "--chair-id", "stays", "--remove-discovery"],
+                           capture_output=True, text=True, timeout=30, env=env_vars)
+        if r.returncode != 0 or "Cleared" not in r.stderr:
+            p.append(f"--remove-discovery: {r.returncode} {r.stderr}")
+        left = {t for t in retained(port, "#") if "stays" in t}
+        if left:
+            p.append(f"--remove-discovery left retained: {sorted(left)}")
+        if "chaird/other/state" not in retained(port, "chaird/other/#"):
+            p.append("--remove-discovery cleared another chair's topic")
+        # A broker that is not there: a clear error, not a hang.
+        r = subprocess.run([os.path.join(simlib.BUILD, "tools/chaird-mqtt/chaird-mqtt"), "--config", bridge.config,
+                            "--broker", f"mqtt://127.0.0.1:{simlib.free_tcp_port()}", "--chair-id", "stays",
+                            "--remove-discovery"], capture_output=True, text=True, timeout=40)
+        if r.returncode != 1 or "did not answer" not in r.stderr:
+            p.append(f"--remove-discovery without a broker: {r.returncode} {r.stderr}")
+    finally:
+        mosquitto_pub(port, "chaird/other/state", "", extra=["-r"])
+        client.close()
+        bridge.close()
+        chair.close()
+        bus.close()
+
+
+def test_the_documented_acl_works_with_home_assistant(p, env):
+    """A mosquitto with docs/mqtt.md's ACL and a password file: the chair publishes its discovery and state,
+    Home Assistant's user reads them, publishes its birth message and commands; a refusal is logged; chair-ids
+    are what the ACL can match."""
+    import pwd
+    users = {"acl-chair": "pw1", "homeassistant": "pw2", "operator": "pw3", "chair-example-org": "pw4"}
+    broker = Broker(os.path.join(env.tmp, "acl-broker"), passwords=users, acl=mqttlib.DOC_ACL)
+    port, url = broker.port, f"mqtt://127.0.0.1:{broker.port}"
+    d = os.path.join(env.tmp, "acl-bridge")
+    os.makedirs(d, exist_ok=True)
+    pw = os.path.join(d, "password")
+
+    def password(text):
+        open(pw, "w").write(text + "\n")
+        os.chown(pw, pwd.getpwnam(USER[0]).pw_uid, -1)
+        os.chmod(pw, 0o600)
+    password("pw1")
+    config = f"home-assistant: true\nusername: acl-chair\npassword-file: {pw}\n"
+    ha = bridge = None
+    node = "homeassistant/+/chaird_acl-chair/+/config"
+    try:
+        ha = Client(port, topics=("homeassistant/#", "chaird/#"), username="homeassistant", password="pw2")
+        bridge = Bridge(d, env.bus, url, "acl-chair", config=config, user=USER)
+        if not ha.wait(lambda: len([m for m in ha.messages if m[0].startswith("homeassistant/") and "acl-chair" in m[
+                0]]) >= len(HA_ENTITIES) and ha.last_json("chaird/acl-chair/state"), 15):
+            p.append("Home Assistant's user does not see the discovery and the state: " + bridge.logtext())
+        # Its birth message goes through and brings the configs again.
+        n = len(ha.on("homeassistant/button/chaird_acl-chair/stop/config"))
+        ha.publish("homeassistant/status", "online")
+        if not ha.wait(lambda: len(ha.on("homeassistant/button/chaird_acl-chair/stop/config")) > n, 10):
+            p.append("Home Assistant's birth message did not reach the chair under the ACL")
+        # A button and a select as Home Assistant sends them, and the manual draft.
+        ha.clear()
+        import jinja2.sandbox
+        number = ha_config(port, "homeassistant/number/chaird_acl-chair/intensity/config")
+        ha.publish(number["command_topic"],
+                   jinja2.sandbox.ImmutableSandboxedEnvironment().from_string(number["command_template"]).render(
+                       value=2.0))
+        if not ha.wait(lambda: (ha.last_json("chaird/acl-chair/state") or {}).get("Intensity") == 2, 10):
+            p.append("Home Assistant's command did not reach the chair under the ACL")
+        ha.publish("chaird/acl-chair/ha/manual/set", '{"speed":4}')
+        if not ha.wait(lambda: (ha.last_json("chaird/acl-chair/ha/manual") or {}).get("speed") == 4, 10):
+            p.append("the manual draft did not change under the ACL")
+        if "refused" in bridge.logtext():
+            p.append("the ACL refused the bridge something: " + bridge.logtext())
+        # Deleting the device in Home Assistant clears its configs: allowed.
+        r = mosquitto_pub(port, "homeassistant/button/chaird_acl-chair/stop/config", "",
+                          extra=["-r", "-u", "homeassistant", "-P", "pw2", "-V", "mqttv5"])
+        if r.returncode != 0 or "homeassistant/button/chaird_acl-chair/stop/config" in retained(
+                port, node, "homeassistant", "pw2"):
+            p.append(f"Home Assistant's user may not clear a config: {r.stderr}")
+        bridge.close()
+
+        # A chair-id the ACL cannot match is refused at start, saying why.
+        r = subprocess.run([os.path.join(simlib.BUILD, "tools/chaird-mqtt/chaird-mqtt"), "--config", bridge.config,
+                            "--broker", url, "--chair-id", "living-room.local"], capture_output=True, text=True,
+                           timeout=20)
+        if r.returncode != 1 or "'.'" not in r.stderr or "chair-id" not in r.stderr:
+            p.append(f"a chair-id with a dot: {r.returncode} {r.stderr}")
+
+        # The host name default, dotted: made a chair-id the ACL matches (its user is chair-example-org).
+        password("pw4")
+        open(bridge.config, "w").write(config.replace("acl-chair", "chair-example-org"))
+        log = open(os.path.join(d, "hostname.log"), "w")
+        envv = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=env.bus.address)
+        proc = subprocess.Popen(
+            ["unshare", "--uts", "sh", "-c", 'hostname chair.example.org && exec "$@"', "sh", "setpriv",
+             f"--reuid={USER[0]}", f"--regid={USER[1]}", "--clear-groups",
+             os.path.join(simlib.BUILD, "tools/chaird-mqtt/chaird-mqtt"), "--config", bridge.config, "--broker", url],
+            stdout=log, stderr=log, env=envv)
+        ok = wait_for(lambda: "homeassistant/button/chaird_chair-example-org/stop/config" in retained(
+            port, "homeassistant/+/chaird_chair-example-org/+/config", "homeassistant", "pw2"), 15)
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+        if not ok:
+            p.append("a dotted host name as the chair-id: " + open(log.name).read())
+
+        # A chair whose user the ACL does not match: the refusal is in its log, with the topic.
+        password("pw3")
+        open(bridge.config, "w").write(config.replace("username: acl-chair", "username: operator"))
+        bridge = Bridge(d, env.bus, url, "acl-chair", config=open(bridge.config).read(), user=USER)
+        if not wait_for(lambda: "refused to let this client publish on" in bridge.logtext(), 15):
+            p.append("a publish the ACL refused is not in the bridge's log: " + bridge.logtext())
+    finally:
+        if ha:
+            ha.close()
+        if bridge:
+            bridge.close()
+        broker.close()
+
+
+def ha_config(port, topic):
+    got = mosquitto_sub(port, topic, 1, timeout=3, extra=["-u", "homeassistant", "-P", "pw2"])
+    return json.loads(got[0][1]) if got else {}
+
+
 class Env:
     pass
 
@@ -978,6 +1275,8 @@ def cases(tap, tmp):
             ("positions_and_temperatures_are_rounded_and_deadbanded",
              test_positions_and_temperatures_are_rounded_and_deadbanded),
             ("connection_failures_are_loud", test_connection_failures_are_loud),
+            ("home_assistant_discovery_stays_true", test_home_assistant_discovery_stays_true),
+            ("the_documented_acl_works_with_home_assistant", test_the_documented_acl_works_with_home_assistant),
         ]:
             tap.case(name, fn, env)
     finally:

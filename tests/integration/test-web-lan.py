@@ -7,11 +7,13 @@ and runs the chair; only the token's hash is kept; the child lock holds for the 
 it and its connection goes at once; a code is void after five wrong tries; listen: must be a loopback
 address, and without lan: true nothing listens for phones."""
 import base64
+import dbus
 import hashlib
 import http.client
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -146,6 +148,10 @@ def pair_code(panel):
     return reply["result"]["code"]
 
 
+def shots_dir():
+    return os.path.join(simlib.BUILD, "web-screenshots")
+
+
 def phone_browser():
     return browser((390, 844), extra=("--ignore-certificate-errors",))
 
@@ -186,14 +192,23 @@ def test_an_unpaired_client_gets_401_and_no_websocket(p, web, lan_port):
         pass
 
 
-def test_a_phone_pairs_with_the_panels_code_and_runs_the_chair(p, d, web, lan_port, panel, phone, state_dir, shots):
+def test_a_phone_pairs_with_the_panels_code_and_runs_the_chair(p, d, web, lan_port, panel, phone, screen, state_dir,
+                                                               shots):
     url = f"https://{LAN_HOST}:{lan_port}/"
+    ready(screen, web.url)
     phone.get(url)
     if not wait_for(lambda: phone.find_elements(By.ID, "code"), 10):
         p.append("the phone sees no pairing page")
         return
     phone.save_screenshot(os.path.join(shots, "pair-phone-390x844.png"))
-    code = pair_code(panel)
+    # The chair's own screen: Settings, "Pair a phone", the code shown large.
+    screen.find_element(By.CSS_SELECTOR, 'nav button[data-tab="settings"]').click()
+    screen.find_element(By.ID, "pair").click()
+    if not wait_for(lambda: re.fullmatch(r"\d{6}", screen.find_element(By.ID, "pair-code").text), 5):
+        p.append(f"the panel shows no code: {screen.find_element(By.ID, 'pair-code').text!r}")
+        return
+    code = screen.find_element(By.ID, "pair-code").text
+    screen.save_screenshot(os.path.join(shots, "settings-pair-800x480.png"))
     wrong = "000000" if code != "000000" else "111111"
     phone.find_element(By.ID, "code").send_keys(wrong)
     phone.find_element(By.ID, "submit").click()
@@ -209,6 +224,13 @@ def test_a_phone_pairs_with_the_panels_code_and_runs_the_chair(p, d, web, lan_po
     phones = panel.request({"command": "phones"})["result"]
     if [x["name"] for x in phones] != ["test phone"]:
         p.append(f"the panel's phones: {phones}")
+    # The panel's list shows it, and its code is gone (used).
+    if not wait_for(lambda: "test phone" in screen.find_element(By.ID, "phones").text, 5):
+        p.append(f"the panel's list of phones: {screen.find_element(By.ID, 'phones').text!r}")
+    if screen.find_element(By.ID, "pair-shown").is_displayed():
+        p.append("the panel still shows the used code")
+    if phone.find_element(By.CSS_SELECTOR, 'nav button[data-tab="settings"]').is_displayed():
+        p.append("the phone shows the settings (pairing, revoking)")
     phone.find_element(By.CSS_SELECTOR, '#programs button[data-program="quick"]').click()
     if not wait_for(lambda: d.state() in ("scanning", "running"), 15):
         p.append(f"tapping quick on the phone: chaird is {d.state()}")
@@ -268,15 +290,18 @@ def test_the_child_lock_holds_for_the_phone(p, d, web, lan_port, panel, phone):
         ws.close()
 
 
-def test_the_panel_revokes_the_phone_and_its_connection_goes(p, d, web, lan_port, panel, phone):
+def test_the_panel_revokes_the_phone_and_its_connection_goes(p, d, web, lan_port, panel, phone, screen):
     token = next(c["value"] for c in phone.get_cookies() if c["name"] == "chaird-token")
     ws = WsClient(LAN_HOST, lan_port, tls=True, origin=f"https://{LAN_HOST}:{lan_port}",
                   cookie=f"chaird-token={token}")
     ws.first("state")
     phones = panel.request({"command": "phones"})["result"]
-    r = panel.request({"command": "unpair", "phone": phones[0]["id"]})
-    if not r["ok"]:
-        p.append(f"unpair: {r}")
+    # On the chair's screen: Remove, and a second tap to be sure.
+    remove = screen.find_element(By.CSS_SELECTOR, f'#phones button[data-phone="{phones[0]["id"]}"]')
+    remove.click()
+    if panel.request({"command": "phones"})["result"] != phones:
+        p.append("one tap on Remove removed the phone")
+    remove.click()
     ws.sock.settimeout(3)
     try:
         while True:
@@ -294,8 +319,62 @@ def test_the_panel_revokes_the_phone_and_its_connection_goes(p, d, web, lan_port
         p.append("the revoked phone's page does not show that it lost the chair")
     if panel.request({"command": "phones"})["result"]:
         p.append("the phone is still listed")
+    if not wait_for(lambda: "No phone is paired" in screen.find_element(By.ID, "phones").text, 5):
+        p.append(f"the panel's list after Remove: {screen.find_element(By.ID, 'phones').text!r}")
     if "test phone" in open(os.path.join(web.state_dir, "paired")).read():
         p.append("the phone is still in the state file")
+
+
+def test_the_settings_install_a_program_and_show_the_broken_ones(p, d, web, screen, tmp):
+    screen.find_element(By.CSS_SELECTOR, 'nav button[data-tab="settings"]').click()
+    good = os.path.join(tmp, "web-installed.yaml")
+    with open(good, "w") as f:
+        f.write("id: web-installed\n" + re.sub(r"(?m)^id:.*\n", "", open(os.path.join(wt.SRC, "programs/quick.yaml")).read())
+                .replace("name: Quick", "name: Installed from the page", 1))
+    screen.find_element(By.ID, "install-file").send_keys(good)
+    if not wait_for(lambda: screen.find_elements(By.CSS_SELECTOR, '#programs button[data-program="web-installed"]'), 10):
+        p.append("a program installed on the page is not among chaird's programs")
+    if not os.path.exists(os.path.join(d.local, "web-installed.yaml")):
+        p.append(f"installed on the page, the program is not in chaird's folder: {os.listdir(d.local)}")
+    if not wait_for(lambda: "Installed: web-installed.yaml" in screen.find_element(By.ID, "install-result").text, 5):
+        p.append(f"the page says {screen.find_element(By.ID, 'install-result').text!r}")
+    bad = os.path.join(tmp, "web-bad.yaml")
+    with open(bad, "w") as f:
+        f.write("id: web-bad\nname: Bad\nphases: [\n")
+    screen.find_element(By.ID, "install-file").send_keys(bad)
+    if not wait_for(lambda: "Not done" in screen.find_element(By.ID, "banner").text, 5):
+        p.append(f"a broken program installed: the banner says {screen.find_element(By.ID, 'banner').text!r}")
+    # A broken file in the programs folder is listed with its error.
+    with open(os.path.join(d.local, "web-broken.yaml"), "w") as f:
+        f.write("id: web-broken\nname: Broken\nphases: 3\n")
+    try:
+        d.chair.ReloadPrograms()
+    except Exception:  # noqa: BLE001 (InvalidProgram: the rest loads)
+        pass
+    if not wait_for(lambda: "web-broken.yaml:" in screen.find_element(By.ID, "broken").text, 5):
+        p.append(f"the broken programs on the page: {screen.find_element(By.ID, 'broken').text!r}")
+    screen.save_screenshot(os.path.join(shots_dir(), "settings-800x480.png"))
+    os.remove(os.path.join(d.local, "web-broken.yaml"))
+    try:
+        d.chair.ReloadPrograms()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def test_a_profile_changed_elsewhere_reaches_the_pages(p, d, web, panel):
+    """chaird's ProfileChanged (another front-end saved or deleted a profile) reaches every page as an event,
+    so a page showing that profile reads it again."""
+    d.chair.SaveProfile("web-elsewhere", dbus.Dictionary({"intensity": dbus.UInt32(2)}, signature="sv"))
+    panel.sock.settimeout(5)
+    try:
+        m = panel.first("event")
+        while m.get("event") != "profile-changed":
+            m = panel.first("event")
+        if m.get("profile") != "web-elsewhere":
+            p.append(f"the event: {m}")
+    except OSError:
+        p.append("no profile-changed event on the page after a SaveProfile over D-Bus")
+    d.chair.DeleteProfile("web-elsewhere")
 
 
 def test_a_code_is_void_after_five_wrong_tries(p, web, lan_port, panel):
@@ -413,25 +492,31 @@ def cases(tap, tmp):
         web.state_dir = state_dir
         if not wait_for(lambda: answers(LAN_HOST, lan_port), 10):
             raise RuntimeError("chaird-web does not listen for phones: " + open(web.log.name).read())
-        panel = WsClient("127.0.0.1", web.port)  # the chair's own screen: no Origin, a local script
+        panel = WsClient("127.0.0.1", web.port)  # a script on the chair's own machine: no Origin
+        screen = browser()  # the chair's own screen
         phone = phone_browser()
         try:
             tap.case("an_unpaired_client_gets_401_and_no_websocket",
                      lambda p: test_an_unpaired_client_gets_401_and_no_websocket(p, web, lan_port))
             tap.case("a_phone_pairs_with_the_panels_code_and_runs_the_chair",
                      lambda p: test_a_phone_pairs_with_the_panels_code_and_runs_the_chair(
-                         p, d, web, lan_port, panel, phone, state_dir, shots))
+                         p, d, web, lan_port, panel, phone, screen, state_dir, shots))
             tap.case("the_child_lock_holds_for_the_phone",
                      lambda p: test_the_child_lock_holds_for_the_phone(p, d, web, lan_port, panel, phone))
             tap.case("the_panel_revokes_the_phone_and_its_connection_goes",
                      lambda p: test_the_panel_revokes_the_phone_and_its_connection_goes(p, d, web, lan_port, panel,
-                                                                                         phone))
+                                                                                         phone, screen))
+            tap.case("the_settings_install_a_program_and_show_the_broken_ones",
+                     lambda p: test_the_settings_install_a_program_and_show_the_broken_ones(p, d, web, screen, tmp))
+            tap.case("a_profile_changed_elsewhere_reaches_the_pages",
+                     lambda p: test_a_profile_changed_elsewhere_reaches_the_pages(p, d, web, panel))
             tap.case("a_code_is_void_after_five_wrong_tries",
                      lambda p: test_a_code_is_void_after_five_wrong_tries(p, web, lan_port, panel))
             tap.case("a_bad_request_to_pair_is_answered_and_harms_nothing",
                      lambda p: test_a_bad_request_to_pair_is_answered_and_harms_nothing(p, web, lan_port))
         finally:
             phone.quit()
+            screen.quit()
             panel.close()
             ended = web.close()
             d.close()

@@ -1,7 +1,7 @@
 /* chair-link.c: chaird as a bridge sees it. State comes from PropertiesChanged (GetAll once, and again when
- * chaird's name reappears), programs from the ObjectManager, events from Finished and the Fault property;
- * commands become D-Bus calls whose outcome is the reply. What cannot be answered to anyone (a signal that
- * cannot be read) goes to stderr, the journal of both bridges. */
+ * chaird's name reappears), programs from the ObjectManager, events from Finished, ProfileChanged and the
+ * Fault property; commands become D-Bus calls whose outcome is the reply. What cannot be answered to anyone
+ * (a signal that cannot be read) goes to stderr, the journal of both bridges. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -279,6 +279,25 @@ static int on_finished(struct chair_link *l, sd_bus_message *m)
         return 0;
 }
 
+/* A profile saved, changed or deleted by anyone: a front-end showing it reads it again. */
+static int on_profile_changed(struct chair_link *l, sd_bus_message *m)
+{
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        _cleanup_json_ json_object *e = json_object_new_object();
+        if (!e)
+                return -ENOMEM;
+        json_object_object_add(e, "event", json_object_new_string("profile-changed"));
+        json_object_object_add(e, "profile", json_object_new_string(name));
+        state_flush(l);
+        tell_event(l, e);
+        return 0;
+}
+
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         struct chair_link *l = userdata;
@@ -289,6 +308,8 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                 r = on_properties_changed(l, m);
         else if (streq_ptr(iface, CHAIR_BUS_IFACE) && streq_ptr(member, "Finished"))
                 r = on_finished(l, m);
+        else if (streq_ptr(iface, CHAIR_BUS_IFACE) && streq_ptr(member, "ProfileChanged"))
+                r = on_profile_changed(l, m);
         else if (streq_ptr(iface, "org.freedesktop.DBus.ObjectManager"))
                 refresh_programs(l); /* InterfacesAdded, InterfacesRemoved: a reload changed the programs */
         if (r < 0)

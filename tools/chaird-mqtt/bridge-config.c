@@ -131,6 +131,23 @@ static bool topic_level_valid(const char *s, bool allow_slash)
         return s[0] != '/' && s[strlen(s) - 1] != '/';
 }
 
+/* A chair-id is what MQTT topic levels, Home Assistant's node ids ([a-zA-Z0-9_-]) and a mosquitto ACL's %u
+ * (no '+', '#', '/') all take: letters, digits, '-' and '_'. */
+static bool chair_id_valid(const char *s)
+{
+        size_t n = strlen(s);
+        return n >= 1 && n <= BRIDGE_CHAIR_ID_MAX && strspn(s, CHAIR_ID_CHARS) == n;
+}
+
+/* The host name as a chair-id: every other character ('.' of a domain, most often) becomes '-'. */
+static void chair_id_from_host(char *s)
+{
+        for (char *p = s; *p; p++)
+                if (!strchr(CHAIR_ID_CHARS, *p))
+                        *p = '-';
+        s[strnlen(s, BRIDGE_CHAIR_ID_MAX)] = '\0';
+}
+
 int bridge_config_finish(struct bridge_config *c, const char **ret_error)
 {
         int r;
@@ -143,6 +160,7 @@ int bridge_config_finish(struct bridge_config *c, const char **ret_error)
                 char host[HOST_NAME_MAX + 1] = {};
                 if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
                         strcpy(host, "chair");
+                chair_id_from_host(host);
                 if (!(c->chair_id = strdup(host)))
                         return -ENOMEM;
         }
@@ -155,8 +173,12 @@ int bridge_config_finish(struct bridge_config *c, const char **ret_error)
                 *ret_error = "broker must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]";
                 return -EINVAL;
         }
-        if (!topic_level_valid(c->chair_id, false)) {
-                *ret_error = "chair-id must be one topic level: not empty, without '/', '+' or '#'";
+        if (!chair_id_valid(c->chair_id)) {
+                *ret_error =
+                        "chair-id must be 1-64 letters, digits, '-' or '_' (the characters MQTT topics, "
+                        "Home "
+                        "Assistant's node ids and a broker ACL's %u share: a host name's '.' is not one of "
+                        "them; write it as '-')";
                 return -EINVAL;
         }
         if (!topic_level_valid(c->topic_prefix, true)) {

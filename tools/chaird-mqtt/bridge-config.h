@@ -35,6 +35,8 @@ struct bridge_config {
 #define BRIDGE_DEFAULT_MAX_PAYLOAD   (2u * 1024u * 1024u)
 #define BRIDGE_DEFAULT_KEEPALIVE     60
 #define BRIDGE_DEFAULT_RECONNECT_MAX 30
+#define BRIDGE_CHAIR_ID_MAX          64
+#define CHAIR_ID_CHARS               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 void bridge_config_init(struct bridge_config *c);
 void bridge_config_done(struct bridge_config *c);
@@ -42,8 +44,9 @@ void bridge_config_done(struct bridge_config *c);
 /* Reads path into c. Returns 0; -EINVAL with diagnostics in diags; -errno when the file cannot be read. */
 int bridge_config_load(struct bridge_config *c, const char *path, struct diag_list *diags);
 
-/* Fills in what was not given (chair id from the host name) and checks and splits the broker URL. Returns 0,
- * or -EINVAL with a message in *ret_error (static text or NULL). */
+/* Fills in what was not given (chair id from the host name, its characters other than a chair-id's made '-')
+ * and checks and splits the broker URL. Returns 0, or -EINVAL with a message in *ret_error (static text or
+ * NULL). */
 int bridge_config_finish(struct bridge_config *c, const char **ret_error);
 
 /* Parses "mqtt://host[:port]" or "mqtts://host[:port]"; *ret_host is newly allocated. -EINVAL when bad. */

@@ -28,6 +28,9 @@ struct bridge {
         const struct bridge_config *config;
         struct mqtt_client *mqtt;
         struct chair_link *link;
+        struct ha *ha;       /* NULL without home-assistant: true */
+        bool programs_fresh; /* the programs were read since chaird's state was */
+        char *profiles_text; /* the Profiles the discovery offers */
 
         char *topic_availability, *topic_state, *topic_programs, *topic_event, *topic_command, *topic_reply,
                 *topic_refusal;
@@ -83,12 +86,27 @@ static void publish_availability(struct bridge *b)
         publish(b, b->topic_availability, chair_link_available(b->link) ? "online" : "offline", true);
 }
 
-static void publish_home_assistant(struct bridge *b)
+static void publish_home_assistant(struct bridge *b, bool force)
 {
-        json_object *state = chair_link_state(b->link);
+        /* Only from what chaird says now: after a restart of chaird, its state and its programs read afresh
+         * (its config may have lost a heat zone, its program directory a program). */
+        if (b->ha && chair_link_available(b->link) && b->programs_fresh)
+                homeassistant_publish(b->ha, chair_link_state(b->link), chair_link_programs(b->link), force);
+}
 
-        if (b->config->home_assistant && state)
-                homeassistant_publish(b->mqtt, b->config, state, chair_link_programs(b->link));
+/* The profile select's options follow Profiles. */
+static void profiles_follow(struct bridge *b, json_object *state)
+{
+        json_object *profiles;
+
+        if (!b->ha || !json_object_object_get_ex(state, "Profiles", &profiles))
+                return;
+        const char *text = json_text(profiles);
+        if (streq_ptr(text, b->profiles_text))
+                return;
+        free(b->profiles_text);
+        b->profiles_text = strdup(text);
+        publish_home_assistant(b, false);
 }
 
 static void arm(struct bridge *b, sd_event_source **s, usec_t usec, sd_event_time_handler_t handler)
@@ -143,7 +161,10 @@ static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void on_state_changed(struct chair_link *l, json_object *state, void *userdata)
 {
-        publish_state(userdata, false);
+        struct bridge *b = userdata;
+
+        publish_state(b, false);
+        profiles_follow(b, state);
 }
 
 static void on_programs_changed(struct chair_link *l, json_object *programs, void *userdata)
@@ -151,7 +172,8 @@ static void on_programs_changed(struct chair_link *l, json_object *programs, voi
         struct bridge *b = userdata;
 
         publish(b, b->topic_programs, json_text(programs), true);
-        publish_home_assistant(b);
+        b->programs_fresh = true;
+        publish_home_assistant(b, false);
 }
 
 static void on_event(struct chair_link *l, json_object *event, void *userdata)
@@ -167,11 +189,12 @@ static void on_availability(struct chair_link *l, bool available, void *userdata
 
         publish_availability(b);
         /* The state read afresh may name other zones or presets than before; it goes out even when it is
-         * the same as before chaird left. */
-        if (available) {
+         * the same as before chaird left. The programs are read again too (a restarted chaird). */
+        if (available)
                 publish_state(b, true);
-                publish_home_assistant(b);
-        }
+        else
+                b->programs_fresh = false;
+        publish_home_assistant(b, false);
 }
 
 /* Commands. */
@@ -337,8 +360,22 @@ static void on_mqtt_message(struct mqtt_client *m, const char *topic, const void
 {
         struct bridge *b = userdata;
 
-        if (streq(topic, b->topic_command))
+        if (streq(topic, b->topic_command)) {
                 on_command(b, payload, size, response_topic, correlation, correlation_size);
+                return;
+        }
+        if (b->ha) {
+                _cleanup_free_ char *command = NULL;
+                bool republish;
+                if (!homeassistant_message(b->ha, topic, payload, size, &republish, &command))
+                        return;
+                if (republish) {
+                        fprintf(stderr, "Home Assistant came online: publishing the discovery again.\n");
+                        publish_home_assistant(b, true);
+                }
+                if (command)
+                        on_command(b, command, strlen(command), NULL, NULL, 0);
+        }
 }
 
 static void on_mqtt_connected(struct mqtt_client *m, void *userdata)
@@ -353,7 +390,9 @@ static void on_mqtt_connected(struct mqtt_client *m, void *userdata)
         publish_state(b, true);
         if (chair_link_programs(b->link))
                 publish(b, b->topic_programs, json_text(chair_link_programs(b->link)), true);
-        publish_home_assistant(b);
+        if (b->ha)
+                homeassistant_connected(b->ha);
+        publish_home_assistant(b, true);
 }
 
 static char *topic(const struct bridge_config *c, const char *leaf)
@@ -417,6 +456,11 @@ int bridge_new(sd_event *event, sd_bus *bus, const struct bridge_config *config,
         r = mqtt_client_new(event, &o, &cb, b, &b->mqtt);
         if (r < 0)
                 return r;
+        if (config->home_assistant) {
+                r = homeassistant_new(b->mqtt, config, &b->ha);
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -441,6 +485,8 @@ struct bridge *bridge_free(struct bridge *b)
         if (!b)
                 return NULL;
         chair_link_free(b->link); /* its calls under way are cancelled: their requests freed */
+        homeassistant_free(b->ha);
+        free(b->profiles_text);
         mqtt_client_free(b->mqtt);
         free(b->topic_availability);
         free(b->topic_state);

@@ -11,18 +11,23 @@
 #include "bridge.h"
 #include "build-config.h"
 #include "mqtt.h"
+#include "remove-discovery.h"
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: chaird-mqtt [OPTION]...\n"
-                   "Bridges chaird's D-Bus API to an MQTT broker.\n"
-                   "\n"
-                   "  -c, --config FILE   read FILE (default " DEFAULT_MQTT_CONFIG_FILE ")\n"
-                   "  -b, --broker URL    mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (overrides the config)\n"
-                   "  -i, --chair-id ID   the chair's topic level (overrides the config; default the host "
-                   "name)\n"
-                   "  -h, --help          show this help and exit\n"
-                   "      --version       show the version and exit\n");
+        fprintf(f,
+                "Usage: chaird-mqtt [OPTION]...\n"
+                "Bridges chaird's D-Bus API to an MQTT broker.\n"
+                "\n"
+                "  -c, --config FILE   read FILE (default " DEFAULT_MQTT_CONFIG_FILE ")\n"
+                "  -b, --broker URL    mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (overrides the config)\n"
+                "  -i, --chair-id ID   the chair's topic level (overrides the config; default the host "
+                "name)\n"
+                "      --remove-discovery\n"
+                "                      clear the chair's retained topics on the broker (Home Assistant's\n"
+                "                      discovery configs, state, programs, availability) and exit\n"
+                "  -h, --help          show this help and exit\n"
+                "      --version       show the version and exit\n");
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -45,6 +50,8 @@ static int check_readable(const char *key, const char *path)
         close(fd);
         return 0;
 }
+
+static bool arg_remove_discovery;
 
 static int run(struct bridge_config *c)
 {
@@ -86,6 +93,19 @@ static int run(struct bridge_config *c)
             (r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL)) < 0)
                 return fprintf(stderr, "Failed to watch signals: %s\n", strerror(-r)), r;
 
+        if (arg_remove_discovery) {
+                r = remove_discovery(event, c, password, 15);
+                if (r == -ETIMEDOUT)
+                        return fprintf(stderr, "The broker %s did not answer: nothing was cleared.\n",
+                                       c->broker),
+                               r;
+                if (r < 0)
+                        return fprintf(stderr, "Failed to clear the chair's topics: %s\n", strerror(-r)), r;
+                fprintf(stderr, "Cleared %d retained topics of chair %s on %s.\n", r, c->chair_id,
+                        c->broker);
+                return 0;
+        }
+
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r)), r;
@@ -118,11 +138,16 @@ int main(int argc, char **argv)
 {
         enum {
                 ARG_VERSION = 0x100,
+                ARG_REMOVE_DISCOVERY,
         };
         static const struct option long_options[] = {
-                {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, ARG_VERSION},
-                {"config", required_argument, NULL, 'c'},   {"broker", required_argument, NULL, 'b'},
-                {"chair-id", required_argument, NULL, 'i'}, {},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"config", required_argument, NULL, 'c'},
+                {"broker", required_argument, NULL, 'b'},
+                {"chair-id", required_argument, NULL, 'i'},
+                {"remove-discovery", no_argument, NULL, ARG_REMOVE_DISCOVERY},
+                {},
         };
         const char *config_path = NULL, *broker = NULL, *chair_id = NULL, *error = NULL;
         struct bridge_config c;
@@ -145,6 +170,9 @@ int main(int argc, char **argv)
                         break;
                 case 'i':
                         chair_id = optarg;
+                        break;
+                case ARG_REMOVE_DISCOVERY:
+                        arg_remove_discovery = true;
                         break;
                 default:
                         usage(stderr);

@@ -32,6 +32,13 @@ struct mqtt_client {
         char tls_error[256];
         int refused_rc;         /* the CONNACK's reason code when the broker refused, or 0 */
         unsigned auth_refusals; /* user name or password refused, in a row */
+
+        /* The topics of the last publishes by message id, to name the one a broker refuses (its ACL). */
+        struct {
+                int mid;
+                char topic[160];
+        } recent[32];
+        unsigned denied; /* refused publishes and subscriptions since the last one accepted */
 };
 
 int mqtt_lib_init(void)
@@ -295,6 +302,57 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
                               correlation, correlation_size, m->userdata);
 }
 
+/* A broker's ACL refuses without closing the connection: MQTT 5 says so in the PUBACK or the SUBACK, and
+ * the bridge says it in the journal (the first of a run of refusals, with the topic; then how many). */
+static void refused(struct mqtt_client *m, const char *what, const char *topic, int reason)
+{
+        if (m->denied++ == 0)
+                fprintf(stderr,
+                        "The broker refused to let this client %s %s: %s (check the broker's ACL for this "
+                        "user).\n",
+                        what, topic, mosquitto_reason_string(reason));
+}
+
+static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reason,
+                       const mosquitto_property *props)
+{
+        struct mqtt_client *m = userdata;
+        const char *topic = "a topic";
+
+        if (reason < 0x80) {
+                if (m->denied > 1)
+                        fprintf(stderr, "The broker refused %u messages.\n", m->denied);
+                m->denied = 0;
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(m->recent); i++)
+                if (m->recent[i].mid == mid && m->recent[i].topic[0])
+                        topic = m->recent[i].topic;
+        refused(m, "publish on", topic, reason);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted,
+                         const mosquitto_property *props)
+{
+        struct mqtt_client *m = userdata;
+
+        for (int i = 0; i < count; i++)
+                if (granted[i] >= 0x80) {
+                        const char *topic = "a topic";
+                        for (size_t j = 0; j < ELEMENTSOF(m->recent); j++)
+                                if (m->recent[j].mid == mid && m->recent[j].topic[0])
+                                        topic = m->recent[j].topic;
+                        refused(m, "subscribe to", topic, granted[i]);
+                }
+}
+
+static void remember(struct mqtt_client *m, int mid, const char *topic)
+{
+        size_t i = (size_t) mid % ELEMENTSOF(m->recent);
+        m->recent[i].mid = mid;
+        snprintf(m->recent[i].topic, sizeof(m->recent[i].topic), "%s", topic);
+}
+
 int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct mqtt_callbacks *cb,
                     void *userdata, struct mqtt_client **ret)
 {
@@ -313,8 +371,8 @@ int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct 
         m->backoff = m->backoff_min = o->reconnect_min_usec;
         m->backoff_max = o->reconnect_max_usec;
         m->host = strdup(o->host);
-        m->will_topic = strdup(o->will_topic);
-        if (!m->host || !m->will_topic)
+        m->will_topic = o->will_topic ? strdup(o->will_topic) : NULL;
+        if (!m->host || (o->will_topic && !m->will_topic))
                 return -ENOMEM;
 
         m->mosq = mosquitto_new(o->client_id, true, m);
@@ -325,9 +383,12 @@ int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct 
         mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
         mosquitto_message_v5_callback_set(m->mosq, on_message);
         mosquitto_log_callback_set(m->mosq, on_log);
+        mosquitto_publish_v5_callback_set(m->mosq, on_publish);
+        mosquitto_subscribe_v5_callback_set(m->mosq, on_subscribe);
 
-        rc = mosquitto_will_set_v5(m->mosq, o->will_topic, (int) strlen(o->will_payload), o->will_payload, 1,
-                                   true, NULL);
+        rc = o->will_topic ? mosquitto_will_set_v5(m->mosq, o->will_topic, (int) strlen(o->will_payload),
+                                                   o->will_payload, 1, true, NULL)
+                           : MOSQ_ERR_SUCCESS;
         if (rc != MOSQ_ERR_SUCCESS)
                 return errno_of(rc);
         if (o->username) {
@@ -377,15 +438,21 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const char *payload, 
                 if (rc != MOSQ_ERR_SUCCESS)
                         return errno_of(rc);
         }
-        rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int) strlen(payload), payload, 1, retain, props);
+        int mid = 0;
+        rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int) strlen(payload), payload, 1, retain, props);
         mosquitto_property_free_all(&props);
+        if (rc == MOSQ_ERR_SUCCESS)
+                remember(m, mid, topic);
         update_io(m);
         return errno_of(rc);
 }
 
 int mqtt_subscribe(struct mqtt_client *m, const char *topic)
 {
-        int rc = mosquitto_subscribe_v5(m->mosq, NULL, topic, 1, 0, NULL);
+        int mid = 0;
+        int rc = mosquitto_subscribe_v5(m->mosq, &mid, topic, 1, 0, NULL);
+        if (rc == MOSQ_ERR_SUCCESS)
+                remember(m, mid, topic);
         update_io(m);
         return errno_of(rc);
 }
@@ -396,8 +463,9 @@ void mqtt_client_stop(struct mqtt_client *m, const char *goodbye)
         m->retry = sd_event_source_disable_unref(m->retry);
         if (!m->connected)
                 return;
-        (void) mosquitto_publish_v5(m->mosq, NULL, m->will_topic, (int) strlen(goodbye), goodbye, 1, true,
-                                    NULL);
+        if (goodbye && m->will_topic)
+                (void) mosquitto_publish_v5(m->mosq, NULL, m->will_topic, (int) strlen(goodbye), goodbye, 1,
+                                            true, NULL);
         /* A clean disconnect (reason 0) tells the broker not to send the will: the goodbye says it already.
          */
         (void) mosquitto_disconnect_v5(m->mosq, 0, NULL);

@@ -19,7 +19,7 @@ struct mqtt_options {
         bool tls;
         const char *username, *password; /* borrowed */
         const char *ca_file, *cert_file, *key_file;
-        const char *will_topic, *will_payload; /* the last will, retained */
+        const char *will_topic, *will_payload; /* the last will, retained; will_topic NULL: none */
         unsigned keepalive_sec;
         usec_t reconnect_min_usec, reconnect_max_usec;
 };
@@ -49,7 +49,7 @@ int mqtt_publish(struct mqtt_client *m, const char *topic, const char *payload, 
                  const void *correlation, size_t correlation_size);
 int mqtt_subscribe(struct mqtt_client *m, const char *topic);
 
-/* Publishes the will's topic with payload (a clean goodbye) and disconnects. */
+/* Publishes the will's topic with goodbye (a clean goodbye; NULL: none) and disconnects. */
 void mqtt_client_stop(struct mqtt_client *m, const char *goodbye);
 
 struct mqtt_client *mqtt_client_free(struct mqtt_client *m);

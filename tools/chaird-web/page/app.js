@@ -27,6 +27,12 @@ const WORDS = {
   "fault-record": "Fault", "completed": "finished", "stopped": "stopped", "fault": "fault",
   "emergency-stop": "STOP pressed", "timeout": "time limit", "interrupted": "interrupted",
   "favourite-program": "Program", "h": "h",
+  "who": "Profile", "tab-settings": "Settings", "phones": "Phones", "pair-phone": "Pair a phone",
+  "phones-off": "Phones on the network are off (lan: true in /etc/chaird/web.yaml turns them on).",
+  "pair-how": "On the phone, open this chair's address and type the code.", "pair-left": "good for",
+  "no-phones": "No phone is paired.", "paired-on": "paired", "remove": "Remove",
+  "install-title": "Install a program", "install-program": "Choose a YAML file…",
+  "installed": "Installed: ", "broken-title": "Programs with errors", "none-broken": "Every program file loads.",
 };
 const word = (key) => WORDS[key] ?? key;
 
@@ -266,8 +272,7 @@ function manualCommand() {
 function startManual() {
   const c = manualCommand();
   if (!c.roller && !c.airbags && !c.heat && !c["foot-rollers"]) {
-    $("banner").hidden = false;
-    $("banner").textContent = word("manual-empty");
+    say(word("manual-empty"));
     return;
   }
   ask(c, (m) => { if (m.ok) showTab("session"); });
@@ -536,8 +541,9 @@ function render() {
   $("status").textContent = !socket || socket.readyState !== WebSocket.OPEN ? word("page-away")
     : !available ? word("chair-away") : word("connected");
   const away = !available || !socket || socket.readyState !== WebSocket.OPEN;
-  $("banner").hidden = !away;
-  $("banner").textContent = away ? $("status").textContent : "";
+  const told = notice && notice.until > Date.now();
+  $("banner").hidden = !away && !told;
+  $("banner").textContent = away ? $("status").textContent : told ? notice.text : "";
   $("lock").textContent = word(locked ? "locked" : "lock");
   $("lock").classList.toggle("on", locked);
   if ((state?.Profile ?? "") !== profileShown && state) loadProfile();
@@ -552,19 +558,103 @@ function render() {
     b.classList.toggle("on", (state?.Heat?.[b.dataset.zone] ?? -1) === Number(b.dataset.level));
   renderSession();
   renderPicture();
+  renderBroken();
+  // The home screen says whose settings a program starts with; a tap goes to the profiles.
+  $("home-profile").textContent = `${word("who")}: ${state?.Profile || word("no-profile")}`;
   tick();
+}
+
+// --- settings: phones (on the chair's own screen only), installing a program, the broken files ---
+
+let web = { lan: false, phone: true, phones: [] }, pairUntil = 0, pairTimer = null;
+
+function renderPhones() {
+  $("phones-off").hidden = web.lan;
+  $("phones-on").hidden = !web.lan;
+  const list = $("phones");
+  list.replaceChildren();
+  if (!web.phones?.length) list.append(el("li", "dim", word("no-phones")));
+  for (const ph of web.phones ?? []) {
+    const li = el("li", "item");
+    const when = new Date(ph["paired-at"] * 1000).toLocaleDateString();
+    const name = el("span", "grow", `${ph.name} · ${word("paired-on")} ${when}`);
+    const remove = button(word("remove"), null, { phone: ph.id });
+    confirmTap(remove, () => ask({ command: "unpair", phone: ph.id }, () => {}));
+    li.append(name, remove);
+    list.append(li);
+  }
+}
+
+function pairTick() {
+  const left = pairUntil - Date.now();
+  $("pair-shown").hidden = left <= 0;
+  $("pair-how").hidden = left <= 0;
+  $("pair-left").textContent = `${word("pair-left")} ${duration(left * 1000)}`;
+  if (left <= 0) { clearInterval(pairTimer); pairTimer = null; }
+}
+
+function askPairCode() {
+  ask({ command: "pair-code" }, (m) => {
+    if (!m.ok) return;
+    $("pair-code").textContent = m.result.code;
+    pairUntil = Date.now() + m.result["expires-in-usec"] / 1000;
+    clearInterval(pairTimer);
+    pairTimer = setInterval(pairTick, 1000);
+    pairTick();
+  });
+}
+
+function onWeb(m) {
+  const count = web.phones?.length ?? 0;
+  web = m;
+  document.querySelector('nav button[data-tab="settings"]').hidden = m.phone;
+  if (m.phone && shown("settings")) showTab("programs");
+  // A phone just paired: its code is used.
+  if ((m.phones?.length ?? 0) > count && pairUntil > Date.now()) { pairUntil = 0; pairTick(); }
+  renderPhones();
+}
+
+function renderBroken() {
+  const list = $("broken");
+  list.replaceChildren();
+  const broken = state?.BrokenPrograms ?? [];
+  if (!broken.length) list.append(el("li", "dim", word("none-broken")));
+  for (const [path, error] of broken) list.append(el("li", "error", error || path));
+}
+
+function installFile(input) {
+  const file = input.files?.[0];
+  if (!file) return;
+  file.text().then((yaml) => ask({ command: "install", yaml }, (m) => {
+    $("install-result").textContent = m.ok ? word("installed") + file.name : "";
+    input.value = "";
+  }));
+}
+
+// A word for the person (a refusal, a choice missing) in the banner, for a while: the chair's next state
+// does not wipe it before it can be read.
+const NOTICE_MS = 6000;
+let notice = null;
+function say(text) {
+  notice = { text, until: Date.now() + NOTICE_MS };
+  setTimeout(render, NOTICE_MS + 50);
+  render();
 }
 
 function onMessage(m) {
   switch (m.type) {
+    case "web": onWeb(m); break;
     case "availability": available = m.available; break;
     case "programs": programs = m.programs; renderPrograms(); break;
     case "state": state = m.state; if (state.Capabilities) build(state.Capabilities); break;
-    case "event": if (shown("history")) loadHistory(); break;
+    case "event":
+      if (m.event === "profile-changed") { if (shown("profiles")) loadProfile(); break; }
+      if (shown("history")) loadHistory();
+      break;
     case "reply":
       pending.get(m.id)?.(m);
       pending.delete(m.id);
-      if (!m.ok) { $("banner").hidden = false; $("banner").textContent = word("refused") + m.message; return; }
+      if (!m.ok) say(word("refused") + m.message);
       break;
     default: break;
   }
@@ -596,6 +686,9 @@ function init() {
       if (m.ok) { $("position-name").value = ""; $("position-name").blur(); loadProfile(); }
     });
   });
+  $("pair").addEventListener("click", askPairCode);
+  $("home-profile").addEventListener("click", () => showTab("profiles"));
+  $("install-file").addEventListener("change", (e) => installFile(e.target));
   $("estop").addEventListener("click", () => send({ command: "emergency-stop" }));
   $("lock").addEventListener("click", () => send({ command: "lock", locked: !state?.Locked }));
   $("pause").addEventListener("click", () => send({ command: state?.State === "paused" ? "resume" : "pause" }));

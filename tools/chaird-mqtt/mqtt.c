@@ -32,6 +32,7 @@ struct mqtt_client {
         char tls_error[256];
         int refused_rc;         /* the CONNACK's reason code when the broker refused, or 0 */
         unsigned auth_refusals; /* user name or password refused, in a row */
+        unsigned disconnects;   /* on_disconnect calls, to tell a failure libmosquitto did not report */
 
         /* The topics of the last publishes by message id, to name the one a broker refuses (its ACL). */
         struct {
@@ -162,12 +163,18 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
          * way when it began), libmosquitto goes on with it in its read step, as its own loop does on
          * writability: without this, the handshake would wait for a reply to a hello never sent. */
         bool handshake = m->tls && !m->connected && (revents & EPOLLOUT);
+        unsigned disconnects = m->disconnects;
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR) || handshake)
                 rc = mosquitto_loop_read(m->mosq, 1);
         if (rc == MOSQ_ERR_SUCCESS && (revents & EPOLLOUT))
                 rc = mosquitto_loop_write(m->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS && !m->connected) /* on_disconnect ran, or the connection never came */
+        if (rc != MOSQ_ERR_SUCCESS && !m->connected) { /* on_disconnect ran, or the connection never came */
+                /* A failed attempt libmosquitto closed without calling on_disconnect is said here: a bridge
+                 * that cannot connect always says why. */
+                if (m->disconnects == disconnects && !m->stopping)
+                        attempt_failed(m, rc, errno);
                 schedule_reconnect(m);
+        }
         update_io(m);
         return 0;
 }
@@ -276,6 +283,7 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const 
         struct mqtt_client *m = userdata;
         int err = errno;
 
+        m->disconnects++;
         if (m->connected) {
                 fprintf(stderr, "Lost the broker %s:%d: %s\n", m->host, m->port,
                         rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));

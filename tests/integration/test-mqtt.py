@@ -920,7 +920,7 @@ def test_home_assistant_discovery_follows_the_schema_and_every_command_works(p, 
         # says "refused" with chaird's error, and the retained refusal topic holds it for the attributes.
         press("switch", "child_lock", on=True)
         client.wait(lambda: st().get("Locked") is True, 10)
-        reply = press("select", "program", "relax")
+        reply = press("select", "program", names["relax"])
         if not reply or reply.get("error") != ERR + "Locked":
             p.append(f"program select while locked: {reply}")
         events = [json.loads(m[1]) for m in client.on("chaird/ha/event")]

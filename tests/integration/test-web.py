@@ -191,6 +191,11 @@ def test_the_stop_button_latches_and_the_fault_screen_shows(p, d, web, b):
         p.append("no fault screen")
     if not wait_for(lambda: not any(m["driven"] for m in d.sim.state()["motors"].values()), 2, 0.01):
         p.append(f"motors driven after STOP: {d.sim.state()['motors']}")
+    # STOP stays in sight and can be hit on the fault screen too (nothing lies over it).
+    on_top = b.execute_script("const r = document.getElementById('estop').getBoundingClientRect();"
+                              " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.id")
+    if on_top != "estop":
+        p.append(f"on the fault screen, STOP is covered by {on_top!r}")
     b.save_screenshot(os.path.join(shots, "fault-800x480.png"))
     b.find_element(By.ID, "reset").click()
     if not wait_for(lambda: d.state() in ("idle", "homing"), 10):

@@ -209,35 +209,61 @@ static void select_entity(struct ha *h, const char *object, const char *name, js
         publish_entity(h, "select", object, o);
 }
 
-static json_object *keys_of(json_object *state, const char *property)
+static bool list_has(json_object *list, const char *name)
 {
-        json_object *map, *list = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+                if (streq(json_object_get_string(json_object_array_get_idx(list, i)), name))
+                        return true;
+        return false;
+}
 
-        if (!list || !json_object_object_get_ex(state, property, &map) ||
-            !json_object_is_type(map, json_type_object))
-                return list;
-        json_object_object_foreach(map, key, value)
-        {
-                (void) value;
-                json_object_array_add(list, json_object_new_string(key));
+static void list_add(json_object *list, const char *name)
+{
+        if (!list_has(list, name))
+                json_object_array_add(list, json_object_new_string(name));
+}
+
+/* The names an entity is made for: those the chair's Capabilities lists under caps_key (the config's, known
+ * from the start), and the keys of the state's property. A sensor not read yet is left out of Temperatures
+ * and Positions; taken from those alone its entity would be cleared as stale and come back at the next
+ * reading. */
+static json_object *names_of(json_object *state, const char *caps_key, const char *property)
+{
+        json_object *caps, *names, *map, *list = json_object_new_array();
+
+        if (!list)
+                return NULL;
+        if (caps_key && json_object_object_get_ex(state, "Capabilities", &caps) &&
+            json_object_object_get_ex(caps, caps_key, &names) && json_object_is_type(names, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(names); i++)
+                        list_add(list, json_object_get_string(json_object_array_get_idx(names, i)));
+        if (json_object_object_get_ex(state, property, &map) && json_object_is_type(map, json_type_object)) {
+                json_object_object_foreach(map, key, value)
+                {
+                        (void) value;
+                        list_add(list, key);
+                }
         }
         return list;
 }
 
 static void publish_program(struct ha *h, json_object *programs);
 static void publish_remote(struct ha *h, json_object *state);
+static bool capability_list(json_object *state, const char *key);
 
 static void publish_all(struct ha *ha, json_object *state, json_object *programs)
 {
-        _cleanup_json_ json_object *zones = keys_of(state, "Heat"),
-                                   *sensors = keys_of(state, "Temperatures"),
-                                   *axes = keys_of(state, "Positions");
+        _cleanup_json_ json_object *zones = names_of(state, "heat-zones", "Heat"),
+                                   *sensors = names_of(state, "heat-zones", "Temperatures"),
+                                   *axes = names_of(state, "axes", "Positions");
         struct ha h = *ha;
         const struct bridge_config *c = ha->config;
         char object[300], name[300], tmpl[700];
 
         if (!zones || !sensors || !axes)
                 return;
+        if (capability_list(state, "techniques")) /* a roller: its motor has a position */
+                list_add(axes, "roller");
         _cleanup_json_ json_object *device = json_object_new_object(), *ids = json_object_new_array();
         if (!device || !ids)
                 return;

@@ -360,6 +360,14 @@ void chair_call_cancel(struct chair_call *c)
         call_free(c, true);
 }
 
+/* chaird not on the bus, or gone before it answered: the bus's own errors, as one documented error. */
+static bool chaird_away(const sd_bus_error *e)
+{
+        return e && (streq(e->name, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+                     streq(e->name, "org.freedesktop.DBus.Error.NameHasNoOwner") ||
+                     streq(e->name, "org.freedesktop.DBus.Error.NoReply"));
+}
+
 static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         struct chair_call *c = userdata;
@@ -374,6 +382,12 @@ static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         snprintf(message, sizeof(message), "Cannot read chaird's answer: %s", strerror(-r));
                         reply = command_reply_new(c->id, CHAIR_ERROR "Failed", message, NULL);
                 }
+        }
+        if (!reply && chaird_away(e)) {
+                char message[300];
+                snprintf(message, sizeof(message), "chaird is not running or did not answer (%s)",
+                         bus_error_text(e));
+                reply = command_reply_new(c->id, CHAIR_ERROR "Unavailable", message, NULL);
         }
         if (!reply)
                 reply = command_reply_new(c->id, e ? e->name : NULL, e ? bus_error_text(e) : NULL, result);

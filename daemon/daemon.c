@@ -1397,7 +1397,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
                 r = usage_new(d->event, d->state_fd, o->state_dir, &d->usage);
         if (r >= 0)
                 r = profiles_new(d->event, d->state_fd, o->state_dir, d->config->sessions.profiles_max,
-                                 &d->profiles);
+                                 profile_shoulder_offset_max(d->config), &d->profiles);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
         /* Every counter this chair has, at 0 until it counts. */

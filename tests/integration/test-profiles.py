@@ -245,6 +245,8 @@ def test_bad_arguments_get_typed_errors_and_changes_need_the_control_group(p, d,
         ("SaveProfile", ("cleo", settings(program="no-such")), "NoSuchProgram"),
         ("SaveProfile", ("cleo", settings(favourites=["relax", "relax"])), "InvalidArgument"),
         ("SaveProfile", ("cleo", settings(shoulder_offset=5000)), "InvalidArgument"),
+        # One range, the chair's shoulder range (sim.yaml: 60 to 300 mm), for SaveProfile and the files alike.
+        ("SaveProfile", ("cleo", settings(shoulder_offset=-241)), "InvalidArgument"),
         ("SaveProfile", ("cleo", dbus.Dictionary({"volume": dbus.UInt32(3)}, signature="sv")), "InvalidArgument"),
         ("SaveProfile", ("cleo", dbus.Dictionary({"intensity": "high"}, signature="sv")), "InvalidArgument"),
         ("SavePosition", ("nap",), "NoSuchProfile"),  # none selected
@@ -256,6 +258,12 @@ def test_bad_arguments_get_typed_errors_and_changes_need_the_control_group(p, d,
         got = call_error(getattr(d.chair, method), *args)
         if got != ERR + error:
             p.append(f"{method}{str(args)[:70]}: {got}, want {error}")
+    try:
+        d.chair.SaveProfile("cleo", settings(shoulder_offset=241))
+        p.append("a shoulder offset of 241 mm was kept")
+    except dbus.DBusException as e:
+        if "shoulder-offset: 241 is out of range (-240 to 240 mm" not in e.get_dbus_message():
+            p.append(f"the error does not name the key and the range: {e.get_dbus_message()}")
     d.chair.SelectProfile("cleo")
     for method, args, error in [("SavePosition", ("upright",), "InvalidArgument"),
                                 ("SavePosition", ("Nap",), "InvalidArgument"),

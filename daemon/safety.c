@@ -169,7 +169,10 @@ static bool no_progress(struct safety *s, unsigned m, usec_t now, struct finding
                      chair_motor_name(m), format_duration(limit, sizeof(limit), max));
 }
 
-/* Pulses while neither relay is on (after the coast): it moves by itself. Present while they go on. */
+/* Pulses while neither relay is on (after the coast): it moves by itself. Present while they go on: one
+ * within the last second. Not a config key: a second holds many pulses of any hall sensor a chair motor
+ * has (DOMAIN: tens a second at travel speed), and a motor that creeps slower than that is caught again
+ * after a reset, by the same row, once its pulses count up to unbidden-pulses again. */
 #define UNBIDDEN_RECENT_USEC USEC_PER_SEC
 
 static bool moves_unbidden(struct safety *s, unsigned m, usec_t now, struct finding *f)
@@ -472,7 +475,7 @@ static void watch_heater_off(struct safety *s, unsigned h, usec_t now)
 
 static void watch_heat_time(struct safety *s, usec_t now)
 {
-        usec_t rest = chair_time(s, HEAT_REST_USEC);
+        usec_t rest = chair_time(s, s->config->safety.heat_rest_usec);
         bool any = any_heat(s);
 
         /* The rest may have passed while the chair was idle and not checked at all. */

@@ -29,10 +29,6 @@ enum fault {
 };
 DECLARE_STRING_TABLE(fault, enum fault);
 
-/* After the heat timeout, heat counts as rested (and its timeout starts afresh) only once every zone has
- * been off this long (chair time): switching heat off and on again does not extend it. */
-#define HEAT_REST_USEC (5 * USEC_PER_MINUTE)
-
 /* What a hazard that appeared asks of the one shutdown path. */
 struct safety_trip {
         enum fault fault;

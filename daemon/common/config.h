@@ -118,6 +118,7 @@ struct safety_config {
         unsigned unbidden_pulses; /* relay pair: this many hall pulses with both relays off = motor-unbidden
                                    */
         usec_t heat_timeout_usec; /* heat goes off after this long, whatever asks for it */
+        usec_t heat_rest_usec;    /* every zone off this long: heat has rested, its timeout starts afresh */
         double heat_ceiling_c;    /* no element is ever driven above this */
         double heat_margin_c;     /* above target plus this margin = runaway */
         usec_t heat_check_usec;   /* a heating element must gain heat_min_gain_c within this window */

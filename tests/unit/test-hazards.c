@@ -789,7 +789,7 @@ static void test_an_idle_chair_without_heaters_arms_no_timer(void)
         teardown();
 }
 
-/* Heat on for heat-timeout goes off, and heat asked again before every zone rested HEAT_REST goes off at
+/* Heat on for heat-timeout goes off, and heat asked again before every zone rested heat-rest goes off at
  * once: switching off and on does not extend it. */
 static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it(void)
 {
@@ -810,7 +810,7 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         CHECK(all_safe());
         /* Every zone off for the rest (counted from the first check that saw them off): heat may go on
          * again, for a whole timeout. */
-        advance(HEAT_REST_USEC + USEC_PER_SEC);
+        advance(cfg()->safety.heat_rest_usec + USEC_PER_SEC);
         CHECK_EQ_U(reset(), 0);
         heat_lumbar(1);
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
@@ -818,6 +818,27 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
         advance(2 * USEC_PER_SEC);
         CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
+        teardown();
+}
+
+/* The rest is the config's safety.heat-rest: with 10 minutes, six minutes with every zone off are no rest.
+ */
+static void test_the_heat_rest_is_the_configs(void)
+{
+        setup_with("  heat-rest: 10m\n", NULL, NULL);
+        CHECK_EQ_U(cfg()->safety.heat_rest_usec, 10 * USEC_PER_MINUTE);
+        heat_lumbar(1);
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]);
+        advance(cfg()->safety.heat_timeout_usec + USEC_PER_SEC);
+        check_latched(FAULT_HEAT_TIMEOUT, IO_NONE, IO_NONE);
+        advance(6 * USEC_PER_MINUTE);
+        CHECK_EQ_U(reset(), 0);
+        heat_lumbar(1); /* six minutes: more than the default rest, less than this chair's */
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
+        advance(10 * USEC_PER_MINUTE + USEC_PER_SEC); /* a whole rest since that trip switched it off */
+        CHECK_EQ_U(reset(), 0);
+        heat_lumbar(1);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
         teardown();
 }
 
@@ -1119,6 +1140,7 @@ int main(void)
                 T(test_a_relay_that_welds_after_heat_was_lowered_is_a_runaway),
                 T(test_an_idle_chair_without_heaters_arms_no_timer),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
+                T(test_the_heat_rest_is_the_configs),
                 T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),
                 T(test_a_fault_due_during_a_command_leaves_nothing_driven),
                 T(test_a_silent_bus_is_comm_lost_until_it_answers),

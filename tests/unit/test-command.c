@@ -30,8 +30,8 @@ static bool message_is_clean(const struct command_request *r)
 static bool refused(const char *text, size_t size, const char *want)
 {
         struct command_request *r = parse(text, size);
-        bool ok = r->error && streq(r->error, CHAIR_ERROR "InvalidArgument") && message_is_clean(r) &&
-                  strstr(r->message, want);
+        bool ok = r->error && streq(r->error, CHAIRD_ERROR_PREFIX "InvalidArgument") &&
+                  message_is_clean(r) && strstr(r->message, want);
 
         if (!ok)
                 printf("#   %s: error %s, message '%s', wanted '%s'\n", text, r->error ?: "(none)",
@@ -333,7 +333,7 @@ static void test_bad_arguments_name_the_key_and_the_range(void)
         for (size_t i = 0; i < ELEMENTSOF(bad_arguments); i++) {
                 _cleanup_free_ char *text = dequote(bad_arguments[i].text);
                 struct command_request *r = parse(text, 0);
-                bool ok = r->error && streq(r->error, CHAIR_ERROR "InvalidArgument") &&
+                bool ok = r->error && streq(r->error, CHAIRD_ERROR_PREFIX "InvalidArgument") &&
                           streq(r->message, bad_arguments[i].message);
                 if (!ok)
                         printf("#   %s\n#   got:      %s\n#   expected: %s\n", text, r->message,

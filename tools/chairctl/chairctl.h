@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "chaird-bus.h"
 #include "config.h"
 #include "program.h"
 
@@ -58,15 +59,6 @@ struct global_options {
         const char *host; /* -H user@host: over ssh */
 };
 extern struct global_options global;
-
-/* A program file sent to the daemon is refused beyond this size (as chaird refuses it). */
-#define PROGRAM_FILE_MAX (1024 * 1024)
-
-/* chaird on the bus. */
-#define BUS_NAME          "io.chaird.Chair1"
-#define OBJECT_PATH       "/io/chaird/Chair1"
-#define INTERFACE         "io.chaird.Chair1"
-#define PROGRAM_INTERFACE "io.chaird.Chair1.Program"
 
 bool is_online_verb(const char *name);
 /* Runs a verb that talks to chaird; argv[0] is the verb. Returns an exit status. */

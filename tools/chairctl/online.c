@@ -61,8 +61,8 @@ int online_report(const sd_bus_error *error, int r)
                 return EXIT_NO_DAEMON;
         }
         if (name) {
-                const char *shortname = strncmp(name, INTERFACE ".Error.", strlen(INTERFACE ".Error.")) == 0
-                                                ? name + strlen(INTERFACE ".Error.")
+                const char *shortname = strncmp(name, CHAIRD_ERROR_PREFIX, strlen(CHAIRD_ERROR_PREFIX)) == 0
+                                                ? name + strlen(CHAIRD_ERROR_PREFIX)
                                                 : name;
                 fprintf(stderr, "chairctl: %s (%s)\n", error->message ?: "failed", shortname);
         } else
@@ -78,7 +78,8 @@ static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const c
         va_list ap;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, method);
+        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                           method);
         if (r >= 0 && types) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(m, types, ap);
@@ -257,8 +258,8 @@ static int get_status(sd_bus *bus, struct status *s)
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", INTERFACE);
+        r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
+                               "GetAll", &error, &reply, "s", CHAIRD_INTERFACE);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -388,8 +389,9 @@ static int list_programs(sd_bus *bus, bool ids_only)
         json_object *list = global.json ? json_object_new_array() : NULL;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                               "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &error, &reply,
+                               NULL);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -408,7 +410,7 @@ static int list_programs(sd_bus *bus, bool ids_only)
                         const char *iface, *id = "", *name = "", *description = "", *file = "";
                         uint64_t duration = 0;
                         r = sd_bus_message_read(reply, "s", &iface);
-                        if (r >= 0 && !streq(iface, PROGRAM_INTERFACE))
+                        if (r >= 0 && !streq(iface, CHAIRD_PROGRAM_INTERFACE))
                                 r = sd_bus_message_skip(reply, "a{sv}");
                         else if (r >= 0) {
                                 r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -481,7 +483,8 @@ static int print_names(sd_bus *bus, const char *property, const char *type, cons
         char entry[8];
         int r;
 
-        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, property, &error, &reply, type);
+        r = sd_bus_get_property(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, property, &error,
+                                &reply, type);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -528,8 +531,8 @@ static int print_capability(sd_bus *bus, const char *key)
         json_object *l = NULL;
         int r;
 
-        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Capabilities", &error, &reply,
-                                "a{sv}");
+        r = sd_bus_get_property(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Capabilities",
+                                &error, &reply, "a{sv}");
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -618,7 +621,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         const char *iface;
         int r = sd_bus_message_read(m, "s", &iface);
 
-        if (r < 0 || !streq(iface, INTERFACE))
+        if (r < 0 || !streq(iface, CHAIRD_INTERFACE))
                 return 0;
         if (read_properties(m, &f->s, NULL) >= 0 && !f->finished_reason &&
             streq_ptr(f->s.program, f->program))
@@ -662,11 +665,12 @@ int online_follow(sd_bus *bus, const char *program)
         struct follow f = {.program = program, .tty = isatty(STDOUT_FILENO), .last_percent_line = -1};
         int r;
 
-        r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                "PropertiesChanged", on_properties_changed, &f);
+        r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_properties_changed, &f);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished", on_finished,
-                                        &f);
+                r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                        "Finished", on_finished, &f);
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot subscribe to chaird's signals: %s\n", strerror(-r));
                 return EXIT_FAILED;
@@ -741,7 +745,8 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                 return EXIT_USAGE;
         }
         const char *program = optind < argc ? argv[optind] : "";
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, "Start");
+        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                           "Start");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", program);
         if (r >= 0)
@@ -762,8 +767,8 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
         if (!follow_it)
                 return 0;
         _cleanup_free_ char *started = NULL; /* the profile's, when none was named */
-        if (!program[0] && sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Program", NULL,
-                                                      &started) >= 0)
+        if (!program[0] && sd_bus_get_property_string(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                                      CHAIRD_INTERFACE, "Program", NULL, &started) >= 0)
                 program = started;
         return online_follow(bus, program);
 }
@@ -933,8 +938,8 @@ static int verb_lock(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: lock takes on or off\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_set_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Locked", &error, "b",
-                                streq(argv[1], "on"));
+        r = sd_bus_set_property(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Locked", &error,
+                                "b", streq(argv[1], "on"));
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -958,14 +963,14 @@ static int verb_install(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: cannot open %s: %m\n", argv[1]);
                 return EXIT_FAILED;
         }
-        text = malloc(PROGRAM_FILE_MAX + 1);
+        text = malloc(CHAIRD_PROGRAM_TEXT_MAX + 1);
         if (text)
-                size = fread(text, 1, PROGRAM_FILE_MAX + 1, f);
+                size = fread(text, 1, CHAIRD_PROGRAM_TEXT_MAX + 1, f);
         fclose(f);
         if (!text)
                 return EXIT_FAILED;
-        if (size > PROGRAM_FILE_MAX) {
-                fprintf(stderr, "chairctl: %s is larger than %d bytes\n", argv[1], PROGRAM_FILE_MAX);
+        if (size > CHAIRD_PROGRAM_TEXT_MAX) {
+                fprintf(stderr, "chairctl: %s is larger than %d bytes\n", argv[1], CHAIRD_PROGRAM_TEXT_MAX);
                 return EXIT_FAILED;
         }
         text[size] = 0;
@@ -981,7 +986,7 @@ static int on_monitor_properties(sd_bus_message *m, void *userdata, sd_bus_error
         const char *iface;
         int r = sd_bus_message_read(m, "s", &iface);
 
-        if (r < 0 || !streq(iface, INTERFACE))
+        if (r < 0 || !streq(iface, CHAIRD_INTERFACE))
                 return 0;
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
@@ -1070,19 +1075,20 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[])
         char *never = NULL;
         int r;
 
-        r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                "PropertiesChanged", on_monitor_properties, NULL);
+        r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_monitor_properties, NULL);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished",
-                                        on_monitor_finished, NULL);
+                r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                        "Finished", on_monitor_finished, NULL);
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot subscribe to chaird's signals: %s\n", strerror(-r));
                 return EXIT_FAILED;
         }
         /* Make sure chaird is there before listening. */
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL,
-                               NULL);
+        r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping",
+                               &error, NULL, NULL);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);

@@ -15,7 +15,8 @@
 static int call_name(sd_bus *bus, const char *method, const char *name)
 {
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, method, &error, NULL, "s", name);
+        int r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, method,
+                                   &error, NULL, "s", name);
 
         if (r < 0) {
                 r = online_report(&error, r);
@@ -34,10 +35,11 @@ static int list(sd_bus *bus)
         const char *name;
         int r;
 
-        r = sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Profile", &error, &selected);
+        r = sd_bus_get_property_string(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Profile",
+                                       &error, &selected);
         if (r >= 0)
-                r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Profiles", &error, &reply,
-                                        "as");
+                r = sd_bus_get_property(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                        "Profiles", &error, &reply, "as");
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -148,8 +150,8 @@ static int show(sd_bus *bus, const char *name)
         json_object *o, *v;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "GetProfile", &error, &reply, "s",
-                               name);
+        r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "GetProfile",
+                               &error, &reply, "s", name);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -292,7 +294,8 @@ static int save(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: profile save takes one profile name, then its settings\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, "SaveProfile");
+        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                           "SaveProfile");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", argv[optind]);
         if (r >= 0)

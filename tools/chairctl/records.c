@@ -110,7 +110,8 @@ int verb_history(sd_bus *bus, int argc, char *argv[])
         }
         if (argc == 2 && (r = online_parse_number(argv[1], "number of records", &max)) != 0)
                 return r;
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "History", &error, &reply, "u", max);
+        r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "History", &error,
+                               &reply, "u", max);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);
@@ -150,7 +151,8 @@ int verb_usage(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: usage takes no arguments\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Usage", &error, &reply, "a{st}");
+        r = sd_bus_get_property(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE, "Usage", &error,
+                                &reply, "a{st}");
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);

@@ -275,7 +275,8 @@ static int call_with_choices(sd_bus *bus, const char *method, const struct choic
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, method);
+        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                           method);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
@@ -348,16 +349,16 @@ int verb_shoulders(sd_bus *bus, int argc, char *argv[])
                                 argv[1]);
                         return EXIT_USAGE;
                 }
-                r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "AdjustShoulders", &error,
-                                       NULL, "i", (int32_t) offset);
+                r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                       "AdjustShoulders", &error, NULL, "i", (int32_t) offset);
                 if (r < 0) {
                         r = online_report(&error, r);
                         sd_bus_error_free(&error);
                         return r;
                 }
         }
-        r = sd_bus_get_property_trivial(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Shoulders", &error, 'u',
-                                        &mm);
+        r = sd_bus_get_property_trivial(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                        "Shoulders", &error, 'u', &mm);
         if (r < 0) {
                 r = online_report(&error, r);
                 sd_bus_error_free(&error);

@@ -2,6 +2,7 @@
 """chaird on a private dbus-daemon of type system, driving chair-sim over Modbus (TCP, and RTU through a
 socat pty pair). Clients: busctl, GLib's gdbus and python3-dbus. Outcomes are checked in chair-sim's state
 (the physical truth), not in chaird's own word."""
+import json
 import os
 import re
 import shutil
@@ -825,12 +826,30 @@ def test_emergency_stop_latches_and_reset_clears(p, d, bus):
 
 
 def test_chairctl_status_list_json_and_errors(p, d, bus):
+    positions = {str(k): float(v) for k, v in d.get("Positions").items()}
     r = chairctl(bus, "--json", "status")
     if r.returncode != 0 or '"State":"idle"' not in r.stdout:
         p.append(f"chairctl --json status: {r.stdout} {r.stderr}")
+    # chaird's properties as D-Bus has them, in a fixed order: whole numbers stay whole, doubles stay doubles
+    # (24.0, not 24) and exact (not rounded to six digits).
+    st = json.loads(r.stdout or "{}")
+    if list(st) != ["State", "Program", "Phase", "ElapsedUSec", "DurationUSec", "Intensity", "Recline", "Heat",
+                    "Temperatures", "Positions", "Fault", "FaultMessage", "Locked", "Profile", "Shoulders",
+                    "Session"]:
+        p.append(f"chairctl --json status keys: {list(st)}")
+    if st.get("Heat") != {str(k): int(v) for k, v in d.get("Heat").items()} or \
+            not all(type(v) is int for v in st["Heat"].values()):
+        p.append(f"chairctl --json status Heat: {st.get('Heat')}")
+    if not st.get("Temperatures") or not all(type(v) is float for v in st["Temperatures"].values()):
+        p.append(f"chairctl --json status Temperatures: {st.get('Temperatures')}")
+    if positions == {str(k): float(v) for k, v in d.get("Positions").items()} and st.get("Positions") != positions:
+        p.append(f"chairctl --json status Positions: {st.get('Positions')}, D-Bus {positions}")
     r = chairctl(bus, "--json", "list")
     if r.returncode != 0 or '"Id":"relax"' not in r.stdout:
         p.append(f"chairctl --json list: {r.stdout[:200]} {r.stderr}")
+    for program in json.loads(r.stdout or "[]"):
+        if list(program) != ["Id", "Name", "Description", "DurationUSec", "Path"]:
+            p.append(f"chairctl --json list: {program}")
     r = chairctl(bus, "start", "nope")
     if r.returncode != 1 or r.stderr.strip() != "chairctl: No program 'nope' (NoSuchProgram)":
         p.append(f"chairctl start nope: rc {r.returncode}: {r.stderr!r}")

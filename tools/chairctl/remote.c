@@ -272,25 +272,16 @@ static int append_choices(sd_bus_message *m, const struct choices *c, bool adjus
 static int call_with_choices(sd_bus *bus, const char *method, const struct choices *c, bool adjust)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
-                                           method);
+        r = online_new_call(bus, method, &m);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
                 r = append_choices(m, c, adjust);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        return 0;
+        return online_send(bus, m, r, NULL);
 }
 
 int verb_manual(sd_bus *bus, int argc, char *argv[])
@@ -329,8 +320,7 @@ int verb_adjust(sd_bus *bus, int argc, char *argv[])
 
 int verb_shoulders(sd_bus *bus, int argc, char *argv[])
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint32_t mm = 0;
+        _cleanup_json_ json_object *mm = NULL;
         char *end;
         long offset;
         int r;
@@ -349,26 +339,19 @@ int verb_shoulders(sd_bus *bus, int argc, char *argv[])
                                 argv[1]);
                         return EXIT_USAGE;
                 }
-                r = sd_bus_call_method(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
-                                       "AdjustShoulders", &error, NULL, "i", (int32_t) offset);
-                if (r < 0) {
-                        r = online_report(&error, r);
-                        sd_bus_error_free(&error);
+                r = online_call(bus, NULL, "AdjustShoulders", NULL, "i", (int32_t) offset);
+                if (r)
                         return r;
-                }
         }
-        r = sd_bus_get_property_trivial(bus, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
-                                        "Shoulders", &error, 'u', &mm);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_get_json(bus, "Shoulders", &mm);
+        if (r)
                 return r;
-        }
         if (global.json) {
                 json_object *o = json_object_new_object();
-                json_object_object_add(o, "shoulders_mm", json_object_new_int64(mm));
+                json_object_object_add(o, "shoulders_mm", json_object_get(mm));
                 json_print(o, "\n");
         } else
-                printf("shoulders at %" PRIu32 " mm from the top of the track\n", mm);
+                printf("shoulders at %" PRIu64 " mm from the top of the track\n",
+                       json_object_get_uint64(mm));
         return 0;
 }

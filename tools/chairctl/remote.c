@@ -198,6 +198,24 @@ static int append_heat(sd_bus_message *m, const struct choices *c)
         return r < 0 ? r : bus_close_entry(m);
 }
 
+/* Where the roller works and how: the roller's keys in StartManual, Adjust's own in manual mode. */
+static int append_roller_place(sd_bus_message *m, const struct choices *c)
+{
+        int r = append_s(m, "area", c->area);
+
+        if (r >= 0)
+                r = append_s(m, "from", c->from);
+        if (r >= 0)
+                r = append_s(m, "to", c->to);
+        if (r >= 0)
+                r = append_u(m, "speed", c->speed, c->speed);
+        if (r >= 0)
+                r = append_s(m, "width", c->width);
+        if (r >= 0)
+                r = append_u(m, "depth", c->depth, c->depth);
+        return r;
+}
+
 /* The keys of StartManual. In manual mode, Adjust takes the same, except that the roller's speed, width,
  * depth and area, and the airbags' intensity, go as Adjust's own keys (live). */
 static int append_choices(sd_bus_message *m, const struct choices *c, bool adjust)
@@ -213,20 +231,8 @@ static int append_choices(sd_bus_message *m, const struct choices *c, bool adjus
                         r = append_s(m, "technique", c->technique);
                 if (r >= 0)
                         r = append_s(m, "pattern", c->pattern);
-                if (!adjust) {
-                        if (r >= 0)
-                                r = append_s(m, "area", c->area);
-                        if (r >= 0)
-                                r = append_s(m, "from", c->from);
-                        if (r >= 0)
-                                r = append_s(m, "to", c->to);
-                        if (r >= 0)
-                                r = append_u(m, "speed", c->speed, c->speed);
-                        if (r >= 0)
-                                r = append_s(m, "width", c->width);
-                        if (r >= 0)
-                                r = append_u(m, "depth", c->depth, c->depth);
-                }
+                if (r >= 0 && !adjust)
+                        r = append_roller_place(m, c);
                 if (r >= 0)
                         r = close_dict(m);
         }
@@ -242,17 +248,7 @@ static int append_choices(sd_bus_message *m, const struct choices *c, bool adjus
                         r = close_dict(m);
         }
         if (r >= 0 && adjust) {
-                r = append_s(m, "area", c->area);
-                if (r >= 0)
-                        r = append_s(m, "from", c->from);
-                if (r >= 0)
-                        r = append_s(m, "to", c->to);
-                if (r >= 0)
-                        r = append_u(m, "speed", c->speed, c->speed);
-                if (r >= 0)
-                        r = append_s(m, "width", c->width);
-                if (r >= 0)
-                        r = append_u(m, "depth", c->depth, c->depth);
+                r = append_roller_place(m, c);
                 if (r >= 0)
                         r = append_u(m, "airbag-intensity", c->airbag_intensity, c->airbag_intensity);
                 if (r >= 0 && c->reset)

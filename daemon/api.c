@@ -19,26 +19,22 @@
 #include "usage.h"
 #include "writer.h"
 
-/* Programs sent over D-Bus are refused beyond this size. */
-#define PROGRAM_TEXT_MAX (1024 * 1024)
-
-#define ERROR_PREFIX       "io.chaird.Chair1.Error."
-#define E_NO_SUCH_PROGRAM  ERROR_PREFIX "NoSuchProgram"
-#define E_INVALID_PROGRAM  ERROR_PREFIX "InvalidProgram"
-#define E_FAULTED          ERROR_PREFIX "Faulted"
-#define E_INTERLOCKED      ERROR_PREFIX "Interlocked"
-#define E_BUSY             ERROR_PREFIX "Busy"
-#define E_NOT_PERMITTED    ERROR_PREFIX "NotPermitted"
-#define E_LOCKED           ERROR_PREFIX "Locked"
-#define E_INVALID_ARGUMENT ERROR_PREFIX "InvalidArgument"
-#define E_NO_SUCH_PRESET   ERROR_PREFIX "NoSuchPreset"
-#define E_NO_SUCH_ZONE     ERROR_PREFIX "NoSuchZone"
-#define E_NO_SUCH_AXIS     ERROR_PREFIX "NoSuchAxis"
-#define E_NO_SUCH_PROFILE  ERROR_PREFIX "NoSuchProfile"
-#define E_LIMIT_REACHED    ERROR_PREFIX "LimitReached"
-#define E_NOT_RUNNING      ERROR_PREFIX "NotRunning"
-#define E_NOT_SUPPORTED    ERROR_PREFIX "NotSupported"
-#define E_FAILED           ERROR_PREFIX "Failed"
+#define E_NO_SUCH_PROGRAM  CHAIRD_ERROR_PREFIX "NoSuchProgram"
+#define E_INVALID_PROGRAM  CHAIRD_ERROR_PREFIX "InvalidProgram"
+#define E_FAULTED          CHAIRD_ERROR_PREFIX "Faulted"
+#define E_INTERLOCKED      CHAIRD_ERROR_PREFIX "Interlocked"
+#define E_BUSY             CHAIRD_ERROR_PREFIX "Busy"
+#define E_NOT_PERMITTED    CHAIRD_ERROR_PREFIX "NotPermitted"
+#define E_LOCKED           CHAIRD_ERROR_PREFIX "Locked"
+#define E_INVALID_ARGUMENT CHAIRD_ERROR_PREFIX "InvalidArgument"
+#define E_NO_SUCH_PRESET   CHAIRD_ERROR_PREFIX "NoSuchPreset"
+#define E_NO_SUCH_ZONE     CHAIRD_ERROR_PREFIX "NoSuchZone"
+#define E_NO_SUCH_AXIS     CHAIRD_ERROR_PREFIX "NoSuchAxis"
+#define E_NO_SUCH_PROFILE  CHAIRD_ERROR_PREFIX "NoSuchProfile"
+#define E_LIMIT_REACHED    CHAIRD_ERROR_PREFIX "LimitReached"
+#define E_NOT_RUNNING      CHAIRD_ERROR_PREFIX "NotRunning"
+#define E_NOT_SUPPORTED    CHAIRD_ERROR_PREFIX "NotSupported"
+#define E_FAILED           CHAIRD_ERROR_PREFIX "Failed"
 
 struct install;
 
@@ -664,9 +660,10 @@ static int check_text_size(const char *text, sd_bus_error *error)
 
         if (n == 0)
                 return sd_bus_error_set(error, E_INVALID_ARGUMENT, "The program text is empty");
-        if (n > PROGRAM_TEXT_MAX)
+        if (n > CHAIRD_PROGRAM_TEXT_MAX)
                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                         "The program text is %zu bytes; at most %d", n, PROGRAM_TEXT_MAX);
+                                         "The program text is %zu bytes; at most %d", n,
+                                         CHAIRD_PROGRAM_TEXT_MAX);
         return 0;
 }
 

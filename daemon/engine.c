@@ -411,7 +411,7 @@ static void wind_down(struct engine *e)
         chair_foot(e->chair, 0);
         /* Only if nothing ended the program meanwhile (a fault latched by what the calls above reported). */
         if (e->state != ENGINE_IDLE && p->uses_recline && p->at_end == AT_END_UPRIGHT)
-                chair_recline(e->chair, "upright");
+                chair_recline(e->chair, PRESET_UPRIGHT);
 }
 
 int engine_stop(struct engine *e, enum finish_reason reason)

@@ -308,10 +308,10 @@ static int parse_recline(struct parse_ctx *ctx, const struct ynode *node, const 
                                 r = -EINVAL;
                         }
                 }
-        if (r == 0 && !strv_contains((const char *const *) c->preset_names, "upright")) {
-                parse_error(
-                        ctx, node,
-                        "recline needs a preset named 'upright': the chair returns to it after a program");
+        if (r == 0 && !strv_contains((const char *const *) c->preset_names, PRESET_UPRIGHT)) {
+                parse_error(ctx, node,
+                            "recline needs a preset named '" PRESET_UPRIGHT "': "
+                            "the chair returns to it after a program");
                 r = -EINVAL;
         }
         return r;

@@ -30,7 +30,9 @@ static const char *const valve_color[_VALVE_STATE_MAX] = {
         [VALVE_HOLD] = "#9ecae1",
         [VALVE_INFLATE] = "#3182bd",
 };
-static const char *const heat_color[4] = {"none", "#fdd49e", "#fc8d59", "#d7301f"};
+/* Heat level 0 (off) to HEAT_LEVELS, from none to the hottest. */
+static const char *const heat_color[] = {"none", "#fdd49e", "#fc8d59", "#d7301f"};
+_Static_assert(ELEMENTSOF(heat_color) == HEAT_LEVELS + 1, "heat_color has a colour per heat level");
 
 struct plot {
         FILE *f;
@@ -186,7 +188,7 @@ static usec_t recline_move_usec(const struct plot *pl, const char *a, const char
         const struct preset_config *from, *to;
         if (!pl->config)
                 return RECLINE_TRAVEL_NOMINAL_USEC;
-        from = chair_config_find_preset(pl->config, a ?: "upright");
+        from = chair_config_find_preset(pl->config, a ?: PRESET_UPRIGHT);
         to = chair_config_find_preset(pl->config, b);
         return from && to ? chair_config_recline_usec(pl->config, from, to, NULL)
                           : RECLINE_TRAVEL_NOMINAL_USEC;
@@ -380,6 +382,12 @@ static void lane_roller(struct plot *pl)
         lane_end(pl, ROLLER_H);
 }
 
+/* The height of depth level 1 (the lane's foot) to ROLLER_DEPTH_MAX (its head) in the depth lane at top. */
+static double depth_y(double top, unsigned depth)
+{
+        return top + DEPTH_H - 6 - (DEPTH_H - 12) * (depth - 1.0) / (ROLLER_DEPTH_MAX - 1);
+}
+
 static void lane_depth(struct plot *pl)
 {
         double top = pl->y;
@@ -388,10 +396,10 @@ static void lane_depth(struct plot *pl)
                 lane_end(pl, DEPTH_H);
                 return;
         }
-        for (int d = 1; d <= 5; d++) {
-                double y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (d - 1) / 4.0;
+        for (unsigned d = 1; d <= ROLLER_DEPTH_MAX; d++) {
+                double y = depth_y(top, d);
                 char text[4];
-                snprintf(text, sizeof(text), "%d", d);
+                snprintf(text, sizeof(text), "%u", d);
                 label(pl, LEFT - 8, y + 4, "depth-level", "end", text);
         }
         for (size_t i = 0; i < pl->t->n_points; i++) {
@@ -402,7 +410,7 @@ static void lane_depth(struct plot *pl)
                         continue;
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
-                y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (s->roller.depth - 1) / 4.0;
+                y = depth_y(top, s->roller.depth);
                 fprintf(pl->f, "<line class=\"depth\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
                         x0, y, x1, y);
         }
@@ -476,7 +484,8 @@ static void lane_zones(struct plot *pl, enum track track, const char *id, const 
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_zone));
                 y = pl->y + 4 + z * ROW_H;
-                /* Intensity as opacity, 1 faint to 5 solid, and as a number where it fits. */
+                /* Intensity as opacity, from faint to solid at AIRBAG_INTENSITY_LEVELS, and as a number
+                 * where it fits. */
                 if (track == TRACK_AIRBAG) {
                         fprintf(pl->f,
                                 "<rect class=\"airbag\" data-zone=\"%s\" data-valve=\"%s\" "
@@ -589,7 +598,7 @@ static void legend(struct plot *pl)
                 legend_item(pl, &x, "line", technique_color[t], technique_to_string((enum technique) t));
         legend_item(pl, &x, "rect", valve_color[VALVE_INFLATE], "airbag inflating");
         legend_item(pl, &x, "rect", valve_color[VALVE_HOLD], "airbag holding");
-        for (unsigned l = 1; l <= 3; l++) {
+        for (unsigned l = 1; l <= HEAT_LEVELS; l++) {
                 snprintf(text, sizeof(text), "heat level %u", l);
                 legend_item(pl, &x, "rect", heat_color[l], text);
         }

@@ -919,7 +919,7 @@ static void check_recline_pace(struct parse_ctx *ctx)
 {
         const struct chair_config *c = pctx(ctx)->config;
         struct program *p = pctx(ctx)->program;
-        const struct preset_config *at = c ? chair_config_find_preset(c, "upright") : NULL, *going = at;
+        const struct preset_config *at = c ? chair_config_find_preset(c, PRESET_UPRIGHT) : NULL, *going = at;
         usec_t since = 0, needs = 0;
         enum axis slowest = AXIS_BACKREST;
         char a[DURATION_MAX_STR], b[DURATION_MAX_STR];

@@ -354,34 +354,20 @@ def test_chairctl_profile_and_position(p, d, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        d = Chaird(os.path.join(tmp, "profiles"), bus,
-                   replace=(("buses:", f"sessions:\n  profiles: {BOUND}\nbuses:"),))
-        try:
-            for name, fn in [
-                ("a_profile_is_saved_read_back_and_kept_on_the_disk",
-                 test_a_profile_is_saved_read_back_and_kept_on_the_disk),
-                ("the_selected_profile_applies_at_start_and_its_offset_at_once",
-                 test_the_selected_profile_applies_at_start_and_its_offset_at_once),
-                ("a_saved_position_is_reached_also_after_a_restart_and_a_kill_9",
-                 test_a_saved_position_is_reached_also_after_a_restart_and_a_kill_9),
-                ("a_profile_broken_by_hand_is_set_aside", test_a_profile_broken_by_hand_is_set_aside),
-                ("the_bound_and_delete", test_the_bound_and_delete),
-                ("bad_arguments_get_typed_errors_and_changes_need_the_control_group",
-                 test_bad_arguments_get_typed_errors_and_changes_need_the_control_group),
-                ("chairctl_profile_and_position", test_chairctl_profile_and_position),
-            ]:
-                tap.case(name, lambda p, fn=fn: fn(p, d, bus))
-                if d.proc.poll() is not None:
-                    tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {d.proc.poll()}"))
-                    break
-                d.settle()
-        finally:
-            d.close()
-    finally:
-        bus.close()
+    with dt.private_bus(tmp) as bus:
+        dt.run_on_chaird(tap, bus, os.path.join(tmp, "profiles"), [
+            ("a_profile_is_saved_read_back_and_kept_on_the_disk",
+             test_a_profile_is_saved_read_back_and_kept_on_the_disk),
+            ("the_selected_profile_applies_at_start_and_its_offset_at_once",
+             test_the_selected_profile_applies_at_start_and_its_offset_at_once),
+            ("a_saved_position_is_reached_also_after_a_restart_and_a_kill_9",
+             test_a_saved_position_is_reached_also_after_a_restart_and_a_kill_9),
+            ("a_profile_broken_by_hand_is_set_aside", test_a_profile_broken_by_hand_is_set_aside),
+            ("the_bound_and_delete", test_the_bound_and_delete),
+            ("bad_arguments_get_typed_errors_and_changes_need_the_control_group",
+             test_bad_arguments_get_typed_errors_and_changes_need_the_control_group),
+            ("chairctl_profile_and_position", test_chairctl_profile_and_position),
+        ], replace=(("buses:", f"sessions:\n  profiles: {BOUND}\nbuses:"),))
 
 
 if __name__ == "__main__":

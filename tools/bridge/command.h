@@ -9,9 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chaird-bus.h"
 #include "util.h"
-
-#define CHAIR_ERROR "io.chaird.Chair1.Error."
 
 /* The commands a remote client may send, in the order of their documentation (docs/mqtt.md). */
 enum command {

@@ -335,7 +335,7 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                 char message[128];
                 snprintf(message, sizeof(message), "%s is not among the commands this bridge accepts",
                          command_names[c]);
-                reply_error(b, req, q->id, CHAIR_ERROR "NotPermitted", message);
+                reply_error(b, req, q->id, CHAIRD_ERROR_PREFIX "NotPermitted", message);
                 return;
         }
         if (q->error) {
@@ -344,7 +344,7 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
         }
         r = chair_link_call(b->link, q, on_call_done, on_call_over, req, NULL);
         if (r < 0) {
-                reply_error(b, req, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                reply_error(b, req, q->id, CHAIRD_ERROR_PREFIX "Failed", strerror(-r));
                 return;
         }
         if (req->urgent >= 0)

@@ -5,7 +5,7 @@
 
 #include "build-config.h"
 #include "busjson.h"
-#include "config.h" /* HEAT_LEVELS */
+#include "config.h" /* HEAT_LEVELS, INTENSITY_MIN, INTENSITY_MAX */
 #include "discovery.h"
 #include "homeassistant.h"
 
@@ -356,8 +356,8 @@ static void publish_all(struct ha *ha, json_object *state, json_object *programs
                 with_command(&h, o);
                 add_string(o, "command_template",
                            "{\"command\":\"intensity\",\"intensity\":{{ value | int }}}");
-                json_object_object_add(o, "min", json_object_new_int(1));
-                json_object_object_add(o, "max", json_object_new_int(5));
+                json_object_object_add(o, "min", json_object_new_int(INTENSITY_MIN));
+                json_object_object_add(o, "max", json_object_new_int(INTENSITY_MAX));
                 json_object_object_add(o, "step", json_object_new_int(1));
                 add_string(o, "mode", "slider");
                 publish_entity(&h, "number", "intensity", o);

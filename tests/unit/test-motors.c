@@ -630,7 +630,7 @@ static void board_output(void *chair, int io, double value)
 
 static void board_motor(struct motor *m, struct motor_config *cfg)
 {
-        *cfg = (struct motor_config){.kind = MOTOR_KIND_BOARD};
+        *cfg = (struct motor_config){.kind = &motor_board_kind};
         for (unsigned i = 0; i < _MOTOR_IO_MAX; i++)
                 cfg->io[i] = IO_NONE;
         cfg->io[MOTOR_TARGET] = 0;
@@ -782,7 +782,7 @@ static void test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says
         relay_roller = false;
         const struct motor_config *t = &f.config->roller.travel;
         int sensor = f.config->roller.body_sensor;
-        CHECK(t->kind == MOTOR_KIND_RELAY);
+        CHECK(t->kind == &motor_relay_kind);
         feed(sensor, 0.0);
         feed(t->io[MOTOR_LIMIT_START], 1.0); /* at the top: it knows where it is */
         feed(t->io[MOTOR_LIMIT_END], 0.0);

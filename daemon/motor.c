@@ -13,6 +13,7 @@ static const struct motor_kind *const kinds[] = {
 
 /* Kinds added at run time: the tests' own. */
 static const struct motor_kind *registered[4];
+_Static_assert(ELEMENTSOF(kinds) + ELEMENTSOF(registered) <= MOTOR_KINDS_MAX, "too many motor kinds");
 
 const struct motor_kind *motor_kind_at(size_t i)
 {

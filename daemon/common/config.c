@@ -91,8 +91,6 @@ static const struct field motor_fields[] = {
         {},
 };
 
-#define MOTOR_KINDS_MAX 8
-
 static size_t n_fields(const struct field *f)
 {
         size_t n = 0;
@@ -136,16 +134,6 @@ static void motor_config_done(struct motor_config *m)
 {
         free(m->settings);
         m->settings = NULL;
-}
-
-const struct motor_kind *motor_kind_find(const char *name)
-{
-        const struct motor_kind *k;
-
-        for (size_t i = 0; (k = motor_kind_at(i)); i++)
-                if (streq(k->name, name))
-                        return k;
-        return NULL;
 }
 
 /* Whether node has any of keys (NULL-terminated; NULL: none). */

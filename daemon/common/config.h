@@ -68,10 +68,10 @@ struct motor_kind {
         const struct motor_ops *ops;
 };
 
+#define MOTOR_KINDS_MAX 8 /* shipped and registered together */
+
 /* The kinds: the shipped ones of motor.c's table, then any registered; NULL past the last. Borrowed. */
 const struct motor_kind *motor_kind_at(size_t i);
-/* The kind of that name, or NULL. */
-const struct motor_kind *motor_kind_find(const char *name);
 /* For tests: adds a kind after the shipped ones (kind is borrowed for good). 0, or -ENOSPC. */
 int motor_kind_register(const struct motor_kind *kind);
 

@@ -2,8 +2,8 @@
  * the start limit, the reverse delay and never both relays on under any sequence of commands, positions from
  * hall pulses (coasting and the counter's wrap included) or from time driven, re-zeroing at the limit
  * switches. The chair is the virtual chair (config/sim.yaml) with its backrest on a relay pair timed by
- * travel-time and its legrest on a relay pair with a hall sensor. A kind of motor of this file's own (a servo),
- * registered as a new kind's file would be, shows that a kind needs nothing outside its file. */
+ * travel-time and its legrest on a relay pair with a hall sensor. A kind of motor of this file's own (a
+ * servo), registered as a new kind's file would be, shows that a kind needs nothing outside its file. */
 #include "chair.h"
 #include "helpers.h"
 #include "motor.h"

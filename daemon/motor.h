@@ -1,9 +1,10 @@
 /* motor.h: one motor of the chair (a recline axis or the roller's travel) behind a small ops table, one file
  * per kind: motor-board.c, a motor whose board closes the loop (a target, a run switch, a position), and
- * motor-relay.c, a motor on a pair of relays whose loop chaird closes (from hall pulses or time). The
- * chair model, and through it the engine, the safety supervisor and D-Bus, see only this. Positions are in
- * the motor's own unit: 0.0-1.0 for an axis, millimetres of the track for the roller (span is one full
- * travel). */
+ * motor-relay.c, a motor on a pair of relays whose loop chaird closes (from hall pulses or time). A kind's
+ * file holds its config keys (struct motor_kind, config.h), its ops and its own state (motor.data); motor.c
+ * lists the kinds in one table. The chair model, and through it the engine, the safety supervisor and
+ * D-Bus, see only this. Positions are in the motor's own unit: 0.0-1.0 for an axis, millimetres of the
+ * track for the roller (span is one full travel). */
 #pragma once
 
 #include <systemd/sd-event.h>

@@ -14,8 +14,9 @@ enum axis {
 };
 DECLARE_STRING_TABLE(axis, enum axis);
 
-/* A motor's wiring: where it is driven and read. Positions run from 0.0 (upright, retracted, top of the
- * track) to 1.0 for the axes, and in millimetres from the top for the roller. */
+/* A motor's wiring: where it is driven and read, by role; each kind's wiring keys name the roles it uses.
+ * Positions run from 0.0 (upright, retracted, top of the track) to 1.0 for the axes, and in millimetres
+ * from the top for the roller. */
 enum motor_io {
         MOTOR_TARGET,      /* output value: where the board drives the motor to */
         MOTOR_RUN,         /* output switch: the board drives while it is on; off is how a motor goes safe */

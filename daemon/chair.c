@@ -63,9 +63,6 @@ struct chair {
         bool polling;
 
         struct motor motors[CHAIR_MOTORS];
-        /* A board motor's recheck waits for the inputs its bus was asked to read afresh: which of its
-         * rechecks (motor.rechecks), 0 for none asked. */
-        unsigned recheck_asked[CHAIR_MOTORS];
         struct zone *zones;
         struct heater *heaters;
         bool pump;
@@ -108,7 +105,7 @@ static void preset_stop_short(struct chair *c)
                         continue;
                 if ((motor_pending(m) && fabs(motor_position(m) - c->preset->position[a] * m->span) >
                                                  MOTOR_ARRIVED_FRACTION * m->span) ||
-                    m->unbidden) {
+                    motor_unbidden(m, NULL)) {
                         set_preset(c, NULL);
                         return;
                 }
@@ -168,39 +165,27 @@ static int motor_written(void *chair, int io, usec_t *ret_usec)
         return driver_written(c->drivers[ic->bus], io, ret_usec);
 }
 
-/* Settles a board motor's recheck with its position as last read, a reading that came after its run went off
- * (nothing new came: it is where that reading said). */
-static void recheck_settle(struct chair *c, unsigned i);
-
-/* A board motor sent where its last reading already was has its run off and waits for a reading taken after
- * that (motor-board.c). Its position only arrives when it changes, so once the run is out its bus is asked
- * to read every input afresh: DRIVER_REFRESHED then settles it. */
-static void recheck_ask(struct chair *c)
+/* A motor's input read afresh: its bus is asked to read every input again. */
+static int motor_refresh(void *chair, int io)
 {
-        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
-                struct motor *m = &c->motors[i];
-                const struct io_config *pos, *run;
-                usec_t at;
-                int r;
+        struct chair *c = chair;
+        const struct io_config *ic = chair_config_io(c->config, io);
+        int r;
 
-                if (!m->recheck || m->driven || c->recheck_asked[i] == m->rechecks)
-                        continue;
-                pos = chair_config_io(c->config, m->cfg->io[MOTOR_POSITION]);
-                run = chair_config_io(c->config, m->cfg->io[MOTOR_RUN]);
-                if (!pos) {
-                        m->recheck = false; /* nothing to read: the board alone knows */
-                        continue;
-                }
-                if (run && driver_written(c->drivers[run->bus], m->cfg->io[MOTOR_RUN], &at) < 0)
-                        continue; /* not out yet: the next flush asks */
-                r = driver_refresh(c->drivers[pos->bus]);
-                if (r == -EOPNOTSUPP)
-                        recheck_settle(c, i);
-                else if (r >= 0)
-                        c->recheck_asked[i] = m->rechecks;
-                else
-                        log_warning_errno(r, "Cannot read %s afresh: %m", pos->name);
-        }
+        if (!ic)
+                return -EOPNOTSUPP;
+        r = driver_refresh(c->drivers[ic->bus]);
+        if (r < 0 && r != -EOPNOTSUPP)
+                log_warning_errno(r, "Cannot read %s afresh: %m", ic->name);
+        return r < 0 ? r : (int) ic->bus;
+}
+
+static int motor_get(void *chair, int io, double *ret)
+{
+        struct chair *c = chair;
+        const struct io_config *ic = chair_config_io(c->config, io);
+
+        return ic ? driver_get(c->drivers[ic->bus], io, ret) : -ENODATA;
 }
 
 static int on_flush(sd_event_source *s, void *userdata)
@@ -209,7 +194,8 @@ static int on_flush(sd_event_source *s, void *userdata)
 
         for (size_t i = 0; i < c->n_drivers; i++)
                 driver_flush(c->drivers[i]);
-        recheck_ask(c);
+        for (unsigned i = 0; i < CHAIR_MOTORS; i++)
+                motor_flushed(&c->motors[i]);
         return 0;
 }
 
@@ -553,9 +539,6 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
 /* What a motor did, on an input or on its own time (MOTOR_INPUT_* bits). */
 static void motor_changed(struct chair *c, unsigned i, unsigned what)
 {
-        if (!c->motors[i].recheck)
-                c->recheck_asked[i] = 0;
-
         /* The roller arrived where the scan sent it (not stopped by a limit switch). */
         if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
             (what & MOTOR_INPUT_POSITION))
@@ -570,39 +553,6 @@ static void on_motor(void *chair, struct motor *m, unsigned what)
         struct chair *c = chair;
 
         motor_changed(c, (unsigned) (m - c->motors), what);
-}
-
-static void recheck_settle(struct chair *c, unsigned i)
-{
-        struct motor *m = &c->motors[i];
-        int io = m->cfg->io[MOTOR_POSITION];
-        double v;
-
-        c->recheck_asked[i] = 0;
-        if (!m->recheck || m->driven)
-                return;
-        if (driver_get(c->drivers[chair_config_io(c->config, io)->bus], io, &v) < 0) {
-                m->recheck = false; /* never read: nothing to tell it otherwise */
-                motor_changed(c, i, MOTOR_INPUT_STOPPED);
-                return;
-        }
-        motor_changed(c, i, motor_input(m, io, v));
-}
-
-/* A bus has read its inputs afresh: the rechecks that asked for it, before that read began, are settled.
- * When it could not read them, the next flush asks again. */
-static void recheck_refreshed(struct chair *c, unsigned bus, int error)
-{
-        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
-                const struct motor *m = &c->motors[i];
-                if (!c->recheck_asked[i] ||
-                    chair_config_io(c->config, m->cfg->io[MOTOR_POSITION])->bus != bus)
-                        continue;
-                if (error)
-                        c->recheck_asked[i] = 0;
-                else if (c->recheck_asked[i] == m->rechecks)
-                        recheck_settle(c, i);
-        }
 }
 
 static void on_input(struct chair *c, int io, double v)
@@ -722,7 +672,8 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                                     strerror(ev->error));
                         c->refresh_error = -ev->error;
                 }
-                recheck_refreshed(c, d->bus, ev->error);
+                for (unsigned i = 0; i < CHAIR_MOTORS; i++)
+                        motor_refreshed(&c->motors[i], d->bus, ev->error);
                 if (c->refreshing > 0 && --c->refreshing == 0)
                         refresh_over(c);
                 break;
@@ -745,13 +696,23 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->polling = true;
         c->shoulder_mm = c->shoulder_found_mm = config->roller.geometry.shoulder_mm;
         for (int a = 0; a < _AXIS_MAX; a++)
-                if (config->axis[a])
-                        motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, on_motor, c, event);
-        if (config->has_roller)
-                motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
-                           config->roller.geometry.track_mm, motor_output, on_motor, c, event);
-        for (int m = 0; m < CHAIR_MOTORS; m++)
+                if (config->axis[a]) {
+                        r = motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, on_motor, c,
+                                       event);
+                        if (r < 0)
+                                return r;
+                }
+        if (config->has_roller) {
+                r = motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
+                               config->roller.geometry.track_mm, motor_output, on_motor, c, event);
+                if (r < 0)
+                        return r;
+        }
+        for (int m = 0; m < CHAIR_MOTORS; m++) {
                 c->motors[m].written = motor_written;
+                c->motors[m].refresh = motor_refresh;
+                c->motors[m].get = motor_get;
+        }
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
@@ -932,9 +893,12 @@ bool chair_position(const struct chair *c, unsigned motor, double *ret)
 bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_motor_status *ret)
 {
         const struct motor *m = &c->motors[motor];
+        usec_t unbidden_usec;
+        unsigned unbidden;
 
         if (!motor_present(m))
                 return false;
+        unbidden = motor_unbidden(m, &unbidden_usec);
         *ret = (struct chair_motor_status){
                 .driven = m->driven,
                 .have_position = m->have_position,
@@ -943,8 +907,8 @@ bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_moto
                 .position = motor_position(m) / m->span,
                 .estimated = motor_estimated(m),
                 .sensed = motor_sensed(m),
-                .unbidden_pulses = m->unbidden,
-                .unbidden_usec = m->unbidden_usec,
+                .unbidden_pulses = unbidden,
+                .unbidden_usec = unbidden_usec,
                 .current_a = m->current_a,
                 .max_current_a = m->cfg->max_current_a,
                 .limit_start = m->limit[0],

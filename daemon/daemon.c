@@ -402,7 +402,7 @@ static usec_t idle_guard_period(const struct chair_config *c)
         for (int a = 0; a < _AXIS_MAX; a++)
                 motors[a + 1] = &c->axes[a];
         for (size_t i = 0; i < ELEMENTSOF(motors); i++)
-                if (motors[i]->kind == MOTOR_KIND_RELAY && polled(c, motors[i]->io[MOTOR_PULSES]))
+                if (polled(c, motor_config_watched(motors[i])))
                         period = IDLE_GUARD_USEC;
         for (size_t h = 0; h < c->n_heaters; h++)
                 if (polled(c, c->heaters[h].sensor) && (!period || c->safety.heat_idle_read_usec < period))

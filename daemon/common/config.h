@@ -14,8 +14,9 @@ enum axis {
 };
 DECLARE_STRING_TABLE(axis, enum axis);
 
-/* A motor's wiring: where it is driven and read. Positions run from 0.0 (upright, retracted, top of the
- * track) to 1.0 for the axes, and in millimetres from the top for the roller. */
+/* A motor's wiring: where it is driven and read, by role; each kind's wiring keys name the roles it uses.
+ * Positions run from 0.0 (upright, retracted, top of the track) to 1.0 for the axes, and in millimetres
+ * from the top for the roller. */
 enum motor_io {
         MOTOR_TARGET,      /* output value: where the board drives the motor to */
         MOTOR_RUN,         /* output switch: the board drives while it is on; off is how a motor goes safe */
@@ -29,28 +30,56 @@ enum motor_io {
         _MOTOR_IO_MAX,
 };
 
-/* Who closes a motor's position loop. */
-enum motor_kind {
-        MOTOR_KIND_BOARD, /* its board: chaird writes a target and switches run on */
-        MOTOR_KIND_RELAY, /* chaird: two relays (or an H-bridge's inputs), extend and retract */
-        _MOTOR_KIND_MAX,
-};
+struct motor_kind;
 
-#define MOTOR_REVERSE_DELAY_DEFAULT_USEC (300 * USEC_PER_MSEC)
-/* A relay-pair motor that homes by time drives this many times its travel-time toward its start. */
-#define MOTOR_HOMING_MARGIN 1.25
-
+/* A motor's config: what every kind has (its wiring by role, its current limit) and the kind's own
+ * settings. */
 struct motor_config {
-        enum motor_kind kind;
+        const struct motor_kind *kind; /* NULL: the chair lacks this motor */
         int io[_MOTOR_IO_MAX];
         double max_current_a; /* above this the motor has hit an obstacle */
-        /* Relay pair: */
-        unsigned pulses_per_travel; /* pulses from one end to the other; 0 without a hall sensor */
-        usec_t travel_time_usec; /* end to end when driven; the position is estimated from it without pulses
-                                  */
-        usec_t reverse_delay_usec; /* both relays off this long before the other one goes on */
+        void *settings;       /* the kind's own keys (its file's struct), owned */
         struct mark mark;
 };
+
+/* A kind of motor, one file each (daemon/motor-*.c), as the config knows it: its name, its keys and their
+ * checks; ops is what the daemon does with it (struct motor_ops, daemon/motor.h). The kinds are one table
+ * in motor.c. */
+struct motor_kind {
+        const char *name; /* the value of its kind: key */
+        const char *noun; /* what messages call it: "board motor" */
+        /* A motor without a kind: key that has any of these keys is of this kind. NULL: none says so; the
+         * first such kind of the table is the kind of a motor that has no key of any other. */
+        const char *const *claims;
+        const struct field *wiring; /* its own wiring keys, parsed into the motor_config */
+        const struct field *fields; /* its own settings, parsed into settings (settings_size bytes) */
+        size_t settings_size;
+        void (*settings_init)(void *settings); /* the defaults (NULL: zeroes) */
+        /* What a parsed motor of the kind must have beyond its keys' own checks: errors at node (or
+         * inside it), false after any. */
+        bool (*check)(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                      const struct motor_config *m);
+        /* Checks against the safety limits, once the whole config is parsed (NULL: none). name is the
+         * motor's in messages, max_run_usec its run-time limit and limit that limit's key. */
+        void (*check_run)(struct parse_ctx *ctx, const struct motor_config *m, const char *name,
+                          usec_t max_run_usec, const char *limit);
+        usec_t (*travel_usec)(const struct motor_config *m); /* end to end when driven (NULL: not known) */
+        /* An input that tells of moves it makes by itself, so the idle chair must read it (NULL: none). */
+        int (*watched)(const struct motor_config *m);
+        const struct motor_ops *ops;
+};
+
+#define MOTOR_KINDS_MAX 8 /* shipped and registered together */
+
+/* The kinds: the shipped ones of motor.c's table, then any registered; NULL past the last. Borrowed. */
+const struct motor_kind *motor_kind_at(size_t i);
+/* For tests: adds a kind after the shipped ones (kind is borrowed for good). 0, or -ENOSPC. */
+int motor_kind_register(const struct motor_kind *kind);
+
+/* A motor's travel end to end when driven, 0 when its kind does not know it. */
+usec_t motor_config_travel_usec(const struct motor_config *m);
+/* The input the idle chair must read for this motor (IO_NONE: none). */
+int motor_config_watched(const struct motor_config *m);
 
 struct preset_config {
         char *name;

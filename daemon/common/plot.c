@@ -259,9 +259,9 @@ static double roller_mm_per_sec(const struct plot *pl)
 {
         const struct chair_config *c = pl->config;
 
-        if (c && c->has_roller && c->roller.travel.travel_time_usec > 0)
+        if (c && c->has_roller && motor_config_travel_usec(&c->roller.travel) > 0)
                 return c->roller.geometry.track_mm * (double) USEC_PER_SEC /
-                       (double) c->roller.travel.travel_time_usec;
+                       (double) motor_config_travel_usec(&c->roller.travel);
         return ROLLER_SPEED_NOMINAL_MM_PER_SEC;
 }
 

@@ -64,6 +64,7 @@ struct field {
         enum field_shape shape;
         const struct field *sub;
         const char *schema;
+        const struct field *(*sub_of)(void); /* the sub table where it is only known at run time */
 };
 
 /* Writes the JSON Schema (draft 2020-12) of a YAML file parsed through fields, with its title; io, if
@@ -87,6 +88,20 @@ int json_schema_write(FILE *f, const char *title, const struct field *fields, co
  * table may hold at most 64 fields). Returns 0, -EINVAL if anything was wrong, or -ENOMEM. */
 int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what,
                   const struct field *fields, void *target, uint64_t *ret_seen);
+
+/* Each of keys (NULL-terminated) that node, a mapping, lacks: "<what> is missing the required key '<key>'"
+ * and why after it. False after any. */
+bool require_keys(struct parse_ctx *ctx, const struct ynode *node, const char *what, const char *const *keys,
+                  const char *why);
+
+/* Parses one mapping through several tables, each into its own target, as parse_mapping() does through one:
+ * a key is the first table's that has it. */
+struct field_set {
+        const struct field *fields; /* NULL: none */
+        void *target;
+};
+int parse_mappings(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                   const struct field_set *sets, size_t n_sets);
 
 /* Checks a node's type; adds "<what> must be a <type>, not a <type>" and returns false when it differs. */
 bool expect_type(struct parse_ctx *ctx, const struct ynode *node, enum ynode_type type, const char *what);

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "config.h"
+#include "../../daemon/motor.h" /* the relay pair's settings */
 #include "helpers.h"
 
 /* Loads a config and returns its diagnostics as text (NULL when it loaded cleanly). */
@@ -233,12 +234,13 @@ static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
         if (!c)
                 return;
         const struct motor_config *b = &c->axes[AXIS_BACKREST], *l = &c->axes[AXIS_LEGREST];
-        CHECK_EQ_U(b->kind, MOTOR_KIND_RELAY);
-        CHECK_EQ_U(b->travel_time_usec, 20 * USEC_PER_SEC);
-        CHECK_EQ_U(b->reverse_delay_usec, 300 * USEC_PER_MSEC);
+        const struct motor_relay_settings *bs = b->settings, *ls = l->settings;
+        CHECK(b->kind == &motor_relay_kind);
+        CHECK_EQ_U(bs->travel_time_usec, 20 * USEC_PER_SEC);
+        CHECK_EQ_U(bs->reverse_delay_usec, 300 * USEC_PER_MSEC);
         CHECK(b->io[MOTOR_PULSES] == IO_NONE && b->io[MOTOR_RUN] == IO_NONE);
-        CHECK_EQ_U(l->pulses_per_travel, 800);
-        CHECK_EQ_U(l->reverse_delay_usec, 500 * USEC_PER_MSEC);
+        CHECK_EQ_U(ls->pulses_per_travel, 800);
+        CHECK_EQ_U(ls->reverse_delay_usec, 500 * USEC_PER_MSEC);
         CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].role, IO_IN_COUNTER);
         CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].table, IO_LINE);
         CHECK(!c->ios[b->io[MOTOR_EXTEND]].no_safe_value); /* both relays have a safe value: off */
@@ -317,12 +319,12 @@ static void test_the_relay_example_loads_with_relay_motors(void)
         CHECK_EQ_U(d.n, 0);
         if (!c)
                 return;
-        CHECK_EQ_U(c->axes[AXIS_BACKREST].kind, MOTOR_KIND_RELAY);
-        CHECK_EQ_U(c->axes[AXIS_LEGREST].kind, MOTOR_KIND_RELAY);
-        CHECK_EQ_U(c->roller.travel.kind, MOTOR_KIND_RELAY);
+        CHECK(c->axes[AXIS_BACKREST].kind == &motor_relay_kind);
+        CHECK(c->axes[AXIS_LEGREST].kind == &motor_relay_kind);
+        CHECK(c->roller.travel.kind == &motor_relay_kind);
         CHECK_EQ_U(c->ios[c->axes[AXIS_LEGREST].io[MOTOR_PULSES]].role, IO_IN_COUNTER);
         CHECK(c->roller.travel.io[MOTOR_PULSES] == IO_NONE &&
-              c->roller.travel.travel_time_usec == 9 * USEC_PER_SEC);
+              motor_config_travel_usec(&c->roller.travel) == 9 * USEC_PER_SEC);
         CHECK_EQ_U(c->ios[c->roller.kneading].role, IO_OUT_SWITCH);
         chair_config_free(c);
 }

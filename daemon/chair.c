@@ -46,6 +46,9 @@ struct chair {
         bool board_stopped;
         unsigned board_stopped_bus;
         double board_stopped_gap_ms;
+        /* Per io: what an output that reads back other than written holds (DRIVER_OUTPUT_MISMATCH); NAN
+         * while it reads back what was written. */
+        double *held;
         /* A refresh under way: how many buses have yet to read their inputs, the first error, who waits. */
         unsigned refreshing;
         int refresh_error;
@@ -636,6 +639,22 @@ int chair_refresh(struct chair *c, chair_refreshed_t done, void *userdata)
         return 0;
 }
 
+/* An output's read-back: it holds other than what was written to it, or holds that again. */
+static void on_read_back(struct chair *c, const struct bus_config *bus, const struct driver_event *ev)
+{
+        const char *name = c->config->ios[ev->io].name;
+
+        if (ev->type == DRIVER_OUTPUT_MISMATCH) {
+                log_error("Bus %s: output %s reads back %g, not what was written to it", bus->name, name,
+                          ev->value);
+                c->held[ev->io] = ev->value;
+        } else {
+                log_info("Bus %s: output %s reads back what was written to it again", bus->name, name);
+                c->held[ev->io] = NAN;
+        }
+        changed(c, CHAIR_CHANGED_READ_BACK);
+}
+
 static void on_driver_event(struct driver *d, const struct driver_event *ev, void *userdata)
 {
         struct chair *c = userdata;
@@ -665,6 +684,10 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                 c->board_stopped_bus = d->bus;
                 c->board_stopped_gap_ms = ev->value;
                 changed(c, CHAIR_CHANGED_BOARD_STOPPED);
+                break;
+        case DRIVER_OUTPUT_MISMATCH:
+        case DRIVER_OUTPUT_MATCHED:
+                on_read_back(c, bus, ev);
                 break;
         case DRIVER_REFRESHED:
                 if (ev->error && !c->refresh_error) {
@@ -717,8 +740,11 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
         c->bus_ok = calloc(config->n_buses + 1, sizeof(*c->bus_ok));
-        if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok)
+        c->held = calloc(config->n_ios + 1, sizeof(*c->held));
+        if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok || !c->held)
                 return -ENOMEM;
+        for (size_t i = 0; i < config->n_ios; i++)
+                c->held[i] = NAN;
         r = sd_event_add_defer(event, &c->refresh_source, on_refresh_over, c);
         if (r < 0)
                 return r;
@@ -757,6 +783,7 @@ struct chair *chair_free(struct chair *c)
         sd_event_unref(c->event);
         free(c->drivers);
         free(c->bus_ok);
+        free(c->held);
         free(c->zones);
         free(c->heaters);
         free(c);
@@ -964,6 +991,16 @@ bool chair_comm_ok(const struct chair *c)
                 if (!c->bus_ok[i])
                         return false;
         return true;
+}
+
+int chair_output_mismatch(const struct chair *c, double *ret_held)
+{
+        for (size_t i = 0; i < c->config->n_ios; i++)
+                if (!isnan(c->held[i])) {
+                        *ret_held = c->held[i];
+                        return (int) i;
+                }
+        return IO_NONE;
 }
 
 const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms)

@@ -23,6 +23,7 @@ enum {
         CHAIR_CHANGED_BOARD_STOPPED = 1u << 8, /* a board stopped by itself: its heartbeat came too late */
         CHAIR_CHANGED_RECLINE = 1u << 9,       /* chair_recline_preset() changed */
         CHAIR_CHANGED_SHOULDERS = 1u << 10,    /* chair_shoulder_mm() changed */
+        CHAIR_CHANGED_READ_BACK = 1u << 11,    /* chair_output_mismatch() changed */
 };
 
 typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata);
@@ -148,3 +149,6 @@ bool chair_comm_ok(const struct chair *c);
 /* A board stopped everything by itself (CHAIR_CHANGED_BOARD_STOPPED) since the last chair_safe(): its bus,
  * and how long its heartbeat was quiet. NULL when none did. */
 const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms);
+/* Output read-back: the first output whose device holds other than what was written to it, past a poll
+ * (DRIVER_OUTPUT_MISMATCH), and what it holds; IO_NONE while every output holds what was written. */
+int chair_output_mismatch(const struct chair *c, double *ret_held);

@@ -919,9 +919,9 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 engine_on_chair(d->engine, changes);
         /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll, an
          * e-stop edge at once. They come from the drivers, never from inside a command. */
-        if (d->safety &&
-            (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES |
-                        CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM | CHAIR_CHANGED_BOARD_STOPPED)))
+        if (d->safety && (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS |
+                                     CHAIR_CHANGED_TEMPERATURES | CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM |
+                                     CHAIR_CHANGED_BOARD_STOPPED | CHAIR_CHANGED_READ_BACK)))
                 safety_check(d->safety, now_usec());
         /* Heat is asked for by commands and the engine: checked once the call is over (a heat timeout not
          * rested yet), before the loop does anything else. A trip in the middle of a command would leave it

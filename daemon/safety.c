@@ -10,7 +10,8 @@
 
 DEFINE_STRING_TABLE(fault, enum fault, _FAULT_MAX, "", "emergency-stop", "limit-switches", "obstacle",
                     "run-time", "no-progress", "heater-sensor", "heater-ceiling", "heater-runaway",
-                    "heat-timeout", "comm-lost", "board-stopped", "motor-unbidden", "interrupted");
+                    "heat-timeout", "comm-lost", "board-stopped", "motor-unbidden", "interrupted",
+                    "output-mismatch");
 
 /* A heater is watched as a small state machine, in the spirit of Klipper's verify_heater. Energized, it must
  * gain heat-min-gain every heat-check-window (no_gain), and no reading that came while it was energized may
@@ -354,11 +355,26 @@ static bool board_stopped(struct safety *s, unsigned unit, usec_t now, struct fi
                      format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
 }
 
+/* Output read-back (IEC 60730-1 Annex H's output verification): a device that holds other than what was
+ * written to it, a poll period after the write and still, has a stuck output (a relay or a driver stage
+ * that does not follow, a board that ignores writes). The safe state cannot reach it: it lasts until it
+ * follows again. */
+static bool output_mismatch(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        double held;
+        int io = chair_output_mismatch(s->chair, &held);
+
+        return io != IO_NONE &&
+               found(f, "the output %s reads back %g, not what was written to it: it is stuck",
+                     s->config->ios[io].name, held);
+}
+
 /* The hazards, in the order they are checked and reported: the first that appears is the fault latched. */
 static const struct hazard hazards[] = {
         {FAULT_EMERGENCY_STOP, SCOPE_CHAIR, estop_pressed, estop_pressed, "inputs.emergency-stop"},
         {FAULT_BOARD_STOPPED, SCOPE_CHAIR, board_stopped, NULL, "heartbeat-timeout"},
         {FAULT_COMM_LOST, SCOPE_CHAIR, silent_too_long, bus_silent, "safety.comm-loss"},
+        {FAULT_OUTPUT_MISMATCH, SCOPE_CHAIR, output_mismatch, output_mismatch, "poll"},
         {FAULT_LIMIT_SWITCHES, SCOPE_MOTOR, both_limits_closed, both_limits_closed,
          "limit-start, limit-end"},
         {FAULT_OBSTACLE, SCOPE_MOTOR, obstacle_met, over_current, "max-current"},

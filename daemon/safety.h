@@ -25,6 +25,7 @@ enum fault {
         FAULT_BOARD_STOPPED,
         FAULT_MOTOR_UNBIDDEN,
         FAULT_INTERRUPTED, /* chaird ended while the chair was active: raised at start, not by a check */
+        FAULT_OUTPUT_MISMATCH,
         _FAULT_MAX,
 };
 DECLARE_STRING_TABLE(fault, enum fault);

@@ -874,6 +874,46 @@ static void test_a_board_that_stopped_by_itself_latches(void)
         teardown();
 }
 
+/* Output read-back: the lumbar heater's relay output reads back on though written off (the driver says so
+ * only once it still does a poll later): latched while heating or idle, every output safe, the reset refused
+ * while it is stuck and accepted once a refresh reads back what was written. */
+static void test_an_output_that_reads_back_otherwise_is_output_mismatch(void)
+{
+        for (int idle = 0; idle <= 1; idle++) {
+                setup();
+                if (!idle) {
+                        heat_lumbar(2);
+                        recline_flat();
+                        CHECK(out(LUMBAR->output) == 1.0);
+                }
+                read_back_event(DRIVER_OUTPUT_MISMATCH, LUMBAR->output, 1.0);
+                check_latched(FAULT_OUTPUT_MISMATCH, IO_NONE, IO_NONE);
+                CHECK(strstr(daemon_fault_message(f.d), cfg()->ios[LUMBAR->output].name));
+                check_reset_refused("stuck");
+                check_reset_refused(cfg()->ios[LUMBAR->output].name);
+                fake->follows[LUMBAR->output] = true; /* freed: read back at the reset's refresh */
+                CHECK_EQ_U(reset(), 0);
+                check_moves_again_after_the_reset();
+                teardown();
+        }
+}
+
+/* An output that follows again after the latch leaves the fault latched: the reset clears it, and nothing
+ * holds that back. */
+static void test_a_mismatch_that_ended_needs_the_reset_but_holds_nothing_back(void)
+{
+        setup();
+        recline_flat();
+        read_back_event(DRIVER_OUTPUT_MISMATCH, BACKREST(MOTOR_RUN), 0.0);
+        check_latched(FAULT_OUTPUT_MISMATCH, IO_NONE, IO_NONE);
+        read_back_event(DRIVER_OUTPUT_MATCHED, BACKREST(MOTOR_RUN), 0.0);
+        advance(5 * USEC_PER_SEC);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "output-mismatch"); /* latched until reset */
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
 /* A chaird that finds the marker of an active chair comes up latched. */
 static void test_a_restart_after_an_unclean_end_comes_up_interrupted(void)
 {
@@ -1108,9 +1148,9 @@ static void test_resets_during_one_read_share_it(void)
 static void test_faults_have_their_documented_names(void)
 {
         static const char *const documented[] = {
-                "emergency-stop", "limit-switches", "obstacle",       "run-time",     "no-progress",
-                "heater-sensor",  "heater-ceiling", "heater-runaway", "heat-timeout", "comm-lost",
-                "board-stopped",  "motor-unbidden", "interrupted"};
+                "emergency-stop", "limit-switches", "obstacle",       "run-time",       "no-progress",
+                "heater-sensor",  "heater-ceiling", "heater-runaway", "heat-timeout",   "comm-lost",
+                "board-stopped",  "motor-unbidden", "interrupted",    "output-mismatch"};
 
         CHECK_STREQ(fault_to_string(FAULT_NONE), "");
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)
@@ -1146,6 +1186,8 @@ int main(void)
                 T(test_a_silent_bus_is_comm_lost_until_it_answers),
                 T(test_a_board_that_stopped_by_itself_latches),
                 T(test_a_restart_after_an_unclean_end_comes_up_interrupted),
+                T(test_an_output_that_reads_back_otherwise_is_output_mismatch),
+                T(test_a_mismatch_that_ended_needs_the_reset_but_holds_nothing_back),
                 T(test_release_vents_every_bag_and_opens_the_legrest),
                 T(test_release_right_after_a_jog_opens_the_legrest_all_the_way),
                 T(test_a_recline_after_a_reset_during_a_back_off_goes_on_and_is_watched),

@@ -118,8 +118,6 @@ static int on_emit(sd_event_source *s, void *userdata)
         return 0;
 }
 
-/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second).
- */
 /* When the session would end if it ran on: fixed at each of its changes, so that every reader sees the
  * same time between two changes (a front-end counts down from it without ticks). */
 static void session_times(struct daemon *d)
@@ -133,6 +131,8 @@ static void session_times(struct daemon *d)
                                                                             d->options->time_scale);
 }
 
+/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a
+ * second). */
 static void changed(struct daemon *d, unsigned props)
 {
         if (props & (PROP_STATE | PROP_PROGRAM | PROP_PHASE | PROP_DURATION | PROP_HEAT | PROP_SESSION)) {

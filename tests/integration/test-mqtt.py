@@ -978,8 +978,14 @@ def deadbanded(p, d, c, state_topic):
     wait_for(lambda: d.state() != "moving", 60)
     wait_for(lambda: not any(m["driven"] for m in d.sim.state()["motors"].values()), 60)
     # The exact values once still (2 s after the last change kept back): waited for, not slept.
-    final = {a: round(float(v), 2) for a, v in d.get("Positions").items()}
-    wait_for(lambda: all(abs((state(c).get("Positions") or {}).get(a, -1) - v) < 0.011 for a, v in final.items()), 15)
+    # (Compared with the chair's positions as they are at each look: a motor may still creep after its
+    # drive stopped, and the bridge must follow that too.)
+    def settled():
+        final.clear()
+        final.update({a: round(float(v), 2) for a, v in d.get("Positions").items()})
+        return all(abs((state(c).get("Positions") or {}).get(a, -1) - v) < 0.011 for a, v in final.items())
+    final = {}
+    wait_for(settled, 15)
     texts = [m[1] for m in c.on(state_topic)]
     seen = {}
     for text in texts:

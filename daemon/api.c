@@ -1366,8 +1366,8 @@ static int property_shoulders(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "u", daemon_shoulders(a->d));
 }
 
-/* Counters since install; read when wanted (they change every tick while the chair is busy, so no signal).
- */
+/* Counters since install; read when wanted (they change every tick while the chair is busy, so no
+ * signal). */
 static int property_usage(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {

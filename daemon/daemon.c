@@ -54,8 +54,8 @@ struct daemon {
         void *observer_userdata;
 
         const char *state; /* as last reported */
-        /* The latched fault; the message in a fixed buffer, so that latching never depends on an allocation.
-         */
+        /* The latched fault; the message in a fixed buffer, so that latching never depends on an
+         * allocation. */
         enum fault fault;
         char fault_message[256];
         bool locked;
@@ -433,8 +433,8 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_ONESHOT);
         }
         if (d->reading || d->guarding)
-                return; /* the read under way answers this one too, or the guard's starts it when it is over
-                         */
+                /* The read under way answers this one too, or the guard's starts it when it is over. */
+                return;
         r = chair_refresh(d->chair, on_inputs_read, d);
         if (r < 0) {
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
@@ -526,8 +526,8 @@ int daemon_start_timeline(struct daemon *d, const char *program_id, struct timel
 void daemon_stop(struct daemon *d)
 {
         if (engine_stop(d->engine, FINISH_STOPPED) < 0) {
-                /* No program: whatever moves or heats on its own (a recline, a jog, heat set by hand) stops.
-                 */
+                /* No program: whatever moves or heats on its own (a recline, a jog, heat set by hand)
+                 * stops. */
                 vent_and_hold(d);
                 for (size_t h = 0; h < d->config->n_heaters; h++)
                         chair_heat(d->chair, h, 0);
@@ -871,8 +871,8 @@ static void on_lock_written(struct saved_file *f, int result, uint64_t generatio
                                   saved_file_path(f));
 }
 
-/* The child lock as it was left: on unless the file says off (a file chaird cannot read keeps a child out).
- */
+/* The child lock as it was left: on unless the file says off (a file chaird cannot read keeps a child
+ * out). */
 /* Whether the file must be written again (it was odd or unreadable: the lock it gives must last). */
 static bool load_lock(struct daemon *d)
 {
@@ -1176,8 +1176,8 @@ static int setup_parts(struct daemon *d)
         struct diag_list diags = {};
         int r;
 
-        /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
-         */
+        /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is
+         * out. */
         r = chair_new(d->config, d->event, on_chair, d, &d->chair);
         if (r < 0)
                 return r;

@@ -1,5 +1,5 @@
-/* profiles.c: the profiles, one file each in the state directory, in memory by name, written off the loop.
- */
+/* profiles.c: the profiles, one file each in the state directory, in memory by name, written off the
+ * loop. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -30,9 +30,9 @@ struct slot {
 
 /* Someone waiting for what was asked of a profile to reach the disk (profiles_wait). */
 struct waiter {
-        struct slot *slot;   /* its file's write; NULL: the folder's sync after a removal */
-        uint64_t generation; /* the write or sync it waits for; UINT64_MAX: a leaving slot's end, then a sync
-                              */
+        struct slot *slot; /* its file's write; NULL: the folder's sync after a removal */
+        /* The write or sync it waits for; UINT64_MAX: a leaving slot's end, then a sync. */
+        uint64_t generation;
         profiles_done_t done;
         void *userdata;
 };
@@ -669,8 +669,8 @@ int profiles_put(struct profiles *ps, const struct profile *p)
                 s = NULL;
                 for (size_t k = 0; k < ps->n_leaving && !s; k++)
                         if (streq(ps->leaving[k]->profile.name, p->name)) {
-                                /* Deleted while its write is under way: back, its next write after that one.
-                                 */
+                                /* Deleted while its write is under way: back, its next write after that
+                                 * one. */
                                 s = ps->leaving[k];
                                 ps->leaving[k] = ps->leaving[--ps->n_leaving];
                                 s->leaving = false;

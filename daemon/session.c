@@ -18,8 +18,10 @@
 #define SESSION_SAVE_INTERVAL_USEC (1 * USEC_PER_MINUTE)
 #define SESSION_FILE               "session"
 #define SESSION_FILE_MAX           1024
-#define SESSION_RECORDED_WITHIN    16 /* a session's record is among this many newest (faults come after) */
-#define SESSION_HEADER             "# chaird session 1: the session that runs, as its history record would read\n"
+/* A session's record is among this many newest (faults come after). */
+#define SESSION_RECORDED_WITHIN 16
+static const char session_header[] =
+        "# chaird session 1: the session that runs, as its history record would read\n";
 
 struct session {
         int state_fd; /* borrowed from the core */
@@ -109,7 +111,7 @@ static int session_text(void *userdata, char **ret_data, size_t *ret_size)
                 if (history_format_record(&r, line, sizeof(line)) < 0)
                         line[0] = '\0';
         }
-        if (asprintf(ret_data, "%s%s", SESSION_HEADER, line) < 0)
+        if (asprintf(ret_data, "%s%s", session_header, line) < 0)
                 return -ENOMEM;
         *ret_size = strlen(*ret_data);
         return 0;
@@ -137,8 +139,8 @@ static bool recover_session(struct session *s)
                                     aside ? "; set aside as " SESSION_FILE ".broken" : "");
                 return false;
         }
-        if (strncmp(text, SESSION_HEADER, strlen(SESSION_HEADER)) != 0 ||
-            history_parse_record(text + strlen(SESSION_HEADER), &r) < 0)
+        if (strncmp(text, session_header, strlen(session_header)) != 0 ||
+            history_parse_record(text + strlen(session_header), &r) < 0)
                 return false; /* between sessions (or damaged: nothing to go by) */
         /* It ended and was recorded (the cut came after): its record is among the newest. Compared by start
          * and program, not by order: a board without a real-time clock may have started with its clock
@@ -317,8 +319,8 @@ static int open_records(struct session *s, sd_event *event)
                                    on_positions_written, s, &s->positions_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot keep the motors' positions in %s: %m", s->state_dir);
-        /* None keeps the chair from starting: an unreadable file starts afresh, with a word in the journal.
-         */
+        /* None keeps the chair from starting: an unreadable file starts afresh, with a word in the
+         * journal. */
         r = history_new(event, s->state_fd, s->state_dir, s->config->sessions.history_max, &s->history);
         if (r >= 0)
                 r = usage_new(event, s->state_fd, s->state_dir, &s->usage);

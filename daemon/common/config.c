@@ -388,8 +388,8 @@ static int parse_recline(struct parse_ctx *ctx, const struct ynode *node, const 
                 }
         if (r == 0 && !strv_contains((const char *const *) c->preset_names, PRESET_UPRIGHT)) {
                 parse_error(ctx, node,
-                            "recline needs a preset named '" PRESET_UPRIGHT "': "
-                            "the chair returns to it after a program");
+                            "recline needs a preset named '" PRESET_UPRIGHT "': the chair returns to it "
+                            "after a program");
                 r = -EINVAL;
         }
         return r;
@@ -636,18 +636,13 @@ static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node
                             100.0, dest);
 }
 
+#define AIRBAG_LEVELS_TEXT STRINGIFY(AIRBAG_INTENSITY_LEVELS)
 static const struct field airbag_fields[] = {
         {"pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED},
         {"zones", parse_zones, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = zone_fields},
         {"pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa),
-         .schema = "{\"type\":\"array\",\"minItems\":" STRINGIFY(
-                 AIRBAG_INTENSITY_LEVELS) ",\"maxItems\":" STRINGIFY(AIRBAG_INTENSITY_LEVELS) ",\"items\":{"
-                                                                                              "\"type\":"
-                                                                                              "\"number\","
-                                                                                              "\"minimum\":"
-                                                                                              "1,"
-                                                                                              "\"maximum\":"
-                                                                                              "100}}"},
+         .schema = "{\"type\":\"array\",\"minItems\":" AIRBAG_LEVELS_TEXT ",\"maxItems\":" AIRBAG_LEVELS_TEXT
+                   ",\"items\":{\"type\":\"number\",\"minimum\":1,\"maximum\":100}}"},
         {},
 };
 

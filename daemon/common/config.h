@@ -109,10 +109,10 @@ struct roller_config {
 
         struct motor_config travel; /* position in millimetres from the top */
         int kneading, tapping;      /* output values: speed, 0 is off */
-        int width, depth; /* output values: width 0 narrow to 2 wide (without it, the width cannot be
-                           * set); depth level */
-        int body_sensor;  /* input switch: on while the roller touches the body; without it there is
-                           * no body scan */
+        /* Output values: width 0 narrow to 2 wide (without it, the width cannot be set); depth level. */
+        int width, depth;
+        /* Input switch: on while the roller touches the body; without it there is no body scan. */
+        int body_sensor;
 };
 
 #define AIRBAG_INTENSITY_LEVELS 5
@@ -144,8 +144,8 @@ struct safety_config {
         usec_t roller_max_run_usec;    /* the same for the roller's travel */
         usec_t no_progress_usec;       /* a driven motor whose position does not change for this long */
         usec_t obstacle_back_off_usec; /* after an over-current, drive back this long, then stop */
-        unsigned unbidden_pulses; /* relay pair: this many hall pulses with both relays off = motor-unbidden
-                                   */
+        /* Relay pair: this many hall pulses with both relays off = motor-unbidden. */
+        unsigned unbidden_pulses;
         usec_t heat_timeout_usec; /* heat goes off after this long, whatever asks for it */
         usec_t heat_rest_usec;    /* every zone off this long: heat has rested, its timeout starts afresh */
         double heat_ceiling_c;    /* no element is ever driven above this */
@@ -166,10 +166,10 @@ struct safety_config {
 
 /* Sessions and what chaird keeps of them (docs/config.md). */
 struct sessions_config {
-        usec_t manual_duration_usec; /* a manual session's length when StartManual gives none (at most the
-                                      * session cap) */
-        unsigned history_max;        /* sessions and faults kept in the history; older ones go */
-        unsigned profiles_max;       /* user profiles at most */
+        /* A manual session's length when StartManual gives none (at most the session cap) */
+        usec_t manual_duration_usec;
+        unsigned history_max;  /* sessions and faults kept in the history; older ones go */
+        unsigned profiles_max; /* user profiles at most */
 };
 extern const struct sessions_config sessions_config_default;
 #define SESSIONS_HISTORY_MAX 10000 /* sessions.history's ceiling */
@@ -195,9 +195,9 @@ struct chair_config {
         char **airbag_zones;              /* NULL-terminated; NULL when the chair has no airbags */
         struct airbag_zone_config *zones; /* same order as airbag_zones */
         size_t n_zones;
-        int pump;                                            /* output switch */
-        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS]; /* a zone with a pressure sensor inflates to
-                                                              * this for intensity 1 to 5 */
+        int pump; /* output switch */
+        /* A zone with a pressure sensor inflates to this for intensity 1 to 5. */
+        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS];
 
         struct heater_config *heaters;
         size_t n_heaters;

@@ -224,9 +224,8 @@ static void lane_recline(struct plot *pl)
                 x1 = x_of(pl, until_next(pl, i, same_track));
                 xm = fmin(x_of(pl, s->at_usec + move), x1);
                 fprintf(pl->f,
-                        "<polygon class=\"recline-move\" data-move-usec=\"%llu\" points=\"%.2f,%.1f "
-                        "%.2f,%.1f "
-                        "%.2f,%.1f\" fill=\"#a1d99b\"/>\n",
+                        "<polygon class=\"recline-move\" data-move-usec=\"%llu\" points=\"%.2f,%.1f %.2f,"
+                        "%.1f %.2f,%.1f\" fill=\"#a1d99b\"/>\n",
                         (unsigned long long) move, x0, pl->y + BAND_H - 3, xm, pl->y + 3, xm,
                         pl->y + BAND_H - 3);
                 fprintf(pl->f,
@@ -358,9 +357,8 @@ static void lane_roller(struct plot *pl)
                          ~(1u << __builtin_ctz(r->technique & TECHNIQUES_STROKE ?: r->technique));
                 if (second)
                         fprintf(pl->f,
-                                "<polyline class=\"roller-combined\" data-technique=\"%s\" "
-                                "points=\"%.2f,%.2f "
-                                "%.2f,%.2f %.2f,%.2f\" fill=\"none\" stroke=\"%s\" "
+                                "<polyline class=\"roller-combined\" data-technique=\"%s\" points=\"%.2f,"
+                                "%.2f %.2f,%.2f %.2f,%.2f\" fill=\"none\" stroke=\"%s\" "
                                 "stroke-dasharray=\"4,4\"/>\n",
                                 technique_to_string((enum technique) __builtin_ctz(second)), x0,
                                 roller_y(pl, top, from), xt, roller_y(pl, top, reached), x1,
@@ -650,16 +648,13 @@ int plot_svg(FILE *out, const struct program *p, const struct timeline *t, const
                 "%.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
                 WIDTH, ceil(pl.y + 10), WIDTH, ceil(pl.y + 10));
         fputs("<style>.lane-bg{fill:#fafafa;stroke:#cccccc}.lane-title{font-weight:bold}"
-              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#"
-              "555555;font-size:11px}"
-              ".roller,.roller-combined{stroke-width:2.5}.roller-park{stroke:#999999;stroke-dasharray:2,2}."
-              "depth{stroke:#444444;stroke-width:2}.boundary{"
-              "stroke:#777777;"
-              "stroke-dasharray:4,3}"
-              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.recline-end{font-size:11px;fill:#"
-              "41ab5d}.title{font-size:18px;font-weight:bold}.lane-missing-note{fill:#555555;font-style:"
-              "italic}"
-              ".roller-setting,.airbag-intensity{font-size:11px}</style>\n",
+              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,"
+              ".zone-name{fill:#555555;font-size:11px}.roller,.roller-combined{stroke-width:2.5}"
+              ".roller-park{stroke:#999999;stroke-dasharray:2,2}.depth{stroke:#444444;stroke-width:2}"
+              ".boundary{stroke:#777777;stroke-dasharray:4,3}.axis,.tick-mark{stroke:#333333}"
+              ".phase-name{font-size:11px}.recline-end{font-size:11px;fill:#41ab5d}.title{font-size:18px;"
+              "font-weight:bold}.lane-missing-note{fill:#555555;font-style:italic}.roller-setting,"
+              ".airbag-intensity{font-size:11px}</style>\n",
               out);
         fwrite(body, 1, body_size, out);
         fputs("</svg>\n", out);

@@ -93,10 +93,10 @@ struct modbus_driver {
         bool coalesce;
         bool polling; /* inputs are read; off while the chair is idle, so the bus thread sleeps */
         uint16_t heartbeat_wanted, heartbeat_written;
-        bool resync;              /* polling came back on: write the heartbeat, then every output again */
-        bool timeout_written;     /* the heartbeat timeout went to the board since it was (re)connected */
-        usec_t heartbeat_ok_usec; /* the last heartbeat that went out while the chair was active; 0: none yet
-                                   */
+        bool resync;          /* polling came back on: write the heartbeat, then every output again */
+        bool timeout_written; /* the heartbeat timeout went to the board since it was (re)connected */
+        /* The last heartbeat that went out while the chair was active; 0: none yet. */
+        usec_t heartbeat_ok_usec;
         /* The heartbeat went out later than the board's timeout while the chair was active: the board has
          * put everything safe by itself. Until the loop has heard of it and asked for the safe state,
          * nothing that would start an output again is written (nothing resumes by itself). */
@@ -519,8 +519,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 int error;
 
                 if (p.next_usec <= now) {
-                        /* A refresh asked for while this read is under way wants a read that starts after.
-                         */
+                        /* A refresh asked for while this read is under way wants a read that starts
+                         * after. */
                         unsigned asked = m->refresh_asked;
                         pthread_mutex_unlock(&m->lock);
                         error = transact(m, p.table, false, p.address, p.count, regs, bits);
@@ -557,8 +557,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 }
                 if (m->polls[i].next_usec < *next)
                         *next = m->polls[i].next_usec;
-                /* A command waits for no more than the read under way: the rest of the sweep comes after it.
-                 */
+                /* A command waits for no more than the read under way: the rest of the sweep comes after
+                 * it. */
                 if (m->work) {
                         *next = now;
                         break;
@@ -620,8 +620,8 @@ static void *io_thread(void *userdata)
                                 pthread_mutex_lock(&m->lock);
                                 if (!error) {
                                         connected = true;
-                                        /* A board that was restarted lost its outputs: write them all again.
-                                         */
+                                        /* A board that was restarted lost its outputs: write them all
+                                         * again. */
                                         for (size_t i = 0; i < m->n_outputs; i++)
                                                 m->outputs[i].is_written = false;
                                         m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);

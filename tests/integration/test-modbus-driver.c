@@ -372,8 +372,8 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         /* The board is silent for 2 s; a driver blocking the loop would starve its 50 ms timer. */
         CHECK(RUN_UNTIL(t.restored == 1, 6000));
         CHECK(t.ticks - ticks >= (unsigned) ((now_usec() - start) / (100 * USEC_PER_MSEC)));
-        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so.
-         */
+        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says
+         * so. */
         CHECK(RUN_UNTIL(t.stopped == 1, 3000));
         check_nothing_resumes_before_the_safe_state();
         CHECK_EQ_U(t.lost, 1);

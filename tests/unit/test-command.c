@@ -193,25 +193,20 @@ static const struct {
         {"{'command':'manual','roller':{'technique':'kneading+tapping','area':'lumbar','speed':6,'width':"
          "'wide','depth':5},'airbags':{'zones':['arms','calves'],'pattern':'wave','intensity':1},'heat':{"
          "'lumbar':2,'calves':0},'foot-rollers':0,'recline':'zero-gravity-1','duration-usec':600000000}",
-         "{'member':'StartManual','signature':'a{sv}','body':[{'roller':{'technique':'kneading+tapping','"
-         "area':"
-         "'lumbar','speed':6,'width':'wide','depth':5},'airbags':{'zones':['arms','calves'],'pattern':'wave'"
-         ","
-         "'intensity':1},'heat':{'lumbar':2,'calves':0},'foot-rollers':0,'recline':'zero-gravity-1','"
-         "duration':"
-         "600000000}]}"},
+         "{'member':'StartManual','signature':'a{sv}','body':[{'roller':{'technique':'kneading+tapping',"
+         "'area':'lumbar','speed':6,'width':'wide','depth':5},'airbags':{'zones':['arms','calves'],"
+         "'pattern':'wave','intensity':1},'heat':{'lumbar':2,'calves':0},'foot-rollers':0,"
+         "'recline':'zero-gravity-1','duration':600000000}]}"},
         /* A position is a name, or a fraction as a d; a whole number is a fraction too. */
         {"{'command':'manual','roller':{'from':0.25,'to':1,'pattern':'p'}}",
          "{'member':'StartManual','signature':'a{sv}','body':[{'roller':{'pattern':'p','from':0.25,'to':1.0}"
          "}]}"},
-        {"{'command':'adjust','speed':2,'width':'narrow','depth':1,'from':'neck','to':0.5,'airbag-intensity'"
-         ":5,"
-         "'foot-rollers':6,'reset':true,'heat':{},'recline':'flat','roller':{},'airbags':{'zones':[]},"
-         "'duration-usec':0}",
-         "{'member':'Adjust','signature':'a{sv}','body':[{'speed':2,'width':'narrow','depth':1,'from':'neck'"
-         ","
-         "'to':0.5,'airbag-intensity':5,'foot-rollers':6,'reset':true,'roller':{},'airbags':{'zones':[]},"
-         "'heat':{},'recline':'flat','duration':0}]}"},
+        {"{'command':'adjust','speed':2,'width':'narrow','depth':1,'from':'neck','to':0.5,"
+         "'airbag-intensity':5,'foot-rollers':6,'reset':true,'heat':{},'recline':'flat','roller':{},"
+         "'airbags':{'zones':[]},'duration-usec':0}",
+         "{'member':'Adjust','signature':'a{sv}','body':[{'speed':2,'width':'narrow','depth':1,"
+         "'from':'neck','to':0.5,'airbag-intensity':5,'foot-rollers':6,'reset':true,'roller':{},"
+         "'airbags':{'zones':[]},'heat':{},'recline':'flat','duration':0}]}"},
         {"{'command':'shoulders','offset-mm':-20}",
          "{'member':'AdjustShoulders','signature':'i','body':[-20]}"},
         {"{'command':'lock','locked':true}",

@@ -653,8 +653,8 @@ static void board_motor(struct motor *m, struct motor_config *cfg)
 }
 
 /* Stopped on its way down, the roller's last reading is from before the stop: sent back to where that
- * reading was, it seems there already. The next reading tells where it stopped, and the board drives it on.
- */
+ * reading was, it seems there already. The next reading tells where it stopped, and the board drives it
+ * on. */
 static void test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next(void)
 {
         struct motor_config cfg;

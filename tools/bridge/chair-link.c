@@ -69,8 +69,8 @@ static void state_changed(struct chair_link *l)
         (void) sd_event_source_set_enabled(l->state_defer, SD_EVENT_ONESHOT);
 }
 
-/* The changes waiting for the end of this loop iteration go out now (before an event that came after them).
- */
+/* The changes waiting for the end of this loop iteration go out now (before an event that came after
+ * them). */
 static void state_flush(struct chair_link *l)
 {
         int enabled = SD_EVENT_OFF;

@@ -684,8 +684,8 @@ int main(int argc, char **argv)
         srv.last_step_usec = now_usec();
         advance(&srv); /* the limit switch lines as the chair stands, before chaird reads them */
         sd_event_source *tick = NULL;
-        /* Accurate to a millisecond: the default quarter of a second would sample the relays too coarsely.
-         */
+        /* Accurate to a millisecond: the default quarter of a second would sample the relays too
+         * coarsely. */
         r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC,
                               USEC_PER_MSEC, on_tick, &srv);
         if (r >= 0) /* a periodic tick: on_tick moves the deadline on each time */

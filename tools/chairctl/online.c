@@ -279,8 +279,8 @@ static int verb_status(sd_bus *bus, int argc, char *argv[])
 /* What list --json shows of a program's properties, in this order. */
 static const char *const program_keys[] = {"Id", "Name", "Description", "DurationUSec", "Path", NULL};
 
-/* The programs chaird offers: a table, JSON objects, or with ids_only one id per line (a JSON list of ids).
- */
+/* The programs chaird offers: a table, JSON objects, or with ids_only one id per line (a JSON list of
+ * ids). */
 static int list_programs(sd_bus *bus, bool ids_only)
 {
         _cleanup_json_ json_object *objects = NULL, *list = json_object_new_array();

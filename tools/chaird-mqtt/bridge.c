@@ -317,8 +317,8 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
         int c = req->command = q->command;
 
         /* stop and emergency-stop go through whatever else comes: beyond the rate they are still sent to
-         * chaird, one of each kind at a time and without a reply, so that a flood of them stays bounded too.
-         */
+         * chaird, one of each kind at a time and without a reply, so that a flood of them stays bounded
+         * too. */
         bool urgent = c >= 0 && command_always_allowed(c);
         if (!take_token(b)) {
                 if (!urgent || b->urgent_in_flight[c] > 0) {

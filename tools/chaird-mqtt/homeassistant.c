@@ -55,8 +55,8 @@ static void add_origin(json_object *o)
         json_object_object_add(o, "origin", origin);
 }
 
-/* The keys every entity shares: its unique id, the device, availability, and the state topic when it reads.
- */
+/* The keys every entity shares: its unique id, the device, availability, and the state topic when it
+ * reads. */
 static json_object *entity(struct ha *h, const char *object, const char *name)
 {
         char buf[700];
@@ -625,8 +625,7 @@ static void publish_remote(struct ha *h, json_object *state)
                         select_on(h, "profile", "Profile", state_topic,
                                   "{{ value_json.Profile or '(none)' }}", h->topic_command,
                                   "{\"command\":\"select-profile\",\"name\":{{ ('' if value == '(none)' "
-                                  "else value) "
-                                  "| tojson }}}",
+                                  "else value) | tojson }}}",
                                   options);
                 }
         }

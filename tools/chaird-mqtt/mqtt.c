@@ -474,8 +474,8 @@ void mqtt_client_stop(struct mqtt_client *m, const char *goodbye)
         if (goodbye && m->will_topic)
                 (void) mosquitto_publish_v5(m->mosq, NULL, m->will_topic, (int) strlen(goodbye), goodbye, 1,
                                             true, NULL);
-        /* A clean disconnect (reason 0) tells the broker not to send the will: the goodbye says it already.
-         */
+        /* A clean disconnect (reason 0) tells the broker not to send the will: the goodbye says it
+         * already. */
         (void) mosquitto_disconnect_v5(m->mosq, 0, NULL);
         for (int i = 0; i < 10 && mosquitto_want_write(m->mosq); i++)
                 if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)

@@ -1,5 +1,5 @@
-/* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at /api.
- */
+/* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at
+ * /api. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -275,8 +275,8 @@ static bool page_own_command(struct page *p, struct command_request *q)
 }
 
 /* The child lock holds for a phone whatever user chaird-web runs as (chaird lets root through): while the
- * chair is locked a phone may stop it, lock it and read, nothing else; unlocking is for the chair's screen.
- */
+ * chair is locked a phone may stop it, lock it and read, nothing else; unlocking is for the chair's
+ * screen. */
 static bool phone_locked_out(struct web_server *s, const struct command_request *q)
 {
         json_object *state = chair_link_state(s->link), *locked = NULL, *value = NULL;
@@ -819,8 +819,7 @@ static int check_listening(const struct web_config *config)
                                   sizeof(shown));
                 fprintf(stderr,
                         "chaird-web: libwebsockets listens on %s port %d, not where the config says "
-                        "(%s:%d%s%s%s): "
-                        "not serving (can it list the network interfaces? AF_NETLINK)\n",
+                        "(%s:%d%s%s%s): not serving (can it list the network interfaces? AF_NETLINK)\n",
                         shown,
                         addr.ss_family == AF_INET ? ntohs(((struct sockaddr_in *) &addr)->sin_port)
                                                   : ntohs(((struct sockaddr_in6 *) &addr)->sin6_port),

@@ -1,5 +1,5 @@
-/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it reports.
- */
+/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it
+ * reports. */
 #include <errno.h>
 #include <math.h>
 
@@ -9,7 +9,10 @@
 #include "motor.h"
 
 /* A heater switches on again once its element has cooled this far below its level's temperature, so that
- * the relay does not chatter around the set point. */
+ * the relay does not chatter around the set point. Not a config key: the heater's safety rows are sized
+ * around it (an element off at its target may coast a little, and safety.heat-off-rise, 4 deg C, and
+ * heat-margin, at least 1, must stay above what regulation lets it swing); a relay that needs a wider band
+ * to last needs those rows looked at again, not a setting. */
 #define HEAT_HYSTERESIS_C 1.0
 
 struct zone {

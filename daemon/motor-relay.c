@@ -14,8 +14,9 @@
 /* A motor that homes by time drives this many times its travel-time toward its start. */
 #define HOMING_MARGIN 1.25
 
-/* Pulses this soon after the relays opened are the motor coasting; later ones mean it moves by itself. */
-#define COAST_USEC (500 * USEC_PER_MSEC)
+/* Pulses this soon after the relays opened (the kind's coast setting) are the motor coasting; later ones
+ * mean it moves by itself. */
+#define COAST_DEFAULT_USEC (500 * USEC_PER_MSEC)
 /* While the other relay's off has not reached its device, whether it has is checked this often. */
 #define WRITE_CHECK_USEC (10 * USEC_PER_MSEC)
 /* The most a motor stops before its target to coast the rest: a fraction of its travel. */
@@ -198,7 +199,7 @@ static void go(struct motor *m, int dir, usec_t now)
         }
         r->pending = 0;
         /* How far it coasted after it last stopped on its way (not at an end stop, which stops it dead). */
-        if (r->last && !m->limit[0] && !m->limit[1] && now - r->off_usec > COAST_USEC)
+        if (r->last && !m->limit[0] && !m->limit[1] && now - r->off_usec > settings(m)->coast_usec)
                 r->coast = r->coasted;
         relays(m, dir);
         r->on = r->last = dir;
@@ -355,7 +356,7 @@ static unsigned relay_input(struct motor *m, int io, double value)
          * pulses came at some time since the read before: while that could have been during the drive or the
          * coast, they are the coast's (a counter polled late on a loaded machine holds them still). */
         usec_t off = r->off_usec;
-        bool coasting = r->last && (!off_at(m, -r->last, &off) || since <= off + COAST_USEC);
+        bool coasting = r->last && (!off_at(m, -r->last, &off) || since <= off + settings(m)->coast_usec);
         if (!r->on && !coasting) {
                 /* A welded relay, or the motor back-driven (checked at once), or a coast read late (a
                  * board's counter is read by polling): a few are counted the way it went, and when they
@@ -517,12 +518,17 @@ static const struct field relay_fields[] = {
          (long long) USEC_PER_SEC, (long long) (5 * USEC_PER_MINUTE)},
         {"reverse-delay", field_duration, offsetof(struct motor_relay_settings, reverse_delay_usec), 0,
          (long long) (50 * USEC_PER_MSEC), (long long) (5 * USEC_PER_SEC)},
+        {"coast", field_duration, offsetof(struct motor_relay_settings, coast_usec), 0,
+         (long long) (50 * USEC_PER_MSEC), (long long) (5 * USEC_PER_SEC)},
         {},
 };
 
 static void relay_settings_init(void *settings)
 {
-        ((struct motor_relay_settings *) settings)->reverse_delay_usec = REVERSE_DELAY_DEFAULT_USEC;
+        struct motor_relay_settings *s = settings;
+
+        s->reverse_delay_usec = REVERSE_DELAY_DEFAULT_USEC;
+        s->coast_usec = COAST_DEFAULT_USEC;
 }
 
 static bool relay_check(struct parse_ctx *ctx, const struct ynode *node, const char *what,

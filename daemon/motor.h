@@ -39,8 +39,8 @@ struct motor_ops {
         double (*position)(const struct motor *m);
         /* A limit switch changed (motor_input() has recorded it); NULL: a closed one in the way stops it. */
         unsigned (*limit)(struct motor *m, int end, bool closed);
-        /* The drivers have put every output safe: the motor forgets its move (NULL: it is no longer driven).
-         */
+        /* The drivers have put every output safe: the motor forgets its move (NULL: it is no longer
+         * driven). */
         void (*safe)(struct motor *m);
         /* Where it stands, to be saved for a clean restart: false while it moves or does not know. NULL:
          * the kind reads its position itself, and has none to save. */
@@ -201,4 +201,5 @@ struct motor_relay_settings {
         unsigned pulses_per_travel; /* pulses from one end to the other; 0 without a hall sensor */
         usec_t travel_time_usec;    /* end to end when driven (the position's estimate without pulses) */
         usec_t reverse_delay_usec;  /* both relays off this long before the other one goes on */
+        usec_t coast_usec;          /* pulses this soon after the relays opened are it coasting */
 };

@@ -56,6 +56,11 @@ struct safety *safety_free(struct safety *s);
  * over. */
 void safety_check(struct safety *s, usec_t now);
 
+/* The hazard table's rows: the config keys row's check is measured against, i from 0 (NULL past the last,
+ * or past the last row), and its fault. */
+const char *safety_hazard_limit(size_t row, size_t i, enum fault *ret_fault);
+size_t safety_hazard_rows(void);
+
 /* Whether a lasting cause of a fault is there on the readings the chair has now (the latched fault's, or one
  * that appeared while it was latched and so never tripped under its own name: a sensor that went open during
  * a runaway); if so, why into buf, for the refusal of a reset. Faults whose cause the trip took away (a

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "schema.h"
@@ -598,4 +599,31 @@ int field_name_list(struct parse_ctx *ctx, const struct ynode *node, const struc
         strv_free(*(char ***) dest);
         *(char ***) dest = TAKE_PTR(names);
         return 0;
+}
+
+bool schema_has_key(const struct field *fields, const char *path)
+{
+        const struct field *table = fields, *f = NULL;
+        bool entry = false; /* the next key names an entry of the map f */
+
+        for (;;) {
+                size_t n = strcspn(path, ".");
+                if (n == 0)
+                        return false;
+                if (entry)
+                        entry = false;
+                else {
+                        f = NULL;
+                        for (const struct field *i = table; i && i->key && !f; i++)
+                                if (strlen(i->key) == n && strncmp(i->key, path, n) == 0)
+                                        f = i;
+                        if (!f)
+                                return false;
+                        entry = f->shape == SHAPE_MAP;
+                        table = f->sub ?: f->sub_of ? f->sub_of() : NULL;
+                }
+                if (path[n] == '\0')
+                        return true;
+                path += n + 1;
+        }
 }

@@ -72,6 +72,10 @@ struct field {
  * -EINVAL (after a message to stderr) when a field has no schema: the schema would be incomplete. */
 int json_schema_write(FILE *f, const char *title, const struct field *fields, const struct field *io);
 
+/* Whether path, keys joined by '.' with '*' (or any name) for an entry of a map, names a key of a file parsed
+ * through fields: "safety.heat-margin", "recline.axes.*.max-current". */
+bool schema_has_key(const struct field *fields, const char *path);
+
 /* The JSON Schema's own words for values several tables share. */
 #define SCHEMA_TECHNIQUES                                                                                   \
         "{\"oneOf\":[{\"type\":\"string\",\"pattern\":\"^(@TECHNIQUE_RE@)(\\\\+(@TECHNIQUE_RE@))*$\"},"     \
@@ -132,8 +136,8 @@ int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct f
 /* A length with a unit, "1200mm" or "12cm" [double, millimetres; negative allowed if f->min < 0]. */
 int field_length_mm(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 
-/* Parses "1h", "5m", "90s", "1m30s", "250ms" into usec. Returns 0, or -EINVAL with *ret_reason telling why.
- */
+/* Parses "1h", "5m", "90s", "1m30s", "250ms" into usec. Returns 0, or -EINVAL with *ret_reason telling
+ * why. */
 int parse_duration(const char *s, usec_t *ret, const char **ret_reason);
 
 /* Parses a whole decimal number without sign; -EINVAL unless s is all digits; -ERANGE on overflow. */

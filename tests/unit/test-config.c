@@ -156,8 +156,8 @@ static void test_roller_techniques_need_their_outputs(void)
 
         CHECK_STREQ(e, "7:15: error: the roller lists a technique that needs 'tapping', which is not wired\n"
                        "8:17: error: depth-levels above 1 needs 'depth' wired");
-        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no depth.
-         */
+        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no
+         * depth. */
         CHECK_EQ_U(chair_config_load("chair.yaml", bare, strlen(bare), &d, &c), 0);
         if (c) {
                 CHECK_EQ_U(c->roller.techniques, TECHNIQUES_STROKE);
@@ -218,7 +218,7 @@ static void test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_
 #define RELAY_BUSES "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n" ESTOP
 
 /* A relay-pair motor: extend and retract, and pulses (with pulses-per-travel) or travel-time; its reverse
- * delay defaults to 300 ms. */
+ * delay defaults to 300 ms, its coast to 500 ms. */
 static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
 {
         static const char *const yaml = RELAY_BUSES
@@ -226,7 +226,7 @@ static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
                 "    backrest: {extend: {line: B_OUT}, retract: {line: B_IN}, travel-time: 20s}\n"
                 "    legrest: {extend: {coil: 1}, retract: {coil: 2}, pulses: {line: L_HALL}, "
                 "pulses-per-travel: 800,\n"
-                "              reverse-delay: 500ms, limit-start: {line: L_START}}\n"
+                "              reverse-delay: 500ms, coast: 1s, limit-start: {line: L_START}}\n"
                 "  presets: {upright: {backrest: 0, legrest: 0}}\n";
         struct chair_config *c = load_config_text(yaml);
 
@@ -238,9 +238,11 @@ static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
         CHECK(b->kind == &motor_relay_kind);
         CHECK_EQ_U(bs->travel_time_usec, 20 * USEC_PER_SEC);
         CHECK_EQ_U(bs->reverse_delay_usec, 300 * USEC_PER_MSEC);
+        CHECK_EQ_U(bs->coast_usec, 500 * USEC_PER_MSEC);
         CHECK(b->io[MOTOR_PULSES] == IO_NONE && b->io[MOTOR_RUN] == IO_NONE);
         CHECK_EQ_U(ls->pulses_per_travel, 800);
         CHECK_EQ_U(ls->reverse_delay_usec, 500 * USEC_PER_MSEC);
+        CHECK_EQ_U(ls->coast_usec, USEC_PER_SEC);
         CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].role, IO_IN_COUNTER);
         CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].table, IO_LINE);
         CHECK(!c->ios[b->io[MOTOR_EXTEND]].no_safe_value); /* both relays have a safe value: off */
@@ -277,8 +279,7 @@ static void test_a_relay_pair_motor_is_refused_without_what_it_needs(void)
                 slow,
                 "8:15: error: backrest: travel-time 25 s: homing may take 1.25 times that after the reverse "
                 "delay (31.55 s in all), not less than safety.axis-max-run (30 s); raise axis-max-run or "
-                "check "
-                "travel-time");
+                "check travel-time");
         CHECK_STREQ(no_time,
                     "8:15: error: axis is missing the required key 'travel-time' (without pulses, the "
                     "position is estimated from it)");

@@ -45,8 +45,8 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
         f.finished++;
 }
 
-/* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed in.
- */
+/* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed
+ * in. */
 static void start_core(void);
 
 /* Replaces text from the line starting with from up to the one starting with to (not included) by with. */
@@ -821,8 +821,8 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         teardown();
 }
 
-/* The rest is the config's safety.heat-rest: with 10 minutes, six minutes with every zone off are no rest.
- */
+/* The rest is the config's safety.heat-rest: with 10 minutes, six minutes with every zone off are no
+ * rest. */
 static void test_the_heat_rest_is_the_configs(void)
 {
         setup_with("  heat-rest: 10m\n", NULL, NULL);
@@ -840,6 +840,32 @@ static void test_the_heat_rest_is_the_configs(void)
         heat_lumbar(1);
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
         teardown();
+}
+
+/* Each row of the hazard table names the config keys it is measured against, and each is one. */
+static void test_every_limit_of_the_hazard_table_is_a_config_key(void)
+{
+        size_t named = 0;
+
+        for (size_t row = 0; row < safety_hazard_rows(); row++) {
+                enum fault fault = FAULT_NONE;
+                const char *key;
+                CHECK(safety_hazard_limit(row, 0, &fault) != NULL); /* every row has one */
+                for (size_t i = 0; (key = safety_hazard_limit(row, i, &fault)); i++, named++)
+                        if (!schema_has_key(config_fields, key)) {
+                                printf("# %s: %s is not a key of the config\n", fault_to_string(fault), key);
+                                tap_case_failed = true;
+                        }
+        }
+        CHECK(named >= safety_hazard_rows());
+        /* The lookup itself: a map's entries by any name, nothing that is not there. */
+        CHECK(schema_has_key(config_fields, "recline.axes.backrest.max-current"));
+        CHECK(schema_has_key(config_fields, "buses.board.poll"));
+        CHECK(schema_has_key(config_fields, "recline.axes"));
+        CHECK(!schema_has_key(config_fields, "safety.heat-limit"));
+        CHECK(!schema_has_key(config_fields, "recline.axes.*.max-speed"));
+        CHECK(!schema_has_key(config_fields, "safety..heat-margin"));
+        CHECK(!schema_has_key(config_fields, ""));
 }
 
 static void test_a_silent_bus_is_comm_lost_until_it_answers(void)
@@ -1181,6 +1207,7 @@ int main(void)
                 T(test_an_idle_chair_without_heaters_arms_no_timer),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
                 T(test_the_heat_rest_is_the_configs),
+                T(test_every_limit_of_the_hazard_table_is_a_config_key),
                 T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),
                 T(test_a_fault_due_during_a_command_leaves_nothing_driven),
                 T(test_a_silent_bus_is_comm_lost_until_it_answers),

@@ -120,8 +120,8 @@ struct roller_config {
 #define ROLLER_DEPTH_MAX 5
 /* Heat levels are 0 (off) to this; each level above 0 has a temperature. */
 #define HEAT_LEVELS 3
-#define FOOT_SPEED_MAX                                                                                      \
-        6 /* a program's foot-roller speeds are 1 to this; the hardware's speed-levels at most */
+/* A program's foot-roller speeds are 1 to this; the hardware's speed-levels at most. */
+#define FOOT_SPEED_MAX 6
 
 struct airbag_zone_config {
         char *name;

@@ -80,7 +80,7 @@ const char *bus_options_known(const struct bus_option *options, size_t n, char *
 
 int bus_option_check_range(const struct bus_option *o, const char *within, int64_t v, char *why, size_t size)
 {
-        if (o->min == o->max || (v >= o->min && v <= o->max))
+        if (v >= o->min && v <= o->max)
                 return 0;
         return fail(why, size, "%s%s%s: %" PRId64 " is out of range (%" PRId64 " to %" PRId64 "%s%s)",
                     within ?: "", within ? "." : "", o->key, v, o->min, o->max, o->unit ? " " : "",

@@ -27,7 +27,7 @@ struct bus_option {
          * NULL: any type, skipped, for the caller to read on its own. */
         const char *type;
         size_t offset;
-        int64_t min, max; /* u, i, t: the range; min == max: any value */
+        int64_t min, max; /* u, i, t: the range, always checked (min == max: that value only) */
         const char *unit; /* said after a range's ends ("us, the session cap"); NULL: nothing */
         const char
                 *unsupported; /* set: the chair lacks what the key sets (-EOPNOTSUPP, "key: unsupported") */

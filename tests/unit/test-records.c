@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "busdict.h"
 #include "history.h"
 #include "profiles.h"
 #include "tap.h"
@@ -769,7 +770,23 @@ static void test_a_damaged_usage_line_is_left_out(void)
         teardown();
 }
 
-RUN_TESTS(T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_are_refused),
+/* A D-Bus option's range is always checked: a range of one value (a chair whose shoulder range is one
+ * position, a session cap at the shortest run) takes that value only, not any. */
+static void test_an_option_range_of_one_value_takes_that_value_only(void)
+{
+        const struct bus_option offset = {"shoulder-offset", "i", 0, 0, 0, "mm, the chair's shoulder range"};
+        const struct bus_option duration = {"duration", "t", 0, 60000000, 60000000};
+        char why[256];
+
+        CHECK_EQ_U(bus_option_check_range(&offset, NULL, 0, why, sizeof(why)), 0);
+        CHECK(bus_option_check_range(&offset, NULL, 5000, why, sizeof(why)) == -EINVAL);
+        CHECK_STREQ(why, "shoulder-offset: 5000 is out of range (0 to 0 mm, the chair's shoulder range)");
+        CHECK(bus_option_check_range(&duration, NULL, 1, why, sizeof(why)) == -EINVAL);
+        CHECK_EQ_U(bus_option_check_range(&duration, NULL, 60000000, why, sizeof(why)), 0);
+}
+
+RUN_TESTS(T(test_an_option_range_of_one_value_takes_that_value_only),
+          T(test_a_record_reads_back_as_it_was_written), T(test_damaged_lines_are_refused),
           T(test_lines_cut_short_or_damaged_are_left_out_and_the_file_mended),
           T(test_the_bound_keeps_the_newest_and_the_file_stays_near_it),
           T(test_a_record_is_in_the_file_as_soon_as_it_is_added),

@@ -15,7 +15,6 @@ typedef void (*writer_done_t)(struct writer *w, int result, void *userdata);
 
 /* Starts writing data (copied) to name inside the folder dir_fd (a copy of it is kept; dir names it in
  * messages): write_file_atomic_at (temporary file, fsync, rename, fsync of the folder), never through a
- *
  * link. */
 int writer_start(sd_event *event, int dir_fd, const char *dir, const char *name, const void *data,
                  size_t size, unsigned mode, writer_done_t done, void *userdata, struct writer **ret);

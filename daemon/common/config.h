@@ -166,7 +166,7 @@ struct safety_config {
 
 /* Sessions and what chaird keeps of them (docs/config.md). */
 struct sessions_config {
-        /* A manual session's length when StartManual gives none (at most the session cap) */
+        /* A manual session's length when StartManual gives none (at most the session cap). */
         usec_t manual_duration_usec;
         unsigned history_max;  /* sessions and faults kept in the history; older ones go */
         unsigned profiles_max; /* user profiles at most */

@@ -43,6 +43,7 @@ struct mb_output {
         enum read_back state;
         uint16_t held;       /* what the device answered at the last read-back */
         bool unreadable;     /* the device refused to read it back: it is not read back again */
+        bool read_back_due;  /* written by this sweep: read back once every write of it has gone out */
         usec_t differs_usec; /* when it first answered other than written */
         usec_t recheck_usec; /* when to read it again (while not READ_BACK_OK) */
 };
@@ -264,10 +265,36 @@ static bool next_write(struct modbus_driver *m, size_t *i, size_t *ret_first, si
         return false;
 }
 
-/* Writes every output that changed. Lock held on entry and exit; dropped around I/O. Returns the error
- * of a failed transaction, or 0. */
 static int read_back(struct modbus_driver *m, size_t first, size_t n);
 
+/* Reads back what the sweep wrote, after all of it went out: a read (slow, or failing on a noisy line)
+ * never holds up a write, least of all the safe state's. Runs as the writes went, n at a time. */
+static int read_back_written(struct modbus_driver *m)
+{
+        for (size_t i = 0; i < m->n_outputs;) {
+                struct mb_output *o = &m->outputs[i];
+                size_t n = 1, max = is_bit_table(o->table) ? MAX_WRITE_BITS : MAX_WRITE_REGISTERS;
+                int error;
+
+                if (!o->read_back_due) {
+                        i++;
+                        continue;
+                }
+                while (m->coalesce && i + n < m->n_outputs && n < max && o[n].read_back_due &&
+                       o[n].table == o->table && o[n].address == o->address + n)
+                        n++;
+                for (size_t k = 0; k < n; k++)
+                        o[k].read_back_due = false;
+                error = read_back(m, i, n);
+                if (error)
+                        return error;
+                i += n;
+        }
+        return 0;
+}
+
+/* Writes every output that changed, then reads back what it wrote. Lock held on entry and exit; dropped
+ * around I/O. Returns the error of a failed transaction, or 0. */
 static int write_outputs(struct modbus_driver *m)
 {
         size_t i = 0, first, n;
@@ -312,13 +339,11 @@ static int write_outputs(struct modbus_driver *m)
                                 o[k].written_usec = now;
                         o[k].written = v;
                         o[k].is_written = true;
+                        o[k].read_back_due = true;
                 }
-                error = read_back(m, first, n);
-                if (error)
-                        return error;
         }
         pthread_cond_broadcast(&m->settled);
-        return 0;
+        return read_back_written(m);
 }
 
 /* Takes what outputs [first, first + n) of one table answered when read back. Lock held. */

@@ -759,8 +759,9 @@ static int read_favourites(sd_bus_message *m, const struct bus_option *o, void *
                 for (size_t i = 0; i < p->n_favourites; i++)
                         if (streq(p->favourites[i], s))
                                 return snprintf(why, size, "favourites: %s given twice", s), -EINVAL;
-                if (p->n_favourites == PROFILE_FAVOURITES_MAX)
-                        return snprintf(why, size, "favourites: more than %d", PROFILE_FAVOURITES_MAX),
+                if (p->n_favourites == CHAIRD_PROFILE_FAVOURITES_MAX)
+                        return snprintf(why, size, "favourites: more than %d",
+                                        CHAIRD_PROFILE_FAVOURITES_MAX),
                                -EINVAL;
                 strcpy(p->favourites[p->n_favourites++], s);
         }
@@ -799,8 +800,8 @@ static int check_heat_zone(struct profile_reading *rd, const struct profile *p, 
                          PROFILE_NAME_MAX, zone);
         else if (level > HEAT_LEVELS)
                 snprintf(why, size, "heat: %s level %u is out of range (0 to %d)", zone, level, HEAT_LEVELS);
-        else if (p->n_heat == PROFILE_HEAT_MAX)
-                snprintf(why, size, "heat: more than %d zones", PROFILE_HEAT_MAX);
+        else if (p->n_heat == CHAIRD_PROFILE_HEAT_MAX)
+                snprintf(why, size, "heat: more than %d zones", CHAIRD_PROFILE_HEAT_MAX);
         else
                 for (size_t i = 0; i < p->n_heat; i++)
                         if (streq(p->heat[i].zone, zone))

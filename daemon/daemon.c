@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "chaird-bus.h"
 #include "daemon.h"
 #include "log.h"
 #include "session.h"
@@ -595,7 +596,7 @@ int daemon_jog(struct daemon *d, enum axis axis, int direction)
         int r = interlocked(d);
 
         if (r >= 0)
-                r = chair_jog(d->chair, axis, direction, JOG_HOLD_USEC);
+                r = chair_jog(d->chair, axis, direction, CHAIRD_JOG_HOLD_USEC);
         if (r >= 0)
                 command_done(d);
         return r;

@@ -14,9 +14,6 @@
 #include "profiles.h"
 #include "safety.h"
 
-/* A jog moves for this long unless it is called again: a dead-man button. */
-#define JOG_HOLD_USEC (300 * USEC_PER_MSEC)
-
 /* Properties of the main object, as bits of a "changed" set. */
 enum {
         PROP_STATE = 1u << 0,

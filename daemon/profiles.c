@@ -180,7 +180,7 @@ static int take_uint(struct reader *rd, const char *word, unsigned max, unsigned
 
 static int read_line(struct reader *rd, char *line, struct profile *p, unsigned *seen)
 {
-        char *words[2 + 2 * PROFILE_FAVOURITES_MAX], *save = NULL;
+        char *words[2 + 2 * CHAIRD_PROFILE_FAVOURITES_MAX], *save = NULL;
         size_t n = 0;
         int r = 0;
 
@@ -200,8 +200,8 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
                         *seen |= 1u << k;
                 }
         if (streq(words[0], "favourites")) {
-                if (n - 1 > PROFILE_FAVOURITES_MAX)
-                        return bad(rd, "more than %d favourites", PROFILE_FAVOURITES_MAX);
+                if (n - 1 > CHAIRD_PROFILE_FAVOURITES_MAX)
+                        return bad(rd, "more than %d favourites", CHAIRD_PROFILE_FAVOURITES_MAX);
                 for (size_t i = 1; i < n && r >= 0; i++)
                         r = take_name(rd, words[i], p->favourites[p->n_favourites++], "favourite");
         } else if (streq(words[0], "intensity")) {
@@ -211,8 +211,9 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
                 if (r >= 0 && p->intensity < INTENSITY_MIN)
                         return bad(rd, "intensity 0: leave the line out for none");
         } else if (streq(words[0], "heat")) {
-                if (n % 2 != 1 || (n - 1) / 2 > PROFILE_HEAT_MAX)
-                        return bad(rd, "heat takes zone and level pairs (at most %d)", PROFILE_HEAT_MAX);
+                if (n % 2 != 1 || (n - 1) / 2 > CHAIRD_PROFILE_HEAT_MAX)
+                        return bad(rd, "heat takes zone and level pairs (at most %d)",
+                                   CHAIRD_PROFILE_HEAT_MAX);
                 p->has_heat = true;
                 for (size_t i = 1; i < n && r >= 0; i += 2) {
                         /* A zone is named as the config names it: any word. */

@@ -10,14 +10,13 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "chaird-bus.h"
 #include "config.h"
 
-#define PROFILES_DIR           "profiles"
-#define PROFILE_NAME_MAX       64 /* as a program id: [a-z0-9-], not starting with '-' */
-#define PROFILE_FAVOURITES_MAX 32
-#define PROFILE_HEAT_MAX       8
-#define PROFILE_POSITIONS_MAX  16
-#define PROFILE_FILE_MAX       (16 * 1024) /* a longer file is not a profile */
+#define PROFILES_DIR          "profiles"
+#define PROFILE_NAME_MAX      64 /* as a program id: [a-z0-9-], not starting with '-' */
+#define PROFILE_POSITIONS_MAX 16
+#define PROFILE_FILE_MAX      (16 * 1024) /* a longer file is not a profile */
 
 struct profile_position {
         char name[PROFILE_NAME_MAX + 1];
@@ -27,13 +26,13 @@ struct profile_position {
 
 struct profile {
         char name[PROFILE_NAME_MAX + 1];
-        char favourites[PROFILE_FAVOURITES_MAX][PROFILE_NAME_MAX + 1];
+        char favourites[CHAIRD_PROFILE_FAVOURITES_MAX][PROFILE_NAME_MAX + 1];
         size_t n_favourites;
         unsigned intensity; /* 1-5; 0: none */
         struct {
                 char zone[PROFILE_NAME_MAX + 1];
                 unsigned level; /* 0-3 */
-        } heat[PROFILE_HEAT_MAX];
+        } heat[CHAIRD_PROFILE_HEAT_MAX];
         size_t n_heat;
         bool has_heat;
         bool has_shoulder_offset;

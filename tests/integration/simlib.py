@@ -54,6 +54,12 @@ def run_cases(tap, cases, *args, chaird=None):
     return True
 
 
+def module_cases(namespace):
+    """The test_NAME functions of a module's namespace (its globals()) as (NAME, fn) cases, in the order the
+    module defines them."""
+    return [(name[5:], fn) for name, fn in list(namespace.items()) if name.startswith("test_")]
+
+
 def free_tcp_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

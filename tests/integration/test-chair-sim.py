@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from simlib import ChairSim, PtyPair, main, mbpoll, wait_for
+from simlib import ChairSim, PtyPair, main, mbpoll, run_cases, wait_for
 
 # Addresses from docs/reference-board.md.
 COIL_RUN_BACKREST, COIL_RUN_ROLLER, COIL_PUMP, COIL_INFLATE_SHOULDERS, COIL_HOLD_SHOULDERS = 0, 2, 3, 4, 9
@@ -34,6 +34,11 @@ def board_io(port):
             raise RuntimeError(f"reading {table} {address} failed: {out.strip()}")
         return values
     return write, read
+
+
+def named(prefix, fns):
+    """Cases named by the prefix and their function's name in words ("tcp: board reports its version")."""
+    return [(prefix + fn.__name__.replace("_", " "), fn) for fn in fns]
 
 
 def relay_cases(tap, tmp):
@@ -133,9 +138,9 @@ def relay_cases(tap, tmp):
         write(problems, "coil", COIL_EXTEND_LEGREST, 0)
         sim.ok("clear")
 
-    for fn in [a_relay_coil_drives_the_motor_which_pulses_and_coasts, the_board_records_overlaps_and_reversal_gaps,
-               the_retract_relay_runs_it_into_its_start_limit, relay_motor_faults_show_in_state]:
-        tap.case("relay: " + fn.__name__.replace("_", " "), fn)
+    run_cases(tap, named("relay: ", [
+        a_relay_coil_drives_the_motor_which_pulses_and_coasts, the_board_records_overlaps_and_reversal_gaps,
+        the_retract_relay_runs_it_into_its_start_limit, relay_motor_faults_show_in_state]))
     sim.close()
 
 
@@ -353,14 +358,13 @@ def cases(tap, tmp):
             if reply.get("ok") is not False or error not in reply.get("error", ""):
                 problems.append(f"'{line}': expected an error about '{error}', got {reply}")
 
-    for fn in [board_reports_its_version, axis_moves_to_its_target_and_stops,
-               axis_stops_at_its_end_with_the_limit_switch, roller_scan_finds_the_shoulders,
-               heater_warms_toward_its_element_and_cools, airbag_fills_holds_and_vents,
-               unmapped_address_answers_exception_2, out_of_range_value_answers_exception_3,
-               heartbeat_timeout_puts_every_output_safe, motor_faults_show_in_state, heater_faults_show_in_state,
-               estop_shows_as_input_and_state, comm_drop_silences_the_board_then_recovers,
-               changed_reports_when_a_write_changed_a_value, control_socket_refuses_bad_commands]:
-        tap.case("tcp: " + fn.__name__.replace("_", " "), fn)
+    run_cases(tap, named("tcp: ", [
+        board_reports_its_version, axis_moves_to_its_target_and_stops, axis_stops_at_its_end_with_the_limit_switch,
+        roller_scan_finds_the_shoulders, heater_warms_toward_its_element_and_cools, airbag_fills_holds_and_vents,
+        unmapped_address_answers_exception_2, out_of_range_value_answers_exception_3,
+        heartbeat_timeout_puts_every_output_safe, motor_faults_show_in_state, heater_faults_show_in_state,
+        estop_shows_as_input_and_state, comm_drop_silences_the_board_then_recovers,
+        changed_reports_when_a_write_changed_a_value, control_socket_refuses_bad_commands]))
     sim.close()
 
     relay_cases(tap, tmp)
@@ -390,8 +394,8 @@ def cases(tap, tmp):
         if not wait_for(lambda: mbpoll(pty.b, "input", IR_VERSION, rtu=True, timeout=0.3)[0], 5):
             problems.append("the link did not recover once the noise stopped")
 
-    tap.case("rtu: read and write", rtu_read_and_write)
-    tap.case("rtu: noise corrupts frames", rtu_noise_corrupts_frames)
+    run_cases(tap, [("rtu: read and write", rtu_read_and_write),
+                    ("rtu: noise corrupts frames", rtu_noise_corrupts_frames)])
     rtu.close()
     pty.close()
 

@@ -2,6 +2,7 @@
 """chairctl's bash completion (tools/chairctl/chairctl.bash), driven as bash drives it: bash-completion
 loaded, the function called with COMP_WORDS and COMP_CWORD set as for a Tab at the end of a line. The names
 come from a real chaird (with chair-sim) on a private system bus; without chaird they are quietly none."""
+import contextlib
 import importlib.util
 import json
 import os
@@ -158,17 +159,8 @@ def test_files_for_validate_plot_and_install(p, tmp, bus, chaird):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    chaird = None
-    try:
-        chaird = Chaird(os.path.join(tmp, "chair"), bus)
-        for name, fn in [(n[5:], f) for n, f in globals().items() if n.startswith("test_")]:
-            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus, chaird))
-    finally:
-        if chaird:
-            chaird.close()
-        bus.close()
+    with dt.private_bus(tmp) as bus, contextlib.closing(Chaird(os.path.join(tmp, "chair"), bus)) as chaird:
+        simlib.run_cases(tap, simlib.module_cases(globals()), tmp, bus, chaird)
 
 
 if __name__ == "__main__":

@@ -454,10 +454,8 @@ def test_the_small_things_a_front_end_meets(p, tmp, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        for name, fn in [
+    with dt.private_bus(tmp) as bus:
+        simlib.run_cases(tap, [
             ("capabilities_come_from_the_config", test_capabilities_come_from_the_config),
             ("the_session_shows_what_runs", test_the_session_shows_what_runs),
             ("a_front_end_never_needs_to_poll", test_a_front_end_never_needs_to_poll),
@@ -466,10 +464,7 @@ def cases(tap, tmp):
             ("a_profiles_intensity_is_its_sessions_only", test_a_profiles_intensity_is_its_sessions_only),
             ("a_session_cut_by_a_kill_is_recorded_and_counted", test_a_session_cut_by_a_kill_is_recorded_and_counted),
             ("the_small_things_a_front_end_meets", test_the_small_things_a_front_end_meets),
-        ]:
-            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
-    finally:
-        bus.close()
+        ], tmp, bus)
 
 
 if __name__ == "__main__":

@@ -345,10 +345,8 @@ def test_a_key_given_twice_is_an_invalid_argument(p, tmp, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        for name, fn in [
+    with dt.private_bus(tmp) as bus:
+        simlib.run_cases(tap, [
             ("a_fifo_in_the_programs_folder_never_hangs_the_loop",
              test_a_fifo_in_the_programs_folder_never_hangs_the_loop),
             ("a_link_or_odd_file_in_the_programs_folder_is_listed_by_its_path_only",
@@ -361,10 +359,7 @@ def cases(tap, tmp):
              test_huge_and_binary_state_files_are_set_aside_at_once),
             ("leftovers_of_cut_writes_are_removed_at_start", test_leftovers_of_cut_writes_are_removed_at_start),
             ("a_key_given_twice_is_an_invalid_argument", test_a_key_given_twice_is_an_invalid_argument),
-        ]:
-            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
-    finally:
-        bus.close()
+        ], tmp, bus)
 
 
 if __name__ == "__main__":

@@ -1289,7 +1289,7 @@ def cases(tap, tmp):
         reconnect_client()
         if not wait_for(lambda: state(env.client).get("State"), 15):
             raise RuntimeError("no state from the bridge: " + env.bridge.logtext())
-        for name, fn in [
+        simlib.run_cases(tap, [
             ("retained_topics_for_a_new_subscriber", test_retained_topics_for_a_new_subscriber),
             ("every_command_reaches_the_chair", test_every_command_reaches_the_chair),
             ("chaird_errors_go_into_the_reply", test_chaird_errors_go_into_the_reply),
@@ -1318,8 +1318,7 @@ def cases(tap, tmp):
             ("connection_failures_are_loud", test_connection_failures_are_loud),
             ("home_assistant_discovery_stays_true", test_home_assistant_discovery_stays_true),
             ("the_documented_acl_works_with_home_assistant", test_the_documented_acl_works_with_home_assistant),
-        ]:
-            tap.case(name, fn, env)
+        ], env)
     finally:
         for thing in ("client", "bridge", "d"):
             if hasattr(env, thing):

@@ -340,6 +340,10 @@ def test_chairctl_profile_and_position(p, d, bus):
                                (("profile", "save"), 2, "one profile name"),
                                (("profile", "save", "dora", "--intensity", "9"), 1, "InvalidArgument"),
                                (("profile", "save", "dora", "--heat", "lumbar"), 2, "ZONE=LEVEL"),
+                               # chairctl holds --heat to SaveProfile's limit: 8 reach chaird, 9 do not
+                               (("profile", "save", "dora", *["--heat", "nowhere=1"] * 8), 1, "NoSuchZone"),
+                               (("profile", "save", "dora", *["--heat", "nowhere=1"] * 9), 2,
+                                "--heat given more than 8 times"),
                                (("profile", "frobnicate"), 2, "profile takes"),
                                (("position", "save"), 2, "position takes"),
                                (("position", "delete", "nowhere"), 1, "NoSuchPreset")]:

@@ -274,13 +274,8 @@ def test_relay_hazards_latch_with_every_relay_open(p, tmp, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        for name, fn in [(n[5:], f) for n, f in globals().items() if n.startswith("test_")]:
-            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
-    finally:
-        bus.close()
+    with dt.private_bus(tmp) as bus:
+        simlib.run_cases(tap, simlib.module_cases(globals()), tmp, bus)
 
 
 if __name__ == "__main__":

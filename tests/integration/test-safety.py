@@ -705,10 +705,8 @@ def test_a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores(p, tmp, 
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        for name, fn in [
+    with dt.private_bus(tmp) as bus:
+        simlib.run_cases(tap, [
             ("emergency_stops_put_the_running_chair_safe", test_emergency_stops_put_the_running_chair_safe),
             ("a_stalled_motor_is_no_progress", test_a_stalled_motor_is_no_progress),
             ("an_obstacle_stops_backs_off_and_latches", test_an_obstacle_stops_backs_off_and_latches),
@@ -737,10 +735,7 @@ def cases(tap, tmp):
                       test_a_program_keeps_its_time_under_a_flood_of_reads_and_busy_cores)],
             "heat-down": [("heat_lowered_from_3_to_1_lets_the_element_cool",
                            test_heat_lowered_from_3_to_1_lets_the_element_cool)],
-        }[ONLY]:
-            tap.case(name, lambda p, fn=fn: fn(p, tmp, bus))
-    finally:
-        bus.close()
+        }[ONLY], tmp, bus)
     for line in REACTIONS:
         print(f"# {line}")
 

@@ -610,7 +610,7 @@ def cases(tap, tmp):
         web = Web(os.path.join(tmp, "web"), bus, d)
         b = browser()
         try:
-            for name, fn in [
+            simlib.run_cases(tap, [
                 # The jog first: at real pace the recline takes long to come back after a program.
                 ("a_held_jog_moves_and_stops_when_the_finger_lifts_or_the_page_goes",
                  test_a_held_jog_moves_and_stops_when_the_finger_lifts_or_the_page_goes),
@@ -629,9 +629,7 @@ def cases(tap, tmp):
                 ("an_odd_or_broken_program_file_neither_hangs_nor_leaks",
                  test_an_odd_or_broken_program_file_neither_hangs_nor_leaks),
                 ("a_programs_detail_shows_its_picture", test_a_programs_detail_shows_its_picture),
-            ]:
-                tap.case(name, lambda p, fn=fn: fn(p, d, web, b))
-                d.settle()
+            ], d, web, b, chaird=d)
         finally:
             b.quit()
             ended = web.close()

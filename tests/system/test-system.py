@@ -10,7 +10,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from simlib import SimControl, Tap, call_error, wait_for  # noqa: E402
+from simlib import SimControl, Tap, call_error, module_cases, run_cases, wait_for  # noqa: E402
 
 import dbus  # noqa: E402
 
@@ -1007,8 +1007,7 @@ def test_a_fresh_install_starts_on_the_virtual_chair(problems):
 
 def main():
     tap = Tap()
-    for name, fn in [(n, f) for n, f in globals().items() if n.startswith("test_")]:
-        tap.case(name[5:], fn)
+    run_cases(tap, module_cases(globals()))
     sys.exit(tap.done())
 
 

@@ -14,7 +14,7 @@
 #include "chairctl.h"
 #include "schema.h"
 
-#define JOG_REPEAT_USEC (100 * USEC_PER_MSEC) /* well inside the daemon's 300 ms dead-man window */
+#define JOG_REPEAT_USEC (CHAIRD_JOG_HOLD_USEC / 3)
 
 struct global_options global = {};
 

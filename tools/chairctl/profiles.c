@@ -9,8 +9,6 @@
 
 #include "chairctl.h"
 
-#define PROFILE_CHOICES_MAX 32
-
 static int list(sd_bus *bus)
 {
         _cleanup_json_ json_object *selected = NULL, *names = NULL;
@@ -105,8 +103,9 @@ static int save(sd_bus *bus, int argc, char *argv[])
                 {},
         };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        const char *favourites[PROFILE_CHOICES_MAX], *heat_zone[PROFILE_CHOICES_MAX], *program = NULL;
-        uint32_t heat_level[PROFILE_CHOICES_MAX], intensity = 0;
+        const char *favourites[CHAIRD_PROFILE_FAVOURITES_MAX], *program = NULL;
+        const char *heat_zone[CHAIRD_PROFILE_HEAT_MAX];
+        uint32_t heat_level[CHAIRD_PROFILE_HEAT_MAX], intensity = 0;
         size_t n_favourites = 0, n_heat = 0;
         bool intensity_given = false, favourites_given = false, heat_given = false, offset_given = false;
         long offset = 0;
@@ -123,10 +122,15 @@ static int save(sd_bus *bus, int argc, char *argv[])
                         break;
                 case 'H':
                         eq = strchr(optarg, '=');
-                        if (!eq || eq == optarg || n_heat == PROFILE_CHOICES_MAX) {
+                        if (!eq || eq == optarg) {
                                 fprintf(stderr,
                                         "chairctl: --heat takes ZONE=LEVEL, e.g. lumbar=2, not '%s'\n",
                                         optarg);
+                                return EXIT_USAGE;
+                        }
+                        if (n_heat == CHAIRD_PROFILE_HEAT_MAX) {
+                                fprintf(stderr, "chairctl: --heat given more than %d times\n",
+                                        CHAIRD_PROFILE_HEAT_MAX);
                                 return EXIT_USAGE;
                         }
                         *eq = '\0';
@@ -140,9 +144,9 @@ static int save(sd_bus *bus, int argc, char *argv[])
                         heat_given = true;
                         break;
                 case 'f':
-                        if (n_favourites == PROFILE_CHOICES_MAX) {
+                        if (n_favourites == CHAIRD_PROFILE_FAVOURITES_MAX) {
                                 fprintf(stderr, "chairctl: --favourite given more than %d times\n",
-                                        PROFILE_CHOICES_MAX);
+                                        CHAIRD_PROFILE_FAVOURITES_MAX);
                                 return EXIT_USAGE;
                         }
                         favourites[n_favourites++] = optarg;

@@ -43,7 +43,7 @@ int bus_dict_enter(sd_bus_message *m, char *dup, size_t size)
         return sd_bus_message_rewind(m, false);
 }
 
-static _printf_(3, 4) int fail(char *why, size_t size, const char *fmt, ...)
+int bus_fail(char *why, size_t size, const char *fmt, ...)
 {
         va_list ap;
 
@@ -82,9 +82,9 @@ int bus_option_check_range(const struct bus_option *o, const char *within, int64
 {
         if (v >= o->min && v <= o->max)
                 return 0;
-        return fail(why, size, "%s%s%s: %" PRId64 " is out of range (%" PRId64 " to %" PRId64 "%s%s)",
-                    within ?: "", within ? "." : "", o->key, v, o->min, o->max, o->unit ? " " : "",
-                    o->unit ?: "");
+        return bus_fail(why, size, "%s%s%s: %" PRId64 " is out of range (%" PRId64 " to %" PRId64 "%s%s)",
+                        within ?: "", within ? "." : "", o->key, v, o->min, o->max, o->unit ? " " : "",
+                        o->unit ?: "");
 }
 
 /* A scalar of type into the field at dest + o->offset, within o's range. */
@@ -157,8 +157,8 @@ static int read_entry(sd_bus_message *m, const struct bus_option *options, size_
 
         within = within ?: "";
         if (!o)
-                return fail(why, size, "Unknown key '%s%s%.64s' (known: %s)", within, dot, key,
-                            bus_options_known(options, n, known, sizeof(known)));
+                return bus_fail(why, size, "Unknown key '%s%s%.64s' (known: %s)", within, dot, key,
+                                bus_options_known(options, n, known, sizeof(known)));
         *given |= UINT64_C(1) << (o - options);
         if (o->unsupported) {
                 snprintf(why, size, "%s%s%s: %s", within, dot, key, o->unsupported);
@@ -170,8 +170,8 @@ static int read_entry(sd_bus_message *m, const struct bus_option *options, size_
         if (r < 0)
                 return r;
         if (!type_fits(o->type, contents))
-                return fail(why, size, "%s%s%s must be a%s %s, not a %s", within, dot, key,
-                            o->type[0] == 'a' ? "n" : "", o->type, contents);
+                return bus_fail(why, size, "%s%s%s must be a%s %s, not a %s", within, dot, key,
+                                o->type[0] == 'a' ? "n" : "", o->type, contents);
         if (o->read)
                 return o->read(m, o, dest, userdata, why, size);
         return read_scalar(m, o, *within ? within : NULL, dest, why, size);
@@ -188,10 +188,10 @@ int bus_dict_read(sd_bus_message *m, const struct bus_option *options, size_t n,
         why[0] = 0;
         r = bus_dict_enter(m, dup, sizeof(dup));
         if (r == -EEXIST)
-                return fail(why, size, "%s%s%s is given twice", within ?: "", within ? "." : "", dup);
+                return bus_fail(why, size, "%s%s%s is given twice", within ?: "", within ? "." : "", dup);
         if (r == -E2BIG)
-                return fail(why, size, "More than %d keys%s%s", BUS_DICT_KEYS_MAX, within ? " in " : "",
-                            within ?: "");
+                return bus_fail(why, size, "More than %d keys%s%s", BUS_DICT_KEYS_MAX, within ? " in " : "",
+                                within ?: "");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
@@ -211,8 +211,8 @@ int bus_dict_read(sd_bus_message *m, const struct bus_option *options, size_t n,
                 return r;
         for (size_t i = 0; i < n; i++)
                 if (options[i].required && !(given & (UINT64_C(1) << i)))
-                        return fail(why, size, "%s%s%s is required", within ?: "", within ? "." : "",
-                                    options[i].key);
+                        return bus_fail(why, size, "%s%s%s is required", within ?: "", within ? "." : "",
+                                        options[i].key);
         if (ret_given)
                 *ret_given = given;
         return 0;

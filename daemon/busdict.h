@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "util.h"
+
 #define BUS_DICT_KEYS_MAX 64 /* more keys than any options dictionary has; a table's rows, at most */
 
 struct bus_option;
@@ -19,6 +21,9 @@ typedef int (*bus_option_read_t)(sd_bus_message *m, const struct bus_option *o, 
                                  char *why, size_t size);
 typedef int (*bus_option_append_t)(sd_bus_message *m, const struct bus_option *o, const void *src,
                                    void *userdata);
+
+/* Writes the message into why (size bytes) and returns -EINVAL: a refusal of an argument. */
+int bus_fail(char *why, size_t size, const char *fmt, ...) _printf_(3, 4);
 
 struct bus_option {
         const char *key;

@@ -153,16 +153,6 @@ static const char *key_path(enum key k, char *buf, size_t size)
         return buf;
 }
 
-static _printf_(3, 4) int fail(char *why, size_t size, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
-
 /* A string as a YAML double-quoted scalar: always text, never a number or a null. */
 static int quote(const char *s, char **ret)
 {
@@ -192,8 +182,8 @@ static int quote(const char *s, char **ret)
 static int check_string(const char *s, const char *path, char *why, size_t size)
 {
         if (strlen(s) > MANUAL_STRING_MAX)
-                return fail(why, size, "%s: %.32s... is longer than %d characters", path, s,
-                            MANUAL_STRING_MAX);
+                return bus_fail(why, size, "%s: %.32s... is longer than %d characters", path, s,
+                                MANUAL_STRING_MAX);
         return 0;
 }
 
@@ -226,16 +216,16 @@ static int read_value(struct manual *m, enum key k, sd_bus_message *msg, const c
                 if (r < 0)
                         return r;
                 if (!isfinite(d))
-                        return fail(why, size, "%s: %g is not a number", path, d);
+                        return bus_fail(why, size, "%s: %g is not a number", path, d);
                 r = asprintf(&text, "%.17g", d) < 0 ? -ENOMEM : 0;
         } else if (streq(type, "u")) {
                 r = sd_bus_message_read(msg, "v", "u", &u);
                 if (r < 0)
                         return r;
                 if (keys[k].min != keys[k].max && (u < keys[k].min || u > keys[k].max))
-                        return fail(why, size,
-                                    "%s: %" PRIu32 " is out of range (%" PRId64 " to %" PRId64 ")", path, u,
-                                    keys[k].min, keys[k].max);
+                        return bus_fail(why, size,
+                                        "%s: %" PRIu32 " is out of range (%" PRId64 " to %" PRId64 ")", path,
+                                        u, keys[k].min, keys[k].max);
                 r = asprintf(&text, "%" PRIu32, u) < 0 ? -ENOMEM : 0;
         } else if (streq(type, "t")) {
                 uint64_t t;
@@ -254,8 +244,8 @@ static int read_value(struct manual *m, enum key k, sd_bus_message *msg, const c
                 if (r < 0)
                         return r;
                 if (strv_length(l) > MANUAL_LIST_MAX)
-                        return fail(why, size, "%s: %zu zones; at most %d", path, strv_length(l),
-                                    MANUAL_LIST_MAX);
+                        return bus_fail(why, size, "%s: %zu zones; at most %d", path, strv_length(l),
+                                        MANUAL_LIST_MAX);
                 for (char **z = l; z && *z; z++)
                         if ((r = check_string(*z, path, why, size)) < 0)
                                 return r;
@@ -271,12 +261,12 @@ static int read_value(struct manual *m, enum key k, sd_bus_message *msg, const c
                         r = sd_bus_message_enter_container(msg, 'a', "{su}");
                 while (r >= 0 && (r = sd_bus_message_read(msg, "{su}", &zone, &u)) > 0) {
                         if (m->n_heat == MANUAL_LIST_MAX)
-                                return fail(why, size, "heat: more than %d zones", MANUAL_LIST_MAX);
+                                return bus_fail(why, size, "heat: more than %d zones", MANUAL_LIST_MAX);
                         if ((r = check_string(zone, path, why, size)) < 0)
                                 return r;
                         for (size_t i = 0; i < m->n_heat; i++)
                                 if (streq(m->heat[i].zone, zone))
-                                        return fail(why, size, "heat: zone %s is given twice", zone);
+                                        return bus_fail(why, size, "heat: zone %s is given twice", zone);
                         if (!(m->heat[m->n_heat].zone = strdup(zone)))
                                 return -ENOMEM;
                         m->heat[m->n_heat++].level = u;
@@ -399,8 +389,8 @@ static int read_width(sd_bus_message *msg, const struct bus_option *o, void *des
         int r = sd_bus_message_read(msg, "v", "s", &w);
 
         if (r >= 0 && (ad->ch.width = width_from_string(w)) < 0)
-                return fail(why, size, "width: no width '%.32s' (%s)", w,
-                            strv_join(known, sizeof(known), width_names, ", "));
+                return bus_fail(why, size, "width: no width '%.32s' (%s)", w,
+                                strv_join(known, sizeof(known), width_names, ", "));
         return r;
 }
 
@@ -422,7 +412,7 @@ static int read_position(sd_bus_message *msg, const struct bus_option *o, void *
         if (r >= 0)
                 r = sd_bus_message_read(msg, "v", "s", &s);
         if (r >= 0 && strlen(s) >= sizeof(((struct adjusting *) NULL)->area))
-                return fail(why, size, "%s: '%.32s...' is no position", o->key, s);
+                return bus_fail(why, size, "%s: '%.32s...' is no position", o->key, s);
         if (r >= 0)
                 snprintf(buf, sizeof(((struct adjusting *) NULL)->area), "%s", s);
         return r;
@@ -488,9 +478,10 @@ static size_t adjust_options(const struct chair_config *c, struct bus_option *re
 static int adjust_area(struct adjusting *ad, char *why, size_t size)
 {
         if (*ad->area && (*ad->from || *ad->to))
-                return fail(why, size, "Give either area or from and to, not both");
+                return bus_fail(why, size, "Give either area or from and to, not both");
         if (!*ad->area && !*ad->from != !*ad->to)
-                return fail(why, size, "%s: an area from..to needs both ends", *ad->from ? "to" : "from");
+                return bus_fail(why, size, "%s: an area from..to needs both ends",
+                                *ad->from ? "to" : "from");
         if (!*ad->area && !*ad->from)
                 return 0;
         ad->ch.area = true;
@@ -511,7 +502,7 @@ int manual_read_adjust(sd_bus_message *msg, const struct chair_config *c, struct
         if (r < 0)
                 return r;
         if (given == 0)
-                return fail(why, size, "Adjust needs at least one key");
+                return bus_fail(why, size, "Adjust needs at least one key");
         r = adjust_area(&ad, why, size);
         if (r < 0)
                 return r;
@@ -675,12 +666,12 @@ static int check_parts(const struct manual *m, const struct chair_config *c, cha
         else {
                 for (char **z = m->zones; z && *z; z++)
                         if (!strv_contains((const char *const *) c->airbag_zones, *z))
-                                return fail(why, size, "airbags.zones: this chair has no airbag zone '%s'",
-                                            *z);
+                                return bus_fail(why, size,
+                                                "airbags.zones: this chair has no airbag zone '%s'", *z);
                 for (size_t i = 0; i < m->n_heat; i++)
                         if (!strv_contains((const char *const *) c->heat_zones, m->heat[i].zone))
-                                return fail(why, size, "heat: this chair has no heat zone '%s'",
-                                            m->heat[i].zone);
+                                return bus_fail(why, size, "heat: this chair has no heat zone '%s'",
+                                                m->heat[i].zone);
                 return 0;
         }
         return -EOPNOTSUPP;
@@ -699,8 +690,8 @@ int manual_program(const struct manual *m, usec_t duration_usec, const struct ch
         if (r < 0)
                 return r;
         if (!m->scalar[KEY_FROM] != !m->scalar[KEY_TO])
-                return fail(why, size, "roller.%s: an area from..to needs both ends",
-                            m->scalar[KEY_FROM] ? "to" : "from");
+                return bus_fail(why, size, "roller.%s: an area from..to needs both ends",
+                                m->scalar[KEY_FROM] ? "to" : "from");
         t.f = open_memstream(&buf, &n);
         if (!t.f)
                 return -ENOMEM;
@@ -708,7 +699,7 @@ int manual_program(const struct manual *m, usec_t duration_usec, const struct ch
         if (fclose(t.f) != 0 && r >= 0)
                 r = -ENOMEM;
         if (r == -E2BIG)
-                r = fail(why, size, "too many choices for one session");
+                r = bus_fail(why, size, "too many choices for one session");
         if (r >= 0) {
                 r = program_load(PROGRAM_MANUAL_FILE, buf, n, config, library, &diags, ret);
                 if (r == -EINVAL) {

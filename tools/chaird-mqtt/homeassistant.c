@@ -8,6 +8,7 @@
 #include "config.h" /* HEAT_LEVELS, INTENSITY_MIN, INTENSITY_MAX */
 #include "discovery.h"
 #include "homeassistant.h"
+#include "program.h" /* ROLLER_SPEED_MAX */
 
 #define DISCOVERY_PREFIX "homeassistant"
 /* A sensor of an analog value unrefreshed this long shows as unavailable: the bridge republishes the state
@@ -524,8 +525,10 @@ static void button_on(struct ha *h, const char *object, const char *name, const 
 static void manual_draft_fit(struct ha *h, json_object *state)
 {
         json_object *v, *list;
-        int smin = capability_int(state, "speed", 0, 1), smax = capability_int(state, "speed", 1, 6);
-        int mmax = (int) (capability_int(state, "manual-duration", 0, 1800000000) / 60000000);
+        int smin = capability_int(state, "speed", 0, 1),
+            smax = capability_int(state, "speed", 1, ROLLER_SPEED_MAX);
+        int mmax = (int) (capability_int(state, "manual-duration", 0, SAFETY_SESSION_CAP_DEFAULT_USEC) /
+                          USEC_PER_MINUTE);
 
         if (!h->manual)
                 return;

@@ -196,6 +196,10 @@ def test_the_stop_button_latches_and_the_fault_screen_shows(p, d, web, b):
                               " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.id")
     if on_top != "estop":
         p.append(f"on the fault screen, STOP is covered by {on_top!r}")
+    # The header says so too: not "Chair ready" above a stopped chair.
+    status = b.find_element(By.ID, "status").text
+    if status != "Stopped: reset to go on":
+        p.append(f"the header on the fault screen says {status!r}")
     b.save_screenshot(os.path.join(shots, "fault-800x480.png"))
     b.find_element(By.ID, "reset").click()
     if not wait_for(lambda: d.state() in ("idle", "homing"), 10):

@@ -5,6 +5,8 @@
 // Every word of the page, in one table, so that it can be translated.
 const WORDS = {
   "connecting": "Connecting…", "connected": "Chair ready", "chair-away": "The chair is not answering",
+  "status-fault": "Stopped: reset to go on", "status-scanning": "Finding your shoulders", "status-running": "Massage",
+  "status-paused": "Paused", "status-stopping": "Finishing", "status-homing": "Moving",
   "page-away": "No connection to the chair: trying again…", "lock": "Lock", "locked": "Locked",
   "estop": "STOP", "tab-programs": "Programs", "tab-session": "Now", "tab-chair": "Chair",
   "nothing-runs": "Nothing runs. Pick a program.", "pause": "Pause", "resume": "Resume", "stop": "Stop",
@@ -538,8 +540,10 @@ function tick() {
 
 function render() {
   const locked = Boolean(state?.Locked), faulted = state?.State === "fault";
+  const what = state?.State && state.State !== "idle" && WORDS[`status-${state.State}`];
   $("status").textContent = !socket || socket.readyState !== WebSocket.OPEN ? word("page-away")
-    : !available ? word("chair-away") : word("connected");
+    : !available ? word("chair-away") : what ? word(`status-${state.State}`) : word("connected");
+  $("status").classList.toggle("alarm", available && faulted);
   const away = !available || !socket || socket.readyState !== WebSocket.OPEN;
   const told = notice && notice.until > Date.now();
   $("banner").hidden = !away && !told;

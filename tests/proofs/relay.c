@@ -114,13 +114,15 @@ int main(void)
                         motor_stop(&m);
                         break;
                 case 3: /* the timer fires, not before its time */
-                        __CPROVER_assume(proof_timer.exists && proof_timer.armed && proof_now >= proof_timer.at);
+                        __CPROVER_assume(proof_timer.exists && proof_timer.armed &&
+                                         proof_now >= proof_timer.at);
                         proof_timer.armed = false; /* a oneshot disables itself before it runs */
                         on_timer(NULL, proof_now, &m);
                         break;
                 case 4: {
                         int io = nondet_bool() ? IO_LIMIT_START : IO_LIMIT_END;
-                        __CPROVER_assume(cfg.io[io == IO_LIMIT_START ? MOTOR_LIMIT_START : MOTOR_LIMIT_END] == io);
+                        __CPROVER_assume(
+                                cfg.io[io == IO_LIMIT_START ? MOTOR_LIMIT_START : MOTOR_LIMIT_END] == io);
                         motor_input(&m, io, nondet_bool() ? 1.0 : 0.0);
                         break;
                 }
@@ -135,7 +137,8 @@ int main(void)
                 default: /* nothing: only the writes and the clock below */
                         break;
                 }
-                /* ...then any of the outputs set reach the device, each on its own, and the clock moves on. */
+                /* ...then any of the outputs set reach the device, each on its own, and the clock moves on.
+                 */
                 if (nondet_bool())
                         write_out(IO_EXTEND);
                 if (nondet_bool())
@@ -144,7 +147,8 @@ int main(void)
                 __CPROVER_assume(d <= 60 * USEC_PER_SEC);
                 proof_now += d;
                 assert(!(set[IO_EXTEND] != 0 && set[IO_RETRACT] != 0) && "interlock: both relays set on");
-                assert(!(device[IO_EXTEND] != 0 && device[IO_RETRACT] != 0) && "interlock: both relays on at the device");
+                assert(!(device[IO_EXTEND] != 0 && device[IO_RETRACT] != 0) &&
+                       "interlock: both relays on at the device");
         }
         return 0;
 }

@@ -401,8 +401,7 @@ static int bench_idle(struct bench *b, sd_bus *bus)
         printf("## Idle\n\n");
         printf("| | value |\n|---|---|\n");
         printf("| context switches in %d s idle (%zu threads), the virtual chair: its heaters are read "
-               "every "
-               "`safety.heat-idle-read` | %lld |\n",
+               "every `safety.heat-idle-read` | %lld |\n",
                IDLE_WINDOW_SEC, threads, after - before);
         printf("| wakeups per second | %.1f |\n", (double) (after - before) / IDLE_WINDOW_SEC);
         printf("| context switches in %d s idle, the same chair without heaters | %lld |\n", IDLE_WINDOW_SEC,
@@ -734,8 +733,7 @@ static int run_timing(struct bench *b, const char *label, int clients, int perio
                 char json[4096] = "";
                 sim_command(&b->sim, "state", json, sizeof(json));
                 printf("| %s | did not finish within 60 s: chaird was %s; chair-sim: %s | | | | %llu calls, "
-                       "%llu "
-                       "signals received, %llu errors |\n",
+                       "%llu signals received, %llu errors |\n",
                        label, t->state_at_timeout, strstr(json, "\"heartbeat_ok\"") ?: "?", calls, signals,
                        errors);
                 fflush(stdout);
@@ -1017,8 +1015,7 @@ int main(int argc, char **argv)
                 printf("## Timing: %d setpoints %llu ms apart at time scale 1 (us)\n\n", SETPOINTS,
                        (unsigned long long) (SETPOINT_SPACING_USEC / USEC_PER_MSEC));
                 printf("| load | lateness p50 | p99 | max | bare timer p50 | bare timer p99 | p99 / bare "
-                       "p99 | "
-                       "end drift | clients saw |\n|---|---|---|---|---|---|---|---|---|\n");
+                       "p99 | end drift | clients saw |\n|---|---|---|---|---|---|---|---|---|\n");
                 fflush(stdout);
         }
         /* Each load RUNS times: a single p99 of a thousand wakeups on a shared VM is mostly noise. */
@@ -1046,8 +1043,7 @@ int main(int argc, char **argv)
                 }
         if (r >= 0 && (timing || load || flood)) {
                 printf("\n## Setpoint lateness p99 as a ratio to the bare timer's, over %d runs\n\n| load | "
-                       "median "
-                       "| min | max |\n|---|---|---|---|\n",
+                       "median | min | max |\n|---|---|---|---|\n",
                        RUNS);
                 for (size_t i = 0; i < ELEMENTSOF(loads); i++) {
                         if (!ran[i])

@@ -1,11 +1,12 @@
-#!/usr/bin/env python3
-"""Benchmark of chaird-mqtt in a fleet of ten virtual chairs on one mosquitto (TLS, passwords, the ACL of
+#!/usr/bin/python3
+"""Benchmark of chaird-mqtt in a fleet of virtual chairs (CHAIRS, default ten) on one mosquitto (TLS, passwords, the ACL of
 docs/mqtt.md), as tests/integration/test-mqtt-fleet.py builds it. Figures, not a test:
 
 - command latency: from the operator's publish of a heat command until chair-sim's heater output changes,
   as a ratio to a bare publish-to-subscriber round trip on the same broker (the floor);
-- messages per second: command replies from all ten bridges, and state messages during programs;
-- each bridge's RSS and CPU (share of one core) while idle and while its chair runs a program.
+- messages per second: command replies from all the bridges, and state messages during programs;
+- each bridge's and the broker's RSS and CPU (share of one core) while idle and while every chair runs a
+  program.
 
 Run: bench/mqtt-fleet.py build/gcc  (as root: the bridges run as nobody, in chaird's control group)"""
 import importlib.util
@@ -44,12 +45,14 @@ def proc_figures(pid):
     return cpu, rss
 
 
-def bridge_usage(fleet, seconds):
-    pids = [b.proc.pid for _, _, _, b in fleet.chairs]
+def usage(fleet, seconds):
+    """Each bridge's and the broker's CPU (share of one core) and RSS over seconds: (bridges, broker)."""
+    pids = [b.proc.pid for _, _, _, b in fleet.chairs] + [fleet.broker.proc.pid]
     before = [proc_figures(p) for p in pids]
     time.sleep(seconds)
     after = [proc_figures(p) for p in pids]
-    return [((a[0] - b[0]) / seconds, a[1]) for a, b in zip(after, before)]
+    figures = [((a[0] - b[0]) / seconds, a[1]) for a, b in zip(after, before)]
+    return figures[:-1], figures[-1]
 
 
 def floor_round_trip(fleet):
@@ -78,7 +81,7 @@ def main(build):
             op = fleet.client("operator", ("chaird/+/state", "chaird/+/reply/#"))
             wait_for(lambda: all(op.last_json(f"chaird/{cid}/state") for cid in fleet.ids), 60)
             time.sleep(2)
-            idle = bridge_usage(fleet, 5)
+            idle, broker_idle = usage(fleet, 5)
 
             floor = floor_round_trip(fleet)
             # Command latency: publish until chair-sim's lumbar heater output changes.
@@ -113,7 +116,7 @@ def main(build):
             wait_for(lambda: all((op.last_json(f"chaird/{cid}/state") or {}).get("State") == "running"
                                  for cid in fleet.ids), 30)
             op.clear()
-            busy = bridge_usage(fleet, 5)
+            busy, broker_busy = usage(fleet, 5)
             state_rate = len([m for m in op.messages if m[0].endswith("/state")]) / 5
             for cid in fleet.ids:
                 op.c.publish(f"chaird/{cid}/command", json.dumps({"command": "stop"}), qos=1)
@@ -127,12 +130,14 @@ def main(build):
         print(f"  command latency (publish -> chair-sim's heater output)  median {statistics.median(lat) * 1000:.1f} ms"
               f" = {statistics.median(lat) / floor:.0f}x the floor; max {max(lat) / floor:.0f}x ({len(lat)}/{ROUNDS})")
     print(f"  command replies: {replies}/{10 * N} at {reply_rate:.0f} a second")
-    print(f"  state messages during ten programs: {state_rate:.0f} a second ({state_rate / N:.1f} a chair)")
+    print(f"  state messages during {N} programs: {state_rate:.0f} a second ({state_rate / N:.1f} a chair)")
     for what, figures in (("idle", idle), ("program", busy)):
         cpu = [c for c, _ in figures]
         rss = [r for _, r in figures]
         print(f"  bridges {what:8s} CPU {statistics.mean(cpu) * 100:.2f}% of a core (max {max(cpu) * 100:.2f}%), "
               f"RSS {statistics.mean(rss) / 1024:.1f} MiB (max {max(rss) / 1024:.1f} MiB)")
+    for what, (cpu, rss) in (("idle", broker_idle), ("program", broker_busy)):
+        print(f"  broker  {what:8s} CPU {cpu * 100:.2f}% of a core, RSS {rss / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":

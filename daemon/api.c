@@ -19,26 +19,22 @@
 #include "usage.h"
 #include "writer.h"
 
-/* Programs sent over D-Bus are refused beyond this size. */
-#define PROGRAM_TEXT_MAX (1024 * 1024)
-
-#define ERROR_PREFIX       "io.chaird.Chair1.Error."
-#define E_NO_SUCH_PROGRAM  ERROR_PREFIX "NoSuchProgram"
-#define E_INVALID_PROGRAM  ERROR_PREFIX "InvalidProgram"
-#define E_FAULTED          ERROR_PREFIX "Faulted"
-#define E_INTERLOCKED      ERROR_PREFIX "Interlocked"
-#define E_BUSY             ERROR_PREFIX "Busy"
-#define E_NOT_PERMITTED    ERROR_PREFIX "NotPermitted"
-#define E_LOCKED           ERROR_PREFIX "Locked"
-#define E_INVALID_ARGUMENT ERROR_PREFIX "InvalidArgument"
-#define E_NO_SUCH_PRESET   ERROR_PREFIX "NoSuchPreset"
-#define E_NO_SUCH_ZONE     ERROR_PREFIX "NoSuchZone"
-#define E_NO_SUCH_AXIS     ERROR_PREFIX "NoSuchAxis"
-#define E_NO_SUCH_PROFILE  ERROR_PREFIX "NoSuchProfile"
-#define E_LIMIT_REACHED    ERROR_PREFIX "LimitReached"
-#define E_NOT_RUNNING      ERROR_PREFIX "NotRunning"
-#define E_NOT_SUPPORTED    ERROR_PREFIX "NotSupported"
-#define E_FAILED           ERROR_PREFIX "Failed"
+#define E_NO_SUCH_PROGRAM  CHAIRD_ERROR_PREFIX "NoSuchProgram"
+#define E_INVALID_PROGRAM  CHAIRD_ERROR_PREFIX "InvalidProgram"
+#define E_FAULTED          CHAIRD_ERROR_PREFIX "Faulted"
+#define E_INTERLOCKED      CHAIRD_ERROR_PREFIX "Interlocked"
+#define E_BUSY             CHAIRD_ERROR_PREFIX "Busy"
+#define E_NOT_PERMITTED    CHAIRD_ERROR_PREFIX "NotPermitted"
+#define E_LOCKED           CHAIRD_ERROR_PREFIX "Locked"
+#define E_INVALID_ARGUMENT CHAIRD_ERROR_PREFIX "InvalidArgument"
+#define E_NO_SUCH_PRESET   CHAIRD_ERROR_PREFIX "NoSuchPreset"
+#define E_NO_SUCH_ZONE     CHAIRD_ERROR_PREFIX "NoSuchZone"
+#define E_NO_SUCH_AXIS     CHAIRD_ERROR_PREFIX "NoSuchAxis"
+#define E_NO_SUCH_PROFILE  CHAIRD_ERROR_PREFIX "NoSuchProfile"
+#define E_LIMIT_REACHED    CHAIRD_ERROR_PREFIX "LimitReached"
+#define E_NOT_RUNNING      CHAIRD_ERROR_PREFIX "NotRunning"
+#define E_NOT_SUPPORTED    CHAIRD_ERROR_PREFIX "NotSupported"
+#define E_FAILED           CHAIRD_ERROR_PREFIX "Failed"
 
 struct install;
 
@@ -157,85 +153,39 @@ static int reply_when_saved(struct api *a, sd_bus_message *m, const char *name, 
         return r > 0 ? reply_done(m) : 1;
 }
 
-/* Enters an a{sv} of options: a key given twice is refused, not the last one taken. */
-static int enter_options(sd_bus_message *m, sd_bus_error *error)
+/* A refusal of bus_dict_read (why set) as a typed error; sd-bus's own errors as they are. */
+static int options_error(int r, const char *why, sd_bus_error *error)
 {
-        char dup[64];
-        int r = bus_dict_enter(m, dup, sizeof(dup));
-
-        if (r == -EEXIST)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "Option '%s' is given twice", dup);
-        if (r == -E2BIG)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "More than %d options",
-                                         BUS_DICT_KEYS_MAX);
-        return r;
+        if (!why[0])
+                return r;
+        return sd_bus_error_set(error, r == -EOPNOTSUPP ? E_NOT_SUPPORTED : E_INVALID_ARGUMENT, why);
 }
+
+/* Start's options. */
+struct start_options {
+        uint64_t duration;  /* 0: the program's */
+        unsigned intensity; /* 0: the chair's present one */
+};
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct api *a = userdata;
-        const struct chair_config *config = daemon_config(a->d);
-        usec_t duration = 0;
-        unsigned intensity = 0; /* the chair's present one */
+        const struct bus_option options[] = {
+                {"duration", "t", offsetof(struct start_options, duration), PROGRAM_DURATION_MIN_USEC,
+                 (int64_t) daemon_config(a->d)->safety.session_cap_usec, .unit = "us, the session cap"},
+                {"intensity", "u", offsetof(struct start_options, intensity), INTENSITY_MIN, INTENSITY_MAX},
+        };
+        struct start_options o = {};
+        char why[256];
         const char *id;
         int r;
 
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = enter_options(m, error);
+        r = bus_dict_read(m, options, ELEMENTSOF(options), &o, NULL, NULL, NULL, why, sizeof(why));
         if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents;
-                char type;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "duration")) {
-                        if (!streq(contents, "t"))
-                                return sd_bus_error_setf(
-                                        error, E_INVALID_ARGUMENT,
-                                        "Option duration must be a t (microseconds), not a %s", contents);
-                        r = sd_bus_message_read(m, "v", "t", &duration);
-                        if (r < 0)
-                                return r;
-                        if (duration < PROGRAM_DURATION_MIN_USEC ||
-                            duration > config->safety.session_cap_usec)
-                                return sd_bus_error_setf(
-                                        error, E_INVALID_ARGUMENT,
-                                        "Duration %llu us is out of range (%llu to %llu us, the "
-                                        "session cap)",
-                                        (unsigned long long) duration,
-                                        (unsigned long long) PROGRAM_DURATION_MIN_USEC,
-                                        (unsigned long long) config->safety.session_cap_usec);
-                } else if (streq(key, "intensity")) {
-                        if (!streq(contents, "u"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "Option intensity must be a u, not a %s", contents);
-                        r = sd_bus_message_read(m, "v", "u", &intensity);
-                        if (r < 0)
-                                return r;
-                        if (intensity < INTENSITY_MIN || intensity > INTENSITY_MAX)
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "Intensity %u is out of range (%d to %d)",
-                                                         intensity, INTENSITY_MIN, INTENSITY_MAX);
-                } else
-                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                 "Unknown option '%.64s' (known: duration, intensity)", key);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
+                return options_error(r, why, error);
 
         /* "": the selected profile's program. */
         if (id[0] && !program_id_is_valid(id))
@@ -254,7 +204,7 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                          "No program named, and profile %s has none", pr->name);
         if (!id[0])
                 id = pr->program;
-        r = daemon_start(a->d, id, duration, intensity);
+        r = daemon_start(a->d, id, o.duration, o.intensity);
         if (interlock_error(a, r, error) < 0)
                 return -EINVAL;
         if (r == -ENOENT)
@@ -343,11 +293,9 @@ static int method_start_manual(sd_bus_message *m, void *userdata, sd_bus_error *
         r = manual_new(&mo);
         if (r < 0)
                 return r;
-        r = manual_read(mo, m, NULL, why, sizeof(why));
-        if (r == -EINVAL)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
+        r = manual_read(mo, m, false, why, sizeof(why));
         if (r < 0)
-                return r;
+                return options_error(r, why, error);
         if (!manual_has_work(mo))
                 return sd_bus_error_set(error, E_INVALID_ARGUMENT,
                                         "A manual session needs something to do: roller, airbags, heat or "
@@ -367,170 +315,6 @@ static int method_start_manual(sd_bus_message *m, void *userdata, sd_bus_error *
         manual_free(a->manual);
         a->manual = TAKE_PTR(mo);
         return reply_done(m);
-}
-
-/* Adjust's own keys; the other keys of StartManual change a manual session. */
-static const char *const adjust_keys[] = {
-        "speed", "width", "depth", "area", "from", "to", "airbag-intensity", "foot-rollers", "reset", NULL};
-
-static int read_uint_option(sd_bus_message *m, const char *key, const char *contents, unsigned lo,
-                            unsigned hi, unsigned *ret, sd_bus_error *error)
-{
-        uint32_t v;
-        int r;
-
-        if (!streq(contents, "u"))
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s must be a u, not a %s", key,
-                                         contents);
-        r = sd_bus_message_read(m, "v", "u", &v);
-        if (r < 0)
-                return r;
-        if (v < lo || v > hi)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: %u is out of range (%u to %u)", key,
-                                         v, lo, hi);
-        *ret = v;
-        return 0;
-}
-
-/* A position key (area, from, to): a string, or a fraction as a d; kept as text in buf. */
-static int read_position_option(sd_bus_message *m, const char *key, const char *contents, char *buf,
-                                size_t size, sd_bus_error *error)
-{
-        const char *s;
-        double v;
-        int r;
-
-        if (streq(contents, "d")) {
-                r = sd_bus_message_read(m, "v", "d", &v);
-                if (r < 0)
-                        return r;
-                snprintf(buf, size, "%.17g", v);
-                return 0;
-        }
-        if (!streq(contents, "s"))
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s must be an s or a d, not a %s", key,
-                                         contents);
-        r = sd_bus_message_read(m, "v", "s", &s);
-        if (r < 0)
-                return r;
-        if (strlen(s) >= size)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: '%.32s...' is no position", key, s);
-        snprintf(buf, size, "%s", s);
-        return 0;
-}
-
-/* Adjust's own keys, read into ch; whether StartManual's keys came too (in manual_keys). */
-static int read_adjust(struct api *a, sd_bus_message *m, struct engine_adjust *ch, bool *reset,
-                       bool *manual_keys, sd_bus_error *error)
-{
-        const struct chair_config *c = daemon_config(a->d);
-        char area[64] = "", from[64] = "", to[64] = "", why[256];
-        unsigned v, n = 0;
-        int r;
-
-        r = enter_options(m, error);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents;
-                char type;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-                n++;
-                if (streq(key, "speed") || streq(key, "width") || streq(key, "depth") ||
-                    streq(key, "area") || streq(key, "from") || streq(key, "to"))
-                        if (!c->has_roller)
-                                return sd_bus_error_setf(error, E_NOT_SUPPORTED,
-                                                         "%s: this chair has no massage roller", key);
-                if (streq(key, "speed"))
-                        r = read_uint_option(m, key, contents, 1, ROLLER_SPEED_MAX, &ch->speed, error);
-                else if (streq(key, "depth")) {
-                        if (c->roller.depth_levels <= 1)
-                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
-                                                        "depth: this chair has no depth (3D) control");
-                        r = read_uint_option(m, key, contents, 1, c->roller.depth_levels, &ch->depth, error);
-                } else if (streq(key, "width")) {
-                        const char *w;
-                        char known[64];
-                        if (c->roller.width == IO_NONE)
-                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
-                                                        "width: this chair cannot set the roller's width");
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "width must be an s, not a %s", contents);
-                        r = sd_bus_message_read(m, "v", "s", &w);
-                        if (r >= 0 && (ch->width = width_from_string(w)) < 0)
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "width: no width '%.32s' (%s)", w,
-                                                         strv_join(known, sizeof(known), width_names, ", "));
-                } else if (streq(key, "area"))
-                        r = read_position_option(m, key, contents, area, sizeof(area), error);
-                else if (streq(key, "from"))
-                        r = read_position_option(m, key, contents, from, sizeof(from), error);
-                else if (streq(key, "to"))
-                        r = read_position_option(m, key, contents, to, sizeof(to), error);
-                else if (streq(key, "airbag-intensity")) {
-                        if (c->n_zones == 0)
-                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
-                                                        "airbag-intensity: this chair has no airbags");
-                        r = read_uint_option(m, key, contents, 1, AIRBAG_INTENSITY_LEVELS,
-                                             &ch->airbag_intensity, error);
-                } else if (streq(key, "foot-rollers")) {
-                        if (!c->has_foot_rollers)
-                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
-                                                        "foot-rollers: this chair has no foot rollers");
-                        r = read_uint_option(m, key, contents, 0, FOOT_SPEED_MAX, &v, error);
-                        ch->foot = (int) v;
-                } else if (streq(key, "reset")) {
-                        int b;
-                        if (!streq(contents, "b"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "reset must be a b, not a %s", contents);
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        *reset = *reset || b;
-                } else if (streq(key, "roller") || streq(key, "airbags") || streq(key, "heat") ||
-                           streq(key, "recline") || streq(key, "duration")) {
-                        *manual_keys = true;
-                        r = sd_bus_message_skip(m, "v");
-                } else {
-                        char known[160];
-                        return sd_bus_error_setf(
-                                error, E_INVALID_ARGUMENT,
-                                "Unknown key '%.64s' (known: %s; in manual mode also roller, airbags, heat, "
-                                "recline, duration)",
-                                key, strv_join(known, sizeof(known), adjust_keys, ", "));
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        if (n == 0)
-                return sd_bus_error_set(error, E_INVALID_ARGUMENT, "Adjust needs at least one key");
-        if (*area && (*from || *to))
-                return sd_bus_error_set(error, E_INVALID_ARGUMENT,
-                                        "Give either area or from and to, not both");
-        if (!*area && !*from != !*to)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s: an area from..to needs both ends",
-                                         *from ? "to" : "from");
-        if (*area || *from) {
-                r = area_from_text(*area ? area : NULL, from, to, &ch->from, &ch->to, why, sizeof(why));
-                if (r == -EINVAL)
-                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
-                if (r < 0)
-                        return r;
-                ch->area = true;
-        }
-        return 0;
 }
 
 /* StartManual's keys in Adjust: the running manual session's choices changed, and the session goes on with
@@ -553,11 +337,9 @@ static int adjust_manual(struct api *a, sd_bus_message *m, struct manual **ret, 
                 r = sd_bus_message_rewind(m, true);
         if (r < 0)
                 return r;
-        r = manual_read(mo, m, adjust_keys, why, sizeof(why));
-        if (r == -EINVAL)
-                return sd_bus_error_setf(error, E_INVALID_ARGUMENT, "%s", why);
+        r = manual_read(mo, m, true, why, sizeof(why));
         if (r < 0)
-                return r;
+                return options_error(r, why, error);
         if (!manual_has_work(mo))
                 return sd_bus_error_set(error, E_INVALID_ARGUMENT,
                                         "A manual session needs something to do: roller, airbags, heat or "
@@ -584,14 +366,15 @@ static int adjust_manual(struct api *a, sd_bus_message *m, struct manual **ret, 
 static int method_adjust(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct api *a = userdata;
-        struct engine_adjust ch = ENGINE_ADJUST_NONE;
+        struct engine_adjust ch;
         const struct engine_adjust none = ENGINE_ADJUST_NONE;
-        bool reset = false, manual_keys = false;
+        bool reset, manual_keys;
+        char why[256];
         int r;
 
-        r = read_adjust(a, m, &ch, &reset, &manual_keys, error);
+        r = manual_read_adjust(m, daemon_config(a->d), &ch, &reset, &manual_keys, why, sizeof(why));
         if (r < 0)
-                return r;
+                return options_error(r, why, error);
         r = check_control(a, m, true, error);
         if (r < 0)
                 return r;
@@ -877,9 +660,10 @@ static int check_text_size(const char *text, sd_bus_error *error)
 
         if (n == 0)
                 return sd_bus_error_set(error, E_INVALID_ARGUMENT, "The program text is empty");
-        if (n > PROGRAM_TEXT_MAX)
+        if (n > CHAIRD_PROGRAM_TEXT_MAX)
                 return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                         "The program text is %zu bytes; at most %d", n, PROGRAM_TEXT_MAX);
+                                         "The program text is %zu bytes; at most %d", n,
+                                         CHAIRD_PROGRAM_TEXT_MAX);
         return 0;
 }
 
@@ -947,147 +731,188 @@ static int no_profile(const char *name, sd_bus_error *error)
         return sd_bus_error_setf(error, E_NO_SUCH_PROFILE, "No profile '%s'", name);
 }
 
+/* A profile's settings as SaveProfile takes them and GetProfile gives them. */
+struct profile_reading {
+        struct api *a;
+        const char *missing; /* the error of a read callback's -ENOENT */
+};
+
+static int read_favourites(sd_bus_message *m, const struct bus_option *o, void *dest, void *userdata,
+                           char *why, size_t size)
+{
+        struct profile *p = dest;
+        struct profile_reading *rd = userdata;
+        const char *s;
+        int r;
+
+        p->n_favourites = 0;
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0) {
+                if (!program_id_is_valid(s))
+                        return snprintf(why, size, "favourites: '%.64s' is not a program id", s), -EINVAL;
+                if (!catalog_find(daemon_catalog(rd->a->d), s)) {
+                        rd->missing = E_NO_SUCH_PROGRAM;
+                        return snprintf(why, size, "favourites: no program '%s'", s), -ENOENT;
+                }
+                for (size_t i = 0; i < p->n_favourites; i++)
+                        if (streq(p->favourites[i], s))
+                                return snprintf(why, size, "favourites: %s given twice", s), -EINVAL;
+                if (p->n_favourites == PROFILE_FAVOURITES_MAX)
+                        return snprintf(why, size, "favourites: more than %d", PROFILE_FAVOURITES_MAX),
+                               -EINVAL;
+                strcpy(p->favourites[p->n_favourites++], s);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+static int append_favourites(sd_bus_message *m, const struct bus_option *o, const void *src, void *userdata)
+{
+        const struct profile *p = src;
+        int r = sd_bus_message_open_container(m, 'a', "s");
+
+        for (size_t i = 0; r >= 0 && i < p->n_favourites; i++)
+                r = sd_bus_message_append(m, "s", p->favourites[i]);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/* One zone's level of a profile's heat, checked against the chair. */
+static int check_heat_zone(struct profile_reading *rd, const struct profile *p, const char *zone,
+                           uint32_t level, char *why, size_t size)
+{
+        const struct chair_config *c = daemon_config(rd->a->d);
+        bool known = false;
+
+        for (size_t h = 0; h < c->n_heaters; h++)
+                known = known || streq(c->heaters[h].zone, zone);
+        if (!known) {
+                rd->missing = E_NO_SUCH_ZONE;
+                return snprintf(why, size, "heat: no heat zone '%.64s'", zone), -ENOENT;
+        }
+        if (!profile_zone_is_valid(zone))
+                snprintf(why, size,
+                         "heat: a profile keeps zones named in one word of at most %d characters, not "
+                         "'%.64s'",
+                         PROFILE_NAME_MAX, zone);
+        else if (level > HEAT_LEVELS)
+                snprintf(why, size, "heat: %s level %u is out of range (0 to %d)", zone, level, HEAT_LEVELS);
+        else if (p->n_heat == PROFILE_HEAT_MAX)
+                snprintf(why, size, "heat: more than %d zones", PROFILE_HEAT_MAX);
+        else
+                for (size_t i = 0; i < p->n_heat; i++)
+                        if (streq(p->heat[i].zone, zone))
+                                return snprintf(why, size, "heat: %s given twice", zone), -EINVAL;
+        return why[0] ? -EINVAL : 0;
+}
+
+static int read_heat(sd_bus_message *m, const struct bus_option *o, void *dest, void *userdata, char *why,
+                     size_t size)
+{
+        struct profile *p = dest;
+        const char *zone;
+        uint32_t level;
+        int r;
+
+        p->n_heat = 0;
+        p->has_heat = true;
+        r = sd_bus_message_enter_container(m, 'v', "a{su}");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{su}");
+        while (r >= 0 && (r = sd_bus_message_read(m, "{su}", &zone, &level)) > 0) {
+                r = check_heat_zone(userdata, p, zone, level, why, size);
+                if (r < 0)
+                        return r;
+                snprintf(p->heat[p->n_heat].zone, sizeof(p->heat[0].zone), "%s", zone);
+                p->heat[p->n_heat++].level = level;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+static int append_heat(sd_bus_message *m, const struct bus_option *o, const void *src, void *userdata)
+{
+        const struct profile *p = src;
+        int r = sd_bus_message_open_container(m, 'a', "{su}");
+
+        for (size_t i = 0; r >= 0 && i < p->n_heat; i++)
+                r = sd_bus_message_append(m, "{su}", p->heat[i].zone, p->heat[i].level);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+static int read_program(sd_bus_message *m, const struct bus_option *o, void *dest, void *userdata, char *why,
+                        size_t size)
+{
+        struct profile *p = dest;
+        struct profile_reading *rd = userdata;
+        const char *s;
+        int r = sd_bus_message_read(m, "v", "s", &s);
+
+        if (r < 0)
+                return r;
+        if (s[0] && !program_id_is_valid(s))
+                return snprintf(why, size, "program: '%.64s' is not a program id", s), -EINVAL;
+        if (s[0] && !catalog_find(daemon_catalog(rd->a->d), s)) {
+                rd->missing = E_NO_SUCH_PROGRAM;
+                return snprintf(why, size, "program: no program '%s'", s), -ENOENT;
+        }
+        snprintf(p->program, sizeof(p->program), "%s", s);
+        return 0;
+}
+
+static int append_program(sd_bus_message *m, const struct bus_option *o, const void *src, void *userdata)
+{
+        return sd_bus_message_append(m, "s", ((const struct profile *) src)->program);
+}
+
+#define PROFILE_OPTIONS                5 /* the rows of profile_options() */
+#define PROFILE_OPTION_SHOULDER_OFFSET 2
+
+/* The settings of a profile on this chair, in GetProfile's order. */
+static void profile_options(struct api *a, struct bus_option ret[PROFILE_OPTIONS])
+{
+        const struct chair_config *c = daemon_config(a->d);
+        int offset_max = profile_shoulder_offset_max(c);
+
+        ret[0] =
+                (struct bus_option){"intensity", "u", offsetof(struct profile, intensity), 0, INTENSITY_MAX};
+        ret[1] = (struct bus_option){"program", "s", .read = read_program, .append = append_program};
+        ret[PROFILE_OPTION_SHOULDER_OFFSET] =
+                (struct bus_option){"shoulder-offset",
+                                    "i",
+                                    offsetof(struct profile, shoulder_offset_mm),
+                                    -offset_max,
+                                    offset_max,
+                                    "mm, the chair's shoulder range",
+                                    c->has_roller ? NULL : "this chair has no roller"};
+        ret[3] = (struct bus_option){"favourites", "as", .read = read_favourites,
+                                     .append = append_favourites};
+        ret[4] = (struct bus_option){"heat", "a{su}",
+                                     .unsupported = c->n_heaters ? NULL : "this chair has no heat",
+                                     .read = read_heat, .append = append_heat};
+}
+
 /* SaveProfile's settings, merged into p. */
 static int read_profile_settings(struct api *a, sd_bus_message *m, struct profile *p, sd_bus_error *error)
 {
-        const struct chair_config *c = daemon_config(a->d);
+        struct bus_option options[PROFILE_OPTIONS];
+        struct profile_reading rd = {a, E_INVALID_ARGUMENT};
+        uint64_t given;
+        char why[256];
         int r;
 
-        r = enter_options(m, error);
+        profile_options(a, options);
+        r = bus_dict_read(m, options, PROFILE_OPTIONS, p, &rd, NULL, &given, why, sizeof(why));
+        if (r == -ENOENT && why[0])
+                return sd_bus_error_set(error, rd.missing, why);
         if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents, *s;
-                char type;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "favourites")) {
-                        if (!streq(contents, "as"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "favourites must be an as, not a %s", contents);
-                        p->n_favourites = 0;
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "s");
-                        while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0) {
-                                if (!program_id_is_valid(s))
-                                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                                 "favourites: '%.64s' is not a program id",
-                                                                 s);
-                                if (!catalog_find(daemon_catalog(a->d), s))
-                                        return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM,
-                                                                 "favourites: no program '%s'", s);
-                                for (size_t i = 0; i < p->n_favourites; i++)
-                                        if (streq(p->favourites[i], s))
-                                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                                         "favourites: %s given twice", s);
-                                if (p->n_favourites == PROFILE_FAVOURITES_MAX)
-                                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                                 "favourites: more than %d",
-                                                                 PROFILE_FAVOURITES_MAX);
-                                strcpy(p->favourites[p->n_favourites++], s);
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(key, "intensity")) {
-                        r = read_uint_option(m, key, contents, 0, INTENSITY_MAX, &p->intensity, error);
-                } else if (streq(key, "heat")) {
-                        if (c->n_heaters == 0)
-                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
-                                                        "heat: this chair has no heat");
-                        if (!streq(contents, "a{su}"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "heat must be an a{su}, not a %s", contents);
-                        p->n_heat = 0;
-                        p->has_heat = true;
-                        r = sd_bus_message_enter_container(m, 'v', "a{su}");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "{su}");
-                        uint32_t level;
-                        while (r >= 0 && (r = sd_bus_message_read(m, "{su}", &s, &level)) > 0) {
-                                bool known = false;
-                                for (size_t h = 0; h < c->n_heaters; h++)
-                                        known = known || streq(c->heaters[h].zone, s);
-                                if (!known)
-                                        return sd_bus_error_setf(error, E_NO_SUCH_ZONE,
-                                                                 "heat: no heat zone '%.64s'", s);
-                                if (!profile_zone_is_valid(s))
-                                        return sd_bus_error_setf(
-                                                error, E_INVALID_ARGUMENT,
-                                                "heat: a profile keeps zones named in one word of at most "
-                                                "%d characters, not '%.64s'",
-                                                PROFILE_NAME_MAX, s);
-                                if (level > HEAT_LEVELS)
-                                        return sd_bus_error_setf(
-                                                error, E_INVALID_ARGUMENT,
-                                                "heat: %s level %u is out of range (0 to %d)", s, level,
-                                                HEAT_LEVELS);
-                                for (size_t i = 0; i < p->n_heat; i++)
-                                        if (streq(p->heat[i].zone, s))
-                                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                                         "heat: %s given twice", s);
-                                if (p->n_heat == PROFILE_HEAT_MAX)
-                                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                                 "heat: more than %d zones",
-                                                                 PROFILE_HEAT_MAX);
-                                snprintf(p->heat[p->n_heat].zone, sizeof(p->heat[0].zone), "%s", s);
-                                p->heat[p->n_heat++].level = level;
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(key, "shoulder-offset")) {
-                        const struct roller_geometry *g = &c->roller.geometry;
-                        int range = (int) lround(
-                                fmin(g->shoulder_max_mm - g->shoulder_min_mm, PROFILE_SHOULDER_OFFSET_MAX));
-                        int32_t v;
-                        if (!c->has_roller)
-                                return sd_bus_error_set(error, E_NOT_SUPPORTED,
-                                                        "shoulder-offset: this chair has no roller");
-                        if (!streq(contents, "i"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "shoulder-offset must be an i (mm), not a %s",
-                                                         contents);
-                        r = sd_bus_message_read(m, "v", "i", &v);
-                        if (r >= 0 && (v < -range || v > range))
-                                return sd_bus_error_setf(
-                                        error, E_INVALID_ARGUMENT,
-                                        "shoulder-offset: %d mm is out of range (%d to %d, the "
-                                        "chair's shoulder range)",
-                                        v, -range, range);
-                        p->has_shoulder_offset = true;
-                        p->shoulder_offset_mm = v;
-                } else if (streq(key, "program")) {
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "program must be an s, not a %s", contents);
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r >= 0 && s[0] && !program_id_is_valid(s))
-                                return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                         "program: '%.64s' is not a program id", s);
-                        if (r >= 0 && s[0] && !catalog_find(daemon_catalog(a->d), s))
-                                return sd_bus_error_setf(error, E_NO_SUCH_PROGRAM,
-                                                         "program: no program '%s'", s);
-                        if (r >= 0)
-                                snprintf(p->program, sizeof(p->program), "%s", s);
-                } else
-                        return sd_bus_error_setf(error, E_INVALID_ARGUMENT,
-                                                 "Unknown key '%.64s' (known: favourites, intensity, heat, "
-                                                 "shoulder-offset, program)",
-                                                 key);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return r < 0 ? r : sd_bus_message_exit_container(m);
+                return options_error(r, why, error);
+        if (given & (UINT64_C(1) << PROFILE_OPTION_SHOULDER_OFFSET))
+                p->has_shoulder_offset = true;
+        return 0;
 }
 
 static int method_save_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -1129,6 +954,7 @@ static int method_save_profile(sd_bus_message *m, void *userdata, sd_bus_error *
 static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct api *a = userdata;
+        struct bus_option options[PROFILE_OPTIONS];
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const struct profile *p;
         const char *name;
@@ -1142,27 +968,12 @@ static int method_get_profile(sd_bus_message *m, void *userdata, sd_bus_error *e
         p = profiles_find(daemon_profiles(a->d), name);
         if (!p)
                 return no_profile(name, error);
+        profile_options(a, options);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "intensity", "u", p->intensity);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "program", "s", p->program);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}", "shoulder-offset", "i", p->shoulder_offset_mm);
-        if (r >= 0)
-                r = bus_dict_open_array(reply, "favourites", "as");
-        for (size_t i = 0; r >= 0 && i < p->n_favourites; i++)
-                r = sd_bus_message_append(reply, "s", p->favourites[i]);
-        if (r >= 0)
-                r = bus_dict_close_array(reply);
-        if (r >= 0)
-                r = bus_dict_open_array(reply, "heat", "a{su}");
-        for (size_t i = 0; r >= 0 && i < p->n_heat; i++)
-                r = sd_bus_message_append(reply, "{su}", p->heat[i].zone, p->heat[i].level);
-        if (r >= 0)
-                r = bus_dict_close_array(reply);
+                r = bus_dict_append(reply, options, PROFILE_OPTIONS, p, NULL);
         if (r >= 0)
                 r = bus_dict_open_array(reply, "positions", "a{sa{sd}}");
         for (size_t i = 0; r >= 0 && i < p->n_positions; i++) {
@@ -1555,8 +1366,8 @@ static int property_shoulders(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "u", daemon_shoulders(a->d));
 }
 
-/* Counters since install; read when wanted (they change every tick while the chair is busy, so no signal).
- */
+/* Counters since install; read when wanted (they change every tick while the chair is busy, so no
+ * signal). */
 static int property_usage(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {

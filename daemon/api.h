@@ -2,13 +2,8 @@
  * program, typed errors, authorization (docs/dbus.md). */
 #pragma once
 
+#include "chaird-bus.h"
 #include "daemon.h"
-
-#define CHAIRD_BUS_NAME            "io.chaird.Chair1"
-#define CHAIRD_OBJECT_PATH         "/io/chaird/Chair1"
-#define CHAIRD_INTERFACE           "io.chaird.Chair1"
-#define CHAIRD_PROGRAM_INTERFACE   "io.chaird.Chair1.Program"
-#define CHAIRD_PROGRAM_PATH_PREFIX "/io/chaird/Chair1/program"
 
 struct api;
 

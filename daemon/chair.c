@@ -1,5 +1,5 @@
-/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it reports.
- */
+/* chair.c: the chair model: what the chair is told to do, turned into driver outputs, and what it
+ * reports. */
 #include <errno.h>
 #include <math.h>
 
@@ -9,7 +9,10 @@
 #include "motor.h"
 
 /* A heater switches on again once its element has cooled this far below its level's temperature, so that
- * the relay does not chatter around the set point. */
+ * the relay does not chatter around the set point. Not a config key: the heater's safety rows are sized
+ * around it (an element off at its target may coast a little, and safety.heat-off-rise, 4 deg C, and
+ * heat-margin, at least 1, must stay above what regulation lets it swing); a relay that needs a wider band
+ * to last needs those rows looked at again, not a setting. */
 #define HEAT_HYSTERESIS_C 1.0
 
 struct zone {
@@ -46,6 +49,9 @@ struct chair {
         bool board_stopped;
         unsigned board_stopped_bus;
         double board_stopped_gap_ms;
+        /* Per io: what an output that reads back other than written holds (DRIVER_OUTPUT_MISMATCH); NAN
+         * while it reads back what was written. */
+        double *held;
         /* A refresh under way: how many buses have yet to read their inputs, the first error, who waits. */
         unsigned refreshing;
         int refresh_error;
@@ -63,9 +69,6 @@ struct chair {
         bool polling;
 
         struct motor motors[CHAIR_MOTORS];
-        /* A board motor's recheck waits for the inputs its bus was asked to read afresh: which of its
-         * rechecks (motor.rechecks), 0 for none asked. */
-        unsigned recheck_asked[CHAIR_MOTORS];
         struct zone *zones;
         struct heater *heaters;
         bool pump;
@@ -108,7 +111,7 @@ static void preset_stop_short(struct chair *c)
                         continue;
                 if ((motor_pending(m) && fabs(motor_position(m) - c->preset->position[a] * m->span) >
                                                  MOTOR_ARRIVED_FRACTION * m->span) ||
-                    m->unbidden) {
+                    motor_unbidden(m, NULL)) {
                         set_preset(c, NULL);
                         return;
                 }
@@ -168,39 +171,27 @@ static int motor_written(void *chair, int io, usec_t *ret_usec)
         return driver_written(c->drivers[ic->bus], io, ret_usec);
 }
 
-/* Settles a board motor's recheck with its position as last read, a reading that came after its run went off
- * (nothing new came: it is where that reading said). */
-static void recheck_settle(struct chair *c, unsigned i);
-
-/* A board motor sent where its last reading already was has its run off and waits for a reading taken after
- * that (motor-board.c). Its position only arrives when it changes, so once the run is out its bus is asked
- * to read every input afresh: DRIVER_REFRESHED then settles it. */
-static void recheck_ask(struct chair *c)
+/* A motor's input read afresh: its bus is asked to read every input again. */
+static int motor_refresh(void *chair, int io)
 {
-        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
-                struct motor *m = &c->motors[i];
-                const struct io_config *pos, *run;
-                usec_t at;
-                int r;
+        struct chair *c = chair;
+        const struct io_config *ic = chair_config_io(c->config, io);
+        int r;
 
-                if (!m->recheck || m->driven || c->recheck_asked[i] == m->rechecks)
-                        continue;
-                pos = chair_config_io(c->config, m->cfg->io[MOTOR_POSITION]);
-                run = chair_config_io(c->config, m->cfg->io[MOTOR_RUN]);
-                if (!pos) {
-                        m->recheck = false; /* nothing to read: the board alone knows */
-                        continue;
-                }
-                if (run && driver_written(c->drivers[run->bus], m->cfg->io[MOTOR_RUN], &at) < 0)
-                        continue; /* not out yet: the next flush asks */
-                r = driver_refresh(c->drivers[pos->bus]);
-                if (r == -EOPNOTSUPP)
-                        recheck_settle(c, i);
-                else if (r >= 0)
-                        c->recheck_asked[i] = m->rechecks;
-                else
-                        log_warning_errno(r, "Cannot read %s afresh: %m", pos->name);
-        }
+        if (!ic)
+                return -EOPNOTSUPP;
+        r = driver_refresh(c->drivers[ic->bus]);
+        if (r < 0 && r != -EOPNOTSUPP)
+                log_warning_errno(r, "Cannot read %s afresh: %m", ic->name);
+        return r < 0 ? r : (int) ic->bus;
+}
+
+static int motor_get(void *chair, int io, double *ret)
+{
+        struct chair *c = chair;
+        const struct io_config *ic = chair_config_io(c->config, io);
+
+        return ic ? driver_get(c->drivers[ic->bus], io, ret) : -ENODATA;
 }
 
 static int on_flush(sd_event_source *s, void *userdata)
@@ -209,7 +200,8 @@ static int on_flush(sd_event_source *s, void *userdata)
 
         for (size_t i = 0; i < c->n_drivers; i++)
                 driver_flush(c->drivers[i]);
-        recheck_ask(c);
+        for (unsigned i = 0; i < CHAIR_MOTORS; i++)
+                motor_flushed(&c->motors[i]);
         return 0;
 }
 
@@ -553,9 +545,6 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
 /* What a motor did, on an input or on its own time (MOTOR_INPUT_* bits). */
 static void motor_changed(struct chair *c, unsigned i, unsigned what)
 {
-        if (!c->motors[i].recheck)
-                c->recheck_asked[i] = 0;
-
         /* The roller arrived where the scan sent it (not stopped by a limit switch). */
         if (i == CHAIR_MOTOR_ROLLER && c->scan != SCAN_NONE && (what & MOTOR_INPUT_STOPPED) &&
             (what & MOTOR_INPUT_POSITION))
@@ -570,39 +559,6 @@ static void on_motor(void *chair, struct motor *m, unsigned what)
         struct chair *c = chair;
 
         motor_changed(c, (unsigned) (m - c->motors), what);
-}
-
-static void recheck_settle(struct chair *c, unsigned i)
-{
-        struct motor *m = &c->motors[i];
-        int io = m->cfg->io[MOTOR_POSITION];
-        double v;
-
-        c->recheck_asked[i] = 0;
-        if (!m->recheck || m->driven)
-                return;
-        if (driver_get(c->drivers[chair_config_io(c->config, io)->bus], io, &v) < 0) {
-                m->recheck = false; /* never read: nothing to tell it otherwise */
-                motor_changed(c, i, MOTOR_INPUT_STOPPED);
-                return;
-        }
-        motor_changed(c, i, motor_input(m, io, v));
-}
-
-/* A bus has read its inputs afresh: the rechecks that asked for it, before that read began, are settled.
- * When it could not read them, the next flush asks again. */
-static void recheck_refreshed(struct chair *c, unsigned bus, int error)
-{
-        for (unsigned i = 0; i < CHAIR_MOTORS; i++) {
-                const struct motor *m = &c->motors[i];
-                if (!c->recheck_asked[i] ||
-                    chair_config_io(c->config, m->cfg->io[MOTOR_POSITION])->bus != bus)
-                        continue;
-                if (error)
-                        c->recheck_asked[i] = 0;
-                else if (c->recheck_asked[i] == m->rechecks)
-                        recheck_settle(c, i);
-        }
 }
 
 static void on_input(struct chair *c, int io, double v)
@@ -686,6 +642,22 @@ int chair_refresh(struct chair *c, chair_refreshed_t done, void *userdata)
         return 0;
 }
 
+/* An output's read-back: it holds other than what was written to it, or holds that again. */
+static void on_read_back(struct chair *c, const struct bus_config *bus, const struct driver_event *ev)
+{
+        const char *name = c->config->ios[ev->io].name;
+
+        if (ev->type == DRIVER_OUTPUT_MISMATCH) {
+                log_error("Bus %s: output %s reads back %g, not what was written to it", bus->name, name,
+                          ev->value);
+                c->held[ev->io] = ev->value;
+        } else {
+                log_info("Bus %s: output %s reads back what was written to it again", bus->name, name);
+                c->held[ev->io] = NAN;
+        }
+        changed(c, CHAIR_CHANGED_READ_BACK);
+}
+
 static void on_driver_event(struct driver *d, const struct driver_event *ev, void *userdata)
 {
         struct chair *c = userdata;
@@ -716,13 +688,18 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                 c->board_stopped_gap_ms = ev->value;
                 changed(c, CHAIR_CHANGED_BOARD_STOPPED);
                 break;
+        case DRIVER_OUTPUT_MISMATCH:
+        case DRIVER_OUTPUT_MATCHED:
+                on_read_back(c, bus, ev);
+                break;
         case DRIVER_REFRESHED:
                 if (ev->error && !c->refresh_error) {
                         log_warning("Bus %s: its inputs could not be read afresh: %s", bus->name,
                                     strerror(ev->error));
                         c->refresh_error = -ev->error;
                 }
-                recheck_refreshed(c, d->bus, ev->error);
+                for (unsigned i = 0; i < CHAIR_MOTORS; i++)
+                        motor_refreshed(&c->motors[i], d->bus, ev->error);
                 if (c->refreshing > 0 && --c->refreshing == 0)
                         refresh_over(c);
                 break;
@@ -745,19 +722,32 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->polling = true;
         c->shoulder_mm = c->shoulder_found_mm = config->roller.geometry.shoulder_mm;
         for (int a = 0; a < _AXIS_MAX; a++)
-                if (config->axis[a])
-                        motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, on_motor, c, event);
-        if (config->has_roller)
-                motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
-                           config->roller.geometry.track_mm, motor_output, on_motor, c, event);
-        for (int m = 0; m < CHAIR_MOTORS; m++)
+                if (config->axis[a]) {
+                        r = motor_init(&c->motors[a], &config->axes[a], 1.0, motor_output, on_motor, c,
+                                       event);
+                        if (r < 0)
+                                return r;
+                }
+        if (config->has_roller) {
+                r = motor_init(&c->motors[CHAIR_MOTOR_ROLLER], &config->roller.travel,
+                               config->roller.geometry.track_mm, motor_output, on_motor, c, event);
+                if (r < 0)
+                        return r;
+        }
+        for (int m = 0; m < CHAIR_MOTORS; m++) {
                 c->motors[m].written = motor_written;
+                c->motors[m].refresh = motor_refresh;
+                c->motors[m].get = motor_get;
+        }
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
         c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
         c->bus_ok = calloc(config->n_buses + 1, sizeof(*c->bus_ok));
-        if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok)
+        c->held = calloc(config->n_ios + 1, sizeof(*c->held));
+        if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok || !c->held)
                 return -ENOMEM;
+        for (size_t i = 0; i < config->n_ios; i++)
+                c->held[i] = NAN;
         r = sd_event_add_defer(event, &c->refresh_source, on_refresh_over, c);
         if (r < 0)
                 return r;
@@ -796,6 +786,7 @@ struct chair *chair_free(struct chair *c)
         sd_event_unref(c->event);
         free(c->drivers);
         free(c->bus_ok);
+        free(c->held);
         free(c->zones);
         free(c->heaters);
         free(c);
@@ -932,9 +923,12 @@ bool chair_position(const struct chair *c, unsigned motor, double *ret)
 bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_motor_status *ret)
 {
         const struct motor *m = &c->motors[motor];
+        usec_t unbidden_usec;
+        unsigned unbidden;
 
         if (!motor_present(m))
                 return false;
+        unbidden = motor_unbidden(m, &unbidden_usec);
         *ret = (struct chair_motor_status){
                 .driven = m->driven,
                 .have_position = m->have_position,
@@ -943,8 +937,8 @@ bool chair_motor_status(const struct chair *c, unsigned motor, struct chair_moto
                 .position = motor_position(m) / m->span,
                 .estimated = motor_estimated(m),
                 .sensed = motor_sensed(m),
-                .unbidden_pulses = m->unbidden,
-                .unbidden_usec = m->unbidden_usec,
+                .unbidden_pulses = unbidden,
+                .unbidden_usec = unbidden_usec,
                 .current_a = m->current_a,
                 .max_current_a = m->cfg->max_current_a,
                 .limit_start = m->limit[0],
@@ -1000,6 +994,16 @@ bool chair_comm_ok(const struct chair *c)
                 if (!c->bus_ok[i])
                         return false;
         return true;
+}
+
+int chair_output_mismatch(const struct chair *c, double *ret_held)
+{
+        for (size_t i = 0; i < c->config->n_ios; i++)
+                if (!isnan(c->held[i])) {
+                        *ret_held = c->held[i];
+                        return (int) i;
+                }
+        return IO_NONE;
 }
 
 const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms)

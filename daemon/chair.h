@@ -1,5 +1,5 @@
-/* chair.h: the chair model: what the chair is told to do, turned into driver outputs, and what it reports.
- */
+/* chair.h: the chair model: what the chair is told to do, turned into driver outputs, and what it
+ * reports. */
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -23,6 +23,7 @@ enum {
         CHAIR_CHANGED_BOARD_STOPPED = 1u << 8, /* a board stopped by itself: its heartbeat came too late */
         CHAIR_CHANGED_RECLINE = 1u << 9,       /* chair_recline_preset() changed */
         CHAIR_CHANGED_SHOULDERS = 1u << 10,    /* chair_shoulder_mm() changed */
+        CHAIR_CHANGED_READ_BACK = 1u << 11,    /* chair_output_mismatch() changed */
 };
 
 typedef void (*chair_notify_t)(struct chair *c, unsigned changes, void *userdata);
@@ -61,8 +62,8 @@ int chair_move_axis(struct chair *c, enum axis axis, double position);
 /* A roller setpoint, with the session's intensity as an offset to its depth (clamped to the chair's depth
  * levels). An inactive setpoint stops the massage motors and parks the roller at the top. */
 void chair_roller(struct chair *c, const struct roller_setpoint *sp, int depth_offset);
-/* One airbag zone (index into config->zones); intensity 1-5 picks the pressure an inflating zone stops at.
- */
+/* One airbag zone (index into config->zones); intensity 1-5 picks the pressure an inflating zone stops
+ * at. */
 void chair_airbag(struct chair *c, size_t zone, enum valve_state valve, unsigned intensity);
 /* One heater (index into config->heaters) to level 0-3; the model keeps the element at its level's
  * temperature. */
@@ -109,8 +110,8 @@ double chair_shoulder_offset(const struct chair *c);
 void chair_use_shoulder_offset(struct chair *c, double offset_mm);
 unsigned chair_heat_level(const struct chair *c, size_t heater);
 bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c);
-/* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first reading.
- */
+/* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first
+ * reading. */
 bool chair_position(const struct chair *c, unsigned motor, double *ret);
 bool chair_estop_pressed(const struct chair *c);
 
@@ -123,11 +124,11 @@ struct chair_motor_status {
         bool limit_start, limit_end;
         bool estimated; /* the position is an estimate (time driven, or not homed since it was lost) */
         bool sensed;    /* the position comes from a sensor: it must change while driven */
-        unsigned unbidden_pulses; /* relay pair: pulses with both relays off, after coasting, since it drove
-                                   */
-        usec_t unbidden_usec;     /* when the last of them came */
-        usec_t move_usec;         /* when it was sent toward its present target */
-        usec_t progress_usec;     /* when its position last moved (by 0.2 % of its travel) */
+        /* Relay pair: pulses with both relays off, after coasting, since it drove. */
+        unsigned unbidden_pulses;
+        usec_t unbidden_usec; /* when the last of them came */
+        usec_t move_usec;     /* when it was sent toward its present target */
+        usec_t progress_usec; /* when its position last moved (by 0.2 % of its travel) */
         bool backing_off;
 };
 /* False when the chair lacks that motor. */
@@ -148,3 +149,6 @@ bool chair_comm_ok(const struct chair *c);
 /* A board stopped everything by itself (CHAIR_CHANGED_BOARD_STOPPED) since the last chair_safe(): its bus,
  * and how long its heartbeat was quiet. NULL when none did. */
 const struct bus_config *chair_board_stopped(const struct chair *c, double *ret_gap_ms);
+/* Output read-back: the first output whose device holds other than what was written to it, past a poll
+ * (DRIVER_OUTPUT_MISMATCH), and what it holds; IO_NONE while every output holds what was written. */
+int chair_output_mismatch(const struct chair *c, double *ret_held);

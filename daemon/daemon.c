@@ -12,12 +12,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
-#include "history.h"
 #include "log.h"
-#include "marker.h"
-#include "positions.h"
-#include "profiles.h"
-#include "usage.h"
+#include "session.h"
 #include "writer.h"
 
 /* The control tick when no Modbus bus sets a poll period. */
@@ -58,13 +54,12 @@ struct daemon {
         void *observer_userdata;
 
         const char *state; /* as last reported */
-        /* The latched fault; the message in a fixed buffer, so that latching never depends on an allocation.
-         */
+        /* The latched fault; the message in a fixed buffer, so that latching never depends on an
+         * allocation. */
         enum fault fault;
         char fault_message[256];
         bool locked;
-        bool winding_down;  /* a program ended and the chair is parking / returning */
-        bool marked_active; /* the marker of an active chair is in the state directory */
+        bool winding_down; /* a program ended and the chair is parking / returning */
 
         /* ResetFault calls waiting for the inputs to be read afresh. */
         struct reset_waiter *resets;
@@ -86,27 +81,14 @@ struct daemon {
         sd_event_source *emit_source;
         usec_t slow_emitted_usec;
         sd_event_source *check_source; /* a safety check once the present call is over */
-        /* The relay-pair motors' positions: as last saved, and their file (written off the loop). */
-        char positions[256];
-        struct saved_file *positions_file;
         int state_fd; /* the state directory: every file chaird keeps is opened inside it; -1 without one */
-        struct saved_file *lock_file;    /* the child lock, kept across restarts */
-        struct saved_file *session_file; /* the session that runs, for the record after a cut */
+        struct saved_file *lock_file; /* the child lock, kept across restarts */
 
-        /* The record of sessions and faults, and the usage counters. */
-        struct history *history;
-        struct usage *usage;
-        /* The profiles, the one selected ("" for none) and the one the session under way started with. */
-        struct profiles *profiles;
-        char profile[PROFILE_NAME_MAX + 1];
-        char session_profile[PROFILE_NAME_MAX + 1];
-        bool in_session; /* a program or manual session runs (or is paused), since session_start */
+        /* The records around the sessions (history, usage, profiles, positions, the marker): they observe
+         * the core through its hooks. */
+        struct session *session;
         usec_t session_ends_at, session_remaining; /* daemon_session's, as at the session's last change */
         unsigned intensity_after; /* the chair's own intensity, back when a session at a profile's ends; 0 */
-        usec_t session_start;     /* CLOCK_REALTIME */
-        usec_t usage_tick_usec;   /* when the last tick counted usage (0: none since the tick started) */
-        usec_t usage_saved_usec;
-        bool fault_recorded; /* the latched fault is in the history */
 };
 
 /* --- reporting changes --- */
@@ -136,8 +118,6 @@ static int on_emit(sd_event_source *s, void *userdata)
         return 0;
 }
 
-/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a second).
- */
 /* When the session would end if it ran on: fixed at each of its changes, so that every reader sees the
  * same time between two changes (a front-end counts down from it without ticks). */
 static void session_times(struct daemon *d)
@@ -151,6 +131,8 @@ static void session_times(struct daemon *d)
                                                                             d->options->time_scale);
 }
 
+/* Marks properties changed; they go out at the end of this loop iteration (slow ones at most once a
+ * second). */
 static void changed(struct daemon *d, unsigned props)
 {
         if (props & (PROP_STATE | PROP_PROGRAM | PROP_PHASE | PROP_DURATION | PROP_HEAT | PROP_SESSION)) {
@@ -200,10 +182,8 @@ static void update_state(struct daemon *d)
         }
         /* Idle costs nothing: no tick, no polling, no heartbeat (the board's own watchdog then holds it
          * safe, which is where it is anyway). */
-        if (active && !d->marked_active && d->safety) {
-                const struct program *p = engine_program(d->engine);
-                d->marked_active = marker_set(d->state_fd, d->options->state_dir, p ? p->id : NULL) >= 0;
-        }
+        if (active && d->safety)
+                session_on_active(d->session);
         if (active) {
                 sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
                 if (!ticking(d)) {
@@ -233,11 +213,9 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata)
         if (!streq(compute_state(d), "idle") || chair_busy(d->chair))
                 return 0; /* active again; update_state keeps it going */
         sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
-        d->usage_tick_usec = 0; /* the next tick counts from itself */
         chair_set_active(d->chair, false);
         on_emit(NULL, d);
-        if (d->marked_active && marker_clear(d->state_fd, d->options->state_dir) >= 0)
-                d->marked_active = false;
+        session_on_idle(d->session);
         return 0;
 }
 
@@ -255,143 +233,6 @@ static int on_check(sd_event_source *s, void *userdata)
 #define LOCK_ON       "on\n"
 #define LOCK_OFF      "off\n"
 
-/* --- usage and history --- */
-
-#define USAGE_SAVE_INTERVAL_USEC (10 * USEC_PER_MINUTE)
-/* While a session runs, its progress (SESSION_FILE) and the counters are saved this often: what a kill or a
- * power cut can lose of a session's record and of its counted time. */
-#define SESSION_SAVE_INTERVAL_USEC (1 * USEC_PER_MINUTE)
-#define SESSION_FILE               "session"
-#define SESSION_FILE_MAX           1024
-#define SESSION_RECORDED_WITHIN    16 /* a session's record is among this many newest (faults come after) */
-#define SESSION_HEADER             "# chaird session 1: the session that runs, as its history record would read\n"
-
-/* A motor's run time, in its counter "NAME-usec". */
-static void count_motor(struct daemon *d, unsigned motor, usec_t dt)
-{
-        char name[USAGE_NAME_MAX];
-
-        snprintf(name, sizeof(name), "%s-usec", chair_motor_name(motor));
-        usage_add(d->usage, name, dt);
-}
-
-/* Whatever ran since the last tick counts: a tick's time for each motor driven, heat on, program running.
- * The tick runs while the chair is busy, so the idle chair costs nothing. */
-static void count_usage(struct daemon *d, usec_t now)
-{
-        usec_t dt = d->usage_tick_usec && now > d->usage_tick_usec ? now - d->usage_tick_usec : 0;
-
-        d->usage_tick_usec = now;
-        if (!d->usage)
-                return;
-        dt = dt > 2 * d->tick_usec ? 2 * d->tick_usec : dt; /* a loop held up does not count as running */
-        dt = (usec_t) llround((double) dt * d->options->time_scale); /* the simulator's time, as programs */
-        if (engine_state(d->engine) == ENGINE_RUNNING)
-                usage_add(d->usage, "massage-usec", dt);
-        for (size_t i = 0; i < d->config->n_heaters; i++)
-                if (chair_heat_level(d->chair, i) > 0) {
-                        usage_add(d->usage, "heat-usec", dt);
-                        break;
-                }
-        for (unsigned m = 0; m < CHAIR_MOTORS; m++) {
-                struct chair_motor_status st;
-                if (chair_motor_status(d->chair, m, &st) && st.driven)
-                        count_motor(d, m, dt);
-        }
-        /* Now and then while busy, so that a cut loses little; else at the end of each session. A session's
-         * progress goes with them, in step. */
-        if (now - d->usage_saved_usec >=
-            (d->in_session ? SESSION_SAVE_INTERVAL_USEC : USAGE_SAVE_INTERVAL_USEC)) {
-                d->usage_saved_usec = now;
-                usage_save(d->usage);
-                if (d->in_session)
-                        saved_file_save(d->session_file);
-        }
-}
-
-/* The session that runs, as the record a kill or a power cut would leave of it: the next start adds it to
- * the history ("interrupted") and counts it. Only the header between sessions. */
-static int session_text(void *userdata, char **ret_data, size_t *ret_size)
-{
-        struct daemon *d = userdata;
-        const struct program *p = engine_program(d->engine);
-        struct history_record r = {.start_usec = d->session_start,
-                                   .duration_usec = engine_elapsed(d->engine)};
-        char line[512] = "";
-
-        if (d->in_session && p) {
-                snprintf(r.program, sizeof(r.program), "%s", p->id);
-                snprintf(r.profile, sizeof(r.profile), "%s", d->session_profile);
-                snprintf(r.reason, sizeof(r.reason), "%s", fault_to_string(FAULT_INTERRUPTED));
-                snprintf(r.fault, sizeof(r.fault), "%s", fault_to_string(FAULT_INTERRUPTED));
-                if (history_format_record(&r, line, sizeof(line)) < 0)
-                        line[0] = '\0';
-        }
-        if (asprintf(ret_data, "%s%s", SESSION_HEADER, line) < 0)
-                return -ENOMEM;
-        *ret_size = strlen(*ret_data);
-        return 0;
-}
-
-static void on_session_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
-{
-        if (result < 0)
-                log_warning_errno(result, "Cannot save the session's progress in %s: %m",
-                                  saved_file_path(f));
-}
-
-/* After an unclean end: the session that was running, from its file, unless the history has it already.
- * Recorded and counted; whether one was. */
-static bool recover_session(struct daemon *d)
-{
-        _cleanup_free_ char *text = NULL;
-        struct history_record r;
-        bool aside;
-        int k = read_kept_file(d->state_fd, SESSION_FILE, SESSION_FILE_MAX, &text, &aside);
-
-        if (k < 0) {
-                if (k != -ENOENT && k != -EBADF)
-                        log_warning("%s/" SESSION_FILE ": %s%s", d->options->state_dir, file_error_words(k),
-                                    aside ? "; set aside as " SESSION_FILE ".broken" : "");
-                return false;
-        }
-        if (strncmp(text, SESSION_HEADER, strlen(SESSION_HEADER)) != 0 ||
-            history_parse_record(text + strlen(SESSION_HEADER), &r) < 0)
-                return false; /* between sessions (or damaged: nothing to go by) */
-        /* It ended and was recorded (the cut came after): its record is among the newest. Compared by start
-         * and program, not by order: a board without a real-time clock may have started with its clock
-         * behind. */
-        for (size_t i = 0; d->history && i < history_count(d->history) && i < SESSION_RECORDED_WITHIN; i++) {
-                const struct history_record *h = history_get(d->history, i);
-                if (h->start_usec == r.start_usec && streq(h->program, r.program))
-                        return false;
-        }
-        if (d->history)
-                history_add(d->history, &r);
-        if (d->usage) {
-                usage_add(d->usage, "sessions", 1); /* its time was counted with the last save */
-                usage_save(d->usage);
-        }
-        saved_file_save(d->session_file); /* recorded: between sessions again */
-        log_notice("The session of program %s, cut after %llu s, recorded as interrupted",
-                   r.program[0] ? r.program : "-", (unsigned long long) (r.duration_usec / USEC_PER_SEC));
-        return true;
-}
-
-static void record(struct daemon *d, usec_t start, usec_t duration, const char *program, const char *profile,
-                   const char *reason, enum fault fault)
-{
-        struct history_record r = {.start_usec = start, .duration_usec = duration};
-
-        if (!d->history)
-                return;
-        snprintf(r.program, sizeof(r.program), "%s", program);
-        snprintf(r.profile, sizeof(r.profile), "%s", profile);
-        snprintf(r.reason, sizeof(r.reason), "%s", reason);
-        snprintf(r.fault, sizeof(r.fault), "%s", fault ? fault_to_string(fault) : "");
-        history_add(d->history, &r);
-}
-
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
@@ -400,7 +241,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         safety_check(d->safety, now);
         d->ticked_usec = now;
         chair_tick(d->chair);
-        count_usage(d, now);
+        session_on_tick(d->session, now);
         if (engine_state(d->engine) == ENGINE_RUNNING)
                 d->dirty |= PROP_ELAPSED;
         emit_now(d, PROP_POSITIONS);
@@ -431,11 +272,8 @@ static _printf_(3, 4) void latch(struct daemon *d, enum fault fault, const char 
         r = chair_safe(d->chair, 0);
         if (r < 0)
                 log_error_errno(r, "Cannot put the outputs safe: %m");
-        /* A fault outside a session has a record of its own; in one, the session's record names it. */
-        if (d->fault == fault && !d->in_session && !d->fault_recorded) {
-                d->fault_recorded = true;
-                record(d, now_realtime_usec(), 0, "", "", "fault", fault);
-        }
+        if (d->fault == fault && d->session)
+                session_on_fault(d->session, fault);
         engine_abort(d->engine, fault == FAULT_EMERGENCY_STOP ? FINISH_EMERGENCY_STOP : FINISH_FAULT);
         d->winding_down = false;
         command_done(d);
@@ -476,7 +314,7 @@ static int judge_reset(struct daemon *d, const char *unread, char *why, size_t s
         log_fields(LOG_NOTICE, 0, NULL, NULL, fault_to_string(d->fault), "Fault %s reset",
                    fault_to_string(d->fault));
         d->fault = FAULT_NONE;
-        d->fault_recorded = false;
+        session_on_reset(d->session);
         d->fault_message[0] = '\0';
         changed(d, PROP_FAULT);
         /* The checks see the chair as the trip left it (nothing driven, every zone off) before anything can
@@ -564,7 +402,7 @@ static usec_t idle_guard_period(const struct chair_config *c)
         for (int a = 0; a < _AXIS_MAX; a++)
                 motors[a + 1] = &c->axes[a];
         for (size_t i = 0; i < ELEMENTSOF(motors); i++)
-                if (motors[i]->kind == MOTOR_KIND_RELAY && polled(c, motors[i]->io[MOTOR_PULSES]))
+                if (polled(c, motor_config_watched(motors[i])))
                         period = IDLE_GUARD_USEC;
         for (size_t h = 0; h < c->n_heaters; h++)
                 if (polled(c, c->heaters[h].sensor) && (!period || c->safety.heat_idle_read_usec < period))
@@ -595,8 +433,8 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_ONESHOT);
         }
         if (d->reading || d->guarding)
-                return; /* the read under way answers this one too, or the guard's starts it when it is over
-                         */
+                /* The read under way answers this one too, or the guard's starts it when it is over. */
+                return;
         r = chair_refresh(d->chair, on_inputs_read, d);
         if (r < 0) {
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
@@ -688,8 +526,8 @@ int daemon_start_timeline(struct daemon *d, const char *program_id, struct timel
 void daemon_stop(struct daemon *d)
 {
         if (engine_stop(d->engine, FINISH_STOPPED) < 0) {
-                /* No program: whatever moves or heats on its own (a recline, a jog, heat set by hand) stops.
-                 */
+                /* No program: whatever moves or heats on its own (a recline, a jog, heat set by hand)
+                 * stops. */
                 vent_and_hold(d);
                 for (size_t h = 0; h < d->config->n_heaters; h++)
                         chair_heat(d->chair, h, 0);
@@ -853,7 +691,7 @@ void daemon_session(const struct daemon *d, struct daemon_session *ret)
         if (!p)
                 return;
         ret->manual = streq(p->id, PROGRAM_MANUAL_ID);
-        ret->profile = d->session_profile;
+        ret->profile = session_started_with(d->session);
         ret->timeline = engine_timeline(d->engine);
         ret->has_phase = engine_phase_index(d->engine, &ret->phase);
         ret->adjustment = engine_adjustment(d->engine);
@@ -884,37 +722,39 @@ int daemon_set_heat(struct daemon *d, size_t heater, unsigned level)
 
 const struct profiles *daemon_profiles(const struct daemon *d)
 {
-        return d->profiles;
+        return session_profiles(d->session);
 }
 
 const struct profile *daemon_profile(const struct daemon *d)
 {
-        return d->profile[0] && d->profiles ? profiles_find(d->profiles, d->profile) : NULL;
+        const char *name = d->session ? session_selected(d->session) : "";
+
+        return name[0] ? profiles_find(session_profiles(d->session), name) : NULL;
 }
 
 int daemon_profile_wait(struct daemon *d, const char *name, profiles_done_t done, void *userdata)
 {
-        return profiles_wait(d->profiles, name, done, userdata);
+        return profiles_wait(session_profiles(d->session), name, done, userdata);
 }
 
 void daemon_profile_unwait(struct daemon *d, void *userdata)
 {
-        profiles_unwait(d->profiles, userdata);
+        profiles_unwait(session_profiles(d->session), userdata);
 }
 
 const char *daemon_profiles_dir(const struct daemon *d)
 {
-        return profiles_dir(d->profiles);
+        return profiles_dir(session_profiles(d->session));
 }
 
 int daemon_select_profile(struct daemon *d, const char *name)
 {
-        const struct profile *p = name[0] ? profiles_find(d->profiles, name) : NULL;
+        const struct profile *p = name[0] ? profiles_find(session_profiles(d->session), name) : NULL;
 
         if (name[0] && !p)
                 return -ENOENT;
-        if (!streq(d->profile, name)) {
-                snprintf(d->profile, sizeof(d->profile), "%s", name);
+        if (!streq(session_selected(d->session), name)) {
+                session_select(d->session, name);
                 log_info("Profile %s selected", name[0] ? name : "(none)");
                 changed(d, PROP_PROFILES);
         }
@@ -926,10 +766,10 @@ int daemon_select_profile(struct daemon *d, const char *name)
 
 int daemon_save_profile(struct daemon *d, const struct profile *p)
 {
-        const struct profile *old = profiles_find(d->profiles, p->name);
+        const struct profile *old = profiles_find(session_profiles(d->session), p->name);
         bool known = old;
         int offset = old && old->has_shoulder_offset ? old->shoulder_offset_mm : 0;
-        int r = profiles_put(d->profiles, p);
+        int r = profiles_put(session_profiles(d->session), p);
 
         if (r < 0)
                 return r;
@@ -937,18 +777,19 @@ int daemon_save_profile(struct daemon *d, const struct profile *p)
                 changed(d, PROP_PROFILES);
         /* A new shoulder offset of the selected profile is in use at once; a save of other settings leaves
          * the shoulders as they are (an AdjustShoulders of this session stays). */
-        if (streq(d->profile, p->name) && (p->has_shoulder_offset ? p->shoulder_offset_mm : 0) != offset)
+        if (streq(session_selected(d->session), p->name) &&
+            (p->has_shoulder_offset ? p->shoulder_offset_mm : 0) != offset)
                 return daemon_select_profile(d, p->name);
         return 0;
 }
 
 int daemon_delete_profile(struct daemon *d, const char *name)
 {
-        int r = profiles_delete(d->profiles, name);
+        int r = profiles_delete(session_profiles(d->session), name);
 
         if (r < 0)
                 return r; /* kept, and still selected if it was */
-        if (streq(d->profile, name))
+        if (streq(session_selected(d->session), name))
                 daemon_select_profile(d, "");
         changed(d, PROP_PROFILES);
         return 0;
@@ -981,7 +822,7 @@ int daemon_save_position(struct daemon *d, const char *name)
         p.positions[i] = pos;
         if (i == p.n_positions)
                 p.n_positions++;
-        return profiles_put(d->profiles, &p);
+        return profiles_put(session_profiles(d->session), &p);
 }
 
 int daemon_delete_position(struct daemon *d, const char *name)
@@ -999,7 +840,7 @@ int daemon_delete_position(struct daemon *d, const char *name)
                 return -ENOENT;
         memmove(&p.positions[i], &p.positions[i + 1], (p.n_positions - i - 1) * sizeof(p.positions[0]));
         p.n_positions--;
-        return profiles_put(d->profiles, &p);
+        return profiles_put(session_profiles(d->session), &p);
 }
 
 void daemon_set_locked(struct daemon *d, bool locked)
@@ -1030,8 +871,8 @@ static void on_lock_written(struct saved_file *f, int result, uint64_t generatio
                                   saved_file_path(f));
 }
 
-/* The child lock as it was left: on unless the file says off (a file chaird cannot read keeps a child out).
- */
+/* The child lock as it was left: on unless the file says off (a file chaird cannot read keeps a child
+ * out). */
 /* Whether the file must be written again (it was odd or unreadable: the lock it gives must last). */
 static bool load_lock(struct daemon *d)
 {
@@ -1054,40 +895,6 @@ static bool load_lock(struct daemon *d)
         return r < 0 || !streq(text, d->locked ? LOCK_ON : LOCK_OFF);
 }
 
-/* --- saved positions --- */
-
-static int positions_text(void *userdata, char **ret_data, size_t *ret_size)
-{
-        struct daemon *d = userdata;
-
-        *ret_data = strdup(d->positions);
-        *ret_size = strlen(d->positions);
-        return *ret_data ? 0 : -ENOMEM;
-}
-
-static void on_positions_written(struct saved_file *f, int result, uint64_t generation, void *userdata)
-{
-        struct daemon *d = userdata;
-
-        if (result < 0) {
-                log_warning_errno(result, "Cannot save the motors' positions in %s: %m", saved_file_path(f));
-                d->positions[0] = '\0'; /* written again with the next change */
-        }
-}
-
-/* When a relay-pair motor stands still somewhere new, its position goes to the disk, off the loop: a slow
- * SD card must not hold up the control tick or the board's heartbeat. */
-static void save_positions(struct daemon *d)
-{
-        char text[sizeof(d->positions)];
-
-        if (!d->positions_file || positions_format(d->chair, text, sizeof(text)) < 0 ||
-            streq(text, d->positions))
-                return;
-        snprintf(d->positions, sizeof(d->positions), "%s", text);
-        saved_file_save(d->positions_file);
-}
-
 /* --- what the chair and the engine report --- */
 
 static void on_chair(struct chair *c, unsigned changes, void *userdata)
@@ -1095,7 +902,7 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         struct daemon *d = userdata;
         unsigned props = 0;
 
-        if (!d->engine)
+        if (!d->session)
                 return; /* still starting: the first state is computed once everything is there */
         if (changes & CHAIR_CHANGED_POSITIONS)
                 props |= PROP_POSITIONS;
@@ -1112,9 +919,9 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
                 engine_on_chair(d->engine, changes);
         /* Readings are checked as they come, not at the next tick: an obstacle stops within one poll, an
          * e-stop edge at once. They come from the drivers, never from inside a command. */
-        if (d->safety &&
-            (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS | CHAIR_CHANGED_TEMPERATURES |
-                        CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM | CHAIR_CHANGED_BOARD_STOPPED)))
+        if (d->safety && (changes & (CHAIR_CHANGED_SAFETY | CHAIR_CHANGED_POSITIONS |
+                                     CHAIR_CHANGED_TEMPERATURES | CHAIR_CHANGED_ESTOP | CHAIR_CHANGED_COMM |
+                                     CHAIR_CHANGED_BOARD_STOPPED | CHAIR_CHANGED_READ_BACK)))
                 safety_check(d->safety, now_usec());
         /* Heat is asked for by commands and the engine: checked once the call is over (a heat timeout not
          * rested yet), before the loop does anything else. A trip in the middle of a command would leave it
@@ -1122,7 +929,7 @@ static void on_chair(struct chair *c, unsigned changes, void *userdata)
         if (d->safety && (changes & CHAIR_CHANGED_HEAT))
                 sd_event_source_set_enabled(d->check_source, SD_EVENT_ONESHOT);
         if (changes & CHAIR_CHANGED_MOTION)
-                save_positions(d);
+                session_on_motion(d->session);
         if (changes & (CHAIR_CHANGED_MOTION | CHAIR_CHANGED_HEAT | CHAIR_CHANGED_SCAN))
                 update_state(d);
 }
@@ -1134,12 +941,8 @@ static void on_engine_changed(struct engine *e, unsigned what, void *userdata)
 
         if (what & ENGINE_CHANGED_PROGRAM)
                 props |= PROP_PROGRAM | PROP_DURATION | PROP_ELAPSED;
-        if ((what & ENGINE_CHANGED_PROGRAM) && engine_program(e) && !d->in_session) {
-                d->in_session = true;
-                d->session_start = now_realtime_usec();
-                snprintf(d->session_profile, sizeof(d->session_profile), "%s", d->profile);
-                saved_file_save(d->session_file);
-        }
+        if (what & ENGINE_CHANGED_PROGRAM)
+                session_on_program(d->session);
         if (what & ENGINE_CHANGED_PHASE)
                 props |= PROP_PHASE;
         if (what & ENGINE_CHANGED_INTENSITY)
@@ -1159,20 +962,7 @@ static void on_engine_finished(struct engine *e, const char *program, enum finis
                 engine_set_intensity(e, d->intensity_after);
                 d->intensity_after = 0;
         }
-        if (d->in_session) {
-                d->in_session = false;
-                d->fault_recorded = d->fault != FAULT_NONE;
-                record(d, d->session_start, engine_finished_elapsed(e), program, d->session_profile,
-                       finish_reason_to_string(reason),
-                       reason == FINISH_FAULT || reason == FINISH_EMERGENCY_STOP ? d->fault : FAULT_NONE);
-                saved_file_save(d->session_file); /* between sessions again */
-                if (d->usage) {
-                        usage_add(d->usage, "sessions", 1);
-                        count_usage(d, now_usec());
-                        d->usage_saved_usec = now_usec();
-                        usage_save(d->usage);
-                }
-        }
+        session_on_finished(d->session, program, reason, d->fault);
         d->dirty |= PROP_ELAPSED;
         update_state(d);
         /* The properties first, so that whoever hears Finished reads the state after it. */
@@ -1334,93 +1124,89 @@ static void open_state_dir(struct daemon *d)
                          n == 1 ? "" : "s");
 }
 
-int daemon_new(const struct options *o, struct daemon **ret)
+/* Signals blocked before any thread starts (the bus threads inherit the mask): the loop takes them by
+ * signalfd, and a signal must never land in a thread that would die of it. */
+static void block_signals(void)
 {
-        static const struct engine_callbacks engine_cb = {on_engine_changed, on_engine_finished};
-        _cleanup_(daemon_freep) struct daemon *d = calloc(1, sizeof(*d));
-        struct diag_list diags = {};
-        char what[256];
         sigset_t mask;
-        int r;
 
-        if (!d)
-                return -ENOMEM;
-        d->state_fd = -1;
-        /* Blocked before any thread starts (the bus threads inherit the mask): the loop takes them by
-         * signalfd, and a signal must never land in a thread that would die of it. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        d->options = o;
-        r = load_config(d);
+}
+
+/* The config, checked against --time-scale (which is for the simulator only). */
+static int setup_config(struct daemon *d)
+{
+        int r = load_config(d);
+
         if (r < 0)
                 return r;
-        if (o->time_scale != 1.0)
+        if (d->options->time_scale != 1.0)
                 for (size_t i = 0; i < d->config->n_buses; i++)
                         if (!bus_is_simulated(&d->config->buses[i]))
                                 return log_error_errno(EINVAL,
                                                        "--time-scale is for the simulator; bus %s is real "
                                                        "hardware",
                                                        d->config->buses[i].name);
+        return 0;
+}
 
-        r = sd_event_default(&d->event);
+/* The child lock as it was left, and its file. */
+static int setup_lock(struct daemon *d)
+{
+        bool again = load_lock(d);
+        int r = saved_file_new(d->event, d->state_fd, d->options->state_dir, LOCK_FILE, 0644, lock_text,
+                               on_lock_written, d, &d->lock_file);
+
         if (r < 0)
-                return log_error_errno(r, "Cannot create the event loop: %m");
-        open_state_dir(d);
-        bool lock_again = load_lock(d);
-        r = saved_file_new(d->event, d->state_fd, o->state_dir, LOCK_FILE, 0644, lock_text, on_lock_written,
-                           d, &d->lock_file);
-        if (r >= 0 && lock_again)
+                return log_error_errno(r, "Cannot keep the child lock in %s: %m", d->options->state_dir);
+        if (again)
                 saved_file_save(d->lock_file);
-        if (r >= 0)
-                r = saved_file_new(d->event, d->state_fd, o->state_dir, SESSION_FILE, 0644, session_text,
-                                   on_session_written, d, &d->session_file);
-        if (r >= 0)
-                r = saved_file_new(d->event, d->state_fd, o->state_dir, POSITIONS_FILE, 0644, positions_text,
-                                   on_positions_written, d, &d->positions_file);
-        if (r < 0)
-                return log_error_errno(r, "Cannot keep the motors' positions in %s: %m", o->state_dir);
-        /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is out.
-         */
+        return 0;
+}
+
+/* The parts: the chair (outputs safe first), the engine, the records around sessions, the programs. */
+static int setup_parts(struct daemon *d)
+{
+        static const struct engine_callbacks engine_cb = {on_engine_changed, on_engine_finished};
+        const struct options *o = d->options;
+        struct diag_list diags = {};
+        int r;
+
+        /* Outputs first: the drivers start every output at its safe value and the wait makes sure it is
+         * out. */
         r = chair_new(d->config, d->event, on_chair, d, &d->chair);
         if (r < 0)
                 return r;
         r = chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC);
         if (r < 0)
                 log_warning_errno(r, "The safe state could not be written yet (%m); the buses keep trying");
-        /* Neither keeps the chair from starting: an unreadable file starts afresh, with a word in the
-         * journal. */
-        r = history_new(d->event, d->state_fd, o->state_dir, d->config->sessions.history_max, &d->history);
-        if (r >= 0)
-                r = usage_new(d->event, d->state_fd, o->state_dir, &d->usage);
-        if (r >= 0)
-                r = profiles_new(d->event, d->state_fd, o->state_dir, d->config->sessions.profiles_max,
-                                 &d->profiles);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        /* Every counter this chair has, at 0 until it counts. */
-        usage_add(d->usage, "sessions", 0);
-        usage_add(d->usage, "massage-usec", 0);
-        if (d->config->n_heaters > 0)
-                usage_add(d->usage, "heat-usec", 0);
-        for (unsigned m = 0; m < CHAIR_MOTORS; m++)
-                if (chair_motor_status(d->chair, m, &(struct chair_motor_status){}))
-                        count_motor(d, m, 0);
-
         r = engine_new(d->event, d->chair, d->config, o->time_scale, &engine_cb, d, &d->engine);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the engine: %m");
+        d->tick_usec = tick_period(d->config);
+        r = session_new(d->event, d->state_fd, o->state_dir, d->config, d->chair, d->engine, o->time_scale,
+                        d->tick_usec, &d->session);
+        if (r < 0)
+                return r;
         /* A broken program file does not keep the chair from starting: it is left out and listed. */
         r = daemon_reload_programs(d, &diags);
         diag_list_clear(&diags);
         if (r == -ENOMEM)
                 return log_error_errno(r, "Out of memory");
+        return 0;
+}
 
-        d->tick_usec = tick_period(d->config);
-        /* Ticking at first, to read every input once; it stops after the linger if the chair is idle. */
-        /* Accuracy 1 ms: sd-event's default (250 ms) would let a 100 ms tick, and with it the checks and the
+/* The tick, its linger, the reset timeout, the idle guard; the deferred emit and check; the signals. */
+static int setup_sources(struct daemon *d)
+{
+        int r;
+
+        /* Ticking at first, to read every input once; it stops after the linger if the chair is idle.
+         * Accuracy 1 ms: sd-event's default (250 ms) would let a 100 ms tick, and with it the checks and the
          * watchdog's proof of them, slip by more than a tick. */
         if ((r = add_timer(d, &d->tick, 0, USEC_PER_MSEC, on_tick, true)) < 0 ||
             (r = add_timer(d, &d->linger, USEC_INFINITY, USEC_PER_MSEC, on_linger, false)) < 0 ||
@@ -1430,7 +1216,7 @@ int daemon_new(const struct options *o, struct daemon **ret)
              (r = add_timer(d, &d->guard, now_usec() + d->guard_usec, 100 * USEC_PER_MSEC, on_guard, true)) <
                      0))
                 return log_error_errno(r, "Cannot set up the timers: %m");
-        d->ticked_usec = d->usage_saved_usec = now_usec();
+        d->ticked_usec = now_usec();
         chair_set_active(d->chair, true);
         r = sd_event_add_defer(d->event, &d->emit_source, on_emit, d);
         if (r < 0)
@@ -1442,48 +1228,61 @@ int daemon_new(const struct options *o, struct daemon **ret)
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(d->check_source, SD_EVENT_OFF);
-
         if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_sigterm, d)) < 0 ||
             (r = sd_event_add_signal(d->event, NULL, SIGINT, on_sigterm, d)) < 0 ||
             (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d)) < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
+        return 0;
+}
 
+/* systemd's watchdog, when the unit asks for it. */
+static int setup_watchdog(struct daemon *d)
+{
+        uint64_t watchdog_usec = 0;
+        int r;
+
+        if (sd_watchdog_enabled(false, &watchdog_usec) <= 0 || watchdog_usec == 0)
+                return 0;
+        d->watchdog_usec = watchdog_usec;
+        r = add_timer(d, &d->watchdog, now_usec(), USEC_PER_MSEC, on_watchdog, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the watchdog: %m");
+        log_info("systemd watchdog: pinged every %llu ms from the checked control tick",
+                 (unsigned long long) (watchdog_usec / 2 / USEC_PER_MSEC));
+        return 0;
+}
+
+int daemon_new(const struct options *o, struct daemon **ret)
+{
+        _cleanup_(daemon_freep) struct daemon *d = calloc(1, sizeof(*d));
+        char what[256];
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        d->state_fd = -1;
+        d->options = o;
+        block_signals();
+        r = setup_config(d);
+        if (r < 0)
+                return r;
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        open_state_dir(d);
+        if ((r = setup_lock(d)) < 0 || (r = setup_parts(d)) < 0 || (r = setup_sources(d)) < 0)
+                return r;
         r = safety_new(d->config, d->chair, o->time_scale, on_safety_trip, d, &d->safety);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        if (!marker_found(d->state_fd, o->state_dir, what, sizeof(what))) {
-                /* A clean end: the relay-pair motors are where they were saved (after an unclean one they
-                 * may have moved, and home first). */
-                r = positions_restore(d->state_fd, o->state_dir, d->chair);
-                if (r > 0)
-                        log_info("%d motor position%s restored from %s/" POSITIONS_FILE, r,
-                                 r == 1 ? "" : "s", o->state_dir);
-                else if (r < 0 && !file_error_is_odd(r))
-                        log_warning_errno(r, "Cannot read the saved motor positions: %m; the motors home");
-                if (r > 0)
-                        positions_format(d->chair, d->positions, sizeof(d->positions));
-        } else {
-                /* The relay-pair motors may have moved since they were saved: they home, and the old
-                 * positions must not come back at a later clean start. */
-                if (unlinkat(d->state_fd, POSITIONS_FILE, 0) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot remove %s/" POSITIONS_FILE ": %m", o->state_dir);
-                d->marked_active = true; /* it stays until the chair is idle and safe again */
-                /* A session cut short has its own record, which names the fault: not a second one. */
-                d->fault_recorded = recover_session(d);
+        if (session_restore(d->session, what, sizeof(what)))
                 latch(d, FAULT_INTERRUPTED,
                       "chaird ended while the chair was active or held a fault (%s); check the chair, then "
                       "reset",
                       what);
-        }
-        uint64_t watchdog_usec = 0;
-        if (sd_watchdog_enabled(false, &watchdog_usec) > 0 && watchdog_usec > 0) {
-                d->watchdog_usec = watchdog_usec;
-                r = add_timer(d, &d->watchdog, now_usec(), USEC_PER_MSEC, on_watchdog, true);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot set up the watchdog: %m");
-                log_info("systemd watchdog: pinged every %llu ms from the checked control tick",
-                         (unsigned long long) (watchdog_usec / 2 / USEC_PER_MSEC));
-        }
+        r = setup_watchdog(d);
+        if (r < 0)
+                return r;
         update_state(d);
         *ret = TAKE_PTR(d);
         return 0;
@@ -1514,21 +1313,7 @@ int daemon_run(struct daemon *d)
         bool safe = chair_safe(d->chair, SAFE_STATE_TIMEOUT_USEC) >= 0;
         if (!safe)
                 log_error("The safe state could not be confirmed on every bus before exit");
-        /* The positions as they are now (a motor stopped midway is left out: it homes), written before exit;
-         * also when a write was under way, whose result nobody hears of now. */
-        char text[sizeof(d->positions)];
-        if (safe && positions_format(d->chair, text, sizeof(text)) >= 0) {
-                if (!streq(text, d->positions)) {
-                        snprintf(d->positions, sizeof(d->positions), "%s", text);
-                        saved_file_mark(d->positions_file);
-                }
-                int k = saved_file_flush(d->positions_file);
-                if (k < 0)
-                        log_warning_errno(k, "Cannot save the motors' positions in %s: %m",
-                                          saved_file_path(d->positions_file));
-        }
-        if (safe && d->marked_active && !d->fault) /* a latched fault stays for the next start to report */
-                marker_clear(d->state_fd, d->options->state_dir);
+        session_on_exit(d->session, safe, d->fault != FAULT_NONE);
         return r;
 }
 
@@ -1537,12 +1322,8 @@ struct daemon *daemon_free(struct daemon *d)
         if (!d)
                 return NULL;
         cancel_resets(d);
-        d->positions_file = saved_file_free(d->positions_file);
         d->lock_file = saved_file_free(d->lock_file);
-        d->session_file = saved_file_free(d->session_file);
-        d->history = history_free(d->history);
-        d->usage = usage_free(d->usage);
-        d->profiles = profiles_free(d->profiles);
+        d->session = session_free(d->session);
         if (d->state_fd >= 0)
                 close(d->state_fd);
         sd_event_source_disable_unref(d->tick);
@@ -1636,10 +1417,10 @@ usec_t daemon_duration(const struct daemon *d)
 
 const struct history *daemon_history(const struct daemon *d)
 {
-        return d->history;
+        return session_history(d->session);
 }
 
 const struct usage *daemon_usage(const struct daemon *d)
 {
-        return d->usage;
+        return session_usage(d->session);
 }

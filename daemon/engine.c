@@ -323,8 +323,8 @@ int engine_new(sd_event *event, struct chair *chair, const struct chair_config *
         if (r < 0)
                 return r;
         /* Setpoints go before D-Bus traffic, however much of it waits, and before the readings and the tick
-         * that fall due with them: a setpoint is due at an exact time, a reading is handled a moment later.
-         */
+         * that fall due with them: a setpoint is due at an exact time, a reading is handled a moment
+         * later. */
         if ((r = sd_event_source_set_priority(e->timer, ENGINE_TIMER_PRIORITY)) < 0 ||
             (r = sd_event_source_set_priority(e->cap_timer, SD_EVENT_PRIORITY_IMPORTANT)) < 0)
                 return r;
@@ -411,7 +411,7 @@ static void wind_down(struct engine *e)
         chair_foot(e->chair, 0);
         /* Only if nothing ended the program meanwhile (a fault latched by what the calls above reported). */
         if (e->state != ENGINE_IDLE && p->uses_recline && p->at_end == AT_END_UPRIGHT)
-                chair_recline(e->chair, "upright");
+                chair_recline(e->chair, PRESET_UPRIGHT);
 }
 
 int engine_stop(struct engine *e, enum finish_reason reason)

@@ -42,27 +42,36 @@ enum section {
         SECTION_AIRBAGS,
 };
 
+/* The one table of manual mode's keys: StartManual's (in its sections), and those of them Adjust changes in
+ * whatever runs, under Adjust's name for them (flat: "speed" for roller.speed). */
 static const struct {
         enum section section;
         const char *name;
-        const char *types; /* the D-Bus types it takes, '|' between them */
+        const char *types;  /* the D-Bus types it takes, '|' between them */
+        int64_t min, max;   /* a u's range; equal: none here (the validator's, or the chair's) */
+        const char *adjust; /* Adjust's name for it; NULL: only a manual session takes it */
 } keys[_KEY_MAX] = {
         [KEY_TECHNIQUE] = {SECTION_ROLLER, "technique", "s"},
         [KEY_PATTERN] = {SECTION_ROLLER, "pattern", "s"},
-        [KEY_AREA] = {SECTION_ROLLER, "area", "s|d"},
-        [KEY_FROM] = {SECTION_ROLLER, "from", "s|d"},
-        [KEY_TO] = {SECTION_ROLLER, "to", "s|d"},
-        [KEY_SPEED] = {SECTION_ROLLER, "speed", "u"},
-        [KEY_WIDTH] = {SECTION_ROLLER, "width", "s"},
-        [KEY_DEPTH] = {SECTION_ROLLER, "depth", "u"},
+        [KEY_AREA] = {SECTION_ROLLER, "area", "s|d", .adjust = "area"},
+        [KEY_FROM] = {SECTION_ROLLER, "from", "s|d", .adjust = "from"},
+        [KEY_TO] = {SECTION_ROLLER, "to", "s|d", .adjust = "to"},
+        [KEY_SPEED] = {SECTION_ROLLER, "speed", "u", 1, ROLLER_SPEED_MAX, "speed"},
+        [KEY_WIDTH] = {SECTION_ROLLER, "width", "s", .adjust = "width"},
+        [KEY_DEPTH] = {SECTION_ROLLER, "depth", "u", 1, ROLLER_DEPTH_MAX, "depth"},
         [KEY_ZONES] = {SECTION_AIRBAGS, "zones", "as"},
         [KEY_AIRBAG_PATTERN] = {SECTION_AIRBAGS, "pattern", "s"},
-        [KEY_AIRBAG_INTENSITY] = {SECTION_AIRBAGS, "intensity", "u"},
+        [KEY_AIRBAG_INTENSITY] = {SECTION_AIRBAGS, "intensity", "u", 1, AIRBAG_INTENSITY_LEVELS,
+                                  "airbag-intensity"},
         [KEY_HEAT] = {SECTION_TOP, "heat", "a{su}"},
-        [KEY_FOOT] = {SECTION_TOP, "foot-rollers", "u"},
+        /* 0 is off here (a program writes "off"): the range says so, not the program format's 1-6. */
+        [KEY_FOOT] = {SECTION_TOP, "foot-rollers", "u", 0, FOOT_SPEED_MAX, "foot-rollers"},
         [KEY_RECLINE] = {SECTION_TOP, "recline", "s"},
         [KEY_DURATION] = {SECTION_TOP, "duration", "t"},
 };
+
+/* Adjust's key of its own, beside the table's. */
+#define ADJUST_RESET "reset"
 
 static const char *const section_names[] = {"", "roller", "airbags"};
 
@@ -192,13 +201,13 @@ static int check_string(const char *s, const char *path, char *why, size_t size)
 static int read_value(struct manual *m, enum key k, sd_bus_message *msg, const char *type, char *why,
                       size_t size)
 {
-        char path[64], *text = NULL;
+        char buf[64], *text = NULL;
+        const char *path = key_path(k, buf, sizeof(buf)); /* a top key's name is not copied into buf */
         const char *s;
         uint32_t u;
         double d;
         int r;
 
-        key_path(k, path, sizeof(path));
         if (streq(type, "s")) {
                 r = sd_bus_message_read(msg, "v", "s", &s);
                 if (r < 0)
@@ -223,11 +232,10 @@ static int read_value(struct manual *m, enum key k, sd_bus_message *msg, const c
                 r = sd_bus_message_read(msg, "v", "u", &u);
                 if (r < 0)
                         return r;
-                /* 0 is off here (a program writes "off"): the range says so, not the program format's 1-6.
-                 */
-                if (k == KEY_FOOT && u > FOOT_SPEED_MAX)
-                        return fail(why, size, "%s: %" PRIu32 " is out of range (0 to %d; 0 is off)", path,
-                                    u, FOOT_SPEED_MAX);
+                if (keys[k].min != keys[k].max && (u < keys[k].min || u > keys[k].max))
+                        return fail(why, size,
+                                    "%s: %" PRIu32 " is out of range (%" PRId64 " to %" PRId64 ")", path, u,
+                                    keys[k].min, keys[k].max);
                 r = asprintf(&text, "%" PRIu32, u) < 0 ? -ENOMEM : 0;
         } else if (streq(type, "t")) {
                 uint64_t t;
@@ -300,114 +308,220 @@ static int find_key(enum section section, const char *name)
         return -1;
 }
 
-static const char *known_keys(enum section section, char *buf, size_t size)
+/* What the read callbacks of a section's table read into. */
+struct reading {
+        struct manual *m;
+        enum section section;
+        const struct chair_config *config;
+        bool adjust; /* within Adjust: its own keys are skipped */
+};
+
+static int read_section(sd_bus_message *msg, const struct bus_option *o, void *dest, void *userdata,
+                        char *why, size_t size);
+
+static int read_key(sd_bus_message *msg, const struct bus_option *o, void *dest, void *userdata, char *why,
+                    size_t size)
+{
+        const struct reading *rd = dest;
+        const char *contents;
+        int r = sd_bus_message_peek_type(msg, NULL, &contents);
+
+        if (r < 0)
+                return r;
+        return read_value(rd->m, (enum key) find_key(rd->section, o->key), msg, contents, why, size);
+}
+
+/* The table of a section (top: with roller and airbags, and within Adjust its own keys skipped); n rows. */
+static size_t section_options(const struct reading *rd, struct bus_option *ret)
 {
         size_t n = 0;
 
-        buf[0] = 0;
         for (size_t k = 0; k < _KEY_MAX; k++)
-                if (keys[k].section == section)
-                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? ", " : "",
-                                               keys[k].name);
-        if (section == SECTION_TOP)
-                snprintf(buf + n, n < size ? size - n : 0, ", roller, airbags");
-        return buf;
+                if (keys[k].section == rd->section)
+                        ret[n++] = (struct bus_option){keys[k].name, keys[k].types, .read = read_key};
+        if (rd->section != SECTION_TOP)
+                return n;
+        for (enum section s = SECTION_ROLLER; s <= SECTION_AIRBAGS; s++)
+                ret[n++] = (struct bus_option){section_names[s], "a{sv}", .read = read_section};
+        for (size_t k = 0; rd->adjust && k < _KEY_MAX; k++)
+                if (keys[k].adjust)
+                        ret[n++] = (struct bus_option){keys[k].adjust};
+        if (rd->adjust)
+                ret[n++] = (struct bus_option){ADJUST_RESET};
+        return n;
 }
 
-static bool type_fits(const char *types, const char *contents)
+static int read_dict(const struct reading *rd, sd_bus_message *msg, const char *within, char *why,
+                     size_t size)
 {
-        size_t n = strlen(contents);
+        struct bus_option options[_KEY_MAX * 2 + 3];
+        size_t n = section_options(rd, options);
 
-        for (const char *t = types; *t;) {
-                size_t len = strcspn(t, "|");
-                if (len == n && strncmp(t, contents, n) == 0)
-                        return true;
-                t += len + (t[len] == '|');
-        }
-        return false;
+        return bus_dict_read(msg, options, n, (void *) rd, NULL, within, NULL, why, size);
 }
 
-/* Enters an a{sv} (within the key within, NULL at the top): a key given twice is refused. */
-static int enter_dict(sd_bus_message *msg, const char *within, char *why, size_t size)
+static int read_section(sd_bus_message *msg, const struct bus_option *o, void *dest, void *userdata,
+                        char *why, size_t size)
 {
-        char dup[64];
-        int r = bus_dict_enter(msg, dup, sizeof(dup));
-
-        if (r == -EEXIST)
-                return fail(why, size, "%s%s%s is given twice", within ?: "", within ? "." : "", dup);
-        if (r == -E2BIG)
-                return fail(why, size, "more than %d keys%s%s", BUS_DICT_KEYS_MAX, within ? " in " : "",
-                            within ?: "");
-        return r;
-}
-
-static int read_dict(struct manual *m, sd_bus_message *msg, enum section section, const char *const *skip,
-                     char *why, size_t size)
-{
+        struct reading sub = *(const struct reading *) dest;
         int r;
 
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *name, *contents;
-                char type, buf[256];
-                int k;
-
-                r = sd_bus_message_read(msg, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(msg, &type, &contents);
-                if (r < 0)
-                        return r;
-                if (section == SECTION_TOP && skip && strv_contains(skip, name)) {
-                        r = sd_bus_message_skip(msg, "v");
-                        if (r < 0)
-                                return r;
-                } else if (section == SECTION_TOP && (streq(name, "roller") || streq(name, "airbags"))) {
-                        enum section sub = streq(name, "roller") ? SECTION_ROLLER : SECTION_AIRBAGS;
-                        if (!streq(contents, "a{sv}"))
-                                return fail(why, size, "%s must be an a{sv}, not a %s", name, contents);
-                        r = sd_bus_message_enter_container(msg, 'v', "a{sv}");
-                        if (r >= 0)
-                                r = enter_dict(msg, name, why, size);
-                        if (r >= 0)
-                                r = read_dict(m, msg, sub, NULL, why, size);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                        if (r < 0)
-                                return r;
-                } else {
-                        k = find_key(section, name);
-                        if (k < 0)
-                                return fail(why, size, "%s%s%.64s: no such key (known: %s)",
-                                            section_names[section], section == SECTION_TOP ? "" : ".", name,
-                                            known_keys(section, buf, sizeof(buf)));
-                        if (!type_fits(keys[k].types, contents)) {
-                                char path[64];
-                                return fail(why, size, "%s must be a%s %s, not a %s",
-                                            key_path(k, path, sizeof(path)),
-                                            keys[k].types[0] == 'a' ? "n" : "", keys[k].types, contents);
-                        }
-                        r = read_value(m, (enum key) k, msg, contents, why, size);
-                        if (r < 0)
-                                return r;
-                }
+        sub.section = streq(o->key, section_names[SECTION_ROLLER]) ? SECTION_ROLLER : SECTION_AIRBAGS;
+        r = sd_bus_message_enter_container(msg, 'v', "a{sv}");
+        if (r >= 0)
+                r = read_dict(&sub, msg, o->key, why, size);
+        if (r >= 0)
                 r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
         return r;
 }
 
-int manual_read(struct manual *m, sd_bus_message *msg, const char *const *skip, char *why, size_t size)
+int manual_read(struct manual *m, sd_bus_message *msg, bool adjust, char *why, size_t size)
 {
-        int r = enter_dict(msg, NULL, why, size);
+        const struct reading rd = {m, SECTION_TOP, NULL, adjust};
+        int r = read_dict(&rd, msg, NULL, why, size);
 
-        if (r >= 0)
-                r = read_dict(m, msg, SECTION_TOP, skip, why, size);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(msg);
         return r < 0 ? r : 0;
+}
+
+/* What Adjust reads into. */
+struct adjusting {
+        struct engine_adjust ch;
+        bool reset;
+        char area[64], from[64], to[64]; /* a position's text: a name or a fraction */
+};
+
+static int read_width(sd_bus_message *msg, const struct bus_option *o, void *dest, void *userdata, char *why,
+                      size_t size)
+{
+        struct adjusting *ad = dest;
+        char known[64];
+        const char *w;
+        int r = sd_bus_message_read(msg, "v", "s", &w);
+
+        if (r >= 0 && (ad->ch.width = width_from_string(w)) < 0)
+                return fail(why, size, "width: no width '%.32s' (%s)", w,
+                            strv_join(known, sizeof(known), width_names, ", "));
+        return r;
+}
+
+/* A position key (area, from, to): a string, or a fraction as a d; kept as text. */
+static int read_position(sd_bus_message *msg, const struct bus_option *o, void *dest, void *userdata,
+                         char *why, size_t size)
+{
+        char *buf = (char *) dest + o->offset;
+        const char *contents, *s;
+        double v;
+        int r = sd_bus_message_peek_type(msg, NULL, &contents);
+
+        if (r >= 0 && streq(contents, "d")) {
+                r = sd_bus_message_read(msg, "v", "d", &v);
+                if (r >= 0)
+                        snprintf(buf, sizeof(((struct adjusting *) NULL)->area), "%.17g", v);
+                return r;
+        }
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "v", "s", &s);
+        if (r >= 0 && strlen(s) >= sizeof(((struct adjusting *) NULL)->area))
+                return fail(why, size, "%s: '%.32s...' is no position", o->key, s);
+        if (r >= 0)
+                snprintf(buf, sizeof(((struct adjusting *) NULL)->area), "%s", s);
+        return r;
+}
+
+/* Adjust's table: the rows of the one table that Adjust takes, under its names, with the chair's own
+ * ranges and what it lacks; then reset, and the keys only a manual session takes (skipped). */
+static size_t adjust_options(const struct chair_config *c, struct bus_option *ret)
+{
+        const char *no_roller = c->has_roller ? NULL : "this chair has no massage roller";
+        size_t n = 0;
+
+        for (size_t k = 0; k < _KEY_MAX; k++) {
+                struct bus_option *o = &ret[n];
+                if (!keys[k].adjust) {
+                        if (keys[k].section == SECTION_TOP)
+                                ret[n++] = (struct bus_option){keys[k].name};
+                        continue;
+                }
+                *o = (struct bus_option){keys[k].adjust, keys[k].types, .min = keys[k].min,
+                                         .max = keys[k].max};
+                o->unsupported = keys[k].section == SECTION_ROLLER ? no_roller : NULL;
+                n++;
+                switch (k) {
+                case KEY_SPEED:
+                        o->offset = offsetof(struct adjusting, ch.speed);
+                        break;
+                case KEY_DEPTH:
+                        o->offset = offsetof(struct adjusting, ch.depth);
+                        o->max = c->roller.depth_levels;
+                        if (!o->unsupported && c->roller.depth_levels <= 1)
+                                o->unsupported = "this chair has no depth (3D) control";
+                        break;
+                case KEY_WIDTH:
+                        o->read = read_width;
+                        if (!o->unsupported && c->roller.width == IO_NONE)
+                                o->unsupported = "this chair cannot set the roller's width";
+                        break;
+                case KEY_AREA:
+                case KEY_FROM:
+                case KEY_TO:
+                        o->read = read_position;
+                        o->offset = k == KEY_AREA   ? offsetof(struct adjusting, area)
+                                    : k == KEY_FROM ? offsetof(struct adjusting, from)
+                                                    : offsetof(struct adjusting, to);
+                        break;
+                case KEY_AIRBAG_INTENSITY:
+                        o->offset = offsetof(struct adjusting, ch.airbag_intensity);
+                        o->unsupported = c->n_zones == 0 ? "this chair has no airbags" : NULL;
+                        break;
+                default: /* KEY_FOOT: an int, 0-6 */
+                        o->offset = offsetof(struct adjusting, ch.foot);
+                        o->unsupported = c->has_foot_rollers ? NULL : "this chair has no foot rollers";
+                }
+        }
+        ret[n++] = (struct bus_option){ADJUST_RESET, "b", offsetof(struct adjusting, reset)};
+        for (enum section s = SECTION_ROLLER; s <= SECTION_AIRBAGS; s++)
+                ret[n++] = (struct bus_option){section_names[s]};
+        return n;
+}
+
+/* The area Adjust was given: area, or from and to; or none. */
+static int adjust_area(struct adjusting *ad, char *why, size_t size)
+{
+        if (*ad->area && (*ad->from || *ad->to))
+                return fail(why, size, "Give either area or from and to, not both");
+        if (!*ad->area && !*ad->from != !*ad->to)
+                return fail(why, size, "%s: an area from..to needs both ends", *ad->from ? "to" : "from");
+        if (!*ad->area && !*ad->from)
+                return 0;
+        ad->ch.area = true;
+        return area_from_text(*ad->area ? ad->area : NULL, ad->from, ad->to, &ad->ch.from, &ad->ch.to, why,
+                              size);
+}
+
+int manual_read_adjust(sd_bus_message *msg, const struct chair_config *c, struct engine_adjust *ret,
+                       bool *ret_reset, bool *ret_manual, char *why, size_t size)
+{
+        struct bus_option options[_KEY_MAX + 3];
+        struct adjusting ad = {.ch = ENGINE_ADJUST_NONE};
+        size_t n = adjust_options(c, options);
+        uint64_t given, manual = 0;
+        int r;
+
+        r = bus_dict_read(msg, options, n, &ad, NULL, NULL, &given, why, size);
+        if (r < 0)
+                return r;
+        if (given == 0)
+                return fail(why, size, "Adjust needs at least one key");
+        r = adjust_area(&ad, why, size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (!options[i].type)
+                        manual |= UINT64_C(1) << i;
+        *ret = ad.ch;
+        *ret_reset = ad.reset;
+        *ret_manual = (given & manual) != 0;
+        return 0;
 }
 
 static bool section_given(const struct manual *m, enum section s)

@@ -5,6 +5,7 @@
 #include <systemd/sd-bus.h>
 
 #include "catalog.h"
+#include "engine.h"
 
 /* The choices as given, each kept as the YAML text of its value. */
 struct manual;
@@ -20,10 +21,18 @@ int manual_copy(const struct manual *m, struct manual **ret);
 
 /* Reads an a{sv} of StartManual's keys from msg into m: a key given replaces the one before (the keys of
  * roller and airbags one by one; heat as a whole; area replaces from and to, and the other way round).
- * Top-level keys listed in skip (NULL-terminated, or NULL) are skipped: the caller reads them. -EINVAL for
- * an unknown key or a value of the wrong type, with why (a message naming the key) written to why; -errno
- * from reading the message. */
-int manual_read(struct manual *m, sd_bus_message *msg, const char *const *skip, char *why, size_t size);
+ * adjust: the a{sv} is Adjust's, whose own keys (manual_read_adjust) are skipped. -EINVAL for an unknown key
+ * or a value of the wrong type or out of range, with why (a message naming the key) written to why; -errno
+ * from reading the message (why empty). */
+int manual_read(struct manual *m, sd_bus_message *msg, bool adjust, char *why, size_t size);
+/* Reads Adjust's a{sv} from msg: the keys of manual mode that change whatever runs, named as Adjust names
+ * them (speed, width, depth, area, from, to, airbag-intensity, foot-rollers; the same table as
+ * manual_read's), into ret; whether reset was given true into ret_reset; whether keys only a manual session
+ * takes (roller, airbags, heat, recline, duration) came too into ret_manual (read them again with
+ * manual_read). Checked against the chair c: -EOPNOTSUPP with why for what it lacks, -EINVAL with why for
+ * a bad value, -errno from reading the message (why empty). */
+int manual_read_adjust(sd_bus_message *msg, const struct chair_config *c, struct engine_adjust *ret,
+                       bool *ret_reset, bool *ret_manual, char *why, size_t size);
 
 /* Whether m says anything the chair can do for a person: a roller, airbags, heat or foot rollers. */
 bool manual_has_work(const struct manual *m);

@@ -5,15 +5,52 @@
  * where it is. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
 
 #include "motor.h"
 
-/* Pulses this soon after the relays opened are the motor coasting; later ones mean it moves by itself. */
-#define COAST_USEC (500 * USEC_PER_MSEC)
+#define REVERSE_DELAY_DEFAULT_USEC (300 * USEC_PER_MSEC)
+/* A motor that homes by time drives this many times its travel-time toward its start. */
+#define HOMING_MARGIN 1.25
+
+/* Pulses this soon after the relays opened (the kind's coast setting) are the motor coasting; later ones
+ * mean it moves by itself. */
+#define COAST_DEFAULT_USEC (500 * USEC_PER_MSEC)
 /* While the other relay's off has not reached its device, whether it has is checked this often. */
 #define WRITE_CHECK_USEC (10 * USEC_PER_MSEC)
 /* The most a motor stops before its target to coast the rest: a fraction of its travel. */
 #define COAST_LEAD_MAX 0.02
+
+/* Its own state. */
+struct relay {
+        int on;      /* the relay on: 1 extend, -1 retract, 0 none */
+        int last;    /* the way it last drove: pulses that come after it stops (coasting) count that way */
+        int pending; /* the way it will drive once the reverse delay has passed */
+        usec_t off_usec;   /* when both relays went off */
+        usec_t drive_usec; /* when the present drive began */
+        double drive_from; /* the position then */
+        bool homed;        /* its position is known: a limit switch told it, and pulses or time since */
+        bool homing;       /* driving to its start limit first, then on to target */
+        uint16_t pulses;   /* the counter as last read */
+        bool have_pulses;
+        usec_t pulses_usec;   /* when it was read: pulses read next came after this, at the earliest */
+        unsigned coasted;     /* pulses that came while it coasted, since it last stopped */
+        unsigned coast;       /* what it coasted the last time it stopped on its way: it stops that early */
+        unsigned unbidden;    /* pulses with both relays off, after the coast, since it last drove */
+        usec_t unbidden_usec; /* when the last of them came */
+        sd_event_source *timer; /* the end of the reverse delay, or the estimated arrival */
+};
+
+static struct relay *relay_of(const struct motor *m)
+{
+        return m->data;
+}
+
+static const struct motor_relay_settings *settings(const struct motor *m)
+{
+        return m->cfg->settings;
+}
 
 static bool pulsed(const struct motor *m)
 {
@@ -36,7 +73,7 @@ static int seeks_limit(const struct motor *m)
  * last time it stopped midway (a motor coasts about as far each time at the same speed), within reason. */
 static double coast_lead(const struct motor *m)
 {
-        double lead = (double) m->relay.coast * m->span / (double) m->cfg->pulses_per_travel;
+        double lead = (double) relay_of(m)->coast * m->span / (double) settings(m)->pulses_per_travel;
         return fmin(lead, COAST_LEAD_MAX * m->span);
 }
 
@@ -48,18 +85,18 @@ static double clamp_span(const struct motor *m, double v)
 /* How long driving takes for distance (in the motor's unit). */
 static usec_t time_for(const struct motor *m, double distance)
 {
-        return (usec_t) (fabs(distance) / m->span * (double) m->cfg->travel_time_usec);
+        return (usec_t) (fabs(distance) / m->span * (double) settings(m)->travel_time_usec);
 }
 
 /* Where it is at now: the last position, moved on by the time driven when it has no pulses. */
 static double estimate(const struct motor *m, usec_t now)
 {
-        const struct motor_relay *r = &m->relay;
+        const struct relay *r = relay_of(m);
 
         if (pulsed(m) || !r->on)
                 return m->position;
         return clamp_span(m, r->drive_from + r->on * m->span * (double) (now - r->drive_usec) /
-                                                     (double) m->cfg->travel_time_usec);
+                                                     (double) settings(m)->travel_time_usec);
 }
 
 /* The outputs: the other relay off before this one on; they go out together at the end of the loop turn. */
@@ -86,7 +123,7 @@ static bool off_at(const struct motor *m, int dir, usec_t *ret)
         if (m->written &&
             m->written(m->chair, m->cfg->io[dir > 0 ? MOTOR_RETRACT : MOTOR_EXTEND], &at) == -EINPROGRESS)
                 return false;
-        *ret = at > m->relay.off_usec ? at : m->relay.off_usec;
+        *ret = at > relay_of(m)->off_usec ? at : relay_of(m)->off_usec;
         return true;
 }
 
@@ -95,15 +132,16 @@ static bool off_at(const struct motor *m, int dir, usec_t *ret)
  * the safety run time is its bound. */
 static void schedule(struct motor *m, usec_t now)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
         usec_t at = USEC_INFINITY;
 
         usec_t off;
 
         if (r->pending)
-                at = off_at(m, r->pending, &off) ? off + m->cfg->reverse_delay_usec : now + WRITE_CHECK_USEC;
+                at = off_at(m, r->pending, &off) ? off + settings(m)->reverse_delay_usec
+                                                 : now + WRITE_CHECK_USEC;
         else if (r->on && r->homing && m->cfg->io[MOTOR_LIMIT_START] == IO_NONE)
-                at = r->drive_usec + (usec_t) (MOTOR_HOMING_MARGIN * (double) m->cfg->travel_time_usec);
+                at = r->drive_usec + (usec_t) (HOMING_MARGIN * (double) settings(m)->travel_time_usec);
         else if (r->on && !r->homing && !pulsed(m) && seeks_limit(m) < 0)
                 at = r->drive_usec + time_for(m, m->target - r->drive_from);
         if (at == USEC_INFINITY) {
@@ -128,7 +166,7 @@ static void schedule(struct motor *m, usec_t now)
 /* Both relays off, where it is. The pulses that come while it coasts are counted from here. */
 static void halt(struct motor *m, usec_t now)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
 
         m->position = estimate(m, now);
         relays(m, 0);
@@ -142,7 +180,7 @@ static void halt(struct motor *m, usec_t now)
 /* Drives one way: at once, or after the reverse delay when it last drove the other way. */
 static void go(struct motor *m, int dir, usec_t now)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
 
         if (r->on == dir)
                 return;
@@ -151,7 +189,7 @@ static void go(struct motor *m, int dir, usec_t now)
         /* Before its first drive, which way it last went is not known (a chaird that ended while it moved
          * left a relay on until its board or the kernel let go): the delay holds then too. */
         usec_t off;
-        if (r->last != dir && (!off_at(m, dir, &off) || now < off + m->cfg->reverse_delay_usec)) {
+        if (r->last != dir && (!off_at(m, dir, &off) || now < off + settings(m)->reverse_delay_usec)) {
                 if (r->pending != dir) { /* unpowered while it waits: no progress is due yet */
                         m->progress_usec = now;
                         m->progress_position = m->position;
@@ -161,11 +199,11 @@ static void go(struct motor *m, int dir, usec_t now)
         }
         r->pending = 0;
         /* How far it coasted after it last stopped on its way (not at an end stop, which stops it dead). */
-        if (r->last && !m->limit[0] && !m->limit[1] && now - r->off_usec > COAST_USEC)
+        if (r->last && !m->limit[0] && !m->limit[1] && now - r->off_usec > settings(m)->coast_usec)
                 r->coast = r->coasted;
         relays(m, dir);
         r->on = r->last = dir;
-        m->unbidden = 0;
+        r->unbidden = 0;
         m->progress_usec = now; /* progress is due from when it is powered */
         m->progress_position = m->position;
         r->drive_usec = now;
@@ -192,7 +230,7 @@ static void steer(struct motor *m, usec_t now)
 
 static void relay_move(struct motor *m, double target)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
         usec_t now = now_usec();
         usec_t homing_since = m->move_usec;
         bool was_homing = r->homing && m->driven;
@@ -224,7 +262,7 @@ static void relay_drive(struct motor *m, int direction)
 
         motor_begin_move(m, direction > 0 ? m->span : 0.0);
         m->position = estimate(m, now);
-        m->relay.homing = false;
+        relay_of(m)->homing = false;
         if (motor_at_limit(m, m->target)) {
                 halt(m, now);
                 m->driven = false;
@@ -240,7 +278,7 @@ static void relay_stop(struct motor *m)
         usec_t now = now_usec();
 
         halt(m, now);
-        m->relay.homing = false;
+        relay_of(m)->homing = false;
         m->target = m->position;
         m->driven = false;
         schedule(m, now);
@@ -249,7 +287,7 @@ static void relay_stop(struct motor *m)
 /* Homed at its start: on to where it was sent. */
 static unsigned homed_at_start(struct motor *m, usec_t now)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
 
         r->homing = false;
         r->homed = true;
@@ -263,7 +301,7 @@ static unsigned homed_at_start(struct motor *m, usec_t now)
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct motor *m = userdata;
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
         usec_t now = now_usec();
         unsigned what;
 
@@ -290,7 +328,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static unsigned relay_input(struct motor *m, int io, double value)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
         usec_t now = now_usec();
 
         if (io != m->cfg->io[MOTOR_PULSES])
@@ -307,7 +345,7 @@ static unsigned relay_input(struct motor *m, int io, double value)
         r->pulses = count;
         if (delta == 0)
                 return 0;
-        if (delta > m->cfg->pulses_per_travel) {
+        if (delta > settings(m)->pulses_per_travel) {
                 /* More than a whole travel at once: the counter started again (its board restarted), and the
                  * pulses in between are lost. Counted from here on, from a position to be homed again. */
                 r->homed = false;
@@ -318,13 +356,13 @@ static unsigned relay_input(struct motor *m, int io, double value)
          * pulses came at some time since the read before: while that could have been during the drive or the
          * coast, they are the coast's (a counter polled late on a loaded machine holds them still). */
         usec_t off = r->off_usec;
-        bool coasting = r->last && (!off_at(m, -r->last, &off) || since <= off + COAST_USEC);
+        bool coasting = r->last && (!off_at(m, -r->last, &off) || since <= off + settings(m)->coast_usec);
         if (!r->on && !coasting) {
                 /* A welded relay, or the motor back-driven (checked at once), or a coast read late (a
                  * board's counter is read by polling): a few are counted the way it went, and when they
                  * make the fault, its position is lost (relay_safe). */
-                m->unbidden += delta;
-                m->unbidden_usec = now;
+                r->unbidden += delta;
+                r->unbidden_usec = now;
                 what = MOTOR_INPUT_SAFETY;
         } else if (!r->on)
                 r->coasted += delta;
@@ -332,7 +370,7 @@ static unsigned relay_input(struct motor *m, int io, double value)
         if (!dir)
                 return what;
         motor_position_read(m, clamp_span(m, m->position + dir * (double) delta * m->span /
-                                                                   (double) m->cfg->pulses_per_travel));
+                                                                   (double) settings(m)->pulses_per_travel));
         if (r->on) {
                 /* Pulses while driven are progress, also where the position cannot show it: homing from an
                  * unknown position that says it is at its start already. */
@@ -357,12 +395,12 @@ static unsigned relay_limit(struct motor *m, int end, bool closed)
 
         if (!closed)
                 return 0;
-        if (end == 0 && m->relay.homing)
+        if (end == 0 && relay_of(m)->homing)
                 return homed_at_start(m, now);
         halt(m, now);
         m->position = end ? m->span : 0.0;
-        m->relay.homed = true;
-        m->relay.homing = false;
+        relay_of(m)->homed = true;
+        relay_of(m)->homing = false;
         motor_position_read(m, m->position);
         if (!m->driven)
                 return MOTOR_INPUT_POSITION;
@@ -374,11 +412,11 @@ static unsigned relay_limit(struct motor *m, int end, bool closed)
  * the position unknown until it is homed again. */
 static void relay_safe(struct motor *m)
 {
-        struct motor_relay *r = &m->relay;
+        struct relay *r = relay_of(m);
         usec_t now = now_usec();
 
         /* Stopped midway, or moved by itself since it last drove: where it is is not known. */
-        if (r->on || r->pending || r->homing || m->unbidden)
+        if (r->on || r->pending || r->homing || r->unbidden)
                 r->homed = false;
         m->position = estimate(m, now);
         if (r->on) {
@@ -394,12 +432,12 @@ static void relay_safe(struct motor *m)
 static void relay_restore(struct motor *m, double position)
 {
         m->position = clamp_span(m, position);
-        m->relay.homed = true;
+        relay_of(m)->homed = true;
 }
 
 static bool relay_saved(const struct motor *m, double *ret)
 {
-        const struct motor_relay *r = &m->relay;
+        const struct relay *r = relay_of(m);
 
         if (m->driven || r->on || r->pending || !r->homed)
                 return false;
@@ -409,7 +447,7 @@ static bool relay_saved(const struct motor *m, double *ret)
 
 static bool relay_estimated(const struct motor *m)
 {
-        return !pulsed(m) || !m->relay.homed;
+        return !pulsed(m) || !relay_of(m)->homed;
 }
 
 static double relay_position(const struct motor *m)
@@ -417,13 +455,39 @@ static double relay_position(const struct motor *m)
         return estimate(m, now_usec());
 }
 
-static void relay_done(struct motor *m)
+static bool relay_sensed(const struct motor *m)
 {
-        m->relay.timer = sd_event_source_disable_unref(m->relay.timer);
+        return pulsed(m);
 }
 
-const struct motor_ops motor_relay_ops = {
-        .kind = "relay-pair",
+static unsigned relay_unbidden(const struct motor *m, usec_t *ret_usec)
+{
+        *ret_usec = relay_of(m)->unbidden_usec;
+        return relay_of(m)->unbidden;
+}
+
+static int relay_init(struct motor *m)
+{
+        m->data = calloc(1, sizeof(struct relay));
+        if (!m->data)
+                return -ENOMEM;
+        m->have_position = true; /* an estimate until it is homed */
+        return 0;
+}
+
+static void relay_done(struct motor *m)
+{
+        struct relay *r = relay_of(m);
+
+        if (!r)
+                return;
+        sd_event_source_disable_unref(r->timer);
+        free(r);
+        m->data = NULL;
+}
+
+static const struct motor_ops relay_ops = {
+        .init = relay_init,
         .move = relay_move,
         .drive = relay_drive,
         .stop = relay_stop,
@@ -435,4 +499,109 @@ const struct motor_ops motor_relay_ops = {
         .saved = relay_saved,
         .restore = relay_restore,
         .done = relay_done,
+        .sensed = relay_sensed,
+        .unbidden = relay_unbidden,
+};
+
+/* Its config: extend and retract, and pulses (with pulses-per-travel) or travel-time to know where it is. */
+static const struct field relay_wiring[] = {
+        {"extend", field_out_switch, offsetof(struct motor_config, io[MOTOR_EXTEND])},
+        {"retract", field_out_switch, offsetof(struct motor_config, io[MOTOR_RETRACT])},
+        {"pulses", field_in_counter, offsetof(struct motor_config, io[MOTOR_PULSES])},
+        {},
+};
+
+static const struct field relay_fields[] = {
+        {"pulses-per-travel", field_uint, offsetof(struct motor_relay_settings, pulses_per_travel), 0, 10,
+         1000000},
+        {"travel-time", field_duration, offsetof(struct motor_relay_settings, travel_time_usec), 0,
+         (long long) USEC_PER_SEC, (long long) (5 * USEC_PER_MINUTE)},
+        {"reverse-delay", field_duration, offsetof(struct motor_relay_settings, reverse_delay_usec), 0,
+         (long long) (50 * USEC_PER_MSEC), (long long) (5 * USEC_PER_SEC)},
+        {"coast", field_duration, offsetof(struct motor_relay_settings, coast_usec), 0,
+         (long long) (50 * USEC_PER_MSEC), (long long) (5 * USEC_PER_SEC)},
+        {},
+};
+
+static void relay_settings_init(void *settings)
+{
+        struct motor_relay_settings *s = settings;
+
+        s->reverse_delay_usec = REVERSE_DELAY_DEFAULT_USEC;
+        s->coast_usec = COAST_DEFAULT_USEC;
+}
+
+static bool relay_check(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                        const struct motor_config *m)
+{
+        bool pulses = ynode_lookup(node, "pulses"), ok;
+
+        ok = require_keys(ctx, node, what, (const char *const[]){"extend", "retract", NULL},
+                          " (a relay pair)");
+        if (pulses)
+                ok = require_keys(ctx, node, what, (const char *const[]){"pulses-per-travel", NULL},
+                                  " (with pulses)") &&
+                     ok;
+        else
+                ok = require_keys(ctx, node, what, (const char *const[]){"travel-time", NULL},
+                                  " (without pulses, the position is estimated from it)") &&
+                     ok;
+        if (ynode_lookup(node, "pulses-per-travel") && !pulses) {
+                parse_error(ctx, ynode_lookup_key(node, "pulses-per-travel"),
+                            "pulses-per-travel needs pulses (the hall sensor's input)");
+                ok = false;
+        }
+        /* Pulses count from where it starts: it must be able to find its start (homing). */
+        if (pulses && !ynode_lookup(node, "limit-start") && !ynode_lookup(node, "travel-time")) {
+                parse_error(ctx, node,
+                            "%s with pulses needs limit-start or travel-time, to find its start when its "
+                            "position is unknown",
+                            what);
+                ok = false;
+        }
+        return ok;
+}
+
+/* Its homing and its run to an end switch must fit in the run time that safety allows. */
+static void relay_check_run(struct parse_ctx *ctx, const struct motor_config *m, const char *name,
+                            usec_t max_run, const char *limit)
+{
+        const struct motor_relay_settings *s = m->settings;
+        /* Homing may begin after the reverse delay, and the run time counts from the command. */
+        usec_t homing = (usec_t) (HOMING_MARGIN * (double) s->travel_time_usec) + s->reverse_delay_usec;
+
+        if (homing < max_run)
+                return;
+        parse_error_at(
+                ctx, m->mark,
+                "%s: travel-time %g s: homing may take %g times that after the reverse delay (%g s in "
+                "all), not less than safety.%s (%g s); raise %s or check travel-time",
+                name, (double) s->travel_time_usec / USEC_PER_SEC, HOMING_MARGIN,
+                (double) homing / USEC_PER_SEC, limit, (double) max_run / USEC_PER_SEC, limit);
+}
+
+static usec_t relay_travel_usec(const struct motor_config *m)
+{
+        return ((const struct motor_relay_settings *) m->settings)->travel_time_usec;
+}
+
+/* Its pulses while both relays are off are a move it makes by itself (motor-unbidden). */
+static int relay_watched(const struct motor_config *m)
+{
+        return m->io[MOTOR_PULSES];
+}
+
+const struct motor_kind motor_relay_kind = {
+        .name = "relay-pair",
+        .noun = "relay-pair motor",
+        .claims = (const char *const[]){"extend", "retract", NULL},
+        .wiring = relay_wiring,
+        .fields = relay_fields,
+        .settings_size = sizeof(struct motor_relay_settings),
+        .settings_init = relay_settings_init,
+        .check = relay_check,
+        .check_run = relay_check_run,
+        .travel_usec = relay_travel_usec,
+        .watched = relay_watched,
+        .ops = &relay_ops,
 };

@@ -1,13 +1,43 @@
-/* motor.c: what every kind of motor shares: its limit switches and current, progress and arrival. */
+/* motor.c: the table of motor kinds, and what every kind of motor shares: its limit switches and current,
+ * progress and arrival. */
+#include <errno.h>
 #include <math.h>
 
 #include "motor.h"
+
+/* The kinds, one file each; without a kind: key the first whose keys a motor has is its kind. */
+static const struct motor_kind *const kinds[] = {
+        &motor_board_kind,
+        &motor_relay_kind,
+};
+
+/* Kinds added at run time: the tests' own. */
+static const struct motor_kind *registered[4];
+_Static_assert(ELEMENTSOF(kinds) + ELEMENTSOF(registered) <= MOTOR_KINDS_MAX, "too many motor kinds");
+
+const struct motor_kind *motor_kind_at(size_t i)
+{
+        if (i < ELEMENTSOF(kinds))
+                return kinds[i];
+        i -= ELEMENTSOF(kinds);
+        return i < ELEMENTSOF(registered) ? registered[i] : NULL;
+}
+
+int motor_kind_register(const struct motor_kind *kind)
+{
+        for (size_t i = 0; i < ELEMENTSOF(registered); i++)
+                if (!registered[i]) {
+                        registered[i] = kind;
+                        return 0;
+                }
+        return -ENOSPC;
+}
 
 int motor_init(struct motor *m, const struct motor_config *cfg, double span, motor_output_t output,
                motor_notify_t notify, void *chair, sd_event *event)
 {
         *m = (struct motor){
-                .ops = cfg->kind == MOTOR_KIND_RELAY ? &motor_relay_ops : &motor_board_ops,
+                .ops = cfg->kind->ops,
                 .cfg = cfg,
                 .output = output,
                 .notify = notify,
@@ -15,9 +45,7 @@ int motor_init(struct motor *m, const struct motor_config *cfg, double span, mot
                 .event = event,
                 .span = span,
         };
-        /* A relay-pair motor always has a position: an estimate until it is homed. */
-        m->have_position = cfg->kind == MOTOR_KIND_RELAY;
-        return 0;
+        return m->ops->init ? m->ops->init(m) : 0;
 }
 
 void motor_done(struct motor *m)

@@ -1,5 +1,5 @@
-/* profiles.c: the profiles, one file each in the state directory, in memory by name, written off the loop.
- */
+/* profiles.c: the profiles, one file each in the state directory, in memory by name, written off the
+ * loop. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -30,9 +30,9 @@ struct slot {
 
 /* Someone waiting for what was asked of a profile to reach the disk (profiles_wait). */
 struct waiter {
-        struct slot *slot;   /* its file's write; NULL: the folder's sync after a removal */
-        uint64_t generation; /* the write or sync it waits for; UINT64_MAX: a leaving slot's end, then a sync
-                              */
+        struct slot *slot; /* its file's write; NULL: the folder's sync after a removal */
+        /* The write or sync it waits for; UINT64_MAX: a leaving slot's end, then a sync. */
+        uint64_t generation;
         profiles_done_t done;
         void *userdata;
 };
@@ -45,6 +45,7 @@ struct profiles {
         char *dir;           /* for messages */
         struct slot **slots; /* by name */
         size_t n, max;
+        int shoulder_offset_max; /* a file's, mm either way */
         /* Deleted profiles whose write was under way: the loop never waits for a thread, so they stay
          * (out of sight) until it ends, and their file is removed once more then (the write's rename brought
          * it back). A new profile of the same name takes its slot back, so that its writes stay in order. */
@@ -63,6 +64,13 @@ struct profiles {
 bool profile_name_is_valid(const char *name)
 {
         return name[0] != '-' && name_is_valid(name, PROFILE_NAME_MAX);
+}
+
+int profile_shoulder_offset_max(const struct chair_config *c)
+{
+        const struct roller_geometry *g = &c->roller.geometry;
+
+        return (int) floor(g->shoulder_max_mm - g->shoulder_min_mm);
 }
 
 const struct profile_position *profile_position(const struct profile *p, const char *name)
@@ -122,6 +130,7 @@ struct reader {
         char *why;
         size_t why_size;
         unsigned line;
+        int shoulder_offset_max;
 };
 
 _printf_(2, 3) static int bad(struct reader *rd, const char *format, ...)
@@ -229,9 +238,12 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
                         return bad(rd, "shoulder-offset takes one number (mm)");
                 errno = 0;
                 v = strtol(words[1], &end, 10);
-                if (*end || errno || v < -PROFILE_SHOULDER_OFFSET_MAX || v > PROFILE_SHOULDER_OFFSET_MAX)
-                        return bad(rd, "shoulder-offset '%.32s' is not a number of mm from -%d to %d",
-                                   words[1], PROFILE_SHOULDER_OFFSET_MAX, PROFILE_SHOULDER_OFFSET_MAX);
+                if (*end || errno || v < -rd->shoulder_offset_max || v > rd->shoulder_offset_max)
+                        return bad(
+                                rd,
+                                "shoulder-offset '%.32s' is not a number of mm from -%d to %d (the chair's "
+                                "shoulder range)",
+                                words[1], rd->shoulder_offset_max, rd->shoulder_offset_max);
                 p->has_shoulder_offset = true;
                 p->shoulder_offset_mm = (int) v;
         } else if (streq(words[0], "position")) {
@@ -267,10 +279,10 @@ static int read_line(struct reader *rd, char *line, struct profile *p, unsigned 
         return r;
 }
 
-int profile_parse(const char *name, const char *text, size_t size, struct profile *ret, char *why,
-                  size_t why_size)
+int profile_parse(const char *name, const char *text, size_t size, int shoulder_offset_max,
+                  struct profile *ret, char *why, size_t why_size)
 {
-        struct reader rd = {.why = why, .why_size = why_size};
+        struct reader rd = {.why = why, .why_size = why_size, .shoulder_offset_max = shoulder_offset_max};
         struct profile p = {};
         unsigned seen = 0;
         int r;
@@ -509,7 +521,7 @@ static int load_one(struct profiles *ps, const char *name)
                 log_warning_errno(r, "Cannot read the profile %s/%s: %m; left out", ps->dir, name);
                 return 0;
         } else
-                r = profile_parse(name, text, (size_t) r, &p, why, sizeof(why));
+                r = profile_parse(name, text, (size_t) r, ps->shoulder_offset_max, &p, why, sizeof(why));
         if (r < 0) {
                 bool aside = file_set_aside(ps->dir_fd, name) >= 0;
                 log_warning("%s/%s:%s; %s %s.broken", ps->dir, name, why,
@@ -528,7 +540,8 @@ static int load_one(struct profiles *ps, const char *name)
         return 0;
 }
 
-int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned max, struct profiles **ret)
+int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned max, int shoulder_offset_max,
+                 struct profiles **ret)
 {
         _cleanup_(profiles_freep) struct profiles *ps = calloc(1, sizeof(*ps));
         _cleanup_free_ struct dirent **names = NULL;
@@ -539,6 +552,7 @@ int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned 
         ps->event = sd_event_ref(event);
         ps->state_fd = ps->dir_fd = -1;
         ps->max = max ?: 1;
+        ps->shoulder_offset_max = shoulder_offset_max;
         r = sd_event_add_defer(event, &ps->reap, on_reap, ps);
         if (r < 0)
                 return r;
@@ -655,8 +669,8 @@ int profiles_put(struct profiles *ps, const struct profile *p)
                 s = NULL;
                 for (size_t k = 0; k < ps->n_leaving && !s; k++)
                         if (streq(ps->leaving[k]->profile.name, p->name)) {
-                                /* Deleted while its write is under way: back, its next write after that one.
-                                 */
+                                /* Deleted while its write is under way: back, its next write after that
+                                 * one. */
                                 s = ps->leaving[k];
                                 ps->leaving[k] = ps->leaving[--ps->n_leaving];
                                 s->leaving = false;

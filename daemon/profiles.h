@@ -12,13 +12,12 @@
 
 #include "config.h"
 
-#define PROFILES_DIR                "profiles"
-#define PROFILE_NAME_MAX            64 /* as a program id: [a-z0-9-], not starting with '-' */
-#define PROFILE_FAVOURITES_MAX      32
-#define PROFILE_HEAT_MAX            8
-#define PROFILE_POSITIONS_MAX       16
-#define PROFILE_FILE_MAX            (16 * 1024) /* a longer file is not a profile */
-#define PROFILE_SHOULDER_OFFSET_MAX 300 /* mm either way; the chair's shoulder range bounds it further */
+#define PROFILES_DIR           "profiles"
+#define PROFILE_NAME_MAX       64 /* as a program id: [a-z0-9-], not starting with '-' */
+#define PROFILE_FAVOURITES_MAX 32
+#define PROFILE_HEAT_MAX       8
+#define PROFILE_POSITIONS_MAX  16
+#define PROFILE_FILE_MAX       (16 * 1024) /* a longer file is not a profile */
 
 struct profile_position {
         char name[PROFILE_NAME_MAX + 1];
@@ -50,7 +49,8 @@ struct profiles;
  * journal; -1: none) (at most max, by name; the rest are left out with a word in the journal). The folder
  * is opened without following a link: a link in its place is refused (no profiles, and none saved). Fails
  * only for want of memory: an unreadable folder has no profiles. */
-int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned max, struct profiles **ret);
+int profiles_new(sd_event *event, int state_fd, const char *state_dir, unsigned max, int shoulder_offset_max,
+                 struct profiles **ret);
 /* Writes what is not on the disk yet (at exit), and frees. */
 struct profiles *profiles_free(struct profiles *p);
 static inline void profiles_freep(struct profiles **p)
@@ -81,12 +81,15 @@ void profiles_unwait(struct profiles *p, void *userdata);
 bool profiles_saving(const struct profiles *p);
 
 bool profile_name_is_valid(const char *name);
+/* The shoulder offset a profile keeps on chair c, mm either way: the chair's shoulder range (the body scan's
+ * shoulder.min to shoulder.max). SaveProfile and the files are held to it alike. */
+int profile_shoulder_offset_max(const struct chair_config *c);
 /* A heat zone a profile can keep: the config's name for it, one word of at most PROFILE_NAME_MAX. */
 bool profile_zone_is_valid(const char *zone);
 /* The saved position of that name, or NULL. */
 const struct profile_position *profile_position(const struct profile *p, const char *name);
-/* A profile as its file holds it, and read back: -EINVAL with the line and why in why (a file broken by
- * hand). */
+/* A profile as its file holds it, and read back (a shoulder offset within shoulder_offset_max mm either
+ * way): -EINVAL with the line and why in why (a file broken by hand). */
 int profile_format(const struct profile *p, char **ret_text, size_t *ret_size);
-int profile_parse(const char *name, const char *text, size_t size, struct profile *ret, char *why,
-                  size_t why_size);
+int profile_parse(const char *name, const char *text, size_t size, int shoulder_offset_max,
+                  struct profile *ret, char *why, size_t why_size);

@@ -10,7 +10,8 @@
 
 DEFINE_STRING_TABLE(fault, enum fault, _FAULT_MAX, "", "emergency-stop", "limit-switches", "obstacle",
                     "run-time", "no-progress", "heater-sensor", "heater-ceiling", "heater-runaway",
-                    "heat-timeout", "comm-lost", "board-stopped", "motor-unbidden", "interrupted");
+                    "heat-timeout", "comm-lost", "board-stopped", "motor-unbidden", "interrupted",
+                    "output-mismatch");
 
 /* A heater is watched as a small state machine, in the spirit of Klipper's verify_heater. Energized, it must
  * gain heat-min-gain every heat-check-window (no_gain), and no reading that came while it was energized may
@@ -74,13 +75,14 @@ enum scope {
 };
 
 /* One hazard: detect trips its fault when it appears; still_present (NULL: nothing lasts once tripped) holds
- * back a reset while it is true; limit names the config key it is measured against. */
+ * back a reset while it is true; limits are the config keys it is measured against, as paths through the
+ * config's field tables ('*' for any name of a map), which test-config checks against those tables. */
 struct hazard {
         enum fault fault;
         enum scope scope;
         check_t detect;
         check_t still_present;
-        const char *limit;
+        const char *limits[4];
 };
 
 static _printf_(2, 3) bool found(struct finding *f, const char *fmt, ...)
@@ -169,7 +171,10 @@ static bool no_progress(struct safety *s, unsigned m, usec_t now, struct finding
                      chair_motor_name(m), format_duration(limit, sizeof(limit), max));
 }
 
-/* Pulses while neither relay is on (after the coast): it moves by itself. Present while they go on. */
+/* Pulses while neither relay is on (after the coast): it moves by itself. Present while they go on: one
+ * within the last second. Not a config key: a second holds many pulses of any hall sensor a chair motor
+ * has (DOMAIN: tens a second at travel speed), and a motor that creeps slower than that is caught again
+ * after a reset, by the same row, once its pulses count up to unbidden-pulses again. */
 #define UNBIDDEN_RECENT_USEC USEC_PER_SEC
 
 static bool moves_unbidden(struct safety *s, unsigned m, usec_t now, struct finding *f)
@@ -180,8 +185,7 @@ static bool moves_unbidden(struct safety *s, unsigned m, usec_t now, struct find
                now - st.unbidden_usec < UNBIDDEN_RECENT_USEC &&
                found(f,
                      "the %s moved by itself: %u hall pulses came with both its relays off (a welded relay, "
-                     "or "
-                     "the motor is back-driven)",
+                     "or the motor is back-driven)",
                      chair_motor_name(m), st.unbidden_pulses);
 }
 
@@ -266,8 +270,8 @@ static bool fails_to_cool(struct safety *s, unsigned h, usec_t now, struct findi
 }
 
 /* Energized, an element must warm (in the spirit of Klipper's verify_heater): if it does not, its sensor is
- * off the element or the element is dead, and the regulation is blind. The window is kept by watch_heater.
- */
+ * off the element or the element is dead, and the regulation is blind. The window is kept by
+ * watch_heater. */
 static bool no_gain(struct safety *s, unsigned h, usec_t now, struct finding *f)
 {
         const struct safety_config *sc = &s->config->safety;
@@ -278,8 +282,7 @@ static bool no_gain(struct safety *s, unsigned h, usec_t now, struct finding *f)
         return w->window && now - w->window_usec > sc->heat_check_usec && plausible_temperature(s, h, &t) &&
                found(f,
                      "the %s element gained %.1f deg C in %s of heating, less than %.0f: its sensor is off "
-                     "the "
-                     "element, or the element is dead",
+                     "the element, or the element is dead",
                      s->config->heaters[h].zone, t - w->window_temp_c,
                      format_duration(window, sizeof(window), sc->heat_check_usec), sc->heat_min_gain_c);
 }
@@ -351,30 +354,88 @@ static bool board_stopped(struct safety *s, unsigned unit, usec_t now, struct fi
                      format_duration(timeout, sizeof(timeout), bus->heartbeat_timeout_usec));
 }
 
+/* Output read-back (IEC 60730-1 Annex H's output verification): a device that holds other than what was
+ * written to it, a poll period after the write and still, has a stuck output (a relay or a driver stage
+ * that does not follow, a board that ignores writes). The safe state cannot reach it: it lasts until it
+ * follows again. */
+static bool output_mismatch(struct safety *s, unsigned unit, usec_t now, struct finding *f)
+{
+        double held;
+        int io = chair_output_mismatch(s->chair, &held);
+
+        return io != IO_NONE &&
+               found(f, "the output %s reads back %g, not what was written to it: it is stuck",
+                     s->config->ios[io].name, held);
+}
+
 /* The hazards, in the order they are checked and reported: the first that appears is the fault latched. */
 static const struct hazard hazards[] = {
-        {FAULT_EMERGENCY_STOP, SCOPE_CHAIR, estop_pressed, estop_pressed, "inputs.emergency-stop"},
-        {FAULT_BOARD_STOPPED, SCOPE_CHAIR, board_stopped, NULL, "heartbeat-timeout"},
-        {FAULT_COMM_LOST, SCOPE_CHAIR, silent_too_long, bus_silent, "safety.comm-loss"},
-        {FAULT_LIMIT_SWITCHES, SCOPE_MOTOR, both_limits_closed, both_limits_closed,
-         "limit-start, limit-end"},
-        {FAULT_OBSTACLE, SCOPE_MOTOR, obstacle_met, over_current, "max-current"},
-        {FAULT_RUN_TIME, SCOPE_MOTOR, run_too_long, NULL, "safety.axis-max-run, safety.roller-max-run"},
-        {FAULT_NO_PROGRESS, SCOPE_MOTOR, no_progress, NULL, "safety.no-progress"},
-        {FAULT_MOTOR_UNBIDDEN, SCOPE_MOTOR, moves_unbidden, moves_unbidden, "safety.unbidden-pulses"},
-        {FAULT_HEATER_SENSOR, SCOPE_HEATER, sensor_out_of_range, sensor_out_of_range,
-         "safety.sensor-min, safety.sensor-max"},
-        {FAULT_HEATER_CEILING, SCOPE_HEATER, at_ceiling, at_ceiling, "safety.heat-ceiling"},
+        {FAULT_EMERGENCY_STOP, SCOPE_CHAIR, estop_pressed, estop_pressed, {"inputs.emergency-stop"}},
+        {FAULT_BOARD_STOPPED, SCOPE_CHAIR, board_stopped, NULL, {"buses.*.heartbeat-timeout"}},
+        {FAULT_COMM_LOST, SCOPE_CHAIR, silent_too_long, bus_silent, {"safety.comm-loss"}},
+        {FAULT_OUTPUT_MISMATCH, SCOPE_CHAIR, output_mismatch, output_mismatch, {"buses.*.poll"}},
+        {FAULT_LIMIT_SWITCHES,
+         SCOPE_MOTOR,
+         both_limits_closed,
+         both_limits_closed,
+         {"recline.axes.*.limit-start", "recline.axes.*.limit-end", "roller.travel.limit-start",
+          "roller.travel.limit-end"}},
+        {FAULT_OBSTACLE,
+         SCOPE_MOTOR,
+         obstacle_met,
+         over_current,
+         {"recline.axes.*.max-current", "roller.travel.max-current", "safety.obstacle-back-off"}},
+        {FAULT_RUN_TIME, SCOPE_MOTOR, run_too_long, NULL, {"safety.axis-max-run", "safety.roller-max-run"}},
+        {FAULT_NO_PROGRESS, SCOPE_MOTOR, no_progress, NULL, {"safety.no-progress"}},
+        {FAULT_MOTOR_UNBIDDEN,
+         SCOPE_MOTOR,
+         moves_unbidden,
+         moves_unbidden,
+         {"safety.unbidden-pulses", "recline.axes.*.coast"}},
+        {FAULT_HEATER_SENSOR,
+         SCOPE_HEATER,
+         sensor_out_of_range,
+         sensor_out_of_range,
+         {"safety.sensor-min", "safety.sensor-max", "heaters.*.sensor"}},
+        {FAULT_HEATER_CEILING, SCOPE_HEATER, at_ceiling, at_ceiling, {"safety.heat-ceiling"}},
         /* The trip switched it off: its watch while off holds back the reset from then on (rows below). */
-        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, heated_past_target, heated_past_target, "safety.heat-margin"},
-        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, no_gain, at_ceiling,
-         "safety.heat-min-gain, safety.heat-check-window"},
-        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, heats_while_off, heats_while_off,
-         "safety.heat-off-rise, safety.heat-off-window, safety.heat-min-gain"},
-        {FAULT_HEATER_RUNAWAY, SCOPE_HEATER, fails_to_cool, fails_to_cool,
-         "safety.heat-margin, safety.heat-min-fall, safety.heat-min-gain"},
-        {FAULT_HEAT_TIMEOUT, SCOPE_CHAIR, heat_too_long, NULL, "safety.heat-timeout"},
+        {FAULT_HEATER_RUNAWAY,
+         SCOPE_HEATER,
+         heated_past_target,
+         heated_past_target,
+         {"safety.heat-margin", "heaters.*.levels"}},
+        {FAULT_HEATER_RUNAWAY,
+         SCOPE_HEATER,
+         no_gain,
+         at_ceiling,
+         {"safety.heat-min-gain", "safety.heat-check-window"}},
+        {FAULT_HEATER_RUNAWAY,
+         SCOPE_HEATER,
+         heats_while_off,
+         heats_while_off,
+         {"safety.heat-off-rise", "safety.heat-off-window", "safety.heat-min-gain",
+          "safety.heat-idle-read"}},
+        {FAULT_HEATER_RUNAWAY,
+         SCOPE_HEATER,
+         fails_to_cool,
+         fails_to_cool,
+         {"safety.heat-margin", "safety.heat-min-fall", "safety.heat-min-gain"}},
+        {FAULT_HEAT_TIMEOUT, SCOPE_CHAIR, heat_too_long, NULL, {"safety.heat-timeout", "safety.heat-rest"}},
 };
+
+const char *safety_hazard_limit(size_t row, size_t i, enum fault *ret_fault)
+{
+        if (row >= ELEMENTSOF(hazards) || i >= ELEMENTSOF(hazards[row].limits))
+                return NULL;
+        if (ret_fault)
+                *ret_fault = hazards[row].fault;
+        return hazards[row].limits[i];
+}
+
+size_t safety_hazard_rows(void)
+{
+        return ELEMENTSOF(hazards);
+}
 
 /* --- the state the checks keep --- */
 
@@ -472,7 +533,7 @@ static void watch_heater_off(struct safety *s, unsigned h, usec_t now)
 
 static void watch_heat_time(struct safety *s, usec_t now)
 {
-        usec_t rest = chair_time(s, HEAT_REST_USEC);
+        usec_t rest = chair_time(s, s->config->safety.heat_rest_usec);
         bool any = any_heat(s);
 
         /* The rest may have passed while the chair was idle and not checked at all. */

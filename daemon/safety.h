@@ -25,13 +25,10 @@ enum fault {
         FAULT_BOARD_STOPPED,
         FAULT_MOTOR_UNBIDDEN,
         FAULT_INTERRUPTED, /* chaird ended while the chair was active: raised at start, not by a check */
+        FAULT_OUTPUT_MISMATCH,
         _FAULT_MAX,
 };
 DECLARE_STRING_TABLE(fault, enum fault);
-
-/* After the heat timeout, heat counts as rested (and its timeout starts afresh) only once every zone has
- * been off this long (chair time): switching heat off and on again does not extend it. */
-#define HEAT_REST_USEC (5 * USEC_PER_MINUTE)
 
 /* What a hazard that appeared asks of the one shutdown path. */
 struct safety_trip {
@@ -58,6 +55,11 @@ struct safety *safety_free(struct safety *s);
  * what a fault still allows (Release opening the legrest, an obstacle's back-off) is not stopped over and
  * over. */
 void safety_check(struct safety *s, usec_t now);
+
+/* The hazard table's rows: the config keys row's check is measured against, i from 0 (NULL past the last,
+ * or past the last row), and its fault. */
+const char *safety_hazard_limit(size_t row, size_t i, enum fault *ret_fault);
+size_t safety_hazard_rows(void);
 
 /* Whether a lasting cause of a fault is there on the readings the chair has now (the latched fault's, or one
  * that appeared while it was latched and so never tripped under its own name: a sensor that went open during

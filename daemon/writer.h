@@ -15,8 +15,8 @@ typedef void (*writer_done_t)(struct writer *w, int result, void *userdata);
 
 /* Starts writing data (copied) to name inside the folder dir_fd (a copy of it is kept; dir names it in
  * messages): write_file_atomic_at (temporary file, fsync, rename, fsync of the folder), never through a
- * link.
- */
+ *
+ * link. */
 int writer_start(sd_event *event, int dir_fd, const char *dir, const char *name, const void *data,
                  size_t size, unsigned mode, writer_done_t done, void *userdata, struct writer **ret);
 /* Starts an fdatasync of fd (a copy of it: fd may be closed meanwhile) off the loop; done as for a write. */
@@ -26,12 +26,12 @@ struct writer *writer_free(struct writer *w);
 const char *writer_path(const struct writer *w); /* "dir/name" for messages; NULL for a sync */
 
 /* A file kept on the disk as the latest of what its owner holds: each save starts a write off the loop, or,
- * while one is under way, one more after it (with what is latest then), however many saves came meanwhile.
- */
+ * while one is under way, one more after it (with what is latest then), however many saves came
+ * meanwhile. */
 struct saved_file;
 
-/* The file's content as it is now, called when a write starts: *ret_data is malloc'ed (freed by the caller).
- */
+/* The file's content as it is now, called when a write starts: *ret_data is malloc'ed (freed by the
+ * caller). */
 typedef int (*saved_file_format_t)(void *userdata, char **ret_data, size_t *ret_size);
 /* A write ended: everything saved up to generation is on the disk (result 0), or it could not be written
  * (-errno; what it held is written again with the next save). May be NULL. */

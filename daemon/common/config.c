@@ -38,6 +38,7 @@ const struct safety_config safety_config_default = {
         .obstacle_back_off_usec = 500 * USEC_PER_MSEC,
         .unbidden_pulses = 3,
         .heat_timeout_usec = 30 * USEC_PER_MINUTE,
+        .heat_rest_usec = 5 * USEC_PER_MINUTE,
         .heat_ceiling_c = 65.0,
         .heat_margin_c = 5.0,
         .heat_check_usec = 60 * USEC_PER_SEC,
@@ -74,138 +75,216 @@ static void set_section(struct parse_ctx *ctx, const char *fmt, ...)
         va_end(ap);
 }
 
-/* A motor is a board motor (target, run, position) or a relay-pair motor (extend, retract, and pulses or
- * travel-time); which keys it has says which, and the checks below say what each kind needs. */
-enum {
-        MF_TARGET,
-        MF_RUN,
-        MF_POSITION,
-        MF_CURRENT,
-        MF_LIMIT_START,
-        MF_LIMIT_END,
-        MF_MAX_CURRENT,
-        MF_EXTEND,
-        MF_RETRACT,
-        MF_PULSES,
-        MF_PULSES_PER_TRAVEL,
-        MF_TRAVEL_TIME,
-        MF_REVERSE_DELAY,
-};
+/* A motor's keys are the ones every kind has (these) and its kind's own (its wiring and settings tables):
+ * the kind is its kind: key, or else the kind its keys claim (motor_kind.claims), and each kind checks what
+ * it needs. */
+static int parse_kind_key(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        return 0; /* read first, by choose_kind() */
+}
 
 static const struct field motor_fields[] = {
-        [MF_TARGET] = {"target", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET])},
-        [MF_RUN] = {"run", field_out_switch, offsetof(struct motor_config, io[MOTOR_RUN])},
-        [MF_POSITION] = {"position", field_in_value, offsetof(struct motor_config, io[MOTOR_POSITION])},
-        [MF_CURRENT] = {"current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT])},
-        [MF_LIMIT_START] = {"limit-start", field_in_switch,
-                            offsetof(struct motor_config, io[MOTOR_LIMIT_START])},
-        [MF_LIMIT_END] = {"limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END])},
-        [MF_MAX_CURRENT] = {"max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0,
-                            100},
-        [MF_EXTEND] = {"extend", field_out_switch, offsetof(struct motor_config, io[MOTOR_EXTEND])},
-        [MF_RETRACT] = {"retract", field_out_switch, offsetof(struct motor_config, io[MOTOR_RETRACT])},
-        [MF_PULSES] = {"pulses", field_in_counter, offsetof(struct motor_config, io[MOTOR_PULSES])},
-        [MF_PULSES_PER_TRAVEL] = {"pulses-per-travel", field_uint,
-                                  offsetof(struct motor_config, pulses_per_travel), 0, 10, 1000000},
-        [MF_TRAVEL_TIME] = {"travel-time", field_duration, offsetof(struct motor_config, travel_time_usec),
-                            0, (long long) USEC_PER_SEC, (long long) (5 * USEC_PER_MINUTE)},
-        [MF_REVERSE_DELAY] = {"reverse-delay", field_duration,
-                              offsetof(struct motor_config, reverse_delay_usec), 0,
-                              (long long) (50 * USEC_PER_MSEC), (long long) (5 * USEC_PER_SEC)},
+        {"kind", parse_kind_key, 0},
+        {"current", field_in_value, offsetof(struct motor_config, io[MOTOR_CURRENT])},
+        {"limit-start", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_START])},
+        {"limit-end", field_in_switch, offsetof(struct motor_config, io[MOTOR_LIMIT_END])},
+        {"max-current", field_number, offsetof(struct motor_config, max_current_a), 0, 0, 100},
         {},
 };
 
-#define MF(k)         (UINT64_C(1) << (k))
-#define MF_BOARD_KEYS (MF(MF_TARGET) | MF(MF_RUN) | MF(MF_POSITION))
-#define MF_RELAY_KEYS                                                                                       \
-        (MF(MF_EXTEND) | MF(MF_RETRACT) | MF(MF_PULSES) | MF(MF_PULSES_PER_TRAVEL) | MF(MF_TRAVEL_TIME) |   \
-         MF(MF_REVERSE_DELAY))
+static size_t n_fields(const struct field *f)
+{
+        size_t n = 0;
+
+        while (f && f[n].key)
+                n++;
+        return n;
+}
+
+/* Every key a motor of any kind may have, for the JSON Schema: kind: an enum of the kinds' names. */
+static const struct field *motor_schema_fields(void)
+{
+        static struct field all[64];
+        static const char *kinds[MOTOR_KINDS_MAX + 1];
+        const struct motor_kind *k;
+        size_t n = 0;
+
+        for (size_t i = 0; (k = motor_kind_at(i)) && i < MOTOR_KINDS_MAX; i++)
+                kinds[i] = k->name;
+        for (size_t i = 0; motor_fields[i].key; i++)
+                all[n++] = motor_fields[i];
+        all[0] = (struct field){"kind", field_enum, 0, .names = kinds};
+        for (size_t i = 0; (k = motor_kind_at(i)); i++) {
+                const struct field *tables[] = {k->wiring, k->fields};
+                for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                        for (size_t j = 0; j < n_fields(tables[t]) && n + 1 < ELEMENTSOF(all); j++)
+                                all[n++] = tables[t][j];
+        }
+        all[n] = (struct field){};
+        return all;
+}
 
 static void motor_config_init(struct motor_config *m)
 {
         for (int i = 0; i < _MOTOR_IO_MAX; i++)
                 m->io[i] = IO_NONE;
         m->max_current_a = MOTOR_MAX_CURRENT_DEFAULT_A;
-        m->reverse_delay_usec = MOTOR_REVERSE_DELAY_DEFAULT_USEC;
 }
 
-/* Each key of keys that is missing from seen: an error at node. */
-static bool require_keys(struct parse_ctx *ctx, const struct ynode *node, const char *what, uint64_t seen,
-                         uint64_t keys, const char *why)
+static void motor_config_done(struct motor_config *m)
 {
-        bool ok = true;
+        free(m->settings);
+        m->settings = NULL;
+}
 
-        for (size_t k = 0; motor_fields[k].key; k++)
-                if ((keys & MF(k)) && !(seen & MF(k))) {
-                        parse_error(ctx, node, "%s is missing the required key '%s'%s", what,
-                                    motor_fields[k].key, why);
-                        ok = false;
-                }
-        return ok;
+/* Whether node has any of keys (NULL-terminated; NULL: none). */
+static bool has_any(const struct ynode *node, const char *const *keys)
+{
+        for (size_t i = 0; keys && keys[i]; i++)
+                if (ynode_lookup(node, keys[i]))
+                        return true;
+        return false;
+}
+
+/* The motor's kind: its kind: key, or the first kind whose keys it has, or the first that claims none. */
+static const struct motor_kind *choose_kind(struct parse_ctx *ctx, const struct ynode *node, bool *ret_named)
+{
+        const struct ynode *key = ynode_lookup(node, "kind");
+        const struct motor_kind *k, *fallback = NULL;
+
+        *ret_named = key != NULL;
+        if (key) {
+                const char *names[MOTOR_KINDS_MAX + 1] = {};
+                unsigned i;
+                for (i = 0; (k = motor_kind_at(i)) && i < MOTOR_KINDS_MAX; i++)
+                        names[i] = k->name;
+                if (!expect_type(ctx, key, YNODE_SCALAR, "kind") ||
+                    lookup_name(ctx, key, names, "motor kind", &i) < 0)
+                        return NULL;
+                return motor_kind_at(i);
+        }
+        for (size_t i = 0; (k = motor_kind_at(i)); i++) {
+                if (has_any(node, k->claims))
+                        return k;
+                if (!k->claims && !fallback)
+                        fallback = k;
+        }
+        return fallback;
+}
+
+/* "a, b and c" (sep ", ") or "a, b, c" (last ", "). */
+static const char *join_keys(char *buf, size_t size, const char *const *keys, const char *last)
+{
+        size_t n = 0, len = 0;
+
+        buf[0] = '\0';
+        while (keys[n])
+                n++;
+        for (size_t i = 0; i < n; i++)
+                len += (size_t) snprintf(buf + (len < size ? len : size), len < size ? size - len : 0,
+                                         "%s%s",
+                                         i == 0       ? ""
+                                         : i + 1 == n ? last
+                                                      : ", ",
+                                         keys[i]);
+        return buf;
+}
+
+/* A key of another kind than the motor's: named (kind: given, or claimed by its keys), that kind has no such
+ * key; taken for the fallback kind, the key says the motor lacks what its own kind needs. */
+static void foreign_key(struct parse_ctx *ctx, const struct ynode *node, const char *key,
+                        const struct motor_kind *owner, const struct motor_kind *kind, bool chosen)
+{
+        char keys[256];
+
+        if (chosen)
+                parse_error(ctx, ynode_lookup_key(node, key), "%s belongs to a %s; a %s%s%s%s has no %s",
+                            key, owner->noun, kind->noun, kind->claims ? " (" : "",
+                            kind->claims ? join_keys(keys, sizeof(keys), kind->claims, ", ") : "",
+                            kind->claims ? ")" : "", key);
+        else if (owner->claims)
+                parse_error(ctx, ynode_lookup_key(node, key), "%s belongs to a %s, which needs %s", key,
+                            owner->noun, join_keys(keys, sizeof(keys), owner->claims, " and "));
+        else
+                parse_error(ctx, ynode_lookup_key(node, key), "%s belongs to a %s, which needs kind: %s",
+                            key, owner->noun, owner->name);
 }
 
 static int parse_motor(struct parse_ctx *ctx, const struct ynode *node, const char *what,
                        struct motor_config *m)
 {
-        uint64_t seen = 0;
-        int r = parse_mapping(ctx, node, what, motor_fields, m, &seen);
-        bool ok = true;
+        const struct motor_kind *kind, *k;
+        struct field_set sets[1 + 2 * MOTOR_KINDS_MAX];
+        void *scratch[MOTOR_KINDS_MAX] = {};
+        struct motor_config other = {};
+        size_t n = 0;
+        bool named, ok = true;
+        int r;
 
-        if (r < 0)
-                return r;
+        if (!expect_type(ctx, node, YNODE_MAPPING, what))
+                return -EINVAL;
+        kind = choose_kind(ctx, node, &named);
+        if (!kind)
+                return -EINVAL;
+        m->kind = kind;
         m->mark = ynode_mark(node);
-        m->kind = seen & (MF(MF_EXTEND) | MF(MF_RETRACT)) ? MOTOR_KIND_RELAY : MOTOR_KIND_BOARD;
-        if (m->kind == MOTOR_KIND_BOARD) {
-                for (size_t k = 0; motor_fields[k].key; k++)
-                        if ((seen & MF_RELAY_KEYS & MF(k))) {
-                                parse_error(
-                                        ctx, ynode_lookup_key(node, motor_fields[k].key),
-                                        "%s belongs to a relay-pair motor, which needs extend and retract",
-                                        motor_fields[k].key);
-                                ok = false;
+        m->settings = calloc(1, kind->settings_size ?: 1);
+        if (!m->settings)
+                return -ENOMEM;
+        if (kind->settings_init)
+                kind->settings_init(m->settings);
+        motor_config_init(&other);
+
+        /* Every kind's keys are read, so that a bad value says so whatever the kind; another kind's go
+         * nowhere. */
+        sets[n++] = (struct field_set){motor_fields, m};
+        for (size_t i = 0; (k = motor_kind_at(i)) && i < MOTOR_KINDS_MAX; i++) {
+                if (k != kind) {
+                        scratch[i] = calloc(1, k->settings_size ?: 1);
+                        if (!scratch[i]) {
+                                r = -ENOMEM;
+                                goto out;
                         }
-                ok = require_keys(ctx, node, what, seen, MF_BOARD_KEYS, "") && ok;
-        } else {
-                for (size_t k = 0; motor_fields[k].key; k++)
-                        if ((seen & MF_BOARD_KEYS & MF(k))) {
-                                parse_error(
-                                        ctx, ynode_lookup_key(node, motor_fields[k].key),
-                                        "%s belongs to a board motor; a relay-pair motor (extend, retract) "
-                                        "has no %s",
-                                        motor_fields[k].key, motor_fields[k].key);
-                                ok = false;
-                        }
-                ok = require_keys(ctx, node, what, seen, MF(MF_EXTEND) | MF(MF_RETRACT),
-                                  " (a relay pair)") &&
-                     ok;
-                if (seen & MF(MF_PULSES))
-                        ok = require_keys(ctx, node, what, seen, MF(MF_PULSES_PER_TRAVEL),
-                                          " (with pulses)") &&
-                             ok;
-                else
-                        ok = require_keys(ctx, node, what, seen, MF(MF_TRAVEL_TIME),
-                                          " (without pulses, the position is estimated from it)") &&
-                             ok;
-                if ((seen & MF(MF_PULSES_PER_TRAVEL)) && !(seen & MF(MF_PULSES))) {
-                        parse_error(ctx, ynode_lookup_key(node, "pulses-per-travel"),
-                                    "pulses-per-travel needs pulses (the hall sensor's input)");
-                        ok = false;
                 }
-                /* Pulses count from where it starts: it must be able to find its start (homing). */
-                if ((seen & MF(MF_PULSES)) && !(seen & (MF(MF_LIMIT_START) | MF(MF_TRAVEL_TIME)))) {
-                        parse_error(
-                                ctx, node,
-                                "%s with pulses needs limit-start or travel-time, to find its start when "
-                                "its position is unknown",
-                                what);
-                        ok = false;
-                }
+                sets[n++] = (struct field_set){k->wiring, k == kind ? m : &other};
+                sets[n++] = (struct field_set){k->fields, k == kind ? m->settings : scratch[i]};
         }
+        r = parse_mappings(ctx, node, what, sets, n);
+        if (r < 0)
+                goto out;
+        for (size_t i = 0; (k = motor_kind_at(i)); i++) {
+                const struct field *tables[] = {k->wiring, k->fields};
+                if (k == kind)
+                        continue;
+                for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                        for (size_t j = 0; j < n_fields(tables[t]); j++)
+                                if (ynode_lookup(node, tables[t][j].key)) {
+                                        foreign_key(ctx, node, tables[t][j].key, k, kind,
+                                                    named || kind->claims);
+                                        ok = false;
+                                }
+        }
+        if (kind->check)
+                ok = kind->check(ctx, node, what, m) && ok;
         if (m->max_current_a <= 0.0) {
                 parse_error(ctx, ynode_lookup(node, "max-current"), "max-current must be above 0 amperes");
                 ok = false;
         }
-        return ok ? 0 : -EINVAL;
+        r = ok ? 0 : -EINVAL;
+out:
+        for (size_t i = 0; i < MOTOR_KINDS_MAX; i++)
+                free(scratch[i]);
+        return r;
+}
+
+usec_t motor_config_travel_usec(const struct motor_config *m)
+{
+        return m->kind && m->kind->travel_usec ? m->kind->travel_usec(m) : 0;
+}
+
+int motor_config_watched(const struct motor_config *m)
+{
+        return m->kind && m->kind->watched ? m->kind->watched(m) : IO_NONE;
 }
 
 static int parse_axes(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -277,7 +356,7 @@ static int parse_presets(struct parse_ctx *ctx, const struct ynode *node, const 
 
 static const struct field recline_fields[] = {
         {"axes", parse_axes, offsetof(struct chair_config, axis), FIELD_REQUIRED, .names = axis_names,
-         .shape = SHAPE_MAP, .sub = motor_fields},
+         .shape = SHAPE_MAP, .sub_of = motor_schema_fields},
         {"presets", parse_presets, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = preset_fields},
         {},
 };
@@ -307,10 +386,10 @@ static int parse_recline(struct parse_ctx *ctx, const struct ynode *node, const 
                                 r = -EINVAL;
                         }
                 }
-        if (r == 0 && !strv_contains((const char *const *) c->preset_names, "upright")) {
-                parse_error(
-                        ctx, node,
-                        "recline needs a preset named 'upright': the chair returns to it after a program");
+        if (r == 0 && !strv_contains((const char *const *) c->preset_names, PRESET_UPRIGHT)) {
+                parse_error(ctx, node,
+                            "recline needs a preset named '" PRESET_UPRIGHT "': the chair returns to it "
+                            "after a program");
                 r = -EINVAL;
         }
         return r;
@@ -406,7 +485,7 @@ static const struct field roller_fields[] = {
          .schema = SCHEMA_TECHNIQUES},
         {"depth-levels", field_uint, offsetof(struct roller_config, depth_levels), 0, 1, ROLLER_DEPTH_MAX},
         {"travel", parse_travel, offsetof(struct roller_config, travel), FIELD_REQUIRED,
-         .shape = SHAPE_OBJECT, .sub = motor_fields},
+         .shape = SHAPE_OBJECT, .sub_of = motor_schema_fields},
         {"kneading", field_out_level, offsetof(struct roller_config, kneading)},
         {"tapping", field_out_level, offsetof(struct roller_config, tapping)},
         {"width", field_out_value, offsetof(struct roller_config, width)},
@@ -557,18 +636,13 @@ static int parse_pressure_levels(struct parse_ctx *ctx, const struct ynode *node
                             100.0, dest);
 }
 
+#define AIRBAG_LEVELS_TEXT STRINGIFY(AIRBAG_INTENSITY_LEVELS)
 static const struct field airbag_fields[] = {
         {"pump", field_out_switch, offsetof(struct chair_config, pump), FIELD_REQUIRED},
         {"zones", parse_zones, 0, FIELD_REQUIRED, .shape = SHAPE_MAP, .sub = zone_fields},
         {"pressure-levels", parse_pressure_levels, offsetof(struct chair_config, airbag_pressure_kpa),
-         .schema = "{\"type\":\"array\",\"minItems\":" STRINGIFY(
-                 AIRBAG_INTENSITY_LEVELS) ",\"maxItems\":" STRINGIFY(AIRBAG_INTENSITY_LEVELS) ",\"items\":{"
-                                                                                              "\"type\":"
-                                                                                              "\"number\","
-                                                                                              "\"minimum\":"
-                                                                                              "1,"
-                                                                                              "\"maximum\":"
-                                                                                              "100}}"},
+         .schema = "{\"type\":\"array\",\"minItems\":" AIRBAG_LEVELS_TEXT ",\"maxItems\":" AIRBAG_LEVELS_TEXT
+                   ",\"items\":{\"type\":\"number\",\"minimum\":1,\"maximum\":100}}"},
         {},
 };
 
@@ -674,6 +748,7 @@ static const struct field safety_fields[] = {
         SAFETY_DURATION("obstacle-back-off", obstacle_back_off_usec, 50 * USEC_PER_MSEC, 5 * USEC_PER_SEC),
         {"unbidden-pulses", field_uint, offsetof(struct safety_config, unbidden_pulses), 0, 1, 1000},
         SAFETY_DURATION("heat-timeout", heat_timeout_usec, USEC_PER_MINUTE, 2 * USEC_PER_HOUR),
+        SAFETY_DURATION("heat-rest", heat_rest_usec, USEC_PER_MINUTE, USEC_PER_HOUR),
         SAFETY_NUMBER("heat-ceiling", heat_ceiling_c, 30, 90),
         SAFETY_NUMBER("heat-margin", heat_margin_c, 1, 20),
         SAFETY_DURATION("heat-check-window", heat_check_usec, 5 * USEC_PER_SEC, 10 * USEC_PER_MINUTE),
@@ -737,32 +812,22 @@ const struct field config_fields[] = {
         {},
 };
 
-/* A relay-pair motor's homing and its run to an end switch must fit in the run time that safety allows. */
-static void check_travel_time(struct parse_ctx *ctx, const struct motor_config *m, const char *name,
-                              usec_t max_run, const char *limit)
+/* A motor's kind checks it against its run-time limit. */
+static void check_run(struct parse_ctx *ctx, const struct motor_config *m, const char *name, usec_t max_run,
+                      const char *limit)
 {
-        /* Homing may begin after the reverse delay, and the run time counts from the command. */
-        usec_t homing =
-                (usec_t) (MOTOR_HOMING_MARGIN * (double) m->travel_time_usec) + m->reverse_delay_usec;
-
-        if (m->kind != MOTOR_KIND_RELAY || homing < max_run)
-                return;
-        parse_error_at(
-                ctx, m->mark,
-                "%s: travel-time %g s: homing may take %g times that after the reverse delay (%g s in "
-                "all), not less than safety.%s (%g s); raise %s or check travel-time",
-                name, (double) m->travel_time_usec / USEC_PER_SEC, MOTOR_HOMING_MARGIN,
-                (double) homing / USEC_PER_SEC, limit, (double) max_run / USEC_PER_SEC, limit);
+        if (m->kind && m->kind->check_run)
+                m->kind->check_run(ctx, m, name, max_run, limit);
 }
 
 /* Checks across sections, once each parsed. */
 static void check_config(struct parse_ctx *ctx, const struct chair_config *c)
 {
         for (int a = 0; a < _AXIS_MAX; a++)
-                check_travel_time(ctx, &c->axes[a], axis_to_string((enum axis) a),
-                                  c->safety.axis_max_run_usec, "axis-max-run");
-        check_travel_time(ctx, &c->roller.travel, "the roller's travel", c->safety.roller_max_run_usec,
-                          "roller-max-run");
+                check_run(ctx, &c->axes[a], axis_to_string((enum axis) a), c->safety.axis_max_run_usec,
+                          "axis-max-run");
+        check_run(ctx, &c->roller.travel, "the roller's travel", c->safety.roller_max_run_usec,
+                  "roller-max-run");
         for (size_t i = 0; i < c->n_heaters; i++)
                 if (c->heaters[i].level_temp_c[HEAT_LEVELS - 1] >
                     c->safety.heat_ceiling_c - c->safety.heat_margin_c)
@@ -789,7 +854,7 @@ usec_t chair_config_recline_usec(const struct chair_config *c, const struct pres
         usec_t longest = 0;
 
         for (enum axis a = 0; a < _AXIS_MAX; a++) {
-                usec_t travel = c->axes[a].travel_time_usec ?: RECLINE_TRAVEL_NOMINAL_USEC;
+                usec_t travel = motor_config_travel_usec(&c->axes[a]) ?: RECLINE_TRAVEL_NOMINAL_USEC;
                 usec_t t = (usec_t) (fabs(to->position[a] - from->position[a]) * (double) travel);
                 if (c->axis[a] && t > longest) {
                         longest = t;
@@ -808,6 +873,9 @@ struct chair_config *chair_config_free(struct chair_config *c)
                 free(c->presets[i].name);
         free(c->presets);
         strv_free(c->preset_names);
+        for (int a = 0; a < _AXIS_MAX; a++)
+                motor_config_done(&c->axes[a]);
+        motor_config_done(&c->roller.travel);
         strv_free(c->airbag_zones);
         for (size_t i = 0; i < c->n_heaters; i++)
                 free(c->heaters[i].zone);

@@ -14,8 +14,9 @@ enum axis {
 };
 DECLARE_STRING_TABLE(axis, enum axis);
 
-/* A motor's wiring: where it is driven and read. Positions run from 0.0 (upright, retracted, top of the
- * track) to 1.0 for the axes, and in millimetres from the top for the roller. */
+/* A motor's wiring: where it is driven and read, by role; each kind's wiring keys name the roles it uses.
+ * Positions run from 0.0 (upright, retracted, top of the track) to 1.0 for the axes, and in millimetres
+ * from the top for the roller. */
 enum motor_io {
         MOTOR_TARGET,      /* output value: where the board drives the motor to */
         MOTOR_RUN,         /* output switch: the board drives while it is on; off is how a motor goes safe */
@@ -29,28 +30,56 @@ enum motor_io {
         _MOTOR_IO_MAX,
 };
 
-/* Who closes a motor's position loop. */
-enum motor_kind {
-        MOTOR_KIND_BOARD, /* its board: chaird writes a target and switches run on */
-        MOTOR_KIND_RELAY, /* chaird: two relays (or an H-bridge's inputs), extend and retract */
-        _MOTOR_KIND_MAX,
-};
+struct motor_kind;
 
-#define MOTOR_REVERSE_DELAY_DEFAULT_USEC (300 * USEC_PER_MSEC)
-/* A relay-pair motor that homes by time drives this many times its travel-time toward its start. */
-#define MOTOR_HOMING_MARGIN 1.25
-
+/* A motor's config: what every kind has (its wiring by role, its current limit) and the kind's own
+ * settings. */
 struct motor_config {
-        enum motor_kind kind;
+        const struct motor_kind *kind; /* NULL: the chair lacks this motor */
         int io[_MOTOR_IO_MAX];
         double max_current_a; /* above this the motor has hit an obstacle */
-        /* Relay pair: */
-        unsigned pulses_per_travel; /* pulses from one end to the other; 0 without a hall sensor */
-        usec_t travel_time_usec; /* end to end when driven; the position is estimated from it without pulses
-                                  */
-        usec_t reverse_delay_usec; /* both relays off this long before the other one goes on */
+        void *settings;       /* the kind's own keys (its file's struct), owned */
         struct mark mark;
 };
+
+/* A kind of motor, one file each (daemon/motor-*.c), as the config knows it: its name, its keys and their
+ * checks; ops is what the daemon does with it (struct motor_ops, daemon/motor.h). The kinds are one table
+ * in motor.c. */
+struct motor_kind {
+        const char *name; /* the value of its kind: key */
+        const char *noun; /* what messages call it: "board motor" */
+        /* A motor without a kind: key that has any of these keys is of this kind. NULL: none says so; the
+         * first such kind of the table is the kind of a motor that has no key of any other. */
+        const char *const *claims;
+        const struct field *wiring; /* its own wiring keys, parsed into the motor_config */
+        const struct field *fields; /* its own settings, parsed into settings (settings_size bytes) */
+        size_t settings_size;
+        void (*settings_init)(void *settings); /* the defaults (NULL: zeroes) */
+        /* What a parsed motor of the kind must have beyond its keys' own checks: errors at node (or
+         * inside it), false after any. */
+        bool (*check)(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                      const struct motor_config *m);
+        /* Checks against the safety limits, once the whole config is parsed (NULL: none). name is the
+         * motor's in messages, max_run_usec its run-time limit and limit that limit's key. */
+        void (*check_run)(struct parse_ctx *ctx, const struct motor_config *m, const char *name,
+                          usec_t max_run_usec, const char *limit);
+        usec_t (*travel_usec)(const struct motor_config *m); /* end to end when driven (NULL: not known) */
+        /* An input that tells of moves it makes by itself, so the idle chair must read it (NULL: none). */
+        int (*watched)(const struct motor_config *m);
+        const struct motor_ops *ops;
+};
+
+#define MOTOR_KINDS_MAX 8 /* shipped and registered together */
+
+/* The kinds: the shipped ones of motor.c's table, then any registered; NULL past the last. Borrowed. */
+const struct motor_kind *motor_kind_at(size_t i);
+/* For tests: adds a kind after the shipped ones (kind is borrowed for good). 0, or -ENOSPC. */
+int motor_kind_register(const struct motor_kind *kind);
+
+/* A motor's travel end to end when driven, 0 when its kind does not know it. */
+usec_t motor_config_travel_usec(const struct motor_config *m);
+/* The input the idle chair must read for this motor (IO_NONE: none). */
+int motor_config_watched(const struct motor_config *m);
 
 struct preset_config {
         char *name;
@@ -80,10 +109,10 @@ struct roller_config {
 
         struct motor_config travel; /* position in millimetres from the top */
         int kneading, tapping;      /* output values: speed, 0 is off */
-        int width, depth; /* output values: width 0 narrow to 2 wide (without it, the width cannot be
-                           * set); depth level */
-        int body_sensor;  /* input switch: on while the roller touches the body; without it there is
-                           * no body scan */
+        /* Output values: width 0 narrow to 2 wide (without it, the width cannot be set); depth level. */
+        int width, depth;
+        /* Input switch: on while the roller touches the body; without it there is no body scan. */
+        int body_sensor;
 };
 
 #define AIRBAG_INTENSITY_LEVELS 5
@@ -91,8 +120,8 @@ struct roller_config {
 #define ROLLER_DEPTH_MAX 5
 /* Heat levels are 0 (off) to this; each level above 0 has a temperature. */
 #define HEAT_LEVELS 3
-#define FOOT_SPEED_MAX                                                                                      \
-        6 /* a program's foot-roller speeds are 1 to this; the hardware's speed-levels at most */
+/* A program's foot-roller speeds are 1 to this; the hardware's speed-levels at most. */
+#define FOOT_SPEED_MAX 6
 
 struct airbag_zone_config {
         char *name;
@@ -115,9 +144,10 @@ struct safety_config {
         usec_t roller_max_run_usec;    /* the same for the roller's travel */
         usec_t no_progress_usec;       /* a driven motor whose position does not change for this long */
         usec_t obstacle_back_off_usec; /* after an over-current, drive back this long, then stop */
-        unsigned unbidden_pulses; /* relay pair: this many hall pulses with both relays off = motor-unbidden
-                                   */
+        /* Relay pair: this many hall pulses with both relays off = motor-unbidden. */
+        unsigned unbidden_pulses;
         usec_t heat_timeout_usec; /* heat goes off after this long, whatever asks for it */
+        usec_t heat_rest_usec;    /* every zone off this long: heat has rested, its timeout starts afresh */
         double heat_ceiling_c;    /* no element is ever driven above this */
         double heat_margin_c;     /* above target plus this margin = runaway */
         usec_t heat_check_usec;   /* a heating element must gain heat_min_gain_c within this window */
@@ -136,10 +166,10 @@ struct safety_config {
 
 /* Sessions and what chaird keeps of them (docs/config.md). */
 struct sessions_config {
-        usec_t manual_duration_usec; /* a manual session's length when StartManual gives none (at most the
-                                      * session cap) */
-        unsigned history_max;        /* sessions and faults kept in the history; older ones go */
-        unsigned profiles_max;       /* user profiles at most */
+        /* A manual session's length when StartManual gives none (at most the session cap) */
+        usec_t manual_duration_usec;
+        unsigned history_max;  /* sessions and faults kept in the history; older ones go */
+        unsigned profiles_max; /* user profiles at most */
 };
 extern const struct sessions_config sessions_config_default;
 #define SESSIONS_HISTORY_MAX 10000 /* sessions.history's ceiling */
@@ -165,9 +195,9 @@ struct chair_config {
         char **airbag_zones;              /* NULL-terminated; NULL when the chair has no airbags */
         struct airbag_zone_config *zones; /* same order as airbag_zones */
         size_t n_zones;
-        int pump;                                            /* output switch */
-        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS]; /* a zone with a pressure sensor inflates to
-                                                              * this for intensity 1 to 5 */
+        int pump; /* output switch */
+        /* A zone with a pressure sensor inflates to this for intensity 1 to 5. */
+        double airbag_pressure_kpa[AIRBAG_INTENSITY_LEVELS];
 
         struct heater_config *heaters;
         size_t n_heaters;

@@ -1,5 +1,5 @@
-/* files.c: files in folders others can write, opened without links or blocking, written inside the folder.
- */
+/* files.c: files in folders others can write, opened without links or blocking, written inside the
+ * folder. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

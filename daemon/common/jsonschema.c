@@ -63,6 +63,7 @@ static int object(FILE *f, const struct field *fields, const char *head);
 
 static int value(FILE *f, const struct field *fl)
 {
+        const struct field *sub = fl->sub_of ? fl->sub_of() : fl->sub;
         int r = 0;
 
         if (fl->flags & FIELD_OR_OFF)
@@ -70,7 +71,7 @@ static int value(FILE *f, const struct field *fl)
         if (fl->schema)
                 literal(f, fl->schema);
         else if (fl->shape == SHAPE_OBJECT)
-                r = object(f, fl->sub, NULL);
+                r = object(f, sub, NULL);
         else if (fl->shape == SHAPE_MAP) {
                 fputs("{\"type\":\"object\",", f);
                 if (fl->names) { /* only these names, e.g. the axes */
@@ -79,14 +80,14 @@ static int value(FILE *f, const struct field *fl)
                         fputs("]},", f);
                 }
                 fputs("\"additionalProperties\":", f);
-                r = object(f, fl->sub, NULL);
+                r = object(f, sub, NULL);
                 fputs("}", f);
         } else if (fl->shape == SHAPE_LIST) {
                 fputs("{\"type\":\"array\",\"minItems\":1,", f);
                 if (fl->max > 0)
                         fprintf(f, "\"maxItems\":%lld,", fl->max);
                 fputs("\"items\":", f);
-                r = object(f, fl->sub, NULL);
+                r = object(f, sub, NULL);
                 fputs("}", f);
         } else if (fl->parse == field_string)
                 fputs("{\"type\":\"string\"}", f);

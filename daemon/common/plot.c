@@ -30,7 +30,9 @@ static const char *const valve_color[_VALVE_STATE_MAX] = {
         [VALVE_HOLD] = "#9ecae1",
         [VALVE_INFLATE] = "#3182bd",
 };
-static const char *const heat_color[4] = {"none", "#fdd49e", "#fc8d59", "#d7301f"};
+/* Heat level 0 (off) to HEAT_LEVELS, from none to the hottest. */
+static const char *const heat_color[] = {"none", "#fdd49e", "#fc8d59", "#d7301f"};
+_Static_assert(ELEMENTSOF(heat_color) == HEAT_LEVELS + 1, "heat_color has a colour per heat level");
 
 struct plot {
         FILE *f;
@@ -186,7 +188,7 @@ static usec_t recline_move_usec(const struct plot *pl, const char *a, const char
         const struct preset_config *from, *to;
         if (!pl->config)
                 return RECLINE_TRAVEL_NOMINAL_USEC;
-        from = chair_config_find_preset(pl->config, a ?: "upright");
+        from = chair_config_find_preset(pl->config, a ?: PRESET_UPRIGHT);
         to = chair_config_find_preset(pl->config, b);
         return from && to ? chair_config_recline_usec(pl->config, from, to, NULL)
                           : RECLINE_TRAVEL_NOMINAL_USEC;
@@ -222,9 +224,8 @@ static void lane_recline(struct plot *pl)
                 x1 = x_of(pl, until_next(pl, i, same_track));
                 xm = fmin(x_of(pl, s->at_usec + move), x1);
                 fprintf(pl->f,
-                        "<polygon class=\"recline-move\" data-move-usec=\"%llu\" points=\"%.2f,%.1f "
-                        "%.2f,%.1f "
-                        "%.2f,%.1f\" fill=\"#a1d99b\"/>\n",
+                        "<polygon class=\"recline-move\" data-move-usec=\"%llu\" points=\"%.2f,%.1f %.2f,"
+                        "%.1f %.2f,%.1f\" fill=\"#a1d99b\"/>\n",
                         (unsigned long long) move, x0, pl->y + BAND_H - 3, xm, pl->y + 3, xm,
                         pl->y + BAND_H - 3);
                 fprintf(pl->f,
@@ -257,9 +258,9 @@ static double roller_mm_per_sec(const struct plot *pl)
 {
         const struct chair_config *c = pl->config;
 
-        if (c && c->has_roller && c->roller.travel.travel_time_usec > 0)
+        if (c && c->has_roller && motor_config_travel_usec(&c->roller.travel) > 0)
                 return c->roller.geometry.track_mm * (double) USEC_PER_SEC /
-                       (double) c->roller.travel.travel_time_usec;
+                       (double) motor_config_travel_usec(&c->roller.travel);
         return ROLLER_SPEED_NOMINAL_MM_PER_SEC;
 }
 
@@ -356,9 +357,8 @@ static void lane_roller(struct plot *pl)
                          ~(1u << __builtin_ctz(r->technique & TECHNIQUES_STROKE ?: r->technique));
                 if (second)
                         fprintf(pl->f,
-                                "<polyline class=\"roller-combined\" data-technique=\"%s\" "
-                                "points=\"%.2f,%.2f "
-                                "%.2f,%.2f %.2f,%.2f\" fill=\"none\" stroke=\"%s\" "
+                                "<polyline class=\"roller-combined\" data-technique=\"%s\" points=\"%.2f,"
+                                "%.2f %.2f,%.2f %.2f,%.2f\" fill=\"none\" stroke=\"%s\" "
                                 "stroke-dasharray=\"4,4\"/>\n",
                                 technique_to_string((enum technique) __builtin_ctz(second)), x0,
                                 roller_y(pl, top, from), xt, roller_y(pl, top, reached), x1,
@@ -380,6 +380,12 @@ static void lane_roller(struct plot *pl)
         lane_end(pl, ROLLER_H);
 }
 
+/* The height of depth level 1 (the lane's foot) to ROLLER_DEPTH_MAX (its head) in the depth lane at top. */
+static double depth_y(double top, unsigned depth)
+{
+        return top + DEPTH_H - 6 - (DEPTH_H - 12) * (depth - 1.0) / (ROLLER_DEPTH_MAX - 1);
+}
+
 static void lane_depth(struct plot *pl)
 {
         double top = pl->y;
@@ -388,10 +394,10 @@ static void lane_depth(struct plot *pl)
                 lane_end(pl, DEPTH_H);
                 return;
         }
-        for (int d = 1; d <= 5; d++) {
-                double y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (d - 1) / 4.0;
+        for (unsigned d = 1; d <= ROLLER_DEPTH_MAX; d++) {
+                double y = depth_y(top, d);
                 char text[4];
-                snprintf(text, sizeof(text), "%d", d);
+                snprintf(text, sizeof(text), "%u", d);
                 label(pl, LEFT - 8, y + 4, "depth-level", "end", text);
         }
         for (size_t i = 0; i < pl->t->n_points; i++) {
@@ -402,7 +408,7 @@ static void lane_depth(struct plot *pl)
                         continue;
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_track));
-                y = top + DEPTH_H - 6 - (DEPTH_H - 12) * (s->roller.depth - 1) / 4.0;
+                y = depth_y(top, s->roller.depth);
                 fprintf(pl->f, "<line class=\"depth\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
                         x0, y, x1, y);
         }
@@ -476,7 +482,8 @@ static void lane_zones(struct plot *pl, enum track track, const char *id, const 
                 x0 = x_of(pl, s->at_usec);
                 x1 = x_of(pl, until_next(pl, i, same_zone));
                 y = pl->y + 4 + z * ROW_H;
-                /* Intensity as opacity, 1 faint to 5 solid, and as a number where it fits. */
+                /* Intensity as opacity, from faint to solid at AIRBAG_INTENSITY_LEVELS, and as a number
+                 * where it fits. */
                 if (track == TRACK_AIRBAG) {
                         fprintf(pl->f,
                                 "<rect class=\"airbag\" data-zone=\"%s\" data-valve=\"%s\" "
@@ -589,7 +596,7 @@ static void legend(struct plot *pl)
                 legend_item(pl, &x, "line", technique_color[t], technique_to_string((enum technique) t));
         legend_item(pl, &x, "rect", valve_color[VALVE_INFLATE], "airbag inflating");
         legend_item(pl, &x, "rect", valve_color[VALVE_HOLD], "airbag holding");
-        for (unsigned l = 1; l <= 3; l++) {
+        for (unsigned l = 1; l <= HEAT_LEVELS; l++) {
                 snprintf(text, sizeof(text), "heat level %u", l);
                 legend_item(pl, &x, "rect", heat_color[l], text);
         }
@@ -641,16 +648,13 @@ int plot_svg(FILE *out, const struct program *p, const struct timeline *t, const
                 "%.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
                 WIDTH, ceil(pl.y + 10), WIDTH, ceil(pl.y + 10));
         fputs("<style>.lane-bg{fill:#fafafa;stroke:#cccccc}.lane-title{font-weight:bold}"
-              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,.zone-name{fill:#"
-              "555555;font-size:11px}"
-              ".roller,.roller-combined{stroke-width:2.5}.roller-park{stroke:#999999;stroke-dasharray:2,2}."
-              "depth{stroke:#444444;stroke-width:2}.boundary{"
-              "stroke:#777777;"
-              "stroke-dasharray:4,3}"
-              ".axis,.tick-mark{stroke:#333333}.phase-name{font-size:11px}.recline-end{font-size:11px;fill:#"
-              "41ab5d}.title{font-size:18px;font-weight:bold}.lane-missing-note{fill:#555555;font-style:"
-              "italic}"
-              ".roller-setting,.airbag-intensity{font-size:11px}</style>\n",
+              ".landmark{stroke:#e0e0e0;stroke-dasharray:2,3}.landmark-name,.depth-level,"
+              ".zone-name{fill:#555555;font-size:11px}.roller,.roller-combined{stroke-width:2.5}"
+              ".roller-park{stroke:#999999;stroke-dasharray:2,2}.depth{stroke:#444444;stroke-width:2}"
+              ".boundary{stroke:#777777;stroke-dasharray:4,3}.axis,.tick-mark{stroke:#333333}"
+              ".phase-name{font-size:11px}.recline-end{font-size:11px;fill:#41ab5d}.title{font-size:18px;"
+              "font-weight:bold}.lane-missing-note{fill:#555555;font-style:italic}.roller-setting,"
+              ".airbag-intensity{font-size:11px}</style>\n",
               out);
         fwrite(body, 1, body_size, out);
         fputs("</svg>\n", out);

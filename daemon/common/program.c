@@ -211,9 +211,9 @@ static const struct field roller_fields[] = {
         {"pattern", field_string, offsetof(struct roller_phase, pattern_name)},
         {"area", parse_area, 0,
          .schema = "{\"oneOf\":[{\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[\"back\","
-                   "\"full\","
-                   "@LANDMARKS@]},{\"type\":\"array\",\"minItems\":2,\"maxItems\":2,\"items\":{\"anyOf\":[{"
-                   "\"type\":\"number\",\"minimum\":0,\"maximum\":1},{\"enum\":[@LANDMARKS@]}]}}]}"},
+                   "\"full\",@LANDMARKS@]},{\"type\":\"array\",\"minItems\":2,\"maxItems\":2,"
+                   "\"items\":{\"anyOf\":[{\"type\":\"number\",\"minimum\":0,\"maximum\":1},"
+                   "{\"enum\":[@LANDMARKS@]}]}}]}"},
         {"speed", field_uint, offsetof(struct roller_phase, speed), 0, 1, ROLLER_SPEED_MAX},
         {"depth", field_uint, offsetof(struct roller_phase, depth), 0, 1, ROLLER_DEPTH_MAX},
         {"width", parse_roller_width, 0, .schema = SCHEMA_WIDTH},
@@ -919,7 +919,7 @@ static void check_recline_pace(struct parse_ctx *ctx)
 {
         const struct chair_config *c = pctx(ctx)->config;
         struct program *p = pctx(ctx)->program;
-        const struct preset_config *at = c ? chair_config_find_preset(c, "upright") : NULL, *going = at;
+        const struct preset_config *at = c ? chair_config_find_preset(c, PRESET_UPRIGHT) : NULL, *going = at;
         usec_t since = 0, needs = 0;
         enum axis slowest = AXIS_BACKREST;
         char a[DURATION_MAX_STR], b[DURATION_MAX_STR];

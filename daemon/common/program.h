@@ -1,5 +1,5 @@
-/* program.h: massage programs and roller patterns, and the parser and validator that build them from YAML.
- */
+/* program.h: massage programs and roller patterns, and the parser and validator that build them from
+ * YAML. */
 #pragma once
 
 #include "body.h"
@@ -28,8 +28,8 @@
 #define WARM_UP_MIN_USEC  (1 * USEC_PER_MINUTE)
 #define WARM_UP_MAX_DEPTH 2
 
-/* Where a pattern step goes: a point of the phase's area (0.0 its start, 1.0 its end) or a fixed position.
- */
+/* Where a pattern step goes: a point of the phase's area (0.0 its start, 1.0 its end) or a fixed
+ * position. */
 struct step_target {
         bool absolute;
         double area;              /* !absolute */
@@ -89,8 +89,8 @@ struct roller_phase {
         bool set;           /* the phase has a roller block */
         bool off;           /* "roller: off" */
         unsigned technique; /* TECHNIQUE_BIT set */
-        size_t pattern; /* index into program->patterns; SIZE_MAX: the built-in sweep (area) or hold (spot)
-                         */
+        /* Index into program->patterns; SIZE_MAX: the built-in sweep (area) or hold (spot) */
+        size_t pattern;
         char *pattern_name;
         struct position from, to; /* the area, from where to where; equal for a spot */
         bool spot;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "schema.h"
@@ -99,15 +100,12 @@ int lookup_name(struct parse_ctx *ctx, const struct ynode *node, const char *con
         return -EINVAL;
 }
 
-int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what,
-                  const struct field *fields, void *target, uint64_t *ret_seen)
+/* parse_mappings(), and the keys seen of the first table. */
+static int parse_tables(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                        const struct field_set *sets, size_t n_sets, uint64_t *ret_seen)
 {
         uint64_t seen = 0;
-        size_t n_fields = 0;
         bool bad = false;
-
-        while (fields[n_fields].key)
-                n_fields++;
 
         if (!expect_type(ctx, node, YNODE_MAPPING, what))
                 return -EINVAL;
@@ -115,22 +113,27 @@ int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *w
         for (size_t i = 0; i < ynode_n_pairs(node); i++) {
                 const struct ynode *key = ynode_key(node, i), *value = ynode_value(node, i);
                 const struct field *f = NULL;
-                size_t k;
+                const struct field_set *set = NULL;
+                size_t k = 0;
                 int r;
 
-                for (k = 0; k < n_fields; k++)
-                        if (streq(fields[k].key, key->value)) {
-                                f = &fields[k];
-                                break;
-                        }
+                for (size_t s = 0; s < n_sets && !f; s++)
+                        for (k = 0; sets[s].fields && sets[s].fields[k].key; k++)
+                                if (streq(sets[s].fields[k].key, key->value)) {
+                                        f = &sets[s].fields[k];
+                                        set = &sets[s];
+                                        break;
+                                }
                 if (!f) {
                         const char *names[65];
                         const char *guess;
                         char list[512];
+                        size_t n = 0;
 
-                        for (k = 0; k < n_fields && k < 64; k++)
-                                names[k] = fields[k].key;
-                        names[k] = NULL;
+                        for (size_t s = 0; s < n_sets; s++)
+                                for (k = 0; sets[s].fields && sets[s].fields[k].key && n < 64; k++)
+                                        names[n++] = sets[s].fields[k].key;
+                        names[n] = NULL;
                         guess = closest_name(key->value, names);
                         if (guess)
                                 parse_error(ctx, key, "unknown key '%s' in %s; did you mean '%s'?",
@@ -142,24 +145,52 @@ int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *w
                         continue;
                 }
                 /* Duplicate keys were refused by the loader, so each field is seen once. */
-                if (k < 64)
+                if (set == &sets[0] && k < 64)
                         seen |= UINT64_C(1) << k;
-                r = f->parse(ctx, value, f, (char *) target + f->offset);
+                r = f->parse(ctx, value, f, (char *) set->target + f->offset);
                 if (r == -EINVAL)
                         bad = true;
                 else if (r < 0)
                         return r;
         }
 
-        for (size_t k = 0; k < n_fields; k++)
-                if ((fields[k].flags & FIELD_REQUIRED) && !(k < 64 && (seen & (UINT64_C(1) << k)))) {
-                        parse_error(ctx, node, "%s is missing the required key '%s'", what, fields[k].key);
-                        bad = true;
-                }
+        for (size_t s = 0; s < n_sets; s++)
+                for (size_t k = 0; sets[s].fields && sets[s].fields[k].key; k++)
+                        if ((sets[s].fields[k].flags & FIELD_REQUIRED) &&
+                            !ynode_lookup(node, sets[s].fields[k].key)) {
+                                parse_error(ctx, node, "%s is missing the required key '%s'", what,
+                                            sets[s].fields[k].key);
+                                bad = true;
+                        }
 
         if (ret_seen)
                 *ret_seen = seen;
         return bad ? -EINVAL : 0;
+}
+
+int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                  const struct field *fields, void *target, uint64_t *ret_seen)
+{
+        return parse_tables(ctx, node, what, &(struct field_set){fields, target}, 1, ret_seen);
+}
+
+int parse_mappings(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                   const struct field_set *sets, size_t n_sets)
+{
+        return parse_tables(ctx, node, what, sets, n_sets, NULL);
+}
+
+bool require_keys(struct parse_ctx *ctx, const struct ynode *node, const char *what, const char *const *keys,
+                  const char *why)
+{
+        bool ok = true;
+
+        for (size_t k = 0; keys[k]; k++)
+                if (!ynode_lookup(node, keys[k])) {
+                        parse_error(ctx, node, "%s is missing the required key '%s'%s", what, keys[k], why);
+                        ok = false;
+                }
+        return ok;
 }
 
 int field_string(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -568,4 +599,31 @@ int field_name_list(struct parse_ctx *ctx, const struct ynode *node, const struc
         strv_free(*(char ***) dest);
         *(char ***) dest = TAKE_PTR(names);
         return 0;
+}
+
+bool schema_has_key(const struct field *fields, const char *path)
+{
+        const struct field *table = fields, *f = NULL;
+        bool entry = false; /* the next key names an entry of the map f */
+
+        for (;;) {
+                size_t n = strcspn(path, ".");
+                if (n == 0)
+                        return false;
+                if (entry)
+                        entry = false;
+                else {
+                        f = NULL;
+                        for (const struct field *i = table; i && i->key && !f; i++)
+                                if (strlen(i->key) == n && strncmp(i->key, path, n) == 0)
+                                        f = i;
+                        if (!f)
+                                return false;
+                        entry = f->shape == SHAPE_MAP;
+                        table = f->sub ?: f->sub_of ? f->sub_of() : NULL;
+                }
+                if (path[n] == '\0')
+                        return true;
+                path += n + 1;
+        }
 }

@@ -64,12 +64,17 @@ struct field {
         enum field_shape shape;
         const struct field *sub;
         const char *schema;
+        const struct field *(*sub_of)(void); /* the sub table where it is only known at run time */
 };
 
 /* Writes the JSON Schema (draft 2020-12) of a YAML file parsed through fields, with its title; io, if
  * given, is the table of the I/O references the fields' wiring refers to (#/$defs/io). Returns 0, or
  * -EINVAL (after a message to stderr) when a field has no schema: the schema would be incomplete. */
 int json_schema_write(FILE *f, const char *title, const struct field *fields, const struct field *io);
+
+/* Whether path, keys joined by '.' with '*' (or any name) for an entry of a map, names a key of a file parsed
+ * through fields: "safety.heat-margin", "recline.axes.*.max-current". */
+bool schema_has_key(const struct field *fields, const char *path);
 
 /* The JSON Schema's own words for values several tables share. */
 #define SCHEMA_TECHNIQUES                                                                                   \
@@ -87,6 +92,20 @@ int json_schema_write(FILE *f, const char *title, const struct field *fields, co
  * table may hold at most 64 fields). Returns 0, -EINVAL if anything was wrong, or -ENOMEM. */
 int parse_mapping(struct parse_ctx *ctx, const struct ynode *node, const char *what,
                   const struct field *fields, void *target, uint64_t *ret_seen);
+
+/* Each of keys (NULL-terminated) that node, a mapping, lacks: "<what> is missing the required key '<key>'"
+ * and why after it. False after any. */
+bool require_keys(struct parse_ctx *ctx, const struct ynode *node, const char *what, const char *const *keys,
+                  const char *why);
+
+/* Parses one mapping through several tables, each into its own target, as parse_mapping() does through one:
+ * a key is the first table's that has it. */
+struct field_set {
+        const struct field *fields; /* NULL: none */
+        void *target;
+};
+int parse_mappings(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                   const struct field_set *sets, size_t n_sets);
 
 /* Checks a node's type; adds "<what> must be a <type>, not a <type>" and returns false when it differs. */
 bool expect_type(struct parse_ctx *ctx, const struct ynode *node, enum ynode_type type, const char *what);
@@ -117,8 +136,8 @@ int field_number(struct parse_ctx *ctx, const struct ynode *node, const struct f
 /* A length with a unit, "1200mm" or "12cm" [double, millimetres; negative allowed if f->min < 0]. */
 int field_length_mm(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest);
 
-/* Parses "1h", "5m", "90s", "1m30s", "250ms" into usec. Returns 0, or -EINVAL with *ret_reason telling why.
- */
+/* Parses "1h", "5m", "90s", "1m30s", "250ms" into usec. Returns 0, or -EINVAL with *ret_reason telling
+ * why. */
 int parse_duration(const char *s, usec_t *ret, const char **ret_reason);
 
 /* Parses a whole decimal number without sign; -EINVAL unless s is all digits; -ERANGE on overflow. */

@@ -472,7 +472,7 @@ int timeline_compile(const struct program *p, usec_t duration_usec, const struct
         if (p->uses_recline && p->at_end == AT_END_UPRIGHT) {
                 struct setpoint *s = emit(&c, d, TRACK_RECLINE);
                 if (s)
-                        s->preset = "upright";
+                        s->preset = PRESET_UPRIGHT;
         }
         r = c.error;
         if (r < 0)

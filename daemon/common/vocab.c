@@ -11,9 +11,9 @@ DEFINE_STRING_TABLE(landmark, enum landmark, _LANDMARK_MAX, "neck", "shoulders",
 DEFINE_STRING_TABLE(airbag_pattern, enum airbag_pattern, _AIRBAG_PATTERN_MAX, "wave", "alternate", "pulse",
                     "hold")
 DEFINE_STRING_TABLE(valve_state, enum valve_state, _VALVE_STATE_MAX, "vent", "hold", "inflate")
-DEFINE_STRING_TABLE(at_end, enum at_end, _AT_END_MAX, "upright", "stay")
+DEFINE_STRING_TABLE(at_end, enum at_end, _AT_END_MAX, PRESET_UPRIGHT, "stay")
 
-const char *const standard_presets[] = {"upright", "zero-gravity-1", "zero-gravity-2", "flat", NULL};
+const char *const standard_presets[] = {PRESET_UPRIGHT, "zero-gravity-1", "zero-gravity-2", "flat", NULL};
 const char *const standard_airbag_zones[] = {"shoulders", "arms",   "hands",  "waist", "hips",
                                              "seat",      "thighs", "calves", "feet",  NULL};
 const char *const standard_heat_zones[] = {"lumbar", "back", "seat", "calves", "feet", NULL};

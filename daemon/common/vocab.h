@@ -100,6 +100,9 @@ enum at_end {
 };
 DECLARE_STRING_TABLE(at_end, enum at_end);
 
+/* The preset every chair with a recline has: where a program starts and, unless at-end: stay, ends. */
+#define PRESET_UPRIGHT "upright"
+
 /* Names a program may use when it is checked without a hardware config (NULL-terminated). */
 extern const char *const standard_presets[];
 extern const char *const standard_airbag_zones[];

@@ -497,8 +497,8 @@ void check_io_conflicts(struct parse_ctx *ctx, const struct chair_config *c)
                                        place(buf, sizeof(buf), c, a));
                 for (size_t j = 0; j < i; j++) {
                         const struct io_config *b = &c->ios[j];
-                        /* Outputs need a place of their own; a GPIO line can be requested only once at all.
-                         */
+                        /* Outputs need a place of their own; a GPIO line can be requested only once at
+                         * all. */
                         if (!same_place(a, b) || !(a->table == IO_LINE || io_role_is_output(a->role) ||
                                                    io_role_is_output(b->role)))
                                 continue;

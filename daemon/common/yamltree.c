@@ -269,8 +269,8 @@ static unsigned line_above(const char *data, const char *line, unsigned n, const
 }
 
 /* Says what a syntax error libyaml found means for the person who wrote the file, where the fix goes; false
- * when it is none of the usual mistakes (the caller then gives libyaml's words). Linear in the file's size.
- */
+ * when it is none of the usual mistakes (the caller then gives libyaml's words). Linear in the file's
+ * size. */
 static bool explain_syntax(const char *data, size_t size, const yaml_parser_t *parser, unsigned *ret_line,
                            unsigned *ret_col, char *buf, size_t bufsize)
 {

@@ -20,6 +20,12 @@ enum driver_event_type {
         /* The inputs asked for by refresh() have been read: their changes were reported before this (error:
          * 0, or why the bus could not be read). */
         DRIVER_REFRESHED,
+        /* Output read-back: io's device holds value, not what was written to it, and did so when read
+         * after the write and again when read a poll period later (docs/safety.md, output-mismatch).
+         * Reported once, until DRIVER_OUTPUT_MATCHED. */
+        DRIVER_OUTPUT_MISMATCH,
+        /* io's device holds what was written to it again (value), after DRIVER_OUTPUT_MISMATCH. */
+        DRIVER_OUTPUT_MATCHED,
 };
 
 struct driver_event {
@@ -65,7 +71,8 @@ struct driver_ops {
          * whose inputs wake the loop by themselves (GPIO edges) need not implement it. */
         void (*set_polling)(struct driver *d, bool on);
         /* Reads every input once more now, polling or not, without blocking the loop, and reports
-         * DRIVER_REFRESHED when done. Drivers without it (NULL) have nothing to read afresh. */
+         * DRIVER_REFRESHED when done; outputs that read back differently are read again too, and their
+         * DRIVER_OUTPUT_MATCHED comes before it. Drivers without it (NULL) have nothing to read afresh. */
         int (*refresh)(struct driver *d);
         /* When an output's present value reached its device: 0 and the time (CLOCK_MONOTONIC: once a board
          * answered, once a line was set), -EINPROGRESS while it has not yet. NULL: a value is out when it

@@ -275,8 +275,8 @@ static int on_edges(sd_event_source *s, int fd, uint32_t revents, void *userdata
         for (int i = 0; i < n; i++) {
                 struct gpiod_edge_event *e = gpiod_edge_event_buffer_get_event(g->edges, (unsigned long) i);
                 unsigned offset = gpiod_edge_event_get_line_offset(e);
-                /* Read the line rather than trust the edge type: a burst of edges ends in the current level.
-                 */
+                /* Read the line rather than trust the edge type: a burst of edges ends in the current
+                 * level. */
                 for (size_t k = 0; k < g->n_lines; k++) {
                         struct gpio_line *l = &g->lines[k];
                         if (l->offset != offset || l->setup.output)

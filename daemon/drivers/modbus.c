@@ -20,6 +20,12 @@
 #define MAX_WRITE_BITS      1968
 #define MAX_WRITE_REGISTERS 123
 
+enum read_back {
+        READ_BACK_OK,       /* it answered what was written (or was not read back yet) */
+        READ_BACK_DIFFERS,  /* it answered something else, for less than a poll period */
+        READ_BACK_MISMATCH, /* ... and still did a poll period later: for the loop to report */
+};
+
 /* One coil or holding register that an output is wired to. */
 struct mb_output {
         enum io_table table;
@@ -31,6 +37,14 @@ struct mb_output {
         bool is_written;     /* written is what the device has: not while a change is in flight, nor after a
                                 failed write or a reconnect */
         usec_t written_usec; /* when the device answered the write of written */
+        /* Read-back: each write is followed by a read of what it wrote; an output that answers something
+         * else is read again every poll period until it answers written, and is a mismatch once it still
+         * does a poll period after the first such answer. */
+        enum read_back state;
+        uint16_t held;       /* what the device answered at the last read-back */
+        bool unreadable;     /* the device refused to read it back: it is not read back again */
+        usec_t differs_usec; /* when it first answered other than written */
+        usec_t recheck_usec; /* when to read it again (while not READ_BACK_OK) */
 };
 
 /* A run of contiguous inputs of one table read in one request, every period. */
@@ -51,6 +65,7 @@ struct mb_io {
         unsigned offset; /* within the poll's run */
         double last;     /* last value delivered to the loop */
         bool delivered;
+        bool mismatch_reported; /* outputs: DRIVER_OUTPUT_MISMATCH was the last read-back news delivered */
 };
 
 struct modbus_driver {
@@ -78,10 +93,10 @@ struct modbus_driver {
         bool coalesce;
         bool polling; /* inputs are read; off while the chair is idle, so the bus thread sleeps */
         uint16_t heartbeat_wanted, heartbeat_written;
-        bool resync;              /* polling came back on: write the heartbeat, then every output again */
-        bool timeout_written;     /* the heartbeat timeout went to the board since it was (re)connected */
-        usec_t heartbeat_ok_usec; /* the last heartbeat that went out while the chair was active; 0: none yet
-                                   */
+        bool resync;          /* polling came back on: write the heartbeat, then every output again */
+        bool timeout_written; /* the heartbeat timeout went to the board since it was (re)connected */
+        /* The last heartbeat that went out while the chair was active; 0: none yet. */
+        usec_t heartbeat_ok_usec;
         /* The heartbeat went out later than the board's timeout while the chair was active: the board has
          * put everything safe by itself. Until the loop has heard of it and asked for the safe state,
          * nothing that would start an output again is written (nothing resumes by itself). */
@@ -251,6 +266,8 @@ static bool next_write(struct modbus_driver *m, size_t *i, size_t *ret_first, si
 
 /* Writes every output that changed. Lock held on entry and exit; dropped around I/O. Returns the error
  * of a failed transaction, or 0. */
+static int read_back(struct modbus_driver *m, size_t first, size_t n);
+
 static int write_outputs(struct modbus_driver *m)
 {
         size_t i = 0, first, n;
@@ -296,8 +313,93 @@ static int write_outputs(struct modbus_driver *m)
                         o[k].written = v;
                         o[k].is_written = true;
                 }
+                error = read_back(m, first, n);
+                if (error)
+                        return error;
         }
         pthread_cond_broadcast(&m->settled);
+        return 0;
+}
+
+/* Takes what outputs [first, first + n) of one table answered when read back. Lock held. */
+static void take_read_back(struct modbus_driver *m, size_t first, size_t n, const uint16_t *regs,
+                           const uint8_t *bits)
+{
+        usec_t now = now_usec();
+
+        for (size_t k = 0; k < n; k++) {
+                struct mb_output *o = &m->outputs[first + k];
+                enum read_back was = o->state;
+
+                o->held = is_bit_table(o->table) ? bits[k] : regs[k];
+                o->recheck_usec = now + m->bus->poll_usec;
+                if (!o->is_written)
+                        continue; /* a change in flight, or a reconnect: judged at the next read */
+                if (o->held == o->written)
+                        o->state = READ_BACK_OK;
+                else if (o->state == READ_BACK_OK) {
+                        o->state = READ_BACK_DIFFERS;
+                        o->differs_usec = now;
+                } else if (now - o->differs_usec >= m->bus->poll_usec)
+                        o->state = READ_BACK_MISMATCH;
+                if ((was == READ_BACK_MISMATCH) != (o->state == READ_BACK_MISMATCH))
+                        notify_loop(m);
+        }
+}
+
+/* Reads back outputs [first, first + n) of one table, contiguous. Lock held, dropped around I/O. Returns
+ * the error of a failed read, or 0; a device that refuses the read is not asked again for them. */
+static int read_back(struct modbus_driver *m, size_t first, size_t n)
+{
+        struct mb_output *o = &m->outputs[first];
+        uint16_t regs[MAX_WRITE_REGISTERS];
+        uint8_t bits[MAX_WRITE_BITS];
+        enum io_table table = o->table;
+        uint16_t address = o->address;
+        int error;
+
+        for (size_t k = 0; k < n; k++)
+                if (o[k].unreadable)
+                        return 0; /* the device said no to this run before */
+        pthread_mutex_unlock(&m->lock);
+        error = transact(m, table, false, address, (uint16_t) n, regs, bits);
+        pthread_mutex_lock(&m->lock);
+        comm_result(m, error);
+        if (error && modbus_exception(error)) {
+                refused(m, table, address, error);
+                for (size_t k = 0; k < n; k++) {
+                        if (o[k].state == READ_BACK_MISMATCH)
+                                notify_loop(m);
+                        o[k].unreadable = true;
+                        o[k].state = READ_BACK_OK;
+                }
+                return 0;
+        }
+        if (error)
+                return error;
+        take_read_back(m, first, n, regs, bits);
+        return 0;
+}
+
+/* Reads again each output that answered other than written, once its poll period has passed (at once
+ * after a refresh asked for it), polling or not: a stuck output is no idle chair. Lowers *next to the
+ * earliest next one. Lock held, dropped around I/O. Returns the error of a failed read, or 0. */
+static int recheck_outputs(struct modbus_driver *m, usec_t *next)
+{
+        for (size_t i = 0; i < m->n_outputs; i++) {
+                struct mb_output *o = &m->outputs[i];
+                int error;
+
+                if (o->state == READ_BACK_OK)
+                        continue;
+                if (o->recheck_usec <= now_usec()) {
+                        error = read_back(m, i, 1);
+                        if (error)
+                                return error;
+                }
+                if (o->state != READ_BACK_OK && o->recheck_usec < *next)
+                        *next = o->recheck_usec;
+        }
         return 0;
 }
 
@@ -417,8 +519,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 int error;
 
                 if (p.next_usec <= now) {
-                        /* A refresh asked for while this read is under way wants a read that starts after.
-                         */
+                        /* A refresh asked for while this read is under way wants a read that starts
+                         * after. */
                         unsigned asked = m->refresh_asked;
                         pthread_mutex_unlock(&m->lock);
                         error = transact(m, p.table, false, p.address, p.count, regs, bits);
@@ -455,8 +557,8 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                 }
                 if (m->polls[i].next_usec < *next)
                         *next = m->polls[i].next_usec;
-                /* A command waits for no more than the read under way: the rest of the sweep comes after it.
-                 */
+                /* A command waits for no more than the read under way: the rest of the sweep comes after
+                 * it. */
                 if (m->work) {
                         *next = now;
                         break;
@@ -518,8 +620,8 @@ static void *io_thread(void *userdata)
                                 pthread_mutex_lock(&m->lock);
                                 if (!error) {
                                         connected = true;
-                                        /* A board that was restarted lost its outputs: write them all again.
-                                         */
+                                        /* A board that was restarted lost its outputs: write them all
+                                         * again. */
                                         for (size_t i = 0; i < m->n_outputs; i++)
                                                 m->outputs[i].is_written = false;
                                         m->heartbeat_written = (uint16_t) (m->heartbeat_wanted - 1);
@@ -569,6 +671,8 @@ static void *io_thread(void *userdata)
                                                 USEC_INFINITY; /* not polling: no wakeup for the next */
                                         error = read_inputs(m, now, &unused);
                                 }
+                                if (!error)
+                                        error = recheck_outputs(m, &next);
                         }
                         refresh_settle(m, error);
                         if (m->refresh && !error)
@@ -605,6 +709,14 @@ static void *io_thread(void *userdata)
         return NULL;
 }
 
+/* A register's or a bit's raw value in the config's units. */
+static double raw_value(const struct io_config *io, uint16_t raw)
+{
+        if (io->role == IO_IN_SWITCH || io->role == IO_OUT_SWITCH)
+                return raw != 0;
+        return (io->is_signed ? (double) (int16_t) raw : (double) raw) * io->scale;
+}
+
 static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct modbus_driver *m = userdata;
@@ -637,6 +749,21 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 (struct driver_event){DRIVER_BOARD_STOPPED, IO_NONE,
                                                       (double) m->board_stopped_gap_usec / USEC_PER_MSEC, 0};
                 }
+                for (size_t i = 0; i < m->n_ios && n < ELEMENTSOF(events); i++) {
+                        struct mb_io *mi = &m->ios[i];
+                        bool mismatch;
+
+                        if (mi->output < 0)
+                                continue;
+                        const struct mb_output *o = &m->outputs[mi->output];
+                        mismatch = o->state == READ_BACK_MISMATCH;
+                        if (mismatch == mi->mismatch_reported)
+                                continue;
+                        mi->mismatch_reported = mismatch;
+                        events[n++] = (struct driver_event){mismatch ? DRIVER_OUTPUT_MISMATCH
+                                                                     : DRIVER_OUTPUT_MATCHED,
+                                                            mi->io, raw_value(&c->ios[mi->io], o->held), 0};
+                }
                 m->inputs_changed = false;
                 for (size_t i = 0; i < m->n_ios && n < ELEMENTSOF(events); i++) {
                         struct mb_io *mi = &m->ios[i];
@@ -646,11 +773,7 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
 
                         if (mi->poll < 0 || !(p = &m->polls[mi->poll])->have)
                                 continue;
-                        uint16_t raw = p->raw[mi->offset];
-                        if (io->role == IO_IN_SWITCH)
-                                v = raw != 0;
-                        else
-                                v = (io->is_signed ? (double) (int16_t) raw : (double) raw) * io->scale;
+                        v = raw_value(io, p->raw[mi->offset]);
                         if (mi->delivered && mi->last == v)
                                 continue;
                         mi->last = v;
@@ -769,6 +892,8 @@ static int mb_refresh(struct driver *d)
                 m->polls[i].next_usec = 0;
                 m->polls[i].stale = true;
         }
+        for (size_t i = 0; i < m->n_outputs; i++)
+                m->outputs[i].recheck_usec = 0; /* those that answered other than written, at once */
         m->refresh = true;
         m->refresh_asked++;
         m->work = true;

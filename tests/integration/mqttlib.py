@@ -74,8 +74,8 @@ class Broker:
         self.log.close()
 
 
-def make_certs(directory):
-    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate, made by openssl."""
+def make_certs(directory, san="IP:127.0.0.1,DNS:localhost"):
+    """A CA, a server certificate for san (127.0.0.1/localhost) and a client certificate, made by openssl."""
     os.makedirs(directory, exist_ok=True)
     p = {k: os.path.join(directory, k + ".pem") for k in
          ("ca", "ca_key", "server_cert", "server_key", "client_cert", "client_key")}
@@ -86,7 +86,7 @@ def make_certs(directory):
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=chaird test CA",
         "-keyout", p["ca_key"], "-out", p["ca"])
     ext = os.path.join(directory, "san.cnf")
-    open(ext, "w").write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    open(ext, "w").write(f"subjectAltName={san}\n")
     for who, cn in (("server", "localhost"), ("client", "chair")):
         csr = os.path.join(directory, who + ".csr")
         run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", p[who + "_key"], "-out", csr)

@@ -39,6 +39,21 @@ class Tap:
         return 1 if any(p for _, p in self.results) else 0
 
 
+def run_cases(tap, cases, *args, chaird=None):
+    """Runs cases, (name, fn) pairs, in order, each as fn(problems, *args). With chaird (a running chaird the
+    cases share), lets it settle between cases and stops after the first one that leaves it no longer running,
+    with a failed case of its own saying so; returns False then, else True."""
+    for name, fn in cases:
+        tap.case(name, fn, *args)
+        if chaird is None:
+            continue
+        if chaird.proc.poll() is not None:
+            tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {chaird.proc.poll()}"))
+            return False
+        chaird.settle()
+    return True
+
+
 def free_tcp_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,6 +2,8 @@
 """chaird on a private dbus-daemon of type system, driving chair-sim over Modbus (TCP, and RTU through a
 socat pty pair). Clients: busctl, GLib's gdbus and python3-dbus. Outcomes are checked in chair-sim's state
 (the physical truth), not in chaird's own word."""
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -825,12 +827,30 @@ def test_emergency_stop_latches_and_reset_clears(p, d, bus):
 
 
 def test_chairctl_status_list_json_and_errors(p, d, bus):
+    positions = {str(k): float(v) for k, v in d.get("Positions").items()}
     r = chairctl(bus, "--json", "status")
     if r.returncode != 0 or '"State":"idle"' not in r.stdout:
         p.append(f"chairctl --json status: {r.stdout} {r.stderr}")
+    # chaird's properties as D-Bus has them, in a fixed order: whole numbers stay whole, doubles stay doubles
+    # (24.0, not 24) and exact (not rounded to six digits).
+    st = json.loads(r.stdout or "{}")
+    if list(st) != ["State", "Program", "Phase", "ElapsedUSec", "DurationUSec", "Intensity", "Recline", "Heat",
+                    "Temperatures", "Positions", "Fault", "FaultMessage", "Locked", "Profile", "Shoulders",
+                    "Session"]:
+        p.append(f"chairctl --json status keys: {list(st)}")
+    if st.get("Heat") != {str(k): int(v) for k, v in d.get("Heat").items()} or \
+            not all(type(v) is int for v in st["Heat"].values()):
+        p.append(f"chairctl --json status Heat: {st.get('Heat')}")
+    if not st.get("Temperatures") or not all(type(v) is float for v in st["Temperatures"].values()):
+        p.append(f"chairctl --json status Temperatures: {st.get('Temperatures')}")
+    if positions == {str(k): float(v) for k, v in d.get("Positions").items()} and st.get("Positions") != positions:
+        p.append(f"chairctl --json status Positions: {st.get('Positions')}, D-Bus {positions}")
     r = chairctl(bus, "--json", "list")
     if r.returncode != 0 or '"Id":"relax"' not in r.stdout:
         p.append(f"chairctl --json list: {r.stdout[:200]} {r.stderr}")
+    for program in json.loads(r.stdout or "[]"):
+        if list(program) != ["Id", "Name", "Description", "DurationUSec", "Path"]:
+            p.append(f"chairctl --json list: {program}")
     r = chairctl(bus, "start", "nope")
     if r.returncode != 1 or r.stderr.strip() != "chairctl: No program 'nope' (NoSuchProgram)":
         p.append(f"chairctl start nope: rc {r.returncode}: {r.stderr!r}")
@@ -1099,19 +1119,33 @@ def test_safe_state_mode_writes_every_output_safe_and_fails_on_a_dead_board(p, t
         d.close()
 
 
-def cases(tap, tmp):
+@contextlib.contextmanager
+def private_bus(tmp):
+    """A private system bus in tmp, for the suites' cases; closed at the end."""
     os.chmod(tmp, 0o755)  # nobody must reach the bus socket
     bus = SystemBus(tmp)
     try:
-        run_cases(tap, tmp, bus)
+        yield bus
     finally:
         bus.close()
+
+
+def run_on_chaird(tap, bus, directory, cases, settle=True, **kw):
+    """Runs cases, (name, fn) pairs, each as fn(problems, d, bus) against one chaird d in directory on bus (kw
+    as Chaird takes them), settling it between cases unless settle is False; closes it at the end."""
+    with contextlib.closing(Chaird(directory, bus, **kw)) as d:
+        simlib.run_cases(tap, cases, d, bus, chaird=d if settle else None)
+
+
+def cases(tap, tmp):
+    with private_bus(tmp) as bus:
+        run_cases(tap, tmp, bus)
 
 
 def run_cases(tap, tmp, bus):
     d = Chaird(os.path.join(tmp, "main"), bus)
     try:
-        for name, fn in [
+        simlib.run_cases(tap, [
             ("ready_only_after_the_name_is_owned", lambda p: test_ready_only_after_the_name_is_owned(p, d)),
             ("three_clients_read_every_property", lambda p: test_three_clients_read_every_property(p, d, bus)),
             ("one_object_per_program", lambda p: test_one_object_per_program(p, d, bus)),
@@ -1149,13 +1183,7 @@ def run_cases(tap, tmp, bus):
              lambda p: test_a_board_silent_longer_than_comm_loss_is_a_fault(p, d, bus)),
             ("idle_chaird_wakes_up_only_to_watch_its_heat",
              lambda p: test_idle_chaird_wakes_up_only_to_watch_its_heat(p, d)),
-        ]:
-            tap.case(name, fn)
-            if d.proc.poll() is not None:
-                break
-            d.settle()
-        if d.proc.poll() is not None:
-            tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {d.proc.poll()}"))
+        ], chaird=d)
     finally:
         d.close()
     tap.case("control_group_member_may_control_and_the_child_lock_stops_them",

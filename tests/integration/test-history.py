@@ -321,40 +321,25 @@ def test_chairctl_history_and_usage(p, d, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        d = Chaird(os.path.join(tmp, "history"), bus)
-        try:
-            for name, fn in [
-                ("a_session_leaves_a_record_and_counts_in_usage", test_a_session_leaves_a_record_and_counts_in_usage),
-                ("usage_is_not_written_on_every_tick", test_usage_is_not_written_on_every_tick),
-                ("faults_are_recorded_in_their_session_and_alone", test_faults_are_recorded_in_their_session_and_alone),
-                ("history_and_usage_survive_a_restart_and_a_kill_9",
-                 test_history_and_usage_survive_a_restart_and_a_kill_9),
-                ("a_record_cut_short_by_a_power_cut_is_left_out", test_a_record_cut_short_by_a_power_cut_is_left_out),
-                ("history_and_usage_read_by_anyone_and_fed_bad_arguments",
-                 test_history_and_usage_read_by_anyone_and_fed_bad_arguments),
-                ("chairctl_history_and_usage", test_chairctl_history_and_usage),
-            ]:
-                tap.case(name, lambda p, fn=fn: fn(p, d, bus))
-                if d.proc.poll() is not None:
-                    tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {d.proc.poll()}"))
-                    break
-                d.settle()
-        finally:
-            d.close()
+    with dt.private_bus(tmp) as bus:
+        dt.run_on_chaird(tap, bus, os.path.join(tmp, "history"), [
+            ("a_session_leaves_a_record_and_counts_in_usage", test_a_session_leaves_a_record_and_counts_in_usage),
+            ("usage_is_not_written_on_every_tick", test_usage_is_not_written_on_every_tick),
+            ("faults_are_recorded_in_their_session_and_alone", test_faults_are_recorded_in_their_session_and_alone),
+            ("history_and_usage_survive_a_restart_and_a_kill_9",
+             test_history_and_usage_survive_a_restart_and_a_kill_9),
+            ("a_record_cut_short_by_a_power_cut_is_left_out", test_a_record_cut_short_by_a_power_cut_is_left_out),
+            ("history_and_usage_read_by_anyone_and_fed_bad_arguments",
+             test_history_and_usage_read_by_anyone_and_fed_bad_arguments),
+            ("chairctl_history_and_usage", test_chairctl_history_and_usage),
+        ])
         # A second chair with a small bound, so that 1000 sessions pass it many times over.
-        d = Chaird(os.path.join(tmp, "bound"), bus, replace=(("buses:", f"sessions:\n  history: {BOUND}\nbuses:"),))
-        try:
-            tap.case("a_kill_9_during_history_rewrites_loses_nothing_answered",
-                     lambda p: test_a_kill_9_during_history_rewrites_loses_nothing_answered(p, d, bus))
-            tap.case("a_thousand_sessions_leave_the_history_at_its_bound",
-                     lambda p: test_a_thousand_sessions_leave_the_history_at_its_bound(p, d, bus))
-        finally:
-            d.close()
-    finally:
-        bus.close()
+        dt.run_on_chaird(tap, bus, os.path.join(tmp, "bound"), [
+            ("a_kill_9_during_history_rewrites_loses_nothing_answered",
+             test_a_kill_9_during_history_rewrites_loses_nothing_answered),
+            ("a_thousand_sessions_leave_the_history_at_its_bound",
+             test_a_thousand_sessions_leave_the_history_at_its_bound),
+        ], settle=False, replace=(("buses:", f"sessions:\n  history: {BOUND}\nbuses:"),))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ struct ctx {
         double stopped_gap_ms;
         int refused_io;
         unsigned refreshed;
+        unsigned mismatches, matches; /* output read-back news */
+        int mismatch_io;
+        double mismatch_held;
+        usec_t mismatch_usec;
         int refresh_error;
         unsigned estop_changes_at_refresh; /* how many e-stop changes had come when the refresh ended */
         bool heartbeat;                    /* flush every 50 ms, as chaird's control tick would */
@@ -48,6 +52,15 @@ static void on_event(struct driver *d, const struct driver_event *ev, void *user
         case DRIVER_BOARD_STOPPED:
                 t.stopped++;
                 t.stopped_gap_ms = ev->value;
+                break;
+        case DRIVER_OUTPUT_MISMATCH:
+                t.mismatches++;
+                t.mismatch_io = ev->io;
+                t.mismatch_held = ev->value;
+                t.mismatch_usec = now_usec();
+                break;
+        case DRIVER_OUTPUT_MATCHED:
+                t.matches++;
                 break;
         case DRIVER_REFRESHED:
                 t.refreshed++;
@@ -359,8 +372,8 @@ static void test_comm_drop_is_an_event_and_never_blocks_the_loop(void)
         /* The board is silent for 2 s; a driver blocking the loop would starve its 50 ms timer. */
         CHECK(RUN_UNTIL(t.restored == 1, 6000));
         CHECK(t.ticks - ticks >= (unsigned) ((now_usec() - start) / (100 * USEC_PER_MSEC)));
-        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says so.
-         */
+        /* The board was silent past its heartbeat timeout, so it has stopped by itself: the driver says
+         * so. */
         CHECK(RUN_UNTIL(t.stopped == 1, 3000));
         check_nothing_resumes_before_the_safe_state();
         CHECK_EQ_U(t.lost, 1);
@@ -529,6 +542,49 @@ static void test_safe_state_is_written_before_it_returns(void)
         teardown();
 }
 
+/* Output read-back: a coil and a holding register that chair-sim holds stuck answer other than what was
+ * written; each is reported once, with what it holds, and matched again once it follows (a refresh reads it
+ * at once, and says so before it is over). */
+static void test_a_stuck_output_is_a_mismatch_until_it_follows_again(void)
+{
+        int kneading;
+
+        if (!start_with_the_pump_on(NULL, NULL))
+                return teardown();
+        kneading = t.config->roller.kneading;
+        t.mismatch_io = IO_NONE;
+        command("stick coil 3");       /* the pump's, on */
+        command("stick holding 13 2"); /* kneading's, at speed 2 */
+        CHECK_EQ_U(driver_set(t.driver, t.config->pump, 0), 0);
+        driver_flush(t.driver);
+        CHECK(RUN_UNTIL(t.mismatches > 0, 3000));
+        CHECK_EQ_U(t.mismatch_io, t.config->pump);
+        CHECK(t.mismatch_held == 1.0);
+        CHECK(state("pump", "on") == 1); /* stuck: the write did not reach it */
+        /* A register written what it holds is no mismatch; written something else, it is. */
+        CHECK_EQ_U(driver_set(t.driver, kneading, 2), 0);
+        driver_flush(t.driver);
+        run_for(500);
+        CHECK_EQ_U(t.mismatches, 1); /* the pump's, once, however often it is read again */
+        CHECK_EQ_U(driver_set(t.driver, kneading, 5), 0);
+        driver_flush(t.driver);
+        CHECK(RUN_UNTIL(t.mismatches == 2, 3000));
+        CHECK_EQ_U(t.mismatch_io, kneading);
+        CHECK(t.mismatch_held == 2.0);
+        CHECK(state("roller", "kneading") == 2);
+        CHECK_EQ_U(t.matches, 0);
+        /* Freed, each takes what was last written: a refresh reads them at once. */
+        command("clear");
+        CHECK_EQ_U(driver_refresh(t.driver), 0);
+        CHECK(RUN_UNTIL(t.refreshed > 0, 3000));
+        CHECK_EQ_U(t.matches, 2);
+        CHECK(state("pump", "on") == 0);
+        CHECK(state("roller", "kneading") == 5);
+        run_for(300);
+        CHECK_EQ_U(t.mismatches, 2);
+        teardown();
+}
+
 static void test_rtu_noise_is_retried_and_total_noise_is_a_loss(void)
 {
         int target;
@@ -570,6 +626,7 @@ int main(int argc, char **argv)
                 T(test_board_restart_before_any_heartbeat_is_reported),
                 T(test_unmapped_register_is_refused_not_lost),
                 T(test_safe_state_is_written_before_it_returns),
+                T(test_a_stuck_output_is_a_mismatch_until_it_follows_again),
                 T(test_rtu_noise_is_retried_and_total_noise_is_a_loss),
         };
 

@@ -245,6 +245,8 @@ def test_bad_arguments_get_typed_errors_and_changes_need_the_control_group(p, d,
         ("SaveProfile", ("cleo", settings(program="no-such")), "NoSuchProgram"),
         ("SaveProfile", ("cleo", settings(favourites=["relax", "relax"])), "InvalidArgument"),
         ("SaveProfile", ("cleo", settings(shoulder_offset=5000)), "InvalidArgument"),
+        # One range, the chair's shoulder range (sim.yaml: 60 to 300 mm), for SaveProfile and the files alike.
+        ("SaveProfile", ("cleo", settings(shoulder_offset=-241)), "InvalidArgument"),
         ("SaveProfile", ("cleo", dbus.Dictionary({"volume": dbus.UInt32(3)}, signature="sv")), "InvalidArgument"),
         ("SaveProfile", ("cleo", dbus.Dictionary({"intensity": "high"}, signature="sv")), "InvalidArgument"),
         ("SavePosition", ("nap",), "NoSuchProfile"),  # none selected
@@ -256,6 +258,12 @@ def test_bad_arguments_get_typed_errors_and_changes_need_the_control_group(p, d,
         got = call_error(getattr(d.chair, method), *args)
         if got != ERR + error:
             p.append(f"{method}{str(args)[:70]}: {got}, want {error}")
+    try:
+        d.chair.SaveProfile("cleo", settings(shoulder_offset=241))
+        p.append("a shoulder offset of 241 mm was kept")
+    except dbus.DBusException as e:
+        if "shoulder-offset: 241 is out of range (-240 to 240 mm" not in e.get_dbus_message():
+            p.append(f"the error does not name the key and the range: {e.get_dbus_message()}")
     d.chair.SelectProfile("cleo")
     for method, args, error in [("SavePosition", ("upright",), "InvalidArgument"),
                                 ("SavePosition", ("Nap",), "InvalidArgument"),
@@ -346,34 +354,20 @@ def test_chairctl_profile_and_position(p, d, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        d = Chaird(os.path.join(tmp, "profiles"), bus,
-                   replace=(("buses:", f"sessions:\n  profiles: {BOUND}\nbuses:"),))
-        try:
-            for name, fn in [
-                ("a_profile_is_saved_read_back_and_kept_on_the_disk",
-                 test_a_profile_is_saved_read_back_and_kept_on_the_disk),
-                ("the_selected_profile_applies_at_start_and_its_offset_at_once",
-                 test_the_selected_profile_applies_at_start_and_its_offset_at_once),
-                ("a_saved_position_is_reached_also_after_a_restart_and_a_kill_9",
-                 test_a_saved_position_is_reached_also_after_a_restart_and_a_kill_9),
-                ("a_profile_broken_by_hand_is_set_aside", test_a_profile_broken_by_hand_is_set_aside),
-                ("the_bound_and_delete", test_the_bound_and_delete),
-                ("bad_arguments_get_typed_errors_and_changes_need_the_control_group",
-                 test_bad_arguments_get_typed_errors_and_changes_need_the_control_group),
-                ("chairctl_profile_and_position", test_chairctl_profile_and_position),
-            ]:
-                tap.case(name, lambda p, fn=fn: fn(p, d, bus))
-                if d.proc.poll() is not None:
-                    tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {d.proc.poll()}"))
-                    break
-                d.settle()
-        finally:
-            d.close()
-    finally:
-        bus.close()
+    with dt.private_bus(tmp) as bus:
+        dt.run_on_chaird(tap, bus, os.path.join(tmp, "profiles"), [
+            ("a_profile_is_saved_read_back_and_kept_on_the_disk",
+             test_a_profile_is_saved_read_back_and_kept_on_the_disk),
+            ("the_selected_profile_applies_at_start_and_its_offset_at_once",
+             test_the_selected_profile_applies_at_start_and_its_offset_at_once),
+            ("a_saved_position_is_reached_also_after_a_restart_and_a_kill_9",
+             test_a_saved_position_is_reached_also_after_a_restart_and_a_kill_9),
+            ("a_profile_broken_by_hand_is_set_aside", test_a_profile_broken_by_hand_is_set_aside),
+            ("the_bound_and_delete", test_the_bound_and_delete),
+            ("bad_arguments_get_typed_errors_and_changes_need_the_control_group",
+             test_bad_arguments_get_typed_errors_and_changes_need_the_control_group),
+            ("chairctl_profile_and_position", test_chairctl_profile_and_position),
+        ], replace=(("buses:", f"sessions:\n  profiles: {BOUND}\nbuses:"),))
 
 
 if __name__ == "__main__":

@@ -334,35 +334,22 @@ def test_chairctl_manual_adjust_and_shoulders(p, d, bus):
 
 
 def cases(tap, tmp):
-    os.chmod(tmp, 0o755)
-    bus = SystemBus(tmp)
-    try:
-        d = Chaird(os.path.join(tmp, "remote"), bus)
-        try:
-            for name, fn in [
-                ("a_manual_session_stays_within_its_area_at_its_speed",
-                 test_a_manual_session_stays_within_its_area_at_its_speed),
-                ("a_manual_session_runs_to_its_end_and_completes",
-                 test_a_manual_session_runs_to_its_end_and_completes),
-                ("adjust_during_a_stock_program_reaches_the_board_and_survives_the_next_phase",
-                 test_adjust_during_a_stock_program_reaches_the_board_and_survives_the_next_phase),
-                ("manual_mode_changes_its_technique_and_keeps_its_time",
-                 test_manual_mode_changes_its_technique_and_keeps_its_time),
-                ("shoulder_adjust_moves_the_landmark_targets_by_the_offset",
-                 test_shoulder_adjust_moves_the_landmark_targets_by_the_offset),
-                ("new_methods_fed_bad_arguments_get_typed_errors",
-                 test_new_methods_fed_bad_arguments_get_typed_errors),
-                ("chairctl_manual_adjust_and_shoulders", test_chairctl_manual_adjust_and_shoulders),
-            ]:
-                tap.case(name, lambda p, fn=fn: fn(p, d, bus))
-                if d.proc.poll() is not None:
-                    tap.case("chaird_kept_running", lambda p: p.append(f"chaird exited {d.proc.poll()}"))
-                    break
-                d.settle()
-        finally:
-            d.close()
-    finally:
-        bus.close()
+    with dt.private_bus(tmp) as bus:
+        dt.run_on_chaird(tap, bus, os.path.join(tmp, "remote"), [
+            ("a_manual_session_stays_within_its_area_at_its_speed",
+             test_a_manual_session_stays_within_its_area_at_its_speed),
+            ("a_manual_session_runs_to_its_end_and_completes",
+             test_a_manual_session_runs_to_its_end_and_completes),
+            ("adjust_during_a_stock_program_reaches_the_board_and_survives_the_next_phase",
+             test_adjust_during_a_stock_program_reaches_the_board_and_survives_the_next_phase),
+            ("manual_mode_changes_its_technique_and_keeps_its_time",
+             test_manual_mode_changes_its_technique_and_keeps_its_time),
+            ("shoulder_adjust_moves_the_landmark_targets_by_the_offset",
+             test_shoulder_adjust_moves_the_landmark_targets_by_the_offset),
+            ("new_methods_fed_bad_arguments_get_typed_errors",
+             test_new_methods_fed_bad_arguments_get_typed_errors),
+            ("chairctl_manual_adjust_and_shoulders", test_chairctl_manual_adjust_and_shoulders),
+        ])
 
 
 if __name__ == "__main__":

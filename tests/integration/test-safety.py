@@ -448,6 +448,45 @@ def test_heat_asked_for_the_moment_its_timeout_is_reset_times_out_again(p, tmp, 
         d.close()
 
 
+def test_a_stuck_coil_is_an_output_mismatch(p, tmp, bus):
+    """Output read-back: the lumbar element's coil sticks on at chair-sim, so heat off is written but read back
+    on. A poll later output-mismatch latches: every other output safe (the stuck coil is beyond chaird's
+    reach), the reset refused while it sticks, and accepted once chair-sim frees it (it then takes the off
+    that was written)."""
+    d = Chaird(os.path.join(tmp, "stuck"), bus, scale=1)
+    try:
+        d.chair.SetHeat("lumbar", dbus.UInt32(2))
+        d.chair.Recline("flat")
+        if not wait_for(lambda: heater(d.sim, "lumbar")["energized"] and motor(d.sim, "backrest")["run"], 3):
+            p.append(f"heat and the recline never started: {d.sim.state()}")
+        d.sim.ok("stick coil 14")
+        t0 = time.monotonic()
+        d.chair.SetHeat("lumbar", dbus.UInt32(0))
+        if expect_fault(p, d, "output-mismatch", 3):
+            reaction("output-mismatch", t0, "heat off written to a stuck coil until the fault latches")
+            if "heaters.lumbar" not in d.get("FaultMessage"):
+                p.append(f"the fault does not name the lumbar output: {d.get('FaultMessage')!r}")
+        if not heater(d.sim, "lumbar")["energized"]:
+            p.append("the stuck coil let go by itself")
+        if not wait_for(lambda: sim_all_safe_but_lumbar(d.sim), 1):
+            p.append(f"not every other output is safe: {d.sim.state()}")
+        expect_refusal(p, d)
+        expect_reset_waits_for_the_cause(p, d, lambda: d.sim.ok("clear"))
+        if heater(d.sim, "lumbar")["commanded"]:
+            p.append("the freed coil did not take the off written to it")
+        expect_still(p, d)
+    finally:
+        d.close()
+
+
+def sim_all_safe_but_lumbar(sim):
+    s = sim.state()
+    return (not any(m["run"] or any(m["relays"]) for m in s["motors"].values())
+            and not any(h["commanded"] for n, h in s["heaters"].items() if n != "lumbar")
+            and not s["pump"]["on"] and all(v == "vent" for v in s["valves"].values())
+            and s["roller"]["kneading"] == 0 and s["roller"]["tapping"] == 0 and s["foot_rollers"]["speed"] == 0)
+
+
 def test_kill_9_mid_program_goes_safe_and_restarts_interrupted(p, tmp, bus):
     directory = os.path.join(tmp, "kill")
     d = Chaird(directory, bus, scale=10)
@@ -683,6 +722,7 @@ def cases(tap, tmp):
             ("heat_goes_off_after_the_heat_timeout", test_heat_goes_off_after_the_heat_timeout),
             ("heat_asked_for_the_moment_its_timeout_is_reset_times_out_again",
              test_heat_asked_for_the_moment_its_timeout_is_reset_times_out_again),
+            ("a_stuck_coil_is_an_output_mismatch", test_a_stuck_coil_is_an_output_mismatch),
             ("kill_9_mid_program_goes_safe_and_restarts_interrupted",
              test_kill_9_mid_program_goes_safe_and_restarts_interrupted),
             ("a_stalled_chaird_finds_its_board_stopped_and_latches",

@@ -8,8 +8,8 @@
 #include "command-call.h"
 
 /* A bus good enough to build messages on: sd-bus builds no message on a bus that was never started, and one
- * started on one end of a socket pair waits for an answer to its greeting for ever, which is all it needs.
- */
+ * started on one end of a socket pair waits for an answer to its greeting for ever, which is all it
+ * needs. */
 static inline sd_bus *offline_bus(void)
 {
         sd_bus *bus = NULL;

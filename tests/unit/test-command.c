@@ -30,8 +30,8 @@ static bool message_is_clean(const struct command_request *r)
 static bool refused(const char *text, size_t size, const char *want)
 {
         struct command_request *r = parse(text, size);
-        bool ok = r->error && streq(r->error, CHAIR_ERROR "InvalidArgument") && message_is_clean(r) &&
-                  strstr(r->message, want);
+        bool ok = r->error && streq(r->error, CHAIRD_ERROR_PREFIX "InvalidArgument") &&
+                  message_is_clean(r) && strstr(r->message, want);
 
         if (!ok)
                 printf("#   %s: error %s, message '%s', wanted '%s'\n", text, r->error ?: "(none)",
@@ -193,25 +193,20 @@ static const struct {
         {"{'command':'manual','roller':{'technique':'kneading+tapping','area':'lumbar','speed':6,'width':"
          "'wide','depth':5},'airbags':{'zones':['arms','calves'],'pattern':'wave','intensity':1},'heat':{"
          "'lumbar':2,'calves':0},'foot-rollers':0,'recline':'zero-gravity-1','duration-usec':600000000}",
-         "{'member':'StartManual','signature':'a{sv}','body':[{'roller':{'technique':'kneading+tapping','"
-         "area':"
-         "'lumbar','speed':6,'width':'wide','depth':5},'airbags':{'zones':['arms','calves'],'pattern':'wave'"
-         ","
-         "'intensity':1},'heat':{'lumbar':2,'calves':0},'foot-rollers':0,'recline':'zero-gravity-1','"
-         "duration':"
-         "600000000}]}"},
+         "{'member':'StartManual','signature':'a{sv}','body':[{'roller':{'technique':'kneading+tapping',"
+         "'area':'lumbar','speed':6,'width':'wide','depth':5},'airbags':{'zones':['arms','calves'],"
+         "'pattern':'wave','intensity':1},'heat':{'lumbar':2,'calves':0},'foot-rollers':0,"
+         "'recline':'zero-gravity-1','duration':600000000}]}"},
         /* A position is a name, or a fraction as a d; a whole number is a fraction too. */
         {"{'command':'manual','roller':{'from':0.25,'to':1,'pattern':'p'}}",
          "{'member':'StartManual','signature':'a{sv}','body':[{'roller':{'pattern':'p','from':0.25,'to':1.0}"
          "}]}"},
-        {"{'command':'adjust','speed':2,'width':'narrow','depth':1,'from':'neck','to':0.5,'airbag-intensity'"
-         ":5,"
-         "'foot-rollers':6,'reset':true,'heat':{},'recline':'flat','roller':{},'airbags':{'zones':[]},"
-         "'duration-usec':0}",
-         "{'member':'Adjust','signature':'a{sv}','body':[{'speed':2,'width':'narrow','depth':1,'from':'neck'"
-         ","
-         "'to':0.5,'airbag-intensity':5,'foot-rollers':6,'reset':true,'roller':{},'airbags':{'zones':[]},"
-         "'heat':{},'recline':'flat','duration':0}]}"},
+        {"{'command':'adjust','speed':2,'width':'narrow','depth':1,'from':'neck','to':0.5,"
+         "'airbag-intensity':5,'foot-rollers':6,'reset':true,'heat':{},'recline':'flat','roller':{},"
+         "'airbags':{'zones':[]},'duration-usec':0}",
+         "{'member':'Adjust','signature':'a{sv}','body':[{'speed':2,'width':'narrow','depth':1,"
+         "'from':'neck','to':0.5,'airbag-intensity':5,'foot-rollers':6,'reset':true,'roller':{},"
+         "'airbags':{'zones':[]},'heat':{},'recline':'flat','duration':0}]}"},
         {"{'command':'shoulders','offset-mm':-20}",
          "{'member':'AdjustShoulders','signature':'i','body':[-20]}"},
         {"{'command':'lock','locked':true}",
@@ -333,7 +328,7 @@ static void test_bad_arguments_name_the_key_and_the_range(void)
         for (size_t i = 0; i < ELEMENTSOF(bad_arguments); i++) {
                 _cleanup_free_ char *text = dequote(bad_arguments[i].text);
                 struct command_request *r = parse(text, 0);
-                bool ok = r->error && streq(r->error, CHAIR_ERROR "InvalidArgument") &&
+                bool ok = r->error && streq(r->error, CHAIRD_ERROR_PREFIX "InvalidArgument") &&
                           streq(r->message, bad_arguments[i].message);
                 if (!ok)
                         printf("#   %s\n#   got:      %s\n#   expected: %s\n", text, r->message,
@@ -374,6 +369,40 @@ static void test_a_cut_message_is_still_utf8(void)
         CHECK(refused(text, 0, "stop takes no '"));
 }
 
+/* chaird's doubles (temperatures, positions) come out as the shortest text that reads back as the same
+ * number: not json-c's 21.300000000000001, not a rounding that loses what chaird sent; a whole one keeps its
+ * fraction. */
+static void test_doubles_become_their_shortest_exact_text(void)
+{
+        static const struct {
+                double v;
+                const char *text;
+        } cases[] = {
+                {21.3, "21.3"},
+                {24.0, "24.0"},
+                {0.0, "0.0"},
+                {-15.5, "-15.5"},
+                {42.900000000000006, "42.900000000000006"},
+                {0.06086956521739131, "0.06086956521739131"},
+                {1e-7, "1e-07"},
+                {1e300, "1e+300"},
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+        if (!bus)
+                bus = offline_bus();
+        CHECK(sd_bus_message_new_signal(bus, &m, "/t", "t.T", "T") >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                CHECK(sd_bus_message_append(m, "d", cases[i].v) >= 0);
+        CHECK(sd_bus_message_seal(m, 1, 0) >= 0 && sd_bus_message_rewind(m, true) >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_json_ json_object *o = NULL;
+                CHECK(bus_message_read_json(m, &o) >= 0);
+                CHECK_STREQ(json_text(o), cases[i].text);
+                CHECK(json_object_get_double(o) == cases[i].v);
+        }
+}
+
 RUN_TESTS(T(test_a_good_start_reads_every_argument), T(test_every_command_becomes_its_call),
           T(test_bad_arguments_name_the_key_and_the_range),
           T(test_nested_objects_are_held_to_the_same_rules),
@@ -381,4 +410,4 @@ RUN_TESTS(T(test_a_good_start_reads_every_argument), T(test_every_command_become
           T(test_a_nul_in_any_string_is_refused_naming_it), T(test_a_key_given_twice_is_refused_naming_it),
           T(test_what_is_not_json_is_refused),
           T(test_argument_faults_keep_the_id_but_unclean_ids_are_not_echoed),
-          T(test_a_cut_message_is_still_utf8))
+          T(test_a_cut_message_is_still_utf8), T(test_doubles_become_their_shortest_exact_text))

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "config.h"
+#include "../../daemon/motor.h" /* the relay pair's settings */
 #include "helpers.h"
 
 /* Loads a config and returns its diagnostics as text (NULL when it loaded cleanly). */
@@ -155,8 +156,8 @@ static void test_roller_techniques_need_their_outputs(void)
 
         CHECK_STREQ(e, "7:15: error: the roller lists a technique that needs 'tapping', which is not wired\n"
                        "8:17: error: depth-levels above 1 needs 'depth' wired");
-        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no depth.
-         */
+        /* Left to its defaults, a roller can do what its wiring allows: strokes along the track, no
+         * depth. */
         CHECK_EQ_U(chair_config_load("chair.yaml", bare, strlen(bare), &d, &c), 0);
         if (c) {
                 CHECK_EQ_U(c->roller.techniques, TECHNIQUES_STROKE);
@@ -217,7 +218,7 @@ static void test_every_config_needs_buses_an_emergency_stop_and_motors_that_can_
 #define RELAY_BUSES "buses:\n  board: {type: modbus-tcp, host: h}\n  pins: {type: gpio, chip: c}\n" ESTOP
 
 /* A relay-pair motor: extend and retract, and pulses (with pulses-per-travel) or travel-time; its reverse
- * delay defaults to 300 ms. */
+ * delay defaults to 300 ms, its coast to 500 ms. */
 static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
 {
         static const char *const yaml = RELAY_BUSES
@@ -225,7 +226,7 @@ static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
                 "    backrest: {extend: {line: B_OUT}, retract: {line: B_IN}, travel-time: 20s}\n"
                 "    legrest: {extend: {coil: 1}, retract: {coil: 2}, pulses: {line: L_HALL}, "
                 "pulses-per-travel: 800,\n"
-                "              reverse-delay: 500ms, limit-start: {line: L_START}}\n"
+                "              reverse-delay: 500ms, coast: 1s, limit-start: {line: L_START}}\n"
                 "  presets: {upright: {backrest: 0, legrest: 0}}\n";
         struct chair_config *c = load_config_text(yaml);
 
@@ -233,12 +234,15 @@ static void test_a_relay_pair_motor_has_its_keys_and_defaults(void)
         if (!c)
                 return;
         const struct motor_config *b = &c->axes[AXIS_BACKREST], *l = &c->axes[AXIS_LEGREST];
-        CHECK_EQ_U(b->kind, MOTOR_KIND_RELAY);
-        CHECK_EQ_U(b->travel_time_usec, 20 * USEC_PER_SEC);
-        CHECK_EQ_U(b->reverse_delay_usec, 300 * USEC_PER_MSEC);
+        const struct motor_relay_settings *bs = b->settings, *ls = l->settings;
+        CHECK(b->kind == &motor_relay_kind);
+        CHECK_EQ_U(bs->travel_time_usec, 20 * USEC_PER_SEC);
+        CHECK_EQ_U(bs->reverse_delay_usec, 300 * USEC_PER_MSEC);
+        CHECK_EQ_U(bs->coast_usec, 500 * USEC_PER_MSEC);
         CHECK(b->io[MOTOR_PULSES] == IO_NONE && b->io[MOTOR_RUN] == IO_NONE);
-        CHECK_EQ_U(l->pulses_per_travel, 800);
-        CHECK_EQ_U(l->reverse_delay_usec, 500 * USEC_PER_MSEC);
+        CHECK_EQ_U(ls->pulses_per_travel, 800);
+        CHECK_EQ_U(ls->reverse_delay_usec, 500 * USEC_PER_MSEC);
+        CHECK_EQ_U(ls->coast_usec, USEC_PER_SEC);
         CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].role, IO_IN_COUNTER);
         CHECK_EQ_U(c->ios[l->io[MOTOR_PULSES]].table, IO_LINE);
         CHECK(!c->ios[b->io[MOTOR_EXTEND]].no_safe_value); /* both relays have a safe value: off */
@@ -275,8 +279,7 @@ static void test_a_relay_pair_motor_is_refused_without_what_it_needs(void)
                 slow,
                 "8:15: error: backrest: travel-time 25 s: homing may take 1.25 times that after the reverse "
                 "delay (31.55 s in all), not less than safety.axis-max-run (30 s); raise axis-max-run or "
-                "check "
-                "travel-time");
+                "check travel-time");
         CHECK_STREQ(no_time,
                     "8:15: error: axis is missing the required key 'travel-time' (without pulses, the "
                     "position is estimated from it)");
@@ -317,12 +320,12 @@ static void test_the_relay_example_loads_with_relay_motors(void)
         CHECK_EQ_U(d.n, 0);
         if (!c)
                 return;
-        CHECK_EQ_U(c->axes[AXIS_BACKREST].kind, MOTOR_KIND_RELAY);
-        CHECK_EQ_U(c->axes[AXIS_LEGREST].kind, MOTOR_KIND_RELAY);
-        CHECK_EQ_U(c->roller.travel.kind, MOTOR_KIND_RELAY);
+        CHECK(c->axes[AXIS_BACKREST].kind == &motor_relay_kind);
+        CHECK(c->axes[AXIS_LEGREST].kind == &motor_relay_kind);
+        CHECK(c->roller.travel.kind == &motor_relay_kind);
         CHECK_EQ_U(c->ios[c->axes[AXIS_LEGREST].io[MOTOR_PULSES]].role, IO_IN_COUNTER);
         CHECK(c->roller.travel.io[MOTOR_PULSES] == IO_NONE &&
-              c->roller.travel.travel_time_usec == 9 * USEC_PER_SEC);
+              motor_config_travel_usec(&c->roller.travel) == 9 * USEC_PER_SEC);
         CHECK_EQ_U(c->ios[c->roller.kneading].role, IO_OUT_SWITCH);
         chair_config_free(c);
 }

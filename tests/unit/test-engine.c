@@ -460,8 +460,8 @@ static void test_the_thermostat_keeps_the_level_with_hysteresis(void)
         teardown();
 }
 
-/* A closed limit switch stops its axis when it is driven toward it, and only then: away from it, it moves.
- */
+/* A closed limit switch stops its axis when it is driven toward it, and only then: away from it, it
+ * moves. */
 static void test_a_limit_switch_stops_its_axis_only_toward_it(void)
 {
         setup(1.0, NULL);

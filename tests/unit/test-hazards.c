@@ -45,8 +45,8 @@ static void on_finished(const char *program, enum finish_reason reason, void *us
         f.finished++;
 }
 
-/* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed in.
- */
+/* The core on config/sim.yaml, with safety: lines added when given; what the board reports at rest fed
+ * in. */
 static void start_core(void);
 
 /* Replaces text from the line starting with from up to the one starting with to (not included) by with. */
@@ -789,7 +789,7 @@ static void test_an_idle_chair_without_heaters_arms_no_timer(void)
         teardown();
 }
 
-/* Heat on for heat-timeout goes off, and heat asked again before every zone rested HEAT_REST goes off at
+/* Heat on for heat-timeout goes off, and heat asked again before every zone rested heat-rest goes off at
  * once: switching off and on does not extend it. */
 static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it(void)
 {
@@ -810,7 +810,7 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         CHECK(all_safe());
         /* Every zone off for the rest (counted from the first check that saw them off): heat may go on
          * again, for a whole timeout. */
-        advance(HEAT_REST_USEC + USEC_PER_SEC);
+        advance(cfg()->safety.heat_rest_usec + USEC_PER_SEC);
         CHECK_EQ_U(reset(), 0);
         heat_lumbar(1);
         CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
@@ -819,6 +819,53 @@ static void test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_exte
         advance(2 * USEC_PER_SEC);
         CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
         teardown();
+}
+
+/* The rest is the config's safety.heat-rest: with 10 minutes, six minutes with every zone off are no
+ * rest. */
+static void test_the_heat_rest_is_the_configs(void)
+{
+        setup_with("  heat-rest: 10m\n", NULL, NULL);
+        CHECK_EQ_U(cfg()->safety.heat_rest_usec, 10 * USEC_PER_MINUTE);
+        heat_lumbar(1);
+        feed(LUMBAR_SENSOR, LUMBAR->level_temp_c[0]);
+        advance(cfg()->safety.heat_timeout_usec + USEC_PER_SEC);
+        check_latched(FAULT_HEAT_TIMEOUT, IO_NONE, IO_NONE);
+        advance(6 * USEC_PER_MINUTE);
+        CHECK_EQ_U(reset(), 0);
+        heat_lumbar(1); /* six minutes: more than the default rest, less than this chair's */
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "heat-timeout");
+        advance(10 * USEC_PER_MINUTE + USEC_PER_SEC); /* a whole rest since that trip switched it off */
+        CHECK_EQ_U(reset(), 0);
+        heat_lumbar(1);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        teardown();
+}
+
+/* Each row of the hazard table names the config keys it is measured against, and each is one. */
+static void test_every_limit_of_the_hazard_table_is_a_config_key(void)
+{
+        size_t named = 0;
+
+        for (size_t row = 0; row < safety_hazard_rows(); row++) {
+                enum fault fault = FAULT_NONE;
+                const char *key;
+                CHECK(safety_hazard_limit(row, 0, &fault) != NULL); /* every row has one */
+                for (size_t i = 0; (key = safety_hazard_limit(row, i, &fault)); i++, named++)
+                        if (!schema_has_key(config_fields, key)) {
+                                printf("# %s: %s is not a key of the config\n", fault_to_string(fault), key);
+                                tap_case_failed = true;
+                        }
+        }
+        CHECK(named >= safety_hazard_rows());
+        /* The lookup itself: a map's entries by any name, nothing that is not there. */
+        CHECK(schema_has_key(config_fields, "recline.axes.backrest.max-current"));
+        CHECK(schema_has_key(config_fields, "buses.board.poll"));
+        CHECK(schema_has_key(config_fields, "recline.axes"));
+        CHECK(!schema_has_key(config_fields, "safety.heat-limit"));
+        CHECK(!schema_has_key(config_fields, "recline.axes.*.max-speed"));
+        CHECK(!schema_has_key(config_fields, "safety..heat-margin"));
+        CHECK(!schema_has_key(config_fields, ""));
 }
 
 static void test_a_silent_bus_is_comm_lost_until_it_answers(void)
@@ -848,6 +895,46 @@ static void test_a_board_that_stopped_by_itself_latches(void)
         bus_event(DRIVER_BOARD_STOPPED, 620.0, 0);
         check_latched(FAULT_BOARD_STOPPED, IO_NONE, IO_NONE);
         CHECK(strstr(daemon_fault_message(f.d), "620 ms"));
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* Output read-back: the lumbar heater's relay output reads back on though written off (the driver says so
+ * only once it still does a poll later): latched while heating or idle, every output safe, the reset refused
+ * while it is stuck and accepted once a refresh reads back what was written. */
+static void test_an_output_that_reads_back_otherwise_is_output_mismatch(void)
+{
+        for (int idle = 0; idle <= 1; idle++) {
+                setup();
+                if (!idle) {
+                        heat_lumbar(2);
+                        recline_flat();
+                        CHECK(out(LUMBAR->output) == 1.0);
+                }
+                read_back_event(DRIVER_OUTPUT_MISMATCH, LUMBAR->output, 1.0);
+                check_latched(FAULT_OUTPUT_MISMATCH, IO_NONE, IO_NONE);
+                CHECK(strstr(daemon_fault_message(f.d), cfg()->ios[LUMBAR->output].name));
+                check_reset_refused("stuck");
+                check_reset_refused(cfg()->ios[LUMBAR->output].name);
+                fake->follows[LUMBAR->output] = true; /* freed: read back at the reset's refresh */
+                CHECK_EQ_U(reset(), 0);
+                check_moves_again_after_the_reset();
+                teardown();
+        }
+}
+
+/* An output that follows again after the latch leaves the fault latched: the reset clears it, and nothing
+ * holds that back. */
+static void test_a_mismatch_that_ended_needs_the_reset_but_holds_nothing_back(void)
+{
+        setup();
+        recline_flat();
+        read_back_event(DRIVER_OUTPUT_MISMATCH, BACKREST(MOTOR_RUN), 0.0);
+        check_latched(FAULT_OUTPUT_MISMATCH, IO_NONE, IO_NONE);
+        read_back_event(DRIVER_OUTPUT_MATCHED, BACKREST(MOTOR_RUN), 0.0);
+        advance(5 * USEC_PER_SEC);
+        CHECK_STREQ(fault_to_string(daemon_fault(f.d)), "output-mismatch"); /* latched until reset */
         CHECK_EQ_U(reset(), 0);
         check_moves_again_after_the_reset();
         teardown();
@@ -1087,9 +1174,9 @@ static void test_resets_during_one_read_share_it(void)
 static void test_faults_have_their_documented_names(void)
 {
         static const char *const documented[] = {
-                "emergency-stop", "limit-switches", "obstacle",       "run-time",     "no-progress",
-                "heater-sensor",  "heater-ceiling", "heater-runaway", "heat-timeout", "comm-lost",
-                "board-stopped",  "motor-unbidden", "interrupted"};
+                "emergency-stop", "limit-switches", "obstacle",       "run-time",       "no-progress",
+                "heater-sensor",  "heater-ceiling", "heater-runaway", "heat-timeout",   "comm-lost",
+                "board-stopped",  "motor-unbidden", "interrupted",    "output-mismatch"};
 
         CHECK_STREQ(fault_to_string(FAULT_NONE), "");
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)
@@ -1119,11 +1206,15 @@ int main(void)
                 T(test_a_relay_that_welds_after_heat_was_lowered_is_a_runaway),
                 T(test_an_idle_chair_without_heaters_arms_no_timer),
                 T(test_heat_goes_off_after_the_heat_timeout_and_toggling_does_not_extend_it),
+                T(test_the_heat_rest_is_the_configs),
+                T(test_every_limit_of_the_hazard_table_is_a_config_key),
                 T(test_a_cause_that_came_during_a_fault_holds_back_its_reset),
                 T(test_a_fault_due_during_a_command_leaves_nothing_driven),
                 T(test_a_silent_bus_is_comm_lost_until_it_answers),
                 T(test_a_board_that_stopped_by_itself_latches),
                 T(test_a_restart_after_an_unclean_end_comes_up_interrupted),
+                T(test_an_output_that_reads_back_otherwise_is_output_mismatch),
+                T(test_a_mismatch_that_ended_needs_the_reset_but_holds_nothing_back),
                 T(test_release_vents_every_bag_and_opens_the_legrest),
                 T(test_release_right_after_a_jog_opens_the_legrest_all_the_way),
                 T(test_a_recline_after_a_reset_during_a_back_off_goes_on_and_is_watched),

@@ -2,7 +2,8 @@
  * the start limit, the reverse delay and never both relays on under any sequence of commands, positions from
  * hall pulses (coasting and the counter's wrap included) or from time driven, re-zeroing at the limit
  * switches. The chair is the virtual chair (config/sim.yaml) with its backrest on a relay pair timed by
- * travel-time and its legrest on a relay pair with a hall sensor. */
+ * travel-time and its legrest on a relay pair with a hall sensor. A kind of motor of this file's own (a
+ * servo), registered as a new kind's file would be, shows that a kind needs nothing outside its file. */
 #include "chair.h"
 #include "helpers.h"
 #include "motor.h"
@@ -42,14 +43,13 @@ static struct {
 
 static bool relay_roller; /* setup() puts the roller's travel on a relay pair too, without pulses */
 
-static void setup(void)
+static const char *axes_text; /* setup() puts these axes in instead of relay_axes */
+
+/* config/sim.yaml with axes for its own (and the changes of relay_roller). */
+static char *sim_config(const char *axes_yaml)
 {
         char path[512], *text;
-        struct diag_list d = {};
 
-        memset(&f, 0, sizeof(f));
-        n_changes = 0;
-        vclock_late_usec = 0;
         snprintf(path, sizeof(path), "%s/config/sim.yaml", SOURCE_ROOT);
         text = read_text(path);
         if (!text)
@@ -59,7 +59,7 @@ static void setup(void)
                 abort();
         size_t head = (size_t) (axes - text) + strlen("  axes:\n");
         char *config = NULL;
-        if (asprintf(&config, "%.*s%s%s", (int) head, text, relay_axes, presets) < 0)
+        if (asprintf(&config, "%.*s%s%s", (int) head, text, axes_yaml, presets) < 0)
                 abort();
         free(text);
         /* Kneading and the foot rollers on relays too. */
@@ -74,6 +74,18 @@ static void setup(void)
         if (relay_roller)
                 config = replace_text(config, "  session-cap: 30m\n",
                                       "  session-cap: 30m\n  roller-max-run: 40s\n");
+        return config;
+}
+
+static void setup(void)
+{
+        struct diag_list d = {};
+        char *config;
+
+        memset(&f, 0, sizeof(f));
+        n_changes = 0;
+        vclock_late_usec = 0;
+        config = sim_config(axes_text ?: relay_axes);
         if (chair_config_load("relays.yaml", config, strlen(config), &d, &f.config) < 0) {
                 diag_print(&d, stdout);
                 fflush(stdout);
@@ -630,7 +642,7 @@ static void board_output(void *chair, int io, double value)
 
 static void board_motor(struct motor *m, struct motor_config *cfg)
 {
-        *cfg = (struct motor_config){.kind = MOTOR_KIND_BOARD};
+        *cfg = (struct motor_config){.kind = &motor_board_kind};
         for (unsigned i = 0; i < _MOTOR_IO_MAX; i++)
                 cfg->io[i] = IO_NONE;
         cfg->io[MOTOR_TARGET] = 0;
@@ -641,8 +653,8 @@ static void board_motor(struct motor *m, struct motor_config *cfg)
 }
 
 /* Stopped on its way down, the roller's last reading is from before the stop: sent back to where that
- * reading was, it seems there already. The next reading tells where it stopped, and the board drives it on.
- */
+ * reading was, it seems there already. The next reading tells where it stopped, and the board drives it
+ * on. */
 static void test_a_board_motor_left_on_an_old_reading_goes_on_at_the_next(void)
 {
         struct motor_config cfg;
@@ -782,7 +794,7 @@ static void test_a_relay_roller_scan_finds_the_shoulders_where_the_estimate_says
         relay_roller = false;
         const struct motor_config *t = &f.config->roller.travel;
         int sensor = f.config->roller.body_sensor;
-        CHECK(t->kind == MOTOR_KIND_RELAY);
+        CHECK(t->kind == &motor_relay_kind);
         feed(sensor, 0.0);
         feed(t->io[MOTOR_LIMIT_START], 1.0); /* at the top: it knows where it is */
         feed(t->io[MOTOR_LIMIT_END], 0.0);
@@ -923,6 +935,204 @@ static void test_recline_names_a_preset_only_on_its_way_or_there(void)
         teardown();
 }
 
+/* A kind of motor that exists only here, added the way a new kind's file adds one: a servo that is sent its
+ * position on one output and is there after its settle-time. Nothing else in the tree knows it. */
+struct servo_settings {
+        usec_t settle_usec;
+};
+
+struct servo {
+        sd_event_source *settle;
+};
+
+static int servo_settled(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct motor *m = userdata;
+
+        motor_position_read(m, m->target);
+        m->driven = false;
+        if (m->notify)
+                m->notify(m->chair, m, MOTOR_INPUT_POSITION | MOTOR_INPUT_STOPPED);
+        return 0;
+}
+
+static void servo_move(struct motor *m, double target)
+{
+        struct servo *sv = m->data;
+        const struct servo_settings *st = m->cfg->settings;
+        usec_t at = now_usec() + st->settle_usec;
+
+        motor_begin_move(m, target);
+        motor_out(m, MOTOR_TARGET, target);
+        m->driven = true;
+        if (!sv->settle)
+                sd_event_add_time(m->event, &sv->settle, CLOCK_MONOTONIC, at, 0, servo_settled, m);
+        else
+                sd_event_source_set_time(sv->settle, at);
+        sd_event_source_set_enabled(sv->settle, SD_EVENT_ONESHOT);
+}
+
+static void servo_stop(struct motor *m)
+{
+        struct servo *sv = m->data;
+
+        if (sv->settle)
+                sd_event_source_set_enabled(sv->settle, SD_EVENT_OFF);
+        m->driven = false;
+}
+
+static unsigned servo_input(struct motor *m, int io, double value)
+{
+        return 0; /* it reports nothing */
+}
+
+static bool servo_estimated(const struct motor *m)
+{
+        return true;
+}
+
+static int servo_init(struct motor *m)
+{
+        m->data = calloc(1, sizeof(struct servo));
+        m->have_position = true; /* it starts where it was told last: at 0 */
+        return m->data ? 0 : -ENOMEM;
+}
+
+static void servo_done(struct motor *m)
+{
+        struct servo *sv = m->data;
+
+        if (sv)
+                sd_event_source_disable_unref(sv->settle);
+        free(sv);
+}
+
+static const struct motor_ops servo_ops = {
+        .init = servo_init,
+        .move = servo_move,
+        .stop = servo_stop,
+        .input = servo_input,
+        .estimated = servo_estimated,
+        .safe = servo_stop,
+        .done = servo_done,
+};
+
+static const struct field servo_wiring[] = {
+        {"command", field_out_target, offsetof(struct motor_config, io[MOTOR_TARGET])},
+        {},
+};
+
+static const struct field servo_fields[] = {
+        {"settle-time", field_duration, offsetof(struct servo_settings, settle_usec), 0, 0,
+         (long long) USEC_PER_MINUTE},
+        {},
+};
+
+static bool servo_check(struct parse_ctx *ctx, const struct ynode *node, const char *what,
+                        const struct motor_config *m)
+{
+        return require_keys(ctx, node, what, (const char *const[]){"command", "settle-time", NULL},
+                            " (a servo)");
+}
+
+static const struct motor_kind servo_kind = {
+        .name = "servo",
+        .noun = "servo motor",
+        .wiring = servo_wiring,
+        .fields = servo_fields,
+        .settings_size = sizeof(struct servo_settings),
+        .check = servo_check,
+        .ops = &servo_ops,
+};
+
+static const char *const servo_axes = "    backrest:\n"
+                                      "      kind: servo\n"
+                                      "      command: {holding: 10, scale: 0.001}\n"
+                                      "      settle-time: 2s\n"
+                                      "      limit-start: {discrete: 1}\n"
+                                      "    legrest:\n"
+                                      "      extend: {coil: 1}\n"
+                                      "      retract: {coil: 17}\n"
+                                      "      pulses: {input: 50}\n"
+                                      "      pulses-per-travel: 1000\n"
+                                      "      limit-start: {discrete: 3}\n";
+
+/* What loading sim.yaml with these axes says, NULL when it loads. */
+static char *axes_errors(const char *axes_yaml)
+{
+        _cleanup_free_ char *config = sim_config(axes_yaml);
+        struct chair_config *c = NULL;
+        struct diag_list d = {};
+        char *text;
+
+        CHECK((chair_config_load("servo.yaml", config, strlen(config), &d, &c) == 0) == (c != NULL));
+        text = d.n ? diags_text(&d) : NULL;
+        chair_config_free(c);
+        diag_list_clear(&d);
+        return text;
+}
+
+static bool has_text(const char *text, const char *part)
+{
+        if (text && strstr(text, part))
+                return true;
+        printf("# '%s' not in: %s\n", part, text ?: "(no errors)");
+        return false;
+}
+
+/* A kind registered from its own file: its kind: key chooses it, its keys parse into its settings and
+ * others' keys are refused by name, and the chair drives it through its ops like any motor. */
+static void test_a_motor_kind_of_its_own_file_loads_and_drives(void)
+{
+        static bool registered;
+
+        if (!registered)
+                CHECK_EQ_U(motor_kind_register(&servo_kind), 0);
+        registered = true;
+
+        _cleanup_free_ char *other =
+                axes_errors("    backrest:\n      kind: servo\n      command: {holding: 10}\n"
+                            "      settle-time: 1s\n      extend: {coil: 0}\n");
+        _cleanup_free_ char *missing = axes_errors("    backrest: {kind: servo, command: {holding: 10}}\n");
+        _cleanup_free_ char *unnamed = axes_errors("    backrest: {target: {holding: 10}, run: {coil: 0}, "
+                                                   "position: {input: 10}, settle-time: 1s}\n");
+        _cleanup_free_ char *typo = axes_errors("    backrest: {kind: sevro, command: {holding: 10}}\n");
+        CHECK(has_text(other, "error: extend belongs to a relay-pair motor; a servo motor has no extend"));
+        CHECK(has_text(missing, "error: axis is missing the required key 'settle-time' (a servo)"));
+        CHECK(has_text(unnamed, "error: settle-time belongs to a servo motor, which needs kind: servo"));
+        CHECK(has_text(typo, "error: unknown motor kind 'sevro'; did you mean 'servo'?"));
+
+        axes_text = servo_axes;
+        setup();
+        axes_text = NULL;
+        const struct motor_config *b = &f.config->axes[AXIS_BACKREST];
+        CHECK(b->kind == &servo_kind);
+        CHECK_EQ_U(((const struct servo_settings *) b->settings)->settle_usec, 2 * USEC_PER_SEC);
+        CHECK(f.config->axes[AXIS_LEGREST].kind == &motor_relay_kind);
+
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.4), 0);
+        dispatch();
+        CHECK(out(b->io[MOTOR_TARGET]) == 0.4);
+        CHECK(chair_moving(f.chair));
+        CHECK(estimated(AXIS_BACKREST));
+        advance(2 * USEC_PER_SEC - USEC_PER_MSEC);
+        CHECK(chair_moving(f.chair));
+        advance(2 * USEC_PER_MSEC);
+        CHECK(!chair_moving(f.chair));
+        CHECK(position(AXIS_BACKREST) == 0.4);
+
+        /* The safe state stops it through its ops: it never arrives at where it was sent after that. */
+        CHECK_EQ_U(chair_move_axis(f.chair, AXIS_BACKREST, 0.9), 0);
+        dispatch();
+        CHECK(chair_moving(f.chair));
+        chair_safe(f.chair, 0);
+        dispatch();
+        CHECK(!chair_moving(f.chair));
+        advance(3 * USEC_PER_SEC);
+        CHECK(position(AXIS_BACKREST) == 0.4);
+        teardown();
+}
+
 RUN_TESTS(T(test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer),
           T(test_recline_names_a_preset_only_on_its_way_or_there),
           T(test_a_hold_cancels_a_board_motor_waiting_for_its_next_reading),
@@ -944,4 +1154,5 @@ RUN_TESTS(T(test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer),
           T(test_an_unknown_position_is_homed_at_the_start_limit_first),
           T(test_reversals_never_overlap_and_always_wait),
           T(test_pulses_give_the_position_and_coasting_counts),
-          T(test_limit_switches_rezero_and_a_stop_midway_by_a_fault_rehomes))
+          T(test_limit_switches_rezero_and_a_stop_midway_by_a_fault_rehomes),
+          T(test_a_motor_kind_of_its_own_file_loads_and_drives))

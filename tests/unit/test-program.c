@@ -37,8 +37,8 @@ static void test_phases_without_duration_share_the_rest_exactly(void)
         _cleanup_(program_freep) struct program *p = NULL;
         _cleanup_free_ char *diags = NULL;
 
-        /* 10m - 1m = 9m for three phases without a duration... with 1us left over, it goes to the last one.
-         */
+        /* 10m - 1m = 9m for three phases without a duration... with 1us left over, it goes to the last
+         * one. */
         CHECK_EQ_U(load_program_text(
                            "name: X\nduration: 10m\nphases:\n"
                            "  - {name: a}\n  - {name: b, duration: 1m}\n  - {name: c}\n  - {name: d}\n",

@@ -16,6 +16,9 @@
 #include "tap.h"
 #include "usage.h"
 
+/* The shoulder offset a profile keeps, mm either way: a chair's shoulder range, 60 to 300 mm here. */
+#define SHOULDER_OFFSET_MAX 240
+
 static char dir[64];
 static int dir_fd = -1; /* the state directory, as chaird holds it */
 static sd_event *event;
@@ -456,13 +459,13 @@ static void test_a_profile_reads_back_and_broken_ones_are_refused(void)
         p.positions[0].axis[AXIS_LEGREST] = 0.3;
         CHECK(profile_format(&p, &text, &size) == 0);
         CHECK(text && strstr(text, "position reading backrest 0.4500 legrest 0.3000\n"));
-        CHECK(profile_parse("anna", text, size, &back, why, sizeof(why)) == 0);
+        CHECK(profile_parse("anna", text, size, SHOULDER_OFFSET_MAX, &back, why, sizeof(why)) == 0);
         CHECK(memcmp(&p, &back, sizeof(p)) == 0);
         free(text);
 
         /* A heat zone is kept as the config spells it. */
         const char *odd = "# chaird profile 1\nheat Lower_Back 2\n";
-        CHECK(profile_parse("anna", odd, strlen(odd), &back, why, sizeof(why)) == 0);
+        CHECK(profile_parse("anna", odd, strlen(odd), SHOULDER_OFFSET_MAX, &back, why, sizeof(why)) == 0);
         CHECK(back.n_heat == 1 && streq(back.heat[0].zone, "Lower_Back") && back.heat[0].level == 2);
 
         /* After the header line (line 1). */
@@ -479,13 +482,17 @@ static void test_a_profile_reads_back_and_broken_ones_are_refused(void)
                 {"position nap backrest 7.5\n", "2: backrest '7.5' is not a position from 0.0 to 1.0"},
                 {"position nap legrest -0.1\n", "2: legrest '-0.1'"},
                 {"shoulder-offset 9000\n", "2: shoulder-offset"},
+                /* Beyond the chair's shoulder range, as SaveProfile refuses it. */
+                {"shoulder-offset 241\n", "2: shoulder-offset '241' is not a number of mm from -240 to 240"},
+                {"shoulder-offset -241\n", "2: shoulder-offset '-241'"},
                 {"intensity 3", "2: cut short"},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char file[256];
                 snprintf(file, sizeof(file), "# chaird profile 1\n%s", bad[i][0]);
                 why[0] = 0;
-                if (profile_parse("x", file, strlen(file), &back, why, sizeof(why)) != -EINVAL ||
+                if (profile_parse("x", file, strlen(file), SHOULDER_OFFSET_MAX, &back, why, sizeof(why)) !=
+                            -EINVAL ||
                     strncmp(why, bad[i][1], strlen(bad[i][1])) != 0) {
                         printf("# %s: %s\n", bad[i][0], why);
                         CHECK(false);
@@ -495,12 +502,13 @@ static void test_a_profile_reads_back_and_broken_ones_are_refused(void)
         static const char *const not_one[] = {"", "intensity 3\n", "# chaird profile 2\nintensity 3\n"};
         for (size_t i = 0; i < ELEMENTSOF(not_one); i++) {
                 why[0] = 0;
-                CHECK(profile_parse("x", not_one[i], strlen(not_one[i]), &back, why, sizeof(why)) ==
-                      -EINVAL);
+                CHECK(profile_parse("x", not_one[i], strlen(not_one[i]), SHOULDER_OFFSET_MAX, &back, why,
+                                    sizeof(why)) == -EINVAL);
                 CHECK(strncmp(why, "1: not a chaird profile", strlen("1: not a chaird profile")) == 0);
         }
         const char nul[] = "# chaird profile 1\nintensity 3\n\0intensity 4\n";
-        CHECK(profile_parse("x", nul, sizeof(nul) - 1, &back, why, sizeof(why)) == -EINVAL);
+        CHECK(profile_parse("x", nul, sizeof(nul) - 1, SHOULDER_OFFSET_MAX, &back, why, sizeof(why)) ==
+              -EINVAL);
         CHECK(strstr(why, "NUL"));
         char *big = malloc(PROFILE_FILE_MAX + 2);
         CHECK(big);
@@ -511,10 +519,12 @@ static void test_a_profile_reads_back_and_broken_ones_are_refused(void)
                 memset(big + head, '#', PROFILE_FILE_MAX - head - 1);
                 big[PROFILE_FILE_MAX - 1] = '\n';
                 big[PROFILE_FILE_MAX] = '\0';
-                CHECK(profile_parse("x", big, PROFILE_FILE_MAX, &back, why, sizeof(why)) == 0);
+                CHECK(profile_parse("x", big, PROFILE_FILE_MAX, SHOULDER_OFFSET_MAX, &back, why,
+                                    sizeof(why)) == 0);
                 big[PROFILE_FILE_MAX] = '\n';
                 big[PROFILE_FILE_MAX + 1] = '\0';
-                CHECK(profile_parse("x", big, PROFILE_FILE_MAX + 1, &back, why, sizeof(why)) == -EINVAL);
+                CHECK(profile_parse("x", big, PROFILE_FILE_MAX + 1, SHOULDER_OFFSET_MAX, &back, why,
+                                    sizeof(why)) == -EINVAL);
                 free(big);
         }
 }
@@ -533,7 +543,7 @@ static void test_profiles_on_the_disk(void)
         write_text("profiles/good", "# chaird profile 1\nintensity 3\n");
         write_text("profiles/bad", "# chaird profile 1\nintensity 3\nvolume 11\n");
         write_text("profiles/Not-A-Name", "intensity 3\n");
-        CHECK(profiles_new(event, dir_fd, dir, 2, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 2, SHOULDER_OFFSET_MAX, &ps) == 0);
         CHECK_EQ_U(profiles_count(ps), 1);
         CHECK(profiles_find(ps, "good") && profiles_find(ps, "good")->intensity == 3);
         CHECK(file_size("profiles/bad.broken") > 0 && file_size("profiles/bad") < 0);
@@ -563,7 +573,7 @@ static void test_profiles_on_the_disk(void)
                 sd_event_run(event, 100 * USEC_PER_MSEC);
         CHECK_STREQ(profiles_get(ps, 0)->name, "zed");
         profiles_free(ps);
-        CHECK(profiles_new(event, dir_fd, dir, 2, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 2, SHOULDER_OFFSET_MAX, &ps) == 0);
         CHECK_EQ_U(profiles_count(ps), 1);
         CHECK(profiles_find(ps, "zed") && profiles_find(ps, "zed")->intensity == 2);
         profiles_free(ps);
@@ -581,7 +591,7 @@ static void test_a_profile_deleted_during_its_write_is_gone_without_waiting(void
 
         setup();
         CHECK(pipe2(gate, O_CLOEXEC) == 0);
-        CHECK(profiles_new(event, dir_fd, dir, 4, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 4, SHOULDER_OFFSET_MAX, &ps) == 0);
         CHECK(profiles_put(ps, &p) == 0); /* its write now waits at the gate */
         CHECK(profiles_delete(ps, "held") == 0);
         CHECK(profiles_find(ps, "held") == NULL && profiles_count(ps) == 0);
@@ -643,7 +653,7 @@ static void test_a_wait_ends_once_the_change_is_on_the_disk(void)
 
         setup();
         CHECK(pipe2(gate, O_CLOEXEC) == 0);
-        CHECK(profiles_new(event, dir_fd, dir, 4, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 4, SHOULDER_OFFSET_MAX, &ps) == 0);
         CHECK(profiles_put(ps, &p) == 0); /* its write waits at the gate */
         CHECK(profiles_wait(ps, "anna", on_heard, &saved) == 0);
         sd_event_run(event, 50 * USEC_PER_MSEC);
@@ -700,7 +710,7 @@ static void test_a_temporary_file_left_by_a_cut_is_removed(void)
         mkdir(path, 0755);
         write_text("profiles/anna", "# chaird profile 1\nintensity 3\n");
         write_text("profiles/anna.tmpAb12Cd", "# chaird profile 1\ninten");
-        CHECK(profiles_new(event, dir_fd, dir, 4, &ps) == 0);
+        CHECK(profiles_new(event, dir_fd, dir, 4, SHOULDER_OFFSET_MAX, &ps) == 0);
         CHECK(profiles_count(ps) == 1 && profiles_find(ps, "anna")->intensity == 3);
         CHECK(file_size("profiles/anna.tmpAb12Cd") < 0);
         profiles_free(ps);

@@ -37,8 +37,8 @@ static void test_bad_durations_say_why(void)
                 {"1m1m", "units must go from larger to smaller, each once, as in 1m30s"},
                 {"m", "expected a whole number with a unit, e.g. 90s, 5m or 1m30s"},
                 {"5x", "expected a unit h, m, s or ms, e.g. 90s, 5m or 1m30s"},
-                /* Written another way than the format's: what is wrong, and the duration as it is written.
-                 */
+                /* Written another way than the format's: what is wrong, and the duration as it is
+                 * written. */
                 {"5 min", "the units are h, m, s and ms: write 5m"},
                 {"1 hour", "the units are h, m, s and ms: write 1h"},
                 {"2 minutes 30 seconds", "the units are h, m, s and ms: write 2m30s"},

@@ -67,8 +67,8 @@ static void test_compiles_exact_times_and_values(void)
                 return;
         }
         text = dump(t);
-        /* Phase B lasts the remaining 90s; the wave cycle is 2 zones x 2s inflate + 3s hold + 4s vent = 11s.
-         */
+        /* Phase B lasts the remaining 90s; the wave cycle is 2 zones x 2s inflate + 3s hold + 4s vent =
+         * 11s. */
         static const char head[] = "0.000s phase A\n"
                                    "0.000s recline zero-gravity-1\n"
                                    "0.000s heat lumbar 2\n"
@@ -347,8 +347,8 @@ static void test_a_sweep_judges_where_a_cut_step_or_the_scan_left_the_roller(voi
         CHECK(p && c && timeline_compile(p, 0, c, &scanned) == 0);
         if (!scanned)
                 return;
-        /* Found at the shoulders: to the neck first. (Parked at the top, without a scan: to the shoulders.)
-         */
+        /* Found at the shoulders: to the neck first. (Parked at the top, without a scan: to the
+         * shoulders.) */
         for (size_t i = 0; i < scanned->n_points; i++)
                 if (scanned->points[i].track == TRACK_ROLLER) {
                         CHECK(scanned->points[i].roller.target.fraction == 0.0);

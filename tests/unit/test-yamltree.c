@@ -45,7 +45,7 @@ static void test_loads_nested_tree_with_positions(void)
 /* Windows Notepad starts a UTF-8 file with a byte-order mark: it is read past, columns as without it. */
 static void test_a_byte_order_mark_is_read_past(void)
 {
-        const char *text = "\xEF\xBB\xBF"
+        const char *text = "\xEF\xBB\xBF" /* the hex escape ends with its literal */
                            "a: 1\nb: x\n";
         struct ydoc *doc = NULL;
         struct diag_list d = {};
@@ -194,8 +194,7 @@ static void test_usual_syntax_mistakes_are_said_plainly(void)
                  "2:10: error: YAML syntax: a colon after a key needs a space: write 'duration: 5m'"},
                 {"name: X\ndescription: Relax: then sleep\n",
                  "2:14: error: YAML syntax: this value has a colon and a space in it, which starts a key: "
-                 "quote "
-                 "the value, e.g. description: 'Relax: then sleep'"},
+                 "quote the value, e.g. description: 'Relax: then sleep'"},
                 /* The quoted value stops before a comment, and keeps its quotes as YAML reads them. */
                 {"name: He said 'hi': ok # a comment\n", "1:7: error: YAML syntax: this value has a colon "
                                                          "and a space in it, which starts a key: quote "
@@ -205,12 +204,10 @@ static void test_usual_syntax_mistakes_are_said_plainly(void)
                  "4:10: error: YAML syntax: a colon after a key needs a space: write 'duration: 5m'"},
                 {"phases:\n  - name: a\n     heat: 1\n",
                  "3:6: error: YAML syntax: 'heat' starts at column 6, but 'name' on line 2 at column 5: the "
-                 "keys "
-                 "of one mapping must line up; indent 'heat' like 'name'"},
+                 "keys of one mapping must line up; indent 'heat' like 'name'"},
                 {"phases:\n  - name: a\n    heat: 1\n   roller: 2\n",
                  "4:4: error: YAML syntax: 'roller' starts at column 4, but 'heat' on line 3 at column 5: "
-                 "the "
-                 "keys of one mapping must line up; indent 'roller' like 'heat'"},
+                 "the keys of one mapping must line up; indent 'roller' like 'heat'"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -229,8 +226,8 @@ static void test_usual_syntax_mistakes_are_said_plainly(void)
 
 /* A syntax error at the end of a file of many lines is explained in time linear in its size (the loader
  * runs inside chaird for ValidateProgram, under a 2 s watchdog): 200000 lines, then the mistake. Not timed
- * (machines are noisy): done quadratically it takes minutes, which the test's timeout turns into a failure.
- */
+ * (machines are noisy): done quadratically it takes minutes, which the test's timeout turns into a
+ * failure. */
 static void test_explaining_a_syntax_error_is_linear(void)
 {
         size_t n = 200000, size = n + 64;

@@ -161,6 +161,8 @@ struct fake {
         unsigned refreshes; /* how many were asked for */
         bool slow_writes;   /* a value set is not written until write_out() says so (a busy bus) */
         usec_t *written_at; /* per io: when its value reached the device (USEC_INFINITY: not yet) */
+        bool *follows;      /* per io: an output that read back otherwise reads back what was written at the
+                               next refresh (DRIVER_OUTPUT_MATCHED before DRIVER_REFRESHED) */
 };
 
 static struct fake *fake; /* one bus in config/sim.yaml */
@@ -249,6 +251,12 @@ static int fake_refreshed(sd_event_source *s, void *userdata)
                         f->have_in[io] = true;
                         f->base.handler(&f->base, &ev, f->base.userdata);
                 }
+        for (size_t io = 0; io < f->base.config->n_ios && !f->refresh_error; io++)
+                if (f->follows[io]) {
+                        struct driver_event ev = {DRIVER_OUTPUT_MATCHED, (int) io, f->out[io], 0};
+                        f->follows[io] = false;
+                        f->base.handler(&f->base, &ev, f->base.userdata);
+                }
         f->base.handler(&f->base, &done, f->base.userdata);
         sd_event_source_disable_unref(s);
         return 0;
@@ -275,6 +283,7 @@ static void fake_free(struct driver *d)
         free(f->quiet);
         free(f->have_quiet);
         free(f->written_at);
+        free(f->follows);
         sd_event_unref(f->event);
         free(f);
         fake = NULL;
@@ -311,7 +320,8 @@ int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         f->quiet = calloc(config->n_ios, sizeof(double));
         f->have_quiet = calloc(config->n_ios, sizeof(bool));
         f->written_at = calloc(config->n_ios, sizeof(usec_t));
-        if (!f->out || !f->in || !f->have_in || !f->quiet || !f->have_quiet || !f->written_at)
+        f->follows = calloc(config->n_ios, sizeof(bool));
+        if (!f->out || !f->in || !f->have_in || !f->quiet || !f->have_quiet || !f->written_at || !f->follows)
                 abort();
         fake = f;
         *ret = &f->base;
@@ -388,6 +398,16 @@ _unused_ static void feed_quietly(int io, double value)
 {
         fake->quiet[io] = value;
         fake->have_quiet[io] = true;
+}
+
+/* Reports an output's read-back: DRIVER_OUTPUT_MISMATCH (its device holds value, past a poll) or
+ * DRIVER_OUTPUT_MATCHED. */
+_unused_ static void read_back_event(enum driver_event_type type, int io, double value)
+{
+        struct driver_event ev = {type, io, value, 0};
+
+        fake->base.handler(&fake->base, &ev, fake->base.userdata);
+        dispatch();
 }
 
 /* Reports a bus event (comm lost or back, a board that stopped by itself). */

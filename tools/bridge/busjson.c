@@ -1,8 +1,30 @@
 /* busjson.c: converts any D-Bus value the chair sends into json-c objects, by its signature. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "busjson.h"
 #include "util.h"
+
+/* A double as the shortest text that reads back as the same number: 21.3, not json-c's 21.300000000000001
+ * (and 1.0, still a JSON number with a fraction). */
+static json_object *new_double(double d)
+{
+        char text[40];
+        size_t n;
+
+        if (!isfinite(d))
+                return json_object_new_double(d);
+        for (int precision = 15;; precision++) {
+                n = (size_t) snprintf(text, sizeof(text) - 2, "%.*g", precision, d);
+                if (precision == 17 || strtod(text, NULL) == d)
+                        break;
+        }
+        if (!strpbrk(text, ".e"))
+                memcpy(text + n, ".0", 3);
+        return json_object_new_double_s(d, text);
+}
 
 static int read_container(sd_bus_message *m, char type, const char *contents, json_object **ret)
 {
@@ -129,7 +151,7 @@ int bus_message_read_json(sd_bus_message *m, json_object **ret)
                 o = json_object_new_uint64(v.t);
                 break;
         case 'd':
-                o = json_object_new_double(v.d);
+                o = new_double(v.d);
                 break;
         default: /* file descriptors: the chair sends none */
                 return -EINVAL;

@@ -6,9 +6,10 @@
 
 #include "util.h"
 
-/* Reads the next complete value of m as JSON: strings, booleans, numbers (unsigned 64-bit ones kept exact),
- * arrays as lists, dictionaries with string keys as objects, structs as lists, variants as their value.
- * Returns 0 with a new object in *ret (json NULL never happens), or a negative errno. */
+/* Reads the next complete value of m as JSON: strings, booleans, numbers (unsigned 64-bit ones kept exact,
+ * doubles in the shortest text that reads back the same), arrays as lists, dictionaries with string keys as
+ * objects, structs as lists, variants as their value. Returns 0 with a new object in *ret (json NULL never
+ * happens), or a negative errno. */
 int bus_message_read_json(sd_bus_message *m, json_object **ret);
 
 static inline void json_object_putp(json_object **o)

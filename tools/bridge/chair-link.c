@@ -9,8 +9,6 @@
 #include "chair-link.h"
 #include "command-call.h"
 
-#define PROGRAM_IFACE "io.chaird.Chair1.Program"
-
 struct chair_link {
         sd_event *event;
         sd_bus *bus;
@@ -71,8 +69,8 @@ static void state_changed(struct chair_link *l)
         (void) sd_event_source_set_enabled(l->state_defer, SD_EVENT_ONESHOT);
 }
 
-/* The changes waiting for the end of this loop iteration go out now (before an event that came after them).
- */
+/* The changes waiting for the end of this loop iteration go out now (before an event that came after
+ * them). */
 static void state_flush(struct chair_link *l)
 {
         int enabled = SD_EVENT_OFF;
@@ -178,7 +176,7 @@ static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         {
                 json_object *p, *v;
                 (void) path;
-                if (!json_object_object_get_ex(ifaces, PROGRAM_IFACE, &p))
+                if (!json_object_object_get_ex(ifaces, CHAIRD_PROGRAM_INTERFACE, &p))
                         continue;
                 json_object *item = json_object_new_object();
                 if (!item)
@@ -214,7 +212,7 @@ static int on_get_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 static void refresh_programs(struct chair_link *l)
 {
         l->get_objects = sd_bus_slot_unref(l->get_objects);
-        int r = sd_bus_call_method_async(l->bus, &l->get_objects, CHAIR_BUS_NAME, CHAIR_BUS_PATH,
+        int r = sd_bus_call_method_async(l->bus, &l->get_objects, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
                                          "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                                          on_get_objects, l, NULL);
         if (r < 0)
@@ -224,9 +222,9 @@ static void refresh_programs(struct chair_link *l)
 static void refresh(struct chair_link *l)
 {
         l->get_all = sd_bus_slot_unref(l->get_all);
-        int r = sd_bus_call_method_async(l->bus, &l->get_all, CHAIR_BUS_NAME, CHAIR_BUS_PATH,
+        int r = sd_bus_call_method_async(l->bus, &l->get_all, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
                                          "org.freedesktop.DBus.Properties", "GetAll", on_get_all, l, "s",
-                                         CHAIR_BUS_IFACE);
+                                         CHAIRD_INTERFACE);
         if (r < 0)
                 fprintf(stderr, "Failed to ask chaird for its state: %s\n", strerror(-r));
         refresh_programs(l);
@@ -241,11 +239,11 @@ static int on_properties_changed(struct chair_link *l, sd_bus_message *m)
         r = sd_bus_message_read_basic(m, 's', &iface);
         if (r < 0)
                 return r;
-        if (streq(iface, PROGRAM_IFACE)) {
+        if (streq(iface, CHAIRD_PROGRAM_INTERFACE)) {
                 refresh_programs(l);
                 return 0;
         }
-        if (!streq(iface, CHAIR_BUS_IFACE) || !streq_ptr(sd_bus_message_get_path(m), CHAIR_BUS_PATH))
+        if (!streq(iface, CHAIRD_INTERFACE) || !streq_ptr(sd_bus_message_get_path(m), CHAIRD_OBJECT_PATH))
                 return 0;
         r = bus_message_read_json(m, &changed);
         if (r < 0)
@@ -306,9 +304,9 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
         if (streq_ptr(iface, "org.freedesktop.DBus.Properties") && streq_ptr(member, "PropertiesChanged"))
                 r = on_properties_changed(l, m);
-        else if (streq_ptr(iface, CHAIR_BUS_IFACE) && streq_ptr(member, "Finished"))
+        else if (streq_ptr(iface, CHAIRD_INTERFACE) && streq_ptr(member, "Finished"))
                 r = on_finished(l, m);
-        else if (streq_ptr(iface, CHAIR_BUS_IFACE) && streq_ptr(member, "ProfileChanged"))
+        else if (streq_ptr(iface, CHAIRD_INTERFACE) && streq_ptr(member, "ProfileChanged"))
                 r = on_profile_changed(l, m);
         else if (streq_ptr(iface, "org.freedesktop.DBus.ObjectManager"))
                 refresh_programs(l); /* InterfacesAdded, InterfacesRemoved: a reload changed the programs */
@@ -322,7 +320,8 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         struct chair_link *l = userdata;
         const char *name, *old_owner, *new_owner;
 
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !streq(name, CHAIR_BUS_NAME))
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+            !streq(name, CHAIRD_BUS_NAME))
                 return 0;
         if (new_owner[0])
                 fprintf(stderr, "chaird is on the bus (%s).\n", new_owner);
@@ -360,6 +359,14 @@ void chair_call_cancel(struct chair_call *c)
         call_free(c, true);
 }
 
+/* chaird not on the bus, or gone before it answered: the bus's own errors, as one documented error. */
+static bool chaird_away(const sd_bus_error *e)
+{
+        return e && (streq(e->name, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+                     streq(e->name, "org.freedesktop.DBus.Error.NameHasNoOwner") ||
+                     streq(e->name, "org.freedesktop.DBus.Error.NoReply"));
+}
+
 static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         struct chair_call *c = userdata;
@@ -372,8 +379,14 @@ static int on_call_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 if (r < 0) {
                         char message[128];
                         snprintf(message, sizeof(message), "Cannot read chaird's answer: %s", strerror(-r));
-                        reply = command_reply_new(c->id, CHAIR_ERROR "Failed", message, NULL);
+                        reply = command_reply_new(c->id, CHAIRD_ERROR_PREFIX "Failed", message, NULL);
                 }
+        }
+        if (!reply && chaird_away(e)) {
+                char message[300];
+                snprintf(message, sizeof(message), "chaird is not running or did not answer (%s)",
+                         bus_error_text(e));
+                reply = command_reply_new(c->id, CHAIRD_ERROR_PREFIX "Unavailable", message, NULL);
         }
         if (!reply)
                 reply = command_reply_new(c->id, e ? e->name : NULL, e ? bus_error_text(e) : NULL, result);
@@ -457,13 +470,13 @@ int chair_link_start(struct chair_link *l)
 {
         int r;
 
-        r = sd_bus_add_match(l->bus, &l->match_signals, "type='signal',sender='" CHAIR_BUS_NAME "'",
+        r = sd_bus_add_match(l->bus, &l->match_signals, "type='signal',sender='" CHAIRD_BUS_NAME "'",
                              on_signal, l);
         if (r < 0)
                 return r;
         r = sd_bus_add_match(l->bus, &l->match_owner,
                              "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-                             "member='NameOwnerChanged',arg0='" CHAIR_BUS_NAME "'",
+                             "member='NameOwnerChanged',arg0='" CHAIRD_BUS_NAME "'",
                              on_owner_changed, l);
         if (r < 0)
                 return r;

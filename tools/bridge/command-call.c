@@ -107,11 +107,11 @@ int command_call_new(sd_bus *bus, const struct command_request *q, sd_bus_messag
         spec = &command_specs[q->command];
         if (!spec->method) {
                 /* a property: lock sets Locked, usage reads Usage */
-                r = sd_bus_message_new_method_call(bus, &m, CHAIR_BUS_NAME, CHAIR_BUS_PATH,
+                r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
                                                    "org.freedesktop.DBus.Properties",
                                                    spec->args ? "Set" : "Get");
                 if (r >= 0)
-                        r = sd_bus_message_append(m, "ss", CHAIR_BUS_IFACE, spec->property);
+                        r = sd_bus_message_append(m, "ss", CHAIRD_INTERFACE, spec->property);
                 if (r >= 0 && spec->args) {
                         json_object_object_get_ex(q->root, spec->args[0].key, &v);
                         r = sd_bus_message_open_container(m, 'v', arg_signature(&spec->args[0], v));
@@ -125,7 +125,7 @@ int command_call_new(sd_bus *bus, const struct command_request *q, sd_bus_messag
                 *ret = TAKE_PTR(m);
                 return 0;
         }
-        r = sd_bus_message_new_method_call(bus, &m, CHAIR_BUS_NAME, CHAIR_BUS_PATH, CHAIR_BUS_IFACE,
+        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
                                            spec->method);
         if (r < 0)
                 return r;

@@ -3,11 +3,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "chaird-bus.h"
 #include "command.h"
-
-#define CHAIR_BUS_NAME  "io.chaird.Chair1"
-#define CHAIR_BUS_PATH  "/io/chaird/Chair1"
-#define CHAIR_BUS_IFACE "io.chaird.Chair1"
 
 /* The method call of q (checked: q->error NULL) on bus, to send. Fails only as sd-bus does (a negative
  * errno): what the payload could get wrong, command_parse() has refused already. */

@@ -164,7 +164,7 @@ _printf_(2, 3) static int invalid(struct command_request *r, const char *format,
         va_end(ap);
         /* What it quotes is valid UTF-8, but a long quote is cut, maybe inside a character. */
         r->message[utf8_check((const unsigned char *) r->message, strlen(r->message))] = 0;
-        r->error = CHAIR_ERROR "InvalidArgument";
+        r->error = CHAIRD_ERROR_PREFIX "InvalidArgument";
         return -EINVAL;
 }
 

@@ -1,7 +1,7 @@
 /* command.h: the bridges' JSON commands (chaird-mqtt's command topic, chaird-web's WebSocket): a payload
  * read strictly and checked against its command's table (keys, JSON types, ranges), or the error to answer
- * instead. No D-Bus here: what reaches chaird is decided before any call (command-call.h builds the call).
- */
+ * instead. No D-Bus here: what reaches chaird is decided before any call (command-call.h builds the
+ * call). */
 #pragma once
 
 #include <json-c/json.h>
@@ -9,9 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chaird-bus.h"
 #include "util.h"
-
-#define CHAIR_ERROR "io.chaird.Chair1.Error."
 
 /* The commands a remote client may send, in the order of their documentation (docs/mqtt.md). */
 enum command {

@@ -42,6 +42,13 @@ struct server {
         uint64_t coil_changed_usec[_BOARD_COIL_MAX];
         uint64_t holding_changed_usec[_BOARD_HR_MAX];
 
+        /* "stick": coils and holding registers that keep their stuck value whatever a master writes (a
+         * welded relay, a dead driver stage); the master reads back the stuck value. written is what the
+         * master last wrote to each, which it takes once "clear" frees it. */
+        bool coil_stuck[_BOARD_COIL_MAX], holding_stuck[_BOARD_HR_MAX];
+        uint8_t coil_stuck_value[_BOARD_COIL_MAX], coil_written[_BOARD_COIL_MAX];
+        uint16_t holding_stuck_value[_BOARD_HR_MAX], holding_written[_BOARD_HR_MAX];
+
         const char *control_path;
 
         struct gpio_side *gpio; /* --gpio-sim: motors on a gpio-sim chip's lines */
@@ -104,7 +111,15 @@ static void send_corrupted_reply(struct server *srv, const uint8_t *req)
                 fprintf(stderr, "chair-sim: failed to send a corrupted frame: %m\n");
 }
 
-static int check_request(struct server *srv, const uint8_t *req, int len, bool *ret_heartbeat)
+/* What a request writes: table SIM_COILS or SIM_HOLDING, and addresses [address, address + count); count 0
+ * for a read. */
+struct written_span {
+        enum sim_table table;
+        unsigned address, count;
+};
+
+static int check_request(struct server *srv, const uint8_t *req, int len, bool *ret_heartbeat,
+                         struct written_span *ret_span)
 {
         int off = modbus_get_header_length(srv->modbus);
         unsigned fn, addr, count;
@@ -150,6 +165,8 @@ static int check_request(struct server *srv, const uint8_t *req, int len, bool *
         }
         if (!sim_mapped(table, addr, count))
                 return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
+        if (write)
+                *ret_span = (struct written_span){table, addr, count};
         if (write && table == SIM_HOLDING) {
                 for (unsigned i = 0; i < count; i++) {
                         int at = fn == 0x06 ? off + 3 : off + 6 + 2 * (int) i;
@@ -163,12 +180,27 @@ static int check_request(struct server *srv, const uint8_t *req, int len, bool *
         return 0;
 }
 
+/* A stuck output takes no write: what was written is kept for when it is freed, and it holds its value. */
+static void hold_stuck(struct server *srv, const struct written_span *span)
+{
+        for (unsigned a = span->address; a < span->address + span->count; a++) {
+                if (span->table == SIM_COILS && srv->coil_stuck[a]) {
+                        srv->coil_written[a] = srv->sim.coils[a];
+                        srv->sim.coils[a] = srv->coil_stuck_value[a];
+                } else if (span->table == SIM_HOLDING && srv->holding_stuck[a]) {
+                        srv->holding_written[a] = srv->sim.holding[a];
+                        srv->sim.holding[a] = srv->holding_stuck_value[a];
+                }
+        }
+}
+
 /* Reads one request from the current socket and answers it. Returns -1 when the connection is gone. */
 static int serve_one(struct server *srv)
 {
         uint8_t req[MODBUS_RTU_MAX_ADU_LENGTH > MODBUS_TCP_MAX_ADU_LENGTH ? MODBUS_RTU_MAX_ADU_LENGTH
                                                                           : MODBUS_TCP_MAX_ADU_LENGTH];
         bool heartbeat = false;
+        struct written_span span = {SIM_COILS, 0, 0};
         uint64_t now;
         int len, exception;
 
@@ -188,7 +220,7 @@ static int serve_one(struct server *srv)
                 send_corrupted_reply(srv, req);
                 return 0;
         }
-        exception = check_request(srv, req, len, &heartbeat);
+        exception = check_request(srv, req, len, &heartbeat, &span);
         if (exception) {
                 modbus_reply_exception(srv->modbus, req, (unsigned) exception);
                 return 0;
@@ -200,6 +232,7 @@ static int serve_one(struct server *srv)
         sim_publish(&srv->sim);
         if (modbus_reply(srv->modbus, req, len, &srv->mapping) < 0 && !srv->rtu)
                 return -1;
+        hold_stuck(srv, &span);
         for (size_t i = 0; i < _BOARD_COIL_MAX; i++)
                 if (coils[i] != srv->sim.coils[i])
                         srv->coil_changed_usec[i] = now;
@@ -263,6 +296,51 @@ static void reply(int fd, bool ok, const char *error)
         answer_json(fd, o);
 }
 
+/* "stick coil N [VALUE]" / "stick holding N [VALUE]": the output holds VALUE (its present value when none
+ * is given) from now on, whatever is written, until "clear". */
+static void stick(struct server *srv, int fd, char **words, int n)
+{
+        bool coil = streq(words[1], "coil");
+        unsigned long long addr, value;
+
+        if (parse_unsigned(words[2], &addr) < 0 ||
+            !sim_mapped(coil ? SIM_COILS : SIM_HOLDING, (unsigned) addr, 1))
+                return reply(fd, false, "no such coil or holding register");
+        if (n < 4)
+                value = coil ? srv->sim.coils[addr] : srv->sim.holding[addr];
+        else if (parse_unsigned(words[3], &value) < 0 || value > (coil ? 1 : 65535))
+                return reply(fd, false, "a coil sticks at 0 or 1, a holding register at 0 to 65535");
+        if (coil) {
+                if (!srv->coil_stuck[addr])
+                        srv->coil_written[addr] = srv->sim.coils[addr];
+                srv->coil_stuck[addr] = true;
+                srv->sim.coils[addr] = srv->coil_stuck_value[addr] = (uint8_t) value;
+        } else {
+                if (!srv->holding_stuck[addr])
+                        srv->holding_written[addr] = srv->sim.holding[addr];
+                srv->holding_stuck[addr] = true;
+                srv->sim.holding[addr] = srv->holding_stuck_value[addr] = (uint16_t) value;
+        }
+        sim_apply(&srv->sim, false, now_usec());
+        reply(fd, true, NULL);
+}
+
+/* Frees every stuck output: each takes what a master last wrote to it. */
+static void unstick(struct server *srv)
+{
+        for (size_t a = 0; a < _BOARD_COIL_MAX; a++)
+                if (srv->coil_stuck[a]) {
+                        srv->coil_stuck[a] = false;
+                        srv->sim.coils[a] = srv->coil_written[a];
+                }
+        for (size_t a = 0; a < _BOARD_HR_MAX; a++)
+                if (srv->holding_stuck[a]) {
+                        srv->holding_stuck[a] = false;
+                        srv->sim.holding[a] = srv->holding_written[a];
+                }
+        sim_apply(&srv->sim, false, now_usec());
+}
+
 static void control_command(struct server *srv, int fd, char *line)
 {
         char *words[4] = {};
@@ -324,8 +402,12 @@ static void control_command(struct server *srv, int fd, char *line)
                                        json_object_new_uint64((coil ? srv->coil_changed_usec
                                                                     : srv->holding_changed_usec)[addr]));
                 answer_json(fd, o);
+        } else if (streq(words[0], "stick") && n >= 3 &&
+                   (streq(words[1], "coil") || streq(words[1], "holding"))) {
+                stick(srv, fd, words, n);
         } else if (streq(words[0], "clear") && n == 1) {
                 sim_clear_faults(&srv->sim);
+                unstick(srv);
                 if (srv->gpio) { /* the lines as the chair stands, whatever a test drove them to */
                         gpio_side_resync(srv->gpio);
                         advance(srv);
@@ -335,7 +417,8 @@ static void control_command(struct server *srv, int fd, char *line)
                 srv->noise_rate = 0.0;
                 reply(fd, true, NULL);
         } else
-                reply(fd, false, "unknown command; expected state, fault, estop, comm, changed or clear");
+                reply(fd, false,
+                      "unknown command; expected state, fault, estop, comm, changed, stick or clear");
 }
 
 static int on_control_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -427,7 +510,8 @@ static void usage(FILE *f)
               "  --rtu DEVICE          serve Modbus RTU on a serial device or pty\n"
               "  --baud N              RTU baud rate (default 115200)\n"
               "  --parity N|E|O        RTU parity (default N; 8 data bits, 1 stop bit)\n"
-              "  --control SOCKET      the control socket (state, fault, estop, comm, changed, clear)\n"
+              "  --control SOCKET      the control socket (state, fault, estop, comm, changed, stick, "
+              "clear)\n"
               "  --time-scale N        run the physics N times faster, 0.1 to 1000 (default 1)\n"
               "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
               "  --seed N              seed of the RTU noise (default 1)\n"
@@ -600,8 +684,8 @@ int main(int argc, char **argv)
         srv.last_step_usec = now_usec();
         advance(&srv); /* the limit switch lines as the chair stands, before chaird reads them */
         sd_event_source *tick = NULL;
-        /* Accurate to a millisecond: the default quarter of a second would sample the relays too coarsely.
-         */
+        /* Accurate to a millisecond: the default quarter of a second would sample the relays too
+         * coarsely. */
         r = sd_event_add_time(srv.event, &tick, CLOCK_MONOTONIC, srv.last_step_usec + TICK_USEC,
                               USEC_PER_MSEC, on_tick, &srv);
         if (r >= 0) /* a periodic tick: on_tick moves the deadline on each time */

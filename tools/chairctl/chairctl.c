@@ -63,6 +63,13 @@ static void usage(FILE *f)
                    "3 chaird not reachable, 4 start --follow: the program ended other than completed.\n");
 }
 
+/* The ranges the help gives, from the vocabulary. */
+#define SPEED_MAX_TEXT       STRINGIFY(ROLLER_SPEED_MAX)
+#define AIRBAG_LEVELS_TEXT   STRINGIFY(AIRBAG_INTENSITY_LEVELS)
+#define HEAT_LEVELS_TEXT     STRINGIFY(HEAT_LEVELS)
+#define FOOT_MAX_TEXT        STRINGIFY(FOOT_SPEED_MAX)
+#define INTENSITY_RANGE_TEXT STRINGIFY(INTENSITY_MIN) "-" STRINGIFY(INTENSITY_MAX)
+
 /* chairctl VERB --help: what the verb does and takes. */
 static const struct verb_help {
         const char *name, *usage, *text;
@@ -75,8 +82,9 @@ static const struct verb_help {
          "Starts a program by id; without one, the selected profile's program. The selected\n"
          "profile's intensity and heat apply unless --intensity says otherwise.\n"
          "--duration D runs it scaled to D (at least 1m, at most the\n"
-         "session cap); --intensity N (1-5) sets the intensity first. --follow shows the\n"
-         "progress until it ends: exit status 4 when it ended other than completed."},
+         "session cap); --intensity N (" INTENSITY_RANGE_TEXT ") sets the intensity first.\n"
+         "--follow shows the progress until it ends: exit status 4 when it ended other than\n"
+         "completed."},
         {"stop", "stop", "Ends the program gracefully: rollers park, air out, heat off, back upright."},
         {"pause", "pause", "Freezes the program's clock; motors and rollers stop where they are."},
         {"resume", "resume", "The paused program goes on from where it stopped."},
@@ -103,10 +111,11 @@ static const struct verb_help {
          "              [--recline PRESET] [--duration D] [--follow]",
          "Starts a manual session: the roller's technique (e.g. kneading, kneading+tapping),\n"
          "pattern, area (back, full, a landmark, or a fraction of the track) or --from and\n"
-         "--to, speed 1-6, width, depth; the airbag zones, their pattern and intensity 1-5;\n"
-         "heat per zone 0-3; foot-roller speed 0-6; a recline preset. Checked like a program\n"
-         "against this chair. --duration: default the config's sessions.manual-duration.\n"
-         "--follow shows the progress until it ends."},
+         "--to, speed 1-" SPEED_MAX_TEXT ", width, depth; the airbag zones, their pattern and\n"
+         "intensity 1-" AIRBAG_LEVELS_TEXT "; heat per zone 0-" HEAT_LEVELS_TEXT
+         "; foot-roller speed 0-" FOOT_MAX_TEXT "; a recline preset.\n"
+         "Checked like a program against this chair. --duration: default the config's\n"
+         "sessions.manual-duration. --follow shows the progress until it ends."},
         {"adjust",
          "adjust [--speed N] [--width W] [--depth N] [--area A | --from A --to B]\n"
          "              [--airbag-intensity N] [--foot-rollers N] [--reset]\n"

@@ -4,6 +4,8 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "busjson.h"
+#include "chaird-bus.h"
 #include "config.h"
 #include "program.h"
 
@@ -59,18 +61,11 @@ struct global_options {
 };
 extern struct global_options global;
 
-/* A program file sent to the daemon is refused beyond this size (as chaird refuses it). */
-#define PROGRAM_FILE_MAX (1024 * 1024)
-
-/* chaird on the bus. */
-#define BUS_NAME          "io.chaird.Chair1"
-#define OBJECT_PATH       "/io/chaird/Chair1"
-#define INTERFACE         "io.chaird.Chair1"
-#define PROGRAM_INTERFACE "io.chaird.Chair1.Program"
-
 bool is_online_verb(const char *name);
 /* Runs a verb that talks to chaird; argv[0] is the verb. Returns an exit status. */
 int run_online_verb(int argc, char *argv[]);
+
+#define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
 
 /* What the online verbs share: one clear line for an error the daemon (or the bus) returned, and the exit
  * status that goes with it; the progress of a running program until it ends (start --follow); a number
@@ -78,6 +73,28 @@ int run_online_verb(int argc, char *argv[]);
 int online_report(const sd_bus_error *error, int r);
 int online_follow(sd_bus *bus, const char *program);
 int online_parse_number(const char *s, const char *what, uint32_t *ret);
+
+/* Calls chaird: method of interface (NULL: chaird's own) on chaird's object, with the arguments types and
+ * what follows describe (as sd_bus_message_append() takes them; types NULL: none), the reply into *ret_reply
+ * unless that is NULL. Returns 0, or prints why not (online_report()) and returns the exit status. */
+int online_call(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret_reply,
+                const char *types, ...);
+/* The same, with the reply's first value as JSON (busjson.c) in *ret. */
+int online_call_json(sd_bus *bus, const char *interface, const char *method, json_object **ret,
+                     const char *types, ...);
+/* A property of chaird's interface as JSON, or prints why not and returns the exit status. */
+int online_get_json(sd_bus *bus, const char *property, json_object **ret);
+/* For arguments online_call() cannot take (a{sv} built entry by entry): a call of chaird's method, to be
+ * filled and then sent with online_send(). Returns a negative errno as sd-bus does. */
+int online_new_call(sd_bus *bus, const char *method, sd_bus_message **ret);
+/* Sends m unless building it failed (r, the last building step's result, is negative); returns as
+ * online_call(). */
+int online_send(sd_bus *bus, sd_bus_message *m, int r, sd_bus_message **ret_reply);
+
+/* A member of a JSON object read from chaird: its string ("" when absent or not a string), its number (0
+ * when absent). */
+const char *json_member_string(json_object *o, const char *key);
+uint64_t json_member_uint(json_object *o, const char *key);
 /* An a{sv} entry whose value is an array: opens the entry, the variant of signature (e.g. "as", "a{su}") and
  * the array, for its elements to be appended; bus_close_entry() closes all three. */
 int bus_open_entry(sd_bus_message *m, const char *key, const char *signature);

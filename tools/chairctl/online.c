@@ -1,6 +1,7 @@
 /* online.c: chairctl's verbs that talk to chaird over D-Bus. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -61,8 +62,8 @@ int online_report(const sd_bus_error *error, int r)
                 return EXIT_NO_DAEMON;
         }
         if (name) {
-                const char *shortname = strncmp(name, INTERFACE ".Error.", strlen(INTERFACE ".Error.")) == 0
-                                                ? name + strlen(INTERFACE ".Error.")
+                const char *shortname = strncmp(name, CHAIRD_ERROR_PREFIX, strlen(CHAIRD_ERROR_PREFIX)) == 0
+                                                ? name + strlen(CHAIRD_ERROR_PREFIX)
                                                 : name;
                 fprintf(stderr, "chairctl: %s (%s)\n", error->message ?: "failed", shortname);
         } else
@@ -70,213 +71,128 @@ int online_report(const sd_bus_error *error, int r)
         return EXIT_FAILED;
 }
 
-/* Calls a method of the main object; prints the error and returns an exit status on failure. */
-static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const char *types, ...)
+int online_send(sd_bus *bus, sd_bus_message *m, int r, sd_bus_message **ret_reply)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &error, ret_reply);
+        if (r < 0) {
+                r = online_report(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        return 0;
+}
+
+int online_new_call(sd_bus *bus, const char *method, sd_bus_message **ret)
+{
+        return sd_bus_message_new_method_call(bus, ret, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                              CHAIRD_INTERFACE, method);
+}
+
+static int callv(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret_reply,
+                 const char *types, va_list ap)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, interface, method);
+        if (r >= 0 && types)
+                r = sd_bus_message_appendv(m, types, ap);
+        return online_send(bus, m, r, ret_reply);
+}
+
+int online_call(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret_reply,
+                const char *types, ...)
+{
         va_list ap;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, method);
-        if (r >= 0 && types) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &error, reply);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        return 0;
+        va_start(ap, types);
+        r = callv(bus, interface ?: CHAIRD_INTERFACE, method, ret_reply, types, ap);
+        va_end(ap);
+        return r;
 }
 
-/* Properties, read into one struct for printing. */
-struct status {
-        char *state, *program, *phase, *recline, *fault, *fault_message, *profile;
-        uint64_t elapsed, duration;
-        uint32_t intensity, shoulders;
-        json_object *session; /* the Session a{sv}, {} when idle */
-        int locked;
-        char *heat, *temperatures, *positions;                       /* "k v, k v" for people */
-        json_object *heat_json, *temperatures_json, *positions_json; /* the same as JSON objects */
-};
-
-static void status_done(struct status *s)
-{
-        free(s->state);
-        free(s->program);
-        free(s->phase);
-        free(s->recline);
-        free(s->fault);
-        free(s->fault_message);
-        free(s->heat);
-        free(s->temperatures);
-        free(s->positions);
-        free(s->profile);
-        json_object_put(s->session);
-        json_object_put(s->heat_json);
-        json_object_put(s->temperatures_json);
-        json_object_put(s->positions_json);
-}
-
-static int read_string(sd_bus_message *m, char **dest)
-{
-        const char *v;
-        int r = sd_bus_message_read(m, "v", "s", &v);
-        if (r < 0)
-                return r;
-        free(*dest);
-        *dest = strdup(v);
-        return *dest ? 0 : -ENOMEM;
-}
-
-/* A dictionary a{su} or a{sd} as "k v, k v" (*text) and as a JSON object (*json), each replacing what was
- * there. */
-static int read_dict(sd_bus_message *m, char type, int decimals, const char *unit, char **text,
-                     json_object **json)
-{
-        char sig[8] = {'a', '{', 's', type, '}', 0};
-        _cleanup_free_ char *buf = NULL;
-        json_object *o = json_object_new_object();
-        size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
-        bool first = true;
-        int r = o && f ? 0 : -ENOMEM;
-
-        if (r >= 0)
-                r = sd_bus_message_enter_container(m, 'v', sig);
-        if (r >= 0)
-                r = sd_bus_message_enter_container(m, 'a', sig + 1);
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', (char[]){'s', type, 0})) > 0) {
-                const char *k;
-                double dv = 0;
-                uint32_t uv = 0;
-                r = type == 'u' ? sd_bus_message_read(m, "su", &k, &uv)
-                                : sd_bus_message_read(m, "sd", &k, &dv);
-                if (r < 0)
-                        break;
-                fprintf(f, "%s%s %.*f%s", first ? "" : ", ", k, decimals, type == 'u' ? (double) uv : dv,
-                        unit);
-                first = false;
-                /* Written as a person would, not as json-c's %.17g would (21.3, not 21.300000000000001). */
-                char num[32];
-                snprintf(num, sizeof(num), "%g", dv);
-                r = json_object_object_add(
-                        o, k, type == 'u' ? json_object_new_int64(uv) : json_object_new_double_s(dv, num));
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
-        if (f && fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0) {
-                json_object_put(o);
-                return r;
-        }
-        free(*text);
-        *text = TAKE_PTR(buf);
-        json_object_put(*json);
-        *json = o;
-        return 0;
-}
-
-/* Reads an a{sv} of the main interface's properties (GetAll's reply or PropertiesChanged's second argument)
- * into s; returns a bit per known property read. */
-static int read_properties(sd_bus_message *m, struct status *s, unsigned *ret_seen)
-{
-        unsigned seen = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name;
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                if (streq(name, "State"))
-                        r = read_string(m, &s->state), seen |= 1u << 0;
-                else if (streq(name, "Program"))
-                        r = read_string(m, &s->program), seen |= 1u << 1;
-                else if (streq(name, "Phase"))
-                        r = read_string(m, &s->phase), seen |= 1u << 2;
-                else if (streq(name, "Recline"))
-                        r = read_string(m, &s->recline);
-                else if (streq(name, "Fault"))
-                        r = read_string(m, &s->fault), seen |= 1u << 3;
-                else if (streq(name, "FaultMessage"))
-                        r = read_string(m, &s->fault_message);
-                else if (streq(name, "ElapsedUSec"))
-                        r = sd_bus_message_read(m, "v", "t", &s->elapsed), seen |= 1u << 4;
-                else if (streq(name, "DurationUSec"))
-                        r = sd_bus_message_read(m, "v", "t", &s->duration);
-                else if (streq(name, "Intensity"))
-                        r = sd_bus_message_read(m, "v", "u", &s->intensity);
-                else if (streq(name, "Locked"))
-                        r = sd_bus_message_read(m, "v", "b", &s->locked);
-                else if (streq(name, "Heat"))
-                        r = read_dict(m, 'u', 0, "", &s->heat, &s->heat_json);
-                else if (streq(name, "Temperatures"))
-                        r = read_dict(m, 'd', 1, " C", &s->temperatures, &s->temperatures_json);
-                else if (streq(name, "Positions"))
-                        r = read_dict(m, 'd', 2, "", &s->positions, &s->positions_json);
-                else if (streq(name, "Profile"))
-                        r = read_string(m, &s->profile);
-                else if (streq(name, "Shoulders"))
-                        r = sd_bus_message_read(m, "v", "u", &s->shoulders);
-                else if (streq(name, "Session")) {
-                        json_object_put(s->session);
-                        s->session = NULL;
-                        r = bus_message_read_json(m, &s->session);
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        if (ret_seen)
-                *ret_seen = seen;
-        return sd_bus_message_exit_container(m);
-}
-
-static int get_status(sd_bus *bus, struct status *s)
+int online_call_json(sd_bus *bus, const char *interface, const char *method, json_object **ret,
+                     const char *types, ...)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", INTERFACE);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        va_start(ap, types);
+        r = callv(bus, interface ?: CHAIRD_INTERFACE, method, &reply, types, ap);
+        va_end(ap);
+        if (r)
                 return r;
-        }
-        r = read_properties(reply, s, NULL);
+        r = bus_message_read_json(reply, ret);
         if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
+                fprintf(stderr, "chairctl: cannot read chaird's answer to %s: %s\n", method, strerror(-r));
                 return EXIT_FAILED;
         }
         return 0;
 }
 
+int online_get_json(sd_bus *bus, const char *property, json_object **ret)
+{
+        return online_call_json(bus, PROPERTIES_INTERFACE, "Get", ret, "ss", CHAIRD_INTERFACE, property);
+}
+
+const char *json_member_string(json_object *o, const char *key)
+{
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : "";
+}
+
+uint64_t json_member_uint(json_object *o, const char *key)
+{
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+/* The members of o named in keys (NULL-terminated), in that order, as a new object; those o lacks are left
+ * out. */
+static json_object *json_pick(json_object *o, const char *const *keys)
+{
+        json_object *picked = json_object_new_object(), *v;
+
+        for (; picked && *keys; keys++)
+                if (json_object_object_get_ex(o, *keys, &v))
+                        json_object_object_add(picked, *keys, json_object_get(v));
+        return picked;
+}
+
+/* A dictionary of numbers (Heat, Temperatures, Positions) for people: "k v, k v", none when it is empty. */
+static void print_dict(json_object *d, int decimals, const char *unit, const char *none)
+{
+        const char *sep = "";
+
+        if (!json_object_is_type(d, json_type_object) || json_object_object_length(d) == 0) {
+                fputs(none, stdout);
+                return;
+        }
+        json_object_object_foreach(d, k, v)
+        {
+                printf("%s%s %.*f%s", sep, k, decimals, json_object_get_double(v), unit);
+                sep = ", ";
+        }
+}
+
+/* chaird's properties (GetAll), keys as on D-Bus. */
+static int get_status(sd_bus *bus, json_object **ret)
+{
+        return online_call_json(bus, PROPERTIES_INTERFACE, "GetAll", ret, "s", CHAIRD_INTERFACE);
+}
+
 void json_print(json_object *o, const char *after)
 {
-        fputs(o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                : "null",
-              stdout);
+        fputs(o ? json_text(o) : "null", stdout);
         fputs(after, stdout);
         json_object_put(o);
 }
@@ -284,12 +200,6 @@ void json_print(json_object *o, const char *after)
 json_object *json_string_or_empty(const char *s)
 {
         return json_object_new_string(s ?: "");
-}
-
-/* A borrowed object, as an owned one for json_object_object_add(). */
-static json_object *json_copy(json_object *o)
-{
-        return o ? json_object_get(o) : json_object_new_object();
 }
 
 static const char *dur(char *buf, size_t size, uint64_t usec)
@@ -302,168 +212,106 @@ static const char *dur(char *buf, size_t size, uint64_t usec)
         return buf;
 }
 
+/* What status --json shows of chaird's properties, in this order. */
+static const char *const status_keys[] = {
+        "State",   "Program", "Phase",        "ElapsedUSec", "DurationUSec", "Intensity",
+        "Recline", "Heat",    "Temperatures", "Positions",   "Fault",        "FaultMessage",
+        "Locked",  "Profile", "Shoulders",    "Session",     NULL,
+};
+
 static int verb_status(sd_bus *bus, int argc, char *argv[])
 {
-        struct status s = {};
+        _cleanup_json_ json_object *s = NULL;
+        json_object *v;
         char a[32], b[32];
         int r = get_status(bus, &s);
 
         if (r)
                 return r;
         if (global.json) {
-                json_object *o = json_object_new_object();
-                json_object_object_add(o, "State", json_string_or_empty(s.state));
-                json_object_object_add(o, "Program", json_string_or_empty(s.program));
-                json_object_object_add(o, "Phase", json_string_or_empty(s.phase));
-                json_object_object_add(o, "ElapsedUSec", json_object_new_uint64(s.elapsed));
-                json_object_object_add(o, "DurationUSec", json_object_new_uint64(s.duration));
-                json_object_object_add(o, "Intensity", json_object_new_int64(s.intensity));
-                json_object_object_add(o, "Recline", json_string_or_empty(s.recline));
-                json_object_object_add(o, "Heat", json_copy(s.heat_json));
-                json_object_object_add(o, "Temperatures", json_copy(s.temperatures_json));
-                json_object_object_add(o, "Positions", json_copy(s.positions_json));
-                json_object_object_add(o, "Fault", json_string_or_empty(s.fault));
-                json_object_object_add(o, "FaultMessage", json_string_or_empty(s.fault_message));
-                json_object_object_add(o, "Locked", json_object_new_boolean(s.locked));
-                json_object_object_add(o, "Profile", json_string_or_empty(s.profile));
-                json_object_object_add(o, "Shoulders", json_object_new_int64(s.shoulders));
-                json_object_object_add(o, "Session", json_copy(s.session));
-                json_print(o, "\n");
-        } else {
-                printf("State:        %s\n", s.state);
-                if (s.program && *s.program) {
-                        json_object *adjust = NULL;
-                        char c[32];
-                        printf("Program:      %s, phase %s, %s of %s (%s left)\n", s.program,
-                               *s.phase ? s.phase : "-", dur(a, sizeof(a), s.elapsed),
-                               dur(b, sizeof(b), s.duration),
-                               dur(c, sizeof(c), s.duration > s.elapsed ? s.duration - s.elapsed : 0));
-                        if (s.session && json_object_object_get_ex(s.session, "adjustments", &adjust) &&
-                            json_object_object_length(adjust) > 0) {
-                                const char *sep = "";
-                                printf("Adjustments:  ");
-                                json_object_object_foreach(adjust, key, value)
-                                {
-                                        printf("%s%s %s", sep, key, json_object_get_string(value));
-                                        sep = ", ";
-                                }
-                                printf("\n");
+                json_print(json_pick(s, status_keys), "\n");
+                return 0;
+        }
+        const char *program = json_member_string(s, "Program"), *phase = json_member_string(s, "Phase"),
+                   *fault = json_member_string(s, "Fault");
+        uint64_t elapsed = json_member_uint(s, "ElapsedUSec"),
+                 duration = json_member_uint(s, "DurationUSec");
+        printf("State:        %s\n", json_member_string(s, "State"));
+        if (*program) {
+                json_object *session = NULL, *adjust = NULL;
+                char c[32];
+                printf("Program:      %s, phase %s, %s of %s (%s left)\n", program, *phase ? phase : "-",
+                       dur(a, sizeof(a), elapsed), dur(b, sizeof(b), duration),
+                       dur(c, sizeof(c), duration > elapsed ? duration - elapsed : 0));
+                if (json_object_object_get_ex(s, "Session", &session) &&
+                    json_object_object_get_ex(session, "adjustments", &adjust) &&
+                    json_object_object_length(adjust) > 0) {
+                        const char *sep = "";
+                        printf("Adjustments:  ");
+                        json_object_object_foreach(adjust, key, value)
+                        {
+                                printf("%s%s %s", sep, key, json_object_get_string(value));
+                                sep = ", ";
                         }
+                        printf("\n");
                 }
-                printf("Profile:      %s\n", s.profile && *s.profile ? s.profile : "-");
-                if (s.shoulders)
-                        printf("Shoulders:    %u mm\n", s.shoulders);
-                printf("Intensity:    %u\n", s.intensity);
-                printf("Recline:      %s\n", s.recline && *s.recline ? s.recline : "-");
-                printf("Heat:         %s\n", s.heat && *s.heat ? s.heat : "-");
-                printf("Temperatures: %s\n", s.temperatures && *s.temperatures ? s.temperatures : "-");
-                printf("Positions:    %s\n", s.positions && *s.positions ? s.positions : "-");
-                printf("Fault:        %s%s%s\n", s.fault && *s.fault ? s.fault : "none",
-                       s.fault && *s.fault ? ": " : "", s.fault && *s.fault ? s.fault_message : "");
-                printf("Locked:       %s\n", s.locked ? "yes" : "no");
         }
-        status_done(&s);
+        printf("Profile:      %s\n",
+               *json_member_string(s, "Profile") ? json_member_string(s, "Profile") : "-");
+        if (json_member_uint(s, "Shoulders"))
+                printf("Shoulders:    %" PRIu64 " mm\n", json_member_uint(s, "Shoulders"));
+        printf("Intensity:    %" PRIu64 "\n", json_member_uint(s, "Intensity"));
+        printf("Recline:      %s\n",
+               *json_member_string(s, "Recline") ? json_member_string(s, "Recline") : "-");
+        printf("Heat:         ");
+        print_dict(json_object_object_get_ex(s, "Heat", &v) ? v : NULL, 0, "", "-");
+        printf("\nTemperatures: ");
+        print_dict(json_object_object_get_ex(s, "Temperatures", &v) ? v : NULL, 1, " C", "-");
+        printf("\nPositions:    ");
+        print_dict(json_object_object_get_ex(s, "Positions", &v) ? v : NULL, 2, "", "-");
+        printf("\nFault:        %s%s%s\n", *fault ? fault : "none", *fault ? ": " : "",
+               *fault ? json_member_string(s, "FaultMessage") : "");
+        printf("Locked:       %s\n",
+               json_object_object_get_ex(s, "Locked", &v) && json_object_get_boolean(v) ? "yes" : "no");
         return 0;
 }
 
-/* Ends a list printed from chaird's answer: the JSON list (list, NULL without --json), and the exit status
- * of reading it. */
-static int list_end(int r, json_object *list)
-{
-        if (global.json)
-                json_print(list, "\n");
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's answer: %s\n", strerror(-r));
-                return EXIT_FAILED;
-        }
-        return 0;
-}
+/* What list --json shows of a program's properties, in this order. */
+static const char *const program_keys[] = {"Id", "Name", "Description", "DurationUSec", "Path", NULL};
 
-/* The programs chaird offers: a table, JSON objects, or with ids_only one id per line (a JSON list of ids).
- */
+/* The programs chaird offers: a table, JSON objects, or with ids_only one id per line (a JSON list of
+ * ids). */
 static int list_programs(sd_bus *bus, bool ids_only)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        json_object *list = global.json ? json_object_new_array() : NULL;
+        _cleanup_json_ json_object *objects = NULL, *list = json_object_new_array();
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                json_object_put(list);
+        r = online_call_json(bus, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &objects, NULL);
+        if (r)
                 return r;
-        }
         if (!global.json && !ids_only)
                 printf("%-20s %8s  %s\n", "ID", "DURATION", "NAME");
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *path;
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        const char *iface, *id = "", *name = "", *description = "", *file = "";
-                        uint64_t duration = 0;
-                        r = sd_bus_message_read(reply, "s", &iface);
-                        if (r >= 0 && !streq(iface, PROGRAM_INTERFACE))
-                                r = sd_bus_message_skip(reply, "a{sv}");
-                        else if (r >= 0) {
-                                r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-                                while (r >= 0 &&
-                                       (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                                        const char *k;
-                                        r = sd_bus_message_read(reply, "s", &k);
-                                        if (r < 0)
-                                                break;
-                                        if (streq(k, "Id"))
-                                                r = sd_bus_message_read(reply, "v", "s", &id);
-                                        else if (streq(k, "Name"))
-                                                r = sd_bus_message_read(reply, "v", "s", &name);
-                                        else if (streq(k, "Description"))
-                                                r = sd_bus_message_read(reply, "v", "s", &description);
-                                        else if (streq(k, "Path"))
-                                                r = sd_bus_message_read(reply, "v", "s", &file);
-                                        else if (streq(k, "DurationUSec"))
-                                                r = sd_bus_message_read(reply, "v", "t", &duration);
-                                        else
-                                                r = sd_bus_message_skip(reply, "v");
-                                        if (r >= 0)
-                                                r = sd_bus_message_exit_container(reply);
-                                }
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(reply);
-                                if (r >= 0 && ids_only) {
-                                        if (global.json)
-                                                json_object_array_add(list, json_object_new_string(id));
-                                        else
-                                                printf("%s\n", id);
-                                } else if (r >= 0 && global.json) {
-                                        json_object *o = json_object_new_object();
-                                        json_object_object_add(o, "Id", json_object_new_string(id));
-                                        json_object_object_add(o, "Name", json_object_new_string(name));
-                                        json_object_object_add(o, "Description",
-                                                               json_object_new_string(description));
-                                        json_object_object_add(o, "DurationUSec",
-                                                               json_object_new_uint64(duration));
-                                        json_object_object_add(o, "Path", json_object_new_string(file));
-                                        json_object_array_add(list, o);
-                                } else if (r >= 0) {
-                                        char buf[32];
-                                        printf("%-20s %8s  %s\n", id, dur(buf, sizeof(buf), duration), name);
-                                }
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
+        json_object_object_foreach(objects, path, interfaces)
+        {
+                json_object *p;
+                char buf[32];
+                (void) path;
+                if (!json_object_object_get_ex(interfaces, CHAIRD_PROGRAM_INTERFACE, &p))
+                        continue;
+                if (global.json)
+                        json_object_array_add(list,
+                                              ids_only ? json_object_new_string(json_member_string(p, "Id"))
+                                                       : json_pick(p, program_keys));
+                else if (ids_only)
+                        printf("%s\n", json_member_string(p, "Id"));
+                else
+                        printf("%-20s %8s  %s\n", json_member_string(p, "Id"),
+                               dur(buf, sizeof(buf), json_member_uint(p, "DurationUSec")),
+                               json_member_string(p, "Name"));
         }
-        return list_end(r, list);
+        if (global.json)
+                json_print(TAKE_PTR(list), "\n");
+        return 0;
 }
 
 static int verb_list(sd_bus *bus, int argc, char *argv[])
@@ -471,45 +319,42 @@ static int verb_list(sd_bus *bus, int argc, char *argv[])
         return list_programs(bus, false);
 }
 
-/* One name per line (a JSON list with --json): an array of strings, or the keys of a dictionary. */
-static int print_names(sd_bus *bus, const char *property, const char *type, const char *skip)
+/* Prints the strings of l, a name a line (a JSON list with --json), all but skip. */
+static void print_list(json_object *l, const char *skip)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        bool dict = type[1] == '{';
-        json_object *list = global.json ? json_object_new_array() : NULL;
-        char entry[8];
-        int r;
+        _cleanup_json_ json_object *out = json_object_new_array();
 
-        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, property, &error, &reply, type);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                json_object_put(list);
-                return r;
-        }
-        snprintf(entry, sizeof(entry), "%.*s", (int) strlen(type) - 3, type + 2); /* "a{su}" -> "su" */
-        r = sd_bus_message_enter_container(reply, 'a', type + 1);
-        while (r >= 0) {
-                const char *name;
-                if (dict) {
-                        r = sd_bus_message_enter_container(reply, 'e', entry);
-                        if (r <= 0)
-                                break;
-                }
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r <= 0)
-                        break;
-                if (dict && (r = sd_bus_message_skip(reply, entry + 1)) >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0 || streq_ptr(name, skip))
+        for (size_t i = 0; i < json_object_array_length(l); i++) {
+                json_object *v = json_object_array_get_idx(l, i);
+                if (streq_ptr(json_object_get_string(v), skip))
                         continue;
                 if (global.json)
-                        json_object_array_add(list, json_object_new_string(name));
+                        json_object_array_add(out, json_object_get(v));
                 else
-                        printf("%s\n", name);
+                        printf("%s\n", json_object_get_string(v));
         }
-        return list_end(r, list);
+        if (global.json)
+                json_print(TAKE_PTR(out), "\n");
+}
+
+/* One name per line (a JSON list with --json): a property's strings (as), or the keys of its dictionary. */
+static int print_names(sd_bus *bus, const char *property, const char *skip)
+{
+        _cleanup_json_ json_object *v = NULL, *keys = NULL;
+        int r = online_get_json(bus, property, &v);
+
+        if (r)
+                return r;
+        if (json_object_is_type(v, json_type_object)) {
+                keys = json_object_new_array();
+                json_object_object_foreach(v, k, value)
+                {
+                        (void) value;
+                        json_object_array_add(keys, json_object_new_string(k));
+                }
+        }
+        print_list(keys ?: v, skip);
+        return 0;
 }
 
 /* Lists of the chair's Capabilities that names prints, under their own names. */
@@ -522,26 +367,17 @@ static const char *const capability_names[] = {"techniques", "widths", "areas", 
 /* One list of the Capabilities a{sv}, a name a line (a JSON list with --json). */
 static int print_capability(sd_bus *bus, const char *key)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_json_ json_object *caps = NULL;
         json_object *l = NULL;
-        int r;
+        int r = online_get_json(bus, "Capabilities", &caps);
 
-        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Capabilities", &error, &reply,
-                                "a{sv}");
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        if (r)
                 return r;
+        if (!json_object_object_get_ex(caps, key, &l)) {
+                fprintf(stderr, "chairctl: chaird's Capabilities have no %s\n", key);
+                return EXIT_FAILED;
         }
-        r = bus_message_read_json(reply, &caps);
-        if (r < 0 || !json_object_object_get_ex(caps, key, &l))
-                return list_end(r < 0 ? r : -EBADMSG, NULL);
-        if (global.json)
-                return list_end(0, json_object_get(l));
-        for (size_t i = 0; i < json_object_array_length(l); i++)
-                printf("%s\n", json_object_get_string(json_object_array_get_idx(l, i)));
+        print_list(l, NULL);
         return 0;
 }
 
@@ -555,13 +391,13 @@ static int verb_names(sd_bus *bus, int argc, char *argv[])
         if (streq(argv[1], "programs"))
                 return list_programs(bus, true);
         if (streq(argv[1], "presets"))
-                return print_names(bus, "Presets", "as", NULL);
+                return print_names(bus, "Presets", NULL);
         if (streq(argv[1], "zones"))
-                return print_names(bus, "Heat", "a{su}", NULL);
+                return print_names(bus, "Heat", NULL);
         if (streq(argv[1], "axes"))
-                return print_names(bus, "Positions", "a{sd}", "roller");
+                return print_names(bus, "Positions", "roller");
         if (streq(argv[1], "profiles"))
-                return print_names(bus, "Profiles", "as", NULL);
+                return print_names(bus, "Profiles", NULL);
         for (size_t i = 0; i < ELEMENTSOF(capability_names); i++)
                 if (streq(argv[1], capability_names[i]))
                         return print_capability(bus, argv[1]);
@@ -572,7 +408,7 @@ static int verb_names(sd_bus *bus, int argc, char *argv[])
 /* Follows a running program until it finishes: a progress bar on a terminal, a line per change elsewhere. */
 struct follow {
         const char *program; /* the one followed */
-        struct status s;
+        json_object *status; /* chaird's properties: GetAll's, changed by each PropertiesChanged */
         bool tty;
         char *finished_reason;
         int last_percent_line;
@@ -581,47 +417,54 @@ struct follow {
 
 static void draw(struct follow *f)
 {
-        struct status *s = &f->s;
-        unsigned percent = s->duration ? (unsigned) (s->elapsed * 100 / s->duration) : 0;
+        const char *state = json_member_string(f->status, "State"),
+                   *phase = json_member_string(f->status, "Phase");
+        uint64_t elapsed = json_member_uint(f->status, "ElapsedUSec"),
+                 duration = json_member_uint(f->status, "DurationUSec");
+        unsigned percent = duration ? (unsigned) (elapsed * 100 / duration) : 0;
         char left[32];
         const unsigned width = 30;
 
         if (percent > 100)
                 percent = 100;
-        dur(left, sizeof(left), s->duration > s->elapsed ? s->duration - s->elapsed : 0);
+        dur(left, sizeof(left), duration > elapsed ? duration - elapsed : 0);
         if (f->tty) {
                 char bar[64];
                 unsigned filled = percent * width / 100;
                 for (unsigned i = 0; i < width; i++)
                         bar[i] = i < filled ? '#' : '.';
                 bar[width] = 0;
-                printf("\r\033[K%s [%s] %3u%%  %-8s %-20.20s %s left", f->program, bar, percent,
-                       s->state ?: "", s->phase && *s->phase ? s->phase : "-", left);
+                printf("\r\033[K%s [%s] %3u%%  %-8s %-20.20s %s left", f->program, bar, percent, state,
+                       *phase ? phase : "-", left);
                 fflush(stdout);
                 return;
         }
         /* Not a terminal (a log, a pipe): a line when the phase or state changes, and every 10 %. */
-        bool phase_changed = !streq_ptr(f->last_phase, s->phase);
+        bool phase_changed = !streq_ptr(f->last_phase, phase);
         if (phase_changed || (int) (percent / 10) != f->last_percent_line) {
-                printf("%s %3u%%  %-8s %s  %s left\n", f->program, percent, s->state ?: "",
-                       s->phase && *s->phase ? s->phase : "-", left);
+                printf("%s %3u%%  %-8s %s  %s left\n", f->program, percent, state, *phase ? phase : "-",
+                       left);
                 fflush(stdout);
                 f->last_percent_line = (int) (percent / 10);
                 free(f->last_phase);
-                f->last_phase = s->phase ? strdup(s->phase) : NULL;
+                f->last_phase = strdup(phase);
         }
 }
 
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct follow *f = userdata;
+        _cleanup_json_ json_object *changed = NULL;
         const char *iface;
         int r = sd_bus_message_read(m, "s", &iface);
 
-        if (r < 0 || !streq(iface, INTERFACE))
+        if (r < 0 || !streq(iface, CHAIRD_INTERFACE) || bus_message_read_json(m, &changed) < 0)
                 return 0;
-        if (read_properties(m, &f->s, NULL) >= 0 && !f->finished_reason &&
-            streq_ptr(f->s.program, f->program))
+        json_object_object_foreach(changed, k, v)
+        {
+                json_object_object_add(f->status, k, json_object_get(v));
+        }
+        if (!f->finished_reason && streq(json_member_string(f->status, "Program"), f->program))
                 draw(f);
         return 0;
 }
@@ -662,21 +505,22 @@ int online_follow(sd_bus *bus, const char *program)
         struct follow f = {.program = program, .tty = isatty(STDOUT_FILENO), .last_percent_line = -1};
         int r;
 
-        r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                "PropertiesChanged", on_properties_changed, &f);
+        r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_properties_changed, &f);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished", on_finished,
-                                        &f);
+                r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                        "Finished", on_finished, &f);
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot subscribe to chaird's signals: %s\n", strerror(-r));
                 return EXIT_FAILED;
         }
-        r = get_status(bus, &f.s);
+        r = get_status(bus, &f.status);
         if (r)
                 return r;
-        if (!streq_ptr(f.s.program, program)) { /* it ended before we listened */
+        if (!streq(json_member_string(f.status, "Program"), program)) { /* it ended before we listened */
                 printf("%s ended\n", program);
-                status_done(&f.s);
+                json_object_put(f.status);
                 return 0;
         }
         draw(&f);
@@ -691,7 +535,7 @@ int online_follow(sd_bus *bus, const char *program)
                 printf("%s goes on running (chairctl stop ends it)\n", program);
         free(f.finished_reason);
         free(f.last_phase);
-        status_done(&f.s);
+        json_object_put(f.status);
         return r;
 }
 
@@ -704,7 +548,6 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                 {},
         };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         usec_t duration = 0;
         unsigned long intensity = 0;
         bool follow_it = false;
@@ -741,7 +584,7 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                 return EXIT_USAGE;
         }
         const char *program = optind < argc ? argv[optind] : "";
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, "Start");
+        r = online_new_call(bus, "Start", &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", program);
         if (r >= 0)
@@ -752,19 +595,13 @@ static int verb_start(sd_bus *bus, int argc, char *argv[])
                 r = sd_bus_message_append(m, "{sv}", "intensity", "u", (uint32_t) intensity);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_send(bus, m, r, NULL);
+        if (r || !follow_it)
                 return r;
-        }
-        if (!follow_it)
-                return 0;
-        _cleanup_free_ char *started = NULL; /* the profile's, when none was named */
-        if (!program[0] && sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Program", NULL,
-                                                      &started) >= 0)
-                program = started;
+        _cleanup_json_ json_object *started = NULL; /* the profile's, when none was named */
+        if (!program[0] && online_get_json(bus, "Program", &started) == 0 &&
+            json_object_is_type(started, json_type_string))
+                program = json_object_get_string(started);
         return online_follow(bus, program);
 }
 
@@ -789,7 +626,7 @@ static int verb_simple(sd_bus *bus, int argc, char *argv[])
         }
         for (size_t i = 0; i < ELEMENTSOF(simple); i++)
                 if (streq(argv[0], simple[i].verb))
-                        return call(bus, simple[i].method, NULL, NULL);
+                        return online_call(bus, NULL, simple[i].method, NULL, NULL);
         return EXIT_USAGE;
 }
 
@@ -836,7 +673,7 @@ static int verb_recline(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: recline takes a preset (e.g. zero-gravity-1, upright)\n");
                 return EXIT_USAGE;
         }
-        return call(bus, "Recline", NULL, "s", argv[1]);
+        return online_call(bus, NULL, "Recline", NULL, "s", argv[1]);
 }
 
 static int verb_heat(sd_bus *bus, int argc, char *argv[])
@@ -849,7 +686,7 @@ static int verb_heat(sd_bus *bus, int argc, char *argv[])
                 return EXIT_USAGE;
         }
         r = online_parse_number(argv[2], "the heat level", &level);
-        return r ? r : call(bus, "SetHeat", NULL, "su", argv[1], level);
+        return r ? r : online_call(bus, NULL, "SetHeat", NULL, "su", argv[1], level);
 }
 
 static int verb_intensity(sd_bus *bus, int argc, char *argv[])
@@ -862,7 +699,7 @@ static int verb_intensity(sd_bus *bus, int argc, char *argv[])
                 return EXIT_USAGE;
         }
         r = online_parse_number(argv[1], "the intensity", &level);
-        return r ? r : call(bus, "SetIntensity", NULL, "u", level);
+        return r ? r : online_call(bus, NULL, "SetIntensity", NULL, "u", level);
 }
 
 /* "up" and "down" as a person in the chair sees them: the backrest goes down as it reclines (towards 1.0),
@@ -915,7 +752,7 @@ static int verb_jog(sd_bus *bus, int argc, char *argv[])
         if (isatty(STDERR_FILENO) && !hold)
                 fprintf(stderr, "Moving %s %s; Ctrl-C stops.\n", argv[optind], argv[optind + 1]);
         do {
-                r = call(bus, "Jog", NULL, "si", argv[optind], (int32_t) direction);
+                r = online_call(bus, NULL, "Jog", NULL, "si", argv[optind], (int32_t) direction);
                 if (r)
                         return r;
                 struct timespec ts = {0, (long) JOG_REPEAT_USEC * 1000};
@@ -926,21 +763,12 @@ static int verb_jog(sd_bus *bus, int argc, char *argv[])
 
 static int verb_lock(sd_bus *bus, int argc, char *argv[])
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
         if (argc != 2 || (!streq(argv[1], "on") && !streq(argv[1], "off"))) {
                 fprintf(stderr, "chairctl: lock takes on or off\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_set_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Locked", &error, "b",
-                                streq(argv[1], "on"));
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        return 0;
+        return online_call(bus, PROPERTIES_INTERFACE, "Set", NULL, "ssv", CHAIRD_INTERFACE, "Locked", "b",
+                           (int) streq(argv[1], "on"));
 }
 
 static int verb_install(sd_bus *bus, int argc, char *argv[])
@@ -958,18 +786,18 @@ static int verb_install(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: cannot open %s: %m\n", argv[1]);
                 return EXIT_FAILED;
         }
-        text = malloc(PROGRAM_FILE_MAX + 1);
+        text = malloc(CHAIRD_PROGRAM_TEXT_MAX + 1);
         if (text)
-                size = fread(text, 1, PROGRAM_FILE_MAX + 1, f);
+                size = fread(text, 1, CHAIRD_PROGRAM_TEXT_MAX + 1, f);
         fclose(f);
         if (!text)
                 return EXIT_FAILED;
-        if (size > PROGRAM_FILE_MAX) {
-                fprintf(stderr, "chairctl: %s is larger than %d bytes\n", argv[1], PROGRAM_FILE_MAX);
+        if (size > CHAIRD_PROGRAM_TEXT_MAX) {
+                fprintf(stderr, "chairctl: %s is larger than %d bytes\n", argv[1], CHAIRD_PROGRAM_TEXT_MAX);
                 return EXIT_FAILED;
         }
         text[size] = 0;
-        int r = call(bus, "InstallProgram", NULL, "s", text);
+        int r = online_call(bus, NULL, "InstallProgram", NULL, "s", text);
         if (!r)
                 printf("Installed %s\n", argv[1]);
         return r;
@@ -981,67 +809,41 @@ static int on_monitor_properties(sd_bus_message *m, void *userdata, sd_bus_error
         const char *iface;
         int r = sd_bus_message_read(m, "s", &iface);
 
-        if (r < 0 || !streq(iface, INTERFACE))
+        if (r < 0 || !streq(iface, CHAIRD_INTERFACE))
                 return 0;
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                _cleanup_json_ json_object *v = NULL;
                 const char *name, *contents;
-                json_object *o = json_object_new_object(), *v = NULL;
-                _cleanup_free_ char *text = NULL;
+                char buf[DURATION_MAX_STR];
 
                 r = sd_bus_message_read(m, "s", &name);
                 if (r >= 0)
                         r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0) {
-                        json_object_put(o);
-                        break;
-                }
-                if (streq(contents, "s")) {
-                        const char *sv;
-                        r = sd_bus_message_read(m, "v", "s", &sv);
-                        if (r >= 0) {
-                                v = json_object_new_string(sv);
-                                text = strdup(sv);
-                        }
-                } else if (streq(contents, "t") || streq(contents, "u") || streq(contents, "b")) {
-                        uint64_t t = 0;
-                        uint32_t u = 0;
-                        int b = 0;
-                        r = contents[0] == 't'   ? sd_bus_message_read(m, "v", "t", &t)
-                            : contents[0] == 'u' ? sd_bus_message_read(m, "v", "u", &u)
-                                                 : sd_bus_message_read(m, "v", "b", &b);
-                        if (r >= 0 && contents[0] == 'b') {
-                                v = json_object_new_boolean(b);
-                                text = strdup(b ? "true" : "false");
-                        } else if (r >= 0) {
-                                char buf[DURATION_MAX_STR];
-                                v = json_object_new_uint64(contents[0] == 't' ? t : u);
-                                /* Times for people: ElapsedUSec=1m30s, not microseconds. */
-                                if (contents[0] == 't' && strstr(name, "USec"))
-                                        text = strdup(format_duration(buf, sizeof(buf), t));
-                                else if (asprintf(&text, "%llu",
-                                                  (unsigned long long) (contents[0] == 't' ? t : u)) < 0)
-                                        text = NULL;
-                        }
-                } else if (streq(contents, "a{su}") || streq(contents, "a{sd}"))
-                        r = read_dict(m, contents[3], contents[3] == 'u' ? 0 : 2, "", &text, &v);
-                else {
-                        /* Anything else (Session, Profiles, ...) as its JSON. */
+                if (r >= 0)
                         r = bus_message_read_json(m, &v);
-                        if (r >= 0)
-                                text = strdup(json_text(v));
-                }
-                if (r >= 0 && v) {
-                        if (global.json) {
-                                json_object_object_add(o, name, TAKE_PTR(v));
-                                json_print(TAKE_PTR(o), "\n");
-                        } else
-                                printf("%s=%s\n", name, text ?: "");
-                }
-                json_object_put(v);
-                json_object_put(o);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        break;
+                if (global.json) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, name, TAKE_PTR(v));
+                        json_print(o, "\n");
+                        continue;
+                }
+                printf("%s=", name);
+                /* For people: times as durations (ElapsedUSec=1m30s), dictionaries of numbers as "k v, k v",
+                 * strings as they are, anything else (Session, Profiles, ...) as its JSON. */
+                if (streq(contents, "t") && strstr(name, "USec"))
+                        fputs(format_duration(buf, sizeof(buf), json_object_get_uint64(v)), stdout);
+                else if (streq(contents, "a{su}") || streq(contents, "a{sd}"))
+                        print_dict(v, contents[3] == 'u' ? 0 : 2, "", "");
+                else if (streq(contents, "s"))
+                        fputs(json_object_get_string(v), stdout);
+                else
+                        fputs(json_text(v), stdout);
+                putchar('\n');
         }
         fflush(stdout);
         return 0;
@@ -1070,24 +872,20 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[])
         char *never = NULL;
         int r;
 
-        r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                "PropertiesChanged", on_monitor_properties, NULL);
+        r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_monitor_properties, NULL);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, OBJECT_PATH, INTERFACE, "Finished",
-                                        on_monitor_finished, NULL);
+                r = sd_bus_match_signal(bus, NULL, CHAIRD_BUS_NAME, CHAIRD_OBJECT_PATH, CHAIRD_INTERFACE,
+                                        "Finished", on_monitor_finished, NULL);
         if (r < 0) {
                 fprintf(stderr, "chairctl: cannot subscribe to chaird's signals: %s\n", strerror(-r));
                 return EXIT_FAILED;
         }
         /* Make sure chaird is there before listening. */
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL,
-                               NULL);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_call(bus, "org.freedesktop.DBus.Peer", "Ping", NULL, NULL);
+        if (r)
                 return r;
-        }
         catch_signals();
         setvbuf(stdout, NULL, _IOLBF, 0);
         return run_until(bus, &never);

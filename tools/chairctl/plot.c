@@ -31,8 +31,8 @@ static int plot_option(int c, const char *arg, void *userdata)
                 if (!streq(arg, "-") && (n < 4 || strcasecmp(arg + n - 4, ".svg") != 0)) {
                         fprintf(stderr,
                                 "chairctl plot: the picture is SVG: name the output FILE.svg (or - for "
-                                "standard "
-                                "output); for a PNG, convert it: rsvg-convert FILE.svg -o FILE.png\n");
+                                "standard output); for a PNG, convert it: rsvg-convert FILE.svg -o "
+                                "FILE.png\n");
                         return -EINVAL;
                 }
                 a->output = arg;

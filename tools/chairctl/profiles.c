@@ -11,157 +11,39 @@
 
 #define PROFILE_CHOICES_MAX 32
 
-/* Calls a method taking one string; prints the error and returns an exit status on failure. */
-static int call_name(sd_bus *bus, const char *method, const char *name)
-{
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, method, &error, NULL, "s", name);
-
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        return 0;
-}
-
 static int list(sd_bus *bus)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *selected = NULL;
-        json_object *names = NULL;
-        const char *name;
+        _cleanup_json_ json_object *selected = NULL, *names = NULL;
         int r;
 
-        r = sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Profile", &error, &selected);
-        if (r >= 0)
-                r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Profiles", &error, &reply,
-                                        "as");
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_get_json(bus, "Profile", &selected);
+        if (!r)
+                r = online_get_json(bus, "Profiles", &names);
+        if (r)
                 return r;
-        }
-        if (global.json)
-                names = json_object_new_array();
-        r = sd_bus_message_enter_container(reply, 'a', "s");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "s", &name)) > 0) {
-                if (names)
-                        json_object_array_add(names, json_object_new_string(name));
-                else
-                        printf("%s %s\n", streq(name, selected) ? "*" : " ", name);
-        }
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's profiles: %s\n", strerror(-r));
-                json_object_put(names);
-                return EXIT_FAILED;
-        }
-        if (names) {
+        if (global.json) {
                 json_object *o = json_object_new_object();
-                json_object_object_add(o, "profiles", names);
-                json_object_object_add(o, "selected", json_object_new_string(selected));
+                json_object_object_add(o, "profiles", json_object_get(names));
+                json_object_object_add(o, "selected", json_object_get(selected));
                 json_print(o, "\n");
+                return 0;
+        }
+        for (size_t i = 0; i < json_object_array_length(names); i++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+                printf("%s %s\n", streq(name, json_object_get_string(selected)) ? "*" : " ", name);
         }
         return 0;
-}
-
-/* GetProfile's reply as JSON (the keys as chaird sends them); unknown keys of a later chaird are skipped. */
-static int read_profile(sd_bus_message *m, json_object *o)
-{
-        const char *key, *contents, *s;
-        char type;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(contents, "u") || streq(contents, "i")) {
-                        int32_t v;
-                        r = sd_bus_message_read(m, "v", contents, &v);
-                        json_object_object_add(o, key,
-                                               streq(contents, "u") ? json_object_new_int64((uint32_t) v)
-                                                                    : json_object_new_int(v));
-                } else if (streq(contents, "s")) {
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        json_object_object_add(o, key, json_object_new_string(s));
-                } else if (streq(contents, "as")) {
-                        json_object *a = json_object_new_array();
-                        json_object_object_add(o, key, a);
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "s");
-                        while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0)
-                                json_object_array_add(a, json_object_new_string(s));
-                        for (int k = 0; k < 2 && r >= 0; k++)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(contents, "a{su}")) {
-                        json_object *d = json_object_new_object();
-                        uint32_t level;
-                        json_object_object_add(o, key, d);
-                        r = sd_bus_message_enter_container(m, 'v', "a{su}");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "{su}");
-                        while (r >= 0 && (r = sd_bus_message_read(m, "{su}", &s, &level)) > 0)
-                                json_object_object_add(d, s, json_object_new_int64(level));
-                        for (int k = 0; k < 2 && r >= 0; k++)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(contents, "a{sa{sd}}")) {
-                        json_object *d = json_object_new_object();
-                        json_object_object_add(o, key, d);
-                        r = sd_bus_message_enter_container(m, 'v', "a{sa{sd}}");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "{sa{sd}}");
-                        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sd}")) > 0) {
-                                json_object *axes = json_object_new_object();
-                                const char *pos, *axis;
-                                double v;
-                                r = sd_bus_message_read(m, "s", &pos);
-                                if (r >= 0) {
-                                        json_object_object_add(d, pos, axes);
-                                        r = sd_bus_message_enter_container(m, 'a', "{sd}");
-                                } else
-                                        json_object_put(axes);
-                                while (r >= 0 && (r = sd_bus_message_read(m, "{sd}", &axis, &v)) > 0)
-                                        json_object_object_add(axes, axis, json_object_new_double(v));
-                                for (int k = 0; k < 2 && r >= 0; k++)
-                                        r = sd_bus_message_exit_container(m);
-                        }
-                        for (int k = 0; k < 2 && r >= 0; k++)
-                                r = sd_bus_message_exit_container(m);
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
-        return r < 0 ? r : sd_bus_message_exit_container(m);
 }
 
 static int show(sd_bus *bus, const char *name)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         json_object *o, *v;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "GetProfile", &error, &reply, "s",
-                               name);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        /* GetProfile's reply as JSON, the keys as chaird sends them. */
+        r = online_call_json(bus, NULL, "GetProfile", &o, "s", name);
+        if (r)
                 return r;
-        }
-        o = json_object_new_object();
-        r = read_profile(reply, o);
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read profile %s: %s\n", name, strerror(-r));
-                json_object_put(o);
-                return EXIT_FAILED;
-        }
         if (global.json) {
                 json_print(o, "\n");
                 return 0;
@@ -223,7 +105,6 @@ static int save(sd_bus *bus, int argc, char *argv[])
                 {},
         };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *favourites[PROFILE_CHOICES_MAX], *heat_zone[PROFILE_CHOICES_MAX], *program = NULL;
         uint32_t heat_level[PROFILE_CHOICES_MAX], intensity = 0;
         size_t n_favourites = 0, n_heat = 0;
@@ -292,7 +173,7 @@ static int save(sd_bus *bus, int argc, char *argv[])
                 fprintf(stderr, "chairctl: profile save takes one profile name, then its settings\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, "SaveProfile");
+        r = online_new_call(bus, "SaveProfile", &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", argv[optind]);
         if (r >= 0)
@@ -319,13 +200,9 @@ static int save(sd_bus *bus, int argc, char *argv[])
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_send(bus, m, r, NULL);
+        if (r)
                 return r;
-        }
         if (!global.json)
                 printf("Profile %s saved\n", argv[optind]); /* on the disk: chaird answers once it is */
         return 0;
@@ -340,11 +217,12 @@ int verb_profile(sd_bus *bus, int argc, char *argv[])
         if (streq(what, "save"))
                 return save(bus, argc - 1, argv + 1);
         if (streq(what, "select") && argc == 3)
-                return call_name(bus, "SelectProfile", streq(argv[2], "--none") ? "" : argv[2]);
+                return online_call(bus, NULL, "SelectProfile", NULL, "s",
+                                   streq(argv[2], "--none") ? "" : argv[2]);
         if (streq(what, "show") && argc == 3)
                 return show(bus, argv[2]);
         if (streq(what, "delete") && argc == 3)
-                return call_name(bus, "DeleteProfile", argv[2]);
+                return online_call(bus, NULL, "DeleteProfile", NULL, "s", argv[2]);
         fprintf(stderr,
                 "chairctl: profile takes list, show NAME, select NAME|--none, save NAME [SETTINGS] or "
                 "delete NAME (chairctl profile --help)\n");
@@ -354,9 +232,9 @@ int verb_profile(sd_bus *bus, int argc, char *argv[])
 int verb_position(sd_bus *bus, int argc, char *argv[])
 {
         if (argc == 3 && streq(argv[1], "save"))
-                return call_name(bus, "SavePosition", argv[2]);
+                return online_call(bus, NULL, "SavePosition", NULL, "s", argv[2]);
         if (argc == 3 && streq(argv[1], "delete"))
-                return call_name(bus, "DeletePosition", argv[2]);
+                return online_call(bus, NULL, "DeletePosition", NULL, "s", argv[2]);
         fprintf(stderr,
                 "chairctl: position takes save NAME or delete NAME (the selected profile's; chairctl "
                 "recline NAME drives there)\n");

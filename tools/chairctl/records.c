@@ -9,50 +9,22 @@
 
 #include "chairctl.h"
 
-/* A record as chaird sends it (a{sv}), its strings borrowed from the message. */
+/* A record as chaird sends it (a{sv}), its strings borrowed from the JSON object. */
 struct record {
         uint64_t start, duration;
         const char *program, *profile, *reason, *fault;
 };
 
-static int read_record(sd_bus_message *m, struct record *ret)
+static struct record record_from_json(json_object *o)
 {
-        struct record rec = {.program = "", .profile = "", .reason = "", .fault = ""};
-        const char *key;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r <= 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "start") || streq(key, "duration"))
-                        r = sd_bus_message_read(m, "v", "t",
-                                                streq(key, "start") ? &rec.start : &rec.duration);
-                else if (streq(key, "program") || streq(key, "profile") || streq(key, "reason") ||
-                         streq(key, "fault"))
-                        r = sd_bus_message_read(m, "v", "s",
-                                                streq(key, "program")   ? &rec.program
-                                                : streq(key, "profile") ? &rec.profile
-                                                : streq(key, "reason")  ? &rec.reason
-                                                                        : &rec.fault);
-                else
-                        r = sd_bus_message_skip(m, "v"); /* a key of a later chaird */
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = rec;
-        return 1;
+        return (struct record){
+                .start = json_member_uint(o, "start"),
+                .duration = json_member_uint(o, "duration"),
+                .program = json_member_string(o, "program"),
+                .profile = json_member_string(o, "profile"),
+                .reason = json_member_string(o, "reason"),
+                .fault = json_member_string(o, "fault"),
+        };
 }
 
 /* A time to the second, as chaird's durations read: 1h2m, 12m30s, 45s. */
@@ -97,11 +69,8 @@ static json_object *record_json(const struct record *rec)
 
 int verb_history(sd_bus *bus, int argc, char *argv[])
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        json_object *list = NULL;
+        _cleanup_json_ json_object *records = NULL, *list = json_object_new_array();
         uint32_t max = 20;
-        struct record rec;
         int r;
 
         if (argc > 2) {
@@ -110,73 +79,46 @@ int verb_history(sd_bus *bus, int argc, char *argv[])
         }
         if (argc == 2 && (r = online_parse_number(argv[1], "number of records", &max)) != 0)
                 return r;
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "History", &error, &reply, "u", max);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_call_json(bus, NULL, "History", &records, "u", max);
+        if (r)
                 return r;
-        }
-        if (global.json)
-                list = json_object_new_array();
-        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
-        while (r >= 0 && (r = read_record(reply, &rec)) > 0) {
-                if (list)
+        for (size_t i = 0; i < json_object_array_length(records); i++) {
+                struct record rec = record_from_json(json_object_array_get_idx(records, i));
+                if (global.json)
                         json_object_array_add(list, record_json(&rec));
                 else
                         print_record(&rec);
         }
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's history: %s\n", strerror(-r));
-                json_object_put(list);
-                sd_bus_message_unref(reply);
-                return EXIT_FAILED;
-        }
-        if (list)
-                json_print(list, "\n");
-        sd_bus_message_unref(reply);
+        if (global.json)
+                json_print(TAKE_PTR(list), "\n");
         return 0;
 }
 
 int verb_usage(sd_bus *bus, int argc, char *argv[])
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        json_object *o = NULL;
-        const char *name;
-        uint64_t value;
+        _cleanup_json_ json_object *counters = NULL;
         int r;
 
         if (argc > 1) {
                 fprintf(stderr, "chairctl: usage takes no arguments\n");
                 return EXIT_USAGE;
         }
-        r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Usage", &error, &reply, "a{st}");
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_get_json(bus, "Usage", &counters);
+        if (r)
                 return r;
+        if (global.json) {
+                json_print(TAKE_PTR(counters), "\n");
+                return 0;
         }
-        if (global.json)
-                o = json_object_new_object();
-        r = sd_bus_message_enter_container(reply, 'a', "{st}");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "{st}", &name, &value)) > 0) {
+        json_object_object_foreach(counters, name, value)
+        {
                 size_t len = strlen(name);
                 char took[32];
-                if (o)
-                        json_object_object_add(o, name, json_object_new_uint64(value));
-                else if (len > 5 && streq(name + len - 5, "-usec"))
-                        printf("%-20.*s %s\n", (int) (len - 5), name, seconds(took, sizeof(took), value));
+                if (len > 5 && streq(name + len - 5, "-usec"))
+                        printf("%-20.*s %s\n", (int) (len - 5), name,
+                               seconds(took, sizeof(took), json_object_get_uint64(value)));
                 else
-                        printf("%-20s %" PRIu64 "\n", name, value);
+                        printf("%-20s %" PRIu64 "\n", name, json_object_get_uint64(value));
         }
-        if (r < 0) {
-                fprintf(stderr, "chairctl: cannot read chaird's usage counters: %s\n", strerror(-r));
-                json_object_put(o);
-                sd_bus_message_unref(reply);
-                return EXIT_FAILED;
-        }
-        if (o)
-                json_print(o, "\n");
-        sd_bus_message_unref(reply);
         return 0;
 }

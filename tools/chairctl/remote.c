@@ -198,6 +198,24 @@ static int append_heat(sd_bus_message *m, const struct choices *c)
         return r < 0 ? r : bus_close_entry(m);
 }
 
+/* Where the roller works and how: the roller's keys in StartManual, Adjust's own in manual mode. */
+static int append_roller_place(sd_bus_message *m, const struct choices *c)
+{
+        int r = append_s(m, "area", c->area);
+
+        if (r >= 0)
+                r = append_s(m, "from", c->from);
+        if (r >= 0)
+                r = append_s(m, "to", c->to);
+        if (r >= 0)
+                r = append_u(m, "speed", c->speed, c->speed);
+        if (r >= 0)
+                r = append_s(m, "width", c->width);
+        if (r >= 0)
+                r = append_u(m, "depth", c->depth, c->depth);
+        return r;
+}
+
 /* The keys of StartManual. In manual mode, Adjust takes the same, except that the roller's speed, width,
  * depth and area, and the airbags' intensity, go as Adjust's own keys (live). */
 static int append_choices(sd_bus_message *m, const struct choices *c, bool adjust)
@@ -213,20 +231,8 @@ static int append_choices(sd_bus_message *m, const struct choices *c, bool adjus
                         r = append_s(m, "technique", c->technique);
                 if (r >= 0)
                         r = append_s(m, "pattern", c->pattern);
-                if (!adjust) {
-                        if (r >= 0)
-                                r = append_s(m, "area", c->area);
-                        if (r >= 0)
-                                r = append_s(m, "from", c->from);
-                        if (r >= 0)
-                                r = append_s(m, "to", c->to);
-                        if (r >= 0)
-                                r = append_u(m, "speed", c->speed, c->speed);
-                        if (r >= 0)
-                                r = append_s(m, "width", c->width);
-                        if (r >= 0)
-                                r = append_u(m, "depth", c->depth, c->depth);
-                }
+                if (r >= 0 && !adjust)
+                        r = append_roller_place(m, c);
                 if (r >= 0)
                         r = close_dict(m);
         }
@@ -242,17 +248,7 @@ static int append_choices(sd_bus_message *m, const struct choices *c, bool adjus
                         r = close_dict(m);
         }
         if (r >= 0 && adjust) {
-                r = append_s(m, "area", c->area);
-                if (r >= 0)
-                        r = append_s(m, "from", c->from);
-                if (r >= 0)
-                        r = append_s(m, "to", c->to);
-                if (r >= 0)
-                        r = append_u(m, "speed", c->speed, c->speed);
-                if (r >= 0)
-                        r = append_s(m, "width", c->width);
-                if (r >= 0)
-                        r = append_u(m, "depth", c->depth, c->depth);
+                r = append_roller_place(m, c);
                 if (r >= 0)
                         r = append_u(m, "airbag-intensity", c->airbag_intensity, c->airbag_intensity);
                 if (r >= 0 && c->reset)
@@ -272,24 +268,16 @@ static int append_choices(sd_bus_message *m, const struct choices *c, bool adjus
 static int call_with_choices(sd_bus *bus, const char *method, const struct choices *c, bool adjust)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, OBJECT_PATH, INTERFACE, method);
+        r = online_new_call(bus, method, &m);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
                 r = append_choices(m, c, adjust);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        return 0;
+        return online_send(bus, m, r, NULL);
 }
 
 int verb_manual(sd_bus *bus, int argc, char *argv[])
@@ -328,8 +316,7 @@ int verb_adjust(sd_bus *bus, int argc, char *argv[])
 
 int verb_shoulders(sd_bus *bus, int argc, char *argv[])
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint32_t mm = 0;
+        _cleanup_json_ json_object *mm = NULL;
         char *end;
         long offset;
         int r;
@@ -348,26 +335,19 @@ int verb_shoulders(sd_bus *bus, int argc, char *argv[])
                                 argv[1]);
                         return EXIT_USAGE;
                 }
-                r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "AdjustShoulders", &error,
-                                       NULL, "i", (int32_t) offset);
-                if (r < 0) {
-                        r = online_report(&error, r);
-                        sd_bus_error_free(&error);
+                r = online_call(bus, NULL, "AdjustShoulders", NULL, "i", (int32_t) offset);
+                if (r)
                         return r;
-                }
         }
-        r = sd_bus_get_property_trivial(bus, BUS_NAME, OBJECT_PATH, INTERFACE, "Shoulders", &error, 'u',
-                                        &mm);
-        if (r < 0) {
-                r = online_report(&error, r);
-                sd_bus_error_free(&error);
+        r = online_get_json(bus, "Shoulders", &mm);
+        if (r)
                 return r;
-        }
         if (global.json) {
                 json_object *o = json_object_new_object();
-                json_object_object_add(o, "shoulders_mm", json_object_new_int64(mm));
+                json_object_object_add(o, "shoulders_mm", json_object_get(mm));
                 json_print(o, "\n");
         } else
-                printf("shoulders at %" PRIu32 " mm from the top of the track\n", mm);
+                printf("shoulders at %" PRIu64 " mm from the top of the track\n",
+                       json_object_get_uint64(mm));
         return 0;
 }

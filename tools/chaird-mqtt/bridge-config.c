@@ -176,9 +176,8 @@ int bridge_config_finish(struct bridge_config *c, const char **ret_error)
         if (!chair_id_valid(c->chair_id)) {
                 *ret_error =
                         "chair-id must be 1-64 letters, digits, '-' or '_' (the characters MQTT topics, "
-                        "Home "
-                        "Assistant's node ids and a broker ACL's %u share: a host name's '.' is not one of "
-                        "them; write it as '-')";
+                        "Home Assistant's node ids and a broker ACL's %u share: a host name's '.' is not "
+                        "one of them; write it as '-')";
                 return -EINVAL;
         }
         if (!topic_level_valid(c->topic_prefix, true)) {

@@ -3,6 +3,7 @@
  * whose reply goes to the reply topic (or the MQTT 5 response topic). */
 #include <errno.h>
 #include <stdio.h>
+#include <systemd/sd-event.h>
 
 #include "bridge.h"
 #include "busjson.h"
@@ -10,6 +11,13 @@
 #include "command.h"
 #include "homeassistant.h"
 #include "mqtt.h"
+#include "state-filter.h"
+
+/* The state's exact (rounded) values go out this long after a value was last held back by its deadband. */
+#define STATE_SETTLE_USEC (2 * USEC_PER_SEC)
+/* A chair left alone still gets its state published this often (retained), with the exact values: Home
+ * Assistant's sensors expire (expire_after) when it stops. */
+#define STATE_REFRESH_USEC (300 * USEC_PER_SEC)
 
 /* D-Bus calls waiting for chaird's answer at once; more commands are dropped like a flood. */
 #define MAX_IN_FLIGHT 32
@@ -24,7 +32,14 @@ struct bridge {
         bool programs_fresh; /* the programs were read since chaird's state was */
         char *profiles_text; /* the Profiles the discovery offers */
 
-        char *topic_availability, *topic_state, *topic_programs, *topic_event, *topic_command, *topic_reply;
+        char *topic_availability, *topic_state, *topic_programs, *topic_event, *topic_command, *topic_reply,
+                *topic_refusal;
+
+        /* The state topic: its analog values rounded and deadbanded, the text last sent, the timers that
+         * send the exact values once they are still, and again while nothing changes. */
+        struct state_filter filter;
+        char *state_sent;
+        sd_event_source *settle, *refresh;
 
         /* The command rate: a token bucket of config->command_rate a second, twice that deep. */
         double tokens;
@@ -37,7 +52,8 @@ struct bridge {
 
 struct request {
         struct bridge *bridge;
-        int urgent; /* a stop or emergency-stop beyond the rate: no reply (enum command), or -1 */
+        int urgent;  /* a stop or emergency-stop beyond the rate: no reply (enum command), or -1 */
+        int command; /* enum command, or -1 when the payload names none */
         char *response_topic;
         void *correlation;
         size_t correlation_size;
@@ -93,11 +109,61 @@ static void profiles_follow(struct bridge *b, json_object *state)
         publish_home_assistant(b, false);
 }
 
+static void arm(struct bridge *b, sd_event_source **s, usec_t usec, sd_event_time_handler_t handler)
+{
+        if (!*s) {
+                if (sd_event_add_time_relative(b->event, s, CLOCK_MONOTONIC, usec, USEC_PER_SEC / 10,
+                                               handler, b) < 0)
+                        fprintf(stderr, "Failed to plan a state refresh.\n");
+                return;
+        }
+        (void) sd_event_source_set_time_relative(*s, usec);
+        (void) sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
+}
+
+static int on_settle(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The state topic: sent when its (filtered) text changed, or always when exact (the values as they are). */
+static void publish_state(struct bridge *b, bool exact)
+{
+        json_object *state = chair_link_state(b->link);
+        bool held = false;
+
+        if (!state)
+                return;
+        _cleanup_json_ json_object *out = state_filter_apply(&b->filter, state, exact, &held);
+        if (!out)
+                return;
+        const char *text = json_text(out);
+        if (held)
+                arm(b, &b->settle, STATE_SETTLE_USEC, on_settle); /* again after the last held change */
+        if (!exact && b->state_sent && streq(text, b->state_sent))
+                return;
+        free(b->state_sent);
+        b->state_sent = strdup(text);
+        if (mqtt_client_connected(b->mqtt))
+                arm(b, &b->refresh, STATE_REFRESH_USEC, on_refresh);
+        publish(b, b->topic_state, text, true);
+}
+
+static int on_settle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        publish_state(userdata, true);
+        return 0;
+}
+
+static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        publish_state(userdata, true);
+        return 0;
+}
+
 static void on_state_changed(struct chair_link *l, json_object *state, void *userdata)
 {
         struct bridge *b = userdata;
 
-        publish(b, b->topic_state, json_text(state), true);
+        publish_state(b, false);
         profiles_follow(b, state);
 }
 
@@ -122,17 +188,46 @@ static void on_availability(struct chair_link *l, bool available, void *userdata
         struct bridge *b = userdata;
 
         publish_availability(b);
-        /* The state read afresh may name other zones or presets than before; the programs are read again
-         * too (a restarted chaird). */
-        if (!available)
+        /* The state read afresh may name other zones or presets than before; it goes out even when it is
+         * the same as before chaird left. The programs are read again too (a restarted chaird). */
+        if (available)
+                publish_state(b, true);
+        else
                 b->programs_fresh = false;
         publish_home_assistant(b, false);
 }
 
 /* Commands. */
 
+/* A refused command, whoever sent it: an event ("refused", for Home Assistant's event entity) and the
+ * retained last refusal (its state sensor's attributes). */
+static void publish_refusal(struct bridge *b, int command, json_object *reply)
+{
+        json_object *error, *message, *id;
+
+        if (!reply || !json_object_object_get_ex(reply, "error", &error))
+                return;
+        _cleanup_json_ json_object *o = json_object_new_object();
+        if (!o)
+                return;
+        json_object_object_add(o, "event", json_object_new_string("refused"));
+        json_object_object_add(o, "command",
+                               command >= 0 && command < _COMMAND_MAX
+                                       ? json_object_new_string(command_names[command])
+                                       : NULL);
+        json_object_object_add(o, "error", json_object_get(error));
+        if (json_object_object_get_ex(reply, "message", &message))
+                json_object_object_add(o, "message", json_object_get(message));
+        if (json_object_object_get_ex(reply, "id", &id))
+                json_object_object_add(o, "id", json_object_get(id));
+        publish(b, b->topic_event, json_text(o), false);
+        json_object_object_del(o, "event");
+        publish(b, b->topic_refusal, json_text(o), true);
+}
+
 static void reply(struct bridge *b, const struct request *req, json_object *o)
 {
+        publish_refusal(b, req->command, o);
         if (req->urgent >= 0 || !o)
                 return; /* beyond the rate: sent, not answered */
         int r = mqtt_publish(b->mqtt, req->response_topic ?: b->topic_reply, json_text(o), false,
@@ -207,6 +302,7 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                 return;
         req->bridge = b;
         req->urgent = -1;
+        req->command = _COMMAND_INVALID;
         if (response_topic && !(req->response_topic = strdup(response_topic)))
                 return;
         if (correlation && correlation_size > 0) {
@@ -218,11 +314,11 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
         }
         if (command_parse(payload, size, &q) < 0)
                 return;
-        int c = q->command;
+        int c = req->command = q->command;
 
         /* stop and emergency-stop go through whatever else comes: beyond the rate they are still sent to
-         * chaird, one of each kind at a time and without a reply, so that a flood of them stays bounded too.
-         */
+         * chaird, one of each kind at a time and without a reply, so that a flood of them stays bounded
+         * too. */
         bool urgent = c >= 0 && command_always_allowed(c);
         if (!take_token(b)) {
                 if (!urgent || b->urgent_in_flight[c] > 0) {
@@ -239,7 +335,7 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
                 char message[128];
                 snprintf(message, sizeof(message), "%s is not among the commands this bridge accepts",
                          command_names[c]);
-                reply_error(b, req, q->id, CHAIR_ERROR "NotPermitted", message);
+                reply_error(b, req, q->id, CHAIRD_ERROR_PREFIX "NotPermitted", message);
                 return;
         }
         if (q->error) {
@@ -248,7 +344,7 @@ static void on_command(struct bridge *b, const void *payload, size_t size, const
         }
         r = chair_link_call(b->link, q, on_call_done, on_call_over, req, NULL);
         if (r < 0) {
-                reply_error(b, req, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                reply_error(b, req, q->id, CHAIRD_ERROR_PREFIX "Failed", strerror(-r));
                 return;
         }
         if (req->urgent >= 0)
@@ -291,8 +387,7 @@ static void on_mqtt_connected(struct mqtt_client *m, void *userdata)
         if (r < 0)
                 fprintf(stderr, "Failed to subscribe to %s: %s\n", b->topic_command, strerror(-r));
         publish_availability(b);
-        if (chair_link_state(b->link))
-                publish(b, b->topic_state, json_text(chair_link_state(b->link)), true);
+        publish_state(b, true);
         if (chair_link_programs(b->link))
                 publish(b, b->topic_programs, json_text(chair_link_programs(b->link)), true);
         if (b->ha)
@@ -326,7 +421,7 @@ int bridge_new(sd_event *event, sd_bus *bus, const struct bridge_config *config,
         if (!(b->topic_availability = topic(config, "availability")) ||
             !(b->topic_state = topic(config, "state")) || !(b->topic_programs = topic(config, "programs")) ||
             !(b->topic_event = topic(config, "event")) || !(b->topic_command = topic(config, "command")) ||
-            !(b->topic_reply = topic(config, "reply")))
+            !(b->topic_reply = topic(config, "reply")) || !(b->topic_refusal = topic(config, "refusal")))
                 return -ENOMEM;
         if (asprintf(&client_id, "chaird-mqtt-%s", config->chair_id) < 0)
                 return -ENOMEM;
@@ -399,6 +494,11 @@ struct bridge *bridge_free(struct bridge *b)
         free(b->topic_event);
         free(b->topic_command);
         free(b->topic_reply);
+        free(b->topic_refusal);
+        sd_event_source_disable_unref(b->settle);
+        sd_event_source_disable_unref(b->refresh);
+        state_filter_done(&b->filter);
+        free(b->state_sent);
         sd_bus_unref(b->bus);
         sd_event_unref(b->event);
         free(b);

@@ -9,8 +9,8 @@
 
 struct discovery;
 
-/* node is the chair's discovery node id (chaird_<chair-id>); filter becomes homeassistant/+/<node>/+/config.
- */
+/* node is the chair's discovery node id (chaird_<chair-id>); filter becomes
+ * homeassistant/+/<node>/+/config. */
 int discovery_new(struct mqtt_client *m, const char *node, struct discovery **ret);
 struct discovery *discovery_free(struct discovery *d);
 static inline void discovery_freep(struct discovery **d)

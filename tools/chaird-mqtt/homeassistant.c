@@ -5,11 +5,14 @@
 
 #include "build-config.h"
 #include "busjson.h"
-#include "config.h" /* HEAT_LEVELS */
+#include "config.h" /* HEAT_LEVELS, INTENSITY_MIN, INTENSITY_MAX */
 #include "discovery.h"
 #include "homeassistant.h"
 
 #define DISCOVERY_PREFIX "homeassistant"
+/* A sensor of an analog value unrefreshed this long shows as unavailable: the bridge republishes the state
+ * at least every 300 s (STATE_REFRESH_USEC in bridge.c). */
+#define EXPIRE_AFTER_SEC 900
 
 struct ha {
         struct mqtt_client *mqtt;
@@ -40,8 +43,20 @@ static void add_string(json_object *o, const char *key, const char *value)
         json_object_object_add(o, key, json_object_new_string(value));
 }
 
-/* The keys every entity shares: its unique id, the device, availability, and the state topic when it reads.
- */
+/* Who publishes the discovery (Home Assistant logs it with each entity's config). */
+static void add_origin(json_object *o)
+{
+        json_object *origin = json_object_new_object();
+
+        if (!origin)
+                return;
+        add_string(origin, "name", "chaird-mqtt");
+        add_string(origin, "sw_version", PACKAGE_VERSION);
+        json_object_object_add(o, "origin", origin);
+}
+
+/* The keys every entity shares: its unique id, the device, availability, and the state topic when it
+ * reads. */
 static json_object *entity(struct ha *h, const char *object, const char *name)
 {
         char buf[700];
@@ -57,6 +72,7 @@ static json_object *entity(struct ha *h, const char *object, const char *name)
         add_string(o, "availability_topic", buf);
         add_string(o, "payload_available", "online");
         add_string(o, "payload_not_available", "offline");
+        add_origin(o);
         return o;
 }
 
@@ -86,6 +102,64 @@ static void publish_entity(struct ha *h, const char *component, const char *obje
         json_object_put(o);
 }
 
+/* How a sensor's value is shown: the precision the state topic rounds it to (temperatures 0.1 °C, positions
+ * 1 %), whether it is diagnostic, and when it counts as stale. */
+static void sensor_display(json_object *o, const char *object)
+{
+        if (strncmp(object, "temperature_", 12) == 0) {
+                json_object_object_add(o, "suggested_display_precision", json_object_new_int(1));
+                json_object_object_add(o, "expire_after", json_object_new_int(EXPIRE_AFTER_SEC));
+        } else if (strncmp(object, "position_", 9) == 0) {
+                json_object_object_add(o, "suggested_display_precision", json_object_new_int(0));
+                json_object_object_add(o, "expire_after", json_object_new_int(EXPIRE_AFTER_SEC));
+                add_string(o, "entity_category", "diagnostic");
+        } else if (streq(object, "remaining")) {
+                json_object_object_add(o, "suggested_display_precision", json_object_new_int(0));
+        } else if (streq(object, "phase")) {
+                add_string(o, "entity_category", "diagnostic");
+        }
+}
+
+/* The state sensor, with the last refused command as its attributes (the retained <prefix>/<id>/refusal). */
+static void state_sensor(struct ha *h)
+{
+        char buf[700];
+        json_object *o = entity(h, "state", "State");
+
+        if (!o)
+                return;
+        with_state(h, o, "{{ value_json.State }}");
+        snprintf(buf, sizeof(buf), "%s/refusal", h->base);
+        add_string(o, "json_attributes_topic", buf);
+        add_string(o, "json_attributes_template",
+                   "{{ {'last_refusal_command': value_json.command, 'last_refusal_error': value_json.error, "
+                   "'last_refusal_message': value_json.message} | tojson }}");
+        publish_entity(h, "sensor", "state", o);
+}
+
+/* The event entity: finished, fault, refused and profile-changed, from the event topic; the event's keys
+ * are its attributes. */
+static void event_entity(struct ha *h)
+{
+        char buf[700];
+        json_object *types = json_object_new_array(), *o = entity(h, "event", "Event");
+
+        if (!o || !types) {
+                json_object_put(types);
+                json_object_put(o);
+                return;
+        }
+        snprintf(buf, sizeof(buf), "%s/event", h->base);
+        add_string(o, "state_topic", buf);
+        add_string(o, "value_template", "{{ dict(value_json, event_type=value_json.event) | tojson }}");
+        json_object_array_add(types, json_object_new_string("finished"));
+        json_object_array_add(types, json_object_new_string("fault"));
+        json_object_array_add(types, json_object_new_string("refused"));
+        json_object_array_add(types, json_object_new_string("profile-changed"));
+        json_object_object_add(o, "event_types", types);
+        publish_entity(h, "event", "event", o);
+}
+
 static void sensor(struct ha *h, const char *object, const char *name, const char *value_template,
                    const char *device_class, const char *unit)
 {
@@ -99,6 +173,7 @@ static void sensor(struct ha *h, const char *object, const char *name, const cha
                 add_string(o, "unit_of_measurement", unit);
                 add_string(o, "state_class", "measurement");
         }
+        sensor_display(o, object);
         publish_entity(h, "sensor", object, o);
 }
 
@@ -134,35 +209,61 @@ static void select_entity(struct ha *h, const char *object, const char *name, js
         publish_entity(h, "select", object, o);
 }
 
-static json_object *keys_of(json_object *state, const char *property)
+static bool list_has(json_object *list, const char *name)
 {
-        json_object *map, *list = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+                if (streq(json_object_get_string(json_object_array_get_idx(list, i)), name))
+                        return true;
+        return false;
+}
 
-        if (!list || !json_object_object_get_ex(state, property, &map) ||
-            !json_object_is_type(map, json_type_object))
-                return list;
-        json_object_object_foreach(map, key, value)
-        {
-                (void) value;
-                json_object_array_add(list, json_object_new_string(key));
+static void list_add(json_object *list, const char *name)
+{
+        if (!list_has(list, name))
+                json_object_array_add(list, json_object_new_string(name));
+}
+
+/* The names an entity is made for: those the chair's Capabilities lists under caps_key (the config's, known
+ * from the start), and the keys of the state's property. A sensor not read yet is left out of Temperatures
+ * and Positions; taken from those alone its entity would be cleared as stale and come back at the next
+ * reading. */
+static json_object *names_of(json_object *state, const char *caps_key, const char *property)
+{
+        json_object *caps, *names, *map, *list = json_object_new_array();
+
+        if (!list)
+                return NULL;
+        if (caps_key && json_object_object_get_ex(state, "Capabilities", &caps) &&
+            json_object_object_get_ex(caps, caps_key, &names) && json_object_is_type(names, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(names); i++)
+                        list_add(list, json_object_get_string(json_object_array_get_idx(names, i)));
+        if (json_object_object_get_ex(state, property, &map) && json_object_is_type(map, json_type_object)) {
+                json_object_object_foreach(map, key, value)
+                {
+                        (void) value;
+                        list_add(list, key);
+                }
         }
         return list;
 }
 
 static void publish_program(struct ha *h, json_object *programs);
 static void publish_remote(struct ha *h, json_object *state);
+static bool capability_list(json_object *state, const char *key);
 
 static void publish_all(struct ha *ha, json_object *state, json_object *programs)
 {
-        _cleanup_json_ json_object *zones = keys_of(state, "Heat"),
-                                   *sensors = keys_of(state, "Temperatures"),
-                                   *axes = keys_of(state, "Positions");
+        _cleanup_json_ json_object *zones = names_of(state, "heat-zones", "Heat"),
+                                   *sensors = names_of(state, "heat-zones", "Temperatures"),
+                                   *axes = names_of(state, "axes", "Positions");
         struct ha h = *ha;
         const struct bridge_config *c = ha->config;
         char object[300], name[300], tmpl[700];
 
         if (!zones || !sensors || !axes)
                 return;
+        if (capability_list(state, "techniques")) /* a roller: its motor has a position */
+                list_add(axes, "roller");
         _cleanup_json_ json_object *device = json_object_new_object(), *ids = json_object_new_array();
         if (!device || !ids)
                 return;
@@ -176,7 +277,8 @@ static void publish_all(struct ha *ha, json_object *state, json_object *programs
         h.device = device;
 
         /* Sensors. */
-        sensor(&h, "state", "State", "{{ value_json.State }}", NULL, NULL);
+        state_sensor(&h);
+        event_entity(&h);
         sensor(&h, "phase", "Phase", "{{ value_json.Phase }}", NULL, NULL);
         sensor(&h, "remaining", "Remaining time",
                "{{ ((value_json.DurationUSec - value_json.ElapsedUSec) / 1000000) | round(0) | int "
@@ -254,8 +356,8 @@ static void publish_all(struct ha *ha, json_object *state, json_object *programs
                 with_command(&h, o);
                 add_string(o, "command_template",
                            "{\"command\":\"intensity\",\"intensity\":{{ value | int }}}");
-                json_object_object_add(o, "min", json_object_new_int(1));
-                json_object_object_add(o, "max", json_object_new_int(5));
+                json_object_object_add(o, "min", json_object_new_int(INTENSITY_MIN));
+                json_object_object_add(o, "max", json_object_new_int(INTENSITY_MAX));
                 json_object_object_add(o, "step", json_object_new_int(1));
                 add_string(o, "mode", "slider");
                 publish_entity(&h, "number", "intensity", o);
@@ -267,6 +369,7 @@ static void publish_all(struct ha *ha, json_object *state, json_object *programs
                 add_string(o, "payload_off", "{\"command\":\"lock\",\"locked\":false}");
                 add_string(o, "state_on", "ON");
                 add_string(o, "state_off", "OFF");
+                add_string(o, "entity_category", "config");
                 publish_entity(&h, "switch", "child_lock", o);
         }
         publish_remote(&h, state);
@@ -522,8 +625,7 @@ static void publish_remote(struct ha *h, json_object *state)
                         select_on(h, "profile", "Profile", state_topic,
                                   "{{ value_json.Profile or '(none)' }}", h->topic_command,
                                   "{\"command\":\"select-profile\",\"name\":{{ ('' if value == '(none)' "
-                                  "else value) "
-                                  "| tojson }}}",
+                                  "else value) | tojson }}}",
                                   options);
                 }
         }

@@ -1,9 +1,11 @@
 /* main.c: chaird-mqtt, the bridge between chaird's D-Bus API and an MQTT broker. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "bridge-config.h"
 #include "bridge.h"
@@ -33,6 +35,22 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* A file the config names that cannot be read: a config that cannot work, said with the file's name. */
+static int check_readable(const char *key, const char *path)
+{
+        if (!path)
+                return 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                int r = -errno;
+                fprintf(stderr, "Cannot read the %s %s: %s\n", key, path, strerror(-r));
+                (void) sd_notifyf(false, "STATUS=Cannot read the %s %s: %s", key, path, strerror(-r));
+                return r;
+        }
+        close(fd);
+        return 0;
+}
+
 static bool arg_remove_discovery;
 
 static int run(struct bridge_config *c)
@@ -56,6 +74,11 @@ static int run(struct bridge_config *c)
                         return r;
                 }
         }
+
+        if ((r = check_readable("ca-file", c->ca_file)) < 0 ||
+            (r = check_readable("cert-file", c->cert_file)) < 0 ||
+            (r = check_readable("key-file", c->key_file)) < 0)
+                return r;
 
         r = sd_event_default(&event);
         if (r < 0)
@@ -104,6 +127,8 @@ static int run(struct bridge_config *c)
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
         bridge_stop(b);
+        if (r == -EACCES)
+                return r; /* the broker refused the credentials: said already */
         if (r < 0)
                 return fprintf(stderr, "The event loop failed: %s\n", strerror(-r)), r;
         return 0;

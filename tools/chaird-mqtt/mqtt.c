@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <systemd/sd-daemon.h>
 
 #include "mqtt.h"
 
@@ -21,7 +25,14 @@ struct mqtt_client {
 
         sd_event_source *io, *misc, *retry;
         int io_fd;
-        bool connected, started, stopping;
+        bool connected, started, stopping, tls;
+
+        /* Why the last attempt failed, as logged (once per change); what the broker or TLS said of it. */
+        char failure[512];
+        char tls_error[256];
+        int refused_rc;         /* the CONNACK's reason code when the broker refused, or 0 */
+        unsigned auth_refusals; /* user name or password refused, in a row */
+        unsigned disconnects;   /* on_disconnect calls, to tell a failure libmosquitto did not report */
 
         /* The topics of the last publishes by message id, to name the one a broker refuses (its ACL). */
         struct {
@@ -65,17 +76,105 @@ static int errno_of(int rc)
 static void schedule_reconnect(struct mqtt_client *m);
 static void update_io(struct mqtt_client *m);
 
+/* The reason in words of a failed attempt: rc from libmosquitto, err the errno that came with it. */
+static void failure_reason(struct mqtt_client *m, int rc, int err, char *buf, size_t size)
+{
+        if (m->refused_rc)
+                snprintf(buf, size, "the broker refused the connection: %s",
+                         mosquitto_reason_string(m->refused_rc));
+        else if (m->tls_error[0])
+                snprintf(buf, size, "TLS failed: %s", m->tls_error);
+        else if (rc == MOSQ_ERR_EAI)
+                snprintf(buf, size, "cannot resolve the host name %s: %s", m->host, gai_strerror(err));
+        else if (rc == MOSQ_ERR_ERRNO && err == ECONNREFUSED)
+                snprintf(buf, size, "connection refused (nothing listens on port %d)", m->port);
+        else if (rc == MOSQ_ERR_ERRNO)
+                snprintf(buf, size, "%s", strerror(err));
+        else if (rc == MOSQ_ERR_CONN_LOST)
+                snprintf(buf, size,
+                         "the broker closed the connection before accepting it (a TLS port spoken "
+                         "to without TLS? then the broker is mqtts://)");
+        else
+                snprintf(buf, size, "%s", mosquitto_strerror(rc));
+}
+
+/* A failed attempt: its reason goes to the journal and to systemctl status when it is not the last one's. A
+ * user name or password the broker refuses AUTH_REFUSALS_MAX times in a row ends the bridge with a failure:
+ * no retry would help. */
+static void attempt_failed(struct mqtt_client *m, int rc, int err)
+{
+        char reason[sizeof(m->failure)];
+        bool auth =
+                m->refused_rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD || m->refused_rc == MQTT_RC_NOT_AUTHORIZED;
+
+        failure_reason(m, rc, err, reason, sizeof(reason));
+        m->refused_rc = 0;
+        m->tls_error[0] = '\0';
+        m->auth_refusals = auth ? m->auth_refusals + 1 : 0;
+        if (auth && m->auth_refusals >= MQTT_AUTH_REFUSALS_MAX) {
+                fprintf(stderr,
+                        "Giving up: the broker %s:%d refused the user name or password %u times in a "
+                        "row (%s).\n",
+                        m->host, m->port, m->auth_refusals, reason);
+                (void) sd_notifyf(false, "STATUS=Gave up: the broker %s:%d refused the credentials: %s",
+                                  m->host, m->port, reason);
+                m->stopping = true;
+                (void) sd_event_exit(m->event, -EACCES);
+                return;
+        }
+        if (streq(reason, m->failure))
+                return;
+        snprintf(m->failure, sizeof(m->failure), "%s", reason);
+        fprintf(stderr, "Cannot connect to the broker %s:%d: %s; retrying, at most %llu s apart.\n", m->host,
+                m->port, reason, (unsigned long long) (m->backoff_max / USEC_PER_SEC));
+        (void) sd_notifyf(false, "STATUS=Cannot connect to the broker %s:%d: %s", m->host, m->port, reason);
+}
+
+/* libmosquitto's log: OpenSSL's reason for a failed handshake, and the certificate check's own words. */
+static void on_log(struct mosquitto *mosq, void *userdata, int level, const char *text)
+{
+        struct mqtt_client *m = userdata;
+        const char *prefix = "OpenSSL Error[0]: ";
+
+        if (!(level & MOSQ_LOG_ERR) || strncmp(text, prefix, strlen(prefix)) != 0 || m->tls_error[0])
+                return;
+        const char *what = strstr(text, "::"); /* "error:0A000086:SSL routines::certificate verify failed" */
+        what = what ? what + 2 : text + strlen(prefix);
+        SSL *ssl = mosquitto_ssl_get(mosq);
+        long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+        if (verify == X509_V_ERR_UNSPECIFIED)
+                /* The chain was good, and libmosquitto's own check refused it: that one compares the host
+                 * name. */
+                snprintf(m->tls_error, sizeof(m->tls_error),
+                         "%s: host name mismatch (the certificate is not for %s)", what, m->host);
+        else if (verify != X509_V_OK)
+                snprintf(m->tls_error, sizeof(m->tls_error), "%s: %s", what,
+                         X509_verify_cert_error_string(verify));
+        else
+                snprintf(m->tls_error, sizeof(m->tls_error), "%s", what);
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct mqtt_client *m = userdata;
         int rc = MOSQ_ERR_SUCCESS;
 
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        /* During a TLS handshake that waits for the socket to be writable (the TCP connection still under
+         * way when it began), libmosquitto goes on with it in its read step, as its own loop does on
+         * writability: without this, the handshake would wait for a reply to a hello never sent. */
+        bool handshake = m->tls && !m->connected && (revents & EPOLLOUT);
+        unsigned disconnects = m->disconnects;
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR) || handshake)
                 rc = mosquitto_loop_read(m->mosq, 1);
         if (rc == MOSQ_ERR_SUCCESS && (revents & EPOLLOUT))
                 rc = mosquitto_loop_write(m->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS && !m->connected) /* on_disconnect ran, or the connection never came */
+        if (rc != MOSQ_ERR_SUCCESS && !m->connected) { /* on_disconnect ran, or the connection never came */
+                /* A failed attempt libmosquitto closed without calling on_disconnect is said here: a bridge
+                 * that cannot connect always says why. */
+                if (m->disconnects == disconnects && !m->stopping)
+                        attempt_failed(m, rc, errno);
                 schedule_reconnect(m);
+        }
         update_io(m);
         return 0;
 }
@@ -124,9 +223,7 @@ static void try_connect(struct mqtt_client *m)
                         : mosquitto_connect_async(m->mosq, m->host, m->port, (int) m->keepalive_sec);
         m->started = true;
         if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "Cannot reach the broker %s:%d: %s; retrying in %llu s.\n", m->host, m->port,
-                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
-                        (unsigned long long) (m->backoff / USEC_PER_SEC));
+                attempt_failed(m, rc, errno);
                 schedule_reconnect(m);
         }
         update_io(m);
@@ -166,12 +263,15 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
         struct mqtt_client *m = userdata;
 
         if (rc != 0) {
-                fprintf(stderr, "The broker %s:%d refused the connection: %s\n", m->host, m->port,
-                        mosquitto_reason_string(rc));
-                /* libmosquitto closes the socket after a refusal; on_disconnect plans the next attempt. */
+                /* libmosquitto closes the socket after a refusal; on_disconnect says why and plans the next
+                 * attempt. */
+                m->refused_rc = rc;
                 return;
         }
         fprintf(stderr, "Connected to the broker %s:%d.\n", m->host, m->port);
+        (void) sd_notifyf(false, "STATUS=Connected to the broker %s:%d", m->host, m->port);
+        m->failure[0] = '\0';
+        m->auth_refusals = 0;
         m->connected = true;
         m->backoff = m->backoff_min;
         if (m->cb.connected)
@@ -181,10 +281,15 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const mosquitto_property *props)
 {
         struct mqtt_client *m = userdata;
+        int err = errno;
 
-        if (m->connected)
+        m->disconnects++;
+        if (m->connected) {
                 fprintf(stderr, "Lost the broker %s:%d: %s\n", m->host, m->port,
-                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                        rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+                (void) sd_notifyf(false, "STATUS=Lost the broker %s:%d; reconnecting", m->host, m->port);
+        } else if (!m->stopping)
+                attempt_failed(m, rc, err);
         m->connected = false;
         schedule_reconnect(m);
 }
@@ -285,6 +390,7 @@ int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct 
         mosquitto_connect_v5_callback_set(m->mosq, on_connect);
         mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
         mosquitto_message_v5_callback_set(m->mosq, on_message);
+        mosquitto_log_callback_set(m->mosq, on_log);
         mosquitto_publish_v5_callback_set(m->mosq, on_publish);
         mosquitto_subscribe_v5_callback_set(m->mosq, on_subscribe);
 
@@ -298,6 +404,7 @@ int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct 
                 if (rc != MOSQ_ERR_SUCCESS)
                         return errno_of(rc);
         }
+        m->tls = o->tls;
         if (o->tls) {
                 /* Without a CA file, the system's trusted certificates. */
                 rc = mosquitto_tls_set(m->mosq, o->ca_file, o->ca_file ? NULL : "/etc/ssl/certs",
@@ -367,8 +474,8 @@ void mqtt_client_stop(struct mqtt_client *m, const char *goodbye)
         if (goodbye && m->will_topic)
                 (void) mosquitto_publish_v5(m->mosq, NULL, m->will_topic, (int) strlen(goodbye), goodbye, 1,
                                             true, NULL);
-        /* A clean disconnect (reason 0) tells the broker not to send the will: the goodbye says it already.
-         */
+        /* A clean disconnect (reason 0) tells the broker not to send the will: the goodbye says it
+         * already. */
         (void) mosquitto_disconnect_v5(m->mosq, 0, NULL);
         for (int i = 0; i < 10 && mosquitto_want_write(m->mosq); i++)
                 if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)

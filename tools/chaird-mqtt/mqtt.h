@@ -9,6 +9,9 @@
 
 struct mqtt_client;
 
+/* A user name or password the broker refuses this many times in a row ends the event loop with -EACCES. */
+#define MQTT_AUTH_REFUSALS_MAX 5
+
 struct mqtt_options {
         const char *client_id;
         const char *host;
@@ -34,8 +37,9 @@ struct mqtt_callbacks {
 /* Creates the client; it connects at mqtt_client_start(). The options' strings are copied. */
 int mqtt_client_new(sd_event *event, const struct mqtt_options *o, const struct mqtt_callbacks *cb,
                     void *userdata, struct mqtt_client **ret);
-/* Starts connecting; a broker that is not there is retried with backoff. Returns 0 or a negative errno for a
- * setting libmosquitto refuses (e.g. a CA file it cannot read). */
+/* Starts connecting; a broker that is not there is retried with backoff (each failure's reason logged once
+ * per change, and in the unit's STATUS). Returns 0 or a negative errno for a setting libmosquitto refuses
+ * (e.g. a CA file it cannot read). */
 int mqtt_client_start(struct mqtt_client *m);
 bool mqtt_client_connected(const struct mqtt_client *m);
 

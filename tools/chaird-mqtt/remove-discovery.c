@@ -44,7 +44,7 @@ static void on_message(struct mqtt_client *m, const char *topic, const void *pay
         if (streq(topic, x->marker)) {
                 if (size == 8 && memcmp(payload, "retained", 8) == 0) {
                         /* The chair's own retained topics: known by name. */
-                        static const char *const leaves[] = {"availability", "state", "programs"};
+                        static const char *const leaves[] = {"availability", "state", "programs", "refusal"};
                         for (size_t i = 0; i < ELEMENTSOF(leaves); i++) {
                                 char t[600];
                                 snprintf(t, sizeof(t), "%s/%s/%s", x->config->topic_prefix,

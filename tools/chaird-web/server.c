@@ -1,5 +1,5 @@
-/* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at /api.
- */
+/* server.c: libwebsockets on a libuv loop inside sd-event; the page from memory, the bridges' JSON at
+ * /api. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -220,12 +220,13 @@ static bool page_own_command(struct page *p, struct command_request *q)
         if (!streq(name, "pair-code") && !streq(name, "phones") && !streq(name, "unpair"))
                 return false;
         if (p->lan) {
-                page_refuse(p, q->id, CHAIR_ERROR "NotPermitted",
+                page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "NotPermitted",
                             "only the chair's own screen pairs phones");
                 return true;
         }
         if (!s->pairing) {
-                page_refuse(p, q->id, CHAIR_ERROR "NotSupported", "phones are off: lan: true in web.yaml");
+                page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "NotSupported",
+                            "phones are off: lan: true in web.yaml");
                 return true;
         }
         _cleanup_json_ json_object *result = NULL, *reply = NULL;
@@ -234,7 +235,7 @@ static bool page_own_command(struct page *p, struct command_request *q)
                 usec_t now = now_usec(), expires;
                 int r = pairing_new_code(s->pairing, now, code, &expires);
                 if (r < 0) {
-                        page_refuse(p, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                        page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "Failed", strerror(-r));
                         return true;
                 }
                 result = json_object_new_object();
@@ -246,19 +247,19 @@ static bool page_own_command(struct page *p, struct command_request *q)
         } else {
                 if (!json_object_object_get_ex(q->root, "phone", &id_o) ||
                     !json_object_is_type(id_o, json_type_string)) {
-                        page_refuse(p, q->id, CHAIR_ERROR "InvalidArgument",
+                        page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "InvalidArgument",
                                     "unpair needs \"phone\": its id (a string)");
                         return true;
                 }
                 const char *id = json_object_get_string(id_o);
                 int r = pairing_revoke(s->pairing, id);
                 if (r == -ENOENT) {
-                        page_refuse(p, q->id, CHAIR_ERROR "InvalidArgument",
+                        page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "InvalidArgument",
                                     "no phone of that id is paired");
                         return true;
                 }
                 if (r < 0) {
-                        page_refuse(p, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                        page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "Failed", strerror(-r));
                         return true;
                 }
                 /* Its pages go at once: the token is no longer good. */
@@ -274,8 +275,8 @@ static bool page_own_command(struct page *p, struct command_request *q)
 }
 
 /* The child lock holds for a phone whatever user chaird-web runs as (chaird lets root through): while the
- * chair is locked a phone may stop it, lock it and read, nothing else; unlocking is for the chair's screen.
- */
+ * chair is locked a phone may stop it, lock it and read, nothing else; unlocking is for the chair's
+ * screen. */
 static bool phone_locked_out(struct web_server *s, const struct command_request *q)
 {
         json_object *state = chair_link_state(s->link), *locked = NULL, *value = NULL;
@@ -314,7 +315,7 @@ static void page_command(struct page *p, const char *text, size_t size)
                 char message[96];
                 snprintf(message, sizeof(message), "more than %u commands a second",
                          p->server->config->command_rate);
-                page_refuse(p, q->id, CHAIR_ERROR "Busy", message);
+                page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "Busy", message);
                 return;
         }
         if (q->error) {
@@ -322,14 +323,14 @@ static void page_command(struct page *p, const char *text, size_t size)
                 return;
         }
         if (p->lan && phone_locked_out(p->server, q)) {
-                page_refuse(p, q->id, CHAIR_ERROR "Locked",
+                page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "Locked",
                             "the chair is locked (child lock): it is unlocked on the chair's own screen");
                 return;
         }
         for (slot = 0; slot < PAGE_CALLS_MAX && p->calls[slot]; slot++)
                 ;
         if (slot == PAGE_CALLS_MAX && !urgent) {
-                page_refuse(p, q->id, CHAIR_ERROR "Busy", "too many commands under way");
+                page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "Busy", "too many commands under way");
                 return;
         }
         c = calloc(1, sizeof(*c));
@@ -339,7 +340,7 @@ static void page_command(struct page *p, const char *text, size_t size)
         r = chair_link_call(p->server->link, q, on_reply, pending_free, c, &c->call);
         if (r < 0) {
                 free(c);
-                page_refuse(p, q->id, CHAIR_ERROR "Failed", strerror(-r));
+                page_refuse(p, q->id, CHAIRD_ERROR_PREFIX "Failed", strerror(-r));
                 return;
         }
         if (slot < PAGE_CALLS_MAX)
@@ -818,8 +819,7 @@ static int check_listening(const struct web_config *config)
                                   sizeof(shown));
                 fprintf(stderr,
                         "chaird-web: libwebsockets listens on %s port %d, not where the config says "
-                        "(%s:%d%s%s%s): "
-                        "not serving (can it list the network interfaces? AF_NETLINK)\n",
+                        "(%s:%d%s%s%s): not serving (can it list the network interfaces? AF_NETLINK)\n",
                         shown,
                         addr.ss_family == AF_INET ? ntohs(((struct sockaddr_in *) &addr)->sin_port)
                                                   : ntohs(((struct sockaddr_in6 *) &addr)->sin6_port),

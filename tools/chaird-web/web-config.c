@@ -82,8 +82,8 @@ int web_config_finish(struct web_config *c, const char **ret_why)
         }
         if (!is_loopback(c->host)) {
                 *ret_why = "listen is for the chair's own screen and must be a loopback address "
-                           "(127.0.0.1:8700); "
-                           "phones on the network come through lan: true and lan-listen, paired";
+                           "(127.0.0.1:8700); phones on the network come through lan: true and lan-listen, "
+                           "paired";
                 return -EINVAL;
         }
         if (!c->tls_cert != !c->tls_key) {

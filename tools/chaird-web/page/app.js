@@ -107,6 +107,8 @@ function build(caps) {
     }
   }
   const heats = $("heats");
+  // One column for the zones' names, one for each level: the levels line up from zone to zone.
+  heats.style.gridTemplateColumns = `max-content repeat(${caps["heat-levels"] + 1}, max-content)`;
   for (const zone of caps["heat-zones"]) {
     const row = document.createElement("div");
     row.className = "heat-zone";

@@ -427,6 +427,38 @@ static void test_pulses_with_both_relays_off_are_motor_unbidden(void)
         teardown();
 }
 
+/* The coast is the motor's own setting: with coast: 2s, the pulses that made motor-unbidden above (read
+ * 1.1 s after the relay opened, since a read 1 s after it) are a heavy motor still coasting. */
+static void test_a_longer_coast_is_the_motors_setting(void)
+{
+        char *axes = NULL;
+        struct safety *s;
+
+        if (asprintf(&axes, "%s      coast: 2s\n", relay_axes) < 0)
+                abort();
+        axes_text = axes;
+        s = legrest_from_its_start(0.5);
+        feed(L_PULSES, 496.0);
+        CHECK(out(L_EXTEND) == 0.0);
+        feed(L_PULSES, 502.0);
+        advance(USEC_PER_SEC);
+        feed(L_PULSES, 504.0);
+        advance(100 * USEC_PER_MSEC);
+        feed(L_PULSES, 506.0);
+        feed(L_PULSES, 507.0);
+        safety_check(s, vnow);
+        CHECK_EQ_U(tripped, FAULT_NONE);
+        advance(2 * USEC_PER_SEC); /* past the coast: three more are the motor moving by itself */
+        feed(L_PULSES, 508.0);
+        feed(L_PULSES, 511.0);
+        safety_check(s, vnow);
+        CHECK_STREQ(fault_to_string(tripped), "motor-unbidden");
+        safety_free(s);
+        teardown();
+        axes_text = NULL;
+        free(axes);
+}
+
 /* A counter read late (a loaded machine, a busy bus) holds pulses of the drive and the coast although the
  * relay went off long before the read: they are not the motor moving by itself. */
 static void test_coast_pulses_read_late_are_not_unbidden(void)
@@ -1149,7 +1181,7 @@ RUN_TESTS(T(test_a_recline_right_after_jogs_is_not_stopped_by_the_jogs_timer),
           T(test_sent_to_an_end_it_drives_until_the_switch_closes),
           T(test_a_pulsed_motor_stops_early_by_what_it_coasted), T(test_a_closed_start_switch_is_home),
           T(test_pulses_with_both_relays_off_are_motor_unbidden),
-          T(test_coast_pulses_read_late_are_not_unbidden),
+          T(test_coast_pulses_read_late_are_not_unbidden), T(test_a_longer_coast_is_the_motors_setting),
           T(test_massage_motors_on_a_relay_switch_at_any_speed),
           T(test_an_unknown_position_is_homed_at_the_start_limit_first),
           T(test_reversals_never_overlap_and_always_wait),

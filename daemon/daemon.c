@@ -66,6 +66,9 @@ struct daemon {
         struct reset_waiter *resets;
         size_t n_resets;
         bool reading;           /* a chair_refresh() for a reset is under way */
+        /* latch() calls so far, and their number when the reset's read began: a fault latched during the
+         * read is newer than what it read. */
+        unsigned latches, read_latches;
         bool guarding;          /* a chair_refresh() of the idle guard is under way */
         sd_event_source *guard; /* the idle guard's reads (NULL: the chair needs none) */
         usec_t guard_usec;      /* their period */
@@ -261,6 +264,7 @@ static _printf_(3, 4) void latch(struct daemon *d, enum fault fault, const char 
         va_list ap;
         int r;
 
+        d->latches++;
         if (!d->fault) { /* the first cause is the one to report */
                 d->fault = fault;
                 va_start(ap, fmt);
@@ -308,6 +312,14 @@ static int judge_reset(struct daemon *d, const char *unread, char *why, size_t s
                 return 0;
         if (unread) {
                 snprintf(why, size, "its cause cannot be checked: %s", unread);
+                return -EBUSY;
+        }
+        /* A stop that came while the inputs were read (an EmergencyStop() call, a trip, also one that the
+         * reset of a waiter before this one brought back) is newer than what was read: it is not cleared by
+         * a reset asked before it. */
+        if (d->latches != d->read_latches) {
+                snprintf(why, size, "a fault came while the inputs were read (%s): reset again",
+                         fault_to_string(d->fault));
                 return -EBUSY;
         }
         if (safety_cause(d->safety, now_usec(), why, size))
@@ -360,6 +372,13 @@ static int on_reset_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* A reset's read began: it judges the faults latched so far. */
+static void reading(struct daemon *d)
+{
+        d->reading = true;
+        d->read_latches = d->latches;
+}
+
 /* The idle guard's read is over: what it read has been checked. A reset that came meanwhile reads afresh now
  * (the guard's read may have begun before what the reset waits for, a button's release). */
 static void on_guard_read(struct chair *c, int error, void *userdata)
@@ -373,7 +392,7 @@ static void on_guard_read(struct chair *c, int error, void *userdata)
                 sd_event_source_set_enabled(d->reset_timeout, SD_EVENT_OFF);
                 answer_resets(d, "the inputs could not be read afresh");
         } else
-                d->reading = true;
+                reading(d);
 }
 
 static int on_guard(sd_event_source *s, uint64_t usec, void *userdata)
@@ -443,7 +462,7 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
                 answer_resets(d, why);
                 return;
         }
-        d->reading = true;
+        reading(d);
 }
 
 /* Resets still waiting when chaird stops are told so, while the bus can still carry the answer. */

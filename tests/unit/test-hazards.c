@@ -1170,6 +1170,29 @@ static void test_resets_during_one_read_share_it(void)
         teardown();
 }
 
+/* A stop that comes while a reset's inputs are read is newer than that read: the reset asked before it does
+ * not clear it, though its cause (a call) does not last; the next reset does. */
+static void test_a_stop_during_a_resets_read_is_not_cleared_by_it(void)
+{
+        setup();
+        recline_flat();
+        daemon_emergency_stop(f.d, "EmergencyStop() was called");
+        dispatch();
+        unsigned refreshes = fake->refreshes;
+        f.reset_r = 1;
+        daemon_reset_fault(f.d, on_reset, NULL); /* its read is under way... */
+        CHECK_EQ_U(f.reset_r, 1);
+        daemon_emergency_stop(f.d, "EmergencyStop() was called again"); /* ...when the chair is stopped again */
+        dispatch();
+        CHECK_EQ_U(fake->refreshes, refreshes + 1);
+        CHECK_EQ_U(f.reset_r, -EBUSY);
+        CHECK(strstr(f.reset_why, "came while the inputs were read"));
+        check_latched(FAULT_EMERGENCY_STOP, IO_NONE, IO_NONE);
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
 /* Every fault of the enum has a name on D-Bus; every hazard row names one of them. */
 static void test_faults_have_their_documented_names(void)
 {
@@ -1221,6 +1244,7 @@ int main(void)
                 T(test_a_clean_restart_knows_where_the_relay_motors_are),
                 T(test_a_reset_whose_read_never_ends_is_refused_in_time),
                 T(test_resets_during_one_read_share_it),
+                T(test_a_stop_during_a_resets_read_is_not_cleared_by_it),
                 T(test_faults_have_their_documented_names),
         };
 

@@ -65,7 +65,7 @@ struct daemon {
         /* ResetFault calls waiting for the inputs to be read afresh. */
         struct reset_waiter *resets;
         size_t n_resets;
-        bool reading;           /* a chair_refresh() for a reset is under way */
+        bool reading; /* a chair_refresh() for a reset is under way */
         /* latch() calls so far, and their number when the reset's read began: a fault latched during the
          * read is newer than what it read. */
         unsigned latches, read_latches;

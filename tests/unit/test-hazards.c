@@ -1182,7 +1182,8 @@ static void test_a_stop_during_a_resets_read_is_not_cleared_by_it(void)
         f.reset_r = 1;
         daemon_reset_fault(f.d, on_reset, NULL); /* its read is under way... */
         CHECK_EQ_U(f.reset_r, 1);
-        daemon_emergency_stop(f.d, "EmergencyStop() was called again"); /* ...when the chair is stopped again */
+        daemon_emergency_stop(f.d,
+                              "EmergencyStop() was called again"); /* ...when the chair is stopped again */
         dispatch();
         CHECK_EQ_U(fake->refreshes, refreshes + 1);
         CHECK_EQ_U(f.reset_r, -EBUSY);

@@ -5,15 +5,9 @@
 
 #include "chair.h"
 #include "driver.h"
+#include "heater.h"
 #include "log.h"
 #include "motor.h"
-
-/* A heater switches on again once its element has cooled this far below its level's temperature, so that
- * the relay does not chatter around the set point. Not a config key: the heater's safety rows are sized
- * around it (an element off at its target may coast a little, and safety.heat-off-rise, 4 deg C, and
- * heat-margin, at least 1, must stay above what regulation lets it swing); a relay that needs a wider band
- * to last needs those rows looked at again, not a setting. */
-#define HEAT_HYSTERESIS_C 1.0
 
 struct zone {
         enum valve_state valve;
@@ -21,13 +15,6 @@ struct zone {
         bool inflating; /* the inlet is open */
         double pressure_kpa;
         bool have_pressure;
-};
-
-struct heater {
-        unsigned level;
-        bool on;
-        double temp_c;
-        bool have_temp;
 };
 
 enum scan_step {
@@ -70,7 +57,7 @@ struct chair {
 
         struct motor motors[CHAIR_MOTORS];
         struct zone *zones;
-        struct heater *heaters;
+        struct heat heat;
         bool pump;
         unsigned kneading, tapping, foot;
         /* The preset the chair is at, or on its way to (borrowed from the config); NULL for none. */
@@ -241,28 +228,24 @@ void chair_airbag(struct chair *c, size_t z, enum valve_state valve, unsigned in
         update_pump(c);
 }
 
-static void heater_regulate(struct chair *c, size_t i)
+/* The heaters' regulation (heater.c) sets their elements through these. */
+void chair_heat_output(struct chair *c, int io, double value)
 {
-        const struct heater_config *hc = &c->config->heaters[i];
-        struct heater *h = &c->heaters[i];
-        bool on = false;
+        out(c, io, value);
+}
 
-        if (h->level > 0 && h->have_temp) {
-                double target = hc->level_temp_c[h->level - 1];
-                on = h->on ? h->temp_c < target : h->temp_c < target - HEAT_HYSTERESIS_C;
-        }
-        if (on != h->on) {
-                h->on = on;
-                out(c, hc->output, on);
-        }
+int chair_heat_read_at(struct chair *c, int io, usec_t *ret_usec)
+{
+        const struct io_config *ic = chair_config_io(c->config, io);
+
+        return ic ? driver_read_at(c->drivers[ic->bus], io, ret_usec) : -ENODATA;
 }
 
 void chair_heat(struct chair *c, size_t i, unsigned level)
 {
-        if (c->heaters[i].level == level)
+        if (c->heat.heaters[i].level == level)
                 return;
-        c->heaters[i].level = level;
-        heater_regulate(c, i);
+        heat_set_level(&c->heat, i, level);
         changed(c, CHAIR_CHANGED_HEAT);
 }
 
@@ -529,10 +512,7 @@ int chair_safe(struct chair *c, usec_t timeout_usec)
         for (size_t z = 0; z < c->config->n_zones; z++)
                 c->zones[z] = (struct zone){VALVE_VENT, 0, false, c->zones[z].pressure_kpa,
                                             c->zones[z].have_pressure};
-        for (size_t h = 0; h < c->config->n_heaters; h++) {
-                c->heaters[h].level = 0;
-                c->heaters[h].on = false;
-        }
+        heat_safe(&c->heat);
         c->pump = false;
         c->kneading = c->tapping = c->foot = 0;
         c->scan = SCAN_NONE;
@@ -590,9 +570,7 @@ static void on_input(struct chair *c, int io, double v)
         }
         for (size_t h = 0; h < cfg->n_heaters; h++)
                 if (io == cfg->heaters[h].sensor) {
-                        c->heaters[h].temp_c = v;
-                        c->heaters[h].have_temp = true;
-                        heater_regulate(c, h);
+                        heat_reading(&c->heat, h, v);
                         changed(c, CHAIR_CHANGED_TEMPERATURES);
                         return;
                 }
@@ -740,12 +718,14 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
                 c->motors[m].get = motor_get;
         }
         c->zones = calloc(config->n_zones + 1, sizeof(*c->zones));
-        c->heaters = calloc(config->n_heaters + 1, sizeof(*c->heaters));
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
         c->bus_ok = calloc(config->n_buses + 1, sizeof(*c->bus_ok));
         c->held = calloc(config->n_ios + 1, sizeof(*c->held));
-        if (!c->zones || !c->heaters || !c->drivers || !c->bus_ok || !c->held)
+        if (!c->zones || !c->drivers || !c->bus_ok || !c->held)
                 return -ENOMEM;
+        r = heat_init(&c->heat, config, c, event);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < config->n_ios; i++)
                 c->held[i] = NAN;
         r = sd_event_add_defer(event, &c->refresh_source, on_refresh_over, c);
@@ -788,7 +768,7 @@ struct chair *chair_free(struct chair *c)
         free(c->bus_ok);
         free(c->held);
         free(c->zones);
-        free(c->heaters);
+        heat_done(&c->heat);
         free(c);
         return NULL;
 }
@@ -828,7 +808,7 @@ bool chair_busy(const struct chair *c)
             c->jog_motor >= 0)
                 return true;
         for (size_t h = 0; h < c->config->n_heaters; h++)
-                if (c->heaters[h].level > 0)
+                if (c->heat.heaters[h].level > 0)
                         return true;
         for (size_t z = 0; z < c->config->n_zones; z++)
                 if (c->zones[z].valve != VALVE_VENT)
@@ -899,14 +879,14 @@ double chair_shoulder_offset(const struct chair *c)
 
 unsigned chair_heat_level(const struct chair *c, size_t heater)
 {
-        return c->heaters[heater].level;
+        return c->heat.heaters[heater].level;
 }
 
 bool chair_temperature(const struct chair *c, size_t heater, double *ret)
 {
-        if (!c->heaters[heater].have_temp)
+        if (!c->heat.heaters[heater].have_temp)
                 return false;
-        *ret = c->heaters[heater].temp_c;
+        *ret = c->heat.heaters[heater].temp_c;
         return true;
 }
 
@@ -980,7 +960,7 @@ const char *chair_motor_name(unsigned motor)
 
 bool chair_heater_on(const struct chair *c, size_t heater)
 {
-        return c->heaters[heater].on;
+        return c->heat.heaters[heater].on;
 }
 
 bool chair_estop_pressed(const struct chair *c)

@@ -78,6 +78,12 @@ struct driver_ops {
          * answered, once a line was set), -EINPROGRESS while it has not yet. NULL: a value is out when it
          * is set. */
         int (*written)(struct driver *d, int io, usec_t *ret_usec);
+        /* When an input's present value was last read from its device (CLOCK_MONOTONIC, when the read was
+         * sent): 0 and the time, -ENODATA before the first reading. An unchanged value is read again and
+         * again without an event: this says the bus still reads it (a heater's element is on only while its
+         * sensor's is recent, heater.h). NULL: the inputs are always current (GPIO lines, whose every edge
+         * the kernel reports). */
+        int (*read_at)(struct driver *d, int io, usec_t *ret_usec);
         void (*free)(struct driver *d);
 };
 
@@ -106,6 +112,16 @@ static inline int driver_written(struct driver *d, int io, usec_t *ret_usec)
                 return 0;
         }
         return d->ops->written(d, io, ret_usec);
+}
+/* When input io's present value was last read from its device (now for a driver whose inputs are always
+ * current), or -ENODATA. */
+static inline int driver_read_at(struct driver *d, int io, usec_t *ret_usec)
+{
+        if (!d->ops->read_at) {
+                *ret_usec = now_usec();
+                return 0;
+        }
+        return d->ops->read_at(d, io, ret_usec);
 }
 static inline int driver_flush(struct driver *d)
 {

@@ -55,7 +55,8 @@ struct mb_poll {
         usec_t period_usec, next_usec;
         uint16_t *raw;
         bool have;
-        bool stale; /* a refresh waits for this run to be read */
+        bool stale;       /* a refresh waits for this run to be read */
+        usec_t read_usec; /* when the last good read of it was sent */
 };
 
 /* Where one of this bus's ios lives in the images. */
@@ -547,6 +548,7 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                         /* A refresh asked for while this read is under way wants a read that starts
                          * after. */
                         unsigned asked = m->refresh_asked;
+                        usec_t sent = now_usec();
                         pthread_mutex_unlock(&m->lock);
                         error = transact(m, p.table, false, p.address, p.count, regs, bits);
                         pthread_mutex_lock(&m->lock);
@@ -576,6 +578,7 @@ static int read_inputs(struct modbus_driver *m, usec_t now, usec_t *next)
                                         q->raw[k] = v;
                                 }
                                 q->have = true;
+                                q->read_usec = sent;
                                 if (asked == m->refresh_asked)
                                         q->stale = false;
                         }
@@ -927,6 +930,25 @@ static int mb_refresh(struct driver *d)
         return 0;
 }
 
+static int mb_read_at(struct driver *d, int io, usec_t *ret_usec)
+{
+        struct modbus_driver *m = to_modbus(d);
+        struct mb_io *mi = find_io(m, io);
+        int r = -ENODATA;
+
+        if (!mi || io_role_is_output(d->config->ios[io].role))
+                return -EINVAL;
+        /* The io thread moves an io to another poll when it splits a run the device refused: under the
+         * lock. */
+        pthread_mutex_lock(&m->lock);
+        if (mi->poll >= 0 && m->polls[mi->poll].have && mi->delivered) {
+                *ret_usec = m->polls[mi->poll].read_usec;
+                r = 0;
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
 static int mb_get(struct driver *d, int io, double *ret)
 {
         struct modbus_driver *m = to_modbus(d);
@@ -1057,6 +1079,7 @@ static const struct driver_ops modbus_ops = {
         .set_polling = mb_set_polling,
         .refresh = mb_refresh,
         .written = mb_written,
+        .read_at = mb_read_at,
         .free = mb_driver_free,
 };
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "heater.h"
 #include "helpers.h"
 #include "log.h"
 #include "simctl.h" /* read_text, replace_text */
@@ -404,6 +405,60 @@ static void test_an_element_heated_past_its_target_is_a_runaway(void)
         feed_quietly(LUMBAR_SENSOR, 48.0);
         CHECK_EQ_U(reset(), 0);
         check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* A heater's element is on only with a reading the bus read lately: one the bus stops reading (a register it
+ * no longer answers, a sensor's poll that never comes: the value stays, so no change is reported) switches
+ * the element off once it is heat_reading_limit() old, on the chair's own timer, and it stays off, however
+ * long, until a fresh reading comes: the same value read again (no event: seen within a poll period), or a
+ * changed one (at once). No fault: the bus answers. */
+static void test_an_element_whose_reading_gets_old_goes_off_until_a_fresh_one_comes(void)
+{
+        usec_t limit, poll;
+
+        setup();
+        limit = heat_reading_limit(cfg(), 0);
+        poll = limit - cfg()->safety.comm_loss_usec;
+        heat_lumbar(1);
+        CHECK(out(LUMBAR->output) == 1.0);
+        advance(10 * limit); /* read all along: on */
+        CHECK(out(LUMBAR->output) == 1.0);
+        stop_reading(LUMBAR_SENSOR);
+        advance(limit - USEC_PER_MSEC);
+        CHECK(out(LUMBAR->output) == 1.0);
+        advance(USEC_PER_MSEC);
+        CHECK(out(LUMBAR->output) == 0.0);
+        advance(10 * USEC_PER_MINUTE);
+        CHECK(out(LUMBAR->output) == 0.0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        read_unchanged(LUMBAR_SENSOR);
+        advance(poll);
+        CHECK(out(LUMBAR->output) == 1.0);
+        advance(limit);
+        CHECK(out(LUMBAR->output) == 0.0);
+        feed(LUMBAR_SENSOR, 30.0);
+        CHECK(out(LUMBAR->output) == 1.0);
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_NONE);
+        teardown();
+}
+
+/* Heat asked for while the reading is old does not switch the element on until a fresh one comes. */
+static void test_heat_asked_on_an_old_reading_waits_for_a_fresh_one(void)
+{
+        usec_t limit;
+
+        setup();
+        limit = heat_reading_limit(cfg(), 0);
+        stop_reading(LUMBAR_SENSOR);
+        advance(limit);
+        heat_lumbar(2);
+        CHECK(out(LUMBAR->output) == 0.0);
+        advance(USEC_PER_MINUTE);
+        CHECK(out(LUMBAR->output) == 0.0);
+        read_unchanged(LUMBAR_SENSOR);
+        advance(limit - cfg()->safety.comm_loss_usec);
+        CHECK(out(LUMBAR->output) == 1.0);
         teardown();
 }
 
@@ -1220,6 +1275,8 @@ int main(void)
                 T(test_a_sensor_out_of_range_latches_until_it_reads_again),
                 T(test_an_element_at_the_ceiling_latches_until_it_cools),
                 T(test_an_element_heated_past_its_target_is_a_runaway),
+                T(test_an_element_whose_reading_gets_old_goes_off_until_a_fresh_one_comes),
+                T(test_heat_asked_on_an_old_reading_waits_for_a_fresh_one),
                 T(test_an_element_that_does_not_warm_is_a_runaway),
                 T(test_an_element_that_warms_with_its_heat_off_is_a_runaway_while_idle),
                 T(test_a_stuck_relay_holds_back_the_reset_until_the_element_cools),

@@ -5,7 +5,8 @@
  * timer fires exactly at its deadline (or as late as the test says). driver_new() is wrapped too: every bus
  * gets a fake driver that records each output with the virtual time it was set at, and through which the
  * test feeds inputs, reports bus events, and sets inputs "quietly" (not reported until the inputs are read
- * afresh, like a change the last poll has not seen yet). */
+ * afresh, like a change the last poll has not seen yet). The fake bus reads every input all the time (read_at()
+ * says now) until a test stops it reading one (stop_reading()). */
 #pragma once
 
 #include <errno.h>
@@ -163,6 +164,8 @@ struct fake {
         usec_t *written_at; /* per io: when its value reached the device (USEC_INFINITY: not yet) */
         bool *follows;      /* per io: an output that read back otherwise reads back what was written at the
                                next refresh (DRIVER_OUTPUT_MATCHED before DRIVER_REFRESHED) */
+        bool *stopped;      /* per io: an input the bus no longer reads (read_at() stays at read_usec) */
+        usec_t *read_usec;  /* per io: when a stopped input was read last */
 };
 
 static struct fake *fake; /* one bus in config/sim.yaml */
@@ -188,6 +191,16 @@ static int fake_written(struct driver *d, int io, usec_t *ret_usec)
         if (f->written_at[io] == USEC_INFINITY)
                 return -EINPROGRESS;
         *ret_usec = f->written_at[io];
+        return 0;
+}
+
+static int fake_read_at(struct driver *d, int io, usec_t *ret_usec)
+{
+        struct fake *f = (struct fake *) d;
+
+        if (!f->have_in[io])
+                return -ENODATA;
+        *ret_usec = f->stopped[io] ? f->read_usec[io] : vnow;
         return 0;
 }
 
@@ -248,6 +261,7 @@ static int fake_refreshed(sd_event_source *s, void *userdata)
                         struct driver_event ev = {DRIVER_INPUT_CHANGED, (int) io, f->quiet[io], 0};
                         f->have_quiet[io] = false;
                         f->in[io] = f->quiet[io];
+                        f->read_usec[io] = vnow;
                         f->have_in[io] = true;
                         f->base.handler(&f->base, &ev, f->base.userdata);
                 }
@@ -284,6 +298,8 @@ static void fake_free(struct driver *d)
         free(f->have_quiet);
         free(f->written_at);
         free(f->follows);
+        free(f->stopped);
+        free(f->read_usec);
         sd_event_unref(f->event);
         free(f);
         fake = NULL;
@@ -300,6 +316,7 @@ static const struct driver_ops fake_ops = {
         .set_polling = fake_set_polling,
         .refresh = fake_refresh,
         .written = fake_written,
+        .read_at = fake_read_at,
         .free = fake_free,
 };
 
@@ -321,7 +338,10 @@ int __wrap_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         f->have_quiet = calloc(config->n_ios, sizeof(bool));
         f->written_at = calloc(config->n_ios, sizeof(usec_t));
         f->follows = calloc(config->n_ios, sizeof(bool));
-        if (!f->out || !f->in || !f->have_in || !f->quiet || !f->have_quiet || !f->written_at || !f->follows)
+        f->stopped = calloc(config->n_ios, sizeof(bool));
+        f->read_usec = calloc(config->n_ios, sizeof(usec_t));
+        if (!f->out || !f->in || !f->have_in || !f->quiet || !f->have_quiet || !f->written_at ||
+            !f->follows || !f->stopped || !f->read_usec)
                 abort();
         fake = f;
         *ret = &f->base;
@@ -375,6 +395,7 @@ static void feed(int io, double value)
 
         fake->in[io] = value;
         fake->have_in[io] = true;
+        fake->read_usec[io] = vnow;
         fake->base.handler(&fake->base, &ev, fake->base.userdata);
         dispatch();
 }
@@ -398,6 +419,20 @@ _unused_ static void feed_quietly(int io, double value)
 {
         fake->quiet[io] = value;
         fake->have_quiet[io] = true;
+}
+
+/* The bus stops reading an input (a register it no longer answers, a sensor's poll that never comes): the
+ * value stays, read at the time of this call. */
+_unused_ static void stop_reading(int io)
+{
+        fake->stopped[io] = true;
+        fake->read_usec[io] = vnow;
+}
+
+/* The stopped input is read once now, unchanged: no event, as a real bus delivers none. */
+_unused_ static void read_unchanged(int io)
+{
+        fake->read_usec[io] = vnow;
 }
 
 /* Reports an output's read-back: DRIVER_OUTPUT_MISMATCH (its device holds value, past a poll) or

@@ -251,8 +251,8 @@ enum {
         (BIT(IF_COIL) | BIT(IF_DISCRETE) | BIT(IF_INPUT) | BIT(IF_HOLDING) | BIT(IF_LINE) | BIT(IF_OFFSET))
 #define REGISTER_KEYS (BIT(IF_SCALE) | BIT(IF_SIGNED) | BIT(IF_POLL))
 #define LINE_KEYS                                                                                           \
-        (BIT(IF_ACTIVE_LOW) | BIT(IF_BIAS) | BIT(IF_DRIVE) | BIT(IF_DEBOUNCE) | BIT(IF_PWM) | BIT(IF_FEEDBACK) | \
-         BIT(IF_FEEDBACK_DELAY))
+        (BIT(IF_ACTIVE_LOW) | BIT(IF_BIAS) | BIT(IF_DRIVE) | BIT(IF_DEBOUNCE) | BIT(IF_PWM) |               \
+         BIT(IF_FEEDBACK) | BIT(IF_FEEDBACK_DELAY))
 #define OUTPUT_LINE_KEYS (BIT(IF_DRIVE) | BIT(IF_PWM) | BIT(IF_FEEDBACK) | BIT(IF_FEEDBACK_DELAY))
 
 /* Which tables each role may use, and why not, for the message. */
@@ -406,8 +406,9 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const char 
                 }
         }
         if ((seen & BIT(IF_FEEDBACK_DELAY)) && !spec.feedback) {
-                parse_error(ctx, ynode_lookup_key(node, "feedback-delay"),
-                            "feedback-delay needs feedback (the line that reads back what the output switches)");
+                parse_error(
+                        ctx, ynode_lookup_key(node, "feedback-delay"),
+                        "feedback-delay needs feedback (the line that reads back what the output switches)");
                 goto out;
         }
         if (spec.feedback && spec.pwm_period_usec && spec.feedback_delay_usec >= GPIO_PWM_MIN_PULSE_USEC) {
@@ -442,7 +443,8 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const char 
                         goto out;
                 r = -EINVAL;
                 if (c->ios[io.feedback].bus != io.bus) {
-                        parse_error(ctx, spec.feedback, "feedback must be a line on the output's own bus ('%s')",
+                        parse_error(ctx, spec.feedback,
+                                    "feedback must be a line on the output's own bus ('%s')",
                                     c->buses[io.bus].name);
                         goto out;
                 }

@@ -122,7 +122,7 @@ struct io_config {
          * set before that is output-mismatch (docs/safety.md). */
         int feedback;
         usec_t feedback_delay_usec;
-        bool no_safe_value;     /* outputs left alone in the safe state (motor targets: run is what stops) */
+        bool no_safe_value; /* outputs left alone in the safe state (motor targets: run is what stops) */
         struct mark mark;
 };
 

@@ -104,47 +104,50 @@ static void report(struct gpio_driver *g, enum driver_event_type type, int io, d
                 g->base.handler(&g->base, &ev, g->base.userdata);
 }
 
+/* An output's read-back news, on the loop: DRIVER_OUTPUT_MISMATCH once its feedback line still differs
+ * when its timer fires (a feedback-delay after the difference began), DRIVER_OUTPUT_MATCHED once it agrees
+ * again after that. */
+static void verdict(struct gpio_driver *g, struct gpio_line *o)
+{
+        bool differs = o->feedback->delivered && o->feedback->active != o->active;
+
+        if (differs == o->mismatch)
+                return;
+        o->mismatch = differs;
+        report(g, differs ? DRIVER_OUTPUT_MISMATCH : DRIVER_OUTPUT_MATCHED, o->io,
+               differs ? o->feedback->active : o->active, 0);
+}
+
 static int on_verify(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct gpio_line *o = userdata;
 
-        /* Still different a feedback-delay after it began: the relay did not follow. */
-        if (!o->mismatch && o->feedback->delivered && o->feedback->active != o->active) {
-                o->mismatch = true;
-                report(o->driver, DRIVER_OUTPUT_MISMATCH, o->io, o->feedback->active, 0);
-        }
+        verdict(o->driver, o);
         return 0;
 }
 
-/* Compares an output with its feedback line after either changed. A difference starts the timer (from now:
- * the relay has its switching time from the change on); one that ends stops it, or reports
- * DRIVER_OUTPUT_MATCHED after a mismatch. */
+/* Compares an output with its feedback line after either changed, and sets its timer: a new difference
+ * (or one that changed sides: the output switched again before its feedback followed) gets the
+ * feedback-delay from now, the relay's switching time from this change on; an agreement after a mismatch
+ * is news at once. Nothing is reported from here: this runs inside flush and safe_state, whose callers
+ * hear of it from the loop, as from any other driver. */
 static void verify(struct gpio_driver *g, struct gpio_line *o)
 {
         struct gpio_line *fb = o->feedback;
-        int r;
+        bool differs;
+        usec_t at;
 
         if (!fb || !fb->delivered)
                 return; /* no reading yet: the first one compares */
-        if (fb->active == o->active) {
+        differs = fb->active != o->active;
+        if (differs == o->mismatch) { /* as last reported: no news pending */
                 sd_event_source_set_enabled(o->verify, SD_EVENT_OFF);
-                if (o->mismatch) {
-                        o->mismatch = false;
-                        report(g, DRIVER_OUTPUT_MATCHED, o->io, o->active, 0);
-                }
                 return;
         }
-        if (o->mismatch)
-                return; /* reported, and still: the news stands */
-        /* A new difference, or one that changed sides (the output switched while its feedback had not yet
-         * followed the last switch): the delay counts from this change. */
-        r = sd_event_source_set_time(o->verify, now_usec() + o->feedback_delay_usec);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(o->verify, SD_EVENT_ONESHOT);
-        if (r < 0) { /* no timer: better a fault now than a stuck relay never caught */
-                o->mismatch = true;
-                report(g, DRIVER_OUTPUT_MISMATCH, o->io, fb->active, 0);
-        }
+        /* The timer exists since the driver was made: these calls cannot fail on it. */
+        at = now_usec() + (differs ? o->feedback_delay_usec : 0);
+        (void) sd_event_source_set_time(o->verify, at);
+        (void) sd_event_source_set_enabled(o->verify, SD_EVENT_ONESHOT);
 }
 
 static int line_set(struct gpio_driver *g, struct gpio_line *l, bool active)
@@ -375,6 +378,16 @@ static int on_read_all(sd_event_source *s, void *userdata)
                         if (error && !ev.error)
                                 ev.error = error; /* a line not read: its old value must not judge a reset */
                 }
+        /* An output whose feedback agrees again says so before the refresh is over (a reset waits on it); a
+         * new difference still waits for its feedback-delay. */
+        for (size_t i = 0; i < g->n_lines; i++) {
+                struct gpio_line *o = &g->lines[i];
+                if (o->feedback && o->mismatch && o->feedback->delivered &&
+                    o->feedback->active == o->active) {
+                        sd_event_source_set_enabled(o->verify, SD_EVENT_OFF);
+                        verdict(g, o);
+                }
+        }
         if (g->refresh && g->base.handler) {
                 g->refresh = false;
                 g->base.handler(&g->base, &ev, g->base.userdata);

@@ -410,7 +410,8 @@ static void control_command(struct server *srv, int fd, char *line)
                 if (value == -2)
                         return reply(fd, false, "a line sticks at 0 or 1");
                 if (!srv->gpio || gpio_side_stick(srv->gpio, words[2], value) < 0)
-                        return reply(fd, false, "no relay line with a NAME_SENSE monitoring contact on the chip");
+                        return reply(fd, false,
+                                     "no relay line with a NAME_SENSE monitoring contact on the chip");
                 advance(srv);
                 reply(fd, true, NULL);
         } else if (streq(words[0], "clear") && n == 1) {

@@ -98,8 +98,8 @@ static int open_contacts(struct gpio_side *g, struct gpiod_chip *chip, const cha
                 size_t len = name ? strlen(name) : 0, suffix = strlen(SENSE_SUFFIX);
                 struct contact *c = &g->contacts[g->n_contacts];
 
-                if (len > suffix && len - suffix < sizeof(c->name) && streq(name + len - suffix, SENSE_SUFFIX) &&
-                    g->n_contacts < MAX_CONTACTS) {
+                if (g->n_contacts < MAX_CONTACTS && len > suffix && len - suffix < sizeof(c->name) &&
+                    streq(name + len - suffix, SENSE_SUFFIX)) {
                         *c = (struct contact){};
                         memcpy(c->name, name, len - suffix);
                         r = open_line(chip, sysfs, c->name, false, &c->relay);

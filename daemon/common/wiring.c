@@ -192,7 +192,16 @@ struct io_spec {
         unsigned bias, drive;
         usec_t debounce_usec;
         usec_t pwm_period_usec;
+        const struct ynode *feedback;
+        usec_t feedback_delay_usec;
 };
+
+/* Keeps a value's node, to be parsed once what it depends on is known (a feedback line: its output's bus). */
+static int field_node(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
+{
+        *(const struct ynode **) dest = node;
+        return 0;
+}
 
 const struct field io_fields[] = {
         {"bus", field_string, offsetof(struct io_spec, bus)},
@@ -213,6 +222,9 @@ const struct field io_fields[] = {
          (long long) USEC_PER_SEC},
         {"pwm-period", field_duration, offsetof(struct io_spec, pwm_period_usec), 0,
          (long long) USEC_PER_SEC, (long long) (10 * USEC_PER_MINUTE)},
+        {"feedback", field_node, offsetof(struct io_spec, feedback), .schema = "{\"$ref\":\"#/$defs/io\"}"},
+        {"feedback-delay", field_duration, offsetof(struct io_spec, feedback_delay_usec), 0,
+         (long long) USEC_PER_MSEC, (long long) (5 * USEC_PER_SEC)},
         {},
 };
 enum {
@@ -230,13 +242,18 @@ enum {
         IF_BIAS,
         IF_DRIVE,
         IF_DEBOUNCE,
-        IF_PWM
+        IF_PWM,
+        IF_FEEDBACK,
+        IF_FEEDBACK_DELAY
 };
 
 #define WHERE_KEYS                                                                                          \
         (BIT(IF_COIL) | BIT(IF_DISCRETE) | BIT(IF_INPUT) | BIT(IF_HOLDING) | BIT(IF_LINE) | BIT(IF_OFFSET))
 #define REGISTER_KEYS (BIT(IF_SCALE) | BIT(IF_SIGNED) | BIT(IF_POLL))
-#define LINE_KEYS     (BIT(IF_ACTIVE_LOW) | BIT(IF_BIAS) | BIT(IF_DRIVE) | BIT(IF_DEBOUNCE) | BIT(IF_PWM))
+#define LINE_KEYS                                                                                           \
+        (BIT(IF_ACTIVE_LOW) | BIT(IF_BIAS) | BIT(IF_DRIVE) | BIT(IF_DEBOUNCE) | BIT(IF_PWM) |               \
+         BIT(IF_FEEDBACK) | BIT(IF_FEEDBACK_DELAY))
+#define OUTPUT_LINE_KEYS (BIT(IF_DRIVE) | BIT(IF_PWM) | BIT(IF_FEEDBACK) | BIT(IF_FEEDBACK_DELAY))
 
 /* Which tables each role may use, and why not, for the message. */
 static const struct {
@@ -296,13 +313,15 @@ static int find_bus(struct parse_ctx *ctx, const struct ynode *node, const char 
         return lookup_name(ctx, node, names, "bus", ret);
 }
 
-static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struct field *f,
-                    enum io_role role, int *dest)
+/* Parses the I/O reference at node, for key. on_bus: the bus it is on when it does not say (a feedback line:
+ * its output's), or -1 for the only bus of its kind. */
+static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const char *key, enum io_role role,
+                    int on_bus, int *dest)
 {
         struct config_parser *p = parser(ctx);
         struct chair_config *c = p->config;
-        struct io_spec spec = {.scale = 1.0};
-        struct io_config io = {.role = role, .mark = ynode_mark(node)};
+        struct io_spec spec = {.scale = 1.0, .feedback_delay_usec = GPIO_FEEDBACK_DELAY_DEFAULT_USEC};
+        struct io_config io = {.role = role, .feedback = IO_NONE, .mark = ynode_mark(node)};
         uint64_t seen = 0, where;
         const struct bus_config *bus;
         int r;
@@ -310,23 +329,23 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
         if (node->type == YNODE_SCALAR) {
                 parse_error(ctx, node,
                             "%s must say where it is wired, e.g. {holding: 15} or {line: NAME}, not '%s'",
-                            f->key, node->value);
+                            key, node->value);
                 return -EINVAL;
         }
-        r = parse_mapping(ctx, node, f->key, io_fields, &spec, &seen);
+        r = parse_mapping(ctx, node, key, io_fields, &spec, &seen);
         if (r < 0)
                 goto out;
         r = -EINVAL;
         where = seen & WHERE_KEYS;
         if (where == (BIT(IF_LINE) | BIT(IF_OFFSET))) {
-                parse_error(ctx, node, "%s: give the GPIO line by name or by offset, not both", f->key);
+                parse_error(ctx, node, "%s: give the GPIO line by name or by offset, not both", key);
                 goto out;
         }
         if (where == 0 || (where & (where - 1))) { /* none, or more than one */
                 parse_error(ctx, node,
                             "%s must say where it is wired: one of coil, discrete, input, holding "
                             "(Modbus) or line, offset (GPIO)",
-                            f->key);
+                            key);
                 goto out;
         }
         if (where & (BIT(IF_LINE) | BIT(IF_OFFSET))) {
@@ -342,20 +361,23 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
 
         if (spec.bus)
                 r = find_bus(ctx, ynode_lookup(node, "bus"), spec.bus, &io.bus);
-        else
+        else if (on_bus >= 0) {
+                io.bus = (unsigned) on_bus;
+                r = 0;
+        } else
                 r = default_bus(ctx, node, io.table == IO_LINE, &io.bus);
         if (r < 0)
                 goto out;
         r = -EINVAL;
         bus = &c->buses[io.bus];
         if ((bus->type == BUS_GPIO) != (io.table == IO_LINE)) {
-                parse_error(ctx, node, "%s: bus '%s' is a %s bus; it has no %s", f->key, bus->name,
+                parse_error(ctx, node, "%s: bus '%s' is a %s bus; it has no %s", key, bus->name,
                             bus_type_to_string(bus->type),
                             io.table == IO_LINE ? "GPIO lines" : "Modbus registers");
                 goto out;
         }
         if (!(role_tables[role].tables & (1u << io.table))) {
-                parse_error(ctx, node, "%s must be %s, not a %s", f->key, role_tables[role].needs,
+                parse_error(ctx, node, "%s must be %s, not a %s", key, role_tables[role].needs,
                             io.table == IO_LINE ? "GPIO line" : io_table_to_string(io.table));
                 goto out;
         }
@@ -371,7 +393,7 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
                         why = "a Modbus register";
                 else if ((b & (BIT(IF_POLL) | BIT(IF_BIAS) | BIT(IF_DEBOUNCE))) && io_role_is_output(role))
                         why = "an output";
-                else if ((b & (BIT(IF_DRIVE) | BIT(IF_PWM))) && !io_role_is_output(role))
+                else if ((b & OUTPUT_LINE_KEYS) && !io_role_is_output(role))
                         why = "an input";
                 else if ((b & BIT(IF_PWM)) && role != IO_OUT_SWITCH)
                         why = "a value";
@@ -382,6 +404,18 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
                                     io_fields[i].key, why);
                         goto out;
                 }
+        }
+        if ((seen & BIT(IF_FEEDBACK_DELAY)) && !spec.feedback) {
+                parse_error(
+                        ctx, ynode_lookup_key(node, "feedback-delay"),
+                        "feedback-delay needs feedback (the line that reads back what the output switches)");
+                goto out;
+        }
+        if (spec.feedback && spec.pwm_period_usec && spec.feedback_delay_usec >= GPIO_PWM_MIN_PULSE_USEC) {
+                parse_error(ctx, ynode_lookup(node, "feedback-delay") ?: ynode_lookup(node, "feedback"),
+                            "a PWM output's feedback-delay must be shorter than its shortest pulse (200ms), "
+                            "or a stuck relay would never be caught");
+                goto out;
         }
         if (spec.scale == 0.0) {
                 parse_error(ctx, ynode_lookup(node, "scale"), "scale must not be 0");
@@ -395,11 +429,31 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const struc
         io.drive = (enum gpio_drive) spec.drive;
         io.debounce_usec = spec.debounce_usec;
         io.pwm_period_usec = spec.pwm_period_usec;
+        io.feedback_delay_usec = spec.feedback ? spec.feedback_delay_usec : 0;
 
         r = -ENOMEM;
-        if (asprintf(&io.name, "%s%s%s", p->section, p->section[0] ? "." : "", f->key) < 0) {
+        if (asprintf(&io.name, "%s%s%s", p->section, p->section[0] ? "." : "", key) < 0) {
                 io.name = NULL;
                 goto out;
+        }
+        if (spec.feedback) {
+                /* An input line on the output's own chip: the driver that sets one reads the other. */
+                r = parse_io(ctx, spec.feedback, "feedback", IO_IN_SWITCH, (int) io.bus, &io.feedback);
+                if (r < 0)
+                        goto out;
+                r = -EINVAL;
+                if (c->ios[io.feedback].bus != io.bus) {
+                        parse_error(ctx, spec.feedback,
+                                    "feedback must be a line on the output's own bus ('%s')",
+                                    c->buses[io.bus].name);
+                        goto out;
+                }
+                r = -ENOMEM;
+                free(c->ios[io.feedback].name);
+                if (asprintf(&c->ios[io.feedback].name, "%s.feedback", io.name) < 0) {
+                        c->ios[io.feedback].name = NULL;
+                        goto out;
+                }
         }
         if (grow_array(&c->ios, &c->cap_ios, c->n_ios + 1, sizeof(*c->ios)) < 0)
                 goto out;
@@ -416,12 +470,12 @@ out:
 
 int field_out_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_io(ctx, node, f, IO_OUT_SWITCH, dest);
+        return parse_io(ctx, node, f->key, IO_OUT_SWITCH, -1, dest);
 }
 
 int field_out_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_io(ctx, node, f, IO_OUT_VALUE, dest);
+        return parse_io(ctx, node, f->key, IO_OUT_VALUE, -1, dest);
 }
 
 int field_out_level(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
@@ -429,12 +483,12 @@ int field_out_level(struct parse_ctx *ctx, const struct ynode *node, const struc
         bool relay =
                 node->type == YNODE_MAPPING &&
                 (ynode_lookup(node, "coil") || ynode_lookup(node, "line") || ynode_lookup(node, "offset"));
-        return parse_io(ctx, node, f, relay ? IO_OUT_SWITCH : IO_OUT_VALUE, dest);
+        return parse_io(ctx, node, f->key, relay ? IO_OUT_SWITCH : IO_OUT_VALUE, -1, dest);
 }
 
 int field_out_target(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        int r = parse_io(ctx, node, f, IO_OUT_VALUE, dest);
+        int r = parse_io(ctx, node, f->key, IO_OUT_VALUE, -1, dest);
         if (r == 0)
                 parser(ctx)->config->ios[*(int *) dest].no_safe_value = true;
         return r;
@@ -442,17 +496,17 @@ int field_out_target(struct parse_ctx *ctx, const struct ynode *node, const stru
 
 int field_in_switch(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_io(ctx, node, f, IO_IN_SWITCH, dest);
+        return parse_io(ctx, node, f->key, IO_IN_SWITCH, -1, dest);
 }
 
 int field_in_value(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_io(ctx, node, f, IO_IN_VALUE, dest);
+        return parse_io(ctx, node, f->key, IO_IN_VALUE, -1, dest);
 }
 
 int field_in_counter(struct parse_ctx *ctx, const struct ynode *node, const struct field *f, void *dest)
 {
-        return parse_io(ctx, node, f, IO_IN_COUNTER, dest);
+        return parse_io(ctx, node, f->key, IO_IN_COUNTER, -1, dest);
 }
 
 static bool same_place(const struct io_config *a, const struct io_config *b)

@@ -117,12 +117,23 @@ struct io_config {
         enum gpio_drive drive;
         usec_t debounce_usec;
         usec_t pwm_period_usec; /* GPIO switch outputs: slow PWM with this period; 0: plain on/off */
-        bool no_safe_value;     /* outputs left alone in the safe state (motor targets: run is what stops) */
+        /* GPIO switch outputs: the input line wired back from what the output switches (a relay's
+         * monitoring contact), IO_NONE when none; and how long it may read otherwise than the output was
+         * set before that is output-mismatch (docs/safety.md). */
+        int feedback;
+        usec_t feedback_delay_usec;
+        bool no_safe_value; /* outputs left alone in the safe state (motor targets: run is what stops) */
         struct mark mark;
 };
 
 /* An index into chair_config.ios; IO_NONE when not wired. */
 #define IO_NONE (-1)
+
+/* The shortest on or off time of a GPIO line's slow PWM: duties that would need less are rounded to 0 or 1,
+ * since a relay cannot switch that fast without wear. A feedback line must follow within less. */
+#define GPIO_PWM_MIN_PULSE_USEC (200 * USEC_PER_MSEC)
+/* A feedback line's default feedback-delay: a small relay's switching time with margin. */
+#define GPIO_FEEDBACK_DELAY_DEFAULT_USEC (50 * USEC_PER_MSEC)
 
 struct chair_config;
 

@@ -21,7 +21,8 @@ enum driver_event_type {
          * 0, or why the bus could not be read). */
         DRIVER_REFRESHED,
         /* Output read-back: io's device holds value, not what was written to it, and did so when read
-         * after the write and again when read a poll period later (docs/safety.md, output-mismatch).
+         * after the write and again when read a poll period later (Modbus), or its feedback line has read
+         * value, not what io was set to, for io's feedback-delay (GPIO) (docs/safety.md, output-mismatch).
          * Reported once, until DRIVER_OUTPUT_MATCHED. */
         DRIVER_OUTPUT_MISMATCH,
         /* io's device holds what was written to it again (value), after DRIVER_OUTPUT_MISMATCH. */

@@ -1,6 +1,8 @@
 /* gpio.c: the GPIO driver (libgpiod >= 2.1): one line request per chip for every line the config wires
  * to it; outputs start at their safe value, inputs report edges through the request's fd on the loop, and
- * heater relays can run a slow PWM on loop timers. */
+ * heater relays can run a slow PWM on loop timers. An output with a feedback line (a relay's monitoring
+ * contact wired back to an input) is compared with it at each change of either: one that differs for
+ * longer than its feedback-delay, on a loop timer, is DRIVER_OUTPUT_MISMATCH. */
 #include <dirent.h>
 #include <errno.h>
 #include <gpiod.h>
@@ -59,6 +61,13 @@ struct gpio_line {
         usec_t set_usec; /* outputs: when the line was last set (0: at its request) */
         usec_t pwm_period_usec;
         sd_event_source *pwm;
+        /* Outputs with a feedback line: that line, how long it may differ, the timer of a difference, and
+         * whether DRIVER_OUTPUT_MISMATCH was the last news of it. Feedback lines: the output they read back
+         * (they are not reported as inputs). */
+        struct gpio_line *feedback, *output;
+        usec_t feedback_delay_usec;
+        sd_event_source *verify;
+        bool mismatch;
 };
 
 struct gpio_driver {
@@ -87,6 +96,60 @@ static struct gpio_line *find_line(struct gpio_driver *g, int io)
         return NULL;
 }
 
+static void report(struct gpio_driver *g, enum driver_event_type type, int io, double value, int error)
+{
+        struct driver_event ev = {type, io, value, error};
+
+        if (g->base.handler)
+                g->base.handler(&g->base, &ev, g->base.userdata);
+}
+
+/* An output's read-back news, on the loop: DRIVER_OUTPUT_MISMATCH once its feedback line still differs
+ * when its timer fires (a feedback-delay after the difference began), DRIVER_OUTPUT_MATCHED once it agrees
+ * again after that. */
+static void verdict(struct gpio_driver *g, struct gpio_line *o)
+{
+        bool differs = o->feedback->delivered && o->feedback->active != o->active;
+
+        if (differs == o->mismatch)
+                return;
+        o->mismatch = differs;
+        report(g, differs ? DRIVER_OUTPUT_MISMATCH : DRIVER_OUTPUT_MATCHED, o->io,
+               differs ? o->feedback->active : o->active, 0);
+}
+
+static int on_verify(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct gpio_line *o = userdata;
+
+        verdict(o->driver, o);
+        return 0;
+}
+
+/* Compares an output with its feedback line after either changed, and sets its timer: a new difference
+ * (or one that changed sides: the output switched again before its feedback followed) gets the
+ * feedback-delay from now, the relay's switching time from this change on; an agreement after a mismatch
+ * is news at once. Nothing is reported from here: this runs inside flush and safe_state, whose callers
+ * hear of it from the loop, as from any other driver. */
+static void verify(struct gpio_driver *g, struct gpio_line *o)
+{
+        struct gpio_line *fb = o->feedback;
+        bool differs;
+        usec_t at;
+
+        if (!fb || !fb->delivered)
+                return; /* no reading yet: the first one compares */
+        differs = fb->active != o->active;
+        if (differs == o->mismatch) { /* as last reported: no news pending */
+                sd_event_source_set_enabled(o->verify, SD_EVENT_OFF);
+                return;
+        }
+        /* The timer exists since the driver was made: these calls cannot fail on it. */
+        at = now_usec() + (differs ? o->feedback_delay_usec : 0);
+        (void) sd_event_source_set_time(o->verify, at);
+        (void) sd_event_source_set_enabled(o->verify, SD_EVENT_ONESHOT);
+}
+
 static int line_set(struct gpio_driver *g, struct gpio_line *l, bool active)
 {
         if (gpiod_line_request_set_value(g->request, l->offset,
@@ -95,6 +158,7 @@ static int line_set(struct gpio_driver *g, struct gpio_line *l, bool active)
         l->active = active;
         l->set_usec = now_usec();
         g->stats.writes++;
+        verify(g, l);
         return 0;
 }
 
@@ -247,6 +311,10 @@ static int input_refresh(struct gpio_driver *g, struct gpio_line *l)
                         return 0;
                 l->active = v == GPIOD_LINE_VALUE_ACTIVE;
                 l->delivered = true;
+                if (l->output) {
+                        verify(g, l->output);
+                        return 0;
+                }
                 ev = (struct driver_event){DRIVER_INPUT_CHANGED, l->io, l->active, 0};
         }
         if (g->base.handler)
@@ -310,6 +378,16 @@ static int on_read_all(sd_event_source *s, void *userdata)
                         if (error && !ev.error)
                                 ev.error = error; /* a line not read: its old value must not judge a reset */
                 }
+        /* An output whose feedback agrees again says so before the refresh is over (a reset waits on it); a
+         * new difference still waits for its feedback-delay. */
+        for (size_t i = 0; i < g->n_lines; i++) {
+                struct gpio_line *o = &g->lines[i];
+                if (o->feedback && o->mismatch && o->feedback->delivered &&
+                    o->feedback->active == o->active) {
+                        sd_event_source_set_enabled(o->verify, SD_EVENT_OFF);
+                        verdict(g, o);
+                }
+        }
         if (g->refresh && g->base.handler) {
                 g->refresh = false;
                 g->base.handler(&g->base, &ev, g->base.userdata);
@@ -331,8 +409,10 @@ static void gpio_free(struct driver *d)
 {
         struct gpio_driver *g = to_gpio(d);
 
-        for (size_t i = 0; i < g->n_lines; i++)
+        for (size_t i = 0; i < g->n_lines; i++) {
                 sd_event_source_disable_unref(g->lines[i].pwm);
+                sd_event_source_disable_unref(g->lines[i].verify);
+        }
         sd_event_source_disable_unref(g->fd_source);
         sd_event_source_disable_unref(g->read_all);
         if (g->edges)
@@ -497,6 +577,28 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
                                         .pwm_period_usec = io->pwm_period_usec,
                                         .counter = io->role == IO_IN_COUNTER};
                 gpio_line_setup(io, &l->setup);
+        }
+        /* Each output with a feedback line, and that line, know each other; the output's timer waits. */
+        for (size_t i = 0; i < g->n_lines; i++) {
+                struct gpio_line *o = &g->lines[i];
+                const struct io_config *io = &config->ios[o->io];
+
+                if (!o->setup.output || io->feedback == IO_NONE)
+                        continue;
+                o->feedback = find_line(g, io->feedback);
+                if (!o->feedback) {
+                        r = -EINVAL; /* the config puts it on another bus, which its parser refuses */
+                        goto fail;
+                }
+                o->feedback->output = o;
+                o->feedback_delay_usec = io->feedback_delay_usec;
+                r = sd_event_add_time(event, &o->verify, CLOCK_MONOTONIC, 0, 0, on_verify, o);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(o->verify, SD_EVENT_OFF);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(o->verify, SD_EVENT_PRIORITY_IMPORTANT);
+                if (r < 0)
+                        goto fail;
         }
         r = request_lines(g);
         if (r < 0)

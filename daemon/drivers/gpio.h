@@ -28,7 +28,3 @@ void gpio_line_setup(const struct io_config *io, struct gpio_line_setup *ret);
  * set now and *ret_hold_usec how long it holds before the next call. */
 bool gpio_pwm_step(double duty, usec_t period_usec, bool active_now, bool *ret_active,
                    usec_t *ret_hold_usec);
-
-/* The shortest on or off time of the slow PWM: duties that would need less are rounded to 0 or 1, since a
- * relay cannot switch that fast without wear. */
-#define GPIO_PWM_MIN_PULSE_USEC (200 * USEC_PER_MSEC)

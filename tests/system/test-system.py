@@ -287,6 +287,69 @@ def test_an_estop_edge_puts_everything_safe_and_latches(problems):
         problems.append(f"after ResetFault State is {prop('State')}, not idle")
 
 
+def test_a_stuck_heater_relay_latches_output_mismatch(problems):
+    """Output verification on GPIO: config/hil.yaml wires each heater relay's monitoring contact back to an
+    input (HEAT_LUMBAR_SENSE), which chair-sim makes follow the relay line. While it follows, heat on and
+    off is no fault. Welded (the contact stays closed), heat off latches output-mismatch with every line
+    off; the reset is refused while it sticks and accepted once it follows again. A relay that never
+    closes latches it too, and its reset needs no repair: the line is off now, as the contact says."""
+    settle()
+    chair().SetHeat("lumbar", dbus.UInt32(1))
+    if not wait_for(lambda: lines.value("HEAT_LUMBAR") == 1 and lines.value("HEAT_LUMBAR_SENSE") == 1, 3):
+        problems.append(f"the contact does not follow its relay: {lines.outputs(('HEAT_LUMBAR', 'HEAT_LUMBAR_SENSE'))}")
+        return
+    chair().SetHeat("lumbar", dbus.UInt32(0))
+    chair().SetHeat("lumbar", dbus.UInt32(2))
+    time.sleep(1.5)  # past hil.yaml's feedback-delay (1s): a contact that follows is no fault
+    if str(prop("Fault")):
+        problems.append(f"a relay whose contact follows latched {prop('Fault')!r}")
+        return
+    chair().Recline("flat")
+    wait_for(lambda: moving(sim.state()), 5)
+    sim.ok("stick line HEAT_LUMBAR 1")
+    t0 = time.monotonic()
+    chair().SetHeat("lumbar", dbus.UInt32(0))
+    if not wait_for(lambda: str(prop("Fault")) == "output-mismatch", 5, 0.02):
+        problems.append(f"heat off to a welded relay: no output-mismatch within 5 s, Fault {prop('Fault')!r}")
+        sim.ok("clear")
+        return
+    print(f"# reaction heat off to a welded GPIO relay -> output-mismatch latched: "
+          f"{(time.monotonic() - t0) * 1000:.0f} ms (feedback-delay 1s)")
+    if "heaters.lumbar" not in str(prop("FaultMessage")):
+        problems.append(f"the fault does not name the lumbar relay: {prop('FaultMessage')!r}")
+    wait_for(lambda: not any(lines.outputs().values()) and not board_safe(sim.state()), 3, 0.02)
+    all_safe(problems, "a welded heater relay")
+    if lines.value("HEAT_LUMBAR_SENSE") != 1:
+        problems.append("the welded relay's contact let go by itself")
+    for method, args in (("Recline", ("upright",)), ("SetHeat", ("calves", dbus.UInt32(1)))):
+        got = call_error(getattr(chair(), method), *args)
+        if got not in (ERR + "Faulted", ERR + "Interlocked"):
+            problems.append(f"{method} while output-mismatch is latched: {got}")
+    got = call_error(chair().ResetFault)
+    if got != ERR + "Interlocked":
+        problems.append(f"ResetFault with the relay still welded: {got}, not Interlocked")
+    sim.ok("clear")
+    if not wait_for(lambda: lines.value("HEAT_LUMBAR_SENSE") == 0, 3):
+        problems.append("the freed relay's contact does not open")
+    if not wait_for(lambda: call_error(chair().ResetFault) is None, 5, 0.2):
+        problems.append(f"ResetFault refused once the relay follows again: {call_error(chair().ResetFault)}")
+    if str(prop("State")) != "idle":
+        problems.append(f"after ResetFault State is {prop('State')}, not idle")
+
+    # A relay that never closes: heat on is written, the contact stays open.
+    sim.ok("stick line HEAT_CALVES 0")
+    chair().SetHeat("calves", dbus.UInt32(1))
+    if not wait_for(lambda: str(prop("Fault")) == "output-mismatch", 5, 0.02):
+        problems.append(f"heat on to a relay that does not close: no output-mismatch, Fault {prop('Fault')!r}")
+    else:
+        wait_for(lambda: not any(lines.outputs().values()), 3, 0.02)
+        all_safe(problems, "a heater relay that does not close")
+        if not wait_for(lambda: call_error(chair().ResetFault) is None, 5, 0.2):
+            problems.append("ResetFault refused with the open relay's line off (line and contact agree)")
+    sim.ok("clear")
+    chair().Stop()
+
+
 def test_systemctl_stop_leaves_every_line_safe(problems):
     settle()
     chair().SetHeat("lumbar", dbus.UInt32(2))

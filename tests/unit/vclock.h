@@ -389,7 +389,7 @@ static void advance(usec_t by)
         advance_to(vnow + by);
 }
 
-static void feed(int io, double value)
+_unused_ static void feed(int io, double value)
 {
         struct driver_event ev = {DRIVER_INPUT_CHANGED, io, value, 0};
 
@@ -400,7 +400,7 @@ static void feed(int io, double value)
         dispatch();
 }
 
-static double out(int io)
+_unused_ static double out(int io)
 {
         return fake->out[io];
 }

@@ -405,10 +405,20 @@ static void control_command(struct server *srv, int fd, char *line)
         } else if (streq(words[0], "stick") && n >= 3 &&
                    (streq(words[1], "coil") || streq(words[1], "holding"))) {
                 stick(srv, fd, words, n);
+        } else if (streq(words[0], "stick") && n >= 3 && streq(words[1], "line")) {
+                int value = n < 4 ? -1 : streq(words[3], "1") ? 1 : streq(words[3], "0") ? 0 : -2;
+                if (value == -2)
+                        return reply(fd, false, "a line sticks at 0 or 1");
+                if (!srv->gpio || gpio_side_stick(srv->gpio, words[2], value) < 0)
+                        return reply(fd, false,
+                                     "no relay line with a NAME_SENSE monitoring contact on the chip");
+                advance(srv);
+                reply(fd, true, NULL);
         } else if (streq(words[0], "clear") && n == 1) {
                 sim_clear_faults(&srv->sim);
                 unstick(srv);
                 if (srv->gpio) { /* the lines as the chair stands, whatever a test drove them to */
+                        gpio_side_unstick(srv->gpio);
                         gpio_side_resync(srv->gpio);
                         advance(srv);
                 }

@@ -1,6 +1,8 @@
-/* gpio-side.c: the virtual chair's motors on the lines of a gpio-sim chip. gpio-sim shows each line in
- * sysfs: `value` reads what its consumer (chaird) drives on an output line, and writing `pull` sets what
- * its consumer reads on an input line, with an edge event as on real hardware. */
+/* gpio-side.c: the virtual chair's motors on the lines of a gpio-sim chip, and the monitoring contacts of
+ * its relays. gpio-sim shows each line in sysfs: `value` reads what its consumer (chaird) drives on an
+ * output line, and writing `pull` sets what its consumer reads on an input line, with an edge event as on
+ * real hardware. */
+#include <string.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
@@ -32,8 +34,21 @@ struct sim_line {
         int driven; /* the level last written to an input line (-1: none yet) */
 };
 
+/* A relay line NAME whose monitoring contact is wired back to the line NAME_SENSE: the contact follows the
+ * relay, unless the relay is stuck (welded, or its driver dead), when it stays at stuck_value. */
+#define SENSE_SUFFIX "_SENSE"
+#define MAX_CONTACTS 16
+
+struct contact {
+        char name[64];
+        struct sim_line relay, sense;
+        bool stuck, stuck_value;
+};
+
 struct gpio_side {
         struct sim_line lines[_BOARD_MOTOR_MAX][_LINE_MAX];
+        struct contact contacts[MAX_CONTACTS];
+        size_t n_contacts;
 };
 
 /* The chip's folder in sysfs, where gpio-sim puts its sim_gpioN attributes: the character device's. */
@@ -67,6 +82,40 @@ static int open_line(struct gpiod_chip *chip, const char *sysfs, const char *nam
         return 1;
 }
 
+/* Every line NAME_SENSE of the chip whose NAME is a line too. */
+static int open_contacts(struct gpio_side *g, struct gpiod_chip *chip, const char *sysfs)
+{
+        struct gpiod_chip_info *info = gpiod_chip_get_info(chip);
+        size_t n = info ? gpiod_chip_info_get_num_lines(info) : 0;
+        int r = 0;
+
+        if (!info)
+                return -errno;
+        gpiod_chip_info_free(info);
+        for (size_t offset = 0; r >= 0 && offset < n; offset++) {
+                struct gpiod_line_info *li = gpiod_chip_get_line_info(chip, (unsigned) offset);
+                const char *name = li ? gpiod_line_info_get_name(li) : NULL;
+                size_t len = name ? strlen(name) : 0, suffix = strlen(SENSE_SUFFIX);
+                struct contact *c = &g->contacts[g->n_contacts];
+
+                if (g->n_contacts < MAX_CONTACTS && len > suffix && len - suffix < sizeof(c->name) &&
+                    streq(name + len - suffix, SENSE_SUFFIX)) {
+                        *c = (struct contact){};
+                        memcpy(c->name, name, len - suffix);
+                        r = open_line(chip, sysfs, c->name, false, &c->relay);
+                        if (r > 0)
+                                r = open_line(chip, sysfs, name, true, &c->sense);
+                        if (r > 0)
+                                g->n_contacts++;
+                        else if (c->relay.fd >= 0)
+                                close(c->relay.fd);
+                }
+                if (li)
+                        gpiod_line_info_free(li);
+        }
+        return r < 0 ? r : 0;
+}
+
 int gpio_side_open(const char *label, struct sim *s, struct gpio_side **ret)
 {
         _cleanup_free_ struct gpio_side *g = NULL;
@@ -91,6 +140,8 @@ int gpio_side_open(const char *label, struct sim *s, struct gpio_side **ret)
                         r = open_line(chip, sysfs, line_names[m][i], i >= LINE_HALL, &g->lines[m][i]);
                         wired += r > 0;
                 }
+        if (r >= 0)
+                r = open_contacts(g, chip, sysfs);
         gpiod_chip_close(chip);
         if (r < 0) {
                 gpio_side_close(TAKE_PTR(g));
@@ -115,6 +166,10 @@ struct gpio_side *gpio_side_close(struct gpio_side *g)
                 for (int i = 0; i < _LINE_MAX; i++)
                         if (g->lines[m][i].fd >= 0)
                                 close(g->lines[m][i].fd);
+        for (size_t i = 0; i < g->n_contacts; i++) {
+                close(g->contacts[i].relay.fd);
+                close(g->contacts[i].sense.fd);
+        }
         free(g);
         return NULL;
 }
@@ -156,6 +211,29 @@ void gpio_side_sync(struct gpio_side *g, struct sim *s, uint64_t now_usec)
                 drive_level(&l[LINE_START], sim_limit_closed(s, m, 0));
                 drive_level(&l[LINE_END], sim_limit_closed(s, m, 1));
         }
+        for (size_t i = 0; i < g->n_contacts; i++) {
+                struct contact *c = &g->contacts[i];
+                drive_level(&c->sense, c->stuck ? c->stuck_value : read_level(&c->relay));
+        }
+}
+
+int gpio_side_stick(struct gpio_side *g, const char *relay, int value)
+{
+        for (size_t i = 0; i < g->n_contacts; i++) {
+                struct contact *c = &g->contacts[i];
+                if (!streq(c->name, relay))
+                        continue;
+                c->stuck_value = value < 0 ? (c->stuck ? c->stuck_value : read_level(&c->relay)) : value > 0;
+                c->stuck = true;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+void gpio_side_unstick(struct gpio_side *g)
+{
+        for (size_t i = 0; i < g->n_contacts; i++)
+                g->contacts[i].stuck = false;
 }
 
 void gpio_side_resync(struct gpio_side *g)
@@ -163,6 +241,8 @@ void gpio_side_resync(struct gpio_side *g)
         for (int m = 0; m < _BOARD_MOTOR_MAX; m++)
                 for (int i = LINE_HALL; i < _LINE_MAX; i++)
                         g->lines[m][i].driven = -1;
+        for (size_t i = 0; i < g->n_contacts; i++)
+                g->contacts[i].sense.driven = -1;
 }
 
 double gpio_side_next_edge(const struct gpio_side *g, const struct sim *s)

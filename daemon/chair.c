@@ -646,7 +646,7 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                 on_input(c, ev->io, ev->value);
                 break;
         case DRIVER_COMM_LOST:
-                log_warning("Bus %s: lost: %s", bus->name, strerror(ev->error));
+                log_warning("Bus %s: lost: %s", bus->name, driver_strerror(ev->error));
                 c->bus_ok[d->bus] = false;
                 changed(c, CHAIR_CHANGED_COMM);
                 break;
@@ -658,7 +658,14 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
         case DRIVER_REFUSED:
                 log_warning("Bus %s: the device refused %s: %s", bus->name,
                             ev->io != IO_NONE ? c->config->ios[ev->io].name : "a request",
-                            strerror(ev->error));
+                            driver_strerror(ev->error));
+                /* A heater whose sensor is refused gets no fresh reading: heater.c keeps its element off. */
+                for (size_t h = 0; ev->io != IO_NONE && h < c->config->n_heaters; h++)
+                        if (c->config->heaters[h].sensor == ev->io)
+                                log_warning(
+                                        "Heater %s: no fresh reading of its sensor, its element stays off "
+                                        "until the board answers for it again",
+                                        c->config->heaters[h].zone);
                 break;
         case DRIVER_BOARD_STOPPED:
                 c->board_stopped = true;
@@ -673,7 +680,7 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
         case DRIVER_REFRESHED:
                 if (ev->error && !c->refresh_error) {
                         log_warning("Bus %s: its inputs could not be read afresh: %s", bus->name,
-                                    strerror(ev->error));
+                                    driver_strerror(ev->error));
                         c->refresh_error = -ev->error;
                 }
                 for (unsigned i = 0; i < CHAIR_MOTORS; i++)

@@ -1,7 +1,13 @@
 /* driver.c: creating the driver for a bus, and what every driver shares. */
 #include <errno.h>
+#include <modbus.h>
 
 #include "driver.h"
+
+const char *driver_strerror(int error)
+{
+        return modbus_strerror(error); /* strerror()'s text for an errno */
+}
 
 int driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
                void *userdata, struct driver **ret)

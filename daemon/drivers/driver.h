@@ -98,6 +98,10 @@ struct driver {
 
 /* Creates the driver for bus number bus of config, attached to event. It requests or connects its
  * hardware and starts reading inputs; every output starts at its safe value. Returns 0 or -errno. */
+/* What an event's error means, for a log line: an errno, or a Modbus exception or libmodbus error (whose
+ * numbers strerror() does not know). */
+const char *driver_strerror(int error);
+
 int driver_new(const struct chair_config *config, unsigned bus, sd_event *event, driver_handler_t handler,
                void *userdata, struct driver **ret);
 

@@ -350,6 +350,33 @@ def cases(tap, tmp):
             problems.append("'changed' accepted a coil the board does not have")
         write(problems, "holding", HR_KNEADING, 0)
 
+    def refuse_answers_exception_2_until_clear(problems):
+        """A sensor channel that died: every request covering the refused address answers exception 2, its
+        neighbours answer alone, and clear ends it."""
+        sim.ok("refuse input 30")
+        sim.ok("refuse coil 14")
+        for table, address, count in [("input", 30, 1), ("input", 30, 2), ("coil", 14, 1), ("coil", 13, 3)]:
+            ok, _, out = mbpoll(port, table, address, count=count)
+            if ok or "Illegal data address" not in out:
+                problems.append(f"refused {table} {address} (count {count}): expected exception 2, got: {out.strip()}")
+        ok, _, out = mbpoll(port, "coil", 14, [1])
+        if ok or "Illegal data address" not in out:
+            problems.append(f"a write to a refused coil was answered: {out.strip()}")
+        if sim.state()["heaters"]["lumbar"]["commanded"]:
+            problems.append("a refused write switched the lumbar element on")
+        ok, values, out = mbpoll(port, "input", 31)
+        if not ok or len(values) != 1:
+            problems.append(f"input 31, beside the refused one, did not answer: {out.strip()}")
+        for line in ("refuse input 3", "refuse coil 23", "refuse seat 1", "refuse input x"):
+            if sim.command(line).get("ok") is not False:
+                problems.append(f"'{line}' was accepted")
+        sim.ok("clear")
+        ok, values, out = mbpoll(port, "input", 30, count=2)
+        if not ok or len(values) != 2:
+            problems.append(f"input 30 still refused after clear: {out.strip()}")
+        if not mbpoll(port, "coil", 14)[0]:
+            problems.append("coil 14 still refused after clear")
+
     def control_socket_refuses_bad_commands(problems):
         for line, error in [("fault seat stall", "unknown actuator"), ("fault lumbar stall", "cannot have"),
                             ("jump", "unknown command"), ("comm drop soon", "milliseconds"),
@@ -364,7 +391,8 @@ def cases(tap, tmp):
         unmapped_address_answers_exception_2, out_of_range_value_answers_exception_3,
         heartbeat_timeout_puts_every_output_safe, motor_faults_show_in_state, heater_faults_show_in_state,
         estop_shows_as_input_and_state, comm_drop_silences_the_board_then_recovers,
-        changed_reports_when_a_write_changed_a_value, control_socket_refuses_bad_commands]))
+        changed_reports_when_a_write_changed_a_value, refuse_answers_exception_2_until_clear,
+        control_socket_refuses_bad_commands]))
     sim.close()
 
     relay_cases(tap, tmp)

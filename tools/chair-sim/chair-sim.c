@@ -24,6 +24,12 @@
 #define DEFAULT_HOST     "127.0.0.1"
 #define DEFAULT_PORT     15020
 #define CONTROL_LINE_MAX 256
+/* The largest register table: every address of every table is below it. */
+#define TABLE_SIZE_MAX _BOARD_IR_MAX
+_Static_assert((int) _BOARD_COIL_MAX <= (int) TABLE_SIZE_MAX &&
+                       (int) _BOARD_DI_MAX <= (int) TABLE_SIZE_MAX &&
+                       (int) _BOARD_HR_MAX <= (int) TABLE_SIZE_MAX,
+               "TABLE_SIZE_MAX is not the largest table");
 
 struct server {
         sd_event *event;
@@ -48,6 +54,10 @@ struct server {
         bool coil_stuck[_BOARD_COIL_MAX], holding_stuck[_BOARD_HR_MAX];
         uint8_t coil_stuck_value[_BOARD_COIL_MAX], coil_written[_BOARD_COIL_MAX];
         uint16_t holding_stuck_value[_BOARD_HR_MAX], holding_written[_BOARD_HR_MAX];
+
+        /* "refuse": registers (and coils, discrete inputs) whose every request answers exception 2, illegal
+         * data address, as a board whose sensor channel died would, until "clear". By sim_table. */
+        bool refused[_SIM_TABLE_MAX][TABLE_SIZE_MAX];
 
         const char *control_path;
 
@@ -165,6 +175,9 @@ static int check_request(struct server *srv, const uint8_t *req, int len, bool *
         }
         if (!sim_mapped(table, addr, count))
                 return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
+        for (unsigned a = addr; a < addr + count; a++) /* mapped: a is below the table's size */
+                if (srv->refused[table][a])
+                        return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
         if (write)
                 *ret_span = (struct written_span){table, addr, count};
         if (write && table == SIM_HOLDING) {
@@ -341,6 +354,30 @@ static void unstick(struct server *srv)
         sim_apply(&srv->sim, false, now_usec());
 }
 
+/* "refuse coil|discrete|holding|input N": every request whose range covers that address answers exception 2
+ * from now on, until "clear". */
+static void refuse(struct server *srv, int fd, char **words)
+{
+        static const char *const names[_SIM_TABLE_MAX] = {
+                [SIM_COILS] = "coil",
+                [SIM_DISCRETES] = "discrete",
+                [SIM_HOLDING] = "holding",
+                [SIM_INPUTS] = "input",
+        };
+        unsigned long long addr;
+        int table = -1;
+
+        for (int t = 0; t < _SIM_TABLE_MAX; t++)
+                if (streq(words[1], names[t]))
+                        table = t;
+        if (table < 0)
+                return reply(fd, false, "refuse takes coil, discrete, holding or input");
+        if (parse_unsigned(words[2], &addr) < 0 || !sim_mapped((enum sim_table) table, (unsigned) addr, 1))
+                return reply(fd, false, "no such address in that table");
+        srv->refused[table][addr] = true;
+        reply(fd, true, NULL);
+}
+
 static void control_command(struct server *srv, int fd, char *line)
 {
         char *words[4] = {};
@@ -414,9 +451,12 @@ static void control_command(struct server *srv, int fd, char *line)
                                      "no relay line with a NAME_SENSE monitoring contact on the chip");
                 advance(srv);
                 reply(fd, true, NULL);
+        } else if (streq(words[0], "refuse") && n == 3) {
+                refuse(srv, fd, words);
         } else if (streq(words[0], "clear") && n == 1) {
                 sim_clear_faults(&srv->sim);
                 unstick(srv);
+                memset(srv->refused, 0, sizeof(srv->refused));
                 if (srv->gpio) { /* the lines as the chair stands, whatever a test drove them to */
                         gpio_side_unstick(srv->gpio);
                         gpio_side_resync(srv->gpio);
@@ -428,7 +468,8 @@ static void control_command(struct server *srv, int fd, char *line)
                 reply(fd, true, NULL);
         } else
                 reply(fd, false,
-                      "unknown command; expected state, fault, estop, comm, changed, stick or clear");
+                      "unknown command; expected state, fault, estop, comm, changed, stick, refuse or "
+                      "clear");
 }
 
 static int on_control_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -521,7 +562,7 @@ static void usage(FILE *f)
               "  --baud N              RTU baud rate (default 115200)\n"
               "  --parity N|E|O        RTU parity (default N; 8 data bits, 1 stop bit)\n"
               "  --control SOCKET      the control socket (state, fault, estop, comm, changed, stick, "
-              "clear)\n"
+              "refuse, clear)\n"
               "  --time-scale N        run the physics N times faster, 0.1 to 1000 (default 1)\n"
               "  --shoulder MM         where the simulated body's shoulders are (default 170)\n"
               "  --seed N              seed of the RTU noise (default 1)\n"

@@ -39,6 +39,9 @@ struct chair {
         /* Per io: what an output that reads back other than written holds (DRIVER_OUTPUT_MISMATCH); NAN
          * while it reads back what was written. */
         double *held;
+        /* Per io: when the device last refused to read an input (DRIVER_REFUSED); 0: never. It is still
+         * refused until the bus reads it after that (driver_read_at()). */
+        usec_t *refused_usec;
         /* A refresh under way: how many buses have yet to read their inputs, the first error, who waits. */
         unsigned refreshing;
         int refresh_error;
@@ -659,13 +662,12 @@ static void on_driver_event(struct driver *d, const struct driver_event *ev, voi
                 log_warning("Bus %s: the device refused %s: %s", bus->name,
                             ev->io != IO_NONE ? c->config->ios[ev->io].name : "a request",
                             driver_strerror(ev->error));
-                /* A heater whose sensor is refused gets no fresh reading: heater.c keeps its element off. */
-                for (size_t h = 0; ev->io != IO_NONE && h < c->config->n_heaters; h++)
-                        if (c->config->heaters[h].sensor == ev->io)
-                                log_warning(
-                                        "Heater %s: no fresh reading of its sensor, its element stays off "
-                                        "until the board answers for it again",
-                                        c->config->heaters[h].zone);
+                /* A heater's sensor that is refused gets no fresh reading: heater.c keeps its element off, and
+                 * the heater-sensor check latches (chair_sensor_refused()). */
+                if (ev->io != IO_NONE && !io_role_is_output(c->config->ios[ev->io].role)) {
+                        c->refused_usec[ev->io] = now_usec();
+                        changed(c, CHAIR_CHANGED_TEMPERATURES);
+                }
                 break;
         case DRIVER_BOARD_STOPPED:
                 c->board_stopped = true;
@@ -728,7 +730,8 @@ int chair_new(const struct chair_config *config, sd_event *event, chair_notify_t
         c->drivers = calloc(config->n_buses + 1, sizeof(*c->drivers));
         c->bus_ok = calloc(config->n_buses + 1, sizeof(*c->bus_ok));
         c->held = calloc(config->n_ios + 1, sizeof(*c->held));
-        if (!c->zones || !c->drivers || !c->bus_ok || !c->held)
+        c->refused_usec = calloc(config->n_ios + 1, sizeof(*c->refused_usec));
+        if (!c->zones || !c->drivers || !c->bus_ok || !c->held || !c->refused_usec)
                 return -ENOMEM;
         r = heat_init(&c->heat, config, c, event);
         if (r < 0)
@@ -774,6 +777,7 @@ struct chair *chair_free(struct chair *c)
         free(c->drivers);
         free(c->bus_ok);
         free(c->held);
+        free(c->refused_usec);
         free(c->zones);
         heat_done(&c->heat);
         free(c);
@@ -895,6 +899,18 @@ bool chair_temperature(const struct chair *c, size_t heater, double *ret)
                 return false;
         *ret = c->heat.heaters[heater].temp_c;
         return true;
+}
+
+bool chair_sensor_refused(const struct chair *c, size_t heater)
+{
+        int io = c->config->heaters[heater].sensor;
+        const struct io_config *ic = chair_config_io(c->config, io);
+        usec_t read_usec;
+
+        if (!ic || c->refused_usec[io] == 0)
+                return false;
+        /* Read since: the device answers for it again. */
+        return driver_read_at(c->drivers[ic->bus], io, &read_usec) < 0 || read_usec <= c->refused_usec[io];
 }
 
 bool chair_position(const struct chair *c, unsigned motor, double *ret)

@@ -110,6 +110,8 @@ double chair_shoulder_offset(const struct chair *c);
 void chair_use_shoulder_offset(struct chair *c, double offset_mm);
 unsigned chair_heat_level(const struct chair *c, size_t heater);
 bool chair_temperature(const struct chair *c, size_t heater, double *ret_temp_c);
+/* The device refused to read heater's sensor (a Modbus exception) and has not answered for it since. */
+bool chair_sensor_refused(const struct chair *c, size_t heater);
 /* A motor's position: axes 0.0-1.0, the roller as a fraction of its track. false before the first
  * reading. */
 bool chair_position(const struct chair *c, unsigned motor, double *ret);

@@ -194,6 +194,11 @@ static bool sensor_out_of_range(struct safety *s, unsigned h, usec_t now, struct
         const struct safety_config *sc = &s->config->safety;
         double t;
 
+        if (chair_sensor_refused(s->chair, h))
+                return found(f,
+                             "the %s temperature sensor cannot be read: the board refuses its register (its "
+                             "channel is dead or not there)",
+                             s->config->heaters[h].zone);
         return chair_temperature(s->chair, h, &t) && (t < sc->sensor_min_c || t > sc->sensor_max_c) &&
                found(f,
                      "the %s temperature sensor reads %.1f deg C, outside %.0f to %.0f: it is open or "

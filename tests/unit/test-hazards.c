@@ -373,6 +373,30 @@ static void test_a_sensor_out_of_range_latches_until_it_reads_again(void)
         teardown();
 }
 
+/* The board refuses the sensor's register (a Modbus exception: its channel dead): a sensor that cannot be
+ * read is heater-sensor, as an open one, until the bus reads the register again. */
+static void test_a_sensor_the_board_refuses_latches_until_it_is_read_again(void)
+{
+        struct driver_event refused;
+
+        setup();
+        refused = (struct driver_event){DRIVER_REFUSED, LUMBAR_SENSOR, 0, EIO};
+        heat_lumbar(1);
+        CHECK(out(LUMBAR->output) == 1.0);
+        stop_reading(LUMBAR_SENSOR);
+        advance(USEC_PER_MSEC);
+        fake->base.handler(&fake->base, &refused, fake->base.userdata);
+        dispatch();
+        check_latched(FAULT_HEATER_SENSOR, IO_NONE, IO_NONE);
+        CHECK(strstr(daemon_fault_message(f.d), "lumbar temperature sensor cannot be read"));
+        advance(10 * USEC_PER_MINUTE);
+        check_reset_refused("the board refuses its register");
+        read_unchanged(LUMBAR_SENSOR); /* the board answers for it again */
+        CHECK_EQ_U(reset(), 0);
+        check_moves_again_after_the_reset();
+        teardown();
+}
+
 static void test_an_element_at_the_ceiling_latches_until_it_cools(void)
 {
         setup();
@@ -1273,6 +1297,7 @@ int main(void)
                 T(test_a_motor_driven_too_long_is_run_time),
                 T(test_a_driven_motor_that_does_not_move_is_no_progress),
                 T(test_a_sensor_out_of_range_latches_until_it_reads_again),
+                T(test_a_sensor_the_board_refuses_latches_until_it_is_read_again),
                 T(test_an_element_at_the_ceiling_latches_until_it_cools),
                 T(test_an_element_heated_past_its_target_is_a_runaway),
                 T(test_an_element_whose_reading_gets_old_goes_off_until_a_fresh_one_comes),

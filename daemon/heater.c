@@ -85,23 +85,22 @@ static void schedule(struct heat *h, usec_t now)
                         }
 }
 
-static int on_heat_timer(sd_event_source *s, uint64_t usec, void *userdata)
+/* Every heater, not only the one whose level or reading changed: schedule() below moves the one timer, and
+ * an element whose reading got old in this loop turn, before the timer's run, must go off now, not when the
+ * timer comes round again. */
+static void regulate(struct heat *h)
 {
-        struct heat *h = userdata;
         usec_t now = now_usec();
 
         for (size_t i = 0; i < h->config->n_heaters; i++)
                 switch_heater(h, i, now);
         schedule(h, now);
-        return 0;
 }
 
-static void regulate(struct heat *h, size_t i)
+static int on_heat_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        usec_t now = now_usec();
-
-        switch_heater(h, i, now);
-        schedule(h, now);
+        regulate(userdata);
+        return 0;
 }
 
 int heat_init(struct heat *h, const struct chair_config *config, struct chair *chair, sd_event *event)
@@ -130,14 +129,14 @@ void heat_done(struct heat *h)
 void heat_set_level(struct heat *h, size_t heater, unsigned level)
 {
         h->heaters[heater].level = level;
-        regulate(h, heater);
+        regulate(h);
 }
 
 void heat_reading(struct heat *h, size_t heater, double temp_c)
 {
         h->heaters[heater].temp_c = temp_c;
         h->heaters[heater].have_temp = true;
-        regulate(h, heater);
+        regulate(h);
 }
 
 void heat_safe(struct heat *h)

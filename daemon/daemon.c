@@ -39,6 +39,7 @@ static const unsigned slow_props = PROP_TEMPERATURES | PROP_ELAPSED;
 struct reset_waiter {
         daemon_reset_done_t done;
         void *userdata;
+        unsigned latches; /* latch() calls when it was asked */
 };
 
 struct daemon {
@@ -67,7 +68,7 @@ struct daemon {
         size_t n_resets;
         bool reading; /* a chair_refresh() for a reset is under way */
         /* latch() calls so far, and their number when the reset's read began: a fault latched during the
-         * read is newer than what it read. */
+         * read, or after the reset was asked, is newer than that reset. */
         unsigned latches, read_latches;
         bool guarding;          /* a chair_refresh() of the idle guard is under way */
         sd_event_source *guard; /* the idle guard's reads (NULL: the chair needs none) */
@@ -304,9 +305,9 @@ static int interlocked(const struct daemon *d)
         return 0;
 }
 
-/* Clears the fault if no lasting cause of one is there. unread: why the inputs could not be read afresh, or
- * NULL. */
-static int judge_reset(struct daemon *d, const char *unread, char *why, size_t size)
+/* Clears the fault if no lasting cause of one is there, and none latched since `since` (latch() calls).
+ * unread: why the inputs could not be read afresh, or NULL. */
+static int judge_reset(struct daemon *d, unsigned since, const char *unread, char *why, size_t size)
 {
         if (!d->fault)
                 return 0;
@@ -314,11 +315,11 @@ static int judge_reset(struct daemon *d, const char *unread, char *why, size_t s
                 snprintf(why, size, "its cause cannot be checked: %s", unread);
                 return -EBUSY;
         }
-        /* A stop that came while the inputs were read (an EmergencyStop() call, a trip, also one that the
-         * reset of a waiter before this one brought back) is newer than what was read: it is not cleared by
-         * a reset asked before it. */
-        if (d->latches != d->read_latches) {
-                snprintf(why, size, "a fault came while the inputs were read (%s): reset again",
+        /* A stop that came after the reset was asked or while the inputs were read (an EmergencyStop() call,
+         * a trip, also one that the reset of a waiter before this one brought back) is newer than this reset:
+         * it is not cleared by it. */
+        if (d->latches != since) {
+                snprintf(why, size, "a fault came while the reset waited for the inputs (%s): reset again",
                          fault_to_string(d->fault));
                 return -EBUSY;
         }
@@ -348,7 +349,11 @@ static void answer_resets(struct daemon *d, const char *unread)
         d->n_resets = 0;
         for (size_t i = 0; i < n; i++) {
                 char why[256] = "";
-                int r = judge_reset(d, unread, why, sizeof(why));
+                /* The earlier of when it was asked and when the read began (it may have joined a read under
+                 * way, or waited for the idle guard's to end first). */
+                unsigned since = d->latches - w[i].latches > d->latches - d->read_latches ? w[i].latches
+                                                                                          : d->read_latches;
+                int r = judge_reset(d, since, unread, why, sizeof(why));
                 w[i].done(r, why, w[i].userdata);
         }
         free(w);
@@ -446,7 +451,7 @@ void daemon_reset_fault(struct daemon *d, daemon_reset_done_t done, void *userda
                 return;
         }
         d->resets = w;
-        d->resets[d->n_resets++] = (struct reset_waiter){done, userdata};
+        d->resets[d->n_resets++] = (struct reset_waiter){done, userdata, d->latches};
         /* Every wait has its guard, also one that joins a read whose own guard has already fired. */
         if (sd_event_source_get_enabled(d->reset_timeout, NULL) <= 0) {
                 sd_event_source_set_time_relative(d->reset_timeout, RESET_READ_TIMEOUT_USEC);

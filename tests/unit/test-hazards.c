@@ -1266,10 +1266,41 @@ static void test_a_stop_during_a_resets_read_is_not_cleared_by_it(void)
         dispatch();
         CHECK_EQ_U(fake->refreshes, refreshes + 1);
         CHECK_EQ_U(f.reset_r, -EBUSY);
-        CHECK(strstr(f.reset_why, "came while the inputs were read"));
+        CHECK(strstr(f.reset_why, "came while the reset waited for the inputs"));
         check_latched(FAULT_EMERGENCY_STOP, IO_NONE, IO_NONE);
         CHECK_EQ_U(reset(), 0);
         check_moves_again_after_the_reset();
+        teardown();
+}
+
+/* A stop while the idle guard reads, and a reset asked then: it waits for a read of its own, begun once the
+ * guard's is over. A stop that came after the call, before that read, is newer than the reset and not
+ * cleared by it. */
+static void test_a_stop_after_a_reset_waiting_for_the_guard_is_not_cleared(void)
+{
+        struct driver_event refreshed = {DRIVER_REFRESHED, IO_NONE, 0, 0};
+        unsigned refreshes;
+
+        setup();
+        refreshes = fake->refreshes;
+        fake->refresh_hangs = true; /* the idle chair's guard reads, until the test ends its read */
+        for (int i = 0; i < 60 && fake->refreshes == refreshes; i++)
+                advance(USEC_PER_SEC);
+        CHECK_EQ_U(fake->refreshes, refreshes + 1);
+        fake->refresh_hangs = false;
+        daemon_emergency_stop(f.d, "EmergencyStop() was called");
+        dispatch();
+        f.reset_r = 1;
+        daemon_reset_fault(f.d, on_reset, NULL); /* waits for the guard's read to end */
+        CHECK_EQ_U(fake->refreshes, refreshes + 1);
+        daemon_emergency_stop(f.d, "EmergencyStop() was called again");
+        fake->base.handler(&fake->base, &refreshed, fake->base.userdata); /* the guard's read ends */
+        dispatch();                                                       /* the reset's own read */
+        CHECK_EQ_U(fake->refreshes, refreshes + 2);
+        CHECK_EQ_U(f.reset_r, -EBUSY);
+        CHECK(strstr(f.reset_why, "came while the reset waited for the inputs"));
+        CHECK_EQ_U(daemon_fault(f.d), FAULT_EMERGENCY_STOP);
+        CHECK_EQ_U(reset(), 0);
         teardown();
 }
 
@@ -1328,6 +1359,7 @@ int main(void)
                 T(test_a_reset_whose_read_never_ends_is_refused_in_time),
                 T(test_resets_during_one_read_share_it),
                 T(test_a_stop_during_a_resets_read_is_not_cleared_by_it),
+                T(test_a_stop_after_a_reset_waiting_for_the_guard_is_not_cleared),
                 T(test_faults_have_their_documented_names),
         };
 

@@ -448,6 +448,12 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const char 
                                     c->buses[io.bus].name);
                         goto out;
                 }
+                if (c->ios[io.feedback].debounce_usec >= io.feedback_delay_usec) {
+                        parse_error(ctx, ynode_lookup(spec.feedback, "debounce") ?: spec.feedback,
+                                    "the feedback line's debounce must be shorter than feedback-delay, or every "
+                                    "switch of a sound relay would read as stuck");
+                        goto out;
+                }
                 r = -ENOMEM;
                 free(c->ios[io.feedback].name);
                 if (asprintf(&c->ios[io.feedback].name, "%s.feedback", io.name) < 0) {

@@ -592,7 +592,7 @@ int gpio_driver_new(const struct chair_config *config, unsigned bus, sd_event *e
                 }
                 o->feedback->output = o;
                 o->feedback_delay_usec = io->feedback_delay_usec;
-                r = sd_event_add_time(event, &o->verify, CLOCK_MONOTONIC, 0, 0, on_verify, o);
+                r = sd_event_add_time(event, &o->verify, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_verify, o);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(o->verify, SD_EVENT_OFF);
                 if (r >= 0)

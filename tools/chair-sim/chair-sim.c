@@ -316,7 +316,7 @@ static void stick(struct server *srv, int fd, char **words, int n)
         bool coil = streq(words[1], "coil");
         unsigned long long addr, value;
 
-        if (parse_unsigned(words[2], &addr) < 0 ||
+        if (parse_unsigned(words[2], &addr) < 0 || addr > UINT16_MAX ||
             !sim_mapped(coil ? SIM_COILS : SIM_HOLDING, (unsigned) addr, 1))
                 return reply(fd, false, "no such coil or holding register");
         if (n < 4)
@@ -372,7 +372,8 @@ static void refuse(struct server *srv, int fd, char **words)
                         table = t;
         if (table < 0)
                 return reply(fd, false, "refuse takes coil, discrete, holding or input");
-        if (parse_unsigned(words[2], &addr) < 0 || !sim_mapped((enum sim_table) table, (unsigned) addr, 1))
+        if (parse_unsigned(words[2], &addr) < 0 || addr > UINT16_MAX ||
+            !sim_mapped((enum sim_table) table, (unsigned) addr, 1))
                 return reply(fd, false, "no such address in that table");
         srv->refused[table][addr] = true;
         reply(fd, true, NULL);

@@ -449,9 +449,10 @@ static int parse_io(struct parse_ctx *ctx, const struct ynode *node, const char 
                         goto out;
                 }
                 if (c->ios[io.feedback].debounce_usec >= io.feedback_delay_usec) {
-                        parse_error(ctx, ynode_lookup(spec.feedback, "debounce") ?: spec.feedback,
-                                    "the feedback line's debounce must be shorter than feedback-delay, or every "
-                                    "switch of a sound relay would read as stuck");
+                        parse_error(
+                                ctx, ynode_lookup(spec.feedback, "debounce") ?: spec.feedback,
+                                "the feedback line's debounce must be shorter than feedback-delay, or every "
+                                "switch of a sound relay would read as stuck");
                         goto out;
                 }
                 r = -ENOMEM;

@@ -68,6 +68,7 @@ struct mb_io {
         double last;     /* last value delivered to the loop */
         bool delivered;
         bool mismatch_reported; /* outputs: DRIVER_OUTPUT_MISMATCH was the last read-back news delivered */
+        int refused_error;      /* a Modbus exception for it the loop has not heard of yet (under lock) */
 };
 
 struct modbus_driver {
@@ -111,8 +112,8 @@ struct modbus_driver {
         bool comm_ok;          /* as the thread last found the bus */
         bool comm_reported_ok; /* as the loop last reported it */
         int comm_error;
-        int refused_io, refused_error; /* the last Modbus exception, for the loop to report */
-        bool refresh;                  /* the loop asked for every input afresh */
+        int refused_error; /* the last Modbus exception for no io of the config, for the loop to report */
+        bool refresh;      /* the loop asked for every input afresh */
         unsigned refresh_asked; /* how many times, so that a read under way when it asked does not count */
         bool refreshed;         /* ... and every run was read since, or the bus failed: to report */
         int refresh_error;
@@ -214,21 +215,27 @@ static void comm_result(struct modbus_driver *m, int error)
         notify_loop(m);
 }
 
-static int io_for_place(struct modbus_driver *m, enum io_table table, uint16_t address)
+static struct mb_io *io_for_place(struct modbus_driver *m, enum io_table table, uint16_t address)
 {
         const struct chair_config *c = m->base.config;
         for (size_t i = 0; i < m->n_ios; i++) {
                 const struct io_config *io = &c->ios[m->ios[i].io];
                 if (io->table == table && io->address == address)
-                        return m->ios[i].io;
+                        return &m->ios[i];
         }
-        return IO_NONE;
+        return NULL;
 }
 
+/* Each io keeps its own refusal until the loop hears of it: two in one sweep (a heater's sensor among
+ * them) are both reported. A request for no io of the config keeps the driver's one. */
 static void refused(struct modbus_driver *m, enum io_table table, uint16_t address, int error)
 {
-        m->refused_io = io_for_place(m, table, address);
-        m->refused_error = error;
+        struct mb_io *mi = io_for_place(m, table, address);
+
+        if (mi)
+                mi->refused_error = error;
+        else
+                m->refused_error = error;
         notify_loop(m);
 }
 
@@ -767,10 +774,15 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                                                       IO_NONE, 0, m->comm_error};
                 }
                 if (m->refused_error) {
-                        events[n++] =
-                                (struct driver_event){DRIVER_REFUSED, m->refused_io, 0, m->refused_error};
+                        events[n++] = (struct driver_event){DRIVER_REFUSED, IO_NONE, 0, m->refused_error};
                         m->refused_error = 0;
                 }
+                for (size_t i = 0; i < m->n_ios && n < ELEMENTSOF(events); i++)
+                        if (m->ios[i].refused_error) {
+                                events[n++] = (struct driver_event){DRIVER_REFUSED, m->ios[i].io, 0,
+                                                                    m->ios[i].refused_error};
+                                m->ios[i].refused_error = 0;
+                        }
                 if (m->board_stopped && !m->board_stopped_reported) {
                         m->board_stopped_reported = true;
                         events[n++] =
@@ -1246,7 +1258,6 @@ int modbus_driver_new(const struct chair_config *config, unsigned bus, sd_event 
         m->coalesce = true;
         m->polling = true;
         m->comm_ok = m->comm_reported_ok = true;
-        m->refused_io = IO_NONE;
         pthread_mutex_init(&m->lock, NULL);
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
